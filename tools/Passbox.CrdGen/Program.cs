@@ -1,0 +1,6 @@
+namespace Passbox.CrdGen;
+
+internal static class Program
+{
+    public static int Main() => 0;
+}
