@@ -76,22 +76,48 @@ svc_pid_starttime() {
   sed -E 's/^[0-9]+ \(.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'
 }
 
-# svc_kill_pid PID MARKER [TIMEOUT_S]: SIGTERM, wait, then SIGKILL. Only kills a process
-# whose command line contains MARKER.
+# Print "pid starttime" for every descendant of PID (children first found, recursively).
+svc_descendants() {
+  local parent=$1 child
+  for child in $(ps -e -o pid=,ppid= 2>/dev/null | awk -v p="$parent" '$2 == p {print $1}'); do
+    echo "$child $(svc_pid_starttime "$child")"
+    svc_descendants "$child"
+  done
+}
+
+# svc_kill_pid PID MARKER [TIMEOUT_S]: SIGTERM, wait, then SIGKILL; the same for the
+# process's descendants (fcgiwrap's prefork children outlive their parent otherwise).
+# Only kills a process whose command line contains MARKER.
 svc_kill_pid() {
-  local pid=$1 marker=$2 timeout=${3:-10} i
+  local pid=$1 marker=$2 timeout=${3:-10} i kids line kpid kstart
   svc_pid_alive "$pid" "$marker" || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
+  kids=$(svc_descendants "$pid")
+  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < timeout * 20; i++)); do
-    svc_pid_alive "$pid" || return 0
+    svc_pid_alive "$pid" || break
     sleep 0.05
   done
-  svc_log "pid $pid did not stop after ${timeout}s, sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
+  if svc_pid_alive "$pid"; then
+    svc_log "pid $pid did not stop after ${timeout}s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  # Descendants that are still there (same pid *and* start time as recorded).
+  local left=()
+  while read -r kpid kstart; do
+    [[ -n $kpid ]] || continue
+    if svc_pid_alive "$kpid" && [[ $(svc_pid_starttime "$kpid") == "$kstart" ]]; then
+      kill -TERM "$kpid" 2>/dev/null && left+=("$kpid")
+    fi
+  done <<<"$kids"
   for ((i = 0; i < 40; i++)); do
-    svc_pid_alive "$pid" || return 0
+    local alive=0
+    svc_pid_alive "$pid" && alive=1
+    for kpid in "${left[@]}"; do svc_pid_alive "$kpid" && alive=1; done
+    [[ $alive -eq 0 ]] && return 0
     sleep 0.05
   done
+  for kpid in "${left[@]}"; do svc_pid_alive "$kpid" && kill -KILL "$kpid" 2>/dev/null; done
+  return 0
 }
 
 # svc_kill_pidfile FILE MARKER [TIMEOUT_S]
@@ -185,4 +211,11 @@ svc_stop_watchdog() {
     return 0
   fi
   svc_kill_pidfile "$dir/watchdog.pid" "$dir" 2
+}
+
+# curl config line for basic auth (feed with "curl -K -"), so the password stays out of argv.
+svc_curl_user() {
+  local v="$1:$2"
+  v=${v//\\/\\\\}; v=${v//\"/\\\"}
+  printf 'user = "%s"\n' "$v"
 }
