@@ -89,10 +89,18 @@ if [[ ${#MISSING[@]} -gt 0 ]]; then
   trap cleanup_policy EXIT
 
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends \
+  APT_OPTS=(-o DPkg::Lock::Timeout=300)
+  $SUDO apt-get "${APT_OPTS[@]}" update -qq >/tmp/passbox-deps-apt.log 2>&1 || {
+    log "apt-get update failed:"; tail -n 20 /tmp/passbox-deps-apt.log >&2; exit 1; }
+  # Newer Debian releases dropped nginx-light: fall back to plain nginx there.
+  for i in "${!MISSING[@]}"; do
+    if [[ ${MISSING[$i]} == nginx-light ]] && ! apt-cache show nginx-light >/dev/null 2>&1; then
+      MISSING[$i]=nginx
+    fi
+  done
+  $SUDO apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    "${MISSING[@]}" >/tmp/passbox-deps-apt.log 2>&1 || {
+    "${MISSING[@]}" >>/tmp/passbox-deps-apt.log 2>&1 || {
       log "apt-get install failed; last lines of /tmp/passbox-deps-apt.log:"
       tail -n 30 /tmp/passbox-deps-apt.log >&2
       exit 1
