@@ -20,7 +20,7 @@ START_TIMEOUT=${GIT_HTTP_START_TIMEOUT:-30}
 REALM=${GIT_HTTP_REALM:-passbox-git}
 
 usage() {
-  sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2
   exit 2
 }
 
@@ -172,6 +172,7 @@ cmd_start() {
       *) svc_die "unknown argument: $1" ;;
     esac
   done
+  svc_check_watch_pid "$watch"
   [[ -n $user && $have_pass -eq 1 ]] || svc_die "start needs --user USER --password PASS"
   [[ $user != *:* ]] || svc_die "user name must not contain ':'"
   find_bins

@@ -180,8 +180,12 @@ svc_write_env() {
 # "SCRIPT stop DIR" once WATCH_PID exits, and ends by itself when the service is gone.
 svc_start_watchdog() {
   local script=$1 dir=$2 watch=$3 service=$4 start
-  svc_pid_alive "$watch" || svc_die "--watch-pid $watch: no such process"
   start=$(svc_pid_starttime "$watch")
+  if ! svc_pid_alive "$watch" || [[ -z $start ]]; then
+    # The process we should follow is already gone: do not leave the service behind.
+    PASSBOX_WATCHDOG=1 bash "$script" stop "$dir" || true
+    svc_die "--watch-pid $watch: process is gone, service stopped"
+  fi
   PASSBOX_WATCHDOG=1 nohup bash "$script" __watchdog "$dir" "$watch" "$start" "$service" \
     </dev/null >>"$dir/watchdog.log" 2>&1 &
   echo $! >"$dir/watchdog.pid"
@@ -218,4 +222,10 @@ svc_curl_user() {
   local v="$1:$2"
   v=${v//\\/\\\\}; v=${v//\"/\\\"}
   printf 'user = "%s"\n' "$v"
+}
+
+# Validate a --watch-pid argument before anything is started.
+svc_check_watch_pid() {
+  [[ -z $1 ]] && return 0
+  svc_pid_alive "$1" || svc_die "--watch-pid $1: no such process"
 }

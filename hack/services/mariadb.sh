@@ -19,7 +19,7 @@ source "$(dirname "$SELF")/lib.sh"
 START_TIMEOUT=${MARIADB_START_TIMEOUT:-60}
 
 usage() {
-  sed -n '2,12p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2
   exit 2
 }
 
@@ -86,8 +86,9 @@ cmd_sql() {
   paths "$1"; shift
   [[ -f $CNF ]] || svc_die "no $CNF: start the server first"
   running || svc_die "server in $DIR is not running"
-  if [[ $# -eq 0 || $1 == - ]]; then
-    [[ $# -gt 0 ]] && shift
+  # No statement, "-", or only client options (-N ...): SQL comes from stdin.
+  if [[ $# -eq 0 || $1 == -* ]]; then
+    [[ ${1:-} == - ]] && shift
     mariadb --defaults-file="$CNF" "$@"
   else
     local stmt=$1; shift
@@ -130,6 +131,44 @@ launch() {
   exit 1
 }
 
+# Fill $DATA with a fresh system database. mariadb-install-db takes ~1 s on an idle
+# machine but 5+ s on a busy one, so a pristine copy of its output is kept in the
+# cache (per server version) and copied for later fresh starts.
+# PASSBOX_MARIADB_TEMPLATE=0 disables the template.
+init_data() {
+  local ver tpl=""
+  if [[ ${PASSBOX_MARIADB_TEMPLATE:-1} != 0 ]]; then
+    ver=$(mariadbd --version 2>/dev/null | awk '{print $3}')
+    [[ -n $ver ]] && tpl="${PASSBOX_CACHE:-$HOME/.cache/passbox}/mariadb-template/$ver-uid$(id -u)"
+  fi
+  if [[ -n $tpl && -f $tpl/.complete ]]; then
+    if cp -a "$tpl/data" "$DATA" 2>"$DIR/install.log"; then
+      echo "copied from template $tpl" >>"$DIR/install.log"
+      return 0
+    fi
+    rm -rf "$DATA"
+  fi
+  local user_args=()
+  [[ $(id -u) -eq 0 ]] && user_args=(--user=root)
+  if ! mariadb-install-db --no-defaults --datadir="$DATA" "${user_args[@]}" \
+      --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+      --tmpdir="$DIR/tmp" >"$DIR/install.log" 2>&1; then
+    svc_log "mariadb-install-db failed"
+    svc_log_tail "$DIR/install.log"
+    exit 1
+  fi
+  # Save a template (best effort; built aside, then renamed into place atomically).
+  if [[ -n $tpl && ! -f $tpl/.complete ]]; then
+    local tmp="$tpl.tmp.$$"
+    if mkdir -p "$tmp" && cp -a "$DATA" "$tmp/data" && touch "$tmp/.complete"; then
+      rm -rf "$tpl" 2>/dev/null || true
+      mv -T "$tmp" "$tpl" 2>/dev/null || rm -rf "$tmp"
+    else
+      rm -rf "$tmp"
+    fi
+  fi
+}
+
 cmd_start() {
   [[ $# -ge 1 ]] || usage
   local dir_arg=$1; shift
@@ -140,6 +179,7 @@ cmd_start() {
       *) svc_die "unknown argument: $1" ;;
     esac
   done
+  svc_check_watch_pid "$watch"
   need_bins
   local t0; t0=$(svc_now_ms)
   paths "$dir_arg"
@@ -155,15 +195,7 @@ cmd_start() {
   if [[ ! -d $DATA/mysql ]] || [[ ! -s $PWFILE && ! -s $PWFILE.new ]]; then
     fresh=1
     rm -rf "$DATA"
-    local user_args=()
-    [[ $(id -u) -eq 0 ]] && user_args=(--user=root)
-    if ! mariadb-install-db --no-defaults --datadir="$DATA" "${user_args[@]}" \
-        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-        --tmpdir="$DIR/tmp" >"$DIR/install.log" 2>&1; then
-      svc_log "mariadb-install-db failed"
-      svc_log_tail "$DIR/install.log"
-      exit 1
-    fi
+    init_data
     rm -f "$PWFILE" "$PWFILE.new"
   fi
 

@@ -18,7 +18,7 @@ START_TIMEOUT=${REGISTRY_START_TIMEOUT:-30}
 REALM=${REGISTRY_REALM:-passbox-registry}
 
 usage() {
-  sed -n '2,10p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2
   exit 2
 }
 
@@ -62,6 +62,7 @@ cmd_start() {
       *) svc_die "unknown argument: $1" ;;
     esac
   done
+  svc_check_watch_pid "$watch"
   [[ -n $user && $have_pass -eq 1 ]] || svc_die "start needs --user USER --password PASS"
   [[ $user != *:* ]] || svc_die "user name must not contain ':'"
   command -v docker-registry >/dev/null || svc_die "docker-registry not found (run hack/deps.sh)"
