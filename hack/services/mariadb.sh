@@ -4,9 +4,9 @@
 #   mariadb.sh start DIR [--watch-pid PID]   start (reusing DIR/data if present), write DIR/env
 #   mariadb.sh stop DIR                      stop it (idempotent)
 #   mariadb.sh status DIR                    exit 0 when running
-#   mariadb.sh sql DIR ["STATEMENT"] [mariadb client args...]
+#   mariadb.sh sql DIR ["STATEMENT"|-] [mariadb client args...]
 #                                            run SQL as root over the socket; without a
-#                                            statement (or with "-") SQL is read from stdin
+#                                            statement (or with "-", or only options) SQL is read from stdin
 #
 # DIR/env: MARIADB_HOST MARIADB_PORT MARIADB_ROOT_USER MARIADB_ROOT_PASSWORD MARIADB_SOCKET MARIADB_PID
 set -euo pipefail
