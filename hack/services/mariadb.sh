@@ -161,7 +161,8 @@ init_data() {
   if [[ -n $tpl && ! -f $tpl/.complete ]]; then
     local tmp="$tpl.tmp.$$"
     if mkdir -p "$tmp" && cp -a "$DATA" "$tmp/data" && touch "$tmp/.complete"; then
-      rm -rf "$tpl" 2>/dev/null || true
+      # Never remove a complete template (a concurrent start may be copying it).
+      [[ -d $tpl && ! -f $tpl/.complete ]] && rm -rf "$tpl"
       mv -T "$tmp" "$tpl" 2>/dev/null || rm -rf "$tmp"
     else
       rm -rf "$tmp"
