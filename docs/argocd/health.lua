@@ -1,0 +1,97 @@
+-- Argo CD health check for Passbox ClusterCredential and PipelineCredential (passbox.dev).
+-- Both kinds share one status contract, so one script serves both (see argocd-cm-patch.yaml).
+-- Argo CD runs it with the resource in `obj` and expects {status = ..., message = ...}.
+--
+--   Ready=True                                       -> Healthy
+--   Ready=False, reason Progressing or WaitingForValidation
+--                                                    -> Progressing (not final yet)
+--   Ready=False, any other reason                    -> Degraded, "<reason>: <message>"
+--   no status, no Ready, Ready=Unknown               -> Progressing
+--   status older than the spec (observedGeneration)  -> Progressing
+--   being deleted while DeletionBlocked=True         -> Progressing, naming the users
+--
+-- Written for Lua 5.1 (Argo CD's interpreter); also runs unchanged on Lua 5.4.
+
+local hs = {status = "Progressing", message = "Waiting for the operator to report status"}
+
+-- Ready=False reasons that mean "still working", not a failure a person must act on.
+local transient = {Progressing = true, WaitingForValidation = true}
+
+local function condition(conditions, kind)
+  if conditions == nil then
+    return nil
+  end
+  for _, c in ipairs(conditions) do
+    if c.type == kind then
+      return c
+    end
+  end
+  return nil
+end
+
+local function describe(c, fallback)
+  local reason = c.reason or ""
+  local message = c.message or ""
+  if reason ~= "" and message ~= "" then
+    return reason .. ": " .. message
+  end
+  if message ~= "" then
+    return message
+  end
+  if reason ~= "" then
+    return reason
+  end
+  return fallback
+end
+
+local status = obj.status
+local metadata = obj.metadata or {}
+if status == nil then
+  return hs
+end
+
+local conditions = status.conditions
+
+-- Deletion held by in-use protection is a wait for workloads to let go, not a failure: the
+-- credential and its Secret keep working until then. Argo CD usually reports a resource with a
+-- deletionTimestamp as Progressing before it runs this script; this keeps the message useful.
+if metadata.deletionTimestamp ~= nil then
+  local blocked = condition(conditions, "DeletionBlocked")
+  if blocked ~= nil and blocked.status == "True" then
+    hs.message = describe(blocked, "Deletion is blocked while the credential is in use")
+    return hs
+  end
+  hs.message = "Being deleted"
+  return hs
+end
+
+-- A status written for an older spec says nothing about the current one.
+local generation = metadata.generation
+if generation ~= nil and status.observedGeneration ~= nil and status.observedGeneration < generation then
+  hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
+  return hs
+end
+
+local ready = condition(conditions, "Ready")
+if ready == nil then
+  return hs
+end
+if ready.observedGeneration ~= nil and generation ~= nil and ready.observedGeneration < generation then
+  hs.message = "Waiting for the operator to observe generation " .. tostring(generation)
+  return hs
+end
+
+if ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = describe(ready, "Ready")
+  return hs
+end
+
+if ready.status == "False" and not transient[ready.reason or ""] then
+  hs.status = "Degraded"
+  hs.message = describe(ready, "Not ready")
+  return hs
+end
+
+hs.message = describe(ready, hs.message)
+return hs
