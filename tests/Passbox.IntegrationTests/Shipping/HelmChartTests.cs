@@ -1,0 +1,278 @@
+using System.Text.Json.Nodes;
+
+namespace Passbox.IntegrationTests.Shipping;
+
+public sealed class HelmChartTests
+{
+    private static readonly string[] ExpectedCrds = ["clustercredentials.passbox.dev", "pipelinecredentials.passbox.dev"];
+
+    public static TheoryData<string, string[]> Variations => new()
+    {
+        { "defaults", [] },
+        { "without CRDs", ["crds.enabled=false"] },
+        { "CRDs not kept", ["crds.keep=false"] },
+        { "two replicas", ["replicaCount=2"] },
+        { "ServiceMonitor", ["metrics.serviceMonitor.enabled=true"] },
+        { "one namespace, debug logs", ["watchNamespace=team-a", "logLevel=Debug"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Variations))]
+    public void Lint_passes(string variation, string[] values)
+    {
+        var result = ShippingManifests.LintHelmChart(values);
+
+        result.ExitCode.Should().Be(0, $"helm lint with {variation} said:\n{result.StandardOutput}{result.StandardError}");
+        result.StandardOutput.Should().NotContain("[WARNING]").And.NotContain("[ERROR]");
+    }
+
+    [Theory]
+    [MemberData(nameof(Variations))]
+    public void Template_renders_the_operator(string variation, string[] values)
+    {
+        var docs = ShippingManifests.HelmDocuments(values);
+
+        docs.OfKind("Deployment").Should().ContainSingle(variation);
+        docs.OfKind("ServiceAccount").Should().ContainSingle(variation);
+        docs.OfKind("ClusterRole").Should().ContainSingle(variation);
+        docs.OfKind("ClusterRoleBinding").Should().ContainSingle(variation);
+        docs.OfKind("Role").Should().ContainSingle(variation);
+        docs.OfKind("RoleBinding").Should().ContainSingle(variation);
+        docs.OfKind("Service").Should().ContainSingle(variation);
+    }
+
+    [Fact]
+    public void Default_names_match_the_kustomize_config()
+    {
+        var docs = ShippingManifests.HelmDocuments();
+
+        docs.OfKind("Deployment", "passbox").Should().ContainSingle();
+        docs.OfKind("ServiceAccount", "passbox").Should().ContainSingle();
+        docs.OfKind("ClusterRole", "passbox").Should().ContainSingle();
+        docs.OfKind("Role", "passbox-leader-election").Should().ContainSingle();
+        docs.OfKind("Service", "passbox-metrics").Should().ContainSingle();
+    }
+
+    [Fact]
+    public void Deployment_runs_under_the_restricted_pod_security_standard()
+    {
+        var pod = PodSpec(ShippingManifests.HelmDocuments());
+        var container = pod["containers"]!.AsArray().Single()!;
+
+        pod["securityContext"]!["runAsNonRoot"]!.GetValue<bool>().Should().BeTrue();
+        pod["securityContext"]!["seccompProfile"]!["type"]!.GetValue<string>().Should().Be("RuntimeDefault");
+        var security = container["securityContext"]!;
+        security["runAsNonRoot"]!.GetValue<bool>().Should().BeTrue();
+        security["readOnlyRootFilesystem"]!.GetValue<bool>().Should().BeTrue();
+        security["allowPrivilegeEscalation"]!.GetValue<bool>().Should().BeFalse();
+        security["capabilities"]!["drop"]!.AsArray().Select(c => (string)c!).Should().Equal("ALL");
+        security["capabilities"]!["add"].Should().BeNull();
+        security["seccompProfile"]!["type"]!.GetValue<string>().Should().Be("RuntimeDefault");
+        security["privileged"].Should().BeNull();
+    }
+
+    [Fact]
+    public void Deployment_mounts_a_writable_tmp_because_the_root_file_system_is_read_only()
+    {
+        var pod = PodSpec(ShippingManifests.HelmDocuments());
+        var mount = pod["containers"]![0]!["volumeMounts"]!.AsArray().Single(m => (string?)m!["mountPath"] == "/tmp")!;
+
+        var volume = pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == (string?)mount["name"])!;
+        volume["emptyDir"].Should().NotBeNull();
+    }
+
+    [Fact]
+    public void Deployment_probes_healthz_and_readyz_on_the_metrics_port()
+    {
+        var container = PodSpec(ShippingManifests.HelmDocuments())["containers"]![0]!;
+
+        ((string?)container["livenessProbe"]!["httpGet"]!["path"]).Should().Be("/healthz");
+        ((string?)container["readinessProbe"]!["httpGet"]!["path"]).Should().Be("/readyz");
+        var port = container["ports"]!.AsArray().Single()!;
+        ((string?)port["name"]).Should().Be("http-metrics");
+        ((string?)container["livenessProbe"]!["httpGet"]!["port"]).Should().Be("http-metrics");
+        ((string?)container["readinessProbe"]!["httpGet"]!["port"]).Should().Be("http-metrics");
+        Env(container)["ASPNETCORE_HTTP_PORTS"]!["value"]!.GetValue<string>()
+            .Should().Be(port["containerPort"]!.GetValue<double>().ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Deployment_has_small_requests_and_a_memory_limit()
+    {
+        var resources = PodSpec(ShippingManifests.HelmDocuments())["containers"]![0]!["resources"]!;
+
+        ((string?)resources["requests"]!["cpu"]).Should().NotBeNullOrEmpty();
+        ((string?)resources["requests"]!["memory"]).Should().Be("128Mi");
+        ((string?)resources["limits"]!["memory"]).Should().Be("256Mi");
+    }
+
+    [Fact]
+    public void Deployment_passes_the_pod_identity_from_the_downward_api()
+    {
+        var env = Env(PodSpec(ShippingManifests.HelmDocuments())["containers"]![0]!);
+
+        ((string?)env["POD_NAME"]!["valueFrom"]!["fieldRef"]!["fieldPath"]).Should().Be("metadata.name");
+        ((string?)env["POD_NAMESPACE"]!["valueFrom"]!["fieldRef"]!["fieldPath"]).Should().Be("metadata.namespace");
+        ((string?)env["Logging__LogLevel__Default"]!["value"]).Should().Be("Information");
+        env.Should().NotContainKey("PASSBOX_WATCH_NAMESPACE", "the default watches every namespace");
+    }
+
+    [Fact]
+    public void Values_reach_the_container()
+    {
+        var container = PodSpec(ShippingManifests.HelmDocuments(
+            "watchNamespace=team-a", "logLevel=Debug", "image.tag=1.2.3", "extraEnv[0].name=EXTRA", "extraEnv[0].value=x"))["containers"]![0]!;
+        var env = Env(container);
+
+        ((string?)env["PASSBOX_WATCH_NAMESPACE"]!["value"]).Should().Be("team-a");
+        ((string?)env["Logging__LogLevel__Default"]!["value"]).Should().Be("Debug");
+        ((string?)env["EXTRA"]!["value"]).Should().Be("x");
+        ((string?)container["image"]).Should().Be("passbox-operator:1.2.3");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Leader_election_flag_follows_the_value(bool enabled)
+    {
+        var docs = ShippingManifests.HelmDocuments($"leaderElection.enabled={enabled.ToString().ToLowerInvariant()}");
+        var args = PodSpec(docs)["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!);
+
+        args.Should().Contain($"--leader-elect={enabled.ToString().ToLowerInvariant()}");
+        docs.OfKind("Role").Should().HaveCount(enabled ? 1 : 0, "the lease Role is needed only with leader election");
+    }
+
+    [Fact]
+    public void Two_replicas_run_with_leader_election()
+    {
+        var docs = ShippingManifests.HelmDocuments("replicaCount=2");
+
+        docs.OfKind("Deployment").Single()["spec"]!["replicas"]!.GetValue<double>().Should().Be(2);
+        PodSpec(docs)["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!).Should().Contain("--leader-elect=true");
+    }
+
+    [Fact]
+    public void Two_replicas_without_leader_election_are_refused()
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm,
+            ["template", "passbox", ShippingManifests.ChartPath, "--set", "replicaCount=2", "--set", "leaderElection.enabled=false"]);
+
+        result.ExitCode.Should().NotBe(0);
+        result.StandardError.Should().Contain("leaderElection.enabled");
+    }
+
+    [Fact]
+    public void Unknown_values_are_rejected_by_the_schema()
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm,
+            ["template", "passbox", ShippingManifests.ChartPath, "--set", "replicas=2"]);
+
+        result.ExitCode.Should().NotBe(0);
+        result.StandardError.Should().Contain("replicas");
+    }
+
+    [Fact]
+    public void Lease_role_lives_in_the_release_namespace_and_is_bound_to_the_operator()
+    {
+        var docs = ShippingManifests.HelmDocuments();
+        var role = docs.OfKind("Role").Single();
+        var binding = docs.OfKind("RoleBinding").Single();
+
+        ((string?)role["metadata"]!["namespace"]).Should().Be(ShippingManifests.DefaultNamespace);
+        RbacRules.Permissions(role).Should().BeEquivalentTo(
+            "coordination.k8s.io/leases:get", "coordination.k8s.io/leases:create", "coordination.k8s.io/leases:update");
+        ((string?)binding["roleRef"]!["name"]).Should().Be((string?)role["metadata"]!["name"]);
+        ((string?)binding["subjects"]![0]!["name"]).Should().Be("passbox");
+    }
+
+    [Fact]
+    public void ServiceMonitor_is_rendered_only_when_enabled()
+    {
+        ShippingManifests.HelmDocuments().OfKind("ServiceMonitor").Should().BeEmpty();
+
+        var monitor = ShippingManifests.HelmDocuments("metrics.serviceMonitor.enabled=true").OfKind("ServiceMonitor").Single();
+        var endpoint = monitor["spec"]!["endpoints"]![0]!;
+        ((string?)endpoint["port"]).Should().Be("http-metrics");
+        ((string?)endpoint["path"]).Should().Be("/metrics");
+    }
+
+    [Fact]
+    public void Crds_are_rendered_only_when_enabled()
+    {
+        CrdNames(ShippingManifests.HelmDocuments()).Should().BeEquivalentTo(ExpectedCrds);
+        CrdNames(ShippingManifests.HelmDocuments("crds.enabled=false")).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Crds_carry_the_keep_policy_only_when_asked(bool keep)
+    {
+        var crds = ShippingManifests.HelmDocuments($"crds.keep={keep.ToString().ToLowerInvariant()}").OfKind("CustomResourceDefinition");
+
+        crds.Should().HaveCount(ExpectedCrds.Length);
+        foreach (var crd in crds)
+        {
+            var policy = (string?)crd["metadata"]!["annotations"]?["helm.sh/resource-policy"];
+            policy.Should().Be(keep ? "keep" : null);
+        }
+    }
+
+    [Fact]
+    public void Chart_crd_files_are_byte_copies_of_the_generated_crds()
+    {
+        var generated = ShippingManifests.GeneratedCrdFiles();
+        var chartDir = ShippingTools.PathInRepo(ShippingManifests.ChartPath, "files", "crds");
+        var inChart = Directory.Exists(chartDir)
+            ? Directory.GetFiles(chartDir, "*.yaml").ToDictionary(f => Path.GetFileName(f), File.ReadAllText)
+            : [];
+
+        inChart.Keys.Should().BeEquivalentTo(generated.Keys, "run `bash hack/sync-chart-crds.sh` after `make manifests`");
+        foreach (var (name, text) in generated)
+        {
+            inChart[name].Should().Be(text, $"charts/passbox/files/crds/{name} must equal crds/{name}: run `bash hack/sync-chart-crds.sh`");
+        }
+    }
+
+    [Fact]
+    public void Rendered_crds_equal_the_generated_crds_apart_from_labels_and_annotations()
+    {
+        var generated = ShippingManifests.GeneratedCrdFiles().Values
+            .Select(YamlDocuments.ParseSingle)
+            .ToDictionary(d => (string)d["metadata"]!["name"]!);
+        var rendered = ShippingManifests.HelmDocuments().OfKind("CustomResourceDefinition")
+            .ToDictionary(d => (string)d["metadata"]!["name"]!);
+
+        rendered.Keys.Should().BeEquivalentTo(generated.Keys);
+        foreach (var (name, source) in generated)
+        {
+            YamlDocuments.Canonical(WithoutLabelsAndAnnotations(rendered[name]))
+                .Should().Be(YamlDocuments.Canonical(WithoutLabelsAndAnnotations(source)), name);
+        }
+    }
+
+    [Fact]
+    public void Sync_script_reports_no_drift()
+    {
+        var result = ShippingTools.TryRun("/bin/bash", [ShippingTools.PathInRepo("hack", "sync-chart-crds.sh"), "--check"]);
+
+        result.ExitCode.Should().Be(0, result.StandardError);
+    }
+
+    internal static JsonObject PodSpec(IEnumerable<JsonObject> docs) =>
+        docs.OfKind("Deployment").Single()["spec"]!["template"]!["spec"]!.AsObject();
+
+    private static Dictionary<string, JsonNode> Env(JsonNode container) =>
+        container["env"]!.AsArray().ToDictionary(e => (string)e!["name"]!, e => e!);
+
+    private static IEnumerable<string> CrdNames(IEnumerable<JsonObject> docs) =>
+        docs.OfKind("CustomResourceDefinition").Select(d => (string)d["metadata"]!["name"]!);
+
+    private static JsonObject WithoutLabelsAndAnnotations(JsonObject crd)
+    {
+        var copy = crd.DeepClone().AsObject();
+        copy["metadata"]!.AsObject().Remove("labels");
+        copy["metadata"]!.AsObject().Remove("annotations");
+        return copy;
+    }
+}

@@ -1,0 +1,47 @@
+namespace Passbox.IntegrationTests.Shipping;
+
+/// <summary>The Helm chart (default values, release "passbox") and the kustomize config deploy the same thing.</summary>
+public sealed class PackagingConsistencyTests
+{
+    [Fact]
+    public void Chart_and_kustomize_grant_the_same_cluster_permissions()
+    {
+        var chart = RbacRules.Permissions(ShippingManifests.HelmDocuments().OfKind("ClusterRole").Single());
+        var kustomize = RbacRules.Permissions(ShippingManifests.KustomizeDocuments().OfKind("ClusterRole").Single());
+
+        chart.Should().BeEquivalentTo(kustomize,
+            "charts/passbox/templates/clusterrole.yaml and config/rbac/role.yaml must grant the same");
+        chart.Should().Contain("passbox.dev/clustercredentials/status:patch")
+            .And.Contain("passbox.dev/pipelinecredentials/finalizers:update")
+            .And.Contain("core/secrets:delete");
+    }
+
+    [Fact]
+    public void Chart_and_kustomize_grant_the_same_lease_permissions()
+    {
+        var chart = RbacRules.Permissions(ShippingManifests.HelmDocuments().OfKind("Role").Single());
+        var kustomize = RbacRules.Permissions(ShippingManifests.KustomizeDocuments().OfKind("Role").Single());
+
+        chart.Should().BeEquivalentTo(kustomize);
+    }
+
+    [Fact]
+    public void Chart_and_kustomize_run_the_same_pod()
+    {
+        var chart = HelmChartTests.PodSpec(ShippingManifests.HelmDocuments());
+        var kustomize = HelmChartTests.PodSpec(ShippingManifests.KustomizeDocuments());
+
+        YamlDocuments.Canonical(chart).Should().Be(YamlDocuments.Canonical(kustomize),
+            "config/manager/manager.yaml mirrors charts/passbox/templates/deployment.yaml with default values");
+    }
+
+    [Fact]
+    public void Chart_and_kustomize_select_the_operator_pods_with_the_same_labels()
+    {
+        static string Selector(IEnumerable<System.Text.Json.Nodes.JsonObject> docs) =>
+            YamlDocuments.Canonical(docs.OfKind("Deployment").Single()["spec"]!["selector"]);
+
+        Selector(ShippingManifests.HelmDocuments()).Should().Be(Selector(ShippingManifests.KustomizeDocuments()),
+            "switching from one packaging to the other must not hit the immutable selector");
+    }
+}
