@@ -1,0 +1,91 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using Passbox.Operator.Api.Schema;
+
+namespace Passbox.Operator.Api.V1Alpha1;
+
+/// <summary>When and how long the operator checks that the credential still logs in.</summary>
+public sealed class ValidationSettings
+{
+    /// <summary>
+    /// How often the login is checked again when nothing changed, as a duration such as <c>10m</c> or <c>1h</c>.
+    /// <c>0</c> checks only when the spec or a source Secret changes. Failed logins are never retried sooner
+    /// than this, so a wrong password cannot lock the account. Defaults to 10m.
+    /// </summary>
+    [StringLength(32)]
+    [RegularExpression(ValidationPatterns.Duration)]
+    public string? Interval { get; set; }
+
+    /// <summary>How long one check may take, from 1s to 5m, as a duration such as <c>5s</c>. Defaults to 5s.</summary>
+    [StringLength(32)]
+    [RegularExpression(ValidationPatterns.Duration)]
+    [CelRule("duration(self) >= duration('1s') && duration(self) <= duration('5m')", "timeout must be between 1s and 5m")]
+    public string? Timeout { get; set; }
+
+    /// <summary>Publish the Secret without logging in. Use only where the server cannot be reached from the cluster.</summary>
+    public bool? Disabled { get; set; }
+}
+
+/// <summary>Shape of the Secret the operator generates.</summary>
+public class GeneratedSecretSettings
+{
+    /// <summary>Name of the generated Secret. Defaults to the credential's name.</summary>
+    [StringLength(253, MinimumLength = 1)]
+    [RegularExpression(ValidationPatterns.DnsSubdomain)]
+    public string? Name { get; set; }
+
+    /// <summary>Extra labels for the generated Secret.</summary>
+    [MaxLength(64)]
+    public Dictionary<string, string>? Labels { get; set; }
+
+    /// <summary>Extra annotations for the generated Secret.</summary>
+    [MaxLength(64)]
+    public Dictionary<string, string>? Annotations { get; set; }
+}
+
+/// <summary>Who still uses the generated Secret.</summary>
+public sealed class UsageStatus
+{
+    /// <summary>Number of objects in the namespace that use the generated Secret.</summary>
+    public int Count { get; set; }
+
+    /// <summary>The first few users, for a quick look.</summary>
+    [MaxLength(10)]
+    public List<UsageReference>? Items { get; set; }
+}
+
+/// <summary>An object that uses the generated Secret.</summary>
+public sealed class UsageReference
+{
+    /// <summary>Kind of the object, e.g. Pod, CronJob or ServiceAccount.</summary>
+    [Required]
+    public string Kind { get; set; } = "";
+
+    /// <summary>Name of the object, in the credential's namespace.</summary>
+    [Required]
+    public string Name { get; set; } = "";
+}
+
+/// <summary>TLS towards the server.</summary>
+public sealed class TlsSettings
+{
+    /// <summary>
+    /// Disabled: plain connection. Preferred: TLS when the server offers it. Required: TLS without checking the
+    /// certificate. VerifyCA: TLS with a certificate signed by a trusted CA. VerifyFull: VerifyCA plus a host name check.
+    /// </summary>
+    [Required]
+    public TlsMode Mode { get; set; } = TlsMode.Preferred;
+
+    /// <summary>CA certificate (PEM) to trust instead of the system's, for VerifyCA and VerifyFull.</summary>
+    public SecretKeyReference? CaSecretRef { get; set; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<TlsMode>))]
+public enum TlsMode
+{
+    Disabled,
+    Preferred,
+    Required,
+    VerifyCA,
+    VerifyFull,
+}

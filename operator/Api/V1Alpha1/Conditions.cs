@@ -1,0 +1,28 @@
+namespace Passbox.Operator.Api.V1Alpha1;
+
+/// <summary>Condition types both kinds report. <c>Ready</c> is the one Argo CD's health check reads.</summary>
+public static class ConditionTypes
+{
+    public const string Ready = "Ready";
+    public const string Validated = "Validated";
+    public const string SecretSynced = "SecretSynced";
+    public const string DeletionBlocked = "DeletionBlocked";
+}
+
+/// <summary>
+/// Reasons that are not the outcome of a login (those come from the connectors' validation reasons).
+/// </summary>
+public static class ConditionReasons
+{
+    public const string Validated = "Validated";
+    public const string ValidationDisabled = "ValidationDisabled";
+    public const string Progressing = "Progressing";
+    public const string Synced = "Synced";
+    public const string SecretConflict = "SecretConflict";
+    public const string WaitingForValidation = "WaitingForValidation";
+    public const string SourceSecretMissing = "SourceSecretMissing";
+    public const string InvalidSpec = "InvalidSpec";
+    public const string InUse = "InUse";
+    public const string NotInUse = "NotInUse";
+    public const string Deleting = "Deleting";
+}

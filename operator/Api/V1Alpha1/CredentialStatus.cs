@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+using k8s.Models;
+using Passbox.Operator.Api.Schema;
+
+namespace Passbox.Operator.Api.V1Alpha1;
+
+/// <summary>Status fields both kinds share.</summary>
+public abstract class CredentialStatus
+{
+    /// <summary>The generation of the spec this status describes.</summary>
+    public long? ObservedGeneration { get; set; }
+
+    /// <summary>Version the server reported at the last successful check.</summary>
+    public string? ServerVersion { get; set; }
+
+    /// <summary>When the last check succeeded.</summary>
+    public DateTime? LastValidated { get; set; }
+
+    /// <summary>When the last check ran, successful or not.</summary>
+    public DateTime? LastAttempted { get; set; }
+
+    /// <summary>
+    /// Fingerprint of the inputs (spec generation and source Secret versions, never their content) of the last
+    /// check; a failed login is retried early only when this changes.
+    /// </summary>
+    public string? AttemptedRevision { get; set; }
+
+    /// <summary>Fingerprint of the inputs the published Secret was generated from.</summary>
+    public string? PublishedRevision { get; set; }
+
+    /// <summary>Name of the generated Secret, once published.</summary>
+    public string? SecretName { get; set; }
+
+    /// <summary>Objects in the namespace that use the generated Secret.</summary>
+    public UsageStatus? UsedBy { get; set; }
+
+    /// <summary>Ready, Validated, SecretSynced and DeletionBlocked conditions.</summary>
+    [ListMapKeys("type")]
+    [MaxLength(8)]
+    public List<V1Condition>? Conditions { get; set; }
+}

@@ -1,0 +1,29 @@
+namespace Passbox.Operator.Connectors;
+
+/// <summary>
+/// The result of one validation: whether the login worked, a reason constant from
+/// <see cref="ValidationReasons"/> and a message for people. Messages are shown in conditions and
+/// events, so they never contain a password, token or API key.
+/// </summary>
+/// <param name="Succeeded">True when the login worked.</param>
+/// <param name="Reason">One of <see cref="ValidationReasons"/>.</param>
+/// <param name="Message">What happened and what to do about it.</param>
+/// <param name="ServerVersion">The server's version when it told us, otherwise null.</param>
+public sealed record ValidationOutcome(bool Succeeded, string Reason, string Message, string? ServerVersion)
+{
+    /// <summary>A successful validation.</summary>
+    public static ValidationOutcome Success(string message, string? serverVersion = null) =>
+        new(true, ValidationReasons.Validated, message, serverVersion);
+
+    /// <summary>A failed validation with one of the <see cref="ValidationReasons"/>.</summary>
+    public static ValidationOutcome Failure(string reason, string message)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        if (reason == ValidationReasons.Validated)
+        {
+            throw new ArgumentException("A failure cannot have the success reason.", nameof(reason));
+        }
+
+        return new(false, reason, message, null);
+    }
+}

@@ -1,0 +1,41 @@
+namespace Passbox.Operator.Connectors;
+
+/// <summary>
+/// Reasons a validation ends with. They become the <c>reason</c> of the <c>Validated</c> condition,
+/// so they are PascalCase and stable: dashboards and alerts match on them.
+/// </summary>
+public static class ValidationReasons
+{
+    /// <summary>The login worked.</summary>
+    public const string Validated = nameof(Validated);
+
+    /// <summary>The server rejected the user name, password, token or API key.</summary>
+    public const string AuthenticationFailed = nameof(AuthenticationFailed);
+
+    /// <summary>Nothing answered at the address (refused, no route, DNS failure, service not ready).</summary>
+    public const string Unreachable = nameof(Unreachable);
+
+    /// <summary>The server did not answer within the validation timeout.</summary>
+    public const string Timeout = nameof(Timeout);
+
+    /// <summary>TLS could not be set up as requested (no TLS on the server, untrusted certificate, wrong host name).</summary>
+    public const string TLSFailed = nameof(TLSFailed);
+
+    /// <summary>The OceanBase tenant named in the login does not exist.</summary>
+    public const string TenantNotFound = nameof(TenantNotFound);
+
+    /// <summary>The database named in the credential does not exist.</summary>
+    public const string DatabaseNotFound = nameof(DatabaseNotFound);
+
+    /// <summary>The server needs something this operator does not speak (Oracle-mode tenant, auth plugin).</summary>
+    public const string Unsupported = nameof(Unsupported);
+
+    /// <summary>The login worked but the account may not do what the check needs.</summary>
+    public const string PermissionDenied = nameof(PermissionDenied);
+
+    /// <summary>A Secret the credential points to (password, API key, CA) is missing or lacks the key.</summary>
+    public const string SourceSecretMissing = nameof(SourceSecretMissing);
+
+    /// <summary>A kubeconfig could not be parsed or names no usable context.</summary>
+    public const string InvalidKubeconfig = nameof(InvalidKubeconfig);
+}

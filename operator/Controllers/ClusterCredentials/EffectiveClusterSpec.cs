@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
+
+namespace Passbox.Operator.Controllers.ClusterCredentials;
+
+/// <summary>
+/// A ClusterCredential's spec with the operator's defaults filled in. Defaults live here, not in the CRD schema, so
+/// GitOps tools do not see fields the user never wrote (the External Secrets Operator's permanent OutOfSync).
+/// </summary>
+public sealed record EffectiveClusterSpec(
+    ClusterEngine Engine,
+    string Host,
+    int Port,
+    TlsMode TlsMode,
+    SecretKeyReference? CaSecretRef,
+    string? Username,
+    string? LoginName,
+    string? Tenant,
+    string? Cluster,
+    string? Database,
+    SecretKeyReference? PasswordSecretRef,
+    SecretKeyReference? ApiKeySecretRef,
+    TimeSpan Interval,
+    TimeSpan Timeout,
+    bool ValidationDisabled,
+    string SecretName)
+{
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    public static EffectiveClusterSpec From(ClusterCredential credential)
+    {
+        var spec = credential.Spec;
+        var tenant = spec.Engine == ClusterEngine.OceanBase ? spec.OceanBase?.Tenant : null;
+        var cluster = spec.Engine == ClusterEngine.OceanBase ? spec.OceanBase?.Cluster : null;
+        return new EffectiveClusterSpec(
+            spec.Engine,
+            spec.Endpoint.Host,
+            spec.Endpoint.Port ?? DefaultPort(spec.Engine),
+            spec.Endpoint.Tls?.Mode ?? TlsMode.Preferred,
+            spec.Endpoint.Tls?.CaSecretRef,
+            spec.Username,
+            spec.Username is null ? null : FormatLogin(spec.Engine, spec.Username, tenant, cluster),
+            tenant,
+            cluster,
+            spec.Engine == ClusterEngine.Milvus ? spec.Milvus?.Database ?? "default" : null,
+            spec.PasswordSecretRef,
+            spec.ApiKeySecretRef,
+            GoDuration.Parse(spec.Validation?.Interval, DefaultInterval),
+            GoDuration.Parse(spec.Validation?.Timeout, DefaultTimeout),
+            spec.Validation?.Disabled ?? false,
+            spec.Secret?.Name ?? credential.Metadata.Name);
+    }
+
+    public static int DefaultPort(ClusterEngine engine) => engine switch
+    {
+        ClusterEngine.OceanBase => 2883,
+        ClusterEngine.MySQL => 3306,
+        _ => 19530,
+    };
+
+    /// <summary>OBProxy wants <c>user@tenant#cluster</c>; an OBServer reached directly wants <c>user@tenant</c>.</summary>
+    public static string FormatLogin(ClusterEngine engine, string username, string? tenant, string? cluster) =>
+        engine != ClusterEngine.OceanBase || string.IsNullOrEmpty(tenant) ? username
+        : string.IsNullOrEmpty(cluster) ? $"{username}@{tenant}"
+        : $"{username}@{tenant}#{cluster}";
+
+    /// <summary>The part of the spec a login depends on; description and Secret shape are left out on purpose.</summary>
+    public string LoginRelevantJson() => JsonSerializer.Serialize(new
+    {
+        Engine = Engine.ToString(),
+        Host,
+        Port,
+        Tls = TlsMode.ToString(),
+        Ca = CaSecretRef?.ToString(),
+        LoginName,
+        Database,
+        Password = PasswordSecretRef?.ToString(),
+        ApiKey = ApiKeySecretRef?.ToString(),
+        ValidationDisabled,
+    });
+
+    public string Endpoint => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}

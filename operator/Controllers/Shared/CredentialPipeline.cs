@@ -1,0 +1,216 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Publishing;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// The validate-then-publish flow both kinds share: read the source Secrets, log in when a check is due, publish the
+/// Secret only after a successful check, keep the last good Secret when a later check fails, and describe it all in
+/// the conditions. Kind-specific work (how to log in, what the Secret holds) comes from an <see cref="ICredentialKind{T}"/>.
+/// </summary>
+public sealed partial class CredentialPipeline(
+    SourceSecretReader sources,
+    GeneratedSecretPublisher publisher,
+    ValidationPlanner planner,
+    TransientFailureCounter failures,
+    IEventSink events,
+    TimeProvider time,
+    ILogger<CredentialPipeline> logger)
+{
+    /// <summary>Extra time past the credential's own timeout before a stuck check is abandoned.</summary>
+    private static readonly TimeSpan TimeoutGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Runs one pass and updates <paramref name="status"/> in place; returns when to look again.</summary>
+    public async Task<TimeSpan?> RunAsync<T>(T credential, ICredentialKind<T> kind, CredentialStatus status, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var meta = credential.Metadata;
+        var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
+        status.ObservedGeneration = meta.Generation;
+        kind.Describe(credential, status);
+
+        var values = new List<SourceValue>();
+        foreach (var reference in kind.SourceReferences(credential).DistinctBy(r => r.ToString()))
+        {
+            values.Add(await sources.ReadAsync(meta.NamespaceProperty, reference, ct));
+        }
+
+        var missing = values.Where(v => !v.Found).Select(v => v.Problem!).ToList();
+        if (missing.Count > 0)
+        {
+            await ReportMissingSourcesAsync(credential, conditions, status, string.Join("; ", missing), ct);
+            status.Conditions = conditions.ToList();
+            return null; // The source Secret watch brings the credential back as soon as the Secret appears.
+        }
+
+        var sourceValues = new SourceValues(values);
+        var revision = InputRevision.Compute(kind.LoginRelevantSpec(credential), values);
+        var schedule = kind.Schedule(credential);
+        var requeue = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, ct);
+
+        var validatedNow = conditions.IsTrue(ConditionTypes.Validated) && status.AttemptedRevision == revision;
+        if (validatedNow)
+        {
+            await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, ct);
+        }
+        else
+        {
+            DescribeHeldBack(conditions, status);
+        }
+
+        status.Conditions = conditions.ToList();
+        return requeue;
+    }
+
+    private async Task<TimeSpan?> CheckIfDueAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, string revision,
+        CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var uid = credential.Metadata.Uid ?? credential.Metadata.Name;
+        if (schedule.Disabled)
+        {
+            status.AttemptedRevision = revision;
+            conditions.Set(ConditionTypes.Validated, true, ConditionReasons.ValidationDisabled,
+                "validation is disabled (spec.validation.disabled); the Secret is published without a login check");
+            return null;
+        }
+
+        var validated = conditions.Find(ConditionTypes.Validated);
+        var previous = new PreviousCheck(
+            status.AttemptedRevision,
+            status.LastAttempted is { } attempted ? new DateTimeOffset(attempted, TimeSpan.Zero) : null,
+            status.LastValidated is { } good ? new DateTimeOffset(good, TimeSpan.Zero) : null,
+            validated is null ? null : validated.Status == "True",
+            validated?.Reason,
+            failures.Get(uid));
+
+        var plan = planner.Plan(revision, schedule.Interval, previous, uid);
+        if (!plan.ValidateNow)
+        {
+            return plan.RequeueAfter;
+        }
+
+        var outcome = await ValidateAsync(credential, kind, values, schedule.Timeout, ct);
+        var now = StatusTime.Now(time);
+        status.LastAttempted = now;
+        status.AttemptedRevision = revision;
+        int transientFailures;
+        if (outcome.Succeeded)
+        {
+            status.LastValidated = now;
+            status.ServerVersion = outcome.ServerVersion ?? status.ServerVersion;
+            failures.Reset(uid);
+            transientFailures = 0;
+        }
+        else
+        {
+            transientFailures = outcome.Reason is ValidationReasons.Unreachable or ValidationReasons.Timeout ? failures.Increment(uid) : 0;
+            if (transientFailures == 0)
+            {
+                failures.Reset(uid);
+            }
+        }
+
+        var changed = validated is null || (validated.Status == "True") != outcome.Succeeded || validated.Reason != outcome.Reason;
+        conditions.Set(ConditionTypes.Validated, outcome.Succeeded, outcome.Reason, outcome.Message);
+        if (changed)
+        {
+            await (outcome.Succeeded
+                ? events.NormalAsync(credential, outcome.Reason, outcome.Message, ct)
+                : events.WarningAsync(credential, outcome.Reason, outcome.Message, ct));
+        }
+
+        var next = new PreviousCheck(revision, now, status.LastValidated is { } v ? new DateTimeOffset(v, TimeSpan.Zero) : null,
+            outcome.Succeeded, outcome.Reason, transientFailures);
+        return planner.Plan(revision, schedule.Interval, next, uid).RequeueAfter;
+    }
+
+    private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, TimeSpan timeout, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        guard.CancelAfter(timeout + TimeoutGrace);
+        try
+        {
+            return await kind.ValidateAsync(credential, values, guard.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return ValidationOutcome.Failure(ValidationReasons.Timeout, $"the check did not finish within {timeout.TotalSeconds:0.#}s");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Exception messages of drivers can echo connection details; log only the type and where it came from.
+            LogUnexpected(logger, credential.Metadata.NamespaceProperty, credential.Metadata.Name, e.GetType().FullName ?? e.GetType().Name, e.StackTrace);
+            return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"the check failed unexpectedly ({e.GetType().Name}); see the operator log");
+        }
+    }
+
+    private async Task PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var meta = credential.Metadata;
+        var owner = new V1OwnerReference { ApiVersion = credential.ApiVersion, Kind = credential.Kind, Name = meta.Name, Uid = meta.Uid, BlockOwnerDeletion = true, Controller = true };
+        var result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
+        if (!result.Succeeded)
+        {
+            var wasConflict = conditions.Find(ConditionTypes.SecretSynced)?.Reason == ConditionReasons.SecretConflict;
+            conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SecretConflict, result.Message);
+            conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SecretConflict, result.Message);
+            if (!wasConflict)
+            {
+                await events.WarningAsync(credential, ConditionReasons.SecretConflict, result.Message, ct);
+            }
+
+            return;
+        }
+
+        if (status.SecretName is { } previousName && previousName != payload.Name)
+        {
+            // spec.secret.name changed: the Secret under the old name is ours and no longer wanted.
+            await publisher.DeleteAsync(meta.Uid, meta.NamespaceProperty, previousName, ct);
+        }
+
+        status.SecretName = payload.Name;
+        status.PublishedRevision = revision;
+        conditions.Set(ConditionTypes.SecretSynced, true, ConditionReasons.Synced, $"Secret {payload.Name} matches the credential");
+        var validated = conditions.Find(ConditionTypes.Validated)!;
+        conditions.Set(ConditionTypes.Ready, true, validated.Reason, $"Secret {payload.Name} is ready: {validated.Message}");
+        if (result.Wrote)
+        {
+            await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", result.Message, ct);
+        }
+    }
+
+    private static void DescribeHeldBack(ConditionSet conditions, CredentialStatus status)
+    {
+        var validated = conditions.Find(ConditionTypes.Validated);
+        var reason = validated?.Reason ?? ConditionReasons.Progressing;
+        var why = validated?.Message ?? "waiting for the first check";
+        conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.WaitingForValidation, status.PublishedRevision is null
+            ? "nothing is published until a check succeeds"
+            : $"keeping Secret {status.SecretName} from the last successful check; the current inputs did not validate");
+        conditions.Set(ConditionTypes.Ready, false, reason, why);
+    }
+
+    private async Task ReportMissingSourcesAsync<T>(T credential, ConditionSet conditions, CredentialStatus status, string problems, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var already = conditions.Find(ConditionTypes.Validated) is { Reason: ConditionReasons.SourceSecretMissing } c && c.Message == problems;
+        conditions.Set(ConditionTypes.Validated, false, ConditionReasons.SourceSecretMissing, problems);
+        conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SourceSecretMissing, status.PublishedRevision is null
+            ? "nothing is published until the source Secret exists and a check succeeds"
+            : $"keeping Secret {status.SecretName} from the last successful check until the source Secret is back");
+        conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SourceSecretMissing, problems);
+        if (!already)
+        {
+            await events.WarningAsync(credential, ConditionReasons.SourceSecretMissing, problems, ct);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Check of {Namespace}/{Name} failed unexpectedly with {ExceptionType} at {StackTrace}")]
+    private static partial void LogUnexpected(ILogger logger, string @namespace, string name, string exceptionType, string? stackTrace);
+}

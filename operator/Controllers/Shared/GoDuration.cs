@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>Parses the Go-style durations the CRDs accept (<c>90s</c>, <c>10m</c>, <c>1h30m</c>, <c>0</c>).</summary>
+public static partial class GoDuration
+{
+    public static TimeSpan Parse(string? text, TimeSpan fallback)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (text == "0")
+        {
+            return TimeSpan.Zero;
+        }
+
+        var matches = Part().Matches(text);
+        if (matches.Count == 0 || matches.Sum(m => m.Length) != text.Length)
+        {
+            // The schema's pattern rejects these; an old object stored before a schema change falls back safely.
+            return fallback;
+        }
+
+        var total = TimeSpan.Zero;
+        foreach (Match match in matches)
+        {
+            var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            total += match.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(value),
+                "s" => TimeSpan.FromSeconds(value),
+                "m" => TimeSpan.FromMinutes(value),
+                _ => TimeSpan.FromHours(value),
+            };
+        }
+
+        return total;
+    }
+
+    [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", RegexOptions.CultureInvariant)]
+    private static partial Regex Part();
+}

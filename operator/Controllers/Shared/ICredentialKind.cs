@@ -1,0 +1,41 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Publishing;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>The values read from a credential's source Secrets, by reference.</summary>
+public sealed class SourceValues(IReadOnlyList<SourceValue> values)
+{
+    public IReadOnlyList<SourceValue> All => values;
+
+    public string? Text(SecretKeyReference? reference) =>
+        reference is null ? null : values.FirstOrDefault(v => v.Reference.Name == reference.Name && v.Reference.Key == reference.Key)?.Text;
+}
+
+/// <summary>What one kind of credential adds to the shared validate-then-publish flow.</summary>
+public interface ICredentialKind<in T>
+    where T : IKubernetesObject<V1ObjectMeta>
+{
+    string KindName { get; }
+
+    /// <summary>Every Secret key the credential reads (password, token, kubeconfig, CA).</summary>
+    IReadOnlyList<SecretKeyReference> SourceReferences(T credential);
+
+    /// <summary>The spec fields a check depends on, as text; changing anything else does not re-validate.</summary>
+    string LoginRelevantSpec(T credential);
+
+    CheckSchedule Schedule(T credential);
+
+    Task<ValidationOutcome> ValidateAsync(T credential, SourceValues sources, CancellationToken ct);
+
+    SecretPayload BuildSecret(T credential, SourceValues sources);
+
+    /// <summary>Kind-specific status fields (the login used, the probe), set on every reconcile.</summary>
+    void Describe(T credential, CredentialStatus status);
+}
+
+/// <summary>How often and how long a credential is checked, with the defaults applied.</summary>
+public sealed record CheckSchedule(TimeSpan Interval, TimeSpan Timeout, bool Disabled);

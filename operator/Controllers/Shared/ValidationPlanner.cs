@@ -1,0 +1,85 @@
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>What the planner knows about the previous check of a credential.</summary>
+public sealed record PreviousCheck(
+    string? AttemptedRevision,
+    DateTimeOffset? LastAttempted,
+    DateTimeOffset? LastValidated,
+    bool? Succeeded,
+    string? Reason,
+    int ConsecutiveTransientFailures);
+
+/// <summary>Whether to log in now, and when to look again otherwise.</summary>
+public sealed record ValidationPlan(bool ValidateNow, TimeSpan? RequeueAfter)
+{
+    public static ValidationPlan Now { get; } = new(true, null);
+
+    public static ValidationPlan Wait(TimeSpan? after) => new(false, after);
+}
+
+/// <summary>
+/// Decides when a credential is checked. New inputs are checked at once. A good login is checked again every
+/// interval. A refused login (wrong password, missing permission, bad configuration) waits a full interval, because
+/// repeated bad logins lock accounts on many servers; only a change of the inputs brings the check forward. Network
+/// failures back off exponentially with jitter, so a server that comes back is noticed without hammering it.
+/// </summary>
+public sealed class ValidationPlanner(TimeProvider time)
+{
+    public static readonly TimeSpan TransientBase = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan TransientCap = TimeSpan.FromMinutes(5);
+
+    private static readonly HashSet<string> TransientReasons = new(StringComparer.Ordinal) { "Unreachable", "Timeout" };
+
+    /// <param name="revision">Fingerprint of the current inputs.</param>
+    /// <param name="interval">The credential's validation interval; zero means only on change.</param>
+    /// <param name="previous">The last check, from the status.</param>
+    /// <param name="objectUid">Seeds the jitter, so every reconcile of one object computes the same due time.</param>
+    public ValidationPlan Plan(string revision, TimeSpan interval, PreviousCheck previous, string objectUid)
+    {
+        if (previous.AttemptedRevision != revision || previous.LastAttempted is null || previous.Succeeded is null)
+        {
+            return ValidationPlan.Now;
+        }
+
+        var now = time.GetUtcNow();
+        var jitter = StableFraction(objectUid, previous.LastAttempted.Value);
+        if (previous.Succeeded == true)
+        {
+            return interval == TimeSpan.Zero
+                ? ValidationPlan.Wait(null)
+                : Due((previous.LastValidated ?? previous.LastAttempted.Value) + Spread(interval, jitter), now);
+        }
+
+        if (previous.Reason is not null && TransientReasons.Contains(previous.Reason))
+        {
+            var cap = interval > TimeSpan.Zero && interval < TransientCap ? interval : TransientCap;
+            return Due(previous.LastAttempted.Value + Backoff(previous.ConsecutiveTransientFailures, cap, jitter), now);
+        }
+
+        return interval == TimeSpan.Zero
+            ? ValidationPlan.Wait(null)
+            : Due(previous.LastAttempted.Value + interval, now);
+    }
+
+    /// <summary>Exponential backoff with full jitter in the upper half: base·2ⁿ, capped, times 0.5–1.0.</summary>
+    public static TimeSpan Backoff(int failures, TimeSpan cap, double jitter)
+    {
+        var exponent = Math.Clamp(failures - 1, 0, 20);
+        var ceiling = Math.Min(cap.TotalMilliseconds, TransientBase.TotalMilliseconds * Math.Pow(2, exponent));
+        return TimeSpan.FromMilliseconds(ceiling * (0.5 + (0.5 * jitter)));
+    }
+
+    /// <summary>Up to 10% extra on the interval, so credentials created together do not log in together forever.</summary>
+    private static TimeSpan Spread(TimeSpan interval, double jitter) => interval + TimeSpan.FromMilliseconds(interval.TotalMilliseconds * 0.1 * jitter);
+
+    /// <summary>A number in [0, 1) that is fixed for one object and one attempt, and differs between objects.</summary>
+    public static double StableFraction(string seed, DateTimeOffset attempt)
+    {
+        var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{seed}/{attempt.UtcTicks}"));
+        var hash = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(digest);
+        return (hash >> 11) * (1.0 / (1UL << 53));
+    }
+
+    private static ValidationPlan Due(DateTimeOffset due, DateTimeOffset now) =>
+        due <= now ? ValidationPlan.Now : ValidationPlan.Wait(due - now);
+}

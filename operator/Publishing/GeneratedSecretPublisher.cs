@@ -1,0 +1,170 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+namespace Passbox.Operator.Publishing;
+
+/// <summary>
+/// Writes a credential's generated Secret: creates it, repairs it when it drifted, and never touches a Secret of the
+/// same name that belongs to someone else. Compares with the cache first so an unchanged Secret costs no request.
+/// </summary>
+public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGeneratedSecretView view, ILogger<GeneratedSecretPublisher> logger)
+{
+    public const string FieldManager = "passbox";
+
+    public async Task<PublishResult> PublishAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
+    {
+        var observed = view.Find(namespaceName, payload.Name);
+        if (observed is null)
+        {
+            return await CreateOrAdoptAsync(owner, namespaceName, payload, ct);
+        }
+
+        if (!observed.IsOwnedBy(owner.Uid))
+        {
+            return ForeignSecret(namespaceName, payload.Name);
+        }
+
+        if (observed.Matches(payload))
+        {
+            return new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date");
+        }
+
+        return await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, ct);
+    }
+
+    /// <summary>Deletes the generated Secret if, and only if, it is still the one this owner generated.</summary>
+    public async Task DeleteAsync(string ownerUid, string namespaceName, string name, CancellationToken ct)
+    {
+        var observed = view.Find(namespaceName, name);
+        V1Secret? live = null;
+        if (observed is null)
+        {
+            live = await TryReadAsync(namespaceName, name, ct);
+            if (live is null)
+            {
+                return;
+            }
+        }
+
+        var owned = observed?.IsOwnedBy(ownerUid) ?? ObservedSecret.From(live!).IsOwnedBy(ownerUid);
+        if (!owned)
+        {
+            return;
+        }
+
+        var uid = observed?.Uid ?? live!.Metadata.Uid;
+        try
+        {
+            await client.CoreV1.DeleteNamespacedSecretAsync(name, namespaceName,
+                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } }, cancellationToken: ct);
+            LogDeleted(logger, namespaceName, name);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // Already gone, or replaced by a Secret we do not own: either way nothing of ours is left to delete.
+        }
+    }
+
+    private async Task<PublishResult> CreateOrAdoptAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
+    {
+        try
+        {
+            await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+            LogCreated(logger, namespaceName, payload.Name);
+            return new PublishResult(PublishOutcome.Created, $"Secret {payload.Name} created");
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // The name is taken. Ours whose labels were stripped by hand can be adopted back; anything else is foreign.
+            var live = await TryReadAsync(namespaceName, payload.Name, ct);
+            if (live is null)
+            {
+                throw new InvalidOperationException($"Secret {namespaceName}/{payload.Name} existed on create and vanished on read; will retry");
+            }
+
+            var observed = ObservedSecret.From(live);
+            if (!observed.IsOwnedBy(owner.Uid))
+            {
+                return ForeignSecret(namespaceName, payload.Name);
+            }
+
+            return observed.Matches(payload)
+                ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date")
+                : await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, ct);
+        }
+    }
+
+    private async Task<PublishResult> UpdateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string currentType, string currentUid, CancellationToken ct)
+    {
+        if (currentType != payload.Type)
+        {
+            // A Secret's type is immutable: the only way to a new format is a new object.
+            await client.CoreV1.DeleteNamespacedSecretAsync(payload.Name, namespaceName,
+                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = currentUid } }, cancellationToken: ct);
+            await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+            LogRecreated(logger, namespaceName, payload.Name, currentType, payload.Type);
+            return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} recreated as {payload.Type}");
+        }
+
+        // Server-side apply owns exactly the fields Passbox sets: labels or annotations others add survive, and keys
+        // Passbox stopped generating are removed.
+        var body = KubernetesJson.Serialize(Build(owner, namespaceName, payload));
+        await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(body, V1Patch.PatchType.ApplyPatch), payload.Name, namespaceName,
+            fieldManager: FieldManager, force: true, cancellationToken: ct);
+        LogUpdated(logger, namespaceName, payload.Name);
+        return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} updated");
+    }
+
+    private async Task<V1Secret?> TryReadAsync(string namespaceName, string name, CancellationToken ct)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedSecretAsync(name, namespaceName, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private static PublishResult ForeignSecret(string namespaceName, string name) => new(PublishOutcome.Conflict,
+        $"Secret {namespaceName}/{name} already exists and was not generated by this credential; Passbox leaves it alone. " +
+        "Delete or rename that Secret, or set spec.secret.name to another name.");
+
+    private static V1Secret Build(V1OwnerReference owner, string namespaceName, SecretPayload payload)
+    {
+        var annotations = new Dictionary<string, string>(payload.Annotations)
+        {
+            [Api.V1Alpha1.ApiGroup.DataHashAnnotation] = payload.DataHash,
+        };
+        return new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta
+            {
+                Name = payload.Name,
+                NamespaceProperty = namespaceName,
+                Labels = new Dictionary<string, string>(payload.Labels),
+                Annotations = annotations,
+                OwnerReferences = [owner],
+            },
+            Type = payload.Type,
+            Data = new Dictionary<string, byte[]>(payload.Data),
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created generated Secret {Namespace}/{Name}")]
+    private static partial void LogCreated(ILogger logger, string @namespace, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Updated generated Secret {Namespace}/{Name}")]
+    private static partial void LogUpdated(ILogger logger, string @namespace, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Recreated generated Secret {Namespace}/{Name}: type {OldType} -> {NewType}")]
+    private static partial void LogRecreated(ILogger logger, string @namespace, string name, string oldType, string newType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted generated Secret {Namespace}/{Name}")]
+    private static partial void LogDeleted(ILogger logger, string @namespace, string name);
+}

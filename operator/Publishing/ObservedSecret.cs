@@ -1,0 +1,40 @@
+using k8s.Models;
+
+namespace Passbox.Operator.Publishing;
+
+/// <summary>What the operator remembers of a generated Secret: its metadata and a hash of its data, never the data.</summary>
+public sealed record ObservedSecret(
+    string Uid,
+    string Type,
+    string DataHash,
+    IReadOnlyDictionary<string, string> Labels,
+    IReadOnlyDictionary<string, string> Annotations,
+    IReadOnlyList<string> OwnerUids)
+{
+    public static ObservedSecret From(V1Secret secret) => new(
+        secret.Metadata.Uid ?? "",
+        secret.Type ?? "Opaque",
+        SecretDataHash.Compute(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data)),
+        new Dictionary<string, string>(secret.Metadata.Labels ?? new Dictionary<string, string>()),
+        new Dictionary<string, string>(secret.Metadata.Annotations ?? new Dictionary<string, string>()),
+        (secret.Metadata.OwnerReferences ?? []).Select(o => o.Uid).ToList());
+
+    public bool IsOwnedBy(string ownerUid) => OwnerUids.Contains(ownerUid);
+
+    /// <summary>True when the Secret carries everything the payload asks for; extra labels added by others are fine.</summary>
+    public bool Matches(SecretPayload payload) =>
+        Type == payload.Type
+        && DataHash == payload.DataHash
+        && Contains(Labels, payload.Labels)
+        && Contains(Annotations, payload.Annotations)
+        && Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.DataHashAnnotation, out var recorded) && recorded == payload.DataHash;
+
+    private static bool Contains(IReadOnlyDictionary<string, string> actual, IReadOnlyDictionary<string, string> wanted) =>
+        wanted.All(pair => actual.TryGetValue(pair.Key, out var value) && value == pair.Value);
+}
+
+/// <summary>Read access to the operator's cache of generated Secrets (those labelled as managed by Passbox).</summary>
+public interface IGeneratedSecretView
+{
+    ObservedSecret? Find(string namespaceName, string name);
+}

@@ -1,0 +1,29 @@
+using Passbox.Operator.Controllers.Shared;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+public sealed class GoDurationTests
+{
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("90s", 90)]
+    [InlineData("10m", 600)]
+    [InlineData("1h30m", 5400)]
+    [InlineData("1.5h", 5400)]
+    [InlineData("500ms", 0.5)]
+    public void Parses_go_durations(string text, double seconds)
+    {
+        GoDuration.Parse(text, TimeSpan.FromDays(1)).TotalSeconds.Should().Be(seconds);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("ten minutes")]
+    [InlineData("10x")]
+    [InlineData("10m garbage")]
+    public void Falls_back_on_missing_or_invalid_text(string? text)
+    {
+        GoDuration.Parse(text, TimeSpan.FromMinutes(7)).Should().Be(TimeSpan.FromMinutes(7));
+    }
+}

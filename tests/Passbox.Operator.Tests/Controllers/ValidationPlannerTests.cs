@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Controllers.Shared;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+public sealed class ValidationPlannerTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
+    private readonly FakeTimeProvider time = new(Start);
+
+    private ValidationPlan Plan(PreviousCheck previous, string revision = "rev1", TimeSpan? interval = null) =>
+        new ValidationPlanner(time).Plan(revision, interval ?? Interval, previous, "uid-1");
+
+    [Fact]
+    public void A_credential_never_checked_is_checked_at_once()
+    {
+        Plan(new PreviousCheck(null, null, null, null, null, 0)).ValidateNow.Should().BeTrue();
+    }
+
+    [Fact]
+    public void Changed_inputs_are_checked_at_once_even_right_after_a_refused_login()
+    {
+        var previous = new PreviousCheck("rev1", Start, null, false, "AuthenticationFailed", 0);
+
+        Plan(previous, revision: "rev2").ValidateNow.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_refused_login_is_not_retried_before_the_interval()
+    {
+        var previous = new PreviousCheck("rev1", Start, null, false, "AuthenticationFailed", 0);
+        time.Advance(TimeSpan.FromMinutes(9));
+
+        var plan = Plan(previous);
+
+        plan.ValidateNow.Should().BeFalse();
+        plan.RequeueAfter.Should().Be(TimeSpan.FromMinutes(1));
+        time.Advance(TimeSpan.FromMinutes(1));
+        Plan(previous).ValidateNow.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_refused_login_with_interval_zero_waits_for_a_change()
+    {
+        var previous = new PreviousCheck("rev1", Start, null, false, "AuthenticationFailed", 0);
+        time.Advance(TimeSpan.FromDays(1));
+
+        Plan(previous, interval: TimeSpan.Zero).Should().Be(ValidationPlan.Wait(null));
+    }
+
+    [Fact]
+    public void A_good_login_is_checked_again_after_the_interval_plus_at_most_ten_percent()
+    {
+        var previous = new PreviousCheck("rev1", Start, Start, true, "Validated", 0);
+
+        var plan = Plan(previous);
+
+        plan.ValidateNow.Should().BeFalse();
+        plan.RequeueAfter.Should().BeGreaterThanOrEqualTo(Interval).And.BeLessThanOrEqualTo(Interval * 1.1);
+        time.Advance(Interval * 1.1);
+        Plan(previous).ValidateNow.Should().BeTrue();
+    }
+
+    [Fact]
+    public void The_due_time_is_the_same_on_every_reconcile_of_one_object()
+    {
+        var previous = new PreviousCheck("rev1", Start, Start, true, "Validated", 0);
+        var first = Plan(previous).RequeueAfter!.Value;
+        time.Advance(TimeSpan.FromMinutes(3));
+
+        Plan(previous).RequeueAfter.Should().Be(first - TimeSpan.FromMinutes(3));
+    }
+
+    [Fact]
+    public void Different_objects_get_different_spreads()
+    {
+        var previous = new PreviousCheck("rev1", Start, Start, true, "Validated", 0);
+        var planner = new ValidationPlanner(time);
+
+        var dues = Enumerable.Range(0, 50).Select(i => planner.Plan("rev1", Interval, previous, $"uid-{i}").RequeueAfter).Distinct();
+
+        dues.Should().HaveCountGreaterThan(40);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 2)]
+    [InlineData(2, 2, 4)]
+    [InlineData(3, 4, 8)]
+    [InlineData(12, 150, 300)]
+    public void Network_failures_back_off_exponentially_with_jitter_up_to_a_cap(int failures, double minSeconds, double maxSeconds)
+    {
+        foreach (var jitter in new[] { 0.0, 0.5, 0.999 })
+        {
+            var delay = ValidationPlanner.Backoff(failures, ValidationPlanner.TransientCap, jitter);
+            delay.TotalSeconds.Should().BeInRange(minSeconds, maxSeconds);
+        }
+    }
+
+    [Fact]
+    public void Network_failures_never_wait_longer_than_a_short_interval()
+    {
+        var previous = new PreviousCheck("rev1", Start, null, false, "Unreachable", 30);
+
+        var plan = Plan(previous, interval: TimeSpan.FromSeconds(30));
+
+        plan.RequeueAfter.Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void Network_failures_are_retried_even_with_interval_zero()
+    {
+        var previous = new PreviousCheck("rev1", Start, null, false, "Timeout", 1);
+
+        Plan(previous, interval: TimeSpan.Zero).RequeueAfter.Should().NotBeNull();
+    }
+}
