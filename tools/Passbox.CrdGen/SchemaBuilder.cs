@@ -203,6 +203,11 @@ internal sealed class SchemaBuilder(XmlDocs docs)
             return new V1JSONSchemaProps { Type = "object" };
         }
 
+        if (type == typeof(V1Condition))
+        {
+            return ConditionSchema();
+        }
+
         if (type.IsEnum)
         {
             return BuildEnum(type);
@@ -232,6 +237,58 @@ internal sealed class SchemaBuilder(XmlDocs docs)
         schema.Description = docs.Summary(type);
         return schema;
     }
+
+    /// <summary>
+    /// The Kubernetes condition contract (as for <c>metav1.Condition</c>): the client's model carries no
+    /// validation attributes and its docs are not in our XML file, so it is spelled out here.
+    /// </summary>
+    private static V1JSONSchemaProps ConditionSchema() => new()
+    {
+        Type = "object",
+        Description = "One aspect of the object's current state.",
+        Properties = new SortedDictionary<string, V1JSONSchemaProps>(StringComparer.Ordinal)
+        {
+            ["lastTransitionTime"] = new()
+            {
+                Type = "string",
+                Format = "date-time",
+                Description = "When the status last changed from one value to another.",
+            },
+            ["message"] = new()
+            {
+                Type = "string",
+                MaxLength = 32768,
+                Description = "Human-readable details about the last transition.",
+            },
+            ["observedGeneration"] = new()
+            {
+                Type = "integer",
+                Format = "int64",
+                Minimum = 0,
+                Description = "The metadata.generation the condition was set for.",
+            },
+            ["reason"] = new()
+            {
+                Type = "string",
+                MinLength = 1,
+                MaxLength = 1024,
+                Description = "Machine-readable PascalCase reason for the last transition.",
+            },
+            ["status"] = new()
+            {
+                Type = "string",
+                EnumProperty = ["True", "False", "Unknown"],
+                Description = "True, False or Unknown.",
+            },
+            ["type"] = new()
+            {
+                Type = "string",
+                MaxLength = 316,
+                Description = "The aspect this condition is about, in CamelCase, e.g. Ready.",
+            },
+        },
+        Required = ["lastTransitionTime", "message", "reason", "status", "type"],
+    };
 
     private V1JSONSchemaProps BuildEnum(Type type)
     {

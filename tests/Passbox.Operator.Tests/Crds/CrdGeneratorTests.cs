@@ -220,6 +220,21 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void Kubernetes_conditions_get_the_condition_contract_and_can_key_a_map_list()
+    {
+        var gadget = Generator.Generate(typeof(Gadget));
+        var conditions = gadget.Definition.Spec.Versions.Single().Schema.OpenAPIV3Schema.Properties["spec"].Properties["conditions"];
+
+        conditions.XKubernetesListMapKeys.Should().Equal("type");
+        var condition = Items(conditions);
+        condition.Required.Should().Equal("lastTransitionTime", "message", "reason", "status", "type");
+        condition.Properties["status"].EnumProperty.Should().Equal("True", "False", "Unknown");
+        condition.Properties["lastTransitionTime"].Format.Should().Be("date-time");
+        condition.Properties["type"].MaxLength.Should().NotBeNull();
+        gadget.Yaml.Should().Contain("- \"True\"\n", "an unquoted True would be read back as a boolean");
+    }
+
+    [Fact]
     public void Printer_columns_follow_their_Order_then_declaration()
     {
         Version.AdditionalPrinterColumns.Select(c => c.Name).Should().Equal("Engine", "Ready", "Replicas", "Age");

@@ -167,6 +167,10 @@ public sealed class GadgetSpec
     /// in the source.
     /// </summary>
     public bool? Enabled { get; set; }
+
+    [ListMapKeys("type")]
+    [MaxLength(8)]
+    public List<V1Condition>? Conditions { get; set; }
 }
 
 // Types the generator must refuse, each with the mistake its name says.
