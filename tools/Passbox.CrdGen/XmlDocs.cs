@@ -18,8 +18,6 @@ public sealed class XmlDocs
 
     private XmlDocs(Dictionary<string, XElement> members) => _members = members;
 
-    public static XmlDocs Empty { get; } = new([]);
-
     public static XmlDocs Load(string path)
     {
         var doc = XDocument.Load(path);
