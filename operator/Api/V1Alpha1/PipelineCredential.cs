@@ -59,8 +59,8 @@ public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<
     "the ContainerRegistry probe needs a username and password or a token", FieldPath = ".validation.probe", Order = 5)]
 [CelRule("!has(self.secret) || !has(self.secret.format) || self.secret.format != 'BasicAuth' || self.type == 'UsernamePassword'",
     "format BasicAuth needs type UsernamePassword", FieldPath = ".secret.format", Order = 6)]
-[CelRule("!has(self.secret) || !has(self.secret.format) || self.secret.format != 'DockerConfigJson' || (self.type != 'Kubeconfig' && has(self.server))",
-    "format DockerConfigJson needs type UsernamePassword or SecretText and a server (the registry)", FieldPath = ".secret.format", Order = 7)]
+[CelRule("!has(self.secret) || !has(self.secret.format) || self.secret.format != 'DockerConfigJson' || (self.type == 'UsernamePassword' && has(self.server))",
+    "format DockerConfigJson needs type UsernamePassword and a server (the registry)", FieldPath = ".secret.format", Order = 7)]
 public sealed class PipelineCredentialSpec
 {
     /// <summary>UsernamePassword, SecretText (an access token) or Kubeconfig. Immutable.</summary>
@@ -172,7 +172,8 @@ public sealed class PipelineSecretSettings : GeneratedSecretSettings
 {
     /// <summary>
     /// Opaque (keys per consumer), BasicAuth (<c>kubernetes.io/basic-auth</c>, needs UsernamePassword) or
-    /// DockerConfigJson (<c>kubernetes.io/dockerconfigjson</c> for the registry in server). Defaults to Opaque.
+    /// DockerConfigJson (<c>kubernetes.io/dockerconfigjson</c> for the registry in server, needs UsernamePassword).
+    /// Defaults to Opaque.
     /// </summary>
     public SecretFormat? Format { get; set; }
 

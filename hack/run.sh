@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# make run: start the operator against the current kubeconfig; with none configured, against a local control plane
+# started here (its state in .cache/run, stopped when the operator stops).
+#   PASSBOX_LOCAL=1 make run   always use a fresh local control plane
+set -euo pipefail
+cd "$(dirname "$0")/.."
+configuration=${1:-Release}
+cache=${PASSBOX_CACHE:-$HOME/.cache/passbox}
+kubectl="$cache/bin/kubectl"
+[[ -x $kubectl ]] || kubectl=$(command -v kubectl || true)
+
+configured() {
+  [[ -n ${KUBECONFIG:-} && -f ${KUBECONFIG%%:*} ]] || [[ -z ${KUBECONFIG:-} && -f $HOME/.kube/config ]]
+}
+
+if [[ ${PASSBOX_LOCAL:-0} != 1 ]] && configured; then
+  if ! "$kubectl" version --request-timeout=5s >/dev/null 2>&1; then
+    echo "run: the configured cluster ($("$kubectl" config current-context 2>/dev/null || echo '?')) does not answer;" \
+         "fix KUBECONFIG or use PASSBOX_LOCAL=1 make run for a local control plane" >&2
+    exit 1
+  fi
+  echo "run: using the cluster of context $("$kubectl" config current-context)" >&2
+else
+  state=$PWD/.cache/run
+  mkdir -p "$state"
+  bash hack/controlplane.sh stop "$state" >/dev/null 2>&1 || true
+  bash hack/controlplane.sh start "$state" --watch-pid $$
+  trap 'bash hack/controlplane.sh stop "$state" >/dev/null 2>&1 || true' EXIT
+  export KUBECONFIG=$state/kubeconfig
+  echo "run: local control plane ready; in another shell: export KUBECONFIG=$KUBECONFIG" >&2
+fi
+
+"$kubectl" apply --server-side -f crds/ >/dev/null
+"$kubectl" wait --for=condition=Established --timeout=60s crd/clustercredentials.passbox.dev crd/pipelinecredentials.passbox.dev >/dev/null
+echo "run: CRDs applied; starting the operator (Ctrl-C stops it)" >&2
+dotnet "operator/bin/$configuration/net10.0/passbox-operator.dll" --leader-election=false

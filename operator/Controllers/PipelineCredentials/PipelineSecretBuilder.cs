@@ -1,0 +1,230 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Publishing;
+
+namespace Passbox.Operator.Controllers.PipelineCredentials;
+
+/// <summary>The values a PipelineCredential publishes, read from its source Secret(s).</summary>
+public sealed record PipelineSecretInputs(string? Username, string? Password, string? Token, string? Kubeconfig, ClusterAccess? Cluster)
+{
+    public override string ToString() => "pipeline secret inputs (redacted)";
+}
+
+/// <summary>
+/// Shapes a PipelineCredential's Secret so that its consumers pick it up directly: the Secret type follows
+/// <c>format</c>, and each consumer adds the labels, annotations and keys it looks for (shared/reference/consumers.md).
+/// </summary>
+public static class PipelineSecretBuilder
+{
+    public const string TypeOpaque = "Opaque";
+    public const string TypeBasicAuth = "kubernetes.io/basic-auth";
+    public const string TypeDockerConfigJson = "kubernetes.io/dockerconfigjson";
+
+    /// <summary>Argo CD and git hosts accept any non-empty user name with an access token; GitHub documents this one.</summary>
+    public const string TokenUsername = "x-access-token";
+
+    public static SecretPayload Build(PipelineCredential credential, PipelineSecretInputs inputs)
+    {
+        var spec = credential.Spec;
+        var settings = spec.Secret;
+        var format = settings?.Format ?? SecretFormat.Opaque;
+        var consumers = (settings?.Consumers ?? []).Distinct().ToHashSet();
+        var data = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var labels = GeneratedSecretMetadata.Labels(credential.Metadata.Name, PipelineCredential.KindName, settings?.Labels);
+        var annotations = GeneratedSecretMetadata.Annotations(settings?.Annotations);
+
+        var type = format switch
+        {
+            SecretFormat.BasicAuth => TypeBasicAuth,
+            SecretFormat.DockerConfigJson => TypeDockerConfigJson,
+            _ => TypeOpaque,
+        };
+
+        AddBaseKeys(spec, format, inputs, data);
+
+        if (consumers.Contains(SecretConsumer.Tekton))
+        {
+            AddTekton(spec, format, inputs, data, annotations);
+        }
+
+        if (consumers.Contains(SecretConsumer.ArgoCD))
+        {
+            AddArgoCD(spec, inputs, data, labels);
+        }
+
+        if (consumers.Contains(SecretConsumer.Jenkins))
+        {
+            AddJenkins(credential, inputs, data, labels, annotations);
+        }
+
+        return new SecretPayload(
+            settings?.Name ?? credential.Metadata.Name,
+            type,
+            data.ToDictionary(pair => pair.Key, pair => Encoding.UTF8.GetBytes(pair.Value)),
+            labels,
+            annotations);
+    }
+
+    private static void AddBaseKeys(PipelineCredentialSpec spec, SecretFormat format, PipelineSecretInputs inputs, SortedDictionary<string, string> data)
+    {
+        switch (spec.Type)
+        {
+            case PipelineCredentialType.UsernamePassword when format == SecretFormat.DockerConfigJson:
+                data[".dockerconfigjson"] = DockerConfigJson(RegistryHost(spec.Server!), inputs.Username!, inputs.Password!);
+                break;
+            case PipelineCredentialType.UsernamePassword:
+                data["username"] = inputs.Username!;
+                data["password"] = inputs.Password!;
+                break;
+            case PipelineCredentialType.SecretText:
+                data["token"] = inputs.Token!;
+                break;
+            case PipelineCredentialType.Kubeconfig:
+                data["kubeconfig"] = inputs.Kubeconfig!;
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Tekton's credential initialisation reads basic-auth and dockerconfigjson Secrets annotated per host; the
+    /// git-clone task's basic-auth workspace reads <c>.gitconfig</c> and <c>.git-credentials</c>.
+    /// </summary>
+    private static void AddTekton(PipelineCredentialSpec spec, SecretFormat format, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> annotations)
+    {
+        if (spec.Server is null || spec.Type == PipelineCredentialType.Kubeconfig)
+        {
+            return;
+        }
+
+        if (format == SecretFormat.DockerConfigJson || spec.Validation?.Probe == PipelineProbe.ContainerRegistry)
+        {
+            annotations["tekton.dev/docker-0"] = WithScheme(spec.Server);
+            return;
+        }
+
+        var origin = Origin(spec.Server);
+        annotations["tekton.dev/git-0"] = origin;
+        var (user, secret) = spec.Type == PipelineCredentialType.SecretText ? (TokenUsername, inputs.Token!) : (inputs.Username!, inputs.Password!);
+        var uri = new Uri(origin);
+        data[".git-credentials"] = $"{uri.Scheme}://{Uri.EscapeDataString(user)}:{Uri.EscapeDataString(secret)}@{uri.Authority}\n";
+        data[".gitconfig"] = $"[credential \"{origin}\"]\n\thelper = store\n";
+    }
+
+    /// <summary>Argo CD's declarative setup: a labelled Secret with url/username/password, or a cluster Secret.</summary>
+    private static void AddArgoCD(PipelineCredentialSpec spec, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> labels)
+    {
+        var argo = spec.Secret?.ArgoCD;
+        var secretType = argo?.SecretType ?? (spec.Type == PipelineCredentialType.Kubeconfig ? ArgoCDSecretType.Cluster : ArgoCDSecretType.RepoCreds);
+        labels["argocd.argoproj.io/secret-type"] = secretType switch
+        {
+            ArgoCDSecretType.Repository => "repository",
+            ArgoCDSecretType.RepoCreds => "repo-creds",
+            _ => "cluster",
+        };
+
+        if (argo?.Project is { } project)
+        {
+            data["project"] = project;
+        }
+
+        if (secretType == ArgoCDSecretType.Cluster)
+        {
+            var cluster = inputs.Cluster;
+            if (cluster is not null)
+            {
+                data["name"] = cluster.ContextName;
+                data["server"] = cluster.Server;
+                data["config"] = ArgoClusterConfig(cluster);
+            }
+
+            return;
+        }
+
+        if (spec.Server is not null)
+        {
+            data["url"] = WithScheme(spec.Server);
+        }
+
+        data["type"] = argo?.RepositoryType ?? "git";
+        data["username"] = spec.Type == PipelineCredentialType.SecretText ? TokenUsername : inputs.Username!;
+        data["password"] = spec.Type == PipelineCredentialType.SecretText ? inputs.Token! : inputs.Password!;
+    }
+
+    /// <summary>Jenkins' kubernetes-credentials-provider: a type label, keys per type, and the ID and description.</summary>
+    private static void AddJenkins(PipelineCredential credential, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> labels, Dictionary<string, string> annotations)
+    {
+        var spec = credential.Spec;
+        switch (spec.Type)
+        {
+            case PipelineCredentialType.UsernamePassword:
+                labels["jenkins.io/credentials-type"] = "usernamePassword";
+                data["username"] = inputs.Username!;
+                data["password"] = inputs.Password!;
+                break;
+            case PipelineCredentialType.SecretText:
+                labels["jenkins.io/credentials-type"] = "secretText";
+                data["text"] = inputs.Token!;
+                break;
+            case PipelineCredentialType.Kubeconfig:
+                labels["jenkins.io/credentials-type"] = "kubeconfig";
+                data["kubeconfig"] = inputs.Kubeconfig!;
+                break;
+        }
+
+        labels["jenkins.io/credentials-scope"] = "global";
+        annotations["jenkins.io/credentials-id"] = credential.Metadata.Name;
+        if (!string.IsNullOrEmpty(spec.Description))
+        {
+            annotations["jenkins.io/credentials-description"] = spec.Description;
+        }
+    }
+
+    public static string DockerConfigJson(string registryHost, string username, string password)
+    {
+        var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}"));
+        var entry = new JsonObject { ["username"] = username, ["password"] = password, ["auth"] = auth };
+        return new JsonObject { ["auths"] = new JsonObject { [registryHost] = entry } }.ToJsonString();
+    }
+
+    private static string ArgoClusterConfig(ClusterAccess cluster)
+    {
+        var tls = new JsonObject { ["insecure"] = cluster.InsecureSkipTlsVerify };
+        if (cluster.CertificateAuthorityData is { } ca)
+        {
+            tls["caData"] = ca;
+        }
+
+        if (cluster.ClientCertificateData is { } cert)
+        {
+            tls["certData"] = cert;
+        }
+
+        if (cluster.ClientKeyData is { } key)
+        {
+            tls["keyData"] = key;
+        }
+
+        var config = new JsonObject { ["tlsClientConfig"] = tls };
+        if (cluster.BearerToken is { } token)
+        {
+            config["bearerToken"] = token;
+        }
+
+        if (cluster.Username is { } user)
+        {
+            config["username"] = user;
+            config["password"] = cluster.Password ?? "";
+        }
+
+        return config.ToJsonString();
+    }
+
+    /// <summary>The registry as docker config keys it: host and port, no scheme or path.</summary>
+    public static string RegistryHost(string server) => new Uri(WithScheme(server)).Authority;
+
+    private static string Origin(string server) => new Uri(WithScheme(server)).GetLeftPart(UriPartial.Authority);
+
+    private static string WithScheme(string server) =>
+        server.Contains("://", StringComparison.Ordinal) ? server : "https://" + server;
+}

@@ -1,0 +1,137 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.PipelineCredentials;
+using Passbox.Operator.Publishing;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+public sealed class PipelineSecretBuilderTests
+{
+    private static readonly PipelineSecretInputs UserPass = new("ci-bot", "s3cret/pw", null, null, null);
+    private static readonly PipelineSecretInputs Token = new(null, null, "ghp_token123", null, null);
+
+    private static PipelineCredential Credential(PipelineCredentialType type, string? server, SecretFormat? format, params SecretConsumer[] consumers) => new()
+    {
+        Metadata = new() { Name = "github-bot", NamespaceProperty = "ci", Uid = "u1" },
+        Spec = new PipelineCredentialSpec
+        {
+            Type = type,
+            Server = server,
+            Description = "release bot",
+            Secret = new PipelineSecretSettings { Format = format, Consumers = consumers.ToList() },
+        },
+    };
+
+    private static Dictionary<string, string> Data(SecretPayload payload) =>
+        payload.Data.ToDictionary(p => p.Key, p => Encoding.UTF8.GetString(p.Value));
+
+    [Fact]
+    public void BasicAuth_for_Tekton_and_Jenkins_has_exactly_their_keys_labels_and_annotations()
+    {
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, "https://github.com/example/app.git", SecretFormat.BasicAuth, SecretConsumer.Tekton, SecretConsumer.Jenkins),
+            UserPass);
+
+        payload.Type.Should().Be("kubernetes.io/basic-auth");
+        Data(payload).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["username"] = "ci-bot",
+            ["password"] = "s3cret/pw",
+            [".git-credentials"] = "https://ci-bot:s3cret%2Fpw@github.com\n",
+            [".gitconfig"] = "[credential \"https://github.com\"]\n\thelper = store\n",
+        });
+        payload.Annotations.Should().Contain("tekton.dev/git-0", "https://github.com")
+            .And.Contain("jenkins.io/credentials-id", "github-bot")
+            .And.Contain("jenkins.io/credentials-description", "release bot");
+        payload.Labels.Should().Contain("jenkins.io/credentials-type", "usernamePassword")
+            .And.Contain("jenkins.io/credentials-scope", "global")
+            .And.Contain("app.kubernetes.io/managed-by", "passbox");
+    }
+
+    [Fact]
+    public void DockerConfigJson_holds_the_registry_auth_and_Tekton_gets_a_docker_annotation()
+    {
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, "https://registry.example.com:5000", SecretFormat.DockerConfigJson, SecretConsumer.Tekton),
+            UserPass);
+
+        payload.Type.Should().Be("kubernetes.io/dockerconfigjson");
+        Data(payload).Keys.Should().Equal(".dockerconfigjson");
+        var auths = JsonNode.Parse(Data(payload)[".dockerconfigjson"])!["auths"]!["registry.example.com:5000"]!;
+        auths["username"]!.GetValue<string>().Should().Be("ci-bot");
+        auths["password"]!.GetValue<string>().Should().Be("s3cret/pw");
+        Encoding.UTF8.GetString(Convert.FromBase64String(auths["auth"]!.GetValue<string>())).Should().Be("ci-bot:s3cret/pw");
+        payload.Annotations.Should().Contain("tekton.dev/docker-0", "https://registry.example.com:5000");
+    }
+
+    [Fact]
+    public void A_token_for_Argo_CD_becomes_repo_creds_with_url_type_and_token_as_password()
+    {
+        var credential = Credential(PipelineCredentialType.SecretText, "https://git.example.com/platform", null, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { Project = "platform" };
+
+        var payload = PipelineSecretBuilder.Build(credential, Token);
+
+        payload.Type.Should().Be("Opaque");
+        payload.Labels.Should().Contain("argocd.argoproj.io/secret-type", "repo-creds");
+        Data(payload).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["token"] = "ghp_token123",
+            ["url"] = "https://git.example.com/platform",
+            ["type"] = "git",
+            ["username"] = "x-access-token",
+            ["password"] = "ghp_token123",
+            ["project"] = "platform",
+        });
+    }
+
+    [Fact]
+    public void A_token_for_Jenkins_is_a_secretText_with_key_text()
+    {
+        var payload = PipelineSecretBuilder.Build(Credential(PipelineCredentialType.SecretText, null, null, SecretConsumer.Jenkins), Token);
+
+        payload.Labels.Should().Contain("jenkins.io/credentials-type", "secretText");
+        Data(payload).Should().Contain("text", "ghp_token123");
+    }
+
+    [Fact]
+    public void A_kubeconfig_for_Argo_CD_becomes_a_cluster_secret_without_a_raw_kubeconfig_in_config()
+    {
+        var cluster = new ClusterAccess("prod", "https://10.0.0.1:6443", "Q0E=", null, null, "tok-abc", null, null, false);
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.Kubeconfig, null, null, SecretConsumer.ArgoCD, SecretConsumer.Jenkins),
+            new PipelineSecretInputs(null, null, null, "apiVersion: v1\nkind: Config\n", cluster));
+
+        payload.Labels.Should().Contain("argocd.argoproj.io/secret-type", "cluster")
+            .And.Contain("jenkins.io/credentials-type", "kubeconfig");
+        var data = Data(payload);
+        data["name"].Should().Be("prod");
+        data["server"].Should().Be("https://10.0.0.1:6443");
+        data["kubeconfig"].Should().StartWith("apiVersion: v1");
+        var config = JsonNode.Parse(data["config"])!;
+        config["bearerToken"]!.GetValue<string>().Should().Be("tok-abc");
+        config["tlsClientConfig"]!["caData"]!.GetValue<string>().Should().Be("Q0E=");
+        config["tlsClientConfig"]!["insecure"]!.GetValue<bool>().Should().BeFalse();
+    }
+
+    [Fact]
+    public void Opaque_without_consumers_has_only_the_base_keys()
+    {
+        var payload = PipelineSecretBuilder.Build(Credential(PipelineCredentialType.UsernamePassword, "https://git.example.com/a.git", null), UserPass);
+
+        payload.Type.Should().Be("Opaque");
+        Data(payload).Keys.Should().BeEquivalentTo("username", "password");
+        payload.Annotations.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_secret_is_named_after_the_credential_unless_a_name_is_given()
+    {
+        var credential = Credential(PipelineCredentialType.SecretText, null, null);
+        PipelineSecretBuilder.Build(credential, Token).Name.Should().Be("github-bot");
+
+        credential.Spec.Secret!.Name = "gh-token";
+        PipelineSecretBuilder.Build(credential, Token).Name.Should().Be("gh-token");
+    }
+}
