@@ -24,8 +24,17 @@ build: ## Restore and build the solution (warnings are errors).
 	dotnet build Passbox.slnx -c $(CONFIGURATION) --nologo -clp:ErrorsOnly
 
 .PHONY: manifests
-manifests: ## Regenerate crds/*.yaml from the C# API types.
+manifests: ## Regenerate crds/*.yaml from the C# API types and copy them into the chart and config/crd.
 	dotnet run --project tools/Passbox.CrdGen -c $(CONFIGURATION) -- crds
+	bash hack/sync-chart-crds.sh
+
+.PHONY: helm-lint
+helm-lint: ## Check the CRD copies, lint the Helm chart, render it with the main variations and render config/default.
+	bash hack/sync-chart-crds.sh --check
+	"$(PASSBOX_CACHE)/bin/helm" lint --strict charts/passbox
+	for v in "" "--set crds.enabled=false" "--set replicaCount=2" "--set metrics.serviceMonitor.enabled=true"; do \
+	  "$(PASSBOX_CACHE)/bin/helm" template passbox charts/passbox -n passbox-system $$v >/dev/null; done
+	"$(PASSBOX_CACHE)/bin/kubectl" kustomize config/default >/dev/null
 
 .PHONY: test
 test: deps build ## Install everything needed, then run unit and integration tests (prints "N passed, N failed").
@@ -50,6 +59,18 @@ run: build ## Run the operator against the current kubeconfig, or a local contro
 lint: ## Check formatting and analyzers without building outputs.
 	dotnet format Passbox.slnx --verify-no-changes
 
+IMAGE_REPO ?= passbox-operator
+IMAGE_TAG ?= dev
+
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine; none exists on the CI machines).
-	docker build -t passbox-operator:dev .
+	docker build -t $(IMAGE_REPO):$(IMAGE_TAG) .
+
+.PHONY: deploy
+deploy: ## Install or upgrade Passbox with Helm into passbox-system on the current kubeconfig.
+	"$(PASSBOX_CACHE)/bin/helm" upgrade --install passbox charts/passbox -n passbox-system --create-namespace \
+	  --set image.repository=$(IMAGE_REPO) --set image.tag=$(IMAGE_TAG)
+
+.PHONY: undeploy
+undeploy: ## Uninstall the Helm release (the CRDs and credentials stay: crds.keep).
+	"$(PASSBOX_CACHE)/bin/helm" uninstall passbox -n passbox-system

@@ -33,4 +33,4 @@ fi
 "$kubectl" apply --server-side -f crds/ >/dev/null
 "$kubectl" wait --for=condition=Established --timeout=60s crd/clustercredentials.passbox.dev crd/pipelinecredentials.passbox.dev >/dev/null
 echo "run: CRDs applied; starting the operator (Ctrl-C stops it)" >&2
-dotnet "operator/bin/$configuration/net10.0/passbox-operator.dll" --leader-election=false
+dotnet "operator/bin/$configuration/net10.0/passbox-operator.dll" --leader-elect=false
