@@ -132,7 +132,7 @@ public sealed class UsageIndex
             var users = new HashSet<UsageUser>();
             if (ns.Credentials.TryGetValue(credentialName, out var annotated))
             {
-                users.UnionWith(annotated.Users);
+                annotated.CopyTo(users);
             }
 
             if (!string.IsNullOrEmpty(generatedSecretName))
@@ -157,7 +157,7 @@ public sealed class UsageIndex
             if (string.Equals(user.Kind, UsageKinds.ServiceAccount, StringComparison.Ordinal)
                 && ns.ServiceAccounts.TryGetValue(user.Name, out var throughServiceAccount))
             {
-                users.UnionWith(throughServiceAccount.Users);
+                throughServiceAccount.CopyTo(users);
             }
         }
     }
@@ -243,7 +243,7 @@ public sealed class UsageIndex
             map.Add(name, entry);
         }
 
-        entry.Users.Add(user);
+        entry.Add(user);
         return entry.Name;
     }
 
@@ -251,9 +251,13 @@ public sealed class UsageIndex
     {
         foreach (var name in names)
         {
-            if (map.TryGetValue(name, out var entry) && entry.Users.Remove(user) && entry.Users.Count == 0)
+            if (map.TryGetValue(name, out var entry))
             {
-                map.Remove(name);
+                entry.Remove(user);
+                if (entry.IsEmpty)
+                {
+                    map.Remove(name);
+                }
             }
         }
     }
@@ -308,12 +312,66 @@ public sealed class UsageIndex
         public Dictionary<string, NameUsers> Credentials { get; } = new(StringComparer.Ordinal);
     }
 
-    /// <summary>The users of one name; holds the one string instance every stored reference to that name shares.</summary>
+    /// <summary>
+    /// The users of one name; holds the one string instance every stored reference to that name shares. Most names
+    /// have a single user (a Secret of one workload), so a set is made only for the second.
+    /// </summary>
     private sealed class NameUsers(string name)
     {
+        private UsageUser single;
+        private bool hasSingle;
+        private HashSet<UsageUser>? many;
+
         public string Name { get; } = name;
 
-        public HashSet<UsageUser> Users { get; } = [];
+        public bool IsEmpty => many is null && !hasSingle;
+
+        public IEnumerable<UsageUser> Users => many ?? (hasSingle ? [single] : []);
+
+        public void Add(UsageUser user)
+        {
+            if (many is not null)
+            {
+                many.Add(user);
+            }
+            else if (!hasSingle)
+            {
+                (single, hasSingle) = (user, true);
+            }
+            else if (single != user)
+            {
+                many = [single, user];
+                (single, hasSingle) = (default, false);
+            }
+        }
+
+        public void Remove(UsageUser user)
+        {
+            if (many is not null)
+            {
+                if (many.Remove(user) && many.Count == 1)
+                {
+                    (single, hasSingle) = (many.First(), true);
+                    many = null;
+                }
+            }
+            else if (hasSingle && single == user)
+            {
+                (single, hasSingle) = (default, false);
+            }
+        }
+
+        public void CopyTo(HashSet<UsageUser> users)
+        {
+            if (many is not null)
+            {
+                users.UnionWith(many);
+            }
+            else if (hasSingle)
+            {
+                users.Add(single);
+            }
+        }
     }
 
     /// <summary>Changes of one operation, each once, in the order found.</summary>

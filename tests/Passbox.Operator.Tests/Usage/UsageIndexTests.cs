@@ -174,6 +174,28 @@ public sealed class UsageIndexTests
     }
 
     [Fact]
+    public void Users_come_and_go_one_by_one()
+    {
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            index.Upsert(PodReferences.From(Pod(name, SpecUsingEnv("orders-ob-conn"))));
+        }
+
+        index.Remove("Pod", Ns, "a");
+        index.Remove("Pod", Ns, "c");
+        index.UsersOfSecret(Ns, "orders-ob-conn").Should().Equal(new UsageUser("Pod", "b"));
+
+        index.Upsert(PodReferences.From(Pod("b", SpecUsingEnv("orders-ob-conn"))));
+        index.Upsert(PodReferences.From(Pod("d", SpecUsingEnv("orders-ob-conn"))));
+        index.UsersOfSecret(Ns, "orders-ob-conn").Should().Equal(new UsageUser("Pod", "b"), new UsageUser("Pod", "d"));
+
+        index.Remove("Pod", Ns, "b");
+        index.Remove("Pod", Ns, "d");
+        index.UsersOfSecret(Ns, "orders-ob-conn").Should().BeEmpty();
+        index.Count.Should().Be(0);
+    }
+
+    [Fact]
     public void Objects_of_different_kinds_with_the_same_name_are_different_users()
     {
         index.Upsert(WorkloadReferences.From(Deployment("orders", SpecUsingEnv("orders-ob-conn"))));
