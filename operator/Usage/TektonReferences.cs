@@ -1,0 +1,126 @@
+using System.Text.Json.Nodes;
+
+namespace Passbox.Operator.Usage;
+
+/// <summary>
+/// What Tekton PipelineRuns and TaskRuns use, read from untyped JSON (tekton.dev v1 and v1beta1 shapes):
+/// <list type="bullet">
+/// <item>workspaces bound to a Secret (<c>secret.secretName</c>, projected sources, CSI);</item>
+/// <item>the ServiceAccount the run uses, since Tekton's credential initialisation reads the Secrets the
+/// ServiceAccount lists: v1 <c>spec.taskRunTemplate.serviceAccountName</c> and <c>spec.taskRunSpecs[].serviceAccountName</c>,
+/// v1beta1 <c>spec.serviceAccountName</c> and <c>spec.taskRunSpecs[].taskServiceAccountName</c>. A run that names
+/// none runs as <c>default</c>, Tekton's default default-service-account;</item>
+/// <item>pod templates' imagePullSecrets and volumes;</item>
+/// <item>env, envFrom and volumes of embedded task specs (steps, sidecars, step template).</item>
+/// </list>
+/// A finished run (condition <c>Succeeded</c> True or False) uses nothing: no more Pods start from it.
+/// </summary>
+public static class TektonReferences
+{
+    /// <summary>The ServiceAccount a run without one uses, unless the cluster's Tekton config says otherwise.</summary>
+    public const string DefaultServiceAccount = "default";
+
+    public static ObjectReferences FromPipelineRun(JsonNode pipelineRun)
+    {
+        ArgumentNullException.ThrowIfNull(pipelineRun);
+        var (ns, name) = ObjectMetadata.Identity(pipelineRun);
+        if (IsFinished(pipelineRun))
+        {
+            return ObjectReferences.None(UsageKinds.PipelineRun, ns, name);
+        }
+
+        var spec = Json.Get(pipelineRun, "spec");
+        var collector = new ReferenceCollector();
+        CollectWorkspaces(spec, collector);
+
+        var serviceAccount = Json.String(spec, "taskRunTemplate", "serviceAccountName") ?? Json.String(spec, "serviceAccountName");
+        collector.AddServiceAccount(string.IsNullOrEmpty(serviceAccount) ? DefaultServiceAccount : serviceAccount);
+        JsonPodShapes.CollectPodTemplate(Json.Get(spec, "taskRunTemplate", "podTemplate"), collector);
+        JsonPodShapes.CollectPodTemplate(Json.Get(spec, "podTemplate"), collector);
+
+        foreach (var taskRunSpec in Json.Items(spec, "taskRunSpecs"))
+        {
+            collector.AddServiceAccount(Json.String(taskRunSpec, "serviceAccountName"));
+            collector.AddServiceAccount(Json.String(taskRunSpec, "taskServiceAccountName"));
+            JsonPodShapes.CollectPodTemplate(Json.Get(taskRunSpec, "podTemplate"), collector);
+            JsonPodShapes.CollectPodTemplate(Json.Get(taskRunSpec, "taskPodTemplate"), collector);
+        }
+
+        // v1beta1 before taskRunSpecs: per-task ServiceAccounts.
+        foreach (var perTask in Json.Items(spec, "serviceAccountNames"))
+        {
+            collector.AddServiceAccount(Json.String(perTask, "serviceAccountName"));
+        }
+
+        foreach (var section in (ReadOnlySpan<string>)["tasks", "finally"])
+        {
+            foreach (var task in Json.Items(spec, "pipelineSpec", section))
+            {
+                CollectTaskSpec(Json.Get(task, "taskSpec"), collector);
+            }
+        }
+
+        UsesAnnotation.Collect(Json.Annotations(pipelineRun), collector);
+        return collector.Build(UsageKinds.PipelineRun, ns, name);
+    }
+
+    public static ObjectReferences FromTaskRun(JsonNode taskRun)
+    {
+        ArgumentNullException.ThrowIfNull(taskRun);
+        var (ns, name) = ObjectMetadata.Identity(taskRun);
+        if (IsFinished(taskRun))
+        {
+            return ObjectReferences.None(UsageKinds.TaskRun, ns, name);
+        }
+
+        var spec = Json.Get(taskRun, "spec");
+        var collector = new ReferenceCollector();
+        CollectWorkspaces(spec, collector);
+
+        var serviceAccount = Json.String(spec, "serviceAccountName");
+        collector.AddServiceAccount(string.IsNullOrEmpty(serviceAccount) ? DefaultServiceAccount : serviceAccount);
+        JsonPodShapes.CollectPodTemplate(Json.Get(spec, "podTemplate"), collector);
+        CollectTaskSpec(Json.Get(spec, "taskSpec"), collector);
+
+        UsesAnnotation.Collect(Json.Annotations(taskRun), collector);
+        return collector.Build(UsageKinds.TaskRun, ns, name);
+    }
+
+    /// <summary>True when the run's <c>Succeeded</c> condition is True or False (Unknown means still running).</summary>
+    public static bool IsFinished(JsonNode run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        foreach (var condition in Json.Items(run, "status", "conditions"))
+        {
+            if (string.Equals(Json.String(condition, "type"), "Succeeded", StringComparison.Ordinal))
+            {
+                var status = Json.String(condition, "status");
+                return string.Equals(status, "True", StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(status, "False", StringComparison.OrdinalIgnoreCase);
+            }
+        }
+
+        return false;
+    }
+
+    private static void CollectWorkspaces(JsonNode? spec, ReferenceCollector collector)
+    {
+        foreach (var workspace in Json.Items(spec, "workspaces"))
+        {
+            JsonPodShapes.CollectVolume(workspace, collector);
+        }
+    }
+
+    private static void CollectTaskSpec(JsonNode? taskSpec, ReferenceCollector collector)
+    {
+        if (taskSpec is null)
+        {
+            return;
+        }
+
+        JsonPodShapes.CollectContainers(Json.Get(taskSpec, "steps"), collector);
+        JsonPodShapes.CollectContainers(Json.Get(taskSpec, "sidecars"), collector);
+        JsonPodShapes.CollectContainer(Json.Get(taskSpec, "stepTemplate"), collector);
+        JsonPodShapes.CollectVolumes(Json.Get(taskSpec, "volumes"), collector);
+    }
+}

@@ -1,0 +1,220 @@
+using System.Text.Json.Nodes;
+using Passbox.Operator.Usage;
+using static Passbox.Operator.Tests.Usage.Objects;
+
+namespace Passbox.Operator.Tests.Usage;
+
+public sealed class TektonReferencesTests
+{
+    private const string RunningStatus = """
+        {"conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}], "startTime": "2026-11-25T10:00:00Z"}
+        """;
+
+    private static JsonNode Run(string kind, string apiVersion, string name, string spec, string status = RunningStatus) =>
+        JsonNode.Parse($$"""
+            {
+              "apiVersion": "{{apiVersion}}",
+              "kind": "{{kind}}",
+              "metadata": {"name": "{{name}}", "namespace": "{{Ns}}", "labels": {"tekton.dev/pipeline": "release"} },
+              "spec": {{spec}},
+              "status": {{status}}
+            }
+            """)!;
+
+    private static JsonNode PipelineRun(string spec, string status = RunningStatus) => Run("PipelineRun", "tekton.dev/v1", "release-run-x8k2p", spec, status);
+
+    private static JsonNode TaskRun(string spec, string status = RunningStatus) => Run("TaskRun", "tekton.dev/v1", "clone-run-7f3k", spec, status);
+
+    [Fact]
+    public void A_pipeline_run_workspace_bound_to_a_secret_is_a_reference()
+    {
+        var run = PipelineRun("""
+            {
+              "pipelineRef": {"name": "release"},
+              "taskRunTemplate": {"serviceAccountName": "pipeline"},
+              "workspaces": [
+                {"name": "source", "volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"]}}},
+                {"name": "basic-auth", "secret": {"secretName": "github-bot"}}
+              ]
+            }
+            """);
+
+        var references = TektonReferences.FromPipelineRun(run);
+
+        references.Kind.Should().Be("PipelineRun");
+        references.Name.Should().Be("release-run-x8k2p");
+        references.SecretNames.Should().Equal("github-bot");
+    }
+
+    [Fact]
+    public void A_task_run_workspace_bound_to_a_secret_is_a_reference()
+    {
+        var run = TaskRun("""
+            {"taskRef": {"name": "git-clone"}, "workspaces": [{"name": "basic-auth", "secret": {"secretName": "github-bot"}}]}
+            """);
+
+        var references = TektonReferences.FromTaskRun(run);
+
+        references.Kind.Should().Be("TaskRun");
+        references.SecretNames.Should().Equal("github-bot");
+    }
+
+    [Fact]
+    public void A_workspace_with_a_projected_secret_is_a_reference()
+    {
+        var run = TaskRun("""
+            {"taskRef": {"name": "deploy"}, "workspaces": [{"name": "creds", "projected": {"sources": [{"secret": {"name": "deploy-kubeconfig"}}]}}]}
+            """);
+
+        TektonReferences.FromTaskRun(run).SecretNames.Should().Equal("deploy-kubeconfig");
+    }
+
+    [Fact]
+    public void A_v1_pipeline_run_uses_the_service_account_of_its_task_run_template()
+    {
+        var run = PipelineRun("""
+            {"pipelineRef": {"name": "release"}, "taskRunTemplate": {"serviceAccountName": "pipeline"}}
+            """);
+
+        TektonReferences.FromPipelineRun(run).ServiceAccountNames.Should().Equal("pipeline");
+    }
+
+    [Fact]
+    public void A_v1beta1_pipeline_run_uses_its_service_account_name()
+    {
+        var run = Run("PipelineRun", "tekton.dev/v1beta1", "old-run", """
+            {"pipelineRef": {"name": "release"}, "serviceAccountName": "pipeline", "podTemplate": {"imagePullSecrets": [{"name": "registry-bot"}]}}
+            """);
+
+        var references = TektonReferences.FromPipelineRun(run);
+
+        references.ServiceAccountNames.Should().Equal("pipeline");
+        references.SecretNames.Should().Equal("registry-bot");
+    }
+
+    [Fact]
+    public void A_task_run_uses_its_service_account_name()
+    {
+        var run = TaskRun("""{"taskRef": {"name": "git-clone"}, "serviceAccountName": "pipeline"}""");
+
+        TektonReferences.FromTaskRun(run).ServiceAccountNames.Should().Equal("pipeline");
+    }
+
+    [Fact]
+    public void A_run_without_a_service_account_runs_as_default()
+    {
+        var run = TaskRun("""{"taskRef": {"name": "git-clone"}}""");
+
+        TektonReferences.FromTaskRun(run).ServiceAccountNames.Should().Equal("default");
+    }
+
+    [Fact]
+    public void Per_task_service_accounts_are_used_too()
+    {
+        var run = PipelineRun("""
+            {
+              "pipelineRef": {"name": "release"},
+              "taskRunTemplate": {"serviceAccountName": "pipeline"},
+              "taskRunSpecs": [{"pipelineTaskName": "push", "serviceAccountName": "pusher", "podTemplate": {"imagePullSecrets": [{"name": "push-registry"}]}}]
+            }
+            """);
+
+        var references = TektonReferences.FromPipelineRun(run);
+
+        references.ServiceAccountNames.Should().Equal("pipeline", "pusher");
+        references.SecretNames.Should().Equal("push-registry");
+    }
+
+    [Fact]
+    public void Image_pull_secrets_of_the_pod_template_are_references()
+    {
+        var pipelineRun = PipelineRun("""
+            {"pipelineRef": {"name": "release"}, "taskRunTemplate": {"podTemplate": {"imagePullSecrets": [{"name": "registry-bot"}]}}}
+            """);
+        var taskRun = TaskRun("""
+            {"taskRef": {"name": "build"}, "podTemplate": {"imagePullSecrets": [{"name": "registry-bot"}]}}
+            """);
+
+        TektonReferences.FromPipelineRun(pipelineRun).SecretNames.Should().Equal("registry-bot");
+        TektonReferences.FromTaskRun(taskRun).SecretNames.Should().Equal("registry-bot");
+    }
+
+    [Fact]
+    public void Env_of_an_embedded_task_spec_is_read()
+    {
+        var run = TaskRun("""
+            {
+              "taskSpec": {
+                "steps": [{"name": "migrate", "image": "migrate:1", "env": [{"name": "DB_URI", "valueFrom": {"secretKeyRef": {"name": "orders-ob-conn", "key": "uri"}}}]}],
+                "sidecars": [{"name": "proxy", "image": "proxy:1", "envFrom": [{"secretRef": {"name": "proxy-creds"}}]}]
+              }
+            }
+            """);
+
+        TektonReferences.FromTaskRun(run).SecretNames.Should().Equal("orders-ob-conn", "proxy-creds");
+    }
+
+    [Fact]
+    public void Env_of_an_embedded_pipeline_spec_is_read()
+    {
+        var run = PipelineRun("""
+            {
+              "pipelineSpec": {
+                "tasks": [{"name": "smoke", "taskSpec": {"steps": [{"name": "s", "image": "i", "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "smoke-token", "key": "token"}}}]}]}}],
+                "finally": [{"name": "notify", "taskSpec": {"volumes": [{"name": "hook", "secret": {"secretName": "slack-hook"}}], "steps": []}}]
+              }
+            }
+            """);
+
+        TektonReferences.FromPipelineRun(run).SecretNames.Should().Equal("slack-hook", "smoke-token");
+    }
+
+    [Theory]
+    [InlineData("True", "Succeeded")]
+    [InlineData("False", "Failed")]
+    [InlineData("False", "Cancelled")]
+    public void A_finished_run_uses_nothing(string status, string reason)
+    {
+        var finished = $$"""{"conditions": [{"type": "Succeeded", "status": "{{status}}", "reason": "{{reason}}"}]}""";
+        var spec = """{"taskRef": {"name": "git-clone"}, "serviceAccountName": "pipeline", "workspaces": [{"name": "a", "secret": {"secretName": "github-bot"}}]}""";
+
+        TektonReferences.FromTaskRun(TaskRun(spec, finished)).IsEmpty.Should().BeTrue();
+        TektonReferences.FromPipelineRun(PipelineRun(spec, finished)).IsEmpty.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_pending_run_without_status_counts()
+    {
+        var run = PipelineRun("""{"status": "PipelineRunPending", "workspaces": [{"name": "a", "secret": {"secretName": "github-bot"}}]}""", "{}");
+
+        TektonReferences.FromPipelineRun(run).SecretNames.Should().Equal("github-bot");
+    }
+
+    [Fact]
+    public void A_secret_listed_by_the_service_account_of_a_running_run_is_used_by_the_run()
+    {
+        var index = new UsageIndex();
+        index.Upsert(ServiceAccountReferences.From(new k8s.Models.V1ServiceAccount
+        {
+            Metadata = Meta("pipeline"),
+            Secrets = [new k8s.Models.V1ObjectReference { Name = "github-bot" }],
+        }));
+
+        index.Upsert(TektonReferences.FromPipelineRun(PipelineRun("""{"pipelineRef": {"name": "release"}, "taskRunTemplate": {"serviceAccountName": "pipeline"}}""")));
+
+        index.UsersOfSecret(Ns, "github-bot").Should().Equal(
+            new UsageUser("PipelineRun", "release-run-x8k2p"),
+            new UsageUser("ServiceAccount", "pipeline"));
+    }
+
+    [Fact]
+    public void Fields_of_an_unexpected_shape_are_ignored()
+    {
+        var run = TaskRun("""{"workspaces": {"not": "an array"}, "serviceAccountName": 42, "podTemplate": {"imagePullSecrets": ["registry-bot"]}}""");
+
+        var references = TektonReferences.FromTaskRun(run);
+
+        references.SecretNames.Should().BeEmpty();
+        references.ServiceAccountNames.Should().Equal("default");
+    }
+}
