@@ -1,6 +1,3 @@
-namespace Passbox.Operator;
+using Passbox.Operator.Hosting;
 
-internal static class Program
-{
-    public static int Main() => 0;
-}
+await PassboxOperator.Build(args).RunAsync();

@@ -11,10 +11,14 @@ public sealed record ObservedSecret(
     IReadOnlyDictionary<string, string> Annotations,
     IReadOnlyList<string> OwnerUids)
 {
-    public static ObservedSecret From(V1Secret secret) => new(
+    public static ObservedSecret From(V1Secret secret) =>
+        FromCached(secret, SecretDataHash.Compute(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data)));
+
+    /// <summary>From a cached Secret whose data was replaced by its hash on arrival.</summary>
+    public static ObservedSecret FromCached(V1Secret secret, string dataHash) => new(
         secret.Metadata.Uid ?? "",
         secret.Type ?? "Opaque",
-        SecretDataHash.Compute(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data)),
+        dataHash,
         new Dictionary<string, string>(secret.Metadata.Labels ?? new Dictionary<string, string>()),
         new Dictionary<string, string>(secret.Metadata.Annotations ?? new Dictionary<string, string>()),
         (secret.Metadata.OwnerReferences ?? []).Select(o => o.Uid).ToList());

@@ -74,7 +74,7 @@ public sealed partial class CredentialPipeline(
         {
             status.AttemptedRevision = revision;
             conditions.Set(ConditionTypes.Validated, true, ConditionReasons.ValidationDisabled,
-                "validation is disabled (spec.validation.disabled); the Secret is published without a login check");
+                "validation is disabled (validation.disabled, or probe None); the Secret is published without a check");
             return null;
         }
 

@@ -24,6 +24,9 @@ public interface ICredentialKind<in T>
     /// <summary>Every Secret key the credential reads (password, token, kubeconfig, CA).</summary>
     IReadOnlyList<SecretKeyReference> SourceReferences(T credential);
 
+    /// <summary>Name of the Secret the credential generates.</summary>
+    string SecretName(T credential);
+
     /// <summary>The spec fields a check depends on, as text; changing anything else does not re-validate.</summary>
     string LoginRelevantSpec(T credential);
 

@@ -1,0 +1,79 @@
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
+using ConnectorTls = Passbox.Operator.Connectors.TlsSettings;
+using ConnectorTlsMode = Passbox.Operator.Connectors.TlsMode;
+
+namespace Passbox.Operator.Controllers.ClusterCredentials;
+
+/// <summary>ClusterCredential's part of the shared flow: log in to the database, publish its connection Secret.</summary>
+public sealed class ClusterCredentialKind(DatabaseConnectors connectors) : ICredentialKind<ClusterCredential>
+{
+    public string KindName => ClusterCredential.KindName;
+
+    public IReadOnlyList<SecretKeyReference> SourceReferences(ClusterCredential credential)
+    {
+        var spec = credential.Spec;
+        return new[] { spec.PasswordSecretRef, spec.ApiKeySecretRef, spec.Endpoint.Tls?.CaSecretRef }
+            .OfType<SecretKeyReference>()
+            .ToList();
+    }
+
+    public string SecretName(ClusterCredential credential) => credential.Spec.Secret?.Name ?? credential.Metadata.Name;
+
+    public string LoginRelevantSpec(ClusterCredential credential) => EffectiveClusterSpec.From(credential).LoginRelevantJson();
+
+    public CheckSchedule Schedule(ClusterCredential credential)
+    {
+        var spec = EffectiveClusterSpec.From(credential);
+        return new CheckSchedule(spec.Interval, spec.Timeout, spec.ValidationDisabled);
+    }
+
+    public Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct)
+    {
+        var spec = EffectiveClusterSpec.From(credential);
+        var login = new DatabaseLogin
+        {
+            Host = spec.Host,
+            Port = spec.Port,
+            LoginName = spec.LoginName ?? "",
+            Password = sources.Text(spec.PasswordSecretRef),
+            ApiKey = sources.Text(spec.ApiKeySecretRef),
+            Database = spec.Database,
+            Tls = new ConnectorTls(MapTls(spec.TlsMode), sources.Text(spec.CaSecretRef)),
+            Timeout = spec.Timeout,
+        };
+        return connectors.ValidateAsync(MapEngine(spec.Engine), login, ct);
+    }
+
+    public SecretPayload BuildSecret(ClusterCredential credential, SourceValues sources)
+    {
+        var spec = EffectiveClusterSpec.From(credential);
+        return ClusterSecretBuilder.Build(credential, spec, sources.Text(spec.PasswordSecretRef), sources.Text(spec.ApiKeySecretRef));
+    }
+
+    public void Describe(ClusterCredential credential, CredentialStatus status)
+    {
+        var spec = EffectiveClusterSpec.From(credential);
+        var clusterStatus = (ClusterCredentialStatus)status;
+        clusterStatus.Login = spec.LoginName ?? "(API key)";
+        clusterStatus.Endpoint = spec.Endpoint;
+    }
+
+    private static DatabaseEngine MapEngine(ClusterEngine engine) => engine switch
+    {
+        ClusterEngine.OceanBase => DatabaseEngine.OceanBase,
+        ClusterEngine.MySQL => DatabaseEngine.MySQL,
+        _ => DatabaseEngine.Milvus,
+    };
+
+    private static ConnectorTlsMode MapTls(Api.V1Alpha1.TlsMode mode) => mode switch
+    {
+        Api.V1Alpha1.TlsMode.Disabled => ConnectorTlsMode.Disabled,
+        Api.V1Alpha1.TlsMode.Required => ConnectorTlsMode.Required,
+        Api.V1Alpha1.TlsMode.VerifyCA => ConnectorTlsMode.VerifyCA,
+        Api.V1Alpha1.TlsMode.VerifyFull => ConnectorTlsMode.VerifyFull,
+        _ => ConnectorTlsMode.Preferred,
+    };
+}

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Pipeline;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
+
+namespace Passbox.Operator.Controllers.PipelineCredentials;
+
+/// <summary>PipelineCredential's part of the shared flow: probe the git server, registry or cluster, shape the Secret.</summary>
+public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialKind<PipelineCredential>
+{
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromHours(1);
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    public string KindName => PipelineCredential.KindName;
+
+    public IReadOnlyList<SecretKeyReference> SourceReferences(PipelineCredential credential)
+    {
+        var spec = credential.Spec;
+        return new[] { spec.UsernamePassword?.PasswordSecretRef, spec.SecretText?.SecretRef, spec.Kubeconfig?.SecretRef }
+            .OfType<SecretKeyReference>()
+            .ToList();
+    }
+
+    public string SecretName(PipelineCredential credential) => credential.Spec.Secret?.Name ?? credential.Metadata.Name;
+
+    public string LoginRelevantSpec(PipelineCredential credential)
+    {
+        var spec = credential.Spec;
+        return JsonSerializer.Serialize(new
+        {
+            Type = spec.Type.ToString(),
+            spec.Server,
+            Username = spec.UsernamePassword?.Username,
+            Sources = SourceReferences(credential).Select(r => r.ToString()),
+            Context = spec.Kubeconfig?.Context,
+            Probe = Probe(spec).ToString(),
+        });
+    }
+
+    public CheckSchedule Schedule(PipelineCredential credential)
+    {
+        var validation = credential.Spec.Validation;
+        return new CheckSchedule(
+            GoDuration.Parse(validation?.Interval, DefaultInterval),
+            GoDuration.Parse(validation?.Timeout, DefaultTimeout),
+            Probe(credential.Spec) == PipelineProbe.None);
+    }
+
+    public Task<ValidationOutcome> ValidateAsync(PipelineCredential credential, SourceValues sources, CancellationToken ct)
+    {
+        var spec = credential.Spec;
+        var inputs = Inputs(credential, sources);
+        var request = new PipelineProbeRequest(
+            spec.Server,
+            inputs.Username,
+            inputs.Password ?? inputs.Token,
+            inputs.Kubeconfig,
+            spec.Kubeconfig?.Context,
+            Schedule(credential).Timeout);
+        return probes.ProbeAsync(MapProbe(Probe(spec)), request, ct);
+    }
+
+    public SecretPayload BuildSecret(PipelineCredential credential, SourceValues sources) =>
+        PipelineSecretBuilder.Build(credential, Inputs(credential, sources));
+
+    public void Describe(PipelineCredential credential, CredentialStatus status) =>
+        ((PipelineCredentialStatus)status).Probe = Probe(credential.Spec).ToString();
+
+    /// <summary>A kubeconfig is checked against its API server unless the user says otherwise; other types are not.</summary>
+    public static PipelineProbe Probe(PipelineCredentialSpec spec) =>
+        spec.Validation?.Probe ?? (spec.Type == PipelineCredentialType.Kubeconfig ? PipelineProbe.KubernetesAPI : PipelineProbe.None);
+
+    private static PipelineSecretInputs Inputs(PipelineCredential credential, SourceValues sources)
+    {
+        var spec = credential.Spec;
+        var kubeconfig = sources.Text(spec.Kubeconfig?.SecretRef);
+        return new PipelineSecretInputs(
+            spec.UsernamePassword?.Username,
+            sources.Text(spec.UsernamePassword?.PasswordSecretRef),
+            sources.Text(spec.SecretText?.SecretRef),
+            kubeconfig,
+            kubeconfig is null ? null : ArgoClusterAccess.Read(kubeconfig, spec.Kubeconfig?.Context));
+    }
+
+    private static PipelineProbeKind MapProbe(PipelineProbe probe) => probe switch
+    {
+        PipelineProbe.GitHTTP => PipelineProbeKind.GitHTTP,
+        PipelineProbe.ContainerRegistry => PipelineProbeKind.ContainerRegistry,
+        PipelineProbe.KubernetesAPI => PipelineProbeKind.KubernetesAPI,
+        _ => PipelineProbeKind.None,
+    };
+}

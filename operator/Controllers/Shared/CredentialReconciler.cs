@@ -1,0 +1,130 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Runtime.Controllers;
+using Passbox.Operator.Runtime.Finalizers;
+using Passbox.Operator.Runtime.Status;
+using Passbox.Operator.Usage;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// Reconciles one credential of either kind: protects it with the in-use finalizer before anything is published,
+/// runs the shared validate-then-publish pipeline, reports who uses it, and on deletion waits until nothing uses its
+/// Secret any more (or <c>passbox.dev/force-delete</c> says not to) before deleting the Secret and letting go.
+/// </summary>
+public sealed partial class CredentialReconciler<T, TStatus>(
+    ICredentialKind<T> kind,
+    CredentialPipeline pipeline,
+    GeneratedSecretPublisher publisher,
+    StatusWriter statusWriter,
+    FinalizerManager finalizers,
+    UsageIndex usage,
+    IEventSink events,
+    TimeProvider time,
+    ILogger<CredentialReconciler<T, TStatus>> logger) : IReconciler<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>, IStatus<TStatus?>
+    where TStatus : CredentialStatus, new()
+{
+    /// <summary>How many users the status names; the count covers all of them.</summary>
+    public const int UsersShown = 5;
+
+    public async Task<ReconcileResult> ReconcileAsync(T entity, CancellationToken cancellationToken)
+    {
+        if (entity.Metadata.DeletionTimestamp is not null)
+        {
+            return await DeleteAsync(entity, cancellationToken);
+        }
+
+        var current = await finalizers.AddAsync(entity, ApiGroup.InUseFinalizer, cancellationToken);
+        if (current is null)
+        {
+            return ReconcileResult.Done; // Deleted meanwhile.
+        }
+
+        var status = CopyStatus(current);
+        var requeue = await pipeline.RunAsync(current, kind, status, cancellationToken);
+        status.UsedBy = Usage(current, status);
+        var conditions = new ConditionSet(status.Conditions, current.Metadata.Generation, time);
+        conditions.Remove(ConditionTypes.DeletionBlocked);
+        status.Conditions = conditions.ToList();
+
+        await statusWriter.WriteAsync(current, _ => status, cancellationToken);
+        return requeue is { } after ? ReconcileResult.Requeue(after) : ReconcileResult.Done;
+    }
+
+    private async Task<ReconcileResult> DeleteAsync(T entity, CancellationToken ct)
+    {
+        if (!FinalizerManager.Has(entity, ApiGroup.InUseFinalizer))
+        {
+            return ReconcileResult.Done;
+        }
+
+        var meta = entity.Metadata;
+        var status = CopyStatus(entity);
+        var users = UsersOf(entity, status);
+        var forced = meta.Annotations?.TryGetValue(ApiGroup.ForceDeleteAnnotation, out var force) == true
+            && string.Equals(force, "true", StringComparison.OrdinalIgnoreCase);
+
+        if (users.Count > 0 && !forced)
+        {
+            var names = Describe(users);
+            var message = $"deletion waits until nothing uses Secret {SecretName(entity, status)}: {names}. " +
+                $"Remove those users, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway";
+            var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
+            var alreadyBlocked = conditions.Find(ConditionTypes.DeletionBlocked) is { Status: "True" } blocked && blocked.Message == message;
+            conditions.Set(ConditionTypes.DeletionBlocked, true, ConditionReasons.InUse, message);
+            status.Conditions = conditions.ToList();
+            status.UsedBy = ToStatus(users);
+            await statusWriter.WriteAsync(entity, _ => status, ct);
+            if (!alreadyBlocked)
+            {
+                await events.WarningAsync(entity, "DeletionBlocked", message, ct);
+            }
+
+            // The usage index requeues this credential when a user goes away; no polling.
+            return ReconcileResult.Done;
+        }
+
+        if (users.Count > 0)
+        {
+            await events.WarningAsync(entity, "ForceDeleted", $"deleted although still used by {Describe(users)} ({ApiGroup.ForceDeleteAnnotation})", ct);
+        }
+
+        if (status.SecretName is { } secretName)
+        {
+            await publisher.DeleteAsync(meta.Uid, meta.NamespaceProperty, secretName, ct);
+        }
+
+        await finalizers.RemoveAsync(entity, ApiGroup.InUseFinalizer, ct);
+        LogReleased(logger, meta.NamespaceProperty, meta.Name, users.Count);
+        return ReconcileResult.Done;
+    }
+
+    private UsageStatus Usage(T entity, CredentialStatus status) => ToStatus(UsersOf(entity, status));
+
+    private IReadOnlyList<UsageUser> UsersOf(T entity, CredentialStatus status) =>
+        usage.UsersOfCredential(entity.Metadata.NamespaceProperty, entity.Metadata.Name, status.SecretName);
+
+    private static UsageStatus ToStatus(IReadOnlyList<UsageUser> users) => new()
+    {
+        Count = users.Count,
+        Items = users.Count == 0 ? null : users.Take(UsersShown).Select(u => new UsageReference { Kind = u.Kind, Name = u.Name }).ToList(),
+    };
+
+    private static string Describe(IReadOnlyList<UsageUser> users)
+    {
+        var shown = string.Join(", ", users.Take(UsersShown).Select(u => $"{u.Kind} {u.Name}"));
+        return users.Count > UsersShown ? $"{shown} and {users.Count - UsersShown} more" : shown;
+    }
+
+    private static string SecretName(T entity, CredentialStatus status) => status.SecretName ?? entity.Metadata.Name;
+
+    /// <summary>A private copy, so the cached object stays what the API server last said.</summary>
+    private static TStatus CopyStatus(T entity) =>
+        entity.Status is null ? new TStatus() : KubernetesJson.Deserialize<TStatus>(KubernetesJson.Serialize(entity.Status));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released {Namespace}/{Name} for deletion ({Users} users left)")]
+    private static partial void LogReleased(ILogger logger, string @namespace, string name, int users);
+}

@@ -1,0 +1,31 @@
+using System.Globalization;
+
+namespace Passbox.Operator.Hosting;
+
+/// <summary>
+/// The operator's settings, from the command line (<c>--leader-elect=false</c>, <c>--kubeconfig=…</c>,
+/// <c>--workers=4</c>) and the environment the Helm chart and kustomize config set (POD_NAME, POD_NAMESPACE,
+/// PASSBOX_WATCH_NAMESPACE, PASSBOX_LEADER_ELECTION_NAMESPACE).
+/// </summary>
+public sealed record OperatorSettings(
+    bool LeaderElect,
+    string? Kubeconfig,
+    string? WatchNamespace,
+    string LeaseNamespace,
+    string Identity,
+    int Workers)
+{
+    public static OperatorSettings From(IConfiguration configuration)
+    {
+        var podName = configuration["POD_NAME"];
+        return new OperatorSettings(
+            LeaderElect: !bool.TryParse(configuration["leader-elect"], out var elect) || elect,
+            Kubeconfig: Blank(configuration["kubeconfig"]),
+            WatchNamespace: Blank(configuration["PASSBOX_WATCH_NAMESPACE"]),
+            LeaseNamespace: Blank(configuration["PASSBOX_LEADER_ELECTION_NAMESPACE"]) ?? Blank(configuration["POD_NAMESPACE"]) ?? "default",
+            Identity: Blank(podName) ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}",
+            Workers: int.TryParse(configuration["workers"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var workers) && workers > 0 ? workers : 4);
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

@@ -1,0 +1,143 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Pipeline;
+using Passbox.Operator.Controllers.ClusterCredentials;
+using Passbox.Operator.Controllers.PipelineCredentials;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Controllers;
+using Passbox.Operator.Runtime.Hosting;
+using Passbox.Operator.Runtime.Watching;
+using Passbox.Operator.Usage;
+using Passbox.Operator.Usage.Feeding;
+
+namespace Passbox.Operator.Hosting;
+
+/// <summary>
+/// Composes the operator: the runtime, one informer per watched kind, the two credential controllers and their
+/// secondary watches. Tests build the same application with their own kubeconfig and logging.
+/// </summary>
+public static class PassboxOperator
+{
+    public const string ClusterCredentials = "clustercredentials";
+    public const string PipelineCredentials = "pipelinecredentials";
+    public const string SourceSecrets = "source-secrets";
+
+    /// <summary>Credential informer index: <c>namespace/secret</c> of every source Secret a credential reads.</summary>
+    public const string SourceSecretIndex = "source-secrets";
+
+    /// <summary>Credential informer index: <c>namespace/secret</c> of the Secret a credential generates.</summary>
+    public const string GeneratedSecretIndex = "generated-secret";
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.AddSimpleConsole(options =>
+        {
+            options.SingleLine = true;
+            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            options.UseUtcTimestamp = true;
+        });
+        var settings = OperatorSettings.From(builder.Configuration);
+        builder.Services.AddPassbox(settings);
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapPassboxRuntimeEndpoints();
+        return app;
+    }
+
+    public static IServiceCollection AddPassbox(this IServiceCollection services, OperatorSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton(_ => new Kubernetes(settings.Kubeconfig is null
+            ? KubernetesClientConfiguration.BuildDefaultConfig()
+            : KubernetesClientConfiguration.BuildConfigFromConfigFile(settings.Kubeconfig)));
+        services.AddPassboxRuntime(options => options with
+        {
+            LeaderElection = options.LeaderElection with
+            {
+                Enabled = settings.LeaderElect,
+                LeaseNamespace = settings.LeaseNamespace,
+                Identity = settings.Identity,
+            },
+        });
+
+        services.AddSingleton(_ => DatabaseConnectors.CreateDefault());
+        services.AddSingleton(_ => PipelineProbes.CreateDefault());
+        services.AddSingleton<ICredentialKind<ClusterCredential>, ClusterCredentialKind>();
+        services.AddSingleton<ICredentialKind<PipelineCredential>, PipelineCredentialKind>();
+        services.AddSingleton<SourceSecretReader>();
+        services.AddSingleton<ValidationPlanner>();
+        services.AddSingleton<TransientFailureCounter>();
+        services.AddSingleton<IEventSink, EventSink>();
+        services.AddSingleton<CredentialPipeline>();
+        services.AddSingleton<GeneratedSecretPublisher>();
+        services.AddSingleton<IGeneratedSecretView>(sp => new GeneratedSecretCache(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName)));
+
+        var ns = settings.WatchNamespace;
+        services.AddInformer(ClusterCredentials, ResourceDescriptor.For<ClusterCredential>(), new InformerOptions<ClusterCredential> { Namespace = ns });
+        services.AddInformer(PipelineCredentials, ResourceDescriptor.For<PipelineCredential>(), new InformerOptions<PipelineCredential> { Namespace = ns });
+        services.AddInformer(GeneratedSecretCache.InformerName, ResourceDescriptor.Secrets, new InformerOptions<V1Secret>
+        {
+            Namespace = ns,
+            LabelSelector = GeneratedSecretCache.LabelSelector,
+            Transform = GeneratedSecretCache.HashData,
+        });
+        // Every Secret, as metadata only and reduced to its identity: enough to notice that a source Secret changed.
+        services.AddInformer(SourceSecrets, ResourceDescriptor.Secrets, new InformerOptions<PartialObjectMetadata>
+        {
+            Namespace = ns,
+            MetadataOnly = true,
+            Transform = Identity,
+        });
+        UsageFeed.Register(services, ns);
+
+        var controllerOptions = new ControllerOptions { Workers = settings.Workers };
+        services.AddController<ClusterCredential, CredentialReconciler<ClusterCredential, ClusterCredentialStatus>>(
+            "clustercredential", ClusterCredentials, Wire<ClusterCredential>(ClusterCredentials), controllerOptions);
+        services.AddController<PipelineCredential, CredentialReconciler<PipelineCredential, PipelineCredentialStatus>>(
+            "pipelinecredential", PipelineCredentials, Wire<PipelineCredential>(PipelineCredentials), controllerOptions);
+        return services;
+    }
+
+    /// <summary>Indexes and secondary watches of a credential controller.</summary>
+    private static Action<Controller<T>, IServiceProvider> Wire<T>(string informerName)
+        where T : class, IKubernetesObject<V1ObjectMeta> => (controller, sp) =>
+    {
+        var kind = sp.GetRequiredService<ICredentialKind<T>>();
+        var primary = sp.GetInformer<T>(informerName);
+        primary.Cache.AddIndex(SourceSecretIndex, credential => kind.SourceReferences(credential)
+            .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Name}"));
+        primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
+
+        controller.Watches(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName), EventMaps.ByIndex<V1Secret, T>(primary, GeneratedSecretIndex));
+        controller.Watches(sp.GetInformer<PartialObjectMetadata>(SourceSecrets), EventMaps.ByIndex<PartialObjectMetadata, T>(primary, SourceSecretIndex));
+
+        sp.GetRequiredService<UsageFeed>().AttachTo(controller);
+        sp.GetRequiredService<UsageIndex>().Changed += change =>
+        {
+            var keys = change.Target == UsageTarget.Secret
+                ? primary.Cache.KeysByIndex(GeneratedSecretIndex, $"{change.Namespace}/{change.Name}")
+                : [new ObjectKey(change.Namespace, change.Name)];
+            foreach (var key in keys)
+            {
+                controller.Queue.Add(key);
+            }
+        };
+    };
+
+    private static PartialObjectMetadata Identity(PartialObjectMetadata secret) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = secret.Metadata.Name,
+            NamespaceProperty = secret.Metadata.NamespaceProperty,
+            ResourceVersion = secret.Metadata.ResourceVersion,
+            Uid = secret.Metadata.Uid,
+        },
+    };
+}

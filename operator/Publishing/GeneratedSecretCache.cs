@@ -1,0 +1,36 @@
+using k8s.Models;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Publishing;
+
+/// <summary>
+/// The generated Secrets as the operator's informer holds them: labelled <c>app.kubernetes.io/managed-by=passbox</c>,
+/// reduced on arrival to metadata plus a hash of the data (<see cref="HashData"/>), so the operator never keeps
+/// credential material in memory.
+/// </summary>
+public sealed class GeneratedSecretCache(IInformer<V1Secret> informer) : IGeneratedSecretView
+{
+    public const string InformerName = "generated-secrets";
+    public const string LabelSelector = Api.V1Alpha1.ApiGroup.ManagedByLabel + "=" + Api.V1Alpha1.ApiGroup.ManagedByValue;
+
+    /// <summary>In-memory only: the hash of the data the informer saw. Never written to the cluster.</summary>
+    private const string ObservedHashKey = "passbox.internal/observed-data-hash";
+
+    public ObservedSecret? Find(string namespaceName, string name)
+    {
+        var cached = informer.Cache.Get(new ObjectKey(namespaceName, name));
+        return cached is null ? null : ObservedSecret.FromCached(cached, cached.Metadata.Annotations?.GetValueOrDefault(ObservedHashKey) ?? "");
+    }
+
+    /// <summary>The informer's transform: drop the data, keep its hash.</summary>
+    public static V1Secret HashData(V1Secret secret)
+    {
+        var hash = SecretDataHash.Compute(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data));
+        secret.Data = null;
+        secret.StringData = null;
+        secret.Metadata.Annotations ??= new Dictionary<string, string>();
+        secret.Metadata.Annotations[ObservedHashKey] = hash;
+        return secret;
+    }
+}

@@ -1,0 +1,91 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Controllers;
+using Passbox.Operator.Runtime.Hosting;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Usage.Feeding;
+
+/// <summary>
+/// Feeds the <see cref="UsageIndex"/> from the informers of every <see cref="UsageSources">usage source</see>, and
+/// makes controllers wait for those informers to sync: a deletion must never be let through on a half-filled index.
+/// </summary>
+public sealed class UsageFeed : IDisposable
+{
+    private readonly List<IDisposable> subscriptions = [];
+    private readonly List<IAttachable> attachments = [];
+
+    public UsageFeed(IServiceProvider services, UsageIndex index)
+    {
+        Add(services, index, UsageSources.Pods);
+        Add(services, index, UsageSources.Deployments);
+        Add(services, index, UsageSources.StatefulSets);
+        Add(services, index, UsageSources.DaemonSets);
+        Add(services, index, UsageSources.ReplicaSets);
+        Add(services, index, UsageSources.Jobs);
+        Add(services, index, UsageSources.CronJobs);
+        Add(services, index, UsageSources.ServiceAccounts);
+    }
+
+    public static IServiceCollection Register(IServiceCollection services, string? watchNamespace)
+    {
+        Register(services, UsageSources.Pods, watchNamespace);
+        Register(services, UsageSources.Deployments, watchNamespace);
+        Register(services, UsageSources.StatefulSets, watchNamespace);
+        Register(services, UsageSources.DaemonSets, watchNamespace);
+        Register(services, UsageSources.ReplicaSets, watchNamespace);
+        Register(services, UsageSources.Jobs, watchNamespace);
+        Register(services, UsageSources.CronJobs, watchNamespace);
+        Register(services, UsageSources.ServiceAccounts, watchNamespace);
+        services.AddSingleton<UsageIndex>();
+        services.AddSingleton<UsageFeed>();
+        return services;
+    }
+
+    /// <summary>Adds the usage informers to a controller's informers, so it starts only after they synced.</summary>
+    public void AttachTo<T>(Controller<T> controller)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        foreach (var attachable in attachments)
+        {
+            attachable.AttachTo(controller);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var subscription in subscriptions)
+        {
+            subscription.Dispose();
+        }
+    }
+
+    private static void Register<TSource>(IServiceCollection services, UsageSource<TSource> source, string? watchNamespace)
+        where TSource : class, IKubernetesObject<V1ObjectMeta> =>
+        services.AddInformer(source.InformerName, source.Resource, source.InformerOptions(watchNamespace));
+
+    private void Add<TSource>(IServiceProvider services, UsageIndex index, UsageSource<TSource> source)
+        where TSource : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var informer = services.GetInformer<TSource>(source.InformerName);
+        subscriptions.Add(source.Feed(informer, index));
+        attachments.Add(new Attachable<TSource>(informer));
+    }
+
+    private interface IAttachable
+    {
+        void AttachTo<T>(Controller<T> controller)
+            where T : class, IKubernetesObject<V1ObjectMeta>;
+    }
+
+    /// <summary>
+    /// Controllers of both kinds share these informers. Their events map to no key: the index's change notification,
+    /// not the raw event, says which credentials to look at again.
+    /// </summary>
+    private sealed class Attachable<TSource>(IInformer<TSource> informer) : IAttachable
+        where TSource : class, IKubernetesObject<V1ObjectMeta>
+    {
+        public void AttachTo<T>(Controller<T> controller)
+            where T : class, IKubernetesObject<V1ObjectMeta> => controller.Watches(informer, _ => []);
+    }
+}

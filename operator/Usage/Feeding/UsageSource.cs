@@ -1,0 +1,70 @@
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Usage.Feeding;
+
+/// <summary>
+/// One watched kind that can use Secrets (Pods, workloads, ServiceAccounts, …). Its informer transform extracts the
+/// references on arrival and keeps only a stub — name, namespace, resourceVersion and the references — so a Pod costs
+/// a few bytes, not its whole spec (shared/design/performance.md).
+/// </summary>
+public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Func<T, ObjectReferences> extract, Func<T> createStub)
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    /// <summary>In-memory only: the references, carried on the stub from the transform to the index.</summary>
+    private const string ReferencesKey = "passbox.internal/references";
+
+    public string Kind { get; } = kind;
+
+    public ResourceDescriptor Resource { get; } = resource;
+
+    public string InformerName => "usage-" + Resource.Plural;
+
+    public InformerOptions<T> InformerOptions(string? watchNamespace) => new() { Namespace = watchNamespace, Transform = ToStub };
+
+    /// <summary>Keeps the index in step with the informer; returns the subscription.</summary>
+    public IDisposable Feed(IInformer<T> informer, UsageIndex index) => informer.Subscribe(change =>
+    {
+        var meta = change.Current.Metadata;
+        if (change.Type == InformerEventType.Deleted)
+        {
+            index.Remove(Kind, meta.NamespaceProperty, meta.Name);
+            return;
+        }
+
+        index.Upsert(FromStub(change.Current));
+    });
+
+    private T ToStub(T full)
+    {
+        var references = extract(full);
+        var stub = createStub();
+        stub.Metadata = new V1ObjectMeta
+        {
+            Name = full.Metadata.Name,
+            NamespaceProperty = full.Metadata.NamespaceProperty,
+            ResourceVersion = full.Metadata.ResourceVersion,
+            Uid = full.Metadata.Uid,
+            Annotations = references.IsEmpty ? null : new Dictionary<string, string>
+            {
+                [ReferencesKey] = JsonSerializer.Serialize(new[] { references.SecretNames, references.ServiceAccountNames, references.CredentialNames }),
+            },
+        };
+        return stub;
+    }
+
+    private ObjectReferences FromStub(T stub)
+    {
+        var meta = stub.Metadata;
+        if (meta.Annotations?.TryGetValue(ReferencesKey, out var encoded) != true)
+        {
+            return ObjectReferences.None(Kind, meta.NamespaceProperty, meta.Name);
+        }
+
+        var lists = JsonSerializer.Deserialize<string[][]>(encoded!)!;
+        return ObjectReferences.Create(Kind, meta.NamespaceProperty, meta.Name, lists[0], lists[1], lists[2]);
+    }
+}
