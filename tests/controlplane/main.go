@@ -10,21 +10,26 @@
 package main
 
 import (
+	"context"
 	goflag "flag"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 	noopoteltrace "go.opentelemetry.io/otel/trace/noop"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
 	apiextensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
 	apiextensionsopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -34,6 +39,7 @@ import (
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/util/webhook"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/kube-openapi/pkg/common"
 
@@ -90,6 +96,10 @@ func run() error {
 		audit.PolicyFile = policy
 	}
 
+	// Resolve --feature-gates / --emulated-version now, before anything reads a gate.
+	if err := serverRun.ComponentGlobalsRegistry.Set(); err != nil {
+		return err
+	}
 	if err := serverRun.Complete(); err != nil {
 		return err
 	}
@@ -164,6 +174,8 @@ func run() error {
 		return err
 	}
 
+	server.GenericAPIServer.AddPostStartHookOrDie("passbox-bootstrap-namespaces", bootstrapNamespaces)
+
 	ctx := genericapiserver.SetupSignalContext()
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }
@@ -207,6 +219,29 @@ func installBuiltins(s *genericapiserver.GenericAPIServer, optsGetter generic.RE
 	}
 	if err := s.InstallAPIGroups(named...); err != nil {
 		return fmt.Errorf("installing API groups: %w", err)
+	}
+	return nil
+}
+
+// bootstrapNamespaces creates the namespaces every cluster has (kube-apiserver's
+// bootstrap controller does this); /readyz waits for it.
+func bootstrapNamespaces(ctx genericapiserver.PostStartHookContext) error {
+	client, err := kubernetes.NewForConfig(ctx.LoopbackClientConfig)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, "kube-node-lease"} {
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(c context.Context) (bool, error) {
+			_, err := client.CoreV1().Namespaces().Create(c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+			if err == nil || apierrors.IsAlreadyExists(err) {
+				return true, nil
+			}
+			klog.V(2).InfoS("creating namespace, will retry", "namespace", name, "err", err)
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -44,6 +44,10 @@ type resource struct {
 	nameCheck apimachineryvalidation.ValidateNameFunc
 	// onCreate sets what the real kube-apiserver sets on create (e.g. phases).
 	onCreate func(obj runtime.Object)
+	// normalize runs on every create and update (dry runs and apply included).
+	// It stands in for the conversion and defaulting code that Debian lacks,
+	// for the few fields where tests would notice.
+	normalize func(obj runtime.Object)
 }
 
 var (
@@ -61,7 +65,21 @@ var resources = []resource{
 		// No spec.finalizers "kubernetes": there is no namespace controller, so deletes are immediate.
 		onCreate: func(o runtime.Object) { o.(*corev1.Namespace).Status.Phase = corev1.NamespaceActive }},
 	{gv: corev1.SchemeGroupVersion, plural: "secrets", singular: "secret", namespaced: true, nameCheck: dnsSubdomain,
-		newObj: func() runtime.Object { return &corev1.Secret{} }, newList: func() runtime.Object { return &corev1.SecretList{} }},
+		newObj: func() runtime.Object { return &corev1.Secret{} }, newList: func() runtime.Object { return &corev1.SecretList{} },
+		normalize: func(o runtime.Object) {
+			secret := o.(*corev1.Secret)
+			// kube's v1 -> internal conversion folds stringData into data (stringData wins).
+			for k, v := range secret.StringData {
+				if secret.Data == nil {
+					secret.Data = map[string][]byte{}
+				}
+				secret.Data[k] = []byte(v)
+			}
+			secret.StringData = nil
+			if secret.Type == "" {
+				secret.Type = corev1.SecretTypeOpaque
+			}
+		}},
 	{gv: corev1.SchemeGroupVersion, plural: "configmaps", singular: "configmap", namespaced: true,
 		shortNames: []string{"cm"}, nameCheck: dnsSubdomain,
 		newObj: func() runtime.Object { return &corev1.ConfigMap{} }, newList: func() runtime.Object { return &corev1.ConfigMapList{} }},
@@ -74,7 +92,12 @@ var resources = []resource{
 		onCreate: func(o runtime.Object) { o.(*corev1.Pod).Status.Phase = corev1.PodPending }},
 	{gv: corev1.SchemeGroupVersion, plural: "services", singular: "service", namespaced: true, status: true,
 		shortNames: []string{"svc"}, categories: all, nameCheck: dns1035Label,
-		newObj: func() runtime.Object { return &corev1.Service{} }, newList: func() runtime.Object { return &corev1.ServiceList{} }},
+		newObj: func() runtime.Object { return &corev1.Service{} }, newList: func() runtime.Object { return &corev1.ServiceList{} },
+		normalize: func(o runtime.Object) {
+			if svc := o.(*corev1.Service); svc.Spec.Type == "" {
+				svc.Spec.Type = corev1.ServiceTypeClusterIP
+			}
+		}},
 	{gv: corev1.SchemeGroupVersion, plural: "events", singular: "event", namespaced: true,
 		shortNames: []string{"ev"}, nameCheck: dnsSubdomain,
 		newObj: func() runtime.Object { return &corev1.Event{} }, newList: func() runtime.Object { return &corev1.EventList{} }},
@@ -91,16 +114,19 @@ var resources = []resource{
 	// apps/v1
 	{gv: appsv1.SchemeGroupVersion, plural: "deployments", singular: "deployment", namespaced: true, status: true, generation: true,
 		shortNames: []string{"deploy"}, categories: all, nameCheck: dnsSubdomain,
-		newObj: func() runtime.Object { return &appsv1.Deployment{} }, newList: func() runtime.Object { return &appsv1.DeploymentList{} }},
+		newObj: func() runtime.Object { return &appsv1.Deployment{} }, newList: func() runtime.Object { return &appsv1.DeploymentList{} },
+		normalize: func(o runtime.Object) { defaultReplicas(&o.(*appsv1.Deployment).Spec.Replicas) }},
 	{gv: appsv1.SchemeGroupVersion, plural: "statefulsets", singular: "statefulset", namespaced: true, status: true, generation: true,
 		shortNames: []string{"sts"}, categories: all, nameCheck: dnsSubdomain,
-		newObj: func() runtime.Object { return &appsv1.StatefulSet{} }, newList: func() runtime.Object { return &appsv1.StatefulSetList{} }},
+		newObj: func() runtime.Object { return &appsv1.StatefulSet{} }, newList: func() runtime.Object { return &appsv1.StatefulSetList{} },
+		normalize: func(o runtime.Object) { defaultReplicas(&o.(*appsv1.StatefulSet).Spec.Replicas) }},
 	{gv: appsv1.SchemeGroupVersion, plural: "daemonsets", singular: "daemonset", namespaced: true, status: true, generation: true,
 		shortNames: []string{"ds"}, categories: all, nameCheck: dnsSubdomain,
 		newObj: func() runtime.Object { return &appsv1.DaemonSet{} }, newList: func() runtime.Object { return &appsv1.DaemonSetList{} }},
 	{gv: appsv1.SchemeGroupVersion, plural: "replicasets", singular: "replicaset", namespaced: true, status: true, generation: true,
 		shortNames: []string{"rs"}, categories: all, nameCheck: dnsSubdomain,
-		newObj: func() runtime.Object { return &appsv1.ReplicaSet{} }, newList: func() runtime.Object { return &appsv1.ReplicaSetList{} }},
+		newObj: func() runtime.Object { return &appsv1.ReplicaSet{} }, newList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
+		normalize: func(o runtime.Object) { defaultReplicas(&o.(*appsv1.ReplicaSet).Spec.Replicas) }},
 
 	// batch/v1
 	{gv: batchv1.SchemeGroupVersion, plural: "jobs", singular: "job", namespaced: true, status: true, generation: true,
@@ -133,7 +159,20 @@ type strategy struct {
 func (s strategy) NamespaceScoped() bool          { return s.r.namespaced }
 func (s strategy) AllowCreateOnUpdate() bool      { return false }
 func (s strategy) AllowUnconditionalUpdate() bool { return true }
-func (s strategy) Canonicalize(runtime.Object)    {}
+
+func (s strategy) Canonicalize(obj runtime.Object) {
+	if s.r.normalize != nil && !s.statusOnly {
+		s.r.normalize(obj)
+	}
+}
+
+// defaultReplicas is the one workload default operators commonly read back.
+func defaultReplicas(replicas **int32) {
+	if *replicas == nil {
+		one := int32(1)
+		*replicas = &one
+	}
+}
 
 func (s strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	if s.r.status {
@@ -151,7 +190,8 @@ func (s strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object)
 	if s.statusOnly {
 		// As for custom resources: a status write changes the status and nothing
 		// else (managedFields are kept, the field manager already tracked them).
-		status := field_(obj, "Status")
+		status := reflect.New(field_(obj, "Status").Type()).Elem()
+		status.Set(field_(obj, "Status")) // copy: obj is overwritten next
 		managed := mustAccessor(obj).GetManagedFields()
 		reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(old.DeepCopyObject()).Elem())
 		setField(obj, "Status", status)
