@@ -367,6 +367,14 @@ public sealed class Informer<T> : IInformer<T>
             item.Metadata.ManagedFields = null;
         }
 
+        // List items of built-in kinds come without apiVersion/kind; fill them so every cached object
+        // can be referenced (events, owner references) the same way.
+        if (!options.MetadataOnly && string.IsNullOrEmpty(item.Kind))
+        {
+            item.ApiVersion = Resource.ApiVersion;
+            item.Kind = Resource.Kind;
+        }
+
         return options.Transform is null ? item : options.Transform(item);
     }
 
