@@ -1,0 +1,46 @@
+using System.Net;
+using k8s.Models;
+
+namespace Passbox.Operator.Runtime.Api;
+
+/// <summary>A non-success answer of the API server, with the <see cref="V1Status"/> it sent when it sent one.</summary>
+public sealed class KubernetesApiException : Exception
+{
+    public KubernetesApiException()
+    {
+    }
+
+    public KubernetesApiException(string message)
+        : base(message)
+    {
+    }
+
+    public KubernetesApiException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public KubernetesApiException(HttpStatusCode statusCode, V1Status? status, TimeSpan? retryAfter, string message)
+        : base(message)
+    {
+        StatusCode = statusCode;
+        Status = status;
+        RetryAfter = retryAfter;
+    }
+
+    public HttpStatusCode StatusCode { get; }
+
+    public V1Status? Status { get; }
+
+    /// <summary>From the Retry-After header or <c>details.retryAfterSeconds</c>, when the server asked for a pause.</summary>
+    public TimeSpan? RetryAfter { get; }
+
+    public bool IsNotFound => StatusCode == HttpStatusCode.NotFound;
+
+    public bool IsConflict => StatusCode == HttpStatusCode.Conflict;
+
+    /// <summary>410: the requested resourceVersion was compacted away (or a list continue token expired).</summary>
+    public bool IsGone => StatusCode == HttpStatusCode.Gone;
+
+    public bool IsTooManyRequests => StatusCode == HttpStatusCode.TooManyRequests;
+}

@@ -1,0 +1,192 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Metrics;
+using Passbox.Operator.Runtime.Queue;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Runtime.Controllers;
+
+/// <summary>
+/// Connects a primary informer, secondary watches, a <see cref="WorkQueue"/> and an
+/// <see cref="IReconciler{T}"/>: events become keys, workers reconcile keys against the cache,
+/// results become requeues or backoff. Wire it (constructor, <see cref="Watches"/>) before the
+/// informers start so their initial lists are seen.
+/// </summary>
+public sealed class Controller<T> : IController, IDisposable
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly IInformer<T> primary;
+    private readonly IReconciler<T> reconciler;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
+    private readonly ControllerOptions options;
+    private readonly List<IInformer> informers;
+    private readonly List<IDisposable> subscriptions = [];
+
+    public Controller(string name, IInformer<T> primary, IReconciler<T> reconciler, TimeProvider time, ILogger logger, ControllerOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(primary);
+        ArgumentNullException.ThrowIfNull(reconciler);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        Name = name;
+        this.primary = primary;
+        this.reconciler = reconciler;
+        this.time = time;
+        this.logger = logger;
+        this.options = options ?? new ControllerOptions();
+        Queue = new WorkQueue(name, time, this.options.Queue);
+        informers = [primary];
+        subscriptions.Add(primary.Subscribe(OnPrimaryEvent));
+    }
+
+    public string Name { get; }
+
+    public WorkQueue Queue { get; }
+
+    public IReadOnlyList<IInformer> Informers => informers;
+
+    private string Kind => primary.Resource.Kind;
+
+    /// <summary>Reconciles the primaries that <paramref name="map"/> names whenever an object of <paramref name="other"/> changes.</summary>
+    public Controller<T> Watches<TOther>(IInformer<TOther> other, Func<TOther, IEnumerable<ObjectKey>> map)
+        where TOther : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        ArgumentNullException.ThrowIfNull(map);
+        if (!informers.Contains(other))
+        {
+            informers.Add(other);
+        }
+
+        subscriptions.Add(other.Subscribe(change =>
+        {
+            foreach (var key in map(change.Current))
+            {
+                Queue.Add(key);
+            }
+
+            // A changed label or owner may move the object away from a primary, which must hear of it too.
+            if (change.Old is { } old)
+            {
+                foreach (var key in map(old))
+                {
+                    Queue.Add(key);
+                }
+            }
+        }));
+        return this;
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(informers.Select(informer => informer.WaitForSyncAsync(cancellationToken))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        logger.LogInformation("Controller {Controller} started with {Workers} workers", Name, options.Workers);
+        await QueueWorkers.RunAsync(Queue, options.Workers, ReconcileKeyAsync, options.DrainTimeout, time, cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("Controller {Controller} stopped", Name);
+    }
+
+    public void Dispose()
+    {
+        foreach (var subscription in subscriptions)
+        {
+            subscription.Dispose();
+        }
+
+        Queue.Dispose();
+    }
+
+    /// <summary>One reconcile of <paramref name="key"/>; the queue's one-at-a-time rule is the caller's.</summary>
+    internal async Task ReconcileKeyAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["controller"] = Name, ["key"] = key.ToString() });
+        if (!primary.Cache.TryGet(key, out var cached))
+        {
+            // Gone: whatever cleanup it needed ran while its finalizer held it.
+            Queue.Forget(key);
+            RuntimeMetrics.Reconciles.WithLabels(Kind, "not_found").Inc();
+            return;
+        }
+
+        var started = time.GetTimestamp();
+        string result;
+        try
+        {
+            var outcome = await reconciler.ReconcileAsync(CopyOf(cached), cancellationToken).ConfigureAwait(false);
+            if (outcome.UseBackoff)
+            {
+                var delay = Queue.AddRateLimited(key);
+                logger.LogDebug("Reconcile of {Key} asked for backoff; next attempt in {Delay}", key, delay);
+                result = "backoff";
+            }
+            else
+            {
+                Queue.Forget(key);
+                if (outcome.RequeueAfter is { } after)
+                {
+                    Queue.AddAfter(key, after);
+                    result = "requeue";
+                }
+                else
+                {
+                    result = "success";
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            var delay = Queue.AddRateLimited(key);
+            RuntimeMetrics.ReconcileErrors.WithLabels(Kind).Inc();
+            logger.LogError(e, "Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}", Kind, key, Queue.NumRequeues(key), delay);
+            result = "error";
+        }
+
+        RuntimeMetrics.Reconciles.WithLabels(Kind, result).Inc();
+        RuntimeMetrics.ReconcileDuration.WithLabels(Kind).Observe(time.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>Reconcilers get their own copy, so nothing they change can corrupt the shared cache.</summary>
+    private static T CopyOf(T cached) => KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(cached));
+
+    private void OnPrimaryEvent(InformerEvent<T> change)
+    {
+        if (change.Type == InformerEventType.Updated && options.IgnoreStatusOnlyUpdates && change.Old is { } old && OnlyStatusChanged(old, change.Current))
+        {
+            return;
+        }
+
+        Queue.Add(ObjectKey.Of(change.Current));
+    }
+
+    private static bool OnlyStatusChanged(T old, T current)
+    {
+        var before = old.Metadata;
+        var after = current.Metadata;
+        return after.Generation is not null
+            && before.Generation == after.Generation
+            && before.DeletionTimestamp == after.DeletionTimestamp
+            && SameEntries(before.Labels, after.Labels)
+            && SameEntries(before.Annotations, after.Annotations)
+            && (before.Finalizers ?? []).SequenceEqual(after.Finalizers ?? []);
+    }
+
+    private static bool SameEntries(IDictionary<string, string>? left, IDictionary<string, string>? right)
+    {
+        left ??= new Dictionary<string, string>();
+        right ??= new Dictionary<string, string>();
+        return left.Count == right.Count && left.All(pair => right.TryGetValue(pair.Key, out var value) && value == pair.Value);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Api;
+
+namespace Passbox.Operator.Runtime.Events;
+
+public sealed record EventRecorderOptions
+{
+    /// <summary><c>source.component</c> and <c>reportingComponent</c> of every event.</summary>
+    public string Component { get; init; } = "passbox";
+
+    /// <summary><c>reportingInstance</c>: the pod name, so events tell which replica acted.</summary>
+    public string? Instance { get; init; }
+
+    /// <summary>Recent events remembered for aggregation; older repeats start a new Event.</summary>
+    public int AggregationCacheSize { get; init; } = 512;
+}
+
+/// <summary>
+/// Writes core/v1 Events. A repeat of the same object, type, reason and message patches the existing
+/// Event's <c>count</c> and <c>lastTimestamp</c> instead of creating another (as client-go's correlator
+/// does), remembering recent events in a small LRU.
+/// </summary>
+public sealed class EventRecorder : IEventRecorder
+{
+    private const int MaxMessageLength = 1024;
+
+    private readonly KubernetesApiClient api;
+    private readonly TimeProvider time;
+    private readonly ILogger<EventRecorder> logger;
+    private readonly EventRecorderOptions options;
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, LinkedListNode<Recorded>> recent = new(StringComparer.Ordinal);
+    private readonly LinkedList<Recorded> recency = new();
+
+    public EventRecorder(KubernetesApiClient api, TimeProvider time, ILogger<EventRecorder> logger, EventRecorderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        this.api = api;
+        this.time = time;
+        this.logger = logger;
+        this.options = options ?? new EventRecorderOptions();
+    }
+
+    public async Task RecordAsync(IKubernetesObject<V1ObjectMeta> regarding, EventType type, string reason, string message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(regarding);
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        message = message is { Length: > MaxMessageLength } ? message[..(MaxMessageLength - 3)] + "..." : message ?? "";
+        var ns = regarding.Metadata.NamespaceProperty ?? "default";
+        var now = time.GetUtcNow().UtcDateTime;
+
+        try
+        {
+            var involved = ReferenceTo(regarding);
+            var identity = string.Join('\u001f', involved.Uid ?? $"{involved.Kind}/{ns}/{involved.Name}", type, reason, message);
+            if (Remembered(identity) is { } previous && await TryBumpAsync(previous, now, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            var name = string.Create(CultureInfo.InvariantCulture, $"{involved.Name}.{time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000 + Random.Shared.Next(1_000_000):x}");
+            var created = new Corev1Event
+            {
+                ApiVersion = "v1",
+                Kind = "Event",
+                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = ns },
+                InvolvedObject = involved,
+                Reason = reason,
+                Message = message,
+                Type = type.ToString(),
+                Count = 1,
+                FirstTimestamp = now,
+                LastTimestamp = now,
+                Source = new V1EventSource { Component = options.Component },
+                ReportingComponent = options.Component,
+                ReportingInstance = options.Instance ?? options.Component,
+            };
+            await api.PostAsync<Corev1Event>(ResourceDescriptor.Events.CollectionPath(ns), created, cancellationToken).ConfigureAwait(false);
+            Remember(new Recorded(identity, ns, name, 1));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not record event {Reason} for {Namespace}/{Name}", reason, ns, regarding.Metadata.Name);
+        }
+    }
+
+    private async Task<bool> TryBumpAsync(Recorded previous, DateTime now, CancellationToken cancellationToken)
+    {
+        var count = previous.Count + 1;
+        var patch = new JsonObject
+        {
+            ["count"] = count,
+            ["lastTimestamp"] = now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        };
+        try
+        {
+            await api.PatchAsync<Corev1Event>($"{ResourceDescriptor.Events.CollectionPath(previous.Namespace)}/{previous.Name}", patch, cancellationToken).ConfigureAwait(false);
+            Remember(previous with { Count = count });
+            return true;
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            // The event expired (events have a TTL); start a new one.
+            return false;
+        }
+    }
+
+    private static V1ObjectReference ReferenceTo(IKubernetesObject<V1ObjectMeta> regarding)
+    {
+        var apiVersion = regarding.ApiVersion;
+        var kind = regarding.Kind;
+        if (string.IsNullOrEmpty(apiVersion) || string.IsNullOrEmpty(kind))
+        {
+            // List items of built-in kinds arrive without apiVersion/kind; the type knows them.
+            var descriptor = ResourceDescriptor.For(regarding.GetType());
+            apiVersion = descriptor.ApiVersion;
+            kind = descriptor.Kind;
+        }
+
+        return new V1ObjectReference
+        {
+            ApiVersion = apiVersion,
+            Kind = kind,
+            Name = regarding.Metadata.Name,
+            NamespaceProperty = regarding.Metadata.NamespaceProperty,
+            Uid = regarding.Metadata.Uid,
+            ResourceVersion = regarding.Metadata.ResourceVersion,
+        };
+    }
+
+    private Recorded? Remembered(string identity)
+    {
+        lock (gate)
+        {
+            return recent.TryGetValue(identity, out var node) ? node.Value : null;
+        }
+    }
+
+    private void Remember(Recorded recorded)
+    {
+        lock (gate)
+        {
+            if (recent.Remove(recorded.Identity, out var existing))
+            {
+                recency.Remove(existing);
+            }
+
+            recent[recorded.Identity] = recency.AddFirst(recorded);
+            while (recent.Count > options.AggregationCacheSize && recency.Last is { } oldest)
+            {
+                recency.RemoveLast();
+                recent.Remove(oldest.Value.Identity);
+            }
+        }
+    }
+
+    private sealed record Recorded(string Identity, string Namespace, string Name, int Count);
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Passbox.Operator.Runtime.LeaderElection;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Runtime.Health;
+
+/// <summary>
+/// Ready when every informer has its initial list and leader election is either off, leading, or
+/// standing by without lease errors: a standby that can reach the lease can take over.
+/// </summary>
+public sealed class RuntimeReadinessCheck : IHealthCheck
+{
+    private readonly IEnumerable<IInformer> informers;
+    private readonly LeaderElectionRunner election;
+
+    public RuntimeReadinessCheck(IEnumerable<IInformer> informers, LeaderElectionRunner election)
+    {
+        ArgumentNullException.ThrowIfNull(informers);
+        ArgumentNullException.ThrowIfNull(election);
+        this.informers = informers;
+        this.election = election;
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var unsynced = informers.Where(informer => !informer.HasSynced).Select(informer => informer.Resource.DisplayName).ToList();
+        var data = new Dictionary<string, object> { ["leadership"] = election.State.ToString() };
+        if (unsynced.Count > 0)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy($"Informers not synced: {string.Join(", ", unsynced)}", data: data));
+        }
+
+        return Task.FromResult(election.IsHealthy
+            ? HealthCheckResult.Healthy($"Synced; leadership {election.State}", data)
+            : HealthCheckResult.Unhealthy($"Leader election unhealthy ({election.State})", data: data));
+    }
+}

@@ -1,0 +1,64 @@
+using Passbox.Operator.Runtime.Controllers;
+using Passbox.Operator.Runtime.LeaderElection;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Runtime.Hosting;
+
+/// <summary>
+/// Runs the registered informers for the life of the process (a standby keeps warm caches and is
+/// ready to take over) and the controllers only while this process leads. Losing leadership stops
+/// the host with exit code 1 so the pod restarts as a clean candidate, as controller-runtime does.
+/// </summary>
+public sealed class ControllerManager : BackgroundService
+{
+    private readonly IServiceProvider services;
+    private readonly LeaderElectionRunner election;
+    private readonly IHostApplicationLifetime lifetime;
+    private readonly ILogger<ControllerManager> logger;
+
+    public ControllerManager(IServiceProvider services, LeaderElectionRunner election, IHostApplicationLifetime lifetime, ILogger<ControllerManager> logger)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(election);
+        ArgumentNullException.ThrowIfNull(lifetime);
+        ArgumentNullException.ThrowIfNull(logger);
+        this.services = services;
+        this.election = election;
+        this.lifetime = lifetime;
+        this.logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Controllers subscribe to their informers when created, so create them before informers start.
+        var controllers = services.GetServices<IController>().ToList();
+        var informers = services.GetServices<IInformer>().Distinct().ToList();
+
+        using var informerStop = new CancellationTokenSource();
+        var informerRuns = informers.Select(informer => Task.Run(() => informer.RunAsync(informerStop.Token), CancellationToken.None)).ToList();
+        try
+        {
+            var outcome = await election.RunAsync(
+                token => Task.WhenAll(controllers.Select(controller => controller.RunAsync(token))),
+                stoppingToken).ConfigureAwait(false);
+
+            if (outcome == LeaderElectionOutcome.Lost)
+            {
+                Environment.ExitCode = 1;
+                lifetime.StopApplication();
+            }
+        }
+        finally
+        {
+            await informerStop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(informerRuns).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "An informer ended with an error during shutdown");
+            }
+        }
+    }
+}

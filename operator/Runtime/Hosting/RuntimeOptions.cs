@@ -1,0 +1,14 @@
+using Passbox.Operator.Runtime.Events;
+using Passbox.Operator.Runtime.LeaderElection;
+using Passbox.Operator.Runtime.Status;
+
+namespace Passbox.Operator.Runtime.Hosting;
+
+public sealed record RuntimeOptions
+{
+    public LeaderElectionOptions LeaderElection { get; init; } = new();
+
+    public EventRecorderOptions Events { get; init; } = new();
+
+    public StatusWriterOptions Status { get; init; } = new();
+}

@@ -1,0 +1,32 @@
+namespace Passbox.Operator.Runtime.LeaderElection;
+
+public sealed record LeaderElectionOptions
+{
+    /// <summary>Off for local runs with a single process; on in the cluster where replicas may overlap.</summary>
+    public bool Enabled { get; init; } = true;
+
+    public string LeaseName { get; init; } = "passbox-operator";
+
+    /// <summary>Defaults to the POD_NAMESPACE environment variable, then <c>default</c>.</summary>
+    public string? LeaseNamespace { get; init; }
+
+    /// <summary>Defaults to the POD_NAME environment variable, then host name plus a random suffix.</summary>
+    public string? Identity { get; init; }
+
+    /// <summary>How long a lease stays valid without renewal; a crashed leader is replaced after about this long.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The leader gives up (and the process stops) if it cannot renew within this time.</summary>
+    public TimeSpan RenewDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Pause between acquire/renew attempts.</summary>
+    public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromSeconds(2);
+
+    internal string ResolveNamespace() =>
+        LeaseNamespace ?? NonEmpty(Environment.GetEnvironmentVariable("POD_NAMESPACE")) ?? "default";
+
+    internal string ResolveIdentity() =>
+        Identity ?? NonEmpty(Environment.GetEnvironmentVariable("POD_NAME")) ?? $"{Environment.MachineName}_{Guid.NewGuid():N}"[..(Environment.MachineName.Length + 9)];
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

@@ -1,0 +1,184 @@
+using k8s;
+using k8s.Autorest;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using Passbox.Operator.Runtime.Metrics;
+
+namespace Passbox.Operator.Runtime.LeaderElection;
+
+/// <summary>
+/// Lease-based leader election on <see cref="LeaderElector"/> and <see cref="LeaseLock"/>, adding what the
+/// library lacks: work runs only while leading and is cancelled when leadership is lost; on a graceful
+/// stop the work drains first, then the lease is released (holderIdentity cleared, as client-go's
+/// ReleaseOnCancel does) so a standby takes over at once instead of after a full lease duration.
+/// </summary>
+public sealed class LeaderElectionRunner
+{
+    private readonly IKubernetes client;
+    private readonly LeaderElectionOptions options;
+    private readonly TimeProvider time;
+    private readonly ILogger<LeaderElectionRunner> logger;
+    private long lastErrorTicks;
+    private volatile LeadershipState state;
+
+    public LeaderElectionRunner(IKubernetes client, LeaderElectionOptions options, TimeProvider time, ILogger<LeaderElectionRunner> logger)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        this.client = client;
+        this.options = options;
+        this.time = time;
+        this.logger = logger;
+        Identity = options.ResolveIdentity();
+        LeaseNamespace = options.ResolveNamespace();
+        state = options.Enabled ? LeadershipState.Candidate : LeadershipState.Disabled;
+    }
+
+    public string Identity { get; }
+
+    public string LeaseNamespace { get; }
+
+    public LeadershipState State => state;
+
+    /// <summary>The leader last observed on the lease (may be this process).</summary>
+    public string? CurrentLeader { get; private set; }
+
+    /// <summary>
+    /// Healthy when acting (disabled or leading) or when standing by without lease errors during the last
+    /// lease duration; a standby that cannot read the lease could not take over.
+    /// </summary>
+    public bool IsHealthy => state switch
+    {
+        LeadershipState.Disabled or LeadershipState.Leading => true,
+        LeadershipState.Candidate => time.GetUtcNow().UtcTicks - Interlocked.Read(ref lastErrorTicks) > options.LeaseDuration.Ticks,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Waits for leadership, runs <paramref name="whileLeading"/> until <paramref name="stoppingToken"/>
+    /// fires or leadership is lost (then its token is cancelled), and releases the lease on a graceful stop.
+    /// </summary>
+    public async Task<LeaderElectionOutcome> RunAsync(Func<CancellationToken, Task> whileLeading, CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(whileLeading);
+        if (!options.Enabled)
+        {
+            RuntimeMetrics.IsLeader.Set(1);
+            await whileLeading(stoppingToken).ConfigureAwait(false);
+            return LeaderElectionOutcome.Stopped;
+        }
+
+        var leaseLock = new LeaseLock(client, LeaseNamespace, options.LeaseName, Identity);
+        leaseLock.OnHttpError += RecordError;
+        using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
+        {
+            LeaseDuration = options.LeaseDuration,
+            RenewDeadline = options.RenewDeadline,
+            RetryPeriod = options.RetryPeriod,
+        });
+        var startedLeading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        elector.OnStartedLeading += () => startedLeading.TrySetResult();
+        elector.OnError += RecordError;
+        elector.OnNewLeader += leader =>
+        {
+            CurrentLeader = leader;
+            logger.LogInformation("Leader of lease {Namespace}/{Lease} is now {Leader}", LeaseNamespace, options.LeaseName, leader);
+        };
+
+        // The election is stopped only after the work has drained, so the lease stays renewed meanwhile.
+        using var electionStop = new CancellationTokenSource();
+        logger.LogInformation("Standing for leadership of lease {Namespace}/{Lease} as {Identity}", LeaseNamespace, options.LeaseName, Identity);
+        var election = elector.RunUntilLeadershipLostAsync(electionStop.Token);
+        var stopRequested = Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken);
+        await Task.WhenAny(startedLeading.Task, election, stopRequested).ConfigureAwait(false);
+
+        if (!startedLeading.Task.IsCompleted)
+        {
+            await electionStop.CancelAsync().ConfigureAwait(false);
+            await IgnoreFailureAsync(election).ConfigureAwait(false);
+            state = LeadershipState.Stopped;
+            return LeaderElectionOutcome.Stopped;
+        }
+
+        state = LeadershipState.Leading;
+        RuntimeMetrics.IsLeader.Set(1);
+        logger.LogInformation("Acquired lease {Namespace}/{Lease}; starting controllers", LeaseNamespace, options.LeaseName);
+        using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var work = whileLeading(leading.Token);
+        var first = await Task.WhenAny(work, election).ConfigureAwait(false);
+
+        if (first == election && !stoppingToken.IsCancellationRequested)
+        {
+            state = LeadershipState.Lost;
+            RuntimeMetrics.IsLeader.Set(0);
+            logger.LogError("Lost lease {Namespace}/{Lease}; stopping controllers", LeaseNamespace, options.LeaseName);
+            await leading.CancelAsync().ConfigureAwait(false);
+            await IgnoreFailureAsync(work).ConfigureAwait(false);
+            return LeaderElectionOutcome.Lost;
+        }
+
+        try
+        {
+            await work.ConfigureAwait(false);
+        }
+        finally
+        {
+            await electionStop.CancelAsync().ConfigureAwait(false);
+            await IgnoreFailureAsync(election).ConfigureAwait(false);
+            await ReleaseAsync().ConfigureAwait(false);
+            RuntimeMetrics.IsLeader.Set(0);
+            state = LeadershipState.Stopped;
+        }
+
+        return LeaderElectionOutcome.Stopped;
+    }
+
+    /// <summary>Hands the lease back so the next candidate need not wait for it to expire.</summary>
+    private async Task ReleaseAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+        try
+        {
+            var lease = await client.CoordinationV1.ReadNamespacedLeaseAsync(options.LeaseName, LeaseNamespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            if (lease.Spec?.HolderIdentity != Identity)
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow().UtcDateTime;
+
+            // Empty, not null: LeaderElector treats a null holder as "no lease yet" and tries to create one.
+            lease.Spec.HolderIdentity = "";
+            lease.Spec.LeaseDurationSeconds = 1;
+            lease.Spec.RenewTime = now;
+            lease.Spec.AcquireTime = now;
+            await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, options.LeaseName, LeaseNamespace, cancellationToken: timeout.Token).ConfigureAwait(false);
+            logger.LogInformation("Released lease {Namespace}/{Lease}", LeaseNamespace, options.LeaseName);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not release lease {Namespace}/{Lease}; the next leader waits for it to expire", LeaseNamespace, options.LeaseName);
+        }
+    }
+
+    private void RecordError(Exception error)
+    {
+        Interlocked.Exchange(ref lastErrorTicks, time.GetUtcNow().UtcTicks);
+        var detail = error is HttpOperationException http ? $"{(int)http.Response.StatusCode} {http.Response.ReasonPhrase}" : error.Message;
+        logger.LogWarning("Leader election error on lease {Namespace}/{Lease}: {Detail}", LeaseNamespace, options.LeaseName, detail);
+    }
+
+    private static async Task IgnoreFailureAsync(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Cancellation or a failure already reported through OnError.
+        }
+    }
+}

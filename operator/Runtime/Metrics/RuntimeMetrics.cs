@@ -1,0 +1,63 @@
+using Prometheus;
+
+namespace Passbox.Operator.Runtime.Metrics;
+
+/// <summary>
+/// The runtime's Prometheus metrics. prometheus-net registers metrics process-wide, so they are
+/// static and every informer, queue and controller labels its own series.
+/// </summary>
+public static class RuntimeMetrics
+{
+    public static readonly Counter WatchRestarts = Prometheus.Metrics.CreateCounter(
+        "passbox_watch_restarts_total",
+        "Watch connections re-opened, by resource and reason (timeout, gone, error, throttled).",
+        new CounterConfiguration { LabelNames = ["resource", "reason"] });
+
+    public static readonly Counter WatchEvents = Prometheus.Metrics.CreateCounter(
+        "passbox_watch_events_total",
+        "Watch events received, by resource and type.",
+        new CounterConfiguration { LabelNames = ["resource", "type"] });
+
+    public static readonly Counter Relists = Prometheus.Metrics.CreateCounter(
+        "passbox_informer_lists_total",
+        "Full lists performed by informers (initial sync and after 410 Gone).",
+        new CounterConfiguration { LabelNames = ["resource"] });
+
+    public static readonly Gauge CachedObjects = Prometheus.Metrics.CreateGauge(
+        "passbox_informer_cached_objects",
+        "Objects held in an informer cache.",
+        new GaugeConfiguration { LabelNames = ["resource"] });
+
+    public static readonly Gauge QueueDepth = Prometheus.Metrics.CreateGauge(
+        "passbox_workqueue_depth",
+        "Keys waiting to be reconciled, per controller (delayed keys not included).",
+        new GaugeConfiguration { LabelNames = ["controller"] });
+
+    public static readonly Counter Reconciles = Prometheus.Metrics.CreateCounter(
+        "passbox_reconcile_total",
+        "Reconciles, by kind and result (success, requeue, error, backoff, not_found).",
+        new CounterConfiguration { LabelNames = ["kind", "result"] });
+
+    public static readonly Counter ReconcileErrors = Prometheus.Metrics.CreateCounter(
+        "passbox_reconcile_errors_total",
+        "Reconciles that threw, by kind.",
+        new CounterConfiguration { LabelNames = ["kind"] });
+
+    public static readonly Histogram ReconcileDuration = Prometheus.Metrics.CreateHistogram(
+        "passbox_reconcile_duration_seconds",
+        "Time spent in one reconcile, by kind.",
+        new HistogramConfiguration
+        {
+            LabelNames = ["kind"],
+            Buckets = Histogram.ExponentialBuckets(0.005, 2, 14),
+        });
+
+    public static readonly Counter StatusWrites = Prometheus.Metrics.CreateCounter(
+        "passbox_status_writes_total",
+        "Status writes, by kind and outcome (patched, unchanged, conflict, superseded, not_found).",
+        new CounterConfiguration { LabelNames = ["kind", "outcome"] });
+
+    public static readonly Gauge IsLeader = Prometheus.Metrics.CreateGauge(
+        "passbox_leader",
+        "1 while this process holds the leader lease (or leader election is disabled).");
+}

@@ -1,0 +1,69 @@
+namespace Passbox.Operator.Runtime.Queue;
+
+/// <summary>
+/// Runs a fixed number of workers over a <see cref="WorkQueue"/>, which bounds concurrency while the
+/// queue keeps each key with one worker at a time. On stop the queue is shut down (no new work is
+/// taken) and in-flight work may finish until the drain deadline; only then is its token cancelled.
+/// </summary>
+public static class QueueWorkers
+{
+    public static async Task RunAsync(
+        WorkQueue queue,
+        int workers,
+        Func<ObjectKey, CancellationToken, Task> process,
+        TimeSpan drainTimeout,
+        TimeProvider time,
+        CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(process);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+
+        using var inFlight = new CancellationTokenSource();
+        var loops = Enumerable.Range(0, workers)
+            .Select(_ => Task.Run(() => WorkLoopAsync(queue, process, inFlight.Token), CancellationToken.None))
+            .ToArray();
+        var all = Task.WhenAll(loops);
+
+        using (stoppingToken.Register(queue.ShutDown))
+        {
+            await Task.WhenAny(all, Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken)).ConfigureAwait(false);
+        }
+
+        if (!all.IsCompleted)
+        {
+            await Task.WhenAny(all, Task.Delay(drainTimeout, time, CancellationToken.None)).ConfigureAwait(false);
+            if (!all.IsCompleted)
+            {
+                await inFlight.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        await all.ConfigureAwait(false);
+    }
+
+    private static async Task WorkLoopAsync(WorkQueue queue, Func<ObjectKey, CancellationToken, Task> process, CancellationToken inFlight)
+    {
+        while (await queue.TakeAsync(CancellationToken.None).ConfigureAwait(false) is { } key)
+        {
+            try
+            {
+                await process(key, inFlight).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (inFlight.IsCancellationRequested)
+            {
+                // Drain deadline passed: the work was cut short on purpose.
+            }
+            catch (Exception)
+            {
+                // Callers handle their own failures; this keeps a worker alive if one slips through.
+                queue.AddRateLimited(key);
+            }
+            finally
+            {
+                queue.Done(key);
+            }
+        }
+    }
+}

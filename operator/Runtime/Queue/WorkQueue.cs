@@ -1,0 +1,290 @@
+using Passbox.Operator.Runtime.Metrics;
+using Prometheus;
+using ITimer = System.Threading.ITimer;
+
+namespace Passbox.Operator.Runtime.Queue;
+
+/// <summary>
+/// A keyed work queue with the guarantees controllers rely on (the client-go workqueue contract):
+/// a key waiting in the queue is held once however often it is added; a key is handed to one worker at a
+/// time, and a key added while it is being processed is processed again after <see cref="Done"/>;
+/// <see cref="AddAfter"/> schedules a key (the earliest pending time wins); <see cref="AddRateLimited"/>
+/// schedules it after a per-key exponential backoff that <see cref="Forget"/> resets. All time goes
+/// through <see cref="TimeProvider"/>.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue; the name is the one controller authors know.")]
+public sealed class WorkQueue : IDisposable
+{
+    private readonly Lock gate = new();
+    private readonly Queue<ObjectKey> ready = new();
+    private readonly HashSet<ObjectKey> dirty = [];
+    private readonly HashSet<ObjectKey> processing = [];
+    private readonly Dictionary<ObjectKey, DateTimeOffset> delayed = [];
+    private readonly PriorityQueue<ObjectKey, DateTimeOffset> delayedByTime = new();
+    private readonly Dictionary<ObjectKey, int> failures = [];
+    private readonly SemaphoreSlim readySignal = new(0);
+    private readonly CancellationTokenSource shutdown = new();
+    private readonly TimeProvider time;
+    private readonly ExponentialBackoff backoff;
+    private readonly Gauge.Child depthGauge;
+    private readonly ITimer timer;
+    private DateTimeOffset? timerDue;
+
+    public WorkQueue(string name, TimeProvider time, WorkQueueOptions? options = null, Func<double>? random = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(time);
+        options ??= new WorkQueueOptions();
+        Name = name;
+        this.time = time;
+        backoff = new ExponentialBackoff(options.BackoffInitial, options.BackoffCap, options.BackoffJitter, random);
+        depthGauge = RuntimeMetrics.QueueDepth.WithLabels(name);
+        timer = time.CreateTimer(_ => PromoteDueKeys(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    public string Name { get; }
+
+    /// <summary>Keys ready to be taken now.</summary>
+    public int Depth
+    {
+        get
+        {
+            lock (gate)
+            {
+                return ready.Count;
+            }
+        }
+    }
+
+    /// <summary>Keys scheduled for later by <see cref="AddAfter"/> or <see cref="AddRateLimited"/>.</summary>
+    public int DelayedCount
+    {
+        get
+        {
+            lock (gate)
+            {
+                return delayed.Count;
+            }
+        }
+    }
+
+    public bool IsShuttingDown => shutdown.IsCancellationRequested;
+
+    public void Add(ObjectKey key)
+    {
+        lock (gate)
+        {
+            AddLocked(key);
+        }
+    }
+
+    /// <summary>Schedules <paramref name="key"/> after <paramref name="delay"/>; an earlier pending schedule is kept.</summary>
+    public void AddAfter(ObjectKey key, TimeSpan delay)
+    {
+        lock (gate)
+        {
+            if (IsShuttingDown)
+            {
+                return;
+            }
+
+            if (delay <= TimeSpan.Zero)
+            {
+                AddLocked(key);
+                return;
+            }
+
+            var due = time.GetUtcNow() + delay;
+            if (delayed.TryGetValue(key, out var existing) && existing <= due)
+            {
+                return;
+            }
+
+            delayed[key] = due;
+            delayedByTime.Enqueue(key, due);
+            ArmTimerLocked();
+        }
+    }
+
+    /// <summary>Schedules <paramref name="key"/> after its next backoff step and returns that delay.</summary>
+    public TimeSpan AddRateLimited(ObjectKey key)
+    {
+        TimeSpan delay;
+        lock (gate)
+        {
+            var count = failures.GetValueOrDefault(key) + 1;
+            failures[key] = count;
+            delay = backoff.DelayFor(count);
+        }
+
+        AddAfter(key, delay);
+        return delay;
+    }
+
+    /// <summary>Resets the backoff of <paramref name="key"/> (after a success or when the object is gone).</summary>
+    public void Forget(ObjectKey key)
+    {
+        lock (gate)
+        {
+            failures.Remove(key);
+        }
+    }
+
+    public int NumRequeues(ObjectKey key)
+    {
+        lock (gate)
+        {
+            return failures.GetValueOrDefault(key);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the next key and marks it as processing; the caller must call <see cref="Done"/>.
+    /// Returns null once the queue shuts down, even if keys are still waiting (drain stops taking work).
+    /// </summary>
+    public async Task<ObjectKey?> TakeAsync(CancellationToken cancellationToken = default)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
+        while (true)
+        {
+            try
+            {
+                await readySignal.WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            lock (gate)
+            {
+                if (IsShuttingDown)
+                {
+                    return null;
+                }
+
+                if (!ready.TryDequeue(out var key))
+                {
+                    continue;
+                }
+
+                dirty.Remove(key);
+                processing.Add(key);
+
+                // The reconcile about to run decides afresh whether and when this key comes back
+                // (RequeueAfter or backoff), so an older schedule would only cause duplicate work.
+                delayed.Remove(key);
+                UpdateDepthLocked();
+                return key;
+            }
+        }
+    }
+
+    /// <summary>Ends processing of <paramref name="key"/>; if it was added meanwhile it becomes ready again.</summary>
+    public void Done(ObjectKey key)
+    {
+        lock (gate)
+        {
+            processing.Remove(key);
+            if (dirty.Contains(key) && !IsShuttingDown)
+            {
+                EnqueueReadyLocked(key);
+            }
+        }
+    }
+
+    /// <summary>Stops handing out keys; <see cref="TakeAsync"/> returns null from now on.</summary>
+    public void ShutDown()
+    {
+        lock (gate)
+        {
+            if (IsShuttingDown)
+            {
+                return;
+            }
+
+            shutdown.Cancel();
+            timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    public void Dispose()
+    {
+        ShutDown();
+        timer.Dispose();
+        readySignal.Dispose();
+        shutdown.Dispose();
+        depthGauge.Set(0);
+    }
+
+    private void AddLocked(ObjectKey key)
+    {
+        if (IsShuttingDown || !dirty.Add(key))
+        {
+            return;
+        }
+
+        if (!processing.Contains(key))
+        {
+            EnqueueReadyLocked(key);
+        }
+    }
+
+    private void EnqueueReadyLocked(ObjectKey key)
+    {
+        ready.Enqueue(key);
+        readySignal.Release();
+        UpdateDepthLocked();
+    }
+
+    private void UpdateDepthLocked() => depthGauge.Set(ready.Count);
+
+    private void PromoteDueKeys()
+    {
+        lock (gate)
+        {
+            if (IsShuttingDown)
+            {
+                return;
+            }
+
+            timerDue = null;
+            var now = time.GetUtcNow();
+            while (delayedByTime.TryPeek(out var key, out var due) && due <= now)
+            {
+                delayedByTime.Dequeue();
+                if (delayed.TryGetValue(key, out var current) && current == due)
+                {
+                    delayed.Remove(key);
+                    AddLocked(key);
+                }
+            }
+
+            ArmTimerLocked();
+        }
+    }
+
+    private void ArmTimerLocked()
+    {
+        // Entries made stale by an earlier AddAfter or by TakeAsync are dropped lazily here.
+        while (delayedByTime.TryPeek(out var key, out var due) && (!delayed.TryGetValue(key, out var current) || current != due))
+        {
+            delayedByTime.Dequeue();
+        }
+
+        if (!delayedByTime.TryPeek(out _, out var next))
+        {
+            return;
+        }
+
+        if (timerDue is { } armed && armed <= next)
+        {
+            return;
+        }
+
+        timerDue = next;
+        var wait = next - time.GetUtcNow();
+        // Never zero: a fake clock would fire a zero-length timer synchronously, inside this lock.
+        timer.Change(wait > TimeSpan.FromMilliseconds(1) ? wait : TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+    }
+}

@@ -1,0 +1,31 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Api;
+
+namespace Passbox.Operator.Runtime.Watching;
+
+/// <summary>What the hosting needs of any informer: run it and know whether it has synced.</summary>
+public interface IInformer
+{
+    ResourceDescriptor Resource { get; }
+
+    /// <summary>True once the first full list is in the cache.</summary>
+    bool HasSynced { get; }
+
+    Task WaitForSyncAsync(CancellationToken cancellationToken);
+
+    Task RunAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>The read side of an informer: its cache and its change notifications.</summary>
+public interface IInformer<T> : IInformer
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    ObjectCache<T> Cache { get; }
+
+    /// <summary>
+    /// Calls <paramref name="handler"/> for every change, in order, on the informer's loop: keep it short
+    /// (enqueue a key). Dispose the result to unsubscribe.
+    /// </summary>
+    IDisposable Subscribe(Action<InformerEvent<T>> handler);
+}

@@ -1,0 +1,43 @@
+namespace Passbox.Operator.Runtime.Watching;
+
+/// <summary>What an informer lists and watches, and how it treats what it receives.</summary>
+public sealed record InformerOptions<T>
+    where T : class
+{
+    /// <summary>Namespace to watch; null watches all namespaces.</summary>
+    public string? Namespace { get; init; }
+
+    public string? LabelSelector { get; init; }
+
+    public string? FieldSelector { get; init; }
+
+    /// <summary>
+    /// Ask the server for PartialObjectMetadata instead of full objects (use with
+    /// <see cref="PartialObjectMetadata"/>): the informer then never receives, for example, Secret data.
+    /// </summary>
+    public bool MetadataOnly { get; init; }
+
+    /// <summary>
+    /// Applied to every object before it is cached or handed to handlers: reduce objects to what the
+    /// operator needs (for example replace a Secret's data with a hash) so memory follows the operator's
+    /// work, not the cluster. Must return an object with the same namespace, name and resourceVersion.
+    /// </summary>
+    public Func<T, T>? Transform { get; init; }
+
+    /// <summary>managedFields are dropped by default: they are often the largest part of an object and unused here.</summary>
+    public bool KeepManagedFields { get; init; }
+
+    /// <summary>
+    /// Base server-side watch timeout; each watch asks for a random value between this and twice this,
+    /// so watches of many informers do not reconnect in step. Keep it small in tests.
+    /// </summary>
+    public TimeSpan WatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Items per page of the initial list (and of a re-list after 410 Gone).</summary>
+    public int PageSize { get; init; } = 500;
+
+    /// <summary>First reconnect delay after an error; doubles up to <see cref="ReconnectCap"/>, jittered.</summary>
+    public TimeSpan ReconnectInitial { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeSpan ReconnectCap { get; init; } = TimeSpan.FromSeconds(30);
+}
