@@ -1,0 +1,172 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+using MySqlConnector;
+
+namespace Passbox.Operator.Connectors.MySql;
+
+/// <summary>Turns what MySqlConnector throws into a validation reason and a message a person can act on.</summary>
+internal static class MySqlErrors
+{
+    // Server codes MySqlErrorCode has no names for: expired password (1820, 1862), locked account
+    // (MySQL 3118, MariaDB 4151).
+    private const MySqlErrorCode MustChangePassword = (MySqlErrorCode)1820;
+    private const MySqlErrorCode MustChangePasswordLogin = (MySqlErrorCode)1862;
+    private const MySqlErrorCode AccountLocked = (MySqlErrorCode)3118;
+    private const MySqlErrorCode MariaDbAccountLocked = (MySqlErrorCode)4151;
+    private const MySqlErrorCode NoServerCode = 0;
+
+    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(login);
+        var (reason, message) = Classify(exception, login, engine, timedOut, certificateFailure);
+        return SecretRedaction.Failure(reason, message, login);
+    }
+
+    private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure)
+    {
+        var endpoint = login.Endpoint;
+        var who = $"'{login.LoginName}'";
+        if (exception is OperationCanceledException || (timedOut && !IsServerVerdict(exception)))
+        {
+            return (ValidationReasons.Timeout, $"{endpoint} did not complete the login within {Seconds(login.Timeout)}; check the host, port and firewall, or raise validation.timeout.");
+        }
+
+        if (exception is NotSupportedException)
+        {
+            return (ValidationReasons.Unsupported, $"The server at {endpoint} asked for something the client does not support: {exception.Message}");
+        }
+
+        if (exception is MySqlException mysql)
+        {
+            return ClassifyServerError(mysql, login, engine, who, endpoint, certificateFailure);
+        }
+
+        if (FindInner<AuthenticationException>(exception) is { } tls)
+        {
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, tls.Message, certificateFailure));
+        }
+
+        if (FindInner<SocketException>(exception) is { } socket)
+        {
+            return socket.SocketErrorCode == SocketError.TimedOut
+                ? (ValidationReasons.Timeout, $"Connecting to {endpoint} timed out; check the host, port and firewall.")
+                : (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {socket.Message}. Check the host and port.");
+        }
+
+        if (exception is TimeoutException)
+        {
+            return (ValidationReasons.Timeout, $"{endpoint} did not answer within {Seconds(login.Timeout)}.");
+        }
+
+        return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed: {exception.GetType().Name}: {exception.Message}");
+    }
+
+    private static (string Reason, string Message) ClassifyServerError(MySqlException ex, DatabaseLogin login, DatabaseEngine engine, string who, string endpoint, string? certificateFailure)
+    {
+        switch (ex.ErrorCode)
+        {
+            case MySqlErrorCode.AccessDenied:
+                if (engine == DatabaseEngine.OceanBase)
+                {
+                    var tenant = OceanBaseLogin.TenantOf(login.LoginName);
+                    var tenantHint = tenant is null
+                        ? "the login names no tenant, so it goes to the sys tenant"
+                        : $"check that tenant '{tenant}' exists: OceanBase answers an unknown tenant with the same error 1045";
+                    return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name and password, and {tenantHint}. Server said: {ex.Message}");
+                }
+
+                return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name, password and the hosts the account may connect from. Server said: {ex.Message}");
+
+            case MySqlErrorCode.UnknownDatabase:
+                return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} (or {who} cannot see it): {ex.Message}");
+
+            case MySqlErrorCode.DatabaseAccessDenied:
+            case MySqlErrorCode.TableAccessDenied:
+            case MySqlErrorCode.ColumnAccessDenied:
+            case MySqlErrorCode.SpecifiedAccessDeniedError:
+                return (ValidationReasons.PermissionDenied, $"{who} logged in to {endpoint} but lacks a privilege the check needs: {ex.Message}");
+
+            case MySqlErrorCode.NotSupportedYet:
+                return (ValidationReasons.Unsupported, engine == DatabaseEngine.OceanBase
+                    ? $"{endpoint} refused {who}: {ex.Message}. The tenant is probably in Oracle mode; Passbox supports MySQL-mode tenants only."
+                    : $"{endpoint} refused {who}: {ex.Message}");
+
+            case MySqlErrorCode.NotSupportedAuthMode:
+                return (ValidationReasons.Unsupported, $"{endpoint} wants an authentication method the client does not support: {ex.Message}");
+
+            case MustChangePassword:
+            case MustChangePasswordLogin:
+            case AccountLocked:
+            case MariaDbAccountLocked:
+                return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {ex.Message}. Unlock the account or set a new password.");
+
+            case MySqlErrorCode.ConnectionCountError:
+            case MySqlErrorCode.TooManyUserConnections:
+            case MySqlErrorCode.HostIsBlocked:
+            case MySqlErrorCode.HostNotPrivileged:
+                return (ValidationReasons.Unreachable, $"{endpoint} refused the connection: {ex.Message}");
+
+            case MySqlErrorCode.UnableToConnectToHost:
+                return ClassifyConnectFailure(ex, login, endpoint, certificateFailure);
+
+            default:
+                if (FindInner<AuthenticationException>(ex) is { } tls)
+                {
+                    return (ValidationReasons.TLSFailed, TlsMessage(endpoint, tls.Message, certificateFailure));
+                }
+
+                return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed with error {(int)ex.ErrorCode}: {ex.Message}");
+        }
+    }
+
+    private static (string Reason, string Message) ClassifyConnectFailure(MySqlException ex, DatabaseLogin login, string endpoint, string? certificateFailure)
+    {
+        if (ex.Message.Contains("Connect Timeout expired", StringComparison.OrdinalIgnoreCase)
+            || FindInner<SocketException>(ex) is { SocketErrorCode: SocketError.TimedOut }
+            || FindInner<TimeoutException>(ex) is not null)
+        {
+            return (ValidationReasons.Timeout, $"{endpoint} did not complete the login within {Seconds(login.Timeout)}; check the host, port and firewall, or raise validation.timeout.");
+        }
+
+        if (FindInner<AuthenticationException>(ex) is { } tls)
+        {
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, tls.Message, certificateFailure));
+        }
+
+        if (ex.Message.Contains("SSL", StringComparison.Ordinal) || ex.Message.Contains("TLS", StringComparison.Ordinal))
+        {
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, ex.Message, certificateFailure));
+        }
+
+        var detail = FindInner<SocketException>(ex) is { } socket ? $"{ex.Message} ({socket.Message})" : ex.Message;
+        return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {detail} Check the host, port and that the server is running.");
+    }
+
+    /// <summary>True when the server itself answered with an error (as opposed to the client giving up).</summary>
+    private static bool IsServerVerdict(Exception exception) =>
+        exception is MySqlException { ErrorCode: not (MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.QueryInterrupted or NoServerCode) };
+
+    private static string TlsMessage(string endpoint, string detail, string? certificateFailure)
+    {
+        var reason = certificateFailure ?? detail;
+        return $"TLS to {endpoint} failed: {reason.TrimEnd('.')}. Check the TLS mode and CA, or that the server has TLS enabled.";
+    }
+
+    private static string Seconds(TimeSpan timeout) =>
+        timeout.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "s";
+
+    private static T? FindInner<T>(Exception exception)
+        where T : Exception
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+}
