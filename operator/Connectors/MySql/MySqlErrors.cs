@@ -81,6 +81,9 @@ internal static class MySqlErrors
             case MySqlErrorCode.UnknownDatabase:
                 return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} (or {who} cannot see it): {ex.Message}");
 
+            case MySqlErrorCode.DatabaseAccessDenied when !string.IsNullOrEmpty(login.Database):
+                return (ValidationReasons.PermissionDenied, $"{who} may not use database '{login.Database}' on {endpoint} (a database the user has no privileges on is reported this way even when it does not exist): grant access or fix the database name. Server said: {ex.Message}");
+
             case MySqlErrorCode.DatabaseAccessDenied:
             case MySqlErrorCode.TableAccessDenied:
             case MySqlErrorCode.ColumnAccessDenied:
