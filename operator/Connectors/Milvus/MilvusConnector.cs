@@ -39,8 +39,8 @@ public sealed class MilvusConnector : IDatabaseConnector
                 var (version, note) = await LogInAsync(client, login, timeout.Token);
                 var who = string.IsNullOrEmpty(login.ApiKey) ? $"as '{login.LoginName}'" : "with the API key";
                 var database = string.IsNullOrEmpty(login.Database) ? string.Empty : $", database '{login.Database}'";
-                var server = string.IsNullOrEmpty(version) ? string.Empty : $"; server {version}";
-                return ValidationOutcome.Success(SecretRedaction.Redact($"Logged in to {login.Endpoint} {who}{database}{server}{note}.", login), version);
+                var server = string.IsNullOrEmpty(version) ? string.Empty : $"; server {SecretRedaction.Redact(version, login)}";
+                return ValidationOutcome.Success($"Logged in to {login.Endpoint} {who}{database}{server}{SecretRedaction.Redact(note, login)}.", version);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

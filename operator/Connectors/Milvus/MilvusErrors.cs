@@ -27,21 +27,21 @@ internal static class MilvusErrors
             case RpcException { StatusCode: StatusCode.Unauthenticated } rpc:
                 if (rpc.Status.Detail.Contains("missing authorization", StringComparison.OrdinalIgnoreCase))
                 {
-                    return (ValidationReasons.AuthenticationFailed, $"{endpoint} got no credentials ({rpc.Status.Detail}); give a user name and password or an API key.");
+                    return (ValidationReasons.AuthenticationFailed, $"{endpoint} got no credentials ({SecretRedaction.Redact(rpc.Status.Detail, login)}); give a user name and password or an API key.");
                 }
 
                 return usesApiKey
-                    ? (ValidationReasons.AuthenticationFailed, $"{endpoint} rejected the API key ({rpc.Status.Detail}); check the key and that it belongs to this cluster.")
-                    : (ValidationReasons.AuthenticationFailed, $"{endpoint} rejected user '{login.LoginName}' ({rpc.Status.Detail}); check the user name and password.");
+                    ? (ValidationReasons.AuthenticationFailed, $"{endpoint} rejected the API key ({SecretRedaction.Redact(rpc.Status.Detail, login)}); check the key and that it belongs to this cluster.")
+                    : (ValidationReasons.AuthenticationFailed, $"{endpoint} rejected user '{login.LoginName}' ({SecretRedaction.Redact(rpc.Status.Detail, login)}); check the user name and password.");
 
             case RpcException { StatusCode: StatusCode.PermissionDenied } rpc:
-                return (ValidationReasons.PermissionDenied, $"{Who(login)} logged in to {endpoint} but may not connect{Database(login)}: {rpc.Status.Detail}");
+                return (ValidationReasons.PermissionDenied, $"{Who(login)} logged in to {endpoint} but may not connect{Database(login)}: {SecretRedaction.Redact(rpc.Status.Detail, login)}");
 
             case RpcException { StatusCode: StatusCode.DeadlineExceeded }:
                 return (ValidationReasons.Timeout, $"{endpoint} did not answer within {Seconds(login.Timeout)}; check the host, port and firewall, or raise validation.timeout.");
 
             case RpcException { StatusCode: StatusCode.Unimplemented } rpc:
-                return (ValidationReasons.Unsupported, $"{endpoint} does not implement the calls used to validate ({rpc.Status.Detail}); is it a Milvus 2.x server?");
+                return (ValidationReasons.Unsupported, $"{endpoint} does not implement the calls used to validate ({SecretRedaction.Redact(rpc.Status.Detail, login)}); is it a Milvus 2.x server?");
 
             case OperationCanceledException:
             case RpcException { StatusCode: StatusCode.Cancelled } when timedOut:
@@ -51,7 +51,7 @@ internal static class MilvusErrors
                 return FromTransport(rpc, login, timedOut, certificateFailure);
 
             default:
-                return (ValidationReasons.Unreachable, $"Login to {endpoint} failed: {exception.GetType().Name}: {exception.Message}");
+                return (ValidationReasons.Unreachable, $"Login to {endpoint} failed: {exception.GetType().Name}: {SecretRedaction.Redact(exception.Message, login)}");
         }
     }
 
@@ -60,25 +60,25 @@ internal static class MilvusErrors
         var endpoint = login.Endpoint;
         if (status.Code == MilvusStatus.DatabaseNotFound)
         {
-            return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} ({status.Reason}); create it or fix milvus.database.");
+            return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} ({SecretRedaction.Redact(status.Reason, login)}); create it or fix milvus.database.");
         }
 
         if (status.Code == MilvusStatus.NotAuthenticated)
         {
-            return (ValidationReasons.AuthenticationFailed, $"{endpoint} rejected {Who(login)}: {status.Reason}");
+            return (ValidationReasons.AuthenticationFailed, $"{endpoint} rejected {Who(login)}: {SecretRedaction.Redact(status.Reason, login)}");
         }
 
         if (status.Code == MilvusStatus.NotPermitted || status.ErrorCode == MilvusStatus.LegacyPermissionDenied)
         {
-            return (ValidationReasons.PermissionDenied, $"{Who(login)} may not {status.Method} on {endpoint}: {status.Reason}");
+            return (ValidationReasons.PermissionDenied, $"{Who(login)} may not {status.Method} on {endpoint}: {SecretRedaction.Redact(status.Reason, login)}");
         }
 
         if (status.Code is 1 or 2 || status.ErrorCode == 1 && status.Reason.Contains("not ready", StringComparison.OrdinalIgnoreCase))
         {
-            return (ValidationReasons.Unreachable, $"{endpoint} is not ready: {status.Reason}");
+            return (ValidationReasons.Unreachable, $"{endpoint} is not ready: {SecretRedaction.Redact(status.Reason, login)}");
         }
 
-        return (ValidationReasons.Unreachable, $"{endpoint} answered {status.Method} with code {status.Code} (error_code {status.ErrorCode}): {status.Reason}");
+        return (ValidationReasons.Unreachable, $"{endpoint} answered {status.Method} with code {status.Code} (error_code {status.ErrorCode}): {SecretRedaction.Redact(status.Reason, login)}");
     }
 
     private static (string Reason, string Message) FromTransport(RpcException rpc, DatabaseLogin login, bool timedOut, string? certificateFailure)
@@ -87,8 +87,10 @@ internal static class MilvusErrors
         var inner = rpc.Status.DebugException;
         if (certificateFailure is not null || Find<AuthenticationException>(inner) is not null || MentionsTls(inner))
         {
-            var detail = certificateFailure ?? Innermost(inner)?.Message ?? rpc.Status.Detail;
-            return (ValidationReasons.TLSFailed, $"TLS to {endpoint} failed: {detail.TrimEnd('.')}. Check tls.mode (the server may not use TLS) and the CA.");
+            var detail = certificateFailure ?? SecretRedaction.Redact(Innermost(inner)?.Message ?? rpc.Status.Detail, login);
+            return (ValidationReasons.TLSFailed, certificateFailure is null
+                ? $"TLS to {endpoint} failed: {detail.TrimEnd('.')}. Check tls.mode (the server may not use TLS) and the CA."
+                : $"TLS to {endpoint} failed: {detail}.");
         }
 
         if (timedOut || Find<SocketException>(inner) is { SocketErrorCode: SocketError.TimedOut } || Find<TimeoutException>(inner) is not null)
@@ -98,11 +100,11 @@ internal static class MilvusErrors
 
         if (Find<SocketException>(inner) is { } socket)
         {
-            return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {socket.Message}. Check the host and port and that Milvus is running.");
+            return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {SecretRedaction.Redact(socket.Message, login)}. Check the host and port and that the server is running.");
         }
 
         var hint = login.Tls.Mode == TlsMode.Disabled ? " If the server uses TLS, set tls.mode." : string.Empty;
-        return (ValidationReasons.Unreachable, $"{endpoint} did not answer as a Milvus server ({rpc.StatusCode}: {rpc.Status.Detail}).{hint}");
+        return (ValidationReasons.Unreachable, $"{endpoint} did not answer gRPC over HTTP/2 ({rpc.StatusCode}: {SecretRedaction.Redact(Innermost(inner)?.Message ?? rpc.Status.Detail, login)}).{hint}");
     }
 
     private static bool MentionsTls(Exception? exception)

@@ -34,7 +34,7 @@ internal static class MySqlErrors
 
         if (exception is NotSupportedException)
         {
-            return (ValidationReasons.Unsupported, $"The server at {endpoint} asked for something the client does not support: {exception.Message}");
+            return (ValidationReasons.Unsupported, $"The server at {endpoint} asked for something the client does not support: {SecretRedaction.Redact(exception.Message, login)}");
         }
 
         if (exception is MySqlException mysql)
@@ -44,14 +44,14 @@ internal static class MySqlErrors
 
         if (FindInner<AuthenticationException>(exception) is { } tls)
         {
-            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, tls.Message, certificateFailure));
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(tls.Message, login), certificateFailure));
         }
 
         if (FindInner<SocketException>(exception) is { } socket)
         {
             return socket.SocketErrorCode == SocketError.TimedOut
                 ? (ValidationReasons.Timeout, $"Connecting to {endpoint} timed out; check the host, port and firewall.")
-                : (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {socket.Message}. Check the host and port.");
+                : (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {SecretRedaction.Redact(socket.Message, login)}. Check the host and port.");
         }
 
         if (exception is TimeoutException)
@@ -59,7 +59,7 @@ internal static class MySqlErrors
             return (ValidationReasons.Timeout, $"{endpoint} did not answer within {Seconds(login.Timeout)}.");
         }
 
-        return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed: {exception.GetType().Name}: {exception.Message}");
+        return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed: {exception.GetType().Name}: {SecretRedaction.Redact(exception.Message, login)}");
     }
 
     private static (string Reason, string Message) ClassifyServerError(MySqlException ex, DatabaseLogin login, DatabaseEngine engine, string who, string endpoint, string? certificateFailure)
@@ -73,42 +73,42 @@ internal static class MySqlErrors
                     var tenantHint = tenant is null
                         ? "the login names no tenant, so it goes to the sys tenant"
                         : $"check that tenant '{tenant}' exists: OceanBase answers an unknown tenant with the same error 1045";
-                    return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name and password, and {tenantHint}. Server said: {ex.Message}");
+                    return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name and password, and {tenantHint}. Server said: {SecretRedaction.Redact(ex.Message, login)}");
                 }
 
-                return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name, password and the hosts the account may connect from. Server said: {ex.Message}");
+                return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name, password and the hosts the account may connect from. Server said: {SecretRedaction.Redact(ex.Message, login)}");
 
             case MySqlErrorCode.UnknownDatabase:
-                return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} (or {who} cannot see it): {ex.Message}");
+                return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} (or {who} cannot see it): {SecretRedaction.Redact(ex.Message, login)}");
 
             case MySqlErrorCode.DatabaseAccessDenied when !string.IsNullOrEmpty(login.Database):
-                return (ValidationReasons.PermissionDenied, $"{who} may not use database '{login.Database}' on {endpoint} (a database the user has no privileges on is reported this way even when it does not exist): grant access or fix the database name. Server said: {ex.Message}");
+                return (ValidationReasons.PermissionDenied, $"{who} may not use database '{login.Database}' on {endpoint} (a database the user has no privileges on is reported this way even when it does not exist): grant access or fix the database name. Server said: {SecretRedaction.Redact(ex.Message, login)}");
 
             case MySqlErrorCode.DatabaseAccessDenied:
             case MySqlErrorCode.TableAccessDenied:
             case MySqlErrorCode.ColumnAccessDenied:
             case MySqlErrorCode.SpecifiedAccessDeniedError:
-                return (ValidationReasons.PermissionDenied, $"{who} logged in to {endpoint} but lacks a privilege the check needs: {ex.Message}");
+                return (ValidationReasons.PermissionDenied, $"{who} logged in to {endpoint} but lacks a privilege the check needs: {SecretRedaction.Redact(ex.Message, login)}");
 
             case MySqlErrorCode.NotSupportedYet:
                 return (ValidationReasons.Unsupported, engine == DatabaseEngine.OceanBase
-                    ? $"{endpoint} refused {who}: {ex.Message}. The tenant is probably in Oracle mode; Passbox supports MySQL-mode tenants only."
-                    : $"{endpoint} refused {who}: {ex.Message}");
+                    ? $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. The tenant is probably in Oracle mode; Passbox supports MySQL-mode tenants only."
+                    : $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}");
 
             case MySqlErrorCode.NotSupportedAuthMode:
-                return (ValidationReasons.Unsupported, $"{endpoint} wants an authentication method the client does not support: {ex.Message}");
+                return (ValidationReasons.Unsupported, $"{endpoint} wants an authentication method the client does not support: {SecretRedaction.Redact(ex.Message, login)}");
 
             case MustChangePassword:
             case MustChangePasswordLogin:
             case AccountLocked:
             case MariaDbAccountLocked:
-                return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {ex.Message}. Unlock the account or set a new password.");
+                return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. Unlock the account or set a new password.");
 
             case MySqlErrorCode.ConnectionCountError:
             case MySqlErrorCode.TooManyUserConnections:
             case MySqlErrorCode.HostIsBlocked:
             case MySqlErrorCode.HostNotPrivileged:
-                return (ValidationReasons.Unreachable, $"{endpoint} refused the connection: {ex.Message}");
+                return (ValidationReasons.Unreachable, $"{endpoint} refused the connection: {SecretRedaction.Redact(ex.Message, login)}");
 
             case MySqlErrorCode.UnableToConnectToHost:
                 return ClassifyConnectFailure(ex, login, endpoint, certificateFailure);
@@ -116,10 +116,10 @@ internal static class MySqlErrors
             default:
                 if (FindInner<AuthenticationException>(ex) is { } tls)
                 {
-                    return (ValidationReasons.TLSFailed, TlsMessage(endpoint, tls.Message, certificateFailure));
+                    return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(tls.Message, login), certificateFailure));
                 }
 
-                return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed with error {(int)ex.ErrorCode}: {ex.Message}");
+                return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed with error {(int)ex.ErrorCode}: {SecretRedaction.Redact(ex.Message, login)}");
         }
     }
 
@@ -134,15 +134,15 @@ internal static class MySqlErrors
 
         if (FindInner<AuthenticationException>(ex) is { } tls)
         {
-            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, tls.Message, certificateFailure));
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(tls.Message, login), certificateFailure));
         }
 
         if (ex.Message.Contains("SSL", StringComparison.Ordinal) || ex.Message.Contains("TLS", StringComparison.Ordinal))
         {
-            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, ex.Message, certificateFailure));
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(ex.Message, login), certificateFailure));
         }
 
-        var detail = FindInner<SocketException>(ex) is { } socket ? $"{ex.Message} ({socket.Message})" : ex.Message;
+        var detail = SecretRedaction.Redact(FindInner<SocketException>(ex) is { } socket ? $"{ex.Message} ({socket.Message})" : ex.Message, login);
         return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {detail} Check the host, port and that the server is running.");
     }
 
@@ -153,7 +153,9 @@ internal static class MySqlErrors
     private static string TlsMessage(string endpoint, string detail, string? certificateFailure)
     {
         var reason = certificateFailure ?? detail;
-        return $"TLS to {endpoint} failed: {reason.TrimEnd('.')}. Check the TLS mode and CA, or that the server has TLS enabled.";
+        return certificateFailure is null
+            ? $"TLS to {endpoint} failed: {reason.TrimEnd('.')}. Check the TLS mode and CA, or that the server has TLS enabled."
+            : $"TLS to {endpoint} failed: {reason}.";
     }
 
     private static string Seconds(TimeSpan timeout) =>

@@ -82,7 +82,7 @@ internal static class MySqlProtocol
 
             await connection.CloseAsync();
             return ValidationOutcome.Success(
-                SecretRedaction.Redact($"Logged in to {login.Endpoint} as '{login.LoginName}'; server {version}.", login),
+                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}.",
                 version);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
