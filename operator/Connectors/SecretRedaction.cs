@@ -37,6 +37,13 @@ internal static class SecretRedaction
             message = message.Replace(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)), Mask, StringComparison.Ordinal);
         }
 
+        // The Milvus authorization value: Base64 of user:password.
+        if (!string.IsNullOrEmpty(login.Password) && login.Password.Length >= minimumLength)
+        {
+            var header = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{login.LoginName}:{login.Password}"));
+            message = message.Replace(header, Mask, StringComparison.Ordinal);
+        }
+
         return message;
     }
 }
