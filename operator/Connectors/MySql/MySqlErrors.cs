@@ -1,0 +1,177 @@
+using System.Net.Sockets;
+using System.Security.Authentication;
+using MySqlConnector;
+
+namespace Passbox.Operator.Connectors.MySql;
+
+/// <summary>Turns what MySqlConnector throws into a validation reason and a message a person can act on.</summary>
+internal static class MySqlErrors
+{
+    // Server codes MySqlErrorCode has no names for: expired password (1820, 1862), locked account
+    // (MySQL 3118, MariaDB 4151).
+    private const MySqlErrorCode MustChangePassword = (MySqlErrorCode)1820;
+    private const MySqlErrorCode MustChangePasswordLogin = (MySqlErrorCode)1862;
+    private const MySqlErrorCode AccountLocked = (MySqlErrorCode)3118;
+    private const MySqlErrorCode MariaDbAccountLocked = (MySqlErrorCode)4151;
+    private const MySqlErrorCode NoServerCode = 0;
+
+    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(login);
+        var (reason, message) = Classify(exception, login, engine, timedOut, certificateFailure);
+        return SecretRedaction.Failure(reason, message, login);
+    }
+
+    private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure)
+    {
+        var endpoint = login.Endpoint;
+        var who = $"'{login.LoginName}'";
+        if (exception is OperationCanceledException || (timedOut && !IsServerVerdict(exception)))
+        {
+            return (ValidationReasons.Timeout, $"{endpoint} did not complete the login within {Seconds(login.Timeout)}; check the host, port and firewall, or raise validation.timeout.");
+        }
+
+        if (exception is NotSupportedException)
+        {
+            return (ValidationReasons.Unsupported, $"The server at {endpoint} asked for something the client does not support: {SecretRedaction.Redact(exception.Message, login)}");
+        }
+
+        if (exception is MySqlException mysql)
+        {
+            return ClassifyServerError(mysql, login, engine, who, endpoint, certificateFailure);
+        }
+
+        if (FindInner<AuthenticationException>(exception) is { } tls)
+        {
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(tls.Message, login), certificateFailure));
+        }
+
+        if (FindInner<SocketException>(exception) is { } socket)
+        {
+            return socket.SocketErrorCode == SocketError.TimedOut
+                ? (ValidationReasons.Timeout, $"Connecting to {endpoint} timed out; check the host, port and firewall.")
+                : (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {SecretRedaction.Redact(socket.Message, login)}. Check the host and port.");
+        }
+
+        if (exception is TimeoutException)
+        {
+            return (ValidationReasons.Timeout, $"{endpoint} did not answer within {Seconds(login.Timeout)}.");
+        }
+
+        return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed: {exception.GetType().Name}: {SecretRedaction.Redact(exception.Message, login)}");
+    }
+
+    private static (string Reason, string Message) ClassifyServerError(MySqlException ex, DatabaseLogin login, DatabaseEngine engine, string who, string endpoint, string? certificateFailure)
+    {
+        switch (ex.ErrorCode)
+        {
+            case MySqlErrorCode.AccessDenied:
+                if (engine == DatabaseEngine.OceanBase)
+                {
+                    var tenant = OceanBaseLogin.TenantOf(login.LoginName);
+                    var tenantHint = tenant is null
+                        ? "the login names no tenant, so it goes to the sys tenant"
+                        : $"check that tenant '{tenant}' exists: OceanBase answers an unknown tenant with the same error 1045";
+                    return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name and password, and {tenantHint}. Server said: {SecretRedaction.Redact(ex.Message, login)}");
+                }
+
+                return (ValidationReasons.AuthenticationFailed, $"Access denied for {who} at {endpoint}: check the user name, password and the hosts the account may connect from. Server said: {SecretRedaction.Redact(ex.Message, login)}");
+
+            case MySqlErrorCode.UnknownDatabase:
+                return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} (or {who} cannot see it): {SecretRedaction.Redact(ex.Message, login)}");
+
+            case MySqlErrorCode.DatabaseAccessDenied when !string.IsNullOrEmpty(login.Database):
+                return (ValidationReasons.PermissionDenied, $"{who} may not use database '{login.Database}' on {endpoint} (a database the user has no privileges on is reported this way even when it does not exist): grant access or fix the database name. Server said: {SecretRedaction.Redact(ex.Message, login)}");
+
+            case MySqlErrorCode.DatabaseAccessDenied:
+            case MySqlErrorCode.TableAccessDenied:
+            case MySqlErrorCode.ColumnAccessDenied:
+            case MySqlErrorCode.SpecifiedAccessDeniedError:
+                return (ValidationReasons.PermissionDenied, $"{who} logged in to {endpoint} but lacks a privilege the check needs: {SecretRedaction.Redact(ex.Message, login)}");
+
+            case MySqlErrorCode.NotSupportedYet:
+                return (ValidationReasons.Unsupported, engine == DatabaseEngine.OceanBase
+                    ? $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. The tenant is probably in Oracle mode; Passbox supports MySQL-mode tenants only."
+                    : $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}");
+
+            case MySqlErrorCode.NotSupportedAuthMode:
+                return (ValidationReasons.Unsupported, $"{endpoint} wants an authentication method the client does not support: {SecretRedaction.Redact(ex.Message, login)}");
+
+            case MustChangePassword:
+            case MustChangePasswordLogin:
+            case AccountLocked:
+            case MariaDbAccountLocked:
+                return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. Unlock the account or set a new password.");
+
+            case MySqlErrorCode.ConnectionCountError:
+            case MySqlErrorCode.TooManyUserConnections:
+            case MySqlErrorCode.HostIsBlocked:
+            case MySqlErrorCode.HostNotPrivileged:
+                return (ValidationReasons.Unreachable, $"{endpoint} refused the connection: {SecretRedaction.Redact(ex.Message, login)}");
+
+            case MySqlErrorCode.UnableToConnectToHost:
+                return ClassifyConnectFailure(ex, login, endpoint, certificateFailure);
+
+            default:
+                if (FindInner<AuthenticationException>(ex) is { } tls)
+                {
+                    return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(tls.Message, login), certificateFailure));
+                }
+
+                return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed with error {(int)ex.ErrorCode}: {SecretRedaction.Redact(ex.Message, login)}");
+        }
+    }
+
+    private static (string Reason, string Message) ClassifyConnectFailure(MySqlException ex, DatabaseLogin login, string endpoint, string? certificateFailure)
+    {
+        if (ex.Message.Contains("Connect Timeout expired", StringComparison.OrdinalIgnoreCase)
+            || FindInner<SocketException>(ex) is { SocketErrorCode: SocketError.TimedOut }
+            || FindInner<TimeoutException>(ex) is not null)
+        {
+            return (ValidationReasons.Timeout, $"{endpoint} did not complete the login within {Seconds(login.Timeout)}; check the host, port and firewall, or raise validation.timeout.");
+        }
+
+        if (FindInner<AuthenticationException>(ex) is { } tls)
+        {
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(tls.Message, login), certificateFailure));
+        }
+
+        if (ex.Message.Contains("SSL", StringComparison.Ordinal) || ex.Message.Contains("TLS", StringComparison.Ordinal))
+        {
+            return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(ex.Message, login), certificateFailure));
+        }
+
+        var detail = SecretRedaction.Redact(FindInner<SocketException>(ex) is { } socket ? $"{ex.Message} ({socket.Message})" : ex.Message, login);
+        return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {detail} Check the host, port and that the server is running.");
+    }
+
+    /// <summary>True when the server itself answered with an error (as opposed to the client giving up).</summary>
+    private static bool IsServerVerdict(Exception exception) =>
+        exception is MySqlException { ErrorCode: not (MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.QueryInterrupted or NoServerCode) };
+
+    private static string TlsMessage(string endpoint, string detail, string? certificateFailure)
+    {
+        var reason = certificateFailure ?? detail;
+        return certificateFailure is null
+            ? $"TLS to {endpoint} failed: {reason.TrimEnd('.')}. Check the TLS mode and CA, or that the server has TLS enabled."
+            : $"TLS to {endpoint} failed: {reason}.";
+    }
+
+    private static string Seconds(TimeSpan timeout) =>
+        timeout.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + "s";
+
+    private static T? FindInner<T>(Exception exception)
+        where T : Exception
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+}

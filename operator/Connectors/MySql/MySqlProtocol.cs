@@ -1,0 +1,97 @@
+using System.Globalization;
+using MySqlConnector;
+
+namespace Passbox.Operator.Connectors.MySql;
+
+/// <summary>
+/// One login over the MySQL protocol, shared by the MySQL and OceanBase connectors: build the
+/// connection string, open one unpooled connection, read <c>VERSION()</c>, close it.
+/// </summary>
+internal static class MySqlProtocol
+{
+    public static MySqlSslMode SslModeFor(TlsMode mode) => mode switch
+    {
+        TlsMode.Disabled => MySqlSslMode.None,
+        TlsMode.Preferred => MySqlSslMode.Preferred,
+        TlsMode.Required => MySqlSslMode.Required,
+        TlsMode.VerifyCA => MySqlSslMode.VerifyCA,
+        TlsMode.VerifyFull => MySqlSslMode.VerifyFull,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown TLS mode."),
+    };
+
+    /// <summary>
+    /// The connection string for one validation. The builder quotes values, so passwords with
+    /// <c>;</c>, <c>=</c> or <c>"</c> survive.
+    /// </summary>
+    public static MySqlConnectionStringBuilder ConnectionStringFor(DatabaseLogin login)
+    {
+        ArgumentNullException.ThrowIfNull(login);
+        var seconds = (uint)Math.Clamp(Math.Ceiling(login.Timeout.TotalSeconds), 1, int.MaxValue);
+        var builder = new MySqlConnectionStringBuilder
+        {
+            Server = login.Host,
+            Port = checked((uint)login.Port),
+            UserID = login.LoginName,
+            Password = login.Password ?? string.Empty,
+            // OBProxy has rejected the pool's connection reset, and a validation must not leave a
+            // session open on the server: one physical connection, closed afterwards.
+            Pooling = false,
+            ConnectionTimeout = seconds,
+            DefaultCommandTimeout = seconds,
+            SslMode = SslModeFor(login.Tls.Mode),
+            // Without TLS, MySQL 8's caching_sha2_password needs the server's RSA key for a full
+            // login; the user chose an unencrypted connection, so fetching the key adds no exposure.
+            AllowPublicKeyRetrieval = login.Tls.Mode is TlsMode.Disabled or TlsMode.Preferred,
+            ApplicationName = "passbox",
+        };
+        if (!string.IsNullOrEmpty(login.Database))
+        {
+            builder.Database = login.Database;
+        }
+
+        return builder;
+    }
+
+    public static async Task<ValidationOutcome> ValidateAsync(DatabaseLogin login, DatabaseEngine engine, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(login);
+        using var certificates = CertificateValidation.Create(login.Tls, out var caError);
+        if (certificates is null)
+        {
+            return ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {login.Endpoint}: {caError}.");
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(login.Timeout);
+        try
+        {
+            await using var connection = new MySqlConnection(ConnectionStringFor(login).ConnectionString);
+            if (login.Tls.VerifiesCertificate)
+            {
+                connection.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+                    certificates.Validate(certificate, chain, errors);
+            }
+
+            await connection.OpenAsync(timeout.Token);
+            string? version;
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT VERSION()";
+                version = Convert.ToString(await command.ExecuteScalarAsync(timeout.Token), CultureInfo.InvariantCulture);
+            }
+
+            await connection.CloseAsync();
+            return ValidationOutcome.Success(
+                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}.",
+                version);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return MySqlErrors.ToOutcome(ex, login, engine, timeout.IsCancellationRequested, certificates.LastFailure);
+        }
+    }
+}

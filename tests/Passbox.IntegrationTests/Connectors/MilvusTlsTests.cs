@@ -1,0 +1,99 @@
+using Passbox.IntegrationTests.Doubles.Milvus;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Milvus;
+
+namespace Passbox.IntegrationTests.Connectors;
+
+public sealed class MilvusTlsTests
+{
+    private const string User = "tls_user";
+    private const string Password = "tls-pa55word";
+
+    private readonly MilvusConnector _connector = new();
+
+    private static async Task<MilvusDouble> StartAsync(params string[] certificateHosts)
+    {
+        var milvus = await MilvusDouble.StartAsync(tls: true, certificateHosts);
+        milvus.State.AddUser(User, Password);
+        return milvus;
+    }
+
+    private static DatabaseLogin Login(MilvusDouble milvus, TlsSettings tls, string? host = null) => new()
+    {
+        Host = host ?? milvus.Host,
+        Port = milvus.Port,
+        LoginName = User,
+        Password = Password,
+        Tls = tls,
+        Timeout = TimeSpan.FromSeconds(5),
+    };
+
+    [Fact]
+    public async Task VerifyFull_with_the_servers_CA_is_validated()
+    {
+        await using var milvus = await StartAsync();
+
+        var outcome = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.VerifyFull, milvus.CaCertificatePem)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+    }
+
+    [Fact]
+    public async Task VerifyCA_ignores_the_host_name_but_VerifyFull_does_not()
+    {
+        await using var milvus = await StartAsync("milvus.example.internal");
+        var ca = milvus.CaCertificatePem;
+
+        var verifyCa = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.VerifyCA, ca)), CancellationToken.None);
+        var verifyFull = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.VerifyFull, ca)), CancellationToken.None);
+
+        verifyCa.Succeeded.Should().BeTrue(verifyCa.Message);
+        verifyFull.Reason.Should().Be(ValidationReasons.TLSFailed);
+        verifyFull.Message.Should().Contain("does not name the host");
+    }
+
+    [Fact]
+    public async Task A_certificate_from_another_CA_is_TLSFailed()
+    {
+        await using var milvus = await StartAsync();
+        using var other = TestCertificates.Create();
+
+        var outcome = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.VerifyCA, other.CaPem)), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed, outcome.Message);
+        outcome.Message.Should().Contain("not issued by the given CA");
+        milvus.State.LoginAttempts(User).Should().Be(0, "credentials must not be sent to an untrusted server");
+    }
+
+    [Fact]
+    public async Task Without_a_CA_the_system_store_does_not_trust_a_private_CA()
+    {
+        await using var milvus = await StartAsync();
+
+        var outcome = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.VerifyFull)), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed, outcome.Message);
+    }
+
+    [Fact]
+    public async Task Required_encrypts_without_checking_the_certificate()
+    {
+        await using var milvus = await StartAsync();
+
+        var outcome = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.Required)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+    }
+
+    [Fact]
+    public async Task Plaintext_against_a_TLS_server_is_not_validated()
+    {
+        await using var milvus = await StartAsync();
+
+        var outcome = await _connector.ValidateAsync(Login(milvus, TlsSettings.Disabled), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse();
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable, outcome.Message);
+        outcome.Message.Should().Contain("tls.mode");
+    }
+}

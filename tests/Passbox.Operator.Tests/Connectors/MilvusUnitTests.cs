@@ -1,0 +1,111 @@
+using System.Text;
+using Grpc.Core;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Milvus;
+using ProtoStatus = Passbox.Operator.Connectors.Milvus.Protocol.Status;
+
+namespace Passbox.Operator.Tests.Connectors;
+
+public sealed class MilvusUnitTests
+{
+    private static readonly DatabaseLogin UserLogin = new()
+    {
+        Host = "milvus.vector.svc",
+        Port = 19530,
+        LoginName = "app_user",
+        Password = "S3cret:with:colons",
+        Database = "vectors",
+    };
+
+    private static readonly DatabaseLogin KeyLogin = UserLogin with { LoginName = string.Empty, Password = null, ApiKey = "zilliz-key-abc" };
+
+    [Fact]
+    public void The_authorization_header_is_Base64_of_user_colon_password()
+    {
+        MilvusAuth.ForUser("root", "Milvus").Should().Be("cm9vdDpNaWx2dXM=");
+        Encoding.UTF8.GetString(Convert.FromBase64String(MilvusAuth.For(UserLogin))).Should().Be("app_user:S3cret:with:colons");
+    }
+
+    [Fact]
+    public void An_API_key_is_sent_as_Base64_of_the_bare_key()
+    {
+        MilvusAuth.For(KeyLogin).Should().Be(Convert.ToBase64String(Encoding.UTF8.GetBytes("zilliz-key-abc")));
+        MilvusAuth.EncodePassword("pässword").Should().Be(Convert.ToBase64String(Encoding.UTF8.GetBytes("pässword")));
+    }
+
+    [Theory]
+    [InlineData(0, 0, true)]
+    [InlineData(1, 0, false)]
+    [InlineData(0, 800, false)]
+    [InlineData(1, 800, false)]
+    [InlineData(0, 65535, false)]
+    public void Success_needs_both_codes_at_zero(int errorCode, int code, bool success) =>
+        MilvusStatus.IsSuccess(new ProtoStatus { ErrorCode = errorCode, Code = code }).Should().Be(success);
+
+    [Fact]
+    public void A_missing_status_is_success() => MilvusStatus.IsSuccess(null).Should().BeTrue();
+
+    [Theory]
+    [InlineData(StatusCode.Unauthenticated, "auth check failure, please check username and password are correct", ValidationReasons.AuthenticationFailed)]
+    [InlineData(StatusCode.PermissionDenied, "PrivilegeConnect: permission deny", ValidationReasons.PermissionDenied)]
+    [InlineData(StatusCode.Unavailable, "Error connecting to subchannel.", ValidationReasons.Unreachable)]
+    [InlineData(StatusCode.DeadlineExceeded, "Deadline Exceeded", ValidationReasons.Timeout)]
+    [InlineData(StatusCode.Unimplemented, "unknown service", ValidationReasons.Unsupported)]
+    public void gRPC_errors_map_to_reasons(StatusCode code, string detail, string reason) =>
+        MilvusErrors.ToOutcome(new RpcException(new Status(code, detail)), UserLogin, timedOut: false).Reason.Should().Be(reason);
+
+    [Fact]
+    public void Authentication_failures_say_whether_the_password_or_the_key_was_wrong()
+    {
+        var password = MilvusErrors.ToOutcome(
+            new RpcException(new Status(StatusCode.Unauthenticated, "auth check failure, please check username and password are correct")), UserLogin, false);
+        var key = MilvusErrors.ToOutcome(
+            new RpcException(new Status(StatusCode.Unauthenticated, "auth check failure, please check api key is correct")), KeyLogin, false);
+        var missing = MilvusErrors.ToOutcome(new RpcException(new Status(StatusCode.Unauthenticated, "missing authorization in header")), UserLogin, false);
+
+        password.Message.Should().Contain("user 'app_user'").And.Contain("password");
+        key.Message.Should().Contain("API key").And.NotContain("zilliz-key-abc");
+        missing.Message.Should().Contain("no credentials");
+    }
+
+    [Fact]
+    public void Status_codes_map_to_reasons()
+    {
+        MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 800, 1, "database not found[database=vectors]"), UserLogin, false)
+            .Reason.Should().Be(ValidationReasons.DatabaseNotFound);
+        MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 1401, 1, "not permitted"), UserLogin, false)
+            .Reason.Should().Be(ValidationReasons.PermissionDenied);
+        MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 0, 3, "permission denied"), UserLogin, false)
+            .Reason.Should().Be(ValidationReasons.PermissionDenied);
+        MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 2, 1, "service unavailable"), UserLogin, false)
+            .Reason.Should().Be(ValidationReasons.Unreachable);
+    }
+
+    [Fact]
+    public void Our_own_timeout_is_a_Timeout()
+    {
+        MilvusErrors.ToOutcome(new RpcException(new Status(StatusCode.Cancelled, "Call canceled by the client.")), UserLogin, timedOut: true)
+            .Reason.Should().Be(ValidationReasons.Timeout);
+        MilvusErrors.ToOutcome(new OperationCanceledException(), UserLogin, timedOut: true)
+            .Reason.Should().Be(ValidationReasons.Timeout);
+    }
+
+    [Fact]
+    public void A_TLS_handshake_failure_is_TLSFailed()
+    {
+        var inner = new HttpRequestException("The SSL connection could not be established, see inner exception.", new System.Security.Authentication.AuthenticationException("The remote certificate is invalid."));
+
+        MilvusErrors.ToOutcome(new RpcException(new Status(StatusCode.Unavailable, "Error starting gRPC call.", inner)), UserLogin, false)
+            .Reason.Should().Be(ValidationReasons.TLSFailed);
+    }
+
+    [Fact]
+    public void Secrets_in_server_text_are_cut_out()
+    {
+        var base64 = MilvusAuth.For(UserLogin);
+        var outcome = MilvusErrors.ToOutcome(
+            new RpcException(new Status(StatusCode.PermissionDenied, $"token {base64} / {UserLogin.Password} denied")), UserLogin, false);
+
+        outcome.Message.Should().NotContain(UserLogin.Password).And.NotContain(base64);
+    }
+}

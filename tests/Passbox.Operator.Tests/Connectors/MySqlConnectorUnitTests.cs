@@ -1,0 +1,128 @@
+using System.Reflection;
+using System.Security.Authentication;
+using MySqlConnector;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.MySql;
+
+namespace Passbox.Operator.Tests.Connectors;
+
+public sealed class MySqlConnectorUnitTests
+{
+    private const string Password = "Pa;ss=w\"ord'1";
+
+    private static readonly DatabaseLogin Login = new()
+    {
+        Host = "obproxy.oceanbase.svc",
+        Port = 2883,
+        LoginName = "app_rw@orders#obcluster",
+        Password = Password,
+        Database = "orders_db",
+        Timeout = TimeSpan.FromSeconds(2.5),
+    };
+
+    [Theory]
+    [InlineData(TlsMode.Disabled, MySqlSslMode.None)]
+    [InlineData(TlsMode.Preferred, MySqlSslMode.Preferred)]
+    [InlineData(TlsMode.Required, MySqlSslMode.Required)]
+    [InlineData(TlsMode.VerifyCA, MySqlSslMode.VerifyCA)]
+    [InlineData(TlsMode.VerifyFull, MySqlSslMode.VerifyFull)]
+    public void TLS_modes_map_to_MySqlConnector_SslModes(TlsMode mode, MySqlSslMode expected) =>
+        MySqlProtocol.SslModeFor(mode).Should().Be(expected);
+
+    [Fact]
+    public void The_connection_string_survives_special_characters_and_disables_pooling()
+    {
+        var text = MySqlProtocol.ConnectionStringFor(Login).ConnectionString;
+
+        var parsed = new MySqlConnectionStringBuilder(text);
+        parsed.Password.Should().Be(Password);
+        parsed.UserID.Should().Be("app_rw@orders#obcluster");
+        parsed.Server.Should().Be("obproxy.oceanbase.svc");
+        parsed.Port.Should().Be(2883);
+        parsed.Database.Should().Be("orders_db");
+        parsed.Pooling.Should().BeFalse();
+        parsed.ConnectionTimeout.Should().Be(3, "the timeout is rounded up to whole seconds");
+        parsed.SslMode.Should().Be(MySqlSslMode.None);
+    }
+
+    [Theory]
+    [InlineData(MySqlErrorCode.AccessDenied, "Access denied for user", DatabaseEngine.MySQL, ValidationReasons.AuthenticationFailed)]
+    [InlineData(MySqlErrorCode.AccessDenied, "Access denied for user", DatabaseEngine.OceanBase, ValidationReasons.AuthenticationFailed)]
+    [InlineData(MySqlErrorCode.NotSupportedYet, "Oracle tenant for current client driver is not supported", DatabaseEngine.OceanBase, ValidationReasons.Unsupported)]
+    [InlineData(MySqlErrorCode.UnableToConnectToHost, "Unable to connect to any of the specified MySQL hosts.", DatabaseEngine.MySQL, ValidationReasons.Unreachable)]
+    [InlineData(MySqlErrorCode.UnableToConnectToHost, "Connect Timeout expired.", DatabaseEngine.MySQL, ValidationReasons.Timeout)]
+    [InlineData(MySqlErrorCode.UnableToConnectToHost, "Server does not support SSL", DatabaseEngine.MySQL, ValidationReasons.TLSFailed)]
+    [InlineData(MySqlErrorCode.UnknownDatabase, "Unknown database 'orders_db'", DatabaseEngine.MySQL, ValidationReasons.DatabaseNotFound)]
+    [InlineData(MySqlErrorCode.DatabaseAccessDenied, "Access denied for user 'app'@'%' to database 'orders_db'", DatabaseEngine.MySQL, ValidationReasons.PermissionDenied)]
+    [InlineData(MySqlErrorCode.TableAccessDenied, "SELECT command denied", DatabaseEngine.OceanBase, ValidationReasons.PermissionDenied)]
+    [InlineData((MySqlErrorCode)3118, "Access denied for user. Account is locked.", DatabaseEngine.MySQL, ValidationReasons.AuthenticationFailed)]
+    public void Server_errors_map_to_reasons(MySqlErrorCode code, string message, DatabaseEngine engine, string reason)
+    {
+        var outcome = MySqlErrors.ToOutcome(NewMySqlException(code, message), Login, engine, timedOut: false);
+
+        outcome.Succeeded.Should().BeFalse();
+        outcome.Reason.Should().Be(reason);
+        outcome.ServerVersion.Should().BeNull();
+    }
+
+    [Fact]
+    public void An_OceanBase_access_denial_says_an_unknown_tenant_looks_the_same()
+    {
+        var outcome = MySqlErrors.ToOutcome(NewMySqlException(MySqlErrorCode.AccessDenied, "Access denied"), Login, DatabaseEngine.OceanBase, timedOut: false);
+
+        outcome.Message.Should().Contain("tenant 'orders'").And.Contain("1045");
+    }
+
+    [Fact]
+    public void An_Oracle_mode_tenant_is_explained()
+    {
+        var outcome = MySqlErrors.ToOutcome(
+            NewMySqlException(MySqlErrorCode.NotSupportedYet, "Oracle tenant for current client driver is not supported"), Login, DatabaseEngine.OceanBase, timedOut: false);
+
+        outcome.Message.Should().Contain("Oracle mode");
+    }
+
+    [Fact]
+    public void Client_side_failures_map_to_reasons()
+    {
+        MySqlErrors.ToOutcome(new NotSupportedException("Authentication method 'auth_gssapi_client' is not supported."), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.Unsupported);
+        MySqlErrors.ToOutcome(new OperationCanceledException(), Login, DatabaseEngine.MySQL, true)
+            .Reason.Should().Be(ValidationReasons.Timeout);
+        MySqlErrors.ToOutcome(NewMySqlException(MySqlErrorCode.UnableToConnectToHost, "Unable to connect", new AuthenticationException("remote certificate is invalid")), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.TLSFailed);
+        MySqlErrors.ToOutcome(new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.Unreachable);
+    }
+
+    [Fact]
+    public void A_server_verdict_wins_over_our_own_timeout()
+    {
+        MySqlErrors.ToOutcome(NewMySqlException(MySqlErrorCode.AccessDenied, "Access denied"), Login, DatabaseEngine.MySQL, timedOut: true)
+            .Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        MySqlErrors.ToOutcome(NewMySqlException(MySqlErrorCode.QueryInterrupted, "Query execution was interrupted"), Login, DatabaseEngine.MySQL, timedOut: true)
+            .Reason.Should().Be(ValidationReasons.Timeout);
+    }
+
+    [Fact]
+    public void A_password_echoed_by_a_server_or_driver_is_cut_out()
+    {
+        var outcome = MySqlErrors.ToOutcome(new InvalidOperationException($"bad value {Password} near 'x'"), Login, DatabaseEngine.MySQL, false);
+
+        outcome.Message.Should().NotContain(Password).And.Contain("***");
+    }
+
+    /// <summary>MySqlConnector has no public constructor for its exception; tests build one like the driver does.</summary>
+    private static MySqlException NewMySqlException(MySqlErrorCode code, string message, Exception? inner = null)
+    {
+        var ctors = typeof(MySqlException).GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public);
+        var withInner = ctors.FirstOrDefault(c => c.GetParameters().Select(p => p.ParameterType).SequenceEqual([typeof(MySqlErrorCode), typeof(string), typeof(Exception)]));
+        if (withInner is not null)
+        {
+            return (MySqlException)withInner.Invoke([code, message, inner]);
+        }
+
+        var plain = ctors.First(c => c.GetParameters().Select(p => p.ParameterType).SequenceEqual([typeof(MySqlErrorCode), typeof(string)]));
+        return (MySqlException)plain.Invoke([code, message]);
+    }
+}
