@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Passbox.Operator.Tests.Pipeline;
+
+/// <summary>A request as the canned server saw it.</summary>
+public sealed record CannedRequest(string Method, string Target, IReadOnlyDictionary<string, string> Headers)
+{
+    public string? Authorization => Headers.TryGetValue("Authorization", out var value) ? value : null;
+}
+
+/// <summary>A response for the canned server to send.</summary>
+public sealed record CannedResponse(int Status, IReadOnlyDictionary<string, string>? Headers = null, string Body = "")
+{
+    public static CannedResponse With(int status, params (string Name, string Value)[] headers) =>
+        new(status, headers.ToDictionary(h => h.Name, h => h.Value));
+}
+
+/// <summary>
+/// A loopback HTTP/1.1 server on a raw socket that answers each request from a function, one
+/// request per connection, and records what it was asked: enough to drive the probes' status handling.
+/// </summary>
+public sealed class CannedHttpServer : IAsyncDisposable
+{
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly Func<CannedRequest, CannedResponse> respond;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task loop;
+
+    public CannedHttpServer(Func<CannedRequest, CannedResponse> respond)
+    {
+        this.respond = respond;
+        listener.Start();
+        loop = Task.Run(AcceptLoopAsync);
+    }
+
+    public ConcurrentQueue<CannedRequest> Requests { get; } = new();
+
+    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+
+    public string BaseUrl => $"http://127.0.0.1:{Port}";
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        listener.Stop();
+        try
+        {
+            await loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        stop.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(stop.Token);
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using (client)
+        {
+            var stream = client.GetStream();
+            var buffer = new byte[16 * 1024];
+            var total = 0;
+            string head;
+            while (true)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(total), stop.Token);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                total += read;
+                head = Encoding.ASCII.GetString(buffer, 0, total);
+                if (head.Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            var lines = head[..head.IndexOf("\r\n\r\n", StringComparison.Ordinal)].Split("\r\n");
+            var requestLine = lines[0].Split(' ');
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var line in lines.Skip(1))
+            {
+                var colon = line.IndexOf(':', StringComparison.Ordinal);
+                if (colon > 0)
+                {
+                    headers[line[..colon].Trim()] = line[(colon + 1)..].Trim();
+                }
+            }
+
+            var request = new CannedRequest(requestLine[0], requestLine[1], headers);
+            Requests.Enqueue(request);
+            var response = respond(request);
+            var body = Encoding.UTF8.GetBytes(response.Body);
+            var text = new StringBuilder($"HTTP/1.1 {response.Status} Canned\r\n");
+            foreach (var (name, value) in response.Headers ?? new Dictionary<string, string>())
+            {
+                text.Append($"{name}: {value}\r\n");
+            }
+
+            text.Append($"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(text.ToString()), stop.Token);
+            await stream.WriteAsync(body, stop.Token);
+        }
+    }
+}
