@@ -92,6 +92,13 @@ public sealed class CannedHttpServer : IAsyncDisposable
                 }
 
                 total += read;
+                if (buffer[0] == 0x16)
+                {
+                    // A TLS ClientHello on a plain HTTP port: answer like nginx does and hang up.
+                    await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"u8.ToArray(), stop.Token);
+                    return;
+                }
+
                 head = Encoding.ASCII.GetString(buffer, 0, total);
                 if (head.Contains("\r\n\r\n", StringComparison.Ordinal))
                 {
