@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace Passbox.Operator.Tests.Pipeline;
@@ -28,10 +30,14 @@ public sealed class CannedHttpServer : IAsyncDisposable
     private readonly Func<CannedRequest, CannedResponse> respond;
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
+    private readonly X509Certificate2? certificate;
 
-    public CannedHttpServer(Func<CannedRequest, CannedResponse> respond)
+    /// <param name="respond">Answers each request.</param>
+    /// <param name="certificate">With a certificate the server speaks HTTPS and asks for (but does not need) a client certificate.</param>
+    public CannedHttpServer(Func<CannedRequest, CannedResponse> respond, X509Certificate2? certificate = null)
     {
         this.respond = respond;
+        this.certificate = certificate;
         listener.Start();
         loop = Task.Run(AcceptLoopAsync);
     }
@@ -40,7 +46,10 @@ public sealed class CannedHttpServer : IAsyncDisposable
 
     public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
 
-    public string BaseUrl => $"http://127.0.0.1:{Port}";
+    public string BaseUrl => $"{(certificate is null ? "http" : "https")}://127.0.0.1:{Port}";
+
+    /// <summary>Subjects of the client certificates presented, in order.</summary>
+    public ConcurrentQueue<string> ClientCertificates { get; } = new();
 
     public async ValueTask DisposeAsync()
     {
@@ -75,11 +84,38 @@ public sealed class CannedHttpServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The test server takes any client certificate: the tests look at which one came.</summary>
+    private static bool RecordClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        certificate is null || errors != SslPolicyErrors.RemoteCertificateNotAvailable;
+
     private async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
-            var stream = client.GetStream();
+            Stream stream = client.GetStream();
+            if (certificate is not null)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false, RecordClientCertificate);
+                try
+                {
+                    await tls.AuthenticateAsServerAsync(
+                        new SslServerAuthenticationOptions { ServerCertificate = certificate, ClientCertificateRequired = true }, stop.Token);
+                }
+                catch (Exception)
+                {
+                    // The client refused the certificate: that is what the TLS tests look for.
+                    await tls.DisposeAsync();
+                    return;
+                }
+
+                if (tls.RemoteCertificate is { } presented)
+                {
+                    ClientCertificates.Enqueue(presented.Subject);
+                }
+
+                stream = tls;
+            }
+
             var buffer = new byte[16 * 1024];
             var total = 0;
             string head;
@@ -92,7 +128,7 @@ public sealed class CannedHttpServer : IAsyncDisposable
                 }
 
                 total += read;
-                if (buffer[0] == 0x16)
+                if (certificate is null && buffer[0] == 0x16)
                 {
                     // A TLS ClientHello on a plain HTTP port: answer like nginx does and hang up.
                     await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"u8.ToArray(), stop.Token);
