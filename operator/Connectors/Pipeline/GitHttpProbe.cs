@@ -43,7 +43,6 @@ public sealed class GitHttpProbe(TimeProvider? time = null) : IPipelineProbe
             {
                 var message = new HttpRequestMessage(HttpMethod.Get, uri);
                 message.Headers.Authorization = credentials.Header();
-                message.Headers.TryAddWithoutValidation("Git-Protocol", "version=0");
                 return message;
             });
             using (response)

@@ -116,7 +116,13 @@ public static class ProbeUrls
     public static string Display(Uri uri)
     {
         ArgumentNullException.ThrowIfNull(uri);
-        return uri.IsAbsoluteUri ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.Unescaped) : "(relative URL)";
+        if (!uri.IsAbsoluteUri)
+        {
+            return "(relative URL)";
+        }
+
+        var text = uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.Unescaped);
+        return uri.AbsolutePath == "/" ? text.TrimEnd('/') : text;
     }
 
     /// <summary><c>host:port</c> of a URL.</summary>

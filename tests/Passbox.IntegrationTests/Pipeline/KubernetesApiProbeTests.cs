@@ -16,7 +16,7 @@ public sealed class KubernetesApiProbeTests(KubernetesApiFixture cluster)
         outcome.Succeeded.Should().BeTrue(outcome.Message);
         outcome.Reason.Should().Be(ValidationReasons.Validated);
         outcome.ServerVersion.Should().StartWith("v1.");
-        outcome.Message.Should().Be($"user \"deployer\" of context \"ci\" (bearer token) logged in to API server {cluster.Server}/")
+        outcome.Message.Should().Be($"user \"deployer\" of context \"ci\" (bearer token) logged in to API server {cluster.Server}")
             .And.NotContain(cluster.Token);
     }
 

@@ -52,6 +52,12 @@ public sealed class ProbeUrlsTests
         ProbeUrls.Display(new Uri("https://bot:tok@github.com:8443/org/app.git?x=1#f")).Should().Be("https://github.com:8443/org/app.git");
     }
 
+    [Fact]
+    public void Display_leaves_out_a_lone_root_path()
+    {
+        ProbeUrls.Display(new Uri("https://127.0.0.1:6443/")).Should().Be("https://127.0.0.1:6443");
+    }
+
     [Theory]
     [InlineData("https://10.0.0.1:6443", "/api", "https://10.0.0.1:6443/api")]
     [InlineData("https://rancher.example.com/k8s/clusters/c-1", "/version", "https://rancher.example.com/k8s/clusters/c-1/version")]
