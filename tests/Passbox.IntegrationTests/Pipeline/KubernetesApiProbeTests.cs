@@ -1,10 +1,11 @@
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Pipeline;
+using Xunit.Abstractions;
 
 namespace Passbox.IntegrationTests.Pipeline;
 
 [Collection(KubernetesApiCollectionDefinition.Name)]
-public sealed class KubernetesApiProbeTests(KubernetesApiFixture cluster)
+public sealed class KubernetesApiProbeTests(KubernetesApiFixture cluster, ITestOutputHelper output)
 {
     private readonly KubernetesApiProbe probe = new();
 
@@ -12,6 +13,7 @@ public sealed class KubernetesApiProbeTests(KubernetesApiFixture cluster)
     public async Task Good_token_is_validated_with_the_server_version()
     {
         var outcome = await Probe(cluster.Kubeconfig());
+        output.WriteLine($"{(cluster.IsRealControlPlane ? "control plane" : "stand-in API server")} {cluster.Server}: {outcome.ServerVersion}");
 
         outcome.Succeeded.Should().BeTrue(outcome.Message);
         outcome.Reason.Should().Be(ValidationReasons.Validated);
