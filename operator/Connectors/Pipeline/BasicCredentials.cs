@@ -1,0 +1,51 @@
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Passbox.Operator.Connectors.Pipeline;
+
+/// <summary>User name and password for HTTP Basic authentication, with the bare-token convention.</summary>
+internal sealed class BasicCredentials
+{
+    /// <summary>
+    /// The user name sent with a bare token. GitHub, Gitea/Forgejo and GitLab (personal, project
+    /// and group access tokens) take any non-empty user name with a token as the password, and
+    /// GitHub documents <c>x-access-token</c> for app tokens, so that name is used. Servers that need
+    /// a specific one (GitLab OAuth tokens: <c>oauth2</c>; Bitbucket: <c>x-token-auth</c>; Docker
+    /// Hub: the account name) need the UsernamePassword type with that name.
+    /// </summary>
+    public const string BareTokenUsername = "x-access-token";
+
+    private BasicCredentials(string username, string password, bool bareToken)
+    {
+        Username = username;
+        Password = password;
+        IsBareToken = bareToken;
+    }
+
+    public string Username { get; }
+
+    public string Password { get; }
+
+    public bool IsBareToken { get; }
+
+    /// <summary>Null when the request has no secret.</summary>
+    public static BasicCredentials? From(PipelineProbeRequest request)
+    {
+        if (string.IsNullOrEmpty(request.Secret))
+        {
+            return null;
+        }
+
+        return string.IsNullOrEmpty(request.Username)
+            ? new BasicCredentials(BareTokenUsername, request.Secret, bareToken: true)
+            : new BasicCredentials(request.Username, request.Secret, bareToken: false);
+    }
+
+    public AuthenticationHeaderValue Header() =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Username}:{Password}")));
+
+    /// <summary>How the login is named in messages: the user name, or that a token was used.</summary>
+    public string Describe() => IsBareToken ? "the token" : $"user {Username}";
+
+    public override string ToString() => $"BasicCredentials {{ Username = {Username}, Password = (redacted) }}";
+}

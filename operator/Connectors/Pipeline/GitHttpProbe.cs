@@ -1,0 +1,112 @@
+using System.Net;
+using System.Text;
+
+namespace Passbox.Operator.Connectors.Pipeline;
+
+/// <summary>
+/// Checks a git repository over smart HTTP: <c>GET &lt;repo&gt;/info/refs?service=git-upload-pack</c>
+/// with Basic authentication, which is what <c>git clone</c> asks first.
+/// </summary>
+public sealed class GitHttpProbe(TimeProvider? time = null) : IPipelineProbe
+{
+    internal const string AdvertisementContentType = "application/x-git-upload-pack-advertisement";
+    private const int AdvertisementPeek = 16 * 1024;
+    private readonly TimeProvider time = time ?? TimeProvider.System;
+
+    public PipelineProbeKind Kind => PipelineProbeKind.GitHTTP;
+
+    public async Task<ValidationOutcome> ProbeAsync(PipelineProbeRequest request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!ProbeUrls.TryParseHttpUrl(request.Server, "git repository URL", out var repository, out var error))
+        {
+            return ValidationOutcome.Failure(ValidationReasons.Unsupported, error);
+        }
+
+        if (!string.IsNullOrEmpty(request.Kubeconfig))
+        {
+            return ValidationOutcome.Failure(ValidationReasons.Unsupported, "the GitHTTP probe checks a user name and password or a token, not a kubeconfig");
+        }
+
+        var credentials = BasicCredentials.From(request);
+        if (credentials is null)
+        {
+            return ValidationOutcome.Failure(ValidationReasons.Unsupported, "the GitHTTP probe needs a password or token to check");
+        }
+
+        var target = ProbeUrls.GitInfoRefs(repository);
+        var where = ProbeUrls.Display(repository);
+        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct);
+        try
+        {
+            var (response, _) = await session.SendAsync(target, uri =>
+            {
+                var message = new HttpRequestMessage(HttpMethod.Get, uri);
+                message.Headers.Authorization = credentials.Header();
+                return message;
+            });
+            using (response)
+            {
+                return response.StatusCode switch
+                {
+                    HttpStatusCode.OK => await AdvertisementOutcomeAsync(session, response, where, credentials),
+                    HttpStatusCode.Unauthorized => ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
+                        $"{where} refused the login of {credentials.Describe()} (HTTP 401)"),
+                    HttpStatusCode.Forbidden => ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
+                        $"{credentials.Describe()} logged in but may not read {where} (HTTP 403)"),
+                    HttpStatusCode.NotFound => ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
+                        $"repository {where} not found, or {credentials.Describe()} may not see it (HTTP 404)"),
+                    _ => ValidationOutcome.Failure(ValidationReasons.Unreachable,
+                        $"{where} answered HTTP {(int)response.StatusCode} to the git discovery request"),
+                };
+            }
+        }
+        catch (Exception ex) when (session.TryDescribe(ex, target, out var outcome))
+        {
+            return outcome;
+        }
+    }
+
+    private static async Task<ValidationOutcome> AdvertisementOutcomeAsync(
+        ProbeSession session, HttpResponseMessage response, string where, BasicCredentials credentials)
+    {
+        var contentType = response.Content.Headers.ContentType?.MediaType;
+        if (!string.Equals(contentType, AdvertisementContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            return ValidationOutcome.Failure(ValidationReasons.Unsupported,
+                $"{where} did not answer as a git smart HTTP repository (content type {contentType ?? "none"}); " +
+                "check the repository URL");
+        }
+
+        var body = await session.ReadBodyAsync(response, AdvertisementPeek);
+        var agent = FindAgent(body);
+        return ValidationOutcome.Success($"{credentials.Describe()} can read {where}", agent);
+    }
+
+    /// <summary>
+    /// The <c>agent=</c> capability of the first ref line of an upload-pack advertisement
+    /// (e.g. <c>git/2.39.5</c>), or null.
+    /// </summary>
+    internal static string? FindAgent(ReadOnlySpan<byte> advertisement)
+    {
+        var text = Encoding.ASCII.GetString(advertisement);
+        var nul = text.IndexOf('\0', StringComparison.Ordinal);
+        if (nul < 0)
+        {
+            return null;
+        }
+
+        var end = text.IndexOf('\n', nul);
+        var capabilities = text[(nul + 1)..(end < 0 ? text.Length : end)];
+        foreach (var capability in capabilities.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (capability.StartsWith("agent=", StringComparison.Ordinal))
+            {
+                var agent = capability["agent=".Length..];
+                return agent.Length is > 0 and <= 100 && agent.All(c => c is > ' ' and < '\x7f') ? agent : null;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,198 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace Passbox.Operator.Connectors.Pipeline;
+
+/// <summary>
+/// Checks a kubeconfig (or a bearer token for <see cref="PipelineProbeRequest.Server"/>) against the
+/// API server it names: <c>GET /api</c> with the credentials decides the outcome, <c>GET /version</c>
+/// gives the server version. The HTTP client is built here from embedded data only; see
+/// <see cref="KubeconfigReader"/> for what is refused.
+/// </summary>
+public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelineProbe
+{
+    private const int BodyLimit = 64 * 1024;
+    private readonly TimeProvider time = time ?? TimeProvider.System;
+
+    public PipelineProbeKind Kind => PipelineProbeKind.KubernetesAPI;
+
+    public async Task<ValidationOutcome> ProbeAsync(PipelineProbeRequest request, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        KubeconfigTarget target;
+        if (!string.IsNullOrWhiteSpace(request.Kubeconfig))
+        {
+            var read = KubeconfigReader.Read(request.Kubeconfig, request.Context);
+            if (read.Failure is not null)
+            {
+                return read.Failure;
+            }
+
+            target = read.Target!;
+        }
+        else if (FromServerAndSecret(request, out var fromServer, out var refusal))
+        {
+            target = fromServer;
+        }
+        else
+        {
+            return refusal;
+        }
+
+        try
+        {
+            return await ProbeTargetAsync(target, request.Timeout, ct);
+        }
+        finally
+        {
+            target.ClientCertificate?.Dispose();
+            if (target.CertificateAuthorities is { } authorities)
+            {
+                foreach (var authority in authorities)
+                {
+                    authority.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>Without a kubeconfig: the server URL with a bearer token, or a username and password.</summary>
+    private static bool FromServerAndSecret(PipelineProbeRequest request, out KubeconfigTarget target, out ValidationOutcome refusal)
+    {
+        target = null!;
+        refusal = null!;
+        if (string.IsNullOrWhiteSpace(request.Server) || string.IsNullOrEmpty(request.Secret))
+        {
+            refusal = ValidationOutcome.Failure(ValidationReasons.InvalidKubeconfig,
+                "the KubernetesAPI probe needs a kubeconfig, or a server URL with a token");
+            return false;
+        }
+
+        if (!ProbeUrls.TryParseHttpUrl(request.Server, "API server URL", out var server, out var error))
+        {
+            refusal = ValidationOutcome.Failure(ValidationReasons.Unsupported, error);
+            return false;
+        }
+
+        var basic = !string.IsNullOrEmpty(request.Username);
+        target = new KubeconfigTarget
+        {
+            Server = server,
+            ContextName = "(none)",
+            ClusterName = "(none)",
+            UserName = basic ? request.Username! : "(token)",
+            BearerToken = basic ? null : request.Secret.Trim(),
+            BasicUsername = basic ? request.Username : null,
+            BasicPassword = basic ? request.Secret : null,
+        };
+        return true;
+    }
+
+    private async Task<ValidationOutcome> ProbeTargetAsync(KubeconfigTarget target, TimeSpan timeout, CancellationToken ct)
+    {
+        var tls = target.InsecureSkipTlsVerify
+            ? TlsVerifier.Insecure()
+            : target.CertificateAuthorities is not null || target.TlsServerName is not null
+                ? TlsVerifier.Custom(target.CertificateAuthorities, target.TlsServerName,
+                    target.CertificateAuthorities is null ? "the system's certificate authorities" : $"the certificate-authority-data of cluster \"{target.ClusterName}\"")
+                : TlsVerifier.System();
+        var where = ProbeUrls.Display(target.Server);
+        var who = target.ContextName == "(none)"
+            ? $"the {target.AuthenticationKind}"
+            : $"user \"{target.UserName}\" of context \"{target.ContextName}\" ({target.AuthenticationKind})";
+        var api = ProbeUrls.Below(target.Server, "/api");
+        using var session = new ProbeSession(tls, timeout, time, ct, target.ClientCertificate);
+        var current = api;
+        try
+        {
+            var (response, _) = await session.SendAsync(api, uri => Authorized(uri, target));
+            using (response)
+            {
+                switch (response.StatusCode)
+                {
+                    case HttpStatusCode.OK:
+                        break;
+                    case HttpStatusCode.Unauthorized:
+                        return ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
+                            $"API server {where} rejected {who} (HTTP 401)");
+                    case HttpStatusCode.Forbidden:
+                        return ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
+                            $"API server {where} accepted {who} but denied it discovery (GET /api: HTTP 403)");
+                    default:
+                        return ValidationOutcome.Failure(ValidationReasons.Unreachable,
+                            $"{where} answered HTTP {(int)response.StatusCode} for GET /api; is it a Kubernetes API server?");
+                }
+            }
+
+            current = ProbeUrls.Below(target.Server, "/version");
+            var version = await ReadVersionAsync(session, current, target);
+            var message = new StringBuilder($"{who} logged in to API server {where}");
+            if (target.InsecureSkipTlsVerify)
+            {
+                message.Append("; the server certificate was NOT verified because the kubeconfig sets insecure-skip-tls-verify");
+            }
+
+            return ValidationOutcome.Success(message.ToString(), version);
+        }
+        catch (Exception ex) when (session.TryDescribe(ex, current, out var outcome))
+        {
+            return outcome;
+        }
+    }
+
+    private static async Task<string?> ReadVersionAsync(ProbeSession session, Uri uri, KubeconfigTarget target)
+    {
+        var (response, _) = await session.SendAsync(uri, u => Authorized(u, target));
+        using (response)
+        {
+            return response.StatusCode == HttpStatusCode.OK ? ReadGitVersion(await session.ReadBodyAsync(response, BodyLimit)) : null;
+        }
+    }
+
+    /// <summary><c>gitVersion</c> of a <c>/version</c> answer, e.g. <c>v1.34.1</c>.</summary>
+    internal static string? ReadGitVersion(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json.ToArray());
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("gitVersion", out var value)
+                && value.ValueKind == JsonValueKind.String
+                && value.GetString() is { Length: > 0 and <= 100 } version
+                    ? version
+                    : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static HttpRequestMessage Authorized(Uri uri, KubeconfigTarget target)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Get, uri);
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (target.BearerToken is not null)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", target.BearerToken);
+        }
+        else if (target.BasicUsername is not null)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Basic",
+                Convert.ToBase64String(Encoding.UTF8.GetBytes($"{target.BasicUsername}:{target.BasicPassword}")));
+        }
+
+        if (target.Impersonate is not null)
+        {
+            message.Headers.TryAddWithoutValidation("Impersonate-User", target.Impersonate);
+            foreach (var group in target.ImpersonateGroups)
+            {
+                message.Headers.TryAddWithoutValidation("Impersonate-Group", group);
+            }
+        }
+
+        return message;
+    }
+}

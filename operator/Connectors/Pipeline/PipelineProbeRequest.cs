@@ -1,0 +1,29 @@
+namespace Passbox.Operator.Connectors.Pipeline;
+
+/// <summary>
+/// What a probe needs. <see cref="Secret"/> is a password or token text, <see cref="Kubeconfig"/>
+/// the kubeconfig YAML; neither ever appears in <see cref="ToString"/>.
+/// </summary>
+/// <param name="Server">Git repository URL, registry (<c>https://host</c>, <c>host:port</c>) or API server URL.</param>
+/// <param name="Username">User name; empty with a token in <see cref="Secret"/> means a bare token.</param>
+/// <param name="Secret">Password or token text.</param>
+/// <param name="Kubeconfig">Kubeconfig YAML (KubernetesAPI only).</param>
+/// <param name="Context">Kubeconfig context; the kubeconfig's current-context when empty.</param>
+/// <param name="Timeout">Limit for the whole check, all round trips included.</param>
+public sealed record PipelineProbeRequest(
+    string? Server,
+    string? Username,
+    string? Secret,
+    string? Kubeconfig,
+    string? Context,
+    TimeSpan Timeout)
+{
+    /// <summary>The default limit for a check when the credential sets none.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    public override string ToString() =>
+        $"PipelineProbeRequest {{ Server = {Server}, Username = {Username}, " +
+        $"Secret = {Redact(Secret)}, Kubeconfig = {Redact(Kubeconfig)}, Context = {Context}, Timeout = {Timeout} }}";
+
+    private static string Redact(string? value) => value is null ? "(none)" : "(redacted)";
+}

@@ -1,0 +1,233 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Passbox.Operator.Connectors.Pipeline;
+
+/// <summary>
+/// One probe's HTTP conversation: its own handler (so TLS settings never leak between
+/// credentials), one deadline for all round trips, redirects followed only within one origin,
+/// and transport failures turned into outcomes with a reason.
+/// </summary>
+internal sealed class ProbeSession : IDisposable
+{
+    private const int MaxRedirects = 5;
+    private readonly CancellationToken outer;
+    private readonly CancellationTokenSource deadline;
+    private readonly CancellationTokenSource linked;
+    private readonly HttpClient client;
+    private readonly TimeSpan timeout;
+
+    public ProbeSession(TlsVerifier tls, TimeSpan timeout, TimeProvider time, CancellationToken ct, X509Certificate2? clientCertificate = null)
+    {
+        Tls = tls;
+        this.timeout = timeout > TimeSpan.Zero ? timeout : PipelineProbeRequest.DefaultTimeout;
+        outer = ct;
+        deadline = new CancellationTokenSource(this.timeout, time);
+        linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.All,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+        };
+        handler.SslOptions.RemoteCertificateValidationCallback = tls.Validate;
+        if (clientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [clientCertificate];
+        }
+
+        client = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("passbox-operator", "1.0"));
+    }
+
+    public TlsVerifier Tls { get; }
+
+    public CancellationToken Token => linked.Token;
+
+    /// <summary>
+    /// Sends a request built by <paramref name="build"/> for <paramref name="uri"/>, following
+    /// redirects that stay on the same scheme, host and port (or move the same host to HTTPS).
+    /// A redirect elsewhere is refused: the credentials in the request are for this server only.
+    /// </summary>
+    public async Task<(HttpResponseMessage Response, Uri Uri)> SendAsync(Uri uri, Func<Uri, HttpRequestMessage> build)
+    {
+        var current = uri;
+        for (var hop = 0; ; hop++)
+        {
+            using var request = build(current);
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Token);
+            if (!IsRedirect(response.StatusCode) || response.Headers.Location is not { } location)
+            {
+                return (response, current);
+            }
+
+            response.Dispose();
+            var next = location.IsAbsoluteUri ? location : new Uri(current, location);
+            if (!SameOriginOrUpgrade(current, next))
+            {
+                throw new RedirectRefusedException(current, next);
+            }
+
+            if (hop >= MaxRedirects)
+            {
+                throw new RedirectRefusedException(current, next, tooMany: true);
+            }
+
+            current = next;
+        }
+    }
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes of the body.</summary>
+    public async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, int limit)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(Token);
+        var buffer = new byte[limit];
+        var total = 0;
+        int read;
+        while (total < limit && (read = await stream.ReadAsync(buffer.AsMemory(total, limit - total), Token)) > 0)
+        {
+            total += read;
+        }
+
+        return buffer[..total];
+    }
+
+    /// <summary>
+    /// Turns a failure into an outcome. False when the caller's token was cancelled or the
+    /// failure is not a transport failure: then the exception goes on.
+    /// </summary>
+    public bool TryDescribe(Exception exception, Uri target, out ValidationOutcome outcome)
+    {
+        outcome = null!;
+        if (outer.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        var where = ProbeUrls.Display(target);
+        var endpoint = ProbeUrls.Endpoint(target);
+        switch (exception)
+        {
+            case OperationCanceledException when deadline.IsCancellationRequested:
+                outcome = ValidationOutcome.Failure(ValidationReasons.Timeout, $"no answer from {endpoint} within {Seconds(timeout)}");
+                return true;
+            case RedirectRefusedException redirect:
+                outcome = ValidationOutcome.Failure(ValidationReasons.Unsupported, redirect.Describe());
+                return true;
+            case HttpRequestException http:
+                outcome = DescribeHttpFailure(http, target, where, endpoint);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        client.Dispose();
+        linked.Dispose();
+        deadline.Dispose();
+    }
+
+    private ValidationOutcome DescribeHttpFailure(HttpRequestException http, Uri target, string where, string endpoint)
+    {
+        if (http.HttpRequestError == HttpRequestError.SecureConnectionError || FindInner<AuthenticationException>(http) is not null)
+        {
+            var why = Tls.Failure
+                ?? (target.Scheme == Uri.UriSchemeHttps
+                    ? "the TLS handshake failed (does the server speak HTTPS on this port?)"
+                    : "the TLS handshake failed");
+            return ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"TLS with {endpoint} failed: {why}");
+        }
+
+        if (FindInner<SocketException>(http) is { } socket)
+        {
+            var what = socket.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => "connection refused",
+                SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found",
+                SocketError.HostUnreachable or SocketError.NetworkUnreachable => "host unreachable",
+                SocketError.TimedOut => "connection timed out",
+                SocketError.ConnectionReset => "connection reset",
+                _ => $"network error {socket.SocketErrorCode}",
+            };
+            return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"cannot reach {endpoint}: {what}");
+        }
+
+        var reason = http.HttpRequestError switch
+        {
+            HttpRequestError.NameResolutionError => "host name not found",
+            HttpRequestError.ConnectionError => "cannot connect",
+            HttpRequestError.ResponseEnded => "the server closed the connection without an answer",
+            HttpRequestError.InvalidResponse => "the answer is not HTTP (is it the right port and scheme?)",
+            HttpRequestError.ProxyTunnelError => "the proxy refused the tunnel",
+            _ => $"request to {where} failed ({http.HttpRequestError})",
+        };
+        return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"cannot reach {endpoint}: {reason}");
+    }
+
+    private static T? FindInner<T>(Exception exception)
+        where T : Exception
+    {
+        for (var current = exception.InnerException; current is not null; current = current.InnerException)
+        {
+            if (current is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsRedirect(HttpStatusCode status) =>
+        status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
+            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
+
+    private static bool SameOriginOrUpgrade(Uri from, Uri to)
+    {
+        if (!string.Equals(from.Host, to.Host, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (from.Scheme == to.Scheme)
+        {
+            return from.Port == to.Port;
+        }
+
+        return from.Scheme == Uri.UriSchemeHttp && to.Scheme == Uri.UriSchemeHttps;
+    }
+
+    internal static string Seconds(TimeSpan span) =>
+        span.TotalSeconds >= 1 && span.TotalSeconds == Math.Floor(span.TotalSeconds)
+            ? $"{span.TotalSeconds:0}s"
+            : $"{span.TotalMilliseconds:0}ms";
+}
+
+/// <summary>A redirect that the probe does not follow with credentials.</summary>
+internal sealed class RedirectRefusedException : Exception
+{
+    public RedirectRefusedException(Uri from, Uri to, bool tooMany = false)
+        : base("redirect not followed")
+    {
+        From = from;
+        To = to;
+        TooMany = tooMany;
+    }
+
+    public Uri From { get; }
+
+    public Uri To { get; }
+
+    public bool TooMany { get; }
+
+    public string Describe() => TooMany
+        ? $"{ProbeUrls.Display(From)} redirected too many times"
+        : $"{ProbeUrls.Display(From)} redirected to {ProbeUrls.Display(To)}, which is another server: credentials are " +
+          "only sent to the configured server; set the server to the redirect target if it is the right one";
+}

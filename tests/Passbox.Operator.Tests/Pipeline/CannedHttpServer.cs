@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace Passbox.Operator.Tests.Pipeline;
+
+/// <summary>A request as the canned server saw it.</summary>
+public sealed record CannedRequest(string Method, string Target, IReadOnlyDictionary<string, string> Headers)
+{
+    public string? Authorization => Headers.TryGetValue("Authorization", out var value) ? value : null;
+}
+
+/// <summary>A response for the canned server to send.</summary>
+public sealed record CannedResponse(int Status, IReadOnlyDictionary<string, string>? Headers = null, string Body = "")
+{
+    public static CannedResponse With(int status, params (string Name, string Value)[] headers) =>
+        new(status, headers.ToDictionary(h => h.Name, h => h.Value));
+}
+
+/// <summary>
+/// A loopback HTTP/1.1 server on a raw socket that answers each request from a function, one
+/// request per connection, and records what it was asked: enough to drive the probes' status handling.
+/// </summary>
+public sealed class CannedHttpServer : IAsyncDisposable
+{
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly Func<CannedRequest, CannedResponse> respond;
+    private readonly CancellationTokenSource stop = new();
+    private readonly Task loop;
+    private readonly X509Certificate2? certificate;
+
+    /// <param name="respond">Answers each request.</param>
+    /// <param name="certificate">With a certificate the server speaks HTTPS and asks for (but does not need) a client certificate.</param>
+    public CannedHttpServer(Func<CannedRequest, CannedResponse> respond, X509Certificate2? certificate = null)
+    {
+        this.respond = respond;
+        this.certificate = certificate;
+        listener.Start();
+        loop = Task.Run(AcceptLoopAsync);
+    }
+
+    public ConcurrentQueue<CannedRequest> Requests { get; } = new();
+
+    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+
+    public string BaseUrl => $"{(certificate is null ? "http" : "https")}://127.0.0.1:{Port}";
+
+    /// <summary>Subjects of the client certificates presented, in order.</summary>
+    public ConcurrentQueue<string> ClientCertificates { get; } = new();
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        listener.Stop();
+        try
+        {
+            await loop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        stop.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(stop.Token);
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => ServeAsync(client));
+        }
+    }
+
+    /// <summary>The test server takes any client certificate: the tests look at which one came.</summary>
+    private static bool RecordClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
+        certificate is null || errors != SslPolicyErrors.RemoteCertificateNotAvailable;
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using (client)
+        {
+            Stream stream = client.GetStream();
+            if (certificate is not null)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false, RecordClientCertificate);
+                try
+                {
+                    await tls.AuthenticateAsServerAsync(
+                        new SslServerAuthenticationOptions { ServerCertificate = certificate, ClientCertificateRequired = true }, stop.Token);
+                }
+                catch (Exception)
+                {
+                    // The client refused the certificate: that is what the TLS tests look for.
+                    await tls.DisposeAsync();
+                    return;
+                }
+
+                if (tls.RemoteCertificate is { } presented)
+                {
+                    ClientCertificates.Enqueue(presented.Subject);
+                }
+
+                stream = tls;
+            }
+
+            var buffer = new byte[16 * 1024];
+            var total = 0;
+            string head;
+            while (true)
+            {
+                var read = await stream.ReadAsync(buffer.AsMemory(total), stop.Token);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                total += read;
+                if (certificate is null && buffer[0] == 0x16)
+                {
+                    // A TLS ClientHello on a plain HTTP port: answer like nginx does and hang up.
+                    await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"u8.ToArray(), stop.Token);
+                    return;
+                }
+
+                head = Encoding.ASCII.GetString(buffer, 0, total);
+                if (head.Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            var lines = head[..head.IndexOf("\r\n\r\n", StringComparison.Ordinal)].Split("\r\n");
+            var requestLine = lines[0].Split(' ');
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var line in lines.Skip(1))
+            {
+                var colon = line.IndexOf(':', StringComparison.Ordinal);
+                if (colon > 0)
+                {
+                    headers[line[..colon].Trim()] = line[(colon + 1)..].Trim();
+                }
+            }
+
+            var request = new CannedRequest(requestLine[0], requestLine[1], headers);
+            Requests.Enqueue(request);
+            var response = respond(request);
+            var body = Encoding.UTF8.GetBytes(response.Body);
+            var text = new StringBuilder($"HTTP/1.1 {response.Status} Canned\r\n");
+            foreach (var (name, value) in response.Headers ?? new Dictionary<string, string>())
+            {
+                text.Append($"{name}: {value}\r\n");
+            }
+
+            text.Append($"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(text.ToString()), stop.Token);
+            await stream.WriteAsync(body, stop.Token);
+        }
+    }
+}

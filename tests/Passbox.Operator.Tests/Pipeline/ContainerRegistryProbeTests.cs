@@ -1,0 +1,169 @@
+using System.Text;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Pipeline;
+using static Passbox.Operator.Tests.Pipeline.ProbeTestSupport;
+
+namespace Passbox.Operator.Tests.Pipeline;
+
+public sealed class ContainerRegistryProbeTests
+{
+    private const string IssuedToken = "issued-bearer-token-never-printed";
+    private readonly ContainerRegistryProbe probe = new();
+
+    [Fact]
+    public async Task Basic_challenge_is_answered_with_basic_auth()
+    {
+        await using var server = new CannedHttpServer(r => r.Authorization == Basic("ci-bot", Password)
+            ? CannedResponse.With(200, ("Docker-Distribution-API-Version", "registry/2.0"))
+            : CannedResponse.With(401, ("WWW-Authenticate", "Basic realm=\"Registry\"")));
+
+        var outcome = await probe.ProbeAsync(Request(server.BaseUrl), CancellationToken.None);
+
+        outcome.Should().BeEquivalentTo(new { Succeeded = true, Reason = ValidationReasons.Validated, ServerVersion = "registry/2.0" });
+        outcome.Message.Should().Be($"user ci-bot logged in to registry 127.0.0.1:{server.Port}");
+        server.Requests.Select(r => r.Target).Should().Equal("/v2/", "/v2/");
+        server.Requests.First().Authorization.Should().BeNull("the first request finds out how the registry wants to be asked");
+    }
+
+    [Fact]
+    public async Task Wrong_password_on_basic_challenge_fails_authentication()
+    {
+        await using var server = new CannedHttpServer(_ => CannedResponse.With(401, ("WWW-Authenticate", "Basic realm=\"Registry\"")));
+
+        var outcome = await probe.ProbeAsync(Request(server.BaseUrl), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        outcome.Message.Should().Contain("refused the login of user ci-bot").And.NotContain(Password);
+    }
+
+    [Fact]
+    public async Task Bearer_challenge_fetches_a_token_from_the_realm_and_retries()
+    {
+        await using var tokens = new CannedHttpServer(r => r.Authorization == Basic("ci-bot", Password)
+            ? new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = "application/json" }, $"{{\"access_token\":\"{IssuedToken}\"}}")
+            : new CannedResponse(401));
+        var challenge = $"Bearer realm=\"http://127.0.0.1:{tokens.Port}/token\",service=\"test registry\",scope=\"registry:catalog:*\"";
+        await using var registry = new CannedHttpServer(r => r switch
+        {
+            { Target: "/v2/", Authorization: "Bearer " + IssuedToken } => CannedResponse.With(200, ("Docker-Distribution-API-Version", "registry/2.0")),
+            { Target: "/v2/" } => CannedResponse.With(401, ("WWW-Authenticate", challenge)),
+            _ => new CannedResponse(404),
+        });
+
+        var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.ServerVersion.Should().Be("registry/2.0");
+        tokens.Requests.Should().ContainSingle().Which.Target.Should().Be("/token?service=test%20registry&scope=registry%3Acatalog%3A%2A");
+        outcome.Message.Should().NotContain(IssuedToken).And.NotContain(Password);
+    }
+
+    [Fact]
+    public async Task Bad_credentials_at_the_token_service_fail_authentication()
+    {
+        await using var tokens = new CannedHttpServer(_ => new CannedResponse(401));
+        await using var registry = new CannedHttpServer(_ =>
+            CannedResponse.With(401, ("WWW-Authenticate", $"Bearer realm=\"http://127.0.0.1:{tokens.Port}/token\",service=\"reg\"")));
+
+        var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        outcome.Message.Should().Contain($"token service http://127.0.0.1:{tokens.Port}/token").And.NotContain(Password);
+    }
+
+    [Fact]
+    public async Task Token_refused_by_the_registry_fails_authentication()
+    {
+        await using var tokens = new CannedHttpServer(_ => new CannedResponse(200, null, $"{{\"token\":\"{IssuedToken}\"}}"));
+        await using var registry = new CannedHttpServer(_ =>
+            CannedResponse.With(401, ("WWW-Authenticate", $"Bearer realm=\"http://127.0.0.1:{tokens.Port}/token\"")));
+
+        var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        registry.Requests.Last().Authorization.Should().Be("Bearer " + IssuedToken);
+    }
+
+    [Fact]
+    public async Task Open_registry_is_validated_but_says_the_credentials_were_not_checked()
+    {
+        await using var registry = new CannedHttpServer(_ => new CannedResponse(200));
+
+        var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue();
+        outcome.Message.Should().Contain("could not be checked");
+    }
+
+    [Fact]
+    public async Task Unknown_scheme_is_unsupported()
+    {
+        await using var registry = new CannedHttpServer(_ => CannedResponse.With(401, ("WWW-Authenticate", "Negotiate")));
+
+        var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        outcome.Message.Should().Contain("offered: Negotiate");
+    }
+
+    [Fact]
+    public async Task Server_that_is_not_a_registry_is_reported_with_its_status()
+    {
+        await using var registry = new CannedHttpServer(_ => new CannedResponse(404));
+
+        var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+        outcome.Message.Should().Contain("HTTP 404 for /v2/");
+    }
+
+    [Fact]
+    public async Task Registry_down_is_unreachable()
+    {
+        var outcome = await probe.ProbeAsync(Request($"http://127.0.0.1:{ClosedPort()}"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+    }
+
+    [Fact]
+    public void Token_endpoint_carries_service_and_scope_escaped()
+    {
+        var challenge = WwwAuthenticateChallenge.Parse("Bearer realm=\"https://auth.example.com/token?client=x\",service=\"reg.example.com\",scope=\"repository:a/b:pull\"")[0];
+
+        ContainerRegistryProbe.TryTokenEndpoint(challenge, new Uri("https://reg.example.com/"), out var uri, out _).Should().BeTrue();
+
+        uri.AbsoluteUri.Should().Be("https://auth.example.com/token?client=x&service=reg.example.com&scope=repository%3Aa%2Fb%3Apull");
+    }
+
+    [Fact]
+    public void Https_registry_may_not_send_credentials_to_a_plain_http_realm()
+    {
+        var challenge = WwwAuthenticateChallenge.Parse("Bearer realm=\"http://auth.example.com/token\"")[0];
+
+        ContainerRegistryProbe.TryTokenEndpoint(challenge, new Uri("https://reg.example.com/"), out _, out var refusal).Should().BeFalse();
+
+        refusal.Reason.Should().Be(ValidationReasons.Unsupported);
+        refusal.Message.Should().Contain("plain http token service");
+    }
+
+    [Fact]
+    public void Bearer_challenge_without_realm_is_refused()
+    {
+        var challenge = WwwAuthenticateChallenge.Parse("Bearer service=\"reg\"")[0];
+
+        ContainerRegistryProbe.TryTokenEndpoint(challenge, new Uri("https://reg.example.com/"), out _, out var refusal).Should().BeFalse();
+
+        refusal.Message.Should().Contain("without a usable realm");
+    }
+
+    [Theory]
+    [InlineData("{\"token\":\"a\",\"access_token\":\"b\"}", "a")]
+    [InlineData("{\"access_token\":\"b\"}", "b")]
+    [InlineData("{\"token\":\"\"}", null)]
+    [InlineData("[]", null)]
+    [InlineData("not json", null)]
+    public void Token_is_read_from_token_or_access_token(string json, string? expected)
+    {
+        ContainerRegistryProbe.ReadToken(Encoding.UTF8.GetBytes(json)).Should().Be(expected);
+    }
+}

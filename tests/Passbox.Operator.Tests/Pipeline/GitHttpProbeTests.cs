@@ -1,0 +1,157 @@
+using System.Text;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Pipeline;
+using static Passbox.Operator.Tests.Pipeline.ProbeTestSupport;
+
+namespace Passbox.Operator.Tests.Pipeline;
+
+public sealed class GitHttpProbeTests
+{
+    private const string Advertisement =
+        "001e# service=git-upload-pack\n0000" +
+        "0155a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0 HEAD\0multi_ack thin-pack side-band agent=git/2.47.3 object-format=sha1\n0000";
+
+    private readonly GitHttpProbe probe = new();
+
+    [Fact]
+    public async Task Advertisement_with_the_right_credentials_is_validated_with_the_git_agent()
+    {
+        await using var server = new CannedHttpServer(r =>
+            r.Authorization == Basic("ci-bot", Password) && r.Target == "/org/app.git/info/refs?service=git-upload-pack"
+                ? new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = GitHttpProbe.AdvertisementContentType }, Advertisement)
+                : new CannedResponse(401));
+
+        var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app.git"), CancellationToken.None);
+
+        outcome.Should().BeEquivalentTo(new { Succeeded = true, Reason = ValidationReasons.Validated, ServerVersion = "git/2.47.3" });
+        outcome.Message.Should().Contain("user ci-bot can read").And.NotContain(Password);
+    }
+
+    [Theory]
+    [InlineData(401, "AuthenticationFailed", "refused the login of user ci-bot")]
+    [InlineData(403, "PermissionDenied", "may not read")]
+    [InlineData(404, "PermissionDenied", "not found, or user ci-bot may not see it")]
+    [InlineData(500, "Unreachable", "HTTP 500")]
+    public async Task Status_codes_map_to_reasons(int status, string reason, string message)
+    {
+        await using var server = new CannedHttpServer(_ => new CannedResponse(status));
+
+        var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app.git"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(reason);
+        outcome.Message.Should().Contain(message).And.NotContain(Password);
+    }
+
+    [Fact]
+    public async Task Bare_token_is_sent_as_password_of_the_conventional_user()
+    {
+        await using var server = new CannedHttpServer(_ => new CannedResponse(401));
+
+        var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app.git", username: null), CancellationToken.None);
+
+        server.Requests.Should().ContainSingle().Which.Authorization.Should().Be(Basic(BasicCredentials.BareTokenUsername, Password));
+        outcome.Message.Should().Contain("the token").And.NotContain(Password);
+    }
+
+    [Fact]
+    public async Task Answer_that_is_not_a_git_advertisement_is_unsupported()
+    {
+        await using var server = new CannedHttpServer(_ =>
+            new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = "text/html" }, "<html>login</html>"));
+
+        var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        outcome.Message.Should().Contain("text/html");
+    }
+
+    [Fact]
+    public async Task Redirect_on_the_same_server_is_followed_with_credentials()
+    {
+        await using var server = new CannedHttpServer(r => r.Target.StartsWith("/org/app/", StringComparison.Ordinal)
+            ? CannedResponse.With(301, ("Location", "/org/app.git/info/refs?service=git-upload-pack"))
+            : new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = GitHttpProbe.AdvertisementContentType }, Advertisement));
+
+        var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app"), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue();
+        server.Requests.Should().HaveCount(2).And.OnlyContain(r => r.Authorization == Basic("ci-bot", Password));
+    }
+
+    [Fact]
+    public async Task Redirect_to_another_host_is_not_followed()
+    {
+        await using var other = new CannedHttpServer(_ => new CannedResponse(200));
+        await using var server = new CannedHttpServer(_ =>
+            CannedResponse.With(302, ("Location", $"http://localhost:{other.Port}/steal")));
+
+        var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app.git"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        outcome.Message.Should().Contain("another server");
+        other.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Refused_connection_is_unreachable()
+    {
+        var port = ClosedPort();
+
+        var outcome = await probe.ProbeAsync(Request($"http://127.0.0.1:{port}/org/app.git"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+        outcome.Message.Should().Be($"cannot reach 127.0.0.1:{port}: connection refused");
+    }
+
+    [Fact]
+    public async Task Silent_server_times_out()
+    {
+        using var silent = new SilentServer();
+
+        var outcome = await probe.ProbeAsync(Request($"http://127.0.0.1:{silent.Port}/org/app.git", timeoutSeconds: 0.5), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Timeout);
+        outcome.Message.Should().Contain("within 500ms");
+    }
+
+    [Fact]
+    public async Task Caller_cancellation_is_not_an_outcome()
+    {
+        using var silent = new SilentServer();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+
+        var act = () => probe.ProbeAsync(Request($"http://127.0.0.1:{silent.Port}/org/app.git"), cts.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
+    public async Task Https_to_a_plain_http_server_is_a_tls_failure()
+    {
+        await using var server = new CannedHttpServer(_ => new CannedResponse(200));
+
+        var outcome = await probe.ProbeAsync(Request($"https://127.0.0.1:{server.Port}/org/app.git"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
+        outcome.Message.Should().Contain($"TLS with 127.0.0.1:{server.Port} failed");
+    }
+
+    [Theory]
+    [InlineData(null, "no git repository URL given")]
+    [InlineData("git@github.com:org/app.git", "not an http(s) URL")]
+    [InlineData("https://bot:tok@github.com/org/app.git", "user info")]
+    public async Task Unusable_repository_urls_are_refused_before_any_request(string? url, string message)
+    {
+        var outcome = await probe.ProbeAsync(Request(url!), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        outcome.Message.Should().Contain(message).And.NotContain("tok");
+    }
+
+    [Fact]
+    public void Agent_is_read_from_the_first_ref_line_only()
+    {
+        GitHttpProbe.FindAgent(Encoding.ASCII.GetBytes(Advertisement)).Should().Be("git/2.47.3");
+        GitHttpProbe.FindAgent(Encoding.ASCII.GetBytes("001e# service=git-upload-pack\n0000")).Should().BeNull();
+    }
+}

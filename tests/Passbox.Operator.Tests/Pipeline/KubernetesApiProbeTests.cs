@@ -1,0 +1,130 @@
+using System.Text;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Pipeline;
+using static Passbox.Operator.Tests.Pipeline.KubeconfigSamples;
+
+namespace Passbox.Operator.Tests.Pipeline;
+
+public sealed class KubernetesApiProbeTests
+{
+    private const string VersionJson = "{\"major\":\"1\",\"minor\":\"34\",\"gitVersion\":\"v1.34.1\",\"platform\":\"linux/amd64\"}";
+    private readonly KubernetesApiProbe probe = new();
+
+    [Fact]
+    public async Task Token_accepted_by_the_api_server_is_validated_with_its_version()
+    {
+        await using var server = ApiServer();
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(Valid.Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.Should().BeEquivalentTo(new { Succeeded = true, Reason = ValidationReasons.Validated, ServerVersion = "v1.34.1" });
+        outcome.Message.Should().Contain("user \"deployer\" of context \"ci\" (bearer token)").And.NotContain(Secret);
+        server.Requests.Select(r => r.Target).Should().Equal("/api", "/version");
+        server.Requests.Should().OnlyContain(r => r.Authorization == "Bearer " + Secret);
+    }
+
+    [Theory]
+    [InlineData(401, "AuthenticationFailed")]
+    [InlineData(403, "PermissionDenied")]
+    [InlineData(404, "Unreachable")]
+    public async Task Api_answers_map_to_reasons(int status, string reason)
+    {
+        await using var server = new CannedHttpServer(_ => new CannedResponse(status));
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(Valid.Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.Reason.Should().Be(reason);
+        outcome.Message.Should().NotContain(Secret);
+    }
+
+    [Fact]
+    public async Task Exec_plugin_never_runs_and_no_request_is_made()
+    {
+        await using var server = ApiServer();
+        var marker = Path.Combine(Path.GetTempPath(), $"passbox-exec-{Guid.NewGuid():N}");
+        var yaml = Valid
+            .Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)
+            .Replace($"    token: {Secret}\n", $"""
+                    exec:
+                      apiVersion: client.authentication.k8s.io/v1
+                      command: /bin/sh
+                      args: ["-c", "touch {marker}"]
+                      interactiveMode: Never
+
+                """, StringComparison.Ordinal);
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(yaml), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        File.Exists(marker).Should().BeFalse("no command from a kubeconfig may run");
+        server.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Server_and_token_without_kubeconfig_are_checked_directly()
+    {
+        await using var server = ApiServer();
+
+        var outcome = await probe.ProbeAsync(new PipelineProbeRequest(server.BaseUrl, null, Secret, null, null, TimeSpan.FromSeconds(5)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.Message.Should().StartWith("the bearer token logged in");
+    }
+
+    [Fact]
+    public async Task Nothing_to_check_is_an_invalid_kubeconfig()
+    {
+        var outcome = await probe.ProbeAsync(new PipelineProbeRequest(null, null, null, null, null, TimeSpan.FromSeconds(1)), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.InvalidKubeconfig);
+    }
+
+    [Fact]
+    public async Task Impersonation_headers_are_sent()
+    {
+        await using var server = ApiServer();
+        var yaml = Valid.Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)
+            .Replace($"    token: {Secret}\n", $"    token: {Secret}\n    as: alice\n", StringComparison.Ordinal);
+
+        await probe.ProbeAsync(KubeconfigRequest(yaml), CancellationToken.None);
+
+        server.Requests.Should().OnlyContain(r => r.Headers["Impersonate-User"] == "alice");
+    }
+
+    [Fact]
+    public async Task Path_prefix_of_the_server_is_kept()
+    {
+        await using var server = new CannedHttpServer(r => r.Target switch
+        {
+            "/k8s/clusters/c-1/api" => new CannedResponse(200, null, "{}"),
+            "/k8s/clusters/c-1/version" => new CannedResponse(200, null, VersionJson),
+            _ => new CannedResponse(404),
+        });
+
+        var outcome = await probe.ProbeAsync(
+            KubeconfigRequest(Valid.Replace("https://127.0.0.1:6443", server.BaseUrl + "/k8s/clusters/c-1", StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.ServerVersion.Should().Be("v1.34.1");
+    }
+
+    [Theory]
+    [InlineData(VersionJson, "v1.34.1")]
+    [InlineData("{\"major\":\"1\"}", null)]
+    [InlineData("<html/>", null)]
+    public void Git_version_is_read_from_the_version_answer(string json, string? expected)
+    {
+        KubernetesApiProbe.ReadGitVersion(Encoding.UTF8.GetBytes(json)).Should().Be(expected);
+    }
+
+    private static CannedHttpServer ApiServer() => new(r => r.Authorization != "Bearer " + Secret
+        ? new CannedResponse(401)
+        : r.Target switch
+        {
+            "/api" => new CannedResponse(200, null, "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"]}"),
+            "/version" => new CannedResponse(200, null, VersionJson),
+            _ => new CannedResponse(404),
+        });
+
+    private static PipelineProbeRequest KubeconfigRequest(string yaml, string? context = null) =>
+        new(null, null, null, yaml, context, TimeSpan.FromSeconds(5));
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Passbox.Operator.Tests.Pipeline;
+
+/// <summary>A throwaway certificate authority for TLS tests.</summary>
+internal sealed class TestCertificates : IDisposable
+{
+    private readonly ECDsa caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    public TestCertificates(string name = "passbox test CA")
+    {
+        var request = new CertificateRequest($"CN={name}", caKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+    }
+
+    public X509Certificate2 Authority { get; }
+
+    public string AuthorityPem => Authority.ExportCertificatePem();
+
+    /// <summary>A server certificate for <paramref name="names"/> (IP addresses or DNS names), with its key.</summary>
+    public X509Certificate2 Server(params string[] names)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={names[0]}", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in names)
+        {
+            if (IPAddress.TryParse(name, out var ip))
+            {
+                san.AddIpAddress(ip);
+            }
+            else
+            {
+                san.AddDnsName(name);
+            }
+        }
+
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        return Issue(request, key);
+    }
+
+    /// <summary>A client certificate with its key, as PEM.</summary>
+    public (string CertificatePem, string KeyPem) Client(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var certificate = Issue(request, key);
+        return (certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
+    }
+
+    public void Dispose()
+    {
+        Authority.Dispose();
+        caKey.Dispose();
+    }
+
+    private X509Certificate2 Issue(CertificateRequest request, ECDsa key)
+    {
+        var serial = RandomNumberGenerator.GetBytes(12);
+        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(12), serial);
+        using var withKey = issued.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+    }
+}
