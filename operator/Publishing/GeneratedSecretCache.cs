@@ -20,7 +20,14 @@ public sealed class GeneratedSecretCache(IInformer<V1Secret> informer) : IGenera
     public ObservedSecret? Find(string namespaceName, string name)
     {
         var cached = informer.Cache.Get(new ObjectKey(namespaceName, name));
-        return cached is null ? null : ObservedSecret.FromCached(cached, cached.Metadata.Annotations?.GetValueOrDefault(ObservedHashKey) ?? "");
+        if (cached is null)
+        {
+            return null;
+        }
+
+        string? hash = null;
+        cached.Metadata.Annotations?.TryGetValue(ObservedHashKey, out hash);
+        return ObservedSecret.FromCached(cached, hash ?? "");
     }
 
     /// <summary>The informer's transform: drop the data, keep its hash.</summary>
