@@ -3,7 +3,7 @@ namespace Passbox.Operator.Connectors;
 /// <summary>
 /// Logs in to one kind of database to prove a credential works. One login per call, closed before
 /// the call returns; no pools. Failures are returned as outcomes, never thrown, except cancellation
-/// by the caller's token.
+/// by the caller's token (and a non-positive <see cref="DatabaseLogin.Timeout"/>, a caller bug).
 /// </summary>
 public interface IDatabaseConnector
 {

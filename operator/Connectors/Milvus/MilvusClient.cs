@@ -36,7 +36,8 @@ public sealed class MilvusClient : IDisposable
     public string? CertificateFailure => _certificates.LastFailure;
 
     /// <summary>
-    /// <c>https://</c> unless TLS is Disabled (then HTTP/2 without TLS). Throws
+    /// <c>https://</c> unless TLS is Disabled (then HTTP/2 without TLS). gRPC cannot fall back from
+    /// TLS to plaintext on one connection, so Preferred means TLS without a certificate check. Throws
     /// <see cref="ArgumentException"/> when the CA PEM is unusable.
     /// </summary>
     public static MilvusClient Create(DatabaseLogin login)

@@ -15,6 +15,7 @@ public sealed class MilvusConnector : IDatabaseConnector
     public async Task<ValidationOutcome> ValidateAsync(DatabaseLogin login, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(login);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(login.Timeout, TimeSpan.Zero, nameof(login));
         if (string.IsNullOrEmpty(login.ApiKey) && string.IsNullOrEmpty(login.LoginName))
         {
             return ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "Neither a user name nor an API key was given.");

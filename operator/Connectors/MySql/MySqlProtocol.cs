@@ -55,6 +55,7 @@ internal static class MySqlProtocol
     public static async Task<ValidationOutcome> ValidateAsync(DatabaseLogin login, DatabaseEngine engine, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(login);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(login.Timeout, TimeSpan.Zero, nameof(login));
         using var certificates = CertificateValidation.Create(login.Tls, out var caError);
         if (certificates is null)
         {

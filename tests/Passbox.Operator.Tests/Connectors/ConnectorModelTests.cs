@@ -91,4 +91,16 @@ public sealed class ConnectorModelTests
             connectors.For(engine).Engine.Should().Be(engine);
         }
     }
+
+    [Fact]
+    public async Task A_non_positive_timeout_is_a_caller_bug()
+    {
+        var login = new DatabaseLogin { Host = "127.0.0.1", Port = 1, LoginName = "u", Timeout = TimeSpan.Zero };
+
+        foreach (var connector in Enum.GetValues<DatabaseEngine>().Select(DatabaseConnectors.CreateDefault().For))
+        {
+            var act = () => connector.ValidateAsync(login, CancellationToken.None);
+            await act.Should().ThrowAsync<ArgumentOutOfRangeException>();
+        }
+    }
 }
