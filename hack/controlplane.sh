@@ -333,13 +333,22 @@ pid_alive() {
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$1"
 }
 
+# running PID: the process exists and is not a zombie. Used while waiting for
+# a process just launched (its command line is briefly unreadable during exec).
+running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+
 kill_proc() { # DIR NAME
   local dir=$1 name=$2 pid i
   if pid_alive "$dir" "$name"; then
     pid=$(<"$dir/$name.pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+    for i in $(seq 1 100); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
   fi
   rm -f "$dir/$name.pid"
 }
@@ -356,7 +365,7 @@ start_etcd() {
   local i
   for i in $(seq 1 100); do
     if "$ETCDCTL_BIN" --endpoints "http://127.0.0.1:$ETCD_PORT" --dial-timeout 1s endpoint health >/dev/null 2>&1; then return; fi
-    pid_alive "$dir" etcd || break
+    running "$(<"$dir/etcd.pid")" || break
     sleep 0.1
   done
   tail -n 20 "$dir/etcd.log" >&2
@@ -382,7 +391,7 @@ wait_ready() {
         return 0
       fi
     fi
-    if ! pid_alive "$dir" apiserver; then
+    if ! running "$(<"$dir/apiserver.pid")"; then
       log "API server exited; last lines of $dir/apiserver.log:"
       tail -n 30 "$dir/apiserver.log" >&2
       return 1
