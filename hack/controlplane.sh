@@ -590,7 +590,7 @@ cmd_compact() {
 cmd_run() {
   local dir=${1:-$REPO/.run/controlplane}
   cmd_start "$dir" --watch-pid $$
-  trap 'stop_all "$DIR"; exit 0' INT TERM
+  trap 'log "stopping"; stop_all "$DIR"; log "stopped"; exit 0' INT TERM
   cat <<EOF
 
 Control plane running. In another shell:

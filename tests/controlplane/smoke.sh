@@ -7,7 +7,9 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CP="$REPO/hack/controlplane.sh"
-DIR=${1:-$(mktemp -d /tmp/passbox-cp-smoke.XXXXXX)}
+DIR=${1:-}
+CLEAN=""
+if [[ -z $DIR ]]; then DIR=$(mktemp -d /tmp/passbox-cp-smoke.XXXXXX); CLEAN=$DIR; fi
 PASSED=0 FAILED=0
 
 pass() { PASSED=$((PASSED + 1)); printf 'ok    %s\n' "$1"; }
@@ -17,7 +19,7 @@ check() { # NAME EXPECTED-SUBSTRING ACTUAL
 }
 
 "$CP" start "$DIR" --watch-pid $$
-trap '"$CP" stop "$DIR" >/dev/null 2>&1 || true' EXIT
+trap '"$CP" stop "$DIR" >/dev/null 2>&1 || true; [[ -z $CLEAN ]] || rm -rf "$CLEAN"' EXIT
 # shellcheck disable=SC1091
 source "$DIR/env"
 
@@ -176,5 +178,7 @@ else
   echo "skip  kubectl checks (kubectl not installed)"
 fi
 
+source "$DIR/env"
+echo "info  RSS: API server $(awk '/VmRSS/ {print $2, $3}' "/proc/$APISERVER_PID/status"), etcd $(awk '/VmRSS/ {print $2, $3}' "/proc/$ETCD_PID/status")"
 echo "controlplane smoke: $PASSED passed, $FAILED failed"
 [[ $FAILED == 0 ]]
