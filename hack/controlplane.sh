@@ -16,6 +16,7 @@
 #   PASSBOX_CP_WATCH_CACHE     true|false (default false: watches go straight to etcd, so a
 #                              resourceVersion older than a compaction reliably answers 410 Gone)
 #   PASSBOX_CP_FEATURE_GATES   extra --feature-gates for the API server
+#   PASSBOX_CP_AUDIT_POLICY    audit policy file (default: built in, level Metadata for everything)
 #   PASSBOX_CP_APISERVER_ARGS  extra API server flags (word-split)
 #   PASSBOX_CP_READY_TIMEOUT   seconds to wait for /readyz (default 60)
 set -euo pipefail
@@ -200,7 +201,7 @@ ensure_etcd() {
 
 go_env() {
   export GOROOT="$SID/usr/lib/go-$GO_MINOR" GOPATH="$CACHE/gopath:$SID/usr/share/gocode"
-  export GO111MODULE=off GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GOENV=off CGO_ENABLED=0
+  export GO111MODULE=off GOTOOLCHAIN=local GOPROXY=off GOFLAGS='' GOENV=off CGO_ENABLED=0
   export GOCACHE="$CACHE/gocache" PATH="$SID/usr/lib/go-$GO_MINOR/bin:$PATH"
 }
 
@@ -237,9 +238,9 @@ build_binary() {
     build_failed "openapi-gen"
   phase_end
   phase go-build
-  local v pkg=k8s.io/component-base/version
+  local v ldflags pkg=k8s.io/component-base/version
   v=$(kube_version)
-  local ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$(cut -d. -f1 <<<"${v#v}") -X $pkg.gitMinor=$(cut -d. -f2 <<<"$v")"
+  ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$(cut -d. -f1 <<<"${v#v}") -X $pkg.gitMinor=$(cut -d. -f2 <<<"$v")"
   ldflags+=" -X $pkg.gitCommit=$HASH -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   (cd "$stage" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp" .) >"$CACHE/build.log" 2>&1 ||
     build_failed "go build"
@@ -309,8 +310,8 @@ abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
 # A loopback port nobody listens on, outside the ephemeral range.
 USED_PORTS=" "
 free_port() {
-  local p i
-  for i in $(seq 1 200); do
+  local p
+  for _ in $(seq 1 200); do
     p=$((10000 + RANDOM % 22000))
     [[ $USED_PORTS == *" $p "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
@@ -343,11 +344,11 @@ running() {
 }
 
 kill_proc() { # DIR NAME
-  local dir=$1 name=$2 pid i
+  local dir=$1 name=$2 pid
   if pid_alive "$dir" "$name"; then
     pid=$(<"$dir/$name.pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do running "$pid" || break; sleep 0.1; done
+    for _ in $(seq 1 100); do running "$pid" || break; sleep 0.1; done
     if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
   fi
   rm -f "$dir/$name.pid"
@@ -362,8 +363,7 @@ start_etcd() {
     --heartbeat-interval 10 --election-timeout 100 \
     --unsafe-no-fsync --log-level warn </dev/null >>"$dir/etcd.log" 2>&1 &
   echo $! >"$dir/etcd.pid"
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     if "$ETCDCTL_BIN" --endpoints "http://127.0.0.1:$ETCD_PORT" --dial-timeout 1s endpoint health >/dev/null 2>&1; then return; fi
     running "$(<"$dir/etcd.pid")" || break
     sleep 0.1
@@ -560,10 +560,10 @@ cmd_restart_apiserver() {
   [[ $# -eq 1 ]] || die "usage: restart-apiserver DIR"
   load_env "$1"
   pid_alive "$DIR" etcd || die "etcd for $DIR is not running"
-  local t0=$EPOCHREALTIME i
+  local t0=$EPOCHREALTIME
   kill_proc "$DIR" apiserver
   # the same port: wait until the old listener is gone
-  for i in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$APISERVER_PORT") 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$APISERVER_PORT") 2>/dev/null || break; sleep 0.1; done
   start_apiserver "$DIR" "$(binary_path)"
   wait_ready "$DIR" "$APISERVER_PORT" "$ADMIN_TOKEN" || die "API server failed to restart (log: $DIR/apiserver.log)"
   write_env
@@ -627,7 +627,7 @@ main() {
     compact) cmd_compact "$@" ;;
     run) cmd_run "$@" ;;
     __watchdog) cmd_watchdog "$@" ;;
-    *) sed -n '2,21p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SCRIPT" >&2; exit 2 ;;
   esac
 }
 
