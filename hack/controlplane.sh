@@ -307,7 +307,9 @@ need() { command -v "$1" >/dev/null || die "'$1' is required (apt-get install $2
 
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
 
-# A loopback port nobody listens on, outside the ephemeral range.
+# free_port VAR: a loopback port nobody listens on, outside the ephemeral
+# range, different from the ones picked before (assigned, not echoed, so that
+# the list of picked ports survives).
 USED_PORTS=" "
 free_port() {
   local p
@@ -316,7 +318,7 @@ free_port() {
     [[ $USED_PORTS == *" $p "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       USED_PORTS+="$p "
-      echo "$p"
+      printf -v "$1" '%s' "$p"
       return
     fi
   done
@@ -368,8 +370,9 @@ start_etcd() {
     running "$(<"$dir/etcd.pid")" || break
     sleep 0.1
   done
+  log "etcd did not become healthy; last lines of $dir/etcd.log:"
   tail -n 20 "$dir/etcd.log" >&2
-  die "etcd did not become healthy (log: $dir/etcd.log)"
+  return 1
 }
 
 start_apiserver() {
@@ -457,48 +460,39 @@ cmd_start() {
   local bin t0=$EPOCHREALTIME
   bin=$(binary_path)
 
-  ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); APISERVER_PORT=$(free_port)
   ADMIN_TOKEN=$(random_token); OPERATOR_TOKEN=$(random_token); CI_TOKEN=$(random_token)
   umask 077
-  cat >"$DIR/tokens.csv" <<EOF
-$ADMIN_TOKEN,admin,admin,"system:masters"
-$OPERATOR_TOKEN,passbox-operator,passbox-operator
-$CI_TOKEN,ci-deployer,ci-deployer
-EOF
+  printf '%s\n' "$ADMIN_TOKEN,admin,admin,\"system:masters\"" \
+    "$OPERATOR_TOKEN,passbox-operator,passbox-operator" "$CI_TOKEN,ci-deployer,ci-deployer" >"$DIR/tokens.csv"
   umask 022
   # Every start is a fresh cluster: new etcd data, tokens and logs. The
   # self-signed certificates are kept (key generation costs start time) unless
   # they are old.
-  rm -rf "$DIR/etcd-data" "$DIR/ca.crt"
   if [[ -n $(find "$DIR/certs" -name apiserver.crt -mtime +300 2>/dev/null) ]]; then rm -rf "$DIR/certs"; fi
-  : >"$DIR/audit.log"; : >"$DIR/apiserver.log"; : >"$DIR/etcd.log"
-  {
-    echo "--etcd-servers=http://127.0.0.1:$ETCD_PORT"
-    echo "--bind-address=127.0.0.1"
-    echo "--secure-port=$APISERVER_PORT"
-    echo "--cert-dir=$DIR/certs"
-    echo "--token-auth-file=$DIR/tokens.csv"
-    echo "--audit-log-path=$DIR/audit.log"
-    [[ -n "${PASSBOX_CP_AUDIT_POLICY:-}" ]] && echo "--audit-policy-file=$PASSBOX_CP_AUDIT_POLICY"
-    # Without the watch cache a watch from a compacted resourceVersion gets
-    # 410 Gone straight from etcd (the cache would still serve it).
-    echo "--watch-cache=${PASSBOX_CP_WATCH_CACHE:-false}"
-    # No automatic compaction: only 'compact' makes old resourceVersions expire.
-    echo "--etcd-compaction-interval=0"
-    [[ -n "${PASSBOX_CP_FEATURE_GATES:-}" ]] && echo "--feature-gates=$PASSBOX_CP_FEATURE_GATES"
-    local extra
-    for extra in ${PASSBOX_CP_APISERVER_ARGS:-}; do echo "$extra"; done
-  } >"$DIR/apiserver.args"
+  : >"$DIR/audit.log"
 
-  phase start-etcd
-  start_etcd "$DIR"
-  phase_end
-  phase start-apiserver
-  start_apiserver "$DIR" "$bin"
-  if ! wait_ready "$DIR" "$APISERVER_PORT" "$ADMIN_TOKEN"; then
+  # Ports are probed, not reserved: a parallel start may take one first, so a
+  # bind conflict is retried with new ports.
+  local attempt
+  for attempt in 1 2 3; do
+    rm -rf "$DIR/etcd-data" "$DIR/ca.crt"
+    : >"$DIR/apiserver.log"; : >"$DIR/etcd.log"
+    free_port ETCD_PORT; free_port ETCD_PEER_PORT; free_port APISERVER_PORT
+    write_apiserver_args
+    phase start-etcd
+    if start_etcd "$DIR"; then
+      phase_end
+      phase start-apiserver
+      start_apiserver "$DIR" "$bin"
+      if wait_ready "$DIR" "$APISERVER_PORT" "$ADMIN_TOKEN"; then break; fi
+    fi
     stop_all "$DIR"
+    if [[ $attempt -lt 3 ]] && grep -q 'address already in use' "$DIR/apiserver.log" "$DIR/etcd.log"; then
+      log "port conflict, retrying with other ports"
+      continue
+    fi
     die "control plane failed to start (logs in $DIR)"
-  fi
+  done
   phase_end
 
   write_kubeconfig "$DIR/kubeconfig" admin "$ADMIN_TOKEN"
@@ -510,6 +504,26 @@ EOF
     echo $! >"$DIR/watchdog.pid"
   fi
   log "ready in $(elapsed "$t0")s: https://127.0.0.1:$APISERVER_PORT  (KUBECONFIG=$DIR/kubeconfig, env: $DIR/env)"
+}
+
+write_apiserver_args() {
+  {
+    echo "--etcd-servers=http://127.0.0.1:$ETCD_PORT"
+    echo "--bind-address=127.0.0.1"
+    echo "--secure-port=$APISERVER_PORT"
+    echo "--cert-dir=$DIR/certs"
+    echo "--token-auth-file=$DIR/tokens.csv"
+    echo "--audit-log-path=$DIR/audit.log"
+    if [[ -n "${PASSBOX_CP_AUDIT_POLICY:-}" ]]; then echo "--audit-policy-file=$PASSBOX_CP_AUDIT_POLICY"; fi
+    # Without the watch cache a watch from a compacted resourceVersion gets
+    # 410 Gone straight from etcd (the cache would still serve it).
+    echo "--watch-cache=${PASSBOX_CP_WATCH_CACHE:-false}"
+    # No automatic compaction: only 'compact' makes old resourceVersions expire.
+    echo "--etcd-compaction-interval=0"
+    if [[ -n "${PASSBOX_CP_FEATURE_GATES:-}" ]]; then echo "--feature-gates=$PASSBOX_CP_FEATURE_GATES"; fi
+    local extra
+    for extra in ${PASSBOX_CP_APISERVER_ARGS:-}; do echo "$extra"; done
+  } >"$DIR/apiserver.args"
 }
 
 write_env() {
