@@ -16,6 +16,7 @@
 #   PASSBOX_CP_WATCH_CACHE     true|false (default false: watches go straight to etcd, so a
 #                              resourceVersion older than a compaction reliably answers 410 Gone)
 #   PASSBOX_CP_FEATURE_GATES   extra --feature-gates for the API server
+#   PASSBOX_CP_AUDIT_POLICY    audit policy file (default: built in, level Metadata for everything)
 #   PASSBOX_CP_APISERVER_ARGS  extra API server flags (word-split)
 #   PASSBOX_CP_READY_TIMEOUT   seconds to wait for /readyz (default 60)
 set -euo pipefail
@@ -200,7 +201,7 @@ ensure_etcd() {
 
 go_env() {
   export GOROOT="$SID/usr/lib/go-$GO_MINOR" GOPATH="$CACHE/gopath:$SID/usr/share/gocode"
-  export GO111MODULE=off GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GOENV=off CGO_ENABLED=0
+  export GO111MODULE=off GOTOOLCHAIN=local GOPROXY=off GOFLAGS='' GOENV=off CGO_ENABLED=0
   export GOCACHE="$CACHE/gocache" PATH="$SID/usr/lib/go-$GO_MINOR/bin:$PATH"
 }
 
@@ -237,9 +238,9 @@ build_binary() {
     build_failed "openapi-gen"
   phase_end
   phase go-build
-  local v pkg=k8s.io/component-base/version
+  local v ldflags pkg=k8s.io/component-base/version
   v=$(kube_version)
-  local ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$(cut -d. -f1 <<<"${v#v}") -X $pkg.gitMinor=$(cut -d. -f2 <<<"$v")"
+  ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$(cut -d. -f1 <<<"${v#v}") -X $pkg.gitMinor=$(cut -d. -f2 <<<"$v")"
   ldflags+=" -X $pkg.gitCommit=$HASH -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   (cd "$stage" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp" .) >"$CACHE/build.log" 2>&1 ||
     build_failed "go build"
@@ -306,16 +307,18 @@ need() { command -v "$1" >/dev/null || die "'$1' is required (apt-get install $2
 
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
 
-# A loopback port nobody listens on, outside the ephemeral range.
+# free_port VAR: a loopback port nobody listens on, outside the ephemeral
+# range, different from the ones picked before (assigned, not echoed, so that
+# the list of picked ports survives).
 USED_PORTS=" "
 free_port() {
-  local p i
-  for i in $(seq 1 200); do
+  local p
+  for _ in $(seq 1 200); do
     p=$((10000 + RANDOM % 22000))
     [[ $USED_PORTS == *" $p "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       USED_PORTS+="$p "
-      echo "$p"
+      printf -v "$1" '%s' "$p"
       return
     fi
   done
@@ -333,13 +336,22 @@ pid_alive() {
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$1"
 }
 
+# running PID: the process exists and is not a zombie. Used while waiting for
+# a process just launched (its command line is briefly unreadable during exec).
+running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+
 kill_proc() { # DIR NAME
-  local dir=$1 name=$2 pid i
+  local dir=$1 name=$2 pid
   if pid_alive "$dir" "$name"; then
     pid=$(<"$dir/$name.pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+    for _ in $(seq 1 100); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
   fi
   rm -f "$dir/$name.pid"
 }
@@ -353,14 +365,14 @@ start_etcd() {
     --heartbeat-interval 10 --election-timeout 100 \
     --unsafe-no-fsync --log-level warn </dev/null >>"$dir/etcd.log" 2>&1 &
   echo $! >"$dir/etcd.pid"
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     if "$ETCDCTL_BIN" --endpoints "http://127.0.0.1:$ETCD_PORT" --dial-timeout 1s endpoint health >/dev/null 2>&1; then return; fi
-    pid_alive "$dir" etcd || break
+    running "$(<"$dir/etcd.pid")" || break
     sleep 0.1
   done
+  log "etcd did not become healthy; last lines of $dir/etcd.log:"
   tail -n 20 "$dir/etcd.log" >&2
-  die "etcd did not become healthy (log: $dir/etcd.log)"
+  return 1
 }
 
 start_apiserver() {
@@ -382,7 +394,7 @@ wait_ready() {
         return 0
       fi
     fi
-    if ! pid_alive "$dir" apiserver; then
+    if ! running "$(<"$dir/apiserver.pid")"; then
       log "API server exited; last lines of $dir/apiserver.log:"
       tail -n 30 "$dir/apiserver.log" >&2
       return 1
@@ -448,48 +460,39 @@ cmd_start() {
   local bin t0=$EPOCHREALTIME
   bin=$(binary_path)
 
-  ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); APISERVER_PORT=$(free_port)
   ADMIN_TOKEN=$(random_token); OPERATOR_TOKEN=$(random_token); CI_TOKEN=$(random_token)
   umask 077
-  cat >"$DIR/tokens.csv" <<EOF
-$ADMIN_TOKEN,admin,admin,"system:masters"
-$OPERATOR_TOKEN,passbox-operator,passbox-operator
-$CI_TOKEN,ci-deployer,ci-deployer
-EOF
+  printf '%s\n' "$ADMIN_TOKEN,admin,admin,\"system:masters\"" \
+    "$OPERATOR_TOKEN,passbox-operator,passbox-operator" "$CI_TOKEN,ci-deployer,ci-deployer" >"$DIR/tokens.csv"
   umask 022
   # Every start is a fresh cluster: new etcd data, tokens and logs. The
   # self-signed certificates are kept (key generation costs start time) unless
   # they are old.
-  rm -rf "$DIR/etcd-data" "$DIR/ca.crt"
   if [[ -n $(find "$DIR/certs" -name apiserver.crt -mtime +300 2>/dev/null) ]]; then rm -rf "$DIR/certs"; fi
-  : >"$DIR/audit.log"; : >"$DIR/apiserver.log"; : >"$DIR/etcd.log"
-  {
-    echo "--etcd-servers=http://127.0.0.1:$ETCD_PORT"
-    echo "--bind-address=127.0.0.1"
-    echo "--secure-port=$APISERVER_PORT"
-    echo "--cert-dir=$DIR/certs"
-    echo "--token-auth-file=$DIR/tokens.csv"
-    echo "--audit-log-path=$DIR/audit.log"
-    [[ -n "${PASSBOX_CP_AUDIT_POLICY:-}" ]] && echo "--audit-policy-file=$PASSBOX_CP_AUDIT_POLICY"
-    # Without the watch cache a watch from a compacted resourceVersion gets
-    # 410 Gone straight from etcd (the cache would still serve it).
-    echo "--watch-cache=${PASSBOX_CP_WATCH_CACHE:-false}"
-    # No automatic compaction: only 'compact' makes old resourceVersions expire.
-    echo "--etcd-compaction-interval=0"
-    [[ -n "${PASSBOX_CP_FEATURE_GATES:-}" ]] && echo "--feature-gates=$PASSBOX_CP_FEATURE_GATES"
-    local extra
-    for extra in ${PASSBOX_CP_APISERVER_ARGS:-}; do echo "$extra"; done
-  } >"$DIR/apiserver.args"
+  : >"$DIR/audit.log"
 
-  phase start-etcd
-  start_etcd "$DIR"
-  phase_end
-  phase start-apiserver
-  start_apiserver "$DIR" "$bin"
-  if ! wait_ready "$DIR" "$APISERVER_PORT" "$ADMIN_TOKEN"; then
+  # Ports are probed, not reserved: a parallel start may take one first, so a
+  # bind conflict is retried with new ports.
+  local attempt
+  for attempt in 1 2 3; do
+    rm -rf "$DIR/etcd-data" "$DIR/ca.crt"
+    : >"$DIR/apiserver.log"; : >"$DIR/etcd.log"
+    free_port ETCD_PORT; free_port ETCD_PEER_PORT; free_port APISERVER_PORT
+    write_apiserver_args
+    phase start-etcd
+    if start_etcd "$DIR"; then
+      phase_end
+      phase start-apiserver
+      start_apiserver "$DIR" "$bin"
+      if wait_ready "$DIR" "$APISERVER_PORT" "$ADMIN_TOKEN"; then break; fi
+    fi
     stop_all "$DIR"
+    if [[ $attempt -lt 3 ]] && grep -q 'address already in use' "$DIR/apiserver.log" "$DIR/etcd.log"; then
+      log "port conflict, retrying with other ports"
+      continue
+    fi
     die "control plane failed to start (logs in $DIR)"
-  fi
+  done
   phase_end
 
   write_kubeconfig "$DIR/kubeconfig" admin "$ADMIN_TOKEN"
@@ -501,6 +504,26 @@ EOF
     echo $! >"$DIR/watchdog.pid"
   fi
   log "ready in $(elapsed "$t0")s: https://127.0.0.1:$APISERVER_PORT  (KUBECONFIG=$DIR/kubeconfig, env: $DIR/env)"
+}
+
+write_apiserver_args() {
+  {
+    echo "--etcd-servers=http://127.0.0.1:$ETCD_PORT"
+    echo "--bind-address=127.0.0.1"
+    echo "--secure-port=$APISERVER_PORT"
+    echo "--cert-dir=$DIR/certs"
+    echo "--token-auth-file=$DIR/tokens.csv"
+    echo "--audit-log-path=$DIR/audit.log"
+    if [[ -n "${PASSBOX_CP_AUDIT_POLICY:-}" ]]; then echo "--audit-policy-file=$PASSBOX_CP_AUDIT_POLICY"; fi
+    # Without the watch cache a watch from a compacted resourceVersion gets
+    # 410 Gone straight from etcd (the cache would still serve it).
+    echo "--watch-cache=${PASSBOX_CP_WATCH_CACHE:-false}"
+    # No automatic compaction: only 'compact' makes old resourceVersions expire.
+    echo "--etcd-compaction-interval=0"
+    if [[ -n "${PASSBOX_CP_FEATURE_GATES:-}" ]]; then echo "--feature-gates=$PASSBOX_CP_FEATURE_GATES"; fi
+    local extra
+    for extra in ${PASSBOX_CP_APISERVER_ARGS:-}; do echo "$extra"; done
+  } >"$DIR/apiserver.args"
 }
 
 write_env() {
@@ -551,10 +574,10 @@ cmd_restart_apiserver() {
   [[ $# -eq 1 ]] || die "usage: restart-apiserver DIR"
   load_env "$1"
   pid_alive "$DIR" etcd || die "etcd for $DIR is not running"
-  local t0=$EPOCHREALTIME i
+  local t0=$EPOCHREALTIME
   kill_proc "$DIR" apiserver
   # the same port: wait until the old listener is gone
-  for i in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$APISERVER_PORT") 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$APISERVER_PORT") 2>/dev/null || break; sleep 0.1; done
   start_apiserver "$DIR" "$(binary_path)"
   wait_ready "$DIR" "$APISERVER_PORT" "$ADMIN_TOKEN" || die "API server failed to restart (log: $DIR/apiserver.log)"
   write_env
@@ -581,7 +604,7 @@ cmd_compact() {
 cmd_run() {
   local dir=${1:-$REPO/.run/controlplane}
   cmd_start "$dir" --watch-pid $$
-  trap 'stop_all "$DIR"; exit 0' INT TERM
+  trap 'log "stopping"; stop_all "$DIR"; log "stopped"; exit 0' INT TERM
   cat <<EOF
 
 Control plane running. In another shell:
@@ -618,7 +641,7 @@ main() {
     compact) cmd_compact "$@" ;;
     run) cmd_run "$@" ;;
     __watchdog) cmd_watchdog "$@" ;;
-    *) sed -n '2,21p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SCRIPT" >&2; exit 2 ;;
   esac
 }
 

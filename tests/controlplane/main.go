@@ -87,13 +87,13 @@ func run() error {
 	if *tokenFile == "" || secure.ServerCert.CertDirectory == "" || len(etcd.StorageConfig.Transport.ServerList) == 0 {
 		return fmt.Errorf("--token-auth-file, --cert-dir and --etcd-servers are required")
 	}
+	builtinPolicy := ""
 	if audit.LogOptions.Path != "" && audit.PolicyFile == "" {
-		policy, err := writeDefaultAuditPolicy()
-		if err != nil {
+		var err error
+		if builtinPolicy, err = writeDefaultAuditPolicy(); err != nil {
 			return err
 		}
-		defer os.Remove(policy)
-		audit.PolicyFile = policy
+		audit.PolicyFile = builtinPolicy
 	}
 
 	// Resolve --feature-gates / --emulated-version now, before anything reads a gate.
@@ -123,7 +123,11 @@ func run() error {
 	if err := loopback.ApplyTo(&cfg.SecureServing, &cfg.LoopbackClientConfig); err != nil {
 		return err
 	}
-	if err := audit.ApplyTo(&cfg.Config); err != nil {
+	err := audit.ApplyTo(&cfg.Config) // reads the policy file
+	if builtinPolicy != "" {
+		os.Remove(builtinPolicy)
+	}
+	if err != nil {
 		return err
 	}
 	authn, err := newAuthenticator(*tokenFile)

@@ -7,7 +7,9 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CP="$REPO/hack/controlplane.sh"
-DIR=${1:-$(mktemp -d /tmp/passbox-cp-smoke.XXXXXX)}
+DIR=${1:-}
+CLEAN=""
+if [[ -z $DIR ]]; then DIR=$(mktemp -d /tmp/passbox-cp-smoke.XXXXXX); CLEAN=$DIR; fi
 PASSED=0 FAILED=0
 
 pass() { PASSED=$((PASSED + 1)); printf 'ok    %s\n' "$1"; }
@@ -17,7 +19,7 @@ check() { # NAME EXPECTED-SUBSTRING ACTUAL
 }
 
 "$CP" start "$DIR" --watch-pid $$
-trap '"$CP" stop "$DIR" >/dev/null 2>&1 || true' EXIT
+trap '"$CP" stop "$DIR" >/dev/null 2>&1 || true; [[ -z $CLEAN ]] || rm -rf "$CLEAN"' EXIT
 # shellcheck disable=SC1091
 source "$DIR/env"
 
@@ -51,12 +53,12 @@ deploy='{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","na
 out=$(api POST /apis/apps/v1/namespaces/default/deployments -H 'Content-Type: application/json' -d "$deploy")
 check "create deployment" $'\n201' "$out"
 check "create: generation 1" '"generation": 1' "$out"
-[[ $out != *'"replicas": 7'* ]] && pass "create: status dropped" || fail "create: status dropped" "$out"
+if [[ $out != *'"replicas": 7'* ]]; then pass "create: status dropped"; else fail "create: status dropped" "$out"; fi
 out=$(api PATCH /apis/apps/v1/namespaces/default/deployments/web -H 'Content-Type: application/strategic-merge-patch+json' \
   -d '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.28"}]}}},"status":{"replicas":9}}')
 check "strategic merge patch" '"image": "nginx:1.28"' "$out"
 check "spec change bumps generation" '"generation": 2' "$out"
-[[ $out != *'"replicas": 9'* ]] && pass "main resource ignores status" || fail "main resource ignores status" "$out"
+if [[ $out != *'"replicas": 9'* ]]; then pass "main resource ignores status"; else fail "main resource ignores status" "$out"; fi
 out=$(api PATCH /apis/apps/v1/namespaces/default/deployments/web/status -H 'Content-Type: application/merge-patch+json' \
   -d '{"spec":{"replicas":5},"status":{"replicas":3,"observedGeneration":2}}')
 check "status patch sets status" '"observedGeneration": 2' "$out"
@@ -176,5 +178,8 @@ else
   echo "skip  kubectl checks (kubectl not installed)"
 fi
 
+# shellcheck disable=SC1091
+source "$DIR/env"
+echo "info  RSS: API server $(awk '/VmRSS/ {print $2, $3}' "/proc/$APISERVER_PID/status"), etcd $(awk '/VmRSS/ {print $2, $3}' "/proc/$ETCD_PID/status")"
 echo "controlplane smoke: $PASSED passed, $FAILED failed"
 [[ $FAILED == 0 ]]
