@@ -91,7 +91,23 @@ public sealed class Informer<T> : IInformer<T>
             throw new InvalidOperationException($"The informer for {Resource.DisplayName} is already running.");
         }
 
-        var needList = true;
+        try
+        {
+            await RunLoopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref running, 0);
+        }
+    }
+
+    /// <summary>
+    /// A second run after a stop keeps the cache and resumes the watch from the last resourceVersion,
+    /// exactly as after a dropped connection (re-listing only if the server says 410 Gone).
+    /// </summary>
+    private async Task RunLoopAsync(CancellationToken cancellationToken)
+    {
+        var needList = LastResourceVersion is null;
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
