@@ -68,6 +68,9 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         if (startedDirectory is not null)
         {
             await RunScriptAsync("stop", startedDirectory);
+
+            // It holds the cluster's tokens and certificates; nothing outlives the run.
+            System.IO.Directory.Delete(startedDirectory, recursive: true);
         }
     }
 
