@@ -6,12 +6,13 @@ using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Metrics;
 using Passbox.Operator.Runtime.Watching;
+using Xunit.Abstractions;
 using static Passbox.IntegrationTests.Runtime.RuntimeTestKit;
 
 namespace Passbox.IntegrationTests.Runtime;
 
 [Collection(ControlPlaneDefinition.Name)]
-public sealed class InformerTests(ControlPlaneFixture controlPlane)
+public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputHelper output)
 {
     private static readonly string WidgetMetric = Widgets.DisplayName;
 
@@ -27,19 +28,21 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane)
         var run = informer.RunAsync(stop.Token);
         await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
 
+        // Each round of changes lands on a new watch connection: the previous one was ended by the server.
         var names = Enumerable.Range(0, 8).Select(i => $"w{i}").ToList();
         foreach (var name in names)
         {
             await controlPlane.AdminApi.CreateWidgetAsync(ns.Name, name);
-            await Task.Delay(80);
         }
 
         for (var size = 2; size <= 4; size++)
         {
+            var round = size - 1;
+            await EventuallyAsync(() => MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "timeout") - restartsBefore >= round, TimeSpan.FromSeconds(10));
             foreach (var name in names)
             {
                 await controlPlane.AdminApi.ResizeWidgetAsync(ns.Name, name, size);
-                await Task.Delay(60);
+                await Task.Delay(20);
             }
         }
 
@@ -48,7 +51,7 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane)
         await stop.CancelAsync();
         await run;
 
-        (MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "timeout") - restartsBefore).Should().BeGreaterThanOrEqualTo(2, "the 1-2 s server-side timeout ended the watch several times");
+        (MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "timeout") - restartsBefore).Should().BeGreaterThanOrEqualTo(3, "the 1-2 s server-side timeout ended the watch several times");
         foreach (var name in names)
         {
             log.Count(InformerEventType.Added, name).Should().Be(1, $"{name} was created once");
@@ -175,12 +178,14 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane)
     }
 
     [Fact]
-    public async Task An_informer_started_right_after_its_crd_syncs_despite_the_storage_warm_up()
+    public async Task An_informer_started_together_with_its_crd_syncs_once_the_resource_is_served()
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
         var group = $"g{suffix}.test.passbox.dev";
         var crd = ControlPlaneTestCrd.Build(group, "gadgets", "Gadget");
-        await controlPlane.ApplyCrdAsync(crd);
+
+        // Not waiting for Established: the informer meets 404 and 429 "storage is (re)initializing" first.
+        await controlPlane.Admin.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
         try
         {
             var resource = new ResourceDescriptor(group, ControlPlaneTestCrd.Version, "gadgets", "Gadget");
@@ -188,10 +193,11 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane)
             using var stop = new CancellationTokenSource();
             var run = informer.RunAsync(stop.Token);
 
+            var started = System.Diagnostics.Stopwatch.StartNew();
             await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15));
+            output.WriteLine($"Synced {started.ElapsedMilliseconds} ms after creating the CRD; 429 pauses: {MetricValue(RuntimeMetrics.WatchRestarts, resource.DisplayName, "throttled")}");
             await stop.CancelAsync();
             await run;
-            (MetricValue(RuntimeMetrics.WatchRestarts, resource.DisplayName, "error")).Should().Be(0, "429 is a pause the server asks for, not an error");
         }
         finally
         {
