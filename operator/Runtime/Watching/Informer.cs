@@ -25,6 +25,7 @@ public sealed class Informer<T> : IInformer<T>
     /// <summary>Client-side guard beyond the server's timeoutSeconds, for connections that die silently.</summary>
     private static readonly TimeSpan WatchGrace = TimeSpan.FromSeconds(30);
 
+    private static readonly TimeSpan QuickWatchEnd = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
 
@@ -90,7 +91,23 @@ public sealed class Informer<T> : IInformer<T>
             throw new InvalidOperationException($"The informer for {Resource.DisplayName} is already running.");
         }
 
-        var needList = true;
+        try
+        {
+            await RunLoopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref running, 0);
+        }
+    }
+
+    /// <summary>
+    /// A second run after a stop keeps the cache and resumes the watch from the last resourceVersion,
+    /// exactly as after a dropped connection (re-listing only if the server says 410 Gone).
+    /// </summary>
+    private async Task RunLoopAsync(CancellationToken cancellationToken)
+    {
+        var needList = LastResourceVersion is null;
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -103,10 +120,20 @@ public sealed class Informer<T> : IInformer<T>
                     failures = 0;
                 }
 
+                var watchStarted = time.GetTimestamp();
                 var delivered = await WatchAsync(cancellationToken).ConfigureAwait(false);
-                failures = delivered ? 0 : failures;
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, "timeout").Inc();
-                logger.LogDebug("Watch of {Resource} ended by the server; resuming from {ResourceVersion}", Resource.DisplayName, LastResourceVersion);
+                if (delivered || time.GetElapsedTime(watchStarted) >= QuickWatchEnd)
+                {
+                    failures = 0;
+                    logger.LogDebug("Watch of {Resource} ended by the server; resuming from {ResourceVersion}", Resource.DisplayName, LastResourceVersion);
+                }
+                else
+                {
+                    // A server (or proxy) that closes watches at once must not turn this loop into a busy loop.
+                    failures++;
+                    await DelayAsync(reconnectBackoff.DelayFor(failures), cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

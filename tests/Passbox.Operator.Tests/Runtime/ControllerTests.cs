@@ -1,0 +1,153 @@
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Controllers;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Tests.Runtime;
+
+public sealed class ControllerTests : IDisposable
+{
+    private static readonly ObjectKey W1 = new("ns", "w1");
+
+    private readonly FakeTimeProvider time = new();
+    private readonly FakeInformer<Widget> widgets = new(ResourceDescriptor.For<Widget>());
+    private readonly FakeInformer<V1Secret> secrets = new(ResourceDescriptor.Secrets);
+    private readonly RecordingReconciler reconciler = new();
+    private readonly Controller<Widget> controller;
+
+    public ControllerTests()
+    {
+        controller = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, reconciler, time, NullLogger.Instance);
+        controller.Watches(secrets, EventMaps.ByLabel<V1Secret>("passbox.dev/credential"));
+    }
+
+    public void Dispose() => controller.Dispose();
+
+    [Fact]
+    public async Task Reconcile_gets_a_copy_of_the_cached_object_and_requeue_after_schedules_the_key()
+    {
+        widgets.Apply(Widget.Create("w1", "1"));
+        DrainQueue();
+        reconciler.Next = ReconcileResult.Requeue(TimeSpan.FromMinutes(10));
+
+        await controller.ReconcileKeyAsync(W1, CancellationToken.None);
+
+        reconciler.Seen.Should().ContainSingle().Which.Should().NotBeSameAs(widgets.Cache.Get(W1));
+        controller.Queue.DelayedCount.Should().Be(1);
+        time.Advance(TimeSpan.FromMinutes(9));
+        controller.Queue.Depth.Should().Be(0);
+        time.Advance(TimeSpan.FromMinutes(1));
+        controller.Queue.Depth.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_missing_object_is_not_reconciled()
+    {
+        await controller.ReconcileKeyAsync(W1, CancellationToken.None);
+
+        reconciler.Seen.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task An_exception_schedules_the_key_with_backoff_and_success_resets_it()
+    {
+        widgets.Apply(Widget.Create("w1", "1"));
+        reconciler.Throw = true;
+        await controller.ReconcileKeyAsync(W1, CancellationToken.None);
+        await controller.ReconcileKeyAsync(W1, CancellationToken.None);
+        controller.Queue.NumRequeues(W1).Should().Be(2);
+
+        reconciler.Throw = false;
+        await controller.ReconcileKeyAsync(W1, CancellationToken.None);
+        controller.Queue.NumRequeues(W1).Should().Be(0);
+    }
+
+    [Fact]
+    public void Status_only_updates_of_the_primary_do_not_enqueue_but_spec_changes_do()
+    {
+        widgets.Apply(Widget.Create("w1", "1", generation: 1));
+        DrainQueue();
+
+        widgets.Apply(Widget.Create("w1", "2", generation: 1, status: new WidgetStatus { Phase = "Ready" }));
+        controller.Queue.Depth.Should().Be(0);
+
+        widgets.Apply(Widget.Create("w1", "3", generation: 2));
+        controller.Queue.Depth.Should().Be(1);
+    }
+
+    [Fact]
+    public void Secondary_events_map_to_primary_keys()
+    {
+        secrets.Apply(new V1Secret
+        {
+            Metadata = new V1ObjectMeta { Name = "generated", NamespaceProperty = "ns", ResourceVersion = "1", Labels = new Dictionary<string, string> { ["passbox.dev/credential"] = "w1" } },
+        });
+
+        controller.Queue.Depth.Should().Be(1);
+    }
+
+    private void DrainQueue()
+    {
+        while (controller.Queue.Depth > 0)
+        {
+            var key = controller.Queue.TakeAsync().GetAwaiter().GetResult();
+            controller.Queue.Done(key!.Value);
+        }
+    }
+
+    private sealed class RecordingReconciler : IReconciler<Widget>
+    {
+        public List<Widget> Seen { get; } = [];
+
+        public ReconcileResult Next { get; set; } = ReconcileResult.Done;
+
+        public bool Throw { get; set; }
+
+        public Task<ReconcileResult> ReconcileAsync(Widget entity, CancellationToken cancellationToken)
+        {
+            Seen.Add(entity);
+            return Throw ? throw new InvalidOperationException("boom") : Task.FromResult(Next);
+        }
+    }
+}
+
+/// <summary>An informer fed by the test instead of an API server.</summary>
+internal sealed class FakeInformer<T>(ResourceDescriptor resource) : IInformer<T>
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private readonly List<Action<InformerEvent<T>>> handlers = [];
+
+    public ResourceDescriptor Resource { get; } = resource;
+
+    public ObjectCache<T> Cache { get; } = new();
+
+    public bool HasSynced => true;
+
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task RunAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
+
+    public IDisposable Subscribe(Action<InformerEvent<T>> handler)
+    {
+        handlers.Add(handler);
+        return new NoopDisposable();
+    }
+
+    public void Apply(T item)
+    {
+        var old = Cache.Upsert(item);
+        var change = old is null ? new InformerEvent<T>(InformerEventType.Added, item) : new InformerEvent<T>(InformerEventType.Updated, item, old);
+        handlers.ForEach(handler => handler(change));
+    }
+
+    private sealed class NoopDisposable : IDisposable
+    {
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,179 @@
+using System.Net;
+using System.Text;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Tests.Runtime;
+
+public sealed class InformerTests
+{
+    private static readonly ResourceDescriptor Widgets = ResourceDescriptor.For<Widget>();
+
+    private readonly FakeTimeProvider time = new();
+
+    [Fact]
+    public async Task It_honours_429_resumes_from_bookmarks_and_re_lists_after_410_reporting_only_real_changes()
+    {
+        var endWatch = new TaskCompletionSource();
+        var calls = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            switch (Interlocked.Increment(ref calls))
+            {
+                case 1:
+                    return FakeApiServer.Json(HttpStatusCode.TooManyRequests, """{"kind":"Status","code":429,"message":"storage is (re)initializing","details":{"retryAfterSeconds":1}}""", r => r.Headers.Add("Retry-After", "1"));
+                case 2:
+                    return List("20", Widget.Create("a", "10"), Widget.Create("b", "11"));
+                case 3:
+                    return Watch(Event("MODIFIED", Widget.Create("a", "21")), Bookmark("25"));
+                case 4:
+                    return Watch("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 25 (40)","reason":"Expired","code":410}}""");
+                case 5:
+                    return List("31", Widget.Create("a", "21"), Widget.Create("c", "30"));
+                default:
+                    await endWatch.Task;
+                    return Watch();
+            }
+        });
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns", WatchTimeout = TimeSpan.FromSeconds(10) }, time, NullLogger.Instance);
+        var seen = new List<string>();
+        informer.Subscribe(change => seen.Add($"{change.Type} {change.Current.Metadata.Name}@{change.Current.Metadata.ResourceVersion}"));
+
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await WaitUntilAsync(() => !server.Requests.IsEmpty);
+        informer.HasSynced.Should().BeFalse();
+        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => server.Requests.Count >= 6);
+
+        seen.Should().Equal("Added a@10", "Added b@11", "Updated a@21", "Added c@30", "Deleted b@11");
+        informer.HasSynced.Should().BeTrue();
+        informer.Cache.List().Select(w => w.Metadata.Name).Should().BeEquivalentTo(["a", "c"]);
+        informer.LastResourceVersion.Should().Be("31");
+
+        var requests = server.Requests.ToList();
+        requests[0].Should().Match<RecordedRequest>(r => !r.IsWatch && r.Path == "/apis/test.passbox.dev/v1/namespaces/ns/widgets");
+        requests[1].Query.Should().Contain("limit=500");
+        requests[2].Query.Should().Contain("watch=true").And.Contain("allowWatchBookmarks=true").And.Contain("resourceVersion=20");
+        var timeoutSeconds = int.Parse(requests[2].Query.Split("timeoutSeconds=")[1].Split('&')[0], System.Globalization.CultureInfo.InvariantCulture);
+        timeoutSeconds.Should().BeInRange(10, 20);
+        requests[3].Query.Should().Contain("resourceVersion=25", "the bookmark moved the resume point");
+        requests[4].IsWatch.Should().BeFalse("410 leads to a fresh list");
+        requests[4].Query.Should().NotContain("resourceVersion");
+        requests[5].Query.Should().Contain("resourceVersion=31");
+
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Lists_follow_continue_tokens_before_syncing()
+    {
+        var endWatch = new TaskCompletionSource();
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.IsWatch)
+            {
+                await endWatch.Task;
+                return Watch();
+            }
+
+            return request.Query.Contains("continue=next", StringComparison.Ordinal)
+                ? Page("50", null, Widget.Create("b", "2"))
+                : Page("50", "next", Widget.Create("a", "1"));
+        });
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { PageSize = 1 }, time, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+
+        await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+
+        informer.Cache.Count.Should().Be(2);
+        server.Requests.First().Path.Should().Be("/apis/test.passbox.dev/v1/widgets", "no namespace means all namespaces");
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Metadata_only_informers_ask_for_partial_object_metadata_and_apply_transform_and_indexes()
+    {
+        var endWatch = new TaskCompletionSource();
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.IsWatch)
+            {
+                await endWatch.Task;
+                return Watch();
+            }
+
+            return FakeApiServer.Json(HttpStatusCode.OK, """
+                {"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"9"},
+                 "items":[{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"s1","namespace":"ns","resourceVersion":"3","labels":{"team":"a"},"managedFields":[{"manager":"kubectl"}]}}]}
+                """);
+        });
+        var informer = new Informer<PartialObjectMetadata>(
+            server.CreateClient(),
+            ResourceDescriptor.Secrets,
+            new InformerOptions<PartialObjectMetadata>
+            {
+                MetadataOnly = true,
+                LabelSelector = "team=a",
+                Transform = item =>
+                {
+                    item.Metadata.Annotations = new Dictionary<string, string> { ["seen"] = "yes" };
+                    return item;
+                },
+            },
+            time,
+            NullLogger.Instance);
+        informer.Cache.AddIndex("team", item => item.Metadata.Labels?.Values ?? []);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(() => server.Requests.Count >= 2);
+
+        var requests = server.Requests.ToList();
+        requests[0].Path.Should().Be("/api/v1/secrets");
+        requests[0].Accept.Replace(" ", "", StringComparison.Ordinal).Should().Contain("as=PartialObjectMetadataList;g=meta.k8s.io;v=v1");
+        requests[0].Query.Should().Contain("labelSelector=team%3Da");
+        requests[1].Accept.Replace(" ", "", StringComparison.Ordinal).Should().Contain("as=PartialObjectMetadata;g=meta.k8s.io;v=v1").And.NotContain("PartialObjectMetadataList");
+        var cached = informer.Cache.ByIndex("team", "a").Should().ContainSingle().Subject;
+        cached.Metadata.Annotations.Should().ContainKey("seen");
+        cached.Metadata.ManagedFields.Should().BeNull();
+
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    private static HttpResponseMessage Page(string resourceVersion, string? continueToken, params Widget[] items)
+    {
+        var list = new { apiVersion = "test.passbox.dev/v1", kind = "WidgetList", metadata = new { resourceVersion, @continue = continueToken }, items };
+        return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(list));
+    }
+
+    private static HttpResponseMessage List(string resourceVersion, params Widget[] items) => Page(resourceVersion, null, items);
+
+    private static string Event(string type, Widget widget) => $$"""{"type":"{{type}}","object":{{KubernetesJson.Serialize(widget)}}}""";
+
+    private static string Bookmark(string resourceVersion) =>
+        "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Widget\",\"apiVersion\":\"test.passbox.dev/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"}}}";
+
+    private static HttpResponseMessage Watch(params string[] lines) =>
+        new(HttpStatusCode.OK) { Content = new StringContent(string.Concat(lines.Select(line => line + "\n")), Encoding.UTF8, "application/json") };
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        condition().Should().BeTrue();
+    }
+}
