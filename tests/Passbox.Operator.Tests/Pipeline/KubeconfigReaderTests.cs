@@ -56,6 +56,23 @@ public sealed class KubeconfigReaderTests
         ShouldFail(KubeconfigReader.Read($"- {Secret}\n- b\n", null), ValidationReasons.InvalidKubeconfig, "not a YAML mapping");
     }
 
+    [Theory]
+    [InlineData("clusters: 5\n")]
+    [InlineData("contexts: [1, 2]\ncurrent-context: a\n")]
+    [InlineData("users: {a: b}\n")]
+    [InlineData("current-context: [x]\n")]
+    [InlineData("clusters:\n- name: a\n  cluster: [server]\n")]
+    [InlineData("contexts:\n- name: a\n  context: text\ncurrent-context: a\n")]
+    [InlineData("a: &x [*x]\n")]
+    [InlineData("just text\n")]
+    public void Misshapen_kubeconfigs_are_invalid_not_exceptions(string yaml)
+    {
+        var result = KubeconfigReader.Read(yaml, null);
+
+        result.Target.Should().BeNull();
+        result.Failure!.Reason.Should().Be(ValidationReasons.InvalidKubeconfig);
+    }
+
     [Fact]
     public void Unknown_context_is_named_with_the_available_ones()
     {
