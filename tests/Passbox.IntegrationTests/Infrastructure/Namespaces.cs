@@ -22,6 +22,14 @@ public sealed class TestNamespace : IAsyncDisposable
         ResourceDescriptor.Leases,
         ResourceDescriptor.Pods,
         ResourceDescriptor.ServiceAccounts,
+        ResourceDescriptor.Deployments,
+        ResourceDescriptor.StatefulSets,
+        ResourceDescriptor.DaemonSets,
+        ResourceDescriptor.ReplicaSets,
+        ResourceDescriptor.Jobs,
+        ResourceDescriptor.CronJobs,
+        ResourceDescriptor.For<Passbox.Operator.Api.V1Alpha1.ClusterCredential>(),
+        ResourceDescriptor.For<Passbox.Operator.Api.V1Alpha1.PipelineCredential>(),
         new(ControlPlaneTestCrd.Group, ControlPlaneTestCrd.Version, ControlPlaneTestCrd.Plural, ControlPlaneTestCrd.Kind),
     ];
 
