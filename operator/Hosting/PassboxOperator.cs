@@ -72,7 +72,7 @@ public static class PassboxOperator
         services.AddSingleton<ICredentialKind<PipelineCredential>, PipelineCredentialKind>();
         services.AddSingleton<SourceSecretReader>();
         services.AddSingleton<ValidationPlanner>();
-        services.AddSingleton<TransientFailureCounter>();
+        services.AddSingleton<CheckMemory>();
         services.AddSingleton<IEventSink, EventSink>();
         services.AddSingleton<CredentialPipeline>();
         services.AddSingleton<GeneratedSecretPublisher>();

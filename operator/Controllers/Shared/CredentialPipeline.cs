@@ -15,13 +15,23 @@ public sealed partial class CredentialPipeline(
     SourceSecretReader sources,
     GeneratedSecretPublisher publisher,
     ValidationPlanner planner,
-    TransientFailureCounter failures,
+    CheckMemory memory,
     IEventSink events,
     TimeProvider time,
     ILogger<CredentialPipeline> logger)
 {
     /// <summary>Extra time past the credential's own timeout before a stuck check is abandoned.</summary>
     private static readonly TimeSpan TimeoutGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>How soon to look again when the cache has not caught up with this process's own status write.</summary>
+    public static readonly TimeSpan CacheLagRetry = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>True when the cached status is older than this process's last check (see <see cref="CheckMemory"/>).</summary>
+    public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
+        memory.StatusLags(credential.Metadata.Uid ?? credential.Metadata.Name, status.LastAttempted, time.GetUtcNow());
+
+    /// <summary>Forgets a deleted credential.</summary>
+    public void Forget(IKubernetesObject<V1ObjectMeta> credential) => memory.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
 
     /// <summary>Runs one pass and updates <paramref name="status"/> in place; returns when to look again.</summary>
     public async Task<TimeSpan?> RunAsync<T>(T credential, ICredentialKind<T> kind, CredentialStatus status, CancellationToken ct)
@@ -79,13 +89,13 @@ public sealed partial class CredentialPipeline(
         }
 
         var validated = conditions.Find(ConditionTypes.Validated);
-        var previous = new PreviousCheck(
+        var previous = memory.Newest(uid, new PreviousCheck(
             status.AttemptedRevision,
             status.LastAttempted is { } attempted ? new DateTimeOffset(attempted, TimeSpan.Zero) : null,
             status.LastValidated is { } good ? new DateTimeOffset(good, TimeSpan.Zero) : null,
             validated is null ? null : validated.Status == "True",
             validated?.Reason,
-            failures.Get(uid));
+            0));
 
         var plan = planner.Plan(revision, schedule.Interval, previous, uid);
         if (!plan.ValidateNow)
@@ -97,22 +107,15 @@ public sealed partial class CredentialPipeline(
         var now = StatusTime.Now(time);
         status.LastAttempted = now;
         status.AttemptedRevision = revision;
-        int transientFailures;
         if (outcome.Succeeded)
         {
             status.LastValidated = now;
             status.ServerVersion = outcome.ServerVersion ?? status.ServerVersion;
-            failures.Reset(uid);
-            transientFailures = 0;
         }
-        else
-        {
-            transientFailures = outcome.Reason is ValidationReasons.Unreachable or ValidationReasons.Timeout ? failures.Increment(uid) : 0;
-            if (transientFailures == 0)
-            {
-                failures.Reset(uid);
-            }
-        }
+
+        var transientFailures = outcome.Reason is ValidationReasons.Unreachable or ValidationReasons.Timeout
+            ? memory.TransientFailures(uid) + 1
+            : 0;
 
         var changed = validated is null || (validated.Status == "True") != outcome.Succeeded || validated.Reason != outcome.Reason;
         conditions.Set(ConditionTypes.Validated, outcome.Succeeded, outcome.Reason, outcome.Message);
@@ -125,6 +128,7 @@ public sealed partial class CredentialPipeline(
 
         var next = new PreviousCheck(revision, now, status.LastValidated is { } v ? new DateTimeOffset(v, TimeSpan.Zero) : null,
             outcome.Succeeded, outcome.Reason, transientFailures);
+        memory.Remember(uid, next);
         return planner.Plan(revision, schedule.Interval, next, uid).RequeueAfter;
     }
 

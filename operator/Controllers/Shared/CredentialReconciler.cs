@@ -44,6 +44,11 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         }
 
         var status = CopyStatus(current);
+        if (pipeline.StatusLags(current, status))
+        {
+            return ReconcileResult.Requeue(CredentialPipeline.CacheLagRetry);
+        }
+
         var requeue = await pipeline.RunAsync(current, kind, status, cancellationToken);
         status.UsedBy = Usage(current, status);
         var conditions = new ConditionSet(status.Conditions, current.Metadata.Generation, time);
@@ -98,6 +103,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         }
 
         await finalizers.RemoveAsync(entity, ApiGroup.InUseFinalizer, ct);
+        pipeline.Forget(entity);
         LogReleased(logger, meta.NamespaceProperty, meta.Name, users.Count);
         return ReconcileResult.Done;
     }

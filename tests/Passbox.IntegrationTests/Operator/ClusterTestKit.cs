@@ -110,15 +110,23 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
     }
 
     public Task<T> WaitForConditionAsync<T>(string name, string type, string status, string? reason = null, TimeSpan? timeout = null)
-        where T : class, IKubernetesObject<V1ObjectMeta>, IStatus<CredentialStatus?> =>
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
         EventuallyAsync(
             async () => (await GetAsync<T>(name))!,
-            c => c?.Status?.Conditions?.Find(x => x.Type == type) is { } condition
+            c => StatusOf(c) is { } s
+                && s.Conditions?.Find(x => x.Type == type) is { } condition
                 && condition.Status == status
                 && (reason is null || condition.Reason == reason)
-                && c.Status.ObservedGeneration == c.Metadata.Generation,
+                && s.ObservedGeneration == c.Metadata.Generation,
             $"{typeof(T).Name} {name} to have {type}={status}{(reason is null ? "" : "/" + reason)}",
             timeout);
+
+    public static CredentialStatus? StatusOf(object? credential) => credential switch
+    {
+        ClusterCredential c => c.Status,
+        PipelineCredential p => p.Status,
+        _ => null,
+    };
 
     public Task<V1Secret> WaitForSecretAsync(string name, Func<V1Secret, bool>? check = null, TimeSpan? timeout = null) =>
         EventuallyAsync(async () => (await TryGetSecretAsync(name))!, s => s is not null && (check?.Invoke(s) ?? true), $"Secret {name}", timeout);

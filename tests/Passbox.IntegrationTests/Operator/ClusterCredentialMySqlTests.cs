@@ -1,0 +1,260 @@
+using k8s;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>ClusterCredential against a real MySQL-protocol server (MariaDB), with the real operator running.</summary>
+[Collection(OperatorTestsDefinition.Name)]
+public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb) : IAsyncLifetime
+{
+    private TestNamespace ns = null!;
+    private ClusterTestKit kit = null!;
+    private OperatorHost host = null!;
+    private readonly List<string> secrets = [];
+
+    public async Task InitializeAsync()
+    {
+        ns = await controlPlane.CreateNamespaceAsync("ccred");
+        kit = new ClusterTestKit(controlPlane, ns.Name);
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            await ns.DisposeAsync();
+        }
+    }
+
+    private async Task<MariaDbAccount> NewUserAsync(string loginName)
+    {
+        var account = await mariaDb.CreateUserAsync(loginName);
+        secrets.Add(account.Password);
+        return account;
+    }
+
+    private ClusterCredential Credential(string name, ClusterEngine engine, string username, string sourceSecret, Action<ClusterCredentialSpec>? change = null)
+    {
+        var credential = new ClusterCredential
+        {
+            Metadata = new() { Name = name },
+            Spec = new ClusterCredentialSpec
+            {
+                Engine = engine,
+                Description = "e2e",
+                Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
+                Username = username,
+                PasswordSecretRef = new SecretKeyReference { Name = sourceSecret, Key = "password" },
+                Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
+            },
+        };
+        change?.Invoke(credential.Spec);
+        return credential;
+    }
+
+    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
+
+    [Fact]
+    public async Task A_good_MySQL_login_publishes_a_Secret_with_exactly_the_documented_keys()
+    {
+        var user = await NewUserAsync(Unique("app_"));
+        await kit.CreateSecretAsync("db-input", new Dictionary<string, string> { ["password"] = user.Password });
+
+        await kit.CreateAsync(Credential("billing", ClusterEngine.MySQL, user.LoginName, "db-input"));
+
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("billing", ConditionTypes.Ready, "True");
+        var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("billing"));
+        data.Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["engine"] = "MySQL",
+            ["host"] = mariaDb.Host,
+            ["port"] = mariaDb.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["username"] = user.LoginName,
+            ["password"] = user.Password,
+            ["uri"] = $"mysql://{Uri.EscapeDataString(user.LoginName)}:{Uri.EscapeDataString(user.Password)}@{mariaDb.Host}:{mariaDb.Port}",
+        });
+        ready.Status!.Login.Should().Be(user.LoginName);
+        ready.Status.ServerVersion.Should().Contain("MariaDB");
+        ready.Status.SecretName.Should().Be("billing");
+        ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
+        var secret = (await kit.TryGetSecretAsync("billing"))!;
+        secret.Metadata.OwnerReferences.Should().ContainSingle(o => o.Uid == ready.Metadata.Uid && o.Controller == true);
+        secret.Metadata.Labels.Should().Contain(ApiGroup.ManagedByLabel, "passbox").And.Contain(ApiGroup.CredentialLabel, "billing");
+    }
+
+    [Fact]
+    public async Task OceanBase_through_OBProxy_logs_in_as_user_at_tenant_hash_cluster()
+    {
+        var tenantUser = Unique("ob_");
+        var account = await NewUserAsync($"{tenantUser}@orders#obcluster");
+        await kit.CreateSecretAsync("ob-input", new Dictionary<string, string> { ["password"] = account.Password });
+
+        await kit.CreateAsync(Credential("orders-ob", ClusterEngine.OceanBase, tenantUser, "ob-input",
+            s => s.OceanBase = new OceanBaseSettings { Tenant = "orders", Cluster = "obcluster" }));
+
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("orders-ob", ConditionTypes.Ready, "True");
+        ready.Status!.Login.Should().Be($"{tenantUser}@orders#obcluster");
+        var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("orders-ob"));
+        data["username"].Should().Be($"{tenantUser}@orders#obcluster");
+        data["tenant"].Should().Be("orders");
+        data["cluster"].Should().Be("obcluster");
+    }
+
+    [Fact]
+    public async Task A_wrong_password_publishes_nothing_and_is_not_retried_before_the_interval()
+    {
+        var user = await NewUserAsync(Unique("bad_"));
+        await kit.CreateSecretAsync("bad-input", new Dictionary<string, string> { ["password"] = "not-the-password-42" });
+        secrets.Add("not-the-password-42");
+        // Refused logins are not in the per-user statistics (the user never authenticated): count them server-wide.
+        // Tests of this collection run one at a time against this collection's own server.
+        var deniedBefore = await mariaDb.GlobalStatusAsync("Access_denied_errors");
+
+        await kit.CreateAsync(Credential("bad", ClusterEngine.MySQL, user.LoginName, "bad-input"));
+
+        var failed = await kit.WaitForConditionAsync<ClusterCredential>("bad", ConditionTypes.Validated, "False", "AuthenticationFailed");
+        failed.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be("AuthenticationFailed");
+        failed.Status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Reason.Should().Be(ConditionReasons.WaitingForValidation);
+
+        // Reconciles triggered by edits that do not change the login must not log in again.
+        for (var i = 0; i < 3; i++)
+        {
+            await kit.PatchAsync<ClusterCredential>("bad", new { metadata = new { annotations = new Dictionary<string, string> { ["touch"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture) } } });
+            await Task.Delay(700);
+        }
+
+        (await mariaDb.GlobalStatusAsync("Access_denied_errors") - deniedBefore).Should().Be(1, "a refused login waits a full interval (1h)");
+        (await kit.TryGetSecretAsync("bad")).Should().BeNull("nothing is published before a check succeeds");
+    }
+
+    [Fact]
+    public async Task A_changed_password_is_validated_and_published_within_seconds()
+    {
+        var user = await NewUserAsync(Unique("rot_"));
+        await kit.CreateSecretAsync("rot-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("rot", ClusterEngine.MySQL, user.LoginName, "rot-input"));
+        await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
+
+        var newPassword = MariaDbFixture.NewPassword();
+        secrets.Add(newPassword);
+        await mariaDb.ExecuteAsync($"ALTER USER '{user.LoginName}'@'%' IDENTIFIED BY '{newPassword.Replace("'", "''", StringComparison.Ordinal)}'");
+        var started = DateTime.UtcNow;
+        await kit.SetSecretValueAsync("rot-input", "password", newPassword);
+
+        await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] == newPassword, TimeSpan.FromSeconds(15));
+        (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(15));
+        await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
+    }
+
+    [Fact]
+    public async Task A_bad_new_password_after_a_good_one_keeps_the_last_good_Secret()
+    {
+        var user = await NewUserAsync(Unique("keep_"));
+        await kit.CreateSecretAsync("keep-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("keep", ClusterEngine.MySQL, user.LoginName, "keep-input"));
+        await kit.WaitForConditionAsync<ClusterCredential>("keep", ConditionTypes.Ready, "True");
+        var before = await kit.WaitForSecretAsync("keep");
+
+        secrets.Add("typo-in-the-new-password");
+        await kit.SetSecretValueAsync("keep-input", "password", "typo-in-the-new-password");
+
+        var failed = await kit.WaitForConditionAsync<ClusterCredential>("keep", ConditionTypes.Validated, "False", "AuthenticationFailed");
+        var after = (await kit.TryGetSecretAsync("keep"))!;
+        ClusterTestKit.Decode(after)["password"].Should().Be(user.Password, "workloads keep the last good Secret");
+        after.Metadata.ResourceVersion.Should().Be(before.Metadata.ResourceVersion);
+        failed.Status!.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Message.Should().Contain("keeping Secret keep");
+    }
+
+    [Fact]
+    public async Task A_Secret_deleted_or_edited_by_hand_is_repaired()
+    {
+        var user = await NewUserAsync(Unique("fix_"));
+        await kit.CreateSecretAsync("fix-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("fix", ClusterEngine.MySQL, user.LoginName, "fix-input"));
+        await kit.WaitForSecretAsync("fix");
+
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", ns.Name);
+        await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s)["password"] == user.Password, TimeSpan.FromSeconds(15));
+
+        await kit.SetSecretValueAsync("fix", "password", "edited-by-hand");
+        await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s)["password"] == user.Password, TimeSpan.FromSeconds(15));
+        (await mariaDb.LoginAttemptsAsync(user.LoginName)).Should().Be(1, "repairing the Secret needs no new login");
+    }
+
+    [Fact]
+    public async Task A_foreign_Secret_with_the_same_name_is_left_alone()
+    {
+        var user = await NewUserAsync(Unique("own_"));
+        await kit.CreateSecretAsync("taken", new Dictionary<string, string> { ["mine"] = "do not touch" });
+        await kit.CreateSecretAsync("own-input", new Dictionary<string, string> { ["password"] = user.Password });
+
+        await kit.CreateAsync(Credential("own", ClusterEngine.MySQL, user.LoginName, "own-input", s => s.Secret = new GeneratedSecretSettings { Name = "taken" }));
+
+        var conflict = await kit.WaitForConditionAsync<ClusterCredential>("own", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretConflict);
+        conflict.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretConflict);
+        var foreign = (await kit.TryGetSecretAsync("taken"))!;
+        ClusterTestKit.Decode(foreign).Should().Equal(new Dictionary<string, string> { ["mine"] = "do not touch" });
+        foreign.Metadata.OwnerReferences.Should().BeNullOrEmpty();
+    }
+
+    [Fact]
+    public async Task A_missing_source_Secret_is_reported_and_Ready_follows_as_soon_as_it_appears()
+    {
+        var user = await NewUserAsync(Unique("late_"));
+        await kit.CreateAsync(Credential("late", ClusterEngine.MySQL, user.LoginName, "late-input"));
+
+        var missing = await kit.WaitForConditionAsync<ClusterCredential>("late", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
+        missing.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Message.Should().Contain("late-input").And.Contain("password");
+
+        await kit.CreateSecretAsync("late-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.WaitForConditionAsync<ClusterCredential>("late", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_is_reported_and_retried_with_backoff()
+    {
+        await kit.CreateSecretAsync("down-input", new Dictionary<string, string> { ["password"] = "irrelevant-pw-1" });
+        secrets.Add("irrelevant-pw-1");
+        var closedPort = ClosedPort();
+
+        await kit.CreateAsync(Credential("down", ClusterEngine.MySQL, "nobody", "down-input", s => s.Endpoint.Port = closedPort));
+
+        var down = await kit.WaitForConditionAsync<ClusterCredential>("down", ConditionTypes.Ready, "False", "Unreachable");
+        var firstAttempt = down.Status!.LastAttempted;
+        var retried = await ClusterTestKit.EventuallyAsync(
+            () => kit.GetAsync<ClusterCredential>("down"),
+            c => c!.Status!.LastAttempted > firstAttempt,
+            "a retry of the unreachable server",
+            TimeSpan.FromSeconds(20));
+        retried!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Reason.Should().Be("Unreachable");
+    }
+
+    [Fact]
+    public async Task Changing_only_the_description_does_not_log_in_again()
+    {
+        var user = await NewUserAsync(Unique("desc_"));
+        await kit.CreateSecretAsync("desc-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("desc", ClusterEngine.MySQL, user.LoginName, "desc-input"));
+        await kit.WaitForConditionAsync<ClusterCredential>("desc", ConditionTypes.Ready, "True");
+
+        await kit.PatchAsync<ClusterCredential>("desc", new { spec = new { description = "now read-only reporting" } });
+
+        var updated = await kit.WaitForConditionAsync<ClusterCredential>("desc", ConditionTypes.Ready, "True");
+        updated.Spec.Description.Should().Be("now read-only reporting");
+        (await mariaDb.LoginAttemptsAsync(user.LoginName)).Should().Be(1);
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

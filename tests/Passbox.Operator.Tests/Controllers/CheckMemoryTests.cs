@@ -1,0 +1,44 @@
+using Passbox.Operator.Controllers.Shared;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+public sealed class CheckMemoryTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void A_check_newer_than_the_cached_status_wins_so_a_stale_cache_cannot_cause_a_second_login()
+    {
+        var memory = new CheckMemory();
+        memory.Remember("u", new PreviousCheck("rev", Now, null, false, "AuthenticationFailed", 0));
+
+        var plan = memory.Newest("u", new PreviousCheck(null, null, null, null, null, 0));
+
+        plan.AttemptedRevision.Should().Be("rev");
+        plan.Reason.Should().Be("AuthenticationFailed");
+    }
+
+    [Fact]
+    public void A_newer_status_wins_but_keeps_the_remembered_failure_count()
+    {
+        var memory = new CheckMemory();
+        memory.Remember("u", new PreviousCheck("rev", Now, null, false, "Unreachable", 3));
+
+        var plan = memory.Newest("u", new PreviousCheck("rev2", Now.AddMinutes(1), null, true, "Validated", 0));
+
+        plan.AttemptedRevision.Should().Be("rev2");
+        plan.ConsecutiveTransientFailures.Should().Be(3);
+    }
+
+    [Fact]
+    public void The_status_lags_only_for_a_few_seconds_after_the_own_check()
+    {
+        var memory = new CheckMemory();
+        memory.Remember("u", new PreviousCheck("rev", Now, null, true, "Validated", 0));
+
+        memory.StatusLags("u", null, Now.AddSeconds(1)).Should().BeTrue();
+        memory.StatusLags("u", Now.UtcDateTime, Now.AddSeconds(1)).Should().BeFalse("the status shows that check");
+        memory.StatusLags("u", null, Now + CheckMemory.CacheLagAllowance).Should().BeFalse("a lost write must not block the credential forever");
+        memory.StatusLags("other", null, Now).Should().BeFalse();
+    }
+}
