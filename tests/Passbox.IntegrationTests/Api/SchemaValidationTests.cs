@@ -1,0 +1,221 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using Passbox.IntegrationTests.Infrastructure;
+
+namespace Passbox.IntegrationTests.Api;
+
+/// <summary>
+/// The generated CRDs on a real API server: every sample is accepted, and every schema and CEL rule rejects a bad
+/// object with a message that names the field, so a user running <c>kubectl apply</c> knows what to fix.
+/// </summary>
+[Collection(ControlPlaneDefinition.Name)]
+public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IAsyncLifetime
+{
+    private TestNamespace ns = null!;
+
+    public async Task InitializeAsync() => ns = await controlPlane.CreateNamespaceAsync("schema");
+
+    public async Task DisposeAsync() => await ns.DisposeAsync();
+
+    private const string ValidCluster = """
+        apiVersion: passbox.dev/v1alpha1
+        kind: ClusterCredential
+        metadata: {name: c1}
+        spec:
+          engine: MySQL
+          endpoint: {host: db.example.svc, port: 3306}
+          username: app
+          passwordSecretRef: {name: in, key: password}
+        """;
+
+    private const string ValidPipeline = """
+        apiVersion: passbox.dev/v1alpha1
+        kind: PipelineCredential
+        metadata: {name: p1}
+        spec:
+          type: UsernamePassword
+          server: https://git.example.com/a.git
+          usernamePassword: {username: bot, passwordSecretRef: {name: in, key: password}}
+        """;
+
+    public static TheoryData<string, string, string, string> RejectedClusterCredentials => new()
+    {
+        { "engine: MySQL", "engine: Postgres", "spec.engine", "Unsupported value: \"Postgres\"" },
+        { "port: 3306", "port: 70000", "spec.endpoint.port", "should be less than or equal to 65535" },
+        { "port: 3306", "port: 0", "spec.endpoint.port", "should be greater than or equal to 1" },
+        { "  username: app\n", "", "spec.username", "username is required with passwordSecretRef" },
+        { "passwordSecretRef: {name: in, key: password}", "passwordSecretRef: {name: in, key: password}\n  apiKeySecretRef: {name: k, key: apiKey}", "spec", "exactly one of passwordSecretRef or apiKeySecretRef must be set" },
+        { "engine: MySQL", "engine: OceanBase", "spec.oceanBase", "oceanBase (tenant and optional cluster) is required when engine is OceanBase" },
+        { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: orders}", "", "" },
+        { "name: in, key: password", "name: In_Valid, key: password", "spec.passwordSecretRef.name", "should match" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: ten minutes}", "spec.validation.interval", "should match" },
+        { "port: 3306}", "port: 3306}\n  validation: {timeout: 10m}", "spec.validation.timeout", "timeout must be between 1s and 5m" },
+        { "port: 3306}", "port: 3306}\n  milvus: {database: search}", "spec.milvus", "milvus is only allowed when engine is Milvus" },
+        { "port: 3306}", "port: 3306, tls: {mode: Sometimes}}", "spec.endpoint.tls.mode", "Unsupported value: \"Sometimes\"" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RejectedClusterCredentials))]
+    public async Task A_bad_ClusterCredential_is_rejected_with_a_message_naming_the_field(string replace, string with, string field, string message)
+    {
+        var yaml = ValidCluster.Replace(replace, with, StringComparison.Ordinal);
+        if (field.Length == 0)
+        {
+            // Control case: the same edit made valid is accepted, so the rule is what rejects the other cases.
+            await CreateAsync(yaml);
+            return;
+        }
+
+        (await RejectionAsync(yaml)).Should().ContainSingle(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_OceanBase_username_must_be_the_bare_user_name()
+    {
+        var yaml = ValidCluster
+            .Replace("engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: orders, cluster: ob1}", StringComparison.Ordinal)
+            .Replace("username: app", "username: app@orders", StringComparison.Ordinal);
+
+        (await RejectionAsync(yaml)).Should().ContainSingle(c => c.Field == "spec.username" && c.Message.Contains("bare user name for OceanBase", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_api_key_is_only_for_Milvus()
+    {
+        var yaml = ValidCluster
+            .Replace("  username: app\n", "", StringComparison.Ordinal)
+            .Replace("passwordSecretRef: {name: in, key: password}", "apiKeySecretRef: {name: k, key: apiKey}", StringComparison.Ordinal);
+
+        (await RejectionAsync(yaml)).Should().ContainSingle(c => c.Field == "spec.apiKeySecretRef" && c.Message.Contains("only supported for engine Milvus", StringComparison.Ordinal));
+    }
+
+    public static TheoryData<string, string, string, string> RejectedPipelineCredentials => new()
+    {
+        { "type: UsernamePassword", "type: SshKey", "spec.type", "Unsupported value: \"SshKey\"" },
+        { "usernamePassword: {username: bot, passwordSecretRef: {name: in, key: password}}", "secretText: {secretRef: {name: in, key: token}}", "spec.usernamePassword", "usernamePassword is required when type is UsernamePassword" },
+        { "a.git\n", "a.git\n  validation: {probe: KubernetesAPI}\n", "spec.validation.probe", "the KubernetesAPI probe is for type Kubeconfig" },
+        { "a.git\n", "a.git\n  secret: {consumers: [Tekton, Tekton2]}\n", "spec.secret.consumers[1]", "Unsupported value: \"Tekton2\"" },
+        { "a.git\n", "a.git\n  secret: {format: DockerConfigJson}\n", "", "" },
+        { "a.git\n", "a.git\n  secret: {format: BasicAuth}\n", "", "" },
+        { "  server: https://git.example.com/a.git\n", "", "", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RejectedPipelineCredentials))]
+    public async Task A_bad_PipelineCredential_is_rejected_with_a_message_naming_the_field(string replace, string with, string field, string message)
+    {
+        var yaml = ValidPipeline.Replace(replace, with, StringComparison.Ordinal);
+        if (field.Length == 0)
+        {
+            await CreateAsync(yaml);
+            return;
+        }
+
+        (await RejectionAsync(yaml)).Should().ContainSingle(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_git_probe_needs_a_server_and_a_docker_config_needs_a_username_and_password()
+    {
+        var noServer = ValidPipeline.Replace("  server: https://git.example.com/a.git\n", "", StringComparison.Ordinal) + "\n  validation: {probe: GitHTTP}\n";
+        (await RejectionAsync(noServer)).Should().ContainSingle(c => c.Field == "spec.server" && c.Message.Contains("server is required for the GitHTTP", StringComparison.Ordinal));
+
+        var tokenAsDockerConfig = ValidPipeline
+            .Replace("type: UsernamePassword", "type: SecretText", StringComparison.Ordinal)
+            .Replace("usernamePassword: {username: bot, passwordSecretRef: {name: in, key: password}}", "secretText: {secretRef: {name: in, key: token}}", StringComparison.Ordinal)
+            + "\n  secret: {format: DockerConfigJson}\n";
+        (await RejectionAsync(tokenAsDockerConfig)).Should().ContainSingle(c => c.Field == "spec.secret.format" && c.Message.Contains("needs type UsernamePassword", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Engine_and_type_are_immutable()
+    {
+        await CreateAsync(ValidCluster);
+        (await PatchRejectionAsync("clustercredentials", "c1", """{"spec":{"engine":"Milvus"}}"""))
+            .Should().ContainSingle(c => c.Field == "spec.engine" && c.Message.Contains("engine is immutable", StringComparison.Ordinal));
+
+        await CreateAsync(ValidPipeline);
+        (await PatchRejectionAsync("pipelinecredentials", "p1", """{"spec":{"type":"SecretText","usernamePassword":null,"secretText":{"secretRef":{"name":"in","key":"t"}}}}"""))
+            .Should().Contain(c => c.Field == "spec.type" && c.Message.Contains("type is immutable", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Description_and_password_reference_can_be_changed()
+    {
+        await CreateAsync(ValidCluster);
+
+        await Patch("clustercredentials", "c1", """{"spec":{"description":"reporting","passwordSecretRef":{"name":"other","key":"pw"}}}""");
+    }
+
+    public static TheoryData<string> Samples()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.GetFiles(Path.Combine(FindRoot(), "config", "samples"), "*credential*.yaml").Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(file));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public async Task Every_sample_is_accepted(string file)
+    {
+        var text = await File.ReadAllTextAsync(Path.Combine(FindRoot(), "config", "samples", file));
+        var documents = text.Split("\n---", StringSplitOptions.RemoveEmptyEntries);
+        documents.Should().NotBeEmpty();
+        foreach (var document in documents)
+        {
+            await CreateAsync(document);
+        }
+    }
+
+    /// <summary>The causes of a 422, as kubectl shows them: the field and the message.</summary>
+    private async Task<IReadOnlyList<(string Field, string Message)>> RejectionAsync(string yaml)
+    {
+        var attempt = () => CreateAsync(yaml);
+        var error = await attempt.Should().ThrowAsync<HttpOperationException>();
+        return Causes(error.Which);
+    }
+
+    private async Task<IReadOnlyList<(string Field, string Message)>> PatchRejectionAsync(string plural, string name, string patch)
+    {
+        var attempt = () => Patch(plural, name, patch);
+        var error = await attempt.Should().ThrowAsync<HttpOperationException>();
+        return Causes(error.Which);
+    }
+
+    private static List<(string Field, string Message)> Causes(HttpOperationException error)
+    {
+        error.Response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity, error.Response.Content);
+        var status = JsonNode.Parse(error.Response.Content)!;
+        return status["details"]!["causes"]!.AsArray()
+            .Select(c => (c!["field"]?.GetValue<string>() ?? "", c["message"]?.GetValue<string>() ?? ""))
+            .ToList();
+    }
+
+    private Task<object> Patch(string plural, string name, string patch) =>
+        controlPlane.Admin.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new k8s.Models.V1Patch(patch, k8s.Models.V1Patch.PatchType.MergePatch), "passbox.dev", "v1alpha1", ns.Name, plural, name);
+
+    private async Task CreateAsync(string yaml)
+    {
+        var body = JsonNode.Parse(KubernetesJson.Serialize(KubernetesYaml.Deserialize<object>(yaml)))!;
+        var plural = body["kind"]!.GetValue<string>() == "ClusterCredential" ? "clustercredentials" : "pipelinecredentials";
+        await controlPlane.Admin.CustomObjects.CreateNamespacedCustomObjectAsync(body, "passbox.dev", "v1alpha1", ns.Name, plural);
+    }
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Passbox.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (Passbox.slnx) not found");
+    }
+}
