@@ -23,6 +23,7 @@ namespace Passbox.Operator.Hosting;
 /// </summary>
 public static class PassboxOperator
 {
+    public const int DefaultHttpPort = 8080;
     public const string ClusterCredentials = "clustercredentials";
     public const string PipelineCredentials = "pipelinecredentials";
     public const string SourceSecrets = "source-secrets";
@@ -42,6 +43,12 @@ public static class PassboxOperator
             options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             options.UseUtcTimestamp = true;
         });
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        {
+            // /healthz, /readyz and /metrics on the port the chart's probes and Service use.
+            builder.WebHost.UseUrls($"http://*:{DefaultHttpPort}");
+        }
+
         var settings = OperatorSettings.From(builder.Configuration);
         builder.Services.AddPassbox(settings);
         configure?.Invoke(builder);
