@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.Operator.Controllers.ClusterCredentials;
@@ -62,9 +63,7 @@ public sealed record EffectiveClusterSpec(
 
     /// <summary>OBProxy wants <c>user@tenant#cluster</c>; an OBServer reached directly wants <c>user@tenant</c>.</summary>
     public static string FormatLogin(ClusterEngine engine, string username, string? tenant, string? cluster) =>
-        engine != ClusterEngine.OceanBase || string.IsNullOrEmpty(tenant) ? username
-        : string.IsNullOrEmpty(cluster) ? $"{username}@{tenant}"
-        : $"{username}@{tenant}#{cluster}";
+        engine != ClusterEngine.OceanBase || string.IsNullOrEmpty(tenant) ? username : OceanBaseLogin.Format(username, tenant, cluster);
 
     /// <summary>The part of the spec a login depends on; description and Secret shape are left out on purpose.</summary>
     public string LoginRelevantJson() => JsonSerializer.Serialize(new

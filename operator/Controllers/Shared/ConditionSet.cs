@@ -1,66 +1,29 @@
 using k8s.Models;
+using Passbox.Operator.Runtime.Status;
 
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
-/// Conditions keyed on type. Setting a condition keeps its <c>lastTransitionTime</c> unless the status flips, so an
-/// unchanged object produces an identical status and the status writer sends nothing.
+/// A credential's conditions for one reconcile: a private copy of the stored list, changed through the runtime's
+/// <see cref="Conditions"/> rules (<c>lastTransitionTime</c> moves only when the status flips), written back in a
+/// stable order so an unchanged object produces an identical status and the status writer sends nothing.
 /// </summary>
 public sealed class ConditionSet(IEnumerable<V1Condition>? existing, long? generation, TimeProvider time)
 {
-    private readonly List<V1Condition> conditions = (existing ?? []).Select(Copy).ToList();
+    private readonly List<V1Condition> conditions = Conditions.Copy(existing);
 
-    public IReadOnlyList<V1Condition> Items => conditions;
+    public V1Condition? Find(string type) => Conditions.Find(conditions, type);
 
-    public V1Condition? Find(string type) => conditions.Find(c => c.Type == type);
+    public bool IsTrue(string type) => Conditions.IsTrue(conditions, type);
 
-    public bool IsTrue(string type) => Find(type)?.Status == "True";
+    public void Set(string type, bool? status, string reason, string message) =>
+        Conditions.Set(conditions, type, status switch { true => Conditions.True, false => Conditions.False, null => Conditions.Unknown }, reason, message, generation, time);
 
-    public void Set(string type, bool? status, string reason, string message)
-    {
-        var statusText = status switch { true => "True", false => "False", null => "Unknown" };
-        var current = Find(type);
-        if (current is null)
-        {
-            conditions.Add(new V1Condition
-            {
-                Type = type,
-                Status = statusText,
-                Reason = reason,
-                Message = message,
-                ObservedGeneration = generation,
-                LastTransitionTime = StatusTime.Now(time),
-            });
-            return;
-        }
+    public void Remove(string type) => Conditions.Remove(conditions, type);
 
-        if (current.Status != statusText)
-        {
-            current.LastTransitionTime = StatusTime.Now(time);
-        }
-
-        current.Status = statusText;
-        current.Reason = reason;
-        current.Message = message;
-        current.ObservedGeneration = generation;
-    }
-
-    public void Remove(string type) => conditions.RemoveAll(c => c.Type == type);
-
-    /// <summary>A stable order (Ready first) so that equal sets serialise equally.</summary>
+    /// <summary>Ready first, then by type.</summary>
     public List<V1Condition> ToList() => conditions
         .OrderBy(c => c.Type == "Ready" ? 0 : 1)
         .ThenBy(c => c.Type, StringComparer.Ordinal)
         .ToList();
-
-    private static V1Condition Copy(V1Condition c) => new()
-    {
-        Type = c.Type,
-        Status = c.Status,
-        Reason = c.Reason,
-        Message = c.Message,
-        ObservedGeneration = c.ObservedGeneration,
-        // Keep second precision: that is what the API server stores, so a round trip compares equal.
-        LastTransitionTime = c.LastTransitionTime,
-    };
 }
