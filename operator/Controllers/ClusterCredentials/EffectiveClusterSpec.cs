@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Passbox.Operator.Api.V1Alpha1;
-using Passbox.Operator.Connectors;
+using OceanBaseLogin = Passbox.Operator.Connectors.OceanBaseLogin;
 using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.Operator.Controllers.ClusterCredentials;
