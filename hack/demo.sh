@@ -22,7 +22,10 @@ operator_pid=""
 cleanup() {
   local status=$?
   step "Cleaning up: operator, MariaDB and control plane stopped, $state removed"
-  if [[ -n $operator_pid ]]; then kill "$operator_pid" 2>/dev/null && wait "$operator_pid" 2>/dev/null || true; fi
+  if [[ -n $operator_pid ]]; then
+    kill "$operator_pid" 2>/dev/null || true
+    wait "$operator_pid" 2>/dev/null || true
+  fi
   bash hack/services/mariadb.sh stop "$state/db" >/dev/null 2>&1 || true
   bash hack/controlplane.sh stop "$state/cp" >/dev/null 2>&1 || true
   rm -rf "$state"
@@ -52,6 +55,9 @@ until_true() {
     sleep 0.5
   done
 }
+
+used_by_one() { [[ $("$kubectl_bin" -n demo get ccred orders-db -o jsonpath='{.status.usedBy.count}') == 1 ]]; }
+blocked_event() { "$kubectl_bin" -n demo get events -o jsonpath='{.items[*].reason}' | grep -qw DeletionBlocked; }
 
 step "Starting a local Kubernetes control plane (etcd + API server) in $state/cp"
 bash hack/controlplane.sh start "$state/cp" --watch-pid $$ 2>&1 | sed 's/^/    /'
@@ -97,6 +103,7 @@ sed 's/^/    /' "$state/orders-db.yaml"
 k -n demo wait --for=condition=Ready --timeout=90s ccred/orders-db
 k -n demo get ccred
 echo "    the generated Secret's keys:"
+# shellcheck disable=SC2016 # a Go template, not shell
 k -n demo get secret orders-db -o go-template='{{range $key, $_ := .data}}{{$key}} {{end}}{{"\n"}}'
 
 step "Starting a Pod that mounts the Secret (phase Running set through the status subresource)"
@@ -117,8 +124,7 @@ EOF
 sed 's/^/    /' "$state/nightly-report.yaml"
 (cd "$state" && k apply -f nightly-report.yaml)
 k -n demo patch pod nightly-report --subresource=status --type=merge -p '{"status":{"phase":"Running"}}'
-until_true 30 "the Pod to be counted as a user" \
-  bash -c '[[ $("$0" -n demo get ccred orders-db -o jsonpath="{.status.usedBy.count}") == 1 ]]' "$kubectl_bin"
+until_true 30 "the Pod to be counted as a user" used_by_one
 k -n demo get ccred
 
 step "Deleting the credential while the Pod runs: blocked"
@@ -129,7 +135,8 @@ k -n demo get ccred
 k -n demo get ccred orders-db -o jsonpath='{range .status.conditions[?(@.type=="DeletionBlocked")]}DeletionBlocked={.status} reason={.reason}: {.message}{"\n"}{end}'
 printf '$ kubectl -n demo describe ccred orders-db   # its Status part\n'
 "$kubectl_bin" -n demo describe ccred orders-db | sed -n '/^Status:/,/^Events:/p' | grep -v '^Events:'
-# The local control plane has no field selectors for events, so describe lists none: ask for them directly.
+# The warning event follows the status write; wait for it. The local control plane has no field selectors for events, so describe lists none: ask for them directly.
+until_true 15 "the DeletionBlocked event" blocked_event
 k -n demo get events --sort-by=.lastTimestamp -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.involvedObject.name,COUNT:.count,MESSAGE:.message
 k -n demo get secret orders-db
 
