@@ -55,6 +55,10 @@ unit: build ## Run only the fast unit tests (no servers needed).
 run: build ## Run the operator against the current kubeconfig, or a local control plane when none is configured.
 	bash hack/run.sh $(CONFIGURATION)
 
+.PHONY: demo
+demo: deps build ## Walk-through on a local control plane + MariaDB: publish a Secret, block a deletion while a Pod uses it.
+	bash hack/demo.sh $(CONFIGURATION)
+
 .PHONY: lint
 lint: ## Check formatting and analyzers without building outputs.
 	dotnet format Passbox.slnx --verify-no-changes

@@ -46,10 +46,11 @@ public sealed class ControlPlaneAuditLog(string path)
             var ns = objectRef.ValueKind == JsonValueKind.Object && objectRef.TryGetProperty("namespace", out var n) ? n.GetString() : null;
             var resource = objectRef.ValueKind == JsonValueKind.Object && objectRef.TryGetProperty("resource", out var r) ? r.GetString() : null;
             var subresource = objectRef.ValueKind == JsonValueKind.Object && objectRef.TryGetProperty("subresource", out var s) ? s.GetString() : null;
+            var apiGroup = objectRef.ValueKind == JsonValueKind.Object && objectRef.TryGetProperty("apiGroup", out var g) ? g.GetString() : null;
             var code = root.TryGetProperty("responseStatus", out var status) && status.TryGetProperty("code", out var c) ? c.GetInt32() : 0;
             if ((user is null || username == user) && (@namespace is null || ns == @namespace))
             {
-                entries.Add(new AuditEntry(verb, username ?? "", ns, resource, subresource, code, root.GetProperty("requestURI").GetString() ?? ""));
+                entries.Add(new AuditEntry(verb, username ?? "", ns, resource, subresource, code, root.GetProperty("requestURI").GetString() ?? "", apiGroup ?? ""));
             }
         }
 
@@ -63,4 +64,5 @@ public sealed class ControlPlaneAuditLog(string path)
     }
 }
 
-public sealed record AuditEntry(string Verb, string User, string? Namespace, string? Resource, string? Subresource, int Code, string RequestUri);
+/// <summary>One request; <paramref name="ApiGroup"/> is empty for the core group and for non-resource URLs.</summary>
+public sealed record AuditEntry(string Verb, string User, string? Namespace, string? Resource, string? Subresource, int Code, string RequestUri, string ApiGroup = "");

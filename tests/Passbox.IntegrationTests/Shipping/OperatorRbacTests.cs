@@ -1,0 +1,189 @@
+using System.Globalization;
+using k8s;
+using k8s.Models;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.IntegrationTests.Operator;
+using Passbox.Operator.Api.V1Alpha1;
+using Xunit.Abstractions;
+
+namespace Passbox.IntegrationTests.Shipping;
+
+/// <summary>
+/// A control plane and MariaDB of their own: the audit log is then the record of this collection's operator runs
+/// alone (still filtered by user and by a mark, as the control plane's own requests and the tests' are there too).
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class OperatorRbacDefinition : ICollectionFixture<ControlPlaneFixture>, ICollectionFixture<MariaDbFixture>
+{
+    public const string Name = "operator rbac";
+}
+
+/// <summary>
+/// The roles Passbox ships are exactly what the operator uses: a representative run, as the control plane's
+/// <c>passbox-operator</c> user with leader election on, is compared with the chart's and config/rbac's rules.
+/// </summary>
+[Collection(OperatorRbacDefinition.Name)]
+public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb, ITestOutputHelper output)
+{
+    public const string OperatorUser = "passbox-operator";
+
+    /// <summary>
+    /// Granted, but not necessarily seen in the audit log of the run. Keep this list short and say why each is needed.
+    /// </summary>
+    private static readonly Dictionary<string, string> GrantedButNotAlwaysSeen = new(StringComparer.Ordinal)
+    {
+        // The generated Secret's controller ownerReference sets blockOwnerDeletion, which a cluster's
+        // OwnerReferencesPermissionEnforcement admission allows only with update on the owner's finalizers. Admission
+        // checks it; no request of that verb is ever sent, so no audit entry names it.
+        ["passbox.dev/clustercredentials/finalizers:update"] = "ownerReference blockOwnerDeletion (admission)",
+        ["passbox.dev/pipelinecredentials/finalizers:update"] = "ownerReference blockOwnerDeletion (admission)",
+
+        // Re-reads after a 409 on a finalizer or status patch (FinalizerManager, StatusWriter): a run may have no conflict.
+        ["passbox.dev/clustercredentials:get"] = "re-read after a conflict",
+        ["passbox.dev/pipelinecredentials:get"] = "re-read after a conflict",
+    };
+
+    [Fact]
+    public async Task The_operator_uses_exactly_the_permissions_its_roles_grant()
+    {
+        var audit = controlPlane.AuditLog;
+        if (audit is null)
+        {
+            output.WriteLine($"{ControlPlaneFixture.ExistingClusterVariable} is set: the audit log of an existing cluster is not readable; skipped.");
+            return;
+        }
+
+        var mark = audit.Mark();
+        await RunRepresentativeWorkloadAsync();
+
+        var entries = audit.Since(mark, OperatorUser);
+        var nonResource = entries.Where(e => e.Resource is null).Select(e => e.RequestUri.Split('?')[0]).Distinct().ToList();
+        var used = entries.Where(e => e.Resource is not null).Select(Permission).ToHashSet(StringComparer.Ordinal);
+        output.WriteLine($"{entries.Count} requests of {OperatorUser}; permissions used:\n  {string.Join("\n  ", used.Order(StringComparer.Ordinal))}");
+
+        // The roles grant no nonResourceURLs: the operator needs no discovery, not even /version.
+        nonResource.Should().BeEmpty("the operator requests only resources");
+
+        foreach (var (source, documents) in new[]
+        {
+            ("charts/passbox", ShippingManifests.HelmDocuments()),
+            ("config/default", ShippingManifests.KustomizeDocuments()),
+        })
+        {
+            var granted = RbacRules.Permissions(documents.OfKind("ClusterRole").Single())
+                .Union(RbacRules.Permissions(documents.OfKind("Role").Single()))
+                .ToHashSet(StringComparer.Ordinal);
+
+            used.Except(granted).Should().BeEmpty("the operator must be granted all it does ({0})", source);
+            granted.Except(used).Except(GrantedButNotAlwaysSeen.Keys).Should().BeEmpty(
+                "{0} must grant nothing the operator never uses (or the allow-list must say why)", source);
+            GrantedButNotAlwaysSeen.Keys.Except(granted).Should().BeEmpty("the allow-list names only what {0} grants", source);
+        }
+
+        used.Should().Contain("coordination.k8s.io/leases:update", "the run holds, renews and releases the lease")
+            .And.Contain("core/events:patch", "a repeated event is aggregated")
+            .And.Contain("core/secrets:delete", "a released credential deletes its Secret");
+    }
+
+    private static string Permission(AuditEntry entry)
+    {
+        var group = entry.ApiGroup.Length == 0 ? "core" : entry.ApiGroup;
+        var resource = entry.Subresource is { Length: > 0 } sub ? $"{entry.Resource}/{sub}" : entry.Resource;
+        return $"{group}/{resource}:{entry.Verb}";
+    }
+
+    /// <summary>
+    /// Both kinds created and validated, Secrets published, repaired after a hand edit and a deletion, a deletion
+    /// blocked by a Pod and finished once it is gone, events recorded and aggregated, the lease held and released.
+    /// </summary>
+    private async Task RunRepresentativeWorkloadAsync()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("rbac");
+        var kit = new ClusterTestKit(controlPlane, ns.Name);
+        var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name,
+            "--leader-elect=true", $"--PASSBOX_LEADER_ELECTION_NAMESPACE={ns.Name}", $"--POD_NAME=rbac-{ns.Name}");
+        try
+        {
+            await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "glpat-rbac-test-token" });
+            await kit.CreateAsync(new PipelineCredential
+            {
+                Metadata = new() { Name = "deploy-token" },
+                Spec = new PipelineCredentialSpec
+                {
+                    Type = PipelineCredentialType.SecretText,
+                    Server = "https://git.example.com/team/app.git",
+                    SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "token-input", Key = "token" } },
+                    Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
+                    Secret = new PipelineSecretSettings { Consumers = [SecretConsumer.Jenkins] },
+                },
+            });
+
+            var account = await mariaDb.CreateUserAsync($"rbac_{Guid.NewGuid():N}"[..13]);
+            await kit.CreateSecretAsync("db-input", new Dictionary<string, string> { ["password"] = account.Password });
+            await kit.CreateAsync(new ClusterCredential
+            {
+                Metadata = new() { Name = "orders-db" },
+                Spec = new ClusterCredentialSpec
+                {
+                    Engine = ClusterEngine.MySQL,
+                    Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
+                    Username = account.LoginName,
+                    PasswordSecretRef = new SecretKeyReference { Name = "db-input", Key = "password" },
+                    Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
+                },
+            });
+
+            await kit.WaitForConditionAsync<PipelineCredential>("deploy-token", ConditionTypes.Ready, "True");
+            await kit.WaitForConditionAsync<ClusterCredential>("orders-db", ConditionTypes.Ready, "True");
+            await kit.WaitForSecretAsync("deploy-token");
+            await kit.WaitForSecretAsync("orders-db");
+
+            // Repairs: an edit is patched back, a deletion re-created; the second "created" event is aggregated.
+            await kit.SetSecretValueAsync("orders-db", "password", "edited-by-hand");
+            await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
+            await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("orders-db", ns.Name);
+            await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
+
+            // In-use protection: a running Pod mounting the Secret blocks the deletion until it is gone.
+            await controlPlane.Admin.CoreV1.CreateNamespacedPodAsync(new V1Pod
+            {
+                Metadata = new V1ObjectMeta { Name = "reporting" },
+                Spec = new V1PodSpec
+                {
+                    Containers = [new V1Container { Name = "app", Image = "busybox", VolumeMounts = [new V1VolumeMount { Name = "db", MountPath = "/etc/db" }] }],
+                    Volumes = [new V1Volume { Name = "db", Secret = new V1SecretVolumeSource { SecretName = "orders-db" } }],
+                },
+            }, ns.Name);
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orders-db"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");
+
+            await kit.DeleteAsync<ClusterCredential>("orders-db");
+            // Not WaitForConditionAsync: a blocked deletion reports on the condition, not in status.observedGeneration.
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orders-db"),
+                c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse },
+                "the deletion to be blocked by the Pod");
+            (await kit.TryGetSecretAsync("orders-db")).Should().NotBeNull("the Secret stays while the Pod uses it");
+
+            // The local control plane answers a Pod delete with a Status, which the typed client cannot read as a Pod.
+            using (var deleted = await controlPlane.AdminApi.SendAsync(HttpMethod.Delete, $"api/v1/namespaces/{ns.Name}/pods/reporting", null, "application/json", false, CancellationToken.None))
+            {
+                deleted.IsSuccessStatusCode.Should().BeTrue();
+            }
+
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orders-db"), c => c is null, "the deletion to finish");
+            await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync("orders-db"), s => s is null, "the generated Secret to be deleted");
+
+            await kit.DeleteAsync<PipelineCredential>("deploy-token");
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>("deploy-token"), c => c is null, "the unused credential to go");
+
+            var events = await kit.EventsAsync();
+            events.Should().Contain(e => e.Reason == "DeletionBlocked");
+            events.Should().Contain(e => e.Count > 1, "the re-created Secret repeats an event, which is counted rather than duplicated");
+            output.WriteLine(string.Join('\n', events.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Type} {e.Reason} x{e.Count}: {e.Message}"))));
+        }
+        finally
+        {
+            // A graceful stop releases the lease (get + update) before the audit log is read.
+            await host.DisposeAsync();
+        }
+    }
+}
