@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make demo: Passbox end to end on this machine, in about a minute. Starts a local control plane and a private
-# MariaDB, runs the operator, publishes a ClusterCredential's Secret, shows a deletion blocked by the Pod that
-# mounts it and finishing once the Pod is gone. Everything it starts is stopped and removed on exit.
+# MariaDB, runs the operator, publishes a ClusterCredential's Secret, shows a deletion blocked by the Job that
+# mounts it and finishing once the Job is gone. Everything it starts is stopped and removed on exit.
 #
 #   hack/demo.sh [CONFIGURATION]     (default Release; `make demo` builds first)
 #
-# The local control plane runs no controllers: a Job would never get a Pod, so the demo creates the Pod itself and
-# sets its phase through the status subresource, as a kubelet would.
+# The local control plane runs no controllers: the Job never gets a Pod, and nothing marks it finished. Passbox counts
+# an unfinished Job's pod template as a user either way, so the story is the same as on a real cluster; the demo
+# ends the Job by deleting it, as ttlSecondsAfterFinished would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 configuration=${1:-Release}
@@ -106,28 +107,30 @@ echo "    the generated Secret's keys:"
 # shellcheck disable=SC2016 # a Go template, not shell
 k -n demo get secret orders-db -o go-template='{{range $key, $_ := .data}}{{$key}} {{end}}{{"\n"}}'
 
-step "Starting a Pod that mounts the Secret (phase Running set through the status subresource)"
-cat >"$state/nightly-report.yaml" <<'EOF'
-apiVersion: v1
-kind: Pod
+step "Starting a Job that mounts the Secret"
+cat >"$state/nightly-report.yaml" <<'YAML'
+apiVersion: batch/v1
+kind: Job
 metadata: {name: nightly-report, namespace: demo}
 spec:
-  containers:
-    - name: report
-      image: busybox
-      command: [sh, -c, "cat /etc/orders-db/uri; sleep 3600"]
-      volumeMounts: [{name: orders-db, mountPath: /etc/orders-db, readOnly: true}]
-  volumes:
-    - name: orders-db
-      secret: {secretName: orders-db}
-EOF
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: report
+          image: busybox
+          command: [sh, -c, "cat /etc/orders-db/uri; sleep 3600"]
+          volumeMounts: [{name: orders-db, mountPath: /etc/orders-db, readOnly: true}]
+      volumes:
+        - name: orders-db
+          secret: {secretName: orders-db}
+YAML
 sed 's/^/    /' "$state/nightly-report.yaml"
 (cd "$state" && k apply -f nightly-report.yaml)
-k -n demo patch pod nightly-report --subresource=status --type=merge -p '{"status":{"phase":"Running"}}'
-until_true 30 "the Pod to be counted as a user" used_by_one
+until_true 30 "the Job to be counted as a user" used_by_one
 k -n demo get ccred
 
-step "Deleting the credential while the Pod runs: blocked"
+step "Deleting the credential while the Job runs: blocked"
 k -n demo delete ccred orders-db --wait=false
 until_true 30 "DeletionBlocked" \
   "$kubectl_bin" -n demo wait --for=condition=DeletionBlocked=True --timeout=1s ccred/orders-db
@@ -140,8 +143,8 @@ until_true 15 "the DeletionBlocked event" blocked_event
 k -n demo get events --sort-by=.lastTimestamp -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.involvedObject.name,COUNT:.count,MESSAGE:.message
 k -n demo get secret orders-db
 
-step "Removing the Pod: the deletion finishes and the generated Secret goes with it"
-k -n demo delete pod nightly-report
+step "The Job is done and removed (no Job controller runs here): the deletion finishes and the Secret goes with it"
+k -n demo delete job nightly-report
 k -n demo wait --for=delete --timeout=60s ccred/orders-db
 k -n demo get ccred,secrets
 echo
