@@ -28,20 +28,9 @@ public sealed class GitHttpFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var existing = Environment.GetEnvironmentVariable("PASSBOX_TEST_GITHTTP_ENV");
-        IReadOnlyDictionary<string, string> env;
-        if (string.IsNullOrEmpty(existing))
-        {
-            service = await StartInstanceAsync(User, Password);
-            env = service.Env;
-        }
-        else
-        {
-            env = ServiceScript.ReadEnv(existing);
-            User = env["GIT_HTTP_USER"];
-            Password = env["GIT_HTTP_PASSWORD"];
-        }
-
+        (service, var env) = await ServiceScript.StartOrAttachAsync("PASSBOX_TEST_GITHTTP_ENV", "githttp.sh", "--user", User, "--password", Password);
+        User = env["GIT_HTTP_USER"];
+        Password = env["GIT_HTTP_PASSWORD"];
         BaseUrl = env["GIT_HTTP_URL"];
         RepositoryUrl = env["GIT_REPO_URL"];
     }

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using MySqlConnector;
+using Passbox.IntegrationTests.Pipeline;
 
 namespace Passbox.IntegrationTests.Infrastructure;
 
@@ -20,8 +20,7 @@ public sealed class MariaDbFixture : IAsyncLifetime
 {
     public const string DatabaseName = "orders_db";
 
-    private string? _stateDir;
-    private bool _ownsServer;
+    private ServiceScript? _server;
 
     public string Host { get; private set; } = "127.0.0.1";
 
@@ -45,8 +44,7 @@ public sealed class MariaDbFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var existing = Environment.GetEnvironmentVariable("PASSBOX_TEST_MARIADB_ENV");
-        var env = string.IsNullOrEmpty(existing) ? await StartAsync() : ReadEnv(existing);
+        (_server, var env) = await ServiceScript.StartOrAttachAsync("PASSBOX_TEST_MARIADB_ENV", "mariadb.sh");
         Host = env["MARIADB_HOST"];
         Port = int.Parse(env["MARIADB_PORT"], CultureInfo.InvariantCulture);
         RootUser = env["MARIADB_ROOT_USER"];
@@ -63,17 +61,9 @@ public sealed class MariaDbFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_ownsServer && _stateDir is not null)
+        if (_server is not null)
         {
-            await RunScriptAsync("stop", _stateDir);
-            try
-            {
-                Directory.Delete(_stateDir, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A leftover temp directory is harmless; the server is already stopped.
-            }
+            await _server.DisposeAsync();
         }
     }
 
@@ -166,77 +156,6 @@ public sealed class MariaDbFixture : IAsyncLifetime
     }
 
     private static string Quote(string name) => "'" + name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal) + "'";
-
-    private async Task<Dictionary<string, string>> StartAsync()
-    {
-        _stateDir = Directory.CreateTempSubdirectory("passbox-it-mariadb-").FullName;
-        _ownsServer = true;
-        await RunScriptAsync("start", _stateDir, "--watch-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        return ReadEnv(Path.Combine(_stateDir, "env"));
-    }
-
-    private static async Task RunScriptAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "hack", "services", "mariadb.sh"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Cannot start bash.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"hack/services/mariadb.sh {arguments[0]} failed (exit {process.ExitCode}); is MariaDB installed (hack/deps.sh)?\n{await stdout}{await stderr}");
-        }
-    }
-
-    /// <summary>Reads a <c>KEY=VALUE</c> file; values may be single-quoted shell words.</summary>
-    internal static Dictionary<string, string> ReadEnv(string path)
-    {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in File.ReadAllLines(path))
-        {
-            var eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
-
-            var value = line[(eq + 1)..];
-            if (value.Length >= 2 && value[0] == '\'' && value[^1] == '\'')
-            {
-                value = value[1..^1].Replace("'\\''", "'", StringComparison.Ordinal);
-            }
-
-            values[line[..eq]] = value;
-        }
-
-        return values;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "hack", "services", "mariadb.sh")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"hack/services/mariadb.sh not found above {AppContext.BaseDirectory}.");
-    }
 }
 
 /// <summary>A test login on the MariaDB fixture. <see cref="ToString"/> leaves the password out.</summary>

@@ -31,20 +31,9 @@ public sealed class RegistryFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var existing = Environment.GetEnvironmentVariable("PASSBOX_TEST_REGISTRY_ENV");
-        IReadOnlyDictionary<string, string> env;
-        if (string.IsNullOrEmpty(existing))
-        {
-            service = await StartInstanceAsync(User, Password);
-            env = service.Env;
-        }
-        else
-        {
-            env = ServiceScript.ReadEnv(existing);
-            User = env["REGISTRY_USER"];
-            Password = env["REGISTRY_PASSWORD"];
-        }
-
+        (service, var env) = await ServiceScript.StartOrAttachAsync("PASSBOX_TEST_REGISTRY_ENV", "registry.sh", "--user", User, "--password", Password);
+        User = env["REGISTRY_USER"];
+        Password = env["REGISTRY_PASSWORD"];
         Url = env["REGISTRY_URL"];
         HostAndPort = env["REGISTRY_HOST"];
     }

@@ -42,6 +42,23 @@ public sealed class ServiceScript : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Uses the running instance whose <c>env</c> file the environment variable <paramref name="envFileVariable"/>
+    /// names, or else starts one of its own. <c>Started</c> is null for a running instance: it is not ours to stop.
+    /// </summary>
+    public static async Task<(ServiceScript? Started, IReadOnlyDictionary<string, string> Env)> StartOrAttachAsync(
+        string envFileVariable, string script, params string[] arguments)
+    {
+        var existing = Environment.GetEnvironmentVariable(envFileVariable);
+        if (!string.IsNullOrEmpty(existing))
+        {
+            return (null, ReadEnv(existing));
+        }
+
+        var started = await StartAsync(script, arguments);
+        return (started, started.Env);
+    }
+
     /// <summary>Stops the service; the state directory stays until dispose.</summary>
     public async Task StopAsync()
     {
@@ -111,7 +128,7 @@ public sealed class ServiceScript : IAsyncDisposable
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await process.WaitForExitAsync(timeout.Token);
         if (process.ExitCode != 0)
         {
