@@ -56,7 +56,7 @@ run: build ## Run the operator against the current kubeconfig, or a local contro
 	bash hack/run.sh $(CONFIGURATION)
 
 .PHONY: demo
-demo: deps build ## Walk-through on a local control plane + MariaDB: publish a Secret, block a deletion while a Pod uses it.
+demo: deps build ## Walk-through on a local control plane + MariaDB: publish a Secret, block a deletion while a Job uses it.
 	bash hack/demo.sh $(CONFIGURATION)
 
 .PHONY: lint
