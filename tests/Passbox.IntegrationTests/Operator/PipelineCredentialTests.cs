@@ -1,0 +1,644 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.IntegrationTests.Pipeline;
+using Passbox.IntegrationTests.Shipping;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Runtime.Api;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// PipelineCredential end to end: the real operator checks credentials against a real git server, a real registry and
+/// the control plane's API server, and publishes Secrets shaped for Tekton, Argo CD and Jenkins.
+/// </summary>
+[Collection(PipelineOperatorTestsDefinition.Name)]
+public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, GitHttpFixture git, RegistryFixture registry) : IAsyncLifetime
+{
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(1);
+
+    private TestNamespace ns = null!;
+    private ClusterTestKit kit = null!;
+    private OperatorHost host = null!;
+    private readonly List<string> secrets = [];
+
+    public async Task InitializeAsync()
+    {
+        ns = await controlPlane.CreateNamespaceAsync("pcred");
+        kit = new ClusterTestKit(controlPlane, ns.Name);
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        secrets.AddRange([git.Password, Uri.EscapeDataString(git.Password), registry.Password, Uri.EscapeDataString(registry.Password)]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            await ns.DisposeAsync();
+        }
+    }
+
+    // ---- UsernamePassword against the git server ------------------------------------------------------------------
+
+    [Fact]
+    public async Task Git_credentials_that_log_in_publish_a_basic_auth_Secret_with_exactly_username_and_password()
+    {
+        await kit.CreateSecretAsync("git-input", new Dictionary<string, string> { ["password"] = git.Password });
+
+        await kit.CreateAsync(GitCredential("git-plain", "git-input", SecretFormat.BasicAuth));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("git-plain", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        var secret = await kit.WaitForSecretAsync("git-plain");
+        secret.Type.Should().Be("kubernetes.io/basic-auth");
+        ClusterTestKit.Decode(secret).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["username"] = git.User,
+            ["password"] = git.Password,
+        });
+        secret.Metadata.Annotations.Should().NotContainKey("tekton.dev/git-0");
+        secret.Metadata.OwnerReferences.Should().ContainSingle(o => o.Uid == ready.Metadata.Uid && o.Controller == true);
+        secret.Metadata.Labels.Should().Contain(ApiGroup.ManagedByLabel, "passbox").And.Contain(ApiGroup.CredentialLabel, "git-plain");
+        ready.Status!.Probe.Should().Be("GitHTTP");
+        ready.Status.ServerVersion.Should().StartWith("git/");
+        ready.Status.SecretName.Should().Be("git-plain");
+    }
+
+    [Fact]
+    public async Task Git_credentials_for_Tekton_get_the_git_annotation_and_a_credential_store_that_git_accepts()
+    {
+        await kit.CreateSecretAsync("tekton-input", new Dictionary<string, string> { ["password"] = git.Password });
+
+        await kit.CreateAsync(GitCredential("tekton-git", "tekton-input", SecretFormat.BasicAuth, SecretConsumer.Tekton));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("tekton-git", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        var secret = await kit.WaitForSecretAsync("tekton-git");
+        var origin = new Uri(git.RepositoryUrl).GetLeftPart(UriPartial.Authority);
+        secret.Type.Should().Be("kubernetes.io/basic-auth");
+        secret.Metadata.Annotations.Should().Contain("tekton.dev/git-0", origin);
+        var data = ClusterTestKit.Decode(secret);
+        data.Keys.Should().BeEquivalentTo("username", "password", ".gitconfig", ".git-credentials");
+        data["username"].Should().Be(git.User);
+        data["password"].Should().Be(git.Password);
+        data[".gitconfig"].Should().Be($"[credential \"{origin}\"]\n\thelper = store\n");
+
+        // What the git-clone task does with its basic-auth workspace: both files into $HOME, then git talks to the server.
+        var home = Directory.CreateTempSubdirectory("passbox-it-githome-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(home, ".gitconfig"), data[".gitconfig"]);
+            await File.WriteAllTextAsync(Path.Combine(home, ".git-credentials"), data[".git-credentials"]);
+            var result = await RunAsync("git", ["ls-remote", git.RepositoryUrl], new Dictionary<string, string>
+            {
+                ["HOME"] = home,
+                ["XDG_CONFIG_HOME"] = Path.Combine(home, ".config"),
+                ["GIT_CONFIG_NOSYSTEM"] = "1",
+                ["GIT_TERMINAL_PROMPT"] = "0",
+                ["GIT_ASKPASS"] = "/bin/false",
+            });
+            result.ExitCode.Should().Be(0, "git reads the published credential store: {0}", result.StandardError);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Git_credentials_for_Jenkins_carry_its_labels_and_annotations()
+    {
+        await kit.CreateSecretAsync("jenkins-input", new Dictionary<string, string> { ["password"] = git.Password });
+
+        await kit.CreateAsync(GitCredential("jenkins-git", "jenkins-input", SecretFormat.BasicAuth, SecretConsumer.Jenkins));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("jenkins-git", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        var secret = await kit.WaitForSecretAsync("jenkins-git");
+        secret.Type.Should().Be("kubernetes.io/basic-auth");
+        ClusterTestKit.Decode(secret).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["username"] = git.User,
+            ["password"] = git.Password,
+        });
+        secret.Metadata.Labels.Should().Contain("jenkins.io/credentials-type", "usernamePassword")
+            .And.Contain("jenkins.io/credentials-scope", "global");
+        secret.Metadata.Annotations.Should().Contain("jenkins.io/credentials-id", "jenkins-git")
+            .And.Contain("jenkins.io/credentials-description", "e2e release bot");
+    }
+
+    [Fact]
+    public async Task A_wrong_git_password_fails_authentication_and_publishes_nothing()
+    {
+        const string Wrong = "wrong-git-password-7";
+        secrets.Add(Wrong);
+        await kit.CreateSecretAsync("wrong-input", new Dictionary<string, string> { ["password"] = Wrong });
+
+        await kit.CreateAsync(GitCredential("git-wrong", "wrong-input", SecretFormat.BasicAuth, SecretConsumer.Tekton));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("git-wrong", ConditionTypes.Validated, "False", "AuthenticationFailed");
+        Condition(failed, ConditionTypes.Ready).Reason.Should().Be("AuthenticationFailed");
+        Condition(failed, ConditionTypes.SecretSynced).Reason.Should().Be(ConditionReasons.WaitingForValidation);
+        (await kit.TryGetSecretAsync("git-wrong")).Should().BeNull("nothing is published before a check succeeds");
+    }
+
+    // ---- UsernamePassword against the registry ----------------------------------------------------------------------
+
+    [Fact]
+    public async Task Registry_credentials_that_log_in_publish_a_dockerconfigjson_the_registry_accepts()
+    {
+        await kit.CreateSecretAsync("reg-input", new Dictionary<string, string> { ["password"] = registry.Password });
+        secrets.Add(Base64($"{registry.User}:{registry.Password}"));
+
+        await kit.CreateAsync(RegistryCredential("registry", "reg-input", SecretConsumer.Tekton));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("registry", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        ready.Status!.Probe.Should().Be("ContainerRegistry");
+        var secret = await kit.WaitForSecretAsync("registry");
+        secret.Type.Should().Be("kubernetes.io/dockerconfigjson");
+        secret.Metadata.Annotations.Should().Contain("tekton.dev/docker-0", registry.Url);
+        var data = ClusterTestKit.Decode(secret);
+        data.Keys.Should().Equal(".dockerconfigjson");
+        var auths = JsonNode.Parse(data[".dockerconfigjson"])!["auths"]!.AsObject();
+        auths.Select(a => a.Key).Should().Equal(registry.HostAndPort);
+        var entry = auths[registry.HostAndPort]!;
+        entry["username"]!.GetValue<string>().Should().Be(registry.User);
+        entry["password"]!.GetValue<string>().Should().Be(registry.Password);
+        var auth = entry["auth"]!.GetValue<string>();
+        Encoding.UTF8.GetString(Convert.FromBase64String(auth)).Should().Be($"{registry.User}:{registry.Password}");
+
+        // What a container runtime does with the pull secret: send the auth entry to the registry.
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(registry.Url + "/v2/"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", auth);
+        using var response = await client.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_wrong_registry_password_fails_authentication_and_publishes_nothing()
+    {
+        const string Wrong = "wrong-registry-password-3";
+        secrets.Add(Wrong);
+        await kit.CreateSecretAsync("reg-wrong-input", new Dictionary<string, string> { ["password"] = Wrong });
+
+        await kit.CreateAsync(RegistryCredential("registry-wrong", "reg-wrong-input"));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("registry-wrong", ConditionTypes.Ready, "False", "AuthenticationFailed");
+        Condition(failed, ConditionTypes.Validated).Reason.Should().Be("AuthenticationFailed");
+        (await kit.TryGetSecretAsync("registry-wrong")).Should().BeNull();
+    }
+
+    // ---- SecretText -------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task A_token_for_Argo_CD_without_a_probe_becomes_repo_creds_and_is_ready_without_a_check()
+    {
+        var token = NewToken();
+        await kit.CreateSecretAsync("argo-token", new Dictionary<string, string> { ["token"] = token });
+
+        await kit.CreateAsync(TokenCredential("argo-repos", "argo-token", c =>
+        {
+            c.Spec.Server = git.BaseUrl;
+            c.Spec.Secret!.Consumers = [SecretConsumer.ArgoCD];
+            c.Spec.Secret.ArgoCD = new ArgoCDSettings { Project = "platform" };
+        }));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("argo-repos", ConditionTypes.Ready, "True", ConditionReasons.ValidationDisabled);
+        ready.Status!.Probe.Should().Be("None");
+        Condition(ready, ConditionTypes.Validated).Reason.Should().Be(ConditionReasons.ValidationDisabled);
+        var secret = await kit.WaitForSecretAsync("argo-repos");
+        secret.Type.Should().Be("Opaque");
+        secret.Metadata.Labels.Should().Contain("argocd.argoproj.io/secret-type", "repo-creds");
+        ClusterTestKit.Decode(secret).Should().Contain(new Dictionary<string, string>
+        {
+            ["url"] = git.BaseUrl,
+            ["type"] = "git",
+            ["username"] = "x-access-token",
+            ["password"] = token,
+            ["project"] = "platform",
+        });
+    }
+
+    [Fact]
+    public async Task A_token_for_Jenkins_is_a_secretText_credential_with_key_text()
+    {
+        var token = NewToken();
+        await kit.CreateSecretAsync("jenkins-token", new Dictionary<string, string> { ["token"] = token });
+
+        await kit.CreateAsync(TokenCredential("jenkins-token-cred", "jenkins-token", c => c.Spec.Secret!.Consumers = [SecretConsumer.Jenkins]));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("jenkins-token-cred", ConditionTypes.Ready, "True", ConditionReasons.ValidationDisabled);
+        var secret = await kit.WaitForSecretAsync("jenkins-token-cred");
+        secret.Metadata.Labels.Should().Contain("jenkins.io/credentials-type", "secretText")
+            .And.Contain("jenkins.io/credentials-scope", "global");
+        secret.Metadata.Annotations.Should().Contain("jenkins.io/credentials-id", "jenkins-token-cred");
+        ClusterTestKit.Decode(secret).Should().Contain("text", token);
+    }
+
+    // ---- Kubeconfig against the control plane -----------------------------------------------------------------------
+
+    [Fact]
+    public async Task A_working_kubeconfig_is_published_and_the_published_file_works_with_kubectl()
+    {
+        var kubeconfig = await CiKubeconfigAsync();
+        await kit.CreateSecretAsync("deploy-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
+
+        await kit.CreateAsync(KubeconfigCredential("deploy", "deploy-input"));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("deploy", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        ready.Status!.Probe.Should().Be("KubernetesAPI");
+        ready.Status.ServerVersion.Should().StartWith("v1.");
+        var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("deploy"));
+        data.Keys.Should().Equal("kubeconfig");
+
+        // A pipeline mounts the Secret and points kubectl at the file.
+        var kubectl = ShippingTools.Kubectl;
+        var file = Path.Combine(Path.GetTempPath(), $"passbox-it-kubeconfig-{Guid.NewGuid():N}");
+        try
+        {
+            await File.WriteAllTextAsync(file, data["kubeconfig"]);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            var result = await RunAsync(kubectl, ["--kubeconfig", file, "get", "namespaces", "-o", "name"]);
+            result.ExitCode.Should().Be(0, "kubectl with the published kubeconfig lists namespaces: {0}", result.StandardError);
+            result.StandardOutput.Should().Contain($"namespace/{ns.Name}");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task A_kubeconfig_with_a_bad_token_fails_authentication()
+    {
+        const string BadToken = "not-a-valid-token-0123456789abcdef";
+        secrets.Add(BadToken);
+        var kubeconfig = await CiKubeconfigAsync(BadToken);
+        await kit.CreateSecretAsync("bad-kc-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
+
+        await kit.CreateAsync(KubeconfigCredential("bad-kc", "bad-kc-input"));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("bad-kc", ConditionTypes.Ready, "False", "AuthenticationFailed");
+        Condition(failed, ConditionTypes.Validated).Message.Should().Contain("HTTP 401");
+        (await kit.TryGetSecretAsync("bad-kc")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_kubeconfig_context_that_does_not_exist_is_an_invalid_kubeconfig_naming_the_context()
+    {
+        await kit.CreateSecretAsync("ctx-input", new Dictionary<string, string> { ["kubeconfig"] = await CiKubeconfigAsync() });
+
+        await kit.CreateAsync(KubeconfigCredential("ctx", "ctx-input", c => c.Spec.Kubeconfig!.Context = "production"));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("ctx", ConditionTypes.Ready, "False", "InvalidKubeconfig");
+        Condition(failed, ConditionTypes.Validated).Message.Should().Contain("\"production\"").And.Contain("passbox-local");
+        (await kit.TryGetSecretAsync("ctx")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_kubeconfig_with_an_exec_plugin_is_unsupported_and_nothing_is_executed()
+    {
+        var marker = Path.Combine(Path.GetTempPath(), $"passbox-it-exec-{Guid.NewGuid():N}");
+        var env = ControlPlaneEnv();
+        var ca = Base64(await File.ReadAllTextAsync(env["KUBE_CA_FILE"]));
+        var kubeconfig = $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: local
+              cluster:
+                server: {env["KUBE_SERVER"]}
+                certificate-authority-data: {ca}
+            users:
+            - name: plugin
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1
+                  command: /bin/sh
+                  args: ["-c", "touch {marker}"]
+                  interactiveMode: Never
+            contexts:
+            - name: local
+              context:
+                cluster: local
+                user: plugin
+            current-context: local
+
+            """;
+        await kit.CreateSecretAsync("exec-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
+
+        await kit.CreateAsync(KubeconfigCredential("exec", "exec-input", c => c.Spec.Secret!.Consumers = [SecretConsumer.ArgoCD, SecretConsumer.Jenkins]));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("exec", ConditionTypes.Ready, "False", "Unsupported");
+        Condition(failed, ConditionTypes.Validated).Message.Should().Contain("exec plugin");
+        File.Exists(marker).Should().BeFalse("the operator never runs a command from a kubeconfig");
+        (await kit.TryGetSecretAsync("exec")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_kubeconfig_for_Argo_CD_becomes_a_cluster_Secret_with_name_server_and_config()
+    {
+        var env = ControlPlaneEnv();
+        await kit.CreateSecretAsync("argo-kc-input", new Dictionary<string, string> { ["kubeconfig"] = await CiKubeconfigAsync() });
+
+        await kit.CreateAsync(KubeconfigCredential("argo-cluster", "argo-kc-input", c => c.Spec.Secret!.Consumers = [SecretConsumer.ArgoCD]));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("argo-cluster", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        var secret = await kit.WaitForSecretAsync("argo-cluster");
+        secret.Metadata.Labels.Should().Contain("argocd.argoproj.io/secret-type", "cluster");
+        var data = ClusterTestKit.Decode(secret);
+        data["name"].Should().Be("passbox-local");
+        data["server"].Should().Be(env["KUBE_SERVER"]);
+        var config = JsonNode.Parse(data["config"])!;
+        config["bearerToken"]!.GetValue<string>().Should().Be(env["CI_TOKEN"]);
+        var tls = config["tlsClientConfig"]!;
+        tls["insecure"]!.GetValue<bool>().Should().BeFalse();
+        Encoding.UTF8.GetString(Convert.FromBase64String(tls["caData"]!.GetValue<string>()))
+            .Should().Be(await File.ReadAllTextAsync(env["KUBE_CA_FILE"]));
+        data["config"].Should().NotContain("apiVersion").And.NotContain("clusters");
+    }
+
+    // ---- Publication rules ------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task A_bad_new_password_after_a_good_one_keeps_the_last_good_Secret()
+    {
+        await kit.CreateSecretAsync("keep-input", new Dictionary<string, string> { ["password"] = git.Password });
+        await kit.CreateAsync(GitCredential("keep", "keep-input", SecretFormat.BasicAuth));
+        await kit.WaitForConditionAsync<PipelineCredential>("keep", ConditionTypes.Ready, "True");
+        var before = await kit.WaitForSecretAsync("keep");
+
+        const string Typo = "typo-in-the-new-git-password";
+        secrets.Add(Typo);
+        await kit.SetSecretValueAsync("keep-input", "password", Typo);
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("keep", ConditionTypes.Validated, "False", "AuthenticationFailed");
+        Condition(failed, ConditionTypes.Ready).Reason.Should().Be("AuthenticationFailed");
+        Condition(failed, ConditionTypes.SecretSynced).Message.Should().Contain("keeping Secret keep");
+        var after = (await kit.TryGetSecretAsync("keep"))!;
+        ClusterTestKit.Decode(after)["password"].Should().Be(git.Password, "workloads keep the last good Secret");
+        after.Metadata.ResourceVersion.Should().Be(before.Metadata.ResourceVersion);
+    }
+
+    [Fact]
+    public async Task A_Secret_deleted_or_edited_by_hand_is_repaired()
+    {
+        await kit.CreateSecretAsync("fix-input", new Dictionary<string, string> { ["password"] = git.Password });
+        await kit.CreateAsync(GitCredential("fix", "fix-input", SecretFormat.BasicAuth, SecretConsumer.Jenkins));
+        await kit.WaitForSecretAsync("fix");
+
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", ns.Name);
+        var recreated = await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s).GetValueOrDefault("password") == git.Password);
+        recreated.Type.Should().Be("kubernetes.io/basic-auth");
+        recreated.Metadata.Labels.Should().Contain("jenkins.io/credentials-type", "usernamePassword");
+
+        await kit.SetSecretValueAsync("fix", "password", "edited-by-hand");
+        await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s)["password"] == git.Password);
+        await kit.WaitForConditionAsync<PipelineCredential>("fix", ConditionTypes.Ready, "True");
+    }
+
+    [Fact]
+    public async Task A_foreign_Secret_with_the_same_name_is_left_alone()
+    {
+        await kit.CreateSecretAsync("taken", new Dictionary<string, string> { ["mine"] = "do not touch" });
+        await kit.CreateSecretAsync("own-input", new Dictionary<string, string> { ["password"] = git.Password });
+
+        await kit.CreateAsync(GitCredential("own", "own-input", SecretFormat.BasicAuth, c => c.Spec.Secret!.Name = "taken"));
+
+        var conflict = await kit.WaitForConditionAsync<PipelineCredential>("own", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretConflict);
+        Condition(conflict, ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretConflict);
+        var foreign = (await kit.TryGetSecretAsync("taken"))!;
+        foreign.Type.Should().Be("Opaque");
+        ClusterTestKit.Decode(foreign).Should().Equal(new Dictionary<string, string> { ["mine"] = "do not touch" });
+        foreign.Metadata.OwnerReferences.Should().BeNullOrEmpty();
+    }
+
+    // ---- Schema and kubectl -----------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task A_block_that_does_not_match_the_type_is_rejected_naming_the_field()
+    {
+        var credential = GitCredential("mixed", "mixed-input", SecretFormat.BasicAuth);
+        credential.Spec.SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "mixed-input", Key = "token" } };
+
+        var rejected = await RejectionAsync(() => kit.CreateAsync(credential));
+
+        rejected.Should().Contain("spec.secretText").And.Contain("secretText is required when type is UsernamePassword and not allowed otherwise");
+        (await kit.GetAsync<PipelineCredential>("mixed")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Changing_the_type_is_rejected()
+    {
+        await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = NewToken() });
+        await kit.CreateAsync(TokenCredential("retype", "token-input"));
+
+        var resource = ResourceDescriptor.For<PipelineCredential>();
+        var patch = new V1Patch(
+            """{"spec":{"type":"UsernamePassword","secretText":null,"usernamePassword":{"username":"ci-bot","passwordSecretRef":{"name":"token-input","key":"token"}}}}""",
+            V1Patch.PatchType.MergePatch);
+        var rejected = await RejectionAsync(() => controlPlane.Admin.CustomObjects.PatchNamespacedCustomObjectAsync(
+            patch, resource.Group, resource.Version, ns.Name, resource.Plural, "retype"));
+
+        rejected.Should().Contain("spec.type").And.Contain("type is immutable");
+        (await kit.GetAsync<PipelineCredential>("retype"))!.Spec.Type.Should().Be(PipelineCredentialType.SecretText);
+    }
+
+    [Fact]
+    public async Task Kubectl_get_pcred_shows_type_ready_reason_and_age()
+    {
+        await kit.CreateSecretAsync("col-token", new Dictionary<string, string> { ["token"] = NewToken() });
+        const string Wrong = "wrong-column-password-5";
+        secrets.Add(Wrong);
+        await kit.CreateSecretAsync("col-wrong", new Dictionary<string, string> { ["password"] = Wrong });
+        await kit.CreateAsync(TokenCredential("col-good", "col-token"));
+        await kit.CreateAsync(GitCredential("col-bad", "col-wrong", SecretFormat.BasicAuth));
+        await kit.WaitForConditionAsync<PipelineCredential>("col-good", ConditionTypes.Ready, "True");
+        await kit.WaitForConditionAsync<PipelineCredential>("col-bad", ConditionTypes.Ready, "False", "AuthenticationFailed");
+
+        var result = await RunAsync(ShippingTools.Kubectl, ["--kubeconfig", controlPlane.AdminKubeconfig, "get", "pcred", "-n", ns.Name]);
+
+        result.ExitCode.Should().Be(0, result.StandardError);
+        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[0].Should().MatchRegex(@"^NAME\s+TYPE\s+READY\s+REASON\s+USED BY\s+AGE\s*$");
+        var rows = lines.Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToDictionary(r => r[0]);
+        rows.Keys.Should().BeEquivalentTo("col-good", "col-bad");
+        rows["col-good"][1..4].Should().Equal("SecretText", "True", "ValidationDisabled");
+        rows["col-bad"][1..4].Should().Equal("UsernamePassword", "False", "AuthenticationFailed");
+        foreach (var row in rows.Values)
+        {
+            row.Should().HaveCount(6);
+            row[4].Should().Be("0");
+            row[5].Should().MatchRegex(@"^\d+(s|m\d*s?)$", "AGE is the credential's age");
+        }
+    }
+
+    // ---- Helpers ----------------------------------------------------------------------------------------------------
+
+    private PipelineCredential GitCredential(string name, string sourceSecret, SecretFormat format, params SecretConsumer[] consumers) =>
+        GitCredential(name, sourceSecret, format, c => c.Spec.Secret!.Consumers = [.. consumers]);
+
+    private PipelineCredential GitCredential(string name, string sourceSecret, SecretFormat format, Action<PipelineCredential> change) =>
+        Credential(name, PipelineCredentialType.UsernamePassword, c =>
+        {
+            c.Spec.Server = git.RepositoryUrl;
+            c.Spec.UsernamePassword = new UsernamePasswordSource
+            {
+                Username = git.User,
+                PasswordSecretRef = new SecretKeyReference { Name = sourceSecret, Key = "password" },
+            };
+            c.Spec.Validation!.Probe = PipelineProbe.GitHTTP;
+            c.Spec.Secret!.Format = format;
+            change(c);
+        });
+
+    private PipelineCredential RegistryCredential(string name, string sourceSecret, params SecretConsumer[] consumers) =>
+        Credential(name, PipelineCredentialType.UsernamePassword, c =>
+        {
+            c.Spec.Server = registry.Url;
+            c.Spec.UsernamePassword = new UsernamePasswordSource
+            {
+                Username = registry.User,
+                PasswordSecretRef = new SecretKeyReference { Name = sourceSecret, Key = "password" },
+            };
+            c.Spec.Validation!.Probe = PipelineProbe.ContainerRegistry;
+            c.Spec.Secret!.Format = SecretFormat.DockerConfigJson;
+            c.Spec.Secret.Consumers = [.. consumers];
+        });
+
+    private static PipelineCredential TokenCredential(string name, string sourceSecret, Action<PipelineCredential>? change = null) =>
+        Credential(name, PipelineCredentialType.SecretText, c =>
+        {
+            c.Spec.SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = sourceSecret, Key = "token" } };
+            c.Spec.Validation!.Probe = PipelineProbe.None;
+            change?.Invoke(c);
+        });
+
+    private static PipelineCredential KubeconfigCredential(string name, string sourceSecret, Action<PipelineCredential>? change = null) =>
+        Credential(name, PipelineCredentialType.Kubeconfig, c =>
+        {
+            c.Spec.Kubeconfig = new KubeconfigSource { SecretRef = new SecretKeyReference { Name = sourceSecret, Key = "kubeconfig" } };
+            c.Spec.Validation!.Probe = PipelineProbe.KubernetesAPI;
+            change?.Invoke(c);
+        });
+
+    private static PipelineCredential Credential(string name, PipelineCredentialType type, Action<PipelineCredential> change)
+    {
+        var credential = new PipelineCredential
+        {
+            Metadata = new() { Name = name },
+            Spec = new PipelineCredentialSpec
+            {
+                Type = type,
+                Description = "e2e release bot",
+                Validation = new PipelineValidationSettings { Interval = "1h", Timeout = "10s" },
+                Secret = new PipelineSecretSettings(),
+            },
+        };
+        change(credential);
+        return credential;
+    }
+
+    private static V1Condition Condition(PipelineCredential credential, string type) =>
+        credential.Status!.Conditions!.Single(c => c.Type == type);
+
+    /// <summary>The control plane's env file: KUBE_SERVER, KUBE_CA_FILE, CI_TOKEN and the kubeconfig paths.</summary>
+    private Dictionary<string, string> ControlPlaneEnv()
+    {
+        var directory = controlPlane.Directory
+            ?? throw new InvalidOperationException($"the kubeconfig tests need the local control plane's CI user; unset {ControlPlaneFixture.ExistingClusterVariable}");
+        return ServiceScript.ReadEnv(Path.Combine(directory, "env"));
+    }
+
+    /// <summary>The control plane's kubeconfig of its CI user; with <paramref name="token"/> in place of the real token.</summary>
+    private async Task<string> CiKubeconfigAsync(string? token = null)
+    {
+        var env = ControlPlaneEnv();
+        var kubeconfig = await File.ReadAllTextAsync(env["KUBECONFIG_CI"]);
+        secrets.Add(env["CI_TOKEN"]);
+        secrets.Add(kubeconfig);
+        if (token is null)
+        {
+            return kubeconfig;
+        }
+
+        kubeconfig.Should().Contain($"token: {env["CI_TOKEN"]}");
+        return kubeconfig.Replace($"token: {env["CI_TOKEN"]}", $"token: {token}", StringComparison.Ordinal);
+    }
+
+    private string NewToken()
+    {
+        var token = "ghp_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+        secrets.Add(token);
+        return token;
+    }
+
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>The API server's answer when it refuses a request.</summary>
+    private static async Task<string> RejectionAsync(Func<Task> request)
+    {
+        try
+        {
+            await request();
+        }
+        catch (HttpOperationException e)
+        {
+            e.Response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
+            return e.Response.Content;
+        }
+
+        throw new InvalidOperationException("the API server accepted a request it should have refused");
+    }
+
+    private static async Task<ToolResult> RunAsync(string tool, IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(tool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        var commandLine = $"{Path.GetFileName(tool)} {string.Join(' ', info.ArgumentList)}";
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {commandLine}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(CommandTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{commandLine} did not finish within {CommandTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s");
+        }
+
+        return new ToolResult(commandLine, process.ExitCode, await stdout, await stderr);
+    }
+}

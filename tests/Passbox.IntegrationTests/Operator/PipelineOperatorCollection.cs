@@ -1,0 +1,14 @@
+using Passbox.IntegrationTests.Infrastructure;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// End-to-end tests of PipelineCredential: the operator on a control plane of its own, checking credentials against a
+/// real git smart-HTTP server and a real container registry (and the control plane's own API for kubeconfigs).
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class PipelineOperatorTestsDefinition :
+    ICollectionFixture<ControlPlaneFixture>, ICollectionFixture<GitHttpFixture>, ICollectionFixture<RegistryFixture>
+{
+    public const string Name = "pipeline operator";
+}
