@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -71,7 +72,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     {
         try
         {
-            await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+            await CreateAsync(owner, namespaceName, payload, ct);
             LogCreated(logger, namespaceName, payload.Name);
             return new PublishResult(PublishOutcome.Created, $"Secret {payload.Name} created");
         }
@@ -103,7 +104,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             // A Secret's type is immutable: the only way to a new format is a new object.
             await client.CoreV1.DeleteNamespacedSecretAsync(payload.Name, namespaceName,
                 new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = currentUid } }, cancellationToken: ct);
-            await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+            await CreateAsync(owner, namespaceName, payload, ct);
             LogRecreated(logger, namespaceName, payload.Name, currentType, payload.Type);
             return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} recreated as {payload.Type}");
         }
@@ -115,6 +116,56 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             fieldManager: FieldManager, force: true, cancellationToken: ct);
         LogUpdated(logger, namespaceName, payload.Name);
         return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} updated");
+    }
+
+    /// <summary>
+    /// Creates the Secret, then hands the fields the create recorded (an Update operation) over to Passbox's server-side
+    /// apply. Without that, a later apply would not own them, and keys, labels and annotations Passbox stops generating
+    /// (a consumer removed, a format changed) would stay on the Secret for good.
+    /// </summary>
+    private async Task CreateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
+    {
+        var created = await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+        if (ApplyOwnershipPatch(created) is not { } patch)
+        {
+            return;
+        }
+
+        try
+        {
+            await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch, V1Patch.PatchType.JsonPatch), payload.Name, namespaceName, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
+        {
+            // Changed or deleted meanwhile (the resourceVersion test failed): it is published; only old keys may linger.
+            LogOwnershipNotHandedOver(logger, namespaceName, payload.Name);
+        }
+    }
+
+    /// <summary>
+    /// A JSON patch that turns Passbox's Update entry in the managed fields of a just-created Secret into its Apply entry
+    /// (what client-go's csaupgrade does), guarded by the resourceVersion; null when there is nothing to hand over.
+    /// </summary>
+    public static string? ApplyOwnershipPatch(V1Secret created)
+    {
+        ArgumentNullException.ThrowIfNull(created);
+        var entries = created.Metadata?.ManagedFields ?? [];
+        if (entries.Any(e => e.Manager == FieldManager && e.Operation == "Apply"))
+        {
+            return null; // Two entries cannot both become Passbox's apply.
+        }
+
+        var index = entries.ToList().FindIndex(e => e.Manager == FieldManager && e.Operation == "Update");
+        if (index < 0 || created.Metadata!.ResourceVersion is not { } resourceVersion)
+        {
+            return null;
+        }
+
+        return new JsonArray
+        {
+            new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = resourceVersion },
+            new JsonObject { ["op"] = "replace", ["path"] = $"/metadata/managedFields/{index}/operation", ["value"] = "Apply" },
+        }.ToJsonString();
     }
 
     private async Task<V1Secret?> TryReadAsync(string namespaceName, string name, CancellationToken ct)
@@ -164,6 +215,9 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Recreated generated Secret {Namespace}/{Name}: type {OldType} -> {NewType}")]
     private static partial void LogRecreated(ILogger logger, string @namespace, string name, string oldType, string newType);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Generated Secret {Namespace}/{Name} changed right after its creation; its fields stay with the create")]
+    private static partial void LogOwnershipNotHandedOver(ILogger logger, string @namespace, string name);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted generated Secret {Namespace}/{Name}")]
     private static partial void LogDeleted(ILogger logger, string @namespace, string name);
