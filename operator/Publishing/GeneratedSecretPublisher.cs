@@ -189,6 +189,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         var annotations = new Dictionary<string, string>(payload.Annotations)
         {
             [Api.V1Alpha1.ApiGroup.DataHashAnnotation] = payload.DataHash,
+            [Api.V1Alpha1.ApiGroup.MetadataHashAnnotation] = payload.MetadataHash,
         };
         return new V1Secret
         {

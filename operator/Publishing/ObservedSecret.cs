@@ -25,13 +25,17 @@ public sealed record ObservedSecret(
 
     public bool IsOwnedBy(string ownerUid) => OwnerUids.Contains(ownerUid);
 
-    /// <summary>True when the Secret carries everything the payload asks for; extra labels added by others are fine.</summary>
+    /// <summary>
+    /// True when the Secret carries everything the payload asks for and was last written for the same labels and
+    /// annotations (so none Passbox wrote before is unwanted now); extra labels added by others are fine.
+    /// </summary>
     public bool Matches(SecretPayload payload) =>
         Type == payload.Type
         && DataHash == payload.DataHash
         && Contains(Labels, payload.Labels)
         && Contains(Annotations, payload.Annotations)
-        && Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.DataHashAnnotation, out var recorded) && recorded == payload.DataHash;
+        && Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.DataHashAnnotation, out var recorded) && recorded == payload.DataHash
+        && Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.MetadataHashAnnotation, out var metadata) && metadata == payload.MetadataHash;
 
     private static bool Contains(IReadOnlyDictionary<string, string> actual, IReadOnlyDictionary<string, string> wanted) =>
         wanted.All(pair => actual.TryGetValue(pair.Key, out var value) && value == pair.Value);

@@ -26,6 +26,12 @@ public static class ApiGroup
     /// <summary>Annotation on a generated Secret holding the hash of its data, to notice edits by hand.</summary>
     public const string DataHashAnnotation = "passbox.dev/data-hash";
 
+    /// <summary>
+    /// Annotation on a generated Secret holding the hash of the labels and annotations Passbox gave it, so that one it
+    /// no longer wants (a consumer removed) is noticed even when the data stays the same.
+    /// </summary>
+    public const string MetadataHashAnnotation = "passbox.dev/metadata-hash";
+
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string ManagedByValue = "passbox";
 }

@@ -428,6 +428,37 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
         foreign.Metadata.OwnerReferences.Should().BeNullOrEmpty();
     }
 
+    [Fact]
+    public async Task Changing_the_consumers_reshapes_the_Secret_without_a_new_check()
+    {
+        await kit.CreateSecretAsync("shape-input", new Dictionary<string, string> { ["password"] = git.Password });
+        await kit.CreateAsync(GitCredential("shape", "shape-input", SecretFormat.BasicAuth, SecretConsumer.Jenkins));
+        var first = await kit.WaitForConditionAsync<PipelineCredential>("shape", ConditionTypes.Ready, "True");
+        await kit.WaitForSecretAsync("shape", s => s.Metadata.Labels.ContainsKey("jenkins.io/credentials-type"));
+
+        await kit.PatchAsync<PipelineCredential>("shape", new { spec = new { secret = new { consumers = new[] { "Tekton" } } } });
+
+        var reshaped = await kit.WaitForSecretAsync("shape", s => ClusterTestKit.Decode(s).ContainsKey(".git-credentials"));
+        await kit.WaitForSecretAsync("shape", s => !s.Metadata.Labels.ContainsKey("jenkins.io/credentials-type"));
+        reshaped = (await kit.TryGetSecretAsync("shape"))!;
+        reshaped.Metadata.Labels.Keys.Should().NotContain(k => k.StartsWith("jenkins.io/", StringComparison.Ordinal), "Jenkins is no longer a consumer");
+        reshaped.Metadata.Annotations.Keys.Should().NotContain(k => k.StartsWith("jenkins.io/", StringComparison.Ordinal));
+        reshaped.Metadata.Annotations.Should().ContainKey("tekton.dev/git-0");
+
+        // Back to Jenkins alone: the data is what it was at first, the Tekton keys and annotation go, Jenkins' labels return.
+        await kit.PatchAsync<PipelineCredential>("shape", new { spec = new { secret = new { consumers = new[] { "Jenkins" } } } });
+        var back = await kit.WaitForSecretAsync("shape", s => !s.Metadata.Annotations.ContainsKey("tekton.dev/git-0") && s.Metadata.Labels.ContainsKey("jenkins.io/credentials-type"));
+        ClusterTestKit.Decode(back).Keys.Should().BeEquivalentTo("username", "password");
+
+        // Now drop Jenkins: only labels and annotations change, the data stays the same.
+        await kit.PatchAsync<PipelineCredential>("shape", new { spec = new { secret = new { consumers = Array.Empty<string>() } } });
+        var plain = await kit.WaitForSecretAsync("shape", s => !s.Metadata.Labels.ContainsKey("jenkins.io/credentials-type"));
+        plain.Metadata.Annotations.Keys.Should().NotContain(k => k.StartsWith("jenkins.io/", StringComparison.Ordinal));
+
+        var last = await kit.WaitForConditionAsync<PipelineCredential>("shape", ConditionTypes.Ready, "True");
+        last.Status!.LastAttempted.Should().Be(first.Status!.LastAttempted, "reshaping the Secret needs no new login");
+    }
+
     // ---- Schema and kubectl -----------------------------------------------------------------------------------------
 
     [Fact]
@@ -438,7 +469,7 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
 
         var rejected = await RejectionAsync(() => kit.CreateAsync(credential));
 
-        rejected.Should().Contain("spec.secretText").And.Contain("secretText is required when type is UsernamePassword and not allowed otherwise");
+        rejected.Should().Contain("spec.secretText").And.Contain("secretText is required when type is SecretText and not allowed otherwise");
         (await kit.GetAsync<PipelineCredential>("mixed")).Should().BeNull();
     }
 

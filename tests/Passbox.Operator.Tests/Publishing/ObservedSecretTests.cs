@@ -22,7 +22,11 @@ public sealed class ObservedSecretTests
                 Name = payload.Name,
                 Uid = "s1",
                 Labels = new Dictionary<string, string>(payload.Labels) { ["added-by-someone"] = "x" },
-                Annotations = new Dictionary<string, string> { ["passbox.dev/data-hash"] = payload.DataHash },
+                Annotations = new Dictionary<string, string>(payload.Annotations)
+                {
+                    ["passbox.dev/data-hash"] = payload.DataHash,
+                    ["passbox.dev/metadata-hash"] = payload.MetadataHash,
+                },
                 OwnerReferences = [new V1OwnerReference { Uid = "owner-1", Name = "c", Kind = "ClusterCredential", ApiVersion = "passbox.dev/v1alpha1" }],
             },
             Type = payload.Type,
@@ -56,6 +60,33 @@ public sealed class ObservedSecretTests
         var edited = Live(payload, s => s.Metadata.Labels.Remove("app.kubernetes.io/managed-by"));
 
         ObservedSecret.From(edited).Matches(payload).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_label_or_annotation_passbox_no_longer_wants_does_not_match_even_with_the_same_data()
+    {
+        var plain = Payload();
+        var withJenkins = new SecretPayload(
+            plain.Name,
+            plain.Type,
+            plain.Data,
+            new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = "passbox", ["jenkins.io/credentials-type"] = "usernamePassword" },
+            new Dictionary<string, string> { ["jenkins.io/credentials-id"] = "conn" });
+        var published = ObservedSecret.From(Live(withJenkins));
+        var withoutJenkins = plain;
+
+        published.Matches(withJenkins).Should().BeTrue();
+        withoutJenkins.DataHash.Should().Be(withJenkins.DataHash);
+        published.Matches(withoutJenkins).Should().BeFalse("Jenkins' label and annotation must be removed");
+    }
+
+    [Fact]
+    public void A_secret_written_before_the_metadata_hash_existed_does_not_match()
+    {
+        var payload = Payload();
+        var old = Live(payload, s => s.Metadata.Annotations.Remove("passbox.dev/metadata-hash"));
+
+        ObservedSecret.From(old).Matches(payload).Should().BeFalse();
     }
 
     [Fact]
