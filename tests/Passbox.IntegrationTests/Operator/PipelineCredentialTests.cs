@@ -18,10 +18,13 @@ namespace Passbox.IntegrationTests.Operator;
 
 /// <summary>
 /// PipelineCredential end to end: the real operator checks credentials against a real git server, a real registry and
-/// the control plane's API server, and publishes Secrets shaped for Tekton, Argo CD and Jenkins.
+/// the control plane's API server, and publishes Secrets shaped for Tekton, Argo CD and Jenkins. After every test the
+/// operator's logs, the namespace's events and every credential's status are searched for each password, token and
+/// kubeconfig the test used: none may appear.
 /// </summary>
 [Collection(PipelineOperatorTestsDefinition.Name)]
-public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, GitHttpFixture git, RegistryFixture registry) : IAsyncLifetime
+public sealed class PipelineCredentialTests(
+    ControlPlaneFixture controlPlane, GitHttpFixture git, RegistryFixture registry, RegistryTokenAuthFixture tokenRegistry) : IAsyncLifetime
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(1);
 
@@ -35,7 +38,7 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
         ns = await controlPlane.CreateNamespaceAsync("pcred");
         kit = new ClusterTestKit(controlPlane, ns.Name);
         host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
-        secrets.AddRange([git.Password, Uri.EscapeDataString(git.Password), registry.Password, Uri.EscapeDataString(registry.Password)]);
+        secrets.AddRange([git.Password, Uri.EscapeDataString(git.Password), registry.Password, Uri.EscapeDataString(registry.Password), tokenRegistry.Password]);
     }
 
     public async Task DisposeAsync()
@@ -138,6 +141,32 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
     }
 
     [Fact]
+    public async Task Git_credentials_for_Argo_CD_are_an_Opaque_repository_Secret_with_exactly_its_keys()
+    {
+        await kit.CreateSecretAsync("argo-git-input", new Dictionary<string, string> { ["password"] = git.Password });
+
+        await kit.CreateAsync(GitCredential("argo-git", "argo-git-input", SecretFormat.Opaque, c =>
+        {
+            c.Spec.Secret!.Consumers = [SecretConsumer.ArgoCD];
+            c.Spec.Secret.ArgoCD = new ArgoCDSettings { SecretType = ArgoCDSecretType.Repository };
+        }));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("argo-git", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        var secret = await kit.WaitForSecretAsync("argo-git");
+        secret.Type.Should().Be("Opaque");
+        secret.Metadata.Labels.Should().Contain("argocd.argoproj.io/secret-type", "repository");
+        secret.Metadata.Labels.Keys.Should().NotContain(k => k.StartsWith("jenkins.io/", StringComparison.Ordinal));
+        secret.Metadata.Annotations.Keys.Should().NotContain(k => k.StartsWith("tekton.dev/", StringComparison.Ordinal));
+        ClusterTestKit.Decode(secret).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["url"] = git.RepositoryUrl,
+            ["type"] = "git",
+            ["username"] = git.User,
+            ["password"] = git.Password,
+        });
+    }
+
+    [Fact]
     public async Task A_wrong_git_password_fails_authentication_and_publishes_nothing()
     {
         const string Wrong = "wrong-git-password-7";
@@ -199,6 +228,52 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
         (await kit.TryGetSecretAsync("registry-wrong")).Should().BeNull();
     }
 
+    [Fact]
+    public async Task Registry_credentials_behind_a_Bearer_challenge_log_in_through_the_token_service()
+    {
+        await kit.CreateSecretAsync("bearer-input", new Dictionary<string, string> { ["password"] = tokenRegistry.Password });
+        secrets.Add(Base64($"{tokenRegistry.User}:{tokenRegistry.Password}"));
+        var issued = tokenRegistry.Tokens.TokensIssued;
+
+        await kit.CreateAsync(RegistryCredential("bearer", "bearer-input", c =>
+        {
+            c.Spec.Server = tokenRegistry.Url;
+            c.Spec.UsernamePassword!.Username = tokenRegistry.User;
+        }));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("bearer", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        ready.Status!.ServerVersion.Should().Be("registry/2.0");
+        tokenRegistry.Tokens.TokensIssued.Should().BeGreaterThan(issued, "the probe fetched a token from the realm the registry named");
+        var secret = await kit.WaitForSecretAsync("bearer");
+        secret.Type.Should().Be("kubernetes.io/dockerconfigjson");
+        var host = new Uri(tokenRegistry.Url).Authority;
+        var data = ClusterTestKit.Decode(secret);
+        data.Keys.Should().Equal(".dockerconfigjson");
+        var auths = JsonNode.Parse(data[".dockerconfigjson"])!["auths"]!.AsObject();
+        auths.Select(a => a.Key).Should().Equal(host);
+        auths[host]!["password"]!.GetValue<string>().Should().Be(tokenRegistry.Password);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_refused_by_the_registry_token_service_fails_authentication()
+    {
+        const string Wrong = "wrong-token-service-password-9";
+        secrets.Add(Wrong);
+        await kit.CreateSecretAsync("bearer-wrong-input", new Dictionary<string, string> { ["password"] = Wrong });
+        var refusals = tokenRegistry.Tokens.Refusals;
+
+        await kit.CreateAsync(RegistryCredential("bearer-wrong", "bearer-wrong-input", c =>
+        {
+            c.Spec.Server = tokenRegistry.Url;
+            c.Spec.UsernamePassword!.Username = tokenRegistry.User;
+        }));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("bearer-wrong", ConditionTypes.Ready, "False", "AuthenticationFailed");
+        Condition(failed, ConditionTypes.Validated).Message.Should().Contain("token service");
+        tokenRegistry.Tokens.Refusals.Should().BeGreaterThan(refusals);
+        (await kit.TryGetSecretAsync("bearer-wrong")).Should().BeNull();
+    }
+
     // ---- SecretText -------------------------------------------------------------------------------------------------
 
     [Fact]
@@ -220,8 +295,9 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
         var secret = await kit.WaitForSecretAsync("argo-repos");
         secret.Type.Should().Be("Opaque");
         secret.Metadata.Labels.Should().Contain("argocd.argoproj.io/secret-type", "repo-creds");
-        ClusterTestKit.Decode(secret).Should().Contain(new Dictionary<string, string>
+        ClusterTestKit.Decode(secret).Should().BeEquivalentTo(new Dictionary<string, string>
         {
+            ["token"] = token,
             ["url"] = git.BaseUrl,
             ["type"] = "git",
             ["username"] = "x-access-token",
@@ -243,24 +319,54 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
         secret.Metadata.Labels.Should().Contain("jenkins.io/credentials-type", "secretText")
             .And.Contain("jenkins.io/credentials-scope", "global");
         secret.Metadata.Annotations.Should().Contain("jenkins.io/credentials-id", "jenkins-token-cred");
-        ClusterTestKit.Decode(secret).Should().Contain("text", token);
+        secret.Type.Should().Be("Opaque");
+        ClusterTestKit.Decode(secret).Should().BeEquivalentTo(new Dictionary<string, string> { ["token"] = token, ["text"] = token });
+    }
+
+    [Fact]
+    public async Task A_token_for_Tekton_becomes_a_git_credential_store_with_the_token_as_password()
+    {
+        var token = NewToken();
+        await kit.CreateSecretAsync("tekton-token", new Dictionary<string, string> { ["token"] = token });
+
+        await kit.CreateAsync(TokenCredential("tekton-token-cred", "tekton-token", c =>
+        {
+            c.Spec.Server = git.RepositoryUrl;
+            c.Spec.Secret!.Consumers = [SecretConsumer.Tekton];
+        }));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("tekton-token-cred", ConditionTypes.Ready, "True", ConditionReasons.ValidationDisabled);
+        var secret = await kit.WaitForSecretAsync("tekton-token-cred");
+        var origin = new Uri(git.RepositoryUrl);
+        secret.Type.Should().Be("Opaque");
+        secret.Metadata.Annotations.Should().Contain("tekton.dev/git-0", origin.GetLeftPart(UriPartial.Authority));
+        ClusterTestKit.Decode(secret).Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["token"] = token,
+            [".gitconfig"] = $"[credential \"{origin.GetLeftPart(UriPartial.Authority)}\"]\n\thelper = store\n",
+            [".git-credentials"] = $"{origin.Scheme}://x-access-token:{token}@{origin.Authority}\n",
+        });
     }
 
     // ---- Kubeconfig against the control plane -----------------------------------------------------------------------
 
     [Fact]
-    public async Task A_working_kubeconfig_is_published_and_the_published_file_works_with_kubectl()
+    public async Task A_working_kubeconfig_for_Jenkins_is_published_and_the_published_file_works_with_kubectl()
     {
         var kubeconfig = await CiKubeconfigAsync();
         await kit.CreateSecretAsync("deploy-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
 
-        await kit.CreateAsync(KubeconfigCredential("deploy", "deploy-input"));
+        await kit.CreateAsync(KubeconfigCredential("deploy", "deploy-input", c => c.Spec.Secret!.Consumers = [SecretConsumer.Jenkins]));
 
         var ready = await kit.WaitForConditionAsync<PipelineCredential>("deploy", ConditionTypes.Ready, "True", ConditionReasons.Validated);
         ready.Status!.Probe.Should().Be("KubernetesAPI");
         ready.Status.ServerVersion.Should().StartWith("v1.");
-        var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("deploy"));
-        data.Keys.Should().Equal("kubeconfig");
+        var secret = await kit.WaitForSecretAsync("deploy");
+        secret.Type.Should().Be("Opaque");
+        secret.Metadata.Labels.Should().Contain("jenkins.io/credentials-type", "kubeconfig").And.Contain("jenkins.io/credentials-scope", "global");
+        secret.Metadata.Annotations.Should().Contain("jenkins.io/credentials-id", "deploy");
+        var data = ClusterTestKit.Decode(secret);
+        data.Should().Equal(new Dictionary<string, string> { ["kubeconfig"] = kubeconfig }, "the kubeconfig is published as it was given");
 
         // A pipeline mounts the Secret and points kubectl at the file.
         var kubectl = ShippingTools.Kubectl;
@@ -351,6 +457,21 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
     }
 
     [Fact]
+    public async Task A_kubeconfig_that_is_not_YAML_is_refused_by_position_without_quoting_it()
+    {
+        var token = NewToken();
+        var broken = $"apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: {token}\n  [unclosed: {token}\n";
+        await kit.CreateSecretAsync("broken-input", new Dictionary<string, string> { ["kubeconfig"] = broken });
+
+        await kit.CreateAsync(KubeconfigCredential("broken", "broken-input"));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("broken", ConditionTypes.Ready, "False", "InvalidKubeconfig");
+        Condition(failed, ConditionTypes.Validated).Message.Should().MatchRegex(@"line \d+, column \d+");
+        (await kit.TryGetSecretAsync("broken")).Should().BeNull();
+        // DisposeAsync checks that neither the logs, the events nor the status quote the token.
+    }
+
+    [Fact]
     public async Task A_kubeconfig_for_Argo_CD_becomes_a_cluster_Secret_with_name_server_and_config()
     {
         var env = ControlPlaneEnv();
@@ -362,6 +483,7 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
         var secret = await kit.WaitForSecretAsync("argo-cluster");
         secret.Metadata.Labels.Should().Contain("argocd.argoproj.io/secret-type", "cluster");
         var data = ClusterTestKit.Decode(secret);
+        data.Keys.Should().BeEquivalentTo("kubeconfig", "name", "server", "config");
         data["name"].Should().Be("passbox-local");
         data["server"].Should().Be(env["KUBE_SERVER"]);
         var config = JsonNode.Parse(data["config"])!;
@@ -539,6 +661,9 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
         });
 
     private PipelineCredential RegistryCredential(string name, string sourceSecret, params SecretConsumer[] consumers) =>
+        RegistryCredential(name, sourceSecret, c => c.Spec.Secret!.Consumers = [.. consumers]);
+
+    private PipelineCredential RegistryCredential(string name, string sourceSecret, Action<PipelineCredential> change) =>
         Credential(name, PipelineCredentialType.UsernamePassword, c =>
         {
             c.Spec.Server = registry.Url;
@@ -549,7 +674,7 @@ public sealed class PipelineCredentialTests(ControlPlaneFixture controlPlane, Gi
             };
             c.Spec.Validation!.Probe = PipelineProbe.ContainerRegistry;
             c.Spec.Secret!.Format = SecretFormat.DockerConfigJson;
-            c.Spec.Secret.Consumers = [.. consumers];
+            change(c);
         });
 
     private static PipelineCredential TokenCredential(string name, string sourceSecret, Action<PipelineCredential>? change = null) =>
