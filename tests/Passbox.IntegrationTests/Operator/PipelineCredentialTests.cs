@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -26,8 +24,6 @@ namespace Passbox.IntegrationTests.Operator;
 public sealed class PipelineCredentialTests(
     ControlPlaneFixture controlPlane, GitHttpFixture git, RegistryFixture registry, RegistryTokenAuthFixture tokenRegistry) : IAsyncLifetime
 {
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(1);
-
     private TestNamespace ns = null!;
     private ClusterTestKit kit = null!;
     private OperatorHost host = null!;
@@ -103,7 +99,7 @@ public sealed class PipelineCredentialTests(
         {
             await File.WriteAllTextAsync(Path.Combine(home, ".gitconfig"), data[".gitconfig"]);
             await File.WriteAllTextAsync(Path.Combine(home, ".git-credentials"), data[".git-credentials"]);
-            var result = await RunAsync("git", ["ls-remote", git.RepositoryUrl], new Dictionary<string, string>
+            var result = ShippingTools.TryRun("git", ["ls-remote", git.RepositoryUrl], workingDirectory: home, environment: new Dictionary<string, string>
             {
                 ["HOME"] = home,
                 ["XDG_CONFIG_HOME"] = Path.Combine(home, ".config"),
@@ -379,7 +375,7 @@ public sealed class PipelineCredentialTests(
                 File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
 
-            var result = await RunAsync(kubectl, ["--kubeconfig", file, "get", "namespaces", "-o", "name"]);
+            var result = ShippingTools.TryRun(kubectl, ["--kubeconfig", file, "get", "namespaces", "-o", "name"]);
             result.ExitCode.Should().Be(0, "kubectl with the published kubeconfig lists namespaces: {0}", result.StandardError);
             result.StandardOutput.Should().Contain($"namespace/{ns.Name}");
         }
@@ -624,7 +620,7 @@ public sealed class PipelineCredentialTests(
         await kit.WaitForConditionAsync<PipelineCredential>("col-good", ConditionTypes.Ready, "True");
         await kit.WaitForConditionAsync<PipelineCredential>("col-bad", ConditionTypes.Ready, "False", "AuthenticationFailed");
 
-        var result = await RunAsync(ShippingTools.Kubectl, ["--kubeconfig", controlPlane.AdminKubeconfig, "get", "pcred", "-n", ns.Name]);
+        var result = ShippingTools.TryRun(ShippingTools.Kubectl, ["--kubeconfig", controlPlane.AdminKubeconfig, "get", "pcred", "-n", ns.Name]);
 
         result.ExitCode.Should().Be(0, result.StandardError);
         var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -760,41 +756,5 @@ public sealed class PipelineCredentialTests(
         }
 
         throw new InvalidOperationException("the API server accepted a request it should have refused");
-    }
-
-    private static async Task<ToolResult> RunAsync(string tool, IEnumerable<string> args, IDictionary<string, string>? environment = null)
-    {
-        var info = new ProcessStartInfo(tool)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[name] = value;
-        }
-
-        var commandLine = $"{Path.GetFileName(tool)} {string.Join(' ', info.ArgumentList)}";
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {commandLine}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(CommandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{commandLine} did not finish within {CommandTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s");
-        }
-
-        return new ToolResult(commandLine, process.ExitCode, await stdout, await stderr);
     }
 }

@@ -48,7 +48,9 @@ public static class ShippingTools
         return result.StandardOutput;
     }
 
-    public static ToolResult TryRun(string tool, IEnumerable<string> args, string? stdin = null, string? workingDirectory = null)
+    /// <summary>Runs a tool; <paramref name="environment"/> adds or overrides variables (HOME for git, say).</summary>
+    public static ToolResult TryRun(
+        string tool, IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(tool)
         {
@@ -69,6 +71,10 @@ public static class ShippingTools
         info.Environment["HELM_CACHE_HOME"] = Path.Combine(Path.GetTempPath(), "passbox-helm", "cache");
         info.Environment["HELM_CONFIG_HOME"] = Path.Combine(Path.GetTempPath(), "passbox-helm", "config");
         info.Environment["HELM_DATA_HOME"] = Path.Combine(Path.GetTempPath(), "passbox-helm", "data");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
 
         var commandLine = $"{Path.GetFileName(tool)} {string.Join(' ', info.ArgumentList)}";
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {commandLine}");
