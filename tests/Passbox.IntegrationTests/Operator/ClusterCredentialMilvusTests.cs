@@ -14,9 +14,8 @@ public sealed class ClusterCredentialMilvusTests(ControlPlaneFixture controlPlan
     private const string UserPassword = "Search-Pa55word!";
     private const string ApiKey = "zk-0123456789abcdef0123456789abcdef";
 
-    private TestNamespace ns = null!;
+    private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
-    private OperatorHost host = null!;
     private MilvusDouble milvus = null!;
 
     public async Task InitializeAsync()
@@ -25,21 +24,19 @@ public sealed class ClusterCredentialMilvusTests(ControlPlaneFixture controlPlan
         milvus.State.AddUser("search_svc", UserPassword);
         milvus.State.AddDatabase("search");
         milvus.State.AddApiKey(ApiKey, "db_admin");
-        ns = await controlPlane.CreateNamespaceAsync("milvus");
-        kit = new ClusterTestKit(controlPlane, ns.Name);
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        run = await OperatorRun.StartAsync(controlPlane, "milvus");
+        kit = run.Kit;
+        run.MarkSecret(UserPassword, ApiKey, "wrong-Pa55word!");
     }
 
     public async Task DisposeAsync()
     {
         try
         {
-            await kit.AssertNothingLeakedAsync(host, UserPassword, ApiKey, "wrong-Pa55word!");
+            await run.DisposeAsync();
         }
         finally
         {
-            await host.DisposeAsync();
-            await ns.DisposeAsync();
             await milvus.DisposeAsync();
         }
     }

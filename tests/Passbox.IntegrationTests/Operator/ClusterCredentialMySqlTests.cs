@@ -8,35 +8,21 @@ namespace Passbox.IntegrationTests.Operator;
 [Collection(OperatorTestsDefinition.Name)]
 public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb) : IAsyncLifetime
 {
-    private TestNamespace ns = null!;
+    private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
-    private OperatorHost host = null!;
-    private readonly List<string> secrets = [];
 
     public async Task InitializeAsync()
     {
-        ns = await controlPlane.CreateNamespaceAsync("ccred");
-        kit = new ClusterTestKit(controlPlane, ns.Name);
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        run = await OperatorRun.StartAsync(controlPlane, "ccred");
+        kit = run.Kit;
     }
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
-        }
-        finally
-        {
-            await host.DisposeAsync();
-            await ns.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await run.DisposeAsync();
 
     private async Task<MariaDbAccount> NewUserAsync(string loginName)
     {
         var account = await mariaDb.CreateUserAsync(loginName);
-        secrets.Add(account.Password);
+        run.MarkSecret(account.Password);
         return account;
     }
 
@@ -112,7 +98,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     {
         var user = await NewUserAsync(Unique("bad_"));
         await kit.CreateSecretAsync("bad-input", new Dictionary<string, string> { ["password"] = "not-the-password-42" });
-        secrets.Add("not-the-password-42");
+        run.MarkSecret("not-the-password-42");
         // Refused logins are not in the per-user statistics (the user never authenticated): count them server-wide.
         // Tests of this collection run one at a time against this collection's own server.
         var deniedBefore = await mariaDb.GlobalStatusAsync("Access_denied_errors");
@@ -143,7 +129,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
 
         var newPassword = MariaDbFixture.NewPassword();
-        secrets.Add(newPassword);
+        run.MarkSecret(newPassword);
         await mariaDb.ExecuteAsync($"ALTER USER '{user.LoginName}'@'%' IDENTIFIED BY '{newPassword.Replace("'", "''", StringComparison.Ordinal)}'");
         var started = DateTime.UtcNow;
         await kit.SetSecretValueAsync("rot-input", "password", newPassword);
@@ -162,7 +148,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await kit.WaitForConditionAsync<ClusterCredential>("keep", ConditionTypes.Ready, "True");
         var before = await kit.WaitForSecretAsync("keep");
 
-        secrets.Add("typo-in-the-new-password");
+        run.MarkSecret("typo-in-the-new-password");
         await kit.SetSecretValueAsync("keep-input", "password", "typo-in-the-new-password");
 
         var failed = await kit.WaitForConditionAsync<ClusterCredential>("keep", ConditionTypes.Validated, "False", "AuthenticationFailed");
@@ -180,7 +166,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await kit.CreateAsync(Credential("fix", ClusterEngine.MySQL, user.LoginName, "fix-input"));
         await kit.WaitForSecretAsync("fix");
 
-        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", ns.Name);
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", run.Namespace);
         await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s)["password"] == user.Password, TimeSpan.FromSeconds(15));
 
         await kit.SetSecretValueAsync("fix", "password", "edited-by-hand");
@@ -221,7 +207,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     public async Task An_unreachable_server_is_reported_and_retried_with_backoff()
     {
         await kit.CreateSecretAsync("down-input", new Dictionary<string, string> { ["password"] = "irrelevant-pw-1" });
-        secrets.Add("irrelevant-pw-1");
+        run.MarkSecret("irrelevant-pw-1");
         var closedPort = ClosedPort();
 
         await kit.CreateAsync(Credential("down", ClusterEngine.MySQL, "nobody", "down-input", s => s.Endpoint.Port = closedPort));

@@ -24,31 +24,17 @@ namespace Passbox.IntegrationTests.Operator;
 public sealed class PipelineCredentialTests(
     ControlPlaneFixture controlPlane, GitHttpFixture git, RegistryFixture registry, RegistryTokenAuthFixture tokenRegistry) : IAsyncLifetime
 {
-    private TestNamespace ns = null!;
+    private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
-    private OperatorHost host = null!;
-    private readonly List<string> secrets = [];
 
     public async Task InitializeAsync()
     {
-        ns = await controlPlane.CreateNamespaceAsync("pcred");
-        kit = new ClusterTestKit(controlPlane, ns.Name);
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
-        secrets.AddRange([git.Password, Uri.EscapeDataString(git.Password), registry.Password, Uri.EscapeDataString(registry.Password), tokenRegistry.Password]);
+        run = await OperatorRun.StartAsync(controlPlane, "pcred");
+        kit = run.Kit;
+        run.MarkSecret(git.Password, Uri.EscapeDataString(git.Password), registry.Password, Uri.EscapeDataString(registry.Password), tokenRegistry.Password);
     }
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
-        }
-        finally
-        {
-            await host.DisposeAsync();
-            await ns.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await run.DisposeAsync();
 
     // ---- UsernamePassword against the git server ------------------------------------------------------------------
 
@@ -166,7 +152,7 @@ public sealed class PipelineCredentialTests(
     public async Task A_wrong_git_password_fails_authentication_and_publishes_nothing()
     {
         const string Wrong = "wrong-git-password-7";
-        secrets.Add(Wrong);
+        run.MarkSecret(Wrong);
         await kit.CreateSecretAsync("wrong-input", new Dictionary<string, string> { ["password"] = Wrong });
 
         await kit.CreateAsync(GitCredential("git-wrong", "wrong-input", SecretFormat.BasicAuth, SecretConsumer.Tekton));
@@ -183,7 +169,7 @@ public sealed class PipelineCredentialTests(
     public async Task Registry_credentials_that_log_in_publish_a_dockerconfigjson_the_registry_accepts()
     {
         await kit.CreateSecretAsync("reg-input", new Dictionary<string, string> { ["password"] = registry.Password });
-        secrets.Add(Base64($"{registry.User}:{registry.Password}"));
+        run.MarkSecret(Base64($"{registry.User}:{registry.Password}"));
 
         await kit.CreateAsync(RegistryCredential("registry", "reg-input", SecretConsumer.Tekton));
 
@@ -214,7 +200,7 @@ public sealed class PipelineCredentialTests(
     public async Task A_wrong_registry_password_fails_authentication_and_publishes_nothing()
     {
         const string Wrong = "wrong-registry-password-3";
-        secrets.Add(Wrong);
+        run.MarkSecret(Wrong);
         await kit.CreateSecretAsync("reg-wrong-input", new Dictionary<string, string> { ["password"] = Wrong });
 
         await kit.CreateAsync(RegistryCredential("registry-wrong", "reg-wrong-input"));
@@ -228,7 +214,7 @@ public sealed class PipelineCredentialTests(
     public async Task Registry_credentials_behind_a_Bearer_challenge_log_in_through_the_token_service()
     {
         await kit.CreateSecretAsync("bearer-input", new Dictionary<string, string> { ["password"] = tokenRegistry.Password });
-        secrets.Add(Base64($"{tokenRegistry.User}:{tokenRegistry.Password}"));
+        run.MarkSecret(Base64($"{tokenRegistry.User}:{tokenRegistry.Password}"));
         var issued = tokenRegistry.Tokens.TokensIssued;
 
         await kit.CreateAsync(RegistryCredential("bearer", "bearer-input", c =>
@@ -242,19 +228,19 @@ public sealed class PipelineCredentialTests(
         tokenRegistry.Tokens.TokensIssued.Should().BeGreaterThan(issued, "the probe fetched a token from the realm the registry named");
         var secret = await kit.WaitForSecretAsync("bearer");
         secret.Type.Should().Be("kubernetes.io/dockerconfigjson");
-        var host = new Uri(tokenRegistry.Url).Authority;
+        var registryHost = new Uri(tokenRegistry.Url).Authority;
         var data = ClusterTestKit.Decode(secret);
         data.Keys.Should().Equal(".dockerconfigjson");
         var auths = JsonNode.Parse(data[".dockerconfigjson"])!["auths"]!.AsObject();
-        auths.Select(a => a.Key).Should().Equal(host);
-        auths[host]!["password"]!.GetValue<string>().Should().Be(tokenRegistry.Password);
+        auths.Select(a => a.Key).Should().Equal(registryHost);
+        auths[registryHost]!["password"]!.GetValue<string>().Should().Be(tokenRegistry.Password);
     }
 
     [Fact]
     public async Task A_wrong_password_refused_by_the_registry_token_service_fails_authentication()
     {
         const string Wrong = "wrong-token-service-password-9";
-        secrets.Add(Wrong);
+        run.MarkSecret(Wrong);
         await kit.CreateSecretAsync("bearer-wrong-input", new Dictionary<string, string> { ["password"] = Wrong });
         var refusals = tokenRegistry.Tokens.Refusals;
 
@@ -377,7 +363,7 @@ public sealed class PipelineCredentialTests(
 
             var result = ShippingTools.TryRun(kubectl, ["--kubeconfig", file, "get", "namespaces", "-o", "name"]);
             result.ExitCode.Should().Be(0, "kubectl with the published kubeconfig lists namespaces: {0}", result.StandardError);
-            result.StandardOutput.Should().Contain($"namespace/{ns.Name}");
+            result.StandardOutput.Should().Contain($"namespace/{run.Namespace}");
         }
         finally
         {
@@ -389,7 +375,7 @@ public sealed class PipelineCredentialTests(
     public async Task A_kubeconfig_with_a_bad_token_fails_authentication()
     {
         const string BadToken = "not-a-valid-token-0123456789abcdef";
-        secrets.Add(BadToken);
+        run.MarkSecret(BadToken);
         var kubeconfig = await CiKubeconfigAsync(BadToken);
         await kit.CreateSecretAsync("bad-kc-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
 
@@ -502,7 +488,7 @@ public sealed class PipelineCredentialTests(
         var before = await kit.WaitForSecretAsync("keep");
 
         const string Typo = "typo-in-the-new-git-password";
-        secrets.Add(Typo);
+        run.MarkSecret(Typo);
         await kit.SetSecretValueAsync("keep-input", "password", Typo);
 
         var failed = await kit.WaitForConditionAsync<PipelineCredential>("keep", ConditionTypes.Validated, "False", "AuthenticationFailed");
@@ -520,7 +506,7 @@ public sealed class PipelineCredentialTests(
         await kit.CreateAsync(GitCredential("fix", "fix-input", SecretFormat.BasicAuth, SecretConsumer.Jenkins));
         await kit.WaitForSecretAsync("fix");
 
-        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", ns.Name);
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", run.Namespace);
         var recreated = await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s).GetValueOrDefault("password") == git.Password);
         recreated.Type.Should().Be("kubernetes.io/basic-auth");
         recreated.Metadata.Labels.Should().Contain("jenkins.io/credentials-type", "usernamePassword");
@@ -602,7 +588,7 @@ public sealed class PipelineCredentialTests(
             """{"spec":{"type":"UsernamePassword","secretText":null,"usernamePassword":{"username":"ci-bot","passwordSecretRef":{"name":"token-input","key":"token"}}}}""",
             V1Patch.PatchType.MergePatch);
         var rejected = await RejectionAsync(() => controlPlane.Admin.CustomObjects.PatchNamespacedCustomObjectAsync(
-            patch, resource.Group, resource.Version, ns.Name, resource.Plural, "retype"));
+            patch, resource.Group, resource.Version, run.Namespace, resource.Plural, "retype"));
 
         rejected.Should().Contain("spec.type").And.Contain("type is immutable");
         (await kit.GetAsync<PipelineCredential>("retype"))!.Spec.Type.Should().Be(PipelineCredentialType.SecretText);
@@ -613,14 +599,14 @@ public sealed class PipelineCredentialTests(
     {
         await kit.CreateSecretAsync("col-token", new Dictionary<string, string> { ["token"] = NewToken() });
         const string Wrong = "wrong-column-password-5";
-        secrets.Add(Wrong);
+        run.MarkSecret(Wrong);
         await kit.CreateSecretAsync("col-wrong", new Dictionary<string, string> { ["password"] = Wrong });
         await kit.CreateAsync(TokenCredential("col-good", "col-token"));
         await kit.CreateAsync(GitCredential("col-bad", "col-wrong", SecretFormat.BasicAuth));
         await kit.WaitForConditionAsync<PipelineCredential>("col-good", ConditionTypes.Ready, "True");
         await kit.WaitForConditionAsync<PipelineCredential>("col-bad", ConditionTypes.Ready, "False", "AuthenticationFailed");
 
-        var result = ShippingTools.TryRun(ShippingTools.Kubectl, ["--kubeconfig", controlPlane.AdminKubeconfig, "get", "pcred", "-n", ns.Name]);
+        var result = ShippingTools.TryRun(ShippingTools.Kubectl, ["--kubeconfig", controlPlane.AdminKubeconfig, "get", "pcred", "-n", run.Namespace]);
 
         result.ExitCode.Should().Be(0, result.StandardError);
         var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -722,8 +708,8 @@ public sealed class PipelineCredentialTests(
     {
         var env = ControlPlaneEnv();
         var kubeconfig = await File.ReadAllTextAsync(env["KUBECONFIG_CI"]);
-        secrets.Add(env["CI_TOKEN"]);
-        secrets.Add(kubeconfig);
+        run.MarkSecret(env["CI_TOKEN"]);
+        run.MarkSecret(kubeconfig);
         if (token is null)
         {
             return kubeconfig;
@@ -736,7 +722,7 @@ public sealed class PipelineCredentialTests(
     private string NewToken()
     {
         var token = "ghp_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-        secrets.Add(token);
+        run.MarkSecret(token);
         return token;
     }
 
