@@ -79,6 +79,21 @@ public sealed class Controller<T> : IController, IDisposable
         return this;
     }
 
+    /// <summary>
+    /// Makes the controller start only once <paramref name="informer"/> has synced, without reacting to its events:
+    /// for informers whose changes reach the queue another way.
+    /// </summary>
+    public Controller<T> WaitsFor(IInformer informer)
+    {
+        ArgumentNullException.ThrowIfNull(informer);
+        if (!informers.Contains(informer))
+        {
+            informers.Add(informer);
+        }
+
+        return this;
+    }
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         try

@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Controllers;
 using Passbox.Operator.Runtime.Hosting;
 using Passbox.Operator.Runtime.Watching;
@@ -7,13 +8,15 @@ using Passbox.Operator.Runtime.Watching;
 namespace Passbox.Operator.Usage.Feeding;
 
 /// <summary>
-/// Feeds the <see cref="UsageIndex"/> from the informers of every <see cref="UsageSources">usage source</see>, and
-/// makes controllers wait for those informers to sync: a deletion must never be let through on a half-filled index.
+/// Feeds the <see cref="UsageIndex"/> from the informers of every <see cref="UsageSources">usage source</see> (the
+/// custom resources through <see cref="CustomResourceUsageFeed"/>), and makes controllers wait for those informers to
+/// sync: a deletion must never be let through on a half-filled index.
 /// </summary>
 public sealed class UsageFeed : IDisposable
 {
     private readonly List<IDisposable> subscriptions = [];
     private readonly List<IAttachable> attachments = [];
+    private readonly CustomResourceUsageFeed customResources;
 
     public UsageFeed(IServiceProvider services, UsageIndex index)
     {
@@ -25,6 +28,7 @@ public sealed class UsageFeed : IDisposable
         Add(services, index, UsageSources.Jobs);
         Add(services, index, UsageSources.CronJobs);
         Add(services, index, UsageSources.ServiceAccounts);
+        customResources = services.GetRequiredService<CustomResourceUsageFeed>();
     }
 
     public static IServiceCollection Register(IServiceCollection services, string? watchNamespace)
@@ -38,6 +42,13 @@ public sealed class UsageFeed : IDisposable
         Register(services, UsageSources.CronJobs, watchNamespace);
         Register(services, UsageSources.ServiceAccounts, watchNamespace);
         services.AddSingleton<UsageIndex>();
+        services.AddSingleton(sp => new CustomResourceUsageFeed(
+            sp.GetRequiredService<KubernetesApiClient>(),
+            sp.GetRequiredService<UsageIndex>(),
+            watchNamespace,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<IInformer>(sp => sp.GetRequiredService<CustomResourceUsageFeed>());
         services.AddSingleton<UsageFeed>();
         return services;
     }
@@ -50,6 +61,8 @@ public sealed class UsageFeed : IDisposable
         {
             attachable.AttachTo(controller);
         }
+
+        controller.WaitsFor(customResources);
     }
 
     public void Dispose()

@@ -3,7 +3,10 @@ using Passbox.Operator.Runtime.Api;
 
 namespace Passbox.Operator.Usage.Feeding;
 
-/// <summary>The built-in kinds whose objects can keep a credential's Secret in use.</summary>
+/// <summary>
+/// The kinds whose objects can keep a credential's Secret in use: built-in kinds, always watched, and the custom
+/// resources of Tekton and Argo Workflows, watched while their CRDs exist (<see cref="CustomResourceUsageFeed"/>).
+/// </summary>
 public static class UsageSources
 {
     public static readonly UsageSource<V1Pod> Pods = new(UsageKinds.Pod, ResourceDescriptor.Pods, PodReferences.From, () => new V1Pod());
@@ -14,4 +17,21 @@ public static class UsageSources
     public static readonly UsageSource<V1Job> Jobs = new(UsageKinds.Job, ResourceDescriptor.Jobs, WorkloadReferences.From, () => new V1Job());
     public static readonly UsageSource<V1CronJob> CronJobs = new(UsageKinds.CronJob, ResourceDescriptor.CronJobs, WorkloadReferences.From, () => new V1CronJob());
     public static readonly UsageSource<V1ServiceAccount> ServiceAccounts = new(UsageKinds.ServiceAccount, ResourceDescriptor.ServiceAccounts, ServiceAccountReferences.From, () => new V1ServiceAccount());
+
+    /// <summary>
+    /// Tekton's <c>v1</c> API, served by every release since Pipelines v0.43 (v1beta1-only installations are older);
+    /// the extractor reads both shapes, so objects stored as v1beta1 read the same.
+    /// </summary>
+    public static readonly UsageSource<UntypedObject> PipelineRuns = new(
+        UsageKinds.PipelineRun, new ResourceDescriptor("tekton.dev", "v1", "pipelineruns", "PipelineRun"), run => TektonReferences.FromPipelineRun(run.ToJson()), () => new UntypedObject());
+
+    public static readonly UsageSource<UntypedObject> TaskRuns = new(
+        UsageKinds.TaskRun, new ResourceDescriptor("tekton.dev", "v1", "taskruns", "TaskRun"), run => TektonReferences.FromTaskRun(run.ToJson()), () => new UntypedObject());
+
+    public static readonly UsageSource<UntypedObject> Workflows = new(
+        UsageKinds.Workflow, new ResourceDescriptor("argoproj.io", "v1alpha1", "workflows", "Workflow"), workflow => ArgoWorkflowReferences.From(workflow.ToJson()), () => new UntypedObject());
+
+    /// <summary>The custom resources above, by the name of their CRD (<c>plural.group</c>).</summary>
+    public static readonly IReadOnlyDictionary<string, UsageSource<UntypedObject>> ByDefinition =
+        new[] { PipelineRuns, TaskRuns, Workflows }.ToDictionary(source => source.Resource.DisplayName, StringComparer.Ordinal);
 }

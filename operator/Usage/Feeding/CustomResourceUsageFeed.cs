@@ -1,0 +1,183 @@
+using k8s.Models;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Usage.Feeding;
+
+/// <summary>
+/// Feeds the <see cref="UsageIndex"/> from Tekton runs and Argo Workflows while their CRDs exist. It watches the CRDs
+/// (metadata only) and runs an informer for a kind of <see cref="UsageSources.ByDefinition"/> from the moment its CRD
+/// appears until it is deleted, whether that is before the operator started or later.
+/// <para>
+/// To the hosting it is one informer. It has synced once the CRDs are listed and the informers of the CRDs found in
+/// that list have synced, so controllers start only after the runs that exist at start are indexed, and never wait for
+/// kinds the cluster does not have. A CRD still being established answers 404 for a moment; the informer retries.
+/// </para>
+/// </summary>
+public sealed class CustomResourceUsageFeed : IInformer
+{
+    public static readonly ResourceDescriptor CustomResourceDefinitions =
+        new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", Namespaced: false);
+
+    private readonly KubernetesApiClient api;
+    private readonly UsageIndex index;
+    private readonly string? watchNamespace;
+    private readonly TimeProvider time;
+    private readonly ILoggerFactory loggers;
+    private readonly ILogger logger;
+    private readonly Informer<PartialObjectMetadata> definitions;
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, Feed> feeds = new(StringComparer.Ordinal);
+    private CancellationToken stopping;
+
+    public CustomResourceUsageFeed(KubernetesApiClient api, UsageIndex index, string? watchNamespace, TimeProvider time, ILoggerFactory loggers)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(loggers);
+        this.api = api;
+        this.index = index;
+        this.watchNamespace = watchNamespace;
+        this.time = time;
+        this.loggers = loggers;
+        logger = loggers.CreateLogger<CustomResourceUsageFeed>();
+        definitions = new Informer<PartialObjectMetadata>(api, CustomResourceDefinitions, new InformerOptions<PartialObjectMetadata>
+        {
+            MetadataOnly = true,
+            Transform = NameOnly,
+        }, time, loggers.CreateLogger("Passbox.Operator.Runtime.Informer.usage-customresourcedefinitions"));
+        definitions.Subscribe(OnDefinitionChanged);
+    }
+
+    public ResourceDescriptor Resource => CustomResourceDefinitions;
+
+    public bool HasSynced => definitions.HasSynced && Snapshot().All(feed => !feed.FoundAtStart || feed.Informer.HasSynced || feed.Run.IsCompleted);
+
+    /// <summary>The custom resources watched now, as <c>plural.group</c>.</summary>
+    public IReadOnlyList<string> Watched => [.. Snapshot().Select(feed => feed.Source.Resource.DisplayName).Order(StringComparer.Ordinal)];
+
+    public async Task WaitForSyncAsync(CancellationToken cancellationToken)
+    {
+        await definitions.WaitForSyncAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var feed in Snapshot().Where(feed => feed.FoundAtStart))
+        {
+            // A feed stopped because its CRD went away has nothing more to sync.
+            await Task.WhenAny(feed.Informer.WaitForSyncAsync(cancellationToken), feed.Run).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        stopping = cancellationToken;
+        try
+        {
+            await definitions.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Stopping with the process: the feeds' tokens are linked to this one; the index dies with the process.
+            await Task.WhenAll(Snapshot().Select(feed => feed.Run)).ConfigureAwait(false);
+        }
+    }
+
+    private void OnDefinitionChanged(InformerEvent<PartialObjectMetadata> change)
+    {
+        var name = change.Current.Metadata.Name;
+        if (!UsageSources.ByDefinition.TryGetValue(name, out var source))
+        {
+            return;
+        }
+
+        if (change.Type == InformerEventType.Deleted)
+        {
+            Feed? stopped;
+            lock (gate)
+            {
+                feeds.Remove(name, out stopped);
+            }
+
+            if (stopped is not null)
+            {
+                _ = StopAsync(stopped);
+            }
+
+            return;
+        }
+
+        lock (gate)
+        {
+            if (!feeds.ContainsKey(name))
+            {
+                // Events before the first sync come from the initial list: CRDs that existed when the operator started.
+                feeds.Add(name, Start(source, foundAtStart: !definitions.HasSynced));
+            }
+        }
+    }
+
+    private Feed Start(UsageSource<UntypedObject> source, bool foundAtStart)
+    {
+        var informer = new Informer<UntypedObject>(
+            api,
+            source.Resource,
+            source.InformerOptions(watchNamespace),
+            time,
+            loggers.CreateLogger($"Passbox.Operator.Runtime.Informer.{source.InformerName}"));
+        var subscription = source.Feed(informer, index);
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var run = Task.Run(() => informer.RunAsync(stop.Token), CancellationToken.None);
+        logger.LogInformation("CRD {Definition} exists; watching {Kind} objects for in-use protection", source.Resource.DisplayName, source.Kind);
+        return new Feed(source, informer, subscription, stop, run, foundAtStart);
+    }
+
+    private async Task StopAsync(Feed feed)
+    {
+        try
+        {
+            feed.Subscription.Dispose();
+            await feed.Stop.CancelAsync().ConfigureAwait(false);
+            await feed.Run.ConfigureAwait(false);
+            feed.Stop.Dispose();
+
+            // Deleting a CRD deletes its objects first; forget any whose deletion the watch did not report.
+            foreach (var stub in feed.Informer.Cache.List())
+            {
+                index.Remove(feed.Source.Kind, stub.Metadata.NamespaceProperty ?? "", stub.Metadata.Name);
+            }
+
+            logger.LogInformation("CRD {Definition} deleted; stopped watching {Kind} objects", feed.Source.Resource.DisplayName, feed.Source.Kind);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Stopping the watch of {Definition} failed", feed.Source.Resource.DisplayName);
+        }
+    }
+
+    private Feed[] Snapshot()
+    {
+        lock (gate)
+        {
+            return [.. feeds.Values];
+        }
+    }
+
+    /// <summary>CRDs are large (schemas, last-applied annotations); only the name matters here.</summary>
+    private static PartialObjectMetadata NameOnly(PartialObjectMetadata definition) => new()
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = definition.Metadata.Name,
+            ResourceVersion = definition.Metadata.ResourceVersion,
+            Uid = definition.Metadata.Uid,
+        },
+    };
+
+    private sealed record Feed(
+        UsageSource<UntypedObject> Source,
+        Informer<UntypedObject> Informer,
+        IDisposable Subscription,
+        CancellationTokenSource Stop,
+        Task Run,
+        bool FoundAtStart);
+}
