@@ -1,0 +1,588 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Api;
+using Xunit.Abstractions;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// The in-use finalizer end to end: the real operator, a credential whose generated Secret something uses, and a
+/// deletion that waits for the last user. The control plane runs no controllers, so the users (Pods, workloads,
+/// Tekton runs) are created directly, with whatever status the case needs. Credentials are SecretText
+/// PipelineCredentials without a probe: Ready at once, no server needed.
+/// </summary>
+[Collection(OperatorTestsDefinition.Name)]
+public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Token = "in-use-token-8d0c1f";
+    private static readonly ResourceDescriptor PipelineRuns = new("tekton.dev", "v1", "pipelineruns", "PipelineRun");
+
+    private readonly Kubernetes admin = controlPlane.Admin;
+    private TestNamespace ns = null!;
+    private ClusterTestKit kit = null!;
+    private OperatorHost? host;
+
+    public async Task InitializeAsync()
+    {
+        ns = await controlPlane.CreateNamespaceAsync("inuse");
+        kit = new ClusterTestKit(controlPlane, ns.Name);
+
+        // Pods name a ServiceAccount; no controller creates "default" here.
+        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "default" } }, ns.Name);
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            if (host is not null)
+            {
+                await kit.AssertNothingLeakedAsync(host, Token);
+            }
+        }
+        finally
+        {
+            if (host is not null)
+            {
+                await host.DisposeAsync();
+            }
+
+            await ns.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_running_Pod_blocks_deletion_through_every_kind_of_Secret_reference()
+    {
+        var cases = new Dictionary<string, Func<string, V1PodSpec>>
+        {
+            ["volume"] = secret => new V1PodSpec { Containers = [Container()], Volumes = [new V1Volume { Name = "s", Secret = new V1SecretVolumeSource { SecretName = secret } }] },
+            ["env"] = secret => new V1PodSpec { Containers = [Container(env: secret)] },
+            ["envfrom"] = secret => new V1PodSpec { Containers = [Container(envFrom: secret)] },
+            ["projected"] = secret => new V1PodSpec
+            {
+                Containers = [Container()],
+                Volumes = [new V1Volume { Name = "p", Projected = new V1ProjectedVolumeSource { Sources = [new V1VolumeProjection { Secret = new V1SecretProjection { Name = secret } }] } }],
+            },
+            ["pull"] = secret => new V1PodSpec { Containers = [Container()], ImagePullSecrets = [new V1LocalObjectReference { Name = secret }] },
+            ["init"] = secret => new V1PodSpec { Containers = [Container()], InitContainers = [Container(env: secret)] },
+        };
+
+        await Task.WhenAll(cases.Select(c => BlocksUntilRemovedAsync(
+            $"pod-{c.Key}",
+            UsageUserOf("Pod", $"app-{c.Key}"),
+            secret => CreatePodAsync($"app-{c.Key}", c.Value(secret)),
+            () => DeletePodAsync($"app-{c.Key}"))));
+    }
+
+    [Fact]
+    public async Task A_finished_Pod_does_not_block_deletion_and_a_Pod_that_finishes_releases_it()
+    {
+        var done = await ReadyCredentialAsync("finished");
+        await CreatePodAsync("batch-done", PodUsing(done), phase: "Succeeded");
+        var running = await ReadyCredentialAsync("finishing");
+        await CreatePodAsync("batch-running", PodUsing(running));
+        await WaitUsedByAsync(running, "Pod batch-running");
+
+        (await kit.GetAsync<PipelineCredential>(done))!.Status!.UsedBy!.Count.Should().Be(0, "a Succeeded Pod runs nothing any more");
+        await kit.DeleteAsync<PipelineCredential>(done);
+        await WaitGoneAsync(done);
+
+        await kit.DeleteAsync<PipelineCredential>(running);
+        await WaitBlockedAsync(running, "Pod batch-running");
+        await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-running", ns.Name);
+        await WaitGoneAsync(running);
+    }
+
+    [Fact]
+    public async Task Workload_pod_templates_block_deletion_even_with_no_Pod_running()
+    {
+        await Task.WhenAll(
+            BlocksUntilRemovedAsync(
+                "wl-deploy",
+                UsageUserOf("Deployment", "web"),
+                secret => admin.AppsV1.CreateNamespacedDeploymentAsync(
+                    new V1Deployment { Metadata = Meta("web"), Spec = new V1DeploymentSpec { Selector = Selector("web"), Template = Template("web", PodUsing(secret)) } }, ns.Name),
+                () => admin.AppsV1.DeleteNamespacedDeploymentAsync("web", ns.Name)),
+            BlocksUntilRemovedAsync(
+                "wl-sts",
+                UsageUserOf("StatefulSet", "db"),
+                secret => admin.AppsV1.CreateNamespacedStatefulSetAsync(
+                    new V1StatefulSet { Metadata = Meta("db"), Spec = new V1StatefulSetSpec { ServiceName = "db", Selector = Selector("db"), Template = Template("db", PodUsing(secret)) } }, ns.Name),
+                () => admin.AppsV1.DeleteNamespacedStatefulSetAsync("db", ns.Name)),
+            BlocksUntilRemovedAsync(
+                "wl-ds",
+                UsageUserOf("DaemonSet", "agent"),
+                secret => admin.AppsV1.CreateNamespacedDaemonSetAsync(
+                    new V1DaemonSet { Metadata = Meta("agent"), Spec = new V1DaemonSetSpec { Selector = Selector("agent"), Template = Template("agent", PodUsing(secret)) } }, ns.Name),
+                () => admin.AppsV1.DeleteNamespacedDaemonSetAsync("agent", ns.Name)),
+            BlocksUntilRemovedAsync(
+                "wl-rs",
+                UsageUserOf("ReplicaSet", "worker"),
+                secret => admin.AppsV1.CreateNamespacedReplicaSetAsync(
+                    new V1ReplicaSet { Metadata = Meta("worker"), Spec = new V1ReplicaSetSpec { Replicas = 0, Selector = Selector("worker"), Template = Template("worker", PodUsing(secret)) } }, ns.Name),
+                () => admin.AppsV1.DeleteNamespacedReplicaSetAsync("worker", ns.Name)),
+            BlocksUntilRemovedAsync(
+                "wl-job",
+                UsageUserOf("Job", "migrate"),
+                secret => admin.BatchV1.CreateNamespacedJobAsync(
+                    new V1Job { Metadata = Meta("migrate"), Spec = new V1JobSpec { Template = Template(null, PodUsing(secret, "Never")) } }, ns.Name),
+                () => admin.BatchV1.DeleteNamespacedJobAsync("migrate", ns.Name)),
+            BlocksUntilRemovedAsync(
+                "wl-cron",
+                UsageUserOf("CronJob", "nightly"),
+                secret => admin.BatchV1.CreateNamespacedCronJobAsync(
+                    new V1CronJob
+                    {
+                        Metadata = Meta("nightly"),
+                        Spec = new V1CronJobSpec
+                        {
+                            Schedule = "0 3 * * *",
+                            JobTemplate = new V1JobTemplateSpec { Spec = new V1JobSpec { Template = Template(null, PodUsing(secret, "Never")) } },
+                        },
+                    }, ns.Name),
+                () => admin.BatchV1.DeleteNamespacedCronJobAsync("nightly", ns.Name)));
+    }
+
+    [Fact]
+    public async Task ServiceAccount_secrets_and_imagePullSecrets_block_deletion()
+    {
+        await Task.WhenAll(
+            BlocksUntilRemovedAsync(
+                "sa-secrets",
+                UsageUserOf("ServiceAccount", "deployer"),
+                secret => admin.CoreV1.CreateNamespacedServiceAccountAsync(
+                    new V1ServiceAccount { Metadata = Meta("deployer"), Secrets = [new V1ObjectReference { Name = secret }] }, ns.Name),
+                () => admin.CoreV1.DeleteNamespacedServiceAccountAsync("deployer", ns.Name)),
+            BlocksUntilRemovedAsync(
+                "sa-pull",
+                UsageUserOf("ServiceAccount", "puller"),
+                secret => admin.CoreV1.CreateNamespacedServiceAccountAsync(
+                    new V1ServiceAccount { Metadata = Meta("puller"), ImagePullSecrets = [new V1LocalObjectReference { Name = secret }] }, ns.Name),
+                // Taking the Secret off the list releases it as well as deleting the ServiceAccount would.
+                () => admin.CoreV1.PatchNamespacedServiceAccountAsync(MergePatch(new { imagePullSecrets = Array.Empty<object>() }), "puller", ns.Name)));
+    }
+
+    /// <summary>
+    /// The annotation counts on every kind the operator watches (Pods, workloads, ServiceAccounts, Tekton runs, Argo
+    /// Workflows). ConfigMaps and other kinds are not watched, so an annotation on them is not seen.
+    /// </summary>
+    [Fact]
+    public async Task The_uses_annotation_blocks_deletion_on_watched_kinds()
+    {
+        await Task.WhenAll(
+            BlocksUntilRemovedAsync(
+                "ann-pod",
+                UsageUserOf("Pod", "reader"),
+                _ => CreatePodAsync("reader", new V1PodSpec { Containers = [Container()] }, annotations: Uses("unrelated, ann-pod")),
+                () => DeletePodAsync("reader")),
+            BlocksUntilRemovedAsync(
+                "ann-deploy",
+                UsageUserOf("Deployment", "api-client"),
+                _ => admin.AppsV1.CreateNamespacedDeploymentAsync(
+                    new V1Deployment
+                    {
+                        Metadata = Meta("api-client", Uses("ann-deploy")),
+                        Spec = new V1DeploymentSpec { Selector = Selector("api-client"), Template = Template("api-client", new V1PodSpec { Containers = [Container()] }) },
+                    }, ns.Name),
+                // Dropping the annotation is enough.
+                () => admin.AppsV1.PatchNamespacedDeploymentAsync(
+                    MergePatch(new { metadata = new { annotations = new Dictionary<string, string?> { [ApiGroup.UsesAnnotation] = null } } }), "api-client", ns.Name)),
+            BlocksUntilRemovedAsync(
+                "ann-sa",
+                UsageUserOf("ServiceAccount", "robot"),
+                _ => admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("robot", Uses("ann-sa")) }, ns.Name),
+                () => admin.CoreV1.DeleteNamespacedServiceAccountAsync("robot", ns.Name)));
+    }
+
+    [Fact]
+    public async Task UsedBy_follows_users_as_they_come_and_go()
+    {
+        var secret = await ReadyCredentialAsync("shared");
+        await WaitUsedByCountAsync(secret, 0);
+
+        for (var i = 0; i < 7; i++)
+        {
+            await CreatePodAsync($"user-{i}", PodUsing(secret));
+        }
+
+        var seven = await WaitUsedByCountAsync(secret, 7);
+        seven.Status!.UsedBy!.Items!.Select(u => $"{u.Kind} {u.Name}").Should().Equal("Pod user-0", "Pod user-1", "Pod user-2", "Pod user-3", "Pod user-4");
+
+        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("lister"), Secrets = [new V1ObjectReference { Name = secret }] }, ns.Name);
+        await WaitUsedByCountAsync(secret, 8);
+
+        for (var i = 0; i < 7; i++)
+        {
+            await DeletePodAsync($"user-{i}");
+        }
+
+        var one = await WaitUsedByCountAsync(secret, 1);
+        one.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "lister");
+        await admin.CoreV1.DeleteNamespacedServiceAccountAsync("lister", ns.Name);
+        var none = await WaitUsedByCountAsync(secret, 0);
+        none.Status!.UsedBy!.Items.Should().BeNullOrEmpty();
+    }
+
+    /// <summary>
+    /// The Tekton CRD is created after the operator started, so the operator must notice it; the restart in the middle
+    /// shows a CRD found at start is synced before any deletion is decided.
+    /// </summary>
+    [Fact]
+    public async Task A_Tekton_PipelineRun_blocks_deletion_while_running_including_through_its_ServiceAccount()
+    {
+        var crd = ControlPlaneTestCrd.Build(PipelineRuns.Group, PipelineRuns.Plural, PipelineRuns.Kind);
+        var created = await TryGetCrdAsync(crd.Metadata.Name) is null;
+        if (created)
+        {
+            await controlPlane.ApplyCrdAsync(crd);
+        }
+
+        try
+        {
+            var workspace = await ReadyCredentialAsync("tekton-ws");
+            var throughAccount = await ReadyCredentialAsync("tekton-sa");
+            await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, ns.Name);
+            await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
+
+            await CreatePipelineRunAsync("build-1", new JsonObject
+            {
+                ["pipelineRef"] = new JsonObject { ["name"] = "build" },
+                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = workspace } }),
+            });
+            await CreatePipelineRunAsync("build-2", new JsonObject
+            {
+                ["pipelineRef"] = new JsonObject { ["name"] = "build" },
+                ["taskRunTemplate"] = new JsonObject { ["serviceAccountName"] = "builder" },
+            });
+
+            // The run is a user through the ServiceAccount that lists the Secret.
+            await WaitUsedByAsync(workspace, "PipelineRun build-1");
+            await WaitUsedByAsync(throughAccount, "PipelineRun build-2", "ServiceAccount builder");
+
+            await kit.DeleteAsync<PipelineCredential>(workspace);
+            await WaitBlockedAsync(workspace, "PipelineRun build-1");
+
+            await host!.DisposeAsync();
+            host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
+            await WaitBlockedAsync(workspace, "PipelineRun build-1");
+
+            await SetSucceededAsync("build-2");
+            var onlyAccount = await WaitUsedByCountAsync(throughAccount, 1);
+            onlyAccount.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "builder");
+
+            await SetSucceededAsync("build-1");
+            await WaitGoneAsync(workspace);
+        }
+        finally
+        {
+            if (created)
+            {
+                await DeleteCrdAsync(crd.Metadata.Name);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Runs_stop_counting_when_the_Tekton_CRD_is_deleted()
+    {
+        var crd = ControlPlaneTestCrd.Build(PipelineRuns.Group, PipelineRuns.Plural, PipelineRuns.Kind);
+        if (await TryGetCrdAsync(crd.Metadata.Name) is not null)
+        {
+            return; // A real Tekton installation: not ours to delete.
+        }
+
+        await controlPlane.ApplyCrdAsync(crd);
+        try
+        {
+            var secret = await ReadyCredentialAsync("tekton-gone");
+            await CreatePipelineRunAsync("deploy", new JsonObject
+            {
+                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = secret } }),
+            });
+            await WaitUsedByAsync(secret, "PipelineRun deploy");
+        }
+        finally
+        {
+            await DeleteCrdAsync(crd.Metadata.Name);
+        }
+
+        await WaitUsedByCountAsync("tekton-gone", 0);
+        await kit.DeleteAsync<PipelineCredential>("tekton-gone");
+        await WaitGoneAsync("tekton-gone");
+    }
+
+    [Fact]
+    public async Task Force_delete_skips_the_wait_and_records_an_event()
+    {
+        var secret = await ReadyCredentialAsync("forced");
+        await CreatePodAsync("stubborn", PodUsing(secret));
+        await WaitUsedByAsync(secret, "Pod stubborn");
+        await kit.DeleteAsync<PipelineCredential>(secret);
+        await WaitBlockedAsync(secret, "Pod stubborn");
+
+        await kit.PatchAsync<PipelineCredential>(secret, new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
+
+        await WaitGoneAsync(secret);
+        var events = await kit.EventsAsync();
+        events.Should().Contain(e => e.Reason == "DeletionBlocked" && e.Type == "Warning" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
+        events.Should().Contain(e => e.Reason == "ForceDeleted" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_blocked_deletion_survives_an_operator_restart_and_completes_when_the_user_goes()
+    {
+        var secret = await ReadyCredentialAsync("restart");
+        await CreatePodAsync("holder", PodUsing(secret));
+        await kit.DeleteAsync<PipelineCredential>(secret);
+        await WaitBlockedAsync(secret, "Pod holder");
+
+        await host!.DisposeAsync();
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+
+        // Nothing to wait for that would show a wrong release sooner than this: the new operator has synced by now.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await WaitBlockedAsync(secret, "Pod holder");
+        (await kit.TryGetSecretAsync(secret)).Should().NotBeNull();
+
+        await DeletePodAsync("holder");
+        await WaitGoneAsync(secret);
+    }
+
+    [Fact]
+    public async Task A_credential_deleted_while_the_operator_is_down_is_released_or_blocked_by_the_next_one()
+    {
+        var unused = await ReadyCredentialAsync("down-unused");
+        var used = await ReadyCredentialAsync("down-used");
+        await CreatePodAsync("survivor", PodUsing(used));
+        await WaitUsedByAsync(used, "Pod survivor");
+
+        await host!.DisposeAsync();
+        host = null;
+        await kit.DeleteAsync<PipelineCredential>(unused);
+        await kit.DeleteAsync<PipelineCredential>(used);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        foreach (var name in new[] { unused, used })
+        {
+            var waiting = await kit.GetAsync<PipelineCredential>(name);
+            waiting.Should().NotBeNull("the finalizer holds {0} while no operator runs", name);
+            waiting!.Metadata.DeletionTimestamp.Should().NotBeNull();
+            waiting.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
+            (await kit.TryGetSecretAsync(name)).Should().NotBeNull();
+        }
+
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        await WaitGoneAsync(unused);
+        await WaitBlockedAsync(used, "Pod survivor");
+
+        await DeletePodAsync("survivor");
+        await WaitGoneAsync(used);
+    }
+
+    /// <summary>From deleting the last user to the credential and its Secret being gone; reported, bounded generously.</summary>
+    [Fact]
+    public async Task Unblock_latency_from_the_last_user_gone_to_the_credential_gone()
+    {
+        const int runs = 30;
+        var names = Enumerable.Range(0, runs).Select(i => $"lat-{i:00}").ToList();
+        await Task.WhenAll(names.Select(async name =>
+        {
+            await ReadyCredentialAsync(name);
+            await CreatePodAsync($"{name}-user", PodUsing(name));
+            await WaitUsedByAsync(name, $"Pod {name}-user");
+            await kit.DeleteAsync<PipelineCredential>(name);
+            await WaitBlockedAsync(name, $"Pod {name}-user");
+        }));
+
+        var credentialGone = new List<double>();
+        var secretGone = new List<double>();
+        foreach (var name in names)
+        {
+            var clock = Stopwatch.StartNew();
+            await DeletePodAsync($"{name}-user");
+            double? credentialAt = null;
+            while (true)
+            {
+                credentialAt ??= await kit.GetAsync<PipelineCredential>(name) is null ? clock.Elapsed.TotalMilliseconds : null;
+                if (credentialAt is not null && await kit.TryGetSecretAsync(name) is null)
+                {
+                    break;
+                }
+
+                clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "{0} must be released within seconds of its last user going", name);
+                await Task.Delay(10);
+            }
+
+            credentialGone.Add(credentialAt.Value);
+            secretGone.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        output.WriteLine($"Unblock latency over {runs} runs (last user deleted → gone, polled every 10 ms):");
+        output.WriteLine($"  credential: p50 {Percentile(credentialGone, 50):F0} ms, p99 {Percentile(credentialGone, 99):F0} ms, max {credentialGone.Max():F0} ms");
+        output.WriteLine($"  Secret:     p50 {Percentile(secretGone, 50):F0} ms, p99 {Percentile(secretGone, 99):F0} ms, max {secretGone.Max():F0} ms");
+    }
+
+    /// <summary>
+    /// The whole life of one user: a Ready credential, the user, usedBy naming it, a deletion blocked with the user
+    /// named, and credential and generated Secret gone once the user is.
+    /// </summary>
+    private async Task BlocksUntilRemovedAsync(string credential, string user, Func<string, Task> createUser, Func<Task> removeUser)
+    {
+        var secret = await ReadyCredentialAsync(credential);
+        await createUser(secret);
+        await WaitUsedByAsync(credential, user);
+
+        await kit.DeleteAsync<PipelineCredential>(credential);
+        await WaitBlockedAsync(credential, user);
+        (await kit.TryGetSecretAsync(secret)).Should().NotBeNull("the Secret of {0} stays while {1} uses it", credential, user);
+
+        await removeUser();
+        await WaitGoneAsync(credential);
+    }
+
+    /// <summary>A Ready SecretText credential; returns the name of its generated Secret (the credential's name).</summary>
+    private async Task<string> ReadyCredentialAsync(string name)
+    {
+        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = Token });
+        await kit.CreateAsync(new PipelineCredential
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Spec = new PipelineCredentialSpec
+            {
+                Type = PipelineCredentialType.SecretText,
+                Description = "in-use protection",
+                SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "token" } },
+                Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
+            },
+        });
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
+        ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
+        await kit.WaitForSecretAsync(name);
+        return name;
+    }
+
+    private Task<PipelineCredential> WaitUsedByAsync(string name, params string[] users) =>
+        ClusterTestKit.EventuallyAsync(
+            async () => (await kit.GetAsync<PipelineCredential>(name))!,
+            c => c?.Status?.UsedBy is { } usedBy
+                && usedBy.Count == users.Length
+                && users.All(u => usedBy.Items?.Any(i => $"{i.Kind} {i.Name}" == u) == true),
+            $"status.usedBy of {name} to be exactly {string.Join(", ", users)}");
+
+    private Task<PipelineCredential> WaitUsedByCountAsync(string name, int count) =>
+        ClusterTestKit.EventuallyAsync(
+            async () => (await kit.GetAsync<PipelineCredential>(name))!,
+            c => c?.Status?.UsedBy is { } usedBy && usedBy.Count == count,
+            $"status.usedBy.count of {name} to be {count}");
+
+    private Task<PipelineCredential> WaitBlockedAsync(string name, string user) =>
+        ClusterTestKit.EventuallyAsync(
+            async () => (await kit.GetAsync<PipelineCredential>(name))!,
+            c => c is not null
+                && c.Metadata.DeletionTimestamp is not null
+                && c.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse } blocked
+                && blocked.Message.Contains(user, StringComparison.Ordinal)
+                && c.Status.UsedBy?.Items?.Any(i => $"{i.Kind} {i.Name}" == user) == true,
+            $"deletion of {name} to be blocked by {user}");
+
+    private async Task WaitGoneAsync(string name)
+    {
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(name), c => c is null, $"{name} to be deleted");
+        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
+    }
+
+    private static string UsageUserOf(string kind, string name) => $"{kind} {name}";
+
+    private async Task CreatePodAsync(string name, V1PodSpec spec, string phase = "Running", IDictionary<string, string>? annotations = null)
+    {
+        await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta(name, annotations), Spec = spec }, ns.Name);
+        await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase } }), name, ns.Name);
+    }
+
+    // Never scheduled, so deleted at once: no kubelet has to confirm.
+    private async Task DeletePodAsync(string name) => await admin.CoreV1.DeleteNamespacedPodAsync(name, ns.Name, gracePeriodSeconds: 0);
+
+    private async Task CreatePipelineRunAsync(string name, JsonObject spec)
+    {
+        var run = new JsonObject
+        {
+            ["apiVersion"] = PipelineRuns.ApiVersion,
+            ["kind"] = PipelineRuns.Kind,
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns.Name },
+            ["spec"] = spec,
+        };
+        await controlPlane.AdminApi.PostAsync<JsonObject>(PipelineRuns.CollectionPath(ns.Name), run, CancellationToken.None);
+    }
+
+    private async Task SetSucceededAsync(string run) =>
+        await controlPlane.AdminApi.PatchAsync<JsonObject>(
+            PipelineRuns.ItemPath(new ObjectKey(ns.Name, run)) + "/status",
+            new JsonObject
+            {
+                ["status"] = new JsonObject
+                {
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Succeeded", ["status"] = "True", ["reason"] = "Succeeded" }),
+                },
+            },
+            CancellationToken.None);
+
+    private async Task<V1CustomResourceDefinition?> TryGetCrdAsync(string name)
+    {
+        try
+        {
+            return await admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync(name);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private async Task DeleteCrdAsync(string name)
+    {
+        await admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(name);
+        await ClusterTestKit.EventuallyAsync(() => TryGetCrdAsync(name), crd => crd is null, $"CRD {name} to be deleted");
+    }
+
+    private static V1Container Container(string? env = null, string? envFrom = null) => new()
+    {
+        Name = "app",
+        Image = "registry.invalid/app:1",
+        Env = env is null ? null : [new V1EnvVar { Name = "TOKEN", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = env, Key = "token" } } }],
+        EnvFrom = envFrom is null ? null : [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = envFrom } }],
+    };
+
+    private static V1PodSpec PodUsing(string secret, string? restartPolicy = null) =>
+        new() { Containers = [Container(env: secret)], RestartPolicy = restartPolicy };
+
+    private static V1PodTemplateSpec Template(string? app, V1PodSpec spec) => new()
+    {
+        Metadata = app is null ? null : new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = app } },
+        Spec = spec,
+    };
+
+    private static V1LabelSelector Selector(string app) => new() { MatchLabels = new Dictionary<string, string> { ["app"] = app } };
+
+    private static V1ObjectMeta Meta(string name, IDictionary<string, string>? annotations = null) => new() { Name = name, Annotations = annotations };
+
+    private static Dictionary<string, string> Uses(string credentials) => new() { [ApiGroup.UsesAnnotation] = credentials };
+
+    private static V1Patch MergePatch(object patch) => new(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch);
+
+    private static double Percentile(List<double> values, int percentile)
+    {
+        var sorted = values.Order().ToList();
+        var rank = (int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Count - 1)];
+    }
+}
