@@ -509,8 +509,16 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase } }), name, ns.Name);
     }
 
-    // Never scheduled, so deleted at once: no kubelet has to confirm.
-    private async Task DeletePodAsync(string name) => await admin.CoreV1.DeleteNamespacedPodAsync(name, ns.Name, gracePeriodSeconds: 0);
+    /// <summary>
+    /// Never scheduled, so deleted at once: no kubelet has to confirm. The answer is then a Status, which the typed
+    /// client cannot read as the V1Pod it expects.
+    /// </summary>
+    private async Task DeletePodAsync(string name)
+    {
+        using var response = await controlPlane.AdminApi.SendAsync(
+            HttpMethod.Delete, ResourceDescriptor.Pods.ItemPath(new ObjectKey(ns.Name, name)) + "?gracePeriodSeconds=0", null, "application/json", false, CancellationToken.None);
+        await KubernetesApiClient.EnsureSuccessAsync(response, CancellationToken.None);
+    }
 
     private async Task CreatePipelineRunAsync(string name, JsonObject spec)
     {
