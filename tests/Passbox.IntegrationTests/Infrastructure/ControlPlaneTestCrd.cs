@@ -16,7 +16,7 @@ public static class ControlPlaneTestCrd
     public static V1CustomResourceDefinition Widgets() => Build(Group, Plural, Kind);
 
     /// <summary>A CRD with a fresh name, for tests that need a just-created resource type.</summary>
-    public static V1CustomResourceDefinition Build(string group, string plural, string kind) => new()
+    public static V1CustomResourceDefinition Build(string group, string plural, string kind, string version = Version) => new()
     {
         ApiVersion = "apiextensions.k8s.io/v1",
         Kind = "CustomResourceDefinition",
@@ -30,7 +30,7 @@ public static class ControlPlaneTestCrd
             [
                 new V1CustomResourceDefinitionVersion
                 {
-                    Name = Version,
+                    Name = version,
                     Served = true,
                     Storage = true,
                     Subresources = new V1CustomResourceSubresources { Status = new object() },

@@ -82,7 +82,9 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
 
         used.Should().Contain("coordination.k8s.io/leases:update", "the run holds, renews and releases the lease")
             .And.Contain("core/events:patch", "a repeated event is aggregated")
-            .And.Contain("core/secrets:delete", "a released credential deletes its Secret");
+            .And.Contain("core/secrets:delete", "a released credential deletes its Secret")
+            .And.Contain("tekton.dev/pipelineruns:watch", "Tekton's CRDs exist, so its runs are watched")
+            .And.Contain("argoproj.io/workflows:watch", "Argo's CRD exists, so its Workflows are watched");
     }
 
     private static string Permission(AuditEntry entry)
@@ -94,10 +96,17 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
 
     /// <summary>
     /// Both kinds created and validated, Secrets published, repaired after a hand edit and a deletion, a deletion
-    /// blocked by a Pod and finished once it is gone, events recorded and aggregated, the lease held and released.
+    /// blocked by a Pod and finished once it is gone, events recorded and aggregated, the lease held and released,
+    /// Tekton runs and Argo Workflows watched.
     /// </summary>
     private async Task RunRepresentativeWorkloadAsync()
     {
+        // Tekton and Argo Workflows installed, as in a cluster that runs pipelines: their runs are watched too.
+        foreach (var resource in PipelineEngineCrds.All)
+        {
+            await controlPlane.ApplyCrdAsync(PipelineEngineCrds.For(resource));
+        }
+
         await using var ns = await controlPlane.CreateNamespaceAsync("rbac");
         var kit = new ClusterTestKit(controlPlane, ns.Name);
         var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name,

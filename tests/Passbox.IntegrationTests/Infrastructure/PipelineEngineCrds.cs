@@ -1,0 +1,24 @@
+using k8s.Models;
+using Passbox.Operator.Runtime.Api;
+
+namespace Passbox.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// Stand-ins for the CRDs of Tekton Pipelines and Argo Workflows: the group, version and names of the real ones
+/// (spelled out here, not taken from the operator, so a wrong name in the operator fails the tests), with an open
+/// schema and a status subresource. No Tekton or Argo controller runs; tests write the runs' status themselves.
+/// </summary>
+public static class PipelineEngineCrds
+{
+    public static readonly ResourceDescriptor PipelineRuns = new("tekton.dev", "v1", "pipelineruns", "PipelineRun");
+    public static readonly ResourceDescriptor TaskRuns = new("tekton.dev", "v1", "taskruns", "TaskRun");
+    public static readonly ResourceDescriptor Workflows = new("argoproj.io", "v1alpha1", "workflows", "Workflow");
+
+    public static IReadOnlyList<ResourceDescriptor> All { get; } = [PipelineRuns, TaskRuns, Workflows];
+
+    public static V1CustomResourceDefinition For(ResourceDescriptor resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        return ControlPlaneTestCrd.Build(resource.Group, resource.Plural, resource.Kind, resource.Version);
+    }
+}
