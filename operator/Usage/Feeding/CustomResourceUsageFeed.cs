@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using k8s.Models;
+using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Watching;
 
@@ -12,6 +14,11 @@ namespace Passbox.Operator.Usage.Feeding;
 /// To the hosting it is one informer. It has synced once the CRDs are listed and the informers of the CRDs found in
 /// that list have synced, so controllers start only after the runs that exist at start are indexed, and never wait for
 /// kinds the cluster does not have. A CRD still being established answers 404 for a moment; the informer retries.
+/// </para>
+/// <para>
+/// Before watching, the CRD is read once to see that it serves the version the operator reads: an installation too old
+/// to serve it (Tekton before v1) would otherwise answer 404 forever and keep the controllers from ever starting. Such a
+/// kind is not watched, with a warning, until its CRD changes.
 /// </para>
 /// </summary>
 public sealed class CustomResourceUsageFeed : IInformer
@@ -106,13 +113,23 @@ public sealed class CustomResourceUsageFeed : IInformer
             return;
         }
 
+        Feed? replaced = null;
         lock (gate)
         {
-            if (!feeds.ContainsKey(name))
+            // A feed whose run ended found its version not served; a changed CRD may serve it now.
+            if (feeds.TryGetValue(name, out replaced) && !replaced.Run.IsCompleted)
             {
-                // Events before the first sync come from the initial list: CRDs that existed when the operator started.
-                feeds.Add(name, Start(source, foundAtStart: !definitions.HasSynced));
+                return;
             }
+
+            // Events before the first sync come from the initial list: CRDs that existed when the operator started.
+            feeds[name] = Start(source, foundAtStart: !definitions.HasSynced);
+        }
+
+        if (replaced is not null)
+        {
+            replaced.Subscription.Dispose();
+            replaced.Stop.Dispose();
         }
     }
 
@@ -126,9 +143,59 @@ public sealed class CustomResourceUsageFeed : IInformer
             loggers.CreateLogger($"Passbox.Operator.Runtime.Informer.{source.InformerName}"));
         var subscription = source.Feed(informer, index);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var run = Task.Run(() => informer.RunAsync(stop.Token), CancellationToken.None);
-        logger.LogInformation("CRD {Definition} exists; watching {Kind} objects for in-use protection", source.Resource.DisplayName, source.Kind);
+        var run = Task.Run(() => RunIfServedAsync(source, informer, stop.Token), CancellationToken.None);
         return new Feed(source, informer, subscription, stop, run, foundAtStart);
+    }
+
+    private async Task RunIfServedAsync(UsageSource<UntypedObject> source, Informer<UntypedObject> informer, CancellationToken cancellationToken)
+    {
+        var resource = source.Resource;
+        bool served;
+        try
+        {
+            served = await ServesAsync(resource, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return; // Stopping, as the informer itself would.
+        }
+
+        if (!served)
+        {
+            logger.LogWarning(
+                "CRD {Definition} does not serve version {Version}; {Kind} objects are not watched and do not block deletions until it does",
+                resource.DisplayName,
+                resource.Version,
+                source.Kind);
+            return;
+        }
+
+        logger.LogInformation("CRD {Definition} exists; watching {Kind} objects for in-use protection", resource.DisplayName, source.Kind);
+        await informer.RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the CRD serves the version watched. Any answer but a clear "no" (or 404: deleted meanwhile) counts as yes:
+    /// the informer then retries on its own, and a deletion waits rather than being let through on a guess.
+    /// </summary>
+    private async Task<bool> ServesAsync(ResourceDescriptor resource, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var definition = await api.GetAsync<JsonNode>(CustomResourceDefinitions.ItemPath(new ObjectKey(null, resource.DisplayName)), cancellationToken)
+                .ConfigureAwait(false);
+            return definition?["spec"]?["versions"] is not JsonArray versions
+                || versions.Any(version => (string?)version?["name"] == resource.Version && (bool?)version?["served"] == true);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Could not read CRD {Definition}; watching {Plural} anyway", resource.DisplayName, resource.Plural);
+            return true;
+        }
     }
 
     private async Task StopAsync(Feed feed)

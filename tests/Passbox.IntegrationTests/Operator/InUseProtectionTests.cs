@@ -343,6 +343,44 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await WaitGoneAsync("tekton-gone");
     }
 
+    /// <summary>
+    /// A Tekton too old to serve <c>tekton.dev/v1</c>: its runs cannot be listed, which must not keep the operator from
+    /// starting its controllers. Once an upgrade serves v1, runs are watched.
+    /// </summary>
+    [Fact]
+    public async Task A_Tekton_CRD_without_v1_does_not_hold_the_operator_back_and_is_watched_once_upgraded()
+    {
+        var crd = PipelineEngineCrds.For(PipelineRuns);
+        if (await TryGetCrdAsync(crd.Metadata.Name) is not null)
+        {
+            return; // A real Tekton installation: not ours to change.
+        }
+
+        var v1beta1 = ControlPlaneTestCrd.Build(PipelineRuns.Group, PipelineRuns.Plural, PipelineRuns.Kind, "v1beta1").Spec.Versions[0];
+        await controlPlane.ApplyCrdAsync(ControlPlaneTestCrd.Build(PipelineRuns.Group, PipelineRuns.Plural, PipelineRuns.Kind, "v1beta1"));
+        try
+        {
+            // Found at start by the restarted operator, which must not wait for runs it cannot list.
+            await host!.DisposeAsync();
+            host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+            var secret = await ReadyCredentialAsync("tekton-old");
+            host.LogLines.Should().Contain(line => line.Contains("does not serve version v1", StringComparison.Ordinal));
+
+            v1beta1.Storage = false;
+            crd.Spec.Versions = [v1beta1, .. crd.Spec.Versions];
+            await controlPlane.ApplyCrdAsync(crd);
+            await CreateCustomAsync(PipelineRuns, "late", new JsonObject
+            {
+                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = secret } }),
+            });
+            await WaitUsedByAsync(secret, "PipelineRun late");
+        }
+        finally
+        {
+            await DeleteCrdAsync(crd.Metadata.Name);
+        }
+    }
+
     /// <summary>The Argo CRD, like Tekton's, appears after the operator started.</summary>
     [Fact]
     public async Task An_Argo_Workflow_blocks_deletion_until_it_finishes()
