@@ -264,7 +264,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await CreateCustomAsync(PipelineRuns, "build-1", new JsonObject
             {
                 ["pipelineRef"] = new JsonObject { ["name"] = "build" },
-                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = workspace } }),
+                ["workspaces"] = SecretWorkspace(workspace),
             });
             await CreateCustomAsync(PipelineRuns, "build-2", new JsonObject
             {
@@ -329,7 +329,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             var secret = await ReadyCredentialAsync("tekton-gone");
             await CreateCustomAsync(PipelineRuns, "deploy", new JsonObject
             {
-                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = secret } }),
+                ["workspaces"] = SecretWorkspace(secret),
             });
             await WaitUsedByAsync(secret, "PipelineRun deploy");
         }
@@ -371,7 +371,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await controlPlane.ApplyCrdAsync(crd);
             await CreateCustomAsync(PipelineRuns, "late", new JsonObject
             {
-                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = secret } }),
+                ["workspaces"] = SecretWorkspace(secret),
             });
             await WaitUsedByAsync(secret, "PipelineRun late");
         }
@@ -723,6 +723,9 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private static Dictionary<string, string> Uses(string credentials) => new() { [ApiGroup.UsesAnnotation] = credentials };
 
     private static V1Patch MergePatch(object patch) => new(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch);
+
+    /// <summary>A Tekton workspace bound to a Secret.</summary>
+    private static JsonArray SecretWorkspace(string secret) => new(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = secret } });
 
     private static object SecretEnv(string secret) => new { name = "TOKEN", valueFrom = new { secretKeyRef = new { name = secret, key = "token" } } };
 
