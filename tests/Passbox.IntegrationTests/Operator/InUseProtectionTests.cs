@@ -30,39 +30,20 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private static readonly ResourceDescriptor Workflows = PipelineEngineCrds.Workflows;
 
     private readonly Kubernetes admin = controlPlane.Admin;
-    private TestNamespace ns = null!;
+    private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
-    private OperatorHost? host;
 
     public async Task InitializeAsync()
     {
-        ns = await controlPlane.CreateNamespaceAsync("inuse");
-        kit = new ClusterTestKit(controlPlane, ns.Name);
+        run = await OperatorRun.StartAsync(controlPlane, "inuse");
+        run.MarkSecret(Token);
+        kit = run.Kit;
 
         // Pods name a ServiceAccount; no controller creates "default" here.
-        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "default" } }, ns.Name);
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "default" } }, run.Namespace);
     }
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            if (host is not null)
-            {
-                await kit.AssertNothingLeakedAsync(host, Token);
-            }
-        }
-        finally
-        {
-            if (host is not null)
-            {
-                await host.DisposeAsync();
-            }
-
-            await ns.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await run.DisposeAsync();
 
     [Fact]
     public async Task A_running_Pod_blocks_deletion_through_every_kind_of_Secret_reference()
@@ -111,7 +92,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
         await kit.DeleteAsync<PipelineCredential>(running);
         await WaitBlockedAsync(running, "Pod batch-running");
-        await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-running", ns.Name);
+        await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-running", run.Namespace);
         await WaitGoneAsync(running);
     }
 
@@ -123,32 +104,32 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 "wl-deploy",
                 UsageUserOf("Deployment", "web"),
                 secret => admin.AppsV1.CreateNamespacedDeploymentAsync(
-                    new V1Deployment { Metadata = Meta("web"), Spec = new V1DeploymentSpec { Selector = Selector("web"), Template = Template("web", PodUsing(secret)) } }, ns.Name),
-                () => admin.AppsV1.DeleteNamespacedDeploymentAsync("web", ns.Name)),
+                    new V1Deployment { Metadata = Meta("web"), Spec = new V1DeploymentSpec { Selector = Selector("web"), Template = Template("web", PodUsing(secret)) } }, run.Namespace),
+                () => admin.AppsV1.DeleteNamespacedDeploymentAsync("web", run.Namespace)),
             BlocksUntilRemovedAsync(
                 "wl-sts",
                 UsageUserOf("StatefulSet", "db"),
                 secret => admin.AppsV1.CreateNamespacedStatefulSetAsync(
-                    new V1StatefulSet { Metadata = Meta("db"), Spec = new V1StatefulSetSpec { ServiceName = "db", Selector = Selector("db"), Template = Template("db", PodUsing(secret)) } }, ns.Name),
-                () => admin.AppsV1.DeleteNamespacedStatefulSetAsync("db", ns.Name)),
+                    new V1StatefulSet { Metadata = Meta("db"), Spec = new V1StatefulSetSpec { ServiceName = "db", Selector = Selector("db"), Template = Template("db", PodUsing(secret)) } }, run.Namespace),
+                () => admin.AppsV1.DeleteNamespacedStatefulSetAsync("db", run.Namespace)),
             BlocksUntilRemovedAsync(
                 "wl-ds",
                 UsageUserOf("DaemonSet", "agent"),
                 secret => admin.AppsV1.CreateNamespacedDaemonSetAsync(
-                    new V1DaemonSet { Metadata = Meta("agent"), Spec = new V1DaemonSetSpec { Selector = Selector("agent"), Template = Template("agent", PodUsing(secret)) } }, ns.Name),
-                () => admin.AppsV1.DeleteNamespacedDaemonSetAsync("agent", ns.Name)),
+                    new V1DaemonSet { Metadata = Meta("agent"), Spec = new V1DaemonSetSpec { Selector = Selector("agent"), Template = Template("agent", PodUsing(secret)) } }, run.Namespace),
+                () => admin.AppsV1.DeleteNamespacedDaemonSetAsync("agent", run.Namespace)),
             BlocksUntilRemovedAsync(
                 "wl-rs",
                 UsageUserOf("ReplicaSet", "worker"),
                 secret => admin.AppsV1.CreateNamespacedReplicaSetAsync(
-                    new V1ReplicaSet { Metadata = Meta("worker"), Spec = new V1ReplicaSetSpec { Replicas = 0, Selector = Selector("worker"), Template = Template("worker", PodUsing(secret)) } }, ns.Name),
-                () => admin.AppsV1.DeleteNamespacedReplicaSetAsync("worker", ns.Name)),
+                    new V1ReplicaSet { Metadata = Meta("worker"), Spec = new V1ReplicaSetSpec { Replicas = 0, Selector = Selector("worker"), Template = Template("worker", PodUsing(secret)) } }, run.Namespace),
+                () => admin.AppsV1.DeleteNamespacedReplicaSetAsync("worker", run.Namespace)),
             BlocksUntilRemovedAsync(
                 "wl-job",
                 UsageUserOf("Job", "migrate"),
                 secret => admin.BatchV1.CreateNamespacedJobAsync(
-                    new V1Job { Metadata = Meta("migrate"), Spec = new V1JobSpec { Template = Template(null, PodUsing(secret, "Never")) } }, ns.Name),
-                () => admin.BatchV1.DeleteNamespacedJobAsync("migrate", ns.Name)),
+                    new V1Job { Metadata = Meta("migrate"), Spec = new V1JobSpec { Template = Template(null, PodUsing(secret, "Never")) } }, run.Namespace),
+                () => admin.BatchV1.DeleteNamespacedJobAsync("migrate", run.Namespace)),
             BlocksUntilRemovedAsync(
                 "wl-cron",
                 UsageUserOf("CronJob", "nightly"),
@@ -161,8 +142,8 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                             Schedule = "0 3 * * *",
                             JobTemplate = new V1JobTemplateSpec { Spec = new V1JobSpec { Template = Template(null, PodUsing(secret, "Never")) } },
                         },
-                    }, ns.Name),
-                () => admin.BatchV1.DeleteNamespacedCronJobAsync("nightly", ns.Name)));
+                    }, run.Namespace),
+                () => admin.BatchV1.DeleteNamespacedCronJobAsync("nightly", run.Namespace)));
     }
 
     [Fact]
@@ -173,15 +154,15 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 "sa-secrets",
                 UsageUserOf("ServiceAccount", "deployer"),
                 secret => admin.CoreV1.CreateNamespacedServiceAccountAsync(
-                    new V1ServiceAccount { Metadata = Meta("deployer"), Secrets = [new V1ObjectReference { Name = secret }] }, ns.Name),
-                () => admin.CoreV1.DeleteNamespacedServiceAccountAsync("deployer", ns.Name)),
+                    new V1ServiceAccount { Metadata = Meta("deployer"), Secrets = [new V1ObjectReference { Name = secret }] }, run.Namespace),
+                () => admin.CoreV1.DeleteNamespacedServiceAccountAsync("deployer", run.Namespace)),
             BlocksUntilRemovedAsync(
                 "sa-pull",
                 UsageUserOf("ServiceAccount", "puller"),
                 secret => admin.CoreV1.CreateNamespacedServiceAccountAsync(
-                    new V1ServiceAccount { Metadata = Meta("puller"), ImagePullSecrets = [new V1LocalObjectReference { Name = secret }] }, ns.Name),
+                    new V1ServiceAccount { Metadata = Meta("puller"), ImagePullSecrets = [new V1LocalObjectReference { Name = secret }] }, run.Namespace),
                 // Taking the Secret off the list releases it as well as deleting the ServiceAccount would.
-                () => admin.CoreV1.PatchNamespacedServiceAccountAsync(MergePatch(new { imagePullSecrets = Array.Empty<object>() }), "puller", ns.Name)));
+                () => admin.CoreV1.PatchNamespacedServiceAccountAsync(MergePatch(new { imagePullSecrets = Array.Empty<object>() }), "puller", run.Namespace)));
     }
 
     /// <summary>
@@ -205,15 +186,15 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                     {
                         Metadata = Meta("api-client", Uses("ann-deploy")),
                         Spec = new V1DeploymentSpec { Selector = Selector("api-client"), Template = Template("api-client", new V1PodSpec { Containers = [Container()] }) },
-                    }, ns.Name),
+                    }, run.Namespace),
                 // Dropping the annotation is enough.
                 () => admin.AppsV1.PatchNamespacedDeploymentAsync(
-                    MergePatch(new { metadata = new { annotations = new Dictionary<string, string?> { [ApiGroup.UsesAnnotation] = null } } }), "api-client", ns.Name)),
+                    MergePatch(new { metadata = new { annotations = new Dictionary<string, string?> { [ApiGroup.UsesAnnotation] = null } } }), "api-client", run.Namespace)),
             BlocksUntilRemovedAsync(
                 "ann-sa",
                 UsageUserOf("ServiceAccount", "robot"),
-                _ => admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("robot", Uses("ann-sa")) }, ns.Name),
-                () => admin.CoreV1.DeleteNamespacedServiceAccountAsync("robot", ns.Name)));
+                _ => admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("robot", Uses("ann-sa")) }, run.Namespace),
+                () => admin.CoreV1.DeleteNamespacedServiceAccountAsync("robot", run.Namespace)));
     }
 
     [Fact]
@@ -230,7 +211,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         var seven = await WaitUsedByCountAsync(secret, 7);
         seven.Status!.UsedBy!.Items!.Select(u => $"{u.Kind} {u.Name}").Should().Equal("Pod user-0", "Pod user-1", "Pod user-2", "Pod user-3", "Pod user-4");
 
-        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("lister"), Secrets = [new V1ObjectReference { Name = secret }] }, ns.Name);
+        await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("lister"), Secrets = [new V1ObjectReference { Name = secret }] }, run.Namespace);
         await WaitUsedByCountAsync(secret, 8);
 
         for (var i = 0; i < 7; i++)
@@ -240,7 +221,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
         var one = await WaitUsedByCountAsync(secret, 1);
         one.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "lister");
-        await admin.CoreV1.DeleteNamespacedServiceAccountAsync("lister", ns.Name);
+        await admin.CoreV1.DeleteNamespacedServiceAccountAsync("lister", run.Namespace);
         var none = await WaitUsedByCountAsync(secret, 0);
         none.Status!.UsedBy!.Items.Should().BeNullOrEmpty();
     }
@@ -258,7 +239,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             var workspace = await ReadyCredentialAsync("tekton-ws");
             var throughAccount = await ReadyCredentialAsync("tekton-sa");
             var step = await ReadyCredentialAsync("tekton-step");
-            await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, ns.Name);
+            await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
             await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
 
             await CreateCustomAsync(PipelineRuns, "build-1", new JsonObject
@@ -294,8 +275,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await WaitBlockedAsync(workspace, "PipelineRun build-1");
             await WaitBlockedAsync(step, "TaskRun unit-1");
 
-            await host!.DisposeAsync();
-            host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+            await run.RestartOperatorAsync();
             await Task.Delay(TimeSpan.FromSeconds(2));
             (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
             await WaitBlockedAsync(workspace, "PipelineRun build-1");
@@ -361,10 +341,9 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         try
         {
             // Found at start by the restarted operator, which must not wait for runs it cannot list.
-            await host!.DisposeAsync();
-            host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+            await run.RestartOperatorAsync();
             var secret = await ReadyCredentialAsync("tekton-old");
-            host.LogLines.Should().Contain(line => line.Contains("does not serve version v1", StringComparison.Ordinal));
+            run.Host.LogLines.Should().Contain(line => line.Contains("does not serve version v1", StringComparison.Ordinal));
 
             v1beta1.Storage = false;
             crd.Spec.Versions = [v1beta1, .. crd.Spec.Versions];
@@ -414,7 +393,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             (await kit.TryGetSecretAsync(env)).Should().NotBeNull("the Secret stays while the Workflow runs");
 
             await controlPlane.AdminApi.PatchAsync<JsonObject>(
-                Workflows.ItemPath(new ObjectKey(ns.Name, "etl")) + "/status",
+                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl")) + "/status",
                 new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
                 CancellationToken.None);
             await WaitGoneAsync(env);
@@ -451,8 +430,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await kit.DeleteAsync<PipelineCredential>(secret);
         await WaitBlockedAsync(secret, "Pod holder");
 
-        await host!.DisposeAsync();
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        await run.RestartOperatorAsync();
 
         // Nothing to wait for that would show a wrong release sooner than this: the new operator has synced by now.
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -471,8 +449,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await CreatePodAsync("survivor", PodUsing(used));
         await WaitUsedByAsync(used, "Pod survivor");
 
-        await host!.DisposeAsync();
-        host = null;
+        await run.StopOperatorAsync();
         await kit.DeleteAsync<PipelineCredential>(unused);
         await kit.DeleteAsync<PipelineCredential>(used);
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -485,7 +462,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             (await kit.TryGetSecretAsync(name)).Should().NotBeNull();
         }
 
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        await run.StartOperatorAsync();
         await WaitGoneAsync(unused);
         await WaitBlockedAsync(used, "Pod survivor");
 
@@ -617,8 +594,8 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
     private async Task CreatePodAsync(string name, V1PodSpec spec, string phase = "Running", IDictionary<string, string>? annotations = null)
     {
-        await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta(name, annotations), Spec = spec }, ns.Name);
-        await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase } }), name, ns.Name);
+        await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta(name, annotations), Spec = spec }, run.Namespace);
+        await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase } }), name, run.Namespace);
     }
 
     /// <summary>
@@ -628,7 +605,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private async Task DeletePodAsync(string name)
     {
         using var response = await controlPlane.AdminApi.SendAsync(
-            HttpMethod.Delete, ResourceDescriptor.Pods.ItemPath(new ObjectKey(ns.Name, name)) + "?gracePeriodSeconds=0", null, "application/json", false, CancellationToken.None);
+            HttpMethod.Delete, ResourceDescriptor.Pods.ItemPath(new ObjectKey(run.Namespace, name)) + "?gracePeriodSeconds=0", null, "application/json", false, CancellationToken.None);
         await KubernetesApiClient.EnsureSuccessAsync(response, CancellationToken.None);
     }
 
@@ -638,16 +615,16 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             ["apiVersion"] = resource.ApiVersion,
             ["kind"] = resource.Kind,
-            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns.Name },
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = run.Namespace },
             ["spec"] = spec,
         };
-        await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(ns.Name), item, CancellationToken.None);
+        await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(run.Namespace), item, CancellationToken.None);
     }
 
     /// <summary>What Tekton's controller writes when a run ends well.</summary>
-    private async Task SetRunSucceededAsync(ResourceDescriptor runs, string run) =>
+    private async Task SetRunSucceededAsync(ResourceDescriptor runs, string name) =>
         await controlPlane.AdminApi.PatchAsync<JsonObject>(
-            runs.ItemPath(new ObjectKey(ns.Name, run)) + "/status",
+            runs.ItemPath(new ObjectKey(run.Namespace, name)) + "/status",
             new JsonObject
             {
                 ["status"] = new JsonObject

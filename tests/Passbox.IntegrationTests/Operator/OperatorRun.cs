@@ -3,17 +3,20 @@ using Passbox.IntegrationTests.Infrastructure;
 namespace Passbox.IntegrationTests.Operator;
 
 /// <summary>
-/// One end-to-end test's operator: a fresh namespace, the real operator watching it, and, when the test ends, the check
-/// that none of the values the test marked secret appears in the operator's logs, the events or a credential's status.
+/// One end-to-end test's operator: a fresh namespace, the real operator watching it, and, whenever an operator stops,
+/// the check that none of the values the test marked secret appears in its logs, the events or a credential's status.
+/// A test may stop and start the operator (a restart, an outage); the namespace and all in it stay.
 /// </summary>
 public sealed class OperatorRun : IAsyncDisposable
 {
     private readonly List<string> secrets = [];
+    private readonly ControlPlaneFixture controlPlane;
     private readonly TestNamespace ns;
-    private readonly OperatorHost host;
+    private OperatorHost? host;
 
-    private OperatorRun(TestNamespace ns, ClusterTestKit kit, OperatorHost host)
+    private OperatorRun(ControlPlaneFixture controlPlane, TestNamespace ns, ClusterTestKit kit, OperatorHost host)
     {
+        this.controlPlane = controlPlane;
         this.ns = ns;
         Kit = kit;
         this.host = host;
@@ -23,13 +26,16 @@ public sealed class OperatorRun : IAsyncDisposable
 
     public string Namespace => Kit.Namespace;
 
+    /// <summary>The operator running now.</summary>
+    public OperatorHost Host => host ?? throw new InvalidOperationException("The operator is stopped.");
+
     public static async Task<OperatorRun> StartAsync(ControlPlaneFixture controlPlane, string namespacePrefix)
     {
         var ns = await controlPlane.CreateNamespaceAsync(namespacePrefix);
         try
         {
             var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
-            return new OperatorRun(ns, new ClusterTestKit(controlPlane, ns.Name), host);
+            return new OperatorRun(controlPlane, ns, new ClusterTestKit(controlPlane, ns.Name), host);
         }
         catch
         {
@@ -41,15 +47,49 @@ public sealed class OperatorRun : IAsyncDisposable
     /// <summary>Values that must never show up in logs, events or status: passwords, tokens, kubeconfigs.</summary>
     public void MarkSecret(params string[] values) => secrets.AddRange(values);
 
+    /// <summary>Stops the operator gracefully, after checking what it logged.</summary>
+    public async Task StopOperatorAsync()
+    {
+        if (Interlocked.Exchange(ref host, null) is not { } stopping)
+        {
+            return;
+        }
+
+        try
+        {
+            await Kit.AssertNothingLeakedAsync(stopping, [.. secrets]);
+        }
+        finally
+        {
+            await stopping.DisposeAsync();
+        }
+    }
+
+    /// <summary>Starts a new operator on the same namespace; it finds everything as the last one left it.</summary>
+    public async Task StartOperatorAsync()
+    {
+        if (host is not null)
+        {
+            throw new InvalidOperationException("The operator already runs.");
+        }
+
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+    }
+
+    public async Task RestartOperatorAsync()
+    {
+        await StopOperatorAsync();
+        await StartOperatorAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
         {
-            await Kit.AssertNothingLeakedAsync(host, [.. secrets]);
+            await StopOperatorAsync();
         }
         finally
         {
-            await host.DisposeAsync();
             await ns.DisposeAsync();
         }
     }
