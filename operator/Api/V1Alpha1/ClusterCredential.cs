@@ -45,10 +45,10 @@ public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<C
 }
 
 /// <summary>What to log in to and with which user.</summary>
-[CelRule("has(self.passwordSecretRef) != has(self.apiKeySecretRef)",
-    "exactly one of passwordSecretRef or apiKeySecretRef must be set", Order = 0)]
-[CelRule("!has(self.passwordSecretRef) || (has(self.username) && self.username != '')",
-    "username is required with passwordSecretRef", FieldPath = ".username", Reason = "FieldValueRequired", Order = 1)]
+[CelRule("has(self.apiKeySecretRef) ? !has(self.passwordSecretRef) : (has(self.passwordSecretRef) || has(self.provisioning))",
+    "exactly one of passwordSecretRef or apiKeySecretRef must be set (with provisioning, passwordSecretRef may be left out: the operator then generates the password)", Order = 0)]
+[CelRule("!(has(self.passwordSecretRef) || has(self.provisioning)) || (has(self.username) && self.username != '')",
+    "username is required with passwordSecretRef or provisioning", FieldPath = ".username", Reason = "FieldValueRequired", Order = 1)]
 [CelRule("!has(self.apiKeySecretRef) || self.engine == 'Milvus'",
     "apiKeySecretRef is only supported for engine Milvus (Zilliz Cloud API keys)", FieldPath = ".apiKeySecretRef", Order = 2)]
 [CelRule("!has(self.apiKeySecretRef) || !has(self.username)",
@@ -59,6 +59,20 @@ public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<C
     "milvus is only allowed when engine is Milvus", FieldPath = ".milvus", Order = 5)]
 [CelRule("self.engine != 'OceanBase' || !has(self.username) || !self.username.matches('[@#:]')",
     "username must be the bare user name for OceanBase: tenant and cluster go in oceanBase", FieldPath = ".username", Order = 6)]
+[CelRule("!has(self.provisioning) || !has(self.apiKeySecretRef)",
+    "provisioning manages a user with a password; it cannot be combined with apiKeySecretRef", FieldPath = ".provisioning", Order = 7)]
+[CelRule("!has(self.provisioning) || !has(self.username) || self.username.matches('^[A-Za-z][A-Za-z0-9_]{0,31}$')",
+    "username of a provisioned user must start with a letter and hold only letters, digits and _ (at most 32 characters)", FieldPath = ".username", Order = 8)]
+[CelRule("!has(self.provisioning) || !has(self.username) || !(self.username in " + ProtectedUsers.CelList + ")",
+    "username names a protected administrator (" + ProtectedUsers.Text + ") that Passbox never creates, resets or drops", FieldPath = ".username", Reason = "FieldValueForbidden", Order = 9)]
+[CelRule("!has(self.provisioning) || !has(self.provisioning.grants) || self.engine != 'Milvus'",
+    "provisioning.grants are for MySQL and OceanBase; give Milvus users roles", FieldPath = ".provisioning.grants", Order = 10)]
+[CelRule("!has(self.provisioning) || !has(self.provisioning.roles) || self.engine == 'Milvus'",
+    "provisioning.roles are for Milvus; give MySQL and OceanBase users grants", FieldPath = ".provisioning.roles", Order = 11)]
+[CelRule("!has(self.provisioning) || !has(self.provisioning.rotation) || !has(self.passwordSecretRef)",
+    "provisioning.rotation needs a password the operator generates: remove passwordSecretRef", FieldPath = ".provisioning.rotation", Order = 12)]
+[CelRule("!has(self.provisioning) || !has(self.provisioning.passwordPolicy) || !has(self.passwordSecretRef)",
+    "provisioning.passwordPolicy applies to a password the operator generates: remove passwordSecretRef", FieldPath = ".provisioning.passwordPolicy", Order = 13)]
 public sealed class ClusterCredentialSpec
 {
     /// <summary>Database engine: OceanBase (MySQL mode), MySQL (also MariaDB) or Milvus (also Zilliz Cloud). Immutable.</summary>
@@ -98,6 +112,13 @@ public sealed class ClusterCredentialSpec
 
     /// <summary>Name, labels and annotations of the generated Secret.</summary>
     public GeneratedSecretSettings? Secret { get; set; }
+
+    /// <summary>
+    /// Let the operator manage the user itself with an administrator's credential: create it when missing, set its
+    /// password (generated when no passwordSecretRef is given), grant its privileges or roles, rotate the password,
+    /// and drop the user when the credential is deleted with deletionPolicy Delete. MySQL, OceanBase and Milvus.
+    /// </summary>
+    public UserProvisioning? Provisioning { get; set; }
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ClusterEngine>))]
@@ -152,6 +173,9 @@ public sealed class MilvusSettings
 /// <summary>Outcome of the last check, as observed by the operator.</summary>
 public sealed class ClusterCredentialStatus : CredentialStatus
 {
+    /// <summary>What the operator last did to the provisioned user.</summary>
+    public ProvisioningStatus? Provisioning { get; set; }
+
     /// <summary>The login the operator used, e.g. <c>app_rw@orders#obcluster</c>. Never a password.</summary>
     public string? Login { get; set; }
 

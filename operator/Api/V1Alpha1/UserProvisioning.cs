@@ -1,0 +1,180 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using Passbox.Operator.Api.Schema;
+
+namespace Passbox.Operator.Api.V1Alpha1;
+
+/// <summary>How the operator manages the user of a ClusterCredential.</summary>
+public sealed class UserProvisioning
+{
+    /// <summary>
+    /// The administrator's ClusterCredential in the same namespace (MySQL root, Zilliz db_admin, an OceanBase tenant
+    /// administrator) that creates, resets and drops the user. It must have the same engine and be Ready.
+    /// </summary>
+    [Required]
+    public LocalCredentialReference AdminCredentialRef { get; set; } = new();
+
+    /// <summary>Shape of the password the operator generates when no passwordSecretRef is given.</summary>
+    public PasswordPolicy? PasswordPolicy { get; set; }
+
+    /// <summary>Privileges on databases (MySQL and OceanBase). Privileges not listed are not revoked.</summary>
+    [MaxLength(32)]
+    public List<DatabaseGrant>? Grants { get; set; }
+
+    /// <summary>Roles of the user (Milvus). Roles not listed are removed from the user.</summary>
+    [MaxLength(32)]
+    [ListMapKeys("name")]
+    public List<MilvusRoleReference>? Roles { get; set; }
+
+    /// <summary>Rotate a generated password on a schedule.</summary>
+    public RotationSettings? Rotation { get; set; }
+
+    /// <summary>
+    /// What happens to the user when the credential is deleted: Retain (default) keeps the user and the generated
+    /// password Secret; Delete drops the user (after nothing uses the Secret any more) and deletes that Secret.
+    /// </summary>
+    public DeletionPolicy? DeletionPolicy { get; set; }
+}
+
+/// <summary>A ClusterCredential in the same namespace.</summary>
+public sealed class LocalCredentialReference
+{
+    /// <summary>Name of the ClusterCredential.</summary>
+    [Required]
+    [StringLength(253, MinimumLength = 1)]
+    [RegularExpression(ValidationPatterns.DnsSubdomain)]
+    public string Name { get; set; } = "";
+}
+
+/// <summary>A Milvus role.</summary>
+public sealed class MilvusRoleReference
+{
+    /// <summary>Name of the role, e.g. <c>public</c> or one created for the application.</summary>
+    [Required]
+    [StringLength(255, MinimumLength = 1)]
+    [RegularExpression(@"^[A-Za-z_][A-Za-z0-9_-]*$")]
+    public string Name { get; set; } = "";
+}
+
+/// <summary>Length and characters of a generated password. Milvus accepts 6 to 72 safely; Zilliz Cloud wants 8 or more with several character classes.</summary>
+public sealed class PasswordPolicy
+{
+    /// <summary>Number of characters, from 12 to 64. Defaults to 24.</summary>
+    [Range(12, 64)]
+    public int? Length { get; set; }
+
+    /// <summary>Include punctuation (from <c>-_.~+=^!</c>) besides upper- and lower-case letters and digits. Defaults to true.</summary>
+    public bool? Symbols { get; set; }
+}
+
+/// <summary>Privileges on one database.</summary>
+public sealed class DatabaseGrant
+{
+    /// <summary>The database (schema) the privileges apply to; letters, digits and _ only.</summary>
+    [Required]
+    [StringLength(64, MinimumLength = 1)]
+    [RegularExpression(@"^[A-Za-z0-9_]+$")]
+    public string Database { get; set; } = "";
+
+    /// <summary>Privileges to grant on all tables of the database.</summary>
+    [Required]
+    [Length(1, 20)]
+    public List<SqlPrivilege> Privileges { get; set; } = [];
+}
+
+/// <summary>A database-level MySQL privilege.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SqlPrivilege>))]
+public enum SqlPrivilege
+{
+    [JsonStringEnumMemberName("SELECT")]
+    Select,
+    [JsonStringEnumMemberName("INSERT")]
+    Insert,
+    [JsonStringEnumMemberName("UPDATE")]
+    Update,
+    [JsonStringEnumMemberName("DELETE")]
+    Delete,
+    [JsonStringEnumMemberName("CREATE")]
+    Create,
+    [JsonStringEnumMemberName("DROP")]
+    Drop,
+    [JsonStringEnumMemberName("ALTER")]
+    Alter,
+    [JsonStringEnumMemberName("INDEX")]
+    Index,
+    [JsonStringEnumMemberName("REFERENCES")]
+    References,
+    [JsonStringEnumMemberName("CREATE VIEW")]
+    CreateView,
+    [JsonStringEnumMemberName("SHOW VIEW")]
+    ShowView,
+    [JsonStringEnumMemberName("CREATE TEMPORARY TABLES")]
+    CreateTemporaryTables,
+    [JsonStringEnumMemberName("LOCK TABLES")]
+    LockTables,
+    [JsonStringEnumMemberName("EXECUTE")]
+    Execute,
+    [JsonStringEnumMemberName("CREATE ROUTINE")]
+    CreateRoutine,
+    [JsonStringEnumMemberName("ALTER ROUTINE")]
+    AlterRoutine,
+    [JsonStringEnumMemberName("TRIGGER")]
+    Trigger,
+    [JsonStringEnumMemberName("EVENT")]
+    Event,
+    [JsonStringEnumMemberName("ALL PRIVILEGES")]
+    AllPrivileges,
+}
+
+/// <summary>When a generated password is replaced.</summary>
+public sealed class RotationSettings
+{
+    /// <summary>Age after which the generated password is replaced, as a duration such as <c>720h</c>; at least 1m.</summary>
+    [Required]
+    [StringLength(32)]
+    [RegularExpression(ValidationPatterns.Duration)]
+    [CelRule("duration(self) >= duration('1m')", "rotation.period must be at least 1m")]
+    public string Period { get; set; } = "";
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<DeletionPolicy>))]
+public enum DeletionPolicy
+{
+    Retain,
+    Delete,
+}
+
+/// <summary>What the operator last did to the provisioned user. Never a password.</summary>
+public sealed class ProvisioningStatus
+{
+    /// <summary>The user as the server knows it.</summary>
+    public string? User { get; set; }
+
+    /// <summary>Version (<c>uid:resourceVersion</c>) of the password Secret last set on the server.</summary>
+    public string? PasswordVersion { get; set; }
+
+    /// <summary>When the password was last set on the server.</summary>
+    public DateTime? PasswordSet { get; set; }
+
+    /// <summary>When a generated password is due for rotation.</summary>
+    public DateTime? NextRotation { get; set; }
+}
+
+/// <summary>
+/// Administrators Passbox never creates, resets or drops: MySQL's and OceanBase's <c>root</c> (also the sys tenant's),
+/// OBProxy's <c>proxyro</c>, Oracle-mode <c>sys</c>, OCP's monitor user and Zilliz Cloud's <c>db_admin</c>.
+/// </summary>
+public static class ProtectedUsers
+{
+    /// <summary>The list as a CEL literal, for the schema.</summary>
+    public const string CelList = "['root', 'db_admin', 'proxyro', 'sys', 'ocp_monitor']";
+
+    /// <summary>The list for people.</summary>
+    public const string Text = "root, db_admin, proxyro, sys, ocp_monitor";
+
+    public static IReadOnlySet<string> Names { get; } =
+        new HashSet<string>(Text.Split(", "), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Compared without case: the schema cannot, and <c>ROOT</c> is too close to <c>root</c> to touch.</summary>
+    public static bool Contains(string? user) => user is not null && Names.Contains(user);
+}
