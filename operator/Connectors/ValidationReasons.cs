@@ -38,4 +38,13 @@ public static class ValidationReasons
 
     /// <summary>A kubeconfig could not be parsed or names no usable context.</summary>
     public const string InvalidKubeconfig = nameof(InvalidKubeconfig);
+
+    /// <summary>The administrator credential that manages the user is missing, not Ready, or its login was refused.</summary>
+    public const string AdminNotReady = nameof(AdminNotReady);
+
+    /// <summary>The user is an administrator Passbox never creates, resets or drops.</summary>
+    public const string ProtectedUser = nameof(ProtectedUser);
+
+    /// <summary>The spec asks for something the operator cannot do (a bad admin reference, a name too long).</summary>
+    public const string InvalidSpec = nameof(InvalidSpec);
 }

@@ -6,6 +6,7 @@ using Passbox.Operator.Connectors.Pipeline;
 using Passbox.Operator.Controllers.ClusterCredentials;
 using Passbox.Operator.Controllers.PipelineCredentials;
 using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Provisioning;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
@@ -82,6 +83,10 @@ public static class PassboxOperator
         services.AddSingleton<CheckMemory>();
         services.AddSingleton<IEventSink, EventSink>();
         services.AddSingleton<CredentialPipeline>();
+        services.AddSingleton<GeneratedPasswordStore>();
+        services.AddSingleton<AdminLogins>();
+        services.AddSingleton<ICredentialProvisioning<ClusterCredential>, UserProvisioner>();
+        services.AddSingleton<WorkloadRestarter>();
         services.AddSingleton<GeneratedSecretPublisher>();
         services.AddSingleton<IGeneratedSecretView>(sp => new GeneratedSecretCache(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName)));
 

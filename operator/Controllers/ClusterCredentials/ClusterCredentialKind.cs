@@ -8,9 +8,12 @@ using ConnectorTlsMode = Passbox.Operator.Connectors.TlsMode;
 namespace Passbox.Operator.Controllers.ClusterCredentials;
 
 /// <summary>ClusterCredential's part of the shared flow: log in to the database, publish its connection Secret.</summary>
-public sealed class ClusterCredentialKind(DatabaseConnectors connectors) : ICredentialKind<ClusterCredential>
+public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICredentialProvisioning<ClusterCredential>? provisioning = null)
+    : ICredentialKind<ClusterCredential>
 {
     public string KindName => ClusterCredential.KindName;
+
+    public ICredentialProvisioning<ClusterCredential>? Provisioning => provisioning;
 
     public IReadOnlyList<SecretKeyReference> SourceReferences(ClusterCredential credential)
     {
@@ -22,7 +25,10 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors) : ICred
 
     public string SecretName(ClusterCredential credential) => credential.Spec.Secret?.Name ?? credential.Metadata.Name;
 
-    public string LoginRelevantSpec(ClusterCredential credential) => EffectiveClusterSpec.From(credential).LoginRelevantJson();
+    /// <summary>The login, plus what the operator does to a provisioned user (a changed grant is applied at once).</summary>
+    public string LoginRelevantSpec(ClusterCredential credential) =>
+        EffectiveClusterSpec.From(credential).LoginRelevantJson()
+        + (credential.Spec.Provisioning is { } provisioning ? "\n" + k8s.KubernetesJson.Serialize(provisioning) : string.Empty);
 
     public CheckSchedule Schedule(ClusterCredential credential)
     {
@@ -61,14 +67,14 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors) : ICred
         clusterStatus.Endpoint = spec.Endpoint;
     }
 
-    private static DatabaseEngine MapEngine(ClusterEngine engine) => engine switch
+    public static DatabaseEngine MapEngine(ClusterEngine engine) => engine switch
     {
         ClusterEngine.OceanBase => DatabaseEngine.OceanBase,
         ClusterEngine.MySQL => DatabaseEngine.MySQL,
         _ => DatabaseEngine.Milvus,
     };
 
-    private static ConnectorTlsMode MapTls(Api.V1Alpha1.TlsMode mode) => mode switch
+    public static ConnectorTlsMode MapTls(Api.V1Alpha1.TlsMode mode) => mode switch
     {
         Api.V1Alpha1.TlsMode.Disabled => ConnectorTlsMode.Disabled,
         Api.V1Alpha1.TlsMode.Required => ConnectorTlsMode.Required,

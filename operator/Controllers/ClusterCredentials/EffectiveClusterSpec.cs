@@ -8,6 +8,7 @@ namespace Passbox.Operator.Controllers.ClusterCredentials;
 /// <summary>
 /// A ClusterCredential's spec with the operator's defaults filled in. Defaults live here, not in the CRD schema, so
 /// GitOps tools do not see fields the user never wrote (the External Secrets Operator's permanent OutOfSync).
+/// A provisioned user without passwordSecretRef reads the password the operator generated.
 /// </summary>
 public sealed record EffectiveClusterSpec(
     ClusterEngine Engine,
@@ -46,7 +47,9 @@ public sealed record EffectiveClusterSpec(
             tenant,
             cluster,
             spec.Engine == ClusterEngine.Milvus ? spec.Milvus?.Database ?? "default" : null,
-            spec.PasswordSecretRef,
+            spec.PasswordSecretRef ?? (spec.Provisioning is not null && spec.ApiKeySecretRef is null
+                ? Provisioning.GeneratedPasswordStore.Reference(credential.Metadata.Name)
+                : null),
             spec.ApiKeySecretRef,
             GoDuration.Parse(spec.Validation?.Interval, DefaultInterval),
             GoDuration.Parse(spec.Validation?.Timeout, DefaultTimeout),

@@ -17,6 +17,7 @@ public sealed partial class CredentialPipeline(
     ValidationPlanner planner,
     CheckMemory memory,
     IEventSink events,
+    Provisioning.WorkloadRestarter restarter,
     TimeProvider time,
     ILogger<CredentialPipeline> logger)
 {
@@ -41,6 +42,20 @@ public sealed partial class CredentialPipeline(
         var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
         status.ObservedGeneration = meta.Generation;
         kind.Describe(credential, status);
+
+        TimeSpan? preparedRequeue = null;
+        if (kind.Provisioning is { } provisioning)
+        {
+            var prepared = await provisioning.PrepareAsync(credential, status, ct);
+            if (prepared.Failure is { } failure)
+            {
+                await ReportFailureAsync(credential, conditions, status, failure, ct);
+                status.Conditions = conditions.ToList();
+                return prepared.RequeueAfter;
+            }
+
+            preparedRequeue = prepared.RequeueAfter;
+        }
 
         var values = new List<SourceValue>();
         foreach (var reference in kind.SourceReferences(credential).DistinctBy(r => r.ToString()))
@@ -72,8 +87,10 @@ public sealed partial class CredentialPipeline(
         }
 
         status.Conditions = conditions.ToList();
-        return requeue;
+        return Earliest(requeue, preparedRequeue);
     }
+
+    private static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     private async Task<TimeSpan?> CheckIfDueAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, string revision,
         CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
@@ -103,7 +120,7 @@ public sealed partial class CredentialPipeline(
             return plan.RequeueAfter;
         }
 
-        var outcome = await ValidateAsync(credential, kind, values, schedule.Timeout, ct);
+        var outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, ct);
         var now = StatusTime.Now(time);
         status.LastAttempted = now;
         status.AttemptedRevision = revision;
@@ -113,7 +130,7 @@ public sealed partial class CredentialPipeline(
             status.ServerVersion = outcome.ServerVersion ?? status.ServerVersion;
         }
 
-        var transientFailures = outcome.Reason is ValidationReasons.Unreachable or ValidationReasons.Timeout
+        var transientFailures = ValidationPlanner.IsTransient(outcome.Reason)
             ? memory.TransientFailures(uid) + 1
             : 0;
 
@@ -132,13 +149,21 @@ public sealed partial class CredentialPipeline(
         return planner.Plan(revision, schedule.Interval, next, uid).RequeueAfter;
     }
 
-    private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, TimeSpan timeout, CancellationToken ct)
+    private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, CredentialStatus status,
+        TimeSpan timeout, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        guard.CancelAfter(timeout + TimeoutGrace);
+        // A managed user is changed by the administrator first: that session gets its own share of the time.
+        guard.CancelAfter((kind.Provisioning is null ? timeout : timeout * 2) + TimeoutGrace);
         try
         {
+            // The new password is applied on the server before the login with it is checked, and published only after.
+            if (kind.Provisioning is { } provisioning && await provisioning.ApplyAsync(credential, values, status, guard.Token) is { } refused)
+            {
+                return refused;
+            }
+
             return await kind.ValidateAsync(credential, values, guard.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -178,6 +203,9 @@ public sealed partial class CredentialPipeline(
             await publisher.DeleteAsync(meta.Uid, meta.NamespaceProperty, previousName, ct);
         }
 
+        // New inputs that changed the published data (a new password): restart the workloads that asked for it. A
+        // repaired hand edit keeps the revision and restarts nothing.
+        var dataChanged = result.Outcome == PublishOutcome.Updated && status.PublishedRevision is not null && status.PublishedRevision != revision;
         status.SecretName = payload.Name;
         status.PublishedRevision = revision;
         conditions.Set(ConditionTypes.SecretSynced, true, ConditionReasons.Synced, $"Secret {payload.Name} matches the credential");
@@ -186,6 +214,11 @@ public sealed partial class CredentialPipeline(
         if (result.Wrote)
         {
             await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", result.Message, ct);
+        }
+
+        if (dataChanged)
+        {
+            await restarter.RestartAsync(credential, meta.NamespaceProperty, payload.Name, ct);
         }
     }
 
@@ -198,6 +231,19 @@ public sealed partial class CredentialPipeline(
             ? "nothing is published until a check succeeds"
             : $"keeping Secret {status.SecretName} from the last successful check; the current inputs did not validate");
         conditions.Set(ConditionTypes.Ready, false, reason, why);
+    }
+
+    /// <summary>A problem found before any check (the generated password Secret is taken, the name too long).</summary>
+    private async Task ReportFailureAsync<T>(T credential, ConditionSet conditions, CredentialStatus status, ValidationOutcome failure, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var already = conditions.Find(ConditionTypes.Validated) is { } c && c.Reason == failure.Reason && c.Message == failure.Message;
+        conditions.Set(ConditionTypes.Validated, false, failure.Reason, failure.Message);
+        DescribeHeldBack(conditions, status);
+        if (!already)
+        {
+            await events.WarningAsync(credential, failure.Reason, failure.Message, ct);
+        }
     }
 
     private async Task ReportMissingSourcesAsync<T>(T credential, ConditionSet conditions, CredentialStatus status, string problems, CancellationToken ct)

@@ -30,6 +30,9 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     /// <summary>How many users the status names; the count covers all of them.</summary>
     public const int UsersShown = 5;
 
+    /// <summary>How soon a user that could not be dropped is tried again.</summary>
+    public static readonly TimeSpan ReleaseRetry = TimeSpan.FromSeconds(15);
+
     public async Task<ReconcileResult> ReconcileAsync(T entity, CancellationToken cancellationToken)
     {
         if (entity.Metadata.DeletionTimestamp is not null)
@@ -95,6 +98,36 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         if (users.Count > 0)
         {
             await events.WarningAsync(entity, "ForceDeleted", $"deleted although still used by {Describe(users)} ({ApiGroup.ForceDeleteAnnotation})", ct);
+        }
+
+        if (kind.Provisioning is { } provisioning)
+        {
+            // Only now, with nobody using the Secret, may the user behind it be dropped.
+            var release = await provisioning.ReleaseAsync(entity, ct);
+            if (!release.Released && !forced)
+            {
+                var message = $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user";
+                var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
+                var alreadyBlocked = conditions.Find(ConditionTypes.DeletionBlocked) is { Status: "True" } blocked && blocked.Message == message;
+                conditions.Set(ConditionTypes.DeletionBlocked, true, release.Reason, message);
+                status.Conditions = conditions.ToList();
+                await statusWriter.WriteAsync(entity, _ => status, ct);
+                if (!alreadyBlocked)
+                {
+                    await events.WarningAsync(entity, "DeletionBlocked", message, ct);
+                }
+
+                return ReconcileResult.Requeue(ReleaseRetry);
+            }
+
+            if (!release.Released)
+            {
+                await events.WarningAsync(entity, "ForceDeleted", $"deleted without dropping the user ({ApiGroup.ForceDeleteAnnotation}): {release.Message}", ct);
+            }
+            else if (release.Message is { } done)
+            {
+                await events.NormalAsync(entity, release.Reason, done, ct);
+            }
         }
 
         if (status.SecretName is { } secretName)

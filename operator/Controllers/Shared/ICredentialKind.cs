@@ -38,6 +38,9 @@ public interface ICredentialKind<in T>
 
     /// <summary>Kind-specific status fields (the login used, the probe), set on every reconcile.</summary>
     void Describe(T credential, CredentialStatus status);
+
+    /// <summary>User management, for kinds whose operator can create, reset and drop the user; null otherwise.</summary>
+    ICredentialProvisioning<T>? Provisioning => null;
 }
 
 /// <summary>How often and how long a credential is checked, with the defaults applied.</summary>

@@ -28,7 +28,13 @@ public sealed class ValidationPlanner(TimeProvider time)
     public static readonly TimeSpan TransientBase = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan TransientCap = TimeSpan.FromMinutes(5);
 
-    private static readonly HashSet<string> TransientReasons = new(StringComparer.Ordinal) { "Unreachable", "Timeout" };
+    /// <summary>
+    /// Failures that involved no refused login of the credential's own user, so retrying soon locks nothing: the
+    /// network, and an administrator credential that is not Ready yet (it usually is a moment later).
+    /// </summary>
+    private static readonly HashSet<string> TransientReasons = new(StringComparer.Ordinal) { "Unreachable", "Timeout", "AdminNotReady" };
+
+    public static bool IsTransient(string? reason) => reason is not null && TransientReasons.Contains(reason);
 
     /// <param name="revision">Fingerprint of the current inputs.</param>
     /// <param name="interval">The credential's validation interval; zero means only on change.</param>
@@ -50,7 +56,7 @@ public sealed class ValidationPlanner(TimeProvider time)
                 : Due((previous.LastValidated ?? previous.LastAttempted.Value) + Spread(interval, jitter), now);
         }
 
-        if (previous.Reason is not null && TransientReasons.Contains(previous.Reason))
+        if (IsTransient(previous.Reason))
         {
             var cap = interval > TimeSpan.Zero && interval < TransientCap ? interval : TransientCap;
             return Due(previous.LastAttempted.Value + Backoff(previous.ConsecutiveTransientFailures, cap, jitter), now);

@@ -1,0 +1,46 @@
+namespace Passbox.Operator.Connectors;
+
+/// <summary>
+/// Manages one user on a database server with an administrator's login: creates it, sets its password, grants its
+/// privileges or roles, and drops it. One connection per call, closed before the call returns. Failures come back
+/// as outcomes whose messages hold neither the administrator's nor the user's password.
+/// </summary>
+public interface IDatabaseUserAdmin
+{
+    DatabaseEngine Engine { get; }
+
+    /// <summary>Creates the user when missing, sets the password when asked to, and applies grants or roles.</summary>
+    Task<UserAdminOutcome> EnsureUserAsync(DatabaseLogin admin, ManagedUser user, CancellationToken ct);
+
+    /// <summary>Drops the user; a user that does not exist is success.</summary>
+    Task<UserAdminOutcome> DropUserAsync(DatabaseLogin admin, string userName, CancellationToken ct);
+}
+
+/// <summary>The user as it should be. <see cref="ToString"/> leaves the password out.</summary>
+public sealed record ManagedUser
+{
+    /// <summary>The bare user name (no <c>@tenant</c>): for OceanBase the administrator is already in the tenant.</summary>
+    public required string Name { get; init; }
+
+    public required string Password { get; init; }
+
+    /// <summary>Set the password even when the user exists (the desired password changed, or the login was refused).</summary>
+    public bool ResetPassword { get; init; }
+
+    /// <summary>MySQL and OceanBase: privileges per database.</summary>
+    public IReadOnlyList<SqlGrant> Grants { get; init; } = [];
+
+    /// <summary>Milvus: the user's roles, exactly; null leaves the roles alone.</summary>
+    public IReadOnlyList<string>? Roles { get; init; }
+
+    public override string ToString() => $"user '{Name}' (password: ***, reset: {ResetPassword})";
+}
+
+/// <summary>Privileges on all tables of one database, as SQL keywords such as <c>SELECT</c> or <c>CREATE VIEW</c>.</summary>
+public sealed record SqlGrant(string Database, IReadOnlyList<string> Privileges);
+
+/// <summary>What a user change did, or why it failed (reason from <see cref="ValidationReasons"/>).</summary>
+public sealed record UserAdminOutcome(bool Succeeded, string Reason, string Message, bool Created = false, bool PasswordSet = false)
+{
+    public static UserAdminOutcome Failure(string reason, string message) => new(false, reason, message);
+}

@@ -1,0 +1,142 @@
+using MySqlConnector;
+
+namespace Passbox.Operator.Connectors.MySql;
+
+/// <summary>
+/// Manages a user on MySQL, MariaDB or an OceanBase MySQL-mode tenant with an administrator's login:
+/// <c>CREATE USER IF NOT EXISTS</c>, <c>ALTER USER … IDENTIFIED BY</c>, <c>GRANT … ON db.*</c>, <c>DROP USER IF EXISTS</c>,
+/// always for the account <c>'user'@'%'</c>. The password is a command parameter: MySqlConnector escapes it into the
+/// statement on the client (no server-side prepare, which MySQL refuses for these statements), so it works on every
+/// server and never passes through string concatenation here. Names are checked by <see cref="MySqlIdentifiers"/>.
+/// </summary>
+public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
+{
+    public DatabaseEngine Engine => engine;
+
+    public async Task<UserAdminOutcome> EnsureUserAsync(DatabaseLogin admin, ManagedUser user, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        ArgumentNullException.ThrowIfNull(user);
+        if (Refuse(user.Name) is { } refused)
+        {
+            return refused;
+        }
+
+        string account;
+        List<string> grants;
+        try
+        {
+            account = MySqlIdentifiers.Account(user.Name);
+            grants = user.Grants
+                .Select(g => $"GRANT {MySqlIdentifiers.PrivilegeList(g.Privileges)} ON {MySqlIdentifiers.Database(g.Database)}.* TO {account}")
+                .ToList();
+        }
+        catch (ArgumentException e)
+        {
+            return UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, e.Message);
+        }
+
+        return await RunAsync(admin, user, async (connection, token) =>
+        {
+            await ExecuteAsync(connection, $"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY @password", user.Password, token);
+            var created = await WarningCountAsync(connection, token) == 0;
+            var reset = !created && user.ResetPassword;
+            if (reset)
+            {
+                await ExecuteAsync(connection, $"ALTER USER {account} IDENTIFIED BY @password", user.Password, token);
+            }
+
+            foreach (var grant in grants)
+            {
+                await ExecuteAsync(connection, grant, null, token);
+            }
+
+            var what = created ? "created" : reset ? "password set" : "up to date";
+            return new UserAdminOutcome(true, ValidationReasons.Validated,
+                $"user '{user.Name}' {what}{(grants.Count > 0 ? $", {grants.Count} grant(s) applied" : string.Empty)}", created, created || reset);
+        }, ct);
+    }
+
+    public async Task<UserAdminOutcome> DropUserAsync(DatabaseLogin admin, string userName, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        if (Refuse(userName) is { } refused)
+        {
+            return refused;
+        }
+
+        var account = MySqlIdentifiers.Account(userName);
+        return await RunAsync(admin, null, async (connection, token) =>
+        {
+            await ExecuteAsync(connection, $"DROP USER IF EXISTS {account}", null, token);
+            return new UserAdminOutcome(true, ValidationReasons.Validated, $"user '{userName}' dropped");
+        }, ct);
+    }
+
+    private static UserAdminOutcome? Refuse(string userName)
+    {
+        if (ProtectedUserNames.Contains(userName))
+        {
+            return UserAdminOutcome.Failure(ValidationReasons.ProtectedUser, $"'{userName}' is an administrator Passbox never creates, resets or drops");
+        }
+
+        return UserNames.IsValid(userName)
+            ? null
+            : UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, $"'{userName}' is not a user name Passbox manages: a letter, then letters, digits or _, at most 32");
+    }
+
+    private async Task<UserAdminOutcome> RunAsync(DatabaseLogin admin, ManagedUser? user,
+        Func<MySqlConnection, CancellationToken, Task<UserAdminOutcome>> work, CancellationToken ct)
+    {
+        using var certificates = CertificateValidation.Create(admin.Tls, out var caError);
+        if (certificates is null)
+        {
+            return UserAdminOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {admin.Endpoint}: {caError}.");
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(admin.Timeout);
+        try
+        {
+            await using var connection = new MySqlConnection(MySqlProtocol.ConnectionStringFor(admin).ConnectionString);
+            if (admin.Tls.VerifiesCertificate)
+            {
+                connection.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => certificates.Validate(certificate, chain, errors);
+            }
+
+            await connection.OpenAsync(timeout.Token);
+            var outcome = await work(connection, timeout.Token);
+            await connection.CloseAsync();
+            return outcome;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            var failure = MySqlErrors.ToOutcome(ex, admin, engine, timeout.IsCancellationRequested, certificates.LastFailure);
+            return AdminFailure.From(failure, admin, user);
+        }
+    }
+
+    private static async Task<int> ExecuteAsync(MySqlConnection connection, string sql, string? password, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        if (password is not null)
+        {
+            command.Parameters.AddWithValue("@password", password);
+        }
+
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary><c>CREATE USER IF NOT EXISTS</c> for an existing user succeeds with a warning (note 1973 / 3163).</summary>
+    private static async Task<long> WarningCountAsync(MySqlConnection connection, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT @@warning_count";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

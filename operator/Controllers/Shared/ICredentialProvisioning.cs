@@ -1,0 +1,39 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// The steps a kind adds to the shared flow when the operator manages the user behind a credential, not only its
+/// login: prepare inputs the operator owns (a generated password), change the user before a due check, and let the
+/// user go on deletion. Each step is a no-op for a credential that asks for no provisioning.
+/// </summary>
+public interface ICredentialProvisioning<in T>
+    where T : IKubernetesObject<V1ObjectMeta>
+{
+    /// <summary>Before the source Secrets are read: create or rotate what the operator owns.</summary>
+    Task<PrepareResult> PrepareAsync(T credential, CredentialStatus status, CancellationToken ct);
+
+    /// <summary>
+    /// Before a due check: make the user on the server match. Null to go on with the check; otherwise the failure to
+    /// report instead (the check is skipped).
+    /// </summary>
+    Task<ValidationOutcome?> ApplyAsync(T credential, SourceValues sources, CredentialStatus status, CancellationToken ct);
+
+    /// <summary>On deletion, after nothing uses the Secret any more: drop or keep the user as the spec says.</summary>
+    Task<ReleaseResult> ReleaseAsync(T credential, CancellationToken ct);
+}
+
+/// <summary>Outcome of <see cref="ICredentialProvisioning{T}.PrepareAsync"/>: a failure to report, and when to look again.</summary>
+public sealed record PrepareResult(ValidationOutcome? Failure, TimeSpan? RequeueAfter)
+{
+    public static PrepareResult Nothing { get; } = new(null, null);
+}
+
+/// <summary>Outcome of <see cref="ICredentialProvisioning{T}.ReleaseAsync"/>: whether the credential may go, and why not.</summary>
+public sealed record ReleaseResult(bool Released, string Reason, string? Message)
+{
+    public static ReleaseResult Nothing { get; } = new(true, ConditionReasons.Deleting, null);
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Autorest;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.ClusterCredentials;
+using Passbox.Operator.Controllers.Shared;
+using ConnectorTls = Passbox.Operator.Connectors.TlsSettings;
+
+namespace Passbox.Operator.Provisioning;
+
+/// <summary>
+/// Finds the administrator login a provisioned credential names: the admin ClusterCredential must exist in the same
+/// namespace, have the same engine (and OceanBase tenant), and be Ready. The password comes from the admin's
+/// published Secret, the one Passbox last proved to work, not from its source Secret, which may hold an untested edit.
+/// </summary>
+public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources)
+{
+    public async Task<AdminLogin> ResolveAsync(ClusterCredential credential, CancellationToken ct)
+    {
+        var reference = credential.Spec.Provisioning!.AdminCredentialRef.Name;
+        var ns = credential.Metadata.NamespaceProperty;
+        if (reference == credential.Metadata.Name)
+        {
+            return AdminLogin.Failed(ValidationReasons.InvalidSpec, "provisioning.adminCredentialRef names this credential itself; name the administrator's ClusterCredential");
+        }
+
+        var admin = await TryGetAsync(ns, reference, ct);
+        if (admin is null)
+        {
+            return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"admin ClusterCredential {reference} does not exist in namespace {ns}");
+        }
+
+        if (admin.Spec.Engine != credential.Spec.Engine)
+        {
+            return AdminLogin.Failed(ValidationReasons.InvalidSpec, $"admin ClusterCredential {reference} is for engine {admin.Spec.Engine}, this one for {credential.Spec.Engine}");
+        }
+
+        if (admin.Spec.Engine == ClusterEngine.OceanBase && admin.Spec.OceanBase?.Tenant != credential.Spec.OceanBase?.Tenant)
+        {
+            return AdminLogin.Failed(ValidationReasons.InvalidSpec, $"admin ClusterCredential {reference} logs in to tenant {admin.Spec.OceanBase?.Tenant}, this one to {credential.Spec.OceanBase?.Tenant}: use the tenant's own administrator");
+        }
+
+        var ready = admin.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Ready);
+        if (ready?.Status != "True" || admin.Status?.SecretName is not { } secretName)
+        {
+            var why = ready is null ? "has not been checked yet" : $"is not Ready ({ready.Reason}: {ready.Message})";
+            return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"admin ClusterCredential {reference} {why}");
+        }
+
+        var published = await TryReadSecretAsync(ns, secretName, ct);
+        if (published?.Metadata.Labels?.TryGetValue(ApiGroup.CredentialLabel, out var owner) != true || owner != reference)
+        {
+            return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"the Secret {secretName} of admin ClusterCredential {reference} is missing or not Passbox's");
+        }
+
+        var spec = EffectiveClusterSpec.From(admin);
+        string? ca = null;
+        if (spec.CaSecretRef is { } caRef)
+        {
+            var value = await sources.ReadAsync(ns, caRef, ct);
+            if (!value.Found)
+            {
+                return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"admin ClusterCredential {reference}: {value.Problem}");
+            }
+
+            ca = value.Text;
+        }
+
+        var usesApiKey = spec.ApiKeySecretRef is not null;
+        var login = new DatabaseLogin
+        {
+            Host = spec.Host,
+            Port = spec.Port,
+            LoginName = spec.LoginName ?? string.Empty,
+            Password = usesApiKey ? null : Text(published.Data, "password"),
+            ApiKey = usesApiKey ? Text(published.Data, "token") : null,
+            Tls = new ConnectorTls(ClusterCredentialKind.MapTls(spec.TlsMode), ca),
+            Timeout = spec.Timeout,
+        };
+        return new AdminLogin(login, null, null, reference);
+    }
+
+    private static string? Text(IDictionary<string, byte[]>? data, string key) =>
+        data?.TryGetValue(key, out var value) == true && value is not null ? Encoding.UTF8.GetString(value) : null;
+
+    private async Task<ClusterCredential?> TryGetAsync(string ns, string name, CancellationToken ct)
+    {
+        try
+        {
+            var item = await client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, ClusterCredential.Plural, name, ct);
+            return KubernetesJson.Deserialize<ClusterCredential>(KubernetesJson.Serialize(item));
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private async Task<k8s.Models.V1Secret?> TryReadSecretAsync(string ns, string name, CancellationToken ct)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>The administrator's login, or why there is none. <see cref="ToString"/> shows no secret.</summary>
+public sealed record AdminLogin(DatabaseLogin? Login, string? FailureReason, string? Failure, string? CredentialName)
+{
+    public static AdminLogin Failed(string reason, string message) => new(null, reason, message, null);
+
+    public override string ToString() => Login is null ? $"no admin login ({FailureReason})" : $"admin {CredentialName}: {Login}";
+}

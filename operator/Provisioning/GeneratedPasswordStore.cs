@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+
+namespace Passbox.Operator.Provisioning;
+
+/// <summary>
+/// Keeps a generated password where it survives operator restarts: the Secret <c>&lt;credential&gt;-generated-password</c>
+/// (key <c>password</c>), labelled as Passbox's. The credential then reads it like any password Secret, so the
+/// validate-then-publish flow is the same for generated and given passwords. It has no owner reference: with
+/// deletionPolicy Retain it outlives the credential, so the user kept on the server stays reachable and a re-created
+/// credential of the same name carries on with the same password. Deleting it by hand rotates the password at once.
+/// </summary>
+public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time)
+{
+    public const string Suffix = "-generated-password";
+    public const string Key = "password";
+    public const string PurposeLabel = "passbox.dev/purpose";
+    public const string PurposeValue = "generated-password";
+    public const string GeneratedAtAnnotation = "passbox.dev/generated-at";
+
+    public static string SecretName(string credentialName) => credentialName + Suffix;
+
+    /// <summary>The reference a credential reads its generated password through.</summary>
+    public static SecretKeyReference Reference(string credentialName) => new() { Name = SecretName(credentialName), Key = Key };
+
+    /// <summary>
+    /// Creates the password when there is none, replaces it when older than <paramref name="rotation"/>, and says when
+    /// the next rotation is due. A Secret of that name that is not Passbox's for this credential is left alone.
+    /// </summary>
+    public async Task<GeneratedPasswordState> EnsureAsync(string namespaceName, string credentialName, PasswordPolicy? policy, TimeSpan? rotation, CancellationToken ct)
+    {
+        var name = SecretName(credentialName);
+        if (name.Length > 253)
+        {
+            return GeneratedPasswordState.Failed(ValidationReasons.InvalidSpec, $"the credential's name is too long for its password Secret {name} (at most 253 characters); give passwordSecretRef instead");
+        }
+
+        var existing = await TryReadAsync(namespaceName, name, ct);
+        var now = time.GetUtcNow();
+        if (existing is null)
+        {
+            await WriteAsync(namespaceName, credentialName, policy, null, now, ct);
+            return new GeneratedPasswordState(null, null, now + rotation);
+        }
+
+        var labels = existing.Metadata.Labels ?? new Dictionary<string, string>();
+        if (!labels.TryGetValue(ApiGroup.CredentialLabel, out var owner) || owner != credentialName
+            || !labels.TryGetValue(PurposeLabel, out var purpose) || purpose != PurposeValue)
+        {
+            return GeneratedPasswordState.Failed(ConditionReasons.SecretConflict,
+                $"Secret {name} exists and is not a password Passbox generated for this credential; delete or rename it, or give passwordSecretRef");
+        }
+
+        var generatedAt = GeneratedAt(existing) ?? now;
+        var hasPassword = existing.Data?.TryGetValue(Key, out var value) == true && value is { Length: > 0 };
+        if (!hasPassword || (rotation is { } period && generatedAt + period <= now))
+        {
+            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
+            return new GeneratedPasswordState(null, null, now + rotation);
+        }
+
+        return new GeneratedPasswordState(null, null, generatedAt + rotation);
+    }
+
+    public async Task DeleteAsync(string namespaceName, string credentialName, CancellationToken ct)
+    {
+        var existing = await TryReadAsync(namespaceName, SecretName(credentialName), ct);
+        if (existing?.Metadata.Labels?.TryGetValue(PurposeLabel, out var purpose) != true || purpose != PurposeValue
+            || existing.Metadata.Labels[ApiGroup.CredentialLabel] != credentialName)
+        {
+            return;
+        }
+
+        try
+        {
+            await client.CoreV1.DeleteNamespacedSecretAsync(existing.Metadata.Name, namespaceName,
+                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = existing.Metadata.Uid } }, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // Gone already, or replaced by something that is not ours.
+        }
+    }
+
+    private async Task WriteAsync(string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing, DateTimeOffset now, CancellationToken ct)
+    {
+        var password = PasswordGenerator.Generate(policy?.Length ?? PasswordGenerator.DefaultLength, policy?.Symbols ?? true);
+        var secret = new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = SecretName(credentialName),
+                NamespaceProperty = namespaceName,
+                ResourceVersion = existing?.Metadata.ResourceVersion,
+                Labels = new Dictionary<string, string>(existing?.Metadata.Labels ?? new Dictionary<string, string>())
+                {
+                    [ApiGroup.ManagedByLabel] = ApiGroup.ManagedByValue,
+                    [ApiGroup.CredentialLabel] = credentialName,
+                    [PurposeLabel] = PurposeValue,
+                },
+                Annotations = new Dictionary<string, string>(existing?.Metadata.Annotations ?? new Dictionary<string, string>())
+                {
+                    [GeneratedAtAnnotation] = now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                },
+            },
+            Type = "Opaque",
+            Data = new Dictionary<string, byte[]> { [Key] = Encoding.UTF8.GetBytes(password) },
+        };
+
+        // Create, or replace with the version read: two operators racing cannot both win, and the loser re-reads.
+        if (existing is null)
+        {
+            await client.CoreV1.CreateNamespacedSecretAsync(secret, namespaceName, cancellationToken: ct);
+        }
+        else
+        {
+            await client.CoreV1.ReplaceNamespacedSecretAsync(secret, secret.Metadata.Name, namespaceName, cancellationToken: ct);
+        }
+    }
+
+    private static DateTimeOffset? GeneratedAt(V1Secret secret) =>
+        secret.Metadata.Annotations?.TryGetValue(GeneratedAtAnnotation, out var text) == true
+        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? at
+            : null;
+
+    private async Task<V1Secret?> TryReadAsync(string namespaceName, string name, CancellationToken ct)
+    {
+        try
+        {
+            return await client.CoreV1.ReadNamespacedSecretAsync(name, namespaceName, cancellationToken: ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Whether the generated password is usable, and when it is due for rotation.</summary>
+public sealed record GeneratedPasswordState(string? FailureReason, string? Failure, DateTimeOffset? NextRotation)
+{
+    public static GeneratedPasswordState Failed(string reason, string message) => new(reason, message, null);
+}

@@ -1,0 +1,166 @@
+using System.Reflection;
+using System.Text.Json.Serialization;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Milvus;
+using Passbox.Operator.Connectors.MySql;
+using Passbox.Operator.Controllers.ClusterCredentials;
+using Passbox.Operator.Controllers.Shared;
+
+namespace Passbox.Operator.Provisioning;
+
+/// <summary>
+/// ClusterCredential's user management. Before sources are read it makes sure a generated password exists and
+/// rotates it when due; before a due check it creates the user, sets the password when it changed (or the last login
+/// with it was refused) and grants privileges or roles, through the admin credential; on deletion it drops the user
+/// when deletionPolicy is Delete. The check that follows proves the new login before anything is published.
+/// </summary>
+public sealed class UserProvisioner(
+    GeneratedPasswordStore passwords,
+    AdminLogins admins,
+    IEventSink events,
+    TimeProvider time) : ICredentialProvisioning<ClusterCredential>
+{
+    private static readonly Dictionary<DatabaseEngine, IDatabaseUserAdmin> UserAdmins = new Dictionary<DatabaseEngine, IDatabaseUserAdmin>
+    {
+        [DatabaseEngine.MySQL] = new MySqlUserAdmin(DatabaseEngine.MySQL),
+        [DatabaseEngine.OceanBase] = new MySqlUserAdmin(DatabaseEngine.OceanBase),
+        [DatabaseEngine.Milvus] = new MilvusUserAdmin(),
+    };
+
+    public async Task<PrepareResult> PrepareAsync(ClusterCredential credential, CredentialStatus status, CancellationToken ct)
+    {
+        var clusterStatus = (ClusterCredentialStatus)status;
+        var spec = credential.Spec;
+        if (spec.Provisioning is not { } provisioning)
+        {
+            clusterStatus.Provisioning = null;
+            return PrepareResult.Nothing;
+        }
+
+        if (Refusal(spec.Username) is { } refused)
+        {
+            return new PrepareResult(refused, null);
+        }
+
+        clusterStatus.Provisioning ??= new ProvisioningStatus();
+        if (spec.PasswordSecretRef is not null)
+        {
+            clusterStatus.Provisioning.NextRotation = null;
+            return PrepareResult.Nothing;
+        }
+
+        TimeSpan? rotation = provisioning.Rotation is { } r ? GoDuration.Parse(r.Period, TimeSpan.Zero) : null;
+        var state = await passwords.EnsureAsync(credential.Metadata.NamespaceProperty, credential.Metadata.Name,
+            provisioning.PasswordPolicy, rotation is { } p && p > TimeSpan.Zero ? p : null, ct);
+        if (state.FailureReason is { } reason)
+        {
+            return new PrepareResult(ValidationOutcome.Failure(reason, state.Failure!), null);
+        }
+
+        clusterStatus.Provisioning.NextRotation = state.NextRotation?.UtcDateTime is { } next ? StatusTime.Truncate(next) : null;
+        var now = time.GetUtcNow();
+        return new PrepareResult(null, state.NextRotation is { } due ? Max(due - now, TimeSpan.FromSeconds(1)) : null);
+    }
+
+    public async Task<ValidationOutcome?> ApplyAsync(ClusterCredential credential, SourceValues sources, CredentialStatus status, CancellationToken ct)
+    {
+        var spec = credential.Spec;
+        if (spec.Provisioning is not { } provisioning)
+        {
+            return null;
+        }
+
+        var username = spec.Username!;
+        var admin = await admins.ResolveAsync(credential, ct);
+        if (admin.Login is not { } login)
+        {
+            return ValidationOutcome.Failure(admin.FailureReason!, $"cannot manage user '{username}': {admin.Failure}");
+        }
+
+        var effective = EffectiveClusterSpec.From(credential);
+        var source = sources.All.First(v => v.Reference.ToString() == effective.PasswordSecretRef!.ToString());
+        var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
+        var lastLoginRefused = status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
+        var user = new ManagedUser
+        {
+            Name = username,
+            Password = source.Text,
+            ResetPassword = provisioned.PasswordVersion != source.Version || provisioned.User != username || lastLoginRefused,
+            Grants = (provisioning.Grants ?? []).Select(g => new SqlGrant(g.Database, g.Privileges.Select(Keyword).ToList())).ToList(),
+            Roles = provisioning.Roles?.Select(r => r.Name).ToList(),
+        };
+
+        var outcome = await UserAdmins[ClusterCredentialKind.MapEngine(spec.Engine)].EnsureUserAsync(login, user, ct);
+        if (!outcome.Succeeded)
+        {
+            return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}");
+        }
+
+        provisioned.User = username;
+        provisioned.PasswordVersion = source.Version;
+        if (outcome.PasswordSet)
+        {
+            provisioned.PasswordSet = StatusTime.Now(time);
+            await events.NormalAsync(credential, outcome.Created ? "UserCreated" : "PasswordReset",
+                $"{outcome.Message} with admin credential {admin.CredentialName}", ct);
+        }
+
+        return null;
+    }
+
+    public async Task<ReleaseResult> ReleaseAsync(ClusterCredential credential, CancellationToken ct)
+    {
+        var spec = credential.Spec;
+        if (spec.Provisioning is not { } provisioning)
+        {
+            return ReleaseResult.Nothing;
+        }
+
+        var username = spec.Username!;
+        if ((provisioning.DeletionPolicy ?? DeletionPolicy.Retain) == DeletionPolicy.Retain || Refusal(username) is not null)
+        {
+            var kept = spec.PasswordSecretRef is null ? $" and its password in Secret {GeneratedPasswordStore.SecretName(credential.Metadata.Name)}" : string.Empty;
+            return new ReleaseResult(true, "UserRetained", $"user '{username}'{kept} kept (deletionPolicy Retain)");
+        }
+
+        var admin = await admins.ResolveAsync(credential, ct);
+        if (admin.Login is not { } login)
+        {
+            return new ReleaseResult(false, admin.FailureReason!, $"cannot drop user '{username}': {admin.Failure}");
+        }
+
+        var outcome = await UserAdmins[ClusterCredentialKind.MapEngine(spec.Engine)].DropUserAsync(login, username, ct);
+        if (!outcome.Succeeded)
+        {
+            return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}");
+        }
+
+        if (spec.PasswordSecretRef is null)
+        {
+            await passwords.DeleteAsync(credential.Metadata.NamespaceProperty, credential.Metadata.Name, ct);
+        }
+
+        return new ReleaseResult(true, "UserDropped", $"{outcome.Message} with admin credential {admin.CredentialName} (deletionPolicy Delete)");
+    }
+
+    /// <summary>Why Passbox will not manage this user at all, or null.</summary>
+    private static ValidationOutcome? Refusal(string? username)
+    {
+        if (ProtectedUserNames.Contains(username))
+        {
+            return ValidationOutcome.Failure(ValidationReasons.ProtectedUser,
+                $"'{username}' is an administrator ({string.Join(", ", ProtectedUserNames.All)}) that Passbox never creates, resets or drops; remove provisioning or manage another user");
+        }
+
+        return UserNames.IsValid(username)
+            ? null
+            : ValidationOutcome.Failure(ValidationReasons.InvalidSpec, $"'{username}' is not a user name Passbox manages: a letter, then letters, digits or _, at most 32");
+    }
+
+    /// <summary>The SQL keyword of a privilege, as the schema spells it.</summary>
+    public static string Keyword(SqlPrivilege privilege) =>
+        typeof(SqlPrivilege).GetField(privilege.ToString())!.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()!.Name;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}

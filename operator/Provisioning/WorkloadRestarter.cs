@@ -1,0 +1,92 @@
+using System.Globalization;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Usage;
+
+namespace Passbox.Operator.Provisioning;
+
+/// <summary>
+/// Restarts the workloads that asked for it when a generated Secret's data changes, the way Stakater Reloader and
+/// <c>kubectl rollout restart</c> do: an annotation on the pod template with the time. Deployments, StatefulSets and
+/// DaemonSets in the Secret's namespace opt in with Reloader's own annotations, so a workload already set up for
+/// Reloader needs nothing new: <c>secret.reloader.stakater.com/reload</c> naming the Secret, or
+/// <c>reloader.stakater.com/auto</c> / <c>secret.reloader.stakater.com/auto</c> set to "true" when the pod template
+/// uses the Secret. With Reloader installed as well, a workload may restart twice; that is harmless.
+/// </summary>
+public sealed partial class WorkloadRestarter(IKubernetes client, IEventSink events, TimeProvider time, ILogger<WorkloadRestarter> logger)
+{
+    public const string RestartedAtAnnotation = "passbox.dev/restartedAt";
+    public const string ReloadAnnotation = "secret.reloader.stakater.com/reload";
+    public const string AutoAnnotation = "reloader.stakater.com/auto";
+    public const string SecretAutoAnnotation = "secret.reloader.stakater.com/auto";
+
+    /// <summary>True when a workload opted in to restarts on changes of <paramref name="secretName"/>.</summary>
+    public static bool OptsIn(V1ObjectMeta metadata, ObjectReferences references, string secretName)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(references);
+        var annotations = metadata.Annotations ?? new Dictionary<string, string>();
+        if (annotations.TryGetValue(ReloadAnnotation, out var names)
+            && names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Contains(secretName, StringComparer.Ordinal))
+        {
+            return true;
+        }
+
+        var auto = IsTrue(annotations, AutoAnnotation) || IsTrue(annotations, SecretAutoAnnotation);
+        return auto && references.SecretNames.Contains(secretName, StringComparer.Ordinal);
+    }
+
+    /// <summary>Restarts every opted-in workload of the namespace; failures are reported, never thrown.</summary>
+    public async Task RestartAsync(IKubernetesObject<V1ObjectMeta> credential, string namespaceName, string secretName, CancellationToken ct)
+    {
+        var restarted = new List<string>();
+        var stamp = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var patch = new V1Patch(KubernetesJson.Serialize(new
+        {
+            spec = new { template = new { metadata = new { annotations = new Dictionary<string, string> { [RestartedAtAnnotation] = stamp } } } },
+        }), V1Patch.PatchType.MergePatch);
+        try
+        {
+            foreach (var d in (await client.AppsV1.ListNamespacedDeploymentAsync(namespaceName, cancellationToken: ct)).Items
+                .Where(d => OptsIn(d.Metadata, WorkloadReferences.From(d), secretName)))
+            {
+                await client.AppsV1.PatchNamespacedDeploymentAsync(patch, d.Metadata.Name, namespaceName, cancellationToken: ct);
+                restarted.Add($"Deployment {d.Metadata.Name}");
+            }
+
+            foreach (var s in (await client.AppsV1.ListNamespacedStatefulSetAsync(namespaceName, cancellationToken: ct)).Items
+                .Where(s => OptsIn(s.Metadata, WorkloadReferences.From(s), secretName)))
+            {
+                await client.AppsV1.PatchNamespacedStatefulSetAsync(patch, s.Metadata.Name, namespaceName, cancellationToken: ct);
+                restarted.Add($"StatefulSet {s.Metadata.Name}");
+            }
+
+            foreach (var d in (await client.AppsV1.ListNamespacedDaemonSetAsync(namespaceName, cancellationToken: ct)).Items
+                .Where(d => OptsIn(d.Metadata, WorkloadReferences.From(d), secretName)))
+            {
+                await client.AppsV1.PatchNamespacedDaemonSetAsync(patch, d.Metadata.Name, namespaceName, cancellationToken: ct);
+                restarted.Add($"DaemonSet {d.Metadata.Name}");
+            }
+        }
+        catch (HttpOperationException e)
+        {
+            LogRestartFailed(logger, namespaceName, secretName, (int)e.Response.StatusCode);
+            await events.WarningAsync(credential, "RestartFailed",
+                $"Secret {secretName} changed but restarting its workloads failed ({(int)e.Response.StatusCode}){(restarted.Count > 0 ? $" after {string.Join(", ", restarted)}" : string.Empty)}", ct);
+            return;
+        }
+
+        if (restarted.Count > 0)
+        {
+            await events.NormalAsync(credential, "WorkloadsRestarted", $"Secret {secretName} changed: restarted {string.Join(", ", restarted)}", ct);
+        }
+    }
+
+    private static bool IsTrue(IDictionary<string, string> annotations, string key) =>
+        annotations.TryGetValue(key, out var value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Restarting workloads of {Namespace}/{Secret} failed with HTTP {Status}")]
+    private static partial void LogRestartFailed(ILogger logger, string @namespace, string secret, int status);
+}
