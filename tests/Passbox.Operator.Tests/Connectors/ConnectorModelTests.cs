@@ -37,7 +37,8 @@ public sealed class ConnectorModelTests
 
         names.Should().BeEquivalentTo(
             "Validated", "AuthenticationFailed", "Unreachable", "Timeout", "TLSFailed", "TenantNotFound",
-            "DatabaseNotFound", "Unsupported", "PermissionDenied", "SourceSecretMissing", "InvalidKubeconfig");
+            "DatabaseNotFound", "Unsupported", "PermissionDenied", "SourceSecretMissing", "InvalidKubeconfig",
+            "AdminNotReady", "ProtectedUser", "InvalidSpec");
         typeof(ValidationReasons).GetFields().Should().OnlyContain(f => f.Name == (string)f.GetValue(null)!);
     }
 

@@ -1,0 +1,118 @@
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.MySql;
+using Passbox.Operator.Provisioning;
+
+namespace Passbox.Operator.Tests.Provisioning;
+
+public sealed class IdentifierTests
+{
+    [Theory]
+    [InlineData("app_rw")]
+    [InlineData("A")]
+    [InlineData("orders_2026_reader")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz012345")]
+    public void Plain_user_names_are_valid(string name) => UserNames.IsValid(name).Should().BeTrue();
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("_app")]
+    [InlineData("1app")]
+    [InlineData("app-rw")]
+    [InlineData("app rw")]
+    [InlineData("app'--")]
+    [InlineData("app@orders")]
+    [InlineData("app\n")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz0123456")]
+    [InlineData("ünïcode")]
+    public void Anything_else_is_not_a_user_name(string name)
+    {
+        UserNames.IsValid(name).Should().BeFalse();
+        var act = () => MySqlIdentifiers.Account(name);
+        act.Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void An_account_is_the_quoted_name_from_any_host() =>
+        MySqlIdentifiers.Account("app_rw").Should().Be("'app_rw'@'%'");
+
+    [Theory]
+    [InlineData("plain", "'plain'")]
+    [InlineData("it's", "'it''s'")]
+    [InlineData(@"back\slash", @"'back\\slash'")]
+    [InlineData(@"\'", @"'\\'''")]
+    [InlineData("", "''")]
+    public void String_literals_double_quotes_and_backslashes(string value, string quoted) =>
+        MySqlIdentifiers.QuoteString(value).Should().Be(quoted);
+
+    [Theory]
+    [InlineData("orders", "`orders`")]
+    [InlineData("a`b", "`a``b`")]
+    public void Identifiers_double_back_quotes(string value, string quoted) =>
+        MySqlIdentifiers.QuoteIdentifier(value).Should().Be(quoted);
+
+    [Theory]
+    [InlineData("orders_db")]
+    [InlineData("2026")]
+    public void Database_names_of_letters_digits_and_underscores_are_accepted(string database) =>
+        MySqlIdentifiers.Database(database).Should().Be($"`{database}`");
+
+    [Theory]
+    [InlineData("*")]
+    [InlineData("orders.*")]
+    [InlineData("a`b")]
+    [InlineData("")]
+    [InlineData("orders\n")]
+    public void Wildcards_and_odd_database_names_are_refused(string database)
+    {
+        var act = () => MySqlIdentifiers.Database(database);
+        act.Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Only_known_privileges_are_granted()
+    {
+        MySqlIdentifiers.PrivilegeList(["SELECT", "CREATE VIEW", "SELECT"]).Should().Be("SELECT, CREATE VIEW");
+        var act = () => MySqlIdentifiers.PrivilegeList(["SELECT", "SUPER"]);
+        act.Should().Throw<ArgumentException>().WithMessage("*SUPER*");
+        var injected = () => MySqlIdentifiers.PrivilegeList(["SELECT ON *.* TO x; --"]);
+        injected.Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public void Every_privilege_of_the_schema_is_one_the_admin_grants()
+    {
+        foreach (var privilege in Enum.GetValues<SqlPrivilege>())
+        {
+            MySqlIdentifiers.Privileges.Should().Contain(UserProvisioner.Keyword(privilege));
+        }
+
+        UserProvisioner.Keyword(SqlPrivilege.AllPrivileges).Should().Be("ALL PRIVILEGES");
+    }
+
+    [Fact]
+    public void The_schema_and_the_operator_protect_the_same_users()
+    {
+        ProtectedUsers.Names.Should().BeEquivalentTo(ProtectedUserNames.All);
+        ProtectedUsers.CelList.Should().Be("[" + string.Join(", ", ProtectedUserNames.All.Select(n => $"'{n}'")) + "]");
+        ProtectedUserNames.Contains("ROOT").Should().BeTrue();
+        ProtectedUserNames.Contains("db_admin").Should().BeTrue();
+        ProtectedUserNames.Contains("app_rw").Should().BeFalse();
+    }
+
+    [Fact]
+    public void The_schema_pattern_is_the_operators()
+    {
+        typeof(ClusterCredentialSpec).GetCustomAttributes(typeof(Passbox.Operator.Api.Schema.CelRuleAttribute), false)
+            .Cast<Passbox.Operator.Api.Schema.CelRuleAttribute>()
+            .Should().Contain(r => r.Rule.Contains(UserNames.Pattern, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_managed_user_never_prints_its_password()
+    {
+        var user = new ManagedUser { Name = "app", Password = "s3cret-Value!" };
+
+        user.ToString().Should().NotContain("s3cret-Value!");
+    }
+}

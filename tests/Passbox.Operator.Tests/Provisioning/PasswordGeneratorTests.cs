@@ -1,0 +1,61 @@
+using Passbox.Operator.Provisioning;
+
+namespace Passbox.Operator.Tests.Provisioning;
+
+public sealed class PasswordGeneratorTests
+{
+    [Theory]
+    [InlineData(12)]
+    [InlineData(24)]
+    [InlineData(64)]
+    public void A_generated_password_has_the_length_asked_for_and_every_character_class(int length)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var password = PasswordGenerator.Generate(length);
+
+            password.Should().HaveLength(length);
+            password.Should().ContainAny(PasswordGenerator.Upper.Select(c => c.ToString()));
+            password.Should().ContainAny(PasswordGenerator.Lower.Select(c => c.ToString()));
+            password.Should().ContainAny(PasswordGenerator.Digits.Select(c => c.ToString()));
+            password.Should().ContainAny(PasswordGenerator.Symbols.Select(c => c.ToString()));
+            char.IsLetter(password[0]).Should().BeTrue("a password never starts with a digit or symbol");
+        }
+    }
+
+    [Fact]
+    public void Without_symbols_only_letters_and_digits_are_used()
+    {
+        var password = PasswordGenerator.Generate(32, symbols: false);
+
+        password.Should().MatchRegex("^[A-Za-z0-9]{32}$");
+    }
+
+    [Fact]
+    public void Passwords_use_only_characters_that_need_no_quoting_in_a_URI_a_token_or_SQL()
+    {
+        var password = string.Concat(Enumerable.Range(0, 50).Select(_ => PasswordGenerator.Generate(64)));
+
+        password.Should().NotContainAny("'", "\"", "\\", "`", ":", "@", "/", "#", "%", ";", " ", "$");
+        Uri.EscapeDataString(password).Should().Be(password.Replace("!", "%21", StringComparison.Ordinal).Replace("^", "%5E", StringComparison.Ordinal).Replace("+", "%2B", StringComparison.Ordinal).Replace("=", "%3D", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Passwords_fit_Milvus_and_Zilliz_limits_and_do_not_repeat()
+    {
+        var passwords = Enumerable.Range(0, 1000).Select(_ => PasswordGenerator.Generate()).ToList();
+
+        passwords.Should().OnlyHaveUniqueItems();
+        passwords.Should().OnlyContain(p => p.Length >= 8 && p.Length <= 72);
+    }
+
+    [Theory]
+    [InlineData(11)]
+    [InlineData(65)]
+    public void Lengths_outside_12_to_64_are_refused(int length)
+    {
+        var act = () => PasswordGenerator.Generate(length);
+
+        act.Should().Throw<ArgumentOutOfRangeException>();
+    }
+}
