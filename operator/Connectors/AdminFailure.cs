@@ -15,6 +15,7 @@ internal static class AdminFailure
         {
             var asLogin = new DatabaseLogin { Host = admin.Host, Port = admin.Port, LoginName = user.Name, Password = user.Password };
             message = SecretRedaction.Redact(message, asLogin);
+            message = SecretRedaction.Redact(message, asLogin with { Password = user.CurrentPassword });
         }
 
         return UserAdminOutcome.Failure(reason, SecretRedaction.Redact(message, admin));

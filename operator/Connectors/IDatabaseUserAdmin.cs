@@ -27,6 +27,12 @@ public sealed record ManagedUser
     /// <summary>Set the password even when the user exists (the desired password changed, or the login was refused).</summary>
     public bool ResetPassword { get; init; }
 
+    /// <summary>
+    /// The password the user has now, as far as Passbox knows (the one it last published); Milvus checks it on a reset
+    /// by an administrator that is not a configured superuser. Null when unknown.
+    /// </summary>
+    public string? CurrentPassword { get; init; }
+
     /// <summary>MySQL and OceanBase: privileges per database.</summary>
     public IReadOnlyList<SqlGrant> Grants { get; init; } = [];
 

@@ -2,7 +2,7 @@ namespace Passbox.Operator.Connectors;
 
 /// <summary>
 /// Administrators Passbox never creates, resets or drops, whatever the spec says: <c>root</c> (MySQL, Milvus, and the
-/// OceanBase sys and tenant administrators), <c>proxyro</c> (OBProxy), <c>sys</c> (Oracle-mode tenants), OCP's
+/// OceanBase sys and tenant administrators; every user of the OceanBase <c>sys</c> tenant, see <see cref="IsSysTenant"/>), <c>proxyro</c> (OBProxy), <c>sys</c> (Oracle-mode tenants), OCP's
 /// <c>ocp_monitor</c> and Zilliz Cloud's <c>db_admin</c>. Compared without case.
 /// </summary>
 public static class ProtectedUserNames
@@ -12,4 +12,7 @@ public static class ProtectedUserNames
     private static readonly HashSet<string> Set = new(All, StringComparer.OrdinalIgnoreCase);
 
     public static bool Contains(string? user) => user is not null && Set.Contains(user);
+
+    /// <summary>OceanBase's <c>sys</c> tenant: every user there administers the cluster. Tenant names ignore case.</summary>
+    public static bool IsSysTenant(string? tenant) => string.Equals(tenant, "sys", StringComparison.OrdinalIgnoreCase);
 }

@@ -85,6 +85,7 @@ public static class PassboxOperator
         services.AddSingleton<CredentialPipeline>();
         services.AddSingleton<GeneratedPasswordStore>();
         services.AddSingleton<AdminLogins>();
+        services.AddSingleton<PublishedPasswords>();
         services.AddSingleton<ICredentialProvisioning<ClusterCredential>, UserProvisioner>();
         services.AddSingleton<WorkloadRestarter>();
         services.AddSingleton<GeneratedSecretPublisher>();

@@ -113,14 +113,17 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             Data = new Dictionary<string, byte[]> { [Key] = Encoding.UTF8.GetBytes(password) },
         };
 
-        // Create, or replace with the version read: two operators racing cannot both win, and the loser re-reads.
+        // Create, or patch with the version read (a merge patch carrying resourceVersion is refused with 409 when the
+        // Secret changed since): two operators racing cannot both win, and the loser re-reads. A patch rather than an
+        // update, so the operator needs no update verb on Secrets.
         if (existing is null)
         {
             await client.CoreV1.CreateNamespacedSecretAsync(secret, namespaceName, cancellationToken: ct);
         }
         else
         {
-            await client.CoreV1.ReplaceNamespacedSecretAsync(secret, secret.Metadata.Name, namespaceName, cancellationToken: ct);
+            var patch = new V1Patch(KubernetesJson.Serialize(new { metadata = secret.Metadata, data = secret.Data }), V1Patch.PatchType.MergePatch);
+            await client.CoreV1.PatchNamespacedSecretAsync(patch, secret.Metadata.Name, namespaceName, cancellationToken: ct);
         }
     }
 

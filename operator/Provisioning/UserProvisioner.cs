@@ -18,6 +18,7 @@ namespace Passbox.Operator.Provisioning;
 public sealed class UserProvisioner(
     GeneratedPasswordStore passwords,
     AdminLogins admins,
+    PublishedPasswords published,
     IEventSink events,
     TimeProvider time) : ICredentialProvisioning<ClusterCredential>
 {
@@ -38,7 +39,7 @@ public sealed class UserProvisioner(
             return PrepareResult.Nothing;
         }
 
-        if (Refusal(spec.Username) is { } refused)
+        if (Refusal(spec) is { } refused)
         {
             return new PrepareResult(refused, null);
         }
@@ -82,11 +83,13 @@ public sealed class UserProvisioner(
         var source = sources.All.First(v => v.Reference.ToString() == effective.PasswordSecretRef!.ToString());
         var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
         var lastLoginRefused = status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
+        var reset = provisioned.PasswordVersion != source.Version || provisioned.User != username || lastLoginRefused;
         var user = new ManagedUser
         {
             Name = username,
             Password = source.Text,
-            ResetPassword = provisioned.PasswordVersion != source.Version || provisioned.User != username || lastLoginRefused,
+            ResetPassword = reset,
+            CurrentPassword = reset && spec.Engine == ClusterEngine.Milvus ? await published.ReadAsync(credential, ct) : null,
             Grants = (provisioning.Grants ?? []).Select(g => new SqlGrant(g.Database, g.Privileges.Select(Keyword).ToList())).ToList(),
             Roles = provisioning.Roles?.Select(r => r.Name).ToList(),
         };
@@ -118,7 +121,7 @@ public sealed class UserProvisioner(
         }
 
         var username = spec.Username!;
-        if ((provisioning.DeletionPolicy ?? DeletionPolicy.Retain) == DeletionPolicy.Retain || Refusal(username) is not null)
+        if ((provisioning.DeletionPolicy ?? DeletionPolicy.Retain) == DeletionPolicy.Retain || Refusal(spec) is not null)
         {
             var kept = spec.PasswordSecretRef is null ? $" and its password in Secret {GeneratedPasswordStore.SecretName(credential.Metadata.Name)}" : string.Empty;
             return new ReleaseResult(true, "UserRetained", $"user '{username}'{kept} kept (deletionPolicy Retain)");
@@ -145,8 +148,15 @@ public sealed class UserProvisioner(
     }
 
     /// <summary>Why Passbox will not manage this user at all, or null.</summary>
-    private static ValidationOutcome? Refusal(string? username)
+    private static ValidationOutcome? Refusal(ClusterCredentialSpec spec)
     {
+        var username = spec.Username;
+        if (spec.Engine == ClusterEngine.OceanBase && ProtectedUserNames.IsSysTenant(spec.OceanBase?.Tenant))
+        {
+            return ValidationOutcome.Failure(ValidationReasons.ProtectedUser,
+                $"the users of OceanBase's sys tenant ('{spec.OceanBase!.Tenant}') administer the whole cluster, and Passbox never creates, resets or drops them; manage users of a business tenant");
+        }
+
         if (ProtectedUserNames.Contains(username))
         {
             return ValidationOutcome.Failure(ValidationReasons.ProtectedUser,

@@ -73,6 +73,8 @@ public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<C
     "provisioning.rotation needs a password the operator generates: remove passwordSecretRef", FieldPath = ".provisioning.rotation", Order = 12)]
 [CelRule("!has(self.provisioning) || !has(self.provisioning.passwordPolicy) || !has(self.passwordSecretRef)",
     "provisioning.passwordPolicy applies to a password the operator generates: remove passwordSecretRef", FieldPath = ".provisioning.passwordPolicy", Order = 13)]
+[CelRule("!has(self.provisioning) || !has(self.oceanBase) || self.oceanBase.tenant != 'sys'",
+    "provisioning cannot manage users of OceanBase's sys tenant: they administer the whole cluster; manage users of a business tenant", FieldPath = ".oceanBase.tenant", Reason = "FieldValueForbidden", Order = 14)]
 public sealed class ClusterCredentialSpec
 {
     /// <summary>Database engine: OceanBase (MySQL mode), MySQL (also MariaDB) or Milvus (also Zilliz Cloud). Immutable.</summary>

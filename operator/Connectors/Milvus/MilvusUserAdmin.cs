@@ -4,7 +4,7 @@ namespace Passbox.Operator.Connectors.Milvus;
 
 /// <summary>
 /// Manages a Milvus / Zilliz Cloud user with an administrator's login: <c>CreateCredential</c> when missing,
-/// <c>UpdateCredential</c> to reset the password (a superuser's reset needs no old password), <c>OperateUserRole</c>
+/// <c>UpdateCredential</c> to reset the password (with the last published password as the old one, which a superuser's reset does not need), <c>OperateUserRole</c>
 /// to make the roles exactly the listed ones, and <c>DeleteCredential</c>. The server refuses to drop root (1401);
 /// Passbox refuses every <see cref="ProtectedUserNames">protected user</see> before asking.
 /// </summary>
@@ -23,10 +23,9 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
             {
                 await client.CreateCredentialAsync(user.Name, user.Password, token);
             }
-            else if (user.ResetPassword)
+            else if (user.ResetPassword && await ResetAsync(client, user, admin, token) is { } refused)
             {
-                // The old password is not checked when the caller is a superuser, which the admin credential must be.
-                await client.UpdateCredentialAsync(user.Name, string.Empty, user.Password, token);
+                return refused;
             }
 
             var changes = 0;
@@ -66,6 +65,27 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
 
             return new UserAdminOutcome(true, ValidationReasons.Validated, $"user '{userName}' dropped");
         }, ct);
+    }
+
+    /// <summary>
+    /// Milvus checks the old password unless the caller is one of the configured superusers
+    /// (<c>common.security.superUsers</c>, empty by default, so root too is checked). The old password sent is the one
+    /// Passbox last published; a superuser's reset works whatever it is.
+    /// </summary>
+    private static async Task<UserAdminOutcome?> ResetAsync(MilvusClient client, ManagedUser user, DatabaseLogin admin, CancellationToken ct)
+    {
+        try
+        {
+            await client.UpdateCredentialAsync(user.Name, user.CurrentPassword ?? string.Empty, user.Password, ct);
+            return null;
+        }
+        catch (MilvusStatusException ex) when (ex.Code == MilvusStatus.NotAuthenticated)
+        {
+            var known = user.CurrentPassword is null ? "Passbox knows no current password for it" : "its current password is not the one Passbox last published";
+            return UserAdminOutcome.Failure(ValidationReasons.PermissionDenied,
+                $"as administrator '{admin.LoginName}': {admin.Endpoint} wants the old password to reset user '{user.Name}' and {known}; " +
+                "make the administrator a superuser (common.security.superUsers), or drop the user so Passbox creates it again");
+        }
     }
 
     private static UserAdminOutcome? Refuse(string userName)
@@ -108,6 +128,13 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
             {
                 throw new OperationCanceledException(ct);
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.PermissionDenied)
+            {
+                // RBAC refused a user-management call: the administrator lacks the admin role, not the right to connect.
+                var target = user is null ? "users" : $"user '{user.Name}'";
+                return AdminFailure.From(ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
+                    $"{admin.Endpoint} does not let it manage {target} ({ex.Status.Detail}); use an administrator with the admin role (root, Zilliz Cloud's db_admin)"), admin, user);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

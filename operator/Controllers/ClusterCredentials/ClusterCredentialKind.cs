@@ -17,8 +17,9 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
 
     public IReadOnlyList<SecretKeyReference> SourceReferences(ClusterCredential credential)
     {
-        var spec = credential.Spec;
-        return new[] { spec.PasswordSecretRef, spec.ApiKeySecretRef, spec.Endpoint.Tls?.CaSecretRef }
+        // The effective spec: a provisioned user without passwordSecretRef reads the password the operator generated.
+        var spec = EffectiveClusterSpec.From(credential);
+        return new[] { spec.PasswordSecretRef, spec.ApiKeySecretRef, spec.CaSecretRef }
             .OfType<SecretKeyReference>()
             .ToList();
     }

@@ -184,7 +184,11 @@ public sealed class MilvusConnectorTests : IAsyncLifetime
         users.Should().ContainSingle().Which.Roles.Should().Equal(MilvusDoubleState.PublicRole);
         _milvus.State.PasswordOf("reporter").Should().Be("r3porter-pw");
 
-        await root.UpdateCredentialAsync("reporter", "ignored-for-root", "n3w-password", CancellationToken.None);
+        // Root is not a superuser unless configured so; with the wrong old password its reset is refused too.
+        var rootWithWrongOld = () => root.UpdateCredentialAsync("reporter", "not-the-old-one", "n3w-password", CancellationToken.None);
+        (await rootWithWrongOld.Should().ThrowAsync<MilvusStatusException>()).Which.Code.Should().Be(MilvusStatus.NotAuthenticated);
+        _milvus.State.AddSuperUser(MilvusDoubleState.RootUser);
+        await root.UpdateCredentialAsync("reporter", "ignored-for-a-superuser", "n3w-password", CancellationToken.None);
         (await _connector.ValidateAsync(Login("reporter", "n3w-password"), CancellationToken.None)).Succeeded.Should().BeTrue();
 
         var deleteRoot = () => root.DeleteCredentialAsync(MilvusDoubleState.RootUser, CancellationToken.None);

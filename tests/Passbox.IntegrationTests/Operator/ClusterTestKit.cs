@@ -135,6 +135,25 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
     public Task<V1Secret> WaitForSecretAsync(string name, Func<V1Secret, bool>? check = null, TimeSpan? timeout = null) =>
         EventuallyAsync(async () => (await TryGetSecretAsync(name))!, s => s is not null && (check?.Invoke(s) ?? true), $"Secret {name}", timeout);
 
+    /// <summary>A Pod that mounts the Secret: in-use protection counts it as a user.</summary>
+    public Task<V1Pod> CreatePodUsingSecretAsync(string name, string secretName) =>
+        admin.CoreV1.CreateNamespacedPodAsync(new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = name },
+            Spec = new V1PodSpec
+            {
+                Containers = [new V1Container { Name = "app", Image = "busybox", VolumeMounts = [new V1VolumeMount { Name = "db", MountPath = "/etc/db" }] }],
+                Volumes = [new V1Volume { Name = "db", Secret = new V1SecretVolumeSource { SecretName = secretName } }],
+            },
+        }, Namespace);
+
+    /// <summary>Deletes a Pod (raw: the local control plane answers with a Status, which the typed client cannot read as a Pod).</summary>
+    public async Task DeletePodAsync(string name)
+    {
+        using var deleted = await controlPlane.AdminApi.SendAsync(HttpMethod.Delete, $"api/v1/namespaces/{Namespace}/pods/{name}", null, "application/json", false, CancellationToken.None);
+        deleted.IsSuccessStatusCode.Should().BeTrue();
+    }
+
     public async Task<IReadOnlyList<Corev1Event>> EventsAsync() =>
         (await admin.CoreV1.ListNamespacedEventAsync(Namespace)).Items.ToList();
 

@@ -4,6 +4,7 @@ using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.IntegrationTests.Operator;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Provisioning;
 using Xunit.Abstractions;
 
 namespace Passbox.IntegrationTests.Shipping;
@@ -84,7 +85,69 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
             .And.Contain("core/events:patch", "a repeated event is aggregated")
             .And.Contain("core/secrets:delete", "a released credential deletes its Secret")
             .And.Contain("tekton.dev/pipelineruns:watch", "Tekton's CRDs exist, so its runs are watched")
-            .And.Contain("argoproj.io/workflows:watch", "Argo's CRD exists, so its Workflows are watched");
+            .And.Contain("argoproj.io/workflows:watch", "Argo's CRD exists, so its Workflows are watched")
+            .And.Contain("apps/deployments:patch", "an opted-in Deployment is restarted")
+            .And.Contain("apps/statefulsets:patch", "an opted-in StatefulSet is restarted")
+            .And.Contain("apps/daemonsets:patch", "an opted-in DaemonSet is restarted");
+    }
+
+    /// <summary>
+    /// User management: a user created through an admin credential, its generated password rotated (a Deployment, a
+    /// StatefulSet and a DaemonSet that opted in are restarted), and the user dropped with its credential.
+    /// </summary>
+    private async Task ProvisionRotateAndDropAsync(ClusterTestKit kit, string namespaceName)
+    {
+        await kit.CreateSecretAsync("root-input", new Dictionary<string, string> { ["password"] = mariaDb.RootPassword });
+        await kit.CreateAsync(MySql("root-admin", mariaDb.RootUser, s => s.PasswordSecretRef = new SecretKeyReference { Name = "root-input", Key = "password" }));
+        await kit.CreateAsync(MySql("reports-db", $"rbac_{Guid.NewGuid():N}"[..13], s => s.Provisioning = new UserProvisioning
+        {
+            AdminCredentialRef = new LocalCredentialReference { Name = "root-admin" },
+            DeletionPolicy = DeletionPolicy.Delete,
+        }));
+        var first = ClusterTestKit.Decode(await kit.WaitForSecretAsync("reports-db"))["password"];
+
+        var optIn = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "reports-db" };
+        var template = new V1PodTemplateSpec
+        {
+            Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = "reports" } },
+            Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "registry.invalid/reports:1" }] },
+        };
+        var selector = new V1LabelSelector { MatchLabels = template.Metadata.Labels };
+        var apps = controlPlane.Admin.AppsV1;
+        await apps.CreateNamespacedDeploymentAsync(new V1Deployment { Metadata = new V1ObjectMeta { Name = "reports", Annotations = optIn }, Spec = new V1DeploymentSpec { Selector = selector, Template = template } }, namespaceName);
+        await apps.CreateNamespacedStatefulSetAsync(new V1StatefulSet { Metadata = new V1ObjectMeta { Name = "reports", Annotations = optIn }, Spec = new V1StatefulSetSpec { ServiceName = "reports", Selector = selector, Template = template } }, namespaceName);
+        await apps.CreateNamespacedDaemonSetAsync(new V1DaemonSet { Metadata = new V1ObjectMeta { Name = "reports", Annotations = optIn }, Spec = new V1DaemonSetSpec { Selector = selector, Template = template } }, namespaceName);
+
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("reports-db"), namespaceName);
+        await kit.WaitForSecretAsync("reports-db", s => ClusterTestKit.Decode(s)["password"] != first);
+        static bool Restarted(V1PodTemplateSpec t) => t.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) == true;
+        await ClusterTestKit.EventuallyAsync(async () =>
+            Restarted((await apps.ReadNamespacedDeploymentAsync("reports", namespaceName)).Spec.Template)
+            && Restarted((await apps.ReadNamespacedStatefulSetAsync("reports", namespaceName)).Spec.Template)
+            && Restarted((await apps.ReadNamespacedDaemonSetAsync("reports", namespaceName)).Spec.Template),
+            restarted => restarted, "the three opted-in workloads to be restarted");
+
+        await kit.DeleteAsync<ClusterCredential>("reports-db");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("reports-db"), c => c is null, "the user to be dropped with its credential");
+        await kit.DeleteAsync<ClusterCredential>("root-admin");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("root-admin"), c => c is null, "the admin credential to go");
+    }
+
+    private ClusterCredential MySql(string name, string username, Action<ClusterCredentialSpec> change)
+    {
+        var credential = new ClusterCredential
+        {
+            Metadata = new() { Name = name },
+            Spec = new ClusterCredentialSpec
+            {
+                Engine = ClusterEngine.MySQL,
+                Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
+                Username = username,
+                Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
+            },
+        };
+        change(credential.Spec);
+        return credential;
     }
 
     private static string Permission(AuditEntry entry)
@@ -180,6 +243,8 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
 
             await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orders-db"), c => c is null, "the deletion to finish");
             await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync("orders-db"), s => s is null, "the generated Secret to be deleted");
+
+            await ProvisionRotateAndDropAsync(kit, ns.Name);
 
             await kit.DeleteAsync<PipelineCredential>("deploy-token");
             await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>("deploy-token"), c => c is null, "the unused credential to go");

@@ -16,7 +16,8 @@ namespace Passbox.IntegrationTests.Doubles.Milvus;
 /// down in shared/reference/milvus-wire.md: Base64 <c>user:password</c> or API key in the
 /// <c>authorization</c> metadata, checked on every call, with Milvus's exact Unauthenticated
 /// messages; <c>dbname</c> metadata and Status code 800 for an unknown database; users with Base64
-/// passwords, root undeletable (1401), the old-password check (1400), role binding. It counts
+/// passwords, root (and optionally Zilliz's db_admin) undeletable (1401), the old-password check (1400) skipped
+/// only for configured superusers, user-name and password rules, role binding. It counts
 /// login attempts per user, can be stopped and started again on the same port, and can pretend to
 /// be a server without Connect (before 2.2.9).
 /// </para>

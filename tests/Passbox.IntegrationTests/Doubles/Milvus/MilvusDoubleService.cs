@@ -84,7 +84,8 @@ internal sealed partial class MilvusDoubleService(MilvusDoubleState state) : Mil
     public override Task<ProtoStatus> UpdateCredential(UpdateCredentialRequest request, ServerCallContext context)
     {
         var caller = Caller(context);
-        var superuser = caller == MilvusDoubleState.RootUser;
+        // Only the configured superusers skip the old-password check; the admin role (even root) does not.
+        var superuser = state.IsSuperUser(caller);
         if (caller != request.Username && !state.IsAdmin(caller))
         {
             throw new RpcException(new Grpc.Core.Status(StatusCode.PermissionDenied, $"PrivilegeUpdateUser: permission deny to {caller} in the `default` database"));
@@ -116,9 +117,9 @@ internal sealed partial class MilvusDoubleService(MilvusDoubleState state) : Mil
 
     public override Task<ProtoStatus> DeleteCredential(DeleteCredentialRequest request, ServerCallContext context)
     {
-        if (request.Username == MilvusDoubleState.RootUser)
+        if (state.IsUndeletable(request.Username))
         {
-            return Failure(CodeNotPermitted, "root user cannot be deleted: operation not permitted");
+            return Failure(CodeNotPermitted, $"{request.Username} user cannot be deleted: operation not permitted");
         }
 
         RequireAdmin(context, "DropOwnership");

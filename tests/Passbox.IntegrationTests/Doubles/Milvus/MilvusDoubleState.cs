@@ -18,6 +18,8 @@ public sealed class MilvusDoubleState
     private readonly Dictionary<string, string> _apiKeys = new(StringComparer.Ordinal);
     private readonly HashSet<string> _databases = new(StringComparer.Ordinal) { "default" };
     private readonly HashSet<string> _roles = new(StringComparer.Ordinal) { AdminRole, PublicRole };
+    private readonly HashSet<string> _superUsers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _undeletable = new(StringComparer.Ordinal) { RootUser };
     private readonly ConcurrentDictionary<string, int> _loginAttempts = new(StringComparer.Ordinal);
     private int _apiKeyAttempts;
     private long _identifier;
@@ -49,6 +51,36 @@ public sealed class MilvusDoubleState
         lock (_lock)
         {
             _users[name] = (password, _users.TryGetValue(name, out var user) ? user.Roles : []);
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="user"/> one of Milvus's configured superusers (<c>common.security.superUsers</c>, empty by
+    /// default, so even root is not one): UpdateCredential then skips the old-password check for its calls.
+    /// </summary>
+    public void AddSuperUser(string user)
+    {
+        lock (_lock)
+        {
+            _superUsers.Add(user);
+        }
+    }
+
+    /// <summary>A user the server refuses to delete (1401), like root everywhere and Zilliz Cloud's <c>db_admin</c>.</summary>
+    public void MakeUndeletable(string user)
+    {
+        lock (_lock)
+        {
+            _undeletable.Add(user);
+        }
+    }
+
+    /// <summary>The user's roles, in order; empty for an unknown user.</summary>
+    public IReadOnlyList<string> RolesOf(string user)
+    {
+        lock (_lock)
+        {
+            return _users.TryGetValue(user, out var entry) ? [.. entry.Roles.Order(StringComparer.Ordinal)] : [];
         }
     }
 
@@ -144,6 +176,22 @@ public sealed class MilvusDoubleState
         lock (_lock)
         {
             return user == RootUser || (_users.TryGetValue(user, out var entry) && entry.Roles.Contains(AdminRole));
+        }
+    }
+
+    internal bool IsSuperUser(string user)
+    {
+        lock (_lock)
+        {
+            return _superUsers.Contains(user);
+        }
+    }
+
+    internal bool IsUndeletable(string user)
+    {
+        lock (_lock)
+        {
+            return _undeletable.Contains(user);
         }
     }
 

@@ -1,0 +1,311 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Passbox.IntegrationTests.Doubles.Milvus;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.Milvus;
+using Passbox.Operator.Provisioning;
+using TlsMode = Passbox.Operator.Api.V1Alpha1.TlsMode;
+using TlsSettings = Passbox.Operator.Api.V1Alpha1.TlsSettings;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// Users managed by the operator on the Milvus protocol double, through an admin ClusterCredential for root. Root is
+/// not a configured superuser (Milvus's default), so every password reset must carry the right old password.
+/// </summary>
+[Collection(OperatorTestsDefinition.Name)]
+public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : IAsyncLifetime
+{
+    private const string RootPassword = "R00t-Pa55word!";
+    private const string ReaderRole = "search_reader";
+
+    private readonly MilvusConnector connector = new();
+    private readonly List<string> secrets = [RootPassword];
+    private TestNamespace ns = null!;
+    private ClusterTestKit kit = null!;
+    private OperatorHost host = null!;
+    private MilvusDouble milvus = null!;
+
+    public async Task InitializeAsync()
+    {
+        milvus = await MilvusDouble.StartAsync();
+        milvus.State.SetPassword(MilvusDoubleState.RootUser, RootPassword);
+        milvus.State.AddRole(ReaderRole);
+        ns = await controlPlane.CreateNamespaceAsync("provmv");
+        kit = new ClusterTestKit(controlPlane, ns.Name);
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            foreach (var secret in (await controlPlane.Admin.CoreV1.ListNamespacedSecretAsync(ns.Name)).Items)
+            {
+                secrets.AddRange(ClusterTestKit.Decode(secret).Where(p => p.Key is "password" or "token").Select(p => p.Value));
+            }
+
+            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            await ns.DisposeAsync();
+            await milvus.DisposeAsync();
+        }
+    }
+
+    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
+
+    private ClusterCredential Credential(string name, string username, Action<ClusterCredentialSpec>? change = null)
+    {
+        var credential = new ClusterCredential
+        {
+            Metadata = new() { Name = name },
+            Spec = new ClusterCredentialSpec
+            {
+                Engine = ClusterEngine.Milvus,
+                Endpoint = new DatabaseEndpoint { Host = milvus.Host, Port = milvus.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
+                Username = username,
+                Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
+            },
+        };
+        change?.Invoke(credential.Spec);
+        return credential;
+    }
+
+    private ClusterCredential Managed(string name, string username, string admin = "root-admin", DeletionPolicy? policy = null) =>
+        Credential(name, username, s => s.Provisioning = new UserProvisioning
+        {
+            AdminCredentialRef = new LocalCredentialReference { Name = admin },
+            Roles = [new MilvusRoleReference { Name = ReaderRole }],
+            DeletionPolicy = policy,
+        });
+
+    private async Task CreateAdminAsync(string name = "root-admin", string user = MilvusDoubleState.RootUser, string password = RootPassword)
+    {
+        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["password"] = password });
+        await kit.CreateAsync(Credential(name, user, s => s.PasswordSecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "password" }));
+    }
+
+    private async Task<bool> CanLogInAsync(string user, string password)
+    {
+        var outcome = await connector.ValidateAsync(new DatabaseLogin
+        {
+            Host = milvus.Host, Port = milvus.Port, LoginName = user, Password = password, Timeout = TimeSpan.FromSeconds(5),
+        }, CancellationToken.None);
+        outcome.Reason.Should().BeOneOf(ValidationReasons.Validated, ValidationReasons.AuthenticationFailed);
+        return outcome.Succeeded;
+    }
+
+    private async Task<HttpOperationException> RejectedAsync(ClusterCredential credential)
+    {
+        var act = () => kit.CreateAsync(credential);
+        var rejected = (await act.Should().ThrowAsync<HttpOperationException>()).Which;
+        rejected.Response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
+        return rejected;
+    }
+
+    private static string ValidatedMessage(ClusterCredential credential) =>
+        credential.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message;
+
+    [Fact]
+    public async Task A_missing_user_is_created_with_a_generated_password_and_exactly_its_roles()
+    {
+        var user = Unique("gen_");
+        await CreateAdminAsync();
+
+        await kit.CreateAsync(Managed("vectors", user));
+
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("vectors", ConditionTypes.Ready, "True");
+        var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("vectors"));
+        data["username"].Should().Be(user);
+        data["password"].Should().HaveLength(PasswordGenerator.DefaultLength);
+        data["token"].Should().Be($"{user}:{data["password"]}");
+        milvus.State.PasswordOf(user).Should().Be(data["password"]);
+        milvus.State.RolesOf(user).Should().Equal(ReaderRole);
+        (await CanLogInAsync(user, data["password"])).Should().BeTrue();
+        ready.Status!.Provisioning!.User.Should().Be(user);
+        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserCreated");
+
+        // Roles are kept exactly as listed: one granted by hand is taken away at the next check (here: after a spec edit).
+        milvus.State.SetRole(user, MilvusDoubleState.PublicRole, add: true);
+        await kit.PatchAsync<ClusterCredential>("vectors", new { spec = new { provisioning = new { passwordPolicy = new { length = 32 } } } });
+        await ClusterTestKit.EventuallyAsync(() => Task.FromResult(milvus.State.RolesOf(user)), r => r.SequenceEqual([ReaderRole]), "the extra role to be removed");
+    }
+
+    [Fact]
+    public async Task Rotation_sends_the_old_password_replaces_it_and_restarts_opted_in_workloads()
+    {
+        var user = Unique("rot_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("rot", user));
+        var before = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["password"];
+        await CreateDeploymentAsync("opted-in", "rot", new Dictionary<string, string> { [WorkloadRestarter.AutoAnnotation] = "true" });
+        await CreateDeploymentAsync("bystander", "rot", null);
+
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("rot"), ns.Name);
+
+        var after = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] != before))["password"];
+        (await CanLogInAsync(user, after)).Should().BeTrue();
+        (await CanLogInAsync(user, before)).Should().BeFalse("the old password stops working");
+        ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["token"].Should().Be($"{user}:{after}");
+        await ClusterTestKit.EventuallyAsync(
+            () => controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("opted-in", ns.Name),
+            d => d.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) == true,
+            "the opted-in Deployment to be restarted");
+        var bystander = await controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("bystander", ns.Name);
+        (bystander.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) ?? false).Should().BeFalse();
+        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "PasswordReset").And.Contain(e => e.Reason == "WorkloadsRestarted");
+    }
+
+    [Fact]
+    public async Task A_reset_the_server_refuses_for_a_wrong_old_password_is_PermissionDenied_and_keeps_the_last_good_Secret()
+    {
+        var user = Unique("drift_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("drift", user));
+        var published = ClusterTestKit.Decode(await kit.WaitForSecretAsync("drift"))["password"];
+        milvus.State.SetPassword(user, "Changed-by-hand-1");
+        secrets.Add("Changed-by-hand-1");
+
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("drift"), ns.Name);
+
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("drift", ConditionTypes.Validated, "False", "PermissionDenied");
+        ValidatedMessage(refused).Should().Contain("old password").And.Contain("superUsers");
+        milvus.State.PasswordOf(user).Should().Be("Changed-by-hand-1");
+        ClusterTestKit.Decode((await kit.TryGetSecretAsync("drift"))!)["password"].Should().Be(published, "the last good Secret stays");
+    }
+
+    [Fact]
+    public async Task Deletion_policy_Delete_drops_the_user_only_after_in_use_protection_lets_go()
+    {
+        var user = Unique("del_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("gone", user, policy: DeletionPolicy.Delete));
+        await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Ready, "True");
+        await kit.CreatePodUsingSecretAsync("search-api", "gone");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");
+
+        await kit.DeleteAsync<ClusterCredential>("gone");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse },
+            "the deletion to be blocked by the Pod");
+        milvus.State.HasUser(user).Should().BeTrue("the user stays while a Pod still uses its Secret");
+
+        await kit.DeletePodAsync("search-api");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"), c => c is null, "the credential to go");
+        milvus.State.HasUser(user).Should().BeFalse();
+        (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("gone"))).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Deletion_policy_Retain_keeps_the_user_its_roles_and_its_password()
+    {
+        var user = Unique("ret_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("kept", user, policy: DeletionPolicy.Retain));
+        var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("kept"))["password"];
+
+        await kit.DeleteAsync<ClusterCredential>("kept");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("kept"), c => c is null, "the credential to go");
+        (await CanLogInAsync(user, password)).Should().BeTrue();
+        milvus.State.RolesOf(user).Should().Equal(ReaderRole);
+        ClusterTestKit.Decode((await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("kept")))!)["password"].Should().Be(password);
+        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserRetained");
+    }
+
+    [Fact]
+    public async Task Protected_users_are_refused_by_the_schema_and_by_the_operator()
+    {
+        milvus.State.AddUser("db_admin", "Zilliz-Adm1n-pw", MilvusDoubleState.AdminRole);
+        milvus.State.MakeUndeletable("db_admin");
+        secrets.Add("Zilliz-Adm1n-pw");
+        await CreateAdminAsync();
+        (await RejectedAsync(Managed("zilliz-admin", "db_admin"))).Response.Content.Should().Contain("protected administrator");
+        (await RejectedAsync(Managed("root-again", "root"))).Response.Content.Should().Contain("protected administrator");
+
+        await kit.CreateAsync(Managed("shouting", "Db_Admin", policy: DeletionPolicy.Delete));
+
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("shouting", ConditionTypes.Ready, "False", "ProtectedUser");
+        ValidatedMessage(refused).Should().Contain("never creates, resets or drops");
+        await kit.DeleteAsync<ClusterCredential>("shouting");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("shouting"), c => c is null, "the refused credential to go without dropping anything");
+        milvus.State.UserNames().Should().Contain(["db_admin", "root"]).And.NotContain("Db_Admin");
+        milvus.State.PasswordOf("db_admin").Should().Be("Zilliz-Adm1n-pw");
+        milvus.State.PasswordOf("root").Should().Be(RootPassword);
+    }
+
+    [Theory]
+    [InlineData("9lives")]
+    [InlineData("search-svc")]
+    [InlineData("a_name_that_is_longer_than_32_chars")]
+    public async Task A_name_Milvus_would_not_take_is_rejected_by_the_schema(string name)
+    {
+        (await RejectedAsync(Managed("bad-name", name))).Response.Content.Should().Contain("spec.username").And.Contain("must start with a letter");
+    }
+
+    [Fact]
+    public async Task An_admin_that_is_not_Ready_is_reported_as_AdminNotReady()
+    {
+        secrets.Add("not-roots-Passw0rd");
+        await CreateAdminAsync("broken-admin", password: "not-roots-Passw0rd");
+        var user = Unique("wait_");
+
+        await kit.CreateAsync(Managed("waiting", user, admin: "broken-admin"));
+
+        var waiting = await kit.WaitForConditionAsync<ClusterCredential>("waiting", ConditionTypes.Ready, "False", "AdminNotReady");
+        ValidatedMessage(waiting).Should().Contain("broken-admin");
+        milvus.State.HasUser(user).Should().BeFalse();
+        (await kit.TryGetSecretAsync("waiting")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task An_admin_without_the_admin_role_is_PermissionDenied()
+    {
+        milvus.State.AddUser("app_owner", "App-0wner-pw", MilvusDoubleState.PublicRole);
+        secrets.Add("App-0wner-pw");
+        await CreateAdminAsync("weak-admin", "app_owner", "App-0wner-pw");
+        await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
+        var user = Unique("deny_");
+
+        await kit.CreateAsync(Managed("denied", user, admin: "weak-admin"));
+
+        var denied = await kit.WaitForConditionAsync<ClusterCredential>("denied", ConditionTypes.Ready, "False", "PermissionDenied");
+        ValidatedMessage(denied).Should().Contain(user).And.Contain("app_owner").And.Contain("admin role");
+        milvus.State.HasUser(user).Should().BeFalse();
+    }
+
+    private Task<V1Deployment> CreateDeploymentAsync(string name, string secretName, Dictionary<string, string>? annotations) =>
+        controlPlane.Admin.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
+            Spec = new V1DeploymentSpec
+            {
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name } },
+                    Spec = new V1PodSpec
+                    {
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "app",
+                                Image = "registry.invalid/search:1",
+                                EnvFrom = [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = secretName } }],
+                            },
+                        ],
+                    },
+                },
+            },
+        }, ns.Name);
+}

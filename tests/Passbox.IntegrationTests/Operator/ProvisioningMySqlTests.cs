@@ -1,0 +1,318 @@
+using System.Globalization;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using MySqlConnector;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Provisioning;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>Users managed by the operator on a real MariaDB, through an admin ClusterCredential for root.</summary>
+[Collection(OperatorTestsDefinition.Name)]
+public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb) : IAsyncLifetime
+{
+    private TestNamespace ns = null!;
+    private ClusterTestKit kit = null!;
+    private OperatorHost host = null!;
+    private readonly List<string> secrets = [];
+
+    public async Task InitializeAsync()
+    {
+        ns = await controlPlane.CreateNamespaceAsync("prov");
+        kit = new ClusterTestKit(controlPlane, ns.Name);
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        secrets.Add(mariaDb.RootPassword);
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            foreach (var generated in (await controlPlane.Admin.CoreV1.ListNamespacedSecretAsync(ns.Name)).Items)
+            {
+                secrets.AddRange(ClusterTestKit.Decode(generated).Where(p => p.Key == "password").Select(p => p.Value));
+            }
+
+            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            await ns.DisposeAsync();
+        }
+    }
+
+    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
+
+    private ClusterCredential Credential(string name, string username, Action<ClusterCredentialSpec>? change = null)
+    {
+        var credential = new ClusterCredential
+        {
+            Metadata = new() { Name = name },
+            Spec = new ClusterCredentialSpec
+            {
+                Engine = ClusterEngine.MySQL,
+                Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
+                Username = username,
+                Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
+            },
+        };
+        change?.Invoke(credential.Spec);
+        return credential;
+    }
+
+    private ClusterCredential Managed(string name, string username, string admin = "root-admin", DeletionPolicy? policy = null) =>
+        Credential(name, username, s => s.Provisioning = new UserProvisioning
+        {
+            AdminCredentialRef = new LocalCredentialReference { Name = admin },
+            Grants = [new DatabaseGrant { Database = MariaDbFixture.DatabaseName, Privileges = [SqlPrivilege.Select, SqlPrivilege.Insert] }],
+            DeletionPolicy = policy,
+        });
+
+    private async Task CreateAdminAsync(string name = "root-admin", string? user = null, string? password = null)
+    {
+        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["password"] = password ?? mariaDb.RootPassword });
+        await kit.CreateAsync(Credential(name, user ?? mariaDb.RootUser, s => s.PasswordSecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "password" }));
+    }
+
+    private async Task<bool> CanLogInAsync(string user, string password)
+    {
+        var builder = new MySqlConnectionStringBuilder
+        {
+            Server = mariaDb.Host, Port = (uint)mariaDb.Port, UserID = user, Password = password,
+            Pooling = false, SslMode = MySqlSslMode.None, ConnectionTimeout = 5,
+        };
+        try
+        {
+            await using var connection = new MySqlConnection(builder.ConnectionString);
+            await connection.OpenAsync();
+            return true;
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.AccessDenied)
+        {
+            return false;
+        }
+    }
+
+    private async Task<long> UserCountAsync(string user) =>
+        Convert.ToInt64(await mariaDb.ScalarAsync($"SELECT COUNT(*) FROM mysql.user WHERE User = '{user}' AND Host = '%'"), CultureInfo.InvariantCulture);
+
+    private async Task<HttpOperationException> RejectedAsync(ClusterCredential credential)
+    {
+        var act = () => kit.CreateAsync(credential);
+        var rejected = (await act.Should().ThrowAsync<HttpOperationException>()).Which;
+        rejected.Response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
+        return rejected;
+    }
+
+    [Fact]
+    public async Task A_missing_user_is_created_with_a_generated_password_and_its_grants()
+    {
+        var user = Unique("gen_");
+        await CreateAdminAsync();
+
+        await kit.CreateAsync(Managed("orders", user));
+
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("orders", ConditionTypes.Ready, "True");
+        var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("orders"));
+        data["username"].Should().Be(user);
+        data["password"].Should().HaveLength(PasswordGenerator.DefaultLength);
+        (await CanLogInAsync(user, data["password"])).Should().BeTrue();
+        var grants = Convert.ToString(await mariaDb.ScalarAsync(
+            $"SELECT GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'{user}'@'%'\" AND TABLE_SCHEMA = '{MariaDbFixture.DatabaseName}'"), CultureInfo.InvariantCulture);
+        grants.Should().Be("INSERT,SELECT");
+
+        var stored = (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("orders")))!;
+        ClusterTestKit.Decode(stored)["password"].Should().Be(data["password"]);
+        stored.Metadata.Labels.Should().Contain(Passbox.Operator.Api.V1Alpha1.ApiGroup.ManagedByLabel, "passbox");
+        ready.Status!.Provisioning!.User.Should().Be(user);
+        ready.Status.Provisioning.PasswordSet.Should().NotBeNull();
+        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserCreated");
+    }
+
+    [Fact]
+    public async Task Rotation_replaces_the_password_validates_it_and_restarts_opted_in_workloads()
+    {
+        var user = Unique("rot_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("rot", user));
+        var before = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["password"];
+        await CreateDeploymentAsync("opted-in", new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "other,rot" });
+        await CreateDeploymentAsync("bystander", null);
+
+        // Deleting the generated password is "rotate now"; the rotation period takes the same path when it elapses.
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("rot"), ns.Name);
+
+        var rotated = await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] != before);
+        var after = ClusterTestKit.Decode(rotated)["password"];
+        (await CanLogInAsync(user, after)).Should().BeTrue();
+        (await CanLogInAsync(user, before)).Should().BeFalse("the old password stops working");
+        var restarted = await ClusterTestKit.EventuallyAsync(
+            () => controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("opted-in", ns.Name),
+            d => d.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) == true,
+            "the opted-in Deployment to be restarted");
+        restarted.Should().NotBeNull();
+        var bystander = await controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("bystander", ns.Name);
+        (bystander.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) ?? false).Should().BeFalse();
+        await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
+    }
+
+    [Fact]
+    public async Task A_changed_password_Secret_resets_the_password_of_the_user()
+    {
+        var user = Unique("src_");
+        await CreateAdminAsync();
+        var first = MariaDbFixture.NewPassword();
+        var second = MariaDbFixture.NewPassword();
+        secrets.AddRange([first, second]);
+        await kit.CreateSecretAsync("src-input", new Dictionary<string, string> { ["password"] = first });
+        var credential = Managed("src", user);
+        credential.Spec.PasswordSecretRef = new SecretKeyReference { Name = "src-input", Key = "password" };
+        await kit.CreateAsync(credential);
+        await kit.WaitForSecretAsync("src", s => ClusterTestKit.Decode(s)["password"] == first);
+
+        await kit.SetSecretValueAsync("src-input", "password", second);
+
+        await kit.WaitForSecretAsync("src", s => ClusterTestKit.Decode(s)["password"] == second);
+        (await CanLogInAsync(user, second)).Should().BeTrue();
+        (await CanLogInAsync(user, first)).Should().BeFalse();
+        (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("src"))).Should().BeNull("a given password is not generated");
+    }
+
+    [Fact]
+    public async Task Deletion_policy_Delete_drops_the_user_only_after_in_use_protection_lets_go()
+    {
+        var user = Unique("del_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("gone", user, policy: DeletionPolicy.Delete));
+        await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Ready, "True");
+        var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("gone"))["password"];
+        (await UserCountAsync(user)).Should().Be(1);
+        await kit.CreatePodUsingSecretAsync("reporting", "gone");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");
+
+        await kit.DeleteAsync<ClusterCredential>("gone");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse },
+            "the deletion to be blocked by the Pod");
+        (await UserCountAsync(user)).Should().Be(1, "the user stays while a Pod still uses its Secret");
+        (await CanLogInAsync(user, password)).Should().BeTrue();
+
+        await kit.DeletePodAsync("reporting");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"), c => c is null, "the credential to go");
+        (await UserCountAsync(user)).Should().Be(0);
+        (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("gone"))).Should().BeNull();
+        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserDropped" && e.Message.Contains(user, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Deletion_policy_Retain_keeps_the_user_and_its_password()
+    {
+        var user = Unique("ret_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("kept", user));
+        var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("kept"))["password"];
+
+        await kit.DeleteAsync<ClusterCredential>("kept");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("kept"), c => c is null, "the credential to go");
+        (await UserCountAsync(user)).Should().Be(1);
+        (await CanLogInAsync(user, password)).Should().BeTrue();
+        ClusterTestKit.Decode((await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("kept")))!)["password"].Should().Be(password);
+    }
+
+    [Fact]
+    public async Task Protected_users_are_refused_by_the_schema_and_by_the_operator()
+    {
+        await CreateAdminAsync();
+        var rejected = await RejectedAsync(Managed("root-again", "root"));
+        rejected.Response.Content.Should().Contain("protected administrator");
+
+        // The schema compares exactly; the operator also refuses other spellings and never touches the server.
+        var rootBefore = await mariaDb.ScalarAsync("SELECT authentication_string FROM mysql.user WHERE User = 'root' AND Host = '%'");
+        await kit.CreateAsync(Managed("shouting", "ROOT"));
+
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("shouting", ConditionTypes.Ready, "False", "ProtectedUser");
+        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("never creates, resets or drops");
+        (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("shouting"))).Should().BeNull();
+        (await mariaDb.ScalarAsync("SELECT authentication_string FROM mysql.user WHERE User = 'root' AND Host = '%'")).Should().Be(rootBefore);
+    }
+
+    [Fact]
+    public async Task Users_of_the_OceanBase_sys_tenant_are_refused()
+    {
+        var user = Unique("ops_");
+        var credential = Managed("sys-user", user);
+        credential.Spec.Engine = ClusterEngine.OceanBase;
+        credential.Spec.OceanBase = new OceanBaseSettings { Tenant = "sys" };
+        (await RejectedAsync(credential)).Response.Content.Should().Contain("sys tenant");
+
+        // Tenant names ignore case on OceanBase: the operator refuses the spellings the schema lets through.
+        credential.Spec.OceanBase = new OceanBaseSettings { Tenant = "SYS" };
+        await kit.CreateAsync(credential);
+
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("sys-user", ConditionTypes.Ready, "False", "ProtectedUser");
+        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("sys tenant").And.Contain("administer the whole cluster");
+        (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("sys-user"))).Should().BeNull();
+        (await UserCountAsync(user)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task An_invalid_user_name_is_rejected_by_the_schema()
+    {
+        var rejected = await RejectedAsync(Managed("bad-name", "app-rw'; DROP USER root; --"));
+
+        rejected.Response.Content.Should().Contain("spec.username");
+    }
+
+    [Fact]
+    public async Task An_admin_that_is_not_Ready_is_reported_as_AdminNotReady()
+    {
+        secrets.Add("not-roots-password-1");
+        await CreateAdminAsync("broken-admin", password: "not-roots-password-1");
+        var user = Unique("wait_");
+
+        await kit.CreateAsync(Managed("waiting", user, admin: "broken-admin"));
+
+        var waiting = await kit.WaitForConditionAsync<ClusterCredential>("waiting", ConditionTypes.Ready, "False", "AdminNotReady");
+        waiting.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("broken-admin");
+        (await UserCountAsync(user)).Should().Be(0);
+        (await kit.TryGetSecretAsync("waiting")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task An_admin_without_the_privilege_to_create_users_is_PermissionDenied()
+    {
+        var weak = await mariaDb.CreateUserAsync(Unique("weak_"));
+        secrets.Add(weak.Password);
+        await CreateAdminAsync("weak-admin", weak.LoginName, weak.Password);
+        await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
+        var user = Unique("deny_");
+
+        await kit.CreateAsync(Managed("denied", user, admin: "weak-admin"));
+
+        var denied = await kit.WaitForConditionAsync<ClusterCredential>("denied", ConditionTypes.Ready, "False", "PermissionDenied");
+        denied.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain(user).And.Contain(weak.LoginName);
+        (await UserCountAsync(user)).Should().Be(0);
+    }
+
+    private Task<V1Deployment> CreateDeploymentAsync(string name, Dictionary<string, string>? annotations) =>
+        controlPlane.Admin.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
+            Spec = new V1DeploymentSpec
+            {
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name } },
+                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "registry.invalid/app:1" }] },
+                },
+            },
+        }, ns.Name);
+}
