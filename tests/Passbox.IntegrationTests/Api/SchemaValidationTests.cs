@@ -81,6 +81,52 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         (await RejectionAsync(yaml)).Should().ContainSingle(c => c.Field == "spec.username" && c.Message.Contains("bare user name for OceanBase", StringComparison.Ordinal));
     }
 
+    private const string Provisioned = "passwordSecretRef: {name: in, key: password}\n  provisioning:\n    adminCredentialRef: {name: root}";
+
+    public static TheoryData<string, string, string> RejectedProvisioning => new()
+    {
+        // User names Milvus, MySQL and OceanBase all take and that need no quoting: a letter, then letters, digits, _.
+        { "username: app", "username: 9lives", "spec.username" },
+        { "username: app", "username: app-rw", "spec.username" },
+        { "username: app", "username: \"app'; DROP USER root; --\"", "spec.username" },
+        { "username: app", "username: a_name_that_is_longer_than_32_chars", "spec.username" },
+        // Protected administrators, by exact name (the operator also refuses other spellings).
+        { "username: app", "username: root", "spec.username" },
+        { "username: app", "username: db_admin", "spec.username" },
+        { "username: app", "username: proxyro", "spec.username" },
+        { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sys}", "spec.oceanBase.tenant" },
+        // A generated password has no source Secret to rotate; grants and roles belong to their engines.
+        { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 720h}", "spec.provisioning.rotation" },
+        { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 30s}", "spec.provisioning.rotation.period" },
+        { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    roles: [{name: reader}]", "spec.provisioning.roles" },
+        { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    deletionPolicy: Orphan", "spec.provisioning.deletionPolicy" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RejectedProvisioning))]
+    public async Task A_bad_provisioning_block_is_rejected_with_a_message_naming_the_field(string replace, string with, string field)
+    {
+        var valid = ValidCluster.Replace("passwordSecretRef: {name: in, key: password}", Provisioned, StringComparison.Ordinal);
+        await CreateAsync(valid.Replace("name: c1", "name: control", StringComparison.Ordinal));
+
+        (await RejectionAsync(valid.Replace(replace, with, StringComparison.Ordinal))).Should().Contain(c => c.Field == field);
+    }
+
+    [Fact]
+    public async Task A_provisioned_user_needs_no_password_Secret_but_a_valid_user_name()
+    {
+        var generated = ValidCluster.Replace("passwordSecretRef: {name: in, key: password}",
+            "provisioning: {adminCredentialRef: {name: root}, rotation: {period: 720h}, passwordPolicy: {length: 40}}", StringComparison.Ordinal);
+        await CreateAsync(generated);
+
+        var badName = generated.Replace("name: c1", "name: c2", StringComparison.Ordinal).Replace("username: app", "username: 9lives", StringComparison.Ordinal);
+        (await RejectionAsync(badName)).Should().ContainSingle(c => c.Field == "spec.username"
+            && c.Message.Contains("must start with a letter and hold only letters, digits and _", StringComparison.Ordinal));
+        var root = generated.Replace("name: c1", "name: c3", StringComparison.Ordinal).Replace("username: app", "username: root", StringComparison.Ordinal);
+        (await RejectionAsync(root)).Should().ContainSingle(c => c.Field == "spec.username"
+            && c.Message.Contains("protected administrator", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task An_api_key_is_only_for_Milvus()
     {
