@@ -135,6 +135,57 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
     public Task<V1Secret> WaitForSecretAsync(string name, Func<V1Secret, bool>? check = null, TimeSpan? timeout = null) =>
         EventuallyAsync(async () => (await TryGetSecretAsync(name))!, s => s is not null && (check?.Invoke(s) ?? true), $"Secret {name}", timeout);
 
+    /// <summary>A name with a random suffix, e.g. a database user no other test run has.</summary>
+    public static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
+
+    /// <summary>Creating the credential fails with 422 (schema or CEL rule); the rejection, to check its message.</summary>
+    public async Task<HttpOperationException> RejectedAsync<T>(T credential)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var act = () => CreateAsync(credential);
+        var rejected = (await act.Should().ThrowAsync<HttpOperationException>()).Which;
+        rejected.Response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
+        return rejected;
+    }
+
+    /// <summary>The values of these keys in every Secret of the namespace (generated passwords, tokens), for leak checks.</summary>
+    public async Task<IReadOnlyList<string>> SecretValuesAsync(params string[] keys) =>
+        (await admin.CoreV1.ListNamespacedSecretAsync(Namespace)).Items
+            .SelectMany(s => Decode(s).Where(p => keys.Contains(p.Key, StringComparer.Ordinal)).Select(p => p.Value))
+            .ToList();
+
+    /// <summary>A Deployment whose pods use <paramref name="secretName"/> through envFrom (when given).</summary>
+    public Task<V1Deployment> CreateDeploymentAsync(string name, IDictionary<string, string>? annotations, string? secretName = null) =>
+        admin.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
+        {
+            Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
+            Spec = new V1DeploymentSpec
+            {
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name } },
+                    Spec = new V1PodSpec
+                    {
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "app",
+                                Image = "registry.invalid/app:1",
+                                EnvFrom = secretName is null ? null : [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = secretName } }],
+                            },
+                        ],
+                    },
+                },
+            },
+        }, Namespace);
+
+    /// <summary>Whether the Deployment's pod template carries Passbox's restart annotation.</summary>
+    public async Task<bool> WasRestartedAsync(string deployment) =>
+        (await admin.AppsV1.ReadNamespacedDeploymentAsync(deployment, Namespace)).Spec.Template.Metadata?.Annotations?
+            .ContainsKey(Passbox.Operator.Provisioning.WorkloadRestarter.RestartedAtAnnotation) == true;
+
     /// <summary>A Pod that mounts the Secret: in-use protection counts it as a user.</summary>
     public Task<V1Pod> CreatePodUsingSecretAsync(string name, string secretName) =>
         admin.CoreV1.CreateNamespacedPodAsync(new V1Pod

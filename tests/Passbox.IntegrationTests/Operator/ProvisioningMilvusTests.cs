@@ -1,7 +1,4 @@
-using System.Net;
 using k8s;
-using k8s.Autorest;
-using k8s.Models;
 using Passbox.IntegrationTests.Doubles.Milvus;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
@@ -44,10 +41,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         try
         {
-            foreach (var secret in (await controlPlane.Admin.CoreV1.ListNamespacedSecretAsync(ns.Name)).Items)
-            {
-                secrets.AddRange(ClusterTestKit.Decode(secret).Where(p => p.Key is "password" or "token").Select(p => p.Value));
-            }
+            secrets.AddRange(await kit.SecretValuesAsync("password", "token"));
 
             await kit.AssertNothingLeakedAsync(host, [.. secrets]);
         }
@@ -58,8 +52,6 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
             await milvus.DisposeAsync();
         }
     }
-
-    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
 
     private ClusterCredential Credential(string name, string username, Action<ClusterCredentialSpec>? change = null)
     {
@@ -102,21 +94,13 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         return outcome.Succeeded;
     }
 
-    private async Task<HttpOperationException> RejectedAsync(ClusterCredential credential)
-    {
-        var act = () => kit.CreateAsync(credential);
-        var rejected = (await act.Should().ThrowAsync<HttpOperationException>()).Which;
-        rejected.Response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
-        return rejected;
-    }
-
     private static string ValidatedMessage(ClusterCredential credential) =>
         credential.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message;
 
     [Fact]
     public async Task A_missing_user_is_created_with_a_generated_password_and_exactly_its_roles()
     {
-        var user = Unique("gen_");
+        var user = ClusterTestKit.Unique("gen_");
         await CreateAdminAsync();
 
         await kit.CreateAsync(Managed("vectors", user));
@@ -141,32 +125,29 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     [Fact]
     public async Task Rotation_sends_the_old_password_replaces_it_and_restarts_opted_in_workloads()
     {
-        var user = Unique("rot_");
+        var user = ClusterTestKit.Unique("rot_");
         await CreateAdminAsync();
         await kit.CreateAsync(Managed("rot", user));
         var before = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["password"];
-        await CreateDeploymentAsync("opted-in", "rot", new Dictionary<string, string> { [WorkloadRestarter.AutoAnnotation] = "true" });
-        await CreateDeploymentAsync("bystander", "rot", null);
+        await kit.CreateDeploymentAsync("opted-in", new Dictionary<string, string> { [WorkloadRestarter.AutoAnnotation] = "true" }, "rot");
+        await kit.CreateDeploymentAsync("bystander", null, "rot");
 
+        // Deleting the generated password is "rotate now". Root is no superuser: the reset must carry the old password.
         await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("rot"), ns.Name);
 
         var after = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] != before))["password"];
         (await CanLogInAsync(user, after)).Should().BeTrue();
         (await CanLogInAsync(user, before)).Should().BeFalse("the old password stops working");
         ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["token"].Should().Be($"{user}:{after}");
-        await ClusterTestKit.EventuallyAsync(
-            () => controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("opted-in", ns.Name),
-            d => d.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) == true,
-            "the opted-in Deployment to be restarted");
-        var bystander = await controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("bystander", ns.Name);
-        (bystander.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) ?? false).Should().BeFalse();
+        await ClusterTestKit.EventuallyAsync(() => kit.WasRestartedAsync("opted-in"), restarted => restarted, "the opted-in Deployment to be restarted");
+        (await kit.WasRestartedAsync("bystander")).Should().BeFalse("a workload that did not opt in is left alone, even though it uses the Secret");
         (await kit.EventsAsync()).Should().Contain(e => e.Reason == "PasswordReset").And.Contain(e => e.Reason == "WorkloadsRestarted");
     }
 
     [Fact]
     public async Task A_reset_the_server_refuses_for_a_wrong_old_password_is_PermissionDenied_and_keeps_the_last_good_Secret()
     {
-        var user = Unique("drift_");
+        var user = ClusterTestKit.Unique("drift_");
         await CreateAdminAsync();
         await kit.CreateAsync(Managed("drift", user));
         var published = ClusterTestKit.Decode(await kit.WaitForSecretAsync("drift"))["password"];
@@ -184,7 +165,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     [Fact]
     public async Task Deletion_policy_Delete_drops_the_user_only_after_in_use_protection_lets_go()
     {
-        var user = Unique("del_");
+        var user = ClusterTestKit.Unique("del_");
         await CreateAdminAsync();
         await kit.CreateAsync(Managed("gone", user, policy: DeletionPolicy.Delete));
         await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Ready, "True");
@@ -208,7 +189,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     [Fact]
     public async Task Deletion_policy_Retain_keeps_the_user_its_roles_and_its_password()
     {
-        var user = Unique("ret_");
+        var user = ClusterTestKit.Unique("ret_");
         await CreateAdminAsync();
         await kit.CreateAsync(Managed("kept", user, policy: DeletionPolicy.Retain));
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("kept"))["password"];
@@ -229,8 +210,8 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         milvus.State.MakeUndeletable("db_admin");
         secrets.Add("Zilliz-Adm1n-pw");
         await CreateAdminAsync();
-        (await RejectedAsync(Managed("zilliz-admin", "db_admin"))).Response.Content.Should().Contain("protected administrator");
-        (await RejectedAsync(Managed("root-again", "root"))).Response.Content.Should().Contain("protected administrator");
+        (await kit.RejectedAsync(Managed("zilliz-admin", "db_admin"))).Response.Content.Should().Contain("protected administrator");
+        (await kit.RejectedAsync(Managed("root-again", "root"))).Response.Content.Should().Contain("protected administrator");
 
         await kit.CreateAsync(Managed("shouting", "Db_Admin", policy: DeletionPolicy.Delete));
 
@@ -249,7 +230,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     [InlineData("a_name_that_is_longer_than_32_chars")]
     public async Task A_name_Milvus_would_not_take_is_rejected_by_the_schema(string name)
     {
-        (await RejectedAsync(Managed("bad-name", name))).Response.Content.Should().Contain("spec.username").And.Contain("must start with a letter");
+        (await kit.RejectedAsync(Managed("bad-name", name))).Response.Content.Should().Contain("spec.username").And.Contain("must start with a letter");
     }
 
     [Fact]
@@ -257,7 +238,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         secrets.Add("not-roots-Passw0rd");
         await CreateAdminAsync("broken-admin", password: "not-roots-Passw0rd");
-        var user = Unique("wait_");
+        var user = ClusterTestKit.Unique("wait_");
 
         await kit.CreateAsync(Managed("waiting", user, admin: "broken-admin"));
 
@@ -274,7 +255,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         secrets.Add("App-0wner-pw");
         await CreateAdminAsync("weak-admin", "app_owner", "App-0wner-pw");
         await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
-        var user = Unique("deny_");
+        var user = ClusterTestKit.Unique("deny_");
 
         await kit.CreateAsync(Managed("denied", user, admin: "weak-admin"));
 
@@ -282,30 +263,4 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         ValidatedMessage(denied).Should().Contain(user).And.Contain("app_owner").And.Contain("admin role");
         milvus.State.HasUser(user).Should().BeFalse();
     }
-
-    private Task<V1Deployment> CreateDeploymentAsync(string name, string secretName, Dictionary<string, string>? annotations) =>
-        controlPlane.Admin.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
-        {
-            Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
-            Spec = new V1DeploymentSpec
-            {
-                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
-                Template = new V1PodTemplateSpec
-                {
-                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name } },
-                    Spec = new V1PodSpec
-                    {
-                        Containers =
-                        [
-                            new V1Container
-                            {
-                                Name = "app",
-                                Image = "registry.invalid/search:1",
-                                EnvFrom = [new V1EnvFromSource { SecretRef = new V1SecretEnvSource { Name = secretName } }],
-                            },
-                        ],
-                    },
-                },
-            },
-        }, ns.Name);
 }

@@ -1,7 +1,5 @@
 using System.Globalization;
-using System.Net;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 using MySqlConnector;
 using Passbox.IntegrationTests.Infrastructure;
@@ -31,10 +29,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         try
         {
-            foreach (var generated in (await controlPlane.Admin.CoreV1.ListNamespacedSecretAsync(ns.Name)).Items)
-            {
-                secrets.AddRange(ClusterTestKit.Decode(generated).Where(p => p.Key == "password").Select(p => p.Value));
-            }
+            secrets.AddRange(await kit.SecretValuesAsync("password", "token"));
 
             await kit.AssertNothingLeakedAsync(host, [.. secrets]);
         }
@@ -44,8 +39,6 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
             await ns.DisposeAsync();
         }
     }
-
-    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
 
     private ClusterCredential Credential(string name, string username, Action<ClusterCredentialSpec>? change = null)
     {
@@ -100,18 +93,10 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     private async Task<long> UserCountAsync(string user) =>
         Convert.ToInt64(await mariaDb.ScalarAsync($"SELECT COUNT(*) FROM mysql.user WHERE User = '{user}' AND Host = '%'"), CultureInfo.InvariantCulture);
 
-    private async Task<HttpOperationException> RejectedAsync(ClusterCredential credential)
-    {
-        var act = () => kit.CreateAsync(credential);
-        var rejected = (await act.Should().ThrowAsync<HttpOperationException>()).Which;
-        rejected.Response.StatusCode.Should().Be(HttpStatusCode.UnprocessableEntity);
-        return rejected;
-    }
-
     [Fact]
     public async Task A_missing_user_is_created_with_a_generated_password_and_its_grants()
     {
-        var user = Unique("gen_");
+        var user = ClusterTestKit.Unique("gen_");
         await CreateAdminAsync();
 
         await kit.CreateAsync(Managed("orders", user));
@@ -134,36 +119,38 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
-    public async Task Rotation_replaces_the_password_validates_it_and_restarts_opted_in_workloads()
+    public async Task A_password_older_than_the_rotation_period_is_replaced_and_opted_in_workloads_restart()
     {
-        var user = Unique("rot_");
+        var user = ClusterTestKit.Unique("rot_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("rot", user));
+        var credential = Managed("rot", user);
+        credential.Spec.Provisioning!.Rotation = new RotationSettings { Period = "24h" };
+        await kit.CreateAsync(credential);
         var before = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["password"];
-        await CreateDeploymentAsync("opted-in", new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "other,rot" });
-        await CreateDeploymentAsync("bystander", null);
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
+        ready.Status!.Provisioning!.NextRotation.Should().BeCloseTo(DateTime.UtcNow.AddHours(24), TimeSpan.FromMinutes(5));
+        await kit.CreateDeploymentAsync("opted-in", new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "other,rot" }, "rot");
+        await kit.CreateDeploymentAsync("bystander", null, "rot");
 
-        // Deleting the generated password is "rotate now"; the rotation period takes the same path when it elapses.
-        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("rot"), ns.Name);
+        // The period elapses: the password was generated (by the operator's record on its Secret) two days ago.
+        await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch(KubernetesJson.Serialize(new
+        {
+            metadata = new { annotations = new Dictionary<string, string> { [GeneratedPasswordStore.GeneratedAtAnnotation] = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } },
+        }), V1Patch.PatchType.MergePatch), GeneratedPasswordStore.SecretName("rot"), ns.Name);
 
-        var rotated = await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] != before);
-        var after = ClusterTestKit.Decode(rotated)["password"];
+        var after = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] != before))["password"];
         (await CanLogInAsync(user, after)).Should().BeTrue();
         (await CanLogInAsync(user, before)).Should().BeFalse("the old password stops working");
-        var restarted = await ClusterTestKit.EventuallyAsync(
-            () => controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("opted-in", ns.Name),
-            d => d.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) == true,
-            "the opted-in Deployment to be restarted");
-        restarted.Should().NotBeNull();
-        var bystander = await controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync("bystander", ns.Name);
-        (bystander.Spec.Template.Metadata?.Annotations?.ContainsKey(WorkloadRestarter.RestartedAtAnnotation) ?? false).Should().BeFalse();
-        await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
+        await ClusterTestKit.EventuallyAsync(() => kit.WasRestartedAsync("opted-in"), restarted => restarted, "the opted-in Deployment to be restarted");
+        (await kit.WasRestartedAsync("bystander")).Should().BeFalse("a workload that did not opt in is left alone, even though it uses the Secret");
+        var rotated = await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
+        rotated.Status!.Provisioning!.NextRotation.Should().BeAfter(ready.Status.Provisioning.NextRotation!.Value.AddHours(-1), "the next rotation is a period after this one");
     }
 
     [Fact]
     public async Task A_changed_password_Secret_resets_the_password_of_the_user()
     {
-        var user = Unique("src_");
+        var user = ClusterTestKit.Unique("src_");
         await CreateAdminAsync();
         var first = MariaDbFixture.NewPassword();
         var second = MariaDbFixture.NewPassword();
@@ -185,7 +172,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     [Fact]
     public async Task Deletion_policy_Delete_drops_the_user_only_after_in_use_protection_lets_go()
     {
-        var user = Unique("del_");
+        var user = ClusterTestKit.Unique("del_");
         await CreateAdminAsync();
         await kit.CreateAsync(Managed("gone", user, policy: DeletionPolicy.Delete));
         await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Ready, "True");
@@ -213,7 +200,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     [Fact]
     public async Task Deletion_policy_Retain_keeps_the_user_and_its_password()
     {
-        var user = Unique("ret_");
+        var user = ClusterTestKit.Unique("ret_");
         await CreateAdminAsync();
         await kit.CreateAsync(Managed("kept", user));
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("kept"))["password"];
@@ -230,7 +217,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     public async Task Protected_users_are_refused_by_the_schema_and_by_the_operator()
     {
         await CreateAdminAsync();
-        var rejected = await RejectedAsync(Managed("root-again", "root"));
+        var rejected = await kit.RejectedAsync(Managed("root-again", "root"));
         rejected.Response.Content.Should().Contain("protected administrator");
 
         // The schema compares exactly; the operator also refuses other spellings and never touches the server.
@@ -246,11 +233,11 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     [Fact]
     public async Task Users_of_the_OceanBase_sys_tenant_are_refused()
     {
-        var user = Unique("ops_");
+        var user = ClusterTestKit.Unique("ops_");
         var credential = Managed("sys-user", user);
         credential.Spec.Engine = ClusterEngine.OceanBase;
         credential.Spec.OceanBase = new OceanBaseSettings { Tenant = "sys" };
-        (await RejectedAsync(credential)).Response.Content.Should().Contain("sys tenant");
+        (await kit.RejectedAsync(credential)).Response.Content.Should().Contain("sys tenant");
 
         // Tenant names ignore case on OceanBase: the operator refuses the spellings the schema lets through.
         credential.Spec.OceanBase = new OceanBaseSettings { Tenant = "SYS" };
@@ -265,7 +252,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     [Fact]
     public async Task An_invalid_user_name_is_rejected_by_the_schema()
     {
-        var rejected = await RejectedAsync(Managed("bad-name", "app-rw'; DROP USER root; --"));
+        var rejected = await kit.RejectedAsync(Managed("bad-name", "app-rw'; DROP USER root; --"));
 
         rejected.Response.Content.Should().Contain("spec.username");
     }
@@ -275,7 +262,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         secrets.Add("not-roots-password-1");
         await CreateAdminAsync("broken-admin", password: "not-roots-password-1");
-        var user = Unique("wait_");
+        var user = ClusterTestKit.Unique("wait_");
 
         await kit.CreateAsync(Managed("waiting", user, admin: "broken-admin"));
 
@@ -288,11 +275,11 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     [Fact]
     public async Task An_admin_without_the_privilege_to_create_users_is_PermissionDenied()
     {
-        var weak = await mariaDb.CreateUserAsync(Unique("weak_"));
+        var weak = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("weak_"));
         secrets.Add(weak.Password);
         await CreateAdminAsync("weak-admin", weak.LoginName, weak.Password);
         await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
-        var user = Unique("deny_");
+        var user = ClusterTestKit.Unique("deny_");
 
         await kit.CreateAsync(Managed("denied", user, admin: "weak-admin"));
 
@@ -300,19 +287,4 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         denied.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain(user).And.Contain(weak.LoginName);
         (await UserCountAsync(user)).Should().Be(0);
     }
-
-    private Task<V1Deployment> CreateDeploymentAsync(string name, Dictionary<string, string>? annotations) =>
-        controlPlane.Admin.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
-        {
-            Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
-            Spec = new V1DeploymentSpec
-            {
-                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
-                Template = new V1PodTemplateSpec
-                {
-                    Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = name } },
-                    Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "registry.invalid/app:1" }] },
-                },
-            },
-        }, ns.Name);
 }
