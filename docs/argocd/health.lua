@@ -3,7 +3,8 @@
 -- Argo CD runs it with the resource in `obj` and expects {status = ..., message = ...}.
 --
 --   Ready=True                                       -> Healthy
---   Ready=False, reason Progressing or WaitingForValidation
+--   Ready=False, reason Progressing, WaitingForValidation or AdminNotReady
+--                                                    (a managed user waits for its admin credential)
 --                                                    -> Progressing (not final yet)
 --   Ready=False, any other reason                    -> Degraded, "<reason>: <message>"
 --   no status, no Ready, Ready=Unknown               -> Progressing
@@ -15,7 +16,7 @@
 local hs = {status = "Progressing", message = "Waiting for the operator to report status"}
 
 -- Ready=False reasons that mean "still working", not a failure a person must act on.
-local transient = {Progressing = true, WaitingForValidation = true}
+local transient = {Progressing = true, WaitingForValidation = true, AdminNotReady = true}
 
 local function condition(conditions, kind)
   if conditions == nil then

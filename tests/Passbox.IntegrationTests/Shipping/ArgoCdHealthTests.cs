@@ -54,6 +54,7 @@ public sealed class ArgoCdHealthTests
     [Theory]
     [InlineData("False", "Progressing")]
     [InlineData("False", "WaitingForValidation")]
+    [InlineData("False", "AdminNotReady")]
     [InlineData("Unknown", "Unreachable")]
     public void Ready_not_final_yet_is_progressing(string status, string reason)
     {
