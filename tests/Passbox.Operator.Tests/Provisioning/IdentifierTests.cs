@@ -108,11 +108,23 @@ public sealed class IdentifierTests
             .Should().Contain(r => r.Rule.Contains(UserNames.Pattern, StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void A_managed_user_never_prints_its_password()
+    [Theory]
+    [InlineData("sys", true)]
+    [InlineData("SYS", true)]
+    [InlineData("Sys", true)]
+    [InlineData("orders", false)]
+    [InlineData("sys_archive", false)]
+    [InlineData(null, false)]
+    public void Every_user_of_the_OceanBase_sys_tenant_is_protected(string? tenant, bool isSys)
     {
-        var user = new ManagedUser { Name = "app", Password = "s3cret-Value!" };
+        ProtectedUserNames.IsSysTenant(tenant).Should().Be(isSys);
+    }
 
-        user.ToString().Should().NotContain("s3cret-Value!");
+    [Fact]
+    public void A_managed_user_never_prints_its_passwords()
+    {
+        var user = new ManagedUser { Name = "app", Password = "s3cret-Value!", CurrentPassword = "0ld-s3cret-Value!" };
+
+        user.ToString().Should().NotContain("s3cret-Value!").And.NotContain("0ld-s3cret");
     }
 }
