@@ -21,10 +21,8 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     private const string ReaderRole = "search_reader";
 
     private readonly MilvusConnector connector = new();
-    private readonly List<string> secrets = [RootPassword];
-    private TestNamespace ns = null!;
+    private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
-    private OperatorHost host = null!;
     private MilvusDouble milvus = null!;
 
     public async Task InitializeAsync()
@@ -32,23 +30,21 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         milvus = await MilvusDouble.StartAsync();
         milvus.State.SetPassword(MilvusDoubleState.RootUser, RootPassword);
         milvus.State.AddRole(ReaderRole);
-        ns = await controlPlane.CreateNamespaceAsync("provmv");
-        kit = new ClusterTestKit(controlPlane, ns.Name);
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        run = await OperatorRun.StartAsync(controlPlane, "provmv");
+        kit = run.Kit;
+        run.MarkSecret(RootPassword);
     }
 
     public async Task DisposeAsync()
     {
         try
         {
-            secrets.AddRange(await kit.SecretValuesAsync("password", "token"));
-
-            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
+            // The passwords the operator generated (and the tokens made of them) count as secrets too.
+            run.MarkSecret([.. await kit.SecretValuesAsync("password", "token")]);
         }
         finally
         {
-            await host.DisposeAsync();
-            await ns.DisposeAsync();
+            await run.DisposeAsync();
             await milvus.DisposeAsync();
         }
     }
@@ -133,7 +129,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         await kit.CreateDeploymentAsync("bystander", null, "rot");
 
         // Deleting the generated password is "rotate now". Root is no superuser: the reset must carry the old password.
-        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("rot"), ns.Name);
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("rot"), run.Namespace);
 
         var after = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] != before))["password"];
         (await CanLogInAsync(user, after)).Should().BeTrue();
@@ -152,9 +148,9 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         await kit.CreateAsync(Managed("drift", user));
         var published = ClusterTestKit.Decode(await kit.WaitForSecretAsync("drift"))["password"];
         milvus.State.SetPassword(user, "Changed-by-hand-1");
-        secrets.Add("Changed-by-hand-1");
+        run.MarkSecret("Changed-by-hand-1");
 
-        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("drift"), ns.Name);
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync(GeneratedPasswordStore.SecretName("drift"), run.Namespace);
 
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("drift", ConditionTypes.Validated, "False", "PermissionDenied");
         ValidatedMessage(refused).Should().Contain("old password").And.Contain("superUsers");
@@ -208,7 +204,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         milvus.State.AddUser("db_admin", "Zilliz-Adm1n-pw", MilvusDoubleState.AdminRole);
         milvus.State.MakeUndeletable("db_admin");
-        secrets.Add("Zilliz-Adm1n-pw");
+        run.MarkSecret("Zilliz-Adm1n-pw");
         await CreateAdminAsync();
         (await kit.RejectedAsync(Managed("zilliz-admin", "db_admin"))).Response.Content.Should().Contain("protected administrator");
         (await kit.RejectedAsync(Managed("root-again", "root"))).Response.Content.Should().Contain("protected administrator");
@@ -236,7 +232,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     [Fact]
     public async Task An_admin_that_is_not_Ready_is_reported_as_AdminNotReady()
     {
-        secrets.Add("not-roots-Passw0rd");
+        run.MarkSecret("not-roots-Passw0rd");
         await CreateAdminAsync("broken-admin", password: "not-roots-Passw0rd");
         var user = ClusterTestKit.Unique("wait_");
 
@@ -252,7 +248,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     public async Task An_admin_without_the_admin_role_is_PermissionDenied()
     {
         milvus.State.AddUser("app_owner", "App-0wner-pw", MilvusDoubleState.PublicRole);
-        secrets.Add("App-0wner-pw");
+        run.MarkSecret("App-0wner-pw");
         await CreateAdminAsync("weak-admin", "app_owner", "App-0wner-pw");
         await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
         var user = ClusterTestKit.Unique("deny_");

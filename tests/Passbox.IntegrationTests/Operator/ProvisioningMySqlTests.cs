@@ -12,31 +12,26 @@ namespace Passbox.IntegrationTests.Operator;
 [Collection(OperatorTestsDefinition.Name)]
 public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb) : IAsyncLifetime
 {
-    private TestNamespace ns = null!;
+    private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
-    private OperatorHost host = null!;
-    private readonly List<string> secrets = [];
 
     public async Task InitializeAsync()
     {
-        ns = await controlPlane.CreateNamespaceAsync("prov");
-        kit = new ClusterTestKit(controlPlane, ns.Name);
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
-        secrets.Add(mariaDb.RootPassword);
+        run = await OperatorRun.StartAsync(controlPlane, "prov");
+        kit = run.Kit;
+        run.MarkSecret(mariaDb.RootPassword);
     }
 
     public async Task DisposeAsync()
     {
         try
         {
-            secrets.AddRange(await kit.SecretValuesAsync("password", "token"));
-
-            await kit.AssertNothingLeakedAsync(host, [.. secrets]);
+            // The passwords the operator generated count as secrets too.
+            run.MarkSecret([.. await kit.SecretValuesAsync("password", "token")]);
         }
         finally
         {
-            await host.DisposeAsync();
-            await ns.DisposeAsync();
+            await run.DisposeAsync();
         }
     }
 
@@ -136,7 +131,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch(KubernetesJson.Serialize(new
         {
             metadata = new { annotations = new Dictionary<string, string> { [GeneratedPasswordStore.GeneratedAtAnnotation] = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } },
-        }), V1Patch.PatchType.MergePatch), GeneratedPasswordStore.SecretName("rot"), ns.Name);
+        }), V1Patch.PatchType.MergePatch), GeneratedPasswordStore.SecretName("rot"), run.Namespace);
 
         var after = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] != before))["password"];
         (await CanLogInAsync(user, after)).Should().BeTrue();
@@ -154,7 +149,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await CreateAdminAsync();
         var first = MariaDbFixture.NewPassword();
         var second = MariaDbFixture.NewPassword();
-        secrets.AddRange([first, second]);
+        run.MarkSecret(first, second);
         await kit.CreateSecretAsync("src-input", new Dictionary<string, string> { ["password"] = first });
         var credential = Managed("src", user);
         credential.Spec.PasswordSecretRef = new SecretKeyReference { Name = "src-input", Key = "password" };
@@ -260,7 +255,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     [Fact]
     public async Task An_admin_that_is_not_Ready_is_reported_as_AdminNotReady()
     {
-        secrets.Add("not-roots-password-1");
+        run.MarkSecret("not-roots-password-1");
         await CreateAdminAsync("broken-admin", password: "not-roots-password-1");
         var user = ClusterTestKit.Unique("wait_");
 
@@ -276,7 +271,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     public async Task An_admin_without_the_privilege_to_create_users_is_PermissionDenied()
     {
         var weak = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("weak_"));
-        secrets.Add(weak.Password);
+        run.MarkSecret(weak.Password);
         await CreateAdminAsync("weak-admin", weak.LoginName, weak.Password);
         await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
         var user = ClusterTestKit.Unique("deny_");
