@@ -196,14 +196,17 @@ public sealed class Informer<T> : IInformer<T>
             }
 
             var page = await SendListAsync(query.ToString(), cancellationToken).ConfigureAwait(false);
-            listed.AddRange(page.Items ?? []);
+
+            // Reduce each page as it arrives: keeping every full object of a big list (30,000 Secrets, 10,000 Pods)
+            // until the last page would make the operator's peak memory follow the cluster, not its credentials.
+            listed.AddRange((page.Items ?? []).Select(Prepare));
             continueToken = page.Metadata?.ContinueProperty;
             resourceVersion = page.Metadata?.ResourceVersion;
         }
         while (!string.IsNullOrEmpty(continueToken));
 
         RuntimeMetrics.Relists.WithLabels(MetricName).Inc();
-        Replace(listed.Select(Prepare));
+        Replace(listed);
         Volatile.Write(ref lastResourceVersion, resourceVersion);
         synced.TrySetResult();
         logger.LogInformation("Listed {Count} {Resource} at resourceVersion {ResourceVersion}", listed.Count, Resource.DisplayName, resourceVersion);

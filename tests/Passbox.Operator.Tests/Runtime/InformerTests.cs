@@ -74,18 +74,7 @@ public sealed class InformerTests
     public async Task Lists_follow_continue_tokens_before_syncing()
     {
         var endWatch = new TaskCompletionSource();
-        var server = new FakeApiServer(async request =>
-        {
-            if (request.IsWatch)
-            {
-                await endWatch.Task;
-                return Watch();
-            }
-
-            return request.Query.Contains("continue=next", StringComparison.Ordinal)
-                ? Page("50", null, Widget.Create("b", "2"))
-                : Page("50", "next", Widget.Create("a", "1"));
-        });
+        var server = TwoPages(endWatch);
         var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { PageSize = 1 }, time, NullLogger.Instance);
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
@@ -94,6 +83,35 @@ public sealed class InformerTests
 
         informer.Cache.Count.Should().Be(2);
         server.Requests.First().Path.Should().Be("/apis/test.passbox.dev/v1/widgets", "no namespace means all namespaces");
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Lists_reduce_each_page_before_asking_for_the_next()
+    {
+        var endWatch = new TaskCompletionSource();
+        var server = TwoPages(endWatch);
+        var requestsWhenReduced = new Dictionary<string, int>();
+        var options = new InformerOptions<Widget>
+        {
+            PageSize = 1,
+            Transform = widget =>
+            {
+                requestsWhenReduced[widget.Metadata.Name] = server.Requests.Count;
+                return widget;
+            },
+        };
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, options, time, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+
+        await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+
+        // Full objects of a big list never pile up: the first page is reduced before the second is fetched.
+        requestsWhenReduced.Should().Equal(new Dictionary<string, int> { ["a"] = 1, ["b"] = 2 });
+        informer.Cache.Count.Should().Be(2);
         await stop.CancelAsync();
         endWatch.SetResult();
         await run.WaitAsync(TimeSpan.FromSeconds(5));
@@ -150,6 +168,20 @@ public sealed class InformerTests
         endWatch.SetResult();
         await run.WaitAsync(TimeSpan.FromSeconds(5));
     }
+
+    /// <summary>A server listing widget a, then (after the continue token) widget b; its watch waits for <paramref name="endWatch"/>.</summary>
+    private static FakeApiServer TwoPages(TaskCompletionSource endWatch) => new(async request =>
+    {
+        if (request.IsWatch)
+        {
+            await endWatch.Task;
+            return Watch();
+        }
+
+        return request.Query.Contains("continue=next", StringComparison.Ordinal)
+            ? Page("50", null, Widget.Create("b", "2"))
+            : Page("50", "next", Widget.Create("a", "1"));
+    });
 
     private static HttpResponseMessage Page(string resourceVersion, string? continueToken, params Widget[] items)
     {
