@@ -1,6 +1,5 @@
 using System.Diagnostics.Tracing;
 using Microsoft.Diagnostics.NETCore.Client;
-using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Etlx;
 
 namespace Passbox.Bench;
@@ -48,10 +47,39 @@ public sealed class CpuTrace
         session.Dispose();
     }
 
+    /// <summary>Top frames of a thread that waits for work: the sample profiler records idle threads too.</summary>
+    private static readonly string[] IdleFrames =
+    [
+        "System.Threading.LowLevelLifoSemaphore.", "System.Threading.LowLevelSpinWaiter.", "System.Threading.WaitHandle.",
+        "System.Threading.ManualResetEventSlim.Wait", "System.Threading.Monitor.Wait", "System.Threading.Thread.Sleep",
+        "System.Threading.PortableThreadPool+", "System.Threading.SpinWait.", "System.Threading.Tasks.Task.SpinWait",
+        "System.Diagnostics.Tracing.NativeRuntimeEventSource.ThreadPoolWorkerThreadWait", "?!",
+
+        // Blocking reads of the config file watcher and the console logger's wait for messages.
+        "Interop+Sys.Read(", "Microsoft.Extensions.Logging.Console.ConsoleLoggerProcessor.TryDequeue", "Interop+Sys.WaitForSocketEvents",
+    ];
+
+    /// <summary>Where a busy sample's time is charged: the frame nearest the top that matches one of these.</summary>
+    private static readonly (string Prefix, string Area)[] Areas =
+    [
+        ("Microsoft.Extensions.Logging", "logging"),
+        ("Prometheus", "metrics endpoint"),
+        ("MySqlConnector", "database login (MySqlConnector)"),
+        ("System.Net.Security", "TLS to the API server"),
+        ("System.Text.Json", "JSON (de)serialisation"),
+        ("k8s.", "KubernetesClient"),
+        ("System.Net.Http", "HTTP client"),
+        ("System.Net.Sockets", "sockets"),
+        ("Passbox.Operator.Runtime.Watching", "informers (watch, cache)"),
+        ("Passbox.Operator.Usage", "usage index"),
+        ("Passbox.Operator", "operator code"),
+        ("Microsoft.AspNetCore", "HTTP server (health, metrics)"),
+    ];
+
     /// <summary>
-    /// Samples taken while a thread ran managed code, by method: exclusive (the method on top of the stack) and
-    /// inclusive (anywhere on the stack, counted once per sample). Threads waiting in native code are left out, so
-    /// this is CPU in managed code; the garbage collector and TLS run natively and show as their managed callers.
+    /// Busy samples (a thread running managed code, not parked waiting for work) by method: exclusive (the method on
+    /// top of the stack) and inclusive (anywhere on it, once per sample), and by area. A thread stopped for a garbage
+    /// collection is counted apart; native time (TLS, the collector itself) shows under its managed caller.
     /// </summary>
     public static TraceProfile Analyse(string path)
     {
@@ -59,51 +87,52 @@ public sealed class CpuTrace
         using var log = new TraceLog(etlx);
         var exclusive = new Dictionary<string, int>(StringComparer.Ordinal);
         var inclusive = new Dictionary<string, int>(StringComparer.Ordinal);
-        var total = 0;
+        var areas = new Dictionary<string, int>(StringComparer.Ordinal);
+        int busy = 0, idle = 0, gc = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in log.Events)
         {
-            if (e.ProviderName != SampleProfiler || !IsManagedSample(e))
+            if (e.ProviderName != SampleProfiler || e.CallStack() is not { } stack)
             {
                 continue;
             }
 
-            var stack = e.CallStack();
-            if (stack is null)
+            var top = Name(stack);
+            if (IdleFrames.Any(f => top.StartsWith(f, StringComparison.Ordinal)))
             {
+                idle++;
                 continue;
             }
 
-            total++;
+            if (top.Contains("PollGC", StringComparison.Ordinal))
+            {
+                gc++;
+                continue;
+            }
+
+            busy++;
+            exclusive[top] = exclusive.GetValueOrDefault(top) + 1;
             seen.Clear();
-            var top = true;
+            string? area = null;
             for (var frame = stack; frame is not null; frame = frame.Caller)
             {
-                var method = frame.CodeAddress.FullMethodName;
-                if (string.IsNullOrEmpty(method))
-                {
-                    method = $"?!{frame.CodeAddress.ModuleName}";
-                }
-
-                if (top)
-                {
-                    exclusive[method] = exclusive.GetValueOrDefault(method) + 1;
-                    top = false;
-                }
-
+                var method = Name(frame);
+                area ??= Areas.FirstOrDefault(a => method.StartsWith(a.Prefix, StringComparison.Ordinal)).Area;
                 if (seen.Add(method))
                 {
                     inclusive[method] = inclusive.GetValueOrDefault(method) + 1;
                 }
             }
+
+            area ??= "other (runtime, async plumbing)";
+            areas[area] = areas.GetValueOrDefault(area) + 1;
         }
 
-        return new TraceProfile(total, exclusive, inclusive);
+        return new TraceProfile(busy, idle, gc, exclusive, inclusive, areas);
     }
 
-    /// <summary>The sample profiler's payload says whether the thread was in managed code (2) or outside it (1).</summary>
-    private static bool IsManagedSample(TraceEvent e) =>
-        e.EventDataLength < 4 || BitConverter.ToInt32(e.EventData(), 0) == 2;
+    private static string Name(TraceCallStack frame) =>
+        frame.CodeAddress.FullMethodName is { Length: > 0 } name ? name : $"?!{frame.CodeAddress.ModuleName}";
 }
 
-public sealed record TraceProfile(int Samples, IReadOnlyDictionary<string, int> Exclusive, IReadOnlyDictionary<string, int> Inclusive);
+public sealed record TraceProfile(int Samples, int IdleSamples, int GcWaitSamples, IReadOnlyDictionary<string, int> Exclusive, IReadOnlyDictionary<string, int> Inclusive, IReadOnlyDictionary<string, int> Areas);

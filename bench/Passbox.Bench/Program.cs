@@ -2,6 +2,21 @@ using System.Globalization;
 using Passbox.Bench;
 
 // make bench: convergence against its floor, idle cost, memory, unblock latency and startup; see docs/benchmarks.md.
+if (args is ["analyse-trace", var tracePath, var size, var traceOut])
+{
+    // Re-analyse a trace taken earlier (make bench keeps it in .cache/bench) into CSV tables.
+    var traced = new Results();
+    Suites.AddProfile(traced, int.Parse(size, CultureInfo.InvariantCulture), CpuTrace.Analyse(tracePath));
+    Directory.CreateDirectory(traceOut);
+    foreach (var table in new[] { traced.TraceAreas, traced.TraceExclusive, traced.TraceInclusive })
+    {
+        table.WriteCsv(traceOut);
+        Console.WriteLine(table.ToMarkdown());
+    }
+
+    return;
+}
+
 var options = BenchOptions.Parse(args);
 Paths.Repo = Path.GetFullPath(options.Repo);
 var state = Path.Combine(Paths.Repo, ".cache", "bench");
