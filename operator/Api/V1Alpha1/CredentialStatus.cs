@@ -13,10 +13,16 @@ public abstract class CredentialStatus
     /// <summary>Version the server reported at the last successful check.</summary>
     public string? ServerVersion { get; set; }
 
-    /// <summary>When the last check succeeded.</summary>
+    /// <summary>
+    /// When a check last succeeded with a new result: the first success for the current inputs, a recovery, or a new
+    /// server version. Periodic checks that find the same are not written, so an idle operator writes nothing.
+    /// </summary>
     public DateTime? LastValidated { get; set; }
 
-    /// <summary>When the last check ran, successful or not.</summary>
+    /// <summary>
+    /// When the last check that changed this status ran; every failed check is written at once. Periodic checks
+    /// that confirm the status still run every interval but are not written.
+    /// </summary>
     public DateTime? LastAttempted { get; set; }
 
     /// <summary>

@@ -3,44 +3,65 @@ using System.Collections.Concurrent;
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
-/// What the operator remembers of each credential's last check, in memory. The informer cache can lag behind the
-/// operator's own status write by a moment; a reconcile in that window must not see "never checked" and log in
-/// again (a second bad login is what locks accounts). It also counts consecutive network failures for backoff;
-/// after a restart that count starts small again, which costs at most a few extra attempts against a server that is down.
+/// What the operator remembers of each credential's last check, in memory. A periodic check whose outcome did not
+/// change is not written to the status (an idle operator writes nothing), so this is where its time lives and what
+/// schedules the next one. The informer cache can also lag behind the operator's own status write by a moment; a
+/// reconcile in that window must not see "never checked" and log in again (a second bad login is what locks
+/// accounts). It also counts consecutive network failures for backoff; after a restart that count starts small
+/// again, which costs at most a few extra attempts against a server that is down.
 /// </summary>
 public sealed class CheckMemory
 {
-    private readonly ConcurrentDictionary<string, PreviousCheck> checks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> checks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> firstSeen = new(StringComparer.Ordinal);
 
     /// <summary>How long a missing status write is waited for before the status is taken as it is.</summary>
     public static readonly TimeSpan CacheLagAllowance = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// True while this process checked the credential more recently than the cached status shows and only moments
-    /// ago: the status write has not reached the cache yet, and acting on the old status would undo it.
+    /// True while this process wrote a check into the status more recently than the cached status shows and only
+    /// moments ago: the write has not reached the cache yet, and acting on the old status would undo it. A check that
+    /// was deliberately not written (its outcome was unchanged) leaves the status older than memory without lagging.
     /// </summary>
     public bool StatusLags(string uid, DateTime? statusLastAttempted, DateTimeOffset now) =>
         checks.TryGetValue(uid, out var remembered)
-        && remembered.LastAttempted is { } attempted
-        && (statusLastAttempted is null || attempted > new DateTimeOffset(statusLastAttempted.Value, TimeSpan.Zero))
-        && now - attempted < CacheLagAllowance;
+        && remembered.Written is { } written
+        && (statusLastAttempted is null || written > new DateTimeOffset(statusLastAttempted.Value, TimeSpan.Zero))
+        && now - written < CacheLagAllowance;
 
-    public int TransientFailures(string uid) => checks.TryGetValue(uid, out var check) ? check.ConsecutiveTransientFailures : 0;
+    public int TransientFailures(string uid) => checks.TryGetValue(uid, out var entry) ? entry.Check.ConsecutiveTransientFailures : 0;
 
-    public void Remember(string uid, PreviousCheck check) => checks[uid] = check;
+    /// <summary>Remembers a check; <paramref name="written"/> says whether its time went into the status.</summary>
+    public void Remember(string uid, PreviousCheck check, bool written = true) =>
+        checks.AddOrUpdate(
+            uid,
+            _ => new Entry(check, written ? check.LastAttempted : null),
+            (_, old) => new Entry(check, written ? check.LastAttempted : old.Written));
 
-    public void Forget(string uid) => checks.TryRemove(uid, out _);
+    /// <summary>When this process first looked at the object; the first call fixes it.</summary>
+    public DateTimeOffset FirstSeen(string uid, DateTimeOffset now) => firstSeen.GetOrAdd(uid, now);
+
+    public void Forget(string uid)
+    {
+        checks.TryRemove(uid, out _);
+        firstSeen.TryRemove(uid, out _);
+    }
 
     /// <summary>The newer of what the status says and what this process remembers.</summary>
     public PreviousCheck Newest(string uid, PreviousCheck fromStatus)
     {
-        if (!checks.TryGetValue(uid, out var remembered))
+        if (!checks.TryGetValue(uid, out var entry))
         {
             return fromStatus;
         }
 
+        var remembered = entry.Check;
         return fromStatus.LastAttempted is null || remembered.LastAttempted > fromStatus.LastAttempted
             ? remembered
             : fromStatus with { ConsecutiveTransientFailures = remembered.ConsecutiveTransientFailures };
     }
+
+    /// <param name="Check">The last check this process ran.</param>
+    /// <param name="Written">The last check time this process wrote into the status.</param>
+    private sealed record Entry(PreviousCheck Check, DateTimeOffset? Written);
 }

@@ -114,7 +114,7 @@ public sealed partial class CredentialPipeline(
             validated?.Reason,
             0));
 
-        var plan = planner.Plan(revision, schedule.Interval, previous, uid);
+        var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
         if (!plan.ValidateNow)
         {
             return plan.RequeueAfter;
@@ -122,17 +122,23 @@ public sealed partial class CredentialPipeline(
 
         var outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, ct);
         var now = StatusTime.Now(time);
-        status.LastAttempted = now;
-        status.AttemptedRevision = revision;
-        if (outcome.Succeeded)
-        {
-            status.LastValidated = now;
-            status.ServerVersion = outcome.ServerVersion ?? status.ServerVersion;
-        }
-
         var transientFailures = ValidationPlanner.IsTransient(outcome.Reason)
             ? memory.TransientFailures(uid) + 1
             : 0;
+
+        // A periodic check that found what the status already says is not written: an idle operator writes nothing.
+        // Only memory records it, which is enough to schedule the next one an interval later.
+        var unchanged = ConfirmsStatus(outcome, revision, validated, status);
+        if (!unchanged)
+        {
+            status.LastAttempted = now;
+            status.AttemptedRevision = revision;
+            if (outcome.Succeeded)
+            {
+                status.LastValidated = now;
+                status.ServerVersion = outcome.ServerVersion ?? status.ServerVersion;
+            }
+        }
 
         var changed = validated is null || (validated.Status == "True") != outcome.Succeeded || validated.Reason != outcome.Reason;
         conditions.Set(ConditionTypes.Validated, outcome.Succeeded, outcome.Reason, outcome.Message);
@@ -143,11 +149,24 @@ public sealed partial class CredentialPipeline(
                 : events.WarningAsync(credential, outcome.Reason, outcome.Message, ct));
         }
 
-        var next = new PreviousCheck(revision, now, status.LastValidated is { } v ? new DateTimeOffset(v, TimeSpan.Zero) : null,
-            outcome.Succeeded, outcome.Reason, transientFailures);
-        memory.Remember(uid, next);
+        var next = new PreviousCheck(revision, now, outcome.Succeeded ? now : previous.LastValidated, outcome.Succeeded, outcome.Reason, transientFailures);
+        memory.Remember(uid, next, written: !unchanged);
         return planner.Plan(revision, schedule.Interval, next, uid).RequeueAfter;
     }
+
+    /// <summary>
+    /// True when a successful check says exactly what the status already records for these inputs (same revision,
+    /// reason, message and server version). A failure is never a confirmation: it is written at once.
+    /// </summary>
+    internal static bool ConfirmsStatus(ValidationOutcome outcome, string revision, k8s.Models.V1Condition? validated, CredentialStatus status) =>
+        outcome.Succeeded
+        && validated is { Status: "True" }
+        && validated.Reason == outcome.Reason
+        && validated.Message == outcome.Message
+        && status.AttemptedRevision == revision
+        && status.LastValidated is not null
+        && status.LastAttempted == status.LastValidated
+        && (outcome.ServerVersion is null || outcome.ServerVersion == status.ServerVersion);
 
     private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, CredentialStatus status,
         TimeSpan timeout, CancellationToken ct)

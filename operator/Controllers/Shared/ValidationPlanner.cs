@@ -21,7 +21,9 @@ public sealed record ValidationPlan(bool ValidateNow, TimeSpan? RequeueAfter)
 /// Decides when a credential is checked. New inputs are checked at once. A good login is checked again every
 /// interval. A refused login (wrong password, missing permission, bad configuration) waits a full interval, because
 /// repeated bad logins lock accounts on many servers; only a change of the inputs brings the check forward. Network
-/// failures back off exponentially with jitter, so a server that comes back is noticed without hammering it.
+/// failures back off exponentially with jitter, so a server that comes back is noticed without hammering it. Checks
+/// that were already overdue when this process first saw the object (after a restart, or a long leader change) are
+/// spread over one period instead of all running at once.
 /// </summary>
 public sealed class ValidationPlanner(TimeProvider time)
 {
@@ -40,7 +42,8 @@ public sealed class ValidationPlanner(TimeProvider time)
     /// <param name="interval">The credential's validation interval; zero means only on change.</param>
     /// <param name="previous">The last check, from the status.</param>
     /// <param name="objectUid">Seeds the jitter, so every reconcile of one object computes the same due time.</param>
-    public ValidationPlan Plan(string revision, TimeSpan interval, PreviousCheck previous, string objectUid)
+    /// <param name="firstSeen">When this process first saw the object (see <see cref="CheckMemory.FirstSeen"/>).</param>
+    public ValidationPlan Plan(string revision, TimeSpan interval, PreviousCheck previous, string objectUid, DateTimeOffset? firstSeen = null)
     {
         if (previous.AttemptedRevision != revision || previous.LastAttempted is null || previous.Succeeded is null)
         {
@@ -53,19 +56,28 @@ public sealed class ValidationPlanner(TimeProvider time)
         {
             return interval == TimeSpan.Zero
                 ? ValidationPlan.Wait(null)
-                : Due((previous.LastValidated ?? previous.LastAttempted.Value) + Spread(interval, jitter), now);
+                : Due(SpreadIfOverdue((previous.LastValidated ?? previous.LastAttempted.Value) + Spread(interval, jitter), firstSeen, interval, jitter), now);
         }
 
         if (IsTransient(previous.Reason))
         {
             var cap = interval > TimeSpan.Zero && interval < TransientCap ? interval : TransientCap;
-            return Due(previous.LastAttempted.Value + Backoff(previous.ConsecutiveTransientFailures, cap, jitter), now);
+            return Due(SpreadIfOverdue(previous.LastAttempted.Value + Backoff(previous.ConsecutiveTransientFailures, cap, jitter), firstSeen, cap, jitter), now);
         }
 
         return interval == TimeSpan.Zero
             ? ValidationPlan.Wait(null)
-            : Due(previous.LastAttempted.Value + interval, now);
+            : Due(SpreadIfOverdue(previous.LastAttempted.Value + interval, firstSeen, interval, jitter), now);
     }
+
+    /// <summary>
+    /// A check that was due before this process first saw the object runs at a fixed point of the following period
+    /// chosen by the object's jitter, so a restarted operator spreads its backlog instead of logging in everywhere at once.
+    /// </summary>
+    private static DateTimeOffset SpreadIfOverdue(DateTimeOffset due, DateTimeOffset? firstSeen, TimeSpan period, double jitter) =>
+        firstSeen is { } seen && due < seen
+            ? seen + TimeSpan.FromMilliseconds(period.TotalMilliseconds * jitter)
+            : due;
 
     /// <summary>Exponential backoff with full jitter in the upper half: base·2ⁿ, capped, times 0.5–1.0.</summary>
     public static TimeSpan Backoff(int failures, TimeSpan cap, double jitter)

@@ -223,6 +223,32 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     }
 
     [Fact]
+    public async Task A_Ready_credential_is_checked_every_interval_without_writing_the_credential()
+    {
+        var user = await NewUserAsync(Unique("idle_"));
+        await kit.CreateSecretAsync("idle-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("idle", ClusterEngine.MySQL, user.LoginName, "idle-input", s => s.Validation!.Interval = "2s"));
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("idle", ConditionTypes.Ready, "True");
+        var logins = await mariaDb.LoginAttemptsAsync(user.LoginName);
+
+        await ClusterTestKit.EventuallyAsync(
+            () => mariaDb.LoginAttemptsAsync(user.LoginName),
+            n => n >= logins + 3,
+            "three more periodic logins",
+            TimeSpan.FromSeconds(30));
+
+        var idle = await kit.GetAsync<ClusterCredential>("idle");
+        idle!.Metadata.ResourceVersion.Should().Be(ready.Metadata.ResourceVersion, "checks that confirm the status write nothing");
+        idle.Status!.LastValidated.Should().Be(ready.Status!.LastValidated, "lastValidated records when the outcome last changed");
+        idle.Status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
+
+        // A password changed on the server behind the operator's back: the next periodic check fails and says so at once.
+        await NewUserAsync(user.LoginName);
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("idle", ConditionTypes.Validated, "False", "AuthenticationFailed", timeout: TimeSpan.FromSeconds(15));
+        refused.Status!.LastAttempted.Should().BeAfter(ready.Status.LastAttempted!.Value);
+    }
+
+    [Fact]
     public async Task Changing_only_the_description_does_not_log_in_again()
     {
         var user = await NewUserAsync(Unique("desc_"));

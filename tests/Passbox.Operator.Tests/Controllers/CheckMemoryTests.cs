@@ -41,4 +41,29 @@ public sealed class CheckMemoryTests
         memory.StatusLags("u", null, Now + CheckMemory.CacheLagAllowance).Should().BeFalse("a lost write must not block the credential forever");
         memory.StatusLags("other", null, Now).Should().BeFalse();
     }
+
+    [Fact]
+    public void A_check_that_was_deliberately_not_written_does_not_make_the_status_look_stale()
+    {
+        var memory = new CheckMemory();
+        var written = Now - TimeSpan.FromMinutes(10);
+        memory.Remember("u", new PreviousCheck("rev", written, written, true, "Validated", 0));
+        memory.Remember("u", new PreviousCheck("rev", Now, Now, true, "Validated", 0), written: false);
+
+        memory.StatusLags("u", written.UtcDateTime, Now.AddSeconds(1)).Should().BeFalse("the status already shows everything this process wrote");
+        memory.StatusLags("u", null, Now.AddSeconds(1)).Should().BeFalse("the last write is long past the cache lag allowance");
+        memory.Newest("u", new PreviousCheck("rev", written, written, true, "Validated", 0)).LastAttempted
+            .Should().Be(Now, "the next check is planned from the unwritten one, an interval later");
+    }
+
+    [Fact]
+    public void The_first_sight_of_an_object_is_fixed_until_it_is_forgotten()
+    {
+        var memory = new CheckMemory();
+
+        memory.FirstSeen("u", Now).Should().Be(Now);
+        memory.FirstSeen("u", Now.AddMinutes(3)).Should().Be(Now);
+        memory.Forget("u");
+        memory.FirstSeen("u", Now.AddMinutes(3)).Should().Be(Now.AddMinutes(3));
+    }
 }

@@ -114,4 +114,40 @@ public sealed class ValidationPlannerTests
 
         Plan(previous, interval: TimeSpan.Zero).RequeueAfter.Should().NotBeNull();
     }
+
+    [Fact]
+    public void After_a_restart_overdue_checks_are_spread_over_one_interval_and_each_keeps_its_own_due_time()
+    {
+        var planner = new ValidationPlanner(time);
+        var lastChecked = Start - TimeSpan.FromHours(1);
+        var waits = Enumerable.Range(0, 200).Select(i =>
+        {
+            var plan = planner.Plan("rev1", Interval, new PreviousCheck("rev1", lastChecked, lastChecked, true, "Validated", 0), $"uid-{i}", firstSeen: Start);
+            plan.ValidateNow.Should().BeFalse($"uid-{i} must not log in the moment the operator starts");
+            return plan.RequeueAfter!.Value;
+        }).ToList();
+
+        waits.Should().OnlyContain(w => w > TimeSpan.Zero && w < Interval);
+        waits.Count(w => w < Interval / 2).Should().BeInRange(60, 140, "the backlog is spread, not bunched");
+
+        // Later reconciles of the same object compute the same moment, and then it is due.
+        var previous = new PreviousCheck("rev1", lastChecked, lastChecked, true, "Validated", 0);
+        var first = planner.Plan("rev1", Interval, previous, "uid-0", firstSeen: Start).RequeueAfter!.Value;
+        time.Advance(first - TimeSpan.FromSeconds(1));
+        planner.Plan("rev1", Interval, previous, "uid-0", firstSeen: Start).RequeueAfter.Should().Be(TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromSeconds(1));
+        planner.Plan("rev1", Interval, previous, "uid-0", firstSeen: Start).ValidateNow.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_restart_does_not_delay_a_check_that_was_not_yet_overdue_nor_one_for_new_inputs()
+    {
+        var planner = new ValidationPlanner(time);
+        var recent = new PreviousCheck("rev1", Start - TimeSpan.FromMinutes(8), Start - TimeSpan.FromMinutes(8), true, "Validated", 0);
+
+        var plan = planner.Plan("rev1", Interval, recent, "uid-1", firstSeen: Start);
+
+        plan.RequeueAfter.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMinutes(2)).And.BeLessThanOrEqualTo(TimeSpan.FromMinutes(3));
+        planner.Plan("rev2", Interval, recent, "uid-1", firstSeen: Start).ValidateNow.Should().BeTrue();
+    }
 }

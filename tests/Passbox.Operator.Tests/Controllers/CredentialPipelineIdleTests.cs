@@ -1,0 +1,187 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Provisioning;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// The pipeline's periodic checks on a fake clock: a check that confirms the status changes nothing in it (so the
+/// status writer sends nothing), a changed outcome is recorded, and a restarted operator spreads its overdue checks.
+/// </summary>
+public sealed class CredentialPipelineIdleTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
+    private const string Good = "Logged in to db:3306 as 'app'; server 11.4.";
+
+    private readonly FakeTimeProvider time = new(Start);
+    private readonly CountingKind kind = new();
+    private readonly V1ConfigMap credential = new() { ApiVersion = "v1", Kind = "ConfigMap", Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-billing", Generation = 1 } };
+
+    [Fact]
+    public async Task An_unchanged_periodic_check_logs_in_but_leaves_the_status_as_it_was_and_the_next_one_is_an_interval_later()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var written = KubernetesJson.Serialize(status);
+
+        time.Advance(Interval * 1.1);
+        var again = Copy(written);
+        var requeue = await pipeline.RunAsync(credential, kind, again, CancellationToken.None);
+
+        kind.Logins.Should().Be(2, "the periodic check did log in");
+        KubernetesJson.Serialize(again).Should().Be(written, "a check that found nothing new is not written");
+        requeue.Should().BeGreaterThanOrEqualTo(Interval).And.BeLessThanOrEqualTo(Interval * 1.1);
+        pipeline.StatusLags(credential, again).Should().BeFalse("the status is older than memory on purpose, not because the cache lags");
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        await pipeline.RunAsync(credential, kind, Copy(written), CancellationToken.None);
+        kind.Logins.Should().Be(2, "a reconcile soon after an unwritten check must not log in again");
+    }
+
+    [Fact]
+    public async Task A_failing_periodic_check_and_the_recovery_after_it_are_written_at_once()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        time.Advance(Interval * 1.1);
+        kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "db:3306 refused the login of 'app'");
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        status.LastAttempted.Should().Be(time.GetUtcNow().UtcDateTime);
+        status.LastValidated.Should().Be(Start.UtcDateTime);
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+
+        time.Advance(Interval);
+        kind.Outcome = ValidationOutcome.Success(Good, "11.4");
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        status.LastValidated.Should().Be(time.GetUtcNow().UtcDateTime, "the recovery is a change");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
+        kind.Logins.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task A_new_server_version_is_written()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        time.Advance(Interval * 1.1);
+        kind.Outcome = ValidationOutcome.Success(Good, "11.5");
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        status.ServerVersion.Should().Be("11.5");
+        status.LastValidated.Should().Be(time.GetUtcNow().UtcDateTime);
+    }
+
+    [Fact]
+    public async Task A_restarted_operator_does_not_check_every_overdue_credential_at_once()
+    {
+        var status = new ClusterCredentialStatus();
+        await Pipeline(new CheckMemory()).RunAsync(credential, kind, status, CancellationToken.None);
+        time.Advance(TimeSpan.FromHours(3));
+
+        var restarted = Pipeline(new CheckMemory());
+        var requeue = await restarted.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Logins.Should().Be(1, "the overdue check waits for its place in the next interval");
+        requeue.Should().BeGreaterThan(TimeSpan.Zero).And.BeLessThan(Interval);
+        time.Advance(requeue!.Value);
+        await restarted.RunAsync(credential, kind, status, CancellationToken.None);
+        kind.Logins.Should().Be(2);
+    }
+
+    private CredentialPipeline Pipeline(CheckMemory memory)
+    {
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, new FakeApiServer(request =>
+            request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source"
+                ? FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret
+                {
+                    ApiVersion = "v1",
+                    Kind = "Secret",
+                    Metadata = new V1ObjectMeta { Name = "source", NamespaceProperty = "team", Uid = "uid-source", ResourceVersion = "5" },
+                    Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("unit-test-pw") },
+                }))
+                : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound")));
+        var events = new NoEvents();
+        return new CredentialPipeline(
+            new SourceSecretReader(client),
+            new GeneratedSecretPublisher(client, new PublishedView(kind.Payload, credential.Metadata.Uid), NullLogger<GeneratedSecretPublisher>.Instance),
+            new ValidationPlanner(time),
+            memory,
+            events,
+            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
+            time,
+            NullLogger<CredentialPipeline>.Instance);
+    }
+
+    private static ClusterCredentialStatus Copy(string json) => KubernetesJson.Deserialize<ClusterCredentialStatus>(json);
+
+    private sealed class CountingKind : ICredentialKind<V1ConfigMap>
+    {
+        private static readonly SecretKeyReference Source = new() { Name = "source", Key = "password" };
+
+        public SecretPayload Payload { get; } = new("billing", "Opaque",
+            new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("unit-test-pw") },
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+
+        public ValidationOutcome Outcome { get; set; } = ValidationOutcome.Success(Good, "11.4");
+
+        public int Logins { get; private set; }
+
+        public string KindName => "ClusterCredential";
+
+        public IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
+
+        public string SecretName(V1ConfigMap credential) => "billing";
+
+        public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
+
+        public CheckSchedule Schedule(V1ConfigMap credential) => new(Interval, TimeSpan.FromSeconds(5), Disabled: false);
+
+        public Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
+        {
+            Logins++;
+            return Task.FromResult(Outcome);
+        }
+
+        public SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => Payload;
+
+        public void Describe(V1ConfigMap credential, CredentialStatus status)
+        {
+        }
+    }
+
+    /// <summary>The generated Secret is already published and matches, so publishing writes nothing.</summary>
+    private sealed class PublishedView(SecretPayload payload, string ownerUid) : IGeneratedSecretView
+    {
+        public ObservedSecret? Find(string namespaceName, string name) => new(
+            "uid-secret",
+            payload.Type,
+            payload.DataHash,
+            new Dictionary<string, string>(),
+            new Dictionary<string, string> { [ApiGroup.DataHashAnnotation] = payload.DataHash, [ApiGroup.MetadataHashAnnotation] = payload.MetadataHash },
+            [ownerUid]);
+    }
+
+    private sealed class NoEvents : IEventSink
+    {
+        public Task NormalAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
+
+        public Task WarningAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
+    }
+}
