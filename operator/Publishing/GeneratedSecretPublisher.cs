@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Publishing;
 
@@ -10,7 +11,7 @@ namespace Passbox.Operator.Publishing;
 /// Writes a credential's generated Secret: creates it, repairs it when it drifted, and never touches a Secret of the
 /// same name that belongs to someone else. Compares with the cache first so an unchanged Secret costs no request.
 /// </summary>
-public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGeneratedSecretView view, ILogger<GeneratedSecretPublisher> logger)
+public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGeneratedSecretView view, ILogger<GeneratedSecretPublisher> logger, OwnWrites? ownWrites = null)
 {
     public const string FieldManager = "passbox";
 
@@ -112,8 +113,9 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         // Server-side apply owns exactly the fields Passbox sets: labels or annotations others add survive, and keys
         // Passbox stopped generating are removed.
         var body = KubernetesJson.Serialize(Build(owner, namespaceName, payload));
-        await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(body, V1Patch.PatchType.ApplyPatch), payload.Name, namespaceName,
+        var applied = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(body, V1Patch.PatchType.ApplyPatch), payload.Name, namespaceName,
             fieldManager: FieldManager, force: true, cancellationToken: ct);
+        ownWrites?.Record(applied.Metadata);
         LogUpdated(logger, namespaceName, payload.Name);
         return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} updated");
     }
@@ -126,6 +128,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     private async Task CreateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
     {
         var created = await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+        ownWrites?.Record(created.Metadata);
         if (ApplyOwnershipPatch(created) is not { } patch)
         {
             return;
@@ -133,7 +136,8 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
         try
         {
-            await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch, V1Patch.PatchType.JsonPatch), payload.Name, namespaceName, cancellationToken: ct);
+            var handedOver = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch, V1Patch.PatchType.JsonPatch), payload.Name, namespaceName, cancellationToken: ct);
+            ownWrites?.Record(handedOver.Metadata);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
         {

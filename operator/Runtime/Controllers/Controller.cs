@@ -22,8 +22,17 @@ public sealed class Controller<T> : IController, IDisposable
     private readonly ControllerOptions options;
     private readonly List<IInformer> informers;
     private readonly List<IDisposable> subscriptions = [];
+    private readonly OwnWrites? ownWrites;
 
-    public Controller(string name, IInformer<T> primary, IReconciler<T> reconciler, TimeProvider time, ILogger logger, ControllerOptions? options = null)
+    /// <summary>Wires the controller to its primary informer.</summary>
+    /// <param name="name">Names the queue, metrics and log scope.</param>
+    /// <param name="primary">The informer of the reconciled kind.</param>
+    /// <param name="reconciler">Does the work for one key.</param>
+    /// <param name="time">Clock of the queue's delays.</param>
+    /// <param name="logger">Where reconcile failures are logged.</param>
+    /// <param name="options">Workers, queue and event filtering.</param>
+    /// <param name="ownWrites">Versions this process wrote itself; their watch events are not reconciled again.</param>
+    public Controller(string name, IInformer<T> primary, IReconciler<T> reconciler, TimeProvider time, ILogger logger, ControllerOptions? options = null, OwnWrites? ownWrites = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(primary);
@@ -36,6 +45,7 @@ public sealed class Controller<T> : IController, IDisposable
         this.time = time;
         this.logger = logger;
         this.options = options ?? new ControllerOptions();
+        this.ownWrites = ownWrites;
         Queue = new WorkQueue(name, time, this.options.Queue);
         informers = [primary];
         subscriptions.Add(primary.Subscribe(OnPrimaryEvent));
@@ -62,6 +72,11 @@ public sealed class Controller<T> : IController, IDisposable
 
         subscriptions.Add(other.Subscribe(change =>
         {
+            if (IsOwnEcho(change.Type, change.Current.Metadata))
+            {
+                return;
+            }
+
             foreach (var key in map(change.Current))
             {
                 Queue.Add(key);
@@ -178,12 +193,43 @@ public sealed class Controller<T> : IController, IDisposable
 
     private void OnPrimaryEvent(InformerEvent<T> change)
     {
+        if (change.Type == InformerEventType.Updated && IsOwnEcho(change.Type, change.Current.Metadata))
+        {
+            return;
+        }
+
         if (change.Type == InformerEventType.Updated && options.IgnoreStatusOnlyUpdates && change.Old is { } old && OnlyStatusChanged(old, change.Current))
         {
             return;
         }
 
         Queue.Add(ObjectKey.Of(change.Current));
+    }
+
+    /// <summary>
+    /// The watch event of a write this process made: the reconcile that wrote it continued from the returned object,
+    /// so there is nothing new in it. Deletions always count, and forget the object.
+    /// </summary>
+    private bool IsOwnEcho(InformerEventType type, V1ObjectMeta? meta)
+    {
+        if (ownWrites is null)
+        {
+            return false;
+        }
+
+        if (type == InformerEventType.Deleted)
+        {
+            ownWrites.Forget(meta?.Uid);
+            return false;
+        }
+
+        if (!ownWrites.IsEcho(meta))
+        {
+            return false;
+        }
+
+        RuntimeMetrics.SkippedOwnEvents.WithLabels(Kind).Inc();
+        return true;
     }
 
     private static bool OnlyStatusChanged(T old, T current)

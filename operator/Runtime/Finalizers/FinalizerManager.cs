@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Runtime.Finalizers;
 
@@ -17,13 +18,15 @@ public sealed class FinalizerManager
 
     private readonly KubernetesApiClient api;
     private readonly ILogger<FinalizerManager> logger;
+    private readonly OwnWrites? ownWrites;
 
-    public FinalizerManager(KubernetesApiClient api, ILogger<FinalizerManager> logger)
+    public FinalizerManager(KubernetesApiClient api, ILogger<FinalizerManager> logger, OwnWrites? ownWrites = null)
     {
         ArgumentNullException.ThrowIfNull(api);
         ArgumentNullException.ThrowIfNull(logger);
         this.api = api;
         this.logger = logger;
+        this.ownWrites = ownWrites;
     }
 
     public static bool Has(IKubernetesObject<V1ObjectMeta> entity, string finalizer)
@@ -79,6 +82,7 @@ public sealed class FinalizerManager
             try
             {
                 var updated = await api.PatchAsync<T>(resource.ItemPath(key), patch, cancellationToken).ConfigureAwait(false);
+                ownWrites?.Record(updated.Metadata);
                 logger.LogInformation("{Action} finalizer {Finalizer} on {Kind} {Key}", add ? "Added" : "Removed", finalizer, resource.Kind, key);
                 return updated;
             }

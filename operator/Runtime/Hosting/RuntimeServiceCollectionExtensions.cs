@@ -41,7 +41,9 @@ public static class RuntimeServiceCollectionExtensions
         services.TryAddSingleton(sp => new KubernetesApiClient(sp.GetRequiredService<Kubernetes>()));
         services.TryAddSingleton(sp => new StatusWriter(
             sp.GetRequiredService<KubernetesApiClient>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<StatusWriter>>(), options.Status));
-        services.TryAddSingleton<FinalizerManager>();
+        services.TryAddSingleton<OwnWrites>();
+        services.TryAddSingleton(sp => new FinalizerManager(
+            sp.GetRequiredService<KubernetesApiClient>(), sp.GetRequiredService<ILogger<FinalizerManager>>(), sp.GetRequiredService<OwnWrites>()));
         services.TryAddSingleton<IEventRecorder>(sp => new EventRecorder(
             sp.GetRequiredService<KubernetesApiClient>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRecorder>>(), options.Events));
         services.TryAddSingleton(sp => new LeaderElectionRunner(
@@ -94,7 +96,8 @@ public static class RuntimeServiceCollectionExtensions
                 sp.GetRequiredService<TReconciler>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger($"Passbox.Operator.Runtime.Controller.{name}"),
-                options);
+                options,
+                sp.GetRequiredService<OwnWrites>());
             configure?.Invoke(controller, sp);
             return controller;
         });

@@ -38,6 +38,11 @@ public static class RuntimeMetrics
         "Reconciles, by kind and result (success, requeue, error, backoff, not_found).",
         new CounterConfiguration { LabelNames = ["kind", "result"] });
 
+    public static readonly Counter SkippedOwnEvents = Prometheus.Metrics.CreateCounter(
+        "passbox_watch_events_own_writes_skipped_total",
+        "Watch events not reconciled because they only echo a write of this process, by controller kind.",
+        new CounterConfiguration { LabelNames = ["kind"] });
+
     public static readonly Counter ReconcileErrors = Prometheus.Metrics.CreateCounter(
         "passbox_reconcile_errors_total",
         "Reconciles that threw, by kind.",
