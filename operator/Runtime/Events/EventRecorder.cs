@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Metrics;
 
 namespace Passbox.Operator.Runtime.Events;
 
@@ -16,14 +18,20 @@ public sealed record EventRecorderOptions
 
     /// <summary>Recent events remembered for aggregation; older repeats start a new Event.</summary>
     public int AggregationCacheSize { get; init; } = 512;
+
+    /// <summary>Events waiting to be written; more are dropped (and counted) rather than slowing reconciles down.</summary>
+    public int QueueCapacity { get; init; } = 1000;
 }
 
 /// <summary>
-/// Writes core/v1 Events. A repeat of the same object, type, reason and message patches the existing
-/// Event's <c>count</c> and <c>lastTimestamp</c> instead of creating another (as client-go's correlator
-/// does), remembering recent events in a small LRU.
+/// Writes core/v1 Events off the reconcile's critical path: <see cref="RecordAsync"/> only queues the event, and one
+/// background writer sends them in order, as client-go's broadcaster does. The queue is bounded; when the API server
+/// cannot keep up, new events are dropped and counted (<c>passbox_events_dropped_total</c>) instead of holding up
+/// reconciles. <see cref="FlushAsync"/> writes what is queued on graceful shutdown. A repeat of the same object, type,
+/// reason and message patches the existing Event's <c>count</c> and <c>lastTimestamp</c> instead of creating another
+/// (as client-go's correlator does), remembering recent events in a small LRU.
 /// </summary>
-public sealed class EventRecorder : IEventRecorder
+public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
 {
     private const int MaxMessageLength = 1024;
 
@@ -34,6 +42,9 @@ public sealed class EventRecorder : IEventRecorder
     private readonly Lock gate = new();
     private readonly Dictionary<string, LinkedListNode<Recorded>> recent = new(StringComparer.Ordinal);
     private readonly LinkedList<Recorded> recency = new();
+    private readonly Channel<Pending> pending;
+    private readonly CancellationTokenSource abandon = new();
+    private readonly Task writer;
 
     public EventRecorder(KubernetesApiClient api, TimeProvider time, ILogger<EventRecorder> logger, EventRecorderOptions? options = null)
     {
@@ -44,19 +55,74 @@ public sealed class EventRecorder : IEventRecorder
         this.time = time;
         this.logger = logger;
         this.options = options ?? new EventRecorderOptions();
+        pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(this.options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite then says "full" and the caller drops.
+        });
+        writer = Task.Run(WriteQueuedAsync);
     }
 
-    public async Task RecordAsync(IKubernetesObject<V1ObjectMeta> regarding, EventType type, string reason, string message, CancellationToken cancellationToken = default)
+    /// <summary>Queues the event and returns at once; the event is written in the background.</summary>
+    public Task RecordAsync(IKubernetesObject<V1ObjectMeta> regarding, EventType type, string reason, string message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(regarding);
         ArgumentException.ThrowIfNullOrEmpty(reason);
         message = message is { Length: > MaxMessageLength } ? message[..(MaxMessageLength - 3)] + "..." : message ?? "";
+        var involved = ReferenceTo(regarding);
         var ns = regarding.Metadata.NamespaceProperty ?? "default";
-        var now = time.GetUtcNow().UtcDateTime;
+        if (!pending.Writer.TryWrite(new Pending(involved, ns, type, reason, message, time.GetUtcNow().UtcDateTime)))
+        {
+            RuntimeMetrics.EventsDropped.Inc();
+            logger.LogDebug("Event queue full or closed; dropped event {Reason} for {Namespace}/{Name}", reason, ns, involved.Name);
+        }
 
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops taking events and writes those already queued; when <paramref name="cancellationToken"/> fires first,
+    /// the rest is abandoned.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        pending.Writer.TryComplete();
         try
         {
-            var involved = ReferenceTo(regarding);
+            await writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await abandon.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await FlushAsync(patience.Token).ConfigureAwait(false);
+        abandon.Dispose();
+    }
+
+    private async Task WriteQueuedAsync()
+    {
+        await foreach (var next in pending.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            if (abandon.IsCancellationRequested)
+            {
+                RuntimeMetrics.EventsDropped.Inc();
+                continue;
+            }
+
+            await WriteAsync(next, abandon.Token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteAsync(Pending next, CancellationToken cancellationToken)
+    {
+        var (involved, ns, type, reason, message, now) = next;
+        try
+        {
             var identity = string.Join('\u001f', involved.Uid ?? $"{involved.Kind}/{ns}/{involved.Name}", type, reason, message);
             if (Remembered(identity) is { } previous && await TryBumpAsync(previous, now, cancellationToken).ConfigureAwait(false))
             {
@@ -85,11 +151,11 @@ public sealed class EventRecorder : IEventRecorder
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw;
+            RuntimeMetrics.EventsDropped.Inc();
         }
         catch (Exception e)
         {
-            logger.LogWarning(e, "Could not record event {Reason} for {Namespace}/{Name}", reason, ns, regarding.Metadata.Name);
+            logger.LogWarning(e, "Could not record event {Reason} for {Namespace}/{Name}", reason, ns, involved.Name);
         }
     }
 
@@ -164,4 +230,6 @@ public sealed class EventRecorder : IEventRecorder
     }
 
     private sealed record Recorded(string Identity, string Namespace, string Name, int Count);
+
+    private sealed record Pending(V1ObjectReference Involved, string Namespace, EventType Type, string Reason, string Message, DateTime At);
 }

@@ -7,7 +7,7 @@ namespace Passbox.Operator.Runtime.Events;
 /// Records core/v1 Events about an object. Reason is a PascalCase constant; message is free text that
 /// the CALLER MUST SANITISE: never pass passwords, tokens, kubeconfig contents or connection strings with
 /// credentials — Events are readable by anyone who can read the namespace's events. Recording is best
-/// effort and never throws.
+/// effort, never throws, and may return before the Event is written (it is queued).
 /// </summary>
 public interface IEventRecorder
 {

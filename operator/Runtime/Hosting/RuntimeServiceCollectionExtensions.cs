@@ -44,10 +44,13 @@ public static class RuntimeServiceCollectionExtensions
         services.TryAddSingleton<OwnWrites>();
         services.TryAddSingleton(sp => new FinalizerManager(
             sp.GetRequiredService<KubernetesApiClient>(), sp.GetRequiredService<ILogger<FinalizerManager>>(), sp.GetRequiredService<OwnWrites>()));
-        services.TryAddSingleton<IEventRecorder>(sp => new EventRecorder(
+        services.TryAddSingleton(sp => new EventRecorder(
             sp.GetRequiredService<KubernetesApiClient>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRecorder>>(), options.Events));
+        services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<EventRecorder>());
         services.TryAddSingleton(sp => new LeaderElectionRunner(
             sp.GetRequiredService<IKubernetes>(), options.LeaderElection, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaderElectionRunner>>()));
+        // Registered before the controllers so that it stops after them and writes their last events.
+        services.AddHostedService<EventFlushOnShutdown>();
         services.AddHostedService<ControllerManager>();
         services.AddHealthChecks().AddCheck<RuntimeReadinessCheck>("runtime", tags: [RuntimeEndpointExtensions.ReadyTag]);
         return services;

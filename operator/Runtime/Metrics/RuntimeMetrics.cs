@@ -43,6 +43,10 @@ public static class RuntimeMetrics
         "Watch events not reconciled because they only echo a write of this process, by controller kind.",
         new CounterConfiguration { LabelNames = ["kind"] });
 
+    public static readonly Counter EventsDropped = Prometheus.Metrics.CreateCounter(
+        "passbox_events_dropped_total",
+        "Events not written because the event queue was full or the process was stopping.");
+
     public static readonly Counter ReconcileErrors = Prometheus.Metrics.CreateCounter(
         "passbox_reconcile_errors_total",
         "Reconciles that threw, by kind.",

@@ -208,6 +208,10 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
     public async Task<IReadOnlyList<Corev1Event>> EventsAsync() =>
         (await admin.CoreV1.ListNamespacedEventAsync(Namespace)).Items.ToList();
 
+    /// <summary>The operator writes Events in the background, after the reconcile that caused them: wait for them.</summary>
+    public Task<IReadOnlyList<Corev1Event>> WaitForEventsAsync(Func<IReadOnlyList<Corev1Event>, bool> check, string what) =>
+        EventuallyAsync(EventsAsync, check, what);
+
     /// <summary>Fails when any log line, event or credential status of the run contains one of the secrets.</summary>
     public async Task AssertNothingLeakedAsync(OperatorHost host, params string[] secrets)
     {

@@ -417,7 +417,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await kit.PatchAsync<PipelineCredential>(secret, new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
 
         await WaitGoneAsync(secret);
-        var events = await kit.EventsAsync();
+        var events = await kit.WaitForEventsAsync(seen => seen.Any(e => e.Reason == "ForceDeleted"), "a ForceDeleted event");
         events.Should().Contain(e => e.Reason == "DeletionBlocked" && e.Type == "Warning" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
         events.Should().Contain(e => e.Reason == "ForceDeleted" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
     }

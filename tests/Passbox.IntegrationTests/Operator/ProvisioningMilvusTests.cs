@@ -110,7 +110,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         milvus.State.RolesOf(user).Should().Equal(ReaderRole);
         (await CanLogInAsync(user, data["password"])).Should().BeTrue();
         ready.Status!.Provisioning!.User.Should().Be(user);
-        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserCreated");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserCreated"), "a UserCreated event");
 
         // Roles are kept exactly as listed: one granted by hand is taken away at the next check (here: after a spec edit).
         milvus.State.SetRole(user, MilvusDoubleState.PublicRole, add: true);
@@ -137,7 +137,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["token"].Should().Be($"{user}:{after}");
         await ClusterTestKit.EventuallyAsync(() => kit.WasRestartedAsync("opted-in"), restarted => restarted, "the opted-in Deployment to be restarted");
         (await kit.WasRestartedAsync("bystander")).Should().BeFalse("a workload that did not opt in is left alone, even though it uses the Secret");
-        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "PasswordReset").And.Contain(e => e.Reason == "WorkloadsRestarted");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "PasswordReset") && events.Any(e => e.Reason == "WorkloadsRestarted"), "PasswordReset and WorkloadsRestarted events");
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         (await CanLogInAsync(user, password)).Should().BeTrue();
         milvus.State.RolesOf(user).Should().Equal(ReaderRole);
         ClusterTestKit.Decode((await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("kept")))!)["password"].Should().Be(password);
-        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserRetained");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserRetained"), "a UserRetained event");
     }
 
     [Fact]

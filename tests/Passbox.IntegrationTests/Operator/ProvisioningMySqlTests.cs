@@ -110,7 +110,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         stored.Metadata.Labels.Should().Contain(Passbox.Operator.Api.V1Alpha1.ApiGroup.ManagedByLabel, "passbox");
         ready.Status!.Provisioning!.User.Should().Be(user);
         ready.Status.Provisioning.PasswordSet.Should().NotBeNull();
-        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserCreated");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserCreated"), "a UserCreated event");
     }
 
     [Fact]
@@ -189,7 +189,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"), c => c is null, "the credential to go");
         (await UserCountAsync(user)).Should().Be(0);
         (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("gone"))).Should().BeNull();
-        (await kit.EventsAsync()).Should().Contain(e => e.Reason == "UserDropped" && e.Message.Contains(user, StringComparison.Ordinal));
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserDropped" && e.Message.Contains(user, StringComparison.Ordinal)), "a UserDropped event naming the user");
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public sealed class WriterTests(ControlPlaneFixture controlPlane)
     {
         await using var ns = await controlPlane.CreateNamespaceAsync("events");
         var widget = await controlPlane.AdminApi.CreateWidgetAsync(ns.Name, "w1");
-        var recorder = new EventRecorder(controlPlane.CreateOperatorApi(), TimeProvider.System, NullLogger<EventRecorder>.Instance);
+        await using var recorder = new EventRecorder(controlPlane.CreateOperatorApi(), TimeProvider.System, NullLogger<EventRecorder>.Instance);
 
         for (var i = 0; i < 3; i++)
         {
@@ -90,6 +90,7 @@ public sealed class WriterTests(ControlPlaneFixture controlPlane)
         }
 
         await recorder.RecordAsync(widget, EventType.Normal, "Validated", "logged in");
+        await recorder.FlushAsync(); // What a graceful shutdown does: everything queued is written.
 
         var events = await controlPlane.Admin.CoreV1.ListNamespacedEventAsync(ns.Name);
         events.Items.Should().HaveCount(2);

@@ -252,7 +252,7 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
             await kit.DeleteAsync<PipelineCredential>("deploy-token");
             await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>("deploy-token"), c => c is null, "the unused credential to go");
 
-            var events = await kit.EventsAsync();
+            var events = await kit.WaitForEventsAsync(seen => seen.Any(e => e.Count > 1), "a repeated event");
             events.Should().Contain(e => e.Reason == "DeletionBlocked");
             events.Should().Contain(e => e.Count > 1, "the re-created Secret repeats an event, which is counted rather than duplicated");
             output.WriteLine(string.Join('\n', events.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Type} {e.Reason} x{e.Count}: {e.Message}"))));
