@@ -23,6 +23,9 @@ public sealed class Controller<T> : IController, IDisposable
     private readonly List<IInformer> informers;
     private readonly List<IDisposable> subscriptions = [];
     private readonly OwnWrites? ownWrites;
+    private readonly Lock echoGate = new();
+    private readonly HashSet<ObjectKey> reconciling = [];
+    private readonly Dictionary<ObjectKey, List<V1ObjectMeta>> heldBack = [];
 
     /// <summary>Wires the controller to its primary informer.</summary>
     /// <param name="name">Names the queue, metrics and log scope.</param>
@@ -72,14 +75,15 @@ public sealed class Controller<T> : IController, IDisposable
 
         subscriptions.Add(other.Subscribe(change =>
         {
-            if (IsOwnEcho(change.Type, change.Current.Metadata))
+            if (change.Type == InformerEventType.Deleted)
             {
-                return;
+                ownWrites?.Forget(change.Current.Metadata?.Uid);
             }
 
+            var seen = change.Type == InformerEventType.Deleted ? null : change.Current.Metadata;
             foreach (var key in map(change.Current))
             {
-                Queue.Add(key);
+                Enqueue(key, seen);
             }
 
             // A changed label or owner may move the object away from a primary, which must hear of it too.
@@ -87,7 +91,7 @@ public sealed class Controller<T> : IController, IDisposable
             {
                 foreach (var key in map(old))
                 {
-                    Queue.Add(key);
+                    Enqueue(key, seen);
                 }
             }
         }));
@@ -137,6 +141,35 @@ public sealed class Controller<T> : IController, IDisposable
 
     /// <summary>One reconcile of <paramref name="key"/>; the queue's one-at-a-time rule is the caller's.</summary>
     internal async Task ReconcileKeyAsync(ObjectKey key, CancellationToken cancellationToken)
+    {
+        lock (echoGate)
+        {
+            reconciling.Add(key);
+        }
+
+        try
+        {
+            await ReconcileOnceAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            List<V1ObjectMeta>? held;
+            lock (echoGate)
+            {
+                reconciling.Remove(key);
+                heldBack.Remove(key, out held);
+            }
+
+            // Now every write of that reconcile is recorded: only what was not its own echo needs another look.
+            var news = held?.Count(seen => !IsOwnEcho(seen)) ?? 0;
+            if (news > 0)
+            {
+                Queue.Add(key);
+            }
+        }
+    }
+
+    private async Task ReconcileOnceAsync(ObjectKey key, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["controller"] = Name, ["key"] = key.ToString() });
         if (!primary.Cache.TryGet(key, out var cached))
@@ -193,37 +226,55 @@ public sealed class Controller<T> : IController, IDisposable
 
     private void OnPrimaryEvent(InformerEvent<T> change)
     {
-        if (change.Type == InformerEventType.Updated && IsOwnEcho(change.Type, change.Current.Metadata))
-        {
-            return;
-        }
-
         if (change.Type == InformerEventType.Updated && options.IgnoreStatusOnlyUpdates && change.Old is { } old && OnlyStatusChanged(old, change.Current))
         {
             return;
         }
 
-        Queue.Add(ObjectKey.Of(change.Current));
+        if (change.Type == InformerEventType.Deleted)
+        {
+            ownWrites?.Forget(change.Current.Metadata?.Uid);
+        }
+
+        Enqueue(ObjectKey.Of(change.Current), change.Type == InformerEventType.Updated ? change.Current.Metadata : null);
     }
 
     /// <summary>
-    /// The watch event of a write this process made: the reconcile that wrote it continued from the returned object,
-    /// so there is nothing new in it. Deletions always count, and forget the object.
+    /// Adds <paramref name="key"/> unless <paramref name="seen"/> (null: not a candidate) is the watch event of a write
+    /// this process made: the reconcile that wrote it continued from the returned object, so there is nothing new in
+    /// it. An event for a key whose reconcile is running is held back until it ends, because the event can arrive
+    /// before that reconcile has recorded the version its write returned.
     /// </summary>
-    private bool IsOwnEcho(InformerEventType type, V1ObjectMeta? meta)
+    private void Enqueue(ObjectKey key, V1ObjectMeta? seen)
     {
-        if (ownWrites is null)
+        if (ownWrites is not null && seen is not null)
         {
-            return false;
+            lock (echoGate)
+            {
+                if (reconciling.Contains(key))
+                {
+                    if (!heldBack.TryGetValue(key, out var held))
+                    {
+                        heldBack[key] = held = [];
+                    }
+
+                    held.Add(seen);
+                    return;
+                }
+            }
+
+            if (IsOwnEcho(seen))
+            {
+                return;
+            }
         }
 
-        if (type == InformerEventType.Deleted)
-        {
-            ownWrites.Forget(meta?.Uid);
-            return false;
-        }
+        Queue.Add(key);
+    }
 
-        if (!ownWrites.IsEcho(meta))
+    private bool IsOwnEcho(V1ObjectMeta seen)
+    {
+        if (ownWrites?.IsEcho(seen) != true)
         {
             return false;
         }

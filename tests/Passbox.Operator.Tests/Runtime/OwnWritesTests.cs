@@ -13,11 +13,12 @@ public sealed class OwnWritesTests : IDisposable
     private readonly FakeInformer<Widget> widgets = new(ResourceDescriptor.For<Widget>());
     private readonly FakeInformer<V1Secret> secrets = new(ResourceDescriptor.Secrets);
     private readonly OwnWrites ownWrites = new();
+    private readonly WritingReconciler reconciler = new();
     private readonly Controller<Widget> controller;
 
     public OwnWritesTests()
     {
-        controller = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, new NothingToDo(), new FakeTimeProvider(), NullLogger.Instance, ownWrites: ownWrites);
+        controller = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, reconciler, new FakeTimeProvider(), NullLogger.Instance, ownWrites: ownWrites);
         controller.Watches(secrets, EventMaps.ByLabel<V1Secret>("passbox.dev/credential"));
     }
 
@@ -51,6 +52,37 @@ public sealed class OwnWritesTests : IDisposable
 
         secrets.Apply(Secret("2"));
         controller.Queue.Depth.Should().Be(1, "someone else's edit must be repaired");
+    }
+
+    [Fact]
+    public async Task An_echo_that_arrives_before_the_write_returned_is_still_recognised()
+    {
+        widgets.Apply(Widget.Create("w1", "1"));
+        Drain();
+        reconciler.During = () =>
+        {
+            // The watch is faster than the response: the event is in before the version is recorded.
+            var written = Widget.Create("w1", "2");
+            written.Metadata.Finalizers = ["passbox.dev/in-use-protection"];
+            widgets.Apply(written);
+            ownWrites.Record(written.Metadata);
+        };
+
+        await controller.ReconcileKeyAsync(new("ns", "w1"), CancellationToken.None);
+
+        controller.Queue.Depth.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_change_by_someone_else_during_a_reconcile_is_reconciled_after_it()
+    {
+        widgets.Apply(Widget.Create("w1", "1"));
+        Drain();
+        reconciler.During = () => widgets.Apply(Widget.Create("w1", "2", generation: 2));
+
+        await controller.ReconcileKeyAsync(new("ns", "w1"), CancellationToken.None);
+
+        controller.Queue.Depth.Should().Be(1);
     }
 
     [Fact]
@@ -89,8 +121,14 @@ public sealed class OwnWritesTests : IDisposable
         }
     }
 
-    private sealed class NothingToDo : IReconciler<Widget>
+    private sealed class WritingReconciler : IReconciler<Widget>
     {
-        public Task<ReconcileResult> ReconcileAsync(Widget entity, CancellationToken cancellationToken) => Task.FromResult(ReconcileResult.Done);
+        public Action During { get; set; } = () => { };
+
+        public Task<ReconcileResult> ReconcileAsync(Widget entity, CancellationToken cancellationToken)
+        {
+            During();
+            return Task.FromResult(ReconcileResult.Done);
+        }
     }
 }
