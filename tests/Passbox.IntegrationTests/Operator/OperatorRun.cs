@@ -82,6 +82,22 @@ public sealed class OperatorRun : IAsyncDisposable
         await StartOperatorAsync();
     }
 
+    /// <summary>
+    /// Counts the values under <paramref name="keys"/> of every Secret in the namespace as secrets too (passwords the
+    /// operator generated, tokens made of them), then disposes: the leak check then covers what only the run knew.
+    /// </summary>
+    public async ValueTask DisposeMarkingGeneratedAsync(params string[] keys)
+    {
+        try
+        {
+            MarkSecret([.. await Kit.SecretValuesAsync(keys)]);
+        }
+        finally
+        {
+            await DisposeAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -39,12 +39,10 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         try
         {
-            // The passwords the operator generated (and the tokens made of them) count as secrets too.
-            run.MarkSecret([.. await kit.SecretValuesAsync("password", "token")]);
+            await run.DisposeMarkingGeneratedAsync("password", "token");
         }
         finally
         {
-            await run.DisposeAsync();
             await milvus.DisposeAsync();
         }
     }

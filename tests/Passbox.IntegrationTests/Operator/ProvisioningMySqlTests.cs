@@ -22,18 +22,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         run.MarkSecret(mariaDb.RootPassword);
     }
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            // The passwords the operator generated count as secrets too.
-            run.MarkSecret([.. await kit.SecretValuesAsync("password", "token")]);
-        }
-        finally
-        {
-            await run.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await run.DisposeMarkingGeneratedAsync("password", "token");
 
     private ClusterCredential Credential(string name, string username, Action<ClusterCredentialSpec>? change = null)
     {
