@@ -128,7 +128,9 @@ public static class PassboxOperator
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
 
         controller.Watches(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName), EventMaps.ByIndex<V1Secret, T>(primary, GeneratedSecretIndex));
-        controller.Watches(sp.GetInformer<PartialObjectMetadata>(SourceSecrets), EventMaps.ByIndex<PartialObjectMetadata, T>(primary, SourceSecretIndex));
+        // A source Secret may be another credential's generated Secret: our write of it is news to its readers.
+        controller.Watches(sp.GetInformer<PartialObjectMetadata>(SourceSecrets), EventMaps.ByIndex<PartialObjectMetadata, T>(primary, SourceSecretIndex),
+            echoesOfOwnWrites: false);
 
         sp.GetRequiredService<UsageFeed>().AttachTo(controller);
         sp.GetRequiredService<UsageIndex>().Changed += change =>

@@ -63,7 +63,14 @@ public sealed class Controller<T> : IController, IDisposable
     private string Kind => primary.Resource.Kind;
 
     /// <summary>Reconciles the primaries that <paramref name="map"/> names whenever an object of <paramref name="other"/> changes.</summary>
-    public Controller<T> Watches<TOther>(IInformer<TOther> other, Func<TOther, IEnumerable<ObjectKey>> map)
+    /// <param name="other">The watched informer.</param>
+    /// <param name="map">The primaries an object concerns.</param>
+    /// <param name="echoesOfOwnWrites">
+    /// Whether an event of this process's own write may be skipped. Only when <paramref name="map"/> leads back to the
+    /// primary whose reconcile wrote the object (its generated Secret): other primaries that merely read the object
+    /// (a generated Secret used as another credential's source) have not seen the new version and must hear of it.
+    /// </param>
+    public Controller<T> Watches<TOther>(IInformer<TOther> other, Func<TOther, IEnumerable<ObjectKey>> map, bool echoesOfOwnWrites = true)
         where TOther : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(other);
@@ -80,7 +87,7 @@ public sealed class Controller<T> : IController, IDisposable
                 ownWrites?.Forget(change.Current.Metadata?.Uid);
             }
 
-            var seen = change.Type == InformerEventType.Deleted ? null : change.Current.Metadata;
+            var seen = echoesOfOwnWrites ? EchoCandidate(change) : null;
             foreach (var key in map(change.Current))
             {
                 Enqueue(key, seen);
@@ -236,8 +243,16 @@ public sealed class Controller<T> : IController, IDisposable
             ownWrites?.Forget(change.Current.Metadata?.Uid);
         }
 
-        Enqueue(ObjectKey.Of(change.Current), change.Type == InformerEventType.Updated ? change.Current.Metadata : null);
+        Enqueue(ObjectKey.Of(change.Current), change.Type == InformerEventType.Updated ? EchoCandidate(change) : null);
     }
+
+    /// <summary>
+    /// The metadata to compare with our own writes, or null when the event cannot be a mere echo: a deletion, or a
+    /// relist's update, which may sum up someone else's change together with a later write of ours.
+    /// </summary>
+    private static V1ObjectMeta? EchoCandidate<TObject>(InformerEvent<TObject> change)
+        where TObject : class, IKubernetesObject<V1ObjectMeta> =>
+        change.Type == InformerEventType.Deleted || change.FromRelist ? null : change.Current.Metadata;
 
     /// <summary>
     /// Adds <paramref name="key"/> unless <paramref name="seen"/> (null: not a candidate) is the watch event of a write

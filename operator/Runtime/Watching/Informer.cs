@@ -375,7 +375,7 @@ public sealed class Informer<T> : IInformer<T>
             }
             else if (old.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
             {
-                Publish(new InformerEvent<T>(InformerEventType.Updated, item, old));
+                Publish(new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: true));
             }
         }
 

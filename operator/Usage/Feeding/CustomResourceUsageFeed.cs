@@ -191,8 +191,9 @@ public sealed class CustomResourceUsageFeed : IInformer
         {
             return false;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
+            // A request timeout is an OperationCanceledException too, but only stopping may end the feed.
             logger.LogWarning(e, "Could not read CRD {Definition}; watching {Plural} anyway", resource.DisplayName, resource.Plural);
             return true;
         }

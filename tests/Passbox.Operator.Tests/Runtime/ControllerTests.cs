@@ -144,6 +144,14 @@ internal sealed class FakeInformer<T>(ResourceDescriptor resource) : IInformer<T
         handlers.ForEach(handler => handler(change));
     }
 
+    /// <summary>An update found by a relist after a 410, as the real informer reports it.</summary>
+    public void Relist(T item)
+    {
+        var old = Cache.Upsert(item) ?? throw new InvalidOperationException("A relist update needs a cached object.");
+        var change = new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: true);
+        handlers.ForEach(handler => handler(change));
+    }
+
     private sealed class NoopDisposable : IDisposable
     {
         public void Dispose()

@@ -1,6 +1,7 @@
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Controllers;
 using Passbox.Operator.Runtime.Watching;
@@ -83,6 +84,34 @@ public sealed class OwnWritesTests : IDisposable
         await controller.ReconcileKeyAsync(new("ns", "w1"), CancellationToken.None);
 
         controller.Queue.Depth.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_relisted_update_is_reconciled_even_when_it_carries_our_last_version()
+    {
+        widgets.Apply(Widget.Create("w1", "1"));
+        Drain();
+
+        // Missed while the watch was down: someone's spec change (2), then our finalizer patch (3) on the stale cache.
+        var afterBoth = Widget.Create("w1", "3", generation: 2);
+        afterBoth.Metadata.Finalizers = ["passbox.dev/in-use-protection"];
+        ownWrites.Record(afterBoth.Metadata);
+        widgets.Relist(afterBoth);
+
+        controller.Queue.Depth.Should().Be(1, "a relist sums up every missed write, the spec change included");
+    }
+
+    [Fact]
+    public void A_watch_of_objects_other_primaries_read_reconciles_our_own_writes_too()
+    {
+        var readers = new FakeInformer<V1Secret>(ResourceDescriptor.Secrets);
+        controller.Watches(readers, _ => [new ObjectKey("ns", "reader")], echoesOfOwnWrites: false);
+        var created = Secret("1");
+        ownWrites.Record(created.Metadata);
+
+        readers.Apply(created);
+
+        controller.Queue.Depth.Should().Be(1, "the credential reading this generated Secret as its source has not seen it");
     }
 
     [Fact]
