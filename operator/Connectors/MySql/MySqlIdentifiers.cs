@@ -28,12 +28,23 @@ public static partial class MySqlIdentifiers
         return $"{QuoteString(user)}@'%'";
     }
 
+    private static readonly HashSet<string> SystemSchemas = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "mysql", "sys", "information_schema", "performance_schema", "oceanbase",
+    };
+
     /// <summary><c>`db`</c> for a database name of letters, digits and <c>_</c>.</summary>
     public static string Database(string database)
     {
         if (database is null || !DatabaseName().IsMatch(database))
         {
             throw new ArgumentException($"'{database}' is not a database name Passbox grants on (letters, digits and _, at most 64).", nameof(database));
+        }
+
+        // Privileges on these would reach other users' password hashes or the server's own settings.
+        if (SystemSchemas.Contains(database))
+        {
+            throw new ArgumentException($"'{database}' is a system schema; Passbox does not grant on it.", nameof(database));
         }
 
         return QuoteIdentifier(database);

@@ -39,8 +39,10 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
         return await RunAsync(admin, user, async (connection, token) =>
         {
             await ExecuteAsync(connection, $"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY @password", user.Password, token);
+            // The warning count only words the outcome: with sql_notes off (or a server that does not note an existing
+            // user) it reads "created" for an existing user too, so the password is set whenever a reset is asked for.
             var created = await WarningCountAsync(connection, token) == 0;
-            var reset = !created && user.ResetPassword;
+            var reset = user.ResetPassword;
             if (reset)
             {
                 await ExecuteAsync(connection, $"ALTER USER {account} IDENTIFIED BY @password", user.Password, token);

@@ -32,6 +32,20 @@ public sealed class IdentifierTests
         act.Should().Throw<ArgumentException>();
     }
 
+    [Theory]
+    [InlineData("mysql")]
+    [InlineData("MySQL")]
+    [InlineData("performance_schema")]
+    [InlineData("sys")]
+    [InlineData("oceanbase")]
+    public void Grants_on_system_schemas_are_refused(string database) =>
+        FluentActions.Invoking(() => MySqlIdentifiers.Database(database))
+            .Should().Throw<ArgumentException>().WithMessage("*system schema*");
+
+    [Fact]
+    public void A_grant_on_an_application_database_is_quoted() =>
+        MySqlIdentifiers.Database("orders_db").Should().Be("`orders_db`");
+
     [Fact]
     public void An_account_is_the_quoted_name_from_any_host() =>
         MySqlIdentifiers.Account("app_rw").Should().Be("'app_rw'@'%'");
