@@ -75,6 +75,8 @@ public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<C
     "provisioning.passwordPolicy applies to a password the operator generates: remove passwordSecretRef", FieldPath = ".provisioning.passwordPolicy", Order = 13)]
 [CelRule("!has(self.provisioning) || !has(self.oceanBase) || self.oceanBase.tenant != 'sys'",
     "provisioning cannot manage users of OceanBase's sys tenant: they administer the whole cluster; manage users of a business tenant", FieldPath = ".oceanBase.tenant", Reason = "FieldValueForbidden", Order = 14)]
+[CelRule("!has(self.provisioning) || !has(self.validation) || !has(self.validation.disabled) || !self.validation.disabled",
+    "validation cannot be disabled with provisioning: the operator creates and resets the user as part of each check", FieldPath = ".validation.disabled", Order = 15)]
 public sealed class ClusterCredentialSpec
 {
     /// <summary>Database engine: OceanBase (MySQL mode), MySQL (also MariaDB) or Milvus (also Zilliz Cloud). Immutable.</summary>

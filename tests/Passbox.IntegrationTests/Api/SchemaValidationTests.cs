@@ -100,6 +100,8 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 30s}", "spec.provisioning.rotation.period" },
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    roles: [{name: reader}]", "spec.provisioning.roles" },
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    deletionPolicy: Orphan", "spec.provisioning.deletionPolicy" },
+        // The user is created and reset as part of a check: without checks it would never exist.
+        { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n  validation: {disabled: true}", "spec.validation.disabled" },
     };
 
     [Theory]
