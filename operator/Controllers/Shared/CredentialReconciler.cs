@@ -100,7 +100,13 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             await events.WarningAsync(entity, "ForceDeleted", $"deleted although still used by {Describe(users)} ({ApiGroup.ForceDeleteAnnotation})", ct);
         }
 
-        if (kind.Provisioning is { } provisioning)
+        if (kind.Provisioning is not null && users.Count > 0)
+        {
+            // Forced while still used: the credential and its Secret go, but the user those workloads log in as stays.
+            await events.WarningAsync(entity, "UserKept",
+                $"the user stays on the server because {Describe(users)} still use it; drop it by hand once they are gone", ct);
+        }
+        else if (kind.Provisioning is { } provisioning)
         {
             // Only now, with nobody using the Secret, may the user behind it be dropped.
             var release = await provisioning.ReleaseAsync(entity, ct);

@@ -182,6 +182,26 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_forced_deletion_while_a_Pod_still_uses_the_Secret_keeps_the_user_it_logs_in_as()
+    {
+        var user = ClusterTestKit.Unique("frc_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("forced", user, policy: DeletionPolicy.Delete));
+        var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("forced"))["password"];
+        await kit.CreatePodUsingSecretAsync("still-running", "forced");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("forced"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");
+
+        await kit.PatchAsync<ClusterCredential>("forced", new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
+        await kit.DeleteAsync<ClusterCredential>("forced");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("forced"), c => c is null, "the forced deletion to finish");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserKept" && e.Message.Contains("still-running", StringComparison.Ordinal)),
+            "a UserKept event naming the Pod");
+        (await UserCountAsync(user)).Should().Be(1, "deletionPolicy Delete must not pull the user from under a running Pod");
+        (await CanLogInAsync(user, password)).Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Deletion_policy_Retain_keeps_the_user_and_its_password()
     {
         var user = ClusterTestKit.Unique("ret_");
