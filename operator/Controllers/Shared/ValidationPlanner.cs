@@ -70,13 +70,18 @@ public sealed class ValidationPlanner(TimeProvider time)
             : Due(SpreadIfOverdue(previous.LastAttempted.Value + interval, firstSeen, interval, jitter), now);
     }
 
+    /// <summary>The longest a restarted operator spreads its backlog over, whatever the interval.</summary>
+    public static readonly TimeSpan MaxStartupSpread = TimeSpan.FromMinutes(10);
+
     /// <summary>
     /// A check that was due before this process first saw the object runs at a fixed point of the following period
-    /// chosen by the object's jitter, so a restarted operator spreads its backlog instead of logging in everywhere at once.
+    /// (at most <see cref="MaxStartupSpread"/>) chosen by the object's jitter, so a restarted operator spreads its
+    /// backlog instead of logging in everywhere at once. The bound matters because an unchanged check is not written:
+    /// with a long interval, an operator restarted now and then must not keep pushing a check a whole interval away.
     /// </summary>
     private static DateTimeOffset SpreadIfOverdue(DateTimeOffset due, DateTimeOffset? firstSeen, TimeSpan period, double jitter) =>
         firstSeen is { } seen && due < seen
-            ? seen + TimeSpan.FromMilliseconds(period.TotalMilliseconds * jitter)
+            ? seen + TimeSpan.FromMilliseconds(Math.Min(period.TotalMilliseconds, MaxStartupSpread.TotalMilliseconds) * jitter)
             : due;
 
     /// <summary>Exponential backoff with full jitter in the upper half: base·2ⁿ, capped, times 0.5–1.0.</summary>

@@ -140,6 +140,21 @@ public sealed class ValidationPlannerTests
     }
 
     [Fact]
+    public void With_a_long_interval_a_restart_still_runs_overdue_checks_within_ten_minutes()
+    {
+        var planner = new ValidationPlanner(time);
+        var daily = TimeSpan.FromHours(24);
+        var lastChecked = Start - TimeSpan.FromDays(3);
+        var waits = Enumerable.Range(0, 200)
+            .Select(i => planner.Plan("rev1", daily, new PreviousCheck("rev1", lastChecked, lastChecked, true, "Validated", 0), $"uid-{i}", firstSeen: Start))
+            .Select(plan => plan.RequeueAfter ?? TimeSpan.Zero)
+            .ToList();
+
+        waits.Should().OnlyContain(w => w <= ValidationPlanner.MaxStartupSpread, "a check three days overdue must not wait up to another day");
+        waits.Count(w => w > TimeSpan.FromMinutes(5)).Should().BeInRange(60, 140, "the backlog is still spread over the window");
+    }
+
+    [Fact]
     public void A_restart_does_not_delay_a_check_that_was_not_yet_overdue_nor_one_for_new_inputs()
     {
         var planner = new ValidationPlanner(time);
