@@ -42,6 +42,13 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources)
             return AdminLogin.Failed(ValidationReasons.InvalidSpec, $"admin ClusterCredential {reference} logs in to tenant {admin.Spec.OceanBase?.Tenant}, this one to {credential.Spec.OceanBase?.Tenant}: use the tenant's own administrator");
         }
 
+        if (string.Equals(admin.Spec.Username, credential.Spec.Username, StringComparison.OrdinalIgnoreCase))
+        {
+            // Resetting or dropping the administrator's own login would lock Passbox (and its owners) out of the server.
+            return AdminLogin.Failed(ValidationReasons.ProtectedUser,
+                $"username '{credential.Spec.Username}' is the login of admin ClusterCredential {reference}; Passbox never resets or drops the user it administers with");
+        }
+
         var ready = admin.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Ready);
         if (ready?.Status != "True" || admin.Status?.SecretName is not { } secretName)
         {

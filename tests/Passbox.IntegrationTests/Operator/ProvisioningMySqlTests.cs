@@ -235,6 +235,20 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task The_admin_credential_own_login_is_never_reset()
+    {
+        var account = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("adm_"));
+        await CreateAdminAsync("team-admin", account.LoginName, account.Password);
+        await kit.WaitForConditionAsync<ClusterCredential>("team-admin", ConditionTypes.Ready, "True");
+
+        await kit.CreateAsync(Managed("itself", account.LoginName.ToUpperInvariant(), admin: "team-admin"));
+
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("itself", ConditionTypes.Ready, "False", "ProtectedUser");
+        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("admin ClusterCredential team-admin");
+        (await CanLogInAsync(account.LoginName, account.Password)).Should().BeTrue("the administrator's password must be left alone");
+    }
+
+    [Fact]
     public async Task Users_of_the_OceanBase_sys_tenant_are_refused()
     {
         var user = ClusterTestKit.Unique("ops_");
