@@ -1,0 +1,23 @@
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+
+namespace Passbox.Operator.Tests.Provisioning;
+
+/// <summary>What a user sees when the administrator's own session fails while Passbox manages a user.</summary>
+public sealed class AdminFailureTests
+{
+    private static readonly DatabaseLogin Admin = new() { Host = "db", Port = 3306, LoginName = "dba", Password = "Adm1n-secret-pw" };
+
+    [Fact]
+    public void A_refused_administrator_login_is_an_authentication_failure_retried_only_at_the_interval()
+    {
+        var outcome = AdminFailure.From(
+            ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "Access denied for user 'dba' (using password: Adm1n-secret-pw)"),
+            Admin,
+            new ManagedUser { Name = "app", Password = "N3w-user-pw" });
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        outcome.Message.Should().StartWith("as administrator 'dba':").And.NotContain("Adm1n-secret-pw");
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("a fast retry of a refused login could lock the administrator out");
+    }
+}
