@@ -72,7 +72,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
     {
         var existing = await TryReadAsync(namespaceName, SecretName(credentialName), ct);
         if (existing?.Metadata.Labels?.TryGetValue(PurposeLabel, out var purpose) != true || purpose != PurposeValue
-            || existing.Metadata.Labels[ApiGroup.CredentialLabel] != credentialName)
+            || !existing.Metadata.Labels.TryGetValue(ApiGroup.CredentialLabel, out var owner) || owner != credentialName)
         {
             return;
         }
