@@ -19,6 +19,7 @@ public sealed class UserProvisioner(
     GeneratedPasswordStore passwords,
     AdminLogins admins,
     PublishedPasswords published,
+    AdminReferences adminReferences,
     IEventSink events,
     TimeProvider time) : ICredentialProvisioning<ClusterCredential>
 {
@@ -146,6 +147,9 @@ public sealed class UserProvisioner(
 
         return new ReleaseResult(true, "UserDropped", $"{outcome.Message} with admin credential {admin.CredentialName} (deletionPolicy Delete)");
     }
+
+    /// <summary>Any credential naming this one as its admin, provisioned or not yet, blocks its deletion.</summary>
+    public IReadOnlyList<string> DependentsOf(ClusterCredential credential) => adminReferences.DependentsOf(credential);
 
     /// <summary>Why Passbox will not manage this user at all, or null.</summary>
     private static ValidationOutcome? Refusal(ClusterCredentialSpec spec)

@@ -202,6 +202,28 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task Deleting_an_admin_waits_until_the_credentials_it_administers_have_dropped_their_users()
+    {
+        var user = ClusterTestKit.Unique("dep_");
+        await CreateAdminAsync("dep-admin");
+        await kit.CreateAsync(Managed("dependent", user, admin: "dep-admin", policy: DeletionPolicy.Delete));
+        await kit.WaitForConditionAsync<ClusterCredential>("dependent", ConditionTypes.Ready, "True");
+
+        await kit.DeleteAsync<ClusterCredential>("dep-admin");
+
+        var blocked = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dep-admin"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.ProvisionedDependents },
+            "the admin's deletion to wait for its dependent");
+        blocked!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.DeletionBlocked).Message.Should().Contain("dependent");
+
+        await kit.DeleteAsync<ClusterCredential>("dependent");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dependent"), c => c is null, "the dependent to drop its user and go");
+        (await UserCountAsync(user)).Should().Be(0, "the admin was still there to drop the user");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dep-admin"), c => c is null, "the admin to go once nothing depends on it");
+    }
+
+    [Fact]
     public async Task Deletion_policy_Retain_keeps_the_user_and_its_password()
     {
         var user = ClusterTestKit.Unique("ret_");
