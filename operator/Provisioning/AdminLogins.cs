@@ -58,10 +58,11 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources, 
         }
 
         var published = await TryReadSecretAsync(ns, secretName, ct);
-        if (published?.Metadata.Labels?.TryGetValue(ApiGroup.CredentialLabel, out var owner) != true || owner != reference)
+        if (published is null || !PublishedSecrets.BelongTo(published, admin))
         {
             return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"the Secret {secretName} of admin ClusterCredential {reference} is missing or not Passbox's");
         }
+
 
         var spec = EffectiveClusterSpec.From(admin);
         string? ca = null;

@@ -61,6 +61,11 @@ public sealed class UserProvisioner(
             return new PrepareResult(ValidationOutcome.Failure(reason, state.Failure!), null);
         }
 
+        if (state.Notice is { } notice)
+        {
+            await events.WarningAsync(credential, "PasswordAgeUnknown", notice, ct);
+        }
+
         clusterStatus.Provisioning.NextRotation = state.NextRotation?.UtcDateTime is { } next ? StatusTime.Truncate(next) : null;
         var now = time.GetUtcNow();
         return new PrepareResult(null, state.NextRotation is { } due ? Max(due - now, TimeSpan.FromSeconds(1)) : null);
