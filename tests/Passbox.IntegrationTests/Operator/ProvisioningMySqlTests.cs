@@ -140,6 +140,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         (await kit.WasRestartedAsync("bystander")).Should().BeFalse("a workload that did not opt in is left alone, even though it uses the Secret");
         var rotated = await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
         rotated.Status!.Provisioning!.NextRotation.Should().BeAfter(ready.Status.Provisioning.NextRotation!.Value.AddHours(-1), "the next rotation is a period after this one");
+        rotated.Status.RestartPending.Should().BeNull("the restart went through, so none is owed");
     }
 
     [Fact]
