@@ -6,6 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Provisioning;
+using Passbox.Operator.Tests.Controllers;
 using Passbox.Operator.Tests.Runtime;
 using Passbox.Operator.Usage;
 
@@ -143,12 +144,5 @@ public sealed class OwedRestartTests
         waits[2].Should().BeGreaterThan(waits[0]);
         status.RestartPending.Should().Be("rev-2");
         Patches.Should().Be(3);
-    }
-
-    private sealed class NoEvents : IEventSink
-    {
-        public Task NormalAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
-
-        public Task WarningAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
     }
 }
