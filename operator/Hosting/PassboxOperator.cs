@@ -85,6 +85,7 @@ public static class PassboxOperator
         services.AddSingleton<CredentialPipeline>();
         services.AddSingleton<GeneratedPasswordStore>();
         services.AddSingleton<AdminLogins>();
+        services.AddSingleton(sp => new AdminReferences(sp.GetInformer<ClusterCredential>(ClusterCredentials)));
         services.AddSingleton<PublishedPasswords>();
         services.AddSingleton<ICredentialProvisioning<ClusterCredential>, UserProvisioner>();
         services.AddSingleton<WorkloadRestarter>();
@@ -111,7 +112,7 @@ public static class PassboxOperator
 
         var controllerOptions = new ControllerOptions { Workers = settings.Workers };
         services.AddController<ClusterCredential, CredentialReconciler<ClusterCredential, ClusterCredentialStatus>>(
-            "clustercredential", ClusterCredentials, Wire<ClusterCredential>(ClusterCredentials), controllerOptions);
+            "clustercredential", ClusterCredentials, WireClusterCredentials, controllerOptions);
         services.AddController<PipelineCredential, CredentialReconciler<PipelineCredential, PipelineCredentialStatus>>(
             "pipelinecredential", PipelineCredentials, Wire<PipelineCredential>(PipelineCredentials), controllerOptions);
         return services;
@@ -144,6 +145,16 @@ public static class PassboxOperator
             }
         };
     };
+
+    /// <summary>The shared wiring, plus the admin index: an admin's deletion waits for its dependents to go.</summary>
+    private static void WireClusterCredentials(Controller<ClusterCredential> controller, IServiceProvider sp)
+    {
+        Wire<ClusterCredential>(ClusterCredentials)(controller, sp);
+        var primary = sp.GetInformer<ClusterCredential>(ClusterCredentials);
+        primary.Cache.AddIndex(AdminReferences.IndexName, AdminReferences.IndexValues);
+        var admins = sp.GetRequiredService<AdminReferences>();
+        controller.Watches(primary, admins.DeletingAdminOf, echoesOfOwnWrites: false);
+    }
 
     private static PartialObjectMetadata Identity(PartialObjectMetadata secret) => new()
     {

@@ -15,7 +15,7 @@ namespace Passbox.Operator.Provisioning;
 /// namespace, have the same engine (and OceanBase tenant), and be Ready. The password comes from the admin's
 /// published Secret, the one Passbox last proved to work, not from its source Secret, which may hold an untested edit.
 /// </summary>
-public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources)
+public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources, AdminReferences adminReferences)
 {
     public async Task<AdminLogin> ResolveAsync(ClusterCredential credential, CancellationToken ct)
     {
@@ -26,7 +26,8 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources)
             return AdminLogin.Failed(ValidationReasons.InvalidSpec, "provisioning.adminCredentialRef names this credential itself; name the administrator's ClusterCredential");
         }
 
-        var admin = await TryGetAsync(ns, reference, ct);
+        // From the informer's cache: a check costs no request for it, and the watch brings the admin's changes.
+        var admin = adminReferences.Find(ns, reference);
         if (admin is null)
         {
             return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"admin ClusterCredential {reference} does not exist in namespace {ns}");
@@ -57,10 +58,11 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources)
         }
 
         var published = await TryReadSecretAsync(ns, secretName, ct);
-        if (published?.Metadata.Labels?.TryGetValue(ApiGroup.CredentialLabel, out var owner) != true || owner != reference)
+        if (published is null || !PublishedSecrets.BelongTo(published, admin))
         {
             return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"the Secret {secretName} of admin ClusterCredential {reference} is missing or not Passbox's");
         }
+
 
         var spec = EffectiveClusterSpec.From(admin);
         string? ca = null;
@@ -91,19 +93,6 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources)
 
     private static string? Text(IDictionary<string, byte[]>? data, string key) =>
         data?.TryGetValue(key, out var value) == true && value is not null ? Encoding.UTF8.GetString(value) : null;
-
-    private async Task<ClusterCredential?> TryGetAsync(string ns, string name, CancellationToken ct)
-    {
-        try
-        {
-            var item = await client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, ClusterCredential.Plural, name, ct);
-            return KubernetesJson.Deserialize<ClusterCredential>(KubernetesJson.Serialize(item));
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
 
     private async Task<k8s.Models.V1Secret?> TryReadSecretAsync(string ns, string name, CancellationToken ct)
     {

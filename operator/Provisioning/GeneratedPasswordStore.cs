@@ -57,9 +57,28 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
                 $"Secret {name} exists and is not a password Passbox generated for this credential; delete or rename it, or give passwordSecretRef");
         }
 
-        var generatedAt = GeneratedAt(existing) ?? now;
         var hasPassword = existing.Data?.TryGetValue(Key, out var value) == true && value is { Length: > 0 };
-        if (!hasPassword || (rotation is { } period && generatedAt + period <= now))
+        if (!hasPassword)
+        {
+            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
+            return new GeneratedPasswordState(null, null, now + rotation);
+        }
+
+        var generatedAt = GeneratedAt(existing);
+        if (rotation is { } period && generatedAt is null)
+        {
+            // Without a readable generated-at (removed or garbled by hand, or copied from elsewhere) the password's age
+            // is unknown. Counting from "now" would push the rotation a period away on every pass, so it would never
+            // come; a password of unknown age may be older than the policy allows, so it is due now. Rotating writes a
+            // fresh timestamp, and the notice tells the owner why the password changed earlier than they may expect.
+            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
+            return new GeneratedPasswordState(null, null, now + rotation)
+            {
+                Notice = $"Secret {name} had no readable {GeneratedAtAnnotation} annotation, so the password's age was unknown: it was rotated now",
+            };
+        }
+
+        if (rotation is { } due && generatedAt + due <= now)
         {
             await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
             return new GeneratedPasswordState(null, null, now + rotation);
@@ -149,5 +168,8 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
 /// <summary>Whether the generated password is usable, and when it is due for rotation.</summary>
 public sealed record GeneratedPasswordState(string? FailureReason, string? Failure, DateTimeOffset? NextRotation)
 {
+    /// <summary>Something the owner should hear about although nothing failed, e.g. why a rotation came early.</summary>
+    public string? Notice { get; init; }
+
     public static GeneratedPasswordState Failed(string reason, string message) => new(reason, message, null);
 }

@@ -9,7 +9,7 @@ namespace Passbox.Operator.Provisioning;
 /// <summary>
 /// The password a credential last published: the one Passbox proved works, and so the user's current password on the
 /// server. Milvus checks it as the "old password" when a user is reset by an administrator that is not a configured
-/// superuser. Only a Secret labelled as this credential's is believed.
+/// superuser. Only a Secret labelled as this credential's and owned by it (its UID) is believed.
 /// </summary>
 public sealed class PublishedPasswords(IKubernetes client)
 {
@@ -23,8 +23,7 @@ public sealed class PublishedPasswords(IKubernetes client)
         try
         {
             var secret = await client.CoreV1.ReadNamespacedSecretAsync(name, credential.Metadata.NamespaceProperty, cancellationToken: ct);
-            var owner = secret.Metadata.Labels?.TryGetValue(ApiGroup.CredentialLabel, out var label) == true ? label : null;
-            return owner == credential.Metadata.Name && secret.Data?.TryGetValue("password", out var value) == true && value is not null
+            return PublishedSecrets.BelongTo(secret, credential) && secret.Data?.TryGetValue("password", out var value) == true && value is not null
                 ? Encoding.UTF8.GetString(value)
                 : null;
         }

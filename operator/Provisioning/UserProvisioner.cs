@@ -11,14 +11,16 @@ namespace Passbox.Operator.Provisioning;
 
 /// <summary>
 /// ClusterCredential's user management. Before sources are read it makes sure a generated password exists and
-/// rotates it when due; before a due check it creates the user, sets the password when it changed (or the last login
-/// with it was refused) and grants privileges or roles, through the admin credential; on deletion it drops the user
-/// when deletionPolicy is Delete. The check that follows proves the new login before anything is published.
+/// rotates it when due; before a due check whose inputs changed (or whose last login or last change failed) it creates
+/// the user, sets the password when it changed (or the last login with it was refused) and grants privileges or roles,
+/// through the admin credential; a periodic check of an unchanged user involves no administrator at all. On deletion
+/// it drops the user when deletionPolicy is Delete. The check that follows proves the login before anything is published.
 /// </summary>
 public sealed class UserProvisioner(
     GeneratedPasswordStore passwords,
     AdminLogins admins,
     PublishedPasswords published,
+    AdminReferences adminReferences,
     IEventSink events,
     TimeProvider time) : ICredentialProvisioning<ClusterCredential>
 {
@@ -59,6 +61,11 @@ public sealed class UserProvisioner(
             return new PrepareResult(ValidationOutcome.Failure(reason, state.Failure!), null);
         }
 
+        if (state.Notice is { } notice)
+        {
+            await events.WarningAsync(credential, "PasswordAgeUnknown", notice, ct);
+        }
+
         clusterStatus.Provisioning.NextRotation = state.NextRotation?.UtcDateTime is { } next ? StatusTime.Truncate(next) : null;
         var now = time.GetUtcNow();
         return new PrepareResult(null, state.NextRotation is { } due ? Max(due - now, TimeSpan.FromSeconds(1)) : null);
@@ -73,17 +80,27 @@ public sealed class UserProvisioner(
         }
 
         var username = spec.Username!;
+        var effective = EffectiveClusterSpec.From(credential);
+        var source = sources.All.First(v => v.Reference.ToString() == effective.PasswordSecretRef!.ToString());
+        var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
+        var lastLoginRefused = status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
+        var applied = AppliedRevision(credential, effective);
+        var passwordChanged = await PasswordChangedAsync(credential, status, provisioned, source, ct);
+        if (!passwordChanged && !lastLoginRefused && provisioned.User == username && provisioned.AppliedRevision == applied)
+        {
+            // The server already holds what the spec asks for, and the user's login worked last time: a periodic check
+            // logs in as the user only. The administrator is needed again when something changes or that login fails.
+            provisioned.PasswordVersion = source.Version;
+            return null;
+        }
+
         var admin = await admins.ResolveAsync(credential, ct);
         if (admin.Login is not { } login)
         {
             return ValidationOutcome.Failure(admin.FailureReason!, $"cannot manage user '{username}': {admin.Failure}");
         }
 
-        var effective = EffectiveClusterSpec.From(credential);
-        var source = sources.All.First(v => v.Reference.ToString() == effective.PasswordSecretRef!.ToString());
-        var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
-        var lastLoginRefused = status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
-        var reset = provisioned.PasswordVersion != source.Version || provisioned.User != username || lastLoginRefused;
+        var reset = passwordChanged || provisioned.User != username || lastLoginRefused;
         var user = new ManagedUser
         {
             Name = username,
@@ -102,6 +119,7 @@ public sealed class UserProvisioner(
 
         provisioned.User = username;
         provisioned.PasswordVersion = source.Version;
+        provisioned.AppliedRevision = applied;
         if (outcome.PasswordSet)
         {
             provisioned.PasswordSet = StatusTime.Now(time);
@@ -111,6 +129,31 @@ public sealed class UserProvisioner(
 
         return null;
     }
+
+    /// <summary>
+    /// True when the password Secret may hold another password than the user's on the server. A new version of that
+    /// Secret is no change when it holds exactly the password last published (only its labels or annotations were
+    /// edited): that one was set and then proved by a login, provided the last check's inputs are the published ones.
+    /// The comparison is made with the published Secret, not a hash in the status, which anyone who reads the
+    /// credential could try passwords against.
+    /// </summary>
+    private async Task<bool> PasswordChangedAsync(ClusterCredential credential, CredentialStatus status, ProvisioningStatus provisioned,
+        SourceValue source, CancellationToken ct)
+    {
+        if (provisioned.PasswordVersion == source.Version)
+        {
+            return false;
+        }
+
+        var lastCheckPublished = provisioned.PasswordVersion is not null && status.PublishedRevision is not null
+            && status.PublishedRevision == status.AttemptedRevision;
+        return !lastCheckPublished || await published.ReadAsync(credential, ct) != source.Text;
+    }
+
+    /// <summary>Fingerprint of what the administrator applies: the login (endpoint, user, password reference) and the provisioning spec.</summary>
+    private static string AppliedRevision(ClusterCredential credential, EffectiveClusterSpec effective) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            effective.LoginRelevantJson() + "\n" + k8s.KubernetesJson.Serialize(credential.Spec.Provisioning))))[..16];
 
     public async Task<ReleaseResult> ReleaseAsync(ClusterCredential credential, CancellationToken ct)
     {
@@ -146,6 +189,9 @@ public sealed class UserProvisioner(
 
         return new ReleaseResult(true, "UserDropped", $"{outcome.Message} with admin credential {admin.CredentialName} (deletionPolicy Delete)");
     }
+
+    /// <summary>Any credential naming this one as its admin, provisioned or not yet, blocks its deletion.</summary>
+    public IReadOnlyList<string> DependentsOf(ClusterCredential credential) => adminReferences.DependentsOf(credential);
 
     /// <summary>Why Passbox will not manage this user at all, or null.</summary>
     private static ValidationOutcome? Refusal(ClusterCredentialSpec spec)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using k8s;
 using k8s.Autorest;
@@ -14,6 +15,8 @@ namespace Passbox.Operator.Provisioning;
 /// Reloader needs nothing new: <c>secret.reloader.stakater.com/reload</c> naming the Secret, or
 /// <c>reloader.stakater.com/auto</c> / <c>secret.reloader.stakater.com/auto</c> set to "true" when the pod template
 /// uses the Secret. With Reloader installed as well, a workload may restart twice; that is harmless.
+/// A restart that fails stays owed (<see cref="Api.V1Alpha1.CredentialStatus.RestartPending"/>) and is tried again on
+/// later reconciles, with backoff, until it succeeds; workloads restarted by the failed attempt may restart twice.
 /// </summary>
 public sealed partial class WorkloadRestarter(IKubernetes client, IEventSink events, TimeProvider time, ILogger<WorkloadRestarter> logger)
 {
@@ -21,6 +24,12 @@ public sealed partial class WorkloadRestarter(IKubernetes client, IEventSink eve
     public const string ReloadAnnotation = "secret.reloader.stakater.com/reload";
     public const string AutoAnnotation = "reloader.stakater.com/auto";
     public const string SecretAutoAnnotation = "secret.reloader.stakater.com/auto";
+
+    /// <summary>The longest wait between attempts at an owed restart.</summary>
+    public static readonly TimeSpan RetryCap = TimeSpan.FromMinutes(5);
+
+    /// <summary>Failed attempts per credential UID and when the next may run; kept in memory, so a new process tries at once.</summary>
+    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset NextTry)> retries = new(StringComparer.Ordinal);
 
     /// <summary>True when a workload opted in to restarts on changes of <paramref name="secretName"/>.</summary>
     public static bool OptsIn(V1ObjectMeta metadata, ObjectReferences references, string secretName)
@@ -38,8 +47,52 @@ public sealed partial class WorkloadRestarter(IKubernetes client, IEventSink eve
         return auto && references.SecretNames.Contains(secretName, StringComparer.Ordinal);
     }
 
-    /// <summary>Restarts every opted-in workload of the namespace; failures are reported, never thrown.</summary>
-    public async Task RestartAsync(IKubernetesObject<V1ObjectMeta> credential, string namespaceName, string secretName, CancellationToken ct)
+    /// <summary>
+    /// Restarts the workloads of <paramref name="secretName"/> when <paramref name="status"/> says a restart is owed
+    /// and its backoff allows; clears the debt on success. Returns when to try again, or null when nothing is owed.
+    /// <paramref name="fresh"/> says the published data just changed: then it tries at once, whatever earlier attempts failed.
+    /// </summary>
+    public async Task<TimeSpan?> SettleAsync(IKubernetesObject<V1ObjectMeta> credential, string namespaceName, string secretName,
+        Api.V1Alpha1.CredentialStatus status, bool fresh, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        ArgumentNullException.ThrowIfNull(status);
+        var key = credential.Metadata.Uid ?? $"{namespaceName}/{credential.Metadata.Name}";
+        if (fresh)
+        {
+            retries.TryRemove(key, out _);
+        }
+
+        if (status.RestartPending is null)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        retries.TryGetValue(key, out var previous);
+        if (previous.NextTry > now)
+        {
+            return previous.NextTry - now;
+        }
+
+        if (await RestartAsync(credential, namespaceName, secretName, ct))
+        {
+            status.RestartPending = null;
+            retries.TryRemove(key, out _);
+            return null;
+        }
+
+        var failures = previous.Failures + 1;
+        var delay = ValidationPlanner.Backoff(failures, RetryCap, ValidationPlanner.StableFraction(key, now));
+        retries[key] = (failures, now + delay);
+        return delay;
+    }
+
+    /// <summary>Forgets the retries of a deleted credential.</summary>
+    public void Forget(string uid) => retries.TryRemove(uid, out _);
+
+    /// <summary>Restarts every opted-in workload of the namespace; failures are reported, never thrown. True when all restarted.</summary>
+    public async Task<bool> RestartAsync(IKubernetesObject<V1ObjectMeta> credential, string namespaceName, string secretName, CancellationToken ct)
     {
         var restarted = new List<string>();
         var stamp = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
@@ -74,14 +127,16 @@ public sealed partial class WorkloadRestarter(IKubernetes client, IEventSink eve
         {
             LogRestartFailed(logger, namespaceName, secretName, (int)e.Response.StatusCode);
             await events.WarningAsync(credential, "RestartFailed",
-                $"Secret {secretName} changed but restarting its workloads failed ({(int)e.Response.StatusCode}){(restarted.Count > 0 ? $" after {string.Join(", ", restarted)}" : string.Empty)}", ct);
-            return;
+                $"Secret {secretName} changed but restarting its workloads failed ({(int)e.Response.StatusCode}){(restarted.Count > 0 ? $" after {string.Join(", ", restarted)}" : string.Empty)}; it is tried again", ct);
+            return false;
         }
 
         if (restarted.Count > 0)
         {
             await events.NormalAsync(credential, "WorkloadsRestarted", $"Secret {secretName} changed: restarted {string.Join(", ", restarted)}", ct);
         }
+
+        return true;
     }
 
     private static bool IsTrue(IDictionary<string, string> annotations, string key) =>

@@ -77,6 +77,9 @@ public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<C
     "provisioning cannot manage users of OceanBase's sys tenant: they administer the whole cluster; manage users of a business tenant", FieldPath = ".oceanBase.tenant", Reason = "FieldValueForbidden", Order = 14)]
 [CelRule("!has(self.provisioning) || !has(self.validation) || !has(self.validation.disabled) || !self.validation.disabled",
     "validation cannot be disabled with provisioning: the operator creates and resets the user as part of each check", FieldPath = ".validation.disabled", Order = 15)]
+[CelRule("!has(oldSelf.provisioning) || !has(self.provisioning) || !has(oldSelf.username) || (has(self.username) && self.username == oldSelf.username)",
+    "username cannot change while provisioning is set: the operator would leave the old user behind on the server; create a new ClusterCredential for the new user",
+    FieldPath = ".username", Order = 16)]
 public sealed class ClusterCredentialSpec
 {
     /// <summary>Database engine: OceanBase (MySQL mode), MySQL (also MariaDB) or Milvus (also Zilliz Cloud). Immutable.</summary>

@@ -25,4 +25,7 @@ public static class ConditionReasons
     public const string InUse = "InUse";
     public const string NotInUse = "NotInUse";
     public const string Deleting = "Deleting";
+
+    /// <summary>An admin credential's deletion waits: provisioned credentials still need its login to drop their users.</summary>
+    public const string ProvisionedDependents = "ProvisionedDependents";
 }

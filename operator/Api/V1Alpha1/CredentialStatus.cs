@@ -34,6 +34,12 @@ public abstract class CredentialStatus
     /// <summary>Fingerprint of the inputs the published Secret was generated from.</summary>
     public string? PublishedRevision { get; set; }
 
+    /// <summary>
+    /// Fingerprint of the published inputs whose opted-in workloads still have to be restarted: a restart that failed
+    /// is retried, with backoff, until it succeeds. Empty when no restart is owed.
+    /// </summary>
+    public string? RestartPending { get; set; }
+
     /// <summary>Name of the generated Secret, once published.</summary>
     public string? SecretName { get; set; }
 

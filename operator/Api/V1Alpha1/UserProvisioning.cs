@@ -158,6 +158,13 @@ public sealed class ProvisioningStatus
 
     /// <summary>When a generated password is due for rotation.</summary>
     public DateTime? NextRotation { get; set; }
+
+    /// <summary>
+    /// Fingerprint of the spec (user, endpoint, admin, grants or roles) last applied on the server. The administrator
+    /// logs in only when it changes, the password changes, or the user's own login was refused; a periodic check of an
+    /// unchanged user checks only that user's login.
+    /// </summary>
+    public string? AppliedRevision { get; set; }
 }
 
 /// <summary>

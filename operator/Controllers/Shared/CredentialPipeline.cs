@@ -32,7 +32,11 @@ public sealed partial class CredentialPipeline(
         memory.StatusLags(credential.Metadata.Uid ?? credential.Metadata.Name, status.LastAttempted, time.GetUtcNow());
 
     /// <summary>Forgets a deleted credential.</summary>
-    public void Forget(IKubernetesObject<V1ObjectMeta> credential) => memory.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
+    public void Forget(IKubernetesObject<V1ObjectMeta> credential)
+    {
+        memory.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
+        restarter.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
+    }
 
     /// <summary>Runs one pass and updates <paramref name="status"/> in place; returns when to look again.</summary>
     public async Task<TimeSpan?> RunAsync<T>(T credential, ICredentialKind<T> kind, CredentialStatus status, CancellationToken ct)
@@ -77,9 +81,10 @@ public sealed partial class CredentialPipeline(
         var requeue = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, ct);
 
         var validatedNow = conditions.IsTrue(ConditionTypes.Validated) && status.AttemptedRevision == revision;
+        TimeSpan? restartRequeue = null;
         if (validatedNow)
         {
-            await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, ct);
+            restartRequeue = await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, ct);
         }
         else
         {
@@ -87,7 +92,7 @@ public sealed partial class CredentialPipeline(
         }
 
         status.Conditions = conditions.ToList();
-        return Earliest(requeue, preparedRequeue);
+        return Earliest(Earliest(requeue, preparedRequeue), restartRequeue);
     }
 
     private static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
@@ -197,7 +202,8 @@ public sealed partial class CredentialPipeline(
         }
     }
 
-    private async Task PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
+    /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
+    private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var meta = credential.Metadata;
@@ -213,7 +219,7 @@ public sealed partial class CredentialPipeline(
                 await events.WarningAsync(credential, ConditionReasons.SecretConflict, result.Message, ct);
             }
 
-            return;
+            return null;
         }
 
         if (status.SecretName is { } previousName && previousName != payload.Name)
@@ -237,8 +243,11 @@ public sealed partial class CredentialPipeline(
 
         if (dataChanged)
         {
-            await restarter.RestartAsync(credential, meta.NamespaceProperty, payload.Name, ct);
+            // Owed until it succeeds: recorded in the status, so a failed restart is retried on later reconciles.
+            status.RestartPending = revision;
         }
+
+        return await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
     }
 
     private static void DescribeHeldBack(ConditionSet conditions, CredentialStatus status)

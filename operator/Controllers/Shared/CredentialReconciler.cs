@@ -78,21 +78,30 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         if (users.Count > 0 && !forced)
         {
             var names = Describe(users);
-            var message = $"deletion waits until nothing uses Secret {SecretName(entity, status)}: {names}. " +
-                $"Remove those users, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway";
-            var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
-            var alreadyBlocked = conditions.Find(ConditionTypes.DeletionBlocked) is { Status: "True" } blocked && blocked.Message == message;
-            conditions.Set(ConditionTypes.DeletionBlocked, true, ConditionReasons.InUse, message);
-            status.Conditions = conditions.ToList();
             status.UsedBy = ToStatus(users);
-            await statusWriter.WriteAsync(entity, _ => status, ct);
-            if (!alreadyBlocked)
-            {
-                await events.WarningAsync(entity, "DeletionBlocked", message, ct);
-            }
+            await BlockDeletionAsync(entity, status, ConditionReasons.InUse,
+                $"deletion waits until nothing uses Secret {SecretName(entity, status)}: {names}. " +
+                $"Remove those users, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
 
             // The usage index requeues this credential when a user goes away; no polling.
             return ReconcileResult.Done;
+        }
+
+        var dependents = kind.Provisioning?.DependentsOf(entity) ?? [];
+        if (dependents.Count > 0 && !forced)
+        {
+            await BlockDeletionAsync(entity, status, ConditionReasons.ProvisionedDependents,
+                $"deletion waits until no provisioned credential names this one as its admin (provisioning.adminCredentialRef): " +
+                $"{DescribeNames(dependents)}; they need its login to drop or keep their users. Delete them first, or annotate " +
+                $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway (their users then stay on the server)", ct);
+
+            // Each dependent's disappearance requeues this credential (see AdminReferences); no polling.
+            return ReconcileResult.Done;
+        }
+
+        if (dependents.Count > 0)
+        {
+            await events.WarningAsync(entity, "ForceDeleted", $"deleted although {DescribeNames(dependents)} still name it as their admin ({ApiGroup.ForceDeleteAnnotation})", ct);
         }
 
         if (users.Count > 0)
@@ -112,17 +121,8 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             var release = await provisioning.ReleaseAsync(entity, ct);
             if (!release.Released && !forced)
             {
-                var message = $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user";
-                var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
-                var alreadyBlocked = conditions.Find(ConditionTypes.DeletionBlocked) is { Status: "True" } blocked && blocked.Message == message;
-                conditions.Set(ConditionTypes.DeletionBlocked, true, release.Reason, message);
-                status.Conditions = conditions.ToList();
-                await statusWriter.WriteAsync(entity, _ => status, ct);
-                if (!alreadyBlocked)
-                {
-                    await events.WarningAsync(entity, "DeletionBlocked", message, ct);
-                }
-
+                await BlockDeletionAsync(entity, status, release.Reason,
+                    $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user", ct);
                 return ReconcileResult.Requeue(ReleaseRetry);
             }
 
@@ -147,6 +147,26 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         return ReconcileResult.Done;
     }
 
+    /// <summary>Says why the deletion waits: a DeletionBlocked condition, and an event when the reason is new.</summary>
+    private async Task BlockDeletionAsync(T entity, TStatus status, string reason, string message, CancellationToken ct)
+    {
+        var conditions = new ConditionSet(status.Conditions, entity.Metadata.Generation, time);
+        var alreadyBlocked = conditions.Find(ConditionTypes.DeletionBlocked) is { Status: "True" } blocked && blocked.Message == message;
+        conditions.Set(ConditionTypes.DeletionBlocked, true, reason, message);
+        status.Conditions = conditions.ToList();
+        await statusWriter.WriteAsync(entity, _ => status, ct);
+        if (!alreadyBlocked)
+        {
+            await events.WarningAsync(entity, "DeletionBlocked", message, ct);
+        }
+    }
+
+    private static string DescribeNames(IReadOnlyList<string> names)
+    {
+        var shown = string.Join(", ", names.Take(UsersShown));
+        return names.Count > UsersShown ? $"{shown} and {names.Count - UsersShown} more" : shown;
+    }
+
     private UsageStatus Usage(T entity, CredentialStatus status) => ToStatus(UsersOf(entity, status));
 
     private IReadOnlyList<UsageUser> UsersOf(T entity, CredentialStatus status) =>
@@ -158,11 +178,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         Items = users.Count == 0 ? null : users.Take(UsersShown).Select(u => new UsageReference { Kind = u.Kind, Name = u.Name }).ToList(),
     };
 
-    private static string Describe(IReadOnlyList<UsageUser> users)
-    {
-        var shown = string.Join(", ", users.Take(UsersShown).Select(u => $"{u.Kind} {u.Name}"));
-        return users.Count > UsersShown ? $"{shown} and {users.Count - UsersShown} more" : shown;
-    }
+    private static string Describe(IReadOnlyList<UsageUser> users) => DescribeNames(users.Select(u => $"{u.Kind} {u.Name}").ToList());
 
     private static string SecretName(T entity, CredentialStatus status) => status.SecretName ?? entity.Metadata.Name;
 

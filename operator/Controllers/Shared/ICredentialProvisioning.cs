@@ -24,6 +24,12 @@ public interface ICredentialProvisioning<in T>
 
     /// <summary>On deletion, after nothing uses the Secret any more: drop or keep the user as the spec says.</summary>
     Task<ReleaseResult> ReleaseAsync(T credential, CancellationToken ct);
+
+    /// <summary>
+    /// Names of the credentials that still need this one to manage their users (it is their administrator); its
+    /// deletion waits for them, or their own deletions could never drop their users.
+    /// </summary>
+    IReadOnlyList<string> DependentsOf(T credential);
 }
 
 /// <summary>Outcome of <see cref="ICredentialProvisioning{T}.PrepareAsync"/>: a failure to report, and when to look again.</summary>

@@ -190,6 +190,24 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
     }
 
     [Fact]
+    public async Task The_user_name_of_a_provisioned_user_cannot_change()
+    {
+        await CreateAsync(ValidCluster.Replace("passwordSecretRef: {name: in, key: password}", Provisioned, StringComparison.Ordinal));
+
+        (await PatchRejectionAsync("clustercredentials", "c1", """{"spec":{"username":"app2"}}"""))
+            .Should().ContainSingle(c => c.Field == "spec.username" && c.Message.Contains("username cannot change while provisioning is set", StringComparison.Ordinal));
+        await Patch("clustercredentials", "c1", """{"spec":{"description":"grants and the rest may change","provisioning":{"grants":[{"database":"orders","privileges":["SELECT"]}]}}}""");
+    }
+
+    [Fact]
+    public async Task The_user_name_of_a_login_Passbox_does_not_manage_can_change()
+    {
+        await CreateAsync(ValidCluster);
+
+        await Patch("clustercredentials", "c1", """{"spec":{"username":"app2"}}""");
+    }
+
+    [Fact]
     public async Task Description_and_password_reference_can_be_changed()
     {
         await CreateAsync(ValidCluster);

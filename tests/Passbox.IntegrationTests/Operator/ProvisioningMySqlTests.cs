@@ -55,6 +55,17 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.CreateAsync(Credential(name, user ?? mariaDb.RootUser, s => s.PasswordSecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "password" }));
     }
 
+    /// <summary>An admin with its own login (not root), so its logins can be counted on the server.</summary>
+    private async Task<MariaDbAccount> CreateCountedAdminAsync(string name)
+    {
+        var account = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("adm_"));
+        run.MarkSecret(account.Password);
+        await mariaDb.ExecuteAsync($"GRANT ALL PRIVILEGES ON *.* TO '{account.LoginName}'@'%' WITH GRANT OPTION");
+        await CreateAdminAsync(name, account.LoginName, account.Password);
+        await kit.WaitForConditionAsync<ClusterCredential>(name, ConditionTypes.Ready, "True");
+        return account;
+    }
+
     private async Task<bool> CanLogInAsync(string user, string password)
     {
         var builder = new MySqlConnectionStringBuilder
@@ -129,6 +140,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         (await kit.WasRestartedAsync("bystander")).Should().BeFalse("a workload that did not opt in is left alone, even though it uses the Secret");
         var rotated = await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
         rotated.Status!.Provisioning!.NextRotation.Should().BeAfter(ready.Status.Provisioning.NextRotation!.Value.AddHours(-1), "the next rotation is a period after this one");
+        rotated.Status.RestartPending.Should().BeNull("the restart went through, so none is owed");
     }
 
     [Fact]
@@ -151,6 +163,48 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         (await CanLogInAsync(user, second)).Should().BeTrue();
         (await CanLogInAsync(user, first)).Should().BeFalse();
         (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("src"))).Should().BeNull("a given password is not generated");
+    }
+
+    [Fact]
+    public async Task A_periodic_check_of_an_unchanged_user_logs_in_as_that_user_only_never_as_the_admin()
+    {
+        var admin = await CreateCountedAdminAsync("counted-admin");
+        var user = ClusterTestKit.Unique("per_");
+        var credential = Managed("periodic", user, admin: "counted-admin");
+        credential.Spec.Validation = new ValidationSettings { Interval = "1s", Timeout = "3s" };
+        await kit.CreateAsync(credential);
+        await kit.WaitForConditionAsync<ClusterCredential>("periodic", ConditionTypes.Ready, "True");
+        var adminLogins = await mariaDb.LoginAttemptsAsync(admin.LoginName);
+        var userLogins = await mariaDb.LoginAttemptsAsync(user);
+
+        await ClusterTestKit.EventuallyAsync(() => mariaDb.LoginAttemptsAsync(user), n => n >= userLogins + 3, "three more periodic checks of the user's login");
+
+        (await mariaDb.LoginAttemptsAsync(admin.LoginName)).Should().Be(adminLogins, "nothing changed, so the administrator has nothing to do");
+    }
+
+    [Fact]
+    public async Task Editing_only_the_labels_of_the_password_Secret_leaves_the_password_alone()
+    {
+        var admin = await CreateCountedAdminAsync("label-admin");
+        var user = ClusterTestKit.Unique("lbl_");
+        var password = MariaDbFixture.NewPassword();
+        run.MarkSecret(password);
+        await kit.CreateSecretAsync("lbl-input", new Dictionary<string, string> { ["password"] = password });
+        var credential = Managed("lbl", user, admin: "label-admin");
+        credential.Spec.PasswordSecretRef = new SecretKeyReference { Name = "lbl-input", Key = "password" };
+        await kit.CreateAsync(credential);
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("lbl", ConditionTypes.Ready, "True");
+        var adminLogins = await mariaDb.LoginAttemptsAsync(admin.LoginName);
+
+        await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"labels":{"team":"billing"}}}""", V1Patch.PatchType.MergePatch),
+            "lbl-input", run.Namespace);
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("lbl"),
+            c => c?.Status?.Provisioning?.PasswordVersion is { } version && version != ready.Status!.Provisioning!.PasswordVersion,
+            "the edited Secret to be checked");
+        (await mariaDb.LoginAttemptsAsync(admin.LoginName)).Should().Be(adminLogins, "the same password needs no ALTER USER");
+        (await kit.EventsAsync()).Should().NotContain(e => e.Reason == "PasswordReset");
+        (await CanLogInAsync(user, password)).Should().BeTrue();
     }
 
     [Fact]
@@ -199,6 +253,28 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
             "a UserKept event naming the Pod");
         (await UserCountAsync(user)).Should().Be(1, "deletionPolicy Delete must not pull the user from under a running Pod");
         (await CanLogInAsync(user, password)).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Deleting_an_admin_waits_until_the_credentials_it_administers_have_dropped_their_users()
+    {
+        var user = ClusterTestKit.Unique("dep_");
+        await CreateAdminAsync("dep-admin");
+        await kit.CreateAsync(Managed("dependent", user, admin: "dep-admin", policy: DeletionPolicy.Delete));
+        await kit.WaitForConditionAsync<ClusterCredential>("dependent", ConditionTypes.Ready, "True");
+
+        await kit.DeleteAsync<ClusterCredential>("dep-admin");
+
+        var blocked = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dep-admin"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.ProvisionedDependents },
+            "the admin's deletion to wait for its dependent");
+        blocked!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.DeletionBlocked).Message.Should().Contain("dependent");
+
+        await kit.DeleteAsync<ClusterCredential>("dependent");
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dependent"), c => c is null, "the dependent to drop its user and go");
+        (await UserCountAsync(user)).Should().Be(0, "the admin was still there to drop the user");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dep-admin"), c => c is null, "the admin to go once nothing depends on it");
     }
 
     [Fact]

@@ -40,7 +40,8 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
         ["passbox.dev/pipelinecredentials/finalizers:update"] = "ownerReference blockOwnerDeletion (admission)",
 
         // Re-reads after a 409 on a finalizer or status patch (FinalizerManager, StatusWriter): a run may have no conflict.
-        // (ClusterCredentials are also read to find a managed user's admin credential, which the run does.)
+        // (A managed user's admin credential is read from the informer's cache, not with a get.)
+        ["passbox.dev/clustercredentials:get"] = "re-read after a conflict",
         ["passbox.dev/pipelinecredentials:get"] = "re-read after a conflict",
     };
 
@@ -86,7 +87,6 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
             .And.Contain("core/secrets:delete", "a released credential deletes its Secret")
             .And.Contain("tekton.dev/pipelineruns:watch", "Tekton's CRDs exist, so its runs are watched")
             .And.Contain("argoproj.io/workflows:watch", "Argo's CRD exists, so its Workflows are watched")
-            .And.Contain("passbox.dev/clustercredentials:get", "a managed user's admin credential is looked up")
             .And.Contain("core/secrets:patch", "Secrets are repaired and generated passwords rotated with patches")
             .And.Contain("apps/deployments:patch", "an opted-in Deployment is restarted")
             .And.Contain("apps/statefulsets:patch", "an opted-in StatefulSet is restarted")

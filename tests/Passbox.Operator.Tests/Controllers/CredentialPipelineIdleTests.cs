@@ -177,11 +177,4 @@ public sealed class CredentialPipelineIdleTests
             new Dictionary<string, string> { [ApiGroup.DataHashAnnotation] = payload.DataHash, [ApiGroup.MetadataHashAnnotation] = payload.MetadataHash },
             [ownerUid]);
     }
-
-    private sealed class NoEvents : IEventSink
-    {
-        public Task NormalAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
-
-        public Task WarningAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
-    }
 }

@@ -1,5 +1,13 @@
+using System.Net;
+using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Provisioning;
+using Passbox.Operator.Tests.Controllers;
+using Passbox.Operator.Tests.Runtime;
 using Passbox.Operator.Usage;
 
 namespace Passbox.Operator.Tests.Provisioning;
@@ -49,5 +57,92 @@ public sealed class WorkloadRestarterTests
     {
         OptsIn(Deployment(null, "billing-db"), "billing-db").Should().BeFalse();
         OptsIn(Deployment(new() { [WorkloadRestarter.AutoAnnotation] = "false" }, "billing-db"), "billing-db").Should().BeFalse();
+    }
+}
+
+/// <summary>A restart that fails stays owed and is retried with backoff, on an API server that refuses the first patch.</summary>
+public sealed class OwedRestartTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
+
+    private readonly FakeTimeProvider time = new(Start);
+    private readonly V1ConfigMap credential = new() { Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-billing" } };
+    private readonly FakeApiServer server;
+    private int refusals;
+
+    public OwedRestartTests()
+    {
+        refusals = 1;
+        var optedIn = new V1DeploymentList
+        {
+            ApiVersion = "apps/v1",
+            Kind = "DeploymentList",
+            Items =
+            [
+                new V1Deployment
+                {
+                    Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = "team", Annotations = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "billing" } },
+                },
+            ],
+        };
+        server = new FakeApiServer(request => request switch
+        {
+            { Method.Method: "PATCH" } when Interlocked.Decrement(ref this.refusals) >= 0 => FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError"),
+            { Method.Method: "PATCH" } => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(optedIn.Items[0])),
+            _ when request.Path.EndsWith("/deployments", StringComparison.Ordinal) => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(optedIn)),
+            _ when request.Path.EndsWith("/statefulsets", StringComparison.Ordinal) => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"StatefulSetList","items":[]}"""),
+            _ => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"DaemonSetList","items":[]}"""),
+        });
+    }
+
+    private WorkloadRestarter Restarter() =>
+        new(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new NoEvents(), time, NullLogger<WorkloadRestarter>.Instance);
+
+    private int Patches => server.Requests.Count(r => r.Method == HttpMethod.Patch);
+
+    [Fact]
+    public async Task A_failed_restart_stays_owed_and_is_retried_after_a_backoff_on_a_later_reconcile()
+    {
+        var restarter = Restarter();
+        var status = new ClusterCredentialStatus { RestartPending = "rev-2" };
+
+        var retry = await restarter.SettleAsync(credential, "team", "billing", status, fresh: true, CancellationToken.None);
+
+        Patches.Should().Be(1);
+        status.RestartPending.Should().Be("rev-2", "the workload still runs with the old Secret");
+        retry.Should().BeGreaterThan(TimeSpan.Zero).And.BeLessThanOrEqualTo(ValidationPlanner.TransientBase);
+
+        var early = await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None);
+        Patches.Should().Be(1, "a reconcile before the backoff is over does not try again");
+        early.Should().Be(retry);
+
+        time.Advance(retry!.Value);
+        var done = await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None);
+
+        Patches.Should().Be(2);
+        status.RestartPending.Should().BeNull("the restart went through");
+        done.Should().BeNull();
+        (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).Should().BeNull();
+        Patches.Should().Be(2, "nothing is owed any more");
+    }
+
+    [Fact]
+    public async Task Repeated_failures_wait_longer_each_time()
+    {
+        refusals = 3;
+        var restarter = Restarter();
+        var status = new ClusterCredentialStatus { RestartPending = "rev-2" };
+        var waits = new List<TimeSpan>();
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var wait = (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None))!.Value;
+            waits.Add(wait);
+            time.Advance(wait);
+        }
+
+        waits[2].Should().BeGreaterThan(waits[0]);
+        status.RestartPending.Should().Be("rev-2");
+        Patches.Should().Be(3);
     }
 }

@@ -1,0 +1,49 @@
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Provisioning;
+
+/// <summary>
+/// Which ClusterCredentials name which as their administrator (<c>provisioning.adminCredentialRef</c>), answered from
+/// the ClusterCredential informer's cache through an index, so neither the admin lookup of a check nor the deletion of
+/// an admin asks the API server.
+/// </summary>
+public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
+{
+    /// <summary>ClusterCredential informer index: <c>namespace/admin</c> of the admin credential a provisioned one names.</summary>
+    public const string IndexName = "admin-credential";
+
+    /// <summary>The index value of a credential: its admin's <c>namespace/name</c>, or nothing without provisioning.</summary>
+    public static IEnumerable<string> IndexValues(ClusterCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        return credential.Spec?.Provisioning?.AdminCredentialRef?.Name is { Length: > 0 } admin
+            ? [$"{credential.Metadata.NamespaceProperty}/{admin}"]
+            : [];
+    }
+
+    /// <summary>The cached admin credential; the caller must not change it.</summary>
+    public ClusterCredential? Find(string namespaceName, string name) => credentials.Cache.Get(new ObjectKey(namespaceName, name));
+
+    /// <summary>Names of the other credentials, deleted or not, that still name <paramref name="admin"/> as their administrator.</summary>
+    public IReadOnlyList<string> DependentsOf(ClusterCredential admin)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        var meta = admin.Metadata;
+        return credentials.Cache.KeysByIndex(IndexName, $"{meta.NamespaceProperty}/{meta.Name}")
+            .Select(key => key.Name)
+            .Where(name => name != meta.Name)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>
+    /// The admin of <paramref name="dependent"/> when that admin is being deleted: a change of the dependent (above all
+    /// its disappearance) may let the admin go. Admins not being deleted are not woken by their dependents' churn.
+    /// </summary>
+    public IEnumerable<ObjectKey> DeletingAdminOf(ClusterCredential dependent) =>
+        IndexValues(dependent)
+            .Select(ObjectKey.Parse)
+            .Where(key => credentials.Cache.Get(key)?.Metadata.DeletionTimestamp is not null);
+}

@@ -1,0 +1,144 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Provisioning;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// The pipeline with an API server whose first restart of an opted-in Deployment fails: the restart is recorded as
+/// owed in the status and a later reconcile does it.
+/// </summary>
+public sealed class CredentialPipelineRestartTests
+{
+    private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 11, 25, 10, 0, 0, TimeSpan.Zero));
+    private readonly V1ConfigMap credential = new() { ApiVersion = "v1", Kind = "ConfigMap", Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-billing", Generation = 1 } };
+    private readonly OneSourceKind kind = new();
+    private string sourceVersion = "5";
+    private int restartRefusals = 1;
+
+    [Fact]
+    public async Task A_restart_that_failed_after_a_new_password_was_published_is_done_by_a_later_reconcile()
+    {
+        var server = new FakeApiServer(Respond);
+        var pipeline = Pipeline(server);
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        status.PublishedRevision.Should().NotBeNull();
+
+        sourceVersion = "6"; // a new password
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        RestartPatches(server).Should().Be(1);
+        status.RestartPending.Should().Be(status.PublishedRevision, "the workload still runs with the old password");
+        requeue.Should().BeLessThanOrEqualTo(ValidationPlanner.TransientBase, "the restart is retried soon, not at the next check");
+
+        time.Advance(requeue!.Value);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        RestartPatches(server).Should().Be(2);
+        status.RestartPending.Should().BeNull();
+        kind.Logins.Should().Be(2, "retrying the restart is no reason to log in again");
+    }
+
+    private static int RestartPatches(FakeApiServer server) =>
+        server.Requests.Count(r => r.Method == HttpMethod.Patch && r.Path.Contains("/deployments/", StringComparison.Ordinal));
+
+    private HttpResponseMessage Respond(RecordedRequest request)
+    {
+        var path = request.Path;
+        if (path == "/api/v1/namespaces/team/secrets/source")
+        {
+            return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret
+            {
+                ApiVersion = "v1",
+                Kind = "Secret",
+                Metadata = new V1ObjectMeta { Name = "source", NamespaceProperty = "team", Uid = "uid-source", ResourceVersion = sourceVersion },
+                Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("pw-" + sourceVersion) },
+            }));
+        }
+
+        if (path == "/api/v1/namespaces/team/secrets/billing")
+        {
+            return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret { ApiVersion = "v1", Kind = "Secret", Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team" } }));
+        }
+
+        var api = new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = "team", Annotations = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "billing" } },
+        };
+        return path switch
+        {
+            "/apis/apps/v1/namespaces/team/deployments/api" when Interlocked.Decrement(ref restartRefusals) >= 0 => FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError"),
+            "/apis/apps/v1/namespaces/team/deployments/api" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(api)),
+            "/apis/apps/v1/namespaces/team/deployments" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1DeploymentList { ApiVersion = "apps/v1", Kind = "DeploymentList", Items = [api] })),
+            "/apis/apps/v1/namespaces/team/statefulsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"StatefulSetList","items":[]}"""),
+            "/apis/apps/v1/namespaces/team/daemonsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"DaemonSetList","items":[]}"""),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        };
+    }
+
+    private CredentialPipeline Pipeline(FakeApiServer server)
+    {
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
+        var events = new NoEvents();
+        return new CredentialPipeline(
+            new SourceSecretReader(client),
+            new GeneratedSecretPublisher(client, new StaleView(credential.Metadata.Uid), NullLogger<GeneratedSecretPublisher>.Instance),
+            new ValidationPlanner(time),
+            new CheckMemory(),
+            events,
+            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
+            time,
+            NullLogger<CredentialPipeline>.Instance);
+    }
+
+    /// <summary>A kind whose Secret holds the source password, so a new source version is new Secret data.</summary>
+    private sealed class OneSourceKind : ICredentialKind<V1ConfigMap>
+    {
+        private static readonly SecretKeyReference Source = new() { Name = "source", Key = "password" };
+
+        public int Logins { get; private set; }
+
+        public string KindName => "ClusterCredential";
+
+        public IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
+
+        public string SecretName(V1ConfigMap credential) => "billing";
+
+        public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
+
+        public CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), Disabled: false);
+
+        public Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
+        {
+            Logins++;
+            return Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
+        }
+
+        public SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => new("billing", "Opaque",
+            new Dictionary<string, byte[]> { ["password"] = sources.All.Single().Bytes! },
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+
+        public void Describe(V1ConfigMap credential, CredentialStatus status)
+        {
+        }
+    }
+
+    /// <summary>The credential's Secret exists with other data, so every publish updates it.</summary>
+    private sealed class StaleView(string ownerUid) : IGeneratedSecretView
+    {
+        public ObservedSecret? Find(string namespaceName, string name) =>
+            new("uid-secret", "Opaque", "stale-hash", new Dictionary<string, string>(), new Dictionary<string, string>(), [ownerUid]);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Provisioning;
+using Passbox.Operator.Tests.Runtime;
+
+namespace Passbox.Operator.Tests.Provisioning;
+
+public sealed class GeneratedPasswordStoreTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Period = TimeSpan.FromDays(30);
+
+    /// <summary>A store whose API server holds the generated password Secret of "orders", with the given generated-at annotation.</summary>
+    private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt)
+    {
+        var secret = new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta
+            {
+                Name = GeneratedPasswordStore.SecretName("orders"),
+                NamespaceProperty = "team",
+                ResourceVersion = "7",
+                Labels = new Dictionary<string, string>
+                {
+                    [ApiGroup.CredentialLabel] = "orders",
+                    [GeneratedPasswordStore.PurposeLabel] = GeneratedPasswordStore.PurposeValue,
+                },
+                Annotations = generatedAt is null ? null : new Dictionary<string, string> { [GeneratedPasswordStore.GeneratedAtAnnotation] = generatedAt },
+            },
+            Data = new Dictionary<string, byte[]> { [GeneratedPasswordStore.Key] = Encoding.UTF8.GetBytes("the-current-password") },
+        };
+        var server = new FakeApiServer(_ => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
+        return (new GeneratedPasswordStore(client, new FakeTimeProvider(Now)), server);
+    }
+
+    private static int Writes(FakeApiServer server) => server.Requests.Count(r => r.Method == HttpMethod.Patch);
+
+    private static string Stamp(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("last tuesday")]
+    public async Task A_password_of_unknown_age_is_due_so_it_is_rotated_now_and_the_owner_is_told_why(string? generatedAt)
+    {
+        var (store, server) = StoreWith(generatedAt);
+
+        var state = await store.EnsureAsync("team", "orders", null, Period, CancellationToken.None);
+
+        Writes(server).Should().Be(1, "an unknown age must not postpone the rotation for ever");
+        state.NextRotation.Should().Be(Now + Period);
+        state.Notice.Should().Contain(GeneratedPasswordStore.GeneratedAtAnnotation).And.Contain("rotated now");
+        server.Requests.Single(r => r.Method == HttpMethod.Patch).Body.Should().Contain(Stamp(Now), "the rotation records a fresh age");
+    }
+
+    [Fact]
+    public async Task A_password_younger_than_the_period_is_kept_until_the_period_is_over()
+    {
+        var (store, server) = StoreWith(Stamp(Now.AddDays(-1)));
+
+        var state = await store.EnsureAsync("team", "orders", null, Period, CancellationToken.None);
+
+        Writes(server).Should().Be(0);
+        state.NextRotation.Should().Be(Now.AddDays(-1) + Period);
+        state.Notice.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Without_rotation_a_password_of_unknown_age_is_kept()
+    {
+        var (store, server) = StoreWith(null);
+
+        var state = await store.EnsureAsync("team", "orders", null, null, CancellationToken.None);
+
+        Writes(server).Should().Be(0);
+        state.NextRotation.Should().BeNull();
+        state.Notice.Should().BeNull();
+    }
+}
