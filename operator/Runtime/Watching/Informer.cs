@@ -334,22 +334,16 @@ public sealed class Informer<T> : IInformer<T>
         var version = item.Metadata.ResourceVersion;
         if (type == "DELETED")
         {
-            if (Cache.Remove(ObjectKey.Of(item)) is { } removed)
+            var removed = Cache.Remove(ObjectKey.Of(item));
+            if (removed is not null || options.Keep is not null)
             {
+                // With a Keep filter an object may be unknown to the cache and still matter to a subscriber.
                 Publish(new InformerEvent<T>(InformerEventType.Deleted, item, removed));
             }
         }
         else
         {
-            var old = Cache.Upsert(item);
-            if (old is null)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Added, item));
-            }
-            else if (old.Metadata.ResourceVersion != version)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Updated, item, old));
-            }
+            Store(item, fromRelist: false);
         }
 
         if (!string.IsNullOrEmpty(version))
@@ -360,23 +354,32 @@ public sealed class Informer<T> : IInformer<T>
         RuntimeMetrics.CachedObjects.WithLabels(MetricName).Set(Cache.Count);
     }
 
+    /// <summary>
+    /// Caches <paramref name="item"/> (or, when <see cref="InformerOptions{T}.Keep"/> rejects it, drops any copy held)
+    /// and reports the change. An object the cache did not hold is reported as Added: without the old version the
+    /// informer cannot tell whether it changed, so subscribers decide.
+    /// </summary>
+    private void Store(T item, bool fromRelist)
+    {
+        var old = options.Keep is not { } keep || keep(item) ? Cache.Upsert(item) : Cache.Remove(ObjectKey.Of(item));
+        if (old is null)
+        {
+            Publish(new InformerEvent<T>(InformerEventType.Added, item));
+        }
+        else if (old.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
+        {
+            Publish(new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: fromRelist));
+        }
+    }
+
     /// <summary>Makes the cache equal to a fresh list and reports only real differences.</summary>
     private void Replace(IEnumerable<T> listed)
     {
         var seen = new HashSet<ObjectKey>();
         foreach (var item in listed)
         {
-            var key = ObjectKey.Of(item);
-            seen.Add(key);
-            var old = Cache.Upsert(item);
-            if (old is null)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Added, item));
-            }
-            else if (old.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: true));
-            }
+            seen.Add(ObjectKey.Of(item));
+            Store(item, fromRelist: true);
         }
 
         foreach (var key in Cache.Keys().Where(key => !seen.Contains(key)))
