@@ -4,6 +4,9 @@ namespace Passbox.Operator.Runtime.Watching;
 public sealed record InformerOptions<T>
     where T : class
 {
+    /// <summary>Names the informer in metrics (the name it is registered under); defaults to the resource.</summary>
+    public string? Name { get; init; }
+
     /// <summary>Namespace to watch; null watches all namespaces.</summary>
     public string? Namespace { get; init; }
 
