@@ -27,10 +27,9 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 
-# Workstation GC: one small heap instead of one per core; the operator does little allocation and
-# must stay around 100 MB. Kestrel serves /healthz, /readyz and /metrics on this port.
-ENV DOTNET_gcServer=0 \
-    ASPNETCORE_HTTP_PORTS=8080
+# The GC settings (workstation, non-concurrent, small gen0 budget) travel in passbox-operator.runtimeconfig.json.
+# Kestrel serves /healthz, /readyz and /metrics on this port.
+ENV ASPNETCORE_HTTP_PORTS=8080
 EXPOSE 8080
 
 # Numeric, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.

@@ -216,8 +216,7 @@ public sealed class OperatorProcess : IDisposable
             WorkingDirectory = Paths.PublishedOperator,
         };
 
-        // As the container image runs it: workstation GC (see Dockerfile).
-        info.Environment["DOTNET_gcServer"] = "0";
+        // As the container image runs it: the GC settings come from the published runtimeconfig.json.
         info.ArgumentList.Add(dll);
         info.ArgumentList.Add($"--kubeconfig={cp.OperatorKubeconfig}");
         info.ArgumentList.Add("--leader-elect=false");

@@ -102,11 +102,15 @@ public static class PassboxOperator
             Transform = GeneratedSecretCache.HashData,
         });
         // Every Secret, as metadata only and reduced to its identity: enough to notice that a source Secret changed.
+        // Only those a credential reads are held in memory.
+        var referencedSources = new ReferencedSourceSecrets();
+        services.AddSingleton(referencedSources);
         services.AddInformer(SourceSecrets, ResourceDescriptor.Secrets, new InformerOptions<PartialObjectMetadata>
         {
             Namespace = ns,
             MetadataOnly = true,
             Transform = Identity,
+            Keep = referencedSources.IsReferenced,
         });
         UsageFeed.Register(services, ns);
 
@@ -127,6 +131,7 @@ public static class PassboxOperator
         primary.Cache.AddIndex(SourceSecretIndex, credential => kind.SourceReferences(credential)
             .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Name}"));
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
+        sp.GetRequiredService<ReferencedSourceSecrets>().Track(primary.Cache, SourceSecretIndex);
 
         controller.Watches(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName), EventMaps.ByIndex<V1Secret, T>(primary, GeneratedSecretIndex));
         // A source Secret may be another credential's generated Secret: our write of it is news to its readers.

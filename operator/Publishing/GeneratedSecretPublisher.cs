@@ -110,6 +110,11 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} recreated as {payload.Type}");
         }
 
+        if (!await HandOverCreatedFieldsAsync(owner.Uid, namespaceName, payload.Name, ct))
+        {
+            return ForeignSecret(namespaceName, payload.Name);
+        }
+
         // Server-side apply owns exactly the fields Passbox sets: labels or annotations others add survive, and keys
         // Passbox stopped generating are removed.
         var body = KubernetesJson.Serialize(Build(owner, namespaceName, payload));
@@ -121,46 +126,70 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     }
 
     /// <summary>
-    /// Creates the Secret, then hands the fields the create recorded (an Update operation) over to Passbox's server-side
-    /// apply. Without that, a later apply would not own them, and keys, labels and annotations Passbox stops generating
-    /// (a consumer removed, a format changed) would stay on the Secret for good.
+    /// Creates the Secret in one request. The fields the create records belong to an Update entry of Passbox's field
+    /// manager, not to its server-side apply; <see cref="HandOverCreatedFieldsAsync"/> moves them over before the first
+    /// apply, off the creation path, because most generated Secrets are never updated.
     /// </summary>
     private async Task CreateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
     {
         var created = await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
         ownWrites?.Record(created.Metadata);
-        if (ApplyOwnershipPatch(created) is not { } patch)
+    }
+
+    /// <summary>
+    /// Before an apply: turns the Update entry a create left in the managed fields into Passbox's Apply entry. Without
+    /// that the apply would not own those fields, and keys, labels and annotations Passbox stops generating (a consumer
+    /// removed, a format changed) would stay on the Secret for good. This also upgrades Secrets created by versions
+    /// that never handed over. False when the live Secret is not this owner's.
+    /// </summary>
+    private async Task<bool> HandOverCreatedFieldsAsync(string ownerUid, string namespaceName, string name, CancellationToken ct)
+    {
+        var live = await TryReadAsync(namespaceName, name, ct);
+        if (live is null)
         {
-            return;
+            return true; // Deleted meanwhile: the apply recreates it and owns everything it writes.
+        }
+
+        if (!ObservedSecret.From(live).IsOwnedBy(ownerUid))
+        {
+            return false;
+        }
+
+        if (ApplyOwnershipPatch(live) is not { } patch)
+        {
+            return true;
         }
 
         try
         {
-            var handedOver = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch, V1Patch.PatchType.JsonPatch), payload.Name, namespaceName, cancellationToken: ct);
+            var handedOver = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch, V1Patch.PatchType.JsonPatch), name, namespaceName, cancellationToken: ct);
             ownWrites?.Record(handedOver.Metadata);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
         {
-            // Changed or deleted meanwhile (the resourceVersion test failed): it is published; only old keys may linger.
-            LogOwnershipNotHandedOver(logger, namespaceName, payload.Name);
+            // Changed or deleted between the read and the patch (the resourceVersion test failed): the apply still
+            // publishes the payload; the next update hands over again.
+            LogOwnershipNotHandedOver(logger, namespaceName, name);
         }
+
+        return true;
     }
 
     /// <summary>
-    /// A JSON patch that turns Passbox's Update entry in the managed fields of a just-created Secret into its Apply entry
+    /// A JSON patch that turns Passbox's Update entry in the managed fields of a Secret it created into its Apply entry
     /// (what client-go's csaupgrade does), guarded by the resourceVersion; null when there is nothing to hand over.
     /// </summary>
-    public static string? ApplyOwnershipPatch(V1Secret created)
+    public static string? ApplyOwnershipPatch(V1Secret live)
     {
-        ArgumentNullException.ThrowIfNull(created);
-        var entries = created.Metadata?.ManagedFields ?? [];
+        ArgumentNullException.ThrowIfNull(live);
+        var entries = live.Metadata?.ManagedFields ?? [];
         if (entries.Any(e => e.Manager == FieldManager && e.Operation == "Apply"))
         {
             return null; // Two entries cannot both become Passbox's apply.
         }
 
         var index = entries.ToList().FindIndex(e => e.Manager == FieldManager && e.Operation == "Update");
-        if (index < 0 || created.Metadata!.ResourceVersion is not { } resourceVersion)
+        if (index < 0 || live.Metadata!.ResourceVersion is not { } resourceVersion)
         {
             return null;
         }
@@ -221,7 +250,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     [LoggerMessage(Level = LogLevel.Information, Message = "Recreated generated Secret {Namespace}/{Name}: type {OldType} -> {NewType}")]
     private static partial void LogRecreated(ILogger logger, string @namespace, string name, string oldType, string newType);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Generated Secret {Namespace}/{Name} changed right after its creation; its fields stay with the create")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Generated Secret {Namespace}/{Name} changed while its created fields were handed over; trying again at the next update")]
     private static partial void LogOwnershipNotHandedOver(ILogger logger, string @namespace, string name);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted generated Secret {Namespace}/{Name}")]

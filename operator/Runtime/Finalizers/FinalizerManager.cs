@@ -83,7 +83,8 @@ public sealed class FinalizerManager
             {
                 var updated = await api.PatchAsync<T>(resource.ItemPath(key), patch, cancellationToken).ConfigureAwait(false);
                 ownWrites?.Record(updated.Metadata);
-                logger.LogInformation("{Action} finalizer {Finalizer} on {Kind} {Key}", add ? "Added" : "Removed", finalizer, resource.Kind, key);
+                // Every new credential gets the finalizer: that is routine (Debug); its removal ends a deletion (Information).
+                logger.Log(add ? LogLevel.Debug : LogLevel.Information, "{Action} finalizer {Finalizer} on {Kind} {Key}", add ? "Added" : "Removed", finalizer, resource.Kind, key);
                 return updated;
             }
             catch (KubernetesApiException e) when (e.IsNotFound)

@@ -66,7 +66,7 @@ public static class RuntimeServiceCollectionExtensions
         services.AddKeyedSingleton<Informer<T>>(name, (sp, _) => new Informer<T>(
             sp.GetRequiredService<KubernetesApiClient>(),
             resource,
-            options,
+            (options ?? new InformerOptions<T>()) with { Name = options?.Name ?? name },
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger($"Passbox.Operator.Runtime.Informer.{name}")));
         services.AddKeyedSingleton<IInformer<T>>(name, (sp, key) => sp.GetRequiredKeyedService<Informer<T>>(key));

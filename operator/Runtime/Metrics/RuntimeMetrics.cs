@@ -10,23 +10,23 @@ public static class RuntimeMetrics
 {
     public static readonly Counter WatchRestarts = Prometheus.Metrics.CreateCounter(
         "passbox_watch_restarts_total",
-        "Watch connections re-opened, by resource and reason (timeout, gone, error, throttled).",
-        new CounterConfiguration { LabelNames = ["resource", "reason"] });
+        "Watch connections re-opened, by resource, informer and reason (timeout, gone, error, throttled).",
+        new CounterConfiguration { LabelNames = ["resource", "informer", "reason"] });
 
     public static readonly Counter WatchEvents = Prometheus.Metrics.CreateCounter(
         "passbox_watch_events_total",
-        "Watch events received, by resource and type.",
-        new CounterConfiguration { LabelNames = ["resource", "type"] });
+        "Watch events received, by resource, informer and type.",
+        new CounterConfiguration { LabelNames = ["resource", "informer", "type"] });
 
     public static readonly Counter Relists = Prometheus.Metrics.CreateCounter(
         "passbox_informer_lists_total",
         "Full lists performed by informers (initial sync and after 410 Gone).",
-        new CounterConfiguration { LabelNames = ["resource"] });
+        new CounterConfiguration { LabelNames = ["resource", "informer"] });
 
     public static readonly Gauge CachedObjects = Prometheus.Metrics.CreateGauge(
         "passbox_informer_cached_objects",
-        "Objects held in an informer cache.",
-        new GaugeConfiguration { LabelNames = ["resource"] });
+        "Objects held in an informer cache (two informers may watch one resource, e.g. generated and source Secrets).",
+        new GaugeConfiguration { LabelNames = ["resource", "informer"] });
 
     public static readonly Gauge QueueDepth = Prometheus.Metrics.CreateGauge(
         "passbox_workqueue_depth",

@@ -65,6 +65,8 @@ public sealed class Informer<T> : IInformer<T>
 
     private string MetricName => Resource.DisplayName;
 
+    private string InformerName => options.Name ?? Resource.DisplayName;
+
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
 
     public IDisposable Subscribe(Action<InformerEvent<T>> handler)
@@ -122,7 +124,7 @@ public sealed class Informer<T> : IInformer<T>
 
                 var watchStarted = time.GetTimestamp();
                 var delivered = await WatchAsync(cancellationToken).ConfigureAwait(false);
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, "timeout").Inc();
+                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "timeout").Inc();
                 if (delivered || time.GetElapsedTime(watchStarted) >= QuickWatchEnd)
                 {
                     failures = 0;
@@ -143,7 +145,7 @@ public sealed class Informer<T> : IInformer<T>
             {
                 // The resourceVersion was compacted away: only a fresh list can tell what changed.
                 needList = true;
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, "gone").Inc();
+                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "gone").Inc();
                 logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", Resource.DisplayName);
                 failures++;
                 if (failures > 1)
@@ -154,7 +156,7 @@ public sealed class Informer<T> : IInformer<T>
             catch (KubernetesApiException e) when (e.IsTooManyRequests)
             {
                 var pause = e.RetryAfter is { } asked && asked > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(asked.Ticks, MaxRetryAfter.Ticks)) : DefaultRetryAfter;
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, "throttled").Inc();
+                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "throttled").Inc();
                 logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", Resource.DisplayName, pause, e.Status?.Message);
                 await DelayAsync(pause, cancellationToken).ConfigureAwait(false);
             }
@@ -162,7 +164,7 @@ public sealed class Informer<T> : IInformer<T>
             {
                 failures++;
                 var delay = reconnectBackoff.DelayFor(failures);
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, "error").Inc();
+                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "error").Inc();
                 logger.LogWarning(e, "{Operation} of {Resource} failed (attempt {Attempt}); retrying in {Delay}", needList ? "List" : "Watch", Resource.DisplayName, failures, delay);
                 await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
             }
@@ -205,7 +207,7 @@ public sealed class Informer<T> : IInformer<T>
         }
         while (!string.IsNullOrEmpty(continueToken));
 
-        RuntimeMetrics.Relists.WithLabels(MetricName).Inc();
+        RuntimeMetrics.Relists.WithLabels(MetricName, InformerName).Inc();
         Replace(listed);
         Volatile.Write(ref lastResourceVersion, resourceVersion);
         synced.TrySetResult();
@@ -285,7 +287,7 @@ public sealed class Informer<T> : IInformer<T>
         var envelope = KubernetesJson.Deserialize<WatchEnvelope>(line)
             ?? throw new JsonException("Empty watch event.");
         var type = envelope.Type ?? "";
-        RuntimeMetrics.WatchEvents.WithLabels(MetricName, type).Inc();
+        RuntimeMetrics.WatchEvents.WithLabels(MetricName, InformerName, type).Inc();
         switch (type)
         {
             case "ADDED":
@@ -334,22 +336,16 @@ public sealed class Informer<T> : IInformer<T>
         var version = item.Metadata.ResourceVersion;
         if (type == "DELETED")
         {
-            if (Cache.Remove(ObjectKey.Of(item)) is { } removed)
+            var removed = Cache.Remove(ObjectKey.Of(item));
+            if (removed is not null || options.Keep is not null)
             {
+                // With a Keep filter an object may be unknown to the cache and still matter to a subscriber.
                 Publish(new InformerEvent<T>(InformerEventType.Deleted, item, removed));
             }
         }
         else
         {
-            var old = Cache.Upsert(item);
-            if (old is null)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Added, item));
-            }
-            else if (old.Metadata.ResourceVersion != version)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Updated, item, old));
-            }
+            Store(item, fromRelist: false);
         }
 
         if (!string.IsNullOrEmpty(version))
@@ -357,7 +353,25 @@ public sealed class Informer<T> : IInformer<T>
             Volatile.Write(ref lastResourceVersion, version);
         }
 
-        RuntimeMetrics.CachedObjects.WithLabels(MetricName).Set(Cache.Count);
+        RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
+    }
+
+    /// <summary>
+    /// Caches <paramref name="item"/> (or, when <see cref="InformerOptions{T}.Keep"/> rejects it, drops any copy held)
+    /// and reports the change. An object the cache did not hold is reported as Added: without the old version the
+    /// informer cannot tell whether it changed, so subscribers decide.
+    /// </summary>
+    private void Store(T item, bool fromRelist)
+    {
+        var old = options.Keep is not { } keep || keep(item) ? Cache.Upsert(item) : Cache.Remove(ObjectKey.Of(item));
+        if (old is null)
+        {
+            Publish(new InformerEvent<T>(InformerEventType.Added, item));
+        }
+        else if (old.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
+        {
+            Publish(new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: fromRelist));
+        }
     }
 
     /// <summary>Makes the cache equal to a fresh list and reports only real differences.</summary>
@@ -366,17 +380,8 @@ public sealed class Informer<T> : IInformer<T>
         var seen = new HashSet<ObjectKey>();
         foreach (var item in listed)
         {
-            var key = ObjectKey.Of(item);
-            seen.Add(key);
-            var old = Cache.Upsert(item);
-            if (old is null)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Added, item));
-            }
-            else if (old.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
-            {
-                Publish(new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: true));
-            }
+            seen.Add(ObjectKey.Of(item));
+            Store(item, fromRelist: true);
         }
 
         foreach (var key in Cache.Keys().Where(key => !seen.Contains(key)))
@@ -387,7 +392,7 @@ public sealed class Informer<T> : IInformer<T>
             }
         }
 
-        RuntimeMetrics.CachedObjects.WithLabels(MetricName).Set(Cache.Count);
+        RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
     }
 
     private T Prepare(T item)

@@ -4,6 +4,9 @@ namespace Passbox.Operator.Runtime.Watching;
 public sealed record InformerOptions<T>
     where T : class
 {
+    /// <summary>Names the informer in metrics (the name it is registered under); defaults to the resource.</summary>
+    public string? Name { get; init; }
+
     /// <summary>Namespace to watch; null watches all namespaces.</summary>
     public string? Namespace { get; init; }
 
@@ -23,6 +26,14 @@ public sealed record InformerOptions<T>
     /// work, not the cluster. Must return an object with the same namespace, name and resourceVersion.
     /// </summary>
     public Func<T, T>? Transform { get; init; }
+
+    /// <summary>
+    /// Which objects the cache holds. Objects it rejects are still reported to subscribers (as Added, or Updated when
+    /// they were held before; a deletion always) but not kept, so an informer over a kind the cluster has many of (every
+    /// Secret) costs memory only for the objects the operator cares about. Called on every arrival, so it may change
+    /// its mind as the operator learns: an object it starts caring about is held from its next change on. Null keeps all.
+    /// </summary>
+    public Func<T, bool>? Keep { get; init; }
 
     /// <summary>managedFields are dropped by default: they are often the largest part of an object and unused here.</summary>
     public bool KeepManagedFields { get; init; }

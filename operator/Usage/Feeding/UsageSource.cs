@@ -23,7 +23,7 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
 
     public string InformerName => "usage-" + Resource.Plural;
 
-    public InformerOptions<T> InformerOptions(string? watchNamespace) => new() { Namespace = watchNamespace, Transform = ToStub };
+    public InformerOptions<T> InformerOptions(string? watchNamespace) => new() { Name = InformerName, Namespace = watchNamespace, Transform = ToStub };
 
     /// <summary>Keeps the index in step with the informer; returns the subscription.</summary>
     public IDisposable Feed(IInformer<T> informer, UsageIndex index) => informer.Subscribe(change =>

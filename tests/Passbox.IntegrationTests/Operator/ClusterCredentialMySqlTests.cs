@@ -1,5 +1,8 @@
 using k8s;
 using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Hosting;
+using Passbox.Operator.Runtime.Hosting;
+using Passbox.Operator.Runtime.Watching;
 using Passbox.Operator.Api.V1Alpha1;
 
 namespace Passbox.IntegrationTests.Operator;
@@ -137,6 +140,28 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await kit.WaitForSecretAsync("rot", s => ClusterTestKit.Decode(s)["password"] == newPassword, TimeSpan.FromSeconds(15));
         (DateTime.UtcNow - started).Should().BeLessThan(TimeSpan.FromSeconds(15));
         await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
+    }
+
+    [Fact]
+    public async Task Unrelated_Secrets_are_not_held_in_memory_and_a_change_of_a_source_still_arrives()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await kit.CreateSecretAsync($"unrelated-{i}", new Dictionary<string, string> { ["value"] = "not a source" });
+        }
+
+        var user = await NewUserAsync(Unique("mem_"));
+        await kit.CreateSecretAsync("mem-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("mem", ClusterEngine.MySQL, user.LoginName, "mem-input"));
+        await kit.WaitForConditionAsync<ClusterCredential>("mem", ConditionTypes.Ready, "True");
+
+        // The edit is the first the source informer may hear of mem-input while a credential reads it.
+        run.MarkSecret("not-the-password-43");
+        await kit.SetSecretValueAsync("mem-input", "password", "not-the-password-43");
+        await kit.WaitForConditionAsync<ClusterCredential>("mem", ConditionTypes.Validated, "False", "AuthenticationFailed");
+
+        var held = run.Host.Services.GetInformer<PartialObjectMetadata>(PassboxOperator.SourceSecrets).Cache.Keys().Select(key => key.Name).ToList();
+        held.Should().Contain("mem-input").And.NotContain(name => name.StartsWith("unrelated-", StringComparison.Ordinal));
     }
 
     [Fact]

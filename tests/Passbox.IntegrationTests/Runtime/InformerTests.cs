@@ -23,7 +23,7 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputH
         var informer = Informer(controlPlane.CreateOperatorApi(), Widgets, new InformerOptions<Widget> { Namespace = ns.Name, WatchTimeout = TimeSpan.FromSeconds(1) });
         var log = new EventLog<Widget>();
         informer.Subscribe(log.Record);
-        var restartsBefore = MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "timeout");
+        var restartsBefore = MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, WidgetMetric, "timeout");
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
         await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
@@ -38,7 +38,7 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputH
         for (var size = 2; size <= 4; size++)
         {
             var round = size - 1;
-            await EventuallyAsync(() => MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "timeout") - restartsBefore >= round, TimeSpan.FromSeconds(10));
+            await EventuallyAsync(() => MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, WidgetMetric, "timeout") - restartsBefore >= round, TimeSpan.FromSeconds(10));
             foreach (var name in names)
             {
                 await controlPlane.AdminApi.ResizeWidgetAsync(ns.Name, name, size);
@@ -51,7 +51,7 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputH
         await stop.CancelAsync();
         await run;
 
-        (MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "timeout") - restartsBefore).Should().BeGreaterThanOrEqualTo(3, "the 1-2 s server-side timeout ended the watch several times");
+        (MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, WidgetMetric, "timeout") - restartsBefore).Should().BeGreaterThanOrEqualTo(3, "the 1-2 s server-side timeout ended the watch several times");
         foreach (var name in names)
         {
             log.Count(InformerEventType.Added, name).Should().Be(1, $"{name} was created once");
@@ -92,7 +92,7 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputH
         await controlPlane.AdminApi.CreateWidgetAsync(ns.Name, "added");
         await controlPlane.RunControlPlaneCommandAsync("compact");
         var seenBefore = log.All.Count;
-        var goneBefore = MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "gone");
+        var goneBefore = MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, WidgetMetric, "gone");
 
         using var secondRun = new CancellationTokenSource();
         var resumed = informer.RunAsync(secondRun.Token);
@@ -101,7 +101,7 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputH
         await secondRun.CancelAsync();
         await resumed;
 
-        (MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, "gone") - goneBefore).Should().Be(1);
+        (MetricValue(RuntimeMetrics.WatchRestarts, WidgetMetric, WidgetMetric, "gone") - goneBefore).Should().Be(1);
         log.All.Skip(seenBefore).Select(e => $"{e.Type} {e.Key}").Should().BeEquivalentTo(["Updated change", "Deleted remove", "Added added"]);
         informer.Cache.Get(new ObjectKey(ns.Name, "change"))!.Spec!.Size.Should().Be(2);
     }
@@ -195,7 +195,7 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputH
 
             var started = System.Diagnostics.Stopwatch.StartNew();
             await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15));
-            output.WriteLine($"Synced {started.ElapsedMilliseconds} ms after creating the CRD; 429 pauses: {MetricValue(RuntimeMetrics.WatchRestarts, resource.DisplayName, "throttled")}");
+            output.WriteLine($"Synced {started.ElapsedMilliseconds} ms after creating the CRD; 429 pauses: {MetricValue(RuntimeMetrics.WatchRestarts, resource.DisplayName, resource.DisplayName, "throttled")}");
             await stop.CancelAsync();
             await run;
         }

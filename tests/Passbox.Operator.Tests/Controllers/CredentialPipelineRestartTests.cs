@@ -68,7 +68,13 @@ public sealed class CredentialPipelineRestartTests
 
         if (path == "/api/v1/namespaces/team/secrets/billing")
         {
-            return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret { ApiVersion = "v1", Kind = "Secret", Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team" } }));
+            // The generated Secret as the server holds it: owned by the credential (an update reads it to check that).
+            return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret
+            {
+                ApiVersion = "v1",
+                Kind = "Secret",
+                Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "billing", Uid = "uid-billing", Controller = true }] },
+            }));
         }
 
         var api = new V1Deployment

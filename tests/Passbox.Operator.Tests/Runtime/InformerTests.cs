@@ -169,6 +169,51 @@ public sealed class InformerTests
         await run.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
+    [Fact]
+    public async Task Objects_the_keep_filter_rejects_are_reported_but_not_held()
+    {
+        var endWatch = new TaskCompletionSource();
+        var calls = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            switch (Interlocked.Increment(ref calls))
+            {
+                case 1:
+                    return List("11", Widget.Create("a", "10"), Widget.Create("b", "11"));
+                case 2:
+                    return Watch(
+                        Event("MODIFIED", Widget.Create("b", "12")),
+                        Event("MODIFIED", Widget.Create("b", "13")),
+                        Event("MODIFIED", Widget.Create("b", "14")),
+                        Event("MODIFIED", Widget.Create("a", "15")),
+                        Event("DELETED", Widget.Create("c", "16")));
+                default:
+                    await endWatch.Task;
+                    return Watch();
+            }
+        });
+
+        // b is of no interest until its version 13 (say, a credential started to read it); a stops mattering at 15.
+        string[] rejected = ["b@11", "b@12", "a@15"];
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget>
+        {
+            Keep = w => !rejected.Contains($"{w.Metadata.Name}@{w.Metadata.ResourceVersion}"),
+        }, time, NullLogger.Instance);
+        var seen = new List<string>();
+        informer.Subscribe(change => seen.Add($"{change.Type} {change.Current.Metadata.Name}@{change.Current.Metadata.ResourceVersion}"));
+
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await WaitUntilAsync(() => seen.Count >= 7);
+
+        seen.Should().Equal("Added a@10", "Added b@11", "Added b@12", "Added b@13", "Updated b@14", "Updated a@15", "Deleted c@16");
+        informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().Equal("b@14");
+
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
     /// <summary>A server listing widget a, then (after the continue token) widget b; its watch waits for <paramref name="endWatch"/>.</summary>
     private static FakeApiServer TwoPages(TaskCompletionSource endWatch) => new(async request =>
     {

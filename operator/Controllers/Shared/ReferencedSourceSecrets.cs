@@ -1,0 +1,35 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// Tells the source-Secret informer which Secrets to hold: those some credential reads. Every Secret of the cluster is
+/// watched (a source Secret carries no label to select on), but only referenced ones are cached, so tens of thousands of
+/// unrelated Secrets cost the operator nothing to keep. Nothing is lost by not holding the rest: a reconcile reads its
+/// sources from the API server, and an unheld Secret's change or deletion still reaches the credentials that use it.
+/// </summary>
+public sealed class ReferencedSourceSecrets
+{
+    private readonly Lock gate = new();
+    private Func<string, bool>[] lookups = [];
+
+    /// <summary>Adds a credential cache whose index <paramref name="indexName"/> yields <c>namespace/secret</c> of each source.</summary>
+    public void Track<T>(ObjectCache<T> credentials, string indexName)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        lock (gate)
+        {
+            lookups = [.. lookups, key => credentials.KeysByIndex(indexName, key).Count > 0];
+        }
+    }
+
+    public bool IsReferenced(PartialObjectMetadata secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        var key = $"{secret.Metadata.NamespaceProperty}/{secret.Metadata.Name}";
+        return Volatile.Read(ref lookups).Any(lookup => lookup(key));
+    }
+}
