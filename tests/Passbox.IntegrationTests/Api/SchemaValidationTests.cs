@@ -94,6 +94,8 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "username: app", "username: root", "spec.username" },
         { "username: app", "username: db_admin", "spec.username" },
         { "username: app", "username: proxyro", "spec.username" },
+        { "username: app", "username: sys", "spec.username" },
+        { "username: app", "username: ocp_monitor", "spec.username" },
         { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sys}", "spec.oceanBase.tenant" },
         // A generated password has no source Secret to rotate; grants and roles belong to their engines.
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 720h}", "spec.provisioning.rotation" },
