@@ -47,6 +47,15 @@ public sealed partial class CredentialPipeline(
         status.ObservedGeneration = meta.Generation;
         kind.Describe(credential, status);
 
+        // The schema refuses such names on create, but a credential stored before that rule can still have one: every
+        // Secret write would be refused, so say why once instead of retrying. Only a new credential can fix it.
+        if (CredentialName.Problem(meta.Name) is { } badName)
+        {
+            await ReportFailureAsync(credential, conditions, status, ValidationOutcome.Failure(ValidationReasons.InvalidSpec, badName), ct);
+            status.Conditions = conditions.ToList();
+            return null;
+        }
+
         TimeSpan? preparedRequeue = null;
         if (kind.Provisioning is { } provisioning)
         {
