@@ -186,9 +186,9 @@ public sealed partial class CredentialPipeline(
         TimeSpan timeout, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        // A managed user is changed by the administrator first: that session gets its own share of the time.
-        guard.CancelAfter((kind.Provisioning is null ? timeout : timeout * 2) + TimeoutGrace);
+        var budget = CheckBudget(timeout, kind.Provisioning is not null);
+        using var deadline = new CancellationTokenSource(budget, time);
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             // The new password is applied on the server before the login with it is checked, and published only after.
@@ -201,7 +201,7 @@ public sealed partial class CredentialPipeline(
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return ValidationOutcome.Failure(ValidationReasons.Timeout, $"the check did not finish within {timeout.TotalSeconds:0.#}s");
+            return ValidationOutcome.Failure(ValidationReasons.Timeout, TimeoutMessage(timeout, kind.Provisioning is not null));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -210,6 +210,21 @@ public sealed partial class CredentialPipeline(
             return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"the check failed unexpectedly ({e.GetType().Name}); see the operator log");
         }
     }
+
+    /// <summary>
+    /// How long a whole check may run before it is abandoned: the credential's timeout (twice for a managed user,
+    /// whose administrator session comes first and gets its own share) plus a grace for the connector's own timeout
+    /// to fire first and report something more precise.
+    /// </summary>
+    internal static TimeSpan CheckBudget(TimeSpan timeout, bool provisioned) => (provisioned ? timeout * 2 : timeout) + TimeoutGrace;
+
+    /// <summary>Names the time that actually ran out, and how it follows from validation.timeout.</summary>
+    internal static string TimeoutMessage(TimeSpan timeout, bool provisioned) =>
+        $"the check did not finish within {Seconds(CheckBudget(timeout, provisioned))} " +
+        $"(validation.timeout {Seconds(timeout)}{(provisioned ? " for the administrator and again for the login" : "")}, " +
+        $"plus {Seconds(TimeoutGrace)} grace)";
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "s";
 
     /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
     private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
