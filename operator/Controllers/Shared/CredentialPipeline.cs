@@ -29,13 +29,14 @@ public sealed partial class CredentialPipeline(
 
     /// <summary>True when the cached status is older than this process's last check (see <see cref="CheckMemory"/>).</summary>
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
-        memory.StatusLags(credential.Metadata.Uid ?? credential.Metadata.Name, status.LastAttempted, time.GetUtcNow());
+        memory.StatusLags(CheckMemory.KeyOf(credential), status.LastAttempted, time.GetUtcNow());
 
     /// <summary>Forgets a deleted credential.</summary>
     public void Forget(IKubernetesObject<V1ObjectMeta> credential)
     {
-        memory.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
-        restarter.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
+        var key = CheckMemory.KeyOf(credential);
+        memory.Forget(key);
+        restarter.Forget(key);
     }
 
     /// <summary>Runs one pass and updates <paramref name="status"/> in place; returns when to look again.</summary>
@@ -110,7 +111,7 @@ public sealed partial class CredentialPipeline(
         CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var uid = credential.Metadata.Uid ?? credential.Metadata.Name;
+        var uid = CheckMemory.KeyOf(credential);
         if (schedule.Disabled)
         {
             status.AttemptedRevision = revision;
