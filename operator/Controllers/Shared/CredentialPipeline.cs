@@ -1,4 +1,7 @@
+using System.Net;
+using System.Text.Json;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
@@ -233,7 +236,19 @@ public sealed partial class CredentialPipeline(
     {
         var meta = credential.Metadata;
         var owner = new V1OwnerReference { ApiVersion = credential.ApiVersion, Kind = credential.Kind, Name = meta.Name, Uid = meta.Uid, BlockOwnerDeletion = true, Controller = true };
-        var result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
+        PublishResult result;
+        try
+        {
+            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.UnprocessableEntity)
+        {
+            // The same write would be refused again: say why and wait for an edit of the spec, which brings the
+            // credential back, instead of retrying with backoff for ever.
+            await ReportRejectedAsync(credential, conditions, payload.Name, Rejection(e), ct);
+            return null;
+        }
+
         if (!result.Succeeded)
         {
             var wasConflict = conditions.Find(ConditionTypes.SecretSynced)?.Reason == ConditionReasons.SecretConflict;
@@ -273,6 +288,44 @@ public sealed partial class CredentialPipeline(
         }
 
         return await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+    }
+
+    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, string why, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var message = $"the API server refused Secret {secretName}: {why}. Fix spec.secret.labels or spec.secret.annotations";
+        var already = conditions.Find(ConditionTypes.SecretSynced) is { Reason: ConditionReasons.SecretRejected } c && c.Message == message;
+        conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SecretRejected, message);
+        conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SecretRejected, message);
+        if (!already)
+        {
+            await events.WarningAsync(credential, ConditionReasons.SecretRejected, message, ct);
+        }
+    }
+
+    /// <summary>
+    /// The API server's own words for a refused Secret. Its validation names fields and quotes label and annotation
+    /// values, never data (it redacts what it checks there), so the message holds nothing secret.
+    /// </summary>
+    private static string Rejection(HttpOperationException e)
+    {
+        const int Longest = 1024;
+        string? message = null;
+        try
+        {
+            using var status = JsonDocument.Parse(e.Response.Content ?? "");
+            if (status.RootElement.ValueKind == JsonValueKind.Object && status.RootElement.TryGetProperty("message", out var text)
+                && text.ValueKind == JsonValueKind.String)
+            {
+                message = text.GetString();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        message = string.IsNullOrWhiteSpace(message) ? "422 Unprocessable Entity" : message.TrimEnd('.');
+        return message.Length <= Longest ? message : message[..Longest] + "…";
     }
 
     private static void DescribeHeldBack(ConditionSet conditions, CredentialStatus status)

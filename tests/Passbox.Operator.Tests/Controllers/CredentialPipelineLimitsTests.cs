@@ -15,7 +15,8 @@ namespace Passbox.Operator.Tests.Controllers;
 
 /// <summary>
 /// Limits the pipeline runs into: a check that hangs is abandoned after the time its condition names, and a name too
-/// long for the generated Secret's label ends in a condition instead of a Secret write refused on every reconcile.
+/// long for the generated Secret's label, or a Secret the API server refuses, ends in a condition instead of a Secret
+/// write refused on every reconcile.
 /// </summary>
 public sealed class CredentialPipelineLimitsTests
 {
@@ -61,6 +62,29 @@ public sealed class CredentialPipelineLimitsTests
         ready.Message.Should().Contain("metadata.name is 64 characters long").And.Contain(ApiGroup.CredentialLabel).And.Contain("at most 63");
     }
 
+    [Fact]
+    public async Task A_Secret_the_API_server_refuses_ends_in_a_SecretRejected_condition_instead_of_endless_retries()
+    {
+        var refusal = "Secret \\\"billing\\\" is invalid: metadata.labels: Invalid value: \\\"" + new string('x', 64) + "\\\": must be no more than 63 characters";
+        var refusing = new FakeApiServer(request => request.Method == HttpMethod.Post
+            ? FakeApiServer.Status(HttpStatusCode.UnprocessableEntity, "Invalid", refusal)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
+        var status = new ClusterCredentialStatus();
+
+        var requeue = await Pipeline(kind, refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+
+        requeue.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMinutes(10), "the next look is the periodic one; an edit of the spec comes sooner");
+        refusing.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Post, "a refused write is not retried in the same pass");
+        var synced = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
+        synced.Status.Should().Be("False");
+        synced.Reason.Should().Be(ConditionReasons.SecretRejected);
+        synced.Message.Should().Contain("the API server refused Secret billing").And.Contain("must be no more than 63 characters")
+            .And.Contain("spec.secret.labels");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretRejected);
+        status.SecretName.Should().BeNull("nothing was published");
+    }
+
     private static V1ConfigMap Credential(string name) => new()
     {
         ApiVersion = "v1",
@@ -68,9 +92,9 @@ public sealed class CredentialPipelineLimitsTests
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name.Length, Generation = 1 },
     };
 
-    private CredentialPipeline Pipeline(HangingKind kind)
+    private CredentialPipeline Pipeline(HangingKind kind, FakeApiServer? server = null)
     {
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, api);
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server ?? api);
         var events = new NoEvents();
         return new CredentialPipeline(
             new SourceSecretReader(client),
