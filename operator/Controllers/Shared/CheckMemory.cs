@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using k8s;
 using k8s.Models;
-using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Controllers.Shared;
 
@@ -52,23 +51,6 @@ public sealed class CheckMemory
 
     /// <summary>The key a credential is remembered under: its uid, so a new object of the same name starts afresh.</summary>
     public static string KeyOf(IKubernetesObject<V1ObjectMeta> credential) => credential.Metadata.Uid ?? credential.Metadata.Name;
-
-    /// <summary>
-    /// Forgets every object of <paramref name="primary"/> once it is gone. The reconciler forgets what it lets go on
-    /// deletion, but an object whose finalizer was removed by hand vanishes without reaching that path.
-    /// </summary>
-    public IDisposable ForgetDeleted<T>(IInformer<T> primary)
-        where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        ArgumentNullException.ThrowIfNull(primary);
-        return primary.Subscribe(change =>
-        {
-            if (change.Type == InformerEventType.Deleted)
-            {
-                Forget(KeyOf(change.Current));
-            }
-        });
-    }
 
     /// <summary>The newer of what the status says and what this process remembers.</summary>
     public PreviousCheck Newest(string uid, PreviousCheck fromStatus)

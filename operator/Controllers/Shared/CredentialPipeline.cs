@@ -6,6 +6,7 @@ using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Publishing;
+using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Controllers.Shared;
 
@@ -40,6 +41,23 @@ public sealed partial class CredentialPipeline(
         var key = CheckMemory.KeyOf(credential);
         memory.Forget(key);
         restarter.Forget(key);
+    }
+
+    /// <summary>
+    /// Forgets every credential of <paramref name="primary"/> once it is gone. The reconciler forgets what it lets go
+    /// on deletion, but a credential whose finalizer was removed by hand vanishes without reaching that path.
+    /// </summary>
+    public IDisposable ForgetDeleted<T>(IInformer<T> primary)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(primary);
+        return primary.Subscribe(change =>
+        {
+            if (change.Type == InformerEventType.Deleted)
+            {
+                Forget(change.Current);
+            }
+        });
     }
 
     /// <summary>Runs one pass and updates <paramref name="status"/> in place; returns when to look again.</summary>

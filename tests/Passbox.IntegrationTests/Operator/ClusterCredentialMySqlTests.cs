@@ -91,6 +91,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
 
         // In use, the deletion waits; the impatient user removes the finalizer, and the operator's cleanup never runs.
         await kit.CreatePodUsingSecretAsync("orphan-app", "orphan");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orphan"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to count as a user");
         await kit.DeleteAsync<ClusterCredential>("orphan");
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orphan"),
             c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True" }, "the deletion to wait for the Pod");

@@ -1,9 +1,4 @@
-using k8s;
-using k8s.Models;
-using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Controllers.Shared;
-using Passbox.Operator.Runtime.Api;
-using Passbox.Operator.Tests.Runtime;
 
 namespace Passbox.Operator.Tests.Controllers;
 
@@ -70,41 +65,5 @@ public sealed class CheckMemoryTests
         memory.FirstSeen("u", Now.AddMinutes(3)).Should().Be(Now);
         memory.Forget("u");
         memory.FirstSeen("u", Now.AddMinutes(3)).Should().Be(Now.AddMinutes(3));
-    }
-
-    [Fact]
-    public void A_ClusterCredential_that_disappears_without_its_cleanup_is_forgotten() =>
-        ForgottenOnDeletion(new ClusterCredential { Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-c" } });
-
-    [Fact]
-    public void A_PipelineCredential_that_disappears_without_its_cleanup_is_forgotten() =>
-        ForgottenOnDeletion(new PipelineCredential { Metadata = new V1ObjectMeta { Name = "deploy", NamespaceProperty = "team", Uid = "uid-p" } });
-
-    /// <summary>Its finalizer removed by hand, the object is gone before the reconciler's deletion path runs.</summary>
-    private static void ForgottenOnDeletion<T>(T credential)
-        where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        var memory = new CheckMemory();
-        var informer = new FakeInformer<T>(ResourceDescriptor.For<T>());
-        using var subscription = memory.ForgetDeleted(informer);
-        var other = KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(credential));
-        other.Metadata.Name = "other";
-        other.Metadata.Uid = "uid-other";
-        informer.Apply(credential);
-        informer.Apply(other);
-        var key = CheckMemory.KeyOf(credential);
-        memory.Remember(key, new PreviousCheck("rev", Now, Now, true, "Validated", 0));
-        memory.FirstSeen(key, Now);
-        memory.Remember("uid-other", new PreviousCheck("rev", Now, Now, true, "Validated", 0));
-
-        informer.Apply(credential);
-        memory.StatusLags(key, null, Now.AddSeconds(1)).Should().BeTrue("an update is not a deletion");
-
-        informer.Delete(credential);
-
-        memory.StatusLags(key, null, Now.AddSeconds(1)).Should().BeFalse("nothing is remembered of the deleted credential");
-        memory.Newest(key, new PreviousCheck(null, null, null, null, null, 0)).AttemptedRevision.Should().BeNull();
-        memory.FirstSeen(key, Now.AddMinutes(3)).Should().Be(Now.AddMinutes(3));
-        memory.StatusLags("uid-other", null, Now.AddSeconds(1)).Should().BeTrue("other credentials are remembered as before");
     }
 }
