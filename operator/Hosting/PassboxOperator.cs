@@ -138,6 +138,7 @@ public static class PassboxOperator
         controller.Watches(sp.GetInformer<PartialObjectMetadata>(SourceSecrets), EventMaps.ByIndex<PartialObjectMetadata, T>(primary, SourceSecretIndex),
             echoesOfOwnWrites: false);
 
+        sp.GetRequiredService<CredentialPipeline>().ForgetDeleted(primary);
         sp.GetRequiredService<UsageFeed>().AttachTo(controller);
         sp.GetRequiredService<UsageIndex>().Changed += change =>
         {

@@ -9,7 +9,7 @@ namespace Passbox.CrdGen;
 /// <list type="bullet">
 /// <item>every list or map that encloses a schema carrying rules has <c>maxItems</c>/<c>maxProperties</c>;</item>
 /// <item>everything a rule reads through <c>self</c>/<c>oldSelf</c> (the whole subtree, except inside
-/// <c>has(...)</c>) has bounded strings (<c>maxLength</c>, an enum, or a date/duration format), lists
+/// <c>has(...)</c> and <c>oldSelf.hasValue()</c>) has bounded strings (<c>maxLength</c>, an enum, or a date/duration format), lists
 /// (<c>maxItems</c>) and maps (<c>maxProperties</c>).</item>
 /// </list>
 /// It also reports rules that name a field the schema does not have.
@@ -174,7 +174,8 @@ internal static class CelBoundsCheck
                 i = j;
             }
 
-            if (InsideHas(rule, start, i))
+            // has(self.x) and an optional oldSelf's hasValue() only ask whether a value is there.
+            if (InsideHas(rule, start, i) || chain is [("hasValue", true)])
             {
                 continue;
             }

@@ -463,6 +463,11 @@ internal sealed class SchemaBuilder(XmlDocs docs)
                 _problems.Add($"{path}: CEL rule reason '{rule.Reason}' is not one of {string.Join(", ", CelReasons)}.");
             }
 
+            if (rule.OptionalOldSelf && !rule.Rule.Contains("oldSelf", StringComparison.Ordinal))
+            {
+                _problems.Add($"{path}: CEL rule '{rule.Rule}' sets OptionalOldSelf but never reads oldSelf; the API server refuses that.");
+            }
+
             if (string.IsNullOrWhiteSpace(rule.Message))
             {
                 _problems.Add($"{path}: CEL rule '{rule.Rule}' needs a message a person can act on.");
@@ -476,6 +481,7 @@ internal sealed class SchemaBuilder(XmlDocs docs)
                 Message = r.Message,
                 FieldPath = r.FieldPath,
                 Reason = r.Reason,
+                OptionalOldSelf = r.OptionalOldSelf ? true : null,
             })
             .ToList();
     }

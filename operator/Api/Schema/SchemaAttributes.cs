@@ -51,6 +51,13 @@ public sealed class CelRuleAttribute(string rule, string message) : Attribute
 
     /// <summary>Position among the rules of one schema; rules are emitted in ascending order.</summary>
     public int Order { get; init; }
+
+    /// <summary>
+    /// Also evaluate the rule on create, where <c>oldSelf</c> is an empty optional (<c>optionalOldSelf</c>):
+    /// <c>oldSelf.hasValue() || ...</c> then checks only new objects, so objects stored before the rule existed stay
+    /// updatable (a finalizer can still be removed).
+    /// </summary>
+    public bool OptionalOldSelf { get; init; }
 }
 
 /// <summary>

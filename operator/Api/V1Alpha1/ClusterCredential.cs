@@ -19,6 +19,7 @@ namespace Passbox.Operator.Api.V1Alpha1;
 [PrinterColumn("Used By", ".status.usedBy.count", "integer", Order = 4)]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date", Order = 5)]
 [PrinterColumn("Server Version", ".status.serverVersion", Priority = 1, Order = 6)]
+[CelRule(CredentialName.CelRule, CredentialName.CelMessage, OptionalOldSelf = true)]
 public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<ClusterCredentialSpec>, IStatus<ClusterCredentialStatus?>
 {
     public const string KindName = "ClusterCredential";

@@ -19,6 +19,9 @@ public static class ConditionReasons
     public const string Progressing = "Progressing";
     public const string Synced = "Synced";
     public const string SecretConflict = "SecretConflict";
+
+    /// <summary>The API server refused the generated Secret (a label or annotation from the spec it does not take).</summary>
+    public const string SecretRejected = "SecretRejected";
     public const string WaitingForValidation = "WaitingForValidation";
     public const string SourceSecretMissing = "SourceSecretMissing";
     public const string InvalidSpec = "InvalidSpec";

@@ -19,6 +19,7 @@ namespace Passbox.Operator.Api.V1Alpha1;
 [PrinterColumn("Reason", ".status.conditions[?(@.type==\"Ready\")].reason", Order = 3)]
 [PrinterColumn("Used By", ".status.usedBy.count", "integer", Order = 4)]
 [PrinterColumn("Age", ".metadata.creationTimestamp", "date", Order = 5)]
+[CelRule(CredentialName.CelRule, CredentialName.CelMessage, OptionalOldSelf = true)]
 public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<PipelineCredentialSpec>, IStatus<PipelineCredentialStatus?>
 {
     public const string KindName = "PipelineCredential";

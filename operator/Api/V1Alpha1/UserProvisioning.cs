@@ -169,18 +169,23 @@ public sealed class ProvisioningStatus
 
 /// <summary>
 /// Administrators Passbox never creates, resets or drops: MySQL's and OceanBase's <c>root</c> (also the sys tenant's),
-/// OBProxy's <c>proxyro</c>, Oracle-mode <c>sys</c>, OCP's monitor user and Zilliz Cloud's <c>db_admin</c>.
+/// OBProxy's <c>proxyro</c>, Oracle-mode <c>sys</c>, OCP's monitor user and Zilliz Cloud's <c>db_admin</c>. The one list
+/// behind both the schema's rule and the operator's runtime refusal.
 /// </summary>
 public static class ProtectedUsers
 {
-    /// <summary>The list as a CEL literal, for the schema.</summary>
-    public const string CelList = "['root', 'db_admin', 'proxyro', 'sys', 'ocp_monitor']";
-
-    /// <summary>The list for people.</summary>
+    /// <summary>The list for people, and the only place the names are written down.</summary>
     public const string Text = "root, db_admin, proxyro, sys, ocp_monitor";
 
-    public static IReadOnlySet<string> Names { get; } =
-        new HashSet<string>(Text.Split(", "), StringComparer.OrdinalIgnoreCase);
+    /// <summary>
+    /// The list as a CEL expression, for the schema: attribute arguments must be constants, so the rule splits the
+    /// same text rather than repeating the names.
+    /// </summary>
+    public const string CelList = "'" + Text + "'.split(', ')";
+
+    public static IReadOnlyList<string> All { get; } = Text.Split(", ");
+
+    private static readonly HashSet<string> Names = new(All, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Compared without case: the schema cannot, and <c>ROOT</c> is too close to <c>root</c> to touch.</summary>
     public static bool Contains(string? user) => user is not null && Names.Contains(user);

@@ -4,8 +4,8 @@ using MySqlConnector;
 namespace Passbox.Operator.Connectors.MySql;
 
 /// <summary>
-/// One login over the MySQL protocol, shared by the MySQL and OceanBase connectors: build the
-/// connection string, open one unpooled connection, read <c>VERSION()</c>, close it.
+/// One session over the MySQL protocol, shared by the MySQL and OceanBase connectors and the user administration:
+/// build the connection string, open one unpooled connection, do the work (read <c>VERSION()</c> for a check), close it.
 /// </summary>
 internal static class MySqlProtocol
 {
@@ -56,10 +56,33 @@ internal static class MySqlProtocol
     {
         ArgumentNullException.ThrowIfNull(login);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(login.Timeout, TimeSpan.Zero, nameof(login));
+        return await WithSessionAsync(login, engine, async (connection, token) =>
+        {
+            string? version;
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT VERSION()";
+                version = Convert.ToString(await command.ExecuteScalarAsync(token), CultureInfo.InvariantCulture);
+            }
+
+            return ValidationOutcome.Success(
+                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}.",
+                version);
+        }, failure => failure, ct);
+    }
+
+    /// <summary>
+    /// Opens one connection as <paramref name="login"/> (certificate checked as its TLS mode says, within its timeout),
+    /// runs <paramref name="work"/> on it and closes it. A failure to connect or in the work becomes the outcome the
+    /// server's error means, shaped by <paramref name="failed"/>; cancellation by the caller is passed on.
+    /// </summary>
+    public static async Task<T> WithSessionAsync<T>(DatabaseLogin login, DatabaseEngine engine,
+        Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationToken ct)
+    {
         using var certificates = CertificateValidation.Create(login.Tls, out var caError);
         if (certificates is null)
         {
-            return ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {login.Endpoint}: {caError}.");
+            return failed(ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {login.Endpoint}: {caError}."));
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -74,17 +97,9 @@ internal static class MySqlProtocol
             }
 
             await connection.OpenAsync(timeout.Token);
-            string? version;
-            await using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "SELECT VERSION()";
-                version = Convert.ToString(await command.ExecuteScalarAsync(timeout.Token), CultureInfo.InvariantCulture);
-            }
-
+            var result = await work(connection, timeout.Token);
             await connection.CloseAsync();
-            return ValidationOutcome.Success(
-                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}.",
-                version);
+            return result;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -92,7 +107,7 @@ internal static class MySqlProtocol
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return MySqlErrors.ToOutcome(ex, login, engine, timeout.IsCancellationRequested, certificates.LastFailure);
+            return failed(MySqlErrors.ToOutcome(ex, login, engine, timeout.IsCancellationRequested, certificates.LastFailure));
         }
     }
 }

@@ -87,40 +87,10 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
             : UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, $"'{userName}' is not a user name Passbox manages: a letter, then letters, digits or _, at most 32");
     }
 
-    private async Task<UserAdminOutcome> RunAsync(DatabaseLogin admin, ManagedUser? user,
-        Func<MySqlConnection, CancellationToken, Task<UserAdminOutcome>> work, CancellationToken ct)
-    {
-        using var certificates = CertificateValidation.Create(admin.Tls, out var caError);
-        if (certificates is null)
-        {
-            return UserAdminOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {admin.Endpoint}: {caError}.");
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(admin.Timeout);
-        try
-        {
-            await using var connection = new MySqlConnection(MySqlProtocol.ConnectionStringFor(admin).ConnectionString);
-            if (admin.Tls.VerifiesCertificate)
-            {
-                connection.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => certificates.Validate(certificate, chain, errors);
-            }
-
-            await connection.OpenAsync(timeout.Token);
-            var outcome = await work(connection, timeout.Token);
-            await connection.CloseAsync();
-            return outcome;
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            var failure = MySqlErrors.ToOutcome(ex, admin, engine, timeout.IsCancellationRequested, certificates.LastFailure);
-            return AdminFailure.From(failure, admin, user);
-        }
-    }
+    /// <summary>One administrator session; its failures say they were the administrator's and never quote a password.</summary>
+    private Task<UserAdminOutcome> RunAsync(DatabaseLogin admin, ManagedUser? user,
+        Func<MySqlConnection, CancellationToken, Task<UserAdminOutcome>> work, CancellationToken ct) =>
+        MySqlProtocol.WithSessionAsync(admin, engine, work, failure => AdminFailure.From(failure, admin, user), ct);
 
     private static async Task<int> ExecuteAsync(MySqlConnection connection, string sql, string? password, CancellationToken ct)
     {

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using k8s;
+using k8s.Models;
 
 namespace Passbox.Operator.Controllers.Shared;
 
@@ -46,6 +48,9 @@ public sealed class CheckMemory
         checks.TryRemove(uid, out _);
         firstSeen.TryRemove(uid, out _);
     }
+
+    /// <summary>The key a credential is remembered under: its uid, so a new object of the same name starts afresh.</summary>
+    public static string KeyOf(IKubernetesObject<V1ObjectMeta> credential) => credential.Metadata.Uid ?? credential.Metadata.Name;
 
     /// <summary>The newer of what the status says and what this process remembers.</summary>
     public PreviousCheck Newest(string uid, PreviousCheck fromStatus)

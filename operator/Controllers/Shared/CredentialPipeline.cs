@@ -1,8 +1,12 @@
+using System.Net;
+using System.Text.Json;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Publishing;
+using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Controllers.Shared;
 
@@ -29,13 +33,31 @@ public sealed partial class CredentialPipeline(
 
     /// <summary>True when the cached status is older than this process's last check (see <see cref="CheckMemory"/>).</summary>
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
-        memory.StatusLags(credential.Metadata.Uid ?? credential.Metadata.Name, status.LastAttempted, time.GetUtcNow());
+        memory.StatusLags(CheckMemory.KeyOf(credential), status.LastAttempted, time.GetUtcNow());
 
     /// <summary>Forgets a deleted credential.</summary>
     public void Forget(IKubernetesObject<V1ObjectMeta> credential)
     {
-        memory.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
-        restarter.Forget(credential.Metadata.Uid ?? credential.Metadata.Name);
+        var key = CheckMemory.KeyOf(credential);
+        memory.Forget(key);
+        restarter.Forget(key);
+    }
+
+    /// <summary>
+    /// Forgets every credential of <paramref name="primary"/> once it is gone. The reconciler forgets what it lets go
+    /// on deletion, but a credential whose finalizer was removed by hand vanishes without reaching that path.
+    /// </summary>
+    public IDisposable ForgetDeleted<T>(IInformer<T> primary)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(primary);
+        return primary.Subscribe(change =>
+        {
+            if (change.Type == InformerEventType.Deleted)
+            {
+                Forget(change.Current);
+            }
+        });
     }
 
     /// <summary>Runs one pass and updates <paramref name="status"/> in place; returns when to look again.</summary>
@@ -46,6 +68,15 @@ public sealed partial class CredentialPipeline(
         var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
         status.ObservedGeneration = meta.Generation;
         kind.Describe(credential, status);
+
+        // The schema refuses such names on create, but a credential stored before that rule can still have one: every
+        // Secret write would be refused, so say why once instead of retrying. Only a new credential can fix it.
+        if (CredentialName.Problem(meta.Name) is { } badName)
+        {
+            await ReportFailureAsync(credential, conditions, status, ValidationOutcome.Failure(ValidationReasons.InvalidSpec, badName), ct);
+            status.Conditions = conditions.ToList();
+            return null;
+        }
 
         TimeSpan? preparedRequeue = null;
         if (kind.Provisioning is { } provisioning)
@@ -101,7 +132,7 @@ public sealed partial class CredentialPipeline(
         CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var uid = credential.Metadata.Uid ?? credential.Metadata.Name;
+        var uid = CheckMemory.KeyOf(credential);
         if (schedule.Disabled)
         {
             status.AttemptedRevision = revision;
@@ -177,9 +208,9 @@ public sealed partial class CredentialPipeline(
         TimeSpan timeout, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        // A managed user is changed by the administrator first: that session gets its own share of the time.
-        guard.CancelAfter((kind.Provisioning is null ? timeout : timeout * 2) + TimeoutGrace);
+        var budget = CheckBudget(timeout, kind.Provisioning is not null);
+        using var deadline = new CancellationTokenSource(budget, time);
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             // The new password is applied on the server before the login with it is checked, and published only after.
@@ -192,7 +223,7 @@ public sealed partial class CredentialPipeline(
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return ValidationOutcome.Failure(ValidationReasons.Timeout, $"the check did not finish within {timeout.TotalSeconds:0.#}s");
+            return ValidationOutcome.Failure(ValidationReasons.Timeout, TimeoutMessage(timeout, kind.Provisioning is not null));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -202,13 +233,40 @@ public sealed partial class CredentialPipeline(
         }
     }
 
+    /// <summary>
+    /// How long a whole check may run before it is abandoned: the credential's timeout (twice for a managed user,
+    /// whose administrator session comes first and gets its own share) plus a grace for the connector's own timeout
+    /// to fire first and report something more precise.
+    /// </summary>
+    internal static TimeSpan CheckBudget(TimeSpan timeout, bool provisioned) => (provisioned ? timeout * 2 : timeout) + TimeoutGrace;
+
+    /// <summary>Names the time that actually ran out, and how it follows from validation.timeout.</summary>
+    internal static string TimeoutMessage(TimeSpan timeout, bool provisioned) =>
+        $"the check did not finish within {Seconds(CheckBudget(timeout, provisioned))} " +
+        $"(validation.timeout {Seconds(timeout)}{(provisioned ? " for the administrator and again for the login" : "")}, " +
+        $"plus {Seconds(TimeoutGrace)} grace)";
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "s";
+
     /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
     private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var meta = credential.Metadata;
         var owner = new V1OwnerReference { ApiVersion = credential.ApiVersion, Kind = credential.Kind, Name = meta.Name, Uid = meta.Uid, BlockOwnerDeletion = true, Controller = true };
-        var result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
+        PublishResult result;
+        try
+        {
+            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.UnprocessableEntity)
+        {
+            // The same write would be refused again: say why and wait for an edit of the spec, which brings the
+            // credential back, instead of retrying with backoff for ever.
+            await ReportRejectedAsync(credential, conditions, payload.Name, Rejection(e), ct);
+            return null;
+        }
+
         if (!result.Succeeded)
         {
             var wasConflict = conditions.Find(ConditionTypes.SecretSynced)?.Reason == ConditionReasons.SecretConflict;
@@ -248,6 +306,44 @@ public sealed partial class CredentialPipeline(
         }
 
         return await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+    }
+
+    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, string why, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var message = $"the API server refused Secret {secretName}: {why}. Fix spec.secret.labels or spec.secret.annotations";
+        var already = conditions.Find(ConditionTypes.SecretSynced) is { Reason: ConditionReasons.SecretRejected } c && c.Message == message;
+        conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SecretRejected, message);
+        conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SecretRejected, message);
+        if (!already)
+        {
+            await events.WarningAsync(credential, ConditionReasons.SecretRejected, message, ct);
+        }
+    }
+
+    /// <summary>
+    /// The API server's own words for a refused Secret. Its validation names fields and quotes label and annotation
+    /// values, never data (it redacts what it checks there), so the message holds nothing secret.
+    /// </summary>
+    private static string Rejection(HttpOperationException e)
+    {
+        const int Longest = 1024;
+        string? message = null;
+        try
+        {
+            using var status = JsonDocument.Parse(e.Response.Content ?? "");
+            if (status.RootElement.ValueKind == JsonValueKind.Object && status.RootElement.TryGetProperty("message", out var text)
+                && text.ValueKind == JsonValueKind.String)
+            {
+                message = text.GetString();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        message = string.IsNullOrWhiteSpace(message) ? "422 Unprocessable Entity" : message.TrimEnd('.');
+        return message.Length <= Longest ? message : message[..Longest] + "…";
     }
 
     private static void DescribeHeldBack(ConditionSet conditions, CredentialStatus status)

@@ -94,6 +94,8 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "username: app", "username: root", "spec.username" },
         { "username: app", "username: db_admin", "spec.username" },
         { "username: app", "username: proxyro", "spec.username" },
+        { "username: app", "username: sys", "spec.username" },
+        { "username: app", "username: ocp_monitor", "spec.username" },
         { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sys}", "spec.oceanBase.tenant" },
         // A generated password has no source Secret to rotate; grants and roles belong to their engines.
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 720h}", "spec.provisioning.rotation" },
@@ -175,6 +177,24 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
             .Replace("usernamePassword: {username: bot, passwordSecretRef: {name: in, key: password}}", "secretText: {secretRef: {name: in, key: token}}", StringComparison.Ordinal)
             + "\n  secret: {format: DockerConfigJson}\n";
         (await RejectionAsync(tokenAsDockerConfig)).Should().ContainSingle(c => c.Field == "spec.secret.format" && c.Message.Contains("needs type UsernamePassword", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(ValidCluster, "name: c1")]
+    [InlineData(ValidPipeline, "name: p1")]
+    public async Task A_name_longer_than_a_label_value_can_hold_is_rejected_saying_why(string valid, string name)
+    {
+        // 63 characters is the most a label value holds, and the generated Secret carries the name in a label.
+        var longest = new string('a', 63);
+        await CreateAsync(valid.Replace(name, $"name: {longest}", StringComparison.Ordinal));
+
+        var tooLong = valid.Replace(name, $"name: {longest}b", StringComparison.Ordinal);
+        // A rule on the root cannot point at metadata.name (fieldPath must be in the schema), so the API server reports
+        // the field as <nil> and the message names it.
+        var causes = await RejectionAsync(tooLong);
+        causes.Should().ContainSingle(c => c.Field == "<nil>"
+            && c.Message.Contains("metadata.name must be at most 63 characters", StringComparison.Ordinal)
+            && c.Message.Contains("label", StringComparison.Ordinal), "the API server said {0}", string.Join("; ", causes));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Passbox.Operator.Hosting;
 using Passbox.Operator.Runtime.Hosting;
 using Passbox.Operator.Runtime.Watching;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.IntegrationTests.Operator;
 
@@ -77,6 +78,32 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         secret.Metadata.OwnerReferences.Should().ContainSingle(o => o.Uid == ready.Metadata.Uid && o.Controller == true);
         secret.Metadata.Labels.Should().Contain(ApiGroup.ManagedByLabel, "passbox").And.Contain(ApiGroup.CredentialLabel, "billing");
     }
+
+    [Fact]
+    public async Task A_credential_let_go_by_removing_its_finalizer_by_hand_is_forgotten()
+    {
+        var user = await NewUserAsync(Unique("app_"));
+        await kit.CreateSecretAsync("orphan-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("orphan", ClusterEngine.MySQL, user.LoginName, "orphan-input"));
+        var uid = (await kit.WaitForConditionAsync<ClusterCredential>("orphan", ConditionTypes.Ready, "True")).Metadata.Uid;
+        var memory = run.Host.Services.GetRequiredService<CheckMemory>();
+        Remembered(memory, uid).Should().BeTrue("the operator remembers its own check");
+
+        // In use, the deletion waits; the impatient user removes the finalizer, and the operator's cleanup never runs.
+        await kit.CreatePodUsingSecretAsync("orphan-app", "orphan");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orphan"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to count as a user");
+        await kit.DeleteAsync<ClusterCredential>("orphan");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("orphan"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True" }, "the deletion to wait for the Pod");
+        await kit.PatchAsync<ClusterCredential>("orphan", new { metadata = new { finalizers = Array.Empty<string>() } });
+
+        await ClusterTestKit.EventuallyAsync(() => Task.FromResult(Remembered(memory, uid)), remembered => !remembered,
+            "the operator to forget the vanished credential");
+        (await kit.GetAsync<ClusterCredential>("orphan")).Should().BeNull();
+    }
+
+    private static bool Remembered(CheckMemory memory, string uid) =>
+        memory.Newest(uid, new PreviousCheck(null, null, null, null, null, 0)).AttemptedRevision is not null;
 
     [Fact]
     public async Task OceanBase_through_OBProxy_logs_in_as_user_at_tenant_hash_cluster()

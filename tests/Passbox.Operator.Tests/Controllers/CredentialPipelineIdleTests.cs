@@ -15,7 +15,8 @@ namespace Passbox.Operator.Tests.Controllers;
 
 /// <summary>
 /// The pipeline's periodic checks on a fake clock: a check that confirms the status changes nothing in it (so the
-/// status writer sends nothing), a changed outcome is recorded, and a restarted operator spreads its overdue checks.
+/// status writer sends nothing), a changed outcome is recorded, a restarted operator spreads its overdue checks, and a
+/// credential that vanishes is forgotten.
 /// </summary>
 public sealed class CredentialPipelineIdleTests
 {
@@ -103,6 +104,43 @@ public sealed class CredentialPipelineIdleTests
         time.Advance(requeue!.Value);
         await restarted.RunAsync(credential, kind, status, CancellationToken.None);
         kind.Logins.Should().Be(2);
+    }
+
+    [Fact]
+    public void A_ClusterCredential_that_disappears_without_its_cleanup_is_forgotten() =>
+        ForgottenOnDeletion(new ClusterCredential { Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-c" } });
+
+    [Fact]
+    public void A_PipelineCredential_that_disappears_without_its_cleanup_is_forgotten() =>
+        ForgottenOnDeletion(new PipelineCredential { Metadata = new V1ObjectMeta { Name = "deploy", NamespaceProperty = "team", Uid = "uid-p" } });
+
+    /// <summary>Its finalizer removed by hand, the object is gone before the reconciler's deletion path runs.</summary>
+    private void ForgottenOnDeletion<T>(T gone)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var memory = new CheckMemory();
+        var informer = new FakeInformer<T>(Passbox.Operator.Runtime.Api.ResourceDescriptor.For<T>());
+        using var subscription = Pipeline(memory).ForgetDeleted(informer);
+        var other = KubernetesJson.Deserialize<T>(KubernetesJson.Serialize(gone));
+        other.Metadata.Name = "other";
+        other.Metadata.Uid = "uid-other";
+        informer.Apply(gone);
+        informer.Apply(other);
+        var key = CheckMemory.KeyOf(gone);
+        var now = time.GetUtcNow();
+        memory.Remember(key, new PreviousCheck("rev", now, now, true, "Validated", 0));
+        memory.FirstSeen(key, now);
+        memory.Remember("uid-other", new PreviousCheck("rev", now, now, true, "Validated", 0));
+
+        informer.Apply(gone);
+        memory.StatusLags(key, null, now.AddSeconds(1)).Should().BeTrue("an update is not a deletion");
+
+        informer.Delete(gone);
+
+        memory.StatusLags(key, null, now.AddSeconds(1)).Should().BeFalse("nothing is remembered of the deleted credential");
+        memory.Newest(key, new PreviousCheck(null, null, null, null, null, 0)).AttemptedRevision.Should().BeNull();
+        memory.FirstSeen(key, now.AddMinutes(3)).Should().Be(now.AddMinutes(3));
+        memory.StatusLags("uid-other", null, now.AddSeconds(1)).Should().BeTrue("other credentials are remembered as before");
     }
 
     private CredentialPipeline Pipeline(CheckMemory memory)

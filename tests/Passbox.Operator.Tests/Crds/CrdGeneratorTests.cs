@@ -302,6 +302,25 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void A_create_only_rule_on_the_root_carries_optionalOldSelf_and_its_hasValue_reads_nothing()
+    {
+        var root = Generator.Generate(typeof(ShortName)).Definition.Spec.Versions.Single().Schema.OpenAPIV3Schema;
+
+        var rule = root.XKubernetesValidations.Should().ContainSingle().Subject;
+        rule.Rule.Should().Be("oldSelf.hasValue() || size(self.metadata.name) <= 63");
+        rule.OptionalOldSelf.Should().BeTrue();
+    }
+
+    [Fact]
+    public void OptionalOldSelf_on_a_rule_that_never_reads_oldSelf_fails()
+    {
+        var act = () => Generator.Generate(typeof(NeedlessOldSelf));
+
+        act.Should().Throw<CrdGenerationException>().Which.Problems.Should().ContainSingle()
+            .Which.Should().Contain("OptionalOldSelf").And.Contain("never reads oldSelf");
+    }
+
+    [Fact]
     public void Cel_rule_reading_an_unbounded_string_fails_naming_the_field_and_the_fix()
     {
         var act = () => Generator.Generate(typeof(UnboundedRule));

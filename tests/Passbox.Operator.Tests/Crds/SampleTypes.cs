@@ -242,3 +242,25 @@ public sealed class Bare
 {
     public string? Note { get; set; }
 }
+
+/// <summary>A resource whose short names are checked on create, at the root.</summary>
+[KubernetesEntity(Group = "test.passbox.dev", ApiVersion = "v1alpha1", Kind = "ShortName", PluralName = "shortnames")]
+[CustomResource]
+[CelRule("oldSelf.hasValue() || size(self.metadata.name) <= 63", "metadata.name must be at most 63 characters", OptionalOldSelf = true)]
+public sealed class ShortName
+{
+    [JsonPropertyName("metadata")]
+    public V1ObjectMeta Metadata { get; set; } = new();
+
+    /// <summary>Free text; unbounded, which a rule that read the whole object would trip over.</summary>
+    public string? Notes { get; set; }
+}
+
+[KubernetesEntity(Group = "test.passbox.dev", ApiVersion = "v1alpha1", Kind = "NeedlessOldSelf", PluralName = "needlessoldselves")]
+[CustomResource]
+[CelRule("size(self.metadata.name) <= 63", "metadata.name must be at most 63 characters", OptionalOldSelf = true)]
+public sealed class NeedlessOldSelf
+{
+    [JsonPropertyName("metadata")]
+    public V1ObjectMeta Metadata { get; set; } = new();
+}

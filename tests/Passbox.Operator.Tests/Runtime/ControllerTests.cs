@@ -144,6 +144,14 @@ internal sealed class FakeInformer<T>(ResourceDescriptor resource) : IInformer<T
         handlers.ForEach(handler => handler(change));
     }
 
+    /// <summary>The object is gone (also when its finalizer was removed by hand): a Deleted event with its last state.</summary>
+    public void Delete(T item)
+    {
+        var removed = Cache.Remove(ObjectKey.Of(item)) ?? item;
+        var change = new InformerEvent<T>(InformerEventType.Deleted, removed);
+        handlers.ForEach(handler => handler(change));
+    }
+
     /// <summary>An update found by a relist after a 410, as the real informer reports it.</summary>
     public void Relist(T item)
     {

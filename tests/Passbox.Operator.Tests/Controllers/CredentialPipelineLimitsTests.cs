@@ -1,0 +1,163 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Provisioning;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// Limits the pipeline runs into: a check that hangs is abandoned after the time its condition names, and a name too
+/// long for the generated Secret's label, or a Secret the API server refuses, ends in a condition instead of a Secret
+/// write refused on every reconcile.
+/// </summary>
+public sealed class CredentialPipelineLimitsTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 11, 25, 10, 0, 0, TimeSpan.Zero));
+    private readonly FakeApiServer api = new(_ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+
+    [Theory]
+    [InlineData(false, 10)]
+    [InlineData(true, 15)]
+    public async Task A_hanging_check_is_abandoned_after_the_time_its_message_names(bool provisioned, int appliedSeconds)
+    {
+        var kind = new HangingKind(provisioned);
+        var status = new ClusterCredentialStatus();
+        var run = Pipeline(kind).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+        await kind.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        time.Advance(TimeSpan.FromSeconds(appliedSeconds) - TimeSpan.FromMilliseconds(1));
+        run.IsCompleted.Should().BeFalse("the check still has a millisecond left");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        await run.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var validated = status.Conditions!.Single(c => c.Type == ConditionTypes.Validated);
+        validated.Reason.Should().Be(ValidationReasons.Timeout);
+        validated.Message.Should().StartWith($"the check did not finish within {appliedSeconds}s (validation.timeout 5s");
+    }
+
+    [Fact]
+    public async Task A_name_too_long_for_the_Secret_label_ends_in_an_InvalidSpec_condition_without_a_login_or_a_write()
+    {
+        var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
+        var status = new ClusterCredentialStatus();
+
+        var requeue = await Pipeline(kind).RunAsync(Credential(new string('a', 64)), kind, status, CancellationToken.None);
+
+        requeue.Should().BeNull("only a new credential under a shorter name can fix it");
+        kind.Started.Task.IsCompleted.Should().BeFalse("nothing is checked for a credential that can never be published");
+        api.Requests.Should().BeEmpty();
+        var ready = status.Conditions!.Single(c => c.Type == ConditionTypes.Ready);
+        ready.Status.Should().Be("False");
+        ready.Reason.Should().Be(ConditionReasons.InvalidSpec);
+        ready.Message.Should().Contain("metadata.name is 64 characters long").And.Contain(ApiGroup.CredentialLabel).And.Contain("at most 63");
+    }
+
+    [Fact]
+    public async Task A_Secret_the_API_server_refuses_ends_in_a_SecretRejected_condition_instead_of_endless_retries()
+    {
+        var refusal = "Secret \\\"billing\\\" is invalid: metadata.labels: Invalid value: \\\"" + new string('x', 64) + "\\\": must be no more than 63 characters";
+        var refusing = new FakeApiServer(request => request.Method == HttpMethod.Post
+            ? FakeApiServer.Status(HttpStatusCode.UnprocessableEntity, "Invalid", refusal)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
+        var status = new ClusterCredentialStatus();
+
+        var requeue = await Pipeline(kind, refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+
+        requeue.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMinutes(10), "the next look is the periodic one; an edit of the spec comes sooner");
+        refusing.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Post, "a refused write is not retried in the same pass");
+        var synced = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
+        synced.Status.Should().Be("False");
+        synced.Reason.Should().Be(ConditionReasons.SecretRejected);
+        synced.Message.Should().Contain("the API server refused Secret billing").And.Contain("must be no more than 63 characters")
+            .And.Contain("spec.secret.labels");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretRejected);
+        status.SecretName.Should().BeNull("nothing was published");
+    }
+
+    private static V1ConfigMap Credential(string name) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ConfigMap",
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name.Length, Generation = 1 },
+    };
+
+    private CredentialPipeline Pipeline(HangingKind kind, FakeApiServer? server = null)
+    {
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server ?? api);
+        var events = new NoEvents();
+        return new CredentialPipeline(
+            new SourceSecretReader(client),
+            new GeneratedSecretPublisher(client, new NoSecrets(), NullLogger<GeneratedSecretPublisher>.Instance),
+            new ValidationPlanner(time),
+            new CheckMemory(),
+            events,
+            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
+            time,
+            NullLogger<CredentialPipeline>.Instance);
+    }
+
+    /// <summary>A kind with no source Secrets whose login hangs until cancelled, or returns <see cref="Outcome"/>.</summary>
+    private sealed class HangingKind(bool provisioned) : ICredentialKind<V1ConfigMap>, ICredentialProvisioning<V1ConfigMap>
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValidationOutcome? Outcome { get; init; }
+
+        public string KindName => "ClusterCredential";
+
+        public ICredentialProvisioning<V1ConfigMap>? Provisioning => provisioned ? this : null;
+
+        public IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [];
+
+        public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
+
+        public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
+
+        public CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromMinutes(10), Timeout, Disabled: false);
+
+        public async Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
+        {
+            Started.TrySetResult();
+            if (Outcome is { } outcome)
+            {
+                return outcome;
+            }
+
+            await Task.Delay(System.Threading.Timeout.Infinite, ct);
+            throw new InvalidOperationException("unreachable");
+        }
+
+        public SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => new(
+            credential.Metadata.Name, "Opaque", new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("unit-test-pw") },
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+
+        public void Describe(V1ConfigMap credential, CredentialStatus status)
+        {
+        }
+
+        public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
+
+        public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, CancellationToken ct) =>
+            Task.FromResult<ValidationOutcome?>(null);
+
+        public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
+
+        public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
+    }
+
+    private sealed class NoSecrets : IGeneratedSecretView
+    {
+        public ObservedSecret? Find(string namespaceName, string name) => null;
+    }
+}
