@@ -17,7 +17,7 @@ port=$((20000 + RANDOM % 20000))
 
 operator_pid=""
 cleanup() {
-  [[ -n $operator_pid ]] && kill "$operator_pid" 2>/dev/null && wait "$operator_pid" 2>/dev/null || true
+  if [[ -n $operator_pid ]]; then kill "$operator_pid" 2>/dev/null; wait "$operator_pid" 2>/dev/null || true; fi
   bash hack/services/mariadb.sh stop "$state/db" >/dev/null 2>&1 || true
   bash hack/controlplane.sh stop "$state/cp" >/dev/null 2>&1 || true
 }
@@ -103,7 +103,7 @@ spec:
 YAML
 "$kubectl" wait --for=condition=Ready --timeout=90s clustercredential/smoke-app -n default >/dev/null \
   || fail "the provisioned ClusterCredential did not become Ready: $("$kubectl" get clustercredential smoke-app -n default -o jsonpath='{.status.conditions}')"
-bash hack/services/mariadb.sh sql "$state/db" "SHOW GRANTS FOR 'smoke_app'@'%'" | grep -q 'SELECT, SHOW VIEW ON `smoke_app`' \
+bash hack/services/mariadb.sh sql "$state/db" "SHOW GRANTS FOR 'smoke_app'@'%'" | grep -qF "SELECT, SHOW VIEW ON \`smoke_app\`" \
   || fail "the provisioned user smoke_app does not have its grants"
 "$kubectl" wait --for=condition=Ready --timeout=60s pipelinecredential/smoke-deploy -n default >/dev/null \
   || fail "the Kubeconfig PipelineCredential did not become Ready: $("$kubectl" get pipelinecredential smoke-deploy -n default -o jsonpath='{.status.conditions}')"
