@@ -59,6 +59,18 @@ run: build ## Run the operator against the current kubeconfig, or a local contro
 demo: deps build ## Walk-through on a local control plane + MariaDB: publish a Secret, block a deletion while a Job uses it.
 	bash hack/demo.sh $(CONFIGURATION)
 
+AOT_OUT ?= $(CURDIR)/.cache/aot
+
+.PHONY: publish-aot
+publish-aot: ## Opt-in: publish the operator as a native AOT binary into .cache/aot (needs clang; several minutes).
+	cc=$$(command -v clang || command -v clang-19 || command -v clang-18 || command -v clang-17 || command -v clang-16 || command -v clang-15 || command -v clang-14 || true); \
+	[[ -n $$cc ]] || { echo "publish-aot: no clang on PATH (apt-get install clang)" >&2; exit 1; }; \
+	dotnet publish operator -c $(CONFIGURATION) -r linux-x64 --nologo -p:PublishAot=true -p:CppCompilerAndLinker=$$(basename $$cc) -o "$(AOT_OUT)"
+
+.PHONY: aot-smoke
+aot-smoke: publish-aot ## Opt-in: run the native operator against a local control plane + MariaDB until a ClusterCredential is Ready.
+	bash hack/aot-smoke.sh "$(AOT_OUT)/passbox-operator"
+
 .PHONY: lint
 lint: ## Check formatting and analyzers without building outputs.
 	dotnet format Passbox.slnx --verify-no-changes

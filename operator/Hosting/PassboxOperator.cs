@@ -37,6 +37,7 @@ public static class PassboxOperator
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        OperatorJson.Register();
         var builder = WebApplication.CreateBuilder(args);
         builder.Logging.AddSimpleConsole(options =>
         {
@@ -61,9 +62,7 @@ public static class PassboxOperator
     public static IServiceCollection AddPassbox(this IServiceCollection services, OperatorSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddSingleton(_ => new Kubernetes(settings.Kubeconfig is null
-            ? KubernetesClientConfiguration.BuildDefaultConfig()
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(settings.Kubeconfig)));
+        services.AddSingleton(_ => new Kubernetes(Kubeconfigs.ClientConfiguration(settings.Kubeconfig)));
         services.AddPassboxRuntime(options => options with
         {
             LeaderElection = options.LeaderElection with

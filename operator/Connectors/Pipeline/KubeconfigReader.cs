@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using k8s;
 using k8s.KubeConfigModels;
 using YamlDotNet.Core;
+using Passbox.Operator.Runtime.Api;
 using YamlDotNet.RepresentationModel;
 
 namespace Passbox.Operator.Connectors.Pipeline;
@@ -40,10 +40,10 @@ internal static class KubeconfigReader
             return Invalid(rawError);
         }
 
-        K8SConfiguration config;
+        K8SConfiguration? config;
         try
         {
-            config = KubernetesYaml.Deserialize<K8SConfiguration>(kubeconfig);
+            config = Kubeconfigs.Parse(kubeconfig);
         }
         catch (YamlException ex)
         {

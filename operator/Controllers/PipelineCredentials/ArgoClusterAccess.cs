@@ -1,5 +1,5 @@
-using k8s;
 using k8s.KubeConfigModels;
+using Passbox.Operator.Runtime.Api;
 
 namespace Passbox.Operator.Controllers.PipelineCredentials;
 
@@ -11,12 +11,17 @@ public static class ArgoClusterAccess
 {
     public static ClusterAccess? Read(string kubeconfig, string? contextName)
     {
-        K8SConfiguration config;
+        K8SConfiguration? config;
         try
         {
-            config = KubernetesYaml.Deserialize<K8SConfiguration>(kubeconfig);
+            config = Kubeconfigs.Parse(kubeconfig);
         }
         catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+
+        if (config is null)
         {
             return null;
         }

@@ -1,0 +1,140 @@
+using k8s;
+using k8s.KubeConfigModels;
+using Passbox.Operator.Runtime.Api;
+using YamlDotNet.Core;
+
+namespace Passbox.Operator.Tests.Runtime;
+
+/// <summary>
+/// The reflection-free kubeconfig reader (needed by the native AOT build) must read kubeconfigs exactly as
+/// KubernetesClient's own reader does for every field a connection uses.
+/// </summary>
+public sealed class KubeconfigsTests
+{
+    private const string Everything = """
+        apiVersion: v1
+        kind: Config
+        current-context: ci
+        preferences: {colors: true}
+        clusters:
+        - name: prod
+          cluster:
+            server: https://10.0.0.1:6443
+            certificate-authority-data: Q0EtREFUQQ==
+            tls-server-name: api.internal
+            insecure-skip-tls-verify: false
+            extensions:
+            - name: client.authentication.k8s.io/exec
+              extension: {audience: x}
+        - name: dev
+          cluster:
+            server: https://10.0.0.2:6443
+            certificate-authority: ca.crt
+            insecure-skip-tls-verify: true
+        users:
+        - name: deployer
+          user:
+            token: t0ken
+            as: someone
+            as-groups: [a, b]
+            as-user-extra: {scope: read}
+        - name: cert
+          user:
+            client-certificate-data: Q0VSVA==
+            client-key-data: S0VZ
+            client-certificate: me.crt
+            client-key: me.key
+            username: root
+            password: pw
+        - name: plugin
+          user:
+            exec:
+              apiVersion: client.authentication.k8s.io/v1
+              command: get-token
+              args: [--cluster, prod]
+              env:
+              - {name: REGION, value: eu}
+              installHint: install get-token
+              provideClusterInfo: true
+        - name: oidc
+          user:
+            auth-provider:
+              name: oidc
+              config: {idp-issuer-url: "https://issuer", client-id: passbox}
+        contexts:
+        - name: ci
+          context: {cluster: prod, user: deployer, namespace: apps}
+        - name: other
+          context:
+            cluster: dev
+            user: cert
+        """;
+
+    [Fact]
+    public void Reads_every_connection_field_as_KubernetesClient_does()
+    {
+        var ours = Kubeconfigs.Parse(Everything);
+        var theirs = KubernetesYaml.Deserialize<K8SConfiguration>(Everything);
+
+        ours.Should().BeEquivalentTo(theirs, o => o
+            .Excluding(c => c.Preferences)
+            .Excluding(c => c.Extensions)
+            .Excluding(m => m.Path.EndsWith("Extensions", StringComparison.Ordinal)));
+        ours!.Users.Single(u => u.Name == "plugin").UserCredentials.ExternalExecution.EnvironmentVariables
+            .Should().ContainSingle().Which.Should().Contain("name", "REGION").And.Contain("value", "eu");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("# nothing\n")]
+    [InlineData("~\n")]
+    public void An_empty_document_is_null(string yaml) => Kubeconfigs.Parse(yaml).Should().BeNull();
+
+    [Theory]
+    [InlineData("just text\n")]
+    [InlineData("clusters: 5\n")]
+    [InlineData("clusters:\n- name: a\n  cluster: [server]\n")]
+    [InlineData("users:\n- name: a\n  user: {as-groups: {x: y}}\n")]
+    [InlineData("clusters:\n- name: a\n  cluster: {insecure-skip-tls-verify: maybe}\n")]
+    [InlineData("a: [b\n")]
+    public void A_misshapen_kubeconfig_is_a_yaml_exception_with_its_position(string yaml)
+    {
+        var parse = () => Kubeconfigs.Parse(yaml);
+
+        parse.Should().Throw<YamlException>().Which.Start.Line.Should().BePositive();
+    }
+
+    [Fact]
+    public void A_kubeconfig_file_becomes_the_client_configuration_of_its_current_context()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"passbox-kubeconfig-{Guid.NewGuid():N}");
+        File.WriteAllText(file, """
+            apiVersion: v1
+            kind: Config
+            current-context: ci
+            clusters:
+            - name: prod
+              cluster: {server: "https://10.0.0.1:6443", insecure-skip-tls-verify: true}
+            users:
+            - name: deployer
+              user: {token: t0ken}
+            contexts:
+            - name: ci
+              context: {cluster: prod, user: deployer, namespace: apps}
+            """);
+        try
+        {
+            var config = Kubeconfigs.ClientConfiguration(file);
+
+            config.Host.Should().Be("https://10.0.0.1:6443");
+            config.AccessToken.Should().Be("t0ken");
+            config.Namespace.Should().Be("apps");
+            config.SkipTlsVerify.Should().BeTrue();
+            config.CurrentContext.Should().Be("ci");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
