@@ -67,6 +67,11 @@ publish-aot: ## Opt-in: publish the operator as a native AOT binary into .cache/
 	[[ -n $$cc ]] || { echo "publish-aot: no clang on PATH (apt-get install clang)" >&2; exit 1; }; \
 	dotnet publish operator -c $(CONFIGURATION) -r linux-x64 --nologo -p:PublishAot=true -p:CppCompilerAndLinker=$$(basename $$cc) -o "$(AOT_OUT)"
 
+.PHONY: bench-aot
+bench-aot: publish-aot ## Opt-in: the benchmarks with the native AOT binary as the operator (BENCH_ARGS as for bench; use --label=…).
+	dotnet build bench/Passbox.Bench -c Release --nologo -clp:ErrorsOnly
+	BENCH_NATIVE_OPERATOR="$(AOT_OUT)/passbox-operator" dotnet bench/Passbox.Bench/bin/Release/net10.0/Passbox.Bench.dll --repo="$(CURDIR)" $(BENCH_ARGS)
+
 .PHONY: aot-smoke
 aot-smoke: publish-aot ## Opt-in: run the native operator against a local control plane + MariaDB until a ClusterCredential is Ready.
 	bash hack/aot-smoke.sh "$(AOT_OUT)/passbox-operator"

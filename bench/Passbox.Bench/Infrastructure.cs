@@ -203,21 +203,30 @@ public sealed class OperatorProcess : IDisposable
     public static OperatorProcess Start(ControlPlane cp, string logFile, int workers)
     {
         var port = Shell.FreePort();
+
+        // make bench-aot measures the native AOT binary instead of the published dll the image runs.
+        var native = Environment.GetEnvironmentVariable("BENCH_NATIVE_OPERATOR");
         var dll = Path.Combine(Paths.PublishedOperator, "passbox-operator.dll");
-        if (!File.Exists(dll))
+        var program = string.IsNullOrEmpty(native) ? dll : native;
+        if (!File.Exists(program))
         {
-            throw new FileNotFoundException($"publish the operator first (make bench does): {dll}");
+            throw new FileNotFoundException($"publish the operator first (make bench / make bench-aot does): {program}");
         }
 
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(string.IsNullOrEmpty(native) ? "dotnet" : native)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Paths.PublishedOperator,
+            WorkingDirectory = Path.GetDirectoryName(program)!,
         };
 
-        // As the container image runs it: the GC settings come from the published runtimeconfig.json.
-        info.ArgumentList.Add(dll);
+        // As the container image runs it: the GC settings come from the published runtimeconfig.json (compiled into
+        // the native binary).
+        if (string.IsNullOrEmpty(native))
+        {
+            info.ArgumentList.Add(dll);
+        }
+
         info.ArgumentList.Add($"--kubeconfig={cp.OperatorKubeconfig}");
         info.ArgumentList.Add("--leader-elect=false");
         info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");

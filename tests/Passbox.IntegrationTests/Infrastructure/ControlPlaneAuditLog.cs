@@ -12,14 +12,14 @@ public sealed class ControlPlaneAuditLog(string path)
 
     public string Path { get; } = path;
 
-    /// <summary>A position to count from: entries after it are those of what a test does next.</summary>
-    public long Mark() => File.Exists(Path) ? new FileInfo(Path).Length : 0;
+    /// <summary>A point to count from: requests received after it are those of what a test does next.</summary>
+    public AuditMark Mark() => new(File.Exists(Path) ? new FileInfo(Path).Length : 0, DateTimeOffset.UtcNow);
 
-    /// <summary>Completed requests since <paramref name="mark"/>, optionally narrowed to a user and namespace.</summary>
-    public IReadOnlyList<AuditEntry> Since(long mark, string? user = null, string? @namespace = null)
+    /// <summary>Completed requests received since <paramref name="mark"/>, optionally narrowed to a user and namespace.</summary>
+    public IReadOnlyList<AuditEntry> Since(AuditMark mark, string? user = null, string? @namespace = null)
     {
         using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        stream.Seek(mark, SeekOrigin.Begin);
+        stream.Seek(mark.Offset, SeekOrigin.Begin);
         using var reader = new StreamReader(stream);
         var entries = new List<AuditEntry>();
         while (reader.ReadLine() is { } line)
@@ -37,6 +37,13 @@ public sealed class ControlPlaneAuditLog(string path)
             // Watches are long: count them when they start; everything else when it completes.
             var counted = verb == "watch" ? stage == "ResponseStarted" : stage == "ResponseComplete";
             if (!counted)
+            {
+                continue;
+            }
+
+            // The server writes a request's last stage after its response (and its watch event) went out: a request
+            // made before the mark can land in the file after it. Its receive time says which side it belongs to.
+            if (root.TryGetProperty("requestReceivedTimestamp", out var received) && received.GetDateTimeOffset() < mark.At)
             {
                 continue;
             }
@@ -63,6 +70,9 @@ public sealed class ControlPlaneAuditLog(string path)
         return WriteVerbs.Contains(entry.Verb);
     }
 }
+
+/// <summary>Where a test started counting: an offset in the log file and the time.</summary>
+public readonly record struct AuditMark(long Offset, DateTimeOffset At);
 
 /// <summary>One request; <paramref name="ApiGroup"/> is empty for the core group and for non-resource URLs.</summary>
 public sealed record AuditEntry(string Verb, string User, string? Namespace, string? Resource, string? Subresource, int Code, string RequestUri, string ApiGroup = "");

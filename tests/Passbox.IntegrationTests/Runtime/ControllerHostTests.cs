@@ -48,7 +48,7 @@ public sealed class ControllerHostTests(ControlPlaneFixture controlPlane, ITestO
         output.WriteLine($"{WidgetCount} widgets reconciled and their status observed in {started.ElapsedMilliseconds} ms");
         (await health.CheckHealthAsync()).Status.Should().Be(HealthStatus.Healthy);
 
-        var mark = controlPlane.AuditLog?.Mark() ?? 0;
+        var mark = controlPlane.AuditLog?.Mark() ?? default;
         var idle = TimeSpan.FromSeconds(10);
         await Task.Delay(idle);
         counter.Count.Should().Be(WidgetCount, "status writes of our own must not cause another reconcile");

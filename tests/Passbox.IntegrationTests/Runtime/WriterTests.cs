@@ -28,7 +28,7 @@ public sealed class WriterTests(ControlPlaneFixture controlPlane)
             new JsonObject { ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["touched"] = "yes" } } },
             CancellationToken.None);
 
-        var mark = controlPlane.AuditLog?.Mark() ?? 0;
+        var mark = controlPlane.AuditLog?.Mark() ?? default;
         var writer = new StatusWriter(controlPlane.CreateOperatorApi(), TimeProvider.System, NullLogger<StatusWriter>.Instance);
         var result = await writer.WriteAsync(stale, widget => Ready(widget), CancellationToken.None);
 
@@ -46,7 +46,7 @@ public sealed class WriterTests(ControlPlaneFixture controlPlane)
         }
 
         // Written once, the same status is not written again.
-        mark = controlPlane.AuditLog?.Mark() ?? 0;
+        mark = controlPlane.AuditLog?.Mark() ?? default;
         (await writer.WriteAsync(stored, widget => Ready(widget), CancellationToken.None)).Should().Be(StatusWriteResult.Unchanged);
         if (controlPlane.AuditLog is { } log)
         {
