@@ -4,7 +4,9 @@
 # checks the paths that depend on what a native build cannot do by reflection: a MySQL ClusterCredential becomes
 # Ready and publishes its Secret; a provisioned one creates its user with its grants and drops it on deletion; a
 # Kubeconfig PipelineCredential (read by the reflection-free kubeconfig reader) passes the KubernetesAPI probe and
-# publishes an Argo CD cluster Secret. Prints the operator's resident memory (VmRSS) idle and at the end.
+# publishes an Argo CD cluster Secret; leader election takes its Lease; a Pod that mounts a generated Secret blocks
+# its credential's deletion until the Pod is gone (the Pod informer and usage index). Prints the operator's resident
+# memory (VmRSS) idle and at the end.
 #   hack/aot-smoke.sh [BINARY]   (default .cache/aot/passbox-operator)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,7 @@ bash hack/services/mariadb.sh sql "$state/db" "CREATE USER 'smoke'@'%' IDENTIFIE
 "$kubectl" apply --server-side -f crds/ >/dev/null
 "$kubectl" wait --for=condition=Established --timeout=60s crd/clustercredentials.passbox.dev >/dev/null
 
-"$binary" --kubeconfig="$KUBECONFIG" --leader-elect=false --urls="http://127.0.0.1:$port" >"$state/operator.log" 2>&1 &
+PASSBOX_LEADER_ELECTION_NAMESPACE=default "$binary" --kubeconfig="$KUBECONFIG" --leader-elect=true --urls="http://127.0.0.1:$port" >"$state/operator.log" 2>&1 &
 operator_pid=$!
 for _ in $(seq 1 60); do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
@@ -43,6 +45,13 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || fail "the operator did not become ready in 60 s"
 echo "aot-smoke: operator ready, idle RSS $(rss)"
+for _ in $(seq 1 30); do
+  [[ -n $("$kubectl" get lease passbox-operator -n default -o jsonpath='{.spec.holderIdentity}' 2>/dev/null) ]] && break
+  sleep 1
+done
+[[ -n $("$kubectl" get lease passbox-operator -n default -o jsonpath='{.spec.holderIdentity}' 2>/dev/null) ]] \
+  || fail "leader election did not take the Lease default/passbox-operator"
+echo "aot-smoke: leader election holds the Lease"
 
 "$kubectl" apply --server-side -f - >/dev/null <<YAML
 apiVersion: v1
@@ -113,6 +122,29 @@ echo "aot-smoke: provisioned user created with its grants; Kubeconfig PipelineCr
 "$kubectl" delete clustercredential smoke-app -n default --timeout=60s >/dev/null || fail "the provisioned ClusterCredential was not deleted"
 [[ $(bash hack/services/mariadb.sh sql "$state/db" "SELECT COUNT(*) FROM mysql.user WHERE user = 'smoke_app'" -N) == 0 ]] \
   || fail "deleting the provisioned ClusterCredential did not drop its user"
+# In-use protection: a Pod mounting smoke-conn keeps the ClusterCredential until the Pod is gone.
+"$kubectl" apply --server-side -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: smoke-user, namespace: default}
+spec:
+  containers: [{name: app, image: busybox, volumeMounts: [{name: db, mountPath: /db}]}]
+  volumes: [{name: db, secret: {secretName: smoke-conn}}]
+YAML
+sleep 2
+"$kubectl" delete clustercredential smoke -n default --wait=false >/dev/null
+blocked=""
+for _ in $(seq 1 30); do
+  blocked=$("$kubectl" get clustercredential smoke -n default -o jsonpath='{.status.conditions[?(@.type=="DeletionBlocked")].message}' 2>/dev/null || true)
+  [[ $blocked == *smoke-user* ]] && break
+  sleep 1
+done
+[[ $blocked == *smoke-user* ]] || fail "deleting a credential whose Secret a Pod mounts was not blocked naming the Pod (got: '$blocked')"
+"$kubectl" get secret smoke-conn -n default >/dev/null || fail "the Secret in use was removed"
+"$kubectl" delete pod smoke-user -n default --grace-period=0 --force >/dev/null 2>&1 || true
+"$kubectl" wait --for=delete --timeout=60s clustercredential/smoke -n default >/dev/null 2>&1 \
+  || fail "the credential was not deleted after its last user went"
+echo "aot-smoke: deletion blocked while a Pod mounted the Secret, done once it was gone"
 grep -Eq ' (fail|crit):' "$state/operator.log" && fail "the operator logged errors"
 echo "aot-smoke: provisioned user dropped on deletion; no errors logged; RSS $(rss)"
 echo "aot-smoke: PASSED"
