@@ -121,7 +121,7 @@ public sealed class UserProvisioner(
             if (!await DesiredPasswordLogsInAsync(credential, sources, ct))
             {
                 return ValidationOutcome.Failure(ValidationReasons.UserExists,
-                    $"{outcome.Message} and Passbox did not create it, so it was left as it is (password and privileges); " +
+                    $"{outcome.Message} and is not Passbox's (this credential never managed it, and its password is not the desired one), so nothing was changed; " +
                     "to let Passbox take it over and set its password, set spec.provisioning.adoptExisting to true, or choose another username");
             }
 
