@@ -9,7 +9,7 @@ public interface IDatabaseUserAdmin
 {
     DatabaseEngine Engine { get; }
 
-    /// <summary>Creates the user when missing, sets the password when asked to, and applies grants or roles.</summary>
+    /// <summary>Creates the user when missing (an existing one only when <see cref="ManagedUser.MayAdopt"/>), sets the password when asked to, and applies grants or roles.</summary>
     Task<UserAdminOutcome> EnsureUserAsync(DatabaseLogin admin, ManagedUser user, CancellationToken ct);
 
     /// <summary>Drops the user; a user that does not exist is success.</summary>
@@ -23,6 +23,12 @@ public sealed record ManagedUser
     public required string Name { get; init; }
 
     public required string Password { get; init; }
+
+    /// <summary>
+    /// An existing user may be taken over (Passbox manages it already, the spec adopts it, or the desired password
+    /// logs in as it). When false, an existing user is left untouched and the outcome is <see cref="ValidationReasons.UserExists"/>.
+    /// </summary>
+    public bool MayAdopt { get; init; }
 
     /// <summary>Set the password even when the user exists (the desired password changed, or the login was refused).</summary>
     public bool ResetPassword { get; init; }
@@ -39,7 +45,7 @@ public sealed record ManagedUser
     /// <summary>Milvus: the user's roles, exactly; null leaves the roles alone.</summary>
     public IReadOnlyList<string>? Roles { get; init; }
 
-    public override string ToString() => $"user '{Name}' (password: ***, reset: {ResetPassword})";
+    public override string ToString() => $"user '{Name}' (password: ***, reset: {ResetPassword}, may adopt: {MayAdopt})";
 }
 
 /// <summary>Privileges on all tables of one database, as SQL keywords such as <c>SELECT</c> or <c>CREATE VIEW</c>.</summary>

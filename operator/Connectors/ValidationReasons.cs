@@ -45,6 +45,12 @@ public static class ValidationReasons
     /// <summary>The user is an administrator Passbox never creates, resets or drops.</summary>
     public const string ProtectedUser = nameof(ProtectedUser);
 
+    /// <summary>
+    /// The user to provision already exists on the server and is not Passbox's: it did not create it and the desired
+    /// password does not log in as it. Nothing was changed; <c>provisioning.adoptExisting</c> lets Passbox take it over.
+    /// </summary>
+    public const string UserExists = nameof(UserExists);
+
     /// <summary>The spec asks for something the operator cannot do (a bad admin reference, a name too long).</summary>
     public const string InvalidSpec = nameof(InvalidSpec);
 }

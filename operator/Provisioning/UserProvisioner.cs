@@ -22,6 +22,7 @@ public sealed class UserProvisioner(
     PublishedPasswords published,
     AdminReferences adminReferences,
     IEventSink events,
+    DatabaseConnectors connectors,
     TimeProvider time) : ICredentialProvisioning<ClusterCredential>
 {
     private static readonly Dictionary<DatabaseEngine, IDatabaseUserAdmin> UserAdmins = new Dictionary<DatabaseEngine, IDatabaseUserAdmin>
@@ -105,13 +106,30 @@ public sealed class UserProvisioner(
         {
             Name = username,
             Password = source.Text,
+            // Passbox's own user (this credential applied provisioning for it before) or one the spec adopts.
+            MayAdopt = provisioning.AdoptExisting == true || provisioned.User == username,
             ResetPassword = reset,
             CurrentPassword = reset && spec.Engine == ClusterEngine.Milvus ? await published.ReadAsync(credential, ct) : null,
             Grants = (provisioning.Grants ?? []).Select(g => new SqlGrant(g.Database, g.Privileges.Select(Keyword).ToList())).ToList(),
             Roles = provisioning.Roles?.Select(r => r.Name).ToList(),
         };
 
-        var outcome = await UserAdmins[ClusterCredentialKind.MapEngine(spec.Engine)].EnsureUserAsync(login, user, ct);
+        var userAdmin = UserAdmins[ClusterCredentialKind.MapEngine(spec.Engine)];
+        var outcome = await userAdmin.EnsureUserAsync(login, user, ct);
+        if (outcome.Reason == ValidationReasons.UserExists)
+        {
+            if (!await DesiredPasswordLogsInAsync(credential, sources, ct))
+            {
+                return ValidationOutcome.Failure(ValidationReasons.UserExists,
+                    $"{outcome.Message} and is not Passbox's (this credential never managed it, and its password is not the desired one), so nothing was changed; " +
+                    "to let Passbox take it over and set its password, set spec.provisioning.adoptExisting to true, or choose another username");
+            }
+
+            // The password is already the desired one: Passbox set it before its status could record so (or a Retain
+            // policy kept the user and its generated password). Taking it over changes no login.
+            outcome = await userAdmin.EnsureUserAsync(login, user with { MayAdopt = true, ResetPassword = false }, ct);
+        }
+
         if (!outcome.Succeeded)
         {
             return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}");
@@ -150,6 +168,16 @@ public sealed class UserProvisioner(
         return !lastCheckPublished || await published.ReadAsync(credential, ct) != source.Text;
     }
 
+    /// <summary>
+    /// Whether the desired password logs in as the user already, without naming a database (its grants may be what
+    /// is still missing). Any other answer, a refusal or an unreachable server, is no proof.
+    /// </summary>
+    private async Task<bool> DesiredPasswordLogsInAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct)
+    {
+        var login = ClusterCredentialKind.Login(credential, sources) with { Database = null };
+        return (await connectors.ValidateAsync(ClusterCredentialKind.MapEngine(credential.Spec.Engine), login, ct)).Succeeded;
+    }
+
     /// <summary>Fingerprint of what the administrator applies: the login (endpoint, user, password reference) and the provisioning spec.</summary>
     private static string AppliedRevision(ClusterCredential credential, EffectiveClusterSpec effective) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
@@ -168,6 +196,12 @@ public sealed class UserProvisioner(
         {
             var kept = spec.PasswordSecretRef is null ? $" and its password in Secret {GeneratedPasswordStore.SecretName(credential.Metadata.Name)}" : string.Empty;
             return new ReleaseResult(true, "UserRetained", $"user '{username}'{kept} kept (deletionPolicy Retain)");
+        }
+
+        if (credential.Status?.Provisioning?.User != username)
+        {
+            // Never managed by this credential (refused as UserExists, say): the user is someone else's to drop.
+            return new ReleaseResult(true, "UserRetained", $"user '{username}' kept: Passbox never managed it for this credential");
         }
 
         var admin = await admins.ResolveAsync(credential, ct);

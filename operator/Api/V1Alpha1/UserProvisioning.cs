@@ -34,6 +34,13 @@ public sealed class UserProvisioning
     /// password Secret; Delete drops the user (after nothing uses the Secret any more) and deletes that Secret.
     /// </summary>
     public DeletionPolicy? DeletionPolicy { get; set; }
+
+    /// <summary>
+    /// Take over a user that already exists on the server, setting its password: for migrating an existing user to
+    /// Passbox. Defaults to false: a user Passbox did not create (and whose login the desired password does not open)
+    /// is left alone and reported as UserExists.
+    /// </summary>
+    public bool? AdoptExisting { get; set; }
 }
 
 /// <summary>A ClusterCredential in the same namespace.</summary>

@@ -3,7 +3,8 @@ using Grpc.Core;
 namespace Passbox.Operator.Connectors.Milvus;
 
 /// <summary>
-/// Manages a Milvus / Zilliz Cloud user with an administrator's login: <c>CreateCredential</c> when missing,
+/// Manages a Milvus / Zilliz Cloud user with an administrator's login: <c>CreateCredential</c> when missing (an
+/// existing user is touched only when it may be taken over),
 /// <c>UpdateCredential</c> to reset the password (with the last published password as the old one, which a superuser's reset does not need), <c>OperateUserRole</c>
 /// to make the roles exactly the listed ones, and <c>DeleteCredential</c>. The server refuses to drop root (1401);
 /// Passbox refuses every <see cref="ProtectedUserNames">protected user</see> before asking.
@@ -19,6 +20,12 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
         return Refuse(user.Name) is { } refused ? Task.FromResult(refused) : RunAsync(admin, user, async (client, token) =>
         {
             var exists = (await client.ListCredUsersAsync(token)).Contains(user.Name, StringComparer.Ordinal);
+            if (exists && !user.MayAdopt)
+            {
+                // Someone else's user: neither its password nor its roles are touched.
+                return UserAdminOutcome.Failure(ValidationReasons.UserExists, $"user '{user.Name}' already exists on {admin.Endpoint}");
+            }
+
             if (!exists)
             {
                 await client.CreateCredentialAsync(user.Name, user.Password, token);

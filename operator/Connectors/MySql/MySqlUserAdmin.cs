@@ -4,7 +4,7 @@ namespace Passbox.Operator.Connectors.MySql;
 
 /// <summary>
 /// Manages a user on MySQL, MariaDB or an OceanBase MySQL-mode tenant with an administrator's login:
-/// <c>CREATE USER IF NOT EXISTS</c>, <c>ALTER USER … IDENTIFIED BY</c>, <c>GRANT … ON db.*</c>, <c>DROP USER IF EXISTS</c>,
+/// <c>CREATE USER</c> (<c>IF NOT EXISTS</c> only when an existing user may be taken over), <c>ALTER USER … IDENTIFIED BY</c>, <c>GRANT … ON db.*</c>, <c>DROP USER IF EXISTS</c>,
 /// always for the account <c>'user'@'%'</c>. The password is a command parameter: MySqlConnector escapes it into the
 /// statement on the client (no server-side prepare, which MySQL refuses for these statements), so it works on every
 /// server and never passes through string concatenation here. Names are checked by <see cref="MySqlIdentifiers"/>.
@@ -38,11 +38,22 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
 
         return await RunAsync(admin, user, async (connection, token) =>
         {
-            await ExecuteAsync(connection, $"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY @password", user.Password, token);
-            // The warning count only words the outcome: with sql_notes off (or a server that does not note an existing
-            // user) it reads "created" for an existing user too, so the password is set whenever a reset is asked for.
-            var created = await WarningCountAsync(connection, token) == 0;
-            var reset = user.ResetPassword;
+            var created = true;
+            if (user.MayAdopt)
+            {
+                await ExecuteAsync(connection, $"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY @password", user.Password, token);
+                // The warning count only words the outcome: with sql_notes off (or a server that does not note an existing
+                // user) it reads "created" for an existing user too, so the password is set whenever a reset is asked for.
+                created = await WarningCountAsync(connection, token) == 0;
+            }
+            else if (!await TryCreateAsync(connection, account, user.Password, token))
+            {
+                // Someone else's user: not one statement more, its password and privileges stay as they are.
+                return UserAdminOutcome.Failure(ValidationReasons.UserExists, $"user '{user.Name}' already exists on {admin.Endpoint}");
+            }
+
+            // A plain CREATE USER that succeeded has just set the password.
+            var reset = user.MayAdopt && user.ResetPassword;
             if (reset)
             {
                 await ExecuteAsync(connection, $"ALTER USER {account} IDENTIFIED BY @password", user.Password, token);
@@ -102,6 +113,23 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
         }
 
         return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// Plain <c>CREATE USER</c>: false when the account exists (ER_CANNOT_USER, 1396), which changes nothing on the
+    /// server. Unlike a look-up first, this leaves no gap for the user to appear between the look and the create.
+    /// </summary>
+    private static async Task<bool> TryCreateAsync(MySqlConnection connection, string account, string password, CancellationToken ct)
+    {
+        try
+        {
+            await ExecuteAsync(connection, $"CREATE USER {account} IDENTIFIED BY @password", password, ct);
+            return true;
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.CannotUser)
+        {
+            return false;
+        }
     }
 
     /// <summary><c>CREATE USER IF NOT EXISTS</c> for an existing user succeeds with a warning (note 1973 / 3163).</summary>

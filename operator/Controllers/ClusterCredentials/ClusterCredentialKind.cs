@@ -37,10 +37,14 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
         return new CheckSchedule(spec.Interval, spec.Timeout, spec.ValidationDisabled);
     }
 
-    public Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct)
+    public Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct) =>
+        connectors.ValidateAsync(MapEngine(credential.Spec.Engine), Login(credential, sources), ct);
+
+    /// <summary>The login the credential describes, with the values read from its Secrets.</summary>
+    public static DatabaseLogin Login(ClusterCredential credential, SourceValues sources)
     {
         var spec = EffectiveClusterSpec.From(credential);
-        var login = new DatabaseLogin
+        return new DatabaseLogin
         {
             Host = spec.Host,
             Port = spec.Port,
@@ -51,7 +55,6 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
             Tls = new ConnectorTls(MapTls(spec.TlsMode), sources.Text(spec.CaSecretRef)),
             Timeout = spec.Timeout,
         };
-        return connectors.ValidateAsync(MapEngine(spec.Engine), login, ct);
     }
 
     public SecretPayload BuildSecret(ClusterCredential credential, SourceValues sources)

@@ -117,6 +117,32 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     }
 
     [Fact]
+    public async Task A_user_that_existed_before_Passbox_is_refused_as_UserExists_and_left_as_it_is()
+    {
+        var user = ClusterTestKit.Unique("old_");
+        milvus.State.AddUser(user, "Someone-else5-pw", MilvusDoubleState.PublicRole);
+        run.MarkSecret("Someone-else5-pw");
+        await CreateAdminAsync();
+
+        await kit.CreateAsync(Managed("taken", user));
+
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("taken", ConditionTypes.Ready, "False", "UserExists");
+        ValidatedMessage(refused).Should().Contain(user).And.Contain("provisioning.adoptExisting");
+        milvus.State.PasswordOf(user).Should().Be("Someone-else5-pw");
+        milvus.State.RolesOf(user).Should().Equal(MilvusDoubleState.PublicRole);
+        (await kit.TryGetSecretAsync("taken")).Should().BeNull();
+
+        // Adopting it: root is a superuser here, so the reset needs no old password, which Passbox never knew.
+        milvus.State.AddSuperUser(MilvusDoubleState.RootUser);
+        await kit.PatchAsync<ClusterCredential>("taken", new { spec = new { provisioning = new { adoptExisting = true } } });
+
+        await kit.WaitForConditionAsync<ClusterCredential>("taken", ConditionTypes.Ready, "True");
+        var published = ClusterTestKit.Decode(await kit.WaitForSecretAsync("taken"))["password"];
+        milvus.State.PasswordOf(user).Should().Be(published);
+        milvus.State.RolesOf(user).Should().Equal(ReaderRole);
+    }
+
+    [Fact]
     public async Task Rotation_sends_the_old_password_replaces_it_and_restarts_opted_in_workloads()
     {
         var user = ClusterTestKit.Unique("rot_");

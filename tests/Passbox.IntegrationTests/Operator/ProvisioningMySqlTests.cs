@@ -113,6 +113,71 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserCreated"), "a UserCreated event");
     }
 
+    private async Task<long> GrantCountAsync(string user) =>
+        Convert.ToInt64(await mariaDb.ScalarAsync(
+            $"SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'{user}'@'%'\" AND TABLE_SCHEMA = '{MariaDbFixture.DatabaseName}'"), CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task A_user_that_existed_before_Passbox_is_refused_as_UserExists_and_keeps_its_password()
+    {
+        var existing = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("old_"));
+        run.MarkSecret(existing.Password);
+        await mariaDb.ExecuteAsync($"REVOKE ALL PRIVILEGES ON `{MariaDbFixture.DatabaseName}`.* FROM '{existing.LoginName}'@'%'");
+        await CreateAdminAsync();
+
+        await kit.CreateAsync(Managed("taken", existing.LoginName, policy: DeletionPolicy.Delete));
+
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("taken", ConditionTypes.Ready, "False", "UserExists");
+        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message
+            .Should().Contain(existing.LoginName).And.Contain("provisioning.adoptExisting");
+        (await CanLogInAsync(existing.LoginName, existing.Password)).Should().BeTrue("whatever logs in as the user today keeps working");
+        (await GrantCountAsync(existing.LoginName)).Should().Be(0, "not even the grants are applied to someone else's user");
+        (await kit.TryGetSecretAsync("taken")).Should().BeNull();
+
+        // deletionPolicy Delete drops only a user Passbox managed: this one stays.
+        await kit.DeleteAsync<ClusterCredential>("taken");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("taken"), c => c is null, "the credential to go");
+        (await UserCountAsync(existing.LoginName)).Should().Be(1);
+        (await CanLogInAsync(existing.LoginName, existing.Password)).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task AdoptExisting_takes_over_a_user_that_existed_before_and_sets_its_password()
+    {
+        var existing = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("mig_"));
+        run.MarkSecret(existing.Password);
+        await CreateAdminAsync();
+        var credential = Managed("migrated", existing.LoginName);
+        credential.Spec.Provisioning!.AdoptExisting = true;
+
+        await kit.CreateAsync(credential);
+
+        await kit.WaitForConditionAsync<ClusterCredential>("migrated", ConditionTypes.Ready, "True");
+        var published = ClusterTestKit.Decode(await kit.WaitForSecretAsync("migrated"))["password"];
+        (await CanLogInAsync(existing.LoginName, published)).Should().BeTrue();
+        (await CanLogInAsync(existing.LoginName, existing.Password)).Should().BeFalse("the adopted user now has Passbox's password");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "PasswordReset"), "a PasswordReset event");
+    }
+
+    [Fact]
+    public async Task A_retained_user_is_taken_back_by_a_credential_recreated_with_its_generated_password()
+    {
+        var user = ClusterTestKit.Unique("back_");
+        await CreateAdminAsync();
+        await kit.CreateAsync(Managed("again", user));
+        var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("again"))["password"];
+        await kit.DeleteAsync<ClusterCredential>("again");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("again"), c => c is null, "the credential to go");
+
+        // The user and the generated-password Secret were retained; the new credential has no status yet, but the
+        // password it would set already logs in as the user, so the user is recognised as Passbox's.
+        await kit.CreateAsync(Managed("again", user));
+
+        await kit.WaitForConditionAsync<ClusterCredential>("again", ConditionTypes.Ready, "True");
+        ClusterTestKit.Decode(await kit.WaitForSecretAsync("again"))["password"].Should().Be(password);
+        (await CanLogInAsync(user, password)).Should().BeTrue();
+    }
+
     [Fact]
     public async Task A_password_older_than_the_rotation_period_is_replaced_and_opted_in_workloads_restart()
     {

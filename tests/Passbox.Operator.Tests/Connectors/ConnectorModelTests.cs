@@ -38,7 +38,7 @@ public sealed class ConnectorModelTests
         names.Should().BeEquivalentTo(
             "Validated", "AuthenticationFailed", "Unreachable", "Timeout", "TLSFailed", "TenantNotFound",
             "DatabaseNotFound", "Unsupported", "PermissionDenied", "SourceSecretMissing", "InvalidKubeconfig",
-            "AdminNotReady", "ProtectedUser", "InvalidSpec");
+            "AdminNotReady", "ProtectedUser", "UserExists", "InvalidSpec");
         typeof(ValidationReasons).GetFields().Should().OnlyContain(f => f.Name == (string)f.GetValue(null)!);
     }
 

@@ -20,4 +20,11 @@ public sealed class AdminFailureTests
         outcome.Message.Should().StartWith("as administrator 'dba':").And.NotContain("Adm1n-secret-pw");
         ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("a fast retry of a refused login could lock the administrator out");
     }
+
+    [Fact]
+    public void A_user_that_already_exists_is_retried_only_at_the_interval()
+    {
+        // Nothing changes on the server until someone adopts or renames the user: a fast retry would only hammer it.
+        ValidationPlanner.IsTransient(ValidationReasons.UserExists).Should().BeFalse();
+    }
 }
