@@ -36,6 +36,11 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
         }
 
         index.Upsert(FromStub(change.Current));
+
+        // The index now holds the references; the cached stub needs only its identity and resourceVersion (a relist
+        // compares those), so the copy carried here is dropped: 10,000 Pods cost ~3 MB less. Nothing else reads a
+        // usage informer's objects, and an event always brings a freshly transformed stub.
+        change.Current.Metadata.Annotations = null;
     });
 
     private T ToStub(T full)
@@ -45,9 +50,9 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
         stub.Metadata = new V1ObjectMeta
         {
             Name = full.Metadata.Name,
-            NamespaceProperty = full.Metadata.NamespaceProperty,
+            // Few namespaces, many objects: one string per namespace, not one per object. No uid: nothing asks.
+            NamespaceProperty = full.Metadata.NamespaceProperty is { } ns ? string.Intern(ns) : null,
             ResourceVersion = full.Metadata.ResourceVersion,
-            Uid = full.Metadata.Uid,
             Annotations = references.IsEmpty ? null : new Dictionary<string, string>
             {
                 [ReferencesKey] = JsonSerializer.Serialize(new[] { references.SecretNames, references.ServiceAccountNames, references.CredentialNames }),
