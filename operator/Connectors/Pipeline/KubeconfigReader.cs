@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using k8s.KubeConfigModels;
-using YamlDotNet.Core;
 using Passbox.Operator.Runtime.Api;
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Passbox.Operator.Connectors.Pipeline;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Passbox.Operator.Api.V1Alpha1;
-using OceanBaseLogin = Passbox.Operator.Connectors.OceanBaseLogin;
 using Passbox.Operator.Controllers.Shared;
+using OceanBaseLogin = Passbox.Operator.Connectors.OceanBaseLogin;
 
 namespace Passbox.Operator.Controllers.ClusterCredentials;
 

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Google.Protobuf;
 using Passbox.IntegrationTests.Doubles.Milvus;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Milvus;
 using Passbox.Operator.Connectors.Milvus.Protocol;
-using Google.Protobuf;
 
 namespace Passbox.IntegrationTests.Connectors;
 

@@ -1,10 +1,10 @@
 using k8s;
 using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Hosting;
 using Passbox.Operator.Runtime.Hosting;
 using Passbox.Operator.Runtime.Watching;
-using Passbox.Operator.Api.V1Alpha1;
-using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.IntegrationTests.Operator;
 

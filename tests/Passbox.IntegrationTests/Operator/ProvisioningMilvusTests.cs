@@ -82,7 +82,11 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         var outcome = await connector.ValidateAsync(new DatabaseLogin
         {
-            Host = milvus.Host, Port = milvus.Port, LoginName = user, Password = password, Timeout = TimeSpan.FromSeconds(5),
+            Host = milvus.Host,
+            Port = milvus.Port,
+            LoginName = user,
+            Password = password,
+            Timeout = TimeSpan.FromSeconds(5),
         }, CancellationToken.None);
         outcome.Reason.Should().BeOneOf(ValidationReasons.Validated, ValidationReasons.AuthenticationFailed);
         return outcome.Succeeded;

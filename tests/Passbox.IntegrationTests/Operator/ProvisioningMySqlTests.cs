@@ -70,8 +70,13 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var builder = new MySqlConnectionStringBuilder
         {
-            Server = mariaDb.Host, Port = (uint)mariaDb.Port, UserID = user, Password = password,
-            Pooling = false, SslMode = MySqlSslMode.None, ConnectionTimeout = 5,
+            Server = mariaDb.Host,
+            Port = (uint)mariaDb.Port,
+            UserID = user,
+            Password = password,
+            Pooling = false,
+            SslMode = MySqlSslMode.None,
+            ConnectionTimeout = 5,
         };
         try
         {

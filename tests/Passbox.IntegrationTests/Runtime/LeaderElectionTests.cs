@@ -2,8 +2,8 @@ using System.Diagnostics;
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
 using Passbox.IntegrationTests.Infrastructure;
-using Xunit.Abstractions;
 using Passbox.Operator.Runtime.LeaderElection;
+using Xunit.Abstractions;
 using static Passbox.IntegrationTests.Runtime.RuntimeTestKit;
 
 namespace Passbox.IntegrationTests.Runtime;

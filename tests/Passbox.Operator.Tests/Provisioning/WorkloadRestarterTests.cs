@@ -87,7 +87,7 @@ public sealed class OwedRestartTests
         };
         server = new FakeApiServer(request => request switch
         {
-            { Method.Method: "PATCH" } when Interlocked.Decrement(ref this.refusals) >= 0 => FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError"),
+            { Method.Method: "PATCH" } when Interlocked.Decrement(ref refusals) >= 0 => FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError"),
             { Method.Method: "PATCH" } => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(optedIn.Items[0])),
             _ when request.Path.EndsWith("/deployments", StringComparison.Ordinal) => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(optedIn)),
             _ when request.Path.EndsWith("/statefulsets", StringComparison.Ordinal) => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"StatefulSetList","items":[]}"""),
