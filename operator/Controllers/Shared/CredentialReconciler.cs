@@ -136,7 +136,9 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             }
         }
 
-        if (status.SecretName is { } secretName)
+        // The status may not name the Secret yet (deleted while the reconcile that created it was still writing its
+        // status), so the name it is generated under is tried too; only a Secret this credential owns is deleted.
+        foreach (var secretName in new[] { status.SecretName, kind.SecretName(entity) }.OfType<string>().Distinct(StringComparer.Ordinal))
         {
             await publisher.DeleteAsync(meta.Uid, meta.NamespaceProperty, secretName, ct);
         }

@@ -192,6 +192,26 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     }
 
     [Fact]
+    public async Task Deleting_a_credential_whose_status_does_not_name_its_Secret_yet_still_removes_the_Secret()
+    {
+        var user = await NewUserAsync(Unique("early_"));
+        await kit.CreateSecretAsync("early-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("early", ClusterEngine.MySQL, user.LoginName, "early-input"));
+        await kit.WaitForConditionAsync<ClusterCredential>("early", ConditionTypes.Ready, "True");
+
+        // As when the credential is deleted while the reconcile that created the Secret is still writing its status:
+        // the Secret exists, the status does not name it.
+        await run.StopOperatorAsync();
+        await kit.PatchStatusAsync<ClusterCredential>("early", System.Text.Json.Nodes.JsonNode.Parse("""{"status":{"secretName":null}}""")!);
+        (await kit.GetAsync<ClusterCredential>("early"))!.Status!.SecretName.Should().BeNull();
+        await kit.DeleteAsync<ClusterCredential>("early");
+        await run.StartOperatorAsync();
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("early"), c => c is null, "the credential to go");
+        (await kit.TryGetSecretAsync("early")).Should().BeNull("the Secret it generated goes with it, named in its status or not");
+    }
+
+    [Fact]
     public async Task A_bad_new_password_after_a_good_one_keeps_the_last_good_Secret()
     {
         var user = await NewUserAsync(Unique("keep_"));

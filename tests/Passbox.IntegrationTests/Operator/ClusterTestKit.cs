@@ -83,6 +83,15 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
             new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch), resource.Group, resource.Version, Namespace, resource.Plural, name);
     }
 
+    /// <summary>Changes a credential's status with a merge patch, as if a write of the operator had been lost.</summary>
+    public Task PatchStatusAsync<T>(string name, object patch)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var resource = Passbox.Operator.Runtime.Api.ResourceDescriptor.For<T>();
+        return admin.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            new V1Patch(KubernetesJson.Serialize(patch), V1Patch.PatchType.MergePatch), resource.Group, resource.Version, Namespace, resource.Plural, name);
+    }
+
     public Task DeleteAsync<T>(string name)
         where T : IKubernetesObject<V1ObjectMeta>
     {
