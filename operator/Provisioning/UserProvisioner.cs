@@ -72,7 +72,13 @@ public sealed class UserProvisioner(
         return new PrepareResult(null, state.NextRotation is { } due ? Max(due - now, TimeSpan.FromSeconds(1)) : null);
     }
 
-    public async Task<ValidationOutcome?> ApplyAsync(ClusterCredential credential, SourceValues sources, CredentialStatus status, CancellationToken ct)
+    public bool Manages(ClusterCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        return credential.Spec?.Provisioning is not null;
+    }
+
+    public async Task<ValidationOutcome?> ApplyAsync(ClusterCredential credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
     {
         var spec = credential.Spec;
         if (spec.Provisioning is not { } provisioning)
@@ -84,7 +90,7 @@ public sealed class UserProvisioner(
         var effective = EffectiveClusterSpec.From(credential);
         var source = sources.All.First(v => v.Reference.ToString() == effective.PasswordSecretRef!.ToString());
         var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
-        var lastLoginRefused = status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
+        var lastLoginRefused = loginRefused || status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
         var applied = AppliedRevision(credential, effective);
         var passwordChanged = await PasswordChangedAsync(credential, status, provisioned, source, ct);
         if (!passwordChanged && !lastLoginRefused && provisioned.User == username && provisioned.AppliedRevision == applied)

@@ -214,12 +214,25 @@ public sealed partial class CredentialPipeline(
         try
         {
             // The new password is applied on the server before the login with it is checked, and published only after.
-            if (kind.Provisioning is { } provisioning && await provisioning.ApplyAsync(credential, values, status, guard.Token) is { } refused)
+            if (kind.Provisioning is { } provisioning && await provisioning.ApplyAsync(credential, values, status, loginRefused: false, guard.Token) is { } refused)
             {
                 return refused;
             }
 
-            return await kind.ValidateAsync(credential, values, guard.Token);
+            var outcome = await kind.ValidateAsync(credential, values, guard.Token);
+            if (outcome.Reason == ValidationReasons.AuthenticationFailed && kind.Provisioning is { } repair && repair.Manages(credential))
+            {
+                // A managed user whose login is refused was dropped or changed behind Passbox's back (a periodic check
+                // skips the administrator while nothing changed): repair it now, once, rather than an interval later.
+                if (await repair.ApplyAsync(credential, values, status, loginRefused: true, guard.Token) is { } failed)
+                {
+                    return failed;
+                }
+
+                outcome = await kind.ValidateAsync(credential, values, guard.Token);
+            }
+
+            return outcome;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

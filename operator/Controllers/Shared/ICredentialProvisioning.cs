@@ -13,14 +13,18 @@ namespace Passbox.Operator.Controllers.Shared;
 public interface ICredentialProvisioning<in T>
     where T : IKubernetesObject<V1ObjectMeta>
 {
+    /// <summary>True when the credential asks the operator to manage its user (the other steps are no-ops otherwise).</summary>
+    bool Manages(T credential);
+
     /// <summary>Before the source Secrets are read: create or rotate what the operator owns.</summary>
     Task<PrepareResult> PrepareAsync(T credential, CredentialStatus status, CancellationToken ct);
 
     /// <summary>
     /// Before a due check: make the user on the server match. Null to go on with the check; otherwise the failure to
-    /// report instead (the check is skipped).
+    /// report instead (the check is skipped). <paramref name="loginRefused"/>: the user's own login was just refused,
+    /// so the server no longer holds what was applied (a user dropped or changed by hand) and must be repaired.
     /// </summary>
-    Task<ValidationOutcome?> ApplyAsync(T credential, SourceValues sources, CredentialStatus status, CancellationToken ct);
+    Task<ValidationOutcome?> ApplyAsync(T credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct);
 
     /// <summary>On deletion, after nothing uses the Secret any more: drop or keep the user as the spec says.</summary>
     Task<ReleaseResult> ReleaseAsync(T credential, CancellationToken ct);

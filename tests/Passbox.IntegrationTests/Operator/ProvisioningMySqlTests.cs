@@ -253,6 +253,28 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_user_dropped_by_hand_is_recreated_by_the_next_check_without_the_login_ever_reported_failed()
+    {
+        await CreateAdminAsync();
+        var user = ClusterTestKit.Unique("gone_");
+        var credential = Managed("gone", user);
+        credential.Spec.Validation = new ValidationSettings { Interval = "1s", Timeout = "3s" };
+        await kit.CreateAsync(credential);
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Validated, "True");
+        var since = ready.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).LastTransitionTime;
+        var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("gone"))["password"];
+        run.MarkSecret(password);
+
+        await mariaDb.ExecuteAsync($"DROP USER '{user}'@'%'");
+
+        // The check that finds the login refused lets the administrator recreate the user at once and logs in again.
+        await ClusterTestKit.EventuallyAsync(() => CanLogInAsync(user, password), ok => ok, "the user to be recreated with its password");
+        var after = await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Validated, "True");
+        after.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).LastTransitionTime.Should().Be(since,
+            "the refused login was repaired within the same check, so Validated never turned False");
+    }
+
+    [Fact]
     public async Task Editing_only_the_labels_of_the_password_Secret_leaves_the_password_alone()
     {
         var admin = await CreateCountedAdminAsync("label-admin");
@@ -285,6 +307,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.CreateAsync(Managed("gone", user, policy: DeletionPolicy.Delete));
         await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Ready, "True");
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("gone"))["password"];
+        run.MarkSecret(password);
         (await UserCountAsync(user)).Should().Be(1);
         await kit.CreatePodUsingSecretAsync("reporting", "gone");
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");

@@ -146,9 +146,11 @@ public sealed class CredentialPipelineLimitsTests
         {
         }
 
+        public bool Manages(V1ConfigMap credential) => provisioned;
+
         public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
 
-        public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, CancellationToken ct) =>
+        public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct) =>
             Task.FromResult<ValidationOutcome?>(null);
 
         public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
