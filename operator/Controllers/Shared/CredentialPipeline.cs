@@ -109,17 +109,24 @@ public sealed partial class CredentialPipeline(
         var sourceValues = new SourceValues(values);
         var revision = InputRevision.Compute(kind.LoginRelevantSpec(credential), values);
         var schedule = kind.Schedule(credential);
-        var requeue = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, ct);
+        var notices = new PassNotices();
+        var requeue = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, notices, ct);
 
         var validatedNow = conditions.IsTrue(ConditionTypes.Validated) && status.AttemptedRevision == revision;
         TimeSpan? restartRequeue = null;
         if (validatedNow)
         {
-            restartRequeue = await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, ct);
+            restartRequeue = await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, notices, ct);
         }
         else
         {
             DescribeHeldBack(conditions, status);
+        }
+
+        if (notices.TakeCheckSucceeded() is { } untold)
+        {
+            // Nothing was published in this pass (the Secret was already up to date, or the write was refused).
+            await events.NormalAsync(credential, untold.Reason, untold.Message, ct);
         }
 
         status.Conditions = conditions.ToList();
@@ -129,7 +136,7 @@ public sealed partial class CredentialPipeline(
     private static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     private async Task<TimeSpan?> CheckIfDueAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, string revision,
-        CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
+        CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, PassNotices notices, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var uid = CheckMemory.KeyOf(credential);
@@ -178,11 +185,13 @@ public sealed partial class CredentialPipeline(
 
         var changed = validated is null || (validated.Status == "True") != outcome.Succeeded || validated.Reason != outcome.Reason;
         conditions.Set(ConditionTypes.Validated, outcome.Succeeded, outcome.Reason, outcome.Message);
-        if (changed)
+        if (changed && outcome.Succeeded)
         {
-            await (outcome.Succeeded
-                ? events.NormalAsync(credential, outcome.Reason, outcome.Message, ct)
-                : events.WarningAsync(credential, outcome.Reason, outcome.Message, ct));
+            notices.CheckSucceeded(outcome.Reason, outcome.Message);
+        }
+        else if (changed)
+        {
+            await events.WarningAsync(credential, outcome.Reason, outcome.Message, ct);
         }
 
         var next = new PreviousCheck(revision, now, outcome.Succeeded ? now : previous.LastValidated, outcome.Succeeded, outcome.Reason, transientFailures);
@@ -262,7 +271,8 @@ public sealed partial class CredentialPipeline(
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "s";
 
     /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
-    private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status, CancellationToken ct)
+    private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status,
+        PassNotices notices, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var meta = credential.Metadata;
@@ -309,7 +319,9 @@ public sealed partial class CredentialPipeline(
         conditions.Set(ConditionTypes.Ready, true, validated.Reason, $"Secret {payload.Name} is ready: {validated.Message}");
         if (result.Wrote)
         {
-            await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", result.Message, ct);
+            var check = notices.TakeCheckSucceeded();
+            var message = check is { } told ? $"{result.Message} after a successful check. {told.Message}" : result.Message;
+            await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", message, ct);
         }
 
         if (dataChanged)

@@ -321,6 +321,33 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     }
 
     [Fact]
+    public async Task A_first_publication_is_one_event_and_a_login_that_works_again_is_its_own()
+    {
+        var user = await NewUserAsync(Unique("told_"));
+        await kit.CreateSecretAsync("told-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("told", ClusterEngine.MySQL, user.LoginName, "told-input", s => s.Validation!.Interval = "2s"));
+        await kit.WaitForConditionAsync<ClusterCredential>("told", ConditionTypes.Ready, "True");
+
+        // Events are written in order by one background writer: once SecretCreated is there, anything queued before it is too.
+        var first = await kit.WaitForEventsAsync(seen => seen.Any(e => e.InvolvedObject.Name == "told" && e.Reason == "SecretCreated"), "a SecretCreated event");
+        first.Where(e => e.InvolvedObject.Name == "told").Should().ContainSingle("the first login and the Secret it published are one story")
+            .Which.Message.Should().StartWith("Secret told created after a successful check").And.Contain($"as '{user.LoginName}'");
+        var published = await kit.WaitForSecretAsync("told");
+
+        // The password changed on the server and back: a Warning, then the recovery told on its own (the Secret was never touched).
+        await mariaDb.CreateUserAsync(user.LoginName, "a-different-password-1");
+        run.MarkSecret("a-different-password-1");
+        await kit.WaitForConditionAsync<ClusterCredential>("told", ConditionTypes.Validated, "False", "AuthenticationFailed", timeout: TimeSpan.FromSeconds(15));
+        await mariaDb.CreateUserAsync(user.LoginName, user.Password);
+        await kit.WaitForConditionAsync<ClusterCredential>("told", ConditionTypes.Validated, "True", timeout: TimeSpan.FromSeconds(15));
+
+        var later = await kit.WaitForEventsAsync(seen => seen.Any(e => e.InvolvedObject.Name == "told" && e.Reason == Passbox.Operator.Connectors.ValidationReasons.Validated), "a Validated event");
+        later.Where(e => e.InvolvedObject.Name == "told").Select(e => (e.Type, e.Reason)).Should().BeEquivalentTo(
+            [("Normal", "SecretCreated"), ("Warning", Passbox.Operator.Connectors.ValidationReasons.AuthenticationFailed), ("Normal", Passbox.Operator.Connectors.ValidationReasons.Validated)]);
+        (await kit.TryGetSecretAsync("told"))!.Metadata.ResourceVersion.Should().Be(published.Metadata.ResourceVersion);
+    }
+
+    [Fact]
     public async Task Changing_only_the_description_does_not_log_in_again()
     {
         var user = await NewUserAsync(Unique("desc_"));
