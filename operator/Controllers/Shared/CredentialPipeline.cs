@@ -61,9 +61,11 @@ public sealed partial class CredentialPipeline(
     }
 
     /// <summary>Runs one pass and updates <paramref name="status"/> in place; returns when to look again.</summary>
-    public async Task<TimeSpan?> RunAsync<T>(T credential, ICredentialKind<T> kind, CredentialStatus status, CancellationToken ct)
+    public async Task<TimeSpan?> RunAsync<T>(T credential, ICredentialKind<T> kind, CredentialStatus status, CancellationToken ct,
+        DeletionProtection? protection = null)
         where T : IKubernetesObject<V1ObjectMeta>
     {
+        protection ??= DeletionProtection.AlreadyInPlace;
         var meta = credential.Metadata;
         var conditions = new ConditionSet(status.Conditions, meta.Generation, time);
         status.ObservedGeneration = meta.Generation;
@@ -81,6 +83,12 @@ public sealed partial class CredentialPipeline(
         TimeSpan? preparedRequeue = null;
         if (kind.Provisioning is { } provisioning)
         {
+            // A managed credential creates its password and user before anything else: protected first.
+            if (provisioning.Manages(credential) && !await protection.WaitAsync())
+            {
+                return null;
+            }
+
             var prepared = await provisioning.PrepareAsync(credential, status, ct);
             if (prepared.Failure is { } failure)
             {
@@ -114,6 +122,11 @@ public sealed partial class CredentialPipeline(
 
         var validatedNow = conditions.IsTrue(ConditionTypes.Validated) && status.AttemptedRevision == revision;
         TimeSpan? restartRequeue = null;
+        if (validatedNow && !await protection.WaitAsync())
+        {
+            return null; // Deleted while the check ran: nothing is published, and the status is not written.
+        }
+
         if (validatedNow)
         {
             restartRequeue = await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, notices, ct);

@@ -40,19 +40,33 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             return await DeleteAsync(entity, cancellationToken);
         }
 
-        var current = await finalizers.AddAsync(entity, ApiGroup.InUseFinalizer, cancellationToken);
-        if (current is null)
-        {
-            return ReconcileResult.Done; // Deleted meanwhile.
-        }
-
-        var status = CopyStatus(current);
-        if (pipeline.StatusLags(current, status))
+        var status = CopyStatus(entity);
+        if (pipeline.StatusLags(entity, status))
         {
             return ReconcileResult.Requeue(CredentialPipeline.CacheLagRetry);
         }
 
-        var requeue = await pipeline.RunAsync(current, kind, status, cancellationToken);
+        // The finalizer patch runs beside the pipeline's reads and login; the pipeline waits for it before it creates
+        // anything (see DeletionProtection). Without a patch to send, the task has already completed.
+        var adding = finalizers.AddAsync(entity, ApiGroup.InUseFinalizer, cancellationToken);
+        TimeSpan? requeue;
+        try
+        {
+            requeue = await pipeline.RunAsync(entity, kind, status, cancellationToken, new DeletionProtection(IsInPlaceAsync(adding)));
+        }
+        catch when (!adding.IsCompleted)
+        {
+            // The pipeline's failure is the one to report; the finalizer patch must not end as an unobserved exception.
+            _ = adding.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
+        }
+
+        var current = await adding;
+        if (current is null)
+        {
+            return ReconcileResult.Done; // Deleted meanwhile: the pipeline created nothing.
+        }
+
         status.UsedBy = Usage(current, status);
         var conditions = new ConditionSet(status.Conditions, current.Metadata.Generation, time);
         conditions.Remove(ConditionTypes.DeletionBlocked);
@@ -61,6 +75,8 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         await statusWriter.WriteAsync(current, _ => status, cancellationToken);
         return requeue is { } after ? ReconcileResult.Requeue(after) : ReconcileResult.Done;
     }
+
+    private static async Task<bool> IsInPlaceAsync(Task<T?> adding) => await adding.ConfigureAwait(false) is not null;
 
     private async Task<ReconcileResult> DeleteAsync(T entity, CancellationToken ct)
     {

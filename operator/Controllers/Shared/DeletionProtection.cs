@@ -1,0 +1,26 @@
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// The in-use finalizer of one reconcile, possibly still being added. What a pass only reads — the source Secrets, the
+/// login — runs while the finalizer patch is in flight; what it creates — the published Secret, a user or generated
+/// password for a managed credential — waits until the finalizer is in place, so nothing exists that a deletion could
+/// take away from a workload without Passbox deciding. A new credential thereby pays the source read and the login
+/// beside its finalizer patch instead of after it, which is most of the difference when thousands arrive at once.
+/// </summary>
+public sealed class DeletionProtection
+{
+    private readonly Task<bool> inPlace;
+
+    /// <param name="inPlace">Completes with true once the finalizer is on the credential, false when it is gone.</param>
+    public DeletionProtection(Task<bool> inPlace)
+    {
+        ArgumentNullException.ThrowIfNull(inPlace);
+        this.inPlace = inPlace;
+    }
+
+    /// <summary>For a credential that already carries the finalizer.</summary>
+    public static DeletionProtection AlreadyInPlace { get; } = new(Task.FromResult(true));
+
+    /// <summary>Waits for the finalizer; false when the credential was deleted meanwhile and nothing may be created.</summary>
+    public Task<bool> WaitAsync() => inPlace;
+}
