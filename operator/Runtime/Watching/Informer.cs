@@ -201,7 +201,7 @@ public sealed class Informer<T> : IInformer<T>
 
             // Reduce each page as it arrives: keeping every full object of a big list (30,000 Secrets, 10,000 Pods)
             // until the last page would make the operator's peak memory follow the cluster, not its credentials.
-            listed.AddRange((page.Items ?? []).Select(Prepare));
+            listed.AddRange((page.Items ?? []).Select(PrepareListed));
             continueToken = page.Metadata?.ContinueProperty;
             resourceVersion = page.Metadata?.ResourceVersion;
         }
@@ -359,11 +359,26 @@ public sealed class Informer<T> : IInformer<T>
     /// <summary>
     /// Caches <paramref name="item"/> (or, when <see cref="InformerOptions{T}.Keep"/> rejects it, drops any copy held)
     /// and reports the change. An object the cache did not hold is reported as Added: without the old version the
-    /// informer cannot tell whether it changed, so subscribers decide.
+    /// informer cannot tell whether it changed, so subscribers decide. One held at the same resourceVersion is left alone.
     /// </summary>
     private void Store(T item, bool fromRelist)
     {
-        var old = options.Keep is not { } keep || keep(item) ? Cache.Upsert(item) : Cache.Remove(ObjectKey.Of(item));
+        T? old;
+        if (options.Keep is { } keep && !keep(item))
+        {
+            old = Cache.Remove(ObjectKey.Of(item));
+        }
+        else if (HeldUnchanged(item) is not null)
+        {
+            // Same resourceVersion, same object: the held instance stays as it is, since a subscriber may have slimmed
+            // it further after its event (the usage feed drops the references it carried).
+            return;
+        }
+        else
+        {
+            old = Cache.Upsert(item);
+        }
+
         if (old is null)
         {
             Publish(new InformerEvent<T>(InformerEventType.Added, item));
@@ -394,6 +409,19 @@ public sealed class Informer<T> : IInformer<T>
 
         RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
     }
+
+    /// <summary>
+    /// A listed object the cache holds at the same resourceVersion has not changed: the held instance is reused, so a
+    /// re-list after 410 Gone neither runs the transform again nor replaces what the cache holds.
+    /// </summary>
+    private T PrepareListed(T item) => HeldUnchanged(item) ?? Prepare(item);
+
+    private T? HeldUnchanged(T item) =>
+        item.Metadata is { Name: not null, ResourceVersion: { Length: > 0 } version }
+        && Cache.TryGet(ObjectKey.Of(item), out var held)
+        && held.Metadata.ResourceVersion == version
+            ? held
+            : null;
 
     private T Prepare(T item)
     {
