@@ -33,7 +33,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             return new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date");
         }
 
-        return await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, ct);
+        return await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, live: null, ct);
     }
 
     /// <summary>Deletes the generated Secret if, and only if, it is still the one this owner generated.</summary>
@@ -94,11 +94,13 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
             return observed.Matches(payload)
                 ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date")
-                : await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, ct);
+                : await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, live, ct);
         }
     }
 
-    private async Task<PublishResult> UpdateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string currentType, string currentUid, CancellationToken ct)
+    /// <summary>Brings the Secret to the payload; <c>live</c> is the Secret just read from the server (adoption), else null.</summary>
+    private async Task<PublishResult> UpdateAsync(
+        V1OwnerReference owner, string namespaceName, SecretPayload payload, string currentType, string currentUid, V1Secret? live, CancellationToken ct)
     {
         if (currentType != payload.Type)
         {
@@ -110,7 +112,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} recreated as {payload.Type}");
         }
 
-        if (!await HandOverCreatedFieldsAsync(owner.Uid, namespaceName, payload.Name, ct))
+        if (!await HandOverCreatedFieldsAsync(owner.Uid, namespaceName, payload.Name, live, ct))
         {
             return ForeignSecret(namespaceName, payload.Name);
         }
@@ -140,11 +142,12 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// Before an apply: turns the Update entry a create left in the managed fields into Passbox's Apply entry. Without
     /// that the apply would not own those fields, and keys, labels and annotations Passbox stops generating (a consumer
     /// removed, a format changed) would stay on the Secret for good. This also upgrades Secrets created by versions
-    /// that never handed over. False when the live Secret is not this owner's.
+    /// that never handed over. False when the live Secret is not this owner's. The cache holds no managed fields, so
+    /// the Secret is read here, unless the caller has just read it (adoption after a create found the name taken).
     /// </summary>
-    private async Task<bool> HandOverCreatedFieldsAsync(string ownerUid, string namespaceName, string name, CancellationToken ct)
+    private async Task<bool> HandOverCreatedFieldsAsync(string ownerUid, string namespaceName, string name, V1Secret? alreadyRead, CancellationToken ct)
     {
-        var live = await TryReadAsync(namespaceName, name, ct);
+        var live = alreadyRead ?? await TryReadAsync(namespaceName, name, ct);
         if (live is null)
         {
             return true; // Deleted meanwhile: the apply recreates it and owns everything it writes.

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
+
+namespace Passbox.Operator.Tests.Publishing;
+
+/// <summary>
+/// A generated Secret the cache does not show (its labels were stripped by hand) is found by the create's 409 and adopted
+/// back: one read tells whose it is and carries the managed fields to hand over, so a publish reads it once.
+/// </summary>
+public sealed class GeneratedSecretAdoptionTests
+{
+    private const string Path = "/api/v1/namespaces/team/secrets/billing";
+
+    private static readonly V1OwnerReference Owner = new() { ApiVersion = "passbox.dev/v1alpha1", Kind = "ClusterCredential", Name = "billing", Uid = "uid-billing", Controller = true };
+
+    private static readonly SecretPayload Payload = new(
+        "billing",
+        "Opaque",
+        new Dictionary<string, byte[]> { ["password"] = "new"u8.ToArray() },
+        new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = "passbox" },
+        new Dictionary<string, string>());
+
+    [Fact]
+    public async Task Adopting_an_own_Secret_reads_it_once_hands_over_its_created_fields_and_applies_the_payload()
+    {
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("GET", Path) => Secret(Live(Owner.Uid)),
+            ("PATCH", Path) => Secret(Live(Owner.Uid)),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, CancellationToken.None);
+
+        result.Outcome.Should().Be(PublishOutcome.Updated);
+        server.Requests.Select(r => $"{r.Method} {r.ContentType}").Should().Equal(
+            "POST application/json",
+            "GET ",
+            "PATCH application/json-patch+json",
+            "PATCH application/apply-patch+yaml");
+        server.Requests.Count(r => r.Method == HttpMethod.Get).Should().Be(1, "the adoption read serves the hand-over too");
+        server.Requests.ElementAt(2).Body.Should().Contain("\"value\":\"7\"", "the hand-over is guarded by the resourceVersion read");
+    }
+
+    [Fact]
+    public async Task A_Secret_of_someone_else_found_on_create_is_read_once_and_left_alone()
+    {
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("GET", Path) => Secret(Live("uid-someone-else")),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, CancellationToken.None);
+
+        result.Outcome.Should().Be(PublishOutcome.Conflict);
+        server.Requests.Select(r => r.Method.Method).Should().Equal("POST", "GET");
+    }
+
+    private static GeneratedSecretPublisher Publisher(FakeApiServer server) =>
+        new(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new NothingCached(), NullLogger<GeneratedSecretPublisher>.Instance);
+
+    /// <summary>The Secret as the server holds it: created by Passbox (an Update entry of its field manager), old data.</summary>
+    private static V1Secret Live(string ownerUid) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Secret",
+        Type = "Opaque",
+        Metadata = new V1ObjectMeta
+        {
+            Name = "billing",
+            NamespaceProperty = "team",
+            Uid = "uid-secret",
+            ResourceVersion = "7",
+            OwnerReferences = [new V1OwnerReference { ApiVersion = Owner.ApiVersion, Kind = Owner.Kind, Name = Owner.Name, Uid = ownerUid, Controller = true }],
+            ManagedFields = [new V1ManagedFieldsEntry { Manager = GeneratedSecretPublisher.FieldManager, Operation = "Update", ApiVersion = "v1" }],
+        },
+        Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("old") },
+    };
+
+    private static HttpResponseMessage Secret(V1Secret secret) => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret));
+
+    /// <summary>The cache does not show the Secret: its managed-by label was removed.</summary>
+    private sealed class NothingCached : IGeneratedSecretView
+    {
+        public ObservedSecret? Find(string namespaceName, string name) => null;
+    }
+}
