@@ -36,6 +36,21 @@ internal sealed class FakeApiServer : DelegatingHandler
     public static HttpResponseMessage Status(HttpStatusCode code, string reason, string message = "") =>
         Json(code, $$"""{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"{{reason}}","message":"{{message}}","code":{{(int)code}}}""");
 
+    /// <summary>A watch response carrying <paramref name="lines"/> (one event each), then the end of the stream.</summary>
+    public static HttpResponseMessage Watch(params string[] lines) =>
+        new(HttpStatusCode.OK) { Content = new StringContent(string.Concat(lines.Select(line => line + "\n")), Encoding.UTF8, "application/json") };
+
+    /// <summary>Waits up to five seconds for what the fake's clients do in the background.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+
+        condition().Should().BeTrue();
+    }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var body = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -28,14 +27,14 @@ public sealed class InformerTests
                 case 2:
                     return List("20", Widget.Create("a", "10"), Widget.Create("b", "11"));
                 case 3:
-                    return Watch(Event("MODIFIED", Widget.Create("a", "21")), Bookmark("25"));
+                    return FakeApiServer.Watch(Event("MODIFIED", Widget.Create("a", "21")), Bookmark("25"));
                 case 4:
-                    return Watch("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 25 (40)","reason":"Expired","code":410}}""");
+                    return FakeApiServer.Watch("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 25 (40)","reason":"Expired","code":410}}""");
                 case 5:
                     return List("31", Widget.Create("a", "21"), Widget.Create("c", "30"));
                 default:
                     await endWatch.Task;
-                    return Watch();
+                    return FakeApiServer.Watch();
             }
         });
         var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns", WatchTimeout = TimeSpan.FromSeconds(10) }, time, NullLogger.Instance);
@@ -44,10 +43,10 @@ public sealed class InformerTests
 
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
-        await WaitUntilAsync(() => !server.Requests.IsEmpty);
+        await FakeApiServer.WaitUntilAsync(() => !server.Requests.IsEmpty);
         informer.HasSynced.Should().BeFalse();
         time.Advance(TimeSpan.FromSeconds(1));
-        await WaitUntilAsync(() => server.Requests.Count >= 6);
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 6);
 
         seen.Should().Equal("Added a@10", "Added b@11", "Updated a@21", "Added c@30", "Deleted b@11");
         informer.HasSynced.Should().BeTrue();
@@ -126,7 +125,7 @@ public sealed class InformerTests
             if (request.IsWatch)
             {
                 await endWatch.Task;
-                return Watch();
+                return FakeApiServer.Watch();
             }
 
             return FakeApiServer.Json(HttpStatusCode.OK, """
@@ -153,7 +152,7 @@ public sealed class InformerTests
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
         await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
-        await WaitUntilAsync(() => server.Requests.Count >= 2);
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 2);
 
         var requests = server.Requests.ToList();
         requests[0].Path.Should().Be("/api/v1/secrets");
@@ -181,7 +180,7 @@ public sealed class InformerTests
                 case 1:
                     return List("11", Widget.Create("a", "10"), Widget.Create("b", "11"));
                 case 2:
-                    return Watch(
+                    return FakeApiServer.Watch(
                         Event("MODIFIED", Widget.Create("b", "12")),
                         Event("MODIFIED", Widget.Create("b", "13")),
                         Event("MODIFIED", Widget.Create("b", "14")),
@@ -189,7 +188,7 @@ public sealed class InformerTests
                         Event("DELETED", Widget.Create("c", "16")));
                 default:
                     await endWatch.Task;
-                    return Watch();
+                    return FakeApiServer.Watch();
             }
         });
 
@@ -204,7 +203,7 @@ public sealed class InformerTests
 
         using var stop = new CancellationTokenSource();
         var run = informer.RunAsync(stop.Token);
-        await WaitUntilAsync(() => seen.Count >= 7);
+        await FakeApiServer.WaitUntilAsync(() => seen.Count >= 7);
 
         seen.Should().Equal("Added a@10", "Added b@11", "Added b@12", "Added b@13", "Updated b@14", "Updated a@15", "Deleted c@16");
         informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().Equal("b@14");
@@ -220,7 +219,7 @@ public sealed class InformerTests
         if (request.IsWatch)
         {
             await endWatch.Task;
-            return Watch();
+            return FakeApiServer.Watch();
         }
 
         return request.Query.Contains("continue=next", StringComparison.Ordinal)
@@ -240,17 +239,4 @@ public sealed class InformerTests
 
     private static string Bookmark(string resourceVersion) =>
         "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Widget\",\"apiVersion\":\"test.passbox.dev/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"}}}";
-
-    private static HttpResponseMessage Watch(params string[] lines) =>
-        new(HttpStatusCode.OK) { Content = new StringContent(string.Concat(lines.Select(line => line + "\n")), Encoding.UTF8, "application/json") };
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        condition().Should().BeTrue();
-    }
 }

@@ -78,7 +78,7 @@ public sealed class StatusWriterTests
         var stale = Widget.Create("w1", "7", generation: 4, status: ReadyStatus(3));
 
         var write = writer.WriteAsync(stale, widget => Desired(widget, ready: false), CancellationToken.None);
-        await WaitUntilAsync(() => server.Requests.Count == 1);
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count == 1);
         time.Advance(TimeSpan.FromSeconds(1));
         var result = await write.WaitAsync(TimeSpan.FromSeconds(5));
 
@@ -97,7 +97,7 @@ public sealed class StatusWriterTests
         var writer = new StatusWriter(server.CreateClient(), time, NullLogger<StatusWriter>.Instance, random: () => 0.5);
 
         var write = writer.WriteAsync(Widget.Create("w1", "7", generation: 4), widget => Desired(widget, ready: true), CancellationToken.None);
-        await WaitUntilAsync(() => server.Requests.Count == 1);
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count == 1);
         time.Advance(TimeSpan.FromSeconds(1));
 
         (await write.WaitAsync(TimeSpan.FromSeconds(5))).Should().Be(StatusWriteResult.Superseded);
@@ -114,14 +114,4 @@ public sealed class StatusWriterTests
     }
 
     private WidgetStatus ReadyStatus(long generation) => Desired(Widget.Create("w1", "1", generation), ready: true);
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        condition().Should().BeTrue();
-    }
 }

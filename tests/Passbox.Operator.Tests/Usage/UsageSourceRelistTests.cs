@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -32,12 +31,12 @@ public sealed class UsageSourceRelistTests
                 case 1:
                     return List("20", WithVersion(Pod("orders-api", SpecUsingEnv("orders-db")), "10"), WithVersion(Pod("worker", SpecUsingEnv("queue-old")), "11"));
                 case 2:
-                    return Watch("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 20 (40)","reason":"Expired","code":410}}""");
+                    return FakeApiServer.Watch("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 20 (40)","reason":"Expired","code":410}}""");
                 case 3:
                     return List("41", WithVersion(Pod("orders-api", SpecUsingEnv("orders-db")), "10"), WithVersion(Pod("worker", SpecUsingEnv("queue-new")), "30"));
                 default:
                     await endWatch.Task;
-                    return Watch();
+                    return FakeApiServer.Watch();
             }
         });
         var source = UsageSources.Pods;
@@ -49,7 +48,7 @@ public sealed class UsageSourceRelistTests
         var run = informer.RunAsync(stop.Token);
         await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
         var stubBeforeRelist = informer.Cache.Get(new(Ns, "orders-api"));
-        await WaitUntilAsync(() => server.Requests.Count >= 4);
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 4);
 
         informer.LastResourceVersion.Should().Be("41", "the relist happened");
         informer.Cache.List().Should().HaveCount(2).And.OnlyContain(pod => pod.Metadata.Annotations == null && pod.Spec == null, "every cached Pod is a slim stub");
@@ -72,17 +71,4 @@ public sealed class UsageSourceRelistTests
 
     private static HttpResponseMessage List(string resourceVersion, params V1Pod[] items) =>
         FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1PodList { ApiVersion = "v1", Kind = "PodList", Metadata = new V1ListMeta { ResourceVersion = resourceVersion }, Items = items }));
-
-    private static HttpResponseMessage Watch(params string[] lines) =>
-        new(HttpStatusCode.OK) { Content = new StringContent(string.Concat(lines.Select(line => line + "\n")), Encoding.UTF8, "application/json") };
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 500 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-
-        condition().Should().BeTrue();
-    }
 }
