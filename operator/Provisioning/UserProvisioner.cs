@@ -90,10 +90,9 @@ public sealed class UserProvisioner(
         var effective = EffectiveClusterSpec.From(credential);
         var source = sources.All.First(v => v.Reference.ToString() == effective.PasswordSecretRef!.ToString());
         var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
-        var lastLoginRefused = loginRefused || status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
         var applied = AppliedRevision(credential, effective);
         var passwordChanged = await PasswordChangedAsync(credential, status, provisioned, source, ct);
-        if (!passwordChanged && !lastLoginRefused && provisioned.User == username && provisioned.AppliedRevision == applied)
+        if (!passwordChanged && !loginRefused && provisioned.User == username && provisioned.AppliedRevision == applied)
         {
             // The server already holds what the spec asks for, and the user's login worked last time: a periodic check
             // logs in as the user only. The administrator is needed again when something changes or that login fails.
@@ -107,7 +106,7 @@ public sealed class UserProvisioner(
             return ValidationOutcome.Failure(admin.FailureReason!, $"cannot manage user '{username}': {admin.Failure}");
         }
 
-        var reset = passwordChanged || provisioned.User != username || lastLoginRefused;
+        var reset = passwordChanged || provisioned.User != username || loginRefused;
         var user = new ManagedUser
         {
             Name = username,

@@ -235,26 +235,34 @@ public sealed partial class CredentialPipeline(
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
+            // A managed user whose last login was refused is repaired by the administrator before this check already.
+            var provisioning = kind.Provisioning;
+            var managed = provisioning is not null && provisioning.Manages(credential);
+            var repaired = managed && LastLoginRefused(status);
+
             // The new password is applied on the server before the login with it is checked, and published only after.
-            if (kind.Provisioning is { } provisioning && await provisioning.ApplyAsync(credential, values, status, loginRefused: false, guard.Token) is { } refused)
+            if (provisioning is not null && await provisioning.ApplyAsync(credential, values, status, loginRefused: repaired, guard.Token) is { } refused)
             {
                 return refused;
             }
 
             var outcome = await kind.ValidateAsync(credential, values, guard.Token);
-            if (outcome.Reason == ValidationReasons.AuthenticationFailed && kind.Provisioning is { } repair && repair.Manages(credential))
+            if (outcome.Reason == ValidationReasons.AuthenticationFailed && managed && !repaired && provisioning is not null)
             {
                 // A managed user whose login is refused was dropped or changed behind Passbox's back (a periodic check
                 // skips the administrator while nothing changed): repair it now, once, rather than an interval later.
-                if (await repair.ApplyAsync(credential, values, status, loginRefused: true, guard.Token) is { } failed)
+                if (await provisioning.ApplyAsync(credential, values, status, loginRefused: true, guard.Token) is { } failed)
                 {
                     return failed;
                 }
 
+                repaired = true;
                 outcome = await kind.ValidateAsync(credential, values, guard.Token);
             }
 
-            return outcome;
+            // Refused right after a repair: another administrator session would set the same password again. Say so, and
+            // wait like any refused login (an interval, or a change of the inputs).
+            return outcome.Reason == ValidationReasons.AuthenticationFailed && repaired ? StillRefusedAfterRepair(outcome) : outcome;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -267,6 +275,17 @@ public sealed partial class CredentialPipeline(
             return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"the check failed unexpectedly ({e.GetType().Name}); see the operator log");
         }
     }
+
+    private static bool LastLoginRefused(CredentialStatus status) =>
+        status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
+
+    internal static ValidationOutcome StillRefusedAfterRepair(ValidationOutcome outcome) => ValidationOutcome.Failure(
+        ValidationReasons.AuthenticationFailed,
+        $"{outcome.Message.TrimEnd().TrimEnd('.')}. The administrator had just set this user's password and privileges, and the " +
+        "login is still refused, so the server refuses it for a reason the administrator does not repair: a locked or expired " +
+        "account, another account of this user name that the server matches first (a more specific host), or an authentication " +
+        "plugin or proxy in between. Fix that on the server; the next check runs after validation.interval, or at once when the " +
+        "spec or a source Secret changes");
 
     /// <summary>
     /// How long a whole check may run before it is abandoned: the credential's timeout (twice for a managed user,

@@ -21,8 +21,9 @@ public interface ICredentialProvisioning<in T>
 
     /// <summary>
     /// Before a due check: make the user on the server match. Null to go on with the check; otherwise the failure to
-    /// report instead (the check is skipped). <paramref name="loginRefused"/>: the user's own login was just refused,
-    /// so the server no longer holds what was applied (a user dropped or changed by hand) and must be repaired.
+    /// report instead (the check is skipped). <paramref name="loginRefused"/>: the user's own login was refused (by the last
+    /// check, or just now), so the server may no longer hold what was applied (a user dropped or changed by hand): repair
+    /// it (set the password again), even when nothing changed.
     /// </summary>
     Task<ValidationOutcome?> ApplyAsync(T credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct);
 
