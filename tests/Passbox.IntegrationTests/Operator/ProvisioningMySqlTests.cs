@@ -5,6 +5,7 @@ using MySqlConnector;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Provisioning;
+using ValidationReasons = Passbox.Operator.Connectors.ValidationReasons;
 
 namespace Passbox.IntegrationTests.Operator;
 
@@ -272,6 +273,33 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         var after = await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Validated, "True");
         after.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).LastTransitionTime.Should().Be(since,
             "the refused login was repaired within the same check, so Validated never turned False");
+    }
+
+    [Fact]
+    public async Task A_locked_user_whose_login_the_repair_cannot_fix_is_reported_with_one_admin_session_per_check()
+    {
+        var admin = await CreateCountedAdminAsync("lock-admin");
+        var user = ClusterTestKit.Unique("lock_");
+        await kit.CreateAsync(Managed("locked", user, admin: "lock-admin"));
+        await kit.WaitForConditionAsync<ClusterCredential>("locked", ConditionTypes.Ready, "True");
+        run.MarkSecret(ClusterTestKit.Decode(await kit.WaitForSecretAsync("locked"))["password"]);
+        await mariaDb.ExecuteAsync($"ALTER USER '{user}'@'%' ACCOUNT LOCK");
+
+        // An edit brings a check forward: its login is refused, repaired by the administrator once, and refused again.
+        await kit.PatchAsync<ClusterCredential>("locked", new { spec = new { provisioning = new { deletionPolicy = "Delete" } } });
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("locked", ConditionTypes.Validated, "False", ValidationReasons.AuthenticationFailed);
+        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should()
+            .Contain("this account is locked").And.Contain("The administrator had just set this user's password");
+        var adminLogins = await mariaDb.LoginAttemptsAsync(admin.LoginName);
+
+        // The next check knows the login was refused: the administrator repairs before the login, and not again after it.
+        await kit.PatchAsync<ClusterCredential>("locked", new { spec = new { provisioning = new { deletionPolicy = "Retain" } } });
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("locked"),
+            c => c!.Status!.AttemptedRevision != refused.Status.AttemptedRevision, "the check of the edited credential");
+        (await mariaDb.LoginAttemptsAsync(admin.LoginName)).Should().Be(adminLogins + 1, "one administrator session per check");
+        (await kit.GetAsync<ClusterCredential>("locked"))!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason
+            .Should().Be(ValidationReasons.AuthenticationFailed);
+        await mariaDb.ExecuteAsync($"ALTER USER '{user}'@'%' ACCOUNT UNLOCK");
     }
 
     [Fact]
