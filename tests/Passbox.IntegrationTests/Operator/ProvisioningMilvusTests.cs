@@ -5,8 +5,7 @@ using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Milvus;
 using Passbox.Operator.Provisioning;
-using TlsMode = Passbox.Operator.Api.V1Alpha1.TlsMode;
-using TlsSettings = Passbox.Operator.Api.V1Alpha1.TlsSettings;
+using static Passbox.IntegrationTests.Operator.ManagedUserSpecs;
 
 namespace Passbox.IntegrationTests.Operator;
 
@@ -23,6 +22,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     private readonly MilvusConnector connector = new();
     private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
+    private ManagedUserSpecs specs = null!;
     private MilvusDouble milvus = null!;
 
     public async Task InitializeAsync()
@@ -32,6 +32,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         milvus.State.AddRole(ReaderRole);
         run = await OperatorRun.StartAsync(controlPlane, "provmv");
         kit = run.Kit;
+        specs = new ManagedUserSpecs(kit, ClusterEngine.Milvus, milvus.Host, milvus.Port, provisioning => provisioning.Roles = [new MilvusRoleReference { Name = ReaderRole }]);
         run.MarkSecret(RootPassword);
     }
 
@@ -47,36 +48,8 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         }
     }
 
-    private ClusterCredential Credential(string name, string username, Action<ClusterCredentialSpec>? change = null)
-    {
-        var credential = new ClusterCredential
-        {
-            Metadata = new() { Name = name },
-            Spec = new ClusterCredentialSpec
-            {
-                Engine = ClusterEngine.Milvus,
-                Endpoint = new DatabaseEndpoint { Host = milvus.Host, Port = milvus.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
-                Username = username,
-                Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
-            },
-        };
-        change?.Invoke(credential.Spec);
-        return credential;
-    }
-
-    private ClusterCredential Managed(string name, string username, string admin = "root-admin", DeletionPolicy? policy = null) =>
-        Credential(name, username, s => s.Provisioning = new UserProvisioning
-        {
-            AdminCredentialRef = new LocalCredentialReference { Name = admin },
-            Roles = [new MilvusRoleReference { Name = ReaderRole }],
-            DeletionPolicy = policy,
-        });
-
-    private async Task CreateAdminAsync(string name = "root-admin", string user = MilvusDoubleState.RootUser, string password = RootPassword)
-    {
-        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["password"] = password });
-        await kit.CreateAsync(Credential(name, user, s => s.PasswordSecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "password" }));
-    }
+    private Task CreateAdminAsync(string name = ManagedUserSpecs.DefaultAdmin, string user = MilvusDoubleState.RootUser, string password = RootPassword) =>
+        specs.CreateAdminAsync(name, user, password);
 
     private async Task<bool> CanLogInAsync(string user, string password)
     {
@@ -92,16 +65,13 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         return outcome.Succeeded;
     }
 
-    private static string ValidatedMessage(ClusterCredential credential) =>
-        credential.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message;
-
     [Fact]
     public async Task A_missing_user_is_created_with_a_generated_password_and_exactly_its_roles()
     {
         var user = ClusterTestKit.Unique("gen_");
         await CreateAdminAsync();
 
-        await kit.CreateAsync(Managed("vectors", user));
+        await kit.CreateAsync(specs.Managed("vectors", user));
 
         var ready = await kit.WaitForConditionAsync<ClusterCredential>("vectors", ConditionTypes.Ready, "True");
         var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("vectors"));
@@ -128,7 +98,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         run.MarkSecret("Someone-else5-pw");
         await CreateAdminAsync();
 
-        await kit.CreateAsync(Managed("taken", user));
+        await kit.CreateAsync(specs.Managed("taken", user));
 
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("taken", ConditionTypes.Ready, "False", "UserExists");
         ValidatedMessage(refused).Should().Contain(user).And.Contain("provisioning.adoptExisting");
@@ -151,7 +121,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         var user = ClusterTestKit.Unique("rot_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("rot", user));
+        await kit.CreateAsync(specs.Managed("rot", user));
         var before = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["password"];
         await kit.CreateDeploymentAsync("opted-in", new Dictionary<string, string> { [WorkloadRestarter.AutoAnnotation] = "true" }, "rot");
         await kit.CreateDeploymentAsync("bystander", null, "rot");
@@ -173,7 +143,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         var user = ClusterTestKit.Unique("drift_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("drift", user));
+        await kit.CreateAsync(specs.Managed("drift", user));
         var published = ClusterTestKit.Decode(await kit.WaitForSecretAsync("drift"))["password"];
         milvus.State.SetPassword(user, "Changed-by-hand-1");
         run.MarkSecret("Changed-by-hand-1");
@@ -191,7 +161,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         var user = ClusterTestKit.Unique("del_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("gone", user, policy: DeletionPolicy.Delete));
+        await kit.CreateAsync(specs.Managed("gone", user, policy: DeletionPolicy.Delete));
         await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Ready, "True");
         await kit.CreatePodUsingSecretAsync("search-api", "gone");
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("gone"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");
@@ -215,7 +185,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     {
         var user = ClusterTestKit.Unique("ret_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("kept", user, policy: DeletionPolicy.Retain));
+        await kit.CreateAsync(specs.Managed("kept", user, policy: DeletionPolicy.Retain));
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("kept"))["password"];
 
         await kit.DeleteAsync<ClusterCredential>("kept");
@@ -234,10 +204,10 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         milvus.State.MakeUndeletable("db_admin");
         run.MarkSecret("Zilliz-Adm1n-pw");
         await CreateAdminAsync();
-        (await kit.RejectedAsync(Managed("zilliz-admin", "db_admin"))).Response.Content.Should().Contain("protected administrator");
-        (await kit.RejectedAsync(Managed("root-again", "root"))).Response.Content.Should().Contain("protected administrator");
+        (await kit.RejectedAsync(specs.Managed("zilliz-admin", "db_admin"))).Response.Content.Should().Contain("protected administrator");
+        (await kit.RejectedAsync(specs.Managed("root-again", "root"))).Response.Content.Should().Contain("protected administrator");
 
-        await kit.CreateAsync(Managed("shouting", "Db_Admin", policy: DeletionPolicy.Delete));
+        await kit.CreateAsync(specs.Managed("shouting", "Db_Admin", policy: DeletionPolicy.Delete));
 
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("shouting", ConditionTypes.Ready, "False", "ProtectedUser");
         ValidatedMessage(refused).Should().Contain("never creates, resets or drops");
@@ -254,7 +224,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
     [InlineData("a_name_that_is_longer_than_32_chars")]
     public async Task A_name_Milvus_would_not_take_is_rejected_by_the_schema(string name)
     {
-        (await kit.RejectedAsync(Managed("bad-name", name))).Response.Content.Should().Contain("spec.username").And.Contain("must start with a letter");
+        (await kit.RejectedAsync(specs.Managed("bad-name", name))).Response.Content.Should().Contain("spec.username").And.Contain("must start with a letter");
     }
 
     [Fact]
@@ -264,7 +234,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         await CreateAdminAsync("broken-admin", password: "not-roots-Passw0rd");
         var user = ClusterTestKit.Unique("wait_");
 
-        await kit.CreateAsync(Managed("waiting", user, admin: "broken-admin"));
+        await kit.CreateAsync(specs.Managed("waiting", user, admin: "broken-admin"));
 
         var waiting = await kit.WaitForConditionAsync<ClusterCredential>("waiting", ConditionTypes.Ready, "False", "AdminNotReady");
         ValidatedMessage(waiting).Should().Contain("broken-admin");
@@ -281,7 +251,7 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
         var user = ClusterTestKit.Unique("deny_");
 
-        await kit.CreateAsync(Managed("denied", user, admin: "weak-admin"));
+        await kit.CreateAsync(specs.Managed("denied", user, admin: "weak-admin"));
 
         var denied = await kit.WaitForConditionAsync<ClusterCredential>("denied", ConditionTypes.Ready, "False", "PermissionDenied");
         ValidatedMessage(denied).Should().Contain(user).And.Contain("app_owner").And.Contain("admin role");

@@ -5,6 +5,7 @@ using MySqlConnector;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Provisioning;
+using static Passbox.IntegrationTests.Operator.ManagedUserSpecs;
 using ValidationReasons = Passbox.Operator.Connectors.ValidationReasons;
 
 namespace Passbox.IntegrationTests.Operator;
@@ -15,46 +16,21 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
 {
     private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
+    private ManagedUserSpecs specs = null!;
 
     public async Task InitializeAsync()
     {
         run = await OperatorRun.StartAsync(controlPlane, "prov");
         kit = run.Kit;
+        specs = new ManagedUserSpecs(kit, ClusterEngine.MySQL, mariaDb.Host, mariaDb.Port, provisioning =>
+            provisioning.Grants = [new DatabaseGrant { Database = MariaDbFixture.DatabaseName, Privileges = [SqlPrivilege.Select, SqlPrivilege.Insert] }]);
         run.MarkSecret(mariaDb.RootPassword);
     }
 
     public async Task DisposeAsync() => await run.DisposeMarkingGeneratedAsync("password", "token");
 
-    private ClusterCredential Credential(string name, string username, Action<ClusterCredentialSpec>? change = null)
-    {
-        var credential = new ClusterCredential
-        {
-            Metadata = new() { Name = name },
-            Spec = new ClusterCredentialSpec
-            {
-                Engine = ClusterEngine.MySQL,
-                Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
-                Username = username,
-                Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
-            },
-        };
-        change?.Invoke(credential.Spec);
-        return credential;
-    }
-
-    private ClusterCredential Managed(string name, string username, string admin = "root-admin", DeletionPolicy? policy = null) =>
-        Credential(name, username, s => s.Provisioning = new UserProvisioning
-        {
-            AdminCredentialRef = new LocalCredentialReference { Name = admin },
-            Grants = [new DatabaseGrant { Database = MariaDbFixture.DatabaseName, Privileges = [SqlPrivilege.Select, SqlPrivilege.Insert] }],
-            DeletionPolicy = policy,
-        });
-
-    private async Task CreateAdminAsync(string name = "root-admin", string? user = null, string? password = null)
-    {
-        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["password"] = password ?? mariaDb.RootPassword });
-        await kit.CreateAsync(Credential(name, user ?? mariaDb.RootUser, s => s.PasswordSecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "password" }));
-    }
+    private Task CreateAdminAsync(string name = ManagedUserSpecs.DefaultAdmin, string? user = null, string? password = null) =>
+        specs.CreateAdminAsync(name, user ?? mariaDb.RootUser, password ?? mariaDb.RootPassword);
 
     /// <summary>An admin with its own login (not root), so its logins can be counted on the server.</summary>
     private async Task<MariaDbAccount> CreateCountedAdminAsync(string name)
@@ -100,7 +76,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         var user = ClusterTestKit.Unique("gen_");
         await CreateAdminAsync();
 
-        await kit.CreateAsync(Managed("orders", user));
+        await kit.CreateAsync(specs.Managed("orders", user));
 
         var ready = await kit.WaitForConditionAsync<ClusterCredential>("orders", ConditionTypes.Ready, "True");
         var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("orders"));
@@ -131,10 +107,10 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await mariaDb.ExecuteAsync($"REVOKE ALL PRIVILEGES ON `{MariaDbFixture.DatabaseName}`.* FROM '{existing.LoginName}'@'%'");
         await CreateAdminAsync();
 
-        await kit.CreateAsync(Managed("taken", existing.LoginName, policy: DeletionPolicy.Delete));
+        await kit.CreateAsync(specs.Managed("taken", existing.LoginName, policy: DeletionPolicy.Delete));
 
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("taken", ConditionTypes.Ready, "False", "UserExists");
-        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message
+        ValidatedMessage(refused)
             .Should().Contain(existing.LoginName).And.Contain("provisioning.adoptExisting");
         (await CanLogInAsync(existing.LoginName, existing.Password)).Should().BeTrue("whatever logs in as the user today keeps working");
         (await GrantCountAsync(existing.LoginName)).Should().Be(0, "not even the grants are applied to someone else's user");
@@ -153,7 +129,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         var existing = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("mig_"));
         run.MarkSecret(existing.Password);
         await CreateAdminAsync();
-        var credential = Managed("migrated", existing.LoginName);
+        var credential = specs.Managed("migrated", existing.LoginName);
         credential.Spec.Provisioning!.AdoptExisting = true;
 
         await kit.CreateAsync(credential);
@@ -170,14 +146,14 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var user = ClusterTestKit.Unique("back_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("again", user));
+        await kit.CreateAsync(specs.Managed("again", user));
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("again"))["password"];
         await kit.DeleteAsync<ClusterCredential>("again");
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("again"), c => c is null, "the credential to go");
 
         // The user and the generated-password Secret were retained; the new credential has no status yet, but the
         // password it would set already logs in as the user, so the user is recognised as Passbox's.
-        await kit.CreateAsync(Managed("again", user));
+        await kit.CreateAsync(specs.Managed("again", user));
 
         await kit.WaitForConditionAsync<ClusterCredential>("again", ConditionTypes.Ready, "True");
         ClusterTestKit.Decode(await kit.WaitForSecretAsync("again"))["password"].Should().Be(password);
@@ -189,7 +165,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var user = ClusterTestKit.Unique("rot_");
         await CreateAdminAsync();
-        var credential = Managed("rot", user);
+        var credential = specs.Managed("rot", user);
         credential.Spec.Provisioning!.Rotation = new RotationSettings { Period = "24h" };
         await kit.CreateAsync(credential);
         var before = ClusterTestKit.Decode(await kit.WaitForSecretAsync("rot"))["password"];
@@ -223,7 +199,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         var second = MariaDbFixture.NewPassword();
         run.MarkSecret(first, second);
         await kit.CreateSecretAsync("src-input", new Dictionary<string, string> { ["password"] = first });
-        var credential = Managed("src", user);
+        var credential = specs.Managed("src", user);
         credential.Spec.PasswordSecretRef = new SecretKeyReference { Name = "src-input", Key = "password" };
         await kit.CreateAsync(credential);
         await kit.WaitForSecretAsync("src", s => ClusterTestKit.Decode(s)["password"] == first);
@@ -241,7 +217,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var admin = await CreateCountedAdminAsync("counted-admin");
         var user = ClusterTestKit.Unique("per_");
-        var credential = Managed("periodic", user, admin: "counted-admin");
+        var credential = specs.Managed("periodic", user, admin: "counted-admin");
         credential.Spec.Validation = new ValidationSettings { Interval = "1s", Timeout = "3s" };
         await kit.CreateAsync(credential);
         await kit.WaitForConditionAsync<ClusterCredential>("periodic", ConditionTypes.Ready, "True");
@@ -258,7 +234,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         await CreateAdminAsync();
         var user = ClusterTestKit.Unique("gone_");
-        var credential = Managed("gone", user);
+        var credential = specs.Managed("gone", user);
         credential.Spec.Validation = new ValidationSettings { Interval = "1s", Timeout = "3s" };
         await kit.CreateAsync(credential);
         var ready = await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Validated, "True");
@@ -280,7 +256,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var admin = await CreateCountedAdminAsync("lock-admin");
         var user = ClusterTestKit.Unique("lock_");
-        await kit.CreateAsync(Managed("locked", user, admin: "lock-admin"));
+        await kit.CreateAsync(specs.Managed("locked", user, admin: "lock-admin"));
         await kit.WaitForConditionAsync<ClusterCredential>("locked", ConditionTypes.Ready, "True");
         run.MarkSecret(ClusterTestKit.Decode(await kit.WaitForSecretAsync("locked"))["password"]);
         await mariaDb.ExecuteAsync($"ALTER USER '{user}'@'%' ACCOUNT LOCK");
@@ -288,14 +264,15 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         // An edit brings a check forward: its login is refused, repaired by the administrator once, and refused again.
         await kit.PatchAsync<ClusterCredential>("locked", new { spec = new { provisioning = new { deletionPolicy = "Delete" } } });
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("locked", ConditionTypes.Validated, "False", ValidationReasons.AuthenticationFailed);
-        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should()
+        ValidatedMessage(refused).Should()
             .Contain("this account is locked").And.Contain("The administrator had just set this user's password");
+        var refusedRevision = refused.Status!.AttemptedRevision;
         var adminLogins = await mariaDb.LoginAttemptsAsync(admin.LoginName);
 
         // The next check knows the login was refused: the administrator repairs before the login, and not again after it.
         await kit.PatchAsync<ClusterCredential>("locked", new { spec = new { provisioning = new { deletionPolicy = "Retain" } } });
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("locked"),
-            c => c!.Status!.AttemptedRevision != refused.Status.AttemptedRevision, "the check of the edited credential");
+            c => c!.Status!.AttemptedRevision != refusedRevision, "the check of the edited credential");
         (await mariaDb.LoginAttemptsAsync(admin.LoginName)).Should().Be(adminLogins + 1, "one administrator session per check");
         (await kit.GetAsync<ClusterCredential>("locked"))!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason
             .Should().Be(ValidationReasons.AuthenticationFailed);
@@ -310,7 +287,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         var password = MariaDbFixture.NewPassword();
         run.MarkSecret(password);
         await kit.CreateSecretAsync("lbl-input", new Dictionary<string, string> { ["password"] = password });
-        var credential = Managed("lbl", user, admin: "label-admin");
+        var credential = specs.Managed("lbl", user, admin: "label-admin");
         credential.Spec.PasswordSecretRef = new SecretKeyReference { Name = "lbl-input", Key = "password" };
         await kit.CreateAsync(credential);
         var ready = await kit.WaitForConditionAsync<ClusterCredential>("lbl", ConditionTypes.Ready, "True");
@@ -332,7 +309,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var user = ClusterTestKit.Unique("del_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("gone", user, policy: DeletionPolicy.Delete));
+        await kit.CreateAsync(specs.Managed("gone", user, policy: DeletionPolicy.Delete));
         await kit.WaitForConditionAsync<ClusterCredential>("gone", ConditionTypes.Ready, "True");
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("gone"))["password"];
         run.MarkSecret(password);
@@ -361,7 +338,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var user = ClusterTestKit.Unique("frc_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("forced", user, policy: DeletionPolicy.Delete));
+        await kit.CreateAsync(specs.Managed("forced", user, policy: DeletionPolicy.Delete));
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("forced"))["password"];
         await kit.CreatePodUsingSecretAsync("still-running", "forced");
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("forced"), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");
@@ -381,7 +358,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var user = ClusterTestKit.Unique("dep_");
         await CreateAdminAsync("dep-admin");
-        await kit.CreateAsync(Managed("dependent", user, admin: "dep-admin", policy: DeletionPolicy.Delete));
+        await kit.CreateAsync(specs.Managed("dependent", user, admin: "dep-admin", policy: DeletionPolicy.Delete));
         await kit.WaitForConditionAsync<ClusterCredential>("dependent", ConditionTypes.Ready, "True");
 
         await kit.DeleteAsync<ClusterCredential>("dep-admin");
@@ -403,7 +380,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     {
         var user = ClusterTestKit.Unique("ret_");
         await CreateAdminAsync();
-        await kit.CreateAsync(Managed("kept", user));
+        await kit.CreateAsync(specs.Managed("kept", user));
         var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("kept"))["password"];
 
         await kit.DeleteAsync<ClusterCredential>("kept");
@@ -418,15 +395,15 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     public async Task Protected_users_are_refused_by_the_schema_and_by_the_operator()
     {
         await CreateAdminAsync();
-        var rejected = await kit.RejectedAsync(Managed("root-again", "root"));
+        var rejected = await kit.RejectedAsync(specs.Managed("root-again", "root"));
         rejected.Response.Content.Should().Contain("protected administrator");
 
         // The schema compares exactly; the operator also refuses other spellings and never touches the server.
         var rootBefore = await mariaDb.ScalarAsync("SELECT authentication_string FROM mysql.user WHERE User = 'root' AND Host = '%'");
-        await kit.CreateAsync(Managed("shouting", "ROOT"));
+        await kit.CreateAsync(specs.Managed("shouting", "ROOT"));
 
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("shouting", ConditionTypes.Ready, "False", "ProtectedUser");
-        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("never creates, resets or drops");
+        ValidatedMessage(refused).Should().Contain("never creates, resets or drops");
         (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("shouting"))).Should().BeNull();
         (await mariaDb.ScalarAsync("SELECT authentication_string FROM mysql.user WHERE User = 'root' AND Host = '%'")).Should().Be(rootBefore);
     }
@@ -438,10 +415,10 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await CreateAdminAsync("team-admin", account.LoginName, account.Password);
         await kit.WaitForConditionAsync<ClusterCredential>("team-admin", ConditionTypes.Ready, "True");
 
-        await kit.CreateAsync(Managed("itself", account.LoginName.ToUpperInvariant(), admin: "team-admin"));
+        await kit.CreateAsync(specs.Managed("itself", account.LoginName.ToUpperInvariant(), admin: "team-admin"));
 
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("itself", ConditionTypes.Ready, "False", "ProtectedUser");
-        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("admin ClusterCredential team-admin");
+        ValidatedMessage(refused).Should().Contain("admin ClusterCredential team-admin");
         (await CanLogInAsync(account.LoginName, account.Password)).Should().BeTrue("the administrator's password must be left alone");
     }
 
@@ -449,7 +426,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     public async Task Users_of_the_OceanBase_sys_tenant_are_refused()
     {
         var user = ClusterTestKit.Unique("ops_");
-        var credential = Managed("sys-user", user);
+        var credential = specs.Managed("sys-user", user);
         credential.Spec.Engine = ClusterEngine.OceanBase;
         credential.Spec.OceanBase = new OceanBaseSettings { Tenant = "sys" };
         (await kit.RejectedAsync(credential)).Response.Content.Should().Contain("sys tenant");
@@ -459,7 +436,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.CreateAsync(credential);
 
         var refused = await kit.WaitForConditionAsync<ClusterCredential>("sys-user", ConditionTypes.Ready, "False", "ProtectedUser");
-        refused.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("sys tenant").And.Contain("administer the whole cluster");
+        ValidatedMessage(refused).Should().Contain("sys tenant").And.Contain("administer the whole cluster");
         (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("sys-user"))).Should().BeNull();
         (await UserCountAsync(user)).Should().Be(0);
     }
@@ -467,7 +444,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     [Fact]
     public async Task An_invalid_user_name_is_rejected_by_the_schema()
     {
-        var rejected = await kit.RejectedAsync(Managed("bad-name", "app-rw'; DROP USER root; --"));
+        var rejected = await kit.RejectedAsync(specs.Managed("bad-name", "app-rw'; DROP USER root; --"));
 
         rejected.Response.Content.Should().Contain("spec.username");
     }
@@ -479,10 +456,10 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await CreateAdminAsync("broken-admin", password: "not-roots-password-1");
         var user = ClusterTestKit.Unique("wait_");
 
-        await kit.CreateAsync(Managed("waiting", user, admin: "broken-admin"));
+        await kit.CreateAsync(specs.Managed("waiting", user, admin: "broken-admin"));
 
         var waiting = await kit.WaitForConditionAsync<ClusterCredential>("waiting", ConditionTypes.Ready, "False", "AdminNotReady");
-        waiting.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("broken-admin");
+        ValidatedMessage(waiting).Should().Contain("broken-admin");
         (await UserCountAsync(user)).Should().Be(0);
         (await kit.TryGetSecretAsync("waiting")).Should().BeNull();
     }
@@ -496,10 +473,10 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.WaitForConditionAsync<ClusterCredential>("weak-admin", ConditionTypes.Ready, "True");
         var user = ClusterTestKit.Unique("deny_");
 
-        await kit.CreateAsync(Managed("denied", user, admin: "weak-admin"));
+        await kit.CreateAsync(specs.Managed("denied", user, admin: "weak-admin"));
 
         var denied = await kit.WaitForConditionAsync<ClusterCredential>("denied", ConditionTypes.Ready, "False", "PermissionDenied");
-        denied.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain(user).And.Contain(weak.LoginName);
+        ValidatedMessage(denied).Should().Contain(user).And.Contain(weak.LoginName);
         (await UserCountAsync(user)).Should().Be(0);
     }
 }
