@@ -1,15 +1,13 @@
 using System.Net;
-using System.Text;
 using k8s;
 using k8s.Models;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
-using Passbox.Operator.Provisioning;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Runtime;
+using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
 
 namespace Passbox.Operator.Tests.Controllers;
 
@@ -20,13 +18,12 @@ namespace Passbox.Operator.Tests.Controllers;
 /// </summary>
 public sealed class CredentialPipelineIdleTests
 {
-    private static readonly DateTimeOffset Start = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
     private const string Good = "Logged in to db:3306 as 'app'; server 11.4.";
 
-    private readonly FakeTimeProvider time = new(Start);
+    private readonly FakeTimeProvider time = Clock();
     private readonly CountingKind kind = new();
-    private readonly V1ConfigMap credential = new() { ApiVersion = "v1", Kind = "ConfigMap", Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-billing", Generation = 1 } };
+    private readonly V1ConfigMap credential = Credential();
 
     [Fact]
     public async Task An_unchanged_periodic_check_logs_in_but_leaves_the_status_as_it_was_and_the_next_one_is_an_interval_later()
@@ -145,63 +142,21 @@ public sealed class CredentialPipelineIdleTests
 
     private CredentialPipeline Pipeline(CheckMemory memory)
     {
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, new FakeApiServer(request =>
-            request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source"
-                ? FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret
-                {
-                    ApiVersion = "v1",
-                    Kind = "Secret",
-                    Metadata = new V1ObjectMeta { Name = "source", NamespaceProperty = "team", Uid = "uid-source", ResourceVersion = "5" },
-                    Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("unit-test-pw") },
-                }))
-                : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound")));
-        var events = new NoEvents();
-        return new CredentialPipeline(
-            new SourceSecretReader(client),
-            new GeneratedSecretPublisher(client, new PublishedView(kind.Payload, credential.Metadata.Uid), NullLogger<GeneratedSecretPublisher>.Instance),
-            new ValidationPlanner(time),
-            memory,
-            events,
-            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
-            time,
-            NullLogger<CredentialPipeline>.Instance);
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source"
+            ? SourceSecret("5", "unit-test-pw")
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        return PipelineTestKit.Pipeline(server, new PublishedView(kind.BuildSecret(credential, new SourceValues([])), credential.Metadata.Uid), time, memory);
     }
 
     private static ClusterCredentialStatus Copy(string json) => KubernetesJson.Deserialize<ClusterCredentialStatus>(json);
 
-    private sealed class CountingKind : ICredentialKind<V1ConfigMap>
+    private sealed class CountingKind : TestCredentialKind
     {
-        private static readonly SecretKeyReference Source = new() { Name = "source", Key = "password" };
-
-        public SecretPayload Payload { get; } = new("billing", "Opaque",
-            new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("unit-test-pw") },
-            new Dictionary<string, string>(), new Dictionary<string, string>());
-
         public ValidationOutcome Outcome { get; set; } = ValidationOutcome.Success(Good, "11.4");
 
-        public int Logins { get; private set; }
+        public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
 
-        public string KindName => "ClusterCredential";
-
-        public IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
-
-        public string SecretName(V1ConfigMap credential) => "billing";
-
-        public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
-
-        public CheckSchedule Schedule(V1ConfigMap credential) => new(Interval, TimeSpan.FromSeconds(5), Disabled: false);
-
-        public Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
-        {
-            Logins++;
-            return Task.FromResult(Outcome);
-        }
-
-        public SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => Payload;
-
-        public void Describe(V1ConfigMap credential, CredentialStatus status)
-        {
-        }
+        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(Outcome);
     }
 
     /// <summary>The generated Secret is already published and matches, so publishing writes nothing.</summary>

@@ -1,15 +1,11 @@
 using System.Net;
-using System.Text;
-using k8s;
 using k8s.Models;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
-using Passbox.Operator.Provisioning;
-using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Runtime;
+using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
 
 namespace Passbox.Operator.Tests.Controllers;
 
@@ -20,9 +16,7 @@ namespace Passbox.Operator.Tests.Controllers;
 /// </summary>
 public sealed class CredentialPipelineLimitsTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
-
-    private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 11, 25, 10, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider time = Clock();
     private readonly FakeApiServer api = new(_ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
 
     [Theory]
@@ -32,7 +26,7 @@ public sealed class CredentialPipelineLimitsTests
     {
         var kind = new HangingKind(provisioned);
         var status = new ClusterCredentialStatus();
-        var run = Pipeline(kind).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+        var run = Pipeline().RunAsync(Credential("billing"), kind, status, CancellationToken.None);
         await kind.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         time.Advance(TimeSpan.FromSeconds(appliedSeconds) - TimeSpan.FromMilliseconds(1));
@@ -51,7 +45,7 @@ public sealed class CredentialPipelineLimitsTests
         var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
         var status = new ClusterCredentialStatus();
 
-        var requeue = await Pipeline(kind).RunAsync(Credential(new string('a', 64)), kind, status, CancellationToken.None);
+        var requeue = await Pipeline().RunAsync(Credential(new string('a', 64)), kind, status, CancellationToken.None);
 
         requeue.Should().BeNull("only a new credential under a shorter name can fix it");
         kind.Started.Task.IsCompleted.Should().BeFalse("nothing is checked for a credential that can never be published");
@@ -72,7 +66,7 @@ public sealed class CredentialPipelineLimitsTests
         var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
         var status = new ClusterCredentialStatus();
 
-        var requeue = await Pipeline(kind, refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+        var requeue = await Pipeline(refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
 
         requeue.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMinutes(10), "the next look is the periodic one; an edit of the spec comes sooner");
         refusing.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Post, "a refused write is not retried in the same pass");
@@ -85,48 +79,18 @@ public sealed class CredentialPipelineLimitsTests
         status.SecretName.Should().BeNull("nothing was published");
     }
 
-    private static V1ConfigMap Credential(string name) => new()
-    {
-        ApiVersion = "v1",
-        Kind = "ConfigMap",
-        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name.Length, Generation = 1 },
-    };
-
-    private CredentialPipeline Pipeline(HangingKind kind, FakeApiServer? server = null)
-    {
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server ?? api);
-        var events = new NoEvents();
-        return new CredentialPipeline(
-            new SourceSecretReader(client),
-            new GeneratedSecretPublisher(client, new NoSecrets(), NullLogger<GeneratedSecretPublisher>.Instance),
-            new ValidationPlanner(time),
-            new CheckMemory(),
-            events,
-            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
-            time,
-            NullLogger<CredentialPipeline>.Instance);
-    }
+    private CredentialPipeline Pipeline(FakeApiServer? server = null) => PipelineTestKit.Pipeline(server ?? api, new NoGeneratedSecrets(), time);
 
     /// <summary>A kind with no source Secrets whose login hangs until cancelled, or returns <see cref="Outcome"/>.</summary>
-    private sealed class HangingKind(bool provisioned) : ICredentialKind<V1ConfigMap>, ICredentialProvisioning<V1ConfigMap>
+    private sealed class HangingKind(bool provisioned) : TestCredentialKind
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ValidationOutcome? Outcome { get; init; }
 
-        public string KindName => "ClusterCredential";
+        public override ICredentialProvisioning<V1ConfigMap>? Provisioning { get; } = provisioned ? new RecordingProvisioning() : null;
 
-        public ICredentialProvisioning<V1ConfigMap>? Provisioning => provisioned ? this : null;
-
-        public IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [];
-
-        public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
-
-        public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
-
-        public CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromMinutes(10), Timeout, Disabled: false);
-
-        public async Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
+        protected override async Task<ValidationOutcome> LogInAsync(CancellationToken ct)
         {
             Started.TrySetResult();
             if (Outcome is { } outcome)
@@ -137,29 +101,5 @@ public sealed class CredentialPipelineLimitsTests
             await Task.Delay(System.Threading.Timeout.Infinite, ct);
             throw new InvalidOperationException("unreachable");
         }
-
-        public SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => new(
-            credential.Metadata.Name, "Opaque", new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("unit-test-pw") },
-            new Dictionary<string, string>(), new Dictionary<string, string>());
-
-        public void Describe(V1ConfigMap credential, CredentialStatus status)
-        {
-        }
-
-        public bool Manages(V1ConfigMap credential) => provisioned;
-
-        public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
-
-        public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct) =>
-            Task.FromResult<ValidationOutcome?>(null);
-
-        public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
-
-        public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
-    }
-
-    private sealed class NoSecrets : IGeneratedSecretView
-    {
-        public ObservedSecret? Find(string namespaceName, string name) => null;
     }
 }

@@ -1,8 +1,6 @@
 using System.Net;
-using System.Text;
 using k8s;
 using k8s.Models;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
@@ -10,6 +8,7 @@ using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Provisioning;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Runtime;
+using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
 
 namespace Passbox.Operator.Tests.Controllers;
 
@@ -19,8 +18,8 @@ namespace Passbox.Operator.Tests.Controllers;
 /// </summary>
 public sealed class CredentialPipelineRestartTests
 {
-    private readonly FakeTimeProvider time = new(new DateTimeOffset(2026, 11, 25, 10, 0, 0, TimeSpan.Zero));
-    private readonly V1ConfigMap credential = new() { ApiVersion = "v1", Kind = "ConfigMap", Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-billing", Generation = 1 } };
+    private readonly FakeTimeProvider time = Clock();
+    private readonly V1ConfigMap credential = Credential();
     private readonly OneSourceKind kind = new();
     private string sourceVersion = "5";
     private int restartRefusals = 1;
@@ -57,13 +56,7 @@ public sealed class CredentialPipelineRestartTests
         var path = request.Path;
         if (path == "/api/v1/namespaces/team/secrets/source")
         {
-            return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret
-            {
-                ApiVersion = "v1",
-                Kind = "Secret",
-                Metadata = new V1ObjectMeta { Name = "source", NamespaceProperty = "team", Uid = "uid-source", ResourceVersion = sourceVersion },
-                Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes("pw-" + sourceVersion) },
-            }));
+            return SourceSecret(sourceVersion, "pw-" + sourceVersion);
         }
 
         if (path == "/api/v1/namespaces/team/secrets/billing")
@@ -94,51 +87,18 @@ public sealed class CredentialPipelineRestartTests
         };
     }
 
-    private CredentialPipeline Pipeline(FakeApiServer server)
-    {
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
-        var events = new NoEvents();
-        return new CredentialPipeline(
-            new SourceSecretReader(client),
-            new GeneratedSecretPublisher(client, new StaleView(credential.Metadata.Uid), NullLogger<GeneratedSecretPublisher>.Instance),
-            new ValidationPlanner(time),
-            new CheckMemory(),
-            events,
-            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
-            time,
-            NullLogger<CredentialPipeline>.Instance);
-    }
+    private CredentialPipeline Pipeline(FakeApiServer server) => PipelineTestKit.Pipeline(server, new StaleView(credential.Metadata.Uid), time);
 
     /// <summary>A kind whose Secret holds the source password, so a new source version is new Secret data.</summary>
-    private sealed class OneSourceKind : ICredentialKind<V1ConfigMap>
+    private sealed class OneSourceKind : TestCredentialKind
     {
-        private static readonly SecretKeyReference Source = new() { Name = "source", Key = "password" };
+        public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
 
-        public int Logins { get; private set; }
+        public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), Disabled: false);
 
-        public string KindName => "ClusterCredential";
+        public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => Payload(SecretName(credential), sources.All.Single().Bytes!);
 
-        public IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
-
-        public string SecretName(V1ConfigMap credential) => "billing";
-
-        public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
-
-        public CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), Disabled: false);
-
-        public Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
-        {
-            Logins++;
-            return Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
-        }
-
-        public SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => new("billing", "Opaque",
-            new Dictionary<string, byte[]> { ["password"] = sources.All.Single().Bytes! },
-            new Dictionary<string, string>(), new Dictionary<string, string>());
-
-        public void Describe(V1ConfigMap credential, CredentialStatus status)
-        {
-        }
+        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
     }
 
     /// <summary>The credential's Secret exists with other data, so every publish updates it.</summary>

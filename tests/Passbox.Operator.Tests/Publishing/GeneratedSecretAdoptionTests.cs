@@ -4,6 +4,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Controllers;
 using Passbox.Operator.Tests.Runtime;
 
 namespace Passbox.Operator.Tests.Publishing;
@@ -65,7 +66,7 @@ public sealed class GeneratedSecretAdoptionTests
     }
 
     private static GeneratedSecretPublisher Publisher(FakeApiServer server) =>
-        new(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new NothingCached(), NullLogger<GeneratedSecretPublisher>.Instance);
+        new(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new NoGeneratedSecrets(), NullLogger<GeneratedSecretPublisher>.Instance);
 
     /// <summary>The Secret as the server holds it: created by Passbox (an Update entry of its field manager), old data.</summary>
     private static V1Secret Live(string ownerUid) => new()
@@ -86,10 +87,4 @@ public sealed class GeneratedSecretAdoptionTests
     };
 
     private static HttpResponseMessage Secret(V1Secret secret) => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret));
-
-    /// <summary>The cache does not show the Secret: its managed-by label was removed.</summary>
-    private sealed class NothingCached : IGeneratedSecretView
-    {
-        public ObservedSecret? Find(string namespaceName, string name) => null;
-    }
 }

@@ -1,0 +1,127 @@
+using System.Net;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Provisioning;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// What the CredentialPipeline tests share: a ConfigMap in namespace <c>team</c> standing in for a credential, a fake
+/// clock, and the real pipeline wired to a fake API server and a view of the generated Secret.
+/// </summary>
+internal static class PipelineTestKit
+{
+    public static readonly DateTimeOffset Start = new(2026, 11, 25, 10, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The password Secret the kinds that read one read, key <c>password</c>.</summary>
+    public static readonly SecretKeyReference Source = new() { Name = "source", Key = "password" };
+
+    public static FakeTimeProvider Clock() => new(Start);
+
+    public static V1ConfigMap Credential(string name = "billing") => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ConfigMap",
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name, Generation = 1 },
+    };
+
+    public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null)
+    {
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
+        var events = new NoEvents();
+        return new CredentialPipeline(
+            new SourceSecretReader(client),
+            new GeneratedSecretPublisher(client, view, NullLogger<GeneratedSecretPublisher>.Instance),
+            new ValidationPlanner(time),
+            memory ?? new CheckMemory(),
+            events,
+            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
+            time,
+            NullLogger<CredentialPipeline>.Instance);
+    }
+
+    /// <summary>An API server that creates whatever is posted to it and knows nothing else.</summary>
+    public static FakeApiServer AcceptingCreates() => new(request => request.Method == HttpMethod.Post
+        ? FakeApiServer.Json(HttpStatusCode.Created, request.Body!)
+        : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+
+    /// <summary>The API server's answer for the <see cref="Source"/> Secret at <paramref name="resourceVersion"/>.</summary>
+    public static HttpResponseMessage SourceSecret(string resourceVersion, string password) => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret
+    {
+        ApiVersion = "v1",
+        Kind = "Secret",
+        Metadata = new V1ObjectMeta { Name = Source.Name, NamespaceProperty = "team", Uid = "uid-source", ResourceVersion = resourceVersion },
+        Data = new Dictionary<string, byte[]> { [Source.Key] = System.Text.Encoding.UTF8.GetBytes(password) },
+    }));
+
+    public static SecretPayload Payload(string name, byte[] password) =>
+        new(name, "Opaque", new Dictionary<string, byte[]> { ["password"] = password }, new Dictionary<string, string>(), new Dictionary<string, string>());
+}
+
+/// <summary>
+/// The base of the pipeline tests' credential kinds: a login as <c>app</c> at <c>db:3306</c>, checked every ten minutes
+/// within five seconds, publishing a Secret named like the credential; each kind says what the login answers.
+/// </summary>
+internal abstract class TestCredentialKind : ICredentialKind<V1ConfigMap>
+{
+    public int Logins { get; private set; }
+
+    public string KindName => "ClusterCredential";
+
+    public virtual ICredentialProvisioning<V1ConfigMap>? Provisioning => null;
+
+    public virtual IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [];
+
+    public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
+
+    public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
+
+    public virtual CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), Disabled: false);
+
+    public Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
+    {
+        Logins++;
+        return LogInAsync(ct);
+    }
+
+    public virtual SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => PipelineTestKit.Payload(SecretName(credential), "unit-test-pw"u8.ToArray());
+
+    public void Describe(V1ConfigMap credential, CredentialStatus status)
+    {
+    }
+
+    protected abstract Task<ValidationOutcome> LogInAsync(CancellationToken ct);
+}
+
+/// <summary>User management that changes nothing and records the <c>loginRefused</c> argument of every step asked of it.</summary>
+internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMap>
+{
+    public List<bool> Applies { get; } = [];
+
+    public bool Manages(V1ConfigMap credential) => true;
+
+    public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
+
+    public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
+    {
+        Applies.Add(loginRefused);
+        return Task.FromResult<ValidationOutcome?>(null);
+    }
+
+    public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
+
+    public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
+}
+
+/// <summary>No generated Secret is cached: every publish starts with a create.</summary>
+internal sealed class NoGeneratedSecrets : IGeneratedSecretView
+{
+    public ObservedSecret? Find(string namespaceName, string name) => null;
+}
