@@ -213,11 +213,14 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
             await kit.WaitForSecretAsync("deploy-token");
             await kit.WaitForSecretAsync("orders-db");
 
-            // Repairs: an edit is patched back, a deletion re-created; the second "created" event is aggregated.
+            // Repairs: an edit is patched back, a deletion re-created; the second re-creation's "created" event is aggregated
+            // (the first publication's event also tells the login, so it is a different message).
             await kit.SetSecretValueAsync("orders-db", "password", "edited-by-hand");
             await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
             await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("orders-db", ns.Name);
-            await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
+            var recreated = await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
+            await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("orders-db", ns.Name);
+            await kit.WaitForSecretAsync("orders-db", s => s.Metadata.Uid != recreated.Metadata.Uid && ClusterTestKit.Decode(s)["password"] == account.Password);
 
             // In-use protection: a running Pod mounting the Secret blocks the deletion until it is gone.
             await controlPlane.Admin.CoreV1.CreateNamespacedPodAsync(new V1Pod
