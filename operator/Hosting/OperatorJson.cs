@@ -1,8 +1,14 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.ClusterCredentials;
+using Passbox.Operator.Controllers.PipelineCredentials;
+using Passbox.Operator.Provisioning;
+using Passbox.Operator.Runtime.Metrics;
 using Passbox.Operator.Runtime.Watching;
 using Passbox.Operator.Usage.Feeding;
 
@@ -37,9 +43,26 @@ namespace Passbox.Operator.Hosting;
 [JsonSerializable(typeof(ListEnvelope<V1ReplicaSet>))]
 [JsonSerializable(typeof(ListEnvelope<V1Job>))]
 [JsonSerializable(typeof(ListEnvelope<V1CronJob>))]
+[JsonSerializable(typeof(SecretMergePatch))]
 internal sealed partial class OperatorJsonContext : JsonSerializerContext;
 
-/// <summary>Puts <see cref="OperatorJsonContext"/> in front of KubernetesJson's resolvers.</summary>
+/// <summary>
+/// Compile-time JSON metadata for what the operator writes for itself rather than for the API server: the login
+/// fingerprints' input and the references a usage stub carries in an annotation. System.Text.Json's default options
+/// (member names as declared, nulls written), as the reflection-based calls these replace used, so the JSON and the
+/// fingerprints stored from it stay the same.
+/// </summary>
+[JsonSerializable(typeof(LoginRelevantClusterSpec))]
+[JsonSerializable(typeof(LoginRelevantPipelineSpec))]
+[JsonSerializable(typeof(IReadOnlyList<string>[]))]
+[JsonSerializable(typeof(string[][]))]
+internal sealed partial class PlainJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Puts <see cref="OperatorJsonContext"/> in front of KubernetesJson's resolvers, and counts every type that still
+/// reaches KubernetesJson's reflection fallback (passbox_json_reflection_types_total). In a native AOT build such a type
+/// is serialized from trimmed metadata, so the count must stay at zero: make aot-smoke checks it.
+/// </summary>
 public static class OperatorJson
 {
     private static int registered;
@@ -57,10 +80,40 @@ public static class OperatorJson
 
         KubernetesJson.AddJsonOptions(options =>
         {
-            if (!options.IsReadOnly)
+            if (options.IsReadOnly)
             {
-                options.TypeInfoResolverChain.Insert(0, OperatorJsonContext.Default);
+                return;
             }
+
+            var chain = options.TypeInfoResolverChain;
+            for (var i = 0; i < chain.Count; i++)
+            {
+                if (chain[i] is not JsonSerializerContext)
+                {
+                    chain[i] = new ReflectionFallbackMeter(chain[i]);
+                }
+            }
+
+            chain.Insert(0, OperatorJsonContext.Default);
         });
+    }
+
+    /// <summary>
+    /// Wraps a resolver that is not source generated. Options cache a type's metadata, so each type is counted once.
+    /// </summary>
+    private sealed class ReflectionFallbackMeter(IJsonTypeInfoResolver inner) : IJsonTypeInfoResolver
+    {
+        public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
+        {
+            var info = inner.GetTypeInfo(type, options);
+            // Only objects described member by member can lose members to trimming; strings, numbers and the
+            // untyped object (a V1Patch's string body goes through it) are safe by reflection too.
+            if (info is { Kind: JsonTypeInfoKind.Object })
+            {
+                RuntimeMetrics.JsonReflectionTypes.WithLabels(type.ToString()).Inc();
+            }
+
+            return info;
+        }
     }
 }

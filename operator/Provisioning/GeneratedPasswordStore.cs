@@ -141,7 +141,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         }
         else
         {
-            var patch = new V1Patch(KubernetesJson.Serialize(new { metadata = secret.Metadata, data = secret.Data }), V1Patch.PatchType.MergePatch);
+            var patch = new V1Patch(KubernetesJson.Serialize(new SecretMergePatch(secret.Metadata, secret.Data)), V1Patch.PatchType.MergePatch);
             await client.CoreV1.PatchNamespacedSecretAsync(patch, secret.Metadata.Name, namespaceName, cancellationToken: ct);
         }
     }
@@ -173,3 +173,6 @@ public sealed record GeneratedPasswordState(string? FailureReason, string? Failu
 
     public static GeneratedPasswordState Failed(string reason, string message) => new(reason, message, null);
 }
+
+/// <summary>The merge patch that rewrites a generated password Secret: its metadata (with the resourceVersion read) and data.</summary>
+internal sealed record SecretMergePatch(V1ObjectMeta Metadata, IDictionary<string, byte[]> Data);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -96,10 +97,9 @@ public sealed partial class WorkloadRestarter(IKubernetes client, IEventSink eve
     {
         var restarted = new List<string>();
         var stamp = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
-        var patch = new V1Patch(KubernetesJson.Serialize(new
-        {
-            spec = new { template = new { metadata = new { annotations = new Dictionary<string, string> { [RestartedAtAnnotation] = stamp } } } },
-        }), V1Patch.PatchType.MergePatch);
+        var annotations = new JsonObject { [RestartedAtAnnotation] = stamp };
+        var body = new JsonObject { ["spec"] = new JsonObject { ["template"] = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = annotations } } } };
+        var patch = new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch);
         try
         {
             foreach (var d in (await client.AppsV1.ListNamespacedDeploymentAsync(namespaceName, cancellationToken: ct)).Items

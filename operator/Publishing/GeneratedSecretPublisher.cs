@@ -197,11 +197,10 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             return null;
         }
 
-        return new JsonArray
-        {
+        // JsonNode elements: the generic Add<T> of a collection initializer would wrap them as values through reflection.
+        return new JsonArray(
             new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = resourceVersion },
-            new JsonObject { ["op"] = "replace", ["path"] = $"/metadata/managedFields/{index}/operation", ["value"] = "Apply" },
-        }.ToJsonString();
+            new JsonObject { ["op"] = "replace", ["path"] = $"/metadata/managedFields/{index}/operation", ["value"] = "Apply" }).ToJsonString();
     }
 
     private async Task<V1Secret?> TryReadAsync(string namespaceName, string name, CancellationToken ct)

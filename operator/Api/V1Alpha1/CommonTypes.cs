@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
 using Passbox.Operator.Api.Schema;
 
@@ -35,10 +36,12 @@ public class GeneratedSecretSettings
     public string? Name { get; set; }
 
     /// <summary>Extra labels for the generated Secret.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(64)]
     public Dictionary<string, string>? Labels { get; set; }
 
     /// <summary>Extra annotations for the generated Secret.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(64)]
     public Dictionary<string, string>? Annotations { get; set; }
 }
@@ -50,6 +53,7 @@ public sealed class UsageStatus
     public int Count { get; set; }
 
     /// <summary>The first few users, for a quick look.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(10)]
     public List<UsageReference>? Items { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using k8s.Models;
 using Passbox.Operator.Api.Schema;
 
@@ -48,6 +49,7 @@ public abstract class CredentialStatus
 
     /// <summary>Ready, Validated, SecretSynced and DeletionBlocked conditions.</summary>
     [ListMapKeys("type")]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(8)]
     public List<V1Condition>? Conditions { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
 using k8s;
 using k8s.Models;
@@ -179,6 +180,7 @@ public sealed class PipelineSecretSettings : GeneratedSecretSettings
     public SecretFormat? Format { get; set; }
 
     /// <summary>Tools that should pick the Secret up directly: Tekton, ArgoCD and Jenkins labels, annotations and keys.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(3)]
     public List<SecretConsumer>? Consumers { get; set; }
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json.Serialization;
 using Passbox.Operator.Api.Schema;
 
@@ -18,10 +19,12 @@ public sealed class UserProvisioning
     public PasswordPolicy? PasswordPolicy { get; set; }
 
     /// <summary>Privileges on databases (MySQL and OceanBase). Privileges not listed are not revoked.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(32)]
     public List<DatabaseGrant>? Grants { get; set; }
 
     /// <summary>Roles of the user (Milvus). Roles not listed are removed from the user.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(32)]
     [ListMapKeys("name")]
     public List<MilvusRoleReference>? Roles { get; set; }
@@ -85,6 +88,7 @@ public sealed class DatabaseGrant
 
     /// <summary>Privileges to grant on all tables of the database.</summary>
     [Required]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [Length(1, 20)]
     public List<SqlPrivilege> Privileges { get; set; } = [];
 }

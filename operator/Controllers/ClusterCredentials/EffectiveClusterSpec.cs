@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Hosting;
 using OceanBaseLogin = Passbox.Operator.Connectors.OceanBaseLogin;
 
 namespace Passbox.Operator.Controllers.ClusterCredentials;
@@ -69,19 +70,35 @@ public sealed record EffectiveClusterSpec(
         engine != ClusterEngine.OceanBase || string.IsNullOrEmpty(tenant) ? username : OceanBaseLogin.Format(username, tenant, cluster);
 
     /// <summary>The part of the spec a login depends on; description and Secret shape are left out on purpose.</summary>
-    public string LoginRelevantJson() => JsonSerializer.Serialize(new
-    {
-        Engine = Engine.ToString(),
-        Host,
-        Port,
-        Tls = TlsMode.ToString(),
-        Ca = CaSecretRef?.ToString(),
-        LoginName,
-        Database,
-        Password = PasswordSecretRef?.ToString(),
-        ApiKey = ApiKeySecretRef?.ToString(),
-        ValidationDisabled,
-    });
+    public string LoginRelevantJson() => JsonSerializer.Serialize(
+        new LoginRelevantClusterSpec(
+            Engine.ToString(),
+            Host,
+            Port,
+            TlsMode.ToString(),
+            CaSecretRef?.ToString(),
+            LoginName,
+            Database,
+            PasswordSecretRef?.ToString(),
+            ApiKeySecretRef?.ToString(),
+            ValidationDisabled),
+        PlainJsonContext.Default.LoginRelevantClusterSpec);
 
     public string Endpoint => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
+
+/// <summary>
+/// What <see cref="EffectiveClusterSpec.LoginRelevantJson"/> serializes. Its JSON feeds a stored fingerprint, so the
+/// member names and their order must not change (a new fingerprint re-checks every credential once).
+/// </summary>
+internal sealed record LoginRelevantClusterSpec(
+    string Engine,
+    string Host,
+    int Port,
+    string Tls,
+    string? Ca,
+    string? LoginName,
+    string? Database,
+    string? Password,
+    string? ApiKey,
+    bool ValidationDisabled);

@@ -3,6 +3,7 @@ using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Pipeline;
 using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Hosting;
 using Passbox.Operator.Publishing;
 
 namespace Passbox.Operator.Controllers.PipelineCredentials;
@@ -28,15 +29,15 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
     public string LoginRelevantSpec(PipelineCredential credential)
     {
         var spec = credential.Spec;
-        return JsonSerializer.Serialize(new
-        {
-            Type = spec.Type.ToString(),
-            spec.Server,
-            Username = spec.UsernamePassword?.Username,
-            Sources = SourceReferences(credential).Select(r => r.ToString()),
-            Context = spec.Kubeconfig?.Context,
-            Probe = Probe(spec).ToString(),
-        });
+        return JsonSerializer.Serialize(
+            new LoginRelevantPipelineSpec(
+                spec.Type.ToString(),
+                spec.Server,
+                spec.UsernamePassword?.Username,
+                SourceReferences(credential).Select(r => r.ToString()).ToList(),
+                spec.Kubeconfig?.Context,
+                Probe(spec).ToString()),
+            PlainJsonContext.Default.LoginRelevantPipelineSpec);
     }
 
     public CheckSchedule Schedule(PipelineCredential credential)
@@ -92,3 +93,15 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
         _ => PipelineProbeKind.None,
     };
 }
+
+/// <summary>
+/// What <see cref="PipelineCredentialKind.LoginRelevantSpec"/> serializes. Its JSON feeds a stored fingerprint, so the
+/// member names and their order must not change (a new fingerprint re-checks every credential once).
+/// </summary>
+internal sealed record LoginRelevantPipelineSpec(
+    string Type,
+    string? Server,
+    string? Username,
+    IReadOnlyList<string> Sources,
+    string? Context,
+    string Probe);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -78,7 +79,7 @@ public static class RuntimeServiceCollectionExtensions
     /// Registers a controller for the informer named <paramref name="primaryInformer"/>, reconciled by
     /// <typeparamref name="TReconciler"/>; <paramref name="configure"/> adds secondary watches.
     /// </summary>
-    public static IServiceCollection AddController<T, TReconciler>(
+    public static IServiceCollection AddController<T, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TReconciler>(
         this IServiceCollection services,
         string name,
         string primaryInformer,

@@ -8,6 +8,11 @@ namespace Passbox.Operator.Runtime.Metrics;
 /// </summary>
 public static class RuntimeMetrics
 {
+    public static readonly Counter JsonReflectionTypes = Prometheus.Metrics.CreateCounter(
+        "passbox_json_reflection_types_total",
+        "Object types that KubernetesJson described by reflection because no generated JSON metadata covers them (make aot-smoke wants none).",
+        new CounterConfiguration { LabelNames = ["type"] });
+
     public static readonly Counter WatchRestarts = Prometheus.Metrics.CreateCounter(
         "passbox_watch_restarts_total",
         "Watch connections re-opened, by resource, informer and reason (timeout, gone, error, throttled).",

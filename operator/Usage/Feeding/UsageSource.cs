@@ -1,6 +1,7 @@
 using System.Text.Json;
 using k8s;
 using k8s.Models;
+using Passbox.Operator.Hosting;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Watching;
 
@@ -55,7 +56,7 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
             ResourceVersion = full.Metadata.ResourceVersion,
             Annotations = references.IsEmpty ? null : new Dictionary<string, string>
             {
-                [ReferencesKey] = JsonSerializer.Serialize(new[] { references.SecretNames, references.ServiceAccountNames, references.CredentialNames }),
+                [ReferencesKey] = JsonSerializer.Serialize(new[] { references.SecretNames, references.ServiceAccountNames, references.CredentialNames }, PlainJsonContext.Default.IReadOnlyListStringArray),
             },
         };
         return stub;
@@ -69,7 +70,7 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
             return ObjectReferences.None(Kind, meta.NamespaceProperty, meta.Name);
         }
 
-        var lists = JsonSerializer.Deserialize<string[][]>(encoded!)!;
+        var lists = JsonSerializer.Deserialize(encoded!, PlainJsonContext.Default.StringArrayArray)!;
         return ObjectReferences.Create(Kind, meta.NamespaceProperty, meta.Name, lists[0], lists[1], lists[2]);
     }
 }

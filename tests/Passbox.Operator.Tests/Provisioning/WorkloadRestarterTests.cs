@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using k8s;
 using k8s.Models;
@@ -120,6 +121,9 @@ public sealed class OwedRestartTests
         var done = await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None);
 
         Patches.Should().Be(2);
+        server.Requests.Last(r => r.Method == HttpMethod.Patch).Body.Should().Be(
+            """{"spec":{"template":{"metadata":{"annotations":{"passbox.dev/restartedAt":""" + "\"" + time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) + "\"}}}}}",
+            "the restart is a merge patch of the pod template's annotation alone");
         status.RestartPending.Should().BeNull("the restart went through");
         done.Should().BeNull();
         (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).Should().BeNull();

@@ -1,8 +1,13 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors.Pipeline;
+using Passbox.Operator.Controllers.ClusterCredentials;
+using Passbox.Operator.Controllers.PipelineCredentials;
 using Passbox.Operator.Hosting;
+using Passbox.Operator.Provisioning;
 using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Tests.Runtime;
@@ -68,6 +73,79 @@ public sealed class OperatorJsonTests
         page.Metadata!.ResourceVersion.Should().Be("42");
         page.Metadata.ContinueProperty.Should().Be("next");
         page.Items.Should().ContainSingle().Which.Secrets.Should().ContainSingle().Which.Name.Should().Be("ci-token");
+    }
+
+    [Fact]
+    public void A_generated_password_Secret_patch_carries_metadata_and_data_as_the_anonymous_body_it_replaces()
+    {
+        var metadata = new V1ObjectMeta
+        {
+            Name = "orders-password",
+            ResourceVersion = "17",
+            Annotations = new Dictionary<string, string> { ["passbox.dev/generated-at"] = "2026-11-26T04:00:00Z" },
+        };
+        var data = new Dictionary<string, byte[]> { ["password"] = "s3cr+t/é"u8.ToArray() };
+        var (reflection, _) = Options();
+
+        var patch = KubernetesJson.Serialize(new SecretMergePatch(metadata, data));
+
+        patch.Should().Be(JsonSerializer.Serialize(new { metadata, data }, reflection));
+        JsonNode.Parse(patch)!["metadata"]!["resourceVersion"]!.GetValue<string>().Should().Be("17", "the version read makes a concurrent change a 409");
+    }
+
+    [Fact]
+    public void A_cluster_credentials_login_fingerprint_input_is_the_JSON_of_the_anonymous_object_it_replaces()
+    {
+        var spec = new EffectiveClusterSpec(
+            ClusterEngine.OceanBase, "db.shop", 2883, TlsMode.Required, new SecretKeyReference { Name = "ca", Key = "ca.crt" },
+            "orders", "orders@tenant#cluster", "tenant", "cluster", null, new SecretKeyReference { Name = "orders-db", Key = "password" },
+            null, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(10), false, "orders-conn");
+
+        var before = JsonSerializer.Serialize(new
+        {
+            Engine = spec.Engine.ToString(),
+            spec.Host,
+            spec.Port,
+            Tls = spec.TlsMode.ToString(),
+            Ca = spec.CaSecretRef?.ToString(),
+            spec.LoginName,
+            spec.Database,
+            Password = spec.PasswordSecretRef?.ToString(),
+            ApiKey = spec.ApiKeySecretRef?.ToString(),
+            spec.ValidationDisabled,
+        });
+
+        spec.LoginRelevantJson().Should().Be(before, "a different input would change every stored fingerprint and re-check every credential");
+    }
+
+    [Fact]
+    public void A_pipeline_credentials_login_fingerprint_input_is_the_JSON_of_the_anonymous_object_it_replaces()
+    {
+        var kind = new PipelineCredentialKind(new PipelineProbes([]));
+        var credential = new PipelineCredential
+        {
+            Metadata = new V1ObjectMeta { Name = "bot", NamespaceProperty = "ci" },
+            Spec = new PipelineCredentialSpec
+            {
+                Type = PipelineCredentialType.UsernamePassword,
+                Server = "https://git.example/app.git",
+                UsernamePassword = new UsernamePasswordSource { Username = "ci-bot", PasswordSecretRef = new SecretKeyReference { Name = "bot-input", Key = "password" } },
+                Validation = new PipelineValidationSettings { Probe = PipelineProbe.GitHTTP },
+            },
+        };
+        var spec = credential.Spec;
+
+        var before = JsonSerializer.Serialize(new
+        {
+            Type = spec.Type.ToString(),
+            spec.Server,
+            Username = spec.UsernamePassword?.Username,
+            Sources = kind.SourceReferences(credential).Select(r => r.ToString()),
+            Context = spec.Kubeconfig?.Context,
+            Probe = PipelineCredentialKind.Probe(spec).ToString(),
+        });
+
+        kind.LoginRelevantSpec(credential).Should().Be(before).And.Contain("bot-input");
     }
 
     /// <summary>KubernetesJson's options as they are, and a copy with the operator's context in front.</summary>
