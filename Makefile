@@ -62,10 +62,12 @@ demo: deps build ## Walk-through on a local control plane + MariaDB: publish a S
 AOT_OUT ?= $(CURDIR)/.cache/aot
 
 .PHONY: publish-aot
-publish-aot: ## Opt-in: publish the operator as a native AOT binary into .cache/aot (needs clang; several minutes).
+publish-aot: ## Publish the operator as a native AOT binary into .cache/aot (needs clang; several minutes); trim/AOT warnings fail it.
 	cc=$$(command -v clang || command -v clang-19 || command -v clang-18 || command -v clang-17 || command -v clang-16 || command -v clang-15 || command -v clang-14 || true); \
 	[[ -n $$cc ]] || { echo "publish-aot: no clang on PATH (apt-get install clang)" >&2; exit 1; }; \
-	dotnet publish operator -c $(CONFIGURATION) -r linux-x64 --nologo -p:PublishAot=true -p:CppCompilerAndLinker=$$(basename $$cc) -o "$(AOT_OUT)"
+	log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	dotnet publish operator -c $(CONFIGURATION) -r linux-x64 --nologo -p:PublishAot=true -p:CppCompilerAndLinker=$$(basename $$cc) -o "$(AOT_OUT)" | tee "$$log"; \
+	bash hack/aot-warnings.sh "$$log"
 
 .PHONY: bench-aot
 bench-aot: publish-aot ## Opt-in: the benchmarks with the native AOT binary as the operator (BENCH_ARGS as for bench; use --label=…).

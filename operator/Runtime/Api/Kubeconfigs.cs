@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using k8s;
 using k8s.Exceptions;
 using k8s.KubeConfigModels;
@@ -10,7 +11,8 @@ namespace Passbox.Operator.Runtime.Api;
 /// Reads kubeconfigs without reflection. KubernetesClient's own reader (KubernetesYaml, behind BuildConfigFromConfigFile
 /// and BuildDefaultConfig) builds a reflection-based YamlDotNet deserializer that cannot run in a native AOT build;
 /// this one walks YamlDotNet's node tree into the same K8SConfiguration types, so the JIT and the native build read
-/// kubeconfigs with the same code. Only what a client connection uses is read: extensions and preferences are skipped.
+/// kubeconfigs with the same code. Nothing in the operator calls KubernetesClient's reader, which keeps it and
+/// YamlDotNet's reflection out of the native binary (and their trim warnings out of make publish-aot). Only what a client connection uses is read: extensions and preferences are skipped.
 /// </summary>
 public static class Kubeconfigs
 {
@@ -51,8 +53,13 @@ public static class Kubeconfigs
     {
         if (path is null && Environment.GetEnvironmentVariable("KUBECONFIG") is { } list && list.Contains(Path.PathSeparator, StringComparison.Ordinal))
         {
-            // Several files are merged as kubectl does by KubernetesClient's own reader (not available in the native AOT build).
-            return KubernetesClientConfiguration.BuildDefaultConfig();
+            var files = list.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(f => new FileInfo(f))
+                .Where(f => f.Exists)
+                .ToList();
+            var merged = Merge(files.Select(f => (f, Parse(File.ReadAllText(f.FullName)))))
+                ?? throw new KubeConfigException($"no kubeconfig in KUBECONFIG={list}");
+            return KubernetesClientConfiguration.BuildConfigFromConfigObject(Startable(merged));
         }
 
         path ??= DefaultPath();
@@ -66,8 +73,85 @@ public static class Kubeconfigs
             ?? throw new KubeConfigException($"the kubeconfig {file.FullName} is empty");
         // Relative certificate and key paths inside the kubeconfig are resolved against its own directory.
         config.FileName = file.FullName;
-        return KubernetesClientConfiguration.BuildConfigFromConfigObject(config);
+        return KubernetesClientConfiguration.BuildConfigFromConfigObject(Startable(config));
     }
+
+    /// <summary>
+    /// The native build cannot start exec credential plugins: KubernetesClient hands them KUBERNETES_EXEC_INFO
+    /// serialized by reflection, which the native build leaves out. Say so up front instead of failing on first use.
+    /// </summary>
+    private static K8SConfiguration Startable(K8SConfiguration config)
+    {
+        if (RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return config;
+        }
+
+        var userName = config.Contexts?.FirstOrDefault(c => c.Name == config.CurrentContext)?.ContextDetails?.User;
+        if (config.Users?.FirstOrDefault(u => u.Name == userName)?.UserCredentials?.ExternalExecution is not null)
+        {
+            throw new KubeConfigException(
+                $"kubeconfig user \"{userName}\" gets its credentials from an exec plugin, which the native (AOT) build of the operator " +
+                "cannot run: use a token or client certificate, the in-cluster service account, or the JIT build");
+        }
+
+        return config;
+    }
+
+    /// <summary>
+    /// Merges kubeconfig files as kubectl does for a $KUBECONFIG list: the first file that sets current-context wins,
+    /// and of clusters, users and contexts of the same name the first one wins. Relative certificate and key paths are
+    /// made absolute against the directory of the file that names them. Null when no file has content.
+    /// </summary>
+    public static K8SConfiguration? Merge(IEnumerable<(FileInfo File, K8SConfiguration? Config)> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        K8SConfiguration? merged = null;
+        foreach (var (file, config) in files)
+        {
+            if (config is null)
+            {
+                continue;
+            }
+
+            var directory = file.DirectoryName ?? ".";
+            merged ??= new K8SConfiguration { ApiVersion = config.ApiVersion, Kind = config.Kind, Clusters = [], Users = [], Contexts = [], FileName = file.FullName };
+            merged.CurrentContext ??= string.IsNullOrEmpty(config.CurrentContext) ? null : config.CurrentContext;
+            merged.Clusters = Union(merged.Clusters, config.Clusters, c => c.Name, c =>
+            {
+                c.ClusterEndpoint?.CertificateAuthority = Absolute(directory, c.ClusterEndpoint.CertificateAuthority);
+            });
+            merged.Users = Union(merged.Users, config.Users, u => u.Name, u =>
+            {
+                if (u.UserCredentials is { } credentials)
+                {
+                    credentials.ClientCertificate = Absolute(directory, credentials.ClientCertificate);
+                    credentials.ClientKey = Absolute(directory, credentials.ClientKey);
+                }
+            });
+            merged.Contexts = Union(merged.Contexts, config.Contexts, c => c.Name, _ => { });
+        }
+
+        return merged;
+    }
+
+    private static List<T> Union<T>(IEnumerable<T>? first, IEnumerable<T>? next, Func<T, string?> name, Action<T> absolutize)
+    {
+        var result = first?.ToList() ?? [];
+        foreach (var item in next ?? [])
+        {
+            if (!result.Any(existing => name(existing) == name(item)))
+            {
+                absolutize(item);
+                result.Add(item);
+            }
+        }
+
+        return result;
+    }
+
+    private static string? Absolute(string directory, string? path) =>
+        string.IsNullOrEmpty(path) || Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(directory, path));
 
     private static string? DefaultPath()
     {

@@ -34,10 +34,7 @@ public static class RuntimeServiceCollectionExtensions
         var options = configure?.Invoke(new RuntimeOptions()) ?? new RuntimeOptions();
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => new Kubernetes(
-            KubernetesClientConfiguration.IsInCluster()
-                ? KubernetesClientConfiguration.InClusterConfig()
-                : KubernetesClientConfiguration.BuildConfigFromConfigFile()));
+        services.TryAddSingleton(_ => new Kubernetes(Kubeconfigs.ClientConfiguration()));
         services.TryAddSingleton<IKubernetes>(sp => sp.GetRequiredService<Kubernetes>());
         services.TryAddSingleton(sp => new KubernetesApiClient(sp.GetRequiredService<Kubernetes>()));
         services.TryAddSingleton(sp => new StatusWriter(

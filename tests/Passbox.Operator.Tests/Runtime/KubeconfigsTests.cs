@@ -137,4 +137,42 @@ public sealed class KubeconfigsTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void Several_kubeconfig_files_merge_as_kubectl_merges_them()
+    {
+        var directory = Directory.CreateTempSubdirectory("passbox-kubeconfigs-");
+        try
+        {
+            var first = new FileInfo(Path.Combine(directory.FullName, "a", "config"));
+            var second = new FileInfo(Path.Combine(directory.FullName, "b", "config"));
+            var merged = Kubeconfigs.Merge(
+            [
+                (first, Kubeconfigs.Parse("""
+                    current-context: ci
+                    clusters: [{name: prod, cluster: {server: "https://first:6443", certificate-authority: ca.crt}}]
+                    contexts: [{name: ci, context: {cluster: prod, user: deployer}}]
+                    """)),
+                (new FileInfo(Path.Combine(directory.FullName, "empty")), null),
+                (second, Kubeconfigs.Parse("""
+                    current-context: other
+                    clusters: [{name: prod, cluster: {server: "https://second:6443"}}, {name: dev, cluster: {server: "https://dev:6443"}}]
+                    users: [{name: deployer, user: {client-certificate: certs/me.crt, client-key: /abs/me.key}}]
+                    contexts: [{name: other, context: {cluster: dev, user: deployer}}]
+                    """)),
+            ])!;
+
+            merged.CurrentContext.Should().Be("ci", "the first file that sets current-context wins");
+            merged.Clusters.Select(c => c.ClusterEndpoint.Server).Should().Equal("https://first:6443", "https://dev:6443");
+            merged.Clusters.First().ClusterEndpoint.CertificateAuthority.Should().Be(Path.Combine(first.DirectoryName!, "ca.crt"));
+            var user = merged.Users.Single().UserCredentials;
+            user.ClientCertificate.Should().Be(Path.Combine(second.DirectoryName!, "certs", "me.crt"), "a relative path is relative to the file naming it");
+            user.ClientKey.Should().Be("/abs/me.key");
+            merged.Contexts.Select(c => c.Name).Should().Equal("ci", "other");
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
 }
