@@ -107,8 +107,10 @@ public static class OperatorJson
         {
             var info = inner.GetTypeInfo(type, options);
             // Only objects described member by member can lose members to trimming; strings, numbers and the
-            // untyped object (a V1Patch's string body goes through it) are safe by reflection too.
-            if (info is { Kind: JsonTypeInfoKind.Object })
+            // untyped object (a V1Patch's string body goes through it) are safe by reflection too. So is
+            // System.ValueType: a struct written through an object-typed member has its base types looked up for
+            // polymorphism settings, and ValueType has no members.
+            if (info is { Kind: JsonTypeInfoKind.Object } && type != typeof(ValueType))
             {
                 RuntimeMetrics.JsonReflectionTypes.WithLabels(type.ToString()).Inc();
             }
