@@ -70,12 +70,12 @@ publish-aot: ## Publish the operator as a native AOT binary into .cache/aot (nee
 	bash hack/aot-warnings.sh "$$log"
 
 .PHONY: bench-aot
-bench-aot: publish-aot ## Opt-in: the benchmarks with the native AOT binary as the operator (BENCH_ARGS as for bench; use --label=…).
+bench-aot: publish-aot ## The benchmarks with the native AOT binary as the operator (BENCH_ARGS as for bench; use --label=…).
 	dotnet build bench/Passbox.Bench -c Release --nologo -clp:ErrorsOnly
 	BENCH_NATIVE_OPERATOR="$(AOT_OUT)/passbox-operator" dotnet bench/Passbox.Bench/bin/Release/net10.0/Passbox.Bench.dll --repo="$(CURDIR)" $(BENCH_ARGS)
 
 .PHONY: aot-smoke
-aot-smoke: publish-aot ## Opt-in: run the native operator against a local control plane + MariaDB until a ClusterCredential is Ready.
+aot-smoke: publish-aot ## Run the native operator against a local control plane, MariaDB, git and a registry through the paths that depend on generated metadata.
 	bash hack/aot-smoke.sh "$(AOT_OUT)/passbox-operator"
 
 .PHONY: lint
@@ -84,10 +84,11 @@ lint: ## Check formatting and analyzers without building outputs.
 
 IMAGE_REPO ?= passbox-operator
 IMAGE_TAG ?= dev
+IMAGE_VARIANT ?= aot
 
 .PHONY: docker-build
-docker-build: ## Build the container image (needs a Docker engine; none exists on the CI machines).
-	docker build -t $(IMAGE_REPO):$(IMAGE_TAG) .
+docker-build: ## Build the container image, native AOT by default (IMAGE_VARIANT=jit for the JIT build; needs a Docker engine, none exists on the CI machines).
+	docker build --build-arg VARIANT=$(IMAGE_VARIANT) -t $(IMAGE_REPO):$(IMAGE_TAG) .
 
 .PHONY: deploy
 deploy: ## Install or upgrade Passbox with Helm into passbox-system on the current kubeconfig.
