@@ -41,6 +41,9 @@ WANTED=(
   curl
   ca-certificates
   python3
+  # The native AOT build (make publish-aot; the image's default, smoke-tested by make test) links with clang.
+  "clang|clang-19|clang-18|clang-17|clang-16|clang-15|clang-14"
+  zlib1g-dev
 )
 
 MISSING=()

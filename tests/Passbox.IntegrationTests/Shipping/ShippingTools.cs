@@ -50,8 +50,10 @@ public static class ShippingTools
 
     /// <summary>Runs a tool; <paramref name="environment"/> adds or overrides variables (HOME for git, say).</summary>
     public static ToolResult TryRun(
-        string tool, IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+        string tool, IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null,
+        TimeSpan? timeout = null)
     {
+        var limit = timeout ?? TimeSpan.FromMinutes(2);
         var info = new ProcessStartInfo(tool)
         {
             WorkingDirectory = workingDirectory ?? RepoRoot,
@@ -86,10 +88,10 @@ public static class ShippingTools
         }
 
         process.StandardInput.Close();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        if (!process.WaitForExit(limit))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{commandLine} did not finish within 2 minutes");
+            throw new TimeoutException($"{commandLine} did not finish within {limit.TotalMinutes:0} minutes");
         }
 
         return new ToolResult(commandLine, process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
