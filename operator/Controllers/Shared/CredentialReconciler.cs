@@ -54,7 +54,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         {
             requeue = await pipeline.RunAsync(entity, kind, status, cancellationToken, new DeletionProtection(IsInPlaceAsync(adding)));
         }
-        catch when (!adding.IsCompleted)
+        catch
         {
             // The pipeline's failure is the one to report; the finalizer patch must not end as an unobserved exception.
             _ = adding.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
