@@ -12,6 +12,7 @@ using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Controllers;
 using Passbox.Operator.Runtime.Hosting;
+using Passbox.Operator.Runtime.Status;
 using Passbox.Operator.Runtime.Watching;
 using Passbox.Operator.Usage;
 using Passbox.Operator.Usage.Feeding;
@@ -138,6 +139,14 @@ public static class PassboxOperator
             echoesOfOwnWrites: false);
 
         sp.GetRequiredService<CredentialPipeline>().ForgetDeleted(primary);
+        var statusWriter = sp.GetRequiredService<StatusWriter>();
+        primary.Subscribe(change =>
+        {
+            if (change.Type == InformerEventType.Deleted)
+            {
+                statusWriter.Forget(ObjectKey.Of(change.Current));
+            }
+        });
         sp.GetRequiredService<UsageFeed>().AttachTo(controller);
         sp.GetRequiredService<UsageIndex>().Changed += change =>
         {

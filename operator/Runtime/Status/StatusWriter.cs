@@ -1,4 +1,8 @@
+using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
@@ -32,6 +36,14 @@ public sealed class StatusWriter
     private readonly StatusWriterOptions options;
     private readonly Func<double> random;
 
+    /// <summary>
+    /// What this writer last wrote per object. The informer's copy lags the server by a watch event, so a write soon
+    /// after another can find the cached status equal to what it wants while the server holds the first write (a Pod
+    /// counted in usedBy, then finished at once): judged by the cache alone that is "unchanged", and the status would
+    /// name the Pod until the next change. A resourceVersion and a hash per object, dropped by <see cref="Forget"/>.
+    /// </summary>
+    private readonly ConcurrentDictionary<ObjectKey, OwnWrite> lastWrites = new();
+
     public StatusWriter(KubernetesApiClient api, TimeProvider time, ILogger<StatusWriter> logger, StatusWriterOptions? options = null, Func<double>? random = null)
     {
         ArgumentNullException.ThrowIfNull(api);
@@ -63,8 +75,23 @@ public sealed class StatusWriter
         {
             var desired = JsonNode.Parse(KubernetesJson.Serialize(desiredStatus(current)));
             var stored = JsonNode.Parse(KubernetesJson.Serialize(current))?["status"];
+            var desiredHash = Hash(desired);
             if (!JsonMergePatch.TryCreate(stored, desired, out var statusPatch))
             {
+                if (attempt == 1 && CacheMissesOwnWrite(key, current, desiredHash))
+                {
+                    // The cached copy agrees, but the server holds this writer's last status, which differs: compare
+                    // with the server's copy instead (one read, only in this window).
+                    if (await ReadAsync<T>(resource, key, cancellationToken).ConfigureAwait(false) is not { } live)
+                    {
+                        Count(resource, "not_found");
+                        return StatusWriteResult.NotFound;
+                    }
+
+                    current = live;
+                    continue;
+                }
+
                 Count(resource, "unchanged");
                 return StatusWriteResult.Unchanged;
             }
@@ -77,7 +104,8 @@ public sealed class StatusWriter
 
             try
             {
-                await PatchAsync(resource, key, patch, cancellationToken).ConfigureAwait(false);
+                var written = await PatchAsync(resource, key, patch, cancellationToken).ConfigureAwait(false);
+                lastWrites[key] = new OwnWrite(written, desiredHash);
                 Count(resource, "patched");
                 logger.LogDebug("Status of {Kind} {Key} patched", resource.Kind, key);
                 return StatusWriteResult.Patched;
@@ -94,15 +122,13 @@ public sealed class StatusWriter
             }
 
             await Task.Delay(options.ConflictDelay * attempt * (0.5 + random()), time, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                current = await api.GetAsync<T>(resource.ItemPath(key), cancellationToken).ConfigureAwait(false);
-            }
-            catch (KubernetesApiException e) when (e.IsNotFound)
+            if (await ReadAsync<T>(resource, key, cancellationToken).ConfigureAwait(false) is not { } reread)
             {
                 Count(resource, "not_found");
                 return StatusWriteResult.NotFound;
             }
+
+            current = reread;
 
             if (current.Metadata.Generation != generation)
             {
@@ -112,19 +138,53 @@ public sealed class StatusWriter
         }
     }
 
-    private async Task PatchAsync(ResourceDescriptor resource, ObjectKey key, JsonObject patch, CancellationToken cancellationToken)
+    /// <summary>Forgets what was written for an object that is gone.</summary>
+    public void Forget(ObjectKey key) => lastWrites.TryRemove(key, out _);
+
+    /// <summary>
+    /// True when this writer's last status for <paramref name="key"/> is not in <paramref name="cached"/> yet (another
+    /// resourceVersion) and differs from what is wanted now: the cache's agreement then proves nothing.
+    /// </summary>
+    private bool CacheMissesOwnWrite<T>(ObjectKey key, T cached, string desiredHash)
+        where T : class, IKubernetesObject<V1ObjectMeta> =>
+        lastWrites.TryGetValue(key, out var last)
+        && last.ResourceVersion != cached.Metadata.ResourceVersion
+        && last.StatusHash != desiredHash;
+
+    private static string Hash(JsonNode? status) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(status?.ToJsonString() ?? "null")));
+
+    private async Task<T?> ReadAsync<T>(ResourceDescriptor resource, ObjectKey key, CancellationToken cancellationToken)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        try
+        {
+            return await api.GetAsync<T>(resource.ItemPath(key), cancellationToken).ConfigureAwait(false);
+        }
+        catch (KubernetesApiException e) when (e.IsNotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sends the patch; returns the resourceVersion the server gave the object.</summary>
+    private async Task<string?> PatchAsync(ResourceDescriptor resource, ObjectKey key, JsonObject patch, CancellationToken cancellationToken)
     {
         var body = new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch);
         var customObjects = api.Typed.CustomObjects;
-        if (key.Namespace is { } ns)
-        {
-            await customObjects.PatchNamespacedCustomObjectStatusAsync(body, resource.Group, resource.Version, ns, resource.Plural, key.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await customObjects.PatchClusterCustomObjectStatusAsync(body, resource.Group, resource.Version, resource.Plural, key.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+        var result = key.Namespace is { } ns
+            ? await customObjects.PatchNamespacedCustomObjectStatusAsync(body, resource.Group, resource.Version, ns, resource.Plural, key.Name, cancellationToken: cancellationToken).ConfigureAwait(false)
+            : await customObjects.PatchClusterCustomObjectStatusAsync(body, resource.Group, resource.Version, resource.Plural, key.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return result is JsonElement { ValueKind: JsonValueKind.Object } answer
+            && answer.TryGetProperty("metadata", out var metadata)
+            && metadata.TryGetProperty("resourceVersion", out var version)
+            && version.ValueKind == JsonValueKind.String
+                ? version.GetString()
+                : null;
     }
+
+    /// <summary>The status this writer last sent for an object, and the resourceVersion the server answered with.</summary>
+    private sealed record OwnWrite(string? ResourceVersion, string StatusHash);
 
     private static void Count(ResourceDescriptor resource, string outcome) => RuntimeMetrics.StatusWrites.WithLabels(resource.Kind, outcome).Inc();
 }

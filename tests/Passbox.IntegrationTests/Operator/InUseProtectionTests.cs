@@ -81,14 +81,19 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_finished_Pod_does_not_block_deletion_and_a_Pod_that_finishes_releases_it()
     {
         var done = await ReadyCredentialAsync("finished");
-        await CreatePodAsync("batch-done", PodUsing(done), phase: "Succeeded");
+        await CreatePodAsync("batch-done", PodUsing(done));
+        await WaitUsedByAsync(done, "Pod batch-done");
+        await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-done", run.Namespace);
+        await WaitUsedByCountAsync(done, 0); // A Succeeded Pod runs nothing any more: the status stops naming it.
+
+        // Pending for a moment, then Succeeded: the second status write can come before the watch brought back the first
+        // one, and must still land (the cache alone would call it unchanged and keep naming the Pod).
+        await CreatePodAsync("batch-quick", PodUsing(done), phase: "Succeeded");
+        await WaitUsedByCountAsync(done, 0);
+
         var running = await ReadyCredentialAsync("finishing");
         await CreatePodAsync("batch-running", PodUsing(running));
         await WaitUsedByAsync(running, "Pod batch-running");
-
-        // The Pod was Pending for a moment (created, then its phase patched): its credential may have counted it then.
-        // Counted the running Pod created after it, the operator has seen it Succeeded too, so it must drop to zero.
-        await WaitUsedByCountAsync(done, 0);
         await kit.DeleteAsync<PipelineCredential>(done);
         await WaitGoneAsync(done);
 
@@ -620,7 +625,21 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = run.Namespace },
             ["spec"] = spec,
         };
-        await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(run.Namespace), item, CancellationToken.None);
+        // A CRD (or a version added to one) is served a moment after the API server accepts it, even once Established:
+        // until then the collection answers 404. Anything else, or a 404 that lasts, fails the test.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(run.Namespace), item, CancellationToken.None);
+                return;
+            }
+            catch (KubernetesApiException e) when (e.IsNotFound && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
     }
 
     /// <summary>What Tekton's controller writes when a run ends well.</summary>

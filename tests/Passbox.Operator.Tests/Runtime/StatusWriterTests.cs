@@ -104,6 +104,46 @@ public sealed class StatusWriterTests
         server.Requests.Select(r => r.Method.Method).Should().Equal("PATCH", "GET");
     }
 
+    [Fact]
+    public async Task A_status_back_to_what_the_lagging_cache_holds_is_still_written_over_the_writers_own_last_write()
+    {
+        // The server holds whatever was last patched, at resourceVersion 8.
+        JsonNode? serverStatus = null;
+        var server = new FakeApiServer(request =>
+        {
+            if (request.Method == HttpMethod.Patch)
+            {
+                serverStatus = JsonNode.Parse(request.Body!)!["status"]!.DeepClone();
+                return FakeApiServer.Json(HttpStatusCode.OK, """{"metadata":{"name":"w1","namespace":"ns","resourceVersion":"8"}}""");
+            }
+
+            var live = Widget.Create("w1", "8", generation: 3, status: ReadyStatus(3));
+            live.Status!.Phase = serverStatus?["phase"]?.GetValue<string>();
+            return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(live));
+        });
+        var writer = new StatusWriter(server.CreateClient(), time, NullLogger<StatusWriter>.Instance);
+        var cached = Widget.Create("w1", "7", generation: 3, status: ReadyStatus(3));
+
+        // A Pod counted: written. Then it finishes before the watch brings the write back, so the cache still says "none".
+        await writer.WriteAsync(cached, widget => WithPhase(Desired(widget, ready: true), "counted"), CancellationToken.None);
+        var result = await writer.WriteAsync(cached, widget => Desired(widget, ready: true), CancellationToken.None);
+
+        result.Should().Be(StatusWriteResult.Patched, "the server still says what the first write said");
+        server.Requests.Select(r => r.Method.Method).Should().Equal("PATCH", "GET", "PATCH");
+        JsonNode.Parse(server.Requests.Last().Body!)!["status"]!.ToJsonString().Should().Be("""{"phase":null}""");
+
+        // Once the cache has caught up with the write, its agreement is trusted again: no read, no write.
+        var caughtUp = Widget.Create("w1", "8", generation: 3, status: ReadyStatus(3));
+        (await writer.WriteAsync(caughtUp, widget => Desired(widget, ready: true), CancellationToken.None)).Should().Be(StatusWriteResult.Unchanged);
+        server.Requests.Should().HaveCount(3);
+    }
+
+    private static WidgetStatus WithPhase(WidgetStatus status, string phase)
+    {
+        status.Phase = phase;
+        return status;
+    }
+
     private WidgetStatus Desired(Widget widget, bool ready)
     {
         var conditions = Conditions.Copy(widget.Status?.Conditions);
