@@ -149,7 +149,12 @@ public sealed class CredentialTracker : IAsyncDisposable
     {
         var tracker = new CredentialTracker();
         tracker.loop = Task.Run(() => tracker.RunAsync(api, ns));
-        await tracker.started.Task;
+        // A watch that fails before it starts must fail the run, not leave it waiting.
+        await Task.WhenAny(tracker.started.Task, tracker.loop);
+        if (tracker.loop.IsFaulted)
+        {
+            await tracker.loop;
+        }
         return tracker;
     }
 
@@ -199,6 +204,13 @@ public sealed class CredentialTracker : IAsyncDisposable
         {
             using var response = await api.SendAsync(HttpMethod.Get, $"{path}?watch=true&allowWatchBookmarks=true&timeoutSeconds=3600&resourceVersion={version}",
                 null, "application/json", streaming: true, stop.Token);
+            if (response.StatusCode == System.Net.HttpStatusCode.TooManyRequests)
+            {
+                // With the watch cache on, a CRD created a moment ago is answered 429 until its cache has filled.
+                await Task.Delay(TimeSpan.FromMilliseconds(500), stop.Token);
+                continue;
+            }
+
             await KubernetesApiClient.EnsureSuccessAsync(response, stop.Token);
             started.TrySetResult();
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));
