@@ -52,7 +52,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         TimeSpan? requeue;
         try
         {
-            requeue = await pipeline.RunAsync(entity, kind, status, cancellationToken, new DeletionProtection(IsInPlaceAsync(adding)));
+            requeue = await pipeline.RunAsync(entity, kind, status, cancellationToken, new DeletionProtection(() => IsInPlaceAsync(adding)));
         }
         catch
         {

@@ -9,18 +9,22 @@ namespace Passbox.Operator.Controllers.Shared;
 /// </summary>
 public sealed class DeletionProtection
 {
-    private readonly Task<bool> inPlace;
+    private readonly Func<Task<bool>> waitForFinalizer;
+    private Task<bool>? waiting;
 
-    /// <param name="inPlace">Completes with true once the finalizer is on the credential, false when it is gone.</param>
-    public DeletionProtection(Task<bool> inPlace)
+    /// <param name="waitForFinalizer">
+    /// Completes with true once the finalizer is on the credential, false when it is gone. Called on the first wait
+    /// only, so a pass that never creates anything leaves no task behind whose failure nobody observes.
+    /// </param>
+    public DeletionProtection(Func<Task<bool>> waitForFinalizer)
     {
-        ArgumentNullException.ThrowIfNull(inPlace);
-        this.inPlace = inPlace;
+        ArgumentNullException.ThrowIfNull(waitForFinalizer);
+        this.waitForFinalizer = waitForFinalizer;
     }
 
     /// <summary>For a credential that already carries the finalizer.</summary>
-    public static DeletionProtection AlreadyInPlace { get; } = new(Task.FromResult(true));
+    public static DeletionProtection AlreadyInPlace { get; } = new(() => Task.FromResult(true));
 
     /// <summary>Waits for the finalizer; false when the credential was deleted meanwhile and nothing may be created.</summary>
-    public Task<bool> WaitAsync() => inPlace;
+    public Task<bool> WaitAsync() => waiting ??= waitForFinalizer();
 }

@@ -26,7 +26,7 @@ public sealed class CredentialPipelineProtectionTests
         var kind = new GoodLogin();
         var status = new ClusterCredentialStatus();
 
-        var run = NewPipeline().RunAsync(Credential(), kind, status, CancellationToken.None, new DeletionProtection(finalizer.Task));
+        var run = NewPipeline().RunAsync(Credential(), kind, status, CancellationToken.None, new DeletionProtection(() => finalizer.Task));
         await kind.LoggedIn.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await Task.Delay(100);
 
@@ -46,7 +46,7 @@ public sealed class CredentialPipelineProtectionTests
         finalizer.SetResult(false);
 
         var requeue = await NewPipeline()
-            .RunAsync(Credential(), kind, new ClusterCredentialStatus(), CancellationToken.None, new DeletionProtection(finalizer.Task));
+            .RunAsync(Credential(), kind, new ClusterCredentialStatus(), CancellationToken.None, new DeletionProtection(() => finalizer.Task));
 
         requeue.Should().BeNull();
         api.Requests.Should().BeEmpty("a Secret created now would belong to a credential that is gone");
@@ -57,7 +57,7 @@ public sealed class CredentialPipelineProtectionTests
     {
         var kind = new GoodLogin { Managed = new RecordingProvisioning() };
         var run = NewPipeline()
-            .RunAsync(Credential(), kind, new ClusterCredentialStatus(), CancellationToken.None, new DeletionProtection(finalizer.Task));
+            .RunAsync(Credential(), kind, new ClusterCredentialStatus(), CancellationToken.None, new DeletionProtection(() => finalizer.Task));
         await Task.Delay(100);
 
         kind.Managed.Applies.Should().BeEmpty("the user on the server must not outlive a credential deleted meanwhile");
