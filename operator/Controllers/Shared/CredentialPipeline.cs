@@ -230,14 +230,16 @@ public sealed partial class CredentialPipeline(
         TimeSpan timeout, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var budget = CheckBudget(timeout, kind.Provisioning is not null);
+        // Only a credential whose user Passbox manages has an administrator session before its login; every
+        // ClusterCredential has a provisioning step, most of them with nothing to do.
+        var provisioning = kind.Provisioning;
+        var managed = provisioning is not null && provisioning.Manages(credential);
+        var budget = CheckBudget(timeout, managed);
         using var deadline = new CancellationTokenSource(budget, time);
         using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             // A managed user whose last login was refused is repaired by the administrator before this check already.
-            var provisioning = kind.Provisioning;
-            var managed = provisioning is not null && provisioning.Manages(credential);
             var repaired = managed && LastLoginRefused(status);
 
             // The new password is applied on the server before the login with it is checked, and published only after.
@@ -266,7 +268,7 @@ public sealed partial class CredentialPipeline(
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return ValidationOutcome.Failure(ValidationReasons.Timeout, TimeoutMessage(timeout, kind.Provisioning is not null));
+            return ValidationOutcome.Failure(ValidationReasons.Timeout, TimeoutMessage(timeout, managed));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -1,10 +1,10 @@
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
-/// The Normal event a successful check owes, held until the end of the pass. When the same pass publishes the Secret,
-/// one event tells both ("Secret x created after a successful check. Logged in to …") instead of two: a credential applied for the first time
-/// would otherwise cost the API server two Event writes for one outcome, which at a thousand credentials applied
-/// together is a third of the writes Passbox makes. Warnings are never held.
+/// The Normal event a successful check owes, held until the end of the pass. When the same pass publishes the
+/// Secret, one event tells both ("Secret x created after a successful check. Logged in to …") instead of two: a new
+/// credential otherwise costs an extra Event write, one in five of the writes it takes, for the same outcome.
+/// Warnings are never held.
 /// </summary>
 internal sealed class PassNotices
 {

@@ -20,11 +20,13 @@ public sealed class CredentialPipelineLimitsTests
     private readonly FakeApiServer api = new(_ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
 
     [Theory]
-    [InlineData(false, 10)]
-    [InlineData(true, 15)]
-    public async Task A_hanging_check_is_abandoned_after_the_time_its_message_names(bool provisioned, int appliedSeconds)
+    [InlineData(false, false, 10)]
+    [InlineData(true, false, 10)]
+    [InlineData(true, true, 15)]
+    public async Task A_hanging_check_is_abandoned_after_the_time_its_message_names(bool provisioned, bool managed, int appliedSeconds)
     {
-        var kind = new HangingKind(provisioned);
+        // A kind that can manage users (every ClusterCredential) gives the administrator its share only when it does.
+        var kind = new HangingKind(provisioned, managed);
         var status = new ClusterCredentialStatus();
         var run = Pipeline().RunAsync(Credential("billing"), kind, status, CancellationToken.None);
         await kind.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -37,6 +39,7 @@ public sealed class CredentialPipelineLimitsTests
         var validated = status.Conditions!.Single(c => c.Type == ConditionTypes.Validated);
         validated.Reason.Should().Be(ValidationReasons.Timeout);
         validated.Message.Should().StartWith($"the check did not finish within {appliedSeconds}s (validation.timeout 5s");
+        validated.Message.Contains("administrator", StringComparison.Ordinal).Should().Be(managed && provisioned);
     }
 
     [Fact]
@@ -82,13 +85,13 @@ public sealed class CredentialPipelineLimitsTests
     private CredentialPipeline Pipeline(FakeApiServer? server = null) => PipelineTestKit.Pipeline(server ?? api, new NoGeneratedSecrets(), time);
 
     /// <summary>A kind with no source Secrets whose login hangs until cancelled, or returns <see cref="Outcome"/>.</summary>
-    private sealed class HangingKind(bool provisioned) : TestCredentialKind
+    private sealed class HangingKind(bool provisioned, bool managed = true) : TestCredentialKind
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ValidationOutcome? Outcome { get; init; }
 
-        public override ICredentialProvisioning<V1ConfigMap>? Provisioning { get; } = provisioned ? new RecordingProvisioning() : null;
+        public override ICredentialProvisioning<V1ConfigMap>? Provisioning { get; } = provisioned ? new RecordingProvisioning { ManagesUsers = managed } : null;
 
         protected override async Task<ValidationOutcome> LogInAsync(CancellationToken ct)
         {

@@ -105,7 +105,10 @@ internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMa
 {
     public List<bool> Applies { get; } = [];
 
-    public bool Manages(V1ConfigMap credential) => true;
+    /// <summary>False for a credential of a kind that can manage users but whose spec does not ask for it.</summary>
+    public bool ManagesUsers { get; init; } = true;
+
+    public bool Manages(V1ConfigMap credential) => ManagesUsers;
 
     public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
 
