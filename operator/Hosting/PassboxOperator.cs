@@ -144,7 +144,7 @@ public static class PassboxOperator
         {
             if (change.Type == InformerEventType.Deleted)
             {
-                statusWriter.Forget(ObjectKey.Of(change.Current));
+                statusWriter.Forget(change.Current);
             }
         });
         sp.GetRequiredService<UsageFeed>().AttachTo(controller);

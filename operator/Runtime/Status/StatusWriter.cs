@@ -40,9 +40,10 @@ public sealed class StatusWriter
     /// What this writer last wrote per object. The informer's copy lags the server by a watch event, so a write soon
     /// after another can find the cached status equal to what it wants while the server holds the first write (a Pod
     /// counted in usedBy, then finished at once): judged by the cache alone that is "unchanged", and the status would
-    /// name the Pod until the next change. A resourceVersion and a hash per object, dropped by <see cref="Forget"/>.
+    /// name the Pod until the next change. A resourceVersion and a hash per object (by uid: the writer serves every kind),
+    /// dropped by <see cref="Forget"/>.
     /// </summary>
-    private readonly ConcurrentDictionary<ObjectKey, OwnWrite> lastWrites = new();
+    private readonly ConcurrentDictionary<string, OwnWrite> lastWrites = new();
 
     public StatusWriter(KubernetesApiClient api, TimeProvider time, ILogger<StatusWriter> logger, StatusWriterOptions? options = null, Func<double>? random = null)
     {
@@ -78,7 +79,7 @@ public sealed class StatusWriter
             var desiredHash = Hash(desired);
             if (!JsonMergePatch.TryCreate(stored, desired, out var statusPatch))
             {
-                if (attempt == 1 && CacheMissesOwnWrite(key, current, desiredHash))
+                if (attempt == 1 && CacheMissesOwnWrite(current, desiredHash))
                 {
                     // The cached copy agrees, but the server holds this writer's last status, which differs: compare
                     // with the server's copy instead (one read, only in this window).
@@ -105,7 +106,7 @@ public sealed class StatusWriter
             try
             {
                 var written = await PatchAsync(resource, key, patch, cancellationToken).ConfigureAwait(false);
-                lastWrites[key] = new OwnWrite(written, desiredHash);
+                lastWrites[IdentityOf(current)] = new OwnWrite(written, desiredHash);
                 Count(resource, "patched");
                 logger.LogDebug("Status of {Kind} {Key} patched", resource.Kind, key);
                 return StatusWriteResult.Patched;
@@ -139,15 +140,23 @@ public sealed class StatusWriter
     }
 
     /// <summary>Forgets what was written for an object that is gone.</summary>
-    public void Forget(ObjectKey key) => lastWrites.TryRemove(key, out _);
+    public void Forget(IKubernetesObject<V1ObjectMeta> gone)
+    {
+        ArgumentNullException.ThrowIfNull(gone);
+        lastWrites.TryRemove(IdentityOf(gone), out _);
+    }
+
+    /// <summary>The object's uid: unique across kinds and across a delete and re-create under the same name.</summary>
+    private static string IdentityOf(IKubernetesObject<V1ObjectMeta> obj) =>
+        obj.Metadata.Uid ?? $"{obj.ApiVersion}/{obj.Kind}/{ObjectKey.Of(obj)}";
 
     /// <summary>
-    /// True when this writer's last status for <paramref name="key"/> is not in <paramref name="cached"/> yet (another
+    /// True when this writer's last status for the object is not in <paramref name="cached"/> yet (another
     /// resourceVersion) and differs from what is wanted now: the cache's agreement then proves nothing.
     /// </summary>
-    private bool CacheMissesOwnWrite<T>(ObjectKey key, T cached, string desiredHash)
+    private bool CacheMissesOwnWrite<T>(T cached, string desiredHash)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
-        lastWrites.TryGetValue(key, out var last)
+        lastWrites.TryGetValue(IdentityOf(cached), out var last)
         && last.ResourceVersion != cached.Metadata.ResourceVersion
         && last.StatusHash != desiredHash;
 
