@@ -8,6 +8,7 @@
 #   hack/controlplane.sh stop DIR
 #   hack/controlplane.sh restart-apiserver DIR
 #   hack/controlplane.sh compact DIR
+#   hack/controlplane.sh cpu-profile DIR SECONDS OUT   (API server CPU profile; OUT.pprof and OUT.txt, the top functions)
 #   hack/controlplane.sh run [DIR]
 #
 # Environment:
@@ -232,7 +233,7 @@ build_binary() {
     --output-dir openapi --output-pkg passbox-controlplane/openapi --output-file zz_generated.openapi.go \
     --report-filename "$CACHE/openapi-violations.txt" \
     k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/batch/v1 k8s.io/api/coordination/v1 \
-    k8s.io/api/events/v1 k8s.io/api/rbac/v1 \
+    k8s.io/api/events/v1 k8s.io/api/rbac/v1 k8s.io/api/admissionregistration/v1 \
     k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
     k8s.io/apimachinery/pkg/api/resource k8s.io/apimachinery/pkg/util/intstr) >"$CACHE/build.log" 2>&1 ||
     build_failed "openapi-gen"
@@ -618,6 +619,20 @@ EOF
   exit 1
 }
 
+# The API server's own pprof endpoint (kube-apiserver serves it too, --profiling):
+# a CPU profile over SECONDS, kept raw and as the top functions by cumulative time.
+cmd_cpu_profile() {
+  local dir=$1 seconds=$2 out=$3
+  [[ -f "$dir/env" ]] || die "no control plane in $dir"
+  local server token
+  server=$(sed -n 's/^KUBE_SERVER=//p' "$dir/env")
+  token=$(sed -n 's/^ADMIN_TOKEN=//p' "$dir/env")
+  curl -sf --cacert "$dir/ca.crt" -H "Authorization: Bearer $token" -o "$out.pprof" \
+    "$server/debug/pprof/profile?seconds=$seconds" || die "could not read $server/debug/pprof/profile"
+  go_env
+  go tool pprof -top -cum -nodecount=60 "$out.pprof" >"$out.txt" 2>/dev/null || die "go tool pprof failed on $out.pprof"
+}
+
 # Runs detached: when the watched process exits, stop everything of DIR.
 cmd_watchdog() {
   local dir=$1 pid=$2
@@ -639,6 +654,7 @@ main() {
     stop) cmd_stop "$@" ;;
     restart-apiserver) cmd_restart_apiserver "$@" ;;
     compact) cmd_compact "$@" ;;
+    cpu-profile) cmd_cpu_profile "$@" ;;
     run) cmd_run "$@" ;;
     __watchdog) cmd_watchdog "$@" ;;
     *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SCRIPT" >&2; exit 2 ;;

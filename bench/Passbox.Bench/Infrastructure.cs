@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using k8s;
 using MySqlConnector;
 
@@ -98,6 +99,46 @@ public sealed class ControlPlane
             "crd/clustercredentials.passbox.dev", "crd/pipelinecredentials.passbox.dev");
         var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
         return new ControlPlane(dir, new Kubernetes(config));
+    }
+
+    /// <summary>
+    /// Installs config/admission's MutatingAdmissionPolicy (what the chart installs on Kubernetes 1.36+) and waits until
+    /// a dry-run create comes back with the finalizer: the policy reaches admission through an informer, and a kind the
+    /// API server has not yet read the schema of is answered 503 for a few seconds.
+    /// </summary>
+    public async Task InstallFinalizerPolicyAsync(JsonObject probeCredential)
+    {
+        var kubeconfig = Path.Combine(Dir, "kubeconfig");
+        // Admission looks the namespace up (for the binding's namespace selector); this control plane does not insist
+        // on namespaces existing otherwise, a real one does.
+        await Shell.RunAsync(Paths.Kubectl, "--kubeconfig", kubeconfig, "create", "namespace", (string)probeCredential["metadata"]!["namespace"]!);
+        await Shell.RunAsync(Paths.Kubectl, "--kubeconfig", kubeconfig, "apply", "-f", "config/admission/finalizer-policy.yaml");
+        var probe = Path.Combine(Dir, "finalizer-probe.json");
+        await File.WriteAllTextAsync(probe, probeCredential.ToJsonString());
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                var finalizers = await Shell.RunAsync(Paths.Kubectl, "--kubeconfig", kubeconfig, "create", "--dry-run=server",
+                    "-o", "jsonpath={.metadata.finalizers}", "-f", probe);
+                if (finalizers.Contains(Passbox.Operator.Api.V1Alpha1.ApiGroup.InUseFinalizer, StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (InvalidOperationException) when (DateTime.UtcNow < deadline)
+            {
+                // 503 while the API server reads the CRD's schema.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException("the finalizer policy did not take effect within 60 s");
+            }
+
+            await Task.Delay(500);
+        }
     }
 
     public Task StopAsync() => Shell.RunAsync("bash", "hack/controlplane.sh", "stop", Dir);

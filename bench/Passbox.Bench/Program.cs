@@ -53,7 +53,7 @@ Console.WriteLine($"bench: wrote {outDir} and {markdown}");
 
 namespace Passbox.Bench
 {
-    public sealed record BenchOptions(int[] Sizes, int Repeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label)
+    public sealed record BenchOptions(int[] Sizes, int Repeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label, int ApiServerProfileSeconds, bool FinalizerPolicy)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -72,7 +72,9 @@ namespace Passbox.Bench
                 Get("interval", "1m"),
                 Get("repo", Directory.GetCurrentDirectory()),
                 Get("trace", "false") == "true",
-                Get("label", "") is { Length: > 0 } label ? label : null);
+                Get("label", "") is { Length: > 0 } label ? label : null,
+                Int("apiserver-profile", 0),
+                Get("finalizer-policy", "true") == "true");
         }
     }
 }

@@ -22,6 +22,14 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
             await Bulk.DeleteCollectionAsync(cp.Api, Objects.Credentials, $"floor-{n}");
             await Bulk.DeleteCollectionAsync(cp.Api, ResourceDescriptor.Secrets, $"floor-{n}");
 
+            if (options.FinalizerPolicy)
+            {
+                // As the chart installs it on Kubernetes 1.36+; after the floor, whose credentials have no operator to finalize them.
+                var probe = Objects.Credential("finalizer-probe", users[0], db, "1h");
+                probe["metadata"]!["namespace"] = $"bench-{n}";
+                await cp.InstallFinalizerPolicyAsync(probe);
+            }
+
             var log = Path.Combine(state, $"operator-{n}-{run}.log");
             File.Delete(log);
             var op = OperatorProcess.Start(cp, log, options.Workers);
@@ -151,6 +159,7 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
         int[] pids = [op?.Pid ?? 0, cp.ApiServerPid, cp.EtcdPid, db.Pid];
         var cpuBefore = pids.Select(p => p == 0 ? 0 : Cpu.Seconds(p)).Append(Cpu.Self()).ToArray();
         var started = Clock.Now;
+        var profile = StartApiServerProfile(cp, n, run, client);
         var items = Enumerable.Range(0, n).Select(i => Objects.Credential(Name(i), UserFor(i), db, interval));
         var created = await Bulk.CreateAsync(cp.Api, Objects.Credentials, ns, items,
             onCreated: floor is null ? null : name => floor.Enqueue(name, UserFor(int.Parse(name[2..], CultureInfo.InvariantCulture))));
@@ -176,6 +185,7 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
             }
         }
 
+        await profile;
         var result = new ConvergenceResult(total, Stats.Median(latencies), Stats.Percentile(latencies, 99));
         results.Convergence.Add(n, run, client, result.Total, result.P50, result.P99,
             floorOf is null ? 1.0 : result.Total / floorOf.Total,
@@ -190,6 +200,23 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The API server is the busiest process while credentials converge: a CPU profile of it (pprof) over the first
+    /// seconds of the largest size, for the floor and the operator alike, shows what each request costs it.
+    /// </summary>
+    private async Task StartApiServerProfile(ControlPlane cp, int n, int run, string client)
+    {
+        if (options.ApiServerProfileSeconds <= 0 || n != options.Sizes.Max() || run != 1)
+        {
+            return;
+        }
+
+        var output = Path.Combine(state, $"apiserver-{client}-{n}");
+        await Shell.RunAsync("bash", "hack/controlplane.sh", "cpu-profile", cp.Dir,
+            options.ApiServerProfileSeconds.ToString(CultureInfo.InvariantCulture), output);
+        Log($"{client} n={n}: API server CPU profile in {output}.pprof, top functions in {output}.txt");
     }
 
     private async Task SampleMemoryAsync(OperatorProcess op, string what, int credentials)

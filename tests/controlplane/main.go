@@ -2,10 +2,11 @@
 // composes the real k8s.io/apiextensions-apiserver (CRDs with structural
 // schemas, CEL validation, status subresources, watches) with etcd-backed
 // generic stores for the built-in kinds an operator touches (see registry.go),
-// static token authentication, AlwaysAllow authorization and audit logging.
+// static token authentication, AlwaysAllow authorization, audit logging and
+// one admission plugin (MutatingAdmissionPolicy).
 //
 // It deliberately lacks controllers (no garbage collection, no namespace
-// lifecycle), admission and RBAC enforcement. hack/controlplane.sh builds it
+// lifecycle), other admission and RBAC enforcement. hack/controlplane.sh builds it
 // from Debian's Go source packages and runs it next to an etcd.
 package main
 
@@ -38,7 +39,10 @@ import (
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/apiserver/pkg/util/webhook"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/kube-openapi/pkg/common"
@@ -75,6 +79,13 @@ func run() error {
 	audit.LogOptions.Format = "json"
 	audit.LogOptions.BatchOptions.Mode = "blocking" // entries are on disk when the response is sent
 	audit.AddFlags(fs)
+	// Admission: only MutatingAdmissionPolicy (GA in Kubernetes 1.36), so the
+	// chart's policy that puts Passbox's finalizer on new credentials can be
+	// tested. Namespace lifecycle stays off (tests create objects in namespaces
+	// that do not exist), and webhooks by Service cannot be reached here.
+	admission := genericoptions.NewAdmissionOptions()
+	admission.DisablePlugins = []string{"NamespaceLifecycle", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
+	admission.AddFlags(fs)
 	tokenFile := fs.String("token-auth-file", "", "kube-apiserver style static token file (token,user,uid,\"group1,group2\"); required")
 
 	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
@@ -108,6 +119,7 @@ func run() error {
 	errs = append(errs, loopback.Validate()...)
 	errs = append(errs, etcd.Validate()...)
 	errs = append(errs, audit.Validate()...)
+	errs = append(errs, admission.Validate()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid flags: %v", errs)
 	}
@@ -136,6 +148,9 @@ func run() error {
 	}
 	cfg.Authentication.Authenticator = authn
 	cfg.Authorization.Authorizer = authorizerfactory.NewAlwaysAllowAuthorizer()
+	if err := applyAdmission(admission, cfg); err != nil {
+		return err
+	}
 
 	// One etcd, two encodings: CRD objects use the apiextensions codec, the
 	// built-in kinds ours (JSON of their v1 versions).
@@ -182,6 +197,23 @@ func run() error {
 
 	ctx := genericapiserver.SetupSignalContext()
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
+
+// applyAdmission builds the admission chain on loopback clients; its policy
+// informers start with the server (the generic "start informers" hook).
+func applyAdmission(admission *genericoptions.AdmissionOptions, cfg *genericapiserver.RecommendedConfig) error {
+	clientset, err := kubernetes.NewForConfig(cfg.LoopbackClientConfig)
+	if err != nil {
+		return fmt.Errorf("admission client: %w", err)
+	}
+	dynamicClient, err := dynamic.NewForConfig(cfg.LoopbackClientConfig)
+	if err != nil {
+		return fmt.Errorf("admission dynamic client: %w", err)
+	}
+	cfg.SharedInformerFactory = informers.NewSharedInformerFactory(clientset, 10*time.Minute)
+	cfg.ClientConfig = cfg.LoopbackClientConfig
+	return admission.ApplyTo(&cfg.Config, cfg.SharedInformerFactory, clientset, dynamicClient,
+		utilfeature.DefaultFeatureGate, cfg.EffectiveVersion)
 }
 
 // installBuiltins installs the stores of registry.go: core/v1 under /api,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -145,6 +146,19 @@ var resources = []resource{
 		newObj: func() runtime.Object { return &rbacv1.Role{} }, newList: func() runtime.Object { return &rbacv1.RoleList{} }},
 	{gv: rbacv1.SchemeGroupVersion, plural: "rolebindings", singular: "rolebinding", namespaced: true,
 		newObj: func() runtime.Object { return &rbacv1.RoleBinding{} }, newList: func() runtime.Object { return &rbacv1.RoleBindingList{} }},
+
+	// admissionregistration.k8s.io/v1: the policies the MutatingAdmissionPolicy
+	// plugin (main.go) reads. Stored as given: the plugin compiles them and
+	// reports a broken expression when a request matches, kube's own
+	// validation of their CEL at create time is not here.
+	{gv: admissionregistrationv1.SchemeGroupVersion, plural: "mutatingadmissionpolicies", singular: "mutatingadmissionpolicy",
+		generation: true, categories: []string{"api-extensions"}, nameCheck: dnsSubdomain,
+		newObj:  func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicy{} },
+		newList: func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyList{} }},
+	{gv: admissionregistrationv1.SchemeGroupVersion, plural: "mutatingadmissionpolicybindings", singular: "mutatingadmissionpolicybinding",
+		generation: true, categories: []string{"api-extensions"}, nameCheck: dnsSubdomain,
+		newObj:  func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBinding{} },
+		newList: func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBindingList{} }},
 }
 
 // strategy is the create/update/delete strategy of one kind. With

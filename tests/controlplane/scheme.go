@@ -1,6 +1,7 @@
 package main
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -33,6 +34,7 @@ var builtinGroupVersions = []schema.GroupVersion{
 	coordinationv1.SchemeGroupVersion,
 	eventsv1.SchemeGroupVersion,
 	rbacv1.SchemeGroupVersion,
+	admissionregistrationv1.SchemeGroupVersion,
 }
 
 func init() {
@@ -42,6 +44,7 @@ func init() {
 	utilruntime.Must(coordinationv1.AddToScheme(Scheme))
 	utilruntime.Must(eventsv1.AddToScheme(Scheme))
 	utilruntime.Must(rbacv1.AddToScheme(Scheme))
+	utilruntime.Must(admissionregistrationv1.AddToScheme(Scheme))
 
 	for _, r := range resources {
 		internal := schema.GroupVersion{Group: r.gv.Group, Version: runtime.APIVersionInternal}

@@ -259,6 +259,41 @@ public sealed class HelmChartTests
         result.ExitCode.Should().Be(0, result.StandardError);
     }
 
+    [Fact]
+    public void The_finalizer_policy_is_installed_only_where_the_cluster_serves_MutatingAdmissionPolicy()
+    {
+        ShippingManifests.HelmDocuments().OfKind("MutatingAdmissionPolicy").Should().BeEmpty("helm's default capabilities have no MutatingAdmissionPolicy API");
+
+        var docs = ShippingManifests.HelmDocumentsOnCluster([ShippingManifests.MutatingAdmissionPolicyApi], ShippingManifests.DefaultRelease);
+
+        var policy = docs.OfKind("MutatingAdmissionPolicy").Should().ContainSingle().Subject;
+        var binding = docs.OfKind("MutatingAdmissionPolicyBinding").Should().ContainSingle().Subject;
+        ((string?)binding["spec"]!["policyName"]).Should().Be((string?)policy["metadata"]!["name"]);
+        binding["spec"]!.AsObject().Should().NotContainKey("matchResources", "an operator watching every namespace removes the finalizer everywhere");
+        policy["spec"]!["mutations"]!.ToJsonString().Should().Contain(Passbox.Operator.Api.V1Alpha1.ApiGroup.InUseFinalizer);
+        ShippingManifests.HelmDocumentsOnCluster([ShippingManifests.MutatingAdmissionPolicyApi], ShippingManifests.DefaultRelease, "finalizerPolicy.enabled=false")
+            .OfKind("MutatingAdmissionPolicy").Should().BeEmpty("false turns it off");
+    }
+
+    [Fact]
+    public void With_one_watched_namespace_the_finalizer_policy_binds_only_that_namespace()
+    {
+        var docs = ShippingManifests.HelmDocumentsOnCluster([ShippingManifests.MutatingAdmissionPolicyApi], ShippingManifests.DefaultRelease, "watchNamespace=team-a");
+
+        var selector = docs.OfKind("MutatingAdmissionPolicyBinding").Single()["spec"]!["matchResources"]!["namespaceSelector"]!;
+        ((string?)selector["matchLabels"]!["kubernetes.io/metadata.name"]).Should().Be("team-a",
+            "a finalizer on a credential the operator does not watch would never be removed");
+    }
+
+    [Fact]
+    public void Requiring_the_finalizer_policy_on_a_cluster_without_the_API_fails_with_a_clear_message()
+    {
+        var result = ShippingManifests.TryRenderHelmChart("finalizerPolicy.enabled=true");
+
+        result.ExitCode.Should().NotBe(0);
+        result.StandardError.Should().Contain("MutatingAdmissionPolicy").And.Contain("1.36").And.Contain("auto");
+    }
+
     internal static JsonObject PodSpec(IEnumerable<JsonObject> docs) =>
         docs.OfKind("Deployment").Single()["spec"]!["template"]!["spec"]!.AsObject();
 

@@ -27,6 +27,22 @@ public sealed class PackagingConsistencyTests
     }
 
     [Fact]
+    public void Chart_and_kustomize_ship_the_same_finalizer_policy()
+    {
+        var chart = ShippingManifests.HelmDocumentsOnCluster([ShippingManifests.MutatingAdmissionPolicyApi], ShippingManifests.DefaultRelease);
+        var kustomize = YamlDocuments.Parse(ShippingManifests.RenderKustomize(ShippingManifests.KustomizeAdmission));
+
+        foreach (var kind in new[] { "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding" })
+        {
+            var fromChart = chart.OfKind(kind).Single();
+            var fromKustomize = kustomize.OfKind(kind).Single();
+            ((string?)fromChart["metadata"]!["name"]).Should().Be((string?)fromKustomize["metadata"]!["name"]);
+            YamlDocuments.Canonical(fromChart["spec"]).Should().Be(YamlDocuments.Canonical(fromKustomize["spec"]),
+                "config/admission/finalizer-policy.yaml mirrors charts/passbox/templates/finalizer-policy.yaml for {0}", kind);
+        }
+    }
+
+    [Fact]
     public void Chart_and_kustomize_run_the_same_pod()
     {
         var chart = HelmChartTests.PodSpec(ShippingManifests.HelmDocuments());

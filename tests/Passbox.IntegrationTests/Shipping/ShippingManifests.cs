@@ -12,6 +12,10 @@ public static class ShippingManifests
     public const string DefaultRelease = "passbox";
     public const string DefaultNamespace = "passbox-system";
     public const string KustomizeDefault = "config/default";
+    public const string KustomizeAdmission = "config/admission";
+
+    /// <summary>What `helm install` finds on a cluster that serves MutatingAdmissionPolicy (Kubernetes 1.36+).</summary>
+    public const string MutatingAdmissionPolicyApi = "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy";
 
     private static readonly Lazy<string> DefaultChart = new(() => RenderHelmChartUncached(DefaultRelease, DefaultNamespace, []));
     private static readonly Lazy<string> DefaultKustomize = new(() => RenderKustomizeUncached(KustomizeDefault));
@@ -36,6 +40,16 @@ public static class ShippingManifests
 
     public static string RenderHelmChart(string release, string @namespace, params string[] setValues) =>
         RenderHelmChartUncached(release, @namespace, setValues);
+
+    /// <summary>`helm template` as against a cluster serving <paramref name="apiVersions"/> (helm's --api-versions).</summary>
+    public static IReadOnlyList<JsonObject> HelmDocumentsOnCluster(string[] apiVersions, string release, params string[] setValues) =>
+        YamlDocuments.Parse(ShippingTools.Run(
+            ShippingTools.Helm,
+            ["template", release, ChartPath, "--namespace", DefaultNamespace, .. apiVersions.SelectMany(v => new[] { "--api-versions", v }), .. SetArguments(setValues)]));
+
+    /// <summary>`helm template` with its error instead of throwing (for values the chart must refuse).</summary>
+    public static ToolResult TryRenderHelmChart(params string[] setValues) =>
+        ShippingTools.TryRun(ShippingTools.Helm, ["template", DefaultRelease, ChartPath, "--namespace", DefaultNamespace, .. SetArguments(setValues)]);
 
     /// <summary>`kubectl kustomize` of a folder of the repository (default: config/default).</summary>
     public static string RenderKustomize(string directory = KustomizeDefault) =>
