@@ -32,7 +32,7 @@ public sealed class SourceSecretReaderTests
             ? FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound")
             : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(live)));
         cache = new SourceSecretCache(informer);
-        reader = new SourceSecretReader(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), cache);
+        reader = new SourceSecretReader(Client(server), cache);
     }
 
     private int Gets => server.Requests.Count(r => r.Method == HttpMethod.Get && r.Path == "/api/v1/namespaces/team/secrets/db");
@@ -159,7 +159,7 @@ public sealed class SourceSecretReaderTests
             informer.Delete(Identity("uid-1", "10"));
             return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(Secret("uid-1", "10", "first")));
         });
-        var racing = new SourceSecretReader(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, deleting), cache);
+        var racing = new SourceSecretReader(Client(deleting), cache);
 
         var during = await racing.ReadAsync("team", Password, CancellationToken.None);
         var after = await racing.ReadAsync("team", Password, CancellationToken.None);
@@ -174,7 +174,7 @@ public sealed class SourceSecretReaderTests
     public async Task Until_the_informer_has_synced_every_read_asks_the_server()
     {
         var unsynced = new SourceSecretReader(
-            new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server),
+            Client(server),
             new SourceSecretCache(new FakeInformer<PartialObjectMetadata>(ResourceDescriptor.Secrets) { HasSynced = false }));
 
         await unsynced.ReadAsync("team", Password, CancellationToken.None);
@@ -193,6 +193,8 @@ public sealed class SourceSecretReaderTests
         value.ToString().Should().NotContain("first");
         snapshot!.ToString().Should().NotContain("first").And.Contain("uid-1:10");
     }
+
+    private static Kubernetes Client(FakeApiServer api) => new(new KubernetesClientConfiguration { Host = "http://api.test" }, api);
 
     /// <summary>Puts an object in the informer's cache without an event, as no watch would.</summary>
     private void ForceHold(PartialObjectMetadata secret) => informer.Cache.TryAddProvisional(secret).Should().BeTrue();
