@@ -78,6 +78,7 @@ public static class PassboxOperator
         services.AddSingleton(_ => PipelineProbes.CreateDefault());
         services.AddSingleton<ICredentialKind<ClusterCredential>, ClusterCredentialKind>();
         services.AddSingleton<ICredentialKind<PipelineCredential>, PipelineCredentialKind>();
+        services.AddSingleton(sp => new SourceSecretCache(sp.GetInformer<PartialObjectMetadata>(SourceSecrets)));
         services.AddSingleton<SourceSecretReader>();
         services.AddSingleton<ValidationPlanner>();
         services.AddSingleton<CheckMemory>();
@@ -170,14 +171,5 @@ public static class PassboxOperator
         controller.Watches(primary, admins.DeletingAdminOf, echoesOfOwnWrites: false);
     }
 
-    private static PartialObjectMetadata Identity(PartialObjectMetadata secret) => new()
-    {
-        Metadata = new V1ObjectMeta
-        {
-            Name = secret.Metadata.Name,
-            NamespaceProperty = secret.Metadata.NamespaceProperty,
-            ResourceVersion = secret.Metadata.ResourceVersion,
-            Uid = secret.Metadata.Uid,
-        },
-    };
+    private static PartialObjectMetadata Identity(PartialObjectMetadata secret) => SourceSecretCache.Identity(secret.Metadata);
 }

@@ -7,8 +7,9 @@ namespace Passbox.Operator.Controllers.Shared;
 /// <summary>
 /// Tells the source-Secret informer which Secrets to hold: those some credential reads. Every Secret of the cluster is
 /// watched (a source Secret carries no label to select on), but only referenced ones are cached, so tens of thousands of
-/// unrelated Secrets cost the operator nothing to keep. Nothing is lost by not holding the rest: a reconcile reads its
-/// sources from the API server, and an unheld Secret's change or deletion still reaches the credentials that use it.
+/// unrelated Secrets cost the operator nothing to keep. Nothing is lost by not holding the rest: a reconcile reads an
+/// unheld source from the API server (and <see cref="SourceSecretCache"/> then has the informer hold it), and an unheld
+/// Secret's change or deletion still reaches the credentials that use it.
 /// </summary>
 public sealed class ReferencedSourceSecrets
 {

@@ -1,7 +1,9 @@
 using System.Net;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Runtime;
 
 namespace Passbox.Operator.Controllers.Shared;
 
@@ -38,29 +40,47 @@ public sealed class SourceValue
 }
 
 /// <summary>
-/// Reads the user's source Secrets on demand. They are not cached: the operator watches Secrets as metadata only and
-/// fetches a value when it reconciles, so memory does not grow with the Secrets in the cluster.
+/// Reads the user's source Secrets when a credential reconciles. The Secret is fetched from the API server unless
+/// <see cref="SourceSecretCache"/> holds a copy at the resourceVersion the source-Secret informer last saw (see there why
+/// that is no staler than any cache-reading controller); either way the value's <see cref="SourceValue.Version"/> is the
+/// Secret's <c>uid:resourceVersion</c>. A missing Secret is never remembered: it is asked for again on the next read.
 /// </summary>
-public sealed class SourceSecretReader(IKubernetes client)
+public sealed class SourceSecretReader(IKubernetes client, SourceSecretCache cache)
 {
     public async Task<SourceValue> ReadAsync(string namespaceName, SecretKeyReference reference, CancellationToken ct)
     {
-        k8s.Models.V1Secret secret;
-        try
-        {
-            secret = await client.CoreV1.ReadNamespacedSecretAsync(reference.Name, namespaceName, cancellationToken: ct);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        var key = new ObjectKey(namespaceName, reference.Name);
+        var secret = cache.Find(key) ?? await FetchAsync(key, ct);
+        if (secret is null)
         {
             return SourceValue.Missing(reference, $"Secret {namespaceName}/{reference.Name} does not exist; create it with key \"{reference.Key}\"");
         }
 
-        if (secret.Data is null || !secret.Data.TryGetValue(reference.Key, out var value) || value is null || value.Length == 0)
+        if (!secret.Data.TryGetValue(reference.Key, out var value) || value is null || value.Length == 0)
         {
-            var keys = secret.Data is null || secret.Data.Count == 0 ? "none" : string.Join(", ", secret.Data.Keys.Order(StringComparer.Ordinal));
+            var keys = secret.Data.Count == 0 ? "none" : string.Join(", ", secret.Data.Keys.Order(StringComparer.Ordinal));
             return SourceValue.Missing(reference, $"Secret {namespaceName}/{reference.Name} has no non-empty key \"{reference.Key}\" (keys: {keys})");
         }
 
-        return SourceValue.Present(reference, value, $"{secret.Metadata.Uid}:{secret.Metadata.ResourceVersion}");
+        return SourceValue.Present(reference, value, secret.Version);
+    }
+
+    private async Task<SecretSnapshot?> FetchAsync(ObjectKey key, CancellationToken ct)
+    {
+        var ticket = cache.BeginRead(key);
+        V1Secret? secret = null;
+        try
+        {
+            secret = await client.CoreV1.ReadNamespacedSecretAsync(key.Name, key.Namespace, cancellationToken: ct);
+            return SecretSnapshot.Of(secret);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        finally
+        {
+            cache.EndRead(ticket, secret);
+        }
     }
 }

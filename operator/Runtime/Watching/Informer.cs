@@ -412,13 +412,14 @@ public sealed class Informer<T> : IInformer<T>
 
     /// <summary>
     /// A listed object the cache holds at the same resourceVersion has not changed: the held instance is reused, so a
-    /// re-list after 410 Gone neither runs the transform again nor replaces what the cache holds.
+    /// re-list after 410 Gone neither runs the transform again nor replaces what the cache holds. A provisional object (see
+    /// <see cref="ObjectCache{T}.TryAddProvisional"/>) does not count: the watch has not reported it yet.
     /// </summary>
     private T PrepareListed(T item) => HeldUnchanged(item) ?? Prepare(item);
 
     private T? HeldUnchanged(T item) =>
         item.Metadata is { Name: not null, ResourceVersion: { Length: > 0 } version }
-        && Cache.TryGet(ObjectKey.Of(item), out var held)
+        && Cache.TryGetWatched(ObjectKey.Of(item), out var held)
         && held.Metadata.ResourceVersion == version
             ? held
             : null;

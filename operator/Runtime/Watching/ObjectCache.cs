@@ -15,6 +15,7 @@ public sealed class ObjectCache<T>
     private readonly Lock gate = new();
     private readonly Dictionary<ObjectKey, T> items = [];
     private readonly Dictionary<string, Index> indexes = new(StringComparer.Ordinal);
+    private readonly HashSet<ObjectKey> provisional = [];
 
     public int Count
     {
@@ -93,13 +94,68 @@ public sealed class ObjectCache<T>
         }
     }
 
-    /// <summary>Stores <paramref name="item"/> and returns the object it replaced, if any.</summary>
+    /// <summary>
+    /// Holds <paramref name="item"/>, learned outside the watch by a fresh read, unless an object is held under its key
+    /// already. It stays provisional until the watch reports the object: the informer treats it as unknown, so the next
+    /// event for it is reported in full and never mistaken for a repeat of what the cache holds.
+    /// </summary>
+    public bool TryAddProvisional(T item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var key = ObjectKey.Of(item);
+        lock (gate)
+        {
+            if (!items.TryAdd(key, item))
+            {
+                return false;
+            }
+
+            provisional.Add(key);
+            foreach (var index in indexes.Values)
+            {
+                index.Add(key, item);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Drops the object held under <paramref name="key"/> if it is provisional; one the watch reported stays.</summary>
+    public bool RemoveProvisional(ObjectKey key)
+    {
+        lock (gate)
+        {
+            return provisional.Contains(key) && Remove(key) is not null;
+        }
+    }
+
+    /// <summary>Like <see cref="TryGet"/>, but only an object the watch (or a list) reported: never a provisional one.</summary>
+    internal bool TryGetWatched(ObjectKey key, [MaybeNullWhen(false)] out T item)
+    {
+        lock (gate)
+        {
+            if (provisional.Contains(key))
+            {
+                item = null;
+                return false;
+            }
+
+            return items.TryGetValue(key, out item);
+        }
+    }
+
+    /// <summary>Stores <paramref name="item"/> and returns the object the watch had reported before, if any (not a provisional one).</summary>
     internal T? Upsert(T item)
     {
         var key = ObjectKey.Of(item);
         lock (gate)
         {
             items.TryGetValue(key, out var old);
+            if (provisional.Remove(key))
+            {
+                old = null;
+            }
+
             items[key] = item;
             foreach (var index in indexes.Values)
             {
@@ -115,6 +171,7 @@ public sealed class ObjectCache<T>
     {
         lock (gate)
         {
+            provisional.Remove(key);
             if (!items.Remove(key, out var old))
             {
                 return null;

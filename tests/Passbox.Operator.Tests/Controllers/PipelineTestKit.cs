@@ -8,6 +8,8 @@ using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Provisioning;
 using Passbox.Operator.Publishing;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Watching;
 using Passbox.Operator.Tests.Runtime;
 
 namespace Passbox.Operator.Tests.Controllers;
@@ -36,8 +38,11 @@ internal static class PipelineTestKit
     {
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
         var events = new NoEvents();
+        // These tests change the source Secret on the fake API server alone, with no watch to report it: a source-Secret
+        // informer that has not synced makes every read ask the server, as the reconciles they model would.
+        var sources = new SourceSecretCache(new FakeInformer<PartialObjectMetadata>(ResourceDescriptor.Secrets) { HasSynced = false });
         return new CredentialPipeline(
-            new SourceSecretReader(client),
+            new SourceSecretReader(client, sources),
             new GeneratedSecretPublisher(client, view, NullLogger<GeneratedSecretPublisher>.Instance),
             new ValidationPlanner(time),
             memory ?? new CheckMemory(),

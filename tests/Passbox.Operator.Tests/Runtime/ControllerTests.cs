@@ -125,7 +125,8 @@ internal sealed class FakeInformer<T>(ResourceDescriptor resource) : IInformer<T
 
     public ObjectCache<T> Cache { get; } = new();
 
-    public bool HasSynced => true;
+    /// <summary>True unless a test models an informer still listing.</summary>
+    public bool HasSynced { get; init; } = true;
 
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -140,6 +141,14 @@ internal sealed class FakeInformer<T>(ResourceDescriptor resource) : IInformer<T
     public void Apply(T item)
     {
         var old = Cache.Upsert(item);
+        var change = old is null ? new InformerEvent<T>(InformerEventType.Added, item) : new InformerEvent<T>(InformerEventType.Updated, item, old);
+        handlers.ForEach(handler => handler(change));
+    }
+
+    /// <summary>The informer's keep filter rejects the object: dropped from the cache, reported all the same.</summary>
+    public void Reject(T item)
+    {
+        var old = Cache.Remove(ObjectKey.Of(item));
         var change = old is null ? new InformerEvent<T>(InformerEventType.Added, item) : new InformerEvent<T>(InformerEventType.Updated, item, old);
         handlers.ForEach(handler => handler(change));
     }

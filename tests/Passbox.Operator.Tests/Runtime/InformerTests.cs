@@ -2,6 +2,7 @@ using System.Net;
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Watching;
 
@@ -207,6 +208,50 @@ public sealed class InformerTests
 
         seen.Should().Equal("Added a@10", "Added b@11", "Added b@12", "Added b@13", "Updated b@14", "Updated a@15", "Deleted c@16");
         informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().Equal("b@14");
+
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_provisional_object_never_hides_the_watch_event_it_came_from()
+    {
+        var startWatch = new TaskCompletionSource();
+        var endWatch = new TaskCompletionSource();
+        var calls = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            switch (Interlocked.Increment(ref calls))
+            {
+                case 1:
+                    return List("10");
+                case 2:
+                    await startWatch.Task;
+                    return FakeApiServer.Watch(Event("MODIFIED", Widget.Create("b", "12")), Event("DELETED", Widget.Create("c", "13")));
+                default:
+                    await endWatch.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget>(), time, NullLogger.Instance);
+        var seen = new List<string>();
+        informer.Subscribe(change => seen.Add($"{change.Type} {change.Current.Metadata.Name}@{change.Current.Metadata.ResourceVersion}"));
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync(CancellationToken.None);
+
+        // A fresh read found b@12 and c@11 before the watch brought b's change and c's deletion.
+        informer.Cache.TryAddProvisional(Widget.Create("b", "12")).Should().BeTrue();
+        informer.Cache.TryAddProvisional(Widget.Create("c", "11")).Should().BeTrue();
+        informer.Cache.TryAddProvisional(Widget.Create("b", "9")).Should().BeFalse("an object is held under that key already");
+        startWatch.SetResult();
+        await FakeApiServer.WaitUntilAsync(() => seen.Count >= 2);
+
+        seen.Should().Equal("Added b@12", "Deleted c@13");
+        informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().Equal("b@12");
+        informer.Cache.RemoveProvisional(new ObjectKey("ns", "b")).Should().BeFalse("the watch has reported b");
+        informer.Cache.Count.Should().Be(1);
 
         await stop.CancelAsync();
         endWatch.SetResult();

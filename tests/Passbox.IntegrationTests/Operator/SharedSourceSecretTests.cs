@@ -1,0 +1,98 @@
+using System.Globalization;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.IntegrationTests.Shipping;
+using Passbox.Operator.Api.V1Alpha1;
+using Xunit.Abstractions;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// Many ClusterCredentials reading one source Secret (a team's shared admin password): the operator reads the Secret
+/// from the API server once per version it sees, not once per reconcile, and a new password in it still reaches every
+/// credential. The operator's GETs of the Secret are counted in the control plane's audit log.
+/// </summary>
+[Collection(OperatorTestsDefinition.Name)]
+public sealed class SharedSourceSecretTests(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Credentials = 8;
+    private const string Source = "shared-input";
+
+    private OperatorRun run = null!;
+    private ClusterTestKit kit = null!;
+
+    public async Task InitializeAsync()
+    {
+        run = await OperatorRun.StartAsync(controlPlane, "shared");
+        kit = run.Kit;
+    }
+
+    public async Task DisposeAsync() => await run.DisposeAsync();
+
+    [Fact]
+    public async Task Credentials_sharing_a_source_Secret_read_it_once_per_version_and_all_follow_a_new_password()
+    {
+        var audit = controlPlane.AuditLog;
+        if (audit is null)
+        {
+            output.WriteLine($"{ControlPlaneFixture.ExistingClusterVariable} is set: the audit log of an existing cluster is not readable; skipped.");
+            return;
+        }
+
+        var user = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("shr_"));
+        run.MarkSecret(user.Password);
+        await kit.CreateSecretAsync(Source, new Dictionary<string, string> { ["password"] = user.Password });
+
+        var start = audit.Mark();
+        for (var i = 0; i < Credentials; i++)
+        {
+            await kit.CreateAsync(Credential(Name(i), user.LoginName));
+        }
+
+        for (var i = 0; i < Credentials; i++)
+        {
+            await kit.WaitForConditionAsync<ClusterCredential>(Name(i), ConditionTypes.Ready, "True");
+        }
+
+        var firstGets = GetsOfSource(audit, start);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Credentials} credentials Ready after {firstGets} GETs of {Source}"));
+        firstGets.Should().BeInRange(1, Credentials - 1, "credentials that read an unchanged Secret are answered from memory");
+
+        var newPassword = MariaDbFixture.NewPassword();
+        run.MarkSecret(newPassword);
+        await mariaDb.ExecuteAsync($"ALTER USER '{user.LoginName}'@'%' IDENTIFIED BY '{newPassword.Replace("'", "''", StringComparison.Ordinal)}'");
+        var rotated = audit.Mark();
+        await kit.SetSecretValueAsync(Source, "password", newPassword);
+
+        for (var i = 0; i < Credentials; i++)
+        {
+            await kit.WaitForSecretAsync(Name(i), s => ClusterTestKit.Decode(s)["password"] == newPassword);
+        }
+
+        for (var i = 0; i < Credentials; i++)
+        {
+            await kit.WaitForConditionAsync<ClusterCredential>(Name(i), ConditionTypes.Ready, "True");
+        }
+
+        var rotationGets = GetsOfSource(audit, rotated);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"all {Credentials} published the new password after {rotationGets} GETs of {Source}"));
+        rotationGets.Should().BeGreaterThan(0, "the new version is read from the API server");
+    }
+
+    private static int GetsOfSource(ControlPlaneAuditLog audit, AuditMark mark) => audit.Since(mark, OperatorRbacTests.OperatorUser)
+        .Count(e => e.Verb == "get" && e.Resource == "secrets" && e.RequestUri.Split('?')[0].EndsWith($"/secrets/{Source}", StringComparison.Ordinal));
+
+    private ClusterCredential Credential(string name, string username) => new()
+    {
+        Metadata = new() { Name = name },
+        Spec = new ClusterCredentialSpec
+        {
+            Engine = ClusterEngine.MySQL,
+            Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
+            Username = username,
+            PasswordSecretRef = new SecretKeyReference { Name = Source, Key = "password" },
+            Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
+        },
+    };
+
+    private static string Name(int i) => string.Create(CultureInfo.InvariantCulture, $"shared-{i}");
+}
