@@ -49,6 +49,13 @@ await using (var db = await MariaDb.StartAsync(Path.Combine(state, "mariadb")))
 }
 
 results.Write(outDir, markdown, options);
+foreach (var profile in Directory.GetFiles(state, "apiserver-*.txt"))
+{
+    // The API server's CPU profiles of this run (--apiserver-profile), as top-function lists beside the tables.
+    File.Copy(profile, Path.Combine(outDir, Path.GetFileName(profile)), overwrite: true);
+    File.Delete(profile);
+}
+
 Console.WriteLine($"bench: wrote {outDir} and {markdown}");
 
 namespace Passbox.Bench
