@@ -32,5 +32,9 @@ fi
 
 "$kubectl" apply --server-side -f crds/ >/dev/null
 "$kubectl" wait --for=condition=Established --timeout=60s crd/clustercredentials.passbox.dev crd/pipelinecredentials.passbox.dev >/dev/null
+if [[ -n ${state:-} ]]; then
+  # As the chart does on Kubernetes 1.36+: new credentials get the in-use finalizer at admission.
+  "$kubectl" apply -f config/admission/finalizer-policy.yaml >/dev/null
+fi
 echo "run: CRDs applied; starting the operator (Ctrl-C stops it)" >&2
 dotnet "operator/bin/$configuration/net10.0/passbox-operator.dll" --leader-elect=false
