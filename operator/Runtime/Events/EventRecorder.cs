@@ -21,6 +21,12 @@ public sealed record EventRecorderOptions
 
     /// <summary>Events waiting to be written; more are dropped (and counted) rather than slowing reconciles down.</summary>
     public int QueueCapacity { get; init; } = 1000;
+
+    /// <summary>Normal events written per second once the burst is spent (see <see cref="NormalEventBudget"/>).</summary>
+    public double NormalEventsPerSecond { get; init; } = 10;
+
+    /// <summary>Normal events written at once before <see cref="NormalEventsPerSecond"/> applies.</summary>
+    public int NormalEventBurst { get; init; } = 100;
 }
 
 /// <summary>
@@ -29,7 +35,9 @@ public sealed record EventRecorderOptions
 /// cannot keep up, new events are dropped and counted (<c>passbox_events_dropped_total</c>) instead of holding up
 /// reconciles. <see cref="FlushAsync"/> writes what is queued on graceful shutdown. A repeat of the same object, type,
 /// reason and message patches the existing Event's <c>count</c> and <c>lastTimestamp</c> instead of creating another
-/// (as client-go's correlator does), remembering recent events in a small LRU.
+/// (as client-go's correlator does), remembering recent events in a small LRU. Normal events share a budget
+/// (<see cref="NormalEventBudget"/>): beyond it they are not written and are counted
+/// (<c>passbox_events_throttled_total</c>); Warnings always are.
 /// </summary>
 public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
 {
@@ -45,6 +53,7 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
     private readonly Channel<Pending> pending;
     private readonly CancellationTokenSource abandon = new();
     private readonly Task writer;
+    private readonly NormalEventBudget normalBudget;
 
     public EventRecorder(KubernetesApiClient api, TimeProvider time, ILogger<EventRecorder> logger, EventRecorderOptions? options = null)
     {
@@ -55,6 +64,7 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
         this.time = time;
         this.logger = logger;
         this.options = options ?? new EventRecorderOptions();
+        normalBudget = new NormalEventBudget(this.options.NormalEventsPerSecond, this.options.NormalEventBurst, time.GetUtcNow());
         pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(this.options.QueueCapacity)
         {
             SingleReader = true,
@@ -71,6 +81,13 @@ public sealed class EventRecorder : IEventRecorder, IAsyncDisposable
         message = message is { Length: > MaxMessageLength } ? message[..(MaxMessageLength - 3)] + "..." : message ?? "";
         var involved = ReferenceTo(regarding);
         var ns = regarding.Metadata.NamespaceProperty ?? "default";
+        if (type == EventType.Normal && !normalBudget.TryTake(time.GetUtcNow()))
+        {
+            RuntimeMetrics.EventsThrottled.Inc();
+            logger.LogDebug("Normal event budget spent; not writing event {Reason} for {Namespace}/{Name}", reason, ns, involved.Name);
+            return Task.CompletedTask;
+        }
+
         if (!pending.Writer.TryWrite(new Pending(involved, ns, type, reason, message, time.GetUtcNow().UtcDateTime)))
         {
             RuntimeMetrics.EventsDropped.Inc();

@@ -52,6 +52,10 @@ public static class RuntimeMetrics
         "passbox_events_dropped_total",
         "Events not written because the event queue was full or the process was stopping.");
 
+    public static readonly Counter EventsThrottled = Prometheus.Metrics.CreateCounter(
+        "passbox_events_throttled_total",
+        "Normal events not written because more were recorded than the Normal event budget allows (Warnings are never held back).");
+
     public static readonly Counter ReconcileErrors = Prometheus.Metrics.CreateCounter(
         "passbox_reconcile_errors_total",
         "Reconciles that threw, by kind.",
