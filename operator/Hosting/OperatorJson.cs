@@ -85,16 +85,24 @@ public static class OperatorJson
                 return;
             }
 
-            var chain = options.TypeInfoResolverChain;
-            for (var i = 0; i < chain.Count; i++)
+            try
             {
-                if (chain[i] is not JsonSerializerContext)
+                var chain = options.TypeInfoResolverChain;
+                for (var i = 0; i < chain.Count; i++)
                 {
-                    chain[i] = new ReflectionFallbackMeter(chain[i]);
+                    if (chain[i] is not JsonSerializerContext)
+                    {
+                        chain[i] = new ReflectionFallbackMeter(chain[i]);
+                    }
                 }
-            }
 
-            chain.Insert(0, OperatorJsonContext.Default);
+                chain.Insert(0, OperatorJsonContext.Default);
+            }
+            catch (InvalidOperationException)
+            {
+                // Another thread serialized between the check and the change (a process that ran KubernetesJson before
+                // starting the operator, as a test host does): the options froze, and reflection keeps serving.
+            }
         });
     }
 
