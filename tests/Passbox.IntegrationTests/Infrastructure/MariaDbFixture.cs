@@ -26,6 +26,25 @@ public sealed class MariaDbFixture : IAsyncLifetime
 
     public int Port { get; private set; }
 
+    /// <summary>A MySQL ClusterCredential logging in to this server as <paramref name="username"/>, password from key "password" of <paramref name="sourceSecret"/>.</summary>
+    public Passbox.Operator.Api.V1Alpha1.ClusterCredential MySqlCredential(string name, string username, string sourceSecret) => new()
+    {
+        Metadata = new() { Name = name },
+        Spec = new Passbox.Operator.Api.V1Alpha1.ClusterCredentialSpec
+        {
+            Engine = Passbox.Operator.Api.V1Alpha1.ClusterEngine.MySQL,
+            Endpoint = new Passbox.Operator.Api.V1Alpha1.DatabaseEndpoint
+            {
+                Host = Host,
+                Port = Port,
+                Tls = new Passbox.Operator.Api.V1Alpha1.TlsSettings { Mode = Passbox.Operator.Api.V1Alpha1.TlsMode.Disabled },
+            },
+            Username = username,
+            PasswordSecretRef = new Passbox.Operator.Api.V1Alpha1.SecretKeyReference { Name = sourceSecret, Key = "password" },
+            Validation = new Passbox.Operator.Api.V1Alpha1.ValidationSettings { Interval = "1h", Timeout = "3s" },
+        },
+    };
+
     public string RootUser { get; private set; } = "root";
 
     public string RootPassword { get; private set; } = string.Empty;

@@ -48,7 +48,7 @@ public sealed class FinalizerPolicyTests(ControlPlaneFixture controlPlane, Maria
         await kit.CreateSecretAsync("fp-input", new Dictionary<string, string> { ["password"] = user.Password });
         var mark = controlPlane.AuditLog?.Mark();
 
-        var created = await kit.CreateAsync(Credential("fp", user.LoginName, "fp-input"));
+        var created = await kit.CreateAsync(mariaDb.MySqlCredential("fp", user.LoginName, "fp-input"));
 
         created.Metadata.Finalizers.Should().Equal([ApiGroup.InUseFinalizer], "the API server added it while admitting the create");
         await kit.WaitForConditionAsync<ClusterCredential>("fp", ConditionTypes.Ready, "True");
@@ -78,7 +78,7 @@ public sealed class FinalizerPolicyTests(ControlPlaneFixture controlPlane, Maria
         await LabelAsync(elsewhere.Name);
         var other = new ClusterTestKit(controlPlane, elsewhere.Name);
 
-        var created = await other.CreateAsync(Credential("unwatched", "app", "input"));
+        var created = await other.CreateAsync(mariaDb.MySqlCredential("unwatched", "app", "input"));
 
         created.Metadata.Finalizers.Should().BeNullOrEmpty("nothing would ever remove a finalizer from a credential no operator watches");
     }
@@ -91,26 +91,13 @@ public sealed class FinalizerPolicyTests(ControlPlaneFixture controlPlane, Maria
             return;
         }
 
-        var credential = Credential("own-finalizer", "app", "input");
+        var credential = mariaDb.MySqlCredential("own-finalizer", "app", "input");
         credential.Metadata.Finalizers = ["example.com/audit-hold"];
 
         var created = await run.Kit.CreateAsync(credential);
 
         created.Metadata.Finalizers.Should().Equal("example.com/audit-hold", ApiGroup.InUseFinalizer);
     }
-
-    private ClusterCredential Credential(string name, string username, string sourceSecret) => new()
-    {
-        Metadata = new() { Name = name },
-        Spec = new ClusterCredentialSpec
-        {
-            Engine = ClusterEngine.MySQL,
-            Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
-            Username = username,
-            PasswordSecretRef = new SecretKeyReference { Name = sourceSecret, Key = "password" },
-            Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
-        },
-    };
 
     /// <summary>
     /// Installs the chart's policy as helm would for an operator watching only this test's namespace. False on a cluster
@@ -150,7 +137,7 @@ public sealed class FinalizerPolicyTests(ControlPlaneFixture controlPlane, Maria
     private async Task WaitForPolicyAsync(string @namespace)
     {
         var resource = Passbox.Operator.Runtime.Api.ResourceDescriptor.For<ClusterCredential>();
-        var probe = Credential(ClusterTestKit.Unique("probe-"), "probe", "probe");
+        var probe = mariaDb.MySqlCredential(ClusterTestKit.Unique("probe-"), "probe", "probe");
         probe.Metadata.NamespaceProperty = @namespace;
         async Task<string> DryRunFinalizersAsync()
         {

@@ -45,7 +45,7 @@ public sealed class SharedSourceSecretTests(ControlPlaneFixture controlPlane, Ma
         var start = audit.Mark();
         for (var i = 0; i < Credentials; i++)
         {
-            await kit.CreateAsync(Credential(Name(i), user.LoginName));
+            await kit.CreateAsync(mariaDb.MySqlCredential(Name(i), user.LoginName, Source));
         }
 
         for (var i = 0; i < Credentials; i++)
@@ -80,19 +80,6 @@ public sealed class SharedSourceSecretTests(ControlPlaneFixture controlPlane, Ma
 
     private static int GetsOfSource(ControlPlaneAuditLog audit, AuditMark mark) => audit.Since(mark, OperatorRbacTests.OperatorUser)
         .Count(e => e.Verb == "get" && e.Resource == "secrets" && e.RequestUri.Split('?')[0].EndsWith($"/secrets/{Source}", StringComparison.Ordinal));
-
-    private ClusterCredential Credential(string name, string username) => new()
-    {
-        Metadata = new() { Name = name },
-        Spec = new ClusterCredentialSpec
-        {
-            Engine = ClusterEngine.MySQL,
-            Endpoint = new DatabaseEndpoint { Host = mariaDb.Host, Port = mariaDb.Port, Tls = new TlsSettings { Mode = TlsMode.Disabled } },
-            Username = username,
-            PasswordSecretRef = new SecretKeyReference { Name = Source, Key = "password" },
-            Validation = new ValidationSettings { Interval = "1h", Timeout = "3s" },
-        },
-    };
 
     private static string Name(int i) => string.Create(CultureInfo.InvariantCulture, $"shared-{i}");
 }
