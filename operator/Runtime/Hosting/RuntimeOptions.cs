@@ -1,5 +1,6 @@
 using Passbox.Operator.Runtime.Events;
 using Passbox.Operator.Runtime.LeaderElection;
+using Passbox.Operator.Runtime.Memory;
 using Passbox.Operator.Runtime.Status;
 
 namespace Passbox.Operator.Runtime.Hosting;
@@ -11,4 +12,6 @@ public sealed record RuntimeOptions
     public EventRecorderOptions Events { get; init; } = new();
 
     public StatusWriterOptions Status { get; init; } = new();
+
+    public HeapTrimOptions HeapTrim { get; init; } = new();
 }

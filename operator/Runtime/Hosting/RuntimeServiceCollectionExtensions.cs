@@ -8,6 +8,7 @@ using Passbox.Operator.Runtime.Events;
 using Passbox.Operator.Runtime.Finalizers;
 using Passbox.Operator.Runtime.Health;
 using Passbox.Operator.Runtime.LeaderElection;
+using Passbox.Operator.Runtime.Memory;
 using Passbox.Operator.Runtime.Status;
 using Passbox.Operator.Runtime.Watching;
 
@@ -50,6 +51,9 @@ public static class RuntimeServiceCollectionExtensions
         // Registered before the controllers so that it stops after them and writes their last events.
         services.AddHostedService<EventFlushOnShutdown>();
         services.AddHostedService<ControllerManager>();
+        services.TryAddSingleton<IManagedHeap, ProcessManagedHeap>();
+        services.AddHostedService(sp => new HeapTrimmer(
+            sp.GetRequiredService<IManagedHeap>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HeapTrimmer>>(), options.HeapTrim));
         services.AddHealthChecks().AddCheck<RuntimeReadinessCheck>("runtime", tags: [RuntimeEndpointExtensions.ReadyTag]);
         return services;
     }

@@ -56,6 +56,10 @@ public static class RuntimeMetrics
         "passbox_events_throttled_total",
         "Normal events not written because more were recorded than the Normal event budget allows (Warnings are never held back).");
 
+    public static readonly Counter HeapTrims = Prometheus.Metrics.CreateCounter(
+        "passbox_heap_trims_total",
+        "Full garbage collections run because the managed heap had grown well past its last live set (memory handed back after a burst).");
+
     public static readonly Counter ReconcileErrors = Prometheus.Metrics.CreateCounter(
         "passbox_reconcile_errors_total",
         "Reconciles that threw, by kind.",
