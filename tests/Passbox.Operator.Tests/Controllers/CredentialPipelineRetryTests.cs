@@ -30,7 +30,7 @@ public sealed class CredentialPipelineRetryTests
     public async Task A_credential_waiting_for_its_admin_is_checked_again_a_backoff_later_whatever_the_millisecond_it_ran_at(int millisecond)
     {
         var kind = new ManagedKind();
-        var pipeline = PipelineTestKit.Pipeline(AcceptingCreates(), new NoGeneratedSecrets(), time);
+        var pipeline = Pipeline();
         var status = new ClusterCredentialStatus();
         time.Advance(TimeSpan.FromMilliseconds(millisecond));
 
@@ -52,7 +52,7 @@ public sealed class CredentialPipelineRetryTests
     public async Task A_reconcile_before_the_backoff_ends_waits_for_it_instead_of_checking_again()
     {
         var kind = new ManagedKind();
-        var pipeline = PipelineTestKit.Pipeline(AcceptingCreates(), new NoGeneratedSecrets(), time);
+        var pipeline = Pipeline();
         var status = new ClusterCredentialStatus();
         time.Advance(TimeSpan.FromMilliseconds(900));
         var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
@@ -68,13 +68,15 @@ public sealed class CredentialPipelineRetryTests
     public async Task A_credential_whose_interval_is_shorter_than_its_check_is_looked_at_again_a_moment_later_not_forgotten_nor_at_once()
     {
         var kind = new ManagedKind { AdminReady = true, CheckInterval = TimeSpan.FromMilliseconds(1) };
-        var pipeline = PipelineTestKit.Pipeline(AcceptingCreates(), new NoGeneratedSecrets(), time);
+        var pipeline = Pipeline();
         time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(10); // every reading of the clock finds it later: the check takes time
 
         var requeue = await pipeline.RunAsync(credential, kind, new ClusterCredentialStatus(), CancellationToken.None);
 
         requeue.Should().Be(CredentialPipeline.ShortestRecheck);
     }
+
+    private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(AcceptingCreates(), new NoGeneratedSecrets(), time);
 
     /// <summary>A managed user whose admin is not Ready until <see cref="AdminReady"/>; its login then works.</summary>
     private sealed class ManagedKind : TestCredentialKind, ICredentialProvisioning<V1ConfigMap>
