@@ -28,12 +28,15 @@ public sealed class CheckMemory
     public bool StatusLags(string uid, DateTime? statusLastAttempted, DateTimeOffset now) =>
         checks.TryGetValue(uid, out var remembered)
         && remembered.Written is { } written
-        && (statusLastAttempted is null || written > new DateTimeOffset(statusLastAttempted.Value, TimeSpan.Zero))
+        && (statusLastAttempted is null || StatusTime.Truncate(written.UtcDateTime) > statusLastAttempted.Value)
         && now - written < CacheLagAllowance;
 
     public int TransientFailures(string uid) => checks.TryGetValue(uid, out var entry) ? entry.Check.ConsecutiveTransientFailures : 0;
 
-    /// <summary>Remembers a check; <paramref name="written"/> says whether its time went into the status.</summary>
+    /// <summary>
+    /// Remembers a check at its exact time; <paramref name="written"/> says whether its time went into the status, which
+    /// holds it to the second.
+    /// </summary>
     public void Remember(string uid, PreviousCheck check, bool written = true) =>
         checks.AddOrUpdate(
             uid,
@@ -60,8 +63,10 @@ public sealed class CheckMemory
             return fromStatus;
         }
 
+        // The status holds a check's time to the second: in the same second, memory has that check at its exact time.
         var remembered = entry.Check;
-        return fromStatus.LastAttempted is null || remembered.LastAttempted > fromStatus.LastAttempted
+        return fromStatus.LastAttempted is null
+            || (remembered.LastAttempted is { } exact && StatusTime.Truncate(exact.UtcDateTime) >= fromStatus.LastAttempted.Value.UtcDateTime)
             ? remembered
             : fromStatus with { ConsecutiveTransientFailures = remembered.ConsecutiveTransientFailures };
     }

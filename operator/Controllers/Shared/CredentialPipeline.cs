@@ -28,6 +28,9 @@ public sealed partial class CredentialPipeline(
     /// <summary>Extra time past the credential's own timeout before a stuck check is abandoned.</summary>
     private static readonly TimeSpan TimeoutGrace = TimeSpan.FromSeconds(5);
 
+    /// <summary>How soon a credential is looked at again when its next check was due before this one ended.</summary>
+    public static readonly TimeSpan ShortestRecheck = TimeSpan.FromSeconds(1);
+
     /// <summary>How soon to look again when the cache has not caught up with this process's own status write.</summary>
     public static readonly TimeSpan CacheLagRetry = TimeSpan.FromMilliseconds(500);
 
@@ -177,7 +180,11 @@ public sealed partial class CredentialPipeline(
         }
 
         var outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, ct);
-        var now = StatusTime.Now(time);
+        // The status holds whole seconds; the next check is planned from the exact time. Planned from the truncated
+        // one, it could be due before this check even ended (a 1s interval, a backoff under a second), and a due plan
+        // asks for no requeue: a credential waiting for its admin would then wait until something else changed.
+        var checkedAt = time.GetUtcNow();
+        var now = StatusTime.Truncate(checkedAt.UtcDateTime);
         var transientFailures = ValidationPlanner.IsTransient(outcome.Reason)
             ? memory.TransientFailures(uid) + 1
             : 0;
@@ -207,9 +214,12 @@ public sealed partial class CredentialPipeline(
             await events.WarningAsync(credential, outcome.Reason, outcome.Message, ct);
         }
 
-        var next = new PreviousCheck(revision, now, outcome.Succeeded ? now : previous.LastValidated, outcome.Succeeded, outcome.Reason, transientFailures);
+        var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason, transientFailures);
         memory.Remember(uid, next, written: !unchanged);
-        return planner.Plan(revision, schedule.Interval, next, uid).RequeueAfter;
+        var after = planner.Plan(revision, schedule.Interval, next, uid);
+
+        // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
+        return after.ValidateNow ? ShortestRecheck : after.RequeueAfter;
     }
 
     /// <summary>

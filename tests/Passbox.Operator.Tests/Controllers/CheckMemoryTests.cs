@@ -43,6 +43,19 @@ public sealed class CheckMemoryTests
     }
 
     [Fact]
+    public void A_check_remembered_to_the_millisecond_is_the_one_a_status_with_whole_seconds_shows()
+    {
+        var memory = new CheckMemory();
+        var exact = Now.AddMilliseconds(900);
+        memory.Remember("u", new PreviousCheck("rev", exact, null, false, "AdminNotReady", 1));
+        var shown = new PreviousCheck("rev", Now, null, false, "AdminNotReady", 0);
+
+        memory.StatusLags("u", Now.UtcDateTime, exact.AddMilliseconds(50)).Should().BeFalse("the status shows that check, to the second");
+        memory.StatusLags("u", Now.AddSeconds(-1).UtcDateTime, exact.AddMilliseconds(50)).Should().BeTrue("the status shows an older check");
+        memory.Newest("u", shown).LastAttempted.Should().Be(exact, "the next check is planned from the exact time, not up to a second earlier");
+    }
+
+    [Fact]
     public void A_check_that_was_deliberately_not_written_does_not_make_the_status_look_stale()
     {
         var memory = new CheckMemory();

@@ -1,0 +1,112 @@
+using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// A check that failed for a passing reason (here: the admin credential not Ready yet) is always looked at again, a
+/// backoff later, whatever part of a second it ran in. The status holds its times to the second, so a schedule computed
+/// from the status's time of a check can lie in the past already when that check ends; that must never turn into "no
+/// requeue", which left a managed credential waiting for its admin until something else changed it.
+/// </summary>
+public sealed class CredentialPipelineRetryTests
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
+    private readonly FakeTimeProvider time = Clock();
+    private readonly V1ConfigMap credential = Credential();
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(250)]
+    [InlineData(500)]
+    [InlineData(750)]
+    [InlineData(900)]
+    [InlineData(999)]
+    public async Task A_credential_waiting_for_its_admin_is_checked_again_a_backoff_later_whatever_the_millisecond_it_ran_at(int millisecond)
+    {
+        var kind = new ManagedKind();
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        time.Advance(TimeSpan.FromMilliseconds(millisecond));
+
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Reason.Should().Be(ValidationReasons.AdminNotReady);
+        requeue.Should().NotBeNull("nothing else brings the credential back when its admin turns Ready");
+        requeue!.Value.Should().BeGreaterThanOrEqualTo(Interval / 2, "a backoff, not a hot loop").And.BeLessThanOrEqualTo(Interval);
+
+        kind.AdminReady = true;
+        time.Advance(requeue.Value);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Applies.Should().Be(2, "the requeued reconcile asked for the admin again");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True");
+    }
+
+    [Fact]
+    public async Task A_reconcile_before_the_backoff_ends_waits_for_it_instead_of_checking_again()
+    {
+        var kind = new ManagedKind();
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        time.Advance(requeue!.Value / 2);
+        var again = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Applies.Should().Be(1, "an event soon after the check (its own status write) does not bring the next one forward");
+        again.Should().Be(requeue.Value - (requeue.Value / 2));
+    }
+
+    [Fact]
+    public async Task A_credential_whose_interval_is_shorter_than_its_check_is_looked_at_again_a_moment_later_not_forgotten_nor_at_once()
+    {
+        var kind = new ManagedKind { AdminReady = true, CheckInterval = TimeSpan.FromMilliseconds(1) };
+        var pipeline = Pipeline();
+        time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(10); // every reading of the clock finds it later: the check takes time
+
+        var requeue = await pipeline.RunAsync(credential, kind, new ClusterCredentialStatus(), CancellationToken.None);
+
+        requeue.Should().Be(CredentialPipeline.ShortestRecheck);
+    }
+
+    private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(AcceptingCreates(), new NoGeneratedSecrets(), time);
+
+    /// <summary>A managed user whose admin is not Ready until <see cref="AdminReady"/>; its login then works.</summary>
+    private sealed class ManagedKind : TestCredentialKind, ICredentialProvisioning<V1ConfigMap>
+    {
+        public bool AdminReady { get; set; }
+
+        public TimeSpan CheckInterval { get; init; } = Interval;
+
+        public int Applies { get; private set; }
+
+        public override ICredentialProvisioning<V1ConfigMap> Provisioning => this;
+
+        public override CheckSchedule Schedule(V1ConfigMap credential) => new(CheckInterval, TimeSpan.FromSeconds(3), Disabled: false);
+
+        public bool Manages(V1ConfigMap credential) => true;
+
+        public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
+
+        public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
+        {
+            Applies++;
+            return Task.FromResult(AdminReady
+                ? null
+                : ValidationOutcome.Failure(ValidationReasons.AdminNotReady, "cannot manage user 'app': admin ClusterCredential root-admin has not been checked yet"));
+        }
+
+        public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
+
+        public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
+
+        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in to db:3306 as 'app'"));
+    }
+}
