@@ -3,11 +3,11 @@ namespace Passbox.Operator.Runtime.Memory;
 /// <summary>The process's managed heap, as far as <see cref="HeapTrimmer"/> needs to see and act on it.</summary>
 public interface IManagedHeap
 {
-    /// <summary>Bytes the heap holds now, garbage not yet collected included.</summary>
-    long CurrentBytes { get; }
-
-    /// <summary>Bytes the heap held right after its last full blocking collection (the live set then).</summary>
-    long AfterLastFullCollectionBytes { get; }
+    /// <summary>
+    /// Bytes the heap held right after its last collection of any kind: what the old generations hold, garbage they
+    /// were handed included, without the young allocations since (a gen0 collection would clear those anyway).
+    /// </summary>
+    long SettledBytes { get; }
 
     /// <summary>A full, compacting collection that also hands free memory back to the operating system.</summary>
     void CollectAndReturnMemory();
@@ -16,15 +16,12 @@ public interface IManagedHeap
 /// <summary>The real heap, through <see cref="GC"/>.</summary>
 public sealed class ProcessManagedHeap : IManagedHeap
 {
-    public long CurrentBytes => GC.GetTotalMemory(forceFullCollection: false);
-
-    public long AfterLastFullCollectionBytes
+    public long SettledBytes
     {
         get
         {
-            var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
             long after = 0;
-            foreach (var generation in info.GenerationInfo)
+            foreach (var generation in GC.GetGCMemoryInfo(GCKind.Any).GenerationInfo)
             {
                 after += generation.SizeAfterBytes;
             }
