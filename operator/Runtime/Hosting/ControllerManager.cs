@@ -36,7 +36,6 @@ public sealed class ControllerManager : BackgroundService
 
         using var informerStop = new CancellationTokenSource();
         var informerRuns = informers.Select(informer => Task.Run(() => informer.RunAsync(informerStop.Token), CancellationToken.None)).ToList();
-        informerRuns.Add(ReleaseListPeakAsync(informers, informerStop.Token));
         try
         {
             var outcome = await election.RunAsync(
@@ -61,25 +60,5 @@ public sealed class ControllerManager : BackgroundService
                 logger.LogWarning(e, "An informer ended with an error during shutdown");
             }
         }
-    }
-
-    /// <summary>
-    /// The first lists of a big cluster (tens of thousands of Secrets and Pods, each page reduced as it arrives) leave
-    /// the heap at its peak, and workstation GC hands that memory back only lazily: without this the process would keep
-    /// its start-up peak for hours. One aggressive collection once every informer has synced returns it at once; it
-    /// costs a single pause of some milliseconds, as the controllers start.
-    /// </summary>
-    private static async Task ReleaseListPeakAsync(IEnumerable<IInformer> informers, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.WhenAll(informers.Select(informer => informer.WaitForSyncAsync(cancellationToken))).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 }

@@ -22,8 +22,8 @@ public sealed record HeapTrimOptions
 
 /// <summary>
 /// Gives memory back after a burst. The garbage collector runs a full collection only when allocation asks for one, and
-/// an operator that goes quiet after a burst (a restart's first reconciles, a sync of thousands of credentials, a
-/// deploy that creates thousands of Pods) allocates almost nothing: whatever the burst had promoted to the old
+/// an operator that goes quiet after a burst (the first lists of a big cluster and the reconciles that follow them, a
+/// sync of thousands of credentials, a deploy that creates thousands of Pods) allocates almost nothing: whatever the burst had promoted to the old
 /// generation stays, and the process keeps its peak for hours. The benchmarks saw a restarted operator hold 11–13 MB more
 /// than its live set that way. So every <see cref="HeapTrimOptions.Interval"/> the heap is compared with what it held
 /// after this trimmer's last collection; when it has grown by more than <see cref="HeapTrimOptions.MinGrowthBytes"/> (or
