@@ -133,6 +133,8 @@ public static class PassboxOperator
             .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Name}"));
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
         sp.GetRequiredService<ReferencedSourceSecrets>().Track(primary.Cache, SourceSecretIndex);
+        // Lives as long as the process: the informers never go away.
+        _ = sp.GetRequiredService<UsageScope>().Track(primary);
 
         controller.Watches(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName), EventMaps.ByIndex<V1Secret, T>(primary, GeneratedSecretIndex));
         // A source Secret may be another credential's generated Secret: our write of it is news to its readers.

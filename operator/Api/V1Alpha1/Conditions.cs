@@ -27,6 +27,9 @@ public static class ConditionReasons
     public const string InvalidSpec = "InvalidSpec";
     public const string InUse = "InUse";
     public const string NotInUse = "NotInUse";
+
+    /// <summary>A deletion waits: the operator could not list what in the namespace might use the Secret.</summary>
+    public const string UsageUnknown = "UsageUnknown";
     public const string Deleting = "Deleting";
 
     /// <summary>An admin credential's deletion waits: provisioned credentials still need its login to drop their users.</summary>

@@ -6,6 +6,7 @@ using Passbox.Operator.Runtime.Controllers;
 using Passbox.Operator.Runtime.Finalizers;
 using Passbox.Operator.Runtime.Status;
 using Passbox.Operator.Usage;
+using Passbox.Operator.Usage.Feeding;
 
 namespace Passbox.Operator.Controllers.Shared;
 
@@ -21,6 +22,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     StatusWriter statusWriter,
     FinalizerManager finalizers,
     UsageIndex usage,
+    UsageScope usageScope,
     IEventSink events,
     TimeProvider time,
     ILogger<CredentialReconciler<T, TStatus>> logger) : IReconciler<T>
@@ -29,6 +31,9 @@ public sealed partial class CredentialReconciler<T, TStatus>(
 {
     /// <summary>How many users the status names; the count covers all of them.</summary>
     public const int UsersShown = 5;
+
+    /// <summary>How soon a deletion looks again while the namespace's users are still being listed.</summary>
+    public static readonly TimeSpan UsageListingRetry = TimeSpan.FromSeconds(1);
 
     /// <summary>How soon a user that could not be dropped is tried again.</summary>
     public static readonly TimeSpan ReleaseRetry = TimeSpan.FromSeconds(15);
@@ -87,9 +92,24 @@ public sealed partial class CredentialReconciler<T, TStatus>(
 
         var meta = entity.Metadata;
         var status = CopyStatus(entity);
-        var users = UsersOf(entity, status);
         var forced = meta.Annotations?.TryGetValue(ApiGroup.ForceDeleteAnnotation, out var force) == true
             && string.Equals(force, "true", StringComparison.OrdinalIgnoreCase);
+        if (!forced && !usageScope.IsComplete(meta.NamespaceProperty))
+        {
+            // The namespace's first credential brought it into the usage index a moment ago and its Pods and workloads
+            // are still being listed: an empty answer now would mean "not known yet", not "unused".
+            if (usageScope.Problem(meta.NamespaceProperty) is { } problem)
+            {
+                await BlockDeletionAsync(entity, status, ConditionReasons.UsageUnknown,
+                    $"deletion waits until the operator knows what uses Secret {SecretName(entity, status)}: {problem}. " +
+                    $"Check the operator's RBAC (list on Pods, workloads and runs in namespace {meta.NamespaceProperty}), or annotate " +
+                    $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
+            }
+
+            return ReconcileResult.Requeue(UsageListingRetry);
+        }
+
+        var users = UsersOf(entity, status);
 
         if (users.Count > 0 && !forced)
         {

@@ -28,6 +28,11 @@ public static class RuntimeMetrics
         "Full lists performed by informers (initial sync and after 410 Gone).",
         new CounterConfiguration { LabelNames = ["resource", "informer"] });
 
+    public static readonly Counter NamespaceFills = Prometheus.Metrics.CreateCounter(
+        "passbox_informer_namespace_fills_total",
+        "Lists of one namespace by scoped informers, when a namespace joins their scope after their first list (its first credential).",
+        new CounterConfiguration { LabelNames = ["resource", "informer"] });
+
     public static readonly Gauge CachedObjects = Prometheus.Metrics.CreateGauge(
         "passbox_informer_cached_objects",
         "Objects held in an informer cache (two informers may watch one resource, e.g. generated and source Secrets).",

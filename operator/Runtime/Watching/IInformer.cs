@@ -24,8 +24,9 @@ public interface IInformer<T> : IInformer
     ObjectCache<T> Cache { get; }
 
     /// <summary>
-    /// Calls <paramref name="handler"/> for every change, in order, on the informer's loop: keep it short
-    /// (enqueue a key). Dispose the result to unsubscribe.
+    /// Calls <paramref name="handler"/> for every change, in order and one at a time, while the informer holds its
+    /// cache still (on its watch loop, or on a namespace fill): keep it short (enqueue a key) and do not call into
+    /// another informer's subscribers from it. Dispose the result to unsubscribe.
     /// </summary>
     IDisposable Subscribe(Action<InformerEvent<T>> handler);
 }

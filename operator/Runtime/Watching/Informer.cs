@@ -14,9 +14,11 @@ namespace Passbox.Operator.Runtime.Watching;
 /// subscribers what changed. Follows client-go's reflector: a paged list, then a watch from the list's
 /// resourceVersion with bookmarks and a jittered server-side timeout, resumed from the last seen
 /// resourceVersion after timeouts and network errors (jittered exponential backoff), re-listed after
-/// 410 Gone with only real differences reported, and paused as the server asks on 429.
+/// 410 Gone with only real differences reported, and paused as the server asks on 429. With a
+/// <see cref="NamespaceScope"/> it keeps only the objects of the scope's namespaces and lists one namespace on its own
+/// when the scope grows.
 /// </summary>
-public sealed class Informer<T> : IInformer<T>
+public sealed class Informer<T> : IInformer<T>, IScopedInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private const string MetadataListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
@@ -39,6 +41,19 @@ public sealed class Informer<T> : IInformer<T>
     private Action<InformerEvent<T>>[] subscribers = [];
     private string? lastResourceVersion;
     private int running;
+
+    /// <summary>
+    /// Serializes changes to the cache and their events: the watch loop and namespace fills both store objects, and
+    /// subscribers are promised one change at a time, in order.
+    /// </summary>
+    private readonly Lock storeGate = new();
+    private ListState listState;
+    private readonly HashSet<string> deferredFills = new(StringComparer.Ordinal);
+
+    /// <summary>Per namespace being filled: the objects the watch changed since the fill's list was asked for.</summary>
+    private readonly Dictionary<string, HashSet<ObjectKey>> changedDuringFill = new(StringComparer.Ordinal);
+    private readonly List<Task> fillRuns = [];
+    private CancellationToken runToken;
 
     public Informer(KubernetesApiClient api, ResourceDescriptor resource, InformerOptions<T>? options, TimeProvider time, ILogger logger)
     {
@@ -93,23 +108,167 @@ public sealed class Informer<T> : IInformer<T>
             throw new InvalidOperationException($"The informer for {Resource.DisplayName} is already running.");
         }
 
+        runToken = cancellationToken;
+        options.Scope?.Join(this);
         try
         {
-            await RunLoopAsync(cancellationToken).ConfigureAwait(false);
+            if (options.Scope is { } scope)
+            {
+                // List once the scope knows the namespaces that exist at start: one list then covers them all, instead
+                // of one fill per namespace.
+                await scope.WaitForSourcesAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // A scoped informer always lists when it (re)starts: namespaces may have joined while it was stopped.
+            await RunLoopAsync(needList: LastResourceVersion is null || options.Scope is not null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped while waiting for the scope's sources.
         }
         finally
         {
+            await EndFillsAsync().ConfigureAwait(false);
             Volatile.Write(ref running, 0);
         }
+    }
+
+    bool IScopedInformer.Fill(string @namespace)
+    {
+        lock (storeGate)
+        {
+            switch (listState)
+            {
+                case ListState.NotListed:
+                    return false;
+                case ListState.Listing:
+                    // Pages already read left this namespace out; fetch it once the list is in, while the watch runs.
+                    deferredFills.Add(@namespace);
+                    return true;
+                default:
+                    StartFill(@namespace);
+                    return true;
+            }
+        }
+    }
+
+    private void StartFill(string @namespace)
+    {
+        var token = runToken;
+        fillRuns.RemoveAll(run => run.IsCompleted);
+        fillRuns.Add(Task.Run(() => FillAsync(@namespace, token), CancellationToken.None));
+    }
+
+    /// <summary>Lists one namespace into the cache, retrying with backoff until it succeeds or the informer stops.</summary>
+    private async Task FillAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (options.Namespace is { } watched && watched != @namespace)
+            {
+                return;
+            }
+
+            var failures = 0;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    HashSet<ObjectKey> changedByWatch = [];
+                    lock (storeGate)
+                    {
+                        changedDuringFill[@namespace] = changedByWatch;
+                    }
+
+                    var count = 0;
+                    await foreach (var page in ListPagesAsync(@namespace, cancellationToken).ConfigureAwait(false))
+                    {
+                        var prepared = page.Select(PrepareListed).ToList();
+                        lock (storeGate)
+                        {
+                            // The list is at least as new as anything the watch had delivered when it was asked for.
+                            // An object the watch changed since then is the watch's to report: its copy is newer, or
+                            // (watch behind) the watch brings this version and later ones. No deletions either: an
+                            // object missing here was deleted, and the watch reports it.
+                            foreach (var item in prepared.Where(item => !changedByWatch.Contains(ObjectKey.Of(item))))
+                            {
+                                Store(item, fromRelist: true);
+                            }
+                        }
+
+                        count += prepared.Count;
+                    }
+
+                    RuntimeMetrics.NamespaceFills.WithLabels(MetricName, InformerName).Inc();
+                    RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
+                    logger.LogInformation("Listed {Count} {Resource} of namespace {Namespace}, which joined the scope", count, Resource.DisplayName, @namespace);
+                    return;
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    failures++;
+                    var delay = reconnectBackoff.DelayFor(failures);
+                    lock (storeGate)
+                    {
+                        changedDuringFill.Remove(@namespace);
+                    }
+
+                    var problem = e is KubernetesApiException api ? $"listing {Resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}" : $"listing {Resource.DisplayName} failed: {e.GetType().Name}";
+                    options.Scope?.FillFailed(@namespace, problem);
+                    logger.LogWarning(e, "Listing {Resource} of namespace {Namespace} failed (attempt {Attempt}); retrying in {Delay}", Resource.DisplayName, @namespace, failures, delay);
+                    await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            lock (storeGate)
+            {
+                changedDuringFill.Remove(@namespace);
+            }
+
+            options.Scope?.FillEnded(@namespace);
+        }
+    }
+
+    /// <summary>On stop: fills waiting for a list are given up, running ones end with the run's cancellation.</summary>
+    private async Task EndFillsAsync()
+    {
+        if (options.Scope is not { } scope)
+        {
+            return;
+        }
+
+        string[] deferred;
+        Task[] running;
+        lock (storeGate)
+        {
+            deferred = [.. deferredFills];
+            deferredFills.Clear();
+            running = [.. fillRuns];
+            fillRuns.Clear();
+            listState = ListState.NotListed;
+        }
+
+        scope.Leave(this);
+        foreach (var @namespace in deferred)
+        {
+            scope.FillEnded(@namespace);
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
     }
 
     /// <summary>
     /// A second run after a stop keeps the cache and resumes the watch from the last resourceVersion,
     /// exactly as after a dropped connection (re-listing only if the server says 410 Gone).
     /// </summary>
-    private async Task RunLoopAsync(CancellationToken cancellationToken)
+    private async Task RunLoopAsync(bool needList, CancellationToken cancellationToken)
     {
-        var needList = LastResourceVersion is null;
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -185,9 +344,43 @@ public sealed class Informer<T> : IInformer<T>
 
     private async Task ListAsync(CancellationToken cancellationToken)
     {
+        lock (storeGate)
+        {
+            listState = ListState.Listing;
+        }
+
         var listed = new List<T>();
+        string? resourceVersion = null;
+        await foreach (var page in ListPagesAsync(options.Namespace, cancellationToken).ConfigureAwait(false))
+        {
+            // Reduce each page as it arrives: keeping every full object of a big list (30,000 Secrets, 10,000 Pods)
+            // until the last page would make the operator's peak memory follow the cluster, not its credentials.
+            listed.AddRange(page.Where(InScope).Select(PrepareListed));
+            resourceVersion = page.ResourceVersion;
+        }
+
+        RuntimeMetrics.Relists.WithLabels(MetricName, InformerName).Inc();
+        lock (storeGate)
+        {
+            Replace(listed);
+            Volatile.Write(ref lastResourceVersion, resourceVersion);
+            listState = ListState.Listed;
+            foreach (var @namespace in deferredFills)
+            {
+                StartFill(@namespace);
+            }
+
+            deferredFills.Clear();
+        }
+
+        synced.TrySetResult();
+        logger.LogInformation("Listed {Count} {Resource} at resourceVersion {ResourceVersion}", listed.Count, Resource.DisplayName, resourceVersion);
+    }
+
+    /// <summary>The pages of a list of <paramref name="namespace"/> (null: all namespaces), each with the list's resourceVersion.</summary>
+    private async IAsyncEnumerable<ListPage> ListPagesAsync(string? @namespace, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         string? continueToken = null;
-        string? resourceVersion;
         do
         {
             var query = new StringBuilder().Append("?limit=").Append(options.PageSize);
@@ -197,30 +390,22 @@ public sealed class Informer<T> : IInformer<T>
                 query.Append("&continue=").Append(Uri.EscapeDataString(continueToken));
             }
 
-            var page = await SendListAsync(query.ToString(), cancellationToken).ConfigureAwait(false);
-
-            // Reduce each page as it arrives: keeping every full object of a big list (30,000 Secrets, 10,000 Pods)
-            // until the last page would make the operator's peak memory follow the cluster, not its credentials.
-            listed.AddRange((page.Items ?? []).Select(PrepareListed));
+            var page = await SendListAsync(@namespace, query.ToString(), cancellationToken).ConfigureAwait(false);
             continueToken = page.Metadata?.ContinueProperty;
-            resourceVersion = page.Metadata?.ResourceVersion;
+            yield return new ListPage(page.Items ?? [], page.Metadata?.ResourceVersion);
         }
         while (!string.IsNullOrEmpty(continueToken));
-
-        RuntimeMetrics.Relists.WithLabels(MetricName, InformerName).Inc();
-        Replace(listed);
-        Volatile.Write(ref lastResourceVersion, resourceVersion);
-        synced.TrySetResult();
-        logger.LogInformation("Listed {Count} {Resource} at resourceVersion {ResourceVersion}", listed.Count, Resource.DisplayName, resourceVersion);
     }
 
-    private async Task<ListEnvelope<T>> SendListAsync(string query, CancellationToken cancellationToken)
+    private bool InScope(T item) => options.Scope is not { } scope || scope.Contains(item.Metadata?.NamespaceProperty);
+
+    private async Task<ListEnvelope<T>> SendListAsync(string? @namespace, string query, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
         using var response = await api.SendAsync(
             HttpMethod.Get,
-            Resource.CollectionPath(options.Namespace) + query,
+            Resource.CollectionPath(@namespace) + query,
             null,
             options.MetadataOnly ? MetadataListAccept : "application/json",
             streaming: false,
@@ -332,20 +517,10 @@ public sealed class Informer<T> : IInformer<T>
             return;
         }
 
-        item = Prepare(item);
         var version = item.Metadata.ResourceVersion;
-        if (type == "DELETED")
+        if (InScope(item))
         {
-            var removed = Cache.Remove(ObjectKey.Of(item));
-            if (removed is not null || options.Keep is not null)
-            {
-                // With a Keep filter an object may be unknown to the cache and still matter to a subscriber.
-                Publish(new InformerEvent<T>(InformerEventType.Deleted, item, removed));
-            }
-        }
-        else
-        {
-            Store(item, fromRelist: false);
+            ApplyInScope(type, Prepare(item));
         }
 
         if (!string.IsNullOrEmpty(version))
@@ -354,6 +529,30 @@ public sealed class Informer<T> : IInformer<T>
         }
 
         RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
+    }
+
+    private void ApplyInScope(string type, T item)
+    {
+        lock (storeGate)
+        {
+            if (changedDuringFill.Count > 0 && item.Metadata.NamespaceProperty is { } ns && changedDuringFill.TryGetValue(ns, out var changed))
+            {
+                changed.Add(ObjectKey.Of(item));
+            }
+
+            if (type != "DELETED")
+            {
+                Store(item, fromRelist: false);
+                return;
+            }
+
+            var removed = Cache.Remove(ObjectKey.Of(item));
+            if (removed is not null || options.Keep is not null)
+            {
+                // With a Keep filter an object may be unknown to the cache and still matter to a subscriber.
+                Publish(new InformerEvent<T>(InformerEventType.Deleted, item, removed));
+            }
+        }
     }
 
     /// <summary>
@@ -468,6 +667,20 @@ public sealed class Informer<T> : IInformer<T>
         {
             query.Append("&fieldSelector=").Append(Uri.EscapeDataString(options.FieldSelector));
         }
+    }
+
+    private enum ListState
+    {
+        NotListed,
+        Listing,
+        Listed,
+    }
+
+    private sealed record ListPage(IList<T> Items, string? ResourceVersion) : IEnumerable<T>
+    {
+        public IEnumerator<T> GetEnumerator() => Items.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private sealed class Subscription(Action unsubscribe) : IDisposable

@@ -35,6 +35,13 @@ public sealed record InformerOptions<T>
     /// </summary>
     public Func<T, bool>? Keep { get; init; }
 
+    /// <summary>
+    /// Keep and report only objects in these namespaces (null: all). The informer still lists and watches what
+    /// <see cref="Namespace"/> says, drops other objects on arrival (before <see cref="Transform"/>), waits for the
+    /// scope's sources before its first list, and lists a namespace on its own when the scope gains it later.
+    /// </summary>
+    public NamespaceScope? Scope { get; init; }
+
     /// <summary>managedFields are dropped by default: they are often the largest part of an object and unused here.</summary>
     public bool KeepManagedFields { get; init; }
 

@@ -29,6 +29,7 @@ public sealed class CustomResourceUsageFeed : IInformer
     private readonly KubernetesApiClient api;
     private readonly UsageIndex index;
     private readonly string? watchNamespace;
+    private readonly UsageScope scope;
     private readonly TimeProvider time;
     private readonly ILoggerFactory loggers;
     private readonly ILogger logger;
@@ -37,7 +38,7 @@ public sealed class CustomResourceUsageFeed : IInformer
     private readonly Dictionary<string, Feed> feeds = new(StringComparer.Ordinal);
     private CancellationToken stopping;
 
-    public CustomResourceUsageFeed(KubernetesApiClient api, UsageIndex index, string? watchNamespace, TimeProvider time, ILoggerFactory loggers)
+    public CustomResourceUsageFeed(KubernetesApiClient api, UsageIndex index, string? watchNamespace, UsageScope scope, TimeProvider time, ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(api);
         ArgumentNullException.ThrowIfNull(index);
@@ -46,6 +47,7 @@ public sealed class CustomResourceUsageFeed : IInformer
         this.api = api;
         this.index = index;
         this.watchNamespace = watchNamespace;
+        this.scope = scope;
         this.time = time;
         this.loggers = loggers;
         logger = loggers.CreateLogger<CustomResourceUsageFeed>();
@@ -138,7 +140,7 @@ public sealed class CustomResourceUsageFeed : IInformer
         var informer = new Informer<UntypedObject>(
             api,
             source.Resource,
-            source.InformerOptions(watchNamespace),
+            source.InformerOptions(watchNamespace, scope.Namespaces),
             time,
             loggers.CreateLogger($"Passbox.Operator.Runtime.Informer.{source.InformerName}"));
         var subscription = source.Feed(informer, index);

@@ -11,6 +11,11 @@ namespace Passbox.Operator.Usage.Feeding;
 /// Feeds the <see cref="UsageIndex"/> from the informers of every <see cref="UsageSources">usage source</see> (the
 /// custom resources through <see cref="CustomResourceUsageFeed"/>), and makes controllers wait for those informers to
 /// sync: a deletion must never be let through on a half-filled index.
+/// <para>
+/// Only namespaces that hold a credential are indexed (<see cref="UsageScope"/>): a Pod can mount only Secrets of its
+/// own namespace, so users elsewhere can never hold a credential's Secret, and the Pods and workloads of the rest of the
+/// cluster cost no memory. A namespace that gets its first credential later is listed then.
+/// </para>
 /// </summary>
 public sealed class UsageFeed : IDisposable
 {
@@ -33,19 +38,22 @@ public sealed class UsageFeed : IDisposable
 
     public static IServiceCollection Register(IServiceCollection services, string? watchNamespace)
     {
-        Register(services, UsageSources.Pods, watchNamespace);
-        Register(services, UsageSources.Deployments, watchNamespace);
-        Register(services, UsageSources.StatefulSets, watchNamespace);
-        Register(services, UsageSources.DaemonSets, watchNamespace);
-        Register(services, UsageSources.ReplicaSets, watchNamespace);
-        Register(services, UsageSources.Jobs, watchNamespace);
-        Register(services, UsageSources.CronJobs, watchNamespace);
-        Register(services, UsageSources.ServiceAccounts, watchNamespace);
+        var scope = new UsageScope();
+        services.AddSingleton(scope);
+        Register(services, UsageSources.Pods, watchNamespace, scope);
+        Register(services, UsageSources.Deployments, watchNamespace, scope);
+        Register(services, UsageSources.StatefulSets, watchNamespace, scope);
+        Register(services, UsageSources.DaemonSets, watchNamespace, scope);
+        Register(services, UsageSources.ReplicaSets, watchNamespace, scope);
+        Register(services, UsageSources.Jobs, watchNamespace, scope);
+        Register(services, UsageSources.CronJobs, watchNamespace, scope);
+        Register(services, UsageSources.ServiceAccounts, watchNamespace, scope);
         services.AddSingleton<UsageIndex>();
         services.AddSingleton(sp => new CustomResourceUsageFeed(
             sp.GetRequiredService<KubernetesApiClient>(),
             sp.GetRequiredService<UsageIndex>(),
             watchNamespace,
+            scope,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IInformer>(sp => sp.GetRequiredService<CustomResourceUsageFeed>());
@@ -73,9 +81,9 @@ public sealed class UsageFeed : IDisposable
         }
     }
 
-    private static void Register<TSource>(IServiceCollection services, UsageSource<TSource> source, string? watchNamespace)
+    private static void Register<TSource>(IServiceCollection services, UsageSource<TSource> source, string? watchNamespace, UsageScope scope)
         where TSource : class, IKubernetesObject<V1ObjectMeta> =>
-        services.AddInformer(source.InformerName, source.Resource, source.InformerOptions(watchNamespace));
+        services.AddInformer(source.InformerName, source.Resource, source.InformerOptions(watchNamespace, scope.Namespaces));
 
     private void Add<TSource>(IServiceProvider services, UsageIndex index, UsageSource<TSource> source)
         where TSource : class, IKubernetesObject<V1ObjectMeta>

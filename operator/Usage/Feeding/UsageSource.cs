@@ -24,7 +24,9 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
 
     public string InformerName => "usage-" + Resource.Plural;
 
-    public InformerOptions<T> InformerOptions(string? watchNamespace) => new() { Name = InformerName, Namespace = watchNamespace, Transform = ToStub };
+    /// <summary>Watches <paramref name="watchNamespace"/> (null: all) and keeps only objects in <paramref name="scope"/>'s namespaces.</summary>
+    public InformerOptions<T> InformerOptions(string? watchNamespace, NamespaceScope? scope) =>
+        new() { Name = InformerName, Namespace = watchNamespace, Transform = ToStub, Scope = scope };
 
     /// <summary>Keeps the index in step with the informer; returns the subscription.</summary>
     public IDisposable Feed(IInformer<T> informer, UsageIndex index) => informer.Subscribe(change =>

@@ -77,6 +77,26 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             () => DeletePodAsync($"app-{c.Key}"))));
     }
 
+    /// <summary>
+    /// The operator follows Pods only in namespaces that hold a credential, and this test's namespace held none when
+    /// the Pod came: the first credential must make the operator list the Pods already there.
+    /// </summary>
+    [Fact]
+    public async Task A_Pod_that_was_there_before_the_namespaces_first_credential_blocks_its_deletion()
+    {
+        const string credential = "early-bird";
+        await CreatePodAsync("early-app", PodUsing(credential));
+        await Task.Delay(TimeSpan.FromMilliseconds(500)); // The operator has seen the Pod arrive, and dropped it.
+
+        await ReadyCredentialAsync(credential);
+        await WaitUsedByAsync(credential, "Pod early-app");
+
+        await kit.DeleteAsync<PipelineCredential>(credential);
+        await WaitBlockedAsync(credential, "Pod early-app");
+        await DeletePodAsync("early-app");
+        await WaitGoneAsync(credential);
+    }
+
     [Fact]
     public async Task A_finished_Pod_does_not_block_deletion_and_a_Pod_that_finishes_releases_it()
     {

@@ -40,7 +40,7 @@ public sealed class UsageSourceRelistTests
             }
         });
         var source = UsageSources.Pods;
-        var informer = new Informer<V1Pod>(server.CreateClient(), ResourceDescriptor.Pods, source.InformerOptions(null), new FakeTimeProvider(), NullLogger.Instance);
+        var informer = new Informer<V1Pod>(server.CreateClient(), ResourceDescriptor.Pods, source.InformerOptions(null, null), new FakeTimeProvider(), NullLogger.Instance);
         var index = new UsageIndex();
         using var feed = source.Feed(informer, index);
 

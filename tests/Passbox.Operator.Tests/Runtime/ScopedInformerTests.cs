@@ -1,0 +1,334 @@
+using System.Collections.Concurrent;
+using System.Net;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Tests.Runtime;
+
+/// <summary>
+/// Informers limited to a <see cref="NamespaceScope"/>: what they keep, and how a namespace that joins later is listed
+/// without a gap and without a full relist.
+/// </summary>
+public sealed class ScopedInformerTests
+{
+    private const string AllWidgets = "/apis/test.passbox.dev/v1/widgets";
+    private static readonly ResourceDescriptor Widgets = ResourceDescriptor.For<Widget>();
+
+    private readonly FakeTimeProvider time = new();
+    private readonly TaskCompletionSource endWatch = new();
+
+    [Fact]
+    public async Task Objects_outside_the_scope_are_neither_held_nor_reported_nor_transformed()
+    {
+        var scope = new NamespaceScope();
+        scope.Include("team-a");
+        var watches = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (!request.IsWatch)
+            {
+                return List("20", In("team-a", "a", "10"), In("team-b", "b", "11"));
+            }
+
+            if (Interlocked.Increment(ref watches) == 1)
+            {
+                return FakeApiServer.Watch(
+                    Event("ADDED", In("team-c", "x", "21")),
+                    Event("ADDED", In("team-a", "d", "22")),
+                    Event("DELETED", In("team-b", "b", "23")));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var transformed = new ConcurrentQueue<string>();
+        var informer = Scoped(server, scope, widget =>
+        {
+            transformed.Enqueue(widget.Metadata.Name);
+            return widget;
+        });
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            await FakeApiServer.WaitUntilAsync(() => informer.Cache.Count == 2 && watches >= 2);
+
+            seen.Should().Equal("Added team-a/a@10", "Added team-a/d@22");
+            transformed.Should().Equal("a", "d");
+            scope.IsComplete("team-a").Should().BeTrue();
+            scope.IsComplete("team-b").Should().BeFalse("team-b is not in scope");
+            server.Requests.Should().NotContain(r => r.Path.Contains("/namespaces/", StringComparison.Ordinal), "the scope was known before the first list");
+        }
+    }
+
+    [Fact]
+    public async Task A_namespace_that_joins_after_the_first_list_is_listed_on_its_own_and_retried_until_it_is()
+    {
+        var scope = new NamespaceScope();
+        scope.Include("team-a");
+        var release = new TaskCompletionSource();
+        var fills = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-b/widgets")
+            {
+                await release.Task;
+                return Interlocked.Increment(ref fills) == 1
+                    ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "widgets is forbidden")
+                    : List("40", In("team-b", "b", "11"), In("team-b", "e", "39"));
+            }
+
+            if (!request.IsWatch)
+            {
+                return List("20", In("team-a", "a", "10"), In("team-b", "b", "11"));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var informer = Scoped(server, scope);
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            scope.Include("team-b");
+            scope.IsComplete("team-b").Should().BeFalse("its objects are not listed yet");
+
+            release.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => scope.FillProblem("team-b") is not null);
+            scope.FillProblem("team-b").Should().Contain("403").And.Contain("Forbidden");
+            scope.IsComplete("team-b").Should().BeFalse("a failed list must not read as an empty namespace");
+
+            // The retry waits for the informer's reconnect backoff.
+            await FakeApiServer.WaitUntilAsync(() =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(200));
+                return scope.IsComplete("team-b");
+            });
+
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/b@11", "Added team-b/e@39");
+            informer.Cache.Get(new ObjectKey("team-b", "e")).Should().NotBeNull();
+            var fill = server.Requests.Last(r => r.Path.Contains("/namespaces/team-b/", StringComparison.Ordinal));
+            fill.IsWatch.Should().BeFalse();
+            fill.Query.Should().Contain("limit=500");
+            server.Requests.Count(r => r.Path == AllWidgets && !r.IsWatch).Should().Be(1, "a namespace joining costs a list of that namespace, not a relist");
+        }
+    }
+
+    [Fact]
+    public async Task A_fill_answered_after_the_watch_moved_on_does_not_bring_back_what_the_watch_deleted()
+    {
+        var scope = new NamespaceScope();
+        scope.Include("team-a");
+        var watchGo = new TaskCompletionSource();
+        var fillGo = new TaskCompletionSource();
+        var watches = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-b/widgets")
+            {
+                await fillGo.Task;
+                return List("34", In("team-b", "b", "11"), In("team-b", "e", "30"));
+            }
+
+            if (!request.IsWatch)
+            {
+                return List("20", In("team-a", "a", "10"));
+            }
+
+            if (Interlocked.Increment(ref watches) == 1)
+            {
+                await watchGo.Task;
+                return FakeApiServer.Watch(Event("DELETED", In("team-b", "b", "35")), Event("ADDED", In("team-b", "g", "36")));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var informer = Scoped(server, scope);
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            scope.Include("team-b");
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Any(r => r.Path.Contains("/namespaces/team-b/", StringComparison.Ordinal)));
+
+            // The watch reports b's deletion and g's creation before the fill's (older) list arrives.
+            watchGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => informer.Cache.Get(new ObjectKey("team-b", "g")) is not null);
+            fillGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-b"));
+
+            informer.Cache.List().Select(w => w.Metadata.Name).Should().BeEquivalentTo(["a", "e", "g"], "b was deleted after the list's snapshot");
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/g@36", "Added team-b/e@30");
+        }
+    }
+
+    [Fact]
+    public async Task A_namespace_that_joins_while_the_first_list_is_paging_is_listed_once_the_list_is_in()
+    {
+        var scope = new NamespaceScope();
+        scope.Include("team-a");
+        var secondPage = new TaskCompletionSource();
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-b/widgets")
+            {
+                return List("30", In("team-b", "b", "11"));
+            }
+
+            if (request.IsWatch)
+            {
+                await endWatch.Task;
+                return FakeApiServer.Watch();
+            }
+
+            if (!request.Query.Contains("continue=next", StringComparison.Ordinal))
+            {
+                return Page("20", "next", In("team-b", "b", "11"));
+            }
+
+            await secondPage.Task;
+            return Page("20", null, In("team-a", "a", "10"));
+        });
+        var informer = Scoped(server, scope, pageSize: 1);
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            // The first page (team-b/b) has been read and dropped when team-b joins.
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Count == 2);
+            scope.Include("team-b");
+            server.Requests.Should().HaveCount(2, "the fill waits for the list");
+            secondPage.SetResult();
+
+            await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-b"));
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/b@11");
+            informer.Cache.Count.Should().Be(2);
+        }
+    }
+
+    [Fact]
+    public async Task Scoped_informers_list_once_the_sources_synced_so_namespaces_known_at_start_cost_no_extra_list()
+    {
+        var scope = new NamespaceScope();
+        var sourceList = new TaskCompletionSource();
+        var sourceWatches = 0;
+        var sourceServer = new FakeApiServer(async request =>
+        {
+            if (!request.IsWatch)
+            {
+                await sourceList.Task;
+                return List("5", In("team-a", "cred-1", "3"), In("team-b", "cred-2", "4"));
+            }
+
+            if (Interlocked.Increment(ref sourceWatches) == 1)
+            {
+                // A credential in a third namespace, and one deleted: deletions never shrink the scope.
+                return FakeApiServer.Watch(Event("ADDED", In("team-c", "cred-3", "6")), Event("DELETED", In("team-a", "cred-1", "7")));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var source = new Informer<Widget>(sourceServer.CreateClient(), Widgets, new InformerOptions<Widget>(), time, NullLogger.Instance);
+        using var tracking = scope.IncludeNamespacesOf(source);
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-c/widgets")
+            {
+                return List("9", In("team-c", "c", "8"));
+            }
+
+            if (!request.IsWatch)
+            {
+                return List("8", In("team-a", "a", "1"), In("team-b", "b", "2"), In("team-c", "c", "8"), In("team-d", "d", "2"));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var informer = Scoped(server, scope);
+
+        await using (Run(informer))
+        await using (Run(source))
+        {
+            await Task.Delay(200);
+            server.Requests.Should().BeEmpty("the scope does not know its namespaces before the credentials are listed");
+
+            sourceList.SetResult();
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-c") && informer.Cache.Count == 3);
+
+            informer.Cache.List().Select(w => w.Metadata.NamespaceProperty).Should().BeEquivalentTo(["team-a", "team-b", "team-c"]);
+            scope.IsComplete("team-a").Should().BeTrue("a namespace stays in scope after its credential is deleted");
+            scope.Contains("team-d").Should().BeFalse();
+            server.Requests.Count(r => !r.IsWatch && r.Path == AllWidgets).Should().Be(1);
+            server.Requests.Should().NotContain(r => r.Path.Contains("/namespaces/team-a/", StringComparison.Ordinal) || r.Path.Contains("/namespaces/team-b/", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void A_namespace_no_scoped_informer_has_listed_yet_is_complete_at_once()
+    {
+        var scope = new NamespaceScope();
+
+        scope.Include("team-a");
+
+        scope.IsComplete("team-a").Should().BeTrue("an informer that has not listed yet will list it with everything else");
+        scope.Count.Should().Be(1);
+        scope.FillProblem("team-a").Should().BeNull();
+        scope.IsComplete("other").Should().BeFalse();
+    }
+
+    private Informer<Widget> Scoped(FakeApiServer server, NamespaceScope scope, Func<Widget, Widget>? transform = null, int pageSize = 500) =>
+        new(server.CreateClient(), Widgets, new InformerOptions<Widget> { Scope = scope, Transform = transform, PageSize = pageSize }, time, NullLogger.Instance);
+
+    private static ConcurrentQueue<string> Record(Informer<Widget> informer)
+    {
+        var seen = new ConcurrentQueue<string>();
+        informer.Subscribe(change => seen.Enqueue($"{change.Type} {change.Current.Metadata.NamespaceProperty}/{change.Current.Metadata.Name}@{change.Current.Metadata.ResourceVersion}"));
+        return seen;
+    }
+
+    private Running Run(Informer<Widget> informer)
+    {
+        var stop = new CancellationTokenSource();
+        return new Running(informer.RunAsync(stop.Token), stop, endWatch);
+    }
+
+    private static Widget In(string @namespace, string name, string resourceVersion)
+    {
+        var widget = Widget.Create(name, resourceVersion);
+        widget.Metadata.NamespaceProperty = @namespace;
+        return widget;
+    }
+
+    private static HttpResponseMessage Page(string resourceVersion, string? continueToken, params Widget[] items)
+    {
+        var list = new { apiVersion = "test.passbox.dev/v1", kind = "WidgetList", metadata = new { resourceVersion, @continue = continueToken }, items };
+        return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(list));
+    }
+
+    private static HttpResponseMessage List(string resourceVersion, params Widget[] items) => Page(resourceVersion, null, items);
+
+    private static string Event(string type, Widget widget) => $$"""{"type":"{{type}}","object":{{KubernetesJson.Serialize(widget)}}}""";
+
+    /// <summary>A running informer; disposing stops it and waits for its end.</summary>
+    private sealed class Running(Task run, CancellationTokenSource stop, TaskCompletionSource endWatch) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            endWatch.TrySetResult();
+            await run.WaitAsync(TimeSpan.FromSeconds(5));
+            stop.Dispose();
+        }
+    }
+}
