@@ -24,12 +24,19 @@ public sealed class CheckMemory
     /// True while this process wrote a check into the status more recently than the cached status shows and only
     /// moments ago: the write has not reached the cache yet, and acting on the old status would undo it. A check that
     /// was deliberately not written (its outcome was unchanged) leaves the status older than memory without lagging.
+    /// The status holds times to the second, so a cached check of the same second lags too when its revision is not
+    /// the one written: two checks in one second (new inputs right after a first check) are told apart by it.
     /// </summary>
-    public bool StatusLags(string uid, DateTime? statusLastAttempted, DateTimeOffset now) =>
-        checks.TryGetValue(uid, out var remembered)
-        && remembered.Written is { } written
-        && (statusLastAttempted is null || StatusTime.Truncate(written.UtcDateTime) > statusLastAttempted.Value)
-        && now - written < CacheLagAllowance;
+    public bool StatusLags(string uid, DateTime? statusLastAttempted, string? statusRevision, DateTimeOffset now)
+    {
+        if (!checks.TryGetValue(uid, out var remembered) || remembered.Written is not { } written || now - written.At >= CacheLagAllowance)
+        {
+            return false;
+        }
+
+        var second = StatusTime.Truncate(written.At.UtcDateTime);
+        return statusLastAttempted is not { } shown || second > shown || (second == shown && written.Revision != statusRevision);
+    }
 
     public int TransientFailures(string uid) => checks.TryGetValue(uid, out var entry) ? entry.Check.ConsecutiveTransientFailures : 0;
 
@@ -40,8 +47,8 @@ public sealed class CheckMemory
     public void Remember(string uid, PreviousCheck check, bool written = true) =>
         checks.AddOrUpdate(
             uid,
-            _ => new Entry(check, written ? check.LastAttempted : null),
-            (_, old) => new Entry(check, written ? check.LastAttempted : old.Written));
+            _ => new Entry(check, written ? WrittenCheck.Of(check) : null),
+            (_, old) => new Entry(check, written ? WrittenCheck.Of(check) : old.Written));
 
     /// <summary>When this process first looked at the object; the first call fixes it.</summary>
     public DateTimeOffset FirstSeen(string uid, DateTimeOffset now) => firstSeen.GetOrAdd(uid, now);
@@ -55,7 +62,12 @@ public sealed class CheckMemory
     /// <summary>The key a credential is remembered under: its uid, so a new object of the same name starts afresh.</summary>
     public static string KeyOf(IKubernetesObject<V1ObjectMeta> credential) => credential.Metadata.Uid ?? credential.Metadata.Name;
 
-    /// <summary>The newer of what the status says and what this process remembers.</summary>
+    /// <summary>
+    /// The newer of what the status says and what this process remembers. A successful check the status does not show
+    /// (another revision) is not taken from memory: its status write was lost, or undone by a pass that worked from an
+    /// older copy, so the published Secret may not be that check's. Checking again costs one good login and brings the
+    /// status and the Secret back in line. A failed one is taken from memory: a second refused login can lock the account.
+    /// </summary>
     public PreviousCheck Newest(string uid, PreviousCheck fromStatus)
     {
         if (!checks.TryGetValue(uid, out var entry))
@@ -65,13 +77,21 @@ public sealed class CheckMemory
 
         // The status holds a check's time to the second: in the same second, memory has that check at its exact time.
         var remembered = entry.Check;
-        return fromStatus.LastAttempted is null
-            || (remembered.LastAttempted is { } exact && StatusTime.Truncate(exact.UtcDateTime) >= fromStatus.LastAttempted.Value.UtcDateTime)
+        var memoryIsNewer = fromStatus.LastAttempted is null
+            || (remembered.LastAttempted is { } exact && StatusTime.Truncate(exact.UtcDateTime) >= fromStatus.LastAttempted.Value.UtcDateTime);
+        var unshownSuccess = remembered.Succeeded == true && remembered.AttemptedRevision != fromStatus.AttemptedRevision;
+        return memoryIsNewer && !unshownSuccess
             ? remembered
             : fromStatus with { ConsecutiveTransientFailures = remembered.ConsecutiveTransientFailures };
     }
 
     /// <param name="Check">The last check this process ran.</param>
-    /// <param name="Written">The last check time this process wrote into the status.</param>
-    private sealed record Entry(PreviousCheck Check, DateTimeOffset? Written);
+    /// <param name="Written">The last check this process wrote into the status.</param>
+    private sealed record Entry(PreviousCheck Check, WrittenCheck? Written);
+
+    /// <summary>When a written check ran (exactly) and the revision it wrote.</summary>
+    private sealed record WrittenCheck(DateTimeOffset At, string? Revision)
+    {
+        public static WrittenCheck? Of(PreviousCheck check) => check.LastAttempted is { } at ? new WrittenCheck(at, check.AttemptedRevision) : null;
+    }
 }

@@ -36,7 +36,7 @@ public sealed partial class CredentialPipeline(
 
     /// <summary>True when the cached status is older than this process's last check (see <see cref="CheckMemory"/>).</summary>
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
-        memory.StatusLags(CheckMemory.KeyOf(credential), status.LastAttempted, time.GetUtcNow());
+        memory.StatusLags(CheckMemory.KeyOf(credential), status.LastAttempted, status.AttemptedRevision, time.GetUtcNow());
 
     /// <summary>Forgets a deleted credential.</summary>
     public void Forget(IKubernetesObject<V1ObjectMeta> credential)
@@ -176,6 +176,7 @@ public sealed partial class CredentialPipeline(
         var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
         if (!plan.ValidateNow)
         {
+            ShowUnwrittenFailure(previous, revision, conditions, status);
             return plan.RequeueAfter;
         }
 
@@ -214,12 +215,31 @@ public sealed partial class CredentialPipeline(
             await events.WarningAsync(credential, outcome.Reason, outcome.Message, ct);
         }
 
-        var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason, transientFailures);
+        var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason,
+            transientFailures, outcome.Message);
         memory.Remember(uid, next, written: !unchanged);
         var after = planner.Plan(revision, schedule.Interval, next, uid);
 
         // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
         return after.ValidateNow ? ShortestRecheck : after.RequeueAfter;
+    }
+
+    /// <summary>
+    /// A failed check of these inputs that memory holds and the status does not (its write was lost, or undone by a pass
+    /// that worked from an older copy) is shown from memory rather than repeated: a second refused login can lock the
+    /// account, and without this the status would keep describing the check before it.
+    /// </summary>
+    private static void ShowUnwrittenFailure(PreviousCheck previous, string revision, ConditionSet conditions, CredentialStatus status)
+    {
+        if (previous is not { Succeeded: false, LastAttempted: { } at, Reason: { } reason } || previous.AttemptedRevision != revision
+            || status.AttemptedRevision == revision)
+        {
+            return;
+        }
+
+        status.AttemptedRevision = revision;
+        status.LastAttempted = StatusTime.Truncate(at.UtcDateTime);
+        conditions.Set(ConditionTypes.Validated, false, reason, previous.Message ?? $"the last check of these inputs failed ({reason})");
     }
 
     /// <summary>

@@ -45,7 +45,9 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             return await DeleteAsync(entity, cancellationToken);
         }
 
-        var status = CopyStatus(entity);
+        // The status this pass starts from, and the private copy it changes (the cached object stays as the server said).
+        var basis = KubernetesJson.Serialize(entity.Status);
+        var status = entity.Status is null ? new TStatus() : KubernetesJson.Deserialize<TStatus>(basis);
         if (pipeline.StatusLags(entity, status))
         {
             return ReconcileResult.Requeue(CredentialPipeline.CacheLagRetry);
@@ -77,7 +79,15 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         conditions.Remove(ConditionTypes.DeletionBlocked);
         status.Conditions = conditions.ToList();
 
-        await statusWriter.WriteAsync(current, _ => status, cancellationToken);
+        // Written only over the status this pass started from. Another one means the cached copy lagged behind an earlier
+        // pass's write (a check, a publish); writing over it would undo that, and the credential would describe inputs
+        // it no longer has. The pass is then repeated from a fresher copy, with backoff, should the cache stay behind.
+        var written = await statusWriter.WriteAsync(current, fresh => KubernetesJson.Serialize(fresh.Status) == basis ? status : null, cancellationToken);
+        if (written == StatusWriteResult.Outdated)
+        {
+            return ReconcileResult.Backoff;
+        }
+
         return requeue is { } after ? ReconcileResult.Requeue(after) : ReconcileResult.Done;
     }
 

@@ -1,13 +1,17 @@
 namespace Passbox.Operator.Controllers.Shared;
 
-/// <summary>What the planner knows about the previous check of a credential.</summary>
+/// <summary>
+/// What the planner knows about the previous check of a credential. Memory also keeps the outcome's message, so a failure
+/// whose status write was lost can still be shown.
+/// </summary>
 public sealed record PreviousCheck(
     string? AttemptedRevision,
     DateTimeOffset? LastAttempted,
     DateTimeOffset? LastValidated,
     bool? Succeeded,
     string? Reason,
-    int ConsecutiveTransientFailures);
+    int ConsecutiveTransientFailures,
+    string? Message = null);
 
 /// <summary>Whether to log in now, and when to look again otherwise.</summary>
 public sealed record ValidationPlan(bool ValidateNow, TimeSpan? RequeueAfter)

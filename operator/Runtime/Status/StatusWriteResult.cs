@@ -11,6 +11,12 @@ public enum StatusWriteResult
     /// <summary>The spec changed meanwhile (new generation); the status computed for the old one was not written. A reconcile for the new generation follows.</summary>
     Superseded,
 
+    /// <summary>
+    /// The object's status changed since the caller computed its own (the caller's copy lagged behind an earlier write),
+    /// so writing it would undo that change: nothing was written, and the caller computes again from a fresher copy.
+    /// </summary>
+    Outdated,
+
     /// <summary>The object no longer exists.</summary>
     NotFound,
 }

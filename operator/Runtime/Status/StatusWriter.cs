@@ -60,9 +60,10 @@ public sealed class StatusWriter
     /// <summary>
     /// Makes the stored status equal to <paramref name="desiredStatus"/>(object). The function is called
     /// again with the fresh object after a conflict, so it should derive transition times from the
-    /// object it is given (see <see cref="Conditions"/>).
+    /// object it is given (see <see cref="Conditions"/>). It returns null when the fresh object shows that what it
+    /// would write is outdated; the writer then writes nothing and answers <see cref="StatusWriteResult.Outdated"/>.
     /// </summary>
-    public async Task<StatusWriteResult> WriteAsync<T, TStatus>(T entity, Func<T, TStatus> desiredStatus, CancellationToken cancellationToken)
+    public async Task<StatusWriteResult> WriteAsync<T, TStatus>(T entity, Func<T, TStatus?> desiredStatus, CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
         ArgumentNullException.ThrowIfNull(entity);
@@ -74,7 +75,14 @@ public sealed class StatusWriter
 
         for (var attempt = 1; ; attempt++)
         {
-            var desired = JsonNode.Parse(KubernetesJson.Serialize(desiredStatus(current)));
+            if (desiredStatus(current) is not { } wanted)
+            {
+                Count(resource, "outdated");
+                logger.LogDebug("Status of {Kind} {Key} changed since it was computed; left to the next reconcile", resource.Kind, key);
+                return StatusWriteResult.Outdated;
+            }
+
+            var desired = JsonNode.Parse(KubernetesJson.Serialize(wanted));
             var stored = JsonNode.Parse(KubernetesJson.Serialize(current))?["status"];
             var desiredHash = Hash(desired);
             if (!JsonMergePatch.TryCreate(stored, desired, out var statusPatch))

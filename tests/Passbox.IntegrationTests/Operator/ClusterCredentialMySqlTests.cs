@@ -1,4 +1,5 @@
 using k8s;
+using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Controllers.Shared;
@@ -100,6 +101,35 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await ClusterTestKit.EventuallyAsync(() => Task.FromResult(Remembered(memory, uid)), remembered => !remembered,
             "the operator to forget the vanished credential");
         (await kit.GetAsync<ClusterCredential>("orphan")).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_pass_from_a_copy_older_than_the_last_status_write_writes_nothing_over_it_and_is_repeated()
+    {
+        var user = await NewUserAsync(Unique("lag_"));
+        await kit.CreateSecretAsync("lag-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("lagging", ClusterEngine.MySQL, user.LoginName, "lag-input"));
+        var stale = await kit.WaitForConditionAsync<ClusterCredential>("lagging", ConditionTypes.Ready, "True");
+
+        // A new version of the source Secret (a label) is checked and written.
+        await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"labels":{"team":"billing"}}}""", V1Patch.PatchType.MergePatch),
+            "lag-input", run.Namespace);
+        var newer = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("lagging"),
+            c => c?.Status is { } s && s.AttemptedRevision != stale.Status!.AttemptedRevision && s.PublishedRevision == s.AttemptedRevision,
+            "the new version to be checked and published");
+
+        // A reconcile handed the copy from before that write, as a cache that lags would (past the few seconds in which
+        // the reconciler itself waits for its own write to show).
+        await Task.Delay(CheckMemory.CacheLagAllowance + TimeSpan.FromSeconds(1));
+        var reconciler = run.Host.Services.GetRequiredService<CredentialReconciler<ClusterCredential, ClusterCredentialStatus>>();
+        var result = await reconciler.ReconcileAsync(stale, CancellationToken.None);
+
+        result.UseBackoff.Should().BeTrue("the pass is repeated from a fresher copy");
+        var after = (await kit.GetAsync<ClusterCredential>("lagging"))!.Status!;
+        after.LastAttempted.Should().Be(newer!.Status!.LastAttempted, "nothing was written over the newer status");
+        after.AttemptedRevision.Should().Be(newer.Status.AttemptedRevision);
+        after.PublishedRevision.Should().Be(after.AttemptedRevision);
+        after.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
     }
 
     private static bool Remembered(CheckMemory memory, string uid) =>

@@ -25,6 +25,9 @@ public sealed class CredentialPipelineIdleTests
     private readonly CountingKind kind = new();
     private readonly V1ConfigMap credential = Credential();
 
+    /// <summary>The source Secret's resourceVersion on the fake API server: a new one is a new password.</summary>
+    private string sourceVersion = "5";
+
     [Fact]
     public async Task An_unchanged_periodic_check_logs_in_but_leaves_the_status_as_it_was_and_the_next_one_is_an_interval_later()
     {
@@ -104,6 +107,55 @@ public sealed class CredentialPipelineIdleTests
     }
 
     [Fact]
+    public async Task A_successful_check_whose_status_write_was_lost_is_run_again_and_published_rather_than_held_back()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var first = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, first, CancellationToken.None);
+        var shown = KubernetesJson.Serialize(first);
+
+        // A new password is checked, but its status never reaches the server (a pass from an older copy wrote over it).
+        time.Advance(TimeSpan.FromSeconds(2));
+        sourceVersion = "6";
+        await pipeline.RunAsync(credential, kind, Copy(shown), CancellationToken.None);
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var status = Copy(shown);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Logins.Should().Be(3, "the check the status does not show is run again: one more good login");
+        status.PublishedRevision.Should().NotBe(first.PublishedRevision, "the new password is published");
+        status.AttemptedRevision.Should().Be(status.PublishedRevision);
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
+    }
+
+    [Fact]
+    public async Task A_failed_check_whose_status_write_was_lost_is_shown_from_memory_without_a_second_refused_login()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var first = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, first, CancellationToken.None);
+        var shown = KubernetesJson.Serialize(first);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        sourceVersion = "6";
+        kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "db:3306 refused the login of 'app'");
+        await pipeline.RunAsync(credential, kind, Copy(shown), CancellationToken.None);
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var status = Copy(shown);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Logins.Should().Be(2, "a refused login is not repeated before the interval: that locks accounts");
+        var validated = status.Conditions!.Single(c => c.Type == ConditionTypes.Validated);
+        validated.Status.Should().Be("False");
+        validated.Message.Should().Be("db:3306 refused the login of 'app'");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        status.PublishedRevision.Should().Be(first.PublishedRevision, "the last good Secret stays");
+        status.AttemptedRevision.Should().NotBe(status.PublishedRevision);
+    }
+
+    [Fact]
     public void A_ClusterCredential_that_disappears_without_its_cleanup_is_forgotten() =>
         ForgottenOnDeletion(new ClusterCredential { Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-c" } });
 
@@ -130,20 +182,20 @@ public sealed class CredentialPipelineIdleTests
         memory.Remember("uid-other", new PreviousCheck("rev", now, now, true, "Validated", 0));
 
         informer.Apply(gone);
-        memory.StatusLags(key, null, now.AddSeconds(1)).Should().BeTrue("an update is not a deletion");
+        memory.StatusLags(key, null, null, now.AddSeconds(1)).Should().BeTrue("an update is not a deletion");
 
         informer.Delete(gone);
 
-        memory.StatusLags(key, null, now.AddSeconds(1)).Should().BeFalse("nothing is remembered of the deleted credential");
+        memory.StatusLags(key, null, null, now.AddSeconds(1)).Should().BeFalse("nothing is remembered of the deleted credential");
         memory.Newest(key, new PreviousCheck(null, null, null, null, null, 0)).AttemptedRevision.Should().BeNull();
         memory.FirstSeen(key, now.AddMinutes(3)).Should().Be(now.AddMinutes(3));
-        memory.StatusLags("uid-other", null, now.AddSeconds(1)).Should().BeTrue("other credentials are remembered as before");
+        memory.StatusLags("uid-other", null, null, now.AddSeconds(1)).Should().BeTrue("other credentials are remembered as before");
     }
 
     private CredentialPipeline Pipeline(CheckMemory memory)
     {
         var server = new FakeApiServer(request => request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source"
-            ? SourceSecret("5", "unit-test-pw")
+            ? SourceSecret(sourceVersion, "unit-test-pw")
             : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
         return PipelineTestKit.Pipeline(server, new PublishedView(kind.BuildSecret(credential, new SourceValues([])), credential.Metadata.Uid), time, memory);
     }

@@ -88,6 +88,25 @@ public sealed class StatusWriterTests
     }
 
     [Fact]
+    public async Task A_conflict_whose_re_read_object_outdates_the_desired_status_writes_nothing()
+    {
+        // The caller worked from a copy that lagged behind an earlier write; writing its status would undo that write.
+        var fresh = Widget.Create("w1", "8", generation: 4, status: ReadyStatus(4));
+        var server = new FakeApiServer(request => request.Method.Method == "PATCH"
+            ? FakeApiServer.Status(HttpStatusCode.Conflict, "Conflict", "the object has been modified")
+            : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(fresh)));
+        var writer = new StatusWriter(server.CreateClient(), time, NullLogger<StatusWriter>.Instance, random: () => 0.5);
+        var stale = Widget.Create("w1", "7", generation: 4, status: ReadyStatus(3));
+
+        var write = writer.WriteAsync(stale, widget => widget.Status!.ObservedGeneration == 3 ? Desired(widget, ready: false) : null, CancellationToken.None);
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count == 1);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        (await write.WaitAsync(TimeSpan.FromSeconds(5))).Should().Be(StatusWriteResult.Outdated);
+        server.Requests.Select(r => r.Method.Method).Should().Equal("PATCH", "GET");
+    }
+
+    [Fact]
     public async Task A_conflict_with_a_newer_generation_is_left_to_the_next_reconcile()
     {
         var newer = Widget.Create("w1", "9", generation: 5, status: ReadyStatus(3));
