@@ -216,7 +216,7 @@ public sealed partial class CredentialPipeline(
         }
 
         var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason,
-            transientFailures, outcome.Message);
+            transientFailures, outcome.Succeeded ? null : outcome.Message);
         memory.Remember(uid, next, written: !unchanged);
         var after = planner.Plan(revision, schedule.Interval, next, uid);
 

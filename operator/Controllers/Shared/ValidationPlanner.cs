@@ -1,7 +1,7 @@
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
-/// What the planner knows about the previous check of a credential. Memory also keeps the outcome's message, so a failure
+/// What the planner knows about the previous check of a credential. Memory also keeps a failure's message, so a failure
 /// whose status write was lost can still be shown.
 /// </summary>
 public sealed record PreviousCheck(
