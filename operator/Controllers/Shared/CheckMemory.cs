@@ -38,6 +38,9 @@ public sealed class CheckMemory
         return statusLastAttempted is not { } shown || second > shown || (second == shown && written.Revision != statusRevision);
     }
 
+    /// <summary>Whether a check of the credential is remembered (it was checked, and not forgotten since).</summary>
+    public bool Remembers(string uid) => checks.ContainsKey(uid);
+
     public int TransientFailures(string uid) => checks.TryGetValue(uid, out var entry) ? entry.Check.ConsecutiveTransientFailures : 0;
 
     /// <summary>

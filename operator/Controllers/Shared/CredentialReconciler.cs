@@ -46,7 +46,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         }
 
         // The status this pass starts from, and the private copy it changes (the cached object stays as the server said).
-        var basis = KubernetesJson.Serialize(entity.Status);
+        var basis = StatusJson(entity);
         var status = entity.Status is null ? new TStatus() : KubernetesJson.Deserialize<TStatus>(basis);
         if (pipeline.StatusLags(entity, status))
         {
@@ -82,7 +82,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         // Written only over the status this pass started from. Another one means the cached copy lagged behind an earlier
         // pass's write (a check, a publish); writing over it would undo that, and the credential would describe inputs
         // it no longer has. The pass is then repeated from a fresher copy, with backoff, should the cache stay behind.
-        var written = await statusWriter.WriteAsync(current, fresh => KubernetesJson.Serialize(fresh.Status) == basis ? status : null, cancellationToken);
+        var written = await statusWriter.WriteAsync(current, fresh => StatusJson(fresh) == basis ? status : null, cancellationToken);
         if (written == StatusWriteResult.Outdated)
         {
             return ReconcileResult.Backoff;
@@ -232,6 +232,9 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     private static string Describe(IReadOnlyList<UsageUser> users) => DescribeNames(users.Select(u => $"{u.Kind} {u.Name}").ToList());
 
     private static string SecretName(T entity, CredentialStatus status) => status.SecretName ?? entity.Metadata.Name;
+
+    /// <summary>The object's status as JSON, empty when it has none (the serializer refuses null).</summary>
+    private static string StatusJson(T entity) => entity.Status is null ? string.Empty : KubernetesJson.Serialize(entity.Status);
 
     /// <summary>A private copy, so the cached object stays what the API server last said.</summary>
     private static TStatus CopyStatus(T entity) =>

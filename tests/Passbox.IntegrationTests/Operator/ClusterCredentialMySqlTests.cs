@@ -132,8 +132,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         after.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
     }
 
-    private static bool Remembered(CheckMemory memory, string uid) =>
-        memory.Newest(uid, new PreviousCheck(null, null, null, null, null, 0)).AttemptedRevision is not null;
+    private static bool Remembered(CheckMemory memory, string uid) => memory.Remembers(uid);
 
     [Fact]
     public async Task OceanBase_through_OBProxy_logs_in_as_user_at_tenant_hash_cluster()

@@ -187,7 +187,7 @@ public sealed class CredentialPipelineIdleTests
         informer.Delete(gone);
 
         memory.StatusLags(key, null, null, now.AddSeconds(1)).Should().BeFalse("nothing is remembered of the deleted credential");
-        memory.Newest(key, new PreviousCheck(null, null, null, null, null, 0)).AttemptedRevision.Should().BeNull();
+        memory.Remembers(key).Should().BeFalse();
         memory.FirstSeen(key, now.AddMinutes(3)).Should().Be(now.AddMinutes(3));
         memory.StatusLags("uid-other", null, null, now.AddSeconds(1)).Should().BeTrue("other credentials are remembered as before");
     }
