@@ -82,7 +82,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         // Written only over the status this pass started from. Another one means the cached copy lagged behind an earlier
         // pass's write (a check, a publish); writing over it would undo that, and the credential would describe inputs
         // it no longer has. The pass is then repeated from a fresher copy, with backoff, should the cache stay behind.
-        var written = await statusWriter.WriteAsync(current, fresh => StatusJson(fresh) == basis ? status : null, cancellationToken);
+        var written = await statusWriter.WriteAsync(current, fresh => ReferenceEquals(fresh, entity) || StatusJson(fresh) == basis ? status : null, cancellationToken);
         if (written == StatusWriteResult.Outdated)
         {
             return ReconcileResult.Backoff;

@@ -109,19 +109,7 @@ public sealed class CredentialPipelineIdleTests
     [Fact]
     public async Task A_successful_check_whose_status_write_was_lost_is_run_again_and_published_rather_than_held_back()
     {
-        var pipeline = Pipeline(new CheckMemory());
-        var first = new ClusterCredentialStatus();
-        await pipeline.RunAsync(credential, kind, first, CancellationToken.None);
-        var shown = KubernetesJson.Serialize(first);
-
-        // A new password is checked, but its status never reaches the server (a pass from an older copy wrote over it).
-        time.Advance(TimeSpan.FromSeconds(2));
-        sourceVersion = "6";
-        await pipeline.RunAsync(credential, kind, Copy(shown), CancellationToken.None);
-
-        time.Advance(TimeSpan.FromSeconds(10));
-        var status = Copy(shown);
-        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var (first, status) = await RunAfterALostStatusWriteAsync(newOutcome: null);
 
         kind.Logins.Should().Be(3, "the check the status does not show is run again: one more good login");
         status.PublishedRevision.Should().NotBe(first.PublishedRevision, "the new password is published");
@@ -132,19 +120,8 @@ public sealed class CredentialPipelineIdleTests
     [Fact]
     public async Task A_failed_check_whose_status_write_was_lost_is_shown_from_memory_without_a_second_refused_login()
     {
-        var pipeline = Pipeline(new CheckMemory());
-        var first = new ClusterCredentialStatus();
-        await pipeline.RunAsync(credential, kind, first, CancellationToken.None);
-        var shown = KubernetesJson.Serialize(first);
-
-        time.Advance(TimeSpan.FromSeconds(2));
-        sourceVersion = "6";
-        kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "db:3306 refused the login of 'app'");
-        await pipeline.RunAsync(credential, kind, Copy(shown), CancellationToken.None);
-
-        time.Advance(TimeSpan.FromSeconds(10));
-        var status = Copy(shown);
-        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var (first, status) = await RunAfterALostStatusWriteAsync(
+            ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "db:3306 refused the login of 'app'"));
 
         kind.Logins.Should().Be(2, "a refused login is not repeated before the interval: that locks accounts");
         var validated = status.Conditions!.Single(c => c.Type == ConditionTypes.Validated);
@@ -198,6 +175,29 @@ public sealed class CredentialPipelineIdleTests
             ? SourceSecret(sourceVersion, "unit-test-pw")
             : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
         return PipelineTestKit.Pipeline(server, new PublishedView(kind.BuildSecret(credential, new SourceValues([])), credential.Metadata.Uid), time, memory);
+    }
+
+    /// <summary>
+    /// A first check is written; a new password is then checked (with <paramref name="newOutcome"/>, or the kind's usual
+    /// one) but its status never reaches the server, as when a pass from an older copy wrote over it; a pass ten seconds
+    /// later starts from the first status again. Returns that first status and the last pass's.
+    /// </summary>
+    private async Task<(ClusterCredentialStatus First, ClusterCredentialStatus Last)> RunAfterALostStatusWriteAsync(ValidationOutcome? newOutcome)
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var first = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, first, CancellationToken.None);
+        var shown = KubernetesJson.Serialize(first);
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        sourceVersion = "6";
+        kind.Outcome = newOutcome ?? kind.Outcome;
+        await pipeline.RunAsync(credential, kind, Copy(shown), CancellationToken.None);
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var last = Copy(shown);
+        await pipeline.RunAsync(credential, kind, last, CancellationToken.None);
+        return (first, last);
     }
 
     private static ClusterCredentialStatus Copy(string json) => KubernetesJson.Deserialize<ClusterCredentialStatus>(json);
