@@ -163,7 +163,7 @@ public static class PassboxOperator
         };
     };
 
-    /// <summary>The shared wiring, plus the admin index: an admin's deletion waits for its dependents to go.</summary>
+    /// <summary>The shared wiring, plus the admin index: an admin's deletion waits for its dependents to go, and its dependents wait for it to be Ready.</summary>
     private static void WireClusterCredentials(Controller<ClusterCredential> controller, IServiceProvider sp)
     {
         Wire<ClusterCredential>(ClusterCredentials)(controller, sp);
@@ -171,6 +171,10 @@ public static class PassboxOperator
         primary.Cache.AddIndex(AdminReferences.IndexName, AdminReferences.IndexValues);
         var admins = sp.GetRequiredService<AdminReferences>();
         controller.Watches(primary, admins.DeletingAdminOf, echoesOfOwnWrites: false);
+
+        // An admin turning Ready (by this process's own status write: never skipped as an echo) wakes the credentials
+        // whose check failed waiting for it.
+        controller.Watches(primary, admins.WaitingOn, echoesOfOwnWrites: false);
     }
 
     private static PartialObjectMetadata Identity(PartialObjectMetadata secret) => SourceSecretCache.Identity(secret.Metadata);

@@ -39,6 +39,40 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     }
 
     /// <summary>
+    /// The credentials whose last check failed because <paramref name="admin"/> was not Ready, once it is: they are checked
+    /// again at once (see <see cref="ReadySince"/>) rather than when their backoff ends, which after a long outage of the
+    /// admin is minutes away. Dependents that wait for nothing are not woken by their admin's changes.
+    /// </summary>
+    public IEnumerable<ObjectKey> WaitingOn(ClusterCredential admin)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        var meta = admin.Metadata;
+        if (ReadyTime(admin) is null)
+        {
+            return [];
+        }
+
+        return credentials.Cache.KeysByIndex(IndexName, $"{meta.NamespaceProperty}/{meta.Name}")
+            .Where(key => key.Name != meta.Name && credentials.Cache.Get(key) is { } dependent && WaitsForAdmin(dependent));
+    }
+
+    /// <summary>
+    /// When the admin that <paramref name="dependent"/> names last turned Ready (with its Secret published), to the second;
+    /// null while it does not exist or is not Ready.
+    /// </summary>
+    public DateTimeOffset? ReadySince(ClusterCredential dependent) =>
+        IndexValues(dependent).Select(ObjectKey.Parse).Select(key => ReadyTime(credentials.Cache.Get(key))).FirstOrDefault();
+
+    private static bool WaitsForAdmin(ClusterCredential dependent) =>
+        dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == Connectors.ValidationReasons.AdminNotReady;
+
+    private static DateTimeOffset? ReadyTime(ClusterCredential? admin) =>
+        admin?.Status is { SecretName: not null } status
+        && status.Conditions?.Find(c => c.Type == ConditionTypes.Ready) is { Status: "True", LastTransitionTime: { } since }
+            ? new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc))
+            : null;
+
+    /// <summary>
     /// The admin of <paramref name="dependent"/> when that admin is being deleted: a change of the dependent (above all
     /// its disappearance) may let the admin go. Admins not being deleted are not woken by their dependents' churn.
     /// </summary>

@@ -232,6 +232,9 @@ public sealed class UserProvisioner(
     /// <summary>Any credential naming this one as its admin, provisioned or not yet, blocks its deletion.</summary>
     public IReadOnlyList<string> DependentsOf(ClusterCredential credential) => adminReferences.DependentsOf(credential);
 
+    public DateTimeOffset? WaitOverSince(ClusterCredential credential, string reason) =>
+        reason == ValidationReasons.AdminNotReady ? adminReferences.ReadySince(credential) : null;
+
     /// <summary>Why Passbox will not manage this user at all, or null.</summary>
     private static ValidationOutcome? Refusal(ClusterCredentialSpec spec)
     {

@@ -174,7 +174,7 @@ public sealed partial class CredentialPipeline(
             0));
 
         var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
-        if (!plan.ValidateNow)
+        if (!plan.ValidateNow && !WaitIsOver(credential, kind, previous, revision))
         {
             ShowUnwrittenFailure(previous, revision, conditions, status);
             return plan.RequeueAfter;
@@ -223,6 +223,19 @@ public sealed partial class CredentialPipeline(
         // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
         return after.ValidateNow ? ShortestRecheck : after.RequeueAfter;
     }
+
+    /// <summary>
+    /// True when the last check of these inputs failed waiting for something outside the credential (its administrator)
+    /// that has become available since: checked now instead of when the backoff ends. The admin's watch brings the
+    /// credential here (see <c>AdminReferences.WaitingOn</c>). Compared with the exact time of the failed check, so a check
+    /// that failed after the admin turned Ready (for another cause) waits out its backoff and cannot loop.
+    /// </summary>
+    private static bool WaitIsOver<T>(T credential, ICredentialKind<T> kind, PreviousCheck previous, string revision)
+        where T : IKubernetesObject<V1ObjectMeta> =>
+        previous is { Succeeded: false, Reason: { } reason, LastAttempted: { } failedAt }
+        && previous.AttemptedRevision == revision
+        && kind.Provisioning?.WaitOverSince(credential, reason) is { } over
+        && over > failedAt;
 
     /// <summary>
     /// A failed check of these inputs that memory holds and the status does not (its write was lost, or undone by a pass

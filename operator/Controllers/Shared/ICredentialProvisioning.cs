@@ -35,6 +35,14 @@ public interface ICredentialProvisioning<in T>
     /// deletion waits for them, or their own deletions could never drop their users.
     /// </summary>
     IReadOnlyList<string> DependentsOf(T credential);
+
+    /// <summary>
+    /// When what a check that failed with <paramref name="reason"/> waited for became available: for
+    /// <c>AdminNotReady</c>, the time the administrator credential turned Ready. Null while it is not, and for every
+    /// other reason. A check that failed before that time is repeated at once rather than a backoff later; one that
+    /// failed after it waits as usual, so a failure that goes on cannot loop.
+    /// </summary>
+    DateTimeOffset? WaitOverSince(T credential, string reason);
 }
 
 /// <summary>Outcome of <see cref="ICredentialProvisioning{T}.PrepareAsync"/>: a failure to report, and when to look again.</summary>

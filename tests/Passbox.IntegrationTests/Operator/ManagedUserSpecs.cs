@@ -47,4 +47,8 @@ public sealed class ManagedUserSpecs(ClusterTestKit kit, ClusterEngine engine, s
     /// <summary>The message of the credential's Validated condition, which names what went wrong.</summary>
     public static string ValidatedMessage(ClusterCredential credential) =>
         credential.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message;
+
+    /// <summary>The reason of the credential's Validated condition, or null before its first check.</summary>
+    public static string? ValidatedReason(ClusterCredential credential) =>
+        credential.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason;
 }

@@ -465,6 +465,41 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_credential_waiting_for_its_admin_is_provisioned_as_soon_as_the_admin_is_Ready_not_when_its_backoff_ends()
+    {
+        var user = ClusterTestKit.Unique("late_");
+        await kit.CreateAsync(specs.Managed("early", user, admin: "late-admin"));
+
+        // Four failed checks (the admin does not exist yet) grow the backoff: the fifth would come 8–16 s after the fourth.
+        var failures = new SortedSet<DateTime>();
+        await ClusterTestKit.EventuallyAsync(
+            async () => (await kit.GetAsync<ClusterCredential>("early"))!,
+            early =>
+            {
+                if (ValidatedReason(early) == ValidationReasons.AdminNotReady && early.Status!.LastAttempted is { } attempted)
+                {
+                    failures.Add(attempted);
+                }
+
+                return failures.Count >= 4;
+            },
+            "four failed checks of a credential whose admin does not exist",
+            TimeSpan.FromSeconds(60));
+
+        // The admin's Ready time is whole seconds: one in the same second as the last failure cannot be told from one
+        // before it, and leaves the credential to its backoff. A second later it is unambiguous.
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        await CreateAdminAsync("late-admin");
+        var early = await kit.WaitForConditionAsync<ClusterCredential>("early", ConditionTypes.Ready, "True");
+
+        // Both times are whole seconds: a check woken at once shows 1–3 s after the last failure (the wait above, the
+        // admin's check, rounding), the next check of the backoff 8 s at least.
+        (early.Status!.LastValidated!.Value - failures.Max).Should().BeLessThan(TimeSpan.FromSeconds(8),
+            "the admin's turning Ready wakes the credential; its backoff would have lasted 8 s at least");
+        (await UserCountAsync(user)).Should().Be(1);
+    }
+
+    [Fact]
     public async Task An_admin_without_the_privilege_to_create_users_is_PermissionDenied()
     {
         var weak = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("weak_"));

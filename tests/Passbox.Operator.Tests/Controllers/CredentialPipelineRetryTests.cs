@@ -65,6 +65,45 @@ public sealed class CredentialPipelineRetryTests
     }
 
     [Fact]
+    public async Task A_credential_waiting_for_its_admin_is_checked_at_once_when_the_admin_turns_Ready_not_a_backoff_later()
+    {
+        var kind = new ManagedKind { CheckInterval = TimeSpan.FromMinutes(10) };
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        // The admin's own check passes at the next second; its Ready condition says so to the second.
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        kind.AdminReady = true;
+        kind.AdminReadySince = time.GetUtcNow();
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        var woken = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        requeue.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1), "the backoff had not ended when the admin turned Ready");
+        kind.Applies.Should().Be(2, "the reconcile the admin's watch brings checks again although the backoff has not ended");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
+        woken.Should().BeGreaterThan(TimeSpan.FromMinutes(9), "after a good check the next is an interval away, not a backoff");
+    }
+
+    [Fact]
+    public async Task A_check_that_failed_after_its_admin_turned_Ready_waits_out_its_backoff_so_a_lasting_failure_cannot_loop()
+    {
+        // Ready since this very second, yet the check still fails (the admin's Secret was deleted, say).
+        var kind = new ManagedKind { AdminReadySince = time.GetUtcNow() };
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        time.Advance(TimeSpan.FromMilliseconds(400));
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        var again = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Applies.Should().Be(1, "the admin was Ready before this failure: only the backoff brings the next check");
+        again.Should().Be(requeue!.Value - TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
     public async Task A_credential_whose_interval_is_shorter_than_its_check_is_looked_at_again_a_moment_later_not_forgotten_nor_at_once()
     {
         var kind = new ManagedKind { AdminReady = true, CheckInterval = TimeSpan.FromMilliseconds(1) };
@@ -106,6 +145,12 @@ public sealed class CredentialPipelineRetryTests
         public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
 
         public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
+
+        /// <summary>When the admin turned Ready, as its Ready condition says it (whole seconds); null while it is not.</summary>
+        public DateTimeOffset? AdminReadySince { get; set; }
+
+        public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) =>
+            reason == ValidationReasons.AdminNotReady ? AdminReadySince : null;
 
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in to db:3306 as 'app'"));
     }

@@ -126,6 +126,8 @@ internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMa
     public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
 
     public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
+
+    public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
 }
 
 /// <summary>No generated Secret is cached: every publish starts with a create.</summary>

@@ -1,0 +1,85 @@
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Provisioning;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Tests.Runtime;
+
+namespace Passbox.Operator.Tests.Provisioning;
+
+/// <summary>
+/// Which credentials an admin's change wakes: only those whose last check failed waiting for it, and only once it is
+/// Ready with its Secret published. The rest (Ready dependents, dependents failing for their own reasons) stay asleep.
+/// </summary>
+public sealed class AdminReferencesTests
+{
+    private static readonly DateTime ReadyAt = new(2026, 11, 25, 10, 0, 7, DateTimeKind.Utc);
+
+    private readonly FakeInformer<ClusterCredential> informer = new(ResourceDescriptor.For<ClusterCredential>());
+    private readonly AdminReferences references;
+
+    public AdminReferencesTests()
+    {
+        informer.Cache.AddIndex(AdminReferences.IndexName, AdminReferences.IndexValues);
+        references = new AdminReferences(informer);
+    }
+
+    [Fact]
+    public void An_admin_turning_Ready_wakes_the_credentials_waiting_for_it_and_no_others()
+    {
+        informer.Apply(Dependent("waiting", ValidationReasons.AdminNotReady));
+        informer.Apply(Dependent("refused", ValidationReasons.AuthenticationFailed));
+        informer.Apply(Dependent("fine", ValidationReasons.Validated));
+        informer.Apply(Dependent("other-admins", ValidationReasons.AdminNotReady, admin: "another-admin"));
+        var admin = Admin(ready: true);
+        informer.Apply(admin);
+
+        references.WaitingOn(admin).Should().Equal(new ObjectKey("team", "waiting"));
+        references.ReadySince(Dependent("waiting", ValidationReasons.AdminNotReady)).Should().Be(new DateTimeOffset(ReadyAt));
+    }
+
+    [Theory]
+    [InlineData(false, "Secret")]
+    [InlineData(true, null)]
+    public void An_admin_that_is_not_Ready_or_has_no_Secret_published_wakes_nobody(bool ready, string? secretName)
+    {
+        informer.Apply(Dependent("waiting", ValidationReasons.AdminNotReady));
+        var admin = Admin(ready, secretName);
+        informer.Apply(admin);
+
+        references.WaitingOn(admin).Should().BeEmpty();
+        references.ReadySince(Dependent("waiting", ValidationReasons.AdminNotReady)).Should().BeNull();
+    }
+
+    [Fact]
+    public void A_credential_whose_admin_does_not_exist_has_no_Ready_time()
+    {
+        references.ReadySince(Dependent("waiting", ValidationReasons.AdminNotReady, admin: "missing")).Should().BeNull();
+    }
+
+    private static ClusterCredential Admin(bool ready, string? secretName = "root-admin") => new()
+    {
+        Metadata = new V1ObjectMeta { Name = "root-admin", NamespaceProperty = "team", Uid = "uid-admin" },
+        Spec = new ClusterCredentialSpec { Username = "root" },
+        Status = new ClusterCredentialStatus
+        {
+            SecretName = secretName,
+            Conditions = [new V1Condition { Type = ConditionTypes.Ready, Status = ready ? "True" : "False", Reason = "Connected", Message = "ok", LastTransitionTime = ReadyAt }],
+        },
+    };
+
+    private static ClusterCredential Dependent(string name, string validatedReason, string admin = "root-admin") => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name },
+        Spec = new ClusterCredentialSpec
+        {
+            Username = name,
+            Provisioning = new UserProvisioning { AdminCredentialRef = new LocalCredentialReference { Name = admin } },
+        },
+        Status = new ClusterCredentialStatus
+        {
+            Conditions = [new V1Condition { Type = ConditionTypes.Validated, Status = validatedReason == ValidationReasons.Validated ? "True" : "False", Reason = validatedReason, Message = "m", LastTransitionTime = ReadyAt }],
+        },
+    };
+}
