@@ -110,7 +110,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             // are still being listed: an empty answer now would mean "not known yet", not "unused".
             if (usageScope.Problem(meta.NamespaceProperty) is { } problem)
             {
-                await BlockDeletionAsync(entity, status, ConditionReasons.UsageUnknown,
+                await BlockDeletionAsync(entity, ConditionReasons.UsageUnknown,
                     $"deletion waits until the operator knows what uses Secret {SecretName(entity, status)}: {problem}. " +
                     $"Check the operator's RBAC (list on Pods, workloads and runs in namespace {meta.NamespaceProperty}), or annotate " +
                     $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
@@ -126,11 +126,9 @@ public sealed partial class CredentialReconciler<T, TStatus>(
 
         if (users.Count > 0 && !forced)
         {
-            var names = Describe(users);
-            status.UsedBy = ToStatus(users);
-            await BlockDeletionAsync(entity, status, ConditionReasons.InUse,
-                $"deletion waits until nothing uses Secret {SecretName(entity, status)}: {names}. " +
-                $"Remove those users, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
+            await BlockDeletionAsync(entity, ConditionReasons.InUse,
+                $"deletion waits until nothing uses Secret {SecretName(entity, status)}: {Describe(users)}. " +
+                $"Remove those users, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct, ToStatus(users));
 
             // The usage index requeues this credential when a user goes away; no polling.
             return ReconcileResult.Done;
@@ -139,7 +137,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         var dependents = kind.Provisioning?.DependentsOf(entity) ?? [];
         if (dependents.Count > 0 && !forced)
         {
-            await BlockDeletionAsync(entity, status, ConditionReasons.ProvisionedDependents,
+            await BlockDeletionAsync(entity, ConditionReasons.ProvisionedDependents,
                 $"deletion waits until no provisioned credential names this one as its admin (provisioning.adminCredentialRef): " +
                 $"{DescribeNames(dependents)}; they need its login to drop or keep their users. Delete them first, or annotate " +
                 $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway (their users then stay on the server)", ct);
@@ -170,7 +168,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             var release = await provisioning.ReleaseAsync(entity, ct);
             if (!release.Released && !forced)
             {
-                await BlockDeletionAsync(entity, status, release.Reason,
+                await BlockDeletionAsync(entity, release.Reason,
                     $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user", ct);
                 return ReconcileResult.Requeue(ReleaseRetry);
             }
@@ -198,14 +196,24 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         return ReconcileResult.Done;
     }
 
-    /// <summary>Says why the deletion waits: a DeletionBlocked condition, and an event when the reason is new.</summary>
-    private async Task BlockDeletionAsync(T entity, TStatus status, string reason, string message, CancellationToken ct)
+    /// <summary>
+    /// Says why the deletion waits: a DeletionBlocked condition (and who uses the Secret, when known), and an event when
+    /// the reason is new. Only these fields are set, on whatever status the object has when written, so a copy that
+    /// lags behind an earlier write cannot undo it.
+    /// </summary>
+    private async Task BlockDeletionAsync(T entity, string reason, string message, CancellationToken ct, UsageStatus? usedBy = null)
     {
-        var conditions = new ConditionSet(status.Conditions, entity.Metadata.Generation, time);
-        var alreadyBlocked = conditions.Find(ConditionTypes.DeletionBlocked) is { Status: "True" } blocked && blocked.Message == message;
-        conditions.Set(ConditionTypes.DeletionBlocked, true, reason, message);
-        status.Conditions = conditions.ToList();
-        await statusWriter.WriteAsync(entity, _ => status, ct);
+        var alreadyBlocked = entity.Status?.Conditions?.Find(c => c.Type == ConditionTypes.DeletionBlocked) is { Status: "True" } blocked
+            && blocked.Message == message;
+        await statusWriter.WriteAsync(entity, fresh =>
+        {
+            var status = CopyStatus(fresh);
+            var conditions = new ConditionSet(status.Conditions, fresh.Metadata.Generation, time);
+            conditions.Set(ConditionTypes.DeletionBlocked, true, reason, message);
+            status.Conditions = conditions.ToList();
+            status.UsedBy = usedBy ?? status.UsedBy;
+            return status;
+        }, ct);
         if (!alreadyBlocked)
         {
             await events.WarningAsync(entity, "DeletionBlocked", message, ct);
