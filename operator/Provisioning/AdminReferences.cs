@@ -41,7 +41,8 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     /// <summary>
     /// The credentials whose last check failed because <paramref name="admin"/> was not Ready, once it is: they are checked
     /// again at once (see <see cref="ReadySince"/>) rather than when their backoff ends, which after a long outage of the
-    /// admin is minutes away. Dependents that wait for nothing are not woken by their admin's changes.
+    /// admin is minutes away. So are deletions that wait for the admin to drop their users (retried every 15 s otherwise).
+    /// Dependents that wait for nothing are not woken by their admin's changes.
     /// </summary>
     public IEnumerable<ObjectKey> WaitingOn(ClusterCredential admin)
     {
@@ -63,8 +64,10 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     public DateTimeOffset? ReadySince(ClusterCredential dependent) =>
         IndexValues(dependent).Select(ObjectKey.Parse).Select(key => ReadyTime(credentials.Cache.Get(key))).FirstOrDefault();
 
+    /// <summary>Its last check, or its deletion (which drops the user through the admin), waits for the admin.</summary>
     private static bool WaitsForAdmin(ClusterCredential dependent) =>
-        dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == Connectors.ValidationReasons.AdminNotReady;
+        dependent.Status?.Conditions?.Exists(c => c.Reason == Connectors.ValidationReasons.AdminNotReady
+            && (c.Type == ConditionTypes.Validated || (c.Type == ConditionTypes.DeletionBlocked && c.Status == "True"))) == true;
 
     private static DateTimeOffset? ReadyTime(ClusterCredential? admin) =>
         admin?.Status is { SecretName: not null } status

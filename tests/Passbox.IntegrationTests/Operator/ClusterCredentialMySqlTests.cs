@@ -132,6 +132,44 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         after.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
     }
 
+    [Fact]
+    public async Task A_blocked_deletion_from_a_copy_older_than_the_last_status_write_keeps_that_write()
+    {
+        var user = await NewUserAsync(Unique("dellag_"));
+        await kit.CreateSecretAsync("dellag-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("del-lagging", ClusterEngine.MySQL, user.LoginName, "dellag-input"));
+        var stale = await kit.WaitForConditionAsync<ClusterCredential>("del-lagging", ConditionTypes.Ready, "True");
+        await kit.CreatePodUsingSecretAsync("dellag-app", "del-lagging");
+
+        // A new version of the source Secret is checked and written; then the deletion is blocked by the Pod.
+        await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"labels":{"team":"billing"}}}""", V1Patch.PatchType.MergePatch),
+            "dellag-input", run.Namespace);
+        var newer = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("del-lagging"),
+            c => c?.Status is { } s && s.AttemptedRevision != stale.Status!.AttemptedRevision && s.PublishedRevision == s.AttemptedRevision,
+            "the new version to be checked and published");
+        await kit.DeleteAsync<ClusterCredential>("del-lagging");
+        var blocked = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("del-lagging"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True" },
+            "the deletion to be blocked by the Pod");
+
+        // A deletion pass handed the status from before the check (and that copy's resourceVersion), as a lagging cache would.
+        // (A copy that shows the deletion also shows the generation the deletion gave the object.)
+        stale.Metadata.DeletionTimestamp = blocked!.Metadata.DeletionTimestamp;
+        stale.Metadata.Generation = blocked.Metadata.Generation;
+        stale.Metadata.Finalizers = blocked.Metadata.Finalizers;
+        var reconciler = run.Host.Services.GetRequiredService<CredentialReconciler<ClusterCredential, ClusterCredentialStatus>>();
+        await reconciler.ReconcileAsync(stale, CancellationToken.None);
+
+        var after = (await kit.GetAsync<ClusterCredential>("del-lagging"))!.Status!;
+        after.AttemptedRevision.Should().Be(newer!.Status!.AttemptedRevision, "the deletion pass did not write its older copy back");
+        after.LastAttempted.Should().Be(newer.Status.LastAttempted);
+        after.Conditions!.Single(c => c.Type == ConditionTypes.DeletionBlocked).Status.Should().Be("True");
+        after.UsedBy!.Count.Should().Be(1);
+
+        await kit.DeletePodAsync("dellag-app");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("del-lagging"), c => c is null, "the credential to go once the Pod is gone");
+    }
+
     private static bool Remembered(CheckMemory memory, string uid) => memory.Remembers(uid);
 
     [Fact]

@@ -39,6 +39,18 @@ public sealed class AdminReferencesTests
         references.ReadySince(Dependent("waiting", ValidationReasons.AdminNotReady)).Should().Be(new DateTimeOffset(ReadyAt));
     }
 
+    [Fact]
+    public void A_deletion_waiting_for_the_admin_to_drop_its_user_is_woken_too()
+    {
+        var deleting = Dependent("leaving", ValidationReasons.Validated);
+        deleting.Status!.Conditions!.Add(new V1Condition { Type = ConditionTypes.DeletionBlocked, Status = "True", Reason = ValidationReasons.AdminNotReady, Message = "m", LastTransitionTime = ReadyAt });
+        informer.Apply(deleting);
+        var admin = Admin(ready: true);
+        informer.Apply(admin);
+
+        references.WaitingOn(admin).Should().Equal(new ObjectKey("team", "leaving"));
+    }
+
     [Theory]
     [InlineData(false, "Secret")]
     [InlineData(true, null)]
