@@ -112,11 +112,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         var stale = await kit.WaitForConditionAsync<ClusterCredential>("lagging", ConditionTypes.Ready, "True");
 
         // A new version of the source Secret (a label) is checked and written.
-        await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"labels":{"team":"billing"}}}""", V1Patch.PatchType.MergePatch),
-            "lag-input", run.Namespace);
-        var newer = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("lagging"),
-            c => c?.Status is { } s && s.AttemptedRevision != stale.Status!.AttemptedRevision && s.PublishedRevision == s.AttemptedRevision,
-            "the new version to be checked and published");
+        var newer = await CheckNewSourceVersionAsync("lagging", "lag-input", stale);
 
         // A reconcile handed the copy from before that write, as a cache that lags would (past the few seconds in which
         // the reconciler itself waits for its own write to show).
@@ -126,7 +122,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
 
         result.UseBackoff.Should().BeTrue("the pass is repeated from a fresher copy");
         var after = (await kit.GetAsync<ClusterCredential>("lagging"))!.Status!;
-        after.LastAttempted.Should().Be(newer!.Status!.LastAttempted, "nothing was written over the newer status");
+        after.LastAttempted.Should().Be(newer.Status!.LastAttempted, "nothing was written over the newer status");
         after.AttemptedRevision.Should().Be(newer.Status.AttemptedRevision);
         after.PublishedRevision.Should().Be(after.AttemptedRevision);
         after.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
@@ -142,11 +138,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await kit.CreatePodUsingSecretAsync("dellag-app", "del-lagging");
 
         // A new version of the source Secret is checked and written; then the deletion is blocked by the Pod.
-        await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"labels":{"team":"billing"}}}""", V1Patch.PatchType.MergePatch),
-            "dellag-input", run.Namespace);
-        var newer = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("del-lagging"),
-            c => c?.Status is { } s && s.AttemptedRevision != stale.Status!.AttemptedRevision && s.PublishedRevision == s.AttemptedRevision,
-            "the new version to be checked and published");
+        var newer = await CheckNewSourceVersionAsync("del-lagging", "dellag-input", stale);
         await kit.DeleteAsync<ClusterCredential>("del-lagging");
         var blocked = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("del-lagging"),
             c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True" },
@@ -161,13 +153,23 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await reconciler.ReconcileAsync(stale, CancellationToken.None);
 
         var after = (await kit.GetAsync<ClusterCredential>("del-lagging"))!.Status!;
-        after.AttemptedRevision.Should().Be(newer!.Status!.AttemptedRevision, "the deletion pass did not write its older copy back");
+        after.AttemptedRevision.Should().Be(newer.Status!.AttemptedRevision, "the deletion pass did not write its older copy back");
         after.LastAttempted.Should().Be(newer.Status.LastAttempted);
         after.Conditions!.Single(c => c.Type == ConditionTypes.DeletionBlocked).Status.Should().Be("True");
         after.UsedBy!.Count.Should().Be(1);
 
         await kit.DeletePodAsync("dellag-app");
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("del-lagging"), c => c is null, "the credential to go once the Pod is gone");
+    }
+
+    /// <summary>Labels the source Secret (a new version of it) and waits until the credential has checked and published it.</summary>
+    private async Task<ClusterCredential> CheckNewSourceVersionAsync(string credential, string sourceSecret, ClusterCredential before)
+    {
+        await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"labels":{"team":"billing"}}}""", V1Patch.PatchType.MergePatch),
+            sourceSecret, run.Namespace);
+        return (await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>(credential),
+            c => c?.Status is { } s && s.AttemptedRevision != before.Status!.AttemptedRevision && s.PublishedRevision == s.AttemptedRevision,
+            "the new version to be checked and published"))!;
     }
 
     private static bool Remembered(CheckMemory memory, string uid) => memory.Remembers(uid);
