@@ -101,7 +101,8 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         }
 
         var meta = entity.Metadata;
-        var status = CopyStatus(entity);
+        // Read only: what a deletion writes goes onto the status the object has when written (see BlockDeletionAsync).
+        var status = entity.Status ?? new TStatus();
         var forced = meta.Annotations?.TryGetValue(ApiGroup.ForceDeleteAnnotation, out var force) == true
             && string.Equals(force, "true", StringComparison.OrdinalIgnoreCase);
         if (!forced && !usageScope.IsComplete(meta.NamespaceProperty))
