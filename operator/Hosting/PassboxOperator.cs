@@ -63,7 +63,7 @@ public static class PassboxOperator
     public static IServiceCollection AddPassbox(this IServiceCollection services, OperatorSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddSingleton(_ => new Kubernetes(Kubeconfigs.ClientConfiguration(settings.Kubeconfig)));
+        services.AddSingleton(_ => BufferedResponses.Client(Kubeconfigs.ClientConfiguration(settings.Kubeconfig)));
         services.AddPassboxRuntime(options => options with
         {
             LeaderElection = options.LeaderElection with

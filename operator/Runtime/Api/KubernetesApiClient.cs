@@ -45,6 +45,7 @@ public sealed class KubernetesApiClient
         CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(client.BaseUri, relativeUri)) { Content = content };
+        request.Options.Set(BufferedResponses.Streaming, streaming);
         if (accept is not null)
         {
             request.Headers.Accept.ParseAdd(accept);

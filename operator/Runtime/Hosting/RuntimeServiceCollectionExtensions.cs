@@ -35,7 +35,7 @@ public static class RuntimeServiceCollectionExtensions
         var options = configure?.Invoke(new RuntimeOptions()) ?? new RuntimeOptions();
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => new Kubernetes(Kubeconfigs.ClientConfiguration()));
+        services.TryAddSingleton(_ => BufferedResponses.Client(Kubeconfigs.ClientConfiguration()));
         services.TryAddSingleton<IKubernetes>(sp => sp.GetRequiredService<Kubernetes>());
         services.TryAddSingleton(sp => new KubernetesApiClient(sp.GetRequiredService<Kubernetes>()));
         services.TryAddSingleton(sp => new StatusWriter(

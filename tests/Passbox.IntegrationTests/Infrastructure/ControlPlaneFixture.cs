@@ -74,8 +74,9 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>A client as the operator builds its own: answers that are not watches arrive buffered.</summary>
     public static Kubernetes CreateClient(string kubeconfig) =>
-        new(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+        BufferedResponses.Client(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
 
     /// <summary>A client authenticated as the operator's user.</summary>
     public KubernetesApiClient CreateOperatorApi() => new(CreateClient(OperatorKubeconfig));
