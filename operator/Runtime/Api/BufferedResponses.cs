@@ -8,7 +8,8 @@ namespace Passbox.Operator.Runtime.Api;
 /// synchronous read of the network stream: a thread-pool thread blocks until the last bytes arrive. A CPU profile of
 /// the operator at N=5,000 showed those blocked reads under every Secret create and status patch; on a busy machine
 /// they hold pool threads that reconciles and watch events are waiting for. With the body buffered here, that
-/// synchronous read is a copy from memory. Watches and other streams (<see cref="Streaming"/>) pass untouched.
+/// synchronous read is a copy from memory. Watches pass untouched: those marked <see cref="Streaming"/> and typed
+/// calls with <c>watch=true</c>.
 /// </summary>
 public sealed class BufferedResponses : DelegatingHandler
 {
@@ -18,10 +19,16 @@ public sealed class BufferedResponses : DelegatingHandler
     /// <summary>The API client for <paramref name="configuration"/>, with its answers buffered.</summary>
     public static Kubernetes Client(KubernetesClientConfiguration configuration) => new(configuration, new BufferedResponses());
 
+    /// <summary>A watch, whether marked by <see cref="KubernetesApiClient"/> or asked for by a typed call (<c>watch=true</c>).</summary>
+    private static bool IsStream(HttpRequestMessage request) =>
+        (request.Options.TryGetValue(Streaming, out var streaming) && streaming)
+        || (request.RequestUri?.Query is { Length: > 0 } query
+            && query.TrimStart('?').Split('&').Any(parameter => parameter is "watch=true" or "watch=1"));
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (request.Options.TryGetValue(Streaming, out var streaming) && streaming)
+        if (IsStream(request))
         {
             return response;
         }

@@ -37,6 +37,20 @@ public sealed class BufferedResponsesTests
         (await reader.ReadLineAsync()).Should().Contain("\"ADDED\"");
     }
 
+    [Fact]
+    public async Task A_typed_watch_asked_for_in_the_query_is_handed_over_with_its_events_still_unread()
+    {
+        // KubernetesClient's typed watches carry no mark of ours, only watch=true in their query.
+        var body = new LateBody("""{"type":"ADDED","object":""" + SecretJson + "}\n");
+        using var server = new FakeApiServer(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = body.AsContent() });
+        using var invoker = new HttpMessageInvoker(new BufferedResponses { InnerHandler = server });
+
+        using var response = await invoker.SendAsync(
+            new HttpRequestMessage(HttpMethod.Get, "http://api.test/api/v1/namespaces/team-a/secrets?resourceVersion=5&watch=true"), CancellationToken.None);
+
+        body.Waited.Should().BeFalse("a watch's events are read as they come, not buffered before");
+    }
+
     /// <summary>
     /// A response body that arrives only while someone waits for it asynchronously, as bytes come from a socket. A
     /// synchronous read before that would block a thread until they come; this body fails it instead.
