@@ -8,18 +8,19 @@ namespace Passbox.Operator.Runtime.Api;
 /// synchronous read of the network stream: a thread-pool thread blocks until the last bytes arrive. A CPU profile of
 /// the operator at N=5,000 showed those blocked reads under every Secret create and status patch; on a busy machine
 /// they hold pool threads that reconciles and watch events are waiting for. With the body buffered here, that
-/// synchronous read is a copy from memory. Watches pass untouched: those marked <see cref="Streaming"/> and typed
-/// calls with <c>watch=true</c>.
+/// synchronous read is a copy from memory. Answers read as streams pass untouched: the informer's watches and list
+/// pages, marked <see cref="Streaming"/> (a list page buffered here would sit in arrays the shared pool keeps), and
+/// typed calls with <c>watch=true</c>.
 /// </summary>
 public sealed class BufferedResponses : DelegatingHandler
 {
-    /// <summary>Set on a request whose answer is read as a stream (a watch): its body is not buffered.</summary>
+    /// <summary>Set on a request whose answer is read as a stream (a watch, a list page): its body is not buffered.</summary>
     public static readonly HttpRequestOptionsKey<bool> Streaming = new("passbox.streaming");
 
     /// <summary>The API client for <paramref name="configuration"/>, with its answers buffered.</summary>
     public static Kubernetes Client(KubernetesClientConfiguration configuration) => new(configuration, new BufferedResponses());
 
-    /// <summary>A watch, whether marked by <see cref="KubernetesApiClient"/> or asked for by a typed call (<c>watch=true</c>).</summary>
+    /// <summary>Marked as a stream by <see cref="KubernetesApiClient"/>, or a watch asked for by a typed call (<c>watch=true</c>).</summary>
     private static bool IsStream(HttpRequestMessage request) =>
         (request.Options.TryGetValue(Streaming, out var streaming) && streaming)
         || (request.RequestUri?.Query is { Length: > 0 } query
