@@ -72,6 +72,9 @@ public static class PassboxOperator
                 LeaseNamespace = settings.LeaseNamespace,
                 Identity = settings.Identity,
             },
+
+            // Events then say which replica acted.
+            Events = options.Events with { Instance = settings.Identity },
         });
 
         services.AddSingleton(_ => DatabaseConnectors.CreateDefault());

@@ -120,7 +120,7 @@ public sealed class Controller<T> : IController, IDisposable
         return this;
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public async Task RunAsync(CancellationToken cancellationToken, CancellationToken abortToken = default)
     {
         try
         {
@@ -132,7 +132,7 @@ public sealed class Controller<T> : IController, IDisposable
         }
 
         logger.LogInformation("Controller {Controller} started with {Workers} workers", Name, options.Workers);
-        await QueueWorkers.RunAsync(Queue, options.Workers, ReconcileKeyAsync, options.DrainTimeout, time, cancellationToken).ConfigureAwait(false);
+        await QueueWorkers.RunAsync(Queue, options.Workers, ReconcileKeyAsync, options.DrainTimeout, time, cancellationToken, abortToken).ConfigureAwait(false);
         logger.LogInformation("Controller {Controller} stopped", Name);
     }
 

@@ -10,5 +10,9 @@ public interface IController
     /// <summary>The informers the controller reads; it starts work only when all have synced.</summary>
     IReadOnlyList<IInformer> Informers { get; }
 
-    Task RunAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Reconciles until <paramref name="cancellationToken"/> fires (in-flight reconciles may then finish within the drain
+    /// deadline) or <paramref name="abortToken"/> fires (in-flight reconciles are cancelled at once).
+    /// </summary>
+    Task RunAsync(CancellationToken cancellationToken, CancellationToken abortToken = default);
 }

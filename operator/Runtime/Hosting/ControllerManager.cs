@@ -7,7 +7,9 @@ namespace Passbox.Operator.Runtime.Hosting;
 /// <summary>
 /// Runs the registered informers for the life of the process (a standby keeps warm caches and is
 /// ready to take over) and the controllers only while this process leads. Losing leadership stops
-/// the host with exit code 1 so the pod restarts as a clean candidate, as controller-runtime does.
+/// the host with exit code 1 so the pod restarts as a clean candidate, as controller-runtime does; so
+/// does any other end of the controllers that nobody asked for: a process that runs no controllers must
+/// not look alive.
 /// </summary>
 public sealed class ControllerManager : BackgroundService
 {
@@ -39,14 +41,23 @@ public sealed class ControllerManager : BackgroundService
         try
         {
             var outcome = await election.RunAsync(
-                token => Task.WhenAll(controllers.Select(controller => controller.RunAsync(token))),
+                (stopping, abort) => Task.WhenAll(controllers.Select(controller => controller.RunAsync(stopping, abort))),
                 stoppingToken).ConfigureAwait(false);
 
             if (outcome == LeaderElectionOutcome.Lost)
             {
-                Environment.ExitCode = 1;
-                lifetime.StopApplication();
+                Exit();
             }
+            else if (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError("The controllers stopped although no shutdown was requested; stopping the process so that it restarts");
+                Exit();
+            }
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            logger.LogCritical(e, "The controllers failed; stopping the process so that it restarts");
+            Exit();
         }
         finally
         {
@@ -60,5 +71,11 @@ public sealed class ControllerManager : BackgroundService
                 logger.LogWarning(e, "An informer ended with an error during shutdown");
             }
         }
+    }
+
+    private void Exit()
+    {
+        Environment.ExitCode = 1;
+        lifetime.StopApplication();
     }
 }

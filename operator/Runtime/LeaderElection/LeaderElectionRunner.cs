@@ -8,9 +8,10 @@ namespace Passbox.Operator.Runtime.LeaderElection;
 
 /// <summary>
 /// Lease-based leader election on <see cref="LeaderElector"/> and <see cref="LeaseLock"/>, adding what the
-/// library lacks: work runs only while leading and is cancelled when leadership is lost; on a graceful
-/// stop the work drains first, then the lease is released (holderIdentity cleared, as client-go's
-/// ReleaseOnCancel does) so a standby takes over at once instead of after a full lease duration.
+/// library lacks: work runs only while leading and is abandoned at once when leadership is lost; on a
+/// graceful stop the work drains first, then the lease is released (holderIdentity cleared, as client-go's
+/// ReleaseOnCancel does) so a standby takes over at once instead of after a full lease duration. An
+/// unreachable API server is retried, before leading and while renewing (see <see cref="TransportTolerantLock"/>).
 /// </summary>
 public sealed class LeaderElectionRunner
 {
@@ -57,47 +58,27 @@ public sealed class LeaderElectionRunner
     };
 
     /// <summary>
-    /// Waits for leadership, runs <paramref name="whileLeading"/> until <paramref name="stoppingToken"/>
-    /// fires or leadership is lost (then its token is cancelled), and releases the lease on a graceful stop.
+    /// Waits for leadership, runs <paramref name="whileLeading"/> until <paramref name="stoppingToken"/> fires or
+    /// leadership is lost, and releases the lease on a graceful stop. <paramref name="whileLeading"/> gets two tokens:
+    /// the first asks it to stop (graceful: in-flight work may finish), the second to abandon in-flight work at once,
+    /// which happens when leadership is lost, because another process may then already act on the same objects.
     /// </summary>
-    public async Task<LeaderElectionOutcome> RunAsync(Func<CancellationToken, Task> whileLeading, CancellationToken stoppingToken)
+    public async Task<LeaderElectionOutcome> RunAsync(Func<CancellationToken, CancellationToken, Task> whileLeading, CancellationToken stoppingToken)
     {
         ArgumentNullException.ThrowIfNull(whileLeading);
         if (!options.Enabled)
         {
             RuntimeMetrics.IsLeader.Set(1);
-            await whileLeading(stoppingToken).ConfigureAwait(false);
+            await whileLeading(stoppingToken, CancellationToken.None).ConfigureAwait(false);
             return LeaderElectionOutcome.Stopped;
         }
-
-        var leaseLock = new LeaseLock(client, LeaseNamespace, options.LeaseName, Identity);
-        leaseLock.OnHttpError += RecordError;
-        using var elector = new LeaderElector(new LeaderElectionConfig(leaseLock)
-        {
-            LeaseDuration = options.LeaseDuration,
-            RenewDeadline = options.RenewDeadline,
-            RetryPeriod = options.RetryPeriod,
-        });
-        var startedLeading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        elector.OnStartedLeading += () => startedLeading.TrySetResult();
-        elector.OnError += RecordError;
-        elector.OnNewLeader += leader =>
-        {
-            CurrentLeader = leader;
-            logger.LogInformation("Leader of lease {Namespace}/{Lease} is now {Leader}", LeaseNamespace, options.LeaseName, leader);
-        };
 
         // The election is stopped only after the work has drained, so the lease stays renewed meanwhile.
         using var electionStop = new CancellationTokenSource();
         logger.LogInformation("Standing for leadership of lease {Namespace}/{Lease} as {Identity}", LeaseNamespace, options.LeaseName, Identity);
-        var election = elector.RunUntilLeadershipLostAsync(electionStop.Token);
-        var stopRequested = Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken);
-        await Task.WhenAny(startedLeading.Task, election, stopRequested).ConfigureAwait(false);
-
-        if (!startedLeading.Task.IsCompleted)
+        var election = await StandAsync(electionStop, stoppingToken).ConfigureAwait(false);
+        if (election is null)
         {
-            await electionStop.CancelAsync().ConfigureAwait(false);
-            await IgnoreFailureAsync(election).ConfigureAwait(false);
             state = LeadershipState.Stopped;
             return LeaderElectionOutcome.Stopped;
         }
@@ -106,14 +87,16 @@ public sealed class LeaderElectionRunner
         RuntimeMetrics.IsLeader.Set(1);
         logger.LogInformation("Acquired lease {Namespace}/{Lease}; starting controllers", LeaseNamespace, options.LeaseName);
         using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var work = whileLeading(leading.Token);
+        using var abort = new CancellationTokenSource();
+        var work = whileLeading(leading.Token, abort.Token);
         var first = await Task.WhenAny(work, election).ConfigureAwait(false);
 
         if (first == election && !stoppingToken.IsCancellationRequested)
         {
             state = LeadershipState.Lost;
             RuntimeMetrics.IsLeader.Set(0);
-            logger.LogError("Lost lease {Namespace}/{Lease}; stopping controllers", LeaseNamespace, options.LeaseName);
+            logger.LogError("Lost lease {Namespace}/{Lease}; abandoning in-flight work and stopping controllers", LeaseNamespace, options.LeaseName);
+            await abort.CancelAsync().ConfigureAwait(false);
             await leading.CancelAsync().ConfigureAwait(false);
             await IgnoreFailureAsync(work).ConfigureAwait(false);
             return LeaderElectionOutcome.Lost;
@@ -133,6 +116,68 @@ public sealed class LeaderElectionRunner
         }
 
         return LeaderElectionOutcome.Stopped;
+    }
+
+    /// <summary>
+    /// Runs elections until one makes this process the leader, and returns that election (it ends when leadership is
+    /// lost); null when <paramref name="stoppingToken"/> fired first. An election that ends without leading failed in a
+    /// way the library does not retry, and a standby that stopped standing could never take over: stand again.
+    /// </summary>
+    private async Task<Task?> StandAsync(CancellationTokenSource electionStop, CancellationToken stoppingToken)
+    {
+        var stopRequested = Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken);
+        while (true)
+        {
+            var startedLeading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var election = RunElectionAsync(startedLeading, electionStop.Token);
+            await Task.WhenAny(startedLeading.Task, election, stopRequested).ConfigureAwait(false);
+            if (startedLeading.Task.IsCompleted)
+            {
+                return election;
+            }
+
+            if (stoppingToken.IsCancellationRequested)
+            {
+                await electionStop.CancelAsync().ConfigureAwait(false);
+                await IgnoreFailureAsync(election).ConfigureAwait(false);
+                return null;
+            }
+
+            // Jittered, so that candidates that failed together do not retry together.
+            var pause = options.RetryPeriod * (1 + Random.Shared.NextDouble());
+            RecordError(election.Exception?.GetBaseException() ?? new InvalidOperationException("The election ended without leading"));
+            logger.LogWarning("Election for lease {Namespace}/{Lease} ended without leading; standing again in {Pause:F1} s", LeaseNamespace, options.LeaseName, pause.TotalSeconds);
+            try
+            {
+                await Task.Delay(pause, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>One <see cref="LeaderElector"/> run, from standing to losing (or stopping).</summary>
+    private async Task RunElectionAsync(TaskCompletionSource startedLeading, CancellationToken electionStop)
+    {
+        var leaseLock = new LeaseLock(client, LeaseNamespace, options.LeaseName, Identity);
+        leaseLock.OnHttpError += RecordError;
+        using var elector = new LeaderElector(new LeaderElectionConfig(new TransportTolerantLock(leaseLock, RecordError))
+        {
+            LeaseDuration = options.LeaseDuration,
+            RenewDeadline = options.RenewDeadline,
+            RetryPeriod = options.RetryPeriod,
+        });
+        elector.OnStartedLeading += () => startedLeading.TrySetResult();
+        elector.OnError += RecordError;
+        elector.OnNewLeader += leader =>
+        {
+            CurrentLeader = leader;
+            logger.LogInformation("Leader of lease {Namespace}/{Lease} is now {Leader}", LeaseNamespace, options.LeaseName, leader);
+        };
+
+        await elector.RunUntilLeadershipLostAsync(electionStop).ConfigureAwait(false);
     }
 
     /// <summary>Hands the lease back so the next candidate need not wait for it to expire.</summary>

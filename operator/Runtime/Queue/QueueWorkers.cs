@@ -4,6 +4,7 @@ namespace Passbox.Operator.Runtime.Queue;
 /// Runs a fixed number of workers over a <see cref="WorkQueue"/>, which bounds concurrency while the
 /// queue keeps each key with one worker at a time. On stop the queue is shut down (no new work is
 /// taken) and in-flight work may finish until the drain deadline; only then is its token cancelled.
+/// An abort (leadership lost: another process may already act on the same objects) cancels it at once.
 /// </summary>
 public static class QueueWorkers
 {
@@ -13,22 +14,24 @@ public static class QueueWorkers
         Func<ObjectKey, CancellationToken, Task> process,
         TimeSpan drainTimeout,
         TimeProvider time,
-        CancellationToken stoppingToken)
+        CancellationToken stoppingToken,
+        CancellationToken abortToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(process);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
 
-        using var inFlight = new CancellationTokenSource();
+        using var inFlight = CancellationTokenSource.CreateLinkedTokenSource(abortToken);
+        using var stopOrAbort = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, abortToken);
         var loops = Enumerable.Range(0, workers)
             .Select(_ => Task.Run(() => WorkLoopAsync(queue, process, inFlight.Token), CancellationToken.None))
             .ToArray();
         var all = Task.WhenAll(loops);
 
-        using (stoppingToken.Register(queue.ShutDown))
+        using (stopOrAbort.Token.Register(queue.ShutDown))
         {
-            await Task.WhenAny(all, Task.Delay(Timeout.InfiniteTimeSpan, stoppingToken)).ConfigureAwait(false);
+            await Task.WhenAny(all, Task.Delay(Timeout.InfiniteTimeSpan, stopOrAbort.Token)).ConfigureAwait(false);
         }
 
         if (!all.IsCompleted)
@@ -53,7 +56,7 @@ public static class QueueWorkers
             }
             catch (OperationCanceledException) when (inFlight.IsCancellationRequested)
             {
-                // Drain deadline passed: the work was cut short on purpose.
+                // Drain deadline passed, or aborted: the work was cut short on purpose.
             }
             catch (Exception)
             {

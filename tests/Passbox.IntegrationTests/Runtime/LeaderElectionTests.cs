@@ -15,14 +15,7 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
     public async Task One_of_two_candidates_leads_and_the_other_takes_over_quickly_after_a_graceful_stop()
     {
         await using var ns = await controlPlane.CreateNamespaceAsync("lease");
-        var options = new LeaderElectionOptions
-        {
-            LeaseNamespace = ns.Name,
-            LeaseName = "passbox-test",
-            LeaseDuration = TimeSpan.FromSeconds(10),
-            RenewDeadline = TimeSpan.FromSeconds(6),
-            RetryPeriod = TimeSpan.FromMilliseconds(300),
-        };
+        var options = Options(ns.Name, "first");
         var first = new Candidate(controlPlane, options with { Identity = "first" });
         var second = new Candidate(controlPlane, options with { Identity = "second" });
 
@@ -47,25 +40,151 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
         await second.StopAsync();
     }
 
-    private sealed class Candidate(ControlPlaneFixture controlPlane, LeaderElectionOptions options)
+    [Fact]
+    public async Task A_candidate_keeps_standing_while_the_API_server_cannot_be_reached_and_leads_once_it_can()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("lease");
+        var candidate = new Candidate(controlPlane, Options(ns.Name, "alone"));
+        candidate.Network.On = true;
+
+        candidate.Start();
+        await EventuallyAsync(() => candidate.Network.Failures >= 3, because: "the candidate keeps trying the lease");
+        candidate.Run.IsCompleted.Should().BeFalse("a candidate that gives up could never lead");
+        candidate.Election.State.Should().Be(LeadershipState.Candidate);
+        candidate.Election.IsHealthy.Should().BeFalse("a standby that cannot read the lease could not take over");
+
+        candidate.Network.On = false;
+        await EventuallyAsync(() => candidate.Leading, because: "the lease is free once the API server answers");
+        output.WriteLine($"Led after {candidate.Network.Failures} refused requests");
+        await candidate.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_leader_keeps_the_lease_through_a_network_outage_shorter_than_the_renew_deadline()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("lease");
+        var leader = new Candidate(controlPlane, Options(ns.Name, "leader") with { RenewDeadline = TimeSpan.FromSeconds(8) });
+        leader.Start();
+        await EventuallyAsync(() => leader.Leading, because: "a lone candidate acquires the lease");
+
+        leader.Network.On = true;
+        await EventuallyAsync(() => leader.Network.Failures >= 2, because: "the leader renews every retry period");
+        leader.Network.On = false;
+
+        var answered = leader.Network.Answered;
+        await EventuallyAsync(() => leader.Network.Answered >= answered + 4, because: "renewals resume once the API server answers");
+        leader.Run.IsCompleted.Should().BeFalse("one refused connection must not cost the lease (client-go retries until the renew deadline)");
+        leader.Leading.Should().BeTrue();
+        await leader.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_leader_whose_lease_is_taken_abandons_in_flight_work_at_once_and_reports_the_loss()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("lease");
+        var leader = new Candidate(controlPlane, Options(ns.Name, "leader") with { RenewDeadline = TimeSpan.FromSeconds(3) });
+        leader.StartIgnoringGracefulStop();
+        await EventuallyAsync(() => leader.Leading, because: "a lone candidate acquires the lease");
+
+        // Another process takes the lease: the leader can no longer renew it and must stop acting at once, in-flight
+        // work included (waiting for it to drain would let two processes act on the same objects).
+        await StealLeaseAsync(ns.Name, "thief");
+
+        (await leader.Run.WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(LeaderElectionOutcome.Lost);
+        leader.WorkAborted.Should().BeTrue("in-flight work is abandoned when leadership is lost");
+        leader.Election.State.Should().Be(LeadershipState.Lost);
+        (await ReadLeaseSpecAsync(ns.Name))!.HolderIdentity.Should().Be("thief", "a lost lease is not released: it is not ours");
+    }
+
+    private static LeaderElectionOptions Options(string leaseNamespace, string identity) => new()
+    {
+        LeaseNamespace = leaseNamespace,
+        LeaseName = "passbox-test",
+        Identity = identity,
+        LeaseDuration = TimeSpan.FromSeconds(10),
+        RenewDeadline = TimeSpan.FromSeconds(6),
+        RetryPeriod = TimeSpan.FromMilliseconds(300),
+    };
+
+    /// <summary>Takes the lease as another process would; the leader renews it meanwhile, so a write may conflict.</summary>
+    private async Task StealLeaseAsync(string leaseNamespace, string thief)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var lease = await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync("passbox-test", leaseNamespace);
+            lease.Spec.HolderIdentity = thief;
+            lease.Spec.LeaseDurationSeconds = 3600;
+            lease.Spec.RenewTime = DateTime.UtcNow;
+            try
+            {
+                await controlPlane.Admin.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, "passbox-test", leaseNamespace);
+                return;
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict && attempt < 20)
+            {
+            }
+        }
+    }
+
+    private async Task<k8s.Models.V1LeaseSpec?> ReadLeaseSpecAsync(string leaseNamespace) =>
+        (await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync("passbox-test", leaseNamespace)).Spec;
+
+    private sealed class Candidate
     {
         private readonly CancellationTokenSource stop = new();
         private Task<LeaderElectionOutcome>? run;
 
-        public LeaderElectionRunner Election { get; } = new(
-            ControlPlaneFixture.CreateClient(controlPlane.OperatorKubeconfig), options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        public Candidate(ControlPlaneFixture controlPlane, LeaderElectionOptions options)
+        {
+            Election = new LeaderElectionRunner(
+                new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(controlPlane.OperatorKubeconfig), new Outage.Handler(Network)),
+                options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        }
+
+        /// <summary>Between this process and the API server: while on, every request fails as a refused connection does.</summary>
+        public Outage Network { get; } = new();
+
+        public LeaderElectionRunner Election { get; }
 
         public volatile bool Leading;
 
         public volatile bool WorkCancelled;
 
-        public void Start() => run = Election.RunAsync(
-            async token =>
+        /// <summary>The work ended by the abort token (leadership lost), not by the graceful stop.</summary>
+        public volatile bool WorkAborted;
+
+        public Task<LeaderElectionOutcome> Run => run!;
+
+        /// <summary>
+        /// Work that, like a reconcile in the middle of a database call, takes no notice of the graceful stop: only
+        /// the abort token ends it early.
+        /// </summary>
+        public void StartIgnoringGracefulStop() => run = Election.RunAsync(
+            async (stopping, abort) =>
             {
                 Leading = true;
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, token);
+                    await Task.Delay(Timeout.Infinite, abort);
+                }
+                catch (OperationCanceledException)
+                {
+                    WorkAborted = true;
+                }
+                finally
+                {
+                    Leading = false;
+                }
+            },
+            stop.Token);
+
+        public void Start() => run = Election.RunAsync(
+            async (stopping, _) =>
+            {
+                Leading = true;
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stopping);
                 }
                 catch (OperationCanceledException)
                 {
@@ -82,6 +201,42 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
         {
             await stop.CancelAsync();
             (await run!.WaitAsync(TimeSpan.FromSeconds(15))).Should().Be(LeaderElectionOutcome.Stopped);
+        }
+    }
+
+    private sealed class Outage
+    {
+        private int failures;
+        private int answered;
+
+        public volatile bool On;
+
+        public int Failures => Volatile.Read(ref failures);
+
+        public int Answered => Volatile.Read(ref answered);
+
+        public sealed class Handler(Outage outage) : DelegatingHandler
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (!outage.On)
+                {
+                    return PassAsync(request, cancellationToken);
+                }
+
+                Interlocked.Increment(ref outage.failures);
+
+                // What SocketsHttpHandler throws when nothing listens on the API server's port.
+                throw new HttpRequestException(
+                    HttpRequestError.ConnectionError, "Connection refused", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
+            }
+
+            private async Task<HttpResponseMessage> PassAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                var response = await base.SendAsync(request, cancellationToken);
+                Interlocked.Increment(ref outage.answered);
+                return response;
+            }
         }
     }
 }

@@ -113,6 +113,38 @@ public sealed class QueueWorkersTests
         await run.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
+    [Fact]
+    public async Task An_abort_cancels_in_flight_work_at_once_without_waiting_for_the_drain_deadline()
+    {
+        var time = new FakeTimeProvider();
+        using var queue = new WorkQueue($"test-{Guid.NewGuid():N}", time);
+        var started = new TaskCompletionSource();
+        var taken = 0;
+        using var stop = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
+        var run = QueueWorkers.RunAsync(
+            queue,
+            1,
+            async (_, ct) =>
+            {
+                Interlocked.Increment(ref taken);
+                started.TrySetResult();
+                await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+            },
+            TimeSpan.FromSeconds(30),
+            time,
+            stop.Token,
+            abort.Token);
+        queue.Add(new ObjectKey("ns", "a"));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
+
+        // Leadership lost: the fake clock never reaches the drain deadline, so only the abort can end the work.
+        queue.Add(new ObjectKey("ns", "b"));
+        await abort.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+        taken.Should().Be(1, "no new work is taken after an abort");
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;
