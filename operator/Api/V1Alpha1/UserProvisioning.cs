@@ -140,11 +140,12 @@ public enum SqlPrivilege
 /// <summary>When a generated password is replaced.</summary>
 public sealed class RotationSettings
 {
-    /// <summary>Age after which the generated password is replaced, as a duration such as <c>720h</c>; at least 1m.</summary>
+    /// <summary>Age after which the generated password is replaced, as a duration such as <c>720h</c>; from 1m to 87600h.</summary>
     [Required]
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
     [CelRule("duration(self) >= duration('1m')", "rotation.period must be at least 1m")]
+    [CelRule("duration(self) <= duration('87600h')", "rotation.period must be at most 87600h (ten years)")]
     public string Period { get; set; } = "";
 }
 

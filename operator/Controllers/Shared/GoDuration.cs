@@ -6,6 +6,12 @@ namespace Passbox.Operator.Controllers.Shared;
 /// <summary>Parses the Go-style durations the CRDs accept (<c>90s</c>, <c>10m</c>, <c>1h30m</c>, <c>0</c>).</summary>
 public static partial class GoDuration
 {
+    /// <summary>
+    /// Ten years: longer durations are read as this. The schema caps intervals and rotation periods below it; an object
+    /// stored before those rules must still plan its next check without overflowing a TimeSpan or a date.
+    /// </summary>
+    public static readonly TimeSpan Longest = TimeSpan.FromDays(3650);
+
     public static TimeSpan Parse(string? text, TimeSpan fallback)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -25,20 +31,20 @@ public static partial class GoDuration
             return fallback;
         }
 
-        var total = TimeSpan.Zero;
+        var seconds = 0.0;
         foreach (Match match in matches)
         {
             var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-            total += match.Groups[2].Value switch
+            seconds += value * match.Groups[2].Value switch
             {
-                "ms" => TimeSpan.FromMilliseconds(value),
-                "s" => TimeSpan.FromSeconds(value),
-                "m" => TimeSpan.FromMinutes(value),
-                _ => TimeSpan.FromHours(value),
+                "ms" => 0.001,
+                "s" => 1,
+                "m" => 60,
+                _ => 3600,
             };
         }
 
-        return total;
+        return seconds >= Longest.TotalSeconds ? Longest : TimeSpan.FromMilliseconds(Math.Round(seconds * 1000));
     }
 
     [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", RegexOptions.CultureInvariant)]

@@ -15,6 +15,9 @@ namespace Passbox.Operator.Runtime.Queue;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue; the name is the one controller authors know.")]
 public sealed class WorkQueue : IDisposable
 {
+    private static readonly TimeSpan LongestTimerWait = TimeSpan.FromDays(1);
+    private static readonly TimeSpan LongestDelay = TimeSpan.FromDays(3650);
+
     private readonly Lock gate = new();
     private readonly Queue<ObjectKey> ready = new();
     private readonly HashSet<ObjectKey> dirty = [];
@@ -94,7 +97,8 @@ public sealed class WorkQueue : IDisposable
                 return;
             }
 
-            var due = time.GetUtcNow() + delay;
+            // Beyond any schedule a controller means, and far from the end of the calendar.
+            var due = time.GetUtcNow() + (delay < LongestDelay ? delay : LongestDelay);
             if (delayed.TryGetValue(key, out var existing) && existing <= due)
             {
                 return;
@@ -282,8 +286,16 @@ public sealed class WorkQueue : IDisposable
             return;
         }
 
-        timerDue = next;
+        // A timer takes at most about 49.7 days, and throwing here, inside its callback, would end the process: wake
+        // at least daily instead; PromoteDueKeys then finds nothing due yet and arms the timer again.
         var wait = next - time.GetUtcNow();
+        if (wait > LongestTimerWait)
+        {
+            wait = LongestTimerWait;
+        }
+
+        timerDue = time.GetUtcNow() + wait;
+
         // Never zero: a fake clock would fire a zero-length timer synchronously, inside this lock.
         timer.Change(wait > TimeSpan.FromMilliseconds(1) ? wait : TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
     }

@@ -52,6 +52,9 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "name: in, key: password", "name: In_Valid, key: password", "spec.passwordSecretRef.name", "should match" },
         { "port: 3306}", "port: 3306}\n  validation: {interval: ten minutes}", "spec.validation.interval", "should match" },
         { "port: 3306}", "port: 3306}\n  validation: {timeout: 10m}", "spec.validation.timeout", "timeout must be between 1s and 5m" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 8761h}", "spec.validation.interval", "interval must be 0 or at most 8760h" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 300000000h}", "spec.validation.interval", "" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 8760h}", "", "" },
         { "port: 3306}", "port: 3306}\n  milvus: {database: search}", "spec.milvus", "milvus is only allowed when engine is Milvus" },
         { "port: 3306}", "port: 3306, tls: {mode: Sometimes}}", "spec.endpoint.tls.mode", "Unsupported value: \"Sometimes\"" },
     };
@@ -132,6 +135,18 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
     }
 
     [Fact]
+    public async Task A_rotation_period_is_at_most_ten_years()
+    {
+        var generated = ValidCluster.Replace("passwordSecretRef: {name: in, key: password}",
+            "provisioning: {adminCredentialRef: {name: root}, rotation: {period: 87600h}}", StringComparison.Ordinal);
+        await CreateAsync(generated);
+
+        var tooLong = generated.Replace("name: c1", "name: c2", StringComparison.Ordinal).Replace("87600h", "87601h", StringComparison.Ordinal);
+        (await RejectionAsync(tooLong)).Should().ContainSingle(c => c.Field == "spec.provisioning.rotation.period"
+            && c.Message.Contains("rotation.period must be at most 87600h", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_api_key_is_only_for_Milvus()
     {
         var yaml = ValidCluster
@@ -149,6 +164,7 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "a.git\n", "a.git\n  secret: {consumers: [Tekton, Tekton2]}\n", "spec.secret.consumers[1]", "Unsupported value: \"Tekton2\"" },
         { "a.git\n", "a.git\n  secret: {format: DockerConfigJson}\n", "", "" },
         { "a.git\n", "a.git\n  secret: {format: BasicAuth}\n", "", "" },
+        { "a.git\n", "a.git\n  validation: {interval: 9000h}\n", "spec.validation.interval", "interval must be 0 or at most 8760h" },
         { "  server: https://git.example.com/a.git\n", "", "", "" },
     };
 

@@ -26,4 +26,13 @@ public sealed class GoDurationTests
     {
         GoDuration.Parse(text, TimeSpan.FromMinutes(7)).Should().Be(TimeSpan.FromMinutes(7));
     }
+
+    [Theory]
+    [InlineData("87601h")]
+    [InlineData("300000000h")]
+    [InlineData("99999999999999999999h")]
+    public void Reads_durations_beyond_ten_years_as_ten_years_instead_of_overflowing(string text)
+    {
+        GoDuration.Parse(text, TimeSpan.FromMinutes(7)).Should().Be(GoDuration.Longest);
+    }
 }

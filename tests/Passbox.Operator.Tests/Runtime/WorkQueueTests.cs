@@ -70,6 +70,25 @@ public sealed class WorkQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task A_delay_longer_than_a_timer_can_wait_is_kept_and_delivered_when_due()
+    {
+        // 90 days: a rotation period users set. A timer refuses waits beyond about 49.7 days, and it would have to
+        // throw inside the callback of the timer armed for the earlier key, where nothing catches it.
+        queue.AddAfter(A, TimeSpan.FromMilliseconds(100));
+        queue.AddAfter(B, TimeSpan.FromDays(90));
+
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        (await queue.TakeAsync()).Should().Be(A);
+        queue.Done(A);
+
+        time.Advance(TimeSpan.FromDays(89));
+        queue.Depth.Should().Be(0, "the long delay is not cut short");
+        time.Advance(TimeSpan.FromDays(1));
+        queue.Depth.Should().Be(1);
+        (await queue.TakeAsync()).Should().Be(B);
+    }
+
+    [Fact]
     public void Add_after_keeps_the_earliest_schedule()
     {
         queue.AddAfter(A, TimeSpan.FromSeconds(30));
