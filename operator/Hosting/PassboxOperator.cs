@@ -94,7 +94,9 @@ public static class PassboxOperator
         services.AddSingleton<ICredentialProvisioning<ClusterCredential>, UserProvisioner>();
         services.AddSingleton<WorkloadRestarter>();
         services.AddSingleton<GeneratedSecretPublisher>();
-        services.AddSingleton<IGeneratedSecretView>(sp => new GeneratedSecretCache(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName)));
+        services.AddSingleton(sp => new GeneratedSecretCache(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName)));
+        services.AddSingleton<IGeneratedSecretView>(sp => sp.GetRequiredService<GeneratedSecretCache>());
+        services.AddSingleton<RetiredSecrets>();
 
         var ns = settings.WatchNamespace;
         services.AddInformer(ClusterCredentials, ResourceDescriptor.For<ClusterCredential>(), new InformerOptions<ClusterCredential> { Namespace = ns });
@@ -154,10 +156,15 @@ public static class PassboxOperator
             }
         });
         sp.GetRequiredService<UsageFeed>().AttachTo(controller);
+        var generated = sp.GetRequiredService<GeneratedSecretCache>();
+        var kindName = ResourceDescriptor.For<T>().Kind;
         sp.GetRequiredService<UsageIndex>().Changed += change =>
         {
+            // A Secret's users changed: wake the credential whose Secret it is now, or was under an earlier name.
             var keys = change.Target == UsageTarget.Secret
                 ? primary.Cache.KeysByIndex(GeneratedSecretIndex, $"{change.Namespace}/{change.Name}")
+                    .Concat(generated.OwnerOf(change.Namespace, change.Name, kindName) is { } owner ? [owner] : [])
+                    .Distinct()
                 : [new ObjectKey(change.Namespace, change.Name)];
             foreach (var key in keys)
             {

@@ -9,9 +9,21 @@ namespace Passbox.Operator.Publishing;
 /// reduced on arrival to metadata plus a hash of the data (<see cref="HashData"/>), so the operator never keeps
 /// credential material in memory.
 /// </summary>
-public sealed class GeneratedSecretCache(IInformer<V1Secret> informer) : IGeneratedSecretView
+public sealed class GeneratedSecretCache : IGeneratedSecretView
 {
     public const string InformerName = "generated-secrets";
+
+    /// <summary>Cache index: the uids of a Secret's owners (the credential that generated it).</summary>
+    private const string OwnerIndex = "owner-uid";
+
+    private readonly IInformer<V1Secret> informer;
+
+    public GeneratedSecretCache(IInformer<V1Secret> informer)
+    {
+        ArgumentNullException.ThrowIfNull(informer);
+        this.informer = informer;
+        informer.Cache.AddIndex(OwnerIndex, secret => (secret.Metadata.OwnerReferences ?? []).Select(owner => owner.Uid));
+    }
     public const string LabelSelector = Api.V1Alpha1.ApiGroup.ManagedByLabel + "=" + Api.V1Alpha1.ApiGroup.ManagedByValue;
 
     /// <summary>In-memory only: the hash of the data the informer saw. Never written to the cluster.</summary>
@@ -29,6 +41,15 @@ public sealed class GeneratedSecretCache(IInformer<V1Secret> informer) : IGenera
         cached.Metadata.Annotations?.TryGetValue(ObservedHashKey, out hash);
         return ObservedSecret.FromCached(cached, hash ?? "");
     }
+
+    public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) =>
+        [.. informer.Cache.KeysByIndex(OwnerIndex, ownerUid).Where(key => key.Namespace == namespaceName).Select(key => key.Name)];
+
+    /// <summary>The credential of kind <paramref name="ownerKind"/> that generated the cached Secret, if any.</summary>
+    public ObjectKey? OwnerOf(string namespaceName, string name, string ownerKind) =>
+        informer.Cache.Get(new ObjectKey(namespaceName, name))?.Metadata.OwnerReferences?.FirstOrDefault(owner => owner.Kind == ownerKind) is { } owner
+            ? new ObjectKey(namespaceName, owner.Name)
+            : null;
 
     /// <summary>The informer's transform: drop the data, keep its hash.</summary>
     public static V1Secret HashData(V1Secret secret)

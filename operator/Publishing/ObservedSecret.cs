@@ -45,4 +45,7 @@ public sealed record ObservedSecret(
 public interface IGeneratedSecretView
 {
     ObservedSecret? Find(string namespaceName, string name);
+
+    /// <summary>Names of the generated Secrets in <paramref name="namespaceName"/> that the object with <paramref name="ownerUid"/> owns.</summary>
+    IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid);
 }

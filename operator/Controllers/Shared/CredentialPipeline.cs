@@ -22,6 +22,7 @@ public sealed partial class CredentialPipeline(
     CheckMemory memory,
     IEventSink events,
     Provisioning.WorkloadRestarter restarter,
+    RetiredSecrets retired,
     TimeProvider time,
     ILogger<CredentialPipeline> logger)
 {
@@ -380,18 +381,17 @@ public sealed partial class CredentialPipeline(
             return null;
         }
 
-        if (status.SecretName is { } previousName && previousName != payload.Name)
-        {
-            // spec.secret.name changed: the Secret under the old name is ours and no longer wanted.
-            await publisher.DeleteAsync(meta.Uid, meta.NamespaceProperty, previousName, ct);
-        }
+        // spec.secret.name changed (now or earlier): Secrets under old names go once nothing uses them. The usage index
+        // wakes this credential when a user of one goes away.
+        var kept = await retired.RetireAsync(meta.NamespaceProperty, meta.Uid, payload.Name, status.SecretName, ct);
 
         // New inputs that changed the published data (a new password): restart the workloads that asked for it. A
         // repaired hand edit keeps the revision and restarts nothing.
         var dataChanged = result.Outcome == PublishOutcome.Updated && status.PublishedRevision is not null && status.PublishedRevision != revision;
         status.SecretName = payload.Name;
         status.PublishedRevision = revision;
-        conditions.Set(ConditionTypes.SecretSynced, true, ConditionReasons.Synced, $"Secret {payload.Name} matches the credential");
+        var keptNote = string.Concat(kept.Select(secret => "; " + secret.Describe()));
+        conditions.Set(ConditionTypes.SecretSynced, true, ConditionReasons.Synced, $"Secret {payload.Name} matches the credential{keptNote}");
         var validated = conditions.Find(ConditionTypes.Validated)!;
         conditions.Set(ConditionTypes.Ready, true, validated.Reason, $"Secret {payload.Name} is ready: {validated.Message}");
         if (result.Wrote)
@@ -407,7 +407,10 @@ public sealed partial class CredentialPipeline(
             status.RestartPending = revision;
         }
 
-        return await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+        var restartRetry = await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+
+        // Users not known yet: the namespace's listing ends within moments, with no event for this credential.
+        return kept.Any(secret => secret.Users is null) ? Earliest(restartRetry, ShortestRecheck) : restartRetry;
     }
 
     private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, string why, CancellationToken ct)

@@ -23,6 +23,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     FinalizerManager finalizers,
     UsageIndex usage,
     UsageScope usageScope,
+    RetiredSecrets retired,
     IEventSink events,
     TimeProvider time,
     ILogger<CredentialReconciler<T, TStatus>> logger) : IReconciler<T>
@@ -229,8 +230,14 @@ public sealed partial class CredentialReconciler<T, TStatus>(
 
     private UsageStatus Usage(T entity, CredentialStatus status) => ToStatus(UsersOf(entity, status));
 
-    private IReadOnlyList<UsageUser> UsersOf(T entity, CredentialStatus status) =>
-        usage.UsersOfCredential(entity.Metadata.NamespaceProperty, entity.Metadata.Name, status.SecretName);
+    /// <summary>Users of the credential, of its Secret, and of the Secrets it generated under earlier names (deleted with it).</summary>
+    private IReadOnlyList<UsageUser> UsersOf(T entity, CredentialStatus status)
+    {
+        var meta = entity.Metadata;
+        var users = usage.UsersOfCredential(meta.NamespaceProperty, meta.Name, status.SecretName);
+        var ofRetired = retired.Users(meta.NamespaceProperty, meta.Uid, status.SecretName).ToList();
+        return ofRetired.Count == 0 ? users : [.. users.Concat(ofRetired).Distinct().Order()];
+    }
 
     private static UsageStatus ToStatus(IReadOnlyList<UsageUser> users) => new()
     {

@@ -174,6 +174,51 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     }
 
     [Fact]
+    public async Task A_renamed_Secret_stays_while_a_workload_still_uses_the_old_name_and_goes_once_unused()
+    {
+        var old = await ReadyCredentialAsync("renamed");
+        await admin.AppsV1.CreateNamespacedDeploymentAsync(
+            new V1Deployment { Metadata = Meta("web"), Spec = new V1DeploymentSpec { Selector = Selector("web"), Template = Template("web", PodUsing(old)) } }, run.Namespace);
+        await WaitUsedByAsync("renamed", "Deployment web");
+
+        await kit.PatchAsync<PipelineCredential>("renamed", new { spec = new { secret = new { name = "renamed-v2" } } });
+        await kit.WaitForSecretAsync("renamed-v2");
+        var kept = await ClusterTestKit.EventuallyAsync(
+            async () => (await kit.GetAsync<PipelineCredential>("renamed"))!,
+            c => c.Status?.SecretName == "renamed-v2"
+                && c.Status.Conditions?.Find(x => x.Type == ConditionTypes.SecretSynced)?.Message.Contains(
+                    "Secret renamed (the previous name) stays while Deployment web uses it", StringComparison.Ordinal) == true,
+            "the credential to publish under the new name and say why the old Secret stays");
+        kept.Status!.UsedBy!.Items.Should().ContainSingle(i => i.Kind == "Deployment" && i.Name == "web", "the old Secret's users are the credential's users");
+        (await kit.TryGetSecretAsync(old)).Should().NotBeNull("new Pods of Deployment web still mount the old name");
+
+        await admin.AppsV1.DeleteNamespacedDeploymentAsync("web", run.Namespace);
+        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(old), secret => secret is null, "the old Secret to go once nothing uses it");
+        (await kit.TryGetSecretAsync("renamed-v2")).Should().NotBeNull();
+        await kit.WaitForConditionAsync<PipelineCredential>("renamed", ConditionTypes.Ready, "True");
+    }
+
+    [Fact]
+    public async Task A_credential_whose_old_Secret_is_still_used_waits_for_that_user_before_it_goes()
+    {
+        var old = await ReadyCredentialAsync("moved");
+        await kit.PatchAsync<PipelineCredential>("moved", new { spec = new { secret = new { name = "moved-v2" } } });
+        await kit.WaitForSecretAsync("moved-v2");
+        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(old), secret => secret is null, "an unused old Secret to go at once");
+
+        await CreatePodAsync("reader", PodUsing("moved-v2"));
+        await kit.PatchAsync<PipelineCredential>("moved", new { spec = new { secret = new { name = "moved-v3" } } });
+        await kit.WaitForSecretAsync("moved-v3");
+
+        await kit.DeleteAsync<PipelineCredential>("moved");
+        await WaitBlockedAsync("moved", "Pod reader");
+        (await kit.TryGetSecretAsync("moved-v2")).Should().NotBeNull("Pod reader mounts it");
+
+        await DeletePodAsync("reader");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>("moved"), c => c is null, "moved to be deleted");
+    }
+
+    [Fact]
     public async Task ServiceAccount_secrets_and_imagePullSecrets_block_deletion()
     {
         await Task.WhenAll(

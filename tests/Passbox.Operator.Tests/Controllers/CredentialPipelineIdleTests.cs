@@ -221,5 +221,7 @@ public sealed class CredentialPipelineIdleTests
             new Dictionary<string, string>(),
             new Dictionary<string, string> { [ApiGroup.DataHashAnnotation] = payload.DataHash, [ApiGroup.MetadataHashAnnotation] = payload.MetadataHash },
             [ownerUid]);
+
+        public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
     }
 }

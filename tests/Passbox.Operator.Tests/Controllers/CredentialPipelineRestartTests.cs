@@ -106,5 +106,7 @@ public sealed class CredentialPipelineRestartTests
     {
         public ObservedSecret? Find(string namespaceName, string name) =>
             new("uid-secret", "Opaque", "stale-hash", new Dictionary<string, string>(), new Dictionary<string, string>(), [ownerUid]);
+
+        public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
     }
 }

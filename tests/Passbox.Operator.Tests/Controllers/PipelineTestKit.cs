@@ -41,13 +41,15 @@ internal static class PipelineTestKit
         // These tests change the source Secret on the fake API server alone, with no watch to report it: a source-Secret
         // informer that has not synced makes every read ask the server, as the reconciles they model would.
         var sources = new SourceSecretCache(new FakeInformer<PartialObjectMetadata>(ResourceDescriptor.Secrets) { HasSynced = false });
+        var publisher = new GeneratedSecretPublisher(client, view, NullLogger<GeneratedSecretPublisher>.Instance);
         return new CredentialPipeline(
             new SourceSecretReader(client, sources),
-            new GeneratedSecretPublisher(client, view, NullLogger<GeneratedSecretPublisher>.Instance),
+            publisher,
             new ValidationPlanner(time),
             memory ?? new CheckMemory(),
             events,
             new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
+            new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
             time,
             NullLogger<CredentialPipeline>.Instance);
     }
@@ -134,4 +136,6 @@ internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMa
 internal sealed class NoGeneratedSecrets : IGeneratedSecretView
 {
     public ObservedSecret? Find(string namespaceName, string name) => null;
+
+    public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
 }

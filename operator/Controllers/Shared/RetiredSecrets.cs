@@ -1,0 +1,69 @@
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Usage;
+using Passbox.Operator.Usage.Feeding;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// Secrets a credential generated under an earlier <c>spec.secret.name</c>. Each is deleted once nothing uses it; until
+/// then it stays, because a Deployment still pointing at the old name could not start new Pods without it. They count
+/// as the credential's users too, so the credential cannot be deleted (taking them along) while they are in use.
+/// </summary>
+public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, UsageScope scope, GeneratedSecretPublisher publisher)
+{
+    /// <summary>The names of the credential's Secrets other than <paramref name="currentName"/>.</summary>
+    public IReadOnlyList<string> Names(string namespaceName, string ownerUid, string? currentName) =>
+        [.. view.NamesOwnedBy(namespaceName, ownerUid).Where(name => name != currentName).Order(StringComparer.Ordinal)];
+
+    /// <summary>Those who use any of the credential's Secrets other than <paramref name="currentName"/>.</summary>
+    public IEnumerable<UsageUser> Users(string namespaceName, string ownerUid, string? currentName) =>
+        Names(namespaceName, ownerUid, currentName).SelectMany(name => usage.UsersOfSecret(namespaceName, name));
+
+    /// <summary>
+    /// Deletes the credential's unused Secrets other than <paramref name="currentName"/> (<paramref name="previousName"/>
+    /// included, in case the cache has not seen it yet) and returns those kept.
+    /// </summary>
+    public async Task<IReadOnlyList<KeptSecret>> RetireAsync(string namespaceName, string ownerUid, string currentName, string? previousName, CancellationToken ct)
+    {
+        var names = Names(namespaceName, ownerUid, currentName).ToList();
+        if (previousName is not null && previousName != currentName && !names.Contains(previousName))
+        {
+            names.Add(previousName);
+        }
+
+        var kept = new List<KeptSecret>();
+        foreach (var name in names)
+        {
+            if (!scope.IsComplete(namespaceName))
+            {
+                // The namespace's users are still being listed: no users yet means "not known", not "unused".
+                kept.Add(new KeptSecret(name, null));
+                continue;
+            }
+
+            var users = usage.UsersOfSecret(namespaceName, name);
+            if (users.Count == 0)
+            {
+                await publisher.DeleteAsync(ownerUid, namespaceName, name, ct);
+            }
+            else
+            {
+                kept.Add(new KeptSecret(name, users));
+            }
+        }
+
+        return kept;
+    }
+}
+
+/// <summary>A retired Secret that stays: its users, or null while they are not known yet.</summary>
+public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users)
+{
+    /// <summary>For a condition message; names no more than two users.</summary>
+    public string Describe() => Users switch
+    {
+        null => $"Secret {Name} (the previous name) stays until the operator knows what uses it",
+        { Count: 1 } => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} uses it",
+        _ => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} and {Users.Count - 1} more use it",
+    };
+}
