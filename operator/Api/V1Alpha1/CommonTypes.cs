@@ -75,8 +75,10 @@ public sealed class UsageReference
 public sealed class TlsSettings
 {
     /// <summary>
-    /// Disabled: plain connection. Preferred: TLS when the server offers it. Required: TLS without checking the
-    /// certificate. VerifyCA: TLS with a certificate signed by a trusted CA. VerifyFull: VerifyCA plus a host name check.
+    /// Disabled: plain connection. Preferred: TLS when the server offers it (MySQL, OceanBase); for Milvus, whose gRPC
+    /// cannot fall back on one connection, TLS without a certificate check, so a self-hosted Milvus that serves plain
+    /// gRPC (its default) needs Disabled. Required: TLS without checking the certificate. VerifyCA: TLS with a
+    /// certificate signed by a trusted CA. VerifyFull: VerifyCA plus a host name check.
     /// </summary>
     [Required]
     public TlsMode Mode { get; set; } = TlsMode.Preferred;

@@ -89,7 +89,7 @@ internal static class MilvusErrors
         {
             var detail = certificateFailure ?? SecretRedaction.Redact(Innermost(inner)?.Message ?? rpc.Status.Detail, login);
             return (ValidationReasons.TLSFailed, certificateFailure is null
-                ? $"TLS to {endpoint} failed: {detail.TrimEnd('.')}. Check tls.mode (the server may not use TLS) and the CA."
+                ? $"TLS to {endpoint} failed: {detail.TrimEnd('.')}. Check tls.mode and the CA: a self-hosted Milvus serves plain gRPC unless configured for TLS; then set spec.endpoint.tls.mode: Disabled."
                 : $"TLS to {endpoint} failed: {detail}.");
         }
 
