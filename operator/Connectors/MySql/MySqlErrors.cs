@@ -8,11 +8,15 @@ namespace Passbox.Operator.Connectors.MySql;
 internal static class MySqlErrors
 {
     // Server codes MySqlErrorCode has no names for: expired password (1820, 1862), locked account
-    // (MySQL 3118, MariaDB 4151).
+    // (MySQL 3118, MariaDB 4151), and an account the server blocks after too many refused logins (MySQL 8's
+    // FAILED_LOGIN_ATTEMPTS: 3955; MariaDB's max_password_errors: 4150). A blocked account is a refused login like any
+    // other: retried fast, each attempt would keep it blocked (or count towards the next block).
     private const MySqlErrorCode MustChangePassword = (MySqlErrorCode)1820;
     private const MySqlErrorCode MustChangePasswordLogin = (MySqlErrorCode)1862;
     private const MySqlErrorCode AccountLocked = (MySqlErrorCode)3118;
     private const MySqlErrorCode MariaDbAccountLocked = (MySqlErrorCode)4151;
+    private const MySqlErrorCode AccountBlockedByFailedLogins = (MySqlErrorCode)3955;
+    private const MySqlErrorCode MariaDbAccountBlockedByFailedLogins = (MySqlErrorCode)4150;
     private const MySqlErrorCode NoServerCode = 0;
 
     public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null)
@@ -103,6 +107,11 @@ internal static class MySqlErrors
             case AccountLocked:
             case MariaDbAccountLocked:
                 return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. Unlock the account or set a new password.");
+
+            case AccountBlockedByFailedLogins:
+            case MariaDbAccountBlockedByFailedLogins:
+                return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. The server blocked the account after too many refused logins: " +
+                    "fix the password, then unblock it (ALTER USER … ACCOUNT UNLOCK, or FLUSH PRIVILEGES on MariaDB) or wait until the lock expires.");
 
             case MySqlErrorCode.ConnectionCountError:
             case MySqlErrorCode.TooManyUserConnections:

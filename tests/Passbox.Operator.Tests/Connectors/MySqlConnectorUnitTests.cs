@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using MySqlConnector;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.MySql;
+using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.Operator.Tests.Connectors;
 
@@ -63,6 +64,18 @@ public sealed class MySqlConnectorUnitTests
         outcome.Succeeded.Should().BeFalse();
         outcome.Reason.Should().Be(reason);
         outcome.ServerVersion.Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData(3955, "Access denied for user 'app'@'%'. Account is blocked for 1 day(s) (1 day(s) remaining) due to 3 consecutive failed logins.")]
+    [InlineData(4150, "User is blocked because of too many credential errors; unblock with 'ALTER USER / FLUSH PRIVILEGES'")]
+    public void An_account_the_server_blocked_after_failed_logins_is_refused_and_not_retried_before_the_interval(int code, string message)
+    {
+        var outcome = MySqlErrors.ToOutcome(NewMySqlException((MySqlErrorCode)code, message), Login, DatabaseEngine.MySQL, timedOut: false);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("every fast retry would keep the account blocked");
+        outcome.Message.Should().Contain("blocked the account after too many refused logins").And.Contain("unblock");
     }
 
     [Fact]
