@@ -99,6 +99,15 @@ internal static class MySqlErrors
                     ? $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. The tenant is probably in Oracle mode; Passbox supports MySQL-mode tenants only."
                     : $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}");
 
+            case MySqlErrorCode.ParseError:
+            case MySqlErrorCode.SyntaxError:
+                // The server's text quotes the statement from the point it choked on, cut at 80 characters: a password
+                // escaped into it (CREATE USER / ALTER USER … IDENTIFIED BY) can show there escaped or only in part, which
+                // no redaction can find. So the code is reported and the text left out. Asking again would fail the same way.
+                return (ValidationReasons.Unsupported, $"{endpoint} could not parse a statement Passbox sent as {who} (error {(int)ex.ErrorCode}); " +
+                    "the server's text is left out because it quotes the statement, which can hold a password. Check that the server speaks " +
+                    "MySQL's syntax (an OceanBase tenant in MySQL mode) and whether its sql_mode changes how strings are quoted.");
+
             case MySqlErrorCode.NotSupportedAuthMode:
                 return (ValidationReasons.Unsupported, $"{endpoint} wants an authentication method the client does not support: {SecretRedaction.Redact(ex.Message, login)}");
 

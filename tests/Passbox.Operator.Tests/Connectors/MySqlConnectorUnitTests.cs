@@ -118,6 +118,19 @@ public sealed class MySqlConnectorUnitTests
     }
 
     [Fact]
+    public void A_statement_the_server_cannot_parse_is_Unsupported_and_the_text_quoting_it_is_left_out()
+    {
+        // MariaDB quotes 80 characters from where it stopped parsing: a password there is escaped, or cut short.
+        var outcome = MySqlErrors.ToOutcome(
+            NewMySqlException(MySqlErrorCode.ParseError, "You have an error in your SQL syntax; check the manual for the right syntax to use near 'BY 'Pa;ss=w\"ord''...' at line 1"),
+            Login, DatabaseEngine.MySQL, timedOut: false);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("the same statement fails the same way, however often it is sent");
+        outcome.Message.Should().Contain("error 1064").And.NotContain("near").And.NotContain("Pa;ss");
+    }
+
+    [Fact]
     public void A_password_echoed_by_a_server_or_driver_is_cut_out()
     {
         var outcome = MySqlErrors.ToOutcome(new InvalidOperationException($"bad value {Password} near 'x'"), Login, DatabaseEngine.MySQL, false);
