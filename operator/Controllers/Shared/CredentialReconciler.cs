@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Runtime.Controllers;
 using Passbox.Operator.Runtime.Finalizers;
@@ -205,7 +206,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     private async Task BlockDeletionAsync(T entity, string reason, string message, CancellationToken ct, UsageStatus? usedBy = null)
     {
         var alreadyBlocked = entity.Status?.Conditions?.Find(c => c.Type == ConditionTypes.DeletionBlocked) is { Status: "True" } blocked
-            && blocked.Message == message;
+            && blocked.Message == Conditions.Fit(message);
         await statusWriter.WriteAsync(entity, fresh =>
         {
             var status = CopyStatus(fresh);
@@ -221,11 +222,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         }
     }
 
-    private static string DescribeNames(IReadOnlyList<string> names)
-    {
-        var shown = string.Join(", ", names.Take(UsersShown));
-        return names.Count > UsersShown ? $"{shown} and {names.Count - UsersShown} more" : shown;
-    }
+    private static string DescribeNames(IReadOnlyList<string> names) => NameList.Join(names, UsersShown);
 
     private UsageStatus Usage(T entity, CredentialStatus status) => ToStatus(UsersOf(entity, status));
 
