@@ -229,6 +229,16 @@ public sealed class UserProvisioner(
         return new ReleaseResult(true, "UserDropped", $"{outcome.Message} with admin credential {admin.CredentialName} (deletionPolicy Delete)");
     }
 
+    public bool DropsUserOnDeletion(ClusterCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        var spec = credential.Spec;
+        return spec.Provisioning is { } provisioning
+            && (provisioning.DeletionPolicy ?? DeletionPolicy.Retain) == DeletionPolicy.Delete
+            && Refusal(spec) is null
+            && credential.Status?.Provisioning?.User == spec.Username;
+    }
+
     /// <summary>Any credential naming this one as its admin, provisioned or not yet, blocks its deletion.</summary>
     public IReadOnlyList<string> DependentsOf(ClusterCredential credential) => adminReferences.DependentsOf(credential);
 

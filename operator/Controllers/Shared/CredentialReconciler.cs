@@ -158,11 +158,16 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             await events.WarningAsync(entity, "ForceDeleted", $"deleted although still used by {Describe(users)} ({ApiGroup.ForceDeleteAnnotation})", ct);
         }
 
-        if (kind.Provisioning is not null && users.Count > 0)
+        if (kind.Provisioning is { } keeping && users.Count > 0)
         {
             // Forced while still used: the credential and its Secret go, but the user those workloads log in as stays.
-            await events.WarningAsync(entity, "UserKept",
-                $"the user stays on the server because {Describe(users)} still use it; drop it by hand once they are gone", ct);
+            // Said only of a user the deletion would have dropped: a login Passbox does not manage, or one it retains
+            // anyway, is nobody's to drop by hand.
+            if (keeping.DropsUserOnDeletion(entity))
+            {
+                await events.WarningAsync(entity, "UserKept",
+                    $"the user stays on the server because {Describe(users)} still use it; drop it by hand once they are gone", ct);
+            }
         }
         else if (kind.Provisioning is { } provisioning)
         {

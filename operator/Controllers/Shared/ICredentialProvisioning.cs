@@ -31,6 +31,13 @@ public interface ICredentialProvisioning<in T>
     Task<ReleaseResult> ReleaseAsync(T credential, CancellationToken ct);
 
     /// <summary>
+    /// True when <see cref="ReleaseAsync"/> would drop the user: deletionPolicy Delete, for a user the operator manages for
+    /// this credential. A deletion forced while workloads still use the Secret skips the drop, and only then has a kept
+    /// user to report.
+    /// </summary>
+    bool DropsUserOnDeletion(T credential);
+
+    /// <summary>
     /// Names of the credentials that still need this one to manage their users (it is their administrator); its
     /// deletion waits for them, or their own deletions could never drop their users.
     /// </summary>

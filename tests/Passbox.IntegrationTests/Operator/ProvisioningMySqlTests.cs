@@ -354,6 +354,32 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_forced_deletion_says_a_user_is_kept_only_of_a_user_the_deletion_would_have_dropped()
+    {
+        var retained = ClusterTestKit.Unique("rtn_");
+        var plain = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("pln_"));
+        run.MarkSecret(plain.Password);
+        await CreateAdminAsync();
+        await kit.CreateAsync(specs.Managed("retained", retained));
+        await kit.CreateSecretAsync("plain-input", new Dictionary<string, string> { ["password"] = plain.Password });
+        await kit.CreateAsync(specs.Credential("plain", plain.LoginName, s => s.PasswordSecretRef = new SecretKeyReference { Name = "plain-input", Key = "password" }));
+        foreach (var name in new[] { "retained", "plain" })
+        {
+            await kit.WaitForSecretAsync(name);
+            await kit.CreatePodUsingSecretAsync($"{name}-user", name);
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>(name), c => c?.Status?.UsedBy?.Count == 1, $"the Pod of {name} to be counted");
+            await kit.PatchAsync<ClusterCredential>(name, new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
+            await kit.DeleteAsync<ClusterCredential>(name);
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>(name), c => c is null, $"the forced deletion of {name}");
+        }
+
+        // Neither user was ever to be dropped (deletionPolicy Retain; a login Passbox does not manage): nothing to do by hand.
+        var events = await kit.WaitForEventsAsync(seen => seen.Count(e => e.Reason == "ForceDeleted") == 2, "a ForceDeleted event for each");
+        events.Should().NotContain(e => e.Reason == "UserKept");
+        (await UserCountAsync(retained)).Should().Be(1);
+    }
+
+    [Fact]
     public async Task Deleting_an_admin_waits_until_the_credentials_it_administers_have_dropped_their_users()
     {
         var user = ClusterTestKit.Unique("dep_");
