@@ -24,6 +24,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     FinalizerManager finalizers,
     UsageIndex usage,
     UsageScope usageScope,
+    ReleaseRetries releaseRetries,
     IEventSink events,
     TimeProvider time,
     ILogger<CredentialReconciler<T, TStatus>> logger) : IReconciler<T>
@@ -36,8 +37,8 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     /// <summary>How soon a deletion looks again while the namespace's users are still being listed.</summary>
     public static readonly TimeSpan UsageListingRetry = TimeSpan.FromSeconds(1);
 
-    /// <summary>How soon a user that could not be dropped is tried again.</summary>
-    public static readonly TimeSpan ReleaseRetry = TimeSpan.FromSeconds(15);
+    /// <summary>How soon a deletion looks again while the namespace's users cannot be listed (RBAC, say).</summary>
+    public static readonly TimeSpan UsageUnknownRetry = TimeSpan.FromSeconds(15);
 
     public async Task<ReconcileResult> ReconcileAsync(T entity, CancellationToken cancellationToken)
     {
@@ -118,7 +119,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
                     $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
 
                 // The list retries with its own backoff; a failure that persists (RBAC) is not looked at every second.
-                return ReconcileResult.Requeue(ReleaseRetry);
+                return ReconcileResult.Requeue(UsageUnknownRetry);
             }
 
             return ReconcileResult.Requeue(UsageListingRetry);
@@ -175,9 +176,14 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             var release = await provisioning.ReleaseAsync(entity, ct);
             if (!release.Released && !forced)
             {
+                // Not every 15 s whatever the reason: a refused administrator login retried that often locks the account.
+                var after = releaseRetries.After(CheckMemory.KeyOf(entity), release);
+                var next = ValidationPlanner.IsTransient(release.Reason)
+                    ? string.Empty
+                    : $"; the next attempt comes after the administrator's validation.interval ({GoDuration.Format(after)}), or when this credential is edited";
                 await BlockDeletionAsync(entity, release.Reason,
-                    $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user", ct);
-                return ReconcileResult.Requeue(ReleaseRetry);
+                    $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user{next}", ct);
+                return ReconcileResult.Requeue(after);
             }
 
             if (!release.Released)
@@ -199,6 +205,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
 
         await finalizers.RemoveAsync(entity, ApiGroup.InUseFinalizer, ct);
         pipeline.Forget(entity);
+        releaseRetries.Forget(CheckMemory.KeyOf(entity));
         LogReleased(logger, meta.NamespaceProperty, meta.Name, users.Count);
         return ReconcileResult.Done;
     }

@@ -58,8 +58,13 @@ public sealed record PrepareResult(ValidationOutcome? Failure, TimeSpan? Requeue
     public static PrepareResult Nothing { get; } = new(null, null);
 }
 
-/// <summary>Outcome of <see cref="ICredentialProvisioning{T}.ReleaseAsync"/>: whether the credential may go, and why not.</summary>
-public sealed record ReleaseResult(bool Released, string Reason, string? Message)
+/// <summary>
+/// Outcome of <see cref="ICredentialProvisioning{T}.ReleaseAsync"/>: whether the credential may go, and why not.
+/// <paramref name="RetryInterval"/>: the validation interval of the administrator whose session failed, which a failure
+/// that needs someone to act (a refused administrator login above all) waits before the next attempt; null when no
+/// administrator was found.
+/// </summary>
+public sealed record ReleaseResult(bool Released, string Reason, string? Message, TimeSpan? RetryInterval = null)
 {
     public static ReleaseResult Nothing { get; } = new(true, ConditionReasons.Deleting, null);
 }
