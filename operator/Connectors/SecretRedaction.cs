@@ -5,7 +5,8 @@ namespace Passbox.Operator.Connectors;
 /// <summary>
 /// Keeps secrets out of messages. Connectors write their own words without secrets and pass every
 /// text that comes from a server or a library (error messages, reasons) through <see cref="Redact"/>,
-/// which cuts out the login's password and API key, in clear and in Base64, however short.
+/// which cuts out the login's password and API key, however short: in clear, in Base64, and as a SQL string literal
+/// holds it (a server that quotes a statement back quotes the password the client escaped into it).
 /// <see cref="Failure"/> then checks the whole message once more for secrets long enough not to
 /// match ordinary words.
 /// </summary>
@@ -33,8 +34,10 @@ internal static class SecretRedaction
                 continue;
             }
 
-            message = message.Replace(secret, Mask, StringComparison.Ordinal);
-            message = message.Replace(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)), Mask, StringComparison.Ordinal);
+            foreach (var form in Forms(secret))
+            {
+                message = message.Replace(form, Mask, StringComparison.Ordinal);
+            }
         }
 
         // The Milvus authorization value: Base64 of user:password.
@@ -45,5 +48,26 @@ internal static class SecretRedaction
         }
 
         return message;
+    }
+
+    /// <summary>
+    /// The ways a secret can appear in a message, longest first so that no escaped form is left half cut: as sent, in
+    /// Base64, and escaped inside a single-quoted SQL literal. MySqlConnector doubles <c>'</c> and <c>\</c> there; a
+    /// server in NO_BACKSLASH_ESCAPES mode (or another client) leaves <c>\</c> alone, and some write <c>\'</c> for a quote.
+    /// </summary>
+    private static IEnumerable<string> Forms(string secret)
+    {
+        var forms = new HashSet<string>(StringComparer.Ordinal) { secret, Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)) };
+        if (secret.Contains('\\', StringComparison.Ordinal) || secret.Contains('\'', StringComparison.Ordinal))
+        {
+            foreach (var backslash in new[] { "\\", "\\\\" })
+            {
+                var escaped = secret.Replace("\\", backslash, StringComparison.Ordinal);
+                forms.Add(escaped.Replace("'", "''", StringComparison.Ordinal));
+                forms.Add(escaped.Replace("'", "\\'", StringComparison.Ordinal));
+            }
+        }
+
+        return forms.OrderByDescending(form => form.Length);
     }
 }

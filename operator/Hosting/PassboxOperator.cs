@@ -85,6 +85,7 @@ public static class PassboxOperator
         services.AddSingleton<SourceSecretReader>();
         services.AddSingleton<ValidationPlanner>();
         services.AddSingleton<CheckMemory>();
+        services.AddSingleton<ReleaseRetries>();
         services.AddSingleton<IEventSink, EventSink>();
         services.AddSingleton<CredentialPipeline>();
         services.AddSingleton<GeneratedPasswordStore>();
@@ -147,6 +148,7 @@ public static class PassboxOperator
             echoesOfOwnWrites: false);
 
         sp.GetRequiredService<CredentialPipeline>().ForgetDeleted(primary);
+        sp.GetRequiredService<ReleaseRetries>().ForgetDeleted(primary);
         var statusWriter = sp.GetRequiredService<StatusWriter>();
         primary.Subscribe(change =>
         {

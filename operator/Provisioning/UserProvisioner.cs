@@ -210,15 +210,16 @@ public sealed class UserProvisioner(
         }
 
         var admin = await admins.ResolveAsync(credential, ct);
+        var interval = AdminInterval(credential);
         if (admin.Login is not { } login)
         {
-            return new ReleaseResult(false, admin.FailureReason!, $"cannot drop user '{username}': {admin.Failure}");
+            return new ReleaseResult(false, admin.FailureReason!, $"cannot drop user '{username}': {admin.Failure}", interval);
         }
 
         var outcome = await UserAdmins[ClusterCredentialKind.MapEngine(spec.Engine)].DropUserAsync(login, username, ct);
         if (!outcome.Succeeded)
         {
-            return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}");
+            return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}", interval);
         }
 
         if (spec.PasswordSecretRef is null)
@@ -228,6 +229,22 @@ public sealed class UserProvisioner(
 
         return new ReleaseResult(true, "UserDropped", $"{outcome.Message} with admin credential {admin.CredentialName} (deletionPolicy Delete)");
     }
+
+    public bool DropsUserOnDeletion(ClusterCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        var spec = credential.Spec;
+        return spec.Provisioning is { } provisioning
+            && (provisioning.DeletionPolicy ?? DeletionPolicy.Retain) == DeletionPolicy.Delete
+            && Refusal(spec) is null
+            && credential.Status?.Provisioning?.User == spec.Username;
+    }
+
+    /// <summary>The validation interval of the admin credential named, with the default applied; null while it does not exist.</summary>
+    private TimeSpan? AdminInterval(ClusterCredential credential) =>
+        adminReferences.Find(credential.Metadata.NamespaceProperty, credential.Spec.Provisioning!.AdminCredentialRef.Name) is { } admin
+            ? EffectiveClusterSpec.From(admin).Interval
+            : null;
 
     /// <summary>Any credential naming this one as its admin, provisioned or not yet, blocks its deletion.</summary>
     public IReadOnlyList<string> DependentsOf(ClusterCredential credential) => adminReferences.DependentsOf(credential);

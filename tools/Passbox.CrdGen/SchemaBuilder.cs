@@ -257,7 +257,7 @@ internal sealed class SchemaBuilder(XmlDocs docs)
             ["message"] = new()
             {
                 Type = "string",
-                MaxLength = 32768,
+                MaxLength = Passbox.Operator.Runtime.Status.Conditions.MaxMessageLength,
                 Description = "Human-readable details about the last transition.",
             },
             ["observedGeneration"] = new()

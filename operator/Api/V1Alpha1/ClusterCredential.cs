@@ -140,10 +140,13 @@ public enum ClusterEngine
 /// <summary>Where the server listens.</summary>
 public sealed class DatabaseEndpoint
 {
-    /// <summary>Host name or IP address of OBProxy, the OBServer, the MySQL server or Milvus.</summary>
+    /// <summary>
+    /// Host name or IP address of OBProxy, the OBServer, the MySQL server or Milvus, without the port, which goes in
+    /// port. An IPv6 address may be written bare or in brackets.
+    /// </summary>
     [Required]
     [StringLength(253, MinimumLength = 1)]
-    [RegularExpression(ValidationPatterns.Host)]
+    [CelRule(EndpointHost.CelRule, EndpointHost.CelMessage, OptionalOldSelf = true)]
     public string Host { get; set; } = "";
 
     /// <summary>TCP port. Defaults to 2883 for OceanBase (OBProxy), 3306 for MySQL and 19530 for Milvus.</summary>

@@ -11,7 +11,4 @@ public static class ValidationPatterns
 
     /// <summary>A Go-style duration such as <c>90s</c>, <c>10m</c> or <c>1h30m</c>; <c>0</c> is allowed.</summary>
     public const string Duration = @"^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$";
-
-    /// <summary>A host name or an IPv4/IPv6 address, without scheme or port.</summary>
-    public const string Host = @"^[A-Za-z0-9]([-A-Za-z0-9.:\[\]]*[A-Za-z0-9\]])?$";
 }

@@ -38,11 +38,14 @@ public sealed class MilvusClient : IDisposable
     /// <summary>
     /// <c>https://</c> unless TLS is Disabled (then HTTP/2 without TLS). gRPC cannot fall back from
     /// TLS to plaintext on one connection, so Preferred means TLS without a certificate check. Throws
-    /// <see cref="ArgumentException"/> when the CA PEM is unusable.
+    /// <see cref="ArgumentException"/> when the CA PEM is unusable, <see cref="UriFormatException"/> when the host makes
+    /// no address (see <see cref="AddressProblem"/>).
     /// </summary>
     public static MilvusClient Create(DatabaseLogin login)
     {
         ArgumentNullException.ThrowIfNull(login);
+        // First, so that nothing disposable is left behind when it throws.
+        var address = new Uri($"{(login.Tls.Mode == TlsMode.Disabled ? "http" : "https")}://{login.Endpoint}");
         var certificates = CertificateValidation.Create(login.Tls, out var caError)
             ?? throw new ArgumentException($"Cannot check the server certificate: {caError}.", nameof(login));
         var handler = new SocketsHttpHandler
@@ -59,8 +62,6 @@ public sealed class MilvusClient : IDisposable
                 certificates.Validate(certificate, chain, errors);
         }
 
-        var scheme = login.Tls.Mode == TlsMode.Disabled ? "http" : "https";
-        var address = new Uri($"{scheme}://{login.Endpoint}");
         var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = handler,
@@ -74,6 +75,17 @@ public sealed class MilvusClient : IDisposable
         }
 
         return new MilvusClient(channel, headers, certificates, string.IsNullOrEmpty(login.ApiKey) ? login.LoginName : string.Empty);
+    }
+
+    /// <summary>
+    /// Why <see cref="Create"/> found no address in the login: a host with a port or a stray bracket, which the schema
+    /// refuses now but a credential stored before it did may still hold. Only an edit of the spec can mend it.
+    /// </summary>
+    public static string AddressProblem(DatabaseLogin login)
+    {
+        ArgumentNullException.ThrowIfNull(login);
+        return $"'{login.Host}' with port {login.Port.ToString(CultureInfo.InvariantCulture)} makes no address to connect to: spec.endpoint.host takes a " +
+            "host name or IP address without a port; put the port in spec.endpoint.port, and write an IPv6 address bare or in brackets";
     }
 
     /// <summary>Logs in (and selects the database); the way pymilvus validates a connection.</summary>

@@ -30,6 +30,10 @@ public sealed class MilvusConnector : IDatabaseConnector
         {
             return SecretRedaction.Failure(ValidationReasons.TLSFailed, $"TLS to {login.Endpoint}: {ex.Message}", login);
         }
+        catch (UriFormatException)
+        {
+            return SecretRedaction.Failure(ValidationReasons.InvalidSpec, MilvusClient.AddressProblem(login), login);
+        }
 
         using (client)
         {

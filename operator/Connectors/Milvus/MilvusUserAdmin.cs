@@ -119,6 +119,10 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
         {
             return AdminFailure.From(ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"TLS to {admin.Endpoint}: {ex.Message}"), admin, user);
         }
+        catch (UriFormatException)
+        {
+            return AdminFailure.From(ValidationOutcome.Failure(ValidationReasons.InvalidSpec, MilvusClient.AddressProblem(admin)), admin, user);
+        }
 
         using (client)
         {

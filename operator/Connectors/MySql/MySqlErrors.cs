@@ -8,11 +8,15 @@ namespace Passbox.Operator.Connectors.MySql;
 internal static class MySqlErrors
 {
     // Server codes MySqlErrorCode has no names for: expired password (1820, 1862), locked account
-    // (MySQL 3118, MariaDB 4151).
+    // (MySQL 3118, MariaDB 4151), and an account the server blocks after too many refused logins (MySQL 8's
+    // FAILED_LOGIN_ATTEMPTS: 3955; MariaDB's max_password_errors: 4150). A blocked account is a refused login like any
+    // other: retried fast, each attempt would keep it blocked (or count towards the next block).
     private const MySqlErrorCode MustChangePassword = (MySqlErrorCode)1820;
     private const MySqlErrorCode MustChangePasswordLogin = (MySqlErrorCode)1862;
     private const MySqlErrorCode AccountLocked = (MySqlErrorCode)3118;
     private const MySqlErrorCode MariaDbAccountLocked = (MySqlErrorCode)4151;
+    private const MySqlErrorCode AccountBlockedByFailedLogins = (MySqlErrorCode)3955;
+    private const MySqlErrorCode MariaDbAccountBlockedByFailedLogins = (MySqlErrorCode)4150;
     private const MySqlErrorCode NoServerCode = 0;
 
     public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null)
@@ -95,6 +99,15 @@ internal static class MySqlErrors
                     ? $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. The tenant is probably in Oracle mode; Passbox supports MySQL-mode tenants only."
                     : $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}");
 
+            case MySqlErrorCode.ParseError:
+            case MySqlErrorCode.SyntaxError:
+                // The server's text quotes the statement from the point it choked on, cut at 80 characters: a password
+                // escaped into it (CREATE USER / ALTER USER … IDENTIFIED BY) can show there escaped or only in part, which
+                // no redaction can find. So the code is reported and the text left out. Asking again would fail the same way.
+                return (ValidationReasons.Unsupported, $"{endpoint} could not parse a statement Passbox sent as {who} (error {(int)ex.ErrorCode}); " +
+                    "the server's text is left out because it quotes the statement, which can hold a password. Check that the server speaks " +
+                    "MySQL's syntax (an OceanBase tenant in MySQL mode) and whether its sql_mode changes how strings are quoted.");
+
             case MySqlErrorCode.NotSupportedAuthMode:
                 return (ValidationReasons.Unsupported, $"{endpoint} wants an authentication method the client does not support: {SecretRedaction.Redact(ex.Message, login)}");
 
@@ -103,6 +116,11 @@ internal static class MySqlErrors
             case AccountLocked:
             case MariaDbAccountLocked:
                 return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. Unlock the account or set a new password.");
+
+            case AccountBlockedByFailedLogins:
+            case MariaDbAccountBlockedByFailedLogins:
+                return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. The server blocked the account after too many refused logins: " +
+                    "fix the password, then unblock it (ALTER USER … ACCOUNT UNLOCK, or FLUSH PRIVILEGES on MariaDB) or wait until the lock expires.");
 
             case MySqlErrorCode.ConnectionCountError:
             case MySqlErrorCode.TooManyUserConnections:

@@ -337,7 +337,7 @@ internal static class KubeconfigReader
     private static string Available(string what, IEnumerable<string?> names)
     {
         var list = names.Where(n => !string.IsNullOrEmpty(n)).Select(n => $"\"{n}\"").ToList();
-        return list.Count == 0 ? $"it has no {what}" : $"available {what}: {string.Join(", ", list)}";
+        return list.Count == 0 ? $"it has no {what}" : $"available {what}: {NameList.Join(list)}";
     }
 
     private static KubeconfigReadResult Invalid(string message) =>

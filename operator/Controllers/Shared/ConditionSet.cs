@@ -16,6 +16,13 @@ public sealed class ConditionSet(IEnumerable<V1Condition>? existing, long? gener
 
     public bool IsTrue(string type) => Conditions.IsTrue(conditions, type);
 
+    /// <summary>
+    /// True when condition <paramref name="type"/> already has this reason and message, as it holds the message (cut to
+    /// the CRD's limit): what was said once is not announced again.
+    /// </summary>
+    public bool Says(string type, string reason, string message) =>
+        Find(type) is { } condition && condition.Reason == reason && condition.Message == Conditions.Fit(message);
+
     public void Set(string type, bool? status, string reason, string message) =>
         Conditions.Set(conditions, type, status switch { true => Conditions.True, false => Conditions.False, null => Conditions.Unknown }, reason, message, generation, time);
 

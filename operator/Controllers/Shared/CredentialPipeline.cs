@@ -264,7 +264,7 @@ public sealed partial class CredentialPipeline(
         outcome.Succeeded
         && validated is { Status: "True" }
         && validated.Reason == outcome.Reason
-        && validated.Message == outcome.Message
+        && validated.Message == Runtime.Status.Conditions.Fit(outcome.Message)
         && status.AttemptedRevision == revision
         && status.LastValidated is not null
         && status.LastAttempted == status.LastValidated
@@ -417,7 +417,7 @@ public sealed partial class CredentialPipeline(
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var message = $"the API server refused Secret {secretName}: {why}. Fix spec.secret.labels or spec.secret.annotations";
-        var already = conditions.Find(ConditionTypes.SecretSynced) is { Reason: ConditionReasons.SecretRejected } c && c.Message == message;
+        var already = conditions.Says(ConditionTypes.SecretSynced, ConditionReasons.SecretRejected, message);
         conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SecretRejected, message);
         conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SecretRejected, message);
         if (!already)
@@ -466,7 +466,7 @@ public sealed partial class CredentialPipeline(
     private async Task ReportFailureAsync<T>(T credential, ConditionSet conditions, CredentialStatus status, ValidationOutcome failure, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var already = conditions.Find(ConditionTypes.Validated) is { } c && c.Reason == failure.Reason && c.Message == failure.Message;
+        var already = conditions.Says(ConditionTypes.Validated, failure.Reason, failure.Message);
         conditions.Set(ConditionTypes.Validated, false, failure.Reason, failure.Message);
         DescribeHeldBack(conditions, status);
         if (!already)
@@ -478,7 +478,7 @@ public sealed partial class CredentialPipeline(
     private async Task ReportMissingSourcesAsync<T>(T credential, ConditionSet conditions, CredentialStatus status, string problems, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var already = conditions.Find(ConditionTypes.Validated) is { Reason: ConditionReasons.SourceSecretMissing } c && c.Message == problems;
+        var already = conditions.Says(ConditionTypes.Validated, ConditionReasons.SourceSecretMissing, problems);
         conditions.Set(ConditionTypes.Validated, false, ConditionReasons.SourceSecretMissing, problems);
         conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SourceSecretMissing, status.PublishedRevision is null
             ? "nothing is published until the source Secret exists and a check succeeds"

@@ -1,6 +1,7 @@
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Runtime.Controllers;
 using Passbox.Operator.Runtime.Finalizers;
@@ -24,6 +25,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     UsageIndex usage,
     UsageScope usageScope,
     RetiredSecrets retired,
+    ReleaseRetries releaseRetries,
     IEventSink events,
     TimeProvider time,
     ILogger<CredentialReconciler<T, TStatus>> logger) : IReconciler<T>
@@ -36,8 +38,8 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     /// <summary>How soon a deletion looks again while the namespace's users are still being listed.</summary>
     public static readonly TimeSpan UsageListingRetry = TimeSpan.FromSeconds(1);
 
-    /// <summary>How soon a user that could not be dropped is tried again.</summary>
-    public static readonly TimeSpan ReleaseRetry = TimeSpan.FromSeconds(15);
+    /// <summary>How soon a deletion looks again while the namespace's users cannot be listed (RBAC, say).</summary>
+    public static readonly TimeSpan UsageUnknownRetry = TimeSpan.FromSeconds(15);
 
     public async Task<ReconcileResult> ReconcileAsync(T entity, CancellationToken cancellationToken)
     {
@@ -118,7 +120,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
                     $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
 
                 // The list retries with its own backoff; a failure that persists (RBAC) is not looked at every second.
-                return ReconcileResult.Requeue(ReleaseRetry);
+                return ReconcileResult.Requeue(UsageUnknownRetry);
             }
 
             return ReconcileResult.Requeue(UsageListingRetry);
@@ -158,11 +160,16 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             await events.WarningAsync(entity, "ForceDeleted", $"deleted although still used by {Describe(users)} ({ApiGroup.ForceDeleteAnnotation})", ct);
         }
 
-        if (kind.Provisioning is not null && users.Count > 0)
+        if (kind.Provisioning is { } keeping && users.Count > 0)
         {
             // Forced while still used: the credential and its Secret go, but the user those workloads log in as stays.
-            await events.WarningAsync(entity, "UserKept",
-                $"the user stays on the server because {Describe(users)} still use it; drop it by hand once they are gone", ct);
+            // Said only of a user the deletion would have dropped: a login Passbox does not manage, or one it retains
+            // anyway, is nobody's to drop by hand.
+            if (keeping.DropsUserOnDeletion(entity))
+            {
+                await events.WarningAsync(entity, "UserKept",
+                    $"the user stays on the server because {Describe(users)} still use it; drop it by hand once they are gone", ct);
+            }
         }
         else if (kind.Provisioning is { } provisioning)
         {
@@ -170,9 +177,14 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             var release = await provisioning.ReleaseAsync(entity, ct);
             if (!release.Released && !forced)
             {
+                // Not every 15 s whatever the reason: a refused administrator login retried that often locks the account.
+                var after = releaseRetries.After(CheckMemory.KeyOf(entity), release);
+                var next = ValidationPlanner.IsTransient(release.Reason)
+                    ? string.Empty
+                    : $"; the next attempt comes after the administrator's validation.interval ({GoDuration.Format(after)}), or when this credential is edited";
                 await BlockDeletionAsync(entity, release.Reason,
-                    $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user", ct);
-                return ReconcileResult.Requeue(ReleaseRetry);
+                    $"{release.Message}. Fix it, or annotate {ApiGroup.ForceDeleteAnnotation}=\"true\" to delete without dropping the user{next}", ct);
+                return ReconcileResult.Requeue(after);
             }
 
             if (!release.Released)
@@ -194,6 +206,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
 
         await finalizers.RemoveAsync(entity, ApiGroup.InUseFinalizer, ct);
         pipeline.Forget(entity);
+        releaseRetries.Forget(CheckMemory.KeyOf(entity));
         LogReleased(logger, meta.NamespaceProperty, meta.Name, users.Count);
         return ReconcileResult.Done;
     }
@@ -206,7 +219,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     private async Task BlockDeletionAsync(T entity, string reason, string message, CancellationToken ct, UsageStatus? usedBy = null)
     {
         var alreadyBlocked = entity.Status?.Conditions?.Find(c => c.Type == ConditionTypes.DeletionBlocked) is { Status: "True" } blocked
-            && blocked.Message == message;
+            && blocked.Message == Conditions.Fit(message);
         await statusWriter.WriteAsync(entity, fresh =>
         {
             var status = CopyStatus(fresh);
@@ -222,11 +235,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         }
     }
 
-    private static string DescribeNames(IReadOnlyList<string> names)
-    {
-        var shown = string.Join(", ", names.Take(UsersShown));
-        return names.Count > UsersShown ? $"{shown} and {names.Count - UsersShown} more" : shown;
-    }
+    private static string DescribeNames(IReadOnlyList<string> names) => NameList.Join(names, UsersShown);
 
     private UsageStatus Usage(T entity, CredentialStatus status) => ToStatus(UsersOf(entity, status));
 

@@ -47,6 +47,28 @@ public static partial class GoDuration
         return seconds >= Longest.TotalSeconds ? Longest : TimeSpan.FromMilliseconds(Math.Round(seconds * 1000));
     }
 
+    /// <summary>The same notation back, to the second, for messages that quote a configured duration: <c>10m</c>, <c>1h30m</c>.</summary>
+    public static string Format(TimeSpan duration)
+    {
+        var seconds = (long)Math.Round(duration.TotalSeconds);
+        if (seconds <= 0)
+        {
+            return "0s";
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (var (unit, size) in new[] { ("h", 3600L), ("m", 60L), ("s", 1L) })
+        {
+            if (seconds >= size)
+            {
+                text.Append((seconds / size).ToString(CultureInfo.InvariantCulture)).Append(unit);
+                seconds %= size;
+            }
+        }
+
+        return text.ToString();
+    }
+
     [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", RegexOptions.CultureInvariant)]
     private static partial Regex Part();
 }

@@ -31,6 +31,13 @@ public interface ICredentialProvisioning<in T>
     Task<ReleaseResult> ReleaseAsync(T credential, CancellationToken ct);
 
     /// <summary>
+    /// True when <see cref="ReleaseAsync"/> would drop the user: deletionPolicy Delete, for a user the operator manages for
+    /// this credential. A deletion forced while workloads still use the Secret skips the drop, and only then has a kept
+    /// user to report.
+    /// </summary>
+    bool DropsUserOnDeletion(T credential);
+
+    /// <summary>
     /// Names of the credentials that still need this one to manage their users (it is their administrator); its
     /// deletion waits for them, or their own deletions could never drop their users.
     /// </summary>
@@ -51,8 +58,13 @@ public sealed record PrepareResult(ValidationOutcome? Failure, TimeSpan? Requeue
     public static PrepareResult Nothing { get; } = new(null, null);
 }
 
-/// <summary>Outcome of <see cref="ICredentialProvisioning{T}.ReleaseAsync"/>: whether the credential may go, and why not.</summary>
-public sealed record ReleaseResult(bool Released, string Reason, string? Message)
+/// <summary>
+/// Outcome of <see cref="ICredentialProvisioning{T}.ReleaseAsync"/>: whether the credential may go, and why not.
+/// <paramref name="RetryInterval"/>: the validation interval of the administrator whose session failed, which a failure
+/// that needs someone to act (a refused administrator login above all) waits before the next attempt; null when no
+/// administrator was found.
+/// </summary>
+public sealed record ReleaseResult(bool Released, string Reason, string? Message, TimeSpan? RetryInterval = null)
 {
     public static ReleaseResult Nothing { get; } = new(true, ConditionReasons.Deleting, null);
 }

@@ -3,6 +3,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
 using Passbox.Operator.Runtime;
 
 namespace Passbox.Operator.Controllers.Shared;
@@ -58,7 +59,7 @@ public sealed class SourceSecretReader(IKubernetes client, SourceSecretCache cac
 
         if (!secret.Data.TryGetValue(reference.Key, out var value) || value is null || value.Length == 0)
         {
-            var keys = secret.Data.Count == 0 ? "none" : string.Join(", ", secret.Data.Keys.Order(StringComparer.Ordinal));
+            var keys = secret.Data.Count == 0 ? "none" : NameList.Join(secret.Data.Keys.Order(StringComparer.Ordinal));
             return SourceValue.Missing(reference, $"Secret {namespaceName}/{reference.Name} has no non-empty key \"{reference.Key}\" (keys: {keys})");
         }
 

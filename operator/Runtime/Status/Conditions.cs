@@ -13,6 +13,15 @@ public static class Conditions
     public const string False = "False";
     public const string Unknown = "Unknown";
 
+    /// <summary>
+    /// The longest message a condition holds: the CRDs' <c>maxLength</c>. The API server refuses a whole status patch
+    /// with one longer message (422), so the status would never be written at all.
+    /// </summary>
+    public const int MaxMessageLength = 32768;
+
+    /// <summary>Ends a message cut to <see cref="MaxMessageLength"/>, so nobody takes the end for the whole.</summary>
+    public const string TruncationMark = " … (message truncated)";
+
     /// <summary>Sets condition <paramref name="type"/> and returns whether anything changed.</summary>
     public static bool Set(
         IList<V1Condition> conditions,
@@ -29,6 +38,7 @@ public static class Conditions
         ArgumentException.ThrowIfNullOrEmpty(reason);
         ArgumentNullException.ThrowIfNull(time);
 
+        message = Fit(message);
         var existing = Find(conditions, type);
         if (existing is null)
         {
@@ -37,7 +47,7 @@ public static class Conditions
                 Type = type,
                 Status = status,
                 Reason = reason,
-                Message = message ?? "",
+                Message = message,
                 ObservedGeneration = observedGeneration,
                 LastTransitionTime = Now(time),
             });
@@ -58,9 +68,9 @@ public static class Conditions
             changed = true;
         }
 
-        if (existing.Message != (message ?? ""))
+        if (existing.Message != message)
         {
-            existing.Message = message ?? "";
+            existing.Message = message;
             changed = true;
         }
 
@@ -71,6 +81,28 @@ public static class Conditions
         }
 
         return changed;
+    }
+
+    /// <summary>
+    /// The message as a condition holds it: cut to <see cref="MaxMessageLength"/> with <see cref="TruncationMark"/> at the
+    /// end (never between the halves of a surrogate pair). Compare with this, not the raw text, to tell whether a
+    /// condition already says something.
+    /// </summary>
+    public static string Fit(string? message)
+    {
+        message ??= "";
+        if (message.Length <= MaxMessageLength)
+        {
+            return message;
+        }
+
+        var keep = MaxMessageLength - TruncationMark.Length;
+        if (char.IsHighSurrogate(message[keep - 1]))
+        {
+            keep--;
+        }
+
+        return string.Concat(message.AsSpan(0, keep), TruncationMark);
     }
 
     public static V1Condition? Find(IEnumerable<V1Condition>? conditions, string type) =>

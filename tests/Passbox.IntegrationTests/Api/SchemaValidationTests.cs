@@ -57,6 +57,16 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "port: 3306}", "port: 3306}\n  validation: {interval: 8760h}", "", "" },
         { "port: 3306}", "port: 3306}\n  milvus: {database: search}", "spec.milvus", "milvus is only allowed when engine is Milvus" },
         { "port: 3306}", "port: 3306, tls: {mode: Sometimes}}", "spec.endpoint.tls.mode", "Unsupported value: \"Sometimes\"" },
+        // A colon only inside an IPv6 address: the port has a field of its own, and a connector makes no address of the rest.
+        { "host: db.example.svc", "host: 'db.example.svc:3306'", "spec.endpoint.host", "put the port in spec.endpoint.port" },
+        { "host: db.example.svc", "host: 'mysql://db.example.svc'", "spec.endpoint.host", "spec.endpoint.host must be a host name or an IP address" },
+        { "host: db.example.svc", "host: 'db.example.svc]'", "spec.endpoint.host", "spec.endpoint.host must be a host name or an IP address" },
+        { "host: db.example.svc", "host: '[fd00::1'", "spec.endpoint.host", "spec.endpoint.host must be a host name or an IP address" },
+        { "host: db.example.svc", "host: '[fd00::1]:3306'", "spec.endpoint.host", "put the port in spec.endpoint.port" },
+        { "host: db.example.svc", "host: 'fd00::1'", "", "" },
+        { "host: db.example.svc", "host: '[fd00::1]'", "", "" },
+        { "host: db.example.svc", "host: '::1'", "", "" },
+        { "host: db.example.svc", "host: 10.0.0.7", "", "" },
     };
 
     [Theory]
@@ -233,6 +243,16 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         (await PatchRejectionAsync("clustercredentials", "c1", """{"spec":{"username":"app2"}}"""))
             .Should().ContainSingle(c => c.Field == "spec.username" && c.Message.Contains("username cannot change while provisioning is set", StringComparison.Ordinal));
         await Patch("clustercredentials", "c1", """{"spec":{"description":"grants and the rest may change","provisioning":{"grants":[{"database":"orders","privileges":["SELECT"]}]}}}""");
+    }
+
+    [Fact]
+    public async Task A_port_put_into_the_host_by_an_edit_is_refused_and_other_edits_still_pass()
+    {
+        await CreateAsync(ValidCluster);
+
+        (await PatchRejectionAsync("clustercredentials", "c1", """{"spec":{"endpoint":{"host":"db.example.svc:3306"}}}"""))
+            .Should().ContainSingle(c => c.Field == "spec.endpoint.host" && c.Message.Contains("put the port in spec.endpoint.port", StringComparison.Ordinal));
+        await Patch("clustercredentials", "c1", """{"spec":{"description":"the host rule looks only at a changed host"}}""");
     }
 
     [Fact]

@@ -250,6 +250,28 @@ public sealed class MySqlConnectorTests(MariaDbFixture db)
         }
     }
 
+    [Fact]
+    public async Task A_statement_the_server_cannot_parse_is_reported_without_the_password_it_quotes()
+    {
+        var admin = new DatabaseLogin { Host = db.Host, Port = db.Port, LoginName = db.RootUser, Password = db.RootPassword, Timeout = Timeout };
+        // MySqlConnector escapes ' and \ into the literal; MariaDB quotes 80 characters of the statement from where it
+        // stopped parsing, so the password shows escaped, and a long one only in part.
+        var user = new ManagedUser { Name = "quoted", Password = @"it's-a\pw-" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N") };
+
+        var outcome = await MySqlProtocol.WithSessionAsync(admin, DatabaseEngine.MySQL, async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "ALTER USER IDENTIFIED BY @password";
+            command.Parameters.AddWithValue("@password", user.Password);
+            await command.ExecuteNonQueryAsync(ct);
+            return new UserAdminOutcome(true, ValidationReasons.Validated, "parsed after all");
+        }, failure => AdminFailure.From(failure, admin, user), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse();
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported, "the same statement would fail the same way; it is not a network failure");
+        outcome.Message.Should().Contain("1064").And.NotContain("it's").And.NotContain("it''s").And.NotContain(@"a\\pw").And.NotContain(user.Password[12..20]);
+    }
+
     private static int ClosedPort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);

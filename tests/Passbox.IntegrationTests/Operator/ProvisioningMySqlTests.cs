@@ -354,6 +354,63 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_forced_deletion_says_a_user_is_kept_only_of_a_user_the_deletion_would_have_dropped()
+    {
+        var retained = ClusterTestKit.Unique("rtn_");
+        var plain = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("pln_"));
+        run.MarkSecret(plain.Password);
+        await CreateAdminAsync();
+        await kit.CreateAsync(specs.Managed("retained", retained));
+        await kit.CreateSecretAsync("plain-input", new Dictionary<string, string> { ["password"] = plain.Password });
+        await kit.CreateAsync(specs.Credential("plain", plain.LoginName, s => s.PasswordSecretRef = new SecretKeyReference { Name = "plain-input", Key = "password" }));
+        foreach (var name in new[] { "retained", "plain" })
+        {
+            await kit.WaitForSecretAsync(name);
+            await kit.CreatePodUsingSecretAsync($"{name}-user", name);
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>(name), c => c?.Status?.UsedBy?.Count == 1, $"the Pod of {name} to be counted");
+            await kit.PatchAsync<ClusterCredential>(name, new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
+            await kit.DeleteAsync<ClusterCredential>(name);
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>(name), c => c is null, $"the forced deletion of {name}");
+        }
+
+        // Neither user was ever to be dropped (deletionPolicy Retain; a login Passbox does not manage): nothing to do by hand.
+        var events = await kit.WaitForEventsAsync(seen => seen.Count(e => e.Reason == "ForceDeleted") == 2, "a ForceDeleted event for each");
+        events.Should().NotContain(e => e.Reason == "UserKept");
+        (await UserCountAsync(retained)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_drop_whose_admin_login_is_refused_is_tried_again_after_the_admin_interval_not_every_few_seconds()
+    {
+        var admin = await CreateCountedAdminAsync("moved-admin");
+        var user = ClusterTestKit.Unique("stuck_");
+        await kit.CreateAsync(specs.Managed("stuck", user, admin: "moved-admin", policy: DeletionPolicy.Delete));
+        await kit.WaitForConditionAsync<ClusterCredential>("stuck", ConditionTypes.Ready, "True");
+        run.MarkSecret(ClusterTestKit.Decode(await kit.WaitForSecretAsync("stuck"))["password"]);
+        // The administrator's password changes behind Passbox's back: its credential stays Ready until its next check (1h).
+        var moved = "moved-" + Guid.NewGuid().ToString("N");
+        run.MarkSecret(moved);
+        await mariaDb.ExecuteAsync($"ALTER USER '{admin.LoginName}'@'%' IDENTIFIED BY '{moved}'");
+        var deniedBefore = await mariaDb.GlobalStatusAsync("Access_denied_errors");
+
+        await kit.DeleteAsync<ClusterCredential>("stuck");
+
+        var blocked = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("stuck"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ValidationReasons.AuthenticationFailed },
+            "the drop to be refused at the administrator's login");
+        blocked!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.DeletionBlocked).Message
+            .Should().Contain(admin.LoginName).And.Contain("validation.interval (1h)");
+
+        // Retried every 15 s, as it was, each attempt would be another refused login as the administrator.
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        (await mariaDb.GlobalStatusAsync("Access_denied_errors") - deniedBefore).Should().Be(1, "one refused administrator login, then a wait of the admin's interval (1h)");
+        (await UserCountAsync(user)).Should().Be(1);
+
+        await kit.PatchAsync<ClusterCredential>("stuck", new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("stuck"), c => c is null, "the forced deletion to finish");
+    }
+
+    [Fact]
     public async Task Deleting_an_admin_waits_until_the_credentials_it_administers_have_dropped_their_users()
     {
         var user = ClusterTestKit.Unique("dep_");

@@ -108,4 +108,32 @@ public sealed class MilvusUnitTests
 
         outcome.Message.Should().NotContain(UserLogin.Password).And.NotContain(base64);
     }
+
+    [Theory]
+    [InlineData("milvus.vector.svc:19530")]
+    [InlineData("milvus.vector.svc]")]
+    [InlineData("[fd00::1")]
+    public async Task A_host_that_makes_no_address_is_InvalidSpec_saying_where_the_port_goes(string host)
+    {
+        var login = UserLogin with { Host = host, Tls = TlsSettings.Disabled };
+
+        var check = await new MilvusConnector().ValidateAsync(login, CancellationToken.None);
+        var drop = await new MilvusUserAdmin().DropUserAsync(login, "app_user", CancellationToken.None);
+
+        check.Reason.Should().Be(ValidationReasons.InvalidSpec, "only an edit of the spec can mend it: no retry with backoff");
+        check.Message.Should().Contain(host).And.Contain("spec.endpoint.port").And.NotContain(UserLogin.Password!);
+        drop.Reason.Should().Be(ValidationReasons.InvalidSpec);
+        drop.Message.Should().Contain("spec.endpoint.port");
+    }
+
+    [Theory]
+    [InlineData("fd00::1")]
+    [InlineData("[fd00::1]")]
+    [InlineData("10.0.0.7")]
+    public void IPv6_addresses_bare_or_in_brackets_and_IPv4_addresses_make_an_address(string host)
+    {
+        using var client = MilvusClient.Create(UserLogin with { Host = host, Tls = TlsSettings.Disabled });
+
+        client.Should().NotBeNull();
+    }
 }

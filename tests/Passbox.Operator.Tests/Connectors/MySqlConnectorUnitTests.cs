@@ -3,6 +3,7 @@ using System.Security.Authentication;
 using MySqlConnector;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.MySql;
+using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.Operator.Tests.Connectors;
 
@@ -65,6 +66,18 @@ public sealed class MySqlConnectorUnitTests
         outcome.ServerVersion.Should().BeNull();
     }
 
+    [Theory]
+    [InlineData(3955, "Access denied for user 'app'@'%'. Account is blocked for 1 day(s) (1 day(s) remaining) due to 3 consecutive failed logins.")]
+    [InlineData(4150, "User is blocked because of too many credential errors; unblock with 'ALTER USER / FLUSH PRIVILEGES'")]
+    public void An_account_the_server_blocked_after_failed_logins_is_refused_and_not_retried_before_the_interval(int code, string message)
+    {
+        var outcome = MySqlErrors.ToOutcome(NewMySqlException((MySqlErrorCode)code, message), Login, DatabaseEngine.MySQL, timedOut: false);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("every fast retry would keep the account blocked");
+        outcome.Message.Should().Contain("blocked the account after too many refused logins").And.Contain("unblock");
+    }
+
     [Fact]
     public void An_OceanBase_access_denial_says_an_unknown_tenant_looks_the_same()
     {
@@ -102,6 +115,19 @@ public sealed class MySqlConnectorUnitTests
             .Reason.Should().Be(ValidationReasons.AuthenticationFailed);
         MySqlErrors.ToOutcome(NewMySqlException(MySqlErrorCode.QueryInterrupted, "Query execution was interrupted"), Login, DatabaseEngine.MySQL, timedOut: true)
             .Reason.Should().Be(ValidationReasons.Timeout);
+    }
+
+    [Fact]
+    public void A_statement_the_server_cannot_parse_is_Unsupported_and_the_text_quoting_it_is_left_out()
+    {
+        // MariaDB quotes 80 characters from where it stopped parsing: a password there is escaped, or cut short.
+        var outcome = MySqlErrors.ToOutcome(
+            NewMySqlException(MySqlErrorCode.ParseError, "You have an error in your SQL syntax; check the manual for the right syntax to use near 'BY 'Pa;ss=w\"ord''...' at line 1"),
+            Login, DatabaseEngine.MySQL, timedOut: false);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("the same statement fails the same way, however often it is sent");
+        outcome.Message.Should().Contain("error 1064").And.NotContain("near").And.NotContain("Pa;ss");
     }
 
     [Fact]

@@ -144,6 +144,8 @@ public sealed class CredentialPipelineRetryTests
 
         public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
 
+        public bool DropsUserOnDeletion(V1ConfigMap credential) => false;
+
         public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
 
         /// <summary>When the admin turned Ready, as its Ready condition says it (whole seconds); null while it is not.</summary>

@@ -35,4 +35,15 @@ public sealed class GoDurationTests
     {
         GoDuration.Parse(text, TimeSpan.FromMinutes(7)).Should().Be(GoDuration.Longest);
     }
+
+    [Theory]
+    [InlineData(3600, "1h")]
+    [InlineData(600, "10m")]
+    [InlineData(5430, "1h30m30s")]
+    [InlineData(0, "0s")]
+    public void Formats_a_duration_the_way_the_spec_writes_it(double seconds, string text)
+    {
+        GoDuration.Format(TimeSpan.FromSeconds(seconds)).Should().Be(text);
+        GoDuration.Parse(text, TimeSpan.FromDays(1)).TotalSeconds.Should().Be(seconds);
+    }
 }

@@ -127,6 +127,8 @@ internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMa
 
     public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
 
+    public bool DropsUserOnDeletion(V1ConfigMap credential) => false;
+
     public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
 
     public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;

@@ -82,6 +82,19 @@ public sealed class KubeconfigReaderTests
     }
 
     [Fact]
+    public void A_kubeconfig_with_thousands_of_contexts_names_the_first_twenty_and_counts_the_rest()
+    {
+        var contexts = string.Concat(Enumerable.Range(0, 5000).Select(i => $"- name: ctx-{i:D4}\n  context: {{cluster: prod, user: deployer}}\n"));
+        var yaml = Valid.Replace("contexts:\n", "contexts:\n" + contexts, StringComparison.Ordinal);
+
+        var failure = ShouldFail(KubeconfigReader.Read(yaml, "prod-eu"), ValidationReasons.InvalidKubeconfig, "context \"prod-eu\"");
+
+        failure.Message.Should().Contain("available contexts: \"ctx-0000\", \"ctx-0001\"").And.Contain("\"ctx-0019\" and 4982 more")
+            .And.NotContain("ctx-0020");
+        failure.Message.Length.Should().BeLessThan(1024);
+    }
+
+    [Fact]
     public void Unknown_current_context_is_named_as_current_context()
     {
         var yaml = Valid.Replace("current-context: ci", "current-context: gone", StringComparison.Ordinal);

@@ -60,4 +60,51 @@ public sealed class ConditionsTests
         Conditions.Remove(conditions, "Ready").Should().BeTrue();
         Conditions.Find(conditions, "Ready").Should().BeNull();
     }
+
+    [Fact]
+    public void A_message_longer_than_the_CRD_allows_is_cut_with_a_mark_and_setting_it_again_changes_nothing()
+    {
+        var conditions = new List<V1Condition>();
+        var huge = "available contexts: " + string.Concat(Enumerable.Repeat("\"ctx\", ", 20000));
+
+        Conditions.Set(conditions, "Validated", Conditions.False, "InvalidKubeconfig", huge, 1, time);
+
+        var message = conditions[0].Message;
+        message.Length.Should().BeLessThanOrEqualTo(Conditions.MaxMessageLength);
+        message.Should().StartWith("available contexts: \"ctx\"").And.EndWith(Conditions.TruncationMark);
+        Conditions.Set(conditions, "Validated", Conditions.False, "InvalidKubeconfig", huge, 1, time).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_cut_never_splits_a_character_in_two()
+    {
+        var conditions = new List<V1Condition>();
+        // After the first character, every one is a surrogate pair whose high half sits where a plain cut would fall.
+        var huge = "x" + string.Concat(Enumerable.Repeat("\U0001F511", Conditions.MaxMessageLength));
+
+        Conditions.Set(conditions, "Ready", Conditions.False, "Unreachable", huge, 1, time);
+
+        var kept = conditions[0].Message[..^Conditions.TruncationMark.Length];
+        char.IsHighSurrogate(kept[^1]).Should().BeFalse();
+        kept.Length.Should().BeLessThanOrEqualTo(Conditions.MaxMessageLength - Conditions.TruncationMark.Length);
+    }
+
+    [Fact]
+    public void The_limit_is_the_one_the_CRDs_declare()
+    {
+        var crd = File.ReadAllText(Path.Combine(RepositoryRoot(), "crds", "clustercredentials.passbox.dev.yaml"));
+
+        crd.Should().Contain($"maxLength: {Conditions.MaxMessageLength}\n");
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Passbox.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (Passbox.slnx) not found");
+    }
 }
