@@ -15,6 +15,25 @@ public sealed class ControlPlaneAuditLog(string path)
     /// <summary>A point to count from: requests received after it are those of what a test does next.</summary>
     public AuditMark Mark() => new(File.Exists(Path) ? new FileInfo(Path).Length : 0, DateTimeOffset.UtcNow);
 
+    /// <summary>
+    /// Waits until the requests since <paramref name="mark"/> satisfy <paramref name="complete"/> and returns them; the server
+    /// writes a request's entry after answering it, so a test that just got its answer may not find the entry yet.
+    /// </summary>
+    public async Task<IReadOnlyList<AuditEntry>> WaitForAsync(AuditMark mark, string? user, string? @namespace, Func<IReadOnlyList<AuditEntry>, bool> complete)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var entries = Since(mark, user, @namespace);
+            if (complete(entries) || DateTime.UtcNow > deadline)
+            {
+                return entries;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Completed requests received since <paramref name="mark"/>, optionally narrowed to a user and namespace.</summary>
     public IReadOnlyList<AuditEntry> Since(AuditMark mark, string? user = null, string? @namespace = null)
     {
