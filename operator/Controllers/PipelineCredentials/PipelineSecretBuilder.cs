@@ -151,7 +151,11 @@ public static class PipelineSecretBuilder
         data["password"] = spec.Type == PipelineCredentialType.SecretText ? inputs.Token! : inputs.Password!;
     }
 
-    /// <summary>Jenkins' kubernetes-credentials-provider: a type label, keys per type, and the ID and description.</summary>
+    /// <summary>
+    /// Jenkins' kubernetes-credentials-provider: a type label, keys per type, and the ID, scope and description. The type
+    /// follows the keys Passbox writes, so it is always set; ID, scope and description are defaults that a label or
+    /// annotation in spec.secret overrides (pipelines that already refer to another credential ID keep working).
+    /// </summary>
     private static void AddJenkins(PipelineCredential credential, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> labels, Dictionary<string, string> annotations)
     {
         var spec = credential.Spec;
@@ -172,11 +176,11 @@ public static class PipelineSecretBuilder
                 break;
         }
 
-        labels["jenkins.io/credentials-scope"] = "global";
-        annotations["jenkins.io/credentials-id"] = credential.Metadata.Name;
+        labels.TryAdd("jenkins.io/credentials-scope", "global");
+        annotations.TryAdd("jenkins.io/credentials-id", credential.Metadata.Name);
         if (!string.IsNullOrEmpty(spec.Description))
         {
-            annotations["jenkins.io/credentials-description"] = spec.Description;
+            annotations.TryAdd("jenkins.io/credentials-description", spec.Description);
         }
     }
 

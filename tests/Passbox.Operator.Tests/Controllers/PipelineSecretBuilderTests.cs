@@ -50,6 +50,25 @@ public sealed class PipelineSecretBuilderTests
     }
 
     [Fact]
+    public void Jenkins_id_scope_and_description_from_spec_secret_are_kept_over_the_defaults()
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, "https://github.com/example/app.git", SecretFormat.BasicAuth, SecretConsumer.Jenkins);
+        credential.Spec.Secret!.Labels = new() { ["jenkins.io/credentials-scope"] = "system" };
+        credential.Spec.Secret.Annotations = new()
+        {
+            ["jenkins.io/credentials-id"] = "legacy-github-id",
+            ["jenkins.io/credentials-description"] = "as Jenkins shows it",
+        };
+
+        var payload = PipelineSecretBuilder.Build(credential, UserPass);
+
+        payload.Labels.Should().Contain("jenkins.io/credentials-scope", "system")
+            .And.Contain("jenkins.io/credentials-type", "usernamePassword");
+        payload.Annotations.Should().Contain("jenkins.io/credentials-id", "legacy-github-id")
+            .And.Contain("jenkins.io/credentials-description", "as Jenkins shows it");
+    }
+
+    [Fact]
     public void DockerConfigJson_holds_the_registry_auth_and_Tekton_gets_a_docker_annotation()
     {
         var payload = PipelineSecretBuilder.Build(
