@@ -132,7 +132,15 @@ public sealed partial class CredentialPipeline(
 
         if (validatedNow)
         {
-            restartRequeue = await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, notices, ct);
+            var (payload, problem) = BuildSecret(credential, kind, sourceValues);
+            if (payload is not null)
+            {
+                restartRequeue = await PublishAsync(credential, payload, revision, conditions, status, notices, ct);
+            }
+            else
+            {
+                await ReportUnbuildableAsync(credential, conditions, status, problem!, ct);
+            }
         }
         else
         {
@@ -347,6 +355,46 @@ public sealed partial class CredentialPipeline(
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "s";
 
+    /// <summary>
+    /// The Secret the credential asks for, or why it cannot be built. Building depends only on the spec and the source
+    /// Secrets, whose changes bring the credential back, so a failure is reported once as a condition instead of thrown
+    /// out of every reconcile with no status written.
+    /// </summary>
+    private (SecretPayload? Payload, string? Problem) BuildSecret<T>(T credential, ICredentialKind<T> kind, SourceValues values)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        try
+        {
+            return (kind.BuildSecret(credential, values), null);
+        }
+        catch (UnbuildableSecretException e)
+        {
+            return (null, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A library's message can quote its input (a URL with a token in it): the log gets the type and where.
+            LogUnbuildable(logger, credential.Metadata.NamespaceProperty, credential.Metadata.Name, e.GetType().FullName ?? e.GetType().Name, e.StackTrace);
+            return (null, $"the spec asks for a Secret that cannot be built ({e.GetType().Name}); see the operator log");
+        }
+    }
+
+    /// <summary>The check passed but its Secret cannot be built: the last good Secret stays, the conditions say why.</summary>
+    private async Task ReportUnbuildableAsync<T>(T credential, ConditionSet conditions, CredentialStatus status, string problem, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var message = status.PublishedRevision is null
+            ? $"{problem}. Nothing is published until the spec is fixed"
+            : $"{problem}. Secret {status.SecretName} from the last good spec stays until it is fixed";
+        var already = conditions.Find(ConditionTypes.SecretSynced) is { Reason: ConditionReasons.InvalidSpec } c && c.Message == message;
+        conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.InvalidSpec, message);
+        conditions.Set(ConditionTypes.Ready, false, ConditionReasons.InvalidSpec, message);
+        if (!already)
+        {
+            await events.WarningAsync(credential, ConditionReasons.InvalidSpec, message, ct);
+        }
+    }
+
     /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
     private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status,
         PassNotices notices, CancellationToken ct)
@@ -489,4 +537,7 @@ public sealed partial class CredentialPipeline(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Check of {Namespace}/{Name} failed unexpectedly with {ExceptionType} at {StackTrace}")]
     private static partial void LogUnexpected(ILogger logger, string @namespace, string name, string exceptionType, string? stackTrace);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Building the Secret of {Namespace}/{Name} failed unexpectedly with {ExceptionType} at {StackTrace}")]
+    private static partial void LogUnbuildable(ILogger logger, string @namespace, string name, string exceptionType, string? stackTrace);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Runtime;
 using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
 
@@ -82,6 +83,27 @@ public sealed class CredentialPipelineLimitsTests
         status.SecretName.Should().BeNull("nothing was published");
     }
 
+    [Fact]
+    public async Task A_Secret_that_fails_to_build_ends_in_an_InvalidSpec_condition_that_does_not_quote_the_failure()
+    {
+        var kind = new HangingKind(provisioned: false)
+        {
+            Outcome = ValidationOutcome.Success("logged in"),
+            BuildFailure = new UriFormatException("Invalid URI: https://oauth2:glpat-quoted@git.example.com:5OOO"),
+        };
+        var status = new ClusterCredentialStatus();
+
+        var run = () => Pipeline().RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+
+        await run.Should().NotThrowAsync("an exception out of the reconcile would leave no status and retry for ever");
+        api.Requests.Should().BeEmpty("nothing is published");
+        var ready = status.Conditions!.Single(c => c.Type == ConditionTypes.Ready);
+        ready.Status.Should().Be("False");
+        ready.Reason.Should().Be(ConditionReasons.InvalidSpec);
+        ready.Message.Should().Contain("cannot be built (UriFormatException)").And.Contain("operator log").And.NotContain("glpat-quoted");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Reason.Should().Be(ConditionReasons.InvalidSpec);
+    }
+
     private CredentialPipeline Pipeline(FakeApiServer? server = null) => PipelineTestKit.Pipeline(server ?? api, new NoGeneratedSecrets(), time);
 
     /// <summary>A kind with no source Secrets whose login hangs until cancelled, or returns <see cref="Outcome"/>.</summary>
@@ -90,6 +112,12 @@ public sealed class CredentialPipelineLimitsTests
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ValidationOutcome? Outcome { get; init; }
+
+        /// <summary>Thrown by <see cref="BuildSecret"/> when set.</summary>
+        public Exception? BuildFailure { get; init; }
+
+        public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) =>
+            BuildFailure is { } failure ? throw failure : base.BuildSecret(credential, sources);
 
         public override ICredentialProvisioning<V1ConfigMap>? Provisioning { get; } = provisioned ? new RecordingProvisioning { ManagesUsers = managed } : null;
 
