@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -33,6 +32,12 @@ public sealed partial class CredentialPipeline(
 
     /// <summary>How soon to look again when the cache has not caught up with this process's own status write.</summary>
     public static readonly TimeSpan CacheLagRetry = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How soon a Secret write refused with 400 or 403 is tried again. The cause is outside the credential (RBAC, an
+    /// admission policy), so no edit of it brings the credential back when that is fixed.
+    /// </summary>
+    public static readonly TimeSpan RefusedWriteRetry = TimeSpan.FromMinutes(1);
 
     /// <summary>True when the cached status is older than this process's last check (see <see cref="CheckMemory"/>).</summary>
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
@@ -135,7 +140,7 @@ public sealed partial class CredentialPipeline(
             var (payload, problem) = BuildSecret(credential, kind, sourceValues);
             if (payload is not null)
             {
-                restartRequeue = await PublishAsync(credential, payload, revision, conditions, status, notices, ct);
+                restartRequeue = await PublishAsync(credential, payload, sourceValues, revision, conditions, status, notices, ct);
             }
             else
             {
@@ -396,8 +401,8 @@ public sealed partial class CredentialPipeline(
     }
 
     /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
-    private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status,
-        PassNotices notices, CancellationToken ct)
+    private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, SourceValues sources, string revision, ConditionSet conditions,
+        CredentialStatus status, PassNotices notices, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var meta = credential.Metadata;
@@ -407,12 +412,14 @@ public sealed partial class CredentialPipeline(
         {
             result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.UnprocessableEntity)
+        catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
         {
-            // The same write would be refused again: say why and wait for an edit of the spec, which brings the
-            // credential back, instead of retrying with backoff for ever.
-            await ReportRejectedAsync(credential, conditions, payload.Name, Rejection(e), ct);
-            return null;
+            // The same write would be refused again: say why instead of retrying with backoff for ever, with no status.
+            // An invalid Secret (422) waits for an edit of the spec, which brings the credential back; a refusal by RBAC
+            // or an admission policy (400, 403) is fixed elsewhere, so it is tried again now and then.
+            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text));
+            await ReportRejectedAsync(credential, conditions, payload.Name, refusal, ct);
+            return refusal.StatusCode == HttpStatusCode.UnprocessableEntity ? null : RefusedWriteRetry;
         }
 
         if (!result.Succeeded)
@@ -458,10 +465,21 @@ public sealed partial class CredentialPipeline(
         return await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
     }
 
-    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, string why, CancellationToken ct)
+    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, SecretWriteRefusal refusal, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var message = $"the API server refused Secret {secretName}: {why}. Fix spec.secret.labels or spec.secret.annotations";
+        var fix = refusal.StatusCode switch
+        {
+            HttpStatusCode.Forbidden =>
+                $"The operator may not write Secrets in namespace {credential.Metadata.NamespaceProperty}, or an admission policy forbids this one: " +
+                "grant the operator's ServiceAccount get, create, patch and delete on secrets there, or change what the policy objects to; " +
+                $"tried again every {Seconds(RefusedWriteRetry)}",
+            HttpStatusCode.BadRequest =>
+                "An admission webhook or policy refused it: change what it objects to (spec.secret.labels, spec.secret.annotations, " +
+                $"spec.secret.name), or ask the cluster's administrators about the policy; tried again every {Seconds(RefusedWriteRetry)}",
+            _ => "Fix spec.secret.labels or spec.secret.annotations",
+        };
+        var message = $"the API server refused Secret {secretName}: {refusal.Message}. {fix}";
         var already = conditions.Find(ConditionTypes.SecretSynced) is { Reason: ConditionReasons.SecretRejected } c && c.Message == message;
         conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SecretRejected, message);
         conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SecretRejected, message);
@@ -469,31 +487,6 @@ public sealed partial class CredentialPipeline(
         {
             await events.WarningAsync(credential, ConditionReasons.SecretRejected, message, ct);
         }
-    }
-
-    /// <summary>
-    /// The API server's own words for a refused Secret. Its validation names fields and quotes label and annotation
-    /// values, never data (it redacts what it checks there), so the message holds nothing secret.
-    /// </summary>
-    private static string Rejection(HttpOperationException e)
-    {
-        const int Longest = 1024;
-        string? message = null;
-        try
-        {
-            using var status = JsonDocument.Parse(e.Response.Content ?? "");
-            if (status.RootElement.ValueKind == JsonValueKind.Object && status.RootElement.TryGetProperty("message", out var text)
-                && text.ValueKind == JsonValueKind.String)
-            {
-                message = text.GetString();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        message = string.IsNullOrWhiteSpace(message) ? "422 Unprocessable Entity" : message.TrimEnd('.');
-        return message.Length <= Longest ? message : message[..Longest] + "…";
     }
 
     private static void DescribeHeldBack(ConditionSet conditions, CredentialStatus status)
