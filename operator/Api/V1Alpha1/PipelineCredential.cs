@@ -63,6 +63,23 @@ public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<
     "format BasicAuth needs type UsernamePassword", FieldPath = ".secret.format", Order = 6)]
 [CelRule("!has(self.secret) || !has(self.secret.format) || self.secret.format != 'DockerConfigJson' || (self.type == 'UsernamePassword' && has(self.server))",
     "format DockerConfigJson needs type UsernamePassword and a server (the registry)", FieldPath = ".secret.format", Order = 7)]
+[CelRule("!has(self.secret) || !has(self.secret.argoCD) || !has(self.secret.argoCD.secretType) || (self.secret.argoCD.secretType == 'Cluster') == (self.type == 'Kubeconfig')",
+    "secret.argoCD.secretType Cluster is for type Kubeconfig, and Repository and RepoCreds are for types UsernamePassword and SecretText",
+    FieldPath = ".secret.argoCD.secretType", Order = 8)]
+[CelRule("self.type == 'Kubeconfig' || has(self.server) || !has(self.secret) || " +
+    "!(has(self.secret.argoCD) && has(self.secret.argoCD.secretType) ? self.secret.argoCD.secretType != 'Cluster' : has(self.secret.consumers) && 'ArgoCD' in self.secret.consumers)",
+    "server (the repository URL) is required when the Secret is for Argo CD as a Repository or RepoCreds (the default for types UsernamePassword and SecretText)",
+    FieldPath = ".server", Reason = "FieldValueRequired", Order = 9)]
+// The two server rules sit on the spec, not on server: the API server quotes a string that fails its own rule, and the
+// first one would quote the token (into kubectl's output, or the sync error a GitOps tool shows everyone).
+// User info would be copied where the server is published (a Tekton annotation, Argo CD's url), leaking the token.
+[CelRule("!has(self.server) || !self.server.matches('" + ValidationPatterns.ServerUserInfo + "')",
+    "server must not carry user info (user:token@): put the username in usernamePassword and the password or token in its Secret",
+    FieldPath = ".server", Order = 10)]
+// Anything else the operator could not parse as a URL: a port that is not a number (5OOO), out of range, no host.
+[CelRule("!has(self.server) || self.server.matches('" + ValidationPatterns.ServerUserInfo + "') || self.server.matches('" + ValidationPatterns.ServerHostAndPort + "')",
+    "server must be a host name, IPv4 address or [IPv6] address with an optional port of digits from 1 to 65535 and an optional path, " +
+    "such as https://git.example.com/team/app.git or registry.example.com:5000", FieldPath = ".server", Order = 11)]
 public sealed class PipelineCredentialSpec
 {
     /// <summary>UsernamePassword, SecretText (an access token) or Kubeconfig. Immutable.</summary>
@@ -76,7 +93,8 @@ public sealed class PipelineCredentialSpec
 
     /// <summary>
     /// The server the credential is for: a git repository URL (<c>https://git.example.com/team/app.git</c>) or a
-    /// registry (<c>https://registry.example.com</c>). Optional for Kubeconfig, which names its own server.
+    /// registry (<c>https://registry.example.com</c>, <c>registry.example.com:5000</c>). Optional for Kubeconfig, which
+    /// names its own server. No user info: the username and password or token come from the credential's own fields.
     /// </summary>
     [StringLength(2048, MinimumLength = 1)]
     [RegularExpression(@"^(https?://)?[A-Za-z0-9\[][^\s]*$")]

@@ -11,4 +11,18 @@ public static class ValidationPatterns
 
     /// <summary>A Go-style duration such as <c>90s</c>, <c>10m</c> or <c>1h30m</c>; <c>0</c> is allowed.</summary>
     public const string Duration = @"^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$";
+
+    // The two below are RE2 for CEL's matches(), written without backslashes so that they can sit in a CEL string
+    // literal as they are ("[[]" is a literal "[", a "]" outside a class is literal).
+
+    /// <summary>A server URL (scheme optional) with user info before its host, such as <c>https://user:token@host</c>.</summary>
+    public const string ServerUserInfo = "^(https?://)?[^/?#]*@";
+
+    /// <summary>
+    /// A server URL (scheme optional) whose host is a DNS name, an IPv4 address or a bracketed IPv6 address, with an
+    /// optional port from 1 to 65535 and an optional path, query or fragment: what the operator can parse as a URL.
+    /// </summary>
+    public const string ServerHostAndPort =
+        "^(https?://)?([[][0-9A-Fa-f:.]+]|[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?([.][A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?)*)" +
+        "(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?([/?#].*)?$";
 }

@@ -172,6 +172,14 @@ internal static class KubeconfigReader
         }
 
         var token = string.IsNullOrWhiteSpace(credentials?.Token) ? null : credentials.Token.Trim();
+        if (token is not null && !IsHeaderText(token))
+        {
+            // The token goes into an Authorization header, which refuses line breaks outright (the request is never
+            // sent) and non-ASCII text on the wire: say which user to fix instead of failing as if the server were down.
+            return Invalid($"the token of user \"{userName}\" holds a line break, a control character or a non-ASCII character; " +
+                "a bearer token is one line of ASCII: copy it again without them");
+        }
+
         var basicUser = string.IsNullOrEmpty(credentials?.UserName) ? null : credentials.UserName;
         if (basicUser is not null && string.IsNullOrEmpty(credentials?.Password))
         {
@@ -205,6 +213,9 @@ internal static class KubeconfigReader
             ImpersonateGroups = (credentials?.ImpersonateGroups ?? []).Where(g => !string.IsNullOrEmpty(g)).ToList(),
         }, null);
     }
+
+    /// <summary>True when every character is printable ASCII (space included), as an HTTP header value needs.</summary>
+    private static bool IsHeaderText(string value) => value.All(c => c is >= ' ' and <= '~');
 
     private static bool TryLoadRaw(string kubeconfig, out YamlMappingNode root, out string error)
     {

@@ -14,6 +14,7 @@ public sealed record PipelineSecretInputs(string? Username, string? Password, st
 /// <summary>
 /// Shapes a PipelineCredential's Secret so that its consumers pick it up directly: the Secret type follows
 /// <c>format</c>, and each consumer adds the labels, annotations and keys it looks for (shared/reference/consumers.md).
+/// A spec the schema would refuse today (stored before a rule existed) ends in <see cref="UnbuildableSecretException"/>.
 /// </summary>
 public static class PipelineSecretBuilder
 {
@@ -71,7 +72,7 @@ public static class PipelineSecretBuilder
         switch (spec.Type)
         {
             case PipelineCredentialType.UsernamePassword when format == SecretFormat.DockerConfigJson:
-                data[".dockerconfigjson"] = DockerConfigJson(RegistryHost(spec.Server!), inputs.Username!, inputs.Password!);
+                data[".dockerconfigjson"] = DockerConfigJson(RegistryHost(spec.Server ?? throw NoServer("spec.secret.format DockerConfigJson", "the registry")), inputs.Username!, inputs.Password!);
                 break;
             case PipelineCredentialType.UsernamePassword:
                 data["username"] = inputs.Username!;
@@ -99,23 +100,40 @@ public static class PipelineSecretBuilder
 
         if (format == SecretFormat.DockerConfigJson || spec.Validation?.Probe == PipelineProbe.ContainerRegistry)
         {
-            annotations["tekton.dev/docker-0"] = WithScheme(spec.Server);
+            annotations["tekton.dev/docker-0"] = AsWritten(spec.Server);
             return;
         }
 
-        var origin = Origin(spec.Server);
+        var uri = ServerUri(spec.Server);
+        var origin = $"{uri.Scheme}://{uri.Authority}";
         annotations["tekton.dev/git-0"] = origin;
         var (user, secret) = spec.Type == PipelineCredentialType.SecretText ? (TokenUsername, inputs.Token!) : (inputs.Username!, inputs.Password!);
-        var uri = new Uri(origin);
         data[".git-credentials"] = $"{uri.Scheme}://{Uri.EscapeDataString(user)}:{Uri.EscapeDataString(secret)}@{uri.Authority}\n";
         data[".gitconfig"] = $"[credential \"{origin}\"]\n\thelper = store\n";
     }
 
-    /// <summary>Argo CD's declarative setup: a labelled Secret with url/username/password, or a cluster Secret.</summary>
+    /// <summary>
+    /// Argo CD's declarative setup: a labelled Secret with url/username/password, or a cluster Secret. A kubeconfig can
+    /// only be a cluster, and a repository needs a username and password or a token and the URL it matches.
+    /// </summary>
     private static void AddArgoCD(PipelineCredentialSpec spec, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> labels)
     {
         var argo = spec.Secret?.ArgoCD;
-        var secretType = argo?.SecretType ?? (spec.Type == PipelineCredentialType.Kubeconfig ? ArgoCDSecretType.Cluster : ArgoCDSecretType.RepoCreds);
+        var kubeconfig = spec.Type == PipelineCredentialType.Kubeconfig;
+        var secretType = argo?.SecretType ?? (kubeconfig ? ArgoCDSecretType.Cluster : ArgoCDSecretType.RepoCreds);
+        if ((secretType == ArgoCDSecretType.Cluster) != kubeconfig)
+        {
+            throw new UnbuildableSecretException(
+                $"spec.secret.argoCD.secretType {secretType} does not fit type {spec.Type}: Cluster is for type Kubeconfig, " +
+                "Repository and RepoCreds are for UsernamePassword and SecretText");
+        }
+
+        if (!kubeconfig && spec.Server is null)
+        {
+            var which = argo?.SecretType is null ? $"{secretType} (the default for type {spec.Type})" : secretType.ToString();
+            throw NoServer($"spec.secret.argoCD.secretType {which}", "the repository URL Argo CD matches");
+        }
+
         labels["argocd.argoproj.io/secret-type"] = secretType switch
         {
             ArgoCDSecretType.Repository => "repository",
@@ -141,17 +159,17 @@ public static class PipelineSecretBuilder
             return;
         }
 
-        if (spec.Server is not null)
-        {
-            data["url"] = WithScheme(spec.Server);
-        }
-
+        data["url"] = AsWritten(spec.Server!);
         data["type"] = argo?.RepositoryType ?? "git";
         data["username"] = spec.Type == PipelineCredentialType.SecretText ? TokenUsername : inputs.Username!;
         data["password"] = spec.Type == PipelineCredentialType.SecretText ? inputs.Token! : inputs.Password!;
     }
 
-    /// <summary>Jenkins' kubernetes-credentials-provider: a type label, keys per type, and the ID and description.</summary>
+    /// <summary>
+    /// Jenkins' kubernetes-credentials-provider: a type label, keys per type, and the ID, scope and description. The type
+    /// follows the keys Passbox writes, so it is always set; ID, scope and description are defaults that a label or
+    /// annotation in spec.secret overrides (pipelines that already refer to another credential ID keep working).
+    /// </summary>
     private static void AddJenkins(PipelineCredential credential, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> labels, Dictionary<string, string> annotations)
     {
         var spec = credential.Spec;
@@ -172,11 +190,11 @@ public static class PipelineSecretBuilder
                 break;
         }
 
-        labels["jenkins.io/credentials-scope"] = "global";
-        annotations["jenkins.io/credentials-id"] = credential.Metadata.Name;
+        labels.TryAdd("jenkins.io/credentials-scope", "global");
+        annotations.TryAdd("jenkins.io/credentials-id", credential.Metadata.Name);
         if (!string.IsNullOrEmpty(spec.Description))
         {
-            annotations["jenkins.io/credentials-description"] = spec.Description;
+            annotations.TryAdd("jenkins.io/credentials-description", spec.Description);
         }
     }
 
@@ -220,11 +238,34 @@ public static class PipelineSecretBuilder
         return config.ToJsonString();
     }
 
-    /// <summary>The registry as docker config keys it: host and port, no scheme or path.</summary>
-    public static string RegistryHost(string server) => new Uri(WithScheme(server)).Authority;
+    /// <summary>The registry as docker config keys it: host and port, no scheme, user info or path.</summary>
+    public static string RegistryHost(string server) => ServerUri(server).Authority;
 
-    private static string Origin(string server) => new Uri(WithScheme(server)).GetLeftPart(UriPartial.Authority);
+    /// <summary>
+    /// spec.server parsed as a URL (https:// when it names no scheme). <see cref="Uri.Authority"/> leaves out user info,
+    /// so a token written into the URL never reaches what is derived from it.
+    /// </summary>
+    private static Uri ServerUri(string server) =>
+        Uri.TryCreate(WithScheme(server), UriKind.Absolute, out var uri) && !string.IsNullOrEmpty(uri.Host)
+            ? uri
+            : throw new UnbuildableSecretException(
+                "spec.server is not a URL: give a host with an optional port of digits and an optional path, " +
+                "such as https://git.example.com/team/app.git or registry.example.com:5000");
+
+    /// <summary>
+    /// spec.server as the user wrote it (consumers compare it with their own URLs), with https:// when it names no scheme
+    /// and without user info: a token in the URL must not be copied into a URL key or an annotation.
+    /// </summary>
+    private static string AsWritten(string server)
+    {
+        var uri = ServerUri(server);
+        return string.IsNullOrEmpty(uri.UserInfo)
+            ? WithScheme(server)
+            : uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery | UriComponents.Fragment, UriFormat.UriEscaped);
+    }
 
     private static string WithScheme(string server) =>
         server.Contains("://", StringComparison.Ordinal) ? server : "https://" + server;
+
+    private static UnbuildableSecretException NoServer(string what, string serverIs) => new($"{what} needs spec.server ({serverIs}), which is not set");
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -34,6 +33,12 @@ public sealed partial class CredentialPipeline(
 
     /// <summary>How soon to look again when the cache has not caught up with this process's own status write.</summary>
     public static readonly TimeSpan CacheLagRetry = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How soon a Secret write refused with 400 or 403 is tried again. The cause is outside the credential (RBAC, an
+    /// admission policy), so no edit of it brings the credential back when that is fixed.
+    /// </summary>
+    public static readonly TimeSpan RefusedWriteRetry = TimeSpan.FromMinutes(1);
 
     /// <summary>True when the cached status is older than this process's last check (see <see cref="CheckMemory"/>).</summary>
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
@@ -133,7 +138,15 @@ public sealed partial class CredentialPipeline(
 
         if (validatedNow)
         {
-            restartRequeue = await PublishAsync(credential, kind.BuildSecret(credential, sourceValues), revision, conditions, status, notices, ct);
+            var (payload, problem) = BuildSecret(credential, kind, sourceValues);
+            if (payload is not null)
+            {
+                restartRequeue = await PublishAsync(credential, payload, sourceValues, revision, conditions, status, notices, ct);
+            }
+            else
+            {
+                await ReportUnbuildableAsync(credential, conditions, status, problem!, ct);
+            }
         }
         else
         {
@@ -348,9 +361,49 @@ public sealed partial class CredentialPipeline(
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + "s";
 
+    /// <summary>
+    /// The Secret the credential asks for, or why it cannot be built. Building depends only on the spec and the source
+    /// Secrets, whose changes bring the credential back, so a failure is reported once as a condition instead of thrown
+    /// out of every reconcile with no status written.
+    /// </summary>
+    private (SecretPayload? Payload, string? Problem) BuildSecret<T>(T credential, ICredentialKind<T> kind, SourceValues values)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        try
+        {
+            return (kind.BuildSecret(credential, values), null);
+        }
+        catch (UnbuildableSecretException e)
+        {
+            return (null, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A library's message can quote its input (a URL with a token in it): the log gets the type and where.
+            LogUnbuildable(logger, credential.Metadata.NamespaceProperty, credential.Metadata.Name, e.GetType().FullName ?? e.GetType().Name, e.StackTrace);
+            return (null, $"the spec asks for a Secret that cannot be built ({e.GetType().Name}); see the operator log");
+        }
+    }
+
+    /// <summary>The check passed but its Secret cannot be built: the last good Secret stays, the conditions say why.</summary>
+    private async Task ReportUnbuildableAsync<T>(T credential, ConditionSet conditions, CredentialStatus status, string problem, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        var message = status.PublishedRevision is null
+            ? $"{problem}. Nothing is published until the spec is fixed"
+            : $"{problem}. Secret {status.SecretName} from the last good spec stays until it is fixed";
+        var already = conditions.Find(ConditionTypes.SecretSynced) is { Reason: ConditionReasons.InvalidSpec } c && c.Message == message;
+        conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.InvalidSpec, message);
+        conditions.Set(ConditionTypes.Ready, false, ConditionReasons.InvalidSpec, message);
+        if (!already)
+        {
+            await events.WarningAsync(credential, ConditionReasons.InvalidSpec, message, ct);
+        }
+    }
+
     /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
-    private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, string revision, ConditionSet conditions, CredentialStatus status,
-        PassNotices notices, CancellationToken ct)
+    private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, SourceValues sources, string revision, ConditionSet conditions,
+        CredentialStatus status, PassNotices notices, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var meta = credential.Metadata;
@@ -360,12 +413,14 @@ public sealed partial class CredentialPipeline(
         {
             result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.UnprocessableEntity)
+        catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
         {
-            // The same write would be refused again: say why and wait for an edit of the spec, which brings the
-            // credential back, instead of retrying with backoff for ever.
-            await ReportRejectedAsync(credential, conditions, payload.Name, Rejection(e), ct);
-            return null;
+            // The same write would be refused again: say why instead of retrying with backoff for ever, with no status.
+            // An invalid Secret (422) waits for an edit of the spec, which brings the credential back; a refusal by RBAC
+            // or an admission policy (400, 403) is fixed elsewhere, so it is tried again now and then.
+            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text));
+            await ReportRejectedAsync(credential, conditions, payload.Name, refusal, ct);
+            return refusal.StatusCode == HttpStatusCode.UnprocessableEntity ? null : RefusedWriteRetry;
         }
 
         if (!result.Succeeded)
@@ -413,10 +468,21 @@ public sealed partial class CredentialPipeline(
         return kept.Any(secret => secret.Users is null) ? Earliest(restartRetry, ShortestRecheck) : restartRetry;
     }
 
-    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, string why, CancellationToken ct)
+    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, SecretWriteRefusal refusal, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var message = $"the API server refused Secret {secretName}: {why}. Fix spec.secret.labels or spec.secret.annotations";
+        var fix = refusal.StatusCode switch
+        {
+            HttpStatusCode.Forbidden =>
+                $"The operator may not write Secrets in namespace {credential.Metadata.NamespaceProperty}, or an admission policy forbids this one: " +
+                "grant the operator's ServiceAccount get, create, patch and delete on secrets there, or change what the policy objects to; " +
+                $"tried again every {Seconds(RefusedWriteRetry)}",
+            HttpStatusCode.BadRequest =>
+                "An admission webhook or policy refused it: change what it objects to (spec.secret.labels, spec.secret.annotations, " +
+                $"spec.secret.name), or ask the cluster's administrators about the policy; tried again every {Seconds(RefusedWriteRetry)}",
+            _ => "Fix spec.secret.labels or spec.secret.annotations",
+        };
+        var message = $"the API server refused Secret {secretName}: {refusal.Message}. {fix}";
         var already = conditions.Says(ConditionTypes.SecretSynced, ConditionReasons.SecretRejected, message);
         conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SecretRejected, message);
         conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SecretRejected, message);
@@ -424,31 +490,6 @@ public sealed partial class CredentialPipeline(
         {
             await events.WarningAsync(credential, ConditionReasons.SecretRejected, message, ct);
         }
-    }
-
-    /// <summary>
-    /// The API server's own words for a refused Secret. Its validation names fields and quotes label and annotation
-    /// values, never data (it redacts what it checks there), so the message holds nothing secret.
-    /// </summary>
-    private static string Rejection(HttpOperationException e)
-    {
-        const int Longest = 1024;
-        string? message = null;
-        try
-        {
-            using var status = JsonDocument.Parse(e.Response.Content ?? "");
-            if (status.RootElement.ValueKind == JsonValueKind.Object && status.RootElement.TryGetProperty("message", out var text)
-                && text.ValueKind == JsonValueKind.String)
-            {
-                message = text.GetString();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        message = string.IsNullOrWhiteSpace(message) ? "422 Unprocessable Entity" : message.TrimEnd('.');
-        return message.Length <= Longest ? message : message[..Longest] + "…";
     }
 
     private static void DescribeHeldBack(ConditionSet conditions, CredentialStatus status)
@@ -492,4 +533,7 @@ public sealed partial class CredentialPipeline(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Check of {Namespace}/{Name} failed unexpectedly with {ExceptionType} at {StackTrace}")]
     private static partial void LogUnexpected(ILogger logger, string @namespace, string name, string exceptionType, string? stackTrace);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Building the Secret of {Namespace}/{Name} failed unexpectedly with {ExceptionType} at {StackTrace}")]
+    private static partial void LogUnbuildable(ILogger logger, string @namespace, string name, string exceptionType, string? stackTrace);
 }

@@ -205,6 +205,74 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         (await RejectionAsync(tokenAsDockerConfig)).Should().ContainSingle(c => c.Field == "spec.secret.format" && c.Message.Contains("needs type UsernamePassword", StringComparison.Ordinal));
     }
 
+    public static TheoryData<string, string> ServerValues => new()
+    {
+        // A token in the URL would be published in the Tekton annotation and Argo CD's url.
+        { "https://oauth2:glpat-XXXX@gitlab.com/g/r.git", "server must not carry user info" },
+        { "robot:glpat-XXXX@registry.example.com", "server must not carry user info" },
+        // A port the operator cannot parse used to fail every reconcile.
+        { "registry.local:5OOO", "optional port of digits from 1 to 65535" },
+        { "https://git.example.com:99999/a.git", "optional port of digits from 1 to 65535" },
+        { "https://git..example.com/a.git", "optional port of digits from 1 to 65535" },
+        // Control cases: what people write for git servers and registries stays accepted.
+        { "registry.example.com:5000", "" },
+        { "https://[fd00::1]:8443/team/app.git", "" },
+        { "http://10.0.0.7:3000/team/app.git?ref=main", "" },
+        { "https://github.com/team/app.git#user@example", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ServerValues))]
+    public async Task A_server_with_user_info_or_a_port_that_is_no_number_is_rejected_naming_spec_server(string server, string message)
+    {
+        var yaml = ValidPipeline.Replace("https://git.example.com/a.git", server, StringComparison.Ordinal);
+        if (message.Length == 0)
+        {
+            await CreateAsync(yaml);
+            return;
+        }
+
+        var causes = await RejectionAsync(yaml);
+        causes.Should().HaveCount(1, "one mistake gets one message: {0}", string.Join("; ", causes))
+            .And.Contain(c => c.Field == "spec.server" && c.Message.Contains(message, StringComparison.Ordinal));
+        causes.Should().NotContain(c => c.Message.Contains("glpat-XXXX", StringComparison.Ordinal), "the refusal must not echo the token");
+    }
+
+    private const string UsernamePasswordSpec = "type: UsernamePassword\n  server: https://git.example.com/a.git\n  usernamePassword: {username: bot, passwordSecretRef: {name: in, key: password}}";
+
+    public static TheoryData<string, string, string> ArgoCDSecretTypes => new()
+    {
+        // A kubeconfig has no username and password for a repository Secret: building it failed on every reconcile.
+        { "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Repository}}", "spec.secret.argoCD.secretType", "Cluster is for type Kubeconfig" },
+        { "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}\n  secret: {consumers: [ArgoCD], argoCD: {secretType: RepoCreds}}", "spec.secret.argoCD.secretType", "Cluster is for type Kubeconfig" },
+        // A password or token has no server and config for a cluster Secret.
+        { UsernamePasswordSpec + "\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Cluster}}", "spec.secret.argoCD.secretType", "Cluster is for type Kubeconfig" },
+        // A repository Secret without url matches nothing, whether its type is written or the default.
+        { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Repository}}", "spec.server", "server (the repository URL) is required" },
+        { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [ArgoCD]}", "spec.server", "server (the repository URL) is required" },
+        // Control cases.
+        { "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Cluster}}", "", "" },
+        { UsernamePasswordSpec + "\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Repository}}", "", "" },
+        { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [Jenkins]}", "", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ArgoCDSecretTypes))]
+    public async Task An_Argo_CD_secret_type_must_fit_the_credential_type_and_a_repository_needs_a_server(string spec, string field, string message)
+    {
+        var yaml = ValidPipeline.Replace(UsernamePasswordSpec, spec, StringComparison.Ordinal);
+        yaml.Should().Contain(spec);
+        if (field.Length == 0)
+        {
+            await CreateAsync(yaml);
+            return;
+        }
+
+        var causes = await RejectionAsync(yaml);
+        causes.Should().HaveCount(1, "one mistake gets one message: {0}", string.Join("; ", causes))
+            .And.Contain(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(ValidCluster, "name: c1")]
     [InlineData(ValidPipeline, "name: p1")]

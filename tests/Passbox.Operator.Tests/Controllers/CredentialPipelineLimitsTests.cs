@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Runtime;
 using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
 
@@ -82,6 +83,74 @@ public sealed class CredentialPipelineLimitsTests
         status.SecretName.Should().BeNull("nothing was published");
     }
 
+    [Theory]
+    [InlineData(HttpStatusCode.Forbidden, "Forbidden",
+        "secrets is forbidden: User \\\"system:serviceaccount:passbox-system:passbox\\\" cannot create resource \\\"secrets\\\" in API group \\\"\\\" in the namespace \\\"team\\\"",
+        "may not write Secrets in namespace team")]
+    [InlineData(HttpStatusCode.BadRequest, "BadRequest",
+        "admission webhook \\\"secrets.policy.example.com\\\" denied the request: Secrets need the label team",
+        "An admission webhook or policy refused it")]
+    public async Task A_Secret_write_refused_by_RBAC_or_an_admission_webhook_ends_in_a_SecretRejected_condition_and_is_tried_again(
+        HttpStatusCode code, string reason, string refusal, string hint)
+    {
+        var refusing = new FakeApiServer(request => request.Method == HttpMethod.Post
+            ? FakeApiServer.Status(code, reason, refusal)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
+        var status = new ClusterCredentialStatus();
+
+        var run = () => Pipeline(refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+
+        (await run.Should().NotThrowAsync("an exception out of the reconcile would leave no status")).Which
+            .Should().Be(CredentialPipeline.RefusedWriteRetry, "the cause is outside the credential: no edit of it will bring it back");
+        var synced = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
+        synced.Status.Should().Be("False");
+        synced.Reason.Should().Be(ConditionReasons.SecretRejected);
+        synced.Message.Should().StartWith("the API server refused Secret billing: " + refusal.Replace("\\\"", "\"", StringComparison.Ordinal))
+            .And.Contain(hint).And.Contain("tried again every 60s");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretRejected);
+        status.SecretName.Should().BeNull("nothing was published");
+    }
+
+    [Fact]
+    public async Task A_refusal_that_quotes_the_Secret_data_is_shown_without_it()
+    {
+        var base64 = Convert.ToBase64String("unit-test-pw"u8.ToArray());
+        var refusal = $"admission webhook \\\"strength.example.com\\\" denied the request: data.password unit-test-pw ({base64}) is too weak";
+        var refusing = new FakeApiServer(request => request.Method == HttpMethod.Post
+            ? FakeApiServer.Status(HttpStatusCode.BadRequest, "BadRequest", refusal)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
+        var status = new ClusterCredentialStatus();
+
+        await Pipeline(refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+
+        var message = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Message;
+        message.Should().Contain("admission webhook \"strength.example.com\" denied the request: data.password *** (***) is too weak")
+            .And.NotContain("unit-test-pw").And.NotContain(base64);
+    }
+
+    [Fact]
+    public async Task A_Secret_that_fails_to_build_ends_in_an_InvalidSpec_condition_that_does_not_quote_the_failure()
+    {
+        var kind = new HangingKind(provisioned: false)
+        {
+            Outcome = ValidationOutcome.Success("logged in"),
+            BuildFailure = new UriFormatException("Invalid URI: https://oauth2:glpat-quoted@git.example.com:5OOO"),
+        };
+        var status = new ClusterCredentialStatus();
+
+        var run = () => Pipeline().RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+
+        await run.Should().NotThrowAsync("an exception out of the reconcile would leave no status and retry for ever");
+        api.Requests.Should().BeEmpty("nothing is published");
+        var ready = status.Conditions!.Single(c => c.Type == ConditionTypes.Ready);
+        ready.Status.Should().Be("False");
+        ready.Reason.Should().Be(ConditionReasons.InvalidSpec);
+        ready.Message.Should().Contain("cannot be built (UriFormatException)").And.Contain("operator log").And.NotContain("glpat-quoted");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Reason.Should().Be(ConditionReasons.InvalidSpec);
+    }
+
     private CredentialPipeline Pipeline(FakeApiServer? server = null) => PipelineTestKit.Pipeline(server ?? api, new NoGeneratedSecrets(), time);
 
     /// <summary>A kind with no source Secrets whose login hangs until cancelled, or returns <see cref="Outcome"/>.</summary>
@@ -90,6 +159,12 @@ public sealed class CredentialPipelineLimitsTests
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ValidationOutcome? Outcome { get; init; }
+
+        /// <summary>Thrown by <see cref="BuildSecret"/> when set.</summary>
+        public Exception? BuildFailure { get; init; }
+
+        public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) =>
+            BuildFailure is { } failure ? throw failure : base.BuildSecret(credential, sources);
 
         public override ICredentialProvisioning<V1ConfigMap>? Provisioning { get; } = provisioned ? new RecordingProvisioning { ManagesUsers = managed } : null;
 

@@ -50,6 +50,25 @@ public sealed class PipelineSecretBuilderTests
     }
 
     [Fact]
+    public void Jenkins_id_scope_and_description_from_spec_secret_are_kept_over_the_defaults()
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, "https://github.com/example/app.git", SecretFormat.BasicAuth, SecretConsumer.Jenkins);
+        credential.Spec.Secret!.Labels = new() { ["jenkins.io/credentials-scope"] = "system" };
+        credential.Spec.Secret.Annotations = new()
+        {
+            ["jenkins.io/credentials-id"] = "legacy-github-id",
+            ["jenkins.io/credentials-description"] = "as Jenkins shows it",
+        };
+
+        var payload = PipelineSecretBuilder.Build(credential, UserPass);
+
+        payload.Labels.Should().Contain("jenkins.io/credentials-scope", "system")
+            .And.Contain("jenkins.io/credentials-type", "usernamePassword");
+        payload.Annotations.Should().Contain("jenkins.io/credentials-id", "legacy-github-id")
+            .And.Contain("jenkins.io/credentials-description", "as Jenkins shows it");
+    }
+
+    [Fact]
     public void DockerConfigJson_holds_the_registry_auth_and_Tekton_gets_a_docker_annotation()
     {
         var payload = PipelineSecretBuilder.Build(
@@ -113,6 +132,69 @@ public sealed class PipelineSecretBuilderTests
         config["bearerToken"]!.GetValue<string>().Should().Be("tok-abc");
         config["tlsClientConfig"]!["caData"]!.GetValue<string>().Should().Be("Q0E=");
         config["tlsClientConfig"]!["insecure"]!.GetValue<bool>().Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData(PipelineCredentialType.Kubeconfig, ArgoCDSecretType.Repository)]
+    [InlineData(PipelineCredentialType.Kubeconfig, ArgoCDSecretType.RepoCreds)]
+    [InlineData(PipelineCredentialType.UsernamePassword, ArgoCDSecretType.Cluster)]
+    [InlineData(PipelineCredentialType.SecretText, ArgoCDSecretType.Cluster)]
+    public void An_Argo_CD_secret_type_the_credential_type_cannot_fill_is_refused_naming_the_field(PipelineCredentialType type, ArgoCDSecretType secretType)
+    {
+        var credential = Credential(type, "https://git.example.com/a.git", null, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { SecretType = secretType };
+        var cluster = new ClusterAccess("prod", "https://10.0.0.1:6443", null, null, null, "tok-abc", null, null, false);
+        var inputs = new PipelineSecretInputs("ci-bot", "s3cret/pw", "ghp_token123", "apiVersion: v1\nkind: Config\n", cluster);
+
+        var build = () => PipelineSecretBuilder.Build(credential, inputs);
+
+        build.Should().Throw<UnbuildableSecretException>().Which.Message.Should()
+            .StartWith($"spec.secret.argoCD.secretType {secretType} does not fit type {type}");
+    }
+
+    [Theory]
+    [InlineData(ArgoCDSecretType.Repository, "spec.secret.argoCD.secretType Repository needs spec.server")]
+    [InlineData(null, "spec.secret.argoCD.secretType RepoCreds (the default for type SecretText) needs spec.server")]
+    public void An_Argo_CD_repository_without_a_server_is_refused_instead_of_lacking_its_url(ArgoCDSecretType? secretType, string message)
+    {
+        var credential = Credential(PipelineCredentialType.SecretText, null, null, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { SecretType = secretType };
+
+        var build = () => PipelineSecretBuilder.Build(credential, Token);
+
+        build.Should().Throw<UnbuildableSecretException>().Which.Message.Should().StartWith(message);
+    }
+
+    [Theory]
+    [InlineData("registry.local:5OOO")]
+    [InlineData("https://git.example.com:99999/a.git")]
+    [InlineData("https://git^example.com/a.git")]
+    public void A_server_that_is_no_URL_is_refused_naming_spec_server(string server)
+    {
+        var build = () => PipelineSecretBuilder.Build(Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.BasicAuth, SecretConsumer.Tekton), UserPass);
+
+        build.Should().Throw<UnbuildableSecretException>().Which.Message.Should().StartWith("spec.server is not a URL").And.NotContain(server);
+    }
+
+    [Fact]
+    public void User_info_in_the_server_never_reaches_the_Secret()
+    {
+        const string Leaked = "glpat-XXXX";
+        var git = Credential(PipelineCredentialType.UsernamePassword, $"https://oauth2:{Leaked}@gitlab.com/g/r.git", SecretFormat.BasicAuth, SecretConsumer.Tekton, SecretConsumer.ArgoCD);
+        var registry = Credential(PipelineCredentialType.UsernamePassword, $"robot:{Leaked}@registry.example.com:5000", SecretFormat.DockerConfigJson, SecretConsumer.Tekton);
+
+        var gitPayload = PipelineSecretBuilder.Build(git, UserPass);
+        var registryPayload = PipelineSecretBuilder.Build(registry, UserPass);
+
+        gitPayload.Annotations.Should().Contain("tekton.dev/git-0", "https://gitlab.com");
+        Data(gitPayload).Should().Contain("url", "https://gitlab.com/g/r.git")
+            .And.Contain(".git-credentials", "https://ci-bot:s3cret%2Fpw@gitlab.com\n");
+        registryPayload.Annotations.Should().Contain("tekton.dev/docker-0", "https://registry.example.com:5000/");
+        JsonNode.Parse(Data(registryPayload)[".dockerconfigjson"])!["auths"]!.AsObject().Select(p => p.Key).Should().Equal("registry.example.com:5000");
+        foreach (var payload in new[] { gitPayload, registryPayload })
+        {
+            Data(payload).Values.Concat(payload.Annotations.Values).Concat(payload.Labels.Values).Should().NotContain(v => v.Contains(Leaked, StringComparison.Ordinal));
+        }
     }
 
     [Fact]

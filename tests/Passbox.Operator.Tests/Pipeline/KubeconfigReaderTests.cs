@@ -291,6 +291,31 @@ public sealed class KubeconfigReaderTests
         ShouldFail(KubeconfigReader.Read(yaml, null), ValidationReasons.InvalidKubeconfig, "user info");
     }
 
+    [Theory]
+    [InlineData("\\n")]
+    [InlineData("\\r\\n")]
+    [InlineData("\\0")]
+    [InlineData("\\t")]
+    [InlineData("\\x7f")]
+    [InlineData("\u00e9")]
+    public void A_token_that_cannot_be_an_http_header_is_refused_naming_the_user_not_the_token(string inside)
+    {
+        // Double-quoted YAML: the escape becomes the character itself inside the token.
+        var yaml = Valid.Replace($"    token: {Secret}\n", $"    token: \"{Secret}{inside}{Secret}\"\n", StringComparison.Ordinal);
+
+        var failure = ShouldFail(KubeconfigReader.Read(yaml, null), ValidationReasons.InvalidKubeconfig, "the token of user \"deployer\"");
+
+        failure.Message.Should().Contain("one line of ASCII");
+    }
+
+    [Fact]
+    public void A_token_with_a_trailing_line_break_is_trimmed_not_refused()
+    {
+        var yaml = Valid.Replace($"    token: {Secret}\n", $"    token: \"{Secret}\\n\"\n", StringComparison.Ordinal);
+
+        KubeconfigReader.Read(yaml, null).Target!.BearerToken.Should().Be(Secret);
+    }
+
     [Fact]
     public void Impersonation_is_carried_over()
     {

@@ -61,6 +61,21 @@ public sealed class KubernetesApiProbeTests
     }
 
     [Fact]
+    public async Task A_token_with_a_line_break_is_an_invalid_kubeconfig_and_no_request_is_made()
+    {
+        await using var server = ApiServer();
+        var yaml = Valid
+            .Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)
+            .Replace($"    token: {Secret}\n", $"    token: \"{Secret}\\n{Secret}\"\n", StringComparison.Ordinal);
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(yaml), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.InvalidKubeconfig, "the token is what is wrong, not the server");
+        outcome.Message.Should().Contain("user \"deployer\"").And.NotContain(Secret);
+        server.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Server_and_token_without_kubeconfig_are_checked_directly()
     {
         await using var server = ApiServer();
