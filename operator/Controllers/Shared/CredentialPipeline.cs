@@ -392,7 +392,7 @@ public sealed partial class CredentialPipeline(
         var message = status.PublishedRevision is null
             ? $"{problem}. Nothing is published until the spec is fixed"
             : $"{problem}. Secret {status.SecretName} from the last good spec stays until it is fixed";
-        var already = conditions.Find(ConditionTypes.SecretSynced) is { Reason: ConditionReasons.InvalidSpec } c && c.Message == message;
+        var already = conditions.Says(ConditionTypes.SecretSynced, ConditionReasons.InvalidSpec, message);
         conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.InvalidSpec, message);
         conditions.Set(ConditionTypes.Ready, false, ConditionReasons.InvalidSpec, message);
         if (!already)
