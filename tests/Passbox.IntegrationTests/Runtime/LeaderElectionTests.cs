@@ -83,7 +83,7 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
     {
         await using var ns = await controlPlane.CreateNamespaceAsync("lease");
         var leader = new Candidate(controlPlane, Options(ns.Name, "leader") with { RenewDeadline = TimeSpan.FromSeconds(3) });
-        leader.StartIgnoringGracefulStop();
+        leader.Start(ignoringGracefulStop: true);
         await EventuallyAsync(() => leader.Leading, because: "a lone candidate acquires the lease");
 
         // Another process takes the lease: the leader can no longer renew it and must stop acting at once, in-flight
@@ -156,39 +156,21 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
         public Task<LeaderElectionOutcome> Run => run!;
 
         /// <summary>
-        /// Work that, like a reconcile in the middle of a database call, takes no notice of the graceful stop: only
-        /// the abort token ends it early.
+        /// Work that ends when asked to stop, or, when <paramref name="ignoringGracefulStop"/>, like a reconcile in the
+        /// middle of a database call: only the abort token ends it early.
         /// </summary>
-        public void StartIgnoringGracefulStop() => run = Election.RunAsync(
+        public void Start(bool ignoringGracefulStop = false) => run = Election.RunAsync(
             async (stopping, abort) =>
             {
                 Leading = true;
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, abort);
+                    await Task.Delay(Timeout.Infinite, ignoringGracefulStop ? abort : stopping);
                 }
                 catch (OperationCanceledException)
                 {
-                    WorkAborted = true;
-                }
-                finally
-                {
-                    Leading = false;
-                }
-            },
-            stop.Token);
-
-        public void Start() => run = Election.RunAsync(
-            async (stopping, _) =>
-            {
-                Leading = true;
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, stopping);
-                }
-                catch (OperationCanceledException)
-                {
-                    WorkCancelled = true;
+                    WorkCancelled = stopping.IsCancellationRequested;
+                    WorkAborted = abort.IsCancellationRequested;
                 }
                 finally
                 {
