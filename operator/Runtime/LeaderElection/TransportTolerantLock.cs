@@ -35,24 +35,18 @@ public sealed class TransportTolerantLock(ILock inner, Action<Exception> onError
         }
     }
 
-    public async Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await inner.CreateAsync(record, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (IsTransportFailure(e, cancellationToken))
-        {
-            onError(e);
-            return false;
-        }
-    }
+    public Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
+        WriteAsync(() => inner.CreateAsync(record, cancellationToken), cancellationToken);
 
-    public async Task<bool> UpdateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default)
+    public Task<bool> UpdateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
+        WriteAsync(() => inner.UpdateAsync(record, cancellationToken), cancellationToken);
+
+    /// <summary>A write that got no answer counts as not done: the elector reads the lease again and finds out.</summary>
+    private async Task<bool> WriteAsync(Func<Task<bool>> write, CancellationToken cancellationToken)
     {
         try
         {
-            return await inner.UpdateAsync(record, cancellationToken).ConfigureAwait(false);
+            return await write().ConfigureAwait(false);
         }
         catch (Exception e) when (IsTransportFailure(e, cancellationToken))
         {
