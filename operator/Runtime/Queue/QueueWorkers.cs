@@ -34,6 +34,11 @@ public static class QueueWorkers
             await Task.WhenAny(all, Task.Delay(Timeout.InfiniteTimeSpan, stopOrAbort.Token)).ConfigureAwait(false);
         }
 
+        // Again, and not only through the registration: the delay's cancellation callback can run this continuation
+        // inline, before the token's next callback, and leaving the block above then removes the registration before
+        // it ran. Workers waiting for a key would then wait for ever. ShutDown is idempotent.
+        queue.ShutDown();
+
         if (!all.IsCompleted)
         {
             await Task.WhenAny(all, Task.Delay(drainTimeout, time, CancellationToken.None)).ConfigureAwait(false);
