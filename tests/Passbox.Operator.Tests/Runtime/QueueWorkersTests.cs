@@ -145,6 +145,30 @@ public sealed class QueueWorkersTests
         taken.Should().Be(1, "no new work is taken after an abort");
     }
 
+    [Fact]
+    public async Task A_stop_always_ends_the_workers()
+    {
+        // The stop wait can resume inside the token's callbacks, before the one that shuts the queue down, and leaving
+        // its block then removes that callback: idle workers waited for ever. That happened about once in 2,000 stops.
+        var time = new FakeTimeProvider();
+        for (var i = 0; i < 10000; i++)
+        {
+            using var queue = new WorkQueue("stop-race", time);
+            using var stop = new CancellationTokenSource();
+            var run = QueueWorkers.RunAsync(queue, 1, (_, _) => Task.CompletedTask, TimeSpan.FromSeconds(30), time, stop.Token);
+            if (i % 2 == 0)
+            {
+                await stop.CancelAsync();
+            }
+            else
+            {
+                stop.Cancel();
+            }
+
+            (await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(10)))).Should().BeSameAs(run, "stop {0} must end the workers", i);
+        }
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;
