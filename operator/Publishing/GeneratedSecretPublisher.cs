@@ -104,7 +104,10 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     {
         if (currentType != payload.Type)
         {
-            // A Secret's type is immutable: the only way to a new format is a new object.
+            // A Secret's type is immutable: the only way to a new format is a new object. Workloads may mount the old
+            // one, so the new one is tried first: a webhook, policy or quota that refuses it then leaves the old Secret
+            // in place, rather than no Secret at all.
+            await TryCreateAsync(owner, namespaceName, payload, ct);
             await client.CoreV1.DeleteNamespacedSecretAsync(payload.Name, namespaceName,
                 new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = currentUid } }, cancellationToken: ct);
             await CreateAsync(owner, namespaceName, payload, ct);
@@ -136,6 +139,18 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     {
         var created = await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
         ownWrites?.Record(created.Metadata);
+    }
+
+    /// <summary>
+    /// A dry-run create of the Secret, under a generated name because the real one is still taken; throws what the
+    /// server would answer the real create (400/403/422 from validation, admission or quota).
+    /// </summary>
+    private async Task TryCreateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
+    {
+        var trial = Build(owner, namespaceName, payload);
+        trial.Metadata.Name = null;
+        trial.Metadata.GenerateName = payload.Name + "-";
+        await client.CoreV1.CreateNamespacedSecretAsync(trial, namespaceName, dryRun: "All", fieldManager: FieldManager, cancellationToken: ct);
     }
 
     /// <summary>

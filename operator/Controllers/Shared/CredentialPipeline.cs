@@ -480,7 +480,7 @@ public sealed partial class CredentialPipeline(
             HttpStatusCode.BadRequest =>
                 "An admission webhook or policy refused it: change what it objects to (spec.secret.labels, spec.secret.annotations, " +
                 $"spec.secret.name), or ask the cluster's administrators about the policy; tried again every {Seconds(RefusedWriteRetry)}",
-            _ => "Fix spec.secret.labels or spec.secret.annotations",
+            _ => "Fix spec.secret.labels or spec.secret.annotations, or (after a change of spec.secret.format, which needs a new Secret) what makes the new type invalid; a Secret already published stays",
         };
         var message = $"the API server refused Secret {secretName}: {refusal.Message}. {fix}";
         var already = conditions.Says(ConditionTypes.SecretSynced, ConditionReasons.SecretRejected, message);

@@ -500,6 +500,43 @@ public sealed class PipelineCredentialTests(
     }
 
     [Fact]
+    public async Task Changing_the_format_replaces_the_Secret_with_one_of_the_new_type()
+    {
+        await kit.CreateSecretAsync("reformat-input", new Dictionary<string, string> { ["password"] = git.Password });
+        await kit.CreateAsync(GitCredential("reformat", "reformat-input", SecretFormat.Opaque));
+        (await kit.WaitForSecretAsync("reformat")).Type.Should().Be("Opaque");
+
+        await kit.PatchAsync<PipelineCredential>("reformat", new { spec = new { secret = new { format = "BasicAuth" } } });
+
+        var replaced = await kit.WaitForSecretAsync("reformat", s => s.Type == "kubernetes.io/basic-auth");
+        ClusterTestKit.Decode(replaced).Should().Contain("username", git.User).And.Contain("password", git.Password);
+        await kit.WaitForConditionAsync<PipelineCredential>("reformat", ConditionTypes.SecretSynced, "True");
+    }
+
+    /// <summary>
+    /// A Secret's type cannot change in place, so a new format means a new Secret. When the API server would refuse the
+    /// new one (here a policy makes every basic-auth Secret of the namespace invalid), workloads keep the old one.
+    /// </summary>
+    [Fact]
+    public async Task A_format_change_the_API_server_would_refuse_keeps_the_old_Secret()
+    {
+        await kit.CreateSecretAsync("held-input", new Dictionary<string, string> { ["password"] = git.Password });
+        await kit.CreateAsync(GitCredential("held", "held-input", SecretFormat.Opaque));
+        var before = await kit.WaitForSecretAsync("held");
+        await using var policy = await BasicAuthRefusalPolicy.InstallAsync(controlPlane.Admin, run.Namespace);
+
+        await kit.PatchAsync<PipelineCredential>("held", new { spec = new { secret = new { format = "BasicAuth" } } });
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("held", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
+        Condition(refused, ConditionTypes.SecretSynced).Message.Should().Contain(BasicAuthRefusalPolicy.RefusedLabel);
+        var kept = await kit.TryGetSecretAsync("held");
+        kept.Should().NotBeNull("workloads mount it; only a Secret the server accepts may replace it");
+        kept!.Metadata.Uid.Should().Be(before.Metadata.Uid, "the Secret workloads mount stays");
+        kept.Type.Should().Be("Opaque");
+        ClusterTestKit.Decode(kept)["password"].Should().Be(git.Password);
+    }
+
+    [Fact]
     public async Task A_Secret_deleted_or_edited_by_hand_is_repaired()
     {
         await kit.CreateSecretAsync("fix-input", new Dictionary<string, string> { ["password"] = git.Password });

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Passbox.Operator.Publishing;
@@ -25,6 +26,12 @@ public sealed class GeneratedSecretAdoptionTests
         new Dictionary<string, byte[]> { ["password"] = "new"u8.ToArray() },
         new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = "passbox" },
         new Dictionary<string, string>());
+
+    private static readonly SecretPayload BasicAuth = Payload with
+    {
+        Type = "kubernetes.io/basic-auth",
+        Data = new Dictionary<string, byte[]> { ["username"] = "billing"u8.ToArray(), ["password"] = "new"u8.ToArray() },
+    };
 
     [Fact]
     public async Task Adopting_an_own_Secret_reads_it_once_hands_over_its_created_fields_and_applies_the_payload()
@@ -63,6 +70,52 @@ public sealed class GeneratedSecretAdoptionTests
 
         result.Outcome.Should().Be(PublishOutcome.Conflict);
         server.Requests.Select(r => r.Method.Method).Should().Equal("POST", "GET");
+    }
+
+    [Fact]
+    public async Task A_format_change_the_server_would_refuse_leaves_the_old_Secret_in_place()
+    {
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path, request.Query.Contains("dryRun=All", StringComparison.Ordinal)) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets", false) => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("GET", Path, _) => Secret(Live(Owner.Uid)),
+            ("POST", "/api/v1/namespaces/team/secrets", true) => FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "admission webhook \\\"secrets.policy.example\\\" denied the request: basic-auth Secrets need approval"),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var publish = () => Publisher(server).PublishAsync(Owner, "team", BasicAuth, CancellationToken.None);
+
+        (await publish.Should().ThrowAsync<HttpOperationException>()).Which.Response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete, "workloads mount the old Secret; only a new one the server accepts may replace it");
+        var trial = server.Requests.Single(r => r.Query.Contains("dryRun=All", StringComparison.Ordinal));
+        trial.Body.Should().Contain("\"generateName\":\"billing-\"", "the real name is still taken").And.Contain("kubernetes.io/basic-auth");
+    }
+
+    [Fact]
+    public async Task A_format_change_the_server_accepts_replaces_the_Secret_after_a_trial_create()
+    {
+        var deleted = false;
+        HttpResponseMessage Delete()
+        {
+            deleted = true;
+            return FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Status","apiVersion":"v1","status":"Success"}""");
+        }
+
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") when !deleted && !request.Query.Contains("dryRun", StringComparison.Ordinal) =>
+                FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("POST", "/api/v1/namespaces/team/secrets") => Secret(Live(Owner.Uid)),
+            ("GET", Path) => Secret(Live(Owner.Uid)),
+            ("DELETE", Path) => Delete(),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var result = await Publisher(server).PublishAsync(Owner, "team", BasicAuth, CancellationToken.None);
+
+        result.Outcome.Should().Be(PublishOutcome.Updated);
+        server.Requests.Select(r => $"{r.Method} {(r.Query.Contains("dryRun=All", StringComparison.Ordinal) ? "dry-run" : "")}".TrimEnd()).Should().Equal(
+            "POST", "GET", "POST dry-run", "DELETE", "POST");
     }
 
     private static GeneratedSecretPublisher Publisher(FakeApiServer server) =>
