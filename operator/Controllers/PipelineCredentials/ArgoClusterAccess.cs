@@ -9,7 +9,11 @@ namespace Passbox.Operator.Controllers.PipelineCredentials;
 /// </summary>
 public static class ArgoClusterAccess
 {
-    public static ClusterAccess? Read(string kubeconfig, string? contextName)
+    /// <summary>
+    /// The context's server and inline credentials, or null with <paramref name="problem"/> saying what is missing (names
+    /// only, never content).
+    /// </summary>
+    public static ClusterAccess? Read(string kubeconfig, string? contextName, out string? problem)
     {
         K8SConfiguration? config;
         try
@@ -18,23 +22,19 @@ public static class ArgoClusterAccess
         }
         catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException or ArgumentException)
         {
-            return null;
+            config = null;
         }
 
-        if (config is null)
+        problem = Problem(config, contextName);
+        if (problem is not null)
         {
             return null;
         }
 
-        var name = contextName ?? config.CurrentContext;
-        var context = config.Contexts?.FirstOrDefault(c => c.Name == name)?.ContextDetails;
-        var cluster = config.Clusters?.FirstOrDefault(c => c.Name == context?.Cluster)?.ClusterEndpoint;
-        var user = config.Users?.FirstOrDefault(u => u.Name == context?.User)?.UserCredentials;
-        if (name is null || cluster?.Server is null || user is null)
-        {
-            return null;
-        }
-
+        var name = (contextName ?? config!.CurrentContext)!;
+        var context = config!.Contexts.First(c => c.Name == name).ContextDetails;
+        var cluster = config.Clusters.First(c => c.Name == context.Cluster).ClusterEndpoint;
+        var user = config.Users.First(u => u.Name == context.User).UserCredentials;
         return new ClusterAccess(
             name,
             cluster.Server,
@@ -45,5 +45,34 @@ public static class ArgoClusterAccess
             user.UserName,
             user.Password,
             cluster.SkipTlsVerify);
+    }
+
+    private static string? Problem(K8SConfiguration? config, string? contextName)
+    {
+        if (config is null)
+        {
+            return "it is not a kubeconfig that can be parsed";
+        }
+
+        var name = contextName ?? config.CurrentContext;
+        if (string.IsNullOrEmpty(name))
+        {
+            return "it sets no current-context and spec.kubeconfig.context is not set";
+        }
+
+        var context = config.Contexts?.FirstOrDefault(c => c.Name == name)?.ContextDetails;
+        if (context is null)
+        {
+            return $"it has no context {name}";
+        }
+
+        if (config.Clusters?.FirstOrDefault(c => c.Name == context.Cluster)?.ClusterEndpoint?.Server is not { Length: > 0 })
+        {
+            return $"context {name} names no cluster with a server";
+        }
+
+        return config.Users?.FirstOrDefault(u => u.Name == context.User)?.UserCredentials is null
+            ? $"context {name} names no user"
+            : null;
     }
 }

@@ -77,12 +77,15 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
     {
         var spec = credential.Spec;
         var kubeconfig = sources.Text(spec.Kubeconfig?.SecretRef);
+        string? clusterProblem = null;
+        var cluster = kubeconfig is null ? null : ArgoClusterAccess.Read(kubeconfig, spec.Kubeconfig?.Context, out clusterProblem);
         return new PipelineSecretInputs(
             spec.UsernamePassword?.Username,
             sources.Text(spec.UsernamePassword?.PasswordSecretRef),
             sources.Text(spec.SecretText?.SecretRef),
             kubeconfig,
-            kubeconfig is null ? null : ArgoClusterAccess.Read(kubeconfig, spec.Kubeconfig?.Context));
+            cluster,
+            clusterProblem);
     }
 
     private static PipelineProbeKind MapProbe(PipelineProbe probe) => probe switch

@@ -5,8 +5,11 @@ using Passbox.Operator.Publishing;
 
 namespace Passbox.Operator.Controllers.PipelineCredentials;
 
-/// <summary>The values a PipelineCredential publishes, read from its source Secret(s).</summary>
-public sealed record PipelineSecretInputs(string? Username, string? Password, string? Token, string? Kubeconfig, ClusterAccess? Cluster)
+/// <summary>
+/// The values a PipelineCredential publishes, read from its source Secret(s). <c>ClusterProblem</c> says why
+/// <c>Cluster</c> could not be read from the kubeconfig, when it could not.
+/// </summary>
+public sealed record PipelineSecretInputs(string? Username, string? Password, string? Token, string? Kubeconfig, ClusterAccess? Cluster, string? ClusterProblem = null)
 {
     public override string ToString() => "pipeline secret inputs (redacted)";
 }
@@ -148,14 +151,13 @@ public static class PipelineSecretBuilder
 
         if (secretType == ArgoCDSecretType.Cluster)
         {
-            var cluster = inputs.Cluster;
-            if (cluster is not null)
-            {
-                data["name"] = cluster.ContextName;
-                data["server"] = cluster.Server;
-                data["config"] = ArgoClusterConfig(cluster);
-            }
-
+            // Argo CD cannot use a cluster Secret without server and config; with probe None nothing else would notice.
+            var cluster = inputs.Cluster ?? throw new UnbuildableSecretException(
+                $"an Argo CD cluster Secret needs the server and credentials of the kubeconfig's context, but {inputs.ClusterProblem ?? "the kubeconfig could not be read"}: " +
+                $"fix the kubeconfig in Secret {spec.Kubeconfig?.SecretRef?.Name} (key {spec.Kubeconfig?.SecretRef?.Key}) or spec.kubeconfig.context");
+            data["name"] = cluster.ContextName;
+            data["server"] = cluster.Server;
+            data["config"] = ArgoClusterConfig(cluster);
             return;
         }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Controllers.PipelineCredentials;
 using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Pipeline;
 
 namespace Passbox.Operator.Tests.Controllers;
 
@@ -132,6 +133,41 @@ public sealed class PipelineSecretBuilderTests
         config["bearerToken"]!.GetValue<string>().Should().Be("tok-abc");
         config["tlsClientConfig"]!["caData"]!.GetValue<string>().Should().Be("Q0E=");
         config["tlsClientConfig"]!["insecure"]!.GetValue<bool>().Should().BeFalse();
+    }
+
+    /// <summary>
+    /// With probe None nothing else reads the kubeconfig: an Argo CD cluster Secret without server and config would be
+    /// published and fail only inside Argo CD. The condition names what is missing and where, never the content.
+    /// </summary>
+    [Theory]
+    [InlineData("current-context: ci", "current-context: ''", null, "it sets no current-context and spec.kubeconfig.context is not set")]
+    [InlineData("current-context: ci", "current-context: ci", "qa", "it has no context qa")]
+    [InlineData("server: https://127.0.0.1:6443", "insecure-skip-tls-verify: true", null, "context ci names no cluster with a server")]
+    [InlineData("user: deployer", "user: nobody", null, "context ci names no user")]
+    [InlineData("kind: Config", "kind: [Config", null, "it is not a kubeconfig that can be parsed")]
+    public void An_Argo_CD_cluster_Secret_from_a_kubeconfig_without_a_usable_context_is_refused_saying_what_is_missing(
+        string find, string replace, string? context, string problem)
+    {
+        var kubeconfig = KubeconfigSamples.Valid.Replace(find, replace, StringComparison.Ordinal);
+        var credential = Credential(PipelineCredentialType.Kubeconfig, null, null, SecretConsumer.ArgoCD);
+        credential.Spec.Kubeconfig = new KubeconfigSource { SecretRef = new SecretKeyReference { Name = "deploy-kubeconfig", Key = "kubeconfig" }, Context = context };
+        var cluster = ArgoClusterAccess.Read(kubeconfig, context, out var clusterProblem);
+
+        var build = () => PipelineSecretBuilder.Build(credential, new PipelineSecretInputs(null, null, null, kubeconfig, cluster, clusterProblem));
+
+        var message = build.Should().Throw<UnbuildableSecretException>().Which.Message;
+        message.Should().Contain(problem).And.Contain("Secret deploy-kubeconfig (key kubeconfig)").And.NotContain(KubeconfigSamples.Secret);
+    }
+
+    [Fact]
+    public void The_sample_kubeconfig_gives_its_current_context_to_Argo_CD()
+    {
+        var cluster = ArgoClusterAccess.Read(KubeconfigSamples.Valid, null, out var problem);
+
+        problem.Should().BeNull();
+        cluster!.ContextName.Should().Be("ci");
+        cluster.Server.Should().Be("https://127.0.0.1:6443");
+        cluster.BearerToken.Should().Be(KubeconfigSamples.Secret);
     }
 
     [Theory]
