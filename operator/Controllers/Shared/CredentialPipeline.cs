@@ -464,8 +464,12 @@ public sealed partial class CredentialPipeline(
 
         var restartRetry = await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
 
-        // Users not known yet: the namespace's listing ends within moments, with no event for this credential.
-        return kept.Any(secret => secret.Users is null) ? Earliest(restartRetry, ShortestRecheck) : restartRetry;
+        // Users not known yet: the namespace's listing ends within moments, with no event for this credential. A refused
+        // deletion is fixed elsewhere (RBAC, a policy), with no event for this credential either.
+        var retiredRetry = kept.Any(secret => secret.Users is null) ? ShortestRecheck
+            : kept.Any(secret => secret.DeletionRefused is not null) ? RefusedWriteRetry
+            : (TimeSpan?)null;
+        return Earliest(restartRetry, retiredRetry);
     }
 
     private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, SecretWriteRefusal refusal, CancellationToken ct)

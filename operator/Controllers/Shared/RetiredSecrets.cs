@@ -1,3 +1,5 @@
+using System.Net;
+using k8s.Autorest;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Usage;
 using Passbox.Operator.Usage.Feeding;
@@ -42,13 +44,22 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
             }
 
             var users = usage.UsersOfSecret(namespaceName, name);
-            if (users.Count == 0)
+            if (users.Count > 0)
+            {
+                kept.Add(new KeptSecret(name, users));
+                continue;
+            }
+
+            try
             {
                 await publisher.DeleteAsync(ownerUid, namespaceName, name, ct);
             }
-            else
+            catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
             {
-                kept.Add(new KeptSecret(name, users));
+                // No RBAC to delete, or a policy keeps it: the credential's new Secret is published all the same, and
+                // the condition says why the old one is still there. The server's text is not quoted: it may quote
+                // the old Secret, whose values the current ones no longer cover.
+                kept.Add(new KeptSecret(name, [], e.Response.StatusCode));
             }
         }
 
@@ -56,12 +67,18 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
     }
 }
 
-/// <summary>A retired Secret that stays: its users, or null while they are not known yet.</summary>
-public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users)
+/// <summary>
+/// A retired Secret that stays: its users, or null while they are not known yet; or, unused, the status code with which
+/// the API server refused to delete it.
+/// </summary>
+public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users, HttpStatusCode? DeletionRefused = null)
 {
     /// <summary>For a condition message; names no more than two users.</summary>
     public string Describe() => Users switch
     {
+        _ when DeletionRefused is { } code =>
+            $"Secret {Name} (the previous name) is unused but the API server refused to delete it (HTTP {(int)code}): " +
+            "let the operator delete secrets in this namespace, or ask what policy keeps it; tried again every minute",
         null => $"Secret {Name} (the previous name) stays until the operator knows what uses it",
         { Count: 1 } => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} uses it",
         _ => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} and {Users.Count - 1} more use it",

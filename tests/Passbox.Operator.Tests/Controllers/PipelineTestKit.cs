@@ -34,7 +34,7 @@ internal static class PipelineTestKit
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name, Generation = 1 },
     };
 
-    public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null)
+    public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null, Passbox.Operator.Usage.Feeding.UsageScope? scope = null)
     {
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
         var events = new NoEvents();
@@ -49,7 +49,7 @@ internal static class PipelineTestKit
             memory ?? new CheckMemory(),
             events,
             new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
-            new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
+            new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), scope ?? new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
             time,
             NullLogger<CredentialPipeline>.Instance);
     }

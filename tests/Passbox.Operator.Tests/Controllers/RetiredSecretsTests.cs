@@ -1,0 +1,103 @@
+using System.Net;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
+using Passbox.Operator.Usage;
+using Passbox.Operator.Usage.Feeding;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// After a rename of <c>spec.secret.name</c> the Secret under the old name goes once unused. When the API server refuses
+/// that deletion (no RBAC for it, a policy), the credential still publishes under its new name and says why the old
+/// Secret stays, without quoting the server, whose message may quote the old Secret's values.
+/// </summary>
+public sealed class RetiredSecretsTests
+{
+    private const string Ns = "team";
+    private const string OwnerUid = "uid-billing";
+
+    [Fact]
+    public async Task An_unused_old_Secret_whose_deletion_is_refused_is_kept_and_described_without_the_servers_text()
+    {
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Delete
+            ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets billing-old is forbidden: policy quotes password=hunter22")
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+
+        var kept = await Retired(server).RetireAsync(Ns, OwnerUid, "billing", "billing-old", CancellationToken.None);
+
+        server.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Delete && r.Path == "/api/v1/namespaces/team/secrets/billing-old");
+        var secret = kept.Should().ContainSingle().Which;
+        secret.DeletionRefused.Should().Be(HttpStatusCode.Forbidden);
+        secret.Describe().Should().Contain("Secret billing-old").And.Contain("refused to delete it (HTTP 403)").And.NotContain("hunter22");
+    }
+
+    [Fact]
+    public async Task A_credential_whose_old_Secret_may_not_be_deleted_publishes_says_so_and_tries_again_in_a_minute()
+    {
+        var server = new FakeApiServer(request => request.Method.Method switch
+        {
+            "POST" => FakeApiServer.Json(HttpStatusCode.Created, request.Body!),
+            "DELETE" => FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets billing-old is forbidden"),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+        var status = new ClusterCredentialStatus { SecretName = "billing-old" };
+        var pipeline = PipelineTestKit.Pipeline(server, new OneOldSecret(), PipelineTestKit.Clock(), scope: ScopeOf(Ns));
+
+        var requeue = await pipeline.RunAsync(PipelineTestKit.Credential(), new LogsIn(), status, CancellationToken.None);
+
+        status.SecretName.Should().Be("billing");
+        var synced = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
+        synced.Status.Should().Be("True", "the credential's Secret under its new name is published");
+        synced.Message.Should().Contain("Secret billing-old (the previous name) is unused but the API server refused to delete it (HTTP 403)");
+        requeue.Should().Be(CredentialPipeline.RefusedWriteRetry, "RBAC or a policy is fixed elsewhere, with no event for this credential");
+    }
+
+    [Fact]
+    public async Task An_unused_old_Secret_is_deleted_and_not_kept()
+    {
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Delete
+            ? FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Status","apiVersion":"v1","status":"Success"}""")
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+
+        var kept = await Retired(server).RetireAsync(Ns, OwnerUid, "billing", "billing-old", CancellationToken.None);
+
+        kept.Should().BeEmpty();
+        server.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Delete);
+    }
+
+    private static RetiredSecrets Retired(FakeApiServer server)
+    {
+        var view = new OneOldSecret();
+        var scope = ScopeOf(Ns);
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
+        return new RetiredSecrets(view, new UsageIndex(), scope, new GeneratedSecretPublisher(client, view, NullLogger<GeneratedSecretPublisher>.Instance));
+    }
+
+    /// <summary>No informer fills the namespace: its users are known (none).</summary>
+    private static UsageScope ScopeOf(string @namespace)
+    {
+        var scope = new UsageScope();
+        scope.Namespaces.Include(@namespace);
+        return scope;
+    }
+
+    private sealed class LogsIn : TestCredentialKind
+    {
+        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("logged in"));
+    }
+
+    /// <summary>The cache holds the credential's Secret under its old name.</summary>
+    private sealed class OneOldSecret : IGeneratedSecretView
+    {
+        private static readonly ObservedSecret Old = new("uid-old", "Opaque", "hash", new Dictionary<string, string>(), new Dictionary<string, string>(), [OwnerUid]);
+
+        public ObservedSecret? Find(string namespaceName, string name) => name == "billing-old" ? Old : null;
+
+        public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => ownerUid == OwnerUid ? ["billing-old"] : [];
+    }
+}
