@@ -62,7 +62,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         TimeSpan? requeue;
         try
         {
-            requeue = await pipeline.RunAsync(entity, kind, status, cancellationToken, new DeletionProtection(() => IsInPlaceAsync(adding)));
+            requeue = await pipeline.RunAsync(entity, kind, status, cancellationToken, DeletionProtection.After(adding, ApiGroup.InUseFinalizer));
         }
         catch
         {
@@ -93,8 +93,6 @@ public sealed partial class CredentialReconciler<T, TStatus>(
 
         return requeue is { } after ? ReconcileResult.Requeue(after) : ReconcileResult.Done;
     }
-
-    private static async Task<bool> IsInPlaceAsync(Task<T?> adding) => await adding.ConfigureAwait(false) is not null;
 
     private async Task<ReconcileResult> DeleteAsync(T entity, CancellationToken ct)
     {

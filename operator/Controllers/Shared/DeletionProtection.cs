@@ -1,3 +1,7 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Finalizers;
+
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
@@ -20,6 +24,19 @@ public sealed class DeletionProtection
     {
         ArgumentNullException.ThrowIfNull(waitForFinalizer);
         this.waitForFinalizer = waitForFinalizer;
+    }
+
+    /// <summary>
+    /// Protection by the finalizer patch <paramref name="adding"/> (FinalizerManager.AddAsync): in place only when the
+    /// object it returns carries <paramref name="finalizer"/>. A credential deleted before the patch landed comes back
+    /// without it (the API allows no new finalizers then), kept alive by someone else's finalizer: anything created
+    /// for it now (a Secret, a database user) would never be cleaned up.
+    /// </summary>
+    public static DeletionProtection After<T>(Task<T?> adding, string finalizer)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(adding);
+        return new DeletionProtection(async () => await adding.ConfigureAwait(false) is { } current && FinalizerManager.Has(current, finalizer));
     }
 
     /// <summary>For a credential that already carries the finalizer.</summary>

@@ -1,8 +1,11 @@
+using System.Net;
 using k8s.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Runtime.Finalizers;
 using Passbox.Operator.Tests.Runtime;
 using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
 
@@ -50,6 +53,37 @@ public sealed class CredentialPipelineProtectionTests
 
         requeue.Should().BeNull();
         api.Requests.Should().BeEmpty("a Secret created now would belong to a credential that is gone");
+    }
+
+    /// <summary>
+    /// The finalizer patch meets a deletion (409), and the object read again is being deleted, kept alive by another
+    /// finalizer, without Passbox's: nothing may be created for it, since no deletion pass would ever clean it up.
+    /// </summary>
+    [Fact]
+    public async Task A_credential_deleted_before_its_finalizer_landed_publishes_nothing_and_creates_no_user()
+    {
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Patch
+            ? FakeApiServer.Status(HttpStatusCode.Conflict, "Conflict")
+            : FakeApiServer.Json(HttpStatusCode.OK, """
+                {"apiVersion":"passbox.dev/v1alpha1","kind":"PipelineCredential","metadata":{"name":"billing","namespace":"team","uid":"uid-billing",
+                 "resourceVersion":"7","deletionTimestamp":"2026-11-25T10:00:00Z","finalizers":["example.com/audit-hold"]}}
+                """));
+        var credential = new PipelineCredential
+        {
+            ApiVersion = "passbox.dev/v1alpha1",
+            Kind = "PipelineCredential",
+            Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-billing", ResourceVersion = "6" },
+        };
+        var adding = new FinalizerManager(server.CreateClient(), NullLogger<FinalizerManager>.Instance).AddAsync(credential, ApiGroup.InUseFinalizer, CancellationToken.None);
+        var kind = new GoodLogin { Managed = new RecordingProvisioning() };
+
+        var requeue = await NewPipeline()
+            .RunAsync(Credential(), kind, new ClusterCredentialStatus(), CancellationToken.None, DeletionProtection.After(adding, ApiGroup.InUseFinalizer));
+
+        (await adding).Should().NotBeNull("the object came back, being deleted");
+        requeue.Should().BeNull();
+        kind.Managed.Applies.Should().BeEmpty("a user created now would outlive the credential");
+        api.Requests.Should().BeEmpty("a Secret created now would belong to a credential that is going");
     }
 
     [Fact]
