@@ -52,6 +52,12 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
     /// <summary>Per namespace being filled: the objects the watch changed since the fill's list was asked for.</summary>
     private readonly Dictionary<string, HashSet<ObjectKey>> changedDuringFill = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How many full lists have been stored. A fill notes it when it asks for its list and stores nothing once it has
+    /// moved on: see <see cref="FillAsync"/>.
+    /// </summary>
+    private long listsStored;
     private readonly List<Task> fillRuns = [];
     private CancellationToken runToken;
 
@@ -175,17 +181,35 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 try
                 {
                     HashSet<ObjectKey> changedByWatch = [];
+                    long listsBefore;
                     lock (storeGate)
                     {
                         changedDuringFill[@namespace] = changedByWatch;
+                        listsBefore = listsStored;
                     }
 
                     var count = 0;
+                    var superseded = false;
                     await foreach (var page in ListPagesAsync(@namespace, cancellationToken).ConfigureAwait(false))
                     {
                         var prepared = page.Select(PrepareListed).ToList();
                         lock (storeGate)
                         {
+                            // A full list stored since this fill asked for its list supersedes the fill, which stores
+                            // nothing more. That list holds every object of the namespace: a fill starts only while no
+                            // list is paging (one asked for during a list waits for it) and after its namespace joined
+                            // the scope, so the list began later and read all its pages with the namespace in scope.
+                            // The watch goes on from that list's resourceVersion, which may be newer than this fill's
+                            // answer (a 410 relist while the fill was in flight): storing the fill would bring back
+                            // objects deleted since and overwrite newer versions, and the watch would never report them
+                            // again. What the fill stored before, the list replaced. A list still paging does not hold
+                            // the fill back: until it is stored, the fill's objects are the newest the cache has.
+                            if (listsStored != listsBefore)
+                            {
+                                superseded = true;
+                                break;
+                            }
+
                             // The list is at least as new as anything the watch had delivered when it was asked for.
                             // An object the watch changed since then is the watch's to report: its copy is newer, or
                             // (watch behind) the watch brings this version and later ones. No deletions either: an
@@ -201,7 +225,15 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
                     RuntimeMetrics.NamespaceFills.WithLabels(MetricName, InformerName).Inc();
                     RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
-                    logger.LogInformation("Listed {Count} {Resource} of namespace {Namespace}, which joined the scope", count, Resource.DisplayName, @namespace);
+                    if (superseded)
+                    {
+                        logger.LogInformation("A full list of {Resource} superseded the list of namespace {Namespace}, which joined the scope; the fill stored {Count} objects before it", Resource.DisplayName, @namespace, count);
+                    }
+                    else
+                    {
+                        logger.LogInformation("Listed {Count} {Resource} of namespace {Namespace}, which joined the scope", count, Resource.DisplayName, @namespace);
+                    }
+
                     return;
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -364,6 +396,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         {
             Replace(listed);
             Volatile.Write(ref lastResourceVersion, resourceVersion);
+            listsStored++;
             listState = ListState.Listed;
             foreach (var @namespace in deferredFills)
             {

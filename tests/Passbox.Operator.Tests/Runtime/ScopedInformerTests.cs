@@ -16,6 +16,7 @@ namespace Passbox.Operator.Tests.Runtime;
 public sealed class ScopedInformerTests
 {
     private const string AllWidgets = "/apis/test.passbox.dev/v1/widgets";
+    private const string Gone = """{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired","code":410}}""";
     private static readonly ResourceDescriptor Widgets = ResourceDescriptor.For<Widget>();
 
     private readonly FakeTimeProvider time = new();
@@ -271,6 +272,129 @@ public sealed class ScopedInformerTests
             scope.Contains("team-d").Should().BeFalse();
             server.Requests.Count(r => !r.IsWatch && r.Path == AllWidgets).Should().Be(1);
             server.Requests.Should().NotContain(r => r.Path.Contains("/namespaces/team-a/", StringComparison.Ordinal) || r.Path.Contains("/namespaces/team-b/", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task A_relist_after_410_while_a_fill_is_in_flight_supersedes_the_fill()
+    {
+        var scope = new NamespaceScope();
+        scope.Include("team-a");
+        var fillGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watchGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lists = 0;
+        var watches = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-b/widgets")
+            {
+                // Answered at rv 30, before q was deleted (35) and p changed (38); it arrives after the relist is stored.
+                await fillGo.Task;
+                return List("30", In("team-b", "p", "29"), In("team-b", "q", "30"));
+            }
+
+            if (!request.IsWatch)
+            {
+                return Interlocked.Increment(ref lists) == 1
+                    ? List("20", In("team-a", "a", "10"))
+                    : List("40", In("team-a", "a", "10"), In("team-b", "p", "38"));
+            }
+
+            if (Interlocked.Increment(ref watches) == 1)
+            {
+                await watchGo.Task;
+                return FakeApiServer.Watch(Gone);
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var informer = Scoped(server, scope);
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            scope.Include("team-b");
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Any(r => r.Path.Contains("/namespaces/team-b/", StringComparison.Ordinal)));
+
+            // The watch expires while the fill's list is in flight; the relist (team-b is in scope by now) is stored first.
+            watchGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => informer.Cache.Get(new ObjectKey("team-b", "p"))?.Metadata.ResourceVersion == "38" && watches >= 2);
+            scope.IsComplete("team-b").Should().BeFalse("the fill has not ended");
+            fillGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-b"));
+
+            informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().BeEquivalentTo(
+                ["a@10", "p@38"], "the watch resumes from the relist's rv 40 and would never report q's deletion or p@38 again");
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/p@38");
+            server.Requests.Last(r => r.IsWatch).Query.Should().Contain("resourceVersion=40");
+        }
+    }
+
+    [Fact]
+    public async Task A_fill_that_ends_while_a_relist_is_paging_keeps_its_objects_until_the_relist_is_stored()
+    {
+        var scope = new NamespaceScope();
+        scope.Include("team-a");
+        var fillGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watchGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var relistPage2 = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lists = 0;
+        var watches = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-b/widgets")
+            {
+                await fillGo.Task;
+                return List("42", In("team-b", "p", "41"), In("team-b", "q", "42"));
+            }
+
+            if (!request.IsWatch)
+            {
+                if (request.Query.Contains("continue=next", StringComparison.Ordinal))
+                {
+                    // Stopping releases it too, so a failed assertion is not hidden behind a stop that times out.
+                    await Task.WhenAny(relistPage2.Task, endWatch.Task);
+                    return Page("40", null, In("team-b", "p", "38"));
+                }
+
+                return Interlocked.Increment(ref lists) == 1 ? List("20", In("team-a", "a", "10")) : Page("40", "next", In("team-a", "a", "10"));
+            }
+
+            switch (Interlocked.Increment(ref watches))
+            {
+                case 1:
+                    await watchGo.Task;
+                    return FakeApiServer.Watch(Gone);
+                case 2:
+                    // From the relist's rv 40: what changed after its snapshot, which the fill had already seen.
+                    return FakeApiServer.Watch(Event("MODIFIED", In("team-b", "p", "41")), Event("ADDED", In("team-b", "q", "42")));
+                default:
+                    await endWatch.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        var informer = Scoped(server, scope);
+
+        await using (Run(informer))
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            scope.Include("team-b");
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Any(r => r.Path.Contains("/namespaces/team-b/", StringComparison.Ordinal)));
+
+            // The relist starts before the fill's list is answered and is stored after the fill ended.
+            watchGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Any(r => r.Query.Contains("continue=next", StringComparison.Ordinal)));
+            fillGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-b"));
+            informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().BeEquivalentTo(
+                ["a@10", "p@41", "q@42"], "a complete namespace must not read as empty while the relist pages");
+
+            relistPage2.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => watches >= 3);
+            informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().BeEquivalentTo(["a@10", "p@41", "q@42"]);
+            server.Requests.Where(r => r.IsWatch).ElementAt(1).Query.Should().Contain("resourceVersion=40", "the relist replaced the fill's objects, and the watch goes on from the relist");
         }
     }
 
