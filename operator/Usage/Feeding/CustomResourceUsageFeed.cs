@@ -18,7 +18,8 @@ namespace Passbox.Operator.Usage.Feeding;
 /// <para>
 /// Before watching, the CRD is read once to see that it serves the version the operator reads: an installation too old
 /// to serve it (Tekton before v1) would otherwise answer 404 forever and keep the controllers from ever starting. Such a
-/// kind is not watched, with a warning, until its CRD changes.
+/// kind is not watched, with a warning, until its CRD changes; a change that arrives while the CRD is being read makes
+/// the feed read it again, as the answer may predate the change.
 /// </para>
 /// </summary>
 public sealed class CustomResourceUsageFeed : IInformer
@@ -124,9 +125,11 @@ public sealed class CustomResourceUsageFeed : IInformer
         Feed? replaced = null;
         lock (gate)
         {
-            // A feed whose run ended found its version not served; a changed CRD may serve it now.
-            if (feeds.TryGetValue(name, out replaced) && !replaced.Run.IsCompleted)
+            // A feed whose run ended found its version not served; a changed CRD may serve it now. One still reading the
+            // CRD may have read it before this change: it reads it again rather than give up on an outdated answer.
+            if (feeds.TryGetValue(name, out replaced) && !replaced.Run.IsCompleted && !replaced.Check.GaveUp)
             {
+                replaced.Check.ChangedMeanwhile = true;
                 return;
             }
 
@@ -151,25 +154,47 @@ public sealed class CustomResourceUsageFeed : IInformer
             loggers.CreateLogger($"Passbox.Operator.Runtime.Informer.{source.InformerName}"));
         var subscription = source.Feed(informer, index);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var run = Task.Run(() => RunIfServedAsync(source, informer, stop.Token), CancellationToken.None);
-        return new Feed(source, informer, subscription, stop, run, foundAtStart);
+        var check = new ServedCheck();
+        var run = Task.Run(() => RunIfServedAsync(source, informer, check, stop.Token), CancellationToken.None);
+        return new Feed(source, informer, subscription, stop, run, foundAtStart, check);
     }
 
-    private async Task RunIfServedAsync(UsageSource<UntypedObject> source, Informer<UntypedObject> informer, CancellationToken cancellationToken)
+    private async Task RunIfServedAsync(UsageSource<UntypedObject> source, Informer<UntypedObject> informer, ServedCheck check, CancellationToken cancellationToken)
     {
         var resource = source.Resource;
-        bool served;
-        try
+        while (true)
         {
-            served = await ServesAsync(resource, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return; // Stopping, as the informer itself would.
-        }
+            bool served;
+            try
+            {
+                served = await ServesAsync(resource, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return; // Stopping, as the informer itself would.
+            }
 
-        if (!served)
-        {
+            if (served)
+            {
+                break;
+            }
+
+            bool changed;
+            lock (gate)
+            {
+                // Decided under the lock OnDefinitionChanged takes: a change either arrived before (read again) or finds
+                // this feed given up and starts a new one. None falls in between.
+                changed = check.ChangedMeanwhile;
+                check.ChangedMeanwhile = false;
+                check.GaveUp = !changed;
+            }
+
+            if (changed)
+            {
+                logger.LogInformation("CRD {Definition} changed while it was read; reading it again", resource.DisplayName);
+                continue;
+            }
+
             logger.LogWarning(
                 "CRD {Definition} does not serve version {Version}; {Kind} objects are not watched and do not block deletions until it does",
                 resource.DisplayName,
@@ -247,5 +272,16 @@ public sealed class CustomResourceUsageFeed : IInformer
         IDisposable Subscription,
         CancellationTokenSource Stop,
         Task Run,
-        bool FoundAtStart);
+        bool FoundAtStart,
+        ServedCheck Check);
+
+    /// <summary>The CRD check of one feed; both fields are read and written under <see cref="gate"/>.</summary>
+    private sealed class ServedCheck
+    {
+        /// <summary>The CRD changed since the feed started or last decided to read it again (a change may precede the read: one read too many).</summary>
+        public bool ChangedMeanwhile { get; set; }
+
+        /// <summary>The check found the version not served, with no change since: the run ends.</summary>
+        public bool GaveUp { get; set; }
+    }
 }

@@ -12,13 +12,19 @@ namespace Passbox.Operator.Tests.Usage;
 /// Deleting a CRD deletes its runs, but a real API server may deliver the CRD's DELETE before the runs' DELETEs (they
 /// come on another watch; 2 in 40 deletions did so on the local control plane), and the stopped watch of the runs may
 /// take its time to end. Either way a deleted CRD's runs must stop counting as users at once, and a CRD created again
-/// must count its new runs, whatever the old watch does afterwards.
+/// must count its new runs, whatever the old watch does afterwards. A CRD change that arrives while the feed reads the
+/// CRD must not be lost to a "not served" answer read before it.
 /// </summary>
 public sealed class CustomResourceUsageFeedTests : IDisposable
 {
     private const string Definitions = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
     private const string Definition = Definitions + "/pipelineruns.tekton.dev";
     private const string Runs = "/apis/tekton.dev/v1/pipelineruns";
+    private const string RunList = """
+        {"apiVersion":"tekton.dev/v1","kind":"PipelineRunList","metadata":{"resourceVersion":"20"},"items":[
+          {"apiVersion":"tekton.dev/v1","kind":"PipelineRun","metadata":{"name":"deploy","namespace":"team-a","resourceVersion":"19"},
+           "spec":{"workspaces":[{"name":"creds","secret":{"secretName":"creds"}}]}}]}
+        """;
 
     private readonly TaskCompletionSource testOver = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource releaseFirstRunWatch = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,6 +61,51 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
         await FakeApiServer.WaitUntilAsync(() => loggers.Messages.Any(m => m.Contains("stopped watching", StringComparison.Ordinal)));
 
         index.UsersOfSecret(Ns, "creds").Should().Equal([new UsageUser(UsageKinds.PipelineRun, "deploy")], "the run of the new CRD still uses the Secret");
+        feed.Watched.Should().Equal("pipelineruns.tekton.dev");
+    }
+
+    /// <summary>
+    /// The CRD gains v1 while the feed's read of it is in flight: the read answers with the CRD as it was. The change
+    /// (MODIFIED) is handled before that answer arrives; the feed must read the CRD again rather than give up for good.
+    /// </summary>
+    [Fact]
+    public async Task A_CRD_change_that_arrives_while_the_CRD_is_read_is_not_lost()
+    {
+        var changeHandled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var definitionWatches = 0;
+        var definitionReads = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            switch (request.Path)
+            {
+                case Definitions when !request.IsWatch:
+                    return FakeApiServer.Json(HttpStatusCode.OK, DefinitionList(DefinitionMeta("uid-1", "5")));
+                case Definitions when Interlocked.Increment(ref definitionWatches) == 1:
+                    return FakeApiServer.Watch($$"""{"type":"MODIFIED","object":{{DefinitionMeta("uid-1", "11")}}}""");
+                case Definitions:
+                    // The first watch's events are handled before the informer watches again.
+                    changeHandled.TrySetResult();
+                    await testOver.Task;
+                    return FakeApiServer.Watch();
+                case Definition when Interlocked.Increment(ref definitionReads) == 1:
+                    await changeHandled.Task;
+                    return FakeApiServer.Json(HttpStatusCode.OK, Served(v1: false));
+                case Definition:
+                    return FakeApiServer.Json(HttpStatusCode.OK, Served(v1: true));
+                case Runs when !request.IsWatch:
+                    return FakeApiServer.Json(HttpStatusCode.OK, RunList);
+                default:
+                    await testOver.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        var scope = new UsageScope();
+        scope.Namespaces.Include(Ns);
+        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
+        _ = feed.RunAsync(stop.Token);
+
+        await WaitForUserAsync();
+        Volatile.Read(ref definitionReads).Should().Be(2);
         feed.Watched.Should().Equal("pipelineruns.tekton.dev");
     }
 
@@ -109,6 +160,13 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
         _ = feed.RunAsync(stop.Token);
         return feed;
     }
+
+    private static string DefinitionList(params string[] items) =>
+        $$"""{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"10"},"items":[{{string.Join(",", items)}}]}""";
+
+    private static string Served(bool v1) =>
+        """{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"pipelineruns.tekton.dev"},"spec":{"versions":[{"name":"v1beta1","served":true}"""
+        + (v1 ? """,{"name":"v1","served":true,"storage":true}""" : "") + "]}}";
 
     private static string DefinitionMeta(string uid, string resourceVersion) =>
         $$$"""{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"pipelineruns.tekton.dev","uid":"{{{uid}}}","resourceVersion":"{{{resourceVersion}}}"}}""";
