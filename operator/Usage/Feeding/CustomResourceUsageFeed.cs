@@ -14,6 +14,8 @@ namespace Passbox.Operator.Usage.Feeding;
 /// To the hosting it is one informer. It has synced once the CRDs are listed and the informers of the CRDs found in
 /// that list have synced, so controllers start only after the runs that exist at start are indexed, and never wait for
 /// kinds the cluster does not have. A CRD still being established answers 404 for a moment; the informer retries.
+/// A kind whose feed starts later is not waited for by anyone at start; until it has listed (or its feed stopped), it
+/// is a pending listing in <see cref="UsageScope.Kinds"/>, and deletions wait for it.
 /// </para>
 /// <para>
 /// Before watching, the CRD is read once to see that it serves the version the operator reads: an installation too old
@@ -116,6 +118,9 @@ public sealed class CustomResourceUsageFeed : IInformer
                 // a recreated CRD can start a new feed (this handler runs in the order of the CRD watch's events).
                 stopped.Subscription.Dispose();
                 index.Replace(stopped.Source.Kind, []);
+
+                // Its objects went with it: deletions waiting for a list that will not come look again now.
+                EndListing(stopped);
                 _ = StopAsync(stopped);
             }
 
@@ -139,6 +144,7 @@ public sealed class CustomResourceUsageFeed : IInformer
 
         if (replaced is not null)
         {
+            EndListing(replaced);
             replaced.Subscription.Dispose();
             replaced.Stop.Dispose();
         }
@@ -146,17 +152,46 @@ public sealed class CustomResourceUsageFeed : IInformer
 
     private Feed Start(UsageSource<UntypedObject> source, bool foundAtStart)
     {
+        // Controllers waited at start for the kinds found then; nobody waits for a later one, so deletions must.
+        var listing = foundAtStart ? null : scope.Kinds.Begin(source.Kind, source.Resource.DisplayName);
+        var options = source.InformerOptions(watchNamespace, scope.Namespaces);
+        if (listing is not null)
+        {
+            options = options with { ListFailed = problem => scope.Kinds.Failed(listing, problem) };
+        }
+
         var informer = new Informer<UntypedObject>(
             api,
             source.Resource,
-            source.InformerOptions(watchNamespace, scope.Namespaces),
+            options,
             time,
             loggers.CreateLogger($"Passbox.Operator.Runtime.Informer.{source.InformerName}"));
         var subscription = source.Feed(informer, index);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var check = new ServedCheck();
         var run = Task.Run(() => RunIfServedAsync(source, informer, check, stop.Token), CancellationToken.None);
-        return new Feed(source, informer, subscription, stop, run, foundAtStart, check);
+        var feed = new Feed(source, informer, subscription, stop, run, foundAtStart, check, listing);
+        if (listing is not null)
+        {
+            _ = EndListingWhenSettledAsync(feed);
+        }
+
+        return feed;
+    }
+
+    /// <summary>Listed (the index holds the kind's objects by then), or the run ended (not served, stopped): nothing to wait for.</summary>
+    private async Task EndListingWhenSettledAsync(Feed feed)
+    {
+        await Task.WhenAny(feed.Informer.WaitForSyncAsync(CancellationToken.None), feed.Run).ConfigureAwait(false);
+        EndListing(feed);
+    }
+
+    private void EndListing(Feed feed)
+    {
+        if (feed.Listing is { } listing)
+        {
+            scope.Kinds.End(listing);
+        }
     }
 
     private async Task RunIfServedAsync(UsageSource<UntypedObject> source, Informer<UntypedObject> informer, ServedCheck check, CancellationToken cancellationToken)
@@ -273,7 +308,8 @@ public sealed class CustomResourceUsageFeed : IInformer
         CancellationTokenSource Stop,
         Task Run,
         bool FoundAtStart,
-        ServedCheck Check);
+        ServedCheck Check,
+        KindListing? Listing);
 
     /// <summary>The CRD check of one feed; both fields are read and written under <see cref="gate"/>.</summary>
     private sealed class ServedCheck

@@ -12,8 +12,12 @@ namespace Passbox.Operator.Tests.Usage;
 /// Deleting a CRD deletes its runs, but a real API server may deliver the CRD's DELETE before the runs' DELETEs (they
 /// come on another watch; 2 in 40 deletions did so on the local control plane), and the stopped watch of the runs may
 /// take its time to end. Either way a deleted CRD's runs must stop counting as users at once, and a CRD created again
-/// must count its new runs, whatever the old watch does afterwards. A CRD change that arrives while the feed reads the
-/// CRD must not be lost to a "not served" answer read before it.
+/// must count its new runs, whatever the old watch does afterwards.
+/// <para>
+/// A CRD that appears after start is waited for by no controller: until its runs are listed, a deletion must wait
+/// (the namespace is not complete), and the credentials that wait must be woken once they are. A CRD change that
+/// arrives while the feed reads the CRD must not be lost to a "not served" answer read before it.
+/// </para>
 /// </summary>
 public sealed class CustomResourceUsageFeedTests : IDisposable
 {
@@ -62,6 +66,105 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
 
         index.UsersOfSecret(Ns, "creds").Should().Equal([new UsageUser(UsageKinds.PipelineRun, "deploy")], "the run of the new CRD still uses the Secret");
         feed.Watched.Should().Equal("pipelineruns.tekton.dev");
+    }
+
+    [Fact]
+    public async Task A_CRD_created_after_start_holds_deletions_until_its_runs_are_listed_then_wakes_them()
+    {
+        var releaseRunList = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var runListCalls = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            switch (request.Path)
+            {
+                case Definitions when !request.IsWatch:
+                    return FakeApiServer.Json(HttpStatusCode.OK, DefinitionList());
+                case Definitions when request.Query.Contains("resourceVersion=10", StringComparison.Ordinal):
+                    return FakeApiServer.Watch($$"""{"type":"ADDED","object":{{DefinitionMeta("uid-1", "11")}}}""");
+                case Definition:
+                    return FakeApiServer.Json(HttpStatusCode.OK, Served(v1: true));
+                case Runs when !request.IsWatch && Interlocked.Increment(ref runListCalls) == 1:
+                    // Just created: the API server does not serve the new kind for a moment.
+                    return FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound", "secret-looking server text");
+                case Runs when !request.IsWatch:
+                    await releaseRunList.Task;
+                    return FakeApiServer.Json(HttpStatusCode.OK, RunList);
+                default:
+                    await testOver.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        var scope = new UsageScope();
+        scope.Namespaces.Include(Ns);
+        var wakes = new ConcurrentQueue<(bool Complete, int Users)>();
+        scope.Kinds.Changed += () => wakes.Enqueue((scope.IsComplete(Ns), index.UsersOfSecret(Ns, "creds").Count));
+        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
+        _ = feed.RunAsync(stop.Token);
+        await feed.WaitForSyncAsync(stop.Token);
+
+        await FakeApiServer.WaitUntilAsync(() => Volatile.Read(ref runListCalls) == 2);
+        scope.IsComplete(Ns).Should().BeFalse("the PipelineRuns are not listed yet, and one of them uses the Secret");
+        scope.Kinds.Current.Should().NotBeNull();
+        scope.Kinds.Current!.Kind.Should().Be(UsageKinds.PipelineRun);
+        scope.Kinds.Current.Definition.Should().Be("pipelineruns.tekton.dev");
+        scope.Kinds.Current.Problem.Should().Be("listing pipelineruns.tekton.dev failed: 404 NotFound", "why it waits, without the server's text");
+        wakes.Should().Equal([(false, 0)], "the failure wakes the waiting credentials once, so their condition can say why");
+
+        releaseRunList.SetResult();
+
+        await FakeApiServer.WaitUntilAsync(() => scope.IsComplete(Ns));
+        scope.Kinds.Current.Should().BeNull();
+        wakes.Should().Equal([(false, 0), (true, 1)], "the end of the listing wakes them once the index holds the run");
+    }
+
+    [Fact]
+    public async Task A_CRD_created_after_start_stops_holding_deletions_when_it_does_not_serve_v1_or_is_deleted()
+    {
+        var runListAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = new FakeApiServer(async request =>
+        {
+            switch (request.Path)
+            {
+                case Definitions when !request.IsWatch:
+                    return FakeApiServer.Json(HttpStatusCode.OK, DefinitionList());
+                case Definitions when request.Query.Contains("resourceVersion=10", StringComparison.Ordinal):
+                    return FakeApiServer.Watch($$"""{"type":"ADDED","object":{{DefinitionMeta("uid-1", "11")}}}""");
+                case Definitions when request.Query.Contains("resourceVersion=11", StringComparison.Ordinal):
+                    await deleteDefinition.Task;
+                    return FakeApiServer.Watch(
+                        $$"""{"type":"DELETED","object":{{DefinitionMeta("uid-1", "12")}}}""",
+                        $$"""{"type":"ADDED","object":{{DefinitionMeta("uid-2", "13")}}}""");
+                case Definition when deleteDefinition.Task.IsCompleted:
+                    return FakeApiServer.Json(HttpStatusCode.OK, Served(v1: false));
+                case Definition:
+                    return FakeApiServer.Json(HttpStatusCode.OK, Served(v1: true));
+                case Runs when !request.IsWatch:
+                    // A kind that cannot be listed: only the CRD's end may release the deletions.
+                    runListAsked.TrySetResult();
+                    return FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden");
+                default:
+                    await testOver.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        var scope = new UsageScope();
+        scope.Namespaces.Include(Ns);
+        var wakes = 0;
+        scope.Kinds.Changed += () => Interlocked.Increment(ref wakes);
+        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
+        _ = feed.RunAsync(stop.Token);
+        await runListAsked.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await FakeApiServer.WaitUntilAsync(() => scope.Kinds.Current?.Problem is not null);
+        scope.IsComplete(Ns).Should().BeFalse();
+        scope.Kinds.Current!.Problem.Should().Contain("403 Forbidden");
+
+        // Deleted, then created again without v1: neither the old kind nor the new one will ever be listed.
+        deleteDefinition.SetResult();
+
+        await FakeApiServer.WaitUntilAsync(() => loggers.Messages.Any(m => m.Contains("does not serve version v1", StringComparison.Ordinal)));
+        await FakeApiServer.WaitUntilAsync(() => scope.IsComplete(Ns));
+        scope.Kinds.Current.Should().BeNull();
+        Volatile.Read(ref wakes).Should().BeGreaterThanOrEqualTo(2, "the failure woke them, and so did the end");
     }
 
     /// <summary>
