@@ -158,6 +158,15 @@ public static class PassboxOperator
             }
         });
         sp.GetRequiredService<UsageFeed>().AttachTo(controller);
+        sp.GetRequiredService<UsageScope>().Kinds.Changed += () =>
+        {
+            // The runs of a CRD created after start are listed, will not be (CRD gone, not served), or failed to list:
+            // the deletions waiting on them look again.
+            foreach (var credential in primary.Cache.List().Where(credential => credential.Metadata.DeletionTimestamp is not null))
+            {
+                controller.Queue.Add(ObjectKey.Of(credential));
+            }
+        };
         var generated = sp.GetRequiredService<GeneratedSecretCache>();
         var kindName = ResourceDescriptor.For<T>().Kind;
         sp.GetRequiredService<UsageIndex>().Changed += change =>

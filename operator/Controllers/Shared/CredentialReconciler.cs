@@ -121,6 +121,23 @@ public sealed partial class CredentialReconciler<T, TStatus>(
                 return ReconcileResult.Requeue(UsageUnknownRetry);
             }
 
+            if (usageScope.Kinds.Current is { } listing)
+            {
+                // A CRD created after the operator started: its runs, in any namespace, are not all indexed yet. Said in
+                // the condition, as a kind that cannot be listed (RBAC) would otherwise hold the deletion without a word.
+                var failed = listing.Problem is { } why
+                    ? $": {why}. Check the operator's RBAC (list and watch on {listing.Definition}), or annotate "
+                    : ". Annotate ";
+                await BlockDeletionAsync(entity, ConditionReasons.UsageUnknown,
+                    $"deletion waits until the operator has listed the {listing.Kind} objects (CRD {listing.Definition}, created " +
+                    $"after it started), which may use Secret {SecretName(entity, status)}{failed}" +
+                    $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
+
+                // The listing's end (listed, or the CRD deleted or not served) and each new failure wake the credentials
+                // being deleted; no polling.
+                return ReconcileResult.Done;
+            }
+
             return ReconcileResult.Requeue(UsageListingRetry);
         }
 

@@ -245,8 +245,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                         changedDuringFill.Remove(@namespace);
                     }
 
-                    var problem = e is KubernetesApiException api ? $"listing {Resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}" : $"listing {Resource.DisplayName} failed: {e.GetType().Name}";
-                    options.Scope?.FillFailed(@namespace, problem);
+                    options.Scope?.FillFailed(@namespace, ListProblem(e));
                     logger.LogWarning(e, "Listing {Resource} of namespace {Namespace} failed (attempt {Attempt}); retrying in {Delay}", Resource.DisplayName, @namespace, failures, delay);
                     await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
                 }
@@ -346,6 +345,11 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             }
             catch (KubernetesApiException e) when (e.IsTooManyRequests)
             {
+                if (needList)
+                {
+                    options.ListFailed?.Invoke(ListProblem(e));
+                }
+
                 var pause = e.RetryAfter is { } asked && asked > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(asked.Ticks, MaxRetryAfter.Ticks)) : DefaultRetryAfter;
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "throttled").Inc();
                 logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", Resource.DisplayName, pause, e.Status?.Message);
@@ -356,6 +360,11 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 failures++;
                 var delay = reconnectBackoff.DelayFor(failures);
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "error").Inc();
+                if (needList)
+                {
+                    options.ListFailed?.Invoke(ListProblem(e));
+                }
+
                 logger.LogWarning(e, "{Operation} of {Resource} failed (attempt {Attempt}); retrying in {Delay}", needList ? "List" : "Watch", Resource.DisplayName, failures, delay);
                 await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
             }
@@ -429,6 +438,11 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         }
         while (!string.IsNullOrEmpty(continueToken));
     }
+
+    /// <summary>Why a list failed, for a condition: status code and reason only, as the server's message may quote objects.</summary>
+    private string ListProblem(Exception e) => e is KubernetesApiException api
+        ? $"listing {Resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}"
+        : $"listing {Resource.DisplayName} failed: {e.GetType().Name}";
 
     private bool InScope(T item) => options.Scope is not { } scope || scope.Contains(item.Metadata?.NamespaceProperty);
 

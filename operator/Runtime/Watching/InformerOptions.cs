@@ -42,6 +42,12 @@ public sealed record InformerOptions<T>
     /// </summary>
     public NamespaceScope? Scope { get; init; }
 
+    /// <summary>
+    /// Told why a list (the first one, or a re-list) failed, each time it does, before the informer retries with backoff:
+    /// the status code and reason, never the server's message. Lets a caller that waits for the list say what it waits on.
+    /// </summary>
+    public Action<string>? ListFailed { get; init; }
+
     /// <summary>managedFields are dropped by default: they are often the largest part of an object and unused here.</summary>
     public bool KeepManagedFields { get; init; }
 

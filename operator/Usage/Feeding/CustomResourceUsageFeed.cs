@@ -14,11 +14,14 @@ namespace Passbox.Operator.Usage.Feeding;
 /// To the hosting it is one informer. It has synced once the CRDs are listed and the informers of the CRDs found in
 /// that list have synced, so controllers start only after the runs that exist at start are indexed, and never wait for
 /// kinds the cluster does not have. A CRD still being established answers 404 for a moment; the informer retries.
+/// A kind whose feed starts later is not waited for by anyone at start; until it has listed (or its feed stopped), it
+/// is a pending listing in <see cref="UsageScope.Kinds"/>, and deletions wait for it.
 /// </para>
 /// <para>
 /// Before watching, the CRD is read once to see that it serves the version the operator reads: an installation too old
 /// to serve it (Tekton before v1) would otherwise answer 404 forever and keep the controllers from ever starting. Such a
-/// kind is not watched, with a warning, until its CRD changes.
+/// kind is not watched, with a warning, until its CRD changes; a change that arrives while the CRD is being read makes
+/// the feed read it again, as the answer may predate the change.
 /// </para>
 /// </summary>
 public sealed class CustomResourceUsageFeed : IInformer
@@ -115,6 +118,9 @@ public sealed class CustomResourceUsageFeed : IInformer
                 // a recreated CRD can start a new feed (this handler runs in the order of the CRD watch's events).
                 stopped.Subscription.Dispose();
                 index.Replace(stopped.Source.Kind, []);
+
+                // Its objects went with it: deletions waiting for a list that will not come look again now.
+                EndListing(stopped);
                 _ = StopAsync(stopped);
             }
 
@@ -124,9 +130,11 @@ public sealed class CustomResourceUsageFeed : IInformer
         Feed? replaced = null;
         lock (gate)
         {
-            // A feed whose run ended found its version not served; a changed CRD may serve it now.
-            if (feeds.TryGetValue(name, out replaced) && !replaced.Run.IsCompleted)
+            // A feed whose run ended found its version not served; a changed CRD may serve it now. One still reading the
+            // CRD may have read it before this change: it reads it again rather than give up on an outdated answer.
+            if (feeds.TryGetValue(name, out replaced) && !replaced.Run.IsCompleted && !replaced.Check.GaveUp)
             {
+                replaced.Check.ChangedMeanwhile = true;
                 return;
             }
 
@@ -136,6 +144,7 @@ public sealed class CustomResourceUsageFeed : IInformer
 
         if (replaced is not null)
         {
+            EndListing(replaced);
             replaced.Subscription.Dispose();
             replaced.Stop.Dispose();
         }
@@ -143,33 +152,84 @@ public sealed class CustomResourceUsageFeed : IInformer
 
     private Feed Start(UsageSource<UntypedObject> source, bool foundAtStart)
     {
+        // Controllers waited at start for the kinds found then; nobody waits for a later one, so deletions must.
+        var listing = foundAtStart ? null : scope.Kinds.Begin(source.Kind, source.Resource.DisplayName);
+        var options = source.InformerOptions(watchNamespace, scope.Namespaces);
+        if (listing is not null)
+        {
+            options = options with { ListFailed = problem => scope.Kinds.Failed(listing, problem) };
+        }
+
         var informer = new Informer<UntypedObject>(
             api,
             source.Resource,
-            source.InformerOptions(watchNamespace, scope.Namespaces),
+            options,
             time,
             loggers.CreateLogger($"Passbox.Operator.Runtime.Informer.{source.InformerName}"));
         var subscription = source.Feed(informer, index);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var run = Task.Run(() => RunIfServedAsync(source, informer, stop.Token), CancellationToken.None);
-        return new Feed(source, informer, subscription, stop, run, foundAtStart);
+        var check = new ServedCheck();
+        var run = Task.Run(() => RunIfServedAsync(source, informer, check, stop.Token), CancellationToken.None);
+        var feed = new Feed(source, informer, subscription, stop, run, foundAtStart, check, listing);
+        if (listing is not null)
+        {
+            _ = EndListingWhenSettledAsync(feed);
+        }
+
+        return feed;
     }
 
-    private async Task RunIfServedAsync(UsageSource<UntypedObject> source, Informer<UntypedObject> informer, CancellationToken cancellationToken)
+    /// <summary>Listed (the index holds the kind's objects by then), or the run ended (not served, stopped): nothing to wait for.</summary>
+    private async Task EndListingWhenSettledAsync(Feed feed)
+    {
+        await Task.WhenAny(feed.Informer.WaitForSyncAsync(CancellationToken.None), feed.Run).ConfigureAwait(false);
+        EndListing(feed);
+    }
+
+    private void EndListing(Feed feed)
+    {
+        if (feed.Listing is { } listing)
+        {
+            scope.Kinds.End(listing);
+        }
+    }
+
+    private async Task RunIfServedAsync(UsageSource<UntypedObject> source, Informer<UntypedObject> informer, ServedCheck check, CancellationToken cancellationToken)
     {
         var resource = source.Resource;
-        bool served;
-        try
+        while (true)
         {
-            served = await ServesAsync(resource, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            return; // Stopping, as the informer itself would.
-        }
+            bool served;
+            try
+            {
+                served = await ServesAsync(resource, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return; // Stopping, as the informer itself would.
+            }
 
-        if (!served)
-        {
+            if (served)
+            {
+                break;
+            }
+
+            bool changed;
+            lock (gate)
+            {
+                // Decided under the lock OnDefinitionChanged takes: a change either arrived before (read again) or finds
+                // this feed given up and starts a new one. None falls in between.
+                changed = check.ChangedMeanwhile;
+                check.ChangedMeanwhile = false;
+                check.GaveUp = !changed;
+            }
+
+            if (changed)
+            {
+                logger.LogInformation("CRD {Definition} changed while it was read; reading it again", resource.DisplayName);
+                continue;
+            }
+
             logger.LogWarning(
                 "CRD {Definition} does not serve version {Version}; {Kind} objects are not watched and do not block deletions until it does",
                 resource.DisplayName,
@@ -247,5 +307,17 @@ public sealed class CustomResourceUsageFeed : IInformer
         IDisposable Subscription,
         CancellationTokenSource Stop,
         Task Run,
-        bool FoundAtStart);
+        bool FoundAtStart,
+        ServedCheck Check,
+        KindListing? Listing);
+
+    /// <summary>The CRD check of one feed; both fields are read and written under <see cref="gate"/>.</summary>
+    private sealed class ServedCheck
+    {
+        /// <summary>The CRD changed since the feed started or last decided to read it again (a change may precede the read: one read too many).</summary>
+        public bool ChangedMeanwhile { get; set; }
+
+        /// <summary>The check found the version not served, with no change since: the run ends.</summary>
+        public bool GaveUp { get; set; }
+    }
 }
