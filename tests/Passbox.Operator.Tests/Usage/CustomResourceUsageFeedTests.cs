@@ -35,6 +35,7 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
     private readonly TaskCompletionSource deleteDefinition = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly RecordingLoggers loggers = new();
     private readonly UsageIndex index = new();
+    private readonly UsageScope scope = new();
     private readonly CancellationTokenSource stop = new();
     private int runLists;
 
@@ -94,12 +95,9 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
                     return FakeApiServer.Watch();
             }
         });
-        var scope = new UsageScope();
-        scope.Namespaces.Include(Ns);
         var wakes = new ConcurrentQueue<(bool Complete, int Users)>();
         scope.Kinds.Changed += () => wakes.Enqueue((scope.IsComplete(Ns), index.UsersOfSecret(Ns, "creds").Count));
-        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
-        _ = feed.RunAsync(stop.Token);
+        var feed = Run(server);
         await feed.WaitForSyncAsync(stop.Token);
 
         await FakeApiServer.WaitUntilAsync(() => Volatile.Read(ref runListCalls) == 2);
@@ -147,12 +145,9 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
                     return FakeApiServer.Watch();
             }
         });
-        var scope = new UsageScope();
-        scope.Namespaces.Include(Ns);
         var wakes = 0;
         scope.Kinds.Changed += () => Interlocked.Increment(ref wakes);
-        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
-        _ = feed.RunAsync(stop.Token);
+        var feed = Run(server);
         await runListAsked.Task.WaitAsync(TimeSpan.FromSeconds(10));
         await FakeApiServer.WaitUntilAsync(() => scope.Kinds.Current?.Problem is not null);
         scope.IsComplete(Ns).Should().BeFalse();
@@ -202,14 +197,16 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
                     return FakeApiServer.Watch();
             }
         });
-        var scope = new UsageScope();
-        scope.Namespaces.Include(Ns);
-        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
-        _ = feed.RunAsync(stop.Token);
+        var feed = Run(server);
 
         await WaitForUserAsync();
         Volatile.Read(ref definitionReads).Should().Be(2);
         feed.Watched.Should().Equal("pipelineruns.tekton.dev");
+    }
+
+    public CustomResourceUsageFeedTests()
+    {
+        scope.Namespaces.Include(Ns);
     }
 
     public void Dispose()
@@ -218,6 +215,13 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
         testOver.TrySetResult();
         releaseFirstRunWatch.TrySetResult();
         stop.Dispose();
+    }
+
+    private CustomResourceUsageFeed Run(FakeApiServer server)
+    {
+        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
+        _ = feed.RunAsync(stop.Token);
+        return feed;
     }
 
     private async Task WaitForUserAsync() =>
@@ -257,11 +261,7 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
             }
         });
 
-        var scope = new UsageScope();
-        scope.Namespaces.Include(Ns);
-        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
-        _ = feed.RunAsync(stop.Token);
-        return feed;
+        return Run(server);
     }
 
     private static string DefinitionList(params string[] items) =>
