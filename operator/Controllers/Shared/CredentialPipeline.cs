@@ -464,10 +464,10 @@ public sealed partial class CredentialPipeline(
 
         var restartRetry = await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
 
-        // Users not known yet: the namespace's listing ends within moments, with no event for this credential. A refused
-        // deletion is fixed elsewhere (RBAC, a policy), with no event for this credential either.
-        var retiredRetry = kept.Any(secret => secret.Users is null) ? ShortestRecheck
-            : kept.Any(secret => secret.DeletionRefused is not null) ? RefusedWriteRetry
+        // Users not known yet: the namespace's listing ends within moments, with no event for this credential; one that
+        // fails (RBAC) and a refused deletion are fixed elsewhere, with no event for this credential either.
+        var retiredRetry = kept.Any(secret => secret.Users is null && secret.UsersUnknownBecause is null) ? ShortestRecheck
+            : kept.Any(secret => secret.Users is null || secret.DeletionRefused is not null) ? RefusedWriteRetry
             : (TimeSpan?)null;
         return Earliest(restartRetry, retiredRetry);
     }

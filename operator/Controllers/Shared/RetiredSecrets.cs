@@ -38,8 +38,9 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
         {
             if (!scope.IsComplete(namespaceName))
             {
-                // The namespace's users are still being listed: no users yet means "not known", not "unused".
-                kept.Add(new KeptSecret(name, null));
+                // The namespace's users are still being listed: no users yet means "not known", not "unused". A listing
+                // that fails (RBAC) is said, so the credential is not looked at every second while it persists.
+                kept.Add(new KeptSecret(name, null, UsersUnknownBecause: scope.Problem(namespaceName) ?? scope.Kinds.Current?.Problem));
                 continue;
             }
 
@@ -68,10 +69,10 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
 }
 
 /// <summary>
-/// A retired Secret that stays: its users, or null while they are not known yet; or, unused, the status code with which
-/// the API server refused to delete it.
+/// A retired Secret that stays: its users, or null while they are not known yet (with why listing them fails, if it
+/// does); or, unused, the status code with which the API server refused to delete it.
 /// </summary>
-public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users, HttpStatusCode? DeletionRefused = null)
+public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users, HttpStatusCode? DeletionRefused = null, string? UsersUnknownBecause = null)
 {
     /// <summary>For a condition message; names no more than two users.</summary>
     public string Describe() => Users switch
@@ -79,6 +80,7 @@ public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users, Ht
         _ when DeletionRefused is { } code =>
             $"Secret {Name} (the previous name) is unused but the API server refused to delete it (HTTP {(int)code}): " +
             "let the operator delete secrets in this namespace, or ask what policy keeps it; tried again every minute",
+        null when UsersUnknownBecause is { } why => $"Secret {Name} (the previous name) stays until the operator knows what uses it ({why})",
         null => $"Secret {Name} (the previous name) stays until the operator knows what uses it",
         { Count: 1 } => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} uses it",
         _ => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} and {Users.Count - 1} more use it",

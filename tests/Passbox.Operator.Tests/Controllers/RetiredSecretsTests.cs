@@ -57,6 +57,32 @@ public sealed class RetiredSecretsTests
         requeue.Should().Be(CredentialPipeline.RefusedWriteRetry, "RBAC or a policy is fixed elsewhere, with no event for this credential");
     }
 
+    /// <summary>
+    /// While the users cannot be known the old Secret stays. A listing under way ends within moments, so the credential
+    /// looks again in a second; one that fails (no RBAC for a kind) is said, and not looked at every second meanwhile.
+    /// </summary>
+    [Fact]
+    public async Task An_old_Secret_whose_users_cannot_be_listed_stays_says_why_and_is_not_rechecked_every_second()
+    {
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Post
+            ? FakeApiServer.Json(HttpStatusCode.Created, request.Body!)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var scope = ScopeOf(Ns);
+        var listing = scope.Kinds.Begin(UsageKinds.PipelineRun, "pipelineruns.tekton.dev");
+        var pipeline = PipelineTestKit.Pipeline(server, new OneOldSecret(), PipelineTestKit.Clock(), scope: scope);
+
+        var status = new ClusterCredentialStatus { SecretName = "billing-old" };
+        var listingRequeue = await pipeline.RunAsync(PipelineTestKit.Credential(), new LogsIn(), status, CancellationToken.None);
+        scope.Kinds.Failed(listing, "listing pipelineruns.tekton.dev failed: 403 Forbidden");
+        var failedRequeue = await pipeline.RunAsync(PipelineTestKit.Credential(), new LogsIn(), status, CancellationToken.None);
+
+        server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete, "no users known yet means not known, not unused");
+        listingRequeue.Should().Be(CredentialPipeline.ShortestRecheck);
+        failedRequeue.Should().Be(CredentialPipeline.RefusedWriteRetry);
+        status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Message.Should()
+            .Contain("Secret billing-old (the previous name) stays until the operator knows what uses it (listing pipelineruns.tekton.dev failed: 403 Forbidden)");
+    }
+
     [Fact]
     public async Task An_unused_old_Secret_is_deleted_and_not_kept()
     {
