@@ -100,7 +100,7 @@ undeploy: ## Uninstall the Helm release (the CRDs and credentials stay: crds.kee
 	"$(PASSBOX_CACHE)/bin/helm" uninstall passbox -n passbox-system
 
 .PHONY: bench
-bench: ## Benchmarks on a local control plane and MariaDB (not part of test; ~25 min; BENCH_ARGS for a quick run: see docs/benchmarks.md); writes docs/benchmarks.md and docs/benchmarks/*.csv.
+bench: ## Benchmarks on a local control plane and MariaDB (not part of test; ~35 min; BENCH_ARGS for a quick run: see docs/benchmarks.md); writes docs/benchmarks.md and docs/benchmarks/*.csv.
 	dotnet build bench/Passbox.Bench -c Release --nologo -clp:ErrorsOnly
 	dotnet publish operator/Passbox.Operator.csproj -c Release --nologo -clp:ErrorsOnly -p:UseAppHost=false -o .cache/bench/operator
 	dotnet bench/Passbox.Bench/bin/Release/net10.0/Passbox.Bench.dll --repo="$(CURDIR)" $(BENCH_ARGS)

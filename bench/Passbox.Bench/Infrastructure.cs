@@ -268,6 +268,14 @@ public sealed class OperatorProcess : IDisposable
             info.ArgumentList.Add(dll);
         }
 
+        // Experiments with runtime settings (BENCH_OPERATOR_ENV="NAME=value NAME=value") reach the operator only, not
+        // the harness that runs the floor's client.
+        foreach (var setting in (Environment.GetEnvironmentVariable("BENCH_OPERATOR_ENV") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (name, value) = setting.Split('=', 2) is [var n, var v] ? (n, v) : throw new ArgumentException($"BENCH_OPERATOR_ENV: expected NAME=value, got {setting}");
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add($"--kubeconfig={cp.OperatorKubeconfig}");
         info.ArgumentList.Add("--leader-elect=false");
         info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");

@@ -40,7 +40,9 @@ await using (var db = await MariaDb.StartAsync(Path.Combine(state, "mariadb")))
     var suites = new Suites(options, db, users, state, results);
     foreach (var n in options.Sizes)
     {
-        var repeats = n <= 1000 ? options.Repeats : 1;
+        // Sizes above 1,000 take minutes per run; they repeat as often as --large-repeats says (each run a floor and
+        // an operator side by side on a fresh control plane).
+        var repeats = n <= 1000 ? options.Repeats : options.LargeRepeats;
         for (var run = 1; run <= repeats; run++)
         {
             await suites.RunAsync(n, run, extras: run == repeats);
@@ -60,7 +62,7 @@ Console.WriteLine($"bench: wrote {outDir} and {markdown}");
 
 namespace Passbox.Bench
 {
-    public sealed record BenchOptions(int[] Sizes, int Repeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label, int ApiServerProfileSeconds, bool FinalizerPolicy)
+    public sealed record BenchOptions(int[] Sizes, int Repeats, int LargeRepeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label, int ApiServerProfileSeconds, bool FinalizerPolicy)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -70,6 +72,7 @@ namespace Passbox.Bench
             return new BenchOptions(
                 Get("sizes", "100,1000,5000").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
                 Int("repeats", 2),
+                Int("large-repeats", 3),
                 Int("workers", 4),
                 double.Parse(Get("idle-minutes", "3"), CultureInfo.InvariantCulture),
                 Int("noise-secrets", 30_000),

@@ -186,7 +186,12 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
         }
 
         await profile;
-        var result = new ConvergenceResult(total, Stats.Median(latencies), Stats.Percentile(latencies, 99));
+        var result = new ConvergenceResult(total, Stats.Median(latencies), Stats.Percentile(latencies, 99), cpu.Sum());
+        if (floorOf is not null)
+        {
+            results.AddPair(n, result.Total / floorOf.Total, result.CpuSeconds / floorOf.CpuSeconds);
+        }
+
         results.Convergence.Add(n, run, client, result.Total, result.P50, result.P99,
             floorOf is null ? 1.0 : result.Total / floorOf.Total,
             floorOf is null ? 1.0 : result.P50 / floorOf.P50,
@@ -381,4 +386,5 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
     }
 }
 
-public sealed record ConvergenceResult(double Total, double P50, double P99);
+/// <summary>One client's convergence: seconds until all Ready, per-credential p50/p99, and the CPU all processes spent.</summary>
+public sealed record ConvergenceResult(double Total, double P50, double P99, double CpuSeconds);
