@@ -48,6 +48,10 @@ public sealed class FinalizerManager
         where T : class, IKubernetesObject<V1ObjectMeta> =>
         ChangeAsync(entity, finalizer, add: false, resource, cancellationToken);
 
+    /// <summary>Being deleted and left without finalizers: the API server removed it with this answer.</summary>
+    private static bool IsGone(IKubernetesObject<V1ObjectMeta> updated) =>
+        updated.Metadata.DeletionTimestamp is not null && updated.Metadata.Finalizers is not { Count: > 0 };
+
     private async Task<T?> ChangeAsync<T>(T entity, string finalizer, bool add, ResourceDescriptor? resource, CancellationToken cancellationToken)
         where T : class, IKubernetesObject<V1ObjectMeta>
     {
@@ -82,7 +86,13 @@ public sealed class FinalizerManager
             try
             {
                 var updated = await api.PatchAsync<T>(resource.ItemPath(key), patch, cancellationToken).ConfigureAwait(false);
-                ownWrites?.Record(updated.Metadata);
+                if (!IsGone(updated))
+                {
+                    // Not for an object this removal let go: its Deleted event, which forgets its writes, can be handled
+                    // before this line runs, and a version recorded after it would stay for the life of the process.
+                    ownWrites?.Record(updated.Metadata);
+                }
+
                 // Every new credential gets the finalizer: that is routine (Debug); its removal ends a deletion (Information).
                 logger.Log(add ? LogLevel.Debug : LogLevel.Information, "{Action} finalizer {Finalizer} on {Kind} {Key}", add ? "Added" : "Removed", finalizer, resource.Kind, key);
                 return updated;

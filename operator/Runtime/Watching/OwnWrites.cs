@@ -37,6 +37,9 @@ public sealed class OwnWrites
         && versions.TryGetValue(uid, out var kept)
         && kept.Contains(version, StringComparer.Ordinal);
 
+    /// <summary>How many objects have versions kept (what this process holds in memory for them).</summary>
+    internal int Count => versions.Count;
+
     public void Forget(string? uid)
     {
         if (uid is not null)
