@@ -60,7 +60,7 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
                 // No RBAC to delete, or a policy keeps it: the credential's new Secret is published all the same, and
                 // the condition says why the old one is still there. The server's text is not quoted: it may quote
                 // the old Secret, whose values the current ones no longer cover.
-                kept.Add(new KeptSecret(name, [], e.Response.StatusCode));
+                kept.Add(new KeptSecret(name, [], e.Response.StatusCode, RefusedRead: e.Request?.Method == HttpMethod.Get));
             }
         }
 
@@ -70,16 +70,17 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
 
 /// <summary>
 /// A retired Secret that stays: its users, or null while they are not known yet (with why listing them fails, if it
-/// does); or, unused, the status code with which the API server refused to delete it.
+/// does); or, unused, the status code with which the API server refused to delete it (or, when the cache did not hold
+/// it, to read it first: <paramref name="RefusedRead"/>).
 /// </summary>
-public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users, HttpStatusCode? DeletionRefused = null, string? UsersUnknownBecause = null)
+public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users, HttpStatusCode? DeletionRefused = null, string? UsersUnknownBecause = null, bool RefusedRead = false)
 {
     /// <summary>For a condition message; names no more than two users.</summary>
     public string Describe() => Users switch
     {
         _ when DeletionRefused is { } code =>
-            $"Secret {Name} (the previous name) is unused but the API server refused to delete it (HTTP {(int)code}): " +
-            "let the operator delete secrets in this namespace, or ask what policy keeps it; tried again every minute",
+            $"Secret {Name} (the previous name) is unused but the API server refused to {(RefusedRead ? "read it before deleting it" : "delete it")} (HTTP {(int)code}): " +
+            $"let the operator {(RefusedRead ? "get and delete" : "delete")} secrets in this namespace, or ask what policy keeps it; tried again every minute",
         null when UsersUnknownBecause is { } why => $"Secret {Name} (the previous name) stays until the operator knows what uses it ({why})",
         null => $"Secret {Name} (the previous name) stays until the operator knows what uses it",
         { Count: 1 } => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} uses it",

@@ -84,6 +84,21 @@ public sealed class RetiredSecretsTests
     }
 
     [Fact]
+    public async Task An_old_Secret_the_cache_lacks_and_the_server_will_not_show_is_described_as_a_refused_read()
+    {
+        // The previous name is not in the cache (not seen yet), so it is read before its deletion; that read is refused.
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Get
+            ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets billing-old is forbidden")
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+
+        var kept = await Retired(server, new NoSecrets()).RetireAsync(Ns, OwnerUid, "billing", "billing-old", CancellationToken.None);
+
+        server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete);
+        kept.Should().ContainSingle().Which.Describe().Should()
+            .Contain("refused to read it before deleting it (HTTP 403)").And.Contain("let the operator get and delete secrets");
+    }
+
+    [Fact]
     public async Task An_unused_old_Secret_is_deleted_and_not_kept()
     {
         var server = new FakeApiServer(request => request.Method == HttpMethod.Delete
@@ -96,9 +111,9 @@ public sealed class RetiredSecretsTests
         server.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Delete);
     }
 
-    private static RetiredSecrets Retired(FakeApiServer server)
+    private static RetiredSecrets Retired(FakeApiServer server, IGeneratedSecretView? cache = null)
     {
-        var view = new OneOldSecret();
+        var view = cache ?? new OneOldSecret();
         var scope = ScopeOf(Ns);
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
         return new RetiredSecrets(view, new UsageIndex(), scope, new GeneratedSecretPublisher(client, view, NullLogger<GeneratedSecretPublisher>.Instance));
@@ -115,6 +130,14 @@ public sealed class RetiredSecretsTests
     private sealed class LogsIn : TestCredentialKind
     {
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("logged in"));
+    }
+
+    /// <summary>The cache holds no Secret of the credential.</summary>
+    private sealed class NoSecrets : IGeneratedSecretView
+    {
+        public ObservedSecret? Find(string namespaceName, string name) => null;
+
+        public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
     }
 
     /// <summary>The cache holds the credential's Secret under its old name.</summary>
