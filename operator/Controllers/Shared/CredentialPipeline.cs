@@ -477,6 +477,12 @@ public sealed partial class CredentialPipeline(
     {
         var fix = refusal.StatusCode switch
         {
+            // The ResourceQuota admission's words. A format change counts too: its new Secret is tried (dry run) while
+            // the old one still exists, so it needs room for one more Secret.
+            HttpStatusCode.Forbidden when refusal.Message.Contains("exceeded quota", StringComparison.OrdinalIgnoreCase) =>
+                $"A ResourceQuota in namespace {credential.Metadata.NamespaceProperty} allows no more Secrets: raise it or free a Secret " +
+                "(a change of spec.secret.format needs room for one more while it replaces the Secret); a Secret already published stays; " +
+                $"tried again every {Seconds(RefusedWriteRetry)}",
             HttpStatusCode.Forbidden =>
                 $"The operator may not write Secrets in namespace {credential.Metadata.NamespaceProperty}, or an admission policy forbids this one: " +
                 "grant the operator's ServiceAccount get, create, patch and delete on secrets there, or change what the policy objects to; " +

@@ -87,10 +87,13 @@ public sealed class CredentialPipelineLimitsTests
     [InlineData(HttpStatusCode.Forbidden, "Forbidden",
         "secrets is forbidden: User \\\"system:serviceaccount:passbox-system:passbox\\\" cannot create resource \\\"secrets\\\" in API group \\\"\\\" in the namespace \\\"team\\\"",
         "may not write Secrets in namespace team")]
+    [InlineData(HttpStatusCode.Forbidden, "Forbidden",
+        "secrets \\\"billing\\\" is forbidden: exceeded quota: team-quota, requested: secrets=1, used: secrets=20, limited: secrets=20",
+        "A ResourceQuota in namespace team allows no more Secrets: raise it or free a Secret")]
     [InlineData(HttpStatusCode.BadRequest, "BadRequest",
         "admission webhook \\\"secrets.policy.example.com\\\" denied the request: Secrets need the label team",
         "An admission webhook or policy refused it")]
-    public async Task A_Secret_write_refused_by_RBAC_or_an_admission_webhook_ends_in_a_SecretRejected_condition_and_is_tried_again(
+    public async Task A_Secret_write_refused_by_RBAC_a_quota_or_an_admission_webhook_ends_in_a_SecretRejected_condition_and_is_tried_again(
         HttpStatusCode code, string reason, string refusal, string hint)
     {
         var refusing = new FakeApiServer(request => request.Method == HttpMethod.Post
