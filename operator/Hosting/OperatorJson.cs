@@ -15,7 +15,7 @@ using Passbox.Operator.Usage.Feeding;
 namespace Passbox.Operator.Hosting;
 
 /// <summary>
-/// Compile-time JSON metadata for the operator's own wire types (its custom resources, the informers' list and watch
+/// Compile-time JSON metadata for the operator's own wire types (its custom resources, the informers' list
 /// envelopes). KubernetesClient has generated metadata for its models and falls back to reflection for everything
 /// else; a native AOT build cannot build that reflection metadata for generic instantiations such as
 /// List&lt;V1ServiceAccount&gt; inside ListEnvelope, so these types are resolved here first. The options match
@@ -27,7 +27,6 @@ namespace Passbox.Operator.Hosting;
 [JsonSerializable(typeof(ClusterCredentialStatus))]
 [JsonSerializable(typeof(PipelineCredentialStatus))]
 [JsonSerializable(typeof(UntypedObject))]
-[JsonSerializable(typeof(WatchEnvelope))]
 [JsonSerializable(typeof(JsonNode))]
 [JsonSerializable(typeof(JsonObject))]
 [JsonSerializable(typeof(ListEnvelope<ClusterCredential>))]

@@ -1,6 +1,9 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Runtime.Api;
@@ -76,6 +79,17 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     }
 
     public ResourceDescriptor Resource { get; }
+
+    // Looked up per use (a cached lookup): the settings are built on first decode, after the host registered the
+    // operator's JSON metadata, not when the informer is constructed.
+    private static JsonTypeInfo<PartialObjectMetadata> BookmarkJson => InformerJson.TypeInfo<PartialObjectMetadata>(keepManagedFields: false);
+
+    private static JsonTypeInfo<V1Status> StatusJson => InformerJson.TypeInfo<V1Status>(keepManagedFields: false);
+
+    private JsonTypeInfo<T> ObjectJson => InformerJson.TypeInfo<T>(options.KeepManagedFields);
+
+    private JsonTypeInfo<ListEnvelope<T>> ListJson => InformerJson.TypeInfo<ListEnvelope<T>>(options.KeepManagedFields);
+
 
     public ObjectCache<T> Cache { get; } = new();
 
@@ -469,7 +483,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             using var page = new MemoryStream(length);
             await stream.CopyToAsync(page, timeout.Token).ConfigureAwait(false);
             page.Position = 0;
-            return KubernetesJson.Deserialize<ListEnvelope<T>>(page)
+            return JsonSerializer.Deserialize(page, ListJson)
                 ?? throw new KubernetesApiException(HttpStatusCode.OK, null, null, "Empty list response.");
         }
     }
@@ -502,18 +516,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
-                using var reader = new StreamReader(stream, Encoding.UTF8);
-                var delivered = false;
-                while (await reader.ReadLineAsync(linked.Token).ConfigureAwait(false) is { } line)
-                {
-                    if (line.Length > 0)
-                    {
-                        HandleWatchLine(line);
-                        delivered = true;
-                    }
-                }
-
-                return delivered;
+                return await ReadWatchAsync(stream, linked.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (guard.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -522,51 +525,82 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         }
     }
 
-    private void HandleWatchLine(string line)
+    /// <summary>Handles the stream's events line by line as their bytes arrive; returns whether any event arrived.</summary>
+    private async Task<bool> ReadWatchAsync(Stream stream, CancellationToken cancellationToken)
     {
-        var envelope = KubernetesJson.Deserialize<WatchEnvelope>(line)
-            ?? throw new JsonException("Empty watch event.");
-        var type = envelope.Type ?? "";
-        RuntimeMetrics.WatchEvents.WithLabels(MetricName, InformerName, type).Inc();
-        switch (type)
+        var pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        try
+        {
+            var delivered = false;
+            while (true)
+            {
+                var read = await pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = read.Buffer;
+                while (WatchLines.TryTakeLine(ref buffer, out var line))
+                {
+                    delivered |= HandleWatchLine(line);
+                }
+
+                if (read.IsCompleted)
+                {
+                    // A last line without its line break (the server ends the stream after a whole event).
+                    return HandleWatchLine(buffer) | delivered;
+                }
+
+                pipe.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        finally
+        {
+            await pipe.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Handles one line of the stream; returns whether it held an event (blank lines do not).</summary>
+    private bool HandleWatchLine(ReadOnlySequence<byte> line)
+    {
+        if (WatchLines.IsBlank(line))
+        {
+            return false;
+        }
+
+        var change = WatchLines.Decode(line, ObjectJson, BookmarkJson, StatusJson);
+        RuntimeMetrics.WatchEvents.WithLabels(MetricName, InformerName, change.Type).Inc();
+        switch (change.Type)
         {
             case "ADDED":
             case "MODIFIED":
             case "DELETED":
-                ApplyWatchEvent(type, envelope.Object);
+                ApplyWatchEvent(change);
                 break;
             case "BOOKMARK":
-                var bookmark = KubernetesJson.Deserialize<PartialObjectMetadata>(envelope.Object);
-                if (bookmark?.Metadata?.ResourceVersion is { Length: > 0 } version)
+                if (change.BookmarkVersion is { Length: > 0 } version)
                 {
                     Volatile.Write(ref lastResourceVersion, version);
                 }
 
                 break;
             case "ERROR":
-                var status = KubernetesJson.Deserialize<V1Status>(envelope.Object);
-                var code = (HttpStatusCode)(status?.Code ?? 500);
-                throw new KubernetesApiException(code, status, null, $"Watch error {(int)code} {status?.Reason}: {status?.Message}");
+                var code = (HttpStatusCode)(change.Error?.Code ?? 500);
+                throw new KubernetesApiException(code, change.Error, null, $"Watch error {(int)code} {change.Error?.Reason}: {change.Error?.Message}");
             default:
-                logger.LogWarning("Ignoring watch event of unknown type {Type} for {Resource}", type, Resource.DisplayName);
+                logger.LogWarning("Ignoring watch event of unknown type {Type} for {Resource}", change.Type, Resource.DisplayName);
                 break;
         }
+
+        return true;
     }
 
-    private void ApplyWatchEvent(string type, JsonElement payload)
+    private void ApplyWatchEvent(WatchEvent<T> change)
     {
-        T? item;
-        try
-        {
-            item = KubernetesJson.Deserialize<T>(payload);
-        }
-        catch (JsonException e)
+        if (change.ObjectError is { } error)
         {
             // Re-watching would deliver the same bytes again; skip the object, keep the stream.
-            logger.LogError(e, "Could not decode a {Type} event of {Resource}; skipping it", type, Resource.DisplayName);
+            logger.LogError(error, "Could not decode a {Type} event of {Resource}; skipping it", change.Type, Resource.DisplayName);
             return;
         }
 
+        var item = change.Object;
         if (item?.Metadata?.Name is null)
         {
             return;
@@ -575,7 +609,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         var version = item.Metadata.ResourceVersion;
         if (InScope(item))
         {
-            ApplyInScope(type, Prepare(item));
+            ApplyInScope(change.Type, Prepare(item));
         }
 
         if (!string.IsNullOrEmpty(version))

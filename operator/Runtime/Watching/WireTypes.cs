@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using k8s.Models;
 
@@ -12,14 +11,4 @@ internal sealed class ListEnvelope<T>
 
     [JsonPropertyName("items")]
     public List<T>? Items { get; set; }
-}
-
-/// <summary>One line of a watch stream; the object is decoded once its type is known (ERROR carries a Status).</summary>
-internal sealed class WatchEnvelope
-{
-    [JsonPropertyName("type")]
-    public string? Type { get; set; }
-
-    [JsonPropertyName("object")]
-    public JsonElement Object { get; set; }
 }
