@@ -80,14 +80,13 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
     public ResourceDescriptor Resource { get; }
 
-    // Looked up per use (a cached lookup): the settings are built on first decode, after the host registered the
-    // operator's JSON metadata, not when the informer is constructed.
-    private static JsonTypeInfo<PartialObjectMetadata> BookmarkJson => InformerJson.TypeInfo<PartialObjectMetadata>(keepManagedFields: false);
+    // Resolved on first decode, after the host registered the operator's JSON metadata, not when the informer is
+    // constructed; then kept, since every watch event needs them. (A race only resolves them twice.)
+    private WatchJson<T>? watchJson;
 
-    private static JsonTypeInfo<V1Status> StatusJson => InformerJson.TypeInfo<V1Status>(keepManagedFields: false);
+    private WatchJson<T> EventJson => watchJson ??= WatchJson<T>.For(options.KeepManagedFields);
 
-    private JsonTypeInfo<T> ObjectJson => InformerJson.TypeInfo<T>(options.KeepManagedFields);
-
+    /// <summary>Lists are decoded once per page: their metadata is looked up each time (a cached lookup).</summary>
     private JsonTypeInfo<ListEnvelope<T>> ListJson => InformerJson.TypeInfo<ListEnvelope<T>>(options.KeepManagedFields);
 
 
@@ -544,7 +543,8 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 if (read.IsCompleted)
                 {
                     // A last line without its line break (the server ends the stream after a whole event).
-                    return HandleWatchLine(buffer) | delivered;
+                    var last = HandleWatchLine(buffer);
+                    return delivered || last;
                 }
 
                 pipe.AdvanceTo(buffer.Start, buffer.End);
@@ -564,7 +564,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             return false;
         }
 
-        var change = WatchLines.Decode(line, ObjectJson, BookmarkJson, StatusJson);
+        var change = WatchLines.Decode(line, EventJson);
         RuntimeMetrics.WatchEvents.WithLabels(MetricName, InformerName, change.Type).Inc();
         switch (change.Type)
         {

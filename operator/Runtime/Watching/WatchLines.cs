@@ -15,6 +15,16 @@ namespace Passbox.Operator.Runtime.Watching;
 internal readonly record struct WatchEvent<T>(string Type, T? Object, string? BookmarkVersion, V1Status? Error, JsonException? ObjectError)
     where T : class;
 
+/// <summary>What a watch of <typeparamref name="T"/> decodes its events' objects with, by event type.</summary>
+internal sealed record WatchJson<T>(JsonTypeInfo<T> Object, JsonTypeInfo<PartialObjectMetadata> Bookmark, JsonTypeInfo<V1Status> Status)
+    where T : class
+{
+    public static WatchJson<T> For(bool keepManagedFields) => new(
+        InformerJson.TypeInfo<T>(keepManagedFields),
+        InformerJson.TypeInfo<PartialObjectMetadata>(keepManagedFields: false),
+        InformerJson.TypeInfo<V1Status>(keepManagedFields: false));
+}
+
 /// <summary>
 /// Splits a watch stream into its lines and decodes each in one pass from its UTF-8 bytes. A line is
 /// <c>{"type":…,"object":{…}}</c>; the API server writes the type first, so the object is decoded straight into its
@@ -56,7 +66,7 @@ internal static class WatchLines
     }
 
     /// <summary>Decodes one line. A line that is not a watch event throws <see cref="JsonException"/>.</summary>
-    public static WatchEvent<T> Decode<T>(ReadOnlySequence<byte> line, JsonTypeInfo<T> objectInfo, JsonTypeInfo<PartialObjectMetadata> bookmarkInfo, JsonTypeInfo<V1Status> statusInfo)
+    public static WatchEvent<T> Decode<T>(ReadOnlySequence<byte> line, WatchJson<T> json)
         where T : class
     {
         var reader = new Utf8JsonReader(line);
@@ -80,7 +90,7 @@ internal static class WatchLines
                 if (type is not null)
                 {
                     // The rest of the line is the envelope's closing brace: nothing to read after the object.
-                    return DecodeObject(type, ref reader, objectInfo, bookmarkInfo, statusInfo);
+                    return DecodeObject(type, ref reader, json);
                 }
 
                 early = JsonElement.ParseValue(ref reader);
@@ -100,11 +110,10 @@ internal static class WatchLines
 
         var elementReader = new Utf8JsonReader(JsonMarshal.GetRawUtf8Value(element));
         elementReader.Read();
-        return DecodeObject(type, ref elementReader, objectInfo, bookmarkInfo, statusInfo);
+        return DecodeObject(type, ref elementReader, json);
     }
 
-    private static WatchEvent<T> DecodeObject<T>(
-        string type, ref Utf8JsonReader reader, JsonTypeInfo<T> objectInfo, JsonTypeInfo<PartialObjectMetadata> bookmarkInfo, JsonTypeInfo<V1Status> statusInfo)
+    private static WatchEvent<T> DecodeObject<T>(string type, ref Utf8JsonReader reader, WatchJson<T> json)
         where T : class
     {
         switch (type)
@@ -114,7 +123,7 @@ internal static class WatchLines
             case "DELETED":
                 try
                 {
-                    return new WatchEvent<T>(type, JsonSerializer.Deserialize(ref reader, objectInfo), null, null, null);
+                    return new WatchEvent<T>(type, JsonSerializer.Deserialize(ref reader, json.Object), null, null, null);
                 }
                 catch (JsonException e)
                 {
@@ -122,9 +131,9 @@ internal static class WatchLines
                 }
 
             case "BOOKMARK":
-                return new WatchEvent<T>(type, null, JsonSerializer.Deserialize(ref reader, bookmarkInfo)?.Metadata?.ResourceVersion, null, null);
+                return new WatchEvent<T>(type, null, JsonSerializer.Deserialize(ref reader, json.Bookmark)?.Metadata?.ResourceVersion, null, null);
             case "ERROR":
-                return new WatchEvent<T>(type, null, null, JsonSerializer.Deserialize(ref reader, statusInfo), null);
+                return new WatchEvent<T>(type, null, null, JsonSerializer.Deserialize(ref reader, json.Status), null);
             default:
                 return new WatchEvent<T>(type, null, null, null, null);
         }

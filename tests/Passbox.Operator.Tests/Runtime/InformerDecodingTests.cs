@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Runtime.Api;
@@ -153,11 +152,7 @@ public sealed class InformerDecodingTests
     }
 
     private static WatchEvent<Widget> Decode(string line, bool keepManagedFields = false) =>
-        WatchLines.Decode(
-            new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(line)),
-            InformerJson.TypeInfo<Widget>(keepManagedFields),
-            InformerJson.TypeInfo<PartialObjectMetadata>(keepManagedFields: false),
-            InformerJson.TypeInfo<V1Status>(keepManagedFields: false));
+        WatchLines.Decode(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(line)), WatchJson<Widget>.For(keepManagedFields));
 
     private static string Event(string type, string name, string resourceVersion) =>
         $$"""{"type":"{{type}}","object":{"apiVersion":"test.passbox.dev/v1","kind":"Widget","metadata":{"name":"{{name}}","namespace":"ns","resourceVersion":"{{resourceVersion}}"}""" + "}}";
