@@ -10,12 +10,12 @@ public sealed class ValidationSettings
 {
     /// <summary>
     /// How often the login is checked again when nothing changed, as a duration such as <c>10m</c> or <c>1h</c>.
-    /// <c>0</c> checks only when the spec or a source Secret changes. Failed logins are never retried sooner
-    /// than this, so a wrong password cannot lock the account. At most 8760h. Defaults to 10m.
+    /// <c>"0"</c> (quoted: a string) checks only when the spec or a source Secret changes. Failed logins are never retried sooner
+    /// than this, so a wrong password cannot lock the account. From 1s to 8760h. Defaults to 10m.
     /// </summary>
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
-    [CelRule("self == '0' || duration(self) <= duration('8760h')", "interval must be 0 or at most 8760h (one year)")]
+    [CelRule("duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('8760h'))", "interval must be 0 or from 1s to 8760h (one year)")]
     public string? Interval { get; set; }
 
     /// <summary>How long one check may take, from 1s to 5m, as a duration such as <c>5s</c>. Defaults to 5s.</summary>

@@ -166,10 +166,10 @@ public sealed class PipelineValidationSettings
     /// </summary>
     public PipelineProbe? Probe { get; set; }
 
-    /// <summary>How often to check again when nothing changed, such as <c>1h</c>, at most 8760h; <c>0</c> only on change. Defaults to 1h.</summary>
+    /// <summary>How often to check again when nothing changed, such as <c>1h</c>, from 1s to 8760h; <c>"0"</c> (quoted) only on change. Defaults to 1h.</summary>
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
-    [CelRule("self == '0' || duration(self) <= duration('8760h')", "interval must be 0 or at most 8760h (one year)")]
+    [CelRule("duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('8760h'))", "interval must be 0 or from 1s to 8760h (one year)")]
     public string? Interval { get; set; }
 
     /// <summary>How long one check may take, from 1s to 5m. Defaults to 10s.</summary>

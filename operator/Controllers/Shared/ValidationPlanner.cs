@@ -42,6 +42,12 @@ public sealed class ValidationPlanner(TimeProvider time)
 
     public static bool IsTransient(string? reason) => reason is not null && TransientReasons.Contains(reason);
 
+    /// <summary>
+    /// The shortest interval between checks. The schema refuses shorter ones; an object stored before that rule (say
+    /// <c>interval: 5ms</c>) would otherwise log in hundreds of times a second, and retry a refused password as often.
+    /// </summary>
+    public static readonly TimeSpan ShortestInterval = TimeSpan.FromSeconds(1);
+
     /// <param name="revision">Fingerprint of the current inputs.</param>
     /// <param name="interval">The credential's validation interval; zero means only on change.</param>
     /// <param name="previous">The last check, from the status.</param>
@@ -49,6 +55,11 @@ public sealed class ValidationPlanner(TimeProvider time)
     /// <param name="firstSeen">When this process first saw the object (see <see cref="CheckMemory.FirstSeen"/>).</param>
     public ValidationPlan Plan(string revision, TimeSpan interval, PreviousCheck previous, string objectUid, DateTimeOffset? firstSeen = null)
     {
+        if (interval > TimeSpan.Zero && interval < ShortestInterval)
+        {
+            interval = ShortestInterval;
+        }
+
         if (previous.AttemptedRevision != revision || previous.LastAttempted is null || previous.Succeeded is null)
         {
             return ValidationPlan.Now;

@@ -52,9 +52,14 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "name: in, key: password", "name: In_Valid, key: password", "spec.passwordSecretRef.name", "should match" },
         { "port: 3306}", "port: 3306}\n  validation: {interval: ten minutes}", "spec.validation.interval", "should match" },
         { "port: 3306}", "port: 3306}\n  validation: {timeout: 10m}", "spec.validation.timeout", "timeout must be between 1s and 5m" },
-        { "port: 3306}", "port: 3306}\n  validation: {interval: 8761h}", "spec.validation.interval", "interval must be 0 or at most 8760h" },
-        { "port: 3306}", "port: 3306}\n  validation: {interval: 300000000h}", "spec.validation.interval", "interval must be 0 or at most 8760h" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 8761h}", "spec.validation.interval", "interval must be 0 or from 1s to 8760h" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 300000000h}", "spec.validation.interval", "interval must be 0 or from 1s to 8760h" },
         { "port: 3306}", "port: 3306}\n  validation: {interval: 8760h}", "", "" },
+        // Shorter intervals are typos that would log in hundreds of times a second (and retry a wrong password as often).
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 500ms}", "spec.validation.interval", "interval must be 0 or from 1s to 8760h" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 1s}", "", "" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: 0s}", "", "" },
+        { "port: 3306}", "port: 3306}\n  validation: {interval: '0'}", "", "" },
         { "port: 3306}", "port: 3306}\n  milvus: {database: search}", "spec.milvus", "milvus is only allowed when engine is Milvus" },
         { "port: 3306}", "port: 3306, tls: {mode: Sometimes}}", "spec.endpoint.tls.mode", "Unsupported value: \"Sometimes\"" },
         // A colon only inside an IPv6 address: the port has a field of its own, and a connector makes no address of the rest.
@@ -165,7 +170,8 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "a.git\n", "a.git\n  secret: {consumers: [Tekton, Tekton2]}\n", "spec.secret.consumers[1]", "Unsupported value: \"Tekton2\"" },
         { "a.git\n", "a.git\n  secret: {format: DockerConfigJson}\n", "", "" },
         { "a.git\n", "a.git\n  secret: {format: BasicAuth}\n", "", "" },
-        { "a.git\n", "a.git\n  validation: {interval: 9000h}\n", "spec.validation.interval", "interval must be 0 or at most 8760h" },
+        { "a.git\n", "a.git\n  validation: {interval: 9000h}\n", "spec.validation.interval", "interval must be 0 or from 1s to 8760h" },
+        { "a.git\n", "a.git\n  validation: {interval: 10ms}\n", "spec.validation.interval", "interval must be 0 or from 1s to 8760h" },
         { "  server: https://git.example.com/a.git\n", "", "", "" },
     };
 

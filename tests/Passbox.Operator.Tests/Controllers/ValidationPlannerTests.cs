@@ -107,6 +107,24 @@ public sealed class ValidationPlannerTests
         plan.RequeueAfter.Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(30));
     }
 
+    [Theory]
+    [InlineData("AuthenticationFailed", false)]
+    [InlineData("Validated", true)]
+    [InlineData("Unreachable", false)]
+    public void An_interval_under_a_second_stored_before_the_schema_refused_it_waits_a_second(string reason, bool succeeded)
+    {
+        var previous = new PreviousCheck("rev1", Start, succeeded ? Start : null, succeeded, reason, 5);
+        time.Advance(TimeSpan.FromMilliseconds(300));
+
+        var plan = Plan(previous, interval: TimeSpan.FromMilliseconds(5));
+
+        // Network failures back off from half the interval (jitter), the others wait it in full.
+        plan.ValidateNow.Should().BeFalse("a refused password retried every 5 ms locks the account");
+        plan.RequeueAfter.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(200));
+        time.Advance(TimeSpan.FromSeconds(1.1));
+        Plan(previous, interval: TimeSpan.FromMilliseconds(5)).ValidateNow.Should().BeTrue();
+    }
+
     [Fact]
     public void Network_failures_are_retried_even_with_interval_zero()
     {
