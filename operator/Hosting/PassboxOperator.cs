@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Configuration.Memory;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Pipeline;
@@ -40,6 +41,13 @@ public static class PassboxOperator
     {
         OperatorJson.Register();
         var builder = WebApplication.CreateBuilder(args);
+        // Kubelet probes and Prometheus scrapes reach /healthz, /readyz and /metrics every few seconds, and ASP.NET Core
+        // logs four Information lines per request: tens of thousands of lines a day saying nothing. Its categories
+        // default to Warning here, as the lowest-priority source, so Logging__LogLevel__Microsoft.AspNetCore still wins.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", nameof(LogLevel.Warning))],
+        });
         builder.Logging.AddSimpleConsole(options =>
         {
             options.SingleLine = true;

@@ -22,6 +22,9 @@ public sealed class OperatorHost : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
+    /// <summary>Where the operator serves <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> (a free port on loopback).</summary>
+    public Uri BaseAddress => new(app.Urls.First());
+
     public static async Task<OperatorHost> StartAsync(string kubeconfig, string watchNamespace, params string[] extraArgs)
     {
         var logs = new LogCapture();

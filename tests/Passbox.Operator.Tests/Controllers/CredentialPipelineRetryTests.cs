@@ -106,9 +106,9 @@ public sealed class CredentialPipelineRetryTests
     [Fact]
     public async Task A_credential_whose_interval_is_shorter_than_its_check_is_looked_at_again_a_moment_later_not_forgotten_nor_at_once()
     {
-        var kind = new ManagedKind { AdminReady = true, CheckInterval = TimeSpan.FromMilliseconds(1) };
+        var kind = new ManagedKind { AdminReady = true, CheckInterval = ValidationPlanner.ShortestInterval };
         var pipeline = Pipeline();
-        time.AutoAdvanceAmount = TimeSpan.FromMilliseconds(10); // every reading of the clock finds it later: the check takes time
+        time.AutoAdvanceAmount = TimeSpan.FromSeconds(2); // every reading of the clock finds it later: the check takes time
 
         var requeue = await pipeline.RunAsync(credential, kind, new ClusterCredentialStatus(), CancellationToken.None);
 

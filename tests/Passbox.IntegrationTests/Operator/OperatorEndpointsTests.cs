@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Passbox.IntegrationTests.Infrastructure;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// The endpoints the chart's probes and a ServiceMonitor use, on the real operator: liveness that does not depend on the
+/// API server (a slow or lost API server must not get the pod killed), readiness that does, Prometheus metrics, and
+/// probes that do not fill the log.
+/// </summary>
+[Collection(ControlPlaneDefinition.Name)]
+public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_synced_operator_is_live_ready_and_serves_its_metrics_without_logging_each_probe()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("endpoints");
+        // Microsoft's categories at Information: only the operator's own default keeps ASP.NET Core's request lines out.
+        await using var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name, "--Logging:LogLevel:Microsoft=Information");
+        using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = Patience };
+
+        await WaitForStatusAsync(http, "/readyz", HttpStatusCode.OK);
+        for (var probe = 0; probe < 3; probe++)
+        {
+            (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK);
+            (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        using var scrape = await http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        scrape.Content.Headers.ContentType!.MediaType.Should().Be("text/plain", "Prometheus's text format");
+        var metrics = await scrape.Content.ReadAsStringAsync();
+        metrics.Should().MatchRegex(new Regex(@"(?m)^passbox_informer_lists_total\{resource=""clustercredentials\.passbox\.dev"",informer=""clustercredentials""\} [1-9]"),
+            "the credential informer's lists are counted");
+        metrics.Should().MatchRegex(new Regex(@"(?m)^passbox_informer_cached_objects\{"), "cache sizes are served");
+        metrics.Should().Contain("dotnet_total_memory_bytes", "the runtime's own gauges are served beside Passbox's");
+
+        host.LogLines.Should().Contain(line => line.Contains("Controller clustercredential started", StringComparison.Ordinal),
+            "the operator's own Information lines are kept");
+        host.LogLines.Should().NotContain(line => line.Contains("Microsoft.AspNetCore", StringComparison.Ordinal),
+            "seven probes and a scrape wrote no request lines");
+    }
+
+    [Fact]
+    public async Task Request_lines_come_back_when_asked_for()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("endpoints");
+        await using var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name, "--Logging:LogLevel:Microsoft.AspNetCore=Information");
+        using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = Patience };
+
+        (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        host.LogLines.Should().Contain(line => line.StartsWith("Information Microsoft.AspNetCore.Hosting.Diagnostics", StringComparison.Ordinal) && line.Contains("/healthz", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_an_API_server_the_operator_stays_live_and_says_it_is_not_ready()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("endpoints");
+        var kubeconfig = Path.Combine(Path.GetTempPath(), $"passbox-unreachable-{Guid.NewGuid():N}.kubeconfig");
+        var server = $"https://127.0.0.1:{ClosedPort()}";
+        await File.WriteAllTextAsync(kubeconfig, Regex.Replace(await File.ReadAllTextAsync(controlPlane.OperatorKubeconfig), @"(?m)^(\s*server:\s*).*$", $"${{1}}{server}"));
+        try
+        {
+            await using var host = await OperatorHost.StartAsync(kubeconfig, ns.Name);
+            using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = Patience };
+
+            // Long enough for the informers' first lists to fail and be retried with backoff.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK,
+                "a restart does not bring the API server back");
+            var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+            ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "nothing was listed, so no Service should send work here");
+            (await ready.Content.ReadAsStringAsync()).Should().Be("Unhealthy");
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    private static async Task WaitForStatusAsync(HttpClient http, string path, HttpStatusCode expected)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        HttpStatusCode last;
+        do
+        {
+            last = (await http.GetAsync(new Uri(path, UriKind.Relative))).StatusCode;
+            if (last == expected)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        last.Should().Be(expected, $"{path} should answer {expected} within {Patience}");
+    }
+
+    /// <summary>A loopback port nothing listens on: taken from the system, then released.</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
