@@ -106,6 +106,7 @@ public static class PassboxOperator
         services.AddSingleton(sp => new GeneratedSecretCache(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName)));
         services.AddSingleton<IGeneratedSecretView>(sp => sp.GetRequiredService<GeneratedSecretCache>());
         services.AddSingleton<RetiredSecrets>();
+        services.AddSingleton<CredentialReadinessMetrics>();
 
         var ns = settings.WatchNamespace;
         services.AddInformer(ClusterCredentials, ResourceDescriptor.For<ClusterCredential>(), new InformerOptions<ClusterCredential> { Namespace = ns });
@@ -133,16 +134,18 @@ public static class PassboxOperator
         services.AddController<ClusterCredential, CredentialReconciler<ClusterCredential, ClusterCredentialStatus>>(
             "clustercredential", ClusterCredentials, WireClusterCredentials, controllerOptions);
         services.AddController<PipelineCredential, CredentialReconciler<PipelineCredential, PipelineCredentialStatus>>(
-            "pipelinecredential", PipelineCredentials, Wire<PipelineCredential>(PipelineCredentials), controllerOptions);
+            "pipelinecredential", PipelineCredentials, Wire<PipelineCredential>(PipelineCredentials, credential => credential.Status), controllerOptions);
         return services;
     }
 
     /// <summary>Indexes and secondary watches of a credential controller.</summary>
-    private static Action<Controller<T>, IServiceProvider> Wire<T>(string informerName)
+    private static Action<Controller<T>, IServiceProvider> Wire<T>(string informerName, Func<T, CredentialStatus?> statusOf)
         where T : class, IKubernetesObject<V1ObjectMeta> => (controller, sp) =>
     {
         var kind = sp.GetRequiredService<ICredentialKind<T>>();
         var primary = sp.GetInformer<T>(informerName);
+        // Lives as long as the process, as the informer does.
+        _ = sp.GetRequiredService<CredentialReadinessMetrics>().Track(primary, ResourceDescriptor.For<T>().Kind, statusOf);
         primary.Cache.AddIndex(SourceSecretIndex, credential => kind.SourceReferences(credential)
             .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Name}"));
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
@@ -195,7 +198,7 @@ public static class PassboxOperator
     /// <summary>The shared wiring, plus the admin index: an admin's deletion waits for its dependents to go, and its dependents wait for it to be Ready.</summary>
     private static void WireClusterCredentials(Controller<ClusterCredential> controller, IServiceProvider sp)
     {
-        Wire<ClusterCredential>(ClusterCredentials)(controller, sp);
+        Wire<ClusterCredential>(ClusterCredentials, credential => credential.Status)(controller, sp);
         var primary = sp.GetInformer<ClusterCredential>(ClusterCredentials);
         primary.Cache.AddIndex(AdminReferences.IndexName, AdminReferences.IndexValues);
         var admins = sp.GetRequiredService<AdminReferences>();

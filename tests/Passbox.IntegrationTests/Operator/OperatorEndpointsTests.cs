@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
 
 namespace Passbox.IntegrationTests.Operator;
 
@@ -43,6 +44,53 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
         host.LogLines.Should().NotContain(line => line.Contains("Microsoft.AspNetCore", StringComparison.Ordinal),
             "seven probes and a scrape wrote no request lines");
     }
+
+    [Fact]
+    public async Task Each_credential_exports_whether_it_is_Ready_and_why_until_it_is_deleted()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("endpoints");
+        await using var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        var kit = new ClusterTestKit(controlPlane, ns.Name);
+        using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = Patience };
+        string Series(string name, string reason) =>
+            $"passbox_credential_ready{{kind=\"PipelineCredential\",namespace=\"{ns.Name}\",name=\"{name}\",reason=\"{reason}\"}}";
+        Task<string> ScrapeAsync() => http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+        await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "metrics-test-token" });
+        await kit.CreateAsync(Token("good", "token-input"));
+        await kit.CreateAsync(Token("waiting", "not-there-yet"));
+        await kit.WaitForConditionAsync<PipelineCredential>("good", ConditionTypes.Ready, "True");
+        await kit.WaitForConditionAsync<PipelineCredential>("waiting", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
+
+        var good = (await kit.GetAsync<PipelineCredential>("good"))!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason;
+        var metrics = await ClusterTestKit.EventuallyAsync(ScrapeAsync,
+            text => text.Contains(Series("waiting", ConditionReasons.SourceSecretMissing), StringComparison.Ordinal), "the failing credential's series");
+        metrics.Should().Contain($"{Series("good", good)} 1", "a Ready credential reads 1, under its Ready reason")
+            .And.Contain($"{Series("waiting", ConditionReasons.SourceSecretMissing)} 0", "one that is not reads 0 and says why");
+
+        // Fixed: the series moves to the new reason, no second series stays behind under the old one.
+        await kit.CreateSecretAsync("not-there-yet", new Dictionary<string, string> { ["token"] = "metrics-test-token-2" });
+        metrics = await ClusterTestKit.EventuallyAsync(ScrapeAsync,
+            text => text.Contains($"{Series("waiting", good)} 1", StringComparison.Ordinal), "the fixed credential to read 1");
+        metrics.Should().NotContain(Series("waiting", ConditionReasons.SourceSecretMissing));
+
+        await kit.DeleteAsync<PipelineCredential>("good");
+        metrics = await ClusterTestKit.EventuallyAsync(ScrapeAsync,
+            text => !text.Contains(Series("good", good), StringComparison.Ordinal), "the deleted credential's series to go");
+        metrics.Should().Contain($"{Series("waiting", good)} 1", "the other credential keeps its series");
+        metrics.Should().NotContain("metrics-test-token", "a metric never carries a secret");
+    }
+
+    private static PipelineCredential Token(string name, string secret) => new()
+    {
+        Metadata = new() { Name = name },
+        Spec = new PipelineCredentialSpec
+        {
+            Type = PipelineCredentialType.SecretText,
+            SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = secret, Key = "token" } },
+            Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
+        },
+    };
 
     [Fact]
     public async Task Request_lines_come_back_when_asked_for()

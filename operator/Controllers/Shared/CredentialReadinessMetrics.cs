@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Runtime.Watching;
+using Prometheus;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// <c>passbox_credential_ready{kind, namespace, name, reason}</c>: 1 while a credential's <c>Ready</c> condition is True,
+/// 0 otherwise, with the condition's reason (empty before the operator's first status). Conditions and events tell a
+/// person who looks; a metric is what pages someone when a password changed on the server is found at the next check.
+/// Fed by the credential informers' changes, not by reconciles: the series follow what the API server holds, a deleted
+/// credential's series goes with it, and a standby replica, which watches but does not reconcile, exports the same
+/// values as the leader.
+/// </summary>
+public sealed class CredentialReadinessMetrics
+{
+    private static readonly Gauge Ready = Prometheus.Metrics.CreateGauge(
+        "passbox_credential_ready",
+        "1 while the credential's Ready condition is True, else 0; reason is the condition's reason.",
+        new GaugeConfiguration { LabelNames = ["kind", "namespace", "name", "reason"] });
+
+    /// <summary>The reason each credential is exported under: a new reason replaces the old series instead of adding one.</summary>
+    private readonly ConcurrentDictionary<(string Kind, string Namespace, string Name), string> exported = new();
+
+    /// <summary>Exports the credentials <paramref name="informer"/> holds, and follows their changes.</summary>
+    public IDisposable Track<T>(IInformer<T> informer, string kind, Func<T, CredentialStatus?> statusOf)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(informer);
+        ArgumentNullException.ThrowIfNull(statusOf);
+        return informer.Subscribe(change =>
+        {
+            var meta = change.Current.Metadata;
+            var key = (kind, meta.NamespaceProperty ?? string.Empty, meta.Name);
+            if (change.Type == InformerEventType.Deleted)
+            {
+                if (exported.TryRemove(key, out var last))
+                {
+                    Ready.RemoveLabelled(key.kind, key.Item2, key.Name, last);
+                }
+
+                return;
+            }
+
+            var condition = statusOf(change.Current)?.Conditions?.Find(c => c.Type == ConditionTypes.Ready);
+            var reason = condition?.Reason ?? string.Empty;
+            if (exported.TryGetValue(key, out var previous) && previous != reason)
+            {
+                Ready.RemoveLabelled(key.kind, key.Item2, key.Name, previous);
+            }
+
+            exported[key] = reason;
+            Ready.WithLabels(key.kind, key.Item2, key.Name, reason).Set(condition?.Status == "True" ? 1 : 0);
+        });
+    }
+}
