@@ -106,7 +106,7 @@ public static class PassboxOperator
         services.AddSingleton(sp => new GeneratedSecretCache(sp.GetInformer<V1Secret>(GeneratedSecretCache.InformerName)));
         services.AddSingleton<IGeneratedSecretView>(sp => sp.GetRequiredService<GeneratedSecretCache>());
         services.AddSingleton<RetiredSecrets>();
-        services.AddSingleton<CredentialReadinessMetrics>();
+        services.AddSingleton<CredentialMetrics>();
 
         var ns = settings.WatchNamespace;
         services.AddInformer(ClusterCredentials, ResourceDescriptor.For<ClusterCredential>(), new InformerOptions<ClusterCredential> { Namespace = ns });
@@ -145,7 +145,7 @@ public static class PassboxOperator
         var kind = sp.GetRequiredService<ICredentialKind<T>>();
         var primary = sp.GetInformer<T>(informerName);
         // Lives as long as the process, as the informer does.
-        _ = sp.GetRequiredService<CredentialReadinessMetrics>().Track(primary, ResourceDescriptor.For<T>().Kind, statusOf);
+        _ = sp.GetRequiredService<CredentialMetrics>().Track(primary, ResourceDescriptor.For<T>().Kind, statusOf);
         primary.Cache.AddIndex(SourceSecretIndex, credential => kind.SourceReferences(credential)
             .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Name}"));
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);

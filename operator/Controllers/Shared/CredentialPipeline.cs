@@ -195,6 +195,7 @@ public sealed partial class CredentialPipeline(
         }
 
         var outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, ct);
+        CredentialMetrics.CountCheck(credential.Kind ?? typeof(T).Name, outcome.Reason);
         // The status holds whole seconds; the next check is planned from the exact time. Planned from the truncated
         // one, it could be due before this check even ended (a 1s interval, a backoff under a second), and a due plan
         // asks for no requeue: a credential waiting for its admin would then wait until something else changed.

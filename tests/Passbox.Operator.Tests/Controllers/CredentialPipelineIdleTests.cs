@@ -75,6 +75,28 @@ public sealed class CredentialPipelineIdleTests
     }
 
     [Fact]
+    public async Task Every_check_is_counted_by_its_outcome_the_unwritten_periodic_ones_too()
+    {
+        // A kind of its own, so that no other test's checks land on these series.
+        credential.Kind = $"Counted{Guid.NewGuid():N}";
+        var succeeded = kind.Outcome.Reason;
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        time.Advance(Interval * 1.1);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(30));
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        time.Advance(Interval * 1.1);
+        kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "db:3306 refused the login of 'app'");
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Logins.Should().Be(3);
+        (await ChecksAsync(credential.Kind, succeeded)).Should().Be(2, "the first check and the periodic one that changed nothing");
+        (await ChecksAsync(credential.Kind, ValidationReasons.AuthenticationFailed)).Should().Be(1);
+    }
+
+    [Fact]
     public async Task A_new_server_version_is_written()
     {
         var pipeline = Pipeline(new CheckMemory());
@@ -198,6 +220,16 @@ public sealed class CredentialPipelineIdleTests
         var last = Copy(shown);
         await pipeline.RunAsync(credential, kind, last, CancellationToken.None);
         return (first, last);
+    }
+
+    /// <summary>The value of <c>passbox_checks_total</c> for one kind and reason, as Prometheus would scrape it.</summary>
+    private static async Task<double> ChecksAsync(string kindName, string reason)
+    {
+        using var scrape = new MemoryStream();
+        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(scrape);
+        var series = $"passbox_checks_total{{kind=\"{kindName}\",reason=\"{reason}\"}} ";
+        var line = System.Text.Encoding.UTF8.GetString(scrape.ToArray()).Split('\n').SingleOrDefault(l => l.StartsWith(series, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[series.Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static ClusterCredentialStatus Copy(string json) => KubernetesJson.Deserialize<ClusterCredentialStatus>(json);

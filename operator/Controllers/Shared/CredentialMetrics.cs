@@ -8,15 +8,22 @@ using Prometheus;
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
-/// <c>passbox_credential_ready{kind, namespace, name, reason}</c>: 1 while a credential's <c>Ready</c> condition is True,
+/// What credentials do, for Prometheus. <c>passbox_checks_total{kind, reason}</c> counts every check (a login or a probe)
+/// by its outcome's reason, the periodic ones that change nothing included: the rate of logins the operator makes, and
+/// of those refused. <c>passbox_credential_ready{kind, namespace, name, reason}</c>: 1 while a credential's <c>Ready</c> condition is True,
 /// 0 otherwise, with the condition's reason (empty before the operator's first status). Conditions and events tell a
 /// person who looks; a metric is what pages someone when a password changed on the server is found at the next check.
 /// Fed by the credential informers' changes, not by reconciles: the series follow what the API server holds, a deleted
 /// credential's series goes with it, and a standby replica, which watches but does not reconcile, exports the same
 /// values as the leader.
 /// </summary>
-public sealed class CredentialReadinessMetrics
+public sealed class CredentialMetrics
 {
+    private static readonly Counter Checks = Prometheus.Metrics.CreateCounter(
+        "passbox_checks_total",
+        "Checks of credentials (logins and probes), by the reason of their outcome.",
+        new CounterConfiguration { LabelNames = ["kind", "reason"] });
+
     private static readonly Gauge Ready = Prometheus.Metrics.CreateGauge(
         "passbox_credential_ready",
         "1 while the credential's Ready condition is True, else 0; reason is the condition's reason.",
@@ -24,6 +31,8 @@ public sealed class CredentialReadinessMetrics
 
     /// <summary>The reason each credential is exported under: a new reason replaces the old series instead of adding one.</summary>
     private readonly ConcurrentDictionary<(string Kind, string Namespace, string Name), string> exported = new();
+
+    public static void CountCheck(string kind, string reason) => Checks.WithLabels(kind, reason).Inc();
 
     /// <summary>Exports the credentials <paramref name="informer"/> holds, and follows their changes.</summary>
     public IDisposable Track<T>(IInformer<T> informer, string kind, Func<T, CredentialStatus?> statusOf)
