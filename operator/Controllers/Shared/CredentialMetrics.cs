@@ -43,12 +43,12 @@ public sealed class CredentialMetrics
         return informer.Subscribe(change =>
         {
             var meta = change.Current.Metadata;
-            var key = (kind, meta.NamespaceProperty ?? string.Empty, meta.Name);
+            var key = (Kind: kind, Namespace: meta.NamespaceProperty ?? string.Empty, meta.Name);
             if (change.Type == InformerEventType.Deleted)
             {
                 if (exported.TryRemove(key, out var last))
                 {
-                    Ready.RemoveLabelled(key.kind, key.Item2, key.Name, last);
+                    Ready.RemoveLabelled(key.Kind, key.Namespace, key.Name, last);
                 }
 
                 return;
@@ -58,11 +58,11 @@ public sealed class CredentialMetrics
             var reason = condition?.Reason ?? string.Empty;
             if (exported.TryGetValue(key, out var previous) && previous != reason)
             {
-                Ready.RemoveLabelled(key.kind, key.Item2, key.Name, previous);
+                Ready.RemoveLabelled(key.Kind, key.Namespace, key.Name, previous);
             }
 
             exported[key] = reason;
-            Ready.WithLabels(key.kind, key.Item2, key.Name, reason).Set(condition?.Status == "True" ? 1 : 0);
+            Ready.WithLabels(key.Kind, key.Namespace, key.Name, reason).Set(condition?.Status == "True" ? 1 : 0);
         });
     }
 }
