@@ -8,14 +8,14 @@ using Prometheus;
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
-/// What credentials do, for Prometheus. <c>passbox_checks_total{kind, reason}</c> counts every check (a login or a probe)
-/// by its outcome's reason, the periodic ones that change nothing included: the rate of logins the operator makes, and
-/// of those refused. <c>passbox_credential_ready{kind, namespace, name, reason}</c>: 1 while a credential's <c>Ready</c> condition is True,
-/// 0 otherwise, with the condition's reason (empty before the operator's first status). Conditions and events tell a
-/// person who looks; a metric is what pages someone when a password changed on the server is found at the next check.
-/// Fed by the credential informers' changes, not by reconciles: the series follow what the API server holds, a deleted
-/// credential's series goes with it, and a standby replica, which watches but does not reconcile, exports the same
-/// values as the leader.
+/// What credentials do, for Prometheus. <c>passbox_checks_total{kind, reason}</c> counts every check (a login or a
+/// probe) by its outcome's reason, the periodic ones that change nothing included: the rate of logins the operator
+/// makes, and of those refused. <c>passbox_credential_ready{kind, namespace, name, reason}</c> is 1 while a credential's
+/// <c>Ready</c> condition is True and 0 otherwise, with the condition's reason (empty before the operator's first
+/// status). Conditions and events tell a person who looks; a metric is what pages someone when a password changed on
+/// the server is found at the next check. It is fed by the credential informers' changes, not by reconciles: the series
+/// follow what the API server holds, a deleted credential's series goes with it, and a standby replica, which watches
+/// but does not reconcile, exports the same values as the leader.
 /// </summary>
 public sealed class CredentialMetrics
 {
