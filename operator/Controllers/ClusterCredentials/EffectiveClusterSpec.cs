@@ -52,7 +52,7 @@ public sealed record EffectiveClusterSpec(
                 ? Provisioning.GeneratedPasswordStore.Reference(credential.Metadata.Name)
                 : null),
             spec.ApiKeySecretRef,
-            GoDuration.Parse(spec.Validation?.Interval, DefaultInterval),
+            ValidationPlanner.ParseInterval(spec.Validation?.Interval, DefaultInterval),
             GoDuration.Parse(spec.Validation?.Timeout, DefaultTimeout),
             spec.Validation?.Disabled ?? false,
             spec.Secret?.Name ?? credential.Metadata.Name);

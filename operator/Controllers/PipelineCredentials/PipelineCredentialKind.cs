@@ -44,7 +44,7 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
     {
         var validation = credential.Spec.Validation;
         return new CheckSchedule(
-            GoDuration.Parse(validation?.Interval, DefaultInterval),
+            ValidationPlanner.ParseInterval(validation?.Interval, DefaultInterval),
             GoDuration.Parse(validation?.Timeout, DefaultTimeout),
             Probe(credential.Spec) == PipelineProbe.None);
     }

@@ -48,6 +48,17 @@ public sealed class ValidationPlanner(TimeProvider time)
     /// </summary>
     public static readonly TimeSpan ShortestInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A <c>validation.interval</c> as everything that waits on it reads it: this planner, and a deletion retrying an
+    /// administrator's refused login (<see cref="ReleaseRetries"/>). Zero stays zero (only on change); anything else is at
+    /// least <see cref="ShortestInterval"/>.
+    /// </summary>
+    public static TimeSpan ParseInterval(string? text, TimeSpan fallback)
+    {
+        var interval = GoDuration.Parse(text, fallback);
+        return interval > TimeSpan.Zero && interval < ShortestInterval ? ShortestInterval : interval;
+    }
+
     /// <param name="revision">Fingerprint of the current inputs.</param>
     /// <param name="interval">The credential's validation interval; zero means only on change.</param>
     /// <param name="previous">The last check, from the status.</param>
@@ -55,11 +66,6 @@ public sealed class ValidationPlanner(TimeProvider time)
     /// <param name="firstSeen">When this process first saw the object (see <see cref="CheckMemory.FirstSeen"/>).</param>
     public ValidationPlan Plan(string revision, TimeSpan interval, PreviousCheck previous, string objectUid, DateTimeOffset? firstSeen = null)
     {
-        if (interval > TimeSpan.Zero && interval < ShortestInterval)
-        {
-            interval = ShortestInterval;
-        }
-
         if (previous.AttemptedRevision != revision || previous.LastAttempted is null || previous.Succeeded is null)
         {
             return ValidationPlan.Now;

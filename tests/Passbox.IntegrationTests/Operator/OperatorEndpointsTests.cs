@@ -63,8 +63,10 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
         await kit.WaitForConditionAsync<PipelineCredential>("waiting", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
 
         var good = (await kit.GetAsync<PipelineCredential>("good"))!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason;
+        // The operator's informer may see the Ready status a moment after the test did.
         var metrics = await ClusterTestKit.EventuallyAsync(ScrapeAsync,
-            text => text.Contains(Series("waiting", ConditionReasons.SourceSecretMissing), StringComparison.Ordinal), "the failing credential's series");
+            text => text.Contains(Series("waiting", ConditionReasons.SourceSecretMissing), StringComparison.Ordinal)
+                && text.Contains(Series("good", good), StringComparison.Ordinal), "both credentials' series");
         metrics.Should().Contain($"{Series("good", good)} 1", "a Ready credential reads 1, under its Ready reason")
             .And.Contain($"{Series("waiting", ConditionReasons.SourceSecretMissing)} 0", "one that is not reads 0 and says why");
 

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.ClusterCredentials;
 using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.Operator.Tests.Controllers;
@@ -39,6 +41,26 @@ public sealed class ReleaseRetriesTests
     {
         new ReleaseRetries(time).After("uid-app", Failed(ValidationReasons.AuthenticationFailed, TimeSpan.Zero))
             .Should().Be(ReleaseRetries.IntervalWhenUnset);
+    }
+
+    [Fact]
+    public void An_administrator_whose_interval_was_stored_under_a_second_is_not_retried_sooner_than_a_second()
+    {
+        // The admin credential as the provisioner reads it (UserProvisioner.AdminInterval), stored before the schema's rule.
+        var admin = new ClusterCredential
+        {
+            Metadata = new() { Name = "admin", NamespaceProperty = "team" },
+            Spec = new ClusterCredentialSpec
+            {
+                Engine = ClusterEngine.MySQL,
+                Endpoint = new DatabaseEndpoint { Host = "db" },
+                Username = "root",
+                Validation = new ValidationSettings { Interval = "5ms" },
+            },
+        };
+
+        new ReleaseRetries(time).After("uid-app", Failed(ValidationReasons.AuthenticationFailed, EffectiveClusterSpec.From(admin).Interval))
+            .Should().Be(ValidationPlanner.ShortestInterval, "each attempt is a refused administrator login");
     }
 
     [Theory]

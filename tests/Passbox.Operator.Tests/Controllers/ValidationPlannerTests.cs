@@ -116,13 +116,15 @@ public sealed class ValidationPlannerTests
         var previous = new PreviousCheck("rev1", Start, succeeded ? Start : null, succeeded, reason, 5);
         time.Advance(TimeSpan.FromMilliseconds(300));
 
-        var plan = Plan(previous, interval: TimeSpan.FromMilliseconds(5));
+        var stored = ValidationPlanner.ParseInterval("5ms", Interval);
+
+        var plan = Plan(previous, interval: stored);
 
         // Network failures back off from half the interval (jitter), the others wait it in full.
         plan.ValidateNow.Should().BeFalse("a refused password retried every 5 ms locks the account");
         plan.RequeueAfter.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(200));
         time.Advance(TimeSpan.FromSeconds(1.1));
-        Plan(previous, interval: TimeSpan.FromMilliseconds(5)).ValidateNow.Should().BeTrue();
+        Plan(previous, interval: stored).ValidateNow.Should().BeTrue();
     }
 
     [Fact]
