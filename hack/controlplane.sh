@@ -233,7 +233,7 @@ build_binary() {
     --output-dir openapi --output-pkg passbox-controlplane/openapi --output-file zz_generated.openapi.go \
     --report-filename "$CACHE/openapi-violations.txt" \
     k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/batch/v1 k8s.io/api/coordination/v1 \
-    k8s.io/api/events/v1 k8s.io/api/rbac/v1 k8s.io/api/admissionregistration/v1 \
+    k8s.io/api/events/v1 k8s.io/api/policy/v1 k8s.io/api/rbac/v1 k8s.io/api/admissionregistration/v1 \
     k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
     k8s.io/apimachinery/pkg/api/resource k8s.io/apimachinery/pkg/util/intstr) >"$CACHE/build.log" 2>&1 ||
     build_failed "openapi-gen"

@@ -11,6 +11,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -136,6 +137,11 @@ var resources = []resource{
 	{gv: batchv1.SchemeGroupVersion, plural: "cronjobs", singular: "cronjob", namespaced: true, status: true, generation: true,
 		shortNames: []string{"cj"}, categories: all, nameCheck: dnsSubdomain,
 		newObj: func() runtime.Object { return &batchv1.CronJob{} }, newList: func() runtime.Object { return &batchv1.CronJobList{} }},
+
+	// policy/v1: stored only (the chart's PodDisruptionBudget); nothing here evicts Pods.
+	{gv: policyv1.SchemeGroupVersion, plural: "poddisruptionbudgets", singular: "poddisruptionbudget", namespaced: true, status: true, generation: true,
+		shortNames: []string{"pdb"}, nameCheck: dnsSubdomain,
+		newObj: func() runtime.Object { return &policyv1.PodDisruptionBudget{} }, newList: func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} }},
 
 	// rbac.authorization.k8s.io/v1: stored only, never enforced.
 	{gv: rbacv1.SchemeGroupVersion, plural: "clusterroles", singular: "clusterrole",

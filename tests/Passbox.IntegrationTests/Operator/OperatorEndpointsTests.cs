@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using k8s;
+using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
 
@@ -81,6 +83,51 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
             text => !text.Contains(Series("good", good), StringComparison.Ordinal), "the deleted credential's series to go");
         metrics.Should().Contain($"{Series("waiting", good)} 1", "the other credential keeps its series");
         metrics.Should().NotContain("metrics-test-token", "a metric never carries a secret");
+    }
+
+    [Fact]
+    public async Task A_standby_replica_is_ready_and_exports_the_credential_gauge_without_reconciling()
+    {
+        // Prometheus scrapes every replica behind the metrics Service; the alert must not depend on which one leads.
+        await using var ns = await controlPlane.CreateNamespaceAsync("standby");
+        var now = DateTime.UtcNow;
+        await controlPlane.Admin.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
+        {
+            Metadata = new V1ObjectMeta { Name = "passbox-operator" },
+            Spec = new V1LeaseSpec { HolderIdentity = "leader-elsewhere", LeaseDurationSeconds = 3600, AcquireTime = now, RenewTime = now },
+        }, ns.Name);
+        await using var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name,
+            "--leader-elect=true", $"--POD_NAMESPACE={ns.Name}", "--POD_NAME=standby-replica");
+        var kit = new ClusterTestKit(controlPlane, ns.Name);
+        using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = Patience };
+
+        await WaitForStatusAsync(http, "/readyz", HttpStatusCode.OK);
+        await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "standby-test-token" });
+        await kit.CreateAsync(Token("seen-by-standby", "token-input"));
+        // The leader elsewhere reports the credential Ready; this replica only watches.
+        await kit.PatchStatusAsync<PipelineCredential>("seen-by-standby", new
+        {
+            status = new
+            {
+                conditions = new[]
+                {
+                    new { type = ConditionTypes.Ready, status = "True", reason = "ReportedByTheLeader", message = "Written by the test as the leader.", lastTransitionTime = now },
+                },
+            },
+        });
+
+        var series = $"passbox_credential_ready{{kind=\"PipelineCredential\",namespace=\"{ns.Name}\",name=\"seen-by-standby\",reason=\"ReportedByTheLeader\"}} 1";
+        await ClusterTestKit.EventuallyAsync(() => http.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
+            text => text.Contains(series, StringComparison.Ordinal), "the standby's gauge for the credential the leader reported");
+
+        // Asserted as a bool: a failure must not print a published Secret's data.
+        (await kit.TryGetSecretAsync("seen-by-standby") is null).Should().BeTrue("a standby publishes nothing");
+        (await kit.GetAsync<PipelineCredential>("seen-by-standby"))!.Status!.Conditions!.Should().ContainSingle()
+            .Which.Reason.Should().Be("ReportedByTheLeader", "a standby writes no status");
+        (await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync("passbox-operator", ns.Name)).Spec.HolderIdentity
+            .Should().Be("leader-elsewhere");
+        host.LogLines.Should().Contain(line => line.Contains("Standing for leadership", StringComparison.Ordinal))
+            .And.NotContain(line => line.Contains("Acquired lease", StringComparison.Ordinal));
     }
 
     private static PipelineCredential Token(string name, string secret) => new()

@@ -152,6 +152,51 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Two_replicas_get_a_disruption_budget_and_a_spread_over_nodes_that_select_the_operator_pods()
+    {
+        var docs = ShippingManifests.HelmDocuments("replicaCount=2");
+        var podLabels = docs.OfKind("Deployment").Single()["spec"]!["selector"]!["matchLabels"]!;
+
+        var budget = docs.OfKind("PodDisruptionBudget").Single()["spec"]!;
+        budget["maxUnavailable"]!.GetValue<double>().Should().Be(1, "a drain evicts one pod and leaves the standby to lead");
+        JsonNode.DeepEquals(budget["selector"]!["matchLabels"], podLabels).Should().BeTrue("the budget must count the operator's pods");
+
+        var spread = PodSpec(docs)["topologySpreadConstraints"]!.AsArray().Single()!;
+        ((string?)spread["topologyKey"]).Should().Be("kubernetes.io/hostname");
+        ((string?)spread["whenUnsatisfiable"]).Should().Be("ScheduleAnyway", "a one-node cluster must still run both pods");
+        JsonNode.DeepEquals(spread["labelSelector"]!["matchLabels"], podLabels).Should().BeTrue();
+    }
+
+    [Fact]
+    public void One_replica_gets_no_disruption_budget_that_would_block_drains()
+    {
+        var docs = ShippingManifests.HelmDocuments();
+
+        docs.OfKind("PodDisruptionBudget").Should().BeEmpty();
+        PodSpec(docs)["topologySpreadConstraints"].Should().BeNull();
+    }
+
+    [Fact]
+    public void The_disruption_budget_and_the_spread_follow_the_values()
+    {
+        ShippingManifests.HelmDocuments("replicaCount=3", "podDisruptionBudget.maxUnavailable=50%")
+            .OfKind("PodDisruptionBudget").Single()["spec"]!["maxUnavailable"]!.GetValue<string>().Should().Be("50%");
+        ShippingManifests.HelmDocuments("replicaCount=2", "podDisruptionBudget.enabled=false").OfKind("PodDisruptionBudget").Should().BeEmpty();
+
+        var zones = PodSpec(ShippingManifests.HelmDocuments("replicaCount=2",
+            "topologySpreadConstraints[0].maxSkew=1", "topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+            "topologySpreadConstraints[0].whenUnsatisfiable=DoNotSchedule"))["topologySpreadConstraints"]!.AsArray();
+        ((string?)zones.Single()!["topologyKey"]).Should().Be("topology.kubernetes.io/zone", "the user's constraints replace the default");
+
+        foreach (var wrong in new[] { "podDisruptionBudget.maxUnavailable=0", "podDisruptionBudget.maxUnavailable=half" })
+        {
+            var result = ShippingTools.TryRun(ShippingTools.Helm, ["template", "passbox", ShippingManifests.ChartPath, "--set", wrong]);
+            result.ExitCode.Should().NotBe(0, wrong);
+            result.StandardError.Should().Contain("maxUnavailable", wrong);
+        }
+    }
+
+    [Fact]
     public void Two_replicas_without_leader_election_are_refused()
     {
         var result = ShippingTools.TryRun(ShippingTools.Helm,

@@ -35,6 +35,10 @@ public sealed class ServerSideDryRunTests(ControlPlaneFixture controlPlane) : IA
         AssertAppliesCleanlyAsync(ShippingManifests.RenderHelmChart(), "helm template");
 
     [Fact]
+    public Task The_Helm_chart_with_two_replicas_applies_cleanly_in_a_server_side_dry_run() =>
+        AssertAppliesCleanlyAsync(ShippingManifests.RenderHelmChart("replicaCount=2"), "helm template --set replicaCount=2");
+
+    [Fact]
     public Task The_kustomize_default_config_applies_cleanly_in_a_server_side_dry_run() =>
         AssertAppliesCleanlyAsync(ShippingManifests.RenderKustomize(), "kubectl kustomize config/default");
 
