@@ -41,6 +41,8 @@ WANTED=(
   curl
   ca-certificates
   python3
+  # A real Prometheus (and promtool) for the tests of the metrics and the chart's alert rule; its service is not started.
+  prometheus
   # The native AOT build (make publish-aot; the image's default, smoke-tested by make test) links with clang.
   "clang|clang-19|clang-18|clang-17|clang-16|clang-15|clang-14"
   zlib1g-dev
@@ -113,7 +115,7 @@ if [[ ${#MISSING[@]} -gt 0 ]]; then
   # On a machine with systemd, also make sure the system units are stopped and
   # not enabled at boot (the policy file covers the install itself).
   if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
-    for unit in mariadb.service docker-registry.service nginx.service fcgiwrap.service fcgiwrap.socket; do
+    for unit in mariadb.service docker-registry.service nginx.service fcgiwrap.service fcgiwrap.socket prometheus.service; do
       $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
     done
   fi

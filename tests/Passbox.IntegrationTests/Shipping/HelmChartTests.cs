@@ -13,6 +13,7 @@ public sealed class HelmChartTests
         { "CRDs not kept", ["crds.keep=false"] },
         { "two replicas", ["replicaCount=2"] },
         { "ServiceMonitor", ["metrics.serviceMonitor.enabled=true"] },
+        { "PrometheusRule", ["metrics.prometheusRule.enabled=true"] },
         { "one namespace, debug logs", ["watchNamespace=team-a", "logLevel=Debug"] },
     };
 
@@ -239,6 +240,21 @@ public sealed class HelmChartTests
         var endpoint = monitor["spec"]!["endpoints"]![0]!;
         ((string?)endpoint["port"]).Should().Be("http-metrics");
         ((string?)endpoint["path"]).Should().Be("/metrics");
+        endpoint["honorLabels"]!.GetValue<bool>().Should().BeTrue("a credential's namespace label must not become exported_namespace");
+    }
+
+    [Fact]
+    public void PrometheusRule_is_rendered_only_when_enabled_with_the_values_duration_and_labels()
+    {
+        ShippingManifests.HelmDocuments().OfKind("PrometheusRule").Should().BeEmpty();
+
+        var rule = ShippingManifests.HelmDocuments("metrics.prometheusRule.enabled=true", "metrics.prometheusRule.for=1h",
+            "metrics.prometheusRule.alertLabels.severity=critical", "metrics.prometheusRule.labels.release=kube-prometheus").OfKind("PrometheusRule").Single();
+        ((string?)rule["metadata"]!["labels"]!["release"]).Should().Be("kube-prometheus", "the label a Prometheus's ruleSelector picks");
+        var alert = rule["spec"]!["groups"]![0]!["rules"]![0]!;
+        ((string?)alert["alert"]).Should().Be("PassboxCredentialNotReady");
+        ((string?)alert["for"]).Should().Be("1h");
+        ((string?)alert["labels"]!["severity"]).Should().Be("critical");
     }
 
     [Fact]

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+
+namespace Passbox.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real Prometheus (Debian's package, installed by <c>make deps</c>) on a free loopback port, with its own
+/// configuration and storage in a temporary folder: it scrapes what a test points it at and evaluates the rules it is
+/// given, every second, and answers the HTTP API. Gone with the test.
+/// </summary>
+public sealed class PrometheusServer : IAsyncDisposable
+{
+    public const string Binary = "/usr/bin/prometheus";
+
+    private readonly Process process;
+    private readonly string directory;
+    private readonly HttpClient http;
+
+    private PrometheusServer(Process process, string directory, Uri address)
+    {
+        this.process = process;
+        this.directory = directory;
+        http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    /// <summary>
+    /// Starts Prometheus with one scrape job (<paramref name="scrapeJob"/>, a <c>scrape_configs</c> entry) and the rule
+    /// groups given (a rule file's <c>groups</c>); scrapes and evaluations run every second.
+    /// </summary>
+    public static async Task<PrometheusServer> StartAsync(JsonObject scrapeJob, JsonArray ruleGroups)
+    {
+        var directory = Directory.CreateTempSubdirectory("passbox-prometheus-").FullName;
+        // JSON is YAML: both files are written as JSON.
+        await File.WriteAllTextAsync(Path.Combine(directory, "rules.yml"), new JsonObject { ["groups"] = ruleGroups.DeepClone() }.ToJsonString());
+        await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), new JsonObject
+        {
+            ["global"] = new JsonObject { ["scrape_interval"] = "1s", ["scrape_timeout"] = "900ms", ["evaluation_interval"] = "1s" },
+            ["rule_files"] = new JsonArray("rules.yml"),
+            ["scrape_configs"] = new JsonArray(scrapeJob.DeepClone()),
+        }.ToJsonString());
+
+        var port = FreePort();
+        var info = new ProcessStartInfo(Binary)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            $"--config.file={Path.Combine(directory, "prometheus.yml")}",
+            $"--storage.tsdb.path={Path.Combine(directory, "data")}",
+            $"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"{Binary} did not start");
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.ErrorDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
+        process.OutputDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var server = new PrometheusServer(process, directory, new Uri($"http://127.0.0.1:{port}/"));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                await server.DisposeAsync();
+                throw new InvalidOperationException($"Prometheus exited with {process.ExitCode}:\n{string.Join('\n', log)}");
+            }
+
+            try
+            {
+                using var ready = await server.http.GetAsync(new Uri("-/ready", UriKind.Relative));
+                if (ready.StatusCode == HttpStatusCode.OK)
+                {
+                    return server;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                await server.DisposeAsync();
+                throw new TimeoutException($"Prometheus was not ready within 30 s:\n{string.Join('\n', log)}");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>The result vector of an instant query: each element's labels and value.</summary>
+    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, string Value)>> QueryAsync(string promQl)
+    {
+        var answer = await GetDataAsync($"api/v1/query?query={Uri.EscapeDataString(promQl)}");
+        return answer["result"]!.AsArray()
+            .Select(sample => ((IReadOnlyDictionary<string, string>)LabelsOf(sample!["metric"]!), (string)sample["value"]![1]!))
+            .ToList();
+    }
+
+    /// <summary>The alerts the rules hold now, pending or firing: labels and state.</summary>
+    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, string State)>> AlertsAsync()
+    {
+        var answer = await GetDataAsync("api/v1/alerts");
+        return answer["alerts"]!.AsArray()
+            .Select(alert => ((IReadOnlyDictionary<string, string>)LabelsOf(alert!["labels"]!), (string)alert["state"]!))
+            .ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        http.Dispose();
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    private async Task<JsonNode> GetDataAsync(string path)
+    {
+        var body = JsonNode.Parse(await http.GetStringAsync(new Uri(path, UriKind.Relative)))!;
+        return (string?)body["status"] == "success" ? body["data"]! : throw new InvalidOperationException($"Prometheus answered {body.ToJsonString()}");
+    }
+
+    private static Dictionary<string, string> LabelsOf(JsonNode labels) =>
+        labels.AsObject().ToDictionary(p => p.Key, p => (string)p.Value!);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.IntegrationTests.Shipping;
+using Passbox.Operator.Api.V1Alpha1;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// The chart's alert, PassboxCredentialNotReady, as a real Prometheus evaluates it: scraping the real operator the way
+/// the Prometheus Operator scrapes it from the chart's ServiceMonitor (which puts the operator's own namespace, pod and
+/// service on every series), and, over hours of made-up samples, with <c>promtool test rules</c>.
+/// </summary>
+[Collection(ControlPlaneDefinition.Name)]
+public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
+{
+    private const string Alert = "PassboxCredentialNotReady";
+    private const string OperatorNamespace = "passbox-system";
+
+    [Fact]
+    public async Task A_credential_not_Ready_fires_the_alert_in_its_own_namespace_and_a_fixed_one_resolves_it()
+    {
+        // The same name in two namespaces: Ready in one, waiting for its Secret in the other. Were the credential's
+        // namespace lost to the scrape target's, the Ready one would hide the other (max by namespace and name).
+        await using var failing = await controlPlane.CreateNamespaceAsync("alerting");
+        await using var healthy = await controlPlane.CreateNamespaceAsync("alerting");
+        await using var failingOperator = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, failing.Name);
+        await using var healthyOperator = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, healthy.Name);
+        var failingKit = new ClusterTestKit(controlPlane, failing.Name);
+        var healthyKit = new ClusterTestKit(controlPlane, healthy.Name);
+        await healthyKit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "alert-test-token" });
+        await healthyKit.CreateAsync(Token("deploy-token"));
+        await failingKit.CreateAsync(Token("deploy-token"));
+        await healthyKit.WaitForConditionAsync<PipelineCredential>("deploy-token", ConditionTypes.Ready, "True");
+        await failingKit.WaitForConditionAsync<PipelineCredential>("deploy-token", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
+
+        // Both operators serve the process's one metrics registry; one target is scraped, as the chart's one Service.
+        var chart = ShippingManifests.HelmDocuments("metrics.prometheusRule.enabled=true", "metrics.prometheusRule.for=0s", "metrics.serviceMonitor.enabled=true");
+        await using var prometheus = await PrometheusServer.StartAsync(
+            ScrapeJobAsTheOperatorOfPrometheusWrites(chart, failingOperator.BaseAddress),
+            chart.OfKind("PrometheusRule").Single()["spec"]!["groups"]!.AsArray());
+
+        var alerts = await ClusterTestKit.EventuallyAsync(prometheus.AlertsAsync,
+            all => all.Any(a => IsAlertFor(a.Labels, failing.Name) && a.State == "firing"), "the alert for the credential without its Secret");
+        var fired = alerts.Single(a => IsAlertFor(a.Labels, failing.Name)).Labels;
+        fired.Should().Contain("kind", "PipelineCredential").And.Contain("severity", "warning");
+        alerts.Should().NotContain(a => IsAlertFor(a.Labels, healthy.Name), "the Ready credential of the same name does not alert");
+
+        await failingKit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "alert-test-token-2" });
+        await ClusterTestKit.EventuallyAsync(prometheus.AlertsAsync,
+            all => !all.Any(a => IsAlertFor(a.Labels, failing.Name)), "the alert to resolve once the credential is Ready");
+        (await prometheus.QueryAsync($"passbox_credential_ready{{namespace=\"{failing.Name}\",name=\"deploy-token\"}}"))
+            .Should().ContainSingle().Which.Value.Should().Be("1");
+    }
+
+    [Fact]
+    public void The_chart_rule_waits_its_for_duration_keeps_one_alert_through_reason_changes_and_skips_recovered_credentials()
+    {
+        var directory = Directory.CreateTempSubdirectory("passbox-promtool-").FullName;
+        try
+        {
+            var groups = ShippingManifests.HelmDocuments("metrics.prometheusRule.enabled=true").OfKind("PrometheusRule").Single()["spec"]!["groups"]!;
+            File.WriteAllText(Path.Combine(directory, "rules.yml"), new JsonObject { ["groups"] = groups.DeepClone() }.ToJsonString());
+            File.WriteAllText(Path.Combine(directory, "tests.yml"), RuleUnitTests);
+
+            ShippingTools.Run("/usr/bin/promtool", ["check", "rules", "rules.yml"], workingDirectory: directory)
+                .Should().Contain("SUCCESS: 1 rules found");
+            var result = ShippingTools.TryRun("/usr/bin/promtool", ["test", "rules", "tests.yml"], workingDirectory: directory);
+            result.ExitCode.Should().Be(0, "promtool said:\n{0}\n{1}", result.StandardOutput, result.StandardError);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Samples every minute for 30 minutes against the chart's default (15m): a refused login throughout, one whose
+    /// reason moves from Unreachable to Timeout at minute 10, one fixed at minute 10, and the same name Ready in
+    /// another namespace. Both replicas export the credentials; labels are as the ServiceMonitor's scrape keeps them.
+    /// </summary>
+    private const string RuleUnitTests = """
+        rule_files: [rules.yml]
+        evaluation_interval: 1m
+        tests:
+          - interval: 1m
+            input_series:
+              - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-a",name="orders-db",reason="AuthenticationFailed",pod="passbox-1"}'
+                values: '0x30'
+              - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-a",name="orders-db",reason="AuthenticationFailed",pod="passbox-2"}'
+                values: '0x30'
+              - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-b",name="orders-db",reason="Validated",pod="passbox-1"}'
+                values: '1x30'
+              - series: 'passbox_credential_ready{kind="PipelineCredential",namespace="team-a",name="git",reason="Unreachable",pod="passbox-1"}'
+                values: '0x9 stale'
+              - series: 'passbox_credential_ready{kind="PipelineCredential",namespace="team-a",name="git",reason="Timeout",pod="passbox-1"}'
+                values: '_x10 0x20'
+              - series: 'passbox_credential_ready{kind="PipelineCredential",namespace="team-a",name="registry",reason="Unreachable",pod="passbox-1"}'
+                values: '0x9 stale'
+              - series: 'passbox_credential_ready{kind="PipelineCredential",namespace="team-a",name="registry",reason="Validated",pod="passbox-1"}'
+                values: '_x10 1x20'
+            alert_rule_test:
+              - eval_time: 14m
+                alertname: PassboxCredentialNotReady
+                exp_alerts: []
+              - eval_time: 16m
+                alertname: PassboxCredentialNotReady
+                exp_alerts:
+                  - exp_labels: {severity: warning, kind: ClusterCredential, namespace: team-a, name: orders-db}
+                    exp_annotations:
+                      summary: 'ClusterCredential team-a/orders-db is not Ready'
+                      description: 'The last check failed or its Secret is not in sync: workloads keep the last good Secret, if there is one, and changes are not applied. kubectl -n team-a describe clustercredential orders-db says why and what to do.'
+                  - exp_labels: {severity: warning, kind: PipelineCredential, namespace: team-a, name: git}
+                    exp_annotations:
+                      summary: 'PipelineCredential team-a/git is not Ready'
+                      description: 'The last check failed or its Secret is not in sync: workloads keep the last good Secret, if there is one, and changes are not applied. kubectl -n team-a describe pipelinecredential git says why and what to do.'
+        """;
+
+    private static PipelineCredential Token(string name) => new()
+    {
+        Metadata = new() { Name = name },
+        Spec = new PipelineCredentialSpec
+        {
+            Type = PipelineCredentialType.SecretText,
+            SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "token-input", Key = "token" } },
+            Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
+        },
+    };
+
+    private static bool IsAlertFor(IReadOnlyDictionary<string, string> labels, string ns) =>
+        labels.GetValueOrDefault("alertname") == Alert && labels.GetValueOrDefault("namespace") == ns && labels.GetValueOrDefault("name") == "deploy-token";
+
+    /// <summary>
+    /// The scrape job the Prometheus Operator generates from the chart's ServiceMonitor, reduced to what matters here:
+    /// its path and honorLabels, and the target labels Kubernetes discovery puts on every series (the operator pod's
+    /// namespace among them).
+    /// </summary>
+    private static JsonObject ScrapeJobAsTheOperatorOfPrometheusWrites(IReadOnlyList<JsonObject> chart, Uri target)
+    {
+        var endpoint = chart.OfKind("ServiceMonitor").Single()["spec"]!["endpoints"]![0]!;
+        return new JsonObject
+        {
+            ["job_name"] = "passbox",
+            ["metrics_path"] = (string)endpoint["path"]!,
+            ["honor_labels"] = endpoint["honorLabels"]?.GetValue<bool>() ?? false,
+            ["static_configs"] = new JsonArray(new JsonObject
+            {
+                ["targets"] = new JsonArray(target.Authority),
+                ["labels"] = new JsonObject { ["namespace"] = OperatorNamespace, ["pod"] = "passbox-7d9f8-x2x4q", ["service"] = "passbox-metrics" },
+            }),
+        };
+    }
+}
