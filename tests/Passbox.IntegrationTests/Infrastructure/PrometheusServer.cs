@@ -100,20 +100,20 @@ public sealed class PrometheusServer : IAsyncDisposable
     }
 
     /// <summary>The result vector of an instant query: each element's labels and value.</summary>
-    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, string Value)>> QueryAsync(string promQl)
+    public async Task<IReadOnlyList<PrometheusSample>> QueryAsync(string promQl)
     {
         var answer = await GetDataAsync($"api/v1/query?query={Uri.EscapeDataString(promQl)}");
         return answer["result"]!.AsArray()
-            .Select(sample => ((IReadOnlyDictionary<string, string>)LabelsOf(sample!["metric"]!), (string)sample["value"]![1]!))
+            .Select(sample => new PrometheusSample(LabelsOf(sample!["metric"]!), (string)sample["value"]![1]!))
             .ToList();
     }
 
     /// <summary>The alerts the rules hold now, pending or firing: labels and state.</summary>
-    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, string State)>> AlertsAsync()
+    public async Task<IReadOnlyList<PrometheusAlert>> AlertsAsync()
     {
         var answer = await GetDataAsync("api/v1/alerts");
         return answer["alerts"]!.AsArray()
-            .Select(alert => ((IReadOnlyDictionary<string, string>)LabelsOf(alert!["labels"]!), (string)alert["state"]!))
+            .Select(alert => new PrometheusAlert(LabelsOf(alert!["labels"]!), (string)alert["state"]!))
             .ToList();
     }
 
@@ -146,3 +146,9 @@ public sealed class PrometheusServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>One element of an instant query's result.</summary>
+public sealed record PrometheusSample(IReadOnlyDictionary<string, string> Labels, string Value);
+
+/// <summary>An alert a rule holds: pending or firing.</summary>
+public sealed record PrometheusAlert(IReadOnlyDictionary<string, string> Labels, string State);
