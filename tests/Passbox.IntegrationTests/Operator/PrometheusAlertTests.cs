@@ -14,7 +14,10 @@ namespace Passbox.IntegrationTests.Operator;
 public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
 {
     private const string Alert = "PassboxCredentialNotReady";
-    private const string OperatorNamespace = "passbox-system";
+    private const string OperatorDown = "PassboxOperatorDown";
+
+    /// <summary>The job the Prometheus Operator names after the Service a ServiceMonitor selects: the chart's metrics Service.</summary>
+    private const string MetricsJob = "passbox-metrics";
 
     [Fact]
     public async Task A_credential_not_Ready_fires_the_alert_in_its_own_namespace_and_a_fixed_one_resolves_it()
@@ -34,7 +37,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
         await failingKit.WaitForConditionAsync<PipelineCredential>("deploy-token", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
 
         // Both operators serve the process's one metrics registry; one target is scraped, as the chart's one Service.
-        var chart = ShippingManifests.HelmDocuments("metrics.prometheusRule.enabled=true", "metrics.prometheusRule.for=0s", "metrics.serviceMonitor.enabled=true");
+        var chart = AlertingChart();
         await using var prometheus = await PrometheusServer.StartAsync(
             ScrapeJobAsTheOperatorOfPrometheusWrites(chart, failingOperator.BaseAddress),
             chart.OfKind("PrometheusRule").Single()["spec"]!["groups"]!.AsArray());
@@ -50,10 +53,25 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
             all => !all.Any(a => IsAlertFor(a.Labels, failing.Name)), "the alert to resolve once the credential is Ready");
         (await prometheus.QueryAsync($"passbox_credential_ready{{namespace=\"{failing.Name}\",name=\"deploy-token\"}}"))
             .Should().ContainSingle().Which.Value.Should().Be("1");
+        (await prometheus.AlertsAsync()).Should().NotContain(a => a.Labels["alertname"] == OperatorDown, "the operator is scraped");
     }
 
     [Fact]
-    public void The_chart_rule_waits_its_for_duration_keeps_one_alert_through_reason_changes_and_skips_recovered_credentials()
+    public async Task With_no_operator_answering_the_scrape_PassboxOperatorDown_fires()
+    {
+        var chart = AlertingChart();
+        await using var prometheus = await PrometheusServer.StartAsync(
+            ScrapeJobAsTheOperatorOfPrometheusWrites(chart, new Uri($"http://127.0.0.1:{ClosedPort()}")),
+            chart.OfKind("PrometheusRule").Single()["spec"]!["groups"]!.AsArray());
+
+        var alerts = await ClusterTestKit.EventuallyAsync(prometheus.AlertsAsync,
+            all => all.Any(a => a.Labels["alertname"] == OperatorDown && a.State == "firing"), "the alert that no operator is scraped");
+        alerts.Single(a => a.Labels["alertname"] == OperatorDown).Labels.Should()
+            .Contain("namespace", ShippingManifests.DefaultNamespace).And.Contain("job", MetricsJob);
+    }
+
+    [Fact]
+    public void The_chart_rules_wait_their_for_duration_keep_one_alert_through_reason_changes_and_need_every_replica_down()
     {
         var directory = Directory.CreateTempSubdirectory("passbox-promtool-").FullName;
         try
@@ -63,7 +81,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
             File.WriteAllText(Path.Combine(directory, "tests.yml"), RuleUnitTests);
 
             ShippingTools.Run("/usr/bin/promtool", ["check", "rules", "rules.yml"], workingDirectory: directory)
-                .Should().Contain("SUCCESS: 1 rules found");
+                .Should().Contain("SUCCESS: 2 rules found");
             var result = ShippingTools.TryRun("/usr/bin/promtool", ["test", "rules", "tests.yml"], workingDirectory: directory);
             result.ExitCode.Should().Be(0, "promtool said:\n{0}\n{1}", result.StandardOutput, result.StandardError);
         }
@@ -74,9 +92,10 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     }
 
     /// <summary>
-    /// Samples every minute for 30 minutes against the chart's default (15m): a refused login throughout, one whose
-    /// reason moves from Unreachable to Timeout at minute 10, one fixed at minute 10, and the same name Ready in
-    /// another namespace. Both replicas export the credentials; labels are as the ServiceMonitor's scrape keeps them.
+    /// Samples every minute for 30 minutes against the chart's defaults (15m, 10m). Credentials: a refused login
+    /// throughout, one whose reason moves from Unreachable to Timeout at minute 10, one fixed at minute 10, and the same
+    /// name Ready in another namespace; both replicas export them, labelled as the ServiceMonitor's scrape keeps them.
+    /// The operator: one of two replicas down (no alert), the only one down from minute 5, and no target at all.
     /// </summary>
     private const string RuleUnitTests = """
         rule_files: [rules.yml]
@@ -113,7 +132,55 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                     exp_annotations:
                       summary: 'PipelineCredential team-a/git is not Ready'
                       description: 'The last check failed or its Secret is not in sync: workloads keep the last good Secret, if there is one, and changes are not applied. kubectl -n team-a describe pipelinecredential git says why and what to do.'
+          - interval: 1m
+            input_series:
+              - series: 'up{job="passbox-metrics",namespace="passbox-system",pod="passbox-1"}'
+                values: '1x4 0x30'
+              - series: 'up{job="passbox-metrics",namespace="passbox-system",pod="passbox-2"}'
+                values: '1x30'
+            alert_rule_test:
+              - eval_time: 20m
+                alertname: PassboxOperatorDown
+                exp_alerts: []
+          - interval: 1m
+            input_series:
+              - series: 'up{job="passbox-metrics",namespace="passbox-system",pod="passbox-1"}'
+                values: '1x4 0x30'
+            alert_rule_test:
+              - eval_time: 14m
+                alertname: PassboxOperatorDown
+                exp_alerts: []
+              - eval_time: 16m
+                alertname: PassboxOperatorDown
+                exp_alerts:
+                  - exp_labels: {severity: warning, job: passbox-metrics, namespace: passbox-system}
+                    exp_annotations:
+                      summary: 'No Passbox operator is scraped in passbox-system'
+                      description: 'Prometheus has no reachable target of job passbox-metrics in namespace passbox-system: credentials are not checked, their Secrets not repaired, and PassboxCredentialNotReady cannot fire. kubectl -n passbox-system get pods,servicemonitor says whether the operator or its scrape is missing.'
+          - interval: 1m
+            input_series:
+              - series: 'up{job="some-other-app",namespace="passbox-system"}'
+                values: '1x30'
+            alert_rule_test:
+              - eval_time: 11m
+                alertname: PassboxOperatorDown
+                exp_alerts:
+                  - exp_labels: {severity: warning, job: passbox-metrics, namespace: passbox-system}
+                    exp_annotations:
+                      summary: 'No Passbox operator is scraped in passbox-system'
+                      description: 'Prometheus has no reachable target of job passbox-metrics in namespace passbox-system: credentials are not checked, their Secrets not repaired, and PassboxCredentialNotReady cannot fire. kubectl -n passbox-system get pods,servicemonitor says whether the operator or its scrape is missing.'
         """;
+
+    /// <summary>The chart with its ServiceMonitor and its alerts, which fire as soon as their condition holds.</summary>
+    private static IReadOnlyList<JsonObject> AlertingChart() => ShippingManifests.HelmDocuments(
+        "metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.for=0s", "metrics.prometheusRule.operatorDownFor=0s");
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     private static PipelineCredential Token(string name) => new()
     {
@@ -131,8 +198,8 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
 
     /// <summary>
     /// The scrape job the Prometheus Operator generates from the chart's ServiceMonitor, reduced to what matters here:
-    /// its path and honorLabels, and the target labels Kubernetes discovery puts on every series (the operator pod's
-    /// namespace among them).
+    /// its path and honorLabels, and the target labels its relabelling puts on every series (the job named after the
+    /// Service, the operator pod's namespace among them).
     /// </summary>
     private static JsonObject ScrapeJobAsTheOperatorOfPrometheusWrites(IReadOnlyList<JsonObject> chart, Uri target)
     {
@@ -145,7 +212,10 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
             ["static_configs"] = new JsonArray(new JsonObject
             {
                 ["targets"] = new JsonArray(target.Authority),
-                ["labels"] = new JsonObject { ["namespace"] = OperatorNamespace, ["pod"] = "passbox-7d9f8-x2x4q", ["service"] = "passbox-metrics" },
+                ["labels"] = new JsonObject
+                {
+                    ["job"] = MetricsJob, ["namespace"] = ShippingManifests.DefaultNamespace, ["pod"] = "passbox-7d9f8-x2x4q", ["service"] = MetricsJob,
+                },
             }),
         };
     }
