@@ -214,7 +214,10 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                 ["targets"] = new JsonArray(target.Authority),
                 ["labels"] = new JsonObject
                 {
-                    ["job"] = MetricsJob, ["namespace"] = ShippingManifests.DefaultNamespace, ["pod"] = "passbox-7d9f8-x2x4q", ["service"] = MetricsJob,
+                    ["job"] = MetricsJob,
+                    ["namespace"] = ShippingManifests.DefaultNamespace,
+                    ["pod"] = "passbox-7d9f8-x2x4q",
+                    ["service"] = MetricsJob,
                 },
             }),
         };
