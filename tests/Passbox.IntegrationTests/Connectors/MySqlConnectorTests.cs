@@ -160,7 +160,7 @@ public sealed class MySqlConnectorTests(MariaDbFixture db)
     [Fact]
     public async Task Nothing_listening_is_Unreachable()
     {
-        var outcome = await _mysql.ValidateAsync(Login(db.MySqlUser) with { Port = ClosedPort() }, CancellationToken.None);
+        var outcome = await _mysql.ValidateAsync(Login(db.MySqlUser) with { Port = LoopbackPorts.Unused() }, CancellationToken.None);
 
         outcome.Reason.Should().Be(ValidationReasons.Unreachable);
         outcome.Message.Should().Contain("127.0.0.1");
@@ -233,7 +233,7 @@ public sealed class MySqlConnectorTests(MariaDbFixture db)
             Login(db.MySqlUser, "no_such_db"),
             Login(db.MySqlUser, "other_db"),
             Login(db.MySqlUser) with { LoginName = "nobody_here" },
-            Login(db.MySqlUser) with { Port = ClosedPort() },
+            Login(db.MySqlUser) with { Port = LoopbackPorts.Unused() },
             Login(db.MySqlUser, tls: new TlsSettings(TlsMode.Required)),
             Login(db.MySqlUser) with { Password = password + "x" },
         };
@@ -270,14 +270,5 @@ public sealed class MySqlConnectorTests(MariaDbFixture db)
         outcome.Succeeded.Should().BeFalse();
         outcome.Reason.Should().Be(ValidationReasons.Unsupported, "the same statement would fail the same way; it is not a network failure");
         outcome.Message.Should().Contain("1064").And.NotContain("it's").And.NotContain("it''s").And.NotContain(@"a\\pw").And.NotContain(user.Password[12..20]);
-    }
-
-    private static int ClosedPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
     }
 }

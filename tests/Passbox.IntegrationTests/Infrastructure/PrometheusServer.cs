@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
 namespace Passbox.IntegrationTests.Infrastructure;
@@ -41,7 +40,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             ["scrape_configs"] = new JsonArray(scrapeJob.DeepClone()),
         }.ToJsonString());
 
-        var port = FreePort();
+        var port = LoopbackPorts.Unused();
         var info = new ProcessStartInfo(Binary)
         {
             WorkingDirectory = directory,
@@ -138,13 +137,6 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     private static Dictionary<string, string> LabelsOf(JsonNode labels) =>
         labels.AsObject().ToDictionary(p => p.Key, p => (string)p.Value!);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>One element of an instant query's result.</summary>

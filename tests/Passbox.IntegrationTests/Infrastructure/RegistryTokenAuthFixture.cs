@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Passbox.IntegrationTests.Pipeline;
 
 namespace Passbox.IntegrationTests.Infrastructure;
@@ -37,7 +36,7 @@ public sealed class RegistryTokenAuthFixture : IAsyncLifetime
 
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreePort();
+            var port = LoopbackPorts.Unused();
             var config = Path.Combine(stateDir, "config.yml");
             await File.WriteAllTextAsync(config, $"""
                 version: 0.1
@@ -166,13 +165,6 @@ public sealed class RegistryTokenAuthFixture : IAsyncLifetime
 
         registry.Dispose();
         registry = null;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

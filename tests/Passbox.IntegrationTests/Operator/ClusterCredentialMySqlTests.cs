@@ -349,7 +349,7 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     {
         await kit.CreateSecretAsync("down-input", new Dictionary<string, string> { ["password"] = "irrelevant-pw-1" });
         run.MarkSecret("irrelevant-pw-1");
-        var closedPort = ClosedPort();
+        var closedPort = LoopbackPorts.Unused();
 
         await kit.CreateAsync(Credential("down", ClusterEngine.MySQL, "nobody", "down-input", s => s.Endpoint.Port = closedPort));
 
@@ -429,12 +429,5 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         var updated = await kit.WaitForConditionAsync<ClusterCredential>("desc", ConditionTypes.Ready, "True");
         updated.Spec.Description.Should().Be("now read-only reporting");
         (await mariaDb.LoginAttemptsAsync(user.LoginName)).Should().Be(1);
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

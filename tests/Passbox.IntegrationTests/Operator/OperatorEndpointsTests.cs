@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using k8s;
 using k8s.Models;
@@ -158,7 +157,7 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
     {
         await using var ns = await controlPlane.CreateNamespaceAsync("endpoints");
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"passbox-unreachable-{Guid.NewGuid():N}.kubeconfig");
-        var server = $"https://127.0.0.1:{ClosedPort()}";
+        var server = $"https://127.0.0.1:{LoopbackPorts.Unused()}";
         await File.WriteAllTextAsync(kubeconfig, Regex.Replace(await File.ReadAllTextAsync(controlPlane.OperatorKubeconfig), @"(?m)^(\s*server:\s*).*$", $"${{1}}{server}"));
         try
         {
@@ -196,13 +195,5 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
         while (DateTime.UtcNow < deadline);
 
         last.Should().Be(expected, $"{path} should answer {expected} within {Patience}");
-    }
-
-    /// <summary>A loopback port nothing listens on: taken from the system, then released.</summary>
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

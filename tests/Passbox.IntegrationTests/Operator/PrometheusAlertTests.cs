@@ -61,7 +61,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     {
         var chart = AlertingChart();
         await using var prometheus = await PrometheusServer.StartAsync(
-            ScrapeJobAsTheOperatorOfPrometheusWrites(chart, new Uri($"http://127.0.0.1:{ClosedPort()}")),
+            ScrapeJobAsTheOperatorOfPrometheusWrites(chart, new Uri($"http://127.0.0.1:{LoopbackPorts.Unused()}")),
             chart.OfKind("PrometheusRule").Single()["spec"]!["groups"]!.AsArray());
 
         var alerts = await ClusterTestKit.EventuallyAsync(prometheus.AlertsAsync,
@@ -154,7 +154,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                 alertname: PassboxOperatorDown
                 exp_alerts:
                   - exp_labels: {severity: warning, job: passbox-metrics, namespace: passbox-system}
-                    exp_annotations:
+                    exp_annotations: &operator-down
                       summary: 'No Passbox operator is scraped in passbox-system'
                       description: 'Prometheus has no reachable target of job passbox-metrics in namespace passbox-system: credentials are not checked, their Secrets not repaired, and PassboxCredentialNotReady cannot fire. kubectl -n passbox-system get pods,servicemonitor says whether the operator or its scrape is missing.'
           - interval: 1m
@@ -166,21 +166,12 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                 alertname: PassboxOperatorDown
                 exp_alerts:
                   - exp_labels: {severity: warning, job: passbox-metrics, namespace: passbox-system}
-                    exp_annotations:
-                      summary: 'No Passbox operator is scraped in passbox-system'
-                      description: 'Prometheus has no reachable target of job passbox-metrics in namespace passbox-system: credentials are not checked, their Secrets not repaired, and PassboxCredentialNotReady cannot fire. kubectl -n passbox-system get pods,servicemonitor says whether the operator or its scrape is missing.'
+                    exp_annotations: *operator-down
         """;
 
     /// <summary>The chart with its ServiceMonitor and its alerts, which fire as soon as their condition holds.</summary>
     private static IReadOnlyList<JsonObject> AlertingChart() => ShippingManifests.HelmDocuments(
         "metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.for=0s", "metrics.prometheusRule.operatorDownFor=0s");
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static PipelineCredential Token(string name) => new()
     {
