@@ -257,6 +257,28 @@ public sealed class HelmChartTests
         ((string?)alert["labels"]!["severity"]).Should().Be("critical");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Install_notes_warn_when_the_operator_down_alert_has_no_ServiceMonitor_to_watch(bool serviceMonitor)
+    {
+        var notes = ShippingTools.Run(ShippingTools.Helm,
+        [
+            "install", "passbox", ShippingManifests.ChartPath, "--namespace", ShippingManifests.DefaultNamespace, "--dry-run=client",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", $"metrics.serviceMonitor.enabled={serviceMonitor.ToString().ToLowerInvariant()}",
+        ]).Split("NOTES:")[1];
+
+        notes.Should().Contain("PassboxOperatorDown");
+        if (serviceMonitor)
+        {
+            notes.Should().NotContain("Warning");
+        }
+        else
+        {
+            notes.Should().Contain("Warning: metrics.serviceMonitor.enabled=false").And.Contain("\"passbox-metrics\"");
+        }
+    }
+
     [Fact]
     public void Crds_are_rendered_only_when_enabled()
     {
