@@ -521,6 +521,9 @@ write_apiserver_args() {
     echo "--watch-cache=${PASSBOX_CP_WATCH_CACHE:-false}"
     # No automatic compaction: only 'compact' makes old resourceVersions expire.
     echo "--etcd-compaction-interval=0"
+    # On SIGTERM, end open watches after 1 s instead of waiting for them until the 10 s kill: clients see the
+    # connection close and reconnect, as from a kube-apiserver being restarted (restart-apiserver: 2-5 s, not 13+).
+    echo "--shutdown-watch-termination-grace-period=1s"
     if [[ -n "${PASSBOX_CP_FEATURE_GATES:-}" ]]; then echo "--feature-gates=$PASSBOX_CP_FEATURE_GATES"; fi
     local extra
     for extra in ${PASSBOX_CP_APISERVER_ARGS:-}; do echo "$extra"; done

@@ -9,10 +9,10 @@ namespace Passbox.IntegrationTests.Operator;
 /// <summary>
 /// A control-plane upgrade restarts the API server under a running operator. The operator must ride it out: keep every
 /// Secret it published (workloads mount them), write nothing for credentials that did not change, be ready again once
-/// the server is, and pick up changes made after the restart from its resumed watches. (The local API server takes
-/// 10–15 s to come back, longer than the lease's renew deadline: a leader would give up its lease and exit to be
-/// restarted as a candidate, as designed, so this operator runs without leader election; a leader's outage shorter than
-/// the deadline is LeaderElectionTests'.) In the collection whose control plane may be restarted.
+/// the server is, and pick up changes made after the restart from its resumed watches. Without leader election: an
+/// outage longer than the lease's renew deadline (10 s) makes a leader give up its lease and exit to restart as a
+/// candidate, by design, and a loaded machine could stretch the restart that far; a leader riding out a shorter outage
+/// is LeaderElectionTests'. In the collection whose control plane may be restarted.
 /// </summary>
 [Collection(ControlPlaneDefinition.Name)]
 public sealed class ApiServerRestartTests(ControlPlaneFixture controlPlane, ITestOutputHelper output)
