@@ -43,6 +43,31 @@ public sealed class PackagingConsistencyTests
     }
 
     [Fact]
+    public void Chart_and_kustomize_ship_the_same_monitoring_and_it_selects_the_metrics_Service()
+    {
+        var chart = ShippingManifests.HelmDocuments("metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true");
+        var kustomize = YamlDocuments.Parse(ShippingManifests.RenderKustomize("config/prometheus"));
+
+        foreach (var kind in new[] { "ServiceMonitor", "PrometheusRule" })
+        {
+            var fromChart = chart.OfKind(kind).Single();
+            var fromKustomize = kustomize.OfKind(kind).Single();
+            ((string?)fromChart["metadata"]!["name"]).Should().Be((string?)fromKustomize["metadata"]!["name"]);
+            ((string?)fromKustomize["metadata"]!["namespace"]).Should().Be(ShippingManifests.DefaultNamespace);
+            YamlDocuments.Canonical(fromChart["spec"]).Should().Be(YamlDocuments.Canonical(fromKustomize["spec"]),
+                "config/prometheus mirrors the chart's {0} with its default values", kind);
+        }
+
+        var service = ShippingManifests.KustomizeDocuments().OfKind("Service").Single();
+        var selected = kustomize.OfKind("ServiceMonitor").Single()["spec"]!["selector"]!["matchLabels"]!.AsObject();
+        selected.Should().NotBeEmpty();
+        foreach (var (label, value) in selected)
+        {
+            ((string?)service["metadata"]!["labels"]![label]).Should().Be((string?)value, "config/default's metrics Service must carry {0}", label);
+        }
+    }
+
+    [Fact]
     public void Chart_and_kustomize_run_the_same_pod()
     {
         var chart = HelmChartTests.PodSpec(ShippingManifests.HelmDocuments());
