@@ -23,7 +23,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     public async Task A_credential_not_Ready_fires_the_alert_in_its_own_namespace_and_a_fixed_one_resolves_it()
     {
         // The same name in two namespaces: Ready in one, waiting for its Secret in the other. Were the credential's
-        // namespace lost to the scrape target's, the Ready one would hide the other (max by namespace and name).
+        // namespace lost to the scrape target's, both would be one series, and the alert would name the operator's namespace.
         await using var failing = await controlPlane.CreateNamespaceAsync("alerting");
         await using var healthy = await controlPlane.CreateNamespaceAsync("alerting");
         await using var failingOperator = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, failing.Name);
@@ -93,8 +93,9 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
 
     /// <summary>
     /// Samples every minute for 30 minutes against the chart's defaults (15m, 10m). Credentials: a refused login
-    /// throughout, one whose reason moves from Unreachable to Timeout at minute 10, one fixed at minute 10, and the same
-    /// name Ready in another namespace; both replicas export them, labelled as the ServiceMonitor's scrape keeps them.
+    /// throughout (a second replica, its watch behind, still says Ready), one whose reason moves from Unreachable to
+    /// Timeout at minute 10, one fixed at minute 10, and the same name Ready in another namespace; labelled as the
+    /// ServiceMonitor's scrape keeps them.
     /// The operator: one of two replicas down (no alert), the only one down from minute 5, and no target at all.
     /// </summary>
     private const string RuleUnitTests = """
@@ -105,8 +106,8 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
             input_series:
               - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-a",name="orders-db",reason="AuthenticationFailed",pod="passbox-1"}'
                 values: '0x30'
-              - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-a",name="orders-db",reason="AuthenticationFailed",pod="passbox-2"}'
-                values: '0x30'
+              - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-a",name="orders-db",reason="Validated",pod="passbox-2"}'
+                values: '1x30'
               - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-b",name="orders-db",reason="Validated",pod="passbox-1"}'
                 values: '1x30'
               - series: 'passbox_credential_ready{kind="PipelineCredential",namespace="team-a",name="git",reason="Unreachable",pod="passbox-1"}'
