@@ -224,6 +224,8 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
     /// <summary>Fails when any log line, event or credential status of the run contains one of the secrets.</summary>
     public async Task AssertNothingLeakedAsync(OperatorHost host, params string[] secrets)
     {
+        // A test over within milliseconds of the start (a schema refusal) can get here before the operator's first line.
+        await EventuallyAsync(() => Task.FromResult(host.LogLines.Count), count => count > 0, "the operator's first log line", TimeSpan.FromSeconds(10));
         var events = await EventsAsync();
         var texts = host.LogLines
             .Concat(events.Select(e => $"{e.Reason} {e.Message}"))
