@@ -1,0 +1,132 @@
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.IntegrationTests.Operator;
+using Passbox.Operator.Api.V1Alpha1;
+using Xunit.Abstractions;
+
+namespace Passbox.IntegrationTests.Shipping;
+
+/// <summary>
+/// The chart through a release's life on a real API server, as a platform team runs it: install, scale to two replicas
+/// and back, uninstall. It installs cluster-wide objects (ClusterRole, the finalizer policy) and adopts the CRDs, so it
+/// has a control plane of its own; the local one only (it would install Passbox into a cluster given by kubeconfig).
+/// </summary>
+[Collection(HelmLifecycleDefinition.Name)]
+public sealed class HelmLifecycleTests(ControlPlaneFixture controlPlane, ITestOutputHelper output)
+{
+    private const string Release = "passbox";
+
+    [SkippableFact]
+    public async Task Install_scale_out_and_back_and_uninstall_keep_the_CRDs_and_every_credential()
+    {
+        Skip.IfNot(controlPlane.IsLocal, "installs Passbox cluster-wide: only on the local control plane");
+        var releaseNamespace = $"passbox-helm-{Guid.NewGuid():N}"[..20];
+        await using var workloads = await controlPlane.CreateNamespaceAsync("helmlife");
+        var kit = new ClusterTestKit(controlPlane, workloads.Name);
+
+        // The CRDs exist already (as after kubectl apply of crds/): the release takes them over.
+        Helm("install", "--create-namespace", "--take-ownership", "--set", "image.tag=test");
+        (await ReadDeploymentAsync(releaseNamespace))!.Spec.Replicas.Should().Be(1);
+        (await PodDisruptionBudgetExistsAsync(releaseNamespace)).Should().BeFalse("one replica gets no budget");
+        var crd = await controlPlane.Admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync("pipelinecredentials.passbox.dev");
+        crd.Metadata.Annotations.Should().Contain("helm.sh/resource-policy", "keep");
+        crd.Metadata.Labels.Should().Contain("app.kubernetes.io/managed-by", "Helm");
+        (await StatusOfAsync("apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicies/passbox-in-use-finalizer"))
+            .Should().Be(HttpStatusCode.OK, "this API server serves MutatingAdmissionPolicy, so the chart installs its policy");
+
+        // The admission plugin reads new policies, and the CRD's schema, a few seconds after they are stored (as on a
+        // real cluster right after install): dry-run creates show when the policy is in force.
+        var resource = Passbox.Operator.Runtime.Api.ResourceDescriptor.For<PipelineCredential>();
+        await ClusterTestKit.EventuallyAsync(
+            async () =>
+            {
+                try
+                {
+                    var created = await controlPlane.Admin.CustomObjects.CreateNamespacedCustomObjectAsync(
+                        Credential("dry-run-probe"), resource.Group, resource.Version, workloads.Name, resource.Plural, dryRun: "All");
+                    return KubernetesJson.Serialize(created);
+                }
+                catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    return "";
+                }
+            },
+            created => created.Contains(ApiGroup.InUseFinalizer, StringComparison.Ordinal), "the installed finalizer policy to be in force");
+        await kit.CreateAsync(Credential("survives-uninstall"));
+        (await kit.GetAsync<PipelineCredential>("survives-uninstall"))!.Metadata.Finalizers.Should()
+            .Contain(ApiGroup.InUseFinalizer, "the installed policy protects new credentials from their first moment");
+
+        Helm("upgrade", "--reuse-values", "--set", "replicaCount=2");
+        var scaled = (await ReadDeploymentAsync(releaseNamespace))!;
+        scaled.Spec.Replicas.Should().Be(2);
+        scaled.Spec.Template.Spec.TopologySpreadConstraints.Should().ContainSingle();
+        (await PodDisruptionBudgetExistsAsync(releaseNamespace)).Should().BeTrue();
+
+        Helm("upgrade", "--reuse-values", "--set", "replicaCount=1");
+        (await PodDisruptionBudgetExistsAsync(releaseNamespace)).Should().BeFalse("scaling back removes the budget that would block drains");
+        (await ReadDeploymentAsync(releaseNamespace))!.Spec.Template.Spec.TopologySpreadConstraints.Should().BeNullOrEmpty();
+
+        Helm("uninstall");
+        (await ReadDeploymentAsync(releaseNamespace)).Should().BeNull();
+        (await StatusOfAsync($"apis/rbac.authorization.k8s.io/v1/clusterroles/{Release}")).Should().Be(HttpStatusCode.NotFound);
+        (await controlPlane.Admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync("pipelinecredentials.passbox.dev")).Should().NotBeNull();
+        (await kit.GetAsync<PipelineCredential>("survives-uninstall")).Should().NotBeNull("keeping the CRDs keeps every credential");
+
+        // Nothing runs the operator here: let the namespace's cleanup delete the credential.
+        await kit.PatchAsync<PipelineCredential>("survives-uninstall", new { metadata = new { finalizers = Array.Empty<string>() } });
+
+        void Helm(string verb, params string[] args)
+        {
+            var result = ShippingTools.TryRun(ShippingTools.Helm,
+                [verb, Release, .. verb == "uninstall" ? Array.Empty<string>() : [ShippingManifests.ChartPath], "--namespace", releaseNamespace, "--kubeconfig", controlPlane.AdminKubeconfig, .. args],
+                timeout: TimeSpan.FromMinutes(3));
+            output.WriteLine($"helm {verb}: exit {result.ExitCode}\n{result.StandardError}");
+            result.ExitCode.Should().Be(0, "helm {0} said:\n{1}\n{2}", verb, result.StandardError, result.StandardOutput);
+        }
+    }
+
+    private static PipelineCredential Credential(string name) => new()
+    {
+        Metadata = new() { Name = name },
+        Spec = new PipelineCredentialSpec
+        {
+            Type = PipelineCredentialType.SecretText,
+            SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "token-input", Key = "token" } },
+        },
+    };
+
+    private async Task<k8s.Models.V1Deployment?> ReadDeploymentAsync(string ns)
+    {
+        try
+        {
+            return await controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync(Release, ns);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private async Task<bool> PodDisruptionBudgetExistsAsync(string ns) =>
+        await StatusOfAsync($"apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/{Release}") switch
+        {
+            HttpStatusCode.OK => true,
+            HttpStatusCode.NotFound => false,
+            var other => throw new InvalidOperationException($"Reading the PodDisruptionBudget answered {(int)other}"),
+        };
+
+    private async Task<HttpStatusCode> StatusOfAsync(string path)
+    {
+        using var response = await controlPlane.AdminApi.SendAsync(HttpMethod.Get, path, null, "application/json", false, CancellationToken.None);
+        return response.StatusCode;
+    }
+}
+
+/// <summary>A control plane of its own for <see cref="HelmLifecycleTests"/>, which installs Passbox cluster-wide.</summary>
+[CollectionDefinition(Name)]
+public sealed class HelmLifecycleDefinition : ICollectionFixture<ControlPlaneFixture>
+{
+    public const string Name = "helm lifecycle";
+}
