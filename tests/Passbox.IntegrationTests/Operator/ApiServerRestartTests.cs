@@ -30,16 +30,7 @@ public sealed class ApiServerRestartTests(ControlPlaneFixture controlPlane, ITes
         using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = ClusterTestKit.DefaultWait };
 
         await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = FirstToken });
-        await kit.CreateAsync(new PipelineCredential
-        {
-            Metadata = new() { Name = "ci-token" },
-            Spec = new PipelineCredentialSpec
-            {
-                Type = PipelineCredentialType.SecretText,
-                SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "token-input", Key = "token" } },
-                Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
-            },
-        });
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("ci-token"));
         var before = await kit.WaitForConditionAsync<PipelineCredential>("ci-token", ConditionTypes.Ready, "True");
         var published = await kit.WaitForSecretAsync("ci-token", s => ClusterTestKit.Decode(s).ContainsValue(FirstToken));
 

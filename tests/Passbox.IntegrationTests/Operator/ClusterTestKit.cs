@@ -145,6 +145,21 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
         EventuallyAsync(async () => (await TryGetSecretAsync(name))!, s => s is not null && (check?.Invoke(s) ?? true), $"Secret {name}", timeout);
 
     /// <summary>A name with a random suffix, e.g. a database user no other test run has.</summary>
+    /// <summary>
+    /// The simplest PipelineCredential: a token (secret text) from key <c>token</c> of <paramref name="sourceSecret"/>,
+    /// published without a probe, so it is Ready as soon as its Secret exists.
+    /// </summary>
+    public static PipelineCredential TokenCredential(string name, string sourceSecret = "token-input") => new()
+    {
+        Metadata = new V1ObjectMeta { Name = name },
+        Spec = new PipelineCredentialSpec
+        {
+            Type = PipelineCredentialType.SecretText,
+            SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = sourceSecret, Key = "token" } },
+            Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
+        },
+    };
+
     public static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
 
     /// <summary>Creating the credential fails with 422 (schema or CEL rule); the rejection, to check its message.</summary>

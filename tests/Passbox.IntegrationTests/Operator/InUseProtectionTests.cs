@@ -615,17 +615,9 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private async Task<string> ReadyCredentialAsync(string name)
     {
         await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = Token });
-        await kit.CreateAsync(new PipelineCredential
-        {
-            Metadata = new V1ObjectMeta { Name = name },
-            Spec = new PipelineCredentialSpec
-            {
-                Type = PipelineCredentialType.SecretText,
-                Description = "in-use protection",
-                SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "token" } },
-                Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
-            },
-        });
+        var credential = ClusterTestKit.TokenCredential(name, $"{name}-input");
+        credential.Spec.Description = "in-use protection";
+        await kit.CreateAsync(credential);
         var ready = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
         ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
         await kit.WaitForSecretAsync(name);

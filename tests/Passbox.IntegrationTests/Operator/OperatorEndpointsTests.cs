@@ -58,8 +58,8 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
         Task<string> ScrapeAsync() => http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
 
         await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "metrics-test-token" });
-        await kit.CreateAsync(Token("good", "token-input"));
-        await kit.CreateAsync(Token("waiting", "not-there-yet"));
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("good", "token-input"));
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("waiting", "not-there-yet"));
         await kit.WaitForConditionAsync<PipelineCredential>("good", ConditionTypes.Ready, "True");
         await kit.WaitForConditionAsync<PipelineCredential>("waiting", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
 
@@ -102,7 +102,7 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
 
         await WaitForStatusAsync(http, "/readyz", HttpStatusCode.OK);
         await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "standby-test-token" });
-        await kit.CreateAsync(Token("seen-by-standby", "token-input"));
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("seen-by-standby", "token-input"));
         // The leader elsewhere reports the credential Ready; this replica only watches.
         await kit.PatchStatusAsync<PipelineCredential>("seen-by-standby", new
         {
@@ -128,17 +128,6 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
         host.LogLines.Should().Contain(line => line.Contains("Standing for leadership", StringComparison.Ordinal))
             .And.NotContain(line => line.Contains("Acquired lease", StringComparison.Ordinal));
     }
-
-    private static PipelineCredential Token(string name, string secret) => new()
-    {
-        Metadata = new() { Name = name },
-        Spec = new PipelineCredentialSpec
-        {
-            Type = PipelineCredentialType.SecretText,
-            SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = secret, Key = "token" } },
-            Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
-        },
-    };
 
     [Fact]
     public async Task Request_lines_come_back_when_asked_for()

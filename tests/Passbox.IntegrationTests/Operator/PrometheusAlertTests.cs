@@ -31,8 +31,8 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
         var failingKit = new ClusterTestKit(controlPlane, failing.Name);
         var healthyKit = new ClusterTestKit(controlPlane, healthy.Name);
         await healthyKit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "alert-test-token" });
-        await healthyKit.CreateAsync(Token("deploy-token"));
-        await failingKit.CreateAsync(Token("deploy-token"));
+        await healthyKit.CreateAsync(ClusterTestKit.TokenCredential("deploy-token"));
+        await failingKit.CreateAsync(ClusterTestKit.TokenCredential("deploy-token"));
         await healthyKit.WaitForConditionAsync<PipelineCredential>("deploy-token", ConditionTypes.Ready, "True");
         await failingKit.WaitForConditionAsync<PipelineCredential>("deploy-token", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
 
@@ -173,17 +173,6 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     /// <summary>The chart with its ServiceMonitor and its alerts, which fire as soon as their condition holds.</summary>
     private static IReadOnlyList<JsonObject> AlertingChart() => ShippingManifests.HelmDocuments(
         "metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.for=0s", "metrics.prometheusRule.operatorDownFor=0s");
-
-    private static PipelineCredential Token(string name) => new()
-    {
-        Metadata = new() { Name = name },
-        Spec = new PipelineCredentialSpec
-        {
-            Type = PipelineCredentialType.SecretText,
-            SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "token-input", Key = "token" } },
-            Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
-        },
-    };
 
     private static bool IsAlertFor(IReadOnlyDictionary<string, string> labels, string ns) =>
         labels.GetValueOrDefault("alertname") == Alert && labels.GetValueOrDefault("namespace") == ns && labels.GetValueOrDefault("name") == "deploy-token";

@@ -45,7 +45,7 @@ public sealed class HelmLifecycleTests(ControlPlaneFixture controlPlane, ITestOu
                 try
                 {
                     var created = await controlPlane.Admin.CustomObjects.CreateNamespacedCustomObjectAsync(
-                        Credential("dry-run-probe"), resource.Group, resource.Version, workloads.Name, resource.Plural, dryRun: "All");
+                        ClusterTestKit.TokenCredential("dry-run-probe"), resource.Group, resource.Version, workloads.Name, resource.Plural, dryRun: "All");
                     return KubernetesJson.Serialize(created);
                 }
                 catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.ServiceUnavailable)
@@ -54,7 +54,7 @@ public sealed class HelmLifecycleTests(ControlPlaneFixture controlPlane, ITestOu
                 }
             },
             created => created.Contains(ApiGroup.InUseFinalizer, StringComparison.Ordinal), "the installed finalizer policy to be in force");
-        await kit.CreateAsync(Credential("survives-uninstall"));
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("survives-uninstall"));
         (await kit.GetAsync<PipelineCredential>("survives-uninstall"))!.Metadata.Finalizers.Should()
             .Contain(ApiGroup.InUseFinalizer, "the installed policy protects new credentials from their first moment");
 
@@ -86,16 +86,6 @@ public sealed class HelmLifecycleTests(ControlPlaneFixture controlPlane, ITestOu
             result.ExitCode.Should().Be(0, "helm {0} said:\n{1}\n{2}", verb, result.StandardError, result.StandardOutput);
         }
     }
-
-    private static PipelineCredential Credential(string name) => new()
-    {
-        Metadata = new() { Name = name },
-        Spec = new PipelineCredentialSpec
-        {
-            Type = PipelineCredentialType.SecretText,
-            SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "token-input", Key = "token" } },
-        },
-    };
 
     private async Task<k8s.Models.V1Deployment?> ReadDeploymentAsync(string ns)
     {

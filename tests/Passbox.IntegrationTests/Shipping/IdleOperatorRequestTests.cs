@@ -32,16 +32,7 @@ public sealed class IdleOperatorRequestTests(ControlPlaneFixture controlPlane, M
         await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "idle-test-token" });
         for (var i = 0; i < PipelineCredentials; i++)
         {
-            await kit.CreateAsync(new PipelineCredential
-            {
-                Metadata = new() { Name = Name("token", i) },
-                Spec = new PipelineCredentialSpec
-                {
-                    Type = PipelineCredentialType.SecretText,
-                    SecretText = new SecretTextSource { SecretRef = new SecretKeyReference { Name = "token-input", Key = "token" } },
-                    Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
-                },
-            });
+            await kit.CreateAsync(ClusterTestKit.TokenCredential(Name("token", i)));
         }
 
         var account = await mariaDb.CreateUserAsync($"idle_{Guid.NewGuid():N}"[..13]);
