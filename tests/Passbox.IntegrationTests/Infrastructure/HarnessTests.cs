@@ -27,6 +27,20 @@ public sealed class HarnessTests(ControlPlaneFixture controlPlane) : IAsyncLifet
     };
 
     [Fact]
+    public async Task A_wait_that_times_out_on_a_Secret_does_not_print_its_values()
+    {
+        const string password = "harness-wait-password";
+        var secret = Secret("waited", password);
+
+        var timedOut = await FluentActions.Awaiting(() => Passbox.IntegrationTests.Operator.ClusterTestKit.EventuallyAsync(
+                () => Task.FromResult(secret), _ => false, "a Secret that never changes", TimeSpan.Zero))
+            .Should().ThrowAsync<TimeoutException>();
+
+        timedOut.Which.Message.Should().Contain("waited", "the Secret is still named")
+            .And.NotContain(password).And.NotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(password)));
+    }
+
+    [Fact]
     public async Task A_Secret_can_be_created_read_updated_and_watched()
     {
         var api = controlPlane.Admin.CoreV1;

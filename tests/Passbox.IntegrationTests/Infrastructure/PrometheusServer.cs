@@ -83,9 +83,9 @@ public sealed class PrometheusServer : IAsyncDisposable
                     return server;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                // Not listening yet.
+                // Not listening, or not answering, yet: the deadline below decides (and stops the process).
             }
 
             if (DateTime.UtcNow > deadline)

@@ -114,13 +114,28 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
 
             if (DateTime.UtcNow > deadline)
             {
-                var shown = last is null ? "null" : KubernetesJson.Serialize(last);
-                throw new TimeoutException($"Timed out waiting for {what}; last seen: {shown}");
+                throw new TimeoutException($"Timed out waiting for {what}; last seen: {Shown(last)}");
             }
 
             await Task.Delay(200);
         }
     }
+
+    /// <summary>
+    /// What a timed-out wait prints. A Secret (a published one holds the password) is shown without its values: the
+    /// test output is a log like any other.
+    /// </summary>
+    internal static string Shown(object? last) => last switch
+    {
+        null => "null",
+        V1Secret secret => KubernetesJson.Serialize(new V1Secret
+        {
+            Metadata = secret.Metadata,
+            Type = secret.Type,
+            Data = secret.Data?.ToDictionary(p => p.Key, _ => Array.Empty<byte>()),
+        }) + " (values left out)",
+        _ => KubernetesJson.Serialize(last),
+    };
 
     public Task<T> WaitForConditionAsync<T>(string name, string type, string status, string? reason = null, TimeSpan? timeout = null)
         where T : class, IKubernetesObject<V1ObjectMeta> =>
@@ -144,7 +159,6 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
     public Task<V1Secret> WaitForSecretAsync(string name, Func<V1Secret, bool>? check = null, TimeSpan? timeout = null) =>
         EventuallyAsync(async () => (await TryGetSecretAsync(name))!, s => s is not null && (check?.Invoke(s) ?? true), $"Secret {name}", timeout);
 
-    /// <summary>A name with a random suffix, e.g. a database user no other test run has.</summary>
     /// <summary>
     /// The simplest PipelineCredential: a token (secret text) from key <c>token</c> of <paramref name="sourceSecret"/>,
     /// published without a probe, so it is Ready as soon as its Secret exists.
@@ -160,6 +174,7 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
         },
     };
 
+    /// <summary>A name with a random suffix, e.g. a database user no other test run has.</summary>
     public static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
 
     /// <summary>Creating the credential fails with 422 (schema or CEL rule); the rejection, to check its message.</summary>

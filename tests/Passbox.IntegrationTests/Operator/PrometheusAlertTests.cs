@@ -6,9 +6,10 @@ using Passbox.Operator.Api.V1Alpha1;
 namespace Passbox.IntegrationTests.Operator;
 
 /// <summary>
-/// The chart's alert, PassboxCredentialNotReady, as a real Prometheus evaluates it: scraping the real operator the way
-/// the Prometheus Operator scrapes it from the chart's ServiceMonitor (which puts the operator's own namespace, pod and
-/// service on every series), and, over hours of made-up samples, with <c>promtool test rules</c>.
+/// The chart's alerts, PassboxCredentialNotReady and PassboxOperatorDown, as a real Prometheus evaluates them: scraping
+/// the real operator the way the Prometheus Operator scrapes it from the chart's ServiceMonitor (which puts the operator's
+/// own namespace, pod and service on every series), and, over half an hour of made-up samples, with
+/// <c>promtool test rules</c>.
 /// </summary>
 [Collection(ControlPlaneDefinition.Name)]
 public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
