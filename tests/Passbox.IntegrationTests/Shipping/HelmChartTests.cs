@@ -37,8 +37,10 @@ public sealed class HelmChartTests
         docs.OfKind("ServiceAccount").Should().ContainSingle(variation);
         docs.OfKind("ClusterRole").Should().ContainSingle(variation);
         docs.OfKind("ClusterRoleBinding").Should().ContainSingle(variation);
-        docs.OfKind("Role").Should().ContainSingle(variation);
-        docs.OfKind("RoleBinding").Should().ContainSingle(variation);
+        // One watched namespace adds a Role of its own there, beside the lease's.
+        var roles = values.Any(v => v.StartsWith("watchNamespace=", StringComparison.Ordinal)) ? 2 : 1;
+        docs.OfKind("Role").Should().HaveCount(roles, variation);
+        docs.OfKind("RoleBinding").Should().HaveCount(roles, variation);
         docs.OfKind("Service").Should().ContainSingle(variation);
     }
 
@@ -366,6 +368,37 @@ public sealed class HelmChartTests
         var selector = docs.OfKind("MutatingAdmissionPolicyBinding").Single()["spec"]!["matchResources"]!["namespaceSelector"]!;
         ((string?)selector["matchLabels"]!["kubernetes.io/metadata.name"]).Should().Be("team-a",
             "a finalizer on a credential the operator does not watch would never be removed");
+    }
+
+    [Fact]
+    public void With_one_watched_namespace_Secrets_and_workloads_are_granted_only_in_that_namespace()
+    {
+        var everywhere = ShippingManifests.HelmDocuments();
+        var docs = ShippingManifests.HelmDocuments("watchNamespace=team-a");
+
+        var role = docs.OfKind("Role", "passbox").Single();
+        ((string?)role["metadata"]!["namespace"]).Should().Be("team-a");
+        var cluster = RbacRules.Permissions(docs.OfKind("ClusterRole").Single());
+        cluster.Should().OnlyContain(p => p.StartsWith("apiextensions.k8s.io/customresourcedefinitions:", StringComparison.Ordinal),
+            "a single-namespace install reads nothing cluster-wide but CRDs (to learn of Tekton's and Argo's)");
+        RbacRules.Permissions(role).Union(cluster).Should().BeEquivalentTo(
+            RbacRules.Permissions(everywhere.OfKind("ClusterRole").Single()), "the same permissions, split by scope");
+
+        var binding = docs.OfKind("RoleBinding", "passbox").Single();
+        ((string?)binding["metadata"]!["namespace"]).Should().Be("team-a");
+        ((string?)binding["roleRef"]!["kind"]).Should().Be("Role");
+        var subject = binding["subjects"]!.AsArray().Single()!;
+        ((string?)subject["namespace"]).Should().Be(ShippingManifests.DefaultNamespace, "the operator runs in the release namespace");
+        ((string?)docs.OfKind("ClusterRoleBinding").Single()["subjects"]![0]!["name"]).Should().Be((string?)subject["name"]);
+    }
+
+    [Fact]
+    public void A_watched_namespace_that_is_no_namespace_name_is_refused_naming_the_field()
+    {
+        var result = ShippingManifests.TryRenderHelmChart("watchNamespace=Team_A");
+
+        result.ExitCode.Should().NotBe(0);
+        result.StandardError.Should().Contain("/watchNamespace");
     }
 
     [Fact]

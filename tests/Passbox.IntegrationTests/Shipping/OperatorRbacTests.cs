@@ -51,12 +51,14 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
         var audit = controlPlane.AuditLog;
         Skip.If(audit is null, $"{ControlPlaneFixture.ExistingClusterVariable} is set: the audit log of an existing cluster is not readable");
 
+        // The operator runs in a namespace of its own (the release namespace, where its lease is) and watches another.
+        await using var home = await controlPlane.CreateNamespaceAsync("rbac-home");
         var mark = audit.Mark();
-        await RunRepresentativeWorkloadAsync();
+        var watched = await RunRepresentativeWorkloadAsync(home.Name);
 
         var entries = audit.Since(mark, OperatorUser);
         var nonResource = entries.Where(e => e.Resource is null).Select(e => e.RequestUri.Split('?')[0]).Distinct().ToList();
-        var used = entries.Where(e => e.Resource is not null).Select(Permission).ToHashSet(StringComparer.Ordinal);
+        var used = entries.Where(e => e.Resource is not null).Select(RbacRules.Permission).ToHashSet(StringComparer.Ordinal);
         output.WriteLine($"{entries.Count} requests of {OperatorUser}; permissions used:\n  {string.Join("\n  ", used.Order(StringComparer.Ordinal))}");
 
         // The roles grant no nonResourceURLs: the operator needs no discovery, not even /version.
@@ -77,6 +79,19 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
                 "{0} must grant nothing the operator never uses (or the allow-list must say why)", source);
             GrantedButNotAlwaysSeen.Keys.Except(granted).Should().BeEmpty("the allow-list names only what {0} grants", source);
         }
+
+        // Where each request went, against the chart installed in the operator's namespace: with every namespace
+        // watched (a ClusterRole), and with watchNamespace set, where a Role in the watched namespace must suffice for
+        // everything but reading CRDs. A list or watch across all namespaces would need the ClusterRole: refused there.
+        foreach (var (install, values) in new[] { ("every namespace", Array.Empty<string>()), ("watchNamespace", [$"watchNamespace={watched}"]) })
+        {
+            var documents = YamlDocuments.Parse(ShippingManifests.RenderHelmChart(ShippingManifests.DefaultRelease, home.Name, values));
+            ScopedGrants.From(documents).Refused(entries).Should().BeEmpty("the chart installed for {0} must allow each request where it is sent", install);
+        }
+
+        var namespaced = ScopedGrants.From(YamlDocuments.Parse(ShippingManifests.RenderHelmChart(ShippingManifests.DefaultRelease, home.Name, $"watchNamespace={watched}")));
+        namespaced.InNamespace(watched).Except(entries.Where(e => e.Namespace == watched).Select(RbacRules.Permission)).Except(GrantedButNotAlwaysSeen.Keys)
+            .Should().BeEmpty("the watched namespace's Role grants nothing the operator never uses there");
 
         used.Should().Contain("coordination.k8s.io/leases:update", "the run holds, renews and releases the lease")
             .And.Contain("core/events:patch", "a repeated event is aggregated")
@@ -149,19 +164,13 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
         return credential;
     }
 
-    private static string Permission(AuditEntry entry)
-    {
-        var group = entry.ApiGroup.Length == 0 ? "core" : entry.ApiGroup;
-        var resource = entry.Subresource is { Length: > 0 } sub ? $"{entry.Resource}/{sub}" : entry.Resource;
-        return $"{group}/{resource}:{entry.Verb}";
-    }
-
     /// <summary>
     /// Both kinds created and validated, Secrets published, repaired after a hand edit and a deletion, a deletion
     /// blocked by a Pod and finished once it is gone, events recorded and aggregated, the lease held and released,
-    /// Tekton runs and Argo Workflows watched.
+    /// Tekton runs and Argo Workflows watched. The operator watches a namespace of the run's own (returned) and holds its
+    /// lease in <paramref name="operatorNamespace"/>.
     /// </summary>
-    private async Task RunRepresentativeWorkloadAsync()
+    private async Task<string> RunRepresentativeWorkloadAsync(string operatorNamespace)
     {
         // Tekton and Argo Workflows installed, as in a cluster that runs pipelines: their runs are watched too.
         foreach (var resource in PipelineEngineCrds.All)
@@ -172,7 +181,7 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
         await using var ns = await controlPlane.CreateNamespaceAsync("rbac");
         var kit = new ClusterTestKit(controlPlane, ns.Name);
         var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name,
-            "--leader-elect=true", $"--PASSBOX_LEADER_ELECTION_NAMESPACE={ns.Name}", $"--POD_NAME=rbac-{ns.Name}");
+            "--leader-elect=true", $"--PASSBOX_LEADER_ELECTION_NAMESPACE={operatorNamespace}", $"--POD_NAME=rbac-{ns.Name}");
         try
         {
             await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "glpat-rbac-test-token" });
@@ -255,6 +264,7 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
             events.Should().Contain(e => e.Reason == "DeletionBlocked");
             events.Should().Contain(e => e.Count > 1, "the re-created Secret repeats an event, which is counted rather than duplicated");
             output.WriteLine(string.Join('\n', events.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Type} {e.Reason} x{e.Count}: {e.Message}"))));
+            return ns.Name;
         }
         finally
         {

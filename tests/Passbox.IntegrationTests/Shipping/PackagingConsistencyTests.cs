@@ -9,8 +9,8 @@ public sealed class PackagingConsistencyTests
         var chart = RbacRules.Permissions(ShippingManifests.HelmDocuments().OfKind("ClusterRole").Single());
         var kustomize = RbacRules.Permissions(ShippingManifests.KustomizeDocuments().OfKind("ClusterRole").Single());
 
-        chart.Except(kustomize).Should().BeEmpty("config/rbac/role.yaml must grant what charts/passbox/templates/clusterrole.yaml grants");
-        kustomize.Except(chart).Should().BeEmpty("charts/passbox/templates/clusterrole.yaml must grant what config/rbac/role.yaml grants");
+        chart.Except(kustomize).Should().BeEmpty("config/rbac/role.yaml must grant what charts/passbox/templates/_rbac.tpl grants");
+        kustomize.Except(chart).Should().BeEmpty("charts/passbox/templates/_rbac.tpl must grant what config/rbac/role.yaml grants");
         chart.Should().Contain("passbox.dev/clustercredentials/status:patch")
             .And.Contain("passbox.dev/pipelinecredentials/finalizers:update")
             .And.Contain("core/secrets:delete");

@@ -14,17 +14,23 @@ namespace Passbox.IntegrationTests.Shipping;
 [Collection(ControlPlaneDefinition.Name)]
 public sealed class ServerSideDryRunTests(ControlPlaneFixture controlPlane) : IAsyncLifetime
 {
+    /// <summary>The namespace a single-namespace install watches (its Role is created there).</summary>
+    private const string WatchedNamespace = "dry-run-team";
+
     public async Task InitializeAsync()
     {
         // A cluster refuses namespaced objects in a namespace that does not exist, even in a dry run; the chart
         // renders no Namespace (helm --create-namespace makes it), so it is created for real.
-        try
+        foreach (var name in new[] { ShippingManifests.DefaultNamespace, WatchedNamespace })
         {
-            await controlPlane.Admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ShippingManifests.DefaultNamespace } });
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-        {
-            // Another test of this control plane made it already.
+            try
+            {
+                await controlPlane.Admin.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = name } });
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+            {
+                // Another test of this control plane made it already.
+            }
         }
     }
 
@@ -37,6 +43,10 @@ public sealed class ServerSideDryRunTests(ControlPlaneFixture controlPlane) : IA
     [Fact]
     public Task The_Helm_chart_with_two_replicas_applies_cleanly_in_a_server_side_dry_run() =>
         AssertAppliesCleanlyAsync(ShippingManifests.RenderHelmChart("replicaCount=2"), "helm template --set replicaCount=2");
+
+    [Fact]
+    public Task The_Helm_chart_for_one_namespace_applies_cleanly_in_a_server_side_dry_run() =>
+        AssertAppliesCleanlyAsync(ShippingManifests.RenderHelmChart($"watchNamespace={WatchedNamespace}"), "helm template --set watchNamespace=…");
 
     [Fact]
     public Task The_kustomize_default_config_applies_cleanly_in_a_server_side_dry_run() =>
