@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 
@@ -7,17 +6,18 @@ namespace Passbox.IntegrationTests.Infrastructure;
 /// <summary>
 /// A real Prometheus (Debian's package, installed by <c>make deps</c>) on a free loopback port, with its own
 /// configuration and storage in a temporary folder: it scrapes what a test points it at and evaluates the rules it is
-/// given, every second, and answers the HTTP API. Gone with the test.
+/// given, every second, and answers the HTTP API. Gone with the test, or with the test process if that dies first
+/// (a <see cref="WatchedProcess"/>).
 /// </summary>
 public sealed class PrometheusServer : IAsyncDisposable
 {
     public const string Binary = "/usr/bin/prometheus";
 
-    private readonly Process process;
+    private readonly WatchedProcess process;
     private readonly string directory;
     private readonly HttpClient http;
 
-    private PrometheusServer(Process process, string directory, Uri address)
+    private PrometheusServer(WatchedProcess process, string directory, Uri address)
     {
         this.process = process;
         this.directory = directory;
@@ -41,38 +41,22 @@ public sealed class PrometheusServer : IAsyncDisposable
         }.ToJsonString());
 
         var port = LoopbackPorts.Unused();
-        var info = new ProcessStartInfo(Binary)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
+        var process = WatchedProcess.Start(
+            Path.Combine(directory, "prometheus.log"),
+            Binary,
             $"--config.file={Path.Combine(directory, "prometheus.yml")}",
             $"--storage.tsdb.path={Path.Combine(directory, "data")}",
             $"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"{Binary} did not start");
-        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        process.ErrorDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
-        process.OutputDataReceived += (_, e) => log.Enqueue(e.Data ?? string.Empty);
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
+            "--log.level=warn");
         var server = new PrometheusServer(process, directory, new Uri($"http://127.0.0.1:{port}/"));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             if (process.HasExited)
             {
+                var log = process.Log();
                 await server.DisposeAsync();
-                throw new InvalidOperationException($"Prometheus exited with {process.ExitCode}:\n{string.Join('\n', log)}");
+                throw new InvalidOperationException($"Prometheus exited:\n{log}");
             }
 
             try
@@ -90,8 +74,9 @@ public sealed class PrometheusServer : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
+                var log = process.Log();
                 await server.DisposeAsync();
-                throw new TimeoutException($"Prometheus was not ready within 30 s:\n{string.Join('\n', log)}");
+                throw new TimeoutException($"Prometheus was not ready within 30 s:\n{log}");
             }
 
             await Task.Delay(200);
@@ -116,17 +101,12 @@ public sealed class PrometheusServer : IAsyncDisposable
             .ToList();
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         http.Dispose();
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
         process.Dispose();
         Directory.Delete(directory, recursive: true);
+        return ValueTask.CompletedTask;
     }
 
     private async Task<JsonNode> GetDataAsync(string path)

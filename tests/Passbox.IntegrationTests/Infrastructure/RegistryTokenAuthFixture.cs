@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using Passbox.IntegrationTests.Pipeline;
 
@@ -8,14 +6,14 @@ namespace Passbox.IntegrationTests.Infrastructure;
 /// <summary>
 /// Debian's docker-registry with token authentication: <c>/v2/</c> answers a Bearer challenge
 /// naming <see cref="RegistryTokenService"/> (ASP.NET Core on loopback) as realm, and accepts the
-/// JWTs it signs. The registry runs under a small bash watchdog that stops it when the test process
+/// JWTs it signs. The registry runs as a <see cref="WatchedProcess"/>: it stops when the test process
 /// goes away.
 /// </summary>
 public sealed class RegistryTokenAuthFixture : IAsyncLifetime
 {
     public const string Service = "passbox-test-registry";
     private string stateDir = string.Empty;
-    private Process? registry;
+    private WatchedProcess? registry;
 
     public RegistryTokenService Tokens { get; private set; } = null!;
 
@@ -59,7 +57,7 @@ public sealed class RegistryTokenAuthFixture : IAsyncLifetime
                     enabled: false
 
                 """);
-            registry = StartWatched(config, Path.Combine(stateDir, "registry.log"));
+            registry = WatchedProcess.Start(Path.Combine(stateDir, "registry.log"), "docker-registry", "serve", config);
             Url = $"http://127.0.0.1:{port}";
             if (await WaitForChallengeAsync(registry))
             {
@@ -89,37 +87,7 @@ public sealed class RegistryTokenAuthFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>
-    /// docker-registry in the background of a bash that ends it when this test process or the
-    /// bash's own stdin (closed on dispose) goes away.
-    /// </summary>
-    private static Process StartWatched(string config, string log)
-    {
-        var start = new ProcessStartInfo("bash")
-        {
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("""
-            docker-registry serve "$1" </dev/null >"$2" 2>&1 &
-            registry=$!
-            trap 'kill "$registry" 2>/dev/null; wait "$registry" 2>/dev/null; exit 0' TERM INT
-            while kill -0 "$3" 2>/dev/null && kill -0 "$registry" 2>/dev/null; do
-              read -r -t 0.5 _ && continue
-              [[ $? -gt 128 ]] || break
-            done
-            kill "$registry" 2>/dev/null
-            wait "$registry" 2>/dev/null
-            """);
-        start.ArgumentList.Add("registry-watchdog");
-        start.ArgumentList.Add(config);
-        start.ArgumentList.Add(log);
-        start.ArgumentList.Add(Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
-        return Process.Start(start) ?? throw new InvalidOperationException("Cannot start bash.");
-    }
-
-    private async Task<bool> WaitForChallengeAsync(Process watchdog)
+    private async Task<bool> WaitForChallengeAsync(WatchedProcess watchdog)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -148,22 +116,7 @@ public sealed class RegistryTokenAuthFixture : IAsyncLifetime
 
     private void Stop()
     {
-        if (registry is null)
-        {
-            return;
-        }
-
-        if (!registry.HasExited)
-        {
-            // Closing stdin ends the watchdog loop, which stops the registry and waits for it.
-            registry.StandardInput.Close();
-            if (!registry.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                registry.Kill(entireProcessTree: true);
-            }
-        }
-
-        registry.Dispose();
+        registry?.Dispose();
         registry = null;
     }
 }
