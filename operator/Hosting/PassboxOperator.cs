@@ -78,6 +78,7 @@ public static class PassboxOperator
             {
                 Enabled = settings.LeaderElect,
                 LeaseNamespace = settings.LeaseNamespace,
+                LeaseName = settings.LeaseName,
                 Identity = settings.Identity,
             },
 

@@ -4,6 +4,7 @@ using k8s;
 using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Hosting;
 
 namespace Passbox.IntegrationTests.Operator;
 
@@ -127,6 +128,33 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
             .Should().Be("leader-elsewhere");
         host.LogLines.Should().Contain(line => line.Contains("Standing for leadership", StringComparison.Ordinal))
             .And.NotContain(line => line.Contains("Acquired lease", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_second_installation_in_the_same_namespace_leads_its_own_lease()
+    {
+        // Two releases in passbox-system, one per team namespace: the first holds the default lease.
+        await using var home = await controlPlane.CreateNamespaceAsync("installs");
+        await using var team = await controlPlane.CreateNamespaceAsync("team-b");
+        var now = DateTime.UtcNow;
+        await controlPlane.Admin.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
+        {
+            Metadata = new V1ObjectMeta { Name = OperatorSettings.DefaultLeaseName },
+            Spec = new V1LeaseSpec { HolderIdentity = "team-a-install", LeaseDurationSeconds = 3600, AcquireTime = now, RenewTime = now },
+        }, home.Name);
+        const string lease = "team-b-passbox-operator";
+        await using var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, team.Name,
+            "--leader-elect=true", $"--POD_NAMESPACE={home.Name}", "--POD_NAME=team-b-replica", $"--PASSBOX_LEADER_ELECTION_NAME={lease}");
+        var kit = new ClusterTestKit(controlPlane, team.Name);
+
+        await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = "second-install-token" });
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("team-b-deploy", "token-input"));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("team-b-deploy", ConditionTypes.Ready, "True");
+        (await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync(lease, home.Name)).Spec.HolderIdentity
+            .Should().Be("team-b-replica", "the second installation leads a lease named after it");
+        (await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync(OperatorSettings.DefaultLeaseName, home.Name)).Spec.HolderIdentity
+            .Should().Be("team-a-install", "the first installation's lease is left alone");
     }
 
     [Fact]

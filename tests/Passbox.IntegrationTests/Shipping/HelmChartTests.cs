@@ -146,6 +146,19 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Each_release_leads_a_lease_of_its_own_and_the_usual_release_keeps_the_lease_it_always_had()
+    {
+        static string? Lease(string release) =>
+            (string?)Env(PodSpec(YamlDocuments.Parse(ShippingManifests.RenderHelmChart(release, ShippingManifests.DefaultNamespace)))["containers"]![0]!)
+                .GetValueOrDefault("PASSBOX_LEADER_ELECTION_NAME")?["value"];
+
+        // An upgrade from a chart that named no lease must not start a second leader beside the old pod.
+        Lease(ShippingManifests.DefaultRelease).Should().Be(Passbox.Operator.Hosting.OperatorSettings.DefaultLeaseName);
+        Lease("team-a").Should().Be("team-a-passbox-operator");
+        Lease("team-b").Should().Be("team-b-passbox-operator", "two releases in one namespace must not take turns leading");
+    }
+
+    [Fact]
     public void Two_replicas_run_with_leader_election()
     {
         var docs = ShippingManifests.HelmDocuments("replicaCount=2");

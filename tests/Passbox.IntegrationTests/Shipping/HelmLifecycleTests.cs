@@ -77,14 +77,53 @@ public sealed class HelmLifecycleTests(ControlPlaneFixture controlPlane, ITestOu
         // Nothing runs the operator here: let the namespace's cleanup delete the credential.
         await kit.PatchAsync<PipelineCredential>("survives-uninstall", new { metadata = new { finalizers = Array.Empty<string>() } });
 
-        void Helm(string verb, params string[] args)
+        void Helm(string verb, params string[] args) => Succeeds(RunHelm(Release, releaseNamespace, verb, args), verb);
+    }
+
+    [SkippableFact]
+    public async Task Two_releases_in_one_namespace_each_watch_their_own_namespace_with_roles_and_a_lease_of_their_own()
+    {
+        Skip.IfNot(controlPlane.IsLocal, "installs Passbox cluster-wide: only on the local control plane");
+        var releaseNamespace = $"passbox-teams-{Guid.NewGuid():N}"[..21];
+        await using var teamA = await controlPlane.CreateNamespaceAsync("team-a");
+        await using var teamB = await controlPlane.CreateNamespaceAsync("team-b");
+
+        Succeeds(RunHelm("team-a", releaseNamespace, "install", "--create-namespace", "--take-ownership", "--set", "image.tag=test", "--set", $"watchNamespace={teamA.Name}"), "install");
+        var refused = RunHelm("team-b", releaseNamespace, "install", "--set", "image.tag=test", "--set", $"watchNamespace={teamB.Name}");
+        refused.ExitCode.Should().NotBe(0, "the CRDs belong to the first release");
+        refused.StandardError.Should().Contain("CustomResourceDefinition \"clustercredentials.passbox.dev\"").And.Contain("current value is \"team-a\"",
+            "helm names the release that owns them, so the way out (crds.enabled=false) is plain");
+        Succeeds(RunHelm("team-b", releaseNamespace, "install", "--set", "image.tag=test", "--set", $"watchNamespace={teamB.Name}", "--set", "crds.enabled=false"), "install");
+
+        foreach (var (release, watched) in new[] { ("team-a", teamA.Name), ("team-b", teamB.Name) })
         {
-            var result = ShippingTools.TryRun(ShippingTools.Helm,
-                [verb, Release, .. verb == "uninstall" ? Array.Empty<string>() : [ShippingManifests.ChartPath], "--namespace", releaseNamespace, "--kubeconfig", controlPlane.AdminKubeconfig, .. args],
-                timeout: TimeSpan.FromMinutes(3));
-            output.WriteLine($"helm {verb}: exit {result.ExitCode}\n{result.StandardError}");
-            result.ExitCode.Should().Be(0, "helm {0} said:\n{1}\n{2}", verb, result.StandardError, result.StandardOutput);
+            var name = $"{release}-passbox";
+            (await StatusOfAsync($"apis/rbac.authorization.k8s.io/v1/namespaces/{watched}/roles/{name}")).Should().Be(HttpStatusCode.OK, "{0} is granted its namespace by a Role there", release);
+            (await StatusOfAsync($"apis/rbac.authorization.k8s.io/v1/namespaces/{watched}/rolebindings/{name}")).Should().Be(HttpStatusCode.OK);
+            (await StatusOfAsync($"apis/rbac.authorization.k8s.io/v1/clusterroles/{name}")).Should().Be(HttpStatusCode.OK, "each reads CRDs through its own ClusterRole");
+            (await StatusOfAsync($"apis/admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings/{name}-in-use-finalizer")).Should().Be(HttpStatusCode.OK);
+            var deployment = await controlPlane.Admin.AppsV1.ReadNamespacedDeploymentAsync(name, releaseNamespace);
+            var env = deployment.Spec.Template.Spec.Containers[0].Env.ToDictionary(e => e.Name, e => e.Value);
+            env.Should().Contain("PASSBOX_WATCH_NAMESPACE", watched).And.Contain("PASSBOX_LEADER_ELECTION_NAME", $"{name}-operator");
         }
+
+        Succeeds(RunHelm("team-a", releaseNamespace, "uninstall"), "uninstall");
+        (await StatusOfAsync($"apis/rbac.authorization.k8s.io/v1/namespaces/{teamA.Name}/roles/team-a-passbox")).Should().Be(HttpStatusCode.NotFound);
+        (await StatusOfAsync($"apis/rbac.authorization.k8s.io/v1/namespaces/{teamB.Name}/roles/team-b-passbox")).Should().Be(HttpStatusCode.OK, "the other release is left alone");
+        (await controlPlane.Admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync("pipelinecredentials.passbox.dev")).Should().NotBeNull("the CRDs are kept");
+        Succeeds(RunHelm("team-b", releaseNamespace, "uninstall"), "uninstall");
+    }
+
+    private static void Succeeds(ToolResult result, string verb) =>
+        result.ExitCode.Should().Be(0, "helm {0} said:\n{1}\n{2}", verb, result.StandardError, result.StandardOutput);
+
+    private ToolResult RunHelm(string release, string releaseNamespace, string verb, params string[] args)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm,
+            [verb, release, .. verb == "uninstall" ? Array.Empty<string>() : [ShippingManifests.ChartPath], "--namespace", releaseNamespace, "--kubeconfig", controlPlane.AdminKubeconfig, .. args],
+            timeout: TimeSpan.FromMinutes(3));
+        output.WriteLine($"helm {verb} {release}: exit {result.ExitCode}\n{result.StandardError}{(result.ExitCode == 0 ? string.Empty : result.StandardOutput)}");
+        return result;
     }
 
     private async Task<k8s.Models.V1Deployment?> ReadDeploymentAsync(string ns)
