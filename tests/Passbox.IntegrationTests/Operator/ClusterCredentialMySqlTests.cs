@@ -1,3 +1,4 @@
+using System.Globalization;
 using k8s;
 using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
@@ -278,6 +279,76 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
 
         await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("early"), c => c is null, "the credential to go");
         (await kit.TryGetSecretAsync("early")).Should().BeNull("the Secret it generated goes with it, named in its status or not");
+    }
+
+    [Fact]
+    public async Task A_server_that_goes_away_under_a_Ready_credential_keeps_its_Secret_and_is_Ready_again_when_back()
+    {
+        var user = await NewUserAsync(Unique("outage_"));
+        await using var path = TcpForwarder.Start(mariaDb.Host, mariaDb.Port);
+        await kit.CreateSecretAsync("outage-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("outage", ClusterEngine.MySQL, user.LoginName, "outage-input", s =>
+        {
+            s.Endpoint.Port = path.Port;
+            s.Validation!.Interval = "2s";
+        }));
+        await kit.WaitForConditionAsync<ClusterCredential>("outage", ConditionTypes.Ready, "True");
+        var published = await kit.WaitForSecretAsync("outage");
+
+        // The database host goes down: the next periodic check cannot connect.
+        await path.CutAsync();
+        var down = await kit.WaitForConditionAsync<ClusterCredential>("outage", ConditionTypes.Ready, "False", "Unreachable", timeout: TimeSpan.FromSeconds(20));
+        down.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain(path.Port.ToString(CultureInfo.InvariantCulture), "the message names where it could not connect");
+        var kept = (await kit.TryGetSecretAsync("outage"))!;
+        kept.Metadata.ResourceVersion.Should().Be(published.Metadata.ResourceVersion, "workloads keep the Secret through an outage");
+
+        // Back: the retries (backed off, at most the interval apart) find it and the credential is Ready again.
+        path.Restore();
+        var back = await kit.WaitForConditionAsync<ClusterCredential>("outage", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(20));
+        back.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True");
+        (await kit.TryGetSecretAsync("outage"))!.Metadata.ResourceVersion.Should().Be(published.Metadata.ResourceVersion,
+            "the same data is not written again");
+    }
+
+    [Fact]
+    public async Task A_server_that_hangs_ends_in_Timeout_keeps_the_Secret_and_holds_up_no_other_credential()
+    {
+        var user = await NewUserAsync(Unique("hang_"));
+        await using var path = TcpForwarder.Start(mariaDb.Host, mariaDb.Port);
+        await kit.CreateSecretAsync("hang-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("hang", ClusterEngine.MySQL, user.LoginName, "hang-input", s =>
+        {
+            s.Endpoint.Port = path.Port;
+            s.Validation!.Interval = "2s";
+        }));
+        await kit.WaitForConditionAsync<ClusterCredential>("hang", ConditionTypes.Ready, "True");
+        var published = await kit.WaitForSecretAsync("hang");
+
+        // The host accepts connections and never answers: each check waits its timeout (3 s), and no longer.
+        path.Stall();
+        var hung = await kit.WaitForConditionAsync<ClusterCredential>("hang", ConditionTypes.Ready, "False", "Timeout", timeout: TimeSpan.FromSeconds(20));
+        hung.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should().Contain("3s", "the message says how long it waited");
+
+        // More credentials than the operator has workers (4) now wait on the hung host; another credential is still
+        // checked and published as usual, since no check holds its worker past its timeout.
+        var alsoHung = Enumerable.Range(2, 4).Select(i => $"hang-{i}").ToList();
+        foreach (var name in alsoHung)
+        {
+            await kit.CreateAsync(Credential(name, ClusterEngine.MySQL, user.LoginName, "hang-input", s => s.Endpoint.Port = path.Port));
+        }
+
+        var other = await NewUserAsync(Unique("beside_"));
+        await kit.CreateSecretAsync("beside-input", new Dictionary<string, string> { ["password"] = other.Password });
+        await kit.CreateAsync(Credential("beside", ClusterEngine.MySQL, other.LoginName, "beside-input"));
+        await kit.WaitForConditionAsync<ClusterCredential>("beside", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(15));
+        (await kit.TryGetSecretAsync("hang"))!.Metadata.ResourceVersion.Should().Be(published.Metadata.ResourceVersion, "workloads keep the Secret");
+        foreach (var name in alsoHung)
+        {
+            await kit.WaitForConditionAsync<ClusterCredential>(name, ConditionTypes.Validated, "False", "Timeout", timeout: TimeSpan.FromSeconds(20));
+        }
+
+        path.Restore();
+        await kit.WaitForConditionAsync<ClusterCredential>("hang", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(20));
     }
 
     [Fact]
