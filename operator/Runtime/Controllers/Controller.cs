@@ -225,7 +225,14 @@ public sealed class Controller<T> : IController, IDisposable
         }
 
         RuntimeMetrics.Reconciles.WithLabels(Kind, result).Inc();
-        RuntimeMetrics.ReconcileDuration.WithLabels(Kind).Observe(time.GetElapsedTime(started).TotalSeconds);
+        var elapsed = time.GetElapsedTime(started);
+        RuntimeMetrics.ReconcileDuration.WithLabels(Kind).Observe(elapsed.TotalSeconds);
+        // One line per pass at Debug (off by default, and then not even formatted): what someone debugging a credential
+        // looks for first, and what tests wait for to know a restarted operator has looked at a credential.
+        if (logger.IsEnabled(LogLevel.Debug))
+        {
+            logger.LogDebug("Reconciled {Kind} {Key}: {Result} in {Milliseconds:F0} ms", Kind, key, result, elapsed.TotalMilliseconds);
+        }
     }
 
     /// <summary>Reconcilers get their own copy, so nothing they change can corrupt the shared cache.</summary>

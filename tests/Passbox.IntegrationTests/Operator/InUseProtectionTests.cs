@@ -348,7 +348,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await WaitBlockedAsync(step, "TaskRun unit-1");
 
             await run.RestartOperatorAsync();
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
             (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
             await WaitBlockedAsync(workspace, "PipelineRun build-1");
 
@@ -504,8 +504,8 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
         await run.RestartOperatorAsync();
 
-        // Nothing to wait for that would show a wrong release sooner than this: the new operator has synced by now.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Once the new operator has decided about the credential, a wrong release would have begun.
+        await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, secret);
         await WaitBlockedAsync(secret, "Pod holder");
         (await kit.TryGetSecretAsync(secret)).Should().NotBeNull();
 
@@ -524,7 +524,6 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await run.StopOperatorAsync();
         await kit.DeleteAsync<PipelineCredential>(unused);
         await kit.DeleteAsync<PipelineCredential>(used);
-        await Task.Delay(TimeSpan.FromSeconds(2));
         foreach (var name in new[] { unused, used })
         {
             var waiting = await kit.GetAsync<PipelineCredential>(name);

@@ -44,6 +44,17 @@ public sealed class OperatorHost : IAsyncDisposable
         return new OperatorHost(app, logs);
     }
 
+    /// <summary>
+    /// Waits until this operator has finished a reconcile of <paramref name="kind"/> <paramref name="namespace"/>/<paramref name="name"/>
+    /// (its Debug line): after a restart, what it decides about a credential is known from then on, not after a guess
+    /// of seconds.
+    /// </summary>
+    public Task WaitForReconcileAsync(string kind, string @namespace, string name) =>
+        ClusterTestKit.EventuallyAsync(
+            () => Task.FromResult(logs.Lines.Any(line => line.Contains($"Reconciled {kind} {@namespace}/{name}: ", StringComparison.Ordinal))),
+            reconciled => reconciled,
+            $"the operator to reconcile {kind} {@namespace}/{name}");
+
     public async ValueTask DisposeAsync()
     {
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
