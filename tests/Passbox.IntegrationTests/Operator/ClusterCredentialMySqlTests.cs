@@ -51,6 +51,20 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         return credential;
     }
 
+    /// <summary>A Ready MySQL credential <paramref name="name"/> (checked every 2 s) reaching MariaDB through <paramref name="path"/>.</summary>
+    private async Task<(MariaDbAccount User, V1Secret Published)> ReadyBehindAsync(TcpForwarder path, string name)
+    {
+        var user = await NewUserAsync(Unique(name + "_"));
+        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential(name, ClusterEngine.MySQL, user.LoginName, $"{name}-input", s =>
+        {
+            s.Endpoint.Port = path.Port;
+            s.Validation!.Interval = "2s";
+        }));
+        await kit.WaitForConditionAsync<ClusterCredential>(name, ConditionTypes.Ready, "True");
+        return (user, await kit.WaitForSecretAsync(name));
+    }
+
     private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
 
     [Fact]
@@ -284,16 +298,8 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     [Fact]
     public async Task A_server_that_goes_away_under_a_Ready_credential_keeps_its_Secret_and_is_Ready_again_when_back()
     {
-        var user = await NewUserAsync(Unique("outage_"));
         await using var path = TcpForwarder.Start(mariaDb.Host, mariaDb.Port);
-        await kit.CreateSecretAsync("outage-input", new Dictionary<string, string> { ["password"] = user.Password });
-        await kit.CreateAsync(Credential("outage", ClusterEngine.MySQL, user.LoginName, "outage-input", s =>
-        {
-            s.Endpoint.Port = path.Port;
-            s.Validation!.Interval = "2s";
-        }));
-        await kit.WaitForConditionAsync<ClusterCredential>("outage", ConditionTypes.Ready, "True");
-        var published = await kit.WaitForSecretAsync("outage");
+        var (_, published) = await ReadyBehindAsync(path, "outage");
 
         // The database host goes down: the next periodic check cannot connect.
         await path.CutAsync();
@@ -313,16 +319,8 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     [Fact]
     public async Task A_server_that_hangs_ends_in_Timeout_keeps_the_Secret_and_holds_up_no_other_credential()
     {
-        var user = await NewUserAsync(Unique("hang_"));
         await using var path = TcpForwarder.Start(mariaDb.Host, mariaDb.Port);
-        await kit.CreateSecretAsync("hang-input", new Dictionary<string, string> { ["password"] = user.Password });
-        await kit.CreateAsync(Credential("hang", ClusterEngine.MySQL, user.LoginName, "hang-input", s =>
-        {
-            s.Endpoint.Port = path.Port;
-            s.Validation!.Interval = "2s";
-        }));
-        await kit.WaitForConditionAsync<ClusterCredential>("hang", ConditionTypes.Ready, "True");
-        var published = await kit.WaitForSecretAsync("hang");
+        var (user, published) = await ReadyBehindAsync(path, "hang");
 
         // The host accepts connections and never answers: each check waits its timeout (3 s), and no longer.
         path.Stall();
