@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Reflection;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -41,13 +42,60 @@ public sealed class MilvusClient : IDisposable
     /// <see cref="ArgumentException"/> when the CA PEM is unusable, <see cref="UriFormatException"/> when the host makes
     /// no address (see <see cref="AddressProblem"/>).
     /// </summary>
-    public static MilvusClient Create(DatabaseLogin login)
+    public static MilvusClient Create(DatabaseLogin login, IWebProxy? proxy = null)
     {
         ArgumentNullException.ThrowIfNull(login);
         // First, so that nothing disposable is left behind when it throws.
         var address = new Uri($"{(login.Tls.Mode == TlsMode.Disabled ? "http" : "https")}://{login.Endpoint}");
         var certificates = CertificateValidation.Create(login.Tls, out var caError)
             ?? throw new ArgumentException($"Cannot check the server certificate: {caError}.", nameof(login));
+        HttpMessageHandler handler = ProxyFor(address, proxy) is { } through
+            ? Proxied(through, login, certificates)
+            : Direct(login, certificates);
+        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+        });
+        var headers = new Metadata { { MilvusAuth.AuthorizationHeader, MilvusAuth.For(login) } };
+        if (!string.IsNullOrEmpty(login.Database))
+        {
+            headers.Add(MilvusAuth.DatabaseHeader, login.Database);
+        }
+
+        return new MilvusClient(channel, headers, certificates, string.IsNullOrEmpty(login.ApiKey) ? login.LoginName : string.Empty);
+    }
+
+    /// <summary>
+    /// The proxy to go through for <paramref name="address"/>, if any: the one given, else the environment's
+    /// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as the pipeline probes use it. Zilliz Cloud is on the internet, and a cluster's
+    /// egress may only go through a proxy; an in-cluster Milvus belongs in NO_PROXY (a proxy cannot carry plaintext gRPC).
+    /// </summary>
+    private static IWebProxy? ProxyFor(Uri address, IWebProxy? proxy)
+    {
+        var candidate = proxy ?? HttpClient.DefaultProxy;
+        return candidate.IsBypassed(address) || candidate.GetProxy(address) is null ? null : candidate;
+    }
+
+    /// <summary>
+    /// Through a proxy, an <see cref="HttpClientHandler"/>: the gRPC channel opens a <see cref="SocketsHttpHandler"/>'s
+    /// connections itself (for its load balancing) and so never uses its proxy. The call's cancellation after the
+    /// login's timeout bounds the tunnel and the handshake.
+    /// </summary>
+    private static HttpClientHandler Proxied(IWebProxy proxy, DatabaseLogin login, CertificateValidation certificates)
+    {
+        var handler = new HttpClientHandler { Proxy = proxy, UseProxy = true, UseCookies = false };
+        if (login.Tls.Mode != TlsMode.Disabled)
+        {
+            handler.ServerCertificateCustomValidationCallback = (_, certificate, chain, errors) => certificates.Validate(certificate, chain, errors);
+        }
+
+        return handler;
+    }
+
+    private static SocketsHttpHandler Direct(DatabaseLogin login, CertificateValidation certificates)
+    {
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = login.Timeout,
@@ -62,19 +110,7 @@ public sealed class MilvusClient : IDisposable
                 certificates.Validate(certificate, chain, errors);
         }
 
-        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
-        {
-            HttpHandler = handler,
-            DisposeHttpClient = true,
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        });
-        var headers = new Metadata { { MilvusAuth.AuthorizationHeader, MilvusAuth.For(login) } };
-        if (!string.IsNullOrEmpty(login.Database))
-        {
-            headers.Add(MilvusAuth.DatabaseHeader, login.Database);
-        }
-
-        return new MilvusClient(channel, headers, certificates, string.IsNullOrEmpty(login.ApiKey) ? login.LoginName : string.Empty);
+        return handler;
     }
 
     /// <summary>

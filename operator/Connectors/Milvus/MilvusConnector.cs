@@ -1,3 +1,4 @@
+using System.Net;
 using Grpc.Core;
 
 namespace Passbox.Operator.Connectors.Milvus;
@@ -8,7 +9,8 @@ namespace Passbox.Operator.Connectors.Milvus;
 /// Milvus call authenticates, so the usual validation is exactly one authenticated call; the
 /// version comes from Connect's server info and costs a <c>GetVersion</c> call only when missing.
 /// </summary>
-public sealed class MilvusConnector : IDatabaseConnector
+/// <param name="proxy">The proxy to reach servers through; by default the environment's (HTTPS_PROXY, NO_PROXY).</param>
+public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnector
 {
     public DatabaseEngine Engine => DatabaseEngine.Milvus;
 
@@ -24,7 +26,7 @@ public sealed class MilvusConnector : IDatabaseConnector
         MilvusClient client;
         try
         {
-            client = MilvusClient.Create(login);
+            client = MilvusClient.Create(login, proxy);
         }
         catch (ArgumentException ex)
         {

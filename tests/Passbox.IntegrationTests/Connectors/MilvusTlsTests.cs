@@ -1,4 +1,7 @@
+using System.Net;
+using System.Text.RegularExpressions;
 using Passbox.IntegrationTests.Doubles.Milvus;
+using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Milvus;
 
@@ -50,6 +53,37 @@ public sealed class MilvusTlsTests
         verifyCa.Succeeded.Should().BeTrue(verifyCa.Message);
         verifyFull.Reason.Should().Be(ValidationReasons.TLSFailed);
         verifyFull.Message.Should().Contain("does not name the host");
+    }
+
+    [Fact]
+    public async Task Through_an_egress_proxy_the_login_goes_by_CONNECT_to_the_named_host_and_is_verified_end_to_end()
+    {
+        // Zilliz Cloud from a cluster whose egress goes through a proxy: the host name resolves only at the proxy.
+        const string cloudHost = "in01-example.zillizcloud.invalid";
+        await using var milvus = await StartAsync(cloudHost);
+        await using var proxy = new ConnectProxy((_, _) => (milvus.Host, milvus.Port));
+        var connector = new MilvusConnector(new WebProxy(proxy.Address));
+
+        var outcome = await connector.ValidateAsync(
+            Login(milvus, new TlsSettings(TlsMode.VerifyFull, milvus.CaCertificatePem), cloudHost) with { Port = 443 }, CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        proxy.Requested.Should().Contain($"{cloudHost}:443", "the connection is tunnelled, and TLS checks the certificate for that name inside it");
+        milvus.State.LoginAttempts(User).Should().BeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task A_host_the_proxy_settings_exempt_is_reached_directly()
+    {
+        // NO_PROXY=<in-cluster Milvus>: the proxy is configured, the login does not go through it.
+        await using var milvus = await StartAsync();
+        await using var proxy = new ConnectProxy((_, _) => throw new InvalidOperationException("not through the proxy"));
+        var connector = new MilvusConnector(new WebProxy(proxy.Address, BypassOnLocal: false, BypassList: [Regex.Escape(milvus.Host)]));
+
+        var outcome = await connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.VerifyFull, milvus.CaCertificatePem)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        proxy.Requested.Should().BeEmpty();
     }
 
     [Fact]

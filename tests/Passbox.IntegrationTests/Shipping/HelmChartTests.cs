@@ -15,6 +15,7 @@ public sealed class HelmChartTests
         { "ServiceMonitor", ["metrics.serviceMonitor.enabled=true"] },
         { "PrometheusRule", ["metrics.prometheusRule.enabled=true"] },
         { "one namespace, debug logs", ["watchNamespace=team-a", "logLevel=Debug"] },
+        { "egress proxy", ["proxy.https=http://proxy.corp.example:3128", "proxy.http=http://proxy.corp.example:3128"] },
     };
 
     [Theory]
@@ -403,6 +404,23 @@ public sealed class HelmChartTests
         var subject = binding["subjects"]!.AsArray().Single()!;
         ((string?)subject["namespace"]).Should().Be(ShippingManifests.DefaultNamespace, "the operator runs in the release namespace");
         ((string?)docs.OfKind("ClusterRoleBinding").Single()["subjects"]![0]!["name"]).Should().Be((string?)subject["name"]);
+    }
+
+    [Fact]
+    public void An_egress_proxy_keeps_the_API_server_and_cluster_names_off_the_proxy()
+    {
+        var env = Env(PodSpec(ShippingManifests.HelmDocuments("proxy.https=http://proxy.corp.example:3128", @"proxy.noProxy=milvus.data\,10.0.0.5"))["containers"]![0]!);
+
+        ((string?)env["HTTPS_PROXY"]["value"]).Should().Be("http://proxy.corp.example:3128");
+        env.Should().NotContainKey("HTTP_PROXY", "only what was given is set");
+        var exempt = ((string)env["NO_PROXY"]["value"]!).Split(',');
+        exempt.Should().StartWith(["$(KUBERNETES_SERVICE_HOST)"], "the operator's own API calls go straight to the API server (Kubernetes expands the variable)")
+            .And.Contain([".svc", ".cluster.local", "127.0.0.1", "milvus.data", "10.0.0.5"]);
+
+        Env(PodSpec(ShippingManifests.HelmDocuments())["containers"]![0]!).Keys.Should().NotContain(k => k.EndsWith("_PROXY", StringComparison.Ordinal), "no proxy unless asked");
+        var refused = ShippingManifests.TryRenderHelmChart("proxy.https=proxy.corp.example:3128");
+        refused.ExitCode.Should().NotBe(0);
+        refused.StandardError.Should().Contain("/proxy/https", "a proxy without its scheme is refused naming the field");
     }
 
     [Fact]
