@@ -8,7 +8,9 @@ namespace Passbox.Operator.Connectors.Pipeline;
 /// Checks a container registry login the way <c>docker login</c> does: <c>GET /v2/</c>, answer
 /// the 401 challenge (Basic, or Bearer through the token service it names), and <c>GET /v2/</c> again.
 /// </summary>
-public sealed class ContainerRegistryProbe(TimeProvider? time = null) : IPipelineProbe
+/// <param name="time">The clock of the probe's deadline.</param>
+/// <param name="proxy">The proxy to go through; by default the environment's (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).</param>
+public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy? proxy = null) : IPipelineProbe
 {
     /// <summary>The registry's API version header, e.g. <c>registry/2.0</c>.</summary>
     internal const string ApiVersionHeader = "Docker-Distribution-API-Version";
@@ -38,7 +40,7 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null) : IPipelin
 
         var apiRoot = ProbeUrls.RegistryApiRoot(registry);
         var where = ProbeUrls.Endpoint(registry);
-        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct);
+        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct, proxy: proxy);
         var target = apiRoot;
         try
         {

@@ -7,7 +7,9 @@ namespace Passbox.Operator.Connectors.Pipeline;
 /// Checks a git repository over smart HTTP: <c>GET &lt;repo&gt;/info/refs?service=git-upload-pack</c>
 /// with Basic authentication, which is what <c>git clone</c> asks first.
 /// </summary>
-public sealed class GitHttpProbe(TimeProvider? time = null) : IPipelineProbe
+/// <param name="time">The clock of the probe's deadline.</param>
+/// <param name="proxy">The proxy to go through; by default the environment's (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).</param>
+public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = null) : IPipelineProbe
 {
     internal const string AdvertisementContentType = "application/x-git-upload-pack-advertisement";
     private const int AdvertisementPeek = 16 * 1024;
@@ -36,7 +38,7 @@ public sealed class GitHttpProbe(TimeProvider? time = null) : IPipelineProbe
 
         var target = ProbeUrls.GitInfoRefs(repository);
         var where = ProbeUrls.Display(repository);
-        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct);
+        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct, proxy: proxy);
         try
         {
             var (response, _) = await session.SendAsync(target, uri =>

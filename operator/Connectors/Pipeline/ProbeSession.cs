@@ -20,7 +20,7 @@ internal sealed class ProbeSession : IDisposable
     private readonly HttpClient client;
     private readonly TimeSpan timeout;
 
-    public ProbeSession(TlsVerifier tls, TimeSpan timeout, TimeProvider time, CancellationToken ct, X509Certificate2? clientCertificate = null)
+    public ProbeSession(TlsVerifier tls, TimeSpan timeout, TimeProvider time, CancellationToken ct, X509Certificate2? clientCertificate = null, IWebProxy? proxy = null)
     {
         Tls = tls;
         this.timeout = timeout > TimeSpan.Zero ? timeout : PipelineProbeRequest.DefaultTimeout;
@@ -34,6 +34,13 @@ internal sealed class ProbeSession : IDisposable
             AutomaticDecompression = DecompressionMethods.All,
             PooledConnectionLifetime = TimeSpan.FromMinutes(1),
         };
+        // Without one given, the environment's proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY): git servers and registries are
+        // often on the internet, reached from a cluster through its egress proxy.
+        if (proxy is not null)
+        {
+            handler.Proxy = proxy;
+        }
+
         handler.SslOptions.RemoteCertificateValidationCallback = tls.Validate;
         if (clientCertificate is not null)
         {

@@ -6,8 +6,9 @@ using System.Text;
 namespace Passbox.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// An HTTP forward proxy that speaks only <c>CONNECT</c> (RFC 9110 §9.3.6), as corporate egress proxies do for TLS: it
-/// records every target it is asked for and tunnels to the address its resolver gives, so a test can use a
+/// An HTTP forward proxy, as corporate egress proxies are: <c>CONNECT</c> tunnels for TLS (RFC 9110 §9.3.6) and
+/// absolute-form requests (<c>GET http://host/path</c>) for plain HTTP, passed on as they are (servers accept that
+/// form). It records every target it is asked for and connects to the address its resolver gives, so a test can use a
 /// host name that resolves nowhere else: a connection that arrives proves it went through the proxy.
 /// </summary>
 public sealed class ConnectProxy : IAsyncDisposable
@@ -65,18 +66,30 @@ public sealed class ConnectProxy : IAsyncDisposable
             var stream = client.GetStream();
             var head = await ReadHeadAsync(stream);
             var requestLine = head.Split("\r\n")[0].Split(' ');
-            if (requestLine is not ["CONNECT", var target, _])
+            if (requestLine is not [var method, var target, _])
             {
-                await stream.WriteAsync("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), stopping.Token);
+                await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), stopping.Token);
                 return;
             }
 
-            Requested.Enqueue(target);
-            var colon = target.LastIndexOf(':');
-            var (host, port) = resolve(target[..colon], int.Parse(target[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+            var tunnel = method == "CONNECT";
+            var authority = tunnel ? target : new Uri(target).Authority;
+            Requested.Enqueue(authority);
+            var colon = authority.LastIndexOf(':');
+            var (host, port) = colon < 0
+                ? resolve(authority, 80)
+                : resolve(authority[..colon], int.Parse(authority[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
             await upstream.ConnectAsync(host, port, stopping.Token);
-            await stream.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray(), stopping.Token);
             var remote = upstream.GetStream();
+            if (tunnel)
+            {
+                await stream.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray(), stopping.Token);
+            }
+            else
+            {
+                await remote.WriteAsync(Encoding.ASCII.GetBytes(head), stopping.Token);
+            }
+
             await Task.WhenAny(stream.CopyToAsync(remote, stopping.Token), remote.CopyToAsync(stream, stopping.Token));
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or FormatException)

@@ -1,3 +1,4 @@
+using System.Net;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Pipeline;
@@ -18,6 +19,21 @@ public sealed class GitHttpProbeTests(GitHttpFixture git)
         outcome.Reason.Should().Be(ValidationReasons.Validated);
         outcome.ServerVersion.Should().StartWith("git/");
         outcome.Message.Should().Be($"user {git.User} can read {git.RepositoryUrl}");
+    }
+
+    [Fact]
+    public async Task Behind_an_egress_proxy_the_repository_is_read_through_it()
+    {
+        // A git server known only to the proxy, as github.com is to a cluster that reaches the internet through one.
+        var real = new Uri(git.RepositoryUrl);
+        await using var proxy = new ConnectProxy((_, port) => (real.Host, port));
+        var proxied = new GitHttpProbe(proxy: new WebProxy(proxy.Address));
+        var repository = new UriBuilder(real) { Host = "git.corp.invalid" }.Uri.ToString();
+
+        var outcome = await proxied.ProbeAsync(Request(repository, git.User, git.Password), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        proxy.Requested.Should().Contain($"git.corp.invalid:{real.Port}");
     }
 
     [Fact]
