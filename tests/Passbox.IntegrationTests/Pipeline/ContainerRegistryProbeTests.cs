@@ -1,3 +1,4 @@
+using System.Net;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Pipeline;
@@ -17,6 +18,20 @@ public sealed class ContainerRegistryProbeTests(RegistryFixture registry)
         outcome.Succeeded.Should().BeTrue(outcome.Message);
         outcome.ServerVersion.Should().Be("registry/2.0");
         outcome.Message.Should().Be($"user {registry.User} logged in to registry {registry.HostAndPort}");
+    }
+
+    [Fact]
+    public async Task Behind_an_egress_proxy_the_login_goes_through_it()
+    {
+        var real = new Uri(registry.Url);
+        await using var proxy = new ConnectProxy((_, port) => (real.Host, port));
+        var proxied = new ContainerRegistryProbe(proxy: new WebProxy(proxy.Address));
+        var server = new UriBuilder(real) { Host = "registry.corp.invalid" }.Uri.ToString().TrimEnd('/');
+
+        var outcome = await proxied.ProbeAsync(Request(server, registry.User, registry.Password), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        proxy.Requested.Should().Contain($"registry.corp.invalid:{real.Port}");
     }
 
     [Fact]
