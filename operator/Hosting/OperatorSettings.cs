@@ -1,4 +1,5 @@
 using System.Globalization;
+using Passbox.Operator.Runtime.LeaderElection;
 
 namespace Passbox.Operator.Hosting;
 
@@ -16,8 +17,6 @@ public sealed record OperatorSettings(
     string Identity,
     int Workers)
 {
-    public const string DefaultLeaseName = "passbox-operator";
-
     public static OperatorSettings From(IConfiguration configuration)
     {
         var podName = configuration["POD_NAME"];
@@ -29,7 +28,7 @@ public sealed record OperatorSettings(
 
             // One lease per installation: two releases in one namespace (each watching its own namespace) must not
             // take turns leading. The chart names it after the release; "passbox-operator" is what it always was.
-            LeaseName: Blank(configuration["PASSBOX_LEADER_ELECTION_NAME"]) ?? DefaultLeaseName,
+            LeaseName: Blank(configuration["PASSBOX_LEADER_ELECTION_NAME"]) ?? LeaderElectionOptions.DefaultLeaseName,
             Identity: Blank(podName) ?? $"{Environment.MachineName}-{Guid.NewGuid().ToString("N")[..8]}",
             Workers: int.TryParse(configuration["workers"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var workers) && workers > 0 ? workers : 4);
     }

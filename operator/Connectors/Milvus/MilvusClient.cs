@@ -69,11 +69,17 @@ public sealed class MilvusClient : IDisposable
 
     /// <summary>
     /// The proxy to go through for <paramref name="address"/>, if any: the one given, else the environment's
-    /// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as the pipeline probes use it. Zilliz Cloud is on the internet, and a cluster's
-    /// egress may only go through a proxy; an in-cluster Milvus belongs in NO_PROXY (a proxy cannot carry plaintext gRPC).
+    /// (HTTPS_PROXY, NO_PROXY), as the pipeline probes use it. Zilliz Cloud is on the internet, and a cluster's egress
+    /// may only go through a proxy. Plaintext gRPC always goes direct: an HTTP proxy forwards plain requests as
+    /// HTTP/1.1 and cannot carry it (such a Milvus is in the cluster or next to it anyway).
     /// </summary>
     private static IWebProxy? ProxyFor(Uri address, IWebProxy? proxy)
     {
+        if (address.Scheme != Uri.UriSchemeHttps)
+        {
+            return null;
+        }
+
         var candidate = proxy ?? HttpClient.DefaultProxy;
         return candidate.IsBypassed(address) || candidate.GetProxy(address) is null ? null : candidate;
     }

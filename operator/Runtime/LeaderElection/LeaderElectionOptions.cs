@@ -5,7 +5,10 @@ public sealed record LeaderElectionOptions
     /// <summary>Off for local runs with a single process; on in the cluster where replicas may overlap.</summary>
     public bool Enabled { get; init; } = true;
 
-    public string LeaseName { get; init; } = "passbox-operator";
+    /// <summary>The lease an installation leads unless told another (PASSBOX_LEADER_ELECTION_NAME); what it always was.</summary>
+    public const string DefaultLeaseName = "passbox-operator";
+
+    public string LeaseName { get; init; } = DefaultLeaseName;
 
     /// <summary>Defaults to the POD_NAMESPACE environment variable, then <c>default</c>.</summary>
     public string? LeaseNamespace { get; init; }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Passbox.IntegrationTests.Doubles.Milvus;
+using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Milvus;
 using Passbox.Operator.Connectors.Milvus.Protocol;
@@ -51,6 +52,19 @@ public sealed class MilvusConnectorTests : IAsyncLifetime
         outcome.ServerVersion.Should().Be("v2.6.0");
         outcome.Message.Should().Contain(User);
         _milvus.State.LoginAttempts(User).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Plaintext_gRPC_goes_direct_even_with_a_proxy_set()
+    {
+        // An HTTP proxy would forward it as HTTP/1.1 and break it: no proxy setting may send it there.
+        await using var proxy = new ConnectProxy((_, _) => throw new InvalidOperationException("not through the proxy"));
+        var connector = new MilvusConnector(new WebProxy(proxy.Address));
+
+        var outcome = await connector.ValidateAsync(Login(), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        proxy.Requested.Should().BeEmpty();
     }
 
     [Fact]

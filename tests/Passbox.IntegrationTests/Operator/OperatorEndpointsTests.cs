@@ -4,7 +4,7 @@ using k8s;
 using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
-using Passbox.Operator.Hosting;
+using Passbox.Operator.Runtime.LeaderElection;
 
 namespace Passbox.IntegrationTests.Operator;
 
@@ -139,7 +139,7 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
         var now = DateTime.UtcNow;
         await controlPlane.Admin.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
         {
-            Metadata = new V1ObjectMeta { Name = OperatorSettings.DefaultLeaseName },
+            Metadata = new V1ObjectMeta { Name = LeaderElectionOptions.DefaultLeaseName },
             Spec = new V1LeaseSpec { HolderIdentity = "team-a-install", LeaseDurationSeconds = 3600, AcquireTime = now, RenewTime = now },
         }, home.Name);
         const string lease = "team-b-passbox-operator";
@@ -153,7 +153,7 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
         await kit.WaitForConditionAsync<PipelineCredential>("team-b-deploy", ConditionTypes.Ready, "True");
         (await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync(lease, home.Name)).Spec.HolderIdentity
             .Should().Be("team-b-replica", "the second installation leads a lease named after it");
-        (await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync(OperatorSettings.DefaultLeaseName, home.Name)).Spec.HolderIdentity
+        (await controlPlane.Admin.CoordinationV1.ReadNamespacedLeaseAsync(LeaderElectionOptions.DefaultLeaseName, home.Name)).Spec.HolderIdentity
             .Should().Be("team-a-install", "the first installation's lease is left alone");
     }
 

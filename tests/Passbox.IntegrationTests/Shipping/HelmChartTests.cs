@@ -154,7 +154,7 @@ public sealed class HelmChartTests
                 .GetValueOrDefault("PASSBOX_LEADER_ELECTION_NAME")?["value"];
 
         // An upgrade from a chart that named no lease must not start a second leader beside the old pod.
-        Lease(ShippingManifests.DefaultRelease).Should().Be(Passbox.Operator.Hosting.OperatorSettings.DefaultLeaseName);
+        Lease(ShippingManifests.DefaultRelease).Should().Be(Passbox.Operator.Runtime.LeaderElection.LeaderElectionOptions.DefaultLeaseName);
         Lease("team-a").Should().Be("team-a-passbox-operator");
         Lease("team-b").Should().Be("team-b-passbox-operator", "two releases in one namespace must not take turns leading");
     }
