@@ -1,7 +1,7 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using k8s.KubeConfigModels;
 using Passbox.Operator.Runtime.Api;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -40,10 +40,10 @@ internal static class KubeconfigReader
             return Invalid(rawError);
         }
 
-        K8SConfiguration? config;
+        KubeconfigDocument? document;
         try
         {
-            config = Kubeconfigs.Parse(kubeconfig);
+            document = Kubeconfigs.Read(kubeconfig);
         }
         catch (YamlException ex)
         {
@@ -54,10 +54,12 @@ internal static class KubeconfigReader
             return Invalid("the kubeconfig does not have the kubeconfig structure");
         }
 
-        if (config is null)
+        if (document is null)
         {
             return Invalid("the kubeconfig is empty");
         }
+
+        var config = document.Config;
 
         var contexts = (config.Contexts ?? []).Where(c => c is not null).ToList();
         var contextName = string.IsNullOrWhiteSpace(context) ? config.CurrentContext : context;
@@ -122,6 +124,14 @@ internal static class KubeconfigReader
         if (!ProbeUrls.TryParseHttpUrl(endpoint.Server, $"server of cluster \"{clusterName}\"", out var server, out var serverError))
         {
             return Invalid(serverError);
+        }
+
+        Uri? proxy = null;
+        NetworkCredential? proxyCredentials = null;
+        if (document.ProxyUrl(clusterName) is { } proxyUrl
+            && !ProbeUrls.TryParseProxyUrl(proxyUrl, $"proxy-url of cluster \"{clusterName}\"", out proxy, out proxyCredentials, out var proxyError))
+        {
+            return Invalid(proxyError);
         }
 
         if (!string.IsNullOrEmpty(endpoint.CertificateAuthority))
@@ -205,6 +215,8 @@ internal static class KubeconfigReader
             CertificateAuthorities = authorities,
             InsecureSkipTlsVerify = endpoint.SkipTlsVerify,
             TlsServerName = string.IsNullOrWhiteSpace(endpoint.TlsServerName) ? null : endpoint.TlsServerName,
+            Proxy = proxy,
+            ProxyCredentials = proxyCredentials,
             ClientCertificate = clientCertificate,
             BearerToken = token,
             BasicUsername = basicUser,

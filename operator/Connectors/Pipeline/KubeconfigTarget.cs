@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Passbox.Operator.Connectors.Pipeline;
@@ -25,6 +26,12 @@ internal sealed class KubeconfigTarget
     /// <summary><c>tls-server-name</c>: the name the server certificate is checked against.</summary>
     public string? TlsServerName { get; init; }
 
+    /// <summary><c>proxy-url</c> without its user info: every request goes through this proxy, whatever the environment says.</summary>
+    public Uri? Proxy { get; init; }
+
+    /// <summary>The user and password of <see cref="Proxy"/>, from the user info of <c>proxy-url</c>.</summary>
+    public NetworkCredential? ProxyCredentials { get; init; }
+
     /// <summary>Client certificate with its key from <c>client-certificate-data</c> and <c>client-key-data</c>.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
@@ -48,5 +55,6 @@ internal sealed class KubeconfigTarget
 
     public override string ToString() =>
         $"KubeconfigTarget {{ Server = {ProbeUrls.Display(Server)}, Context = {ContextName}, Cluster = {ClusterName}, " +
-        $"User = {UserName}, Authentication = {AuthenticationKind}, InsecureSkipTlsVerify = {InsecureSkipTlsVerify} }}";
+        $"User = {UserName}, Authentication = {AuthenticationKind}, InsecureSkipTlsVerify = {InsecureSkipTlsVerify}, " +
+        $"Proxy = {(Proxy is null ? "none" : ProbeUrls.Display(Proxy))} }}";
 }

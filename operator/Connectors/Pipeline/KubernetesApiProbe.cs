@@ -103,7 +103,9 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
             ? $"the {target.AuthenticationKind}"
             : $"user \"{target.UserName}\" of context \"{target.ContextName}\" ({target.AuthenticationKind})";
         var api = ProbeUrls.Below(target.Server, "/api");
-        using var session = new ProbeSession(tls, timeout, time, ct, target.ClientCertificate);
+        // A kubeconfig's proxy-url wins over the environment's proxy for this server, as with kubectl.
+        var proxy = target.Proxy is null ? null : new WebProxy(target.Proxy) { Credentials = target.ProxyCredentials };
+        using var session = new ProbeSession(tls, timeout, time, ct, target.ClientCertificate, proxy);
         var current = api;
         try
         {
@@ -129,6 +131,11 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
             current = ProbeUrls.Below(target.Server, "/version");
             var version = await ReadVersionAsync(session, current, target);
             var message = new StringBuilder($"{who} logged in to API server {where}");
+            if (target.Proxy is not null)
+            {
+                message.Append($" through proxy {ProbeUrls.Endpoint(target.Proxy)}");
+            }
+
             if (target.InsecureSkipTlsVerify)
             {
                 message.Append("; the server certificate was NOT verified because the kubeconfig sets insecure-skip-tls-verify");

@@ -19,6 +19,7 @@ internal sealed class ProbeSession : IDisposable
     private readonly CancellationTokenSource linked;
     private readonly HttpClient client;
     private readonly TimeSpan timeout;
+    private readonly IWebProxy? routes;
 
     public ProbeSession(TlsVerifier tls, TimeSpan timeout, TimeProvider time, CancellationToken ct, X509Certificate2? clientCertificate = null, IWebProxy? proxy = null)
     {
@@ -40,6 +41,8 @@ internal sealed class ProbeSession : IDisposable
         {
             handler.Proxy = proxy;
         }
+
+        routes = proxy ?? HttpClient.DefaultProxy;
 
         handler.SslOptions.RemoteCertificateValidationCallback = tls.Validate;
         if (clientCertificate is not null)
@@ -103,6 +106,10 @@ internal sealed class ProbeSession : IDisposable
         return buffer[..total];
     }
 
+    /// <summary>The proxy a request for <paramref name="target"/> goes through, or null when it goes direct.</summary>
+    public Uri? ProxyFor(Uri target) =>
+        routes is null || routes.IsBypassed(target) ? null : routes.GetProxy(target);
+
     /// <summary>
     /// Turns a failure into an outcome. False when the caller's token was cancelled or the
     /// failure is not a transport failure: then the exception goes on.
@@ -144,6 +151,14 @@ internal sealed class ProbeSession : IDisposable
     {
         if (http.HttpRequestError == HttpRequestError.SecureConnectionError || FindInner<AuthenticationException>(http) is not null)
         {
+            if (Tls.Failure is null && ProxyFor(target) is { Scheme: "https" } httpsProxy)
+            {
+                // The server's certificate was never looked at: the handshake that failed was with the proxy.
+                return ValidationOutcome.Failure(ValidationReasons.TLSFailed,
+                    $"TLS with proxy {ProbeUrls.Endpoint(httpsProxy)} failed (an https:// proxy's certificate is checked against " +
+                    "the system's certificate authorities); use http:// if the proxy does not speak TLS");
+            }
+
             var why = Tls.Failure
                 ?? (target.Scheme == Uri.UriSchemeHttps
                     ? "the TLS handshake failed (does the server speak HTTPS on this port?)"
@@ -151,18 +166,30 @@ internal sealed class ProbeSession : IDisposable
             return ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"TLS with {endpoint} failed: {why}");
         }
 
-        if (FindInner<SocketException>(http) is { } socket)
+        var socket = FindInner<SocketException>(http);
+        if (ProxyFor(target) is { } proxy)
         {
-            var what = socket.SocketErrorCode switch
+            // Through a proxy the operator connects to the proxy alone (the proxy connects on): a refused or unresolved
+            // connection is the proxy's, and must not read as if the server itself were down.
+            var proxyEndpoint = ProbeUrls.Endpoint(proxy);
+            if (http.HttpRequestError == HttpRequestError.ProxyTunnelError)
             {
-                SocketError.ConnectionRefused => "connection refused",
-                SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found",
-                SocketError.HostUnreachable or SocketError.NetworkUnreachable => "host unreachable",
-                SocketError.TimedOut => "connection timed out",
-                SocketError.ConnectionReset => "connection reset",
-                _ => $"network error {socket.SocketErrorCode}",
-            };
-            return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"cannot reach {endpoint}: {what}");
+                return ValidationOutcome.Failure(ValidationReasons.Unreachable, http.StatusCode == HttpStatusCode.ProxyAuthenticationRequired
+                    ? $"proxy {proxyEndpoint} asks for credentials (HTTP 407) before it connects to {endpoint}: " +
+                      "give them in the proxy URL as http://user:password@host:port"
+                    : $"proxy {proxyEndpoint} did not connect to {endpoint}{(http.StatusCode is { } status ? $" (HTTP {(int)status})" : string.Empty)}");
+            }
+
+            if (socket is not null || http.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
+            {
+                var why = socket is null ? http.HttpRequestError == HttpRequestError.NameResolutionError ? "host name not found" : "cannot connect" : Describe(socket);
+                return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"cannot reach proxy {proxyEndpoint} on the way to {endpoint}: {why}");
+            }
+        }
+
+        if (socket is not null)
+        {
+            return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"cannot reach {endpoint}: {Describe(socket)}");
         }
 
         var reason = http.HttpRequestError switch
@@ -176,6 +203,16 @@ internal sealed class ProbeSession : IDisposable
         };
         return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"cannot reach {endpoint}: {reason}");
     }
+
+    private static string Describe(SocketException socket) => socket.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host name not found",
+        SocketError.HostUnreachable or SocketError.NetworkUnreachable => "host unreachable",
+        SocketError.TimedOut => "connection timed out",
+        SocketError.ConnectionReset => "connection reset",
+        _ => $"network error {socket.SocketErrorCode}",
+    };
 
     private static T? FindInner<T>(Exception exception)
         where T : Exception

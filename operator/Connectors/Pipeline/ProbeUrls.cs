@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Passbox.Operator.Connectors.Pipeline;
 
 /// <summary>Builds the URLs the probes call and prints URLs without user info or query.</summary>
@@ -8,6 +10,9 @@ public static class ProbeUrls
 
     /// <summary>The API host behind <see cref="DockerHubAliases"/>.</summary>
     public const string DockerHubRegistry = "https://registry-1.docker.io";
+
+    /// <summary>The proxy schemes kubectl accepts in <c>proxy-url</c>, all of which HttpClient speaks.</summary>
+    private static readonly string[] ProxySchemes = ["http", "https", "socks5"];
 
     /// <summary>
     /// Parses an absolute http(s) URL. Plain http is taken only when written explicitly; user info
@@ -38,6 +43,38 @@ public static class ProbeUrls
         }
 
         uri = parsed;
+        return true;
+    }
+
+    /// <summary>
+    /// Parses a proxy URL as kubectl takes it in a kubeconfig's <c>proxy-url</c>: <c>http</c>, <c>https</c> or
+    /// <c>socks5</c>, with an optional <c>user:password@</c> for the proxy itself. The URL comes back without that user
+    /// info (the proxy's credentials are returned apart), so it can be shown.
+    /// </summary>
+    public static bool TryParseProxyUrl(string? text, string what, out Uri proxy, out NetworkCredential? credentials, out string error)
+    {
+        proxy = null!;
+        credentials = null;
+        error = string.Empty;
+        if (!Uri.TryCreate(text?.Trim(), UriKind.Absolute, out var parsed)
+            || !ProxySchemes.Contains(parsed.Scheme)
+            || string.IsNullOrEmpty(parsed.Host))
+        {
+            // The text itself is left out: it may carry the proxy's password.
+            error = $"{what} is not a proxy URL: give http://, https:// or socks5:// with a host and port, such as http://proxy.example.com:3128";
+            return false;
+        }
+
+        if (!string.IsNullOrEmpty(parsed.UserInfo))
+        {
+            var colon = parsed.UserInfo.IndexOf(':', StringComparison.Ordinal);
+            credentials = colon < 0
+                ? new NetworkCredential(Uri.UnescapeDataString(parsed.UserInfo), string.Empty)
+                : new NetworkCredential(Uri.UnescapeDataString(parsed.UserInfo[..colon]), Uri.UnescapeDataString(parsed.UserInfo[(colon + 1)..]));
+        }
+
+        // socks5://host without a port means SOCKS's own 1080, as Go's dialer takes it.
+        proxy = new UriBuilder(parsed.Scheme, parsed.Host, parsed.Port >= 0 ? parsed.Port : 1080).Uri;
         return true;
     }
 

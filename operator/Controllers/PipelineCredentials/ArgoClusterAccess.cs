@@ -15,15 +15,17 @@ public static class ArgoClusterAccess
     /// </summary>
     public static ClusterAccess? Read(string kubeconfig, string? contextName, out string? problem)
     {
-        K8SConfiguration? config;
+        KubeconfigDocument? document;
         try
         {
-            config = Kubeconfigs.Parse(kubeconfig);
+            document = Kubeconfigs.Read(kubeconfig);
         }
         catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException or ArgumentException)
         {
-            config = null;
+            document = null;
         }
+
+        var config = document?.Config;
 
         problem = Problem(config, contextName);
         if (problem is not null)
@@ -34,6 +36,7 @@ public static class ArgoClusterAccess
         var name = (contextName ?? config!.CurrentContext)!;
         var context = config!.Contexts.First(c => c.Name == name).ContextDetails;
         var cluster = config.Clusters.First(c => c.Name == context.Cluster).ClusterEndpoint;
+        var proxyUrl = document!.ProxyUrl(context.Cluster);
         var user = config.Users.First(u => u.Name == context.User).UserCredentials;
         return new ClusterAccess(
             name,
@@ -44,7 +47,9 @@ public static class ArgoClusterAccess
             user.Token,
             user.UserName,
             user.Password,
-            cluster.SkipTlsVerify);
+            cluster.SkipTlsVerify,
+            string.IsNullOrWhiteSpace(cluster.TlsServerName) ? null : cluster.TlsServerName,
+            string.IsNullOrWhiteSpace(proxyUrl) ? null : proxyUrl.Trim());
     }
 
     private static string? Problem(K8SConfiguration? config, string? contextName)
@@ -71,8 +76,17 @@ public static class ArgoClusterAccess
             return $"context {name} names no cluster with a server";
         }
 
-        return config.Users?.FirstOrDefault(u => u.Name == context.User)?.UserCredentials is null
-            ? $"context {name} names no user"
-            : null;
+        var user = config.Users?.FirstOrDefault(u => u.Name == context.User)?.UserCredentials;
+        if (user is null)
+        {
+            return $"context {name} names no user";
+        }
+
+        // Argo CD's cluster config has no impersonation: its controller would act as the user itself, with rights the
+        // probe (which impersonates, as kubectl does) never checked.
+        return string.IsNullOrWhiteSpace(user.Impersonate) && !(user.ImpersonateGroups?.Any() ?? false)
+            ? null
+            : $"user {context.User} impersonates (as / as-groups), which an Argo CD cluster Secret cannot express (Argo CD would act as " +
+              "that user itself, with rights the check never saw)";
     }
 }

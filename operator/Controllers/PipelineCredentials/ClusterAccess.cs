@@ -12,7 +12,9 @@ public sealed record ClusterAccess(
     string? BearerToken,
     string? Username,
     string? Password,
-    bool InsecureSkipTlsVerify)
+    bool InsecureSkipTlsVerify,
+    string? TlsServerName = null,
+    string? ProxyUrl = null)
 {
     public override string ToString() => $"context {ContextName} at {Server}";
 }

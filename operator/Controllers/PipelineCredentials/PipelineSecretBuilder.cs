@@ -210,6 +210,11 @@ public static class PipelineSecretBuilder
     private static string ArgoClusterConfig(ClusterAccess cluster)
     {
         var tls = new JsonObject { ["insecure"] = cluster.InsecureSkipTlsVerify };
+        if (cluster.TlsServerName is { } serverName)
+        {
+            tls["serverName"] = serverName;
+        }
+
         if (cluster.CertificateAuthorityData is { } ca)
         {
             tls["caData"] = ca;
@@ -226,6 +231,11 @@ public static class PipelineSecretBuilder
         }
 
         var config = new JsonObject { ["tlsClientConfig"] = tls };
+        if (cluster.ProxyUrl is { } proxyUrl)
+        {
+            config["proxyUrl"] = proxyUrl;
+        }
+
         if (cluster.BearerToken is { } token)
         {
             config["bearerToken"] = token;

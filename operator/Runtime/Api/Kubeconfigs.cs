@@ -20,7 +20,13 @@ public static class Kubeconfigs
     /// Parses kubeconfig YAML; null for an empty document. Throws <see cref="YamlException"/> (with the position) on
     /// malformed YAML or a field of the wrong shape.
     /// </summary>
-    public static K8SConfiguration? Parse(string yaml)
+    public static K8SConfiguration? Parse(string yaml) => Read(yaml)?.Config;
+
+    /// <summary>
+    /// As <see cref="Parse"/>, with the fields of a cluster that KubernetesClient's model has no place for
+    /// (<c>proxy-url</c>).
+    /// </summary>
+    public static KubeconfigDocument? Read(string yaml)
     {
         var stream = new YamlStream();
         using (var reader = new StringReader(yaml))
@@ -34,15 +40,17 @@ public static class Kubeconfigs
         }
 
         var root = Mapping(stream.Documents[0].RootNode);
-        return new K8SConfiguration
+        var proxyUrls = new Dictionary<string, string>(StringComparer.Ordinal);
+        var config = new K8SConfiguration
         {
             ApiVersion = Text(root, "apiVersion"),
             Kind = Text(root, "kind"),
             CurrentContext = Text(root, "current-context"),
-            Clusters = List(root, "clusters", n => new Cluster { Name = Text(n, "name"), ClusterEndpoint = Map(n, "cluster", ClusterEndpoint) }),
+            Clusters = List(root, "clusters", n => Cluster(n, proxyUrls)),
             Users = List(root, "users", n => new User { Name = Text(n, "name"), UserCredentials = Map(n, "user", UserCredentials) }),
             Contexts = List(root, "contexts", n => new Context { Name = Text(n, "name"), ContextDetails = Map(n, "context", ContextDetails) }),
         };
+        return new KubeconfigDocument(config, proxyUrls);
     }
 
     /// <summary>
@@ -165,6 +173,18 @@ public static class Kubeconfigs
         return File.Exists(home) || !KubernetesClientConfiguration.IsInCluster() ? home : null;
     }
 
+    /// <summary>A cluster entry; its <c>proxy-url</c>, when it has one, goes to <paramref name="proxyUrls"/> (the first entry of a name wins, as kubectl reads them).</summary>
+    private static Cluster Cluster(YamlMappingNode n, Dictionary<string, string> proxyUrls)
+    {
+        var cluster = new Cluster { Name = Text(n, "name"), ClusterEndpoint = Map(n, "cluster", ClusterEndpoint) };
+        if (cluster.Name is { } name && Child(n, "cluster") is YamlMappingNode body && Text(body, "proxy-url") is { Length: > 0 } proxyUrl)
+        {
+            proxyUrls.TryAdd(name, proxyUrl);
+        }
+
+        return cluster;
+    }
+
     private static ClusterEndpoint ClusterEndpoint(YamlMappingNode n) => new()
     {
         Server = Text(n, "server"),
@@ -257,4 +277,14 @@ public static class Kubeconfigs
         var sequence = child as YamlSequenceNode ?? throw new YamlException(child.Start, child.End, $"{key} must be a list");
         return sequence.Children.Select(item => read(Mapping(item))).ToList();
     }
+}
+
+/// <summary>A kubeconfig as read by <see cref="Kubeconfigs.Read"/>.</summary>
+/// <param name="Config">Clusters, users and contexts in KubernetesClient's model.</param>
+/// <param name="ClusterProxyUrls"><c>proxy-url</c> by cluster name, for the clusters that set one.</param>
+public sealed record KubeconfigDocument(K8SConfiguration Config, IReadOnlyDictionary<string, string> ClusterProxyUrls)
+{
+    /// <summary>The <c>proxy-url</c> of cluster <paramref name="clusterName"/>, or null.</summary>
+    public string? ProxyUrl(string? clusterName) =>
+        clusterName is not null && ClusterProxyUrls.TryGetValue(clusterName, out var url) ? url : null;
 }

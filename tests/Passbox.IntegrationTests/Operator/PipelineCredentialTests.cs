@@ -10,6 +10,7 @@ using Passbox.IntegrationTests.Infrastructure;
 using Passbox.IntegrationTests.Pipeline;
 using Passbox.IntegrationTests.Shipping;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors.Pipeline;
 using Passbox.Operator.Runtime.Api;
 
 namespace Passbox.IntegrationTests.Operator;
@@ -475,6 +476,33 @@ public sealed class PipelineCredentialTests(
         Encoding.UTF8.GetString(Convert.FromBase64String(tls["caData"]!.GetValue<string>()))
             .Should().Be(await File.ReadAllTextAsync(env["KUBE_CA_FILE"]));
         data["config"].Should().NotContain("apiVersion").And.NotContain("clusters");
+    }
+
+    /// <summary>
+    /// A cluster that only a bastion's SOCKS proxy reaches: the check goes through the kubeconfig's proxy-url, and the
+    /// Argo CD cluster Secret tells Argo CD the same proxy and the name to check the certificate against, so it reaches
+    /// the cluster as the check did.
+    /// </summary>
+    [Fact]
+    public async Task A_kubeconfig_behind_a_proxy_is_checked_through_it_and_Argo_CD_is_given_the_proxy()
+    {
+        var server = new Uri(ControlPlaneEnv()["KUBE_SERVER"]);
+        await using var bastion = new Socks5Proxy((_, port) => (server.Host, port));
+        var kubeconfig = (await CiKubeconfigAsync()).Replace(
+            $"    server: {ControlPlaneEnv()["KUBE_SERVER"]}\n",
+            $"    server: https://api.behind-bastion.invalid:{server.Port}\n    tls-server-name: localhost\n    proxy-url: {bastion.Address}\n",
+            StringComparison.Ordinal);
+        kubeconfig.Should().Contain("proxy-url");
+        await kit.CreateSecretAsync("bastion-kc-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
+
+        await kit.CreateAsync(KubeconfigCredential("bastion", "bastion-kc-input", c => c.Spec.Secret!.Consumers = [SecretConsumer.ArgoCD]));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("bastion", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        Condition(ready, ConditionTypes.Validated).Message.Should().Contain($"through proxy {ProbeUrls.Endpoint(bastion.Address)}");
+        bastion.Requested.Should().Contain($"api.behind-bastion.invalid:{server.Port}");
+        var config = JsonNode.Parse(ClusterTestKit.Decode(await kit.WaitForSecretAsync("bastion"))["config"])!;
+        config["proxyUrl"]!.GetValue<string>().Should().Be(bastion.Address.ToString());
+        config["tlsClientConfig"]!["serverName"]!.GetValue<string>().Should().Be("localhost");
     }
 
     // ---- Publication rules ------------------------------------------------------------------------------------------

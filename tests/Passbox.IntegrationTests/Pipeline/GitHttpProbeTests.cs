@@ -37,6 +37,22 @@ public sealed class GitHttpProbeTests(GitHttpFixture git)
     }
 
     [Fact]
+    public async Task An_egress_proxy_that_is_down_is_named_instead_of_the_git_server()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var proxyPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var proxied = new GitHttpProbe(proxy: new WebProxy($"http://127.0.0.1:{proxyPort}"));
+        var repository = new UriBuilder(git.RepositoryUrl) { Host = "git.corp.invalid" }.Uri;
+
+        var outcome = await proxied.ProbeAsync(Request(repository.ToString(), git.User, git.Password), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+        outcome.Message.Should().Be($"cannot reach proxy 127.0.0.1:{proxyPort} on the way to git.corp.invalid:{repository.Port}: connection refused");
+    }
+
+    [Fact]
     public async Task Wrong_password_fails_authentication()
     {
         var outcome = await probe.ProbeAsync(Request(git.RepositoryUrl, git.User, "wrong-" + git.Password), CancellationToken.None);

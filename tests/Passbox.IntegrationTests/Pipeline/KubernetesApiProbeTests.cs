@@ -1,3 +1,4 @@
+using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Pipeline;
 using Xunit.Abstractions;
@@ -90,6 +91,102 @@ public sealed class KubernetesApiProbeTests(KubernetesApiFixture cluster, ITestO
         outcome.Reason.Should().Be(ValidationReasons.Unreachable);
         outcome.Message.Should().Be($"cannot reach 127.0.0.1:{port}: connection refused");
     }
+
+    /// <summary>
+    /// A cluster reached only through the proxy its kubeconfig names (a bastion, a corporate egress proxy): the API
+    /// server sits under a name nothing but the proxy resolves, and its certificate is checked inside the tunnel.
+    /// </summary>
+    [Theory]
+    [InlineData("http")]
+    [InlineData("socks5")]
+    public async Task The_kubeconfig_proxy_url_carries_the_check_to_a_server_only_the_proxy_reaches(string scheme)
+    {
+        var real = new Uri(cluster.Server);
+        await using var proxy = Proxy(scheme, (_, port) => (real.Host, port));
+
+        var outcome = await Probe(BehindProxy(proxy.Address.ToString()));
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.ServerVersion.Should().StartWith("v1.");
+        outcome.Message.Should().EndWith($"logged in to API server https://api.cluster.invalid:{real.Port} through proxy {ProbeUrls.Endpoint(proxy.Address)}");
+        proxy.Requested.Should().Contain($"api.cluster.invalid:{real.Port}");
+    }
+
+    [Theory]
+    [InlineData("http")]
+    [InlineData("socks5")]
+    public async Task A_proxy_that_wants_credentials_gets_those_of_the_proxy_url_and_no_message_shows_them(string scheme)
+    {
+        const string password = "proxy-pw-do-not-print";
+        var real = new Uri(cluster.Server);
+        var login = new System.Net.NetworkCredential("egress-bot", password);
+        await using var proxy = Proxy(scheme, (_, port) => (real.Host, port), login);
+        var withLogin = new UriBuilder(proxy.Address) { UserName = login.UserName, Password = password }.Uri.ToString();
+
+        var outcome = await Probe(BehindProxy(withLogin));
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.Message.Should().NotContain(password).And.NotContain("egress-bot");
+        proxy.Requested.Should().Contain($"api.cluster.invalid:{real.Port}");
+    }
+
+    [Fact]
+    public async Task A_proxy_refusing_the_tunnel_for_lack_of_credentials_is_named_with_what_to_do()
+    {
+        var real = new Uri(cluster.Server);
+        await using var proxy = new ConnectProxy((_, port) => (real.Host, port), new System.Net.NetworkCredential("egress-bot", "proxy-pw"));
+
+        var outcome = await Probe(BehindProxy(proxy.Address.ToString()));
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+        outcome.Message.Should().Be($"proxy {ProbeUrls.Endpoint(proxy.Address)} asks for credentials (HTTP 407) before it connects to " +
+            $"api.cluster.invalid:{real.Port}: give them in the proxy URL as http://user:password@host:port");
+    }
+
+    /// <summary>The proxy is down, not the server: the message must not send anyone to look at the API server.</summary>
+    [Theory]
+    [InlineData("http")]
+    [InlineData("socks5")]
+    public async Task A_proxy_that_is_down_is_named_as_the_one_unreachable(string scheme)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var outcome = await Probe(BehindProxy($"{scheme}://127.0.0.1:{port}"));
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+        outcome.Message.Should().Be($"cannot reach proxy 127.0.0.1:{port} on the way to api.cluster.invalid:{new Uri(cluster.Server).Port}: connection refused");
+    }
+
+    [Fact]
+    public async Task An_https_proxy_that_does_not_speak_TLS_is_a_tls_failure_naming_the_proxy()
+    {
+        // A plain HTTP proxy given as https://: it answers the TLS hello with an HTTP error.
+        using var plain = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        plain.Start();
+        var port = ((System.Net.IPEndPoint)plain.LocalEndpoint).Port;
+        var answering = Task.Run(async () =>
+        {
+            using var client = await plain.AcceptTcpClientAsync();
+            await client.GetStream().WriteAsync("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"u8.ToArray());
+        });
+
+        var outcome = await Probe(BehindProxy($"https://127.0.0.1:{port}"));
+        await answering;
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
+        outcome.Message.Should().StartWith($"TLS with proxy 127.0.0.1:{port} failed").And.EndWith("use http:// if the proxy does not speak TLS");
+    }
+
+    private static ProxyDouble Proxy(string scheme, Func<string, int, (string Host, int Port)> resolve, System.Net.NetworkCredential? login = null) =>
+        scheme == "socks5" ? new Socks5Proxy(resolve, login) : new ConnectProxy(resolve, login);
+
+    /// <summary>The fixture's kubeconfig with the server under a name only the proxy resolves, and the certificate checked for localhost.</summary>
+    private string BehindProxy(string proxyUrl) =>
+        cluster.Kubeconfig(server: $"https://api.cluster.invalid:{new Uri(cluster.Server).Port}", tlsServerName: "localhost")
+            .Replace("    tls-server-name: localhost", $"    tls-server-name: localhost\n    proxy-url: {proxyUrl}", StringComparison.Ordinal);
 
     private Task<ValidationOutcome> Probe(string kubeconfig, string? context = null) =>
         probe.ProbeAsync(new PipelineProbeRequest(null, null, null, kubeconfig, context, TimeSpan.FromSeconds(10)), CancellationToken.None);

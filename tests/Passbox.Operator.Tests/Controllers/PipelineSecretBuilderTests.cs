@@ -145,6 +145,10 @@ public sealed class PipelineSecretBuilderTests
     [InlineData("server: https://127.0.0.1:6443", "insecure-skip-tls-verify: true", null, "context ci names no cluster with a server")]
     [InlineData("user: deployer", "user: nobody", null, "context ci names no user")]
     [InlineData("kind: Config", "kind: [Config", null, "it is not a kubeconfig that can be parsed")]
+    [InlineData("token: s3cr3t-T0ken-do-not-print", "token: s3cr3t-T0ken-do-not-print\n    as: system:serviceaccount:kube-system:admin", null,
+        "user deployer impersonates (as / as-groups), which an Argo CD cluster Secret cannot express")]
+    [InlineData("token: s3cr3t-T0ken-do-not-print", "token: s3cr3t-T0ken-do-not-print\n    as-groups: [system:masters]", null,
+        "user deployer impersonates")]
     public void An_Argo_CD_cluster_Secret_from_a_kubeconfig_without_a_usable_context_is_refused_saying_what_is_missing(
         string find, string replace, string? context, string problem)
     {
@@ -168,6 +172,42 @@ public sealed class PipelineSecretBuilderTests
         cluster!.ContextName.Should().Be("ci");
         cluster.Server.Should().Be("https://127.0.0.1:6443");
         cluster.BearerToken.Should().Be(KubeconfigSamples.Secret);
+    }
+
+    /// <summary>
+    /// Argo CD reaches the cluster as the check did: through the kubeconfig's proxy, checking the certificate against its
+    /// tls-server-name. Without them the Secret was published as verified and failed inside Argo CD.
+    /// </summary>
+    [Fact]
+    public void The_kubeconfig_proxy_and_tls_server_name_reach_the_Argo_CD_cluster_config()
+    {
+        var kubeconfig = KubeconfigSamples.Valid.Replace(
+            "server: https://127.0.0.1:6443",
+            "server: https://127.0.0.1:6443\n    tls-server-name: api.prod.internal\n    proxy-url: socks5://bastion.example.com:1080",
+            StringComparison.Ordinal);
+        var cluster = ArgoClusterAccess.Read(kubeconfig, null, out var problem);
+        problem.Should().BeNull();
+
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.Kubeconfig, null, null, SecretConsumer.ArgoCD),
+            new PipelineSecretInputs(null, null, null, kubeconfig, cluster));
+
+        var config = JsonNode.Parse(Data(payload)["config"])!;
+        config["proxyUrl"]!.GetValue<string>().Should().Be("socks5://bastion.example.com:1080");
+        config["tlsClientConfig"]!["serverName"]!.GetValue<string>().Should().Be("api.prod.internal");
+    }
+
+    [Fact]
+    public void Without_proxy_or_tls_server_name_the_Argo_CD_cluster_config_names_neither()
+    {
+        var cluster = ArgoClusterAccess.Read(KubeconfigSamples.Valid, null, out _);
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.Kubeconfig, null, null, SecretConsumer.ArgoCD),
+            new PipelineSecretInputs(null, null, null, KubeconfigSamples.Valid, cluster));
+
+        var config = JsonNode.Parse(Data(payload)["config"])!.AsObject();
+        config.ContainsKey("proxyUrl").Should().BeFalse();
+        config["tlsClientConfig"]!.AsObject().ContainsKey("serverName").Should().BeFalse();
     }
 
     [Theory]

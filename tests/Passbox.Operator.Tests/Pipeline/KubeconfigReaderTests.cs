@@ -327,6 +327,56 @@ public sealed class KubeconfigReaderTests
         target.ImpersonateGroups.Should().Equal("ops", "dev");
     }
 
+    [Theory]
+    [InlineData("http://proxy.corp.example:3128", "http://proxy.corp.example:3128/")]
+    [InlineData("https://proxy.corp.example", "https://proxy.corp.example/")]
+    [InlineData("socks5://bastion.example:1080", "socks5://bastion.example:1080/")]
+    [InlineData("socks5://bastion.example", "socks5://bastion.example:1080/")]
+    public void Proxy_url_of_the_cluster_is_what_the_probe_goes_through(string proxyUrl, string expected)
+    {
+        var target = KubeconfigReader.Read(WithProxy(proxyUrl), null).Target!;
+
+        target.Proxy.Should().Be(new Uri(expected));
+        target.ProxyCredentials.Should().BeNull();
+        target.ToString().Should().Contain($"Proxy = {expected.TrimEnd('/')}");
+    }
+
+    [Fact]
+    public void Proxy_url_of_another_cluster_is_not_used()
+    {
+        var target = KubeconfigReader.Read(WithProxy("http://proxy.corp.example:3128"), "other").Target!;
+
+        target.Proxy.Should().BeNull();
+        target.ToString().Should().Contain("Proxy = none");
+    }
+
+    [Fact]
+    public void Proxy_credentials_are_taken_apart_from_the_proxy_url_and_shown_nowhere()
+    {
+        var target = KubeconfigReader.Read(WithProxy($"http://squid%40corp:{Secret}@proxy.corp.example:3128"), null).Target!;
+
+        target.Proxy.Should().Be(new Uri("http://proxy.corp.example:3128/"));
+        target.ProxyCredentials!.UserName.Should().Be("squid@corp");
+        target.ProxyCredentials.Password.Should().Be(Secret);
+        target.ToString().Should().NotContain(Secret).And.NotContain("squid");
+    }
+
+    [Theory]
+    [InlineData("proxy.corp.example:3128")]
+    [InlineData("ftp://proxy.corp.example")]
+    [InlineData("socks4://proxy.corp.example:1080")]
+    [InlineData($"gopher://user:{Secret}@proxy.corp.example")]
+    public void Proxy_url_that_is_not_a_proxy_url_is_invalid_naming_the_field_not_the_text(string proxyUrl)
+    {
+        var failure = ShouldFail(KubeconfigReader.Read(WithProxy(proxyUrl), null), ValidationReasons.InvalidKubeconfig,
+            "proxy-url of cluster \"prod\" is not a proxy URL: give http://, https:// or socks5://");
+
+        failure.Message.Should().NotContain("proxy.corp.example");
+    }
+
+    private static string WithProxy(string proxyUrl) =>
+        Valid.Replace("    server: https://127.0.0.1:6443\n", $"    server: https://127.0.0.1:6443\n    proxy-url: \"{proxyUrl}\"\n", StringComparison.Ordinal);
+
     private static ValidationOutcome ShouldFail(KubeconfigReadResult result, string reason, string messagePart)
     {
         result.Target.Should().BeNull();
