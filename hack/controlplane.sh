@@ -18,7 +18,9 @@
 #                              resourceVersion older than a compaction reliably answers 410 Gone)
 #   PASSBOX_CP_FEATURE_GATES   extra --feature-gates for the API server
 #   PASSBOX_CP_AUDIT_POLICY    audit policy file (default: built in, level Metadata for everything)
-#   PASSBOX_CP_APISERVER_ARGS  extra API server flags (word-split)
+#   PASSBOX_CP_APISERVER_ARGS  extra API server flags (word-split), e.g. --authorization-mode=RBAC
+#   PASSBOX_CP_OPERATOR_USER   user name of operator.kubeconfig's token (default passbox-operator;
+#                              system:serviceaccount:NS:NAME also gets the ServiceAccount groups)
 #   PASSBOX_CP_READY_TIMEOUT   seconds to wait for /readyz (default 60)
 set -euo pipefail
 
@@ -464,7 +466,7 @@ cmd_start() {
   ADMIN_TOKEN=$(random_token); OPERATOR_TOKEN=$(random_token); CI_TOKEN=$(random_token)
   umask 077
   printf '%s\n' "$ADMIN_TOKEN,admin,admin,\"system:masters\"" \
-    "$OPERATOR_TOKEN,passbox-operator,passbox-operator" "$CI_TOKEN,ci-deployer,ci-deployer" >"$DIR/tokens.csv"
+    "$(operator_token_line "$OPERATOR_TOKEN")" "$CI_TOKEN,ci-deployer,ci-deployer" >"$DIR/tokens.csv"
   umask 022
   # Every start is a fresh cluster: new etcd data, tokens and logs. The
   # self-signed certificates are kept (key generation costs start time) unless
@@ -505,6 +507,18 @@ cmd_start() {
     echo $! >"$DIR/watchdog.pid"
   fi
   log "ready in $(elapsed "$t0")s: https://127.0.0.1:$APISERVER_PORT  (KUBECONFIG=$DIR/kubeconfig, env: $DIR/env)"
+}
+
+# The operator's user: passbox-operator, or PASSBOX_CP_OPERATOR_USER. A ServiceAccount's
+# name (system:serviceaccount:NS:NAME) gets its groups, as a ServiceAccount token would,
+# so RoleBindings to the ServiceAccount apply under --authorization-mode=RBAC.
+operator_token_line() { # TOKEN
+  local user=${PASSBOX_CP_OPERATOR_USER:-passbox-operator}
+  if [[ $user =~ ^system:serviceaccount:([^:]+):[^:]+$ ]]; then
+    echo "$1,$user,$user,\"system:serviceaccounts,system:serviceaccounts:${BASH_REMATCH[1]}\""
+  else
+    echo "$1,$user,$user"
+  fi
 }
 
 write_apiserver_args() {

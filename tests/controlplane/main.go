@@ -2,11 +2,12 @@
 // composes the real k8s.io/apiextensions-apiserver (CRDs with structural
 // schemas, CEL validation, status subresources, watches) with etcd-backed
 // generic stores for the built-in kinds an operator touches (see registry.go),
-// static token authentication, AlwaysAllow authorization, audit logging and
+// static token authentication, AlwaysAllow (or with --authorization-mode=RBAC,
+// RBAC) authorization, audit logging and
 // one admission plugin (MutatingAdmissionPolicy).
 //
 // It deliberately lacks controllers (no garbage collection, no namespace
-// lifecycle), other admission and RBAC enforcement. hack/controlplane.sh builds it
+// lifecycle) and other admission. hack/controlplane.sh builds it
 // from Debian's Go source packages and runs it next to an etcd.
 package main
 
@@ -87,6 +88,7 @@ func run() error {
 	admission.DisablePlugins = []string{"NamespaceLifecycle", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
 	admission.AddFlags(fs)
 	tokenFile := fs.String("token-auth-file", "", "kube-apiserver style static token file (token,user,uid,\"group1,group2\"); required")
+	authorizationMode := fs.String("authorization-mode", "AlwaysAllow", "AlwaysAllow, or RBAC to enforce the stored RBAC objects (see rbac.go)")
 
 	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
 	klog.InitFlags(klogFlags)
@@ -97,6 +99,9 @@ func run() error {
 	}
 	if *tokenFile == "" || secure.ServerCert.CertDirectory == "" || len(etcd.StorageConfig.Transport.ServerList) == 0 {
 		return fmt.Errorf("--token-auth-file, --cert-dir and --etcd-servers are required")
+	}
+	if *authorizationMode != "AlwaysAllow" && *authorizationMode != "RBAC" {
+		return fmt.Errorf("--authorization-mode must be AlwaysAllow or RBAC")
 	}
 	builtinPolicy := ""
 	if audit.LogOptions.Path != "" && audit.PolicyFile == "" {
@@ -147,8 +152,22 @@ func run() error {
 		return err
 	}
 	cfg.Authentication.Authenticator = authn
-	cfg.Authorization.Authorizer = authorizerfactory.NewAlwaysAllowAuthorizer()
-	if err := applyAdmission(admission, cfg); err != nil {
+	// One informer factory on the loopback client, started with the server: the admission policies' and RBAC's.
+	clientset, err := kubernetes.NewForConfig(cfg.LoopbackClientConfig)
+	if err != nil {
+		return fmt.Errorf("loopback client: %w", err)
+	}
+	cfg.SharedInformerFactory = informers.NewSharedInformerFactory(clientset, 10*time.Minute)
+	cfg.ClientConfig = cfg.LoopbackClientConfig
+	var rbac *rbacAuthorizer
+	if *authorizationMode == "RBAC" {
+		rbac = newRBACAuthorizer(cfg.SharedInformerFactory)
+		cfg.Authorization.Authorizer = rbac
+	} else {
+		cfg.Authorization.Authorizer = authorizerfactory.NewAlwaysAllowAuthorizer()
+	}
+	// After the authorizer: the policy plugin checks its params' access with it.
+	if err := applyAdmission(admission, cfg, clientset); err != nil {
 		return err
 	}
 
@@ -194,24 +213,22 @@ func run() error {
 	}
 
 	server.GenericAPIServer.AddPostStartHookOrDie("passbox-bootstrap-namespaces", bootstrapNamespaces)
+	if rbac != nil {
+		server.GenericAPIServer.AddPostStartHookOrDie("passbox-rbac-informers-synced", rbac.waitForSync)
+	}
 
 	ctx := genericapiserver.SetupSignalContext()
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }
 
 // applyAdmission builds the admission chain on loopback clients; its policy
-// informers start with the server (the generic "start informers" hook).
-func applyAdmission(admission *genericoptions.AdmissionOptions, cfg *genericapiserver.RecommendedConfig) error {
-	clientset, err := kubernetes.NewForConfig(cfg.LoopbackClientConfig)
-	if err != nil {
-		return fmt.Errorf("admission client: %w", err)
-	}
+// informers (cfg.SharedInformerFactory) start with the server (the generic
+// "start informers" hook).
+func applyAdmission(admission *genericoptions.AdmissionOptions, cfg *genericapiserver.RecommendedConfig, clientset kubernetes.Interface) error {
 	dynamicClient, err := dynamic.NewForConfig(cfg.LoopbackClientConfig)
 	if err != nil {
 		return fmt.Errorf("admission dynamic client: %w", err)
 	}
-	cfg.SharedInformerFactory = informers.NewSharedInformerFactory(clientset, 10*time.Minute)
-	cfg.ClientConfig = cfg.LoopbackClientConfig
 	return admission.ApplyTo(&cfg.Config, cfg.SharedInformerFactory, clientset, dynamicClient,
 		utilfeature.DefaultFeatureGate, cfg.EffectiveVersion)
 }

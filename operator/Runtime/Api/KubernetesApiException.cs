@@ -43,4 +43,7 @@ public sealed class KubernetesApiException : Exception
     public bool IsGone => StatusCode == HttpStatusCode.Gone;
 
     public bool IsTooManyRequests => StatusCode == HttpStatusCode.TooManyRequests;
+
+    /// <summary>401 or 403: the credentials or the role, which no retry mends by itself.</summary>
+    public bool IsAccessDenied => StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
 }

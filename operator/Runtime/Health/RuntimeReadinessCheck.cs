@@ -23,7 +23,10 @@ public sealed class RuntimeReadinessCheck : IHealthCheck
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var unsynced = informers.Where(informer => !informer.HasSynced).Select(informer => informer.Resource.DisplayName).ToList();
+        // With the last failure, so a probe's answer says why (a role without list on a kind, say), not only what.
+        var unsynced = informers.Where(informer => !informer.HasSynced)
+            .Select(informer => informer.SyncProblem is { } problem ? $"{informer.Resource.DisplayName} ({problem})" : informer.Resource.DisplayName)
+            .ToList();
         var data = new Dictionary<string, object> { ["leadership"] = election.State.ToString() };
         if (unsynced.Count > 0)
         {

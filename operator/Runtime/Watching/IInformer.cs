@@ -12,6 +12,9 @@ public interface IInformer
     /// <summary>True once the first full list is in the cache.</summary>
     bool HasSynced { get; }
 
+    /// <summary>Why the first list has not succeeded yet (the last failure, as readiness reports it); null once synced or before any failure.</summary>
+    string? SyncProblem { get; }
+
     Task WaitForSyncAsync(CancellationToken cancellationToken);
 
     Task RunAsync(CancellationToken cancellationToken);

@@ -83,6 +83,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     // Resolved on first decode, after the host registered the operator's JSON metadata, not when the informer is
     // constructed; then kept, since every watch event needs them. (A race only resolves them twice.)
     private WatchJson<T>? watchJson;
+    private string? lastListProblem;
 
     private WatchJson<T> EventJson => watchJson ??= WatchJson<T>.For(options.KeepManagedFields);
 
@@ -93,6 +94,8 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     public ObjectCache<T> Cache { get; } = new();
 
     public bool HasSynced => synced.Task.IsCompleted;
+
+    public string? SyncProblem => HasSynced ? null : Volatile.Read(ref lastListProblem);
 
     /// <summary>The resourceVersion the next watch resumes from (last event, bookmark or list).</summary>
     public string? LastResourceVersion => Volatile.Read(ref lastResourceVersion);
@@ -259,7 +262,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                     }
 
                     options.Scope?.FillFailed(@namespace, ListProblem(e));
-                    logger.LogWarning(e, "Listing {Resource} of namespace {Namespace} failed (attempt {Attempt}); retrying in {Delay}", Resource.DisplayName, @namespace, failures, delay);
+                    LogFailure(e, "List", @namespace, failures, delay);
                     await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -375,10 +378,12 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "error").Inc();
                 if (needList)
                 {
-                    options.ListFailed?.Invoke(ListProblem(e));
+                    var problem = ListProblem(e);
+                    Volatile.Write(ref lastListProblem, problem);
+                    options.ListFailed?.Invoke(problem);
                 }
 
-                logger.LogWarning(e, "{Operation} of {Resource} failed (attempt {Attempt}); retrying in {Delay}", needList ? "List" : "Watch", Resource.DisplayName, failures, delay);
+                LogFailure(e, needList ? "List" : "Watch", null, failures, delay);
                 await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -453,9 +458,33 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     }
 
     /// <summary>Why a list failed, for a condition: status code and reason only, as the server's message may quote objects.</summary>
-    private string ListProblem(Exception e) => e is KubernetesApiException api
-        ? $"listing {Resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}"
-        : $"listing {Resource.DisplayName} failed: {e.GetType().Name}";
+    private string ListProblem(Exception e) => e switch
+    {
+        // The server's own words name the user, the verb and the resource: what a role is missing.
+        KubernetesApiException { IsAccessDenied: true } api =>
+            $"listing {Resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
+        KubernetesApiException api => $"listing {Resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}",
+        _ => $"listing {Resource.DisplayName} failed: {e.GetType().Name}",
+    };
+
+    /// <summary>
+    /// A refusal (401, 403) is a missing role or a revoked token, not a fault of the operator: one line that says what
+    /// to grant, without a stack trace on every retry. Anything else keeps its exception for diagnosis.
+    /// </summary>
+    private void LogFailure(Exception e, string operation, string? @namespace, int attempt, TimeSpan delay)
+    {
+        var where = @namespace is null ? string.Empty : $" of namespace {@namespace}";
+        if (e is KubernetesApiException { IsAccessDenied: true } refused)
+        {
+            logger.LogWarning(
+                "{Operation} of {Resource}{Where} was refused by the API server ({Code} {Reason}: {Message}); the operator's role must allow " +
+                "get, list and watch on it, as the chart and config/rbac grant (attempt {Attempt}; retrying in {Delay})",
+                operation, Resource.DisplayName, where, (int)refused.StatusCode, refused.Status?.Reason, refused.Status?.Message, attempt, delay);
+            return;
+        }
+
+        logger.LogWarning(e, "{Operation} of {Resource}{Where} failed (attempt {Attempt}); retrying in {Delay}", operation, Resource.DisplayName, where, attempt, delay);
+    }
 
     private bool InScope(T item) => options.Scope is not { } scope || scope.Contains(item.Metadata?.NamespaceProperty);
 

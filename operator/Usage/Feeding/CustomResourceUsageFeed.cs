@@ -66,6 +66,9 @@ public sealed class CustomResourceUsageFeed : IInformer
 
     public bool HasSynced => definitions.HasSynced && Snapshot().All(feed => !feed.FoundAtStart || feed.Informer.HasSynced || feed.Run.IsCompleted);
 
+    public string? SyncProblem => definitions.SyncProblem
+        ?? Snapshot().Where(feed => feed.FoundAtStart && !feed.Informer.HasSynced).Select(feed => feed.Informer.SyncProblem).FirstOrDefault(problem => problem is not null);
+
     /// <summary>The custom resources watched now, as <c>plural.group</c>.</summary>
     public IReadOnlyList<string> Watched => [.. Snapshot().Select(feed => feed.Source.Resource.DisplayName).Order(StringComparer.Ordinal)];
 

@@ -17,7 +17,16 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
 {
     public const string ExistingClusterVariable = "PASSBOX_TEST_KUBECONFIG";
 
+    private readonly IReadOnlyDictionary<string, string> environment;
     private string? startedDirectory;
+
+    public ControlPlaneFixture()
+        : this(new Dictionary<string, string>())
+    {
+    }
+
+    /// <param name="environment">Settings for hack/controlplane.sh (PASSBOX_CP_*) when it starts a local control plane.</param>
+    internal ControlPlaneFixture(IReadOnlyDictionary<string, string> environment) => this.environment = environment;
 
     /// <summary>Admin kubeconfig path (system:masters on the local control plane).</summary>
     public string AdminKubeconfig { get; private set; } = "";
@@ -145,6 +154,11 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     {
         var script = Path.Combine(RepositoryRoot, "hack", "controlplane.sh");
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(script);
         foreach (var argument in arguments)
         {

@@ -187,7 +187,8 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
                 "a restart does not bring the API server back");
             var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
             ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "nothing was listed, so no Service should send work here");
-            (await ready.Content.ReadAsStringAsync()).Should().Be("Unhealthy");
+            (await ready.Content.ReadAsStringAsync()).Should().StartWith("Unhealthy\nruntime: Informers not synced: ")
+                .And.Contain("(listing clustercredentials.passbox.dev failed: HttpRequestException)", "it says why, not only what");
         }
         finally
         {

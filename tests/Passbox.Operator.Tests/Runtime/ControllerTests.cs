@@ -128,6 +128,8 @@ internal sealed class FakeInformer<T>(ResourceDescriptor resource) : IInformer<T
     /// <summary>True unless a test models an informer still listing.</summary>
     public bool HasSynced { get; init; } = true;
 
+    public string? SyncProblem => null;
+
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task RunAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
