@@ -49,12 +49,16 @@ public sealed class RbacEnforcementTests(RbacEnforcingControlPlane enforcing, Ma
     private ControlPlaneFixture ControlPlane => enforcing.ControlPlane;
 
     [SkippableFact]
-    public async Task With_the_charts_cluster_wide_roles_the_operator_does_everything_and_is_refused_nothing() =>
-        await RunUnderTheChartsRolesAsync(watchOneNamespace: false);
+    public async Task With_the_charts_cluster_wide_roles_the_operator_watching_every_namespace_is_refused_nothing() =>
+        await RunUnderRolesAsync(ns => ChartDocuments(watchNamespace: null), watchEveryNamespace: true);
 
     [SkippableFact]
     public async Task With_watchNamespace_the_Role_in_that_namespace_is_enough_for_everything() =>
-        await RunUnderTheChartsRolesAsync(watchOneNamespace: true);
+        await RunUnderRolesAsync(ns => ChartDocuments(watchNamespace: ns), watchEveryNamespace: false);
+
+    [SkippableFact]
+    public async Task With_the_kustomize_configs_roles_the_operator_is_refused_nothing() =>
+        await RunUnderRolesAsync(_ => ShippingManifests.KustomizeDocuments(), watchEveryNamespace: true);
 
     [SkippableFact]
     public async Task Without_a_role_the_operator_is_refused_so_the_enforcement_is_real()
@@ -110,26 +114,36 @@ public sealed class RbacEnforcementTests(RbacEnforcingControlPlane enforcing, Ma
         }
     }
 
-    private async Task RunUnderTheChartsRolesAsync(bool watchOneNamespace)
+    /// <param name="install">The installation's documents for the namespace the workload runs in.</param>
+    /// <param name="watchEveryNamespace">The operator watches all namespaces (a cluster-wide installation), not only the workload's.</param>
+    private async Task RunUnderRolesAsync(Func<string, IReadOnlyList<JsonObject>> install, bool watchEveryNamespace)
     {
         Skip.If(!ControlPlane.IsLocal, $"{ControlPlaneFixture.ExistingClusterVariable} is set: RBAC is the existing cluster's");
         var audit = ControlPlane.AuditLog!;
         await using var ns = await ControlPlane.CreateNamespaceAsync("rbac-enforced");
-        var documents = ChartDocuments(watchOneNamespace ? ns.Name : null);
+        var documents = install(ns.Name);
         documents.OfKind("ServiceAccount").Should().ContainSingle().Which["metadata"]!["name"]!.GetValue<string>()
             .Should().Be(RbacEnforcingControlPlane.ServiceAccount, "the control plane's operator user is that ServiceAccount");
+        documents.OfKind("ServiceAccount").Single()["metadata"]!["namespace"]!.GetValue<string>().Should().Be(ShippingManifests.DefaultNamespace);
         var roles = Manifest(documents.Where(d => RbacKinds.Contains(d["kind"]!.GetValue<string>())));
+
         Kubectl("apply", roles);
         try
         {
             var mark = audit.Mark();
-            await new RepresentativeWorkload(ControlPlane, mariaDb, output).RunAsync(ns.Name, ShippingManifests.DefaultNamespace);
+            await new RepresentativeWorkload(ControlPlane, mariaDb, output).RunAsync(ns.Name, ShippingManifests.DefaultNamespace, watchEveryNamespace);
 
             var requests = audit.Since(mark, RbacEnforcingControlPlane.OperatorUser);
             output.WriteLine($"{requests.Count} requests of {RbacEnforcingControlPlane.OperatorUser}");
             using (new AssertionScope())
             {
                 requests.Should().HaveCountGreaterThan(50, "the whole workload ran as the ServiceAccount");
+                if (watchEveryNamespace)
+                {
+                    requests.Should().Contain(e => e.Verb == "list" && e.Resource == "secrets" && e.Namespace == null,
+                        "a cluster-wide installation lists across all namespaces, which only its ClusterRole allows");
+                }
+
                 requests.Where(e => e.Code == 403).Select(e => $"{e.Verb} {e.RequestUri}").Should().BeEmpty("the chart's roles must allow every request");
             }
         }

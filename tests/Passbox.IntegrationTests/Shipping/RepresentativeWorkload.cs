@@ -18,11 +18,12 @@ namespace Passbox.IntegrationTests.Shipping;
 public sealed class RepresentativeWorkload(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb, ITestOutputHelper output)
 {
     /// <summary>
-    /// Runs the operator, as the control plane's operator user with leader election on, watching
-    /// <paramref name="watchedNamespace"/> and holding its lease in <paramref name="operatorNamespace"/>, through the whole
-    /// workload; it has stopped (and released the lease) when this returns.
+    /// Runs the operator, as the control plane's operator user with leader election on, holding its lease in
+    /// <paramref name="operatorNamespace"/>, through the whole workload in <paramref name="watchedNamespace"/>; it has
+    /// stopped (and released the lease) when this returns. The operator watches that namespace alone, or with
+    /// <paramref name="watchEveryNamespace"/> all of them, as a cluster-wide installation does.
     /// </summary>
-    public async Task RunAsync(string watchedNamespace, string operatorNamespace)
+    public async Task RunAsync(string watchedNamespace, string operatorNamespace, bool watchEveryNamespace = false)
     {
         // Tekton and Argo Workflows installed, as in a cluster that runs pipelines: their runs are watched too.
         foreach (var resource in PipelineEngineCrds.All)
@@ -31,7 +32,7 @@ public sealed class RepresentativeWorkload(ControlPlaneFixture controlPlane, Mar
         }
 
         var kit = new ClusterTestKit(controlPlane, watchedNamespace);
-        var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, watchedNamespace,
+        var host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, watchEveryNamespace ? string.Empty : watchedNamespace,
             "--leader-elect=true", $"--PASSBOX_LEADER_ELECTION_NAMESPACE={operatorNamespace}", $"--POD_NAME=rbac-{watchedNamespace}");
         try
         {
