@@ -114,6 +114,47 @@ public sealed class RbacEnforcementTests(RbacEnforcingControlPlane enforcing, Ma
         }
     }
 
+    /// <summary>
+    /// A role trimmed by hand so the operator may read Secrets but not create them: the login is still checked, and the
+    /// refusal ends on the credential as SecretRejected in the API server's words (which permission, for whom), not as a
+    /// crash or a silent retry loop.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_role_without_Secret_create_ends_as_SecretRejected_naming_the_missing_permission()
+    {
+        Skip.If(!ControlPlane.IsLocal, $"{ControlPlaneFixture.ExistingClusterVariable} is set: RBAC is the existing cluster's");
+        await using var ns = await ControlPlane.CreateNamespaceAsync("rbac-nocreate");
+        var documents = ChartDocuments(watchNamespace: ns.Name).Where(d => RbacKinds.Contains(d["kind"]!.GetValue<string>())).ToList();
+        var secretsRule = documents.OfKind("Role", RbacEnforcingControlPlane.ServiceAccount).Single()["rules"]!.AsArray()
+            .Single(rule => rule!["resources"]!.AsArray().Any(r => r!.GetValue<string>() == "secrets"))!;
+        secretsRule["verbs"] = new JsonArray([.. secretsRule["verbs"]!.AsArray().Select(v => v!.GetValue<string>()).Where(v => v != "create").Select(v => JsonValue.Create(v))]);
+        var roles = Manifest(documents);
+        Kubectl("apply", roles);
+        try
+        {
+            var kit = new ClusterTestKit(ControlPlane, ns.Name);
+            var account = await mariaDb.CreateUserAsync($"rbac_{Guid.NewGuid():N}"[..13]);
+            await kit.CreateSecretAsync("db-input", new Dictionary<string, string> { ["password"] = account.Password });
+            await using var host = await OperatorHost.StartAsync(ControlPlane.OperatorKubeconfig, ns.Name);
+
+            await kit.CreateAsync(mariaDb.MySqlCredential("orders-db", account.LoginName, "db-input"));
+
+            var refused = await kit.WaitForConditionAsync<Passbox.Operator.Api.V1Alpha1.ClusterCredential>(
+                "orders-db", Passbox.Operator.Api.V1Alpha1.ConditionTypes.SecretSynced, "False", "SecretRejected");
+            var synced = refused.Status!.Conditions!.Single(c => c.Type == Passbox.Operator.Api.V1Alpha1.ConditionTypes.SecretSynced);
+            output.WriteLine(synced.Message);
+            synced.Message.Should().Contain($"User \"{RbacEnforcingControlPlane.OperatorUser}\" cannot create resource \"secrets\"")
+                .And.NotContain(account.Password);
+            refused.Status.Conditions!.Single(c => c.Type == Passbox.Operator.Api.V1Alpha1.ConditionTypes.Validated).Status
+                .Should().Be("True", "the login itself worked; only the publication was refused");
+            (await kit.TryGetSecretAsync("orders-db")).Should().BeNull();
+        }
+        finally
+        {
+            Kubectl("delete", roles);
+        }
+    }
+
     /// <param name="install">The installation's documents for the namespace the workload runs in.</param>
     /// <param name="watchEveryNamespace">The operator watches all namespaces (a cluster-wide installation), not only the workload's.</param>
     private async Task RunUnderRolesAsync(Func<string, IReadOnlyList<JsonObject>> install, bool watchEveryNamespace)
