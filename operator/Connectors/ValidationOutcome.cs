@@ -11,6 +11,9 @@ namespace Passbox.Operator.Connectors;
 /// <param name="ServerVersion">The server's version when it told us, otherwise null.</param>
 public sealed record ValidationOutcome(bool Succeeded, string Reason, string Message, string? ServerVersion)
 {
+    /// <summary>When the credential that just worked stops working by itself (a token's expiry), when that is known.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
     /// <summary>A successful validation.</summary>
     public static ValidationOutcome Success(string message, string? serverVersion = null) =>
         new(true, ValidationReasons.Validated, message, serverVersion);

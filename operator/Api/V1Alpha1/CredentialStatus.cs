@@ -32,6 +32,13 @@ public abstract class CredentialStatus
     /// </summary>
     public string? AttemptedRevision { get; set; }
 
+    /// <summary>
+    /// When the credentials that passed the last successful check stop working by themselves, when they say so (today a
+    /// PipelineCredential's kubeconfig: its bearer token's exp or its client certificate's end of validity, whichever
+    /// comes first). Renew them before; after it the check fails and the published Secret is kept as it was.
+    /// </summary>
+    public DateTime? ExpiresAt { get; set; }
+
     /// <summary>Fingerprint of the inputs the published Secret was generated from.</summary>
     public string? PublishedRevision { get; set; }
 

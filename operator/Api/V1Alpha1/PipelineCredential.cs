@@ -19,7 +19,9 @@ namespace Passbox.Operator.Api.V1Alpha1;
 [PrinterColumn("Ready", ".status.conditions[?(@.type==\"Ready\")].status", Order = 2)]
 [PrinterColumn("Reason", ".status.conditions[?(@.type==\"Ready\")].reason", Order = 3)]
 [PrinterColumn("Used By", ".status.usedBy.count", "integer", Order = 4)]
-[PrinterColumn("Age", ".metadata.creationTimestamp", "date", Order = 5)]
+// A string, not a date: kubectl shows a date column as an age, and a time to come as "<invalid>".
+[PrinterColumn("Expires", ".status.expiresAt", Order = 5)]
+[PrinterColumn("Age", ".metadata.creationTimestamp", "date", Order = 6)]
 [CelRule(CredentialName.CelRule, CredentialName.CelMessage, OptionalOldSelf = true)]
 public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<PipelineCredentialSpec>, IStatus<PipelineCredentialStatus?>
 {

@@ -141,7 +141,14 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
                 message.Append("; the server certificate was NOT verified because the kubeconfig sets insecure-skip-tls-verify");
             }
 
-            return ValidationOutcome.Success(message.ToString(), version);
+            var expiry = CredentialExpiry.Of(target);
+            if (expiry is { } end)
+            {
+                // An absolute time: the message stays the same from check to check, so a confirming check writes nothing.
+                message.Append($"; its {end.What} expires at {CredentialExpiry.Format(end.At)}");
+            }
+
+            return ValidationOutcome.Success(message.ToString(), version) with { ExpiresAt = expiry?.At };
         }
         catch (Exception ex) when (session.TryDescribe(ex, current, out var outcome))
         {

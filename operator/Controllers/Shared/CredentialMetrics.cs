@@ -13,7 +13,8 @@ namespace Passbox.Operator.Controllers.Shared;
 /// makes, and of those refused. <c>passbox_credential_ready{kind, namespace, name, reason}</c> is 1 while a credential's
 /// <c>Ready</c> condition is True and 0 otherwise, with the condition's reason (empty before the operator's first
 /// status). Conditions and events tell a person who looks; a metric is what pages someone when a password changed on
-/// the server is found at the next check. It is fed by the credential informers' changes, not by reconciles: the series
+/// the server is found at the next check. <c>passbox_credential_expiry_timestamp_seconds{kind, namespace, name}</c> is
+/// <c>status.expiresAt</c> where a credential has one. They are fed by the credential informers' changes, not by reconciles: the series
 /// follow what the API server holds, a deleted credential's series goes with it, and a standby replica, which watches
 /// but does not reconcile, exports the same values as the leader.
 /// </summary>
@@ -28,6 +29,11 @@ public sealed class CredentialMetrics
         "passbox_credential_ready",
         "1 while the credential's Ready condition is True, else 0; reason is the condition's reason.",
         new GaugeConfiguration { LabelNames = ["kind", "namespace", "name", "reason"] });
+
+    private static readonly Gauge Expiry = Prometheus.Metrics.CreateGauge(
+        "passbox_credential_expiry_timestamp_seconds",
+        "When the credential's checked credentials stop working by themselves (status.expiresAt), in Unix seconds; absent when unknown.",
+        new GaugeConfiguration { LabelNames = ["kind", "namespace", "name"] });
 
     /// <summary>The reason each credential is exported under: a new reason replaces the old series instead of adding one.</summary>
     private readonly ConcurrentDictionary<(string Kind, string Namespace, string Name), string> exported = new();
@@ -51,7 +57,18 @@ public sealed class CredentialMetrics
                     Ready.RemoveLabelled(key.Kind, key.Namespace, key.Name, last);
                 }
 
+                Expiry.RemoveLabelled(key.Kind, key.Namespace, key.Name);
                 return;
+            }
+
+            // As cert-manager exports certificates' ends: an alert on "expires within 14 days" warns before the check fails.
+            if (statusOf(change.Current)?.ExpiresAt is { } expiresAt)
+            {
+                Expiry.WithLabels(key.Kind, key.Namespace, key.Name).Set(new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
+            }
+            else
+            {
+                Expiry.RemoveLabelled(key.Kind, key.Namespace, key.Name);
             }
 
             var condition = statusOf(change.Current)?.Conditions?.Find(c => c.Type == ConditionTypes.Ready);

@@ -216,6 +216,7 @@ public sealed partial class CredentialPipeline(
             {
                 status.LastValidated = now;
                 status.ServerVersion = outcome.ServerVersion ?? status.ServerVersion;
+                status.ExpiresAt = outcome.ExpiresAt is { } expires ? StatusTime.Truncate(expires.UtcDateTime) : null;
             }
         }
 

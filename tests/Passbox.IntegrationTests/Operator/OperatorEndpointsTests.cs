@@ -113,12 +113,15 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
                 {
                     new { type = ConditionTypes.Ready, status = "True", reason = "ReportedByTheLeader", message = "Written by the test as the leader.", lastTransitionTime = now },
                 },
+                expiresAt = "2030-01-01T00:00:00Z",
             },
         });
 
         var series = $"passbox_credential_ready{{kind=\"PipelineCredential\",namespace=\"{ns.Name}\",name=\"seen-by-standby\",reason=\"ReportedByTheLeader\"}} 1";
-        await ClusterTestKit.EventuallyAsync(() => http.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
+        var expiry = $"passbox_credential_expiry_timestamp_seconds{{kind=\"PipelineCredential\",namespace=\"{ns.Name}\",name=\"seen-by-standby\"}} 1893456000";
+        var metrics = await ClusterTestKit.EventuallyAsync(() => http.GetStringAsync(new Uri("/metrics", UriKind.Relative)),
             text => text.Contains(series, StringComparison.Ordinal), "the standby's gauge for the credential the leader reported");
+        metrics.Should().Contain(expiry, "status.expiresAt is exported, in Unix seconds");
 
         // Asserted as a bool: a failure must not print a published Secret's data.
         (await kit.TryGetSecretAsync("seen-by-standby") is null).Should().BeTrue("a standby publishes nothing");

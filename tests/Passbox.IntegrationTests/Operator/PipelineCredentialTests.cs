@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
@@ -505,6 +506,34 @@ public sealed class PipelineCredentialTests(
         config["tlsClientConfig"]!["serverName"]!.GetValue<string>().Should().Be("localhost");
     }
 
+    /// <summary>
+    /// A kubeconfig whose credentials end by themselves (here its client certificate; the API server takes the token
+    /// beside it) says when, on the credential: in status.expiresAt, the Expires column, and the Validated message.
+    /// </summary>
+    [Fact]
+    public async Task A_kubeconfig_whose_client_certificate_expires_shows_when_in_the_status()
+    {
+        var notAfter = new DateTimeOffset(DateTime.UtcNow.Year + 1, 3, 1, 12, 0, 0, TimeSpan.Zero);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = new CertificateRequest("CN=deployer", key, HashAlgorithmName.SHA256).CreateSelfSigned(notAfter.AddYears(-1), notAfter);
+        var token = $"token: {ControlPlaneEnv()["CI_TOKEN"]}\n";
+        var kubeconfig = (await CiKubeconfigAsync()).Replace(token,
+            $"{token}    client-certificate-data: {Base64(certificate.ExportCertificatePem())}\n    client-key-data: {Base64(key.ExportPkcs8PrivateKeyPem())}\n",
+            StringComparison.Ordinal);
+        kubeconfig.Should().Contain("client-key-data");
+        run.MarkSecret(key.ExportPkcs8PrivateKeyPem().Split('\n')[1]);
+        await kit.CreateSecretAsync("expiring-kc-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
+
+        await kit.CreateAsync(KubeconfigCredential("expiring", "expiring-kc-input"));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("expiring", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        ready.Status!.ExpiresAt.Should().Be(notAfter.UtcDateTime);
+        var shown = $"{notAfter.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}";
+        Condition(ready, ConditionTypes.Validated).Message.Should().EndWith($"; its client certificate expires at {shown}");
+        ShippingTools.Run(ShippingTools.Kubectl, ["--kubeconfig", controlPlane.AdminKubeconfig, "get", "pcred", "expiring", "-n", run.Namespace])
+            .Should().Contain(shown, "the Expires column shows it");
+    }
+
     // ---- Publication rules ------------------------------------------------------------------------------------------
 
     [Fact]
@@ -660,7 +689,7 @@ public sealed class PipelineCredentialTests(
     }
 
     [Fact]
-    public async Task Kubectl_get_pcred_shows_type_ready_reason_and_age()
+    public async Task Kubectl_get_pcred_shows_type_ready_reason_expiry_and_age()
     {
         await kit.CreateSecretAsync("col-token", new Dictionary<string, string> { ["token"] = NewToken() });
         const string Wrong = "wrong-column-password-5";
@@ -675,17 +704,21 @@ public sealed class PipelineCredentialTests(
 
         result.ExitCode.Should().Be(0, result.StandardError);
         var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        lines[0].Should().MatchRegex(@"^NAME\s+TYPE\s+READY\s+REASON\s+USED BY\s+AGE\s*$");
+        lines[0].Should().MatchRegex(@"^NAME\s+TYPE\s+READY\s+REASON\s+USED BY\s+EXPIRES\s+AGE\s*$");
         var rows = lines.Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToDictionary(r => r[0]);
         rows.Keys.Should().BeEquivalentTo("col-good", "col-bad");
         rows["col-good"][1..4].Should().Equal("SecretText", "True", "ValidationDisabled");
         rows["col-bad"][1..4].Should().Equal("UsernamePassword", "False", "AuthenticationFailed");
         foreach (var row in rows.Values)
         {
-            row.Should().HaveCount(6);
+            row.Should().HaveCount(6, "EXPIRES is blank: neither a token that is not a JWT nor a password has a known end");
             row[4].Should().Be("0");
             row[5].Should().MatchRegex(@"^\d+(s|m\d*s?)$", "AGE is the credential's age");
         }
+
+        var expires = lines[0].IndexOf("EXPIRES", StringComparison.Ordinal);
+        var age = lines[0].IndexOf("AGE", expires, StringComparison.Ordinal);
+        lines.Skip(1).Select(line => line.Substring(expires, age - expires).Trim()).Should().OnlyContain(cell => cell.Length == 0);
     }
 
     // ---- Helpers ----------------------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
             File.WriteAllText(Path.Combine(directory, "tests.yml"), RuleUnitTests);
 
             ShippingTools.Run("/usr/bin/promtool", ["check", "rules", "rules.yml"], workingDirectory: directory)
-                .Should().Contain("SUCCESS: 2 rules found");
+                .Should().Contain("SUCCESS: 3 rules found");
             var result = ShippingTools.TryRun("/usr/bin/promtool", ["test", "rules", "tests.yml"], workingDirectory: directory);
             result.ExitCode.Should().Be(0, "promtool said:\n{0}\n{1}", result.StandardOutput, result.StandardError);
         }
@@ -97,6 +97,8 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     /// throughout (a second replica, its watch behind, still says Ready), one whose reason moves from Unreachable to
     /// Timeout at minute 10, one fixed at minute 10, and the same name Ready in another namespace; labelled as the
     /// ServiceMonitor's scrape keeps them.
+    /// Expiry: a credential whose two replicas export an end 15 days after the start warns from the day after (14 days
+    /// left), one a year away does not.
     /// The operator: one of two replicas down (no alert), the only one down from minute 5, and no target at all.
     /// </summary>
     private const string RuleUnitTests = """
@@ -134,6 +136,25 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                     exp_annotations:
                       summary: 'PipelineCredential team-a/git is not Ready'
                       description: 'The last check failed or its Secret is not in sync: workloads keep the last good Secret, if there is one, and changes are not applied. kubectl -n team-a describe pipelinecredential git says why and what to do.'
+          - interval: 1m
+            input_series:
+              - series: 'passbox_credential_expiry_timestamp_seconds{kind="PipelineCredential",namespace="team-a",name="deploy",pod="passbox-1"}'
+                values: '1296000x2000'
+              - series: 'passbox_credential_expiry_timestamp_seconds{kind="PipelineCredential",namespace="team-a",name="deploy",pod="passbox-2"}'
+                values: '1296000x2000'
+              - series: 'passbox_credential_expiry_timestamp_seconds{kind="PipelineCredential",namespace="team-b",name="deploy",pod="passbox-1"}'
+                values: '31536000x2000'
+            alert_rule_test:
+              - eval_time: 23h
+                alertname: PassboxCredentialExpiresSoon
+                exp_alerts: []
+              - eval_time: 26h
+                alertname: PassboxCredentialExpiresSoon
+                exp_alerts:
+                  - exp_labels: {severity: warning, kind: PipelineCredential, namespace: team-a, name: deploy}
+                    exp_annotations:
+                      summary: 'PipelineCredential team-a/deploy expires in 13d 22h 0m 0s'
+                      description: 'Its checked credentials (a kubeconfig token or client certificate) stop working then; after that its checks fail and the last good Secret is kept. Put renewed ones in its source Secret: kubectl -n team-a get pipelinecredential deploy shows when (EXPIRES).'
           - interval: 1m
             input_series:
               - series: 'up{job="passbox-metrics",namespace="passbox-system",pod="passbox-1"}'

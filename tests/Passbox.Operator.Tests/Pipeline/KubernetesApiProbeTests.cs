@@ -23,6 +23,38 @@ public sealed class KubernetesApiProbeTests
         server.Requests.Should().OnlyContain(r => r.Authorization == "Bearer " + Secret);
     }
 
+    /// <summary>A ServiceAccount token from <c>kubectl create token</c> is a JWT whose exp says when the API server stops taking it.</summary>
+    [Fact]
+    public async Task A_token_that_expires_says_when_in_the_outcome_without_showing_the_token()
+    {
+        var token = Jwt("""{"iss":"https://kubernetes.default.svc","sub":"system:serviceaccount:ci:deployer","exp":1893456000}""");
+        await using var server = ApiServer(token);
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(Valid
+            .Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)
+            .Replace($"token: {Secret}", $"token: {token}", StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.ExpiresAt.Should().Be(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        outcome.Message.Should().EndWith("; its bearer token expires at 2030-01-01T00:00:00Z").And.NotContain(token.Split('.')[1]);
+    }
+
+    [Fact]
+    public async Task A_token_that_is_not_a_JWT_has_no_expiry()
+    {
+        await using var server = ApiServer();
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(Valid.Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.ExpiresAt.Should().BeNull();
+        outcome.Message.Should().NotContain("expires");
+    }
+
+    private static string Jwt(string claims) =>
+        $"{Base64Url("{\"alg\":\"RS256\"}")}.{Base64Url(claims)}.c2lnbmF0dXJl";
+
+    private static string Base64Url(string text) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text));
+
     [Theory]
     [InlineData(401, "AuthenticationFailed")]
     [InlineData(403, "PermissionDenied")]
@@ -131,7 +163,7 @@ public sealed class KubernetesApiProbeTests
         KubernetesApiProbe.ReadGitVersion(Encoding.UTF8.GetBytes(json)).Should().Be(expected);
     }
 
-    private static CannedHttpServer ApiServer() => new(r => r.Authorization != "Bearer " + Secret
+    private static CannedHttpServer ApiServer(string token = Secret) => new(r => r.Authorization != "Bearer " + token
         ? new CannedResponse(401)
         : r.Target switch
         {
