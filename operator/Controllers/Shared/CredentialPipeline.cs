@@ -188,10 +188,10 @@ public sealed partial class CredentialPipeline(
             0));
 
         var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
-        if (!plan.ValidateNow && !WaitIsOver(credential, kind, previous, revision))
+        if (!plan.ValidateNow && !WaitIsOver(credential, kind, previous, revision) && !ExpiredSinceChecked(status, previous, time.GetUtcNow()))
         {
             ShowUnwrittenFailure(previous, revision, conditions, status);
-            return plan.RequeueAfter;
+            return Earliest(plan.RequeueAfter, UntilExpiry(status, previous, time.GetUtcNow()));
         }
 
         var outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, ct);
@@ -237,8 +237,27 @@ public sealed partial class CredentialPipeline(
         var after = planner.Plan(revision, schedule.Interval, next, uid);
 
         // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
-        return after.ValidateNow ? ShortestRecheck : after.RequeueAfter;
+        return after.ValidateNow ? ShortestRecheck : Earliest(after.RequeueAfter, UntilExpiry(status, next, checkedAt));
     }
+
+    /// <summary>
+    /// The last check succeeded with credentials that have ended since (<see cref="CredentialStatus.ExpiresAt"/>): checked
+    /// now, so Ready turns False when they stop working rather than up to an interval later. Once: the check after the
+    /// end is later than it, whatever it finds.
+    /// </summary>
+    private static bool ExpiredSinceChecked(CredentialStatus status, PreviousCheck previous, DateTimeOffset now) =>
+        previous.Succeeded == true
+        && status.ExpiresAt is { } expires
+        && AsUtc(expires) <= now
+        && previous.LastAttempted is { } attempted && attempted < AsUtc(expires);
+
+    /// <summary>How long until the credentials that passed the last check end, when that comes before anything else; a second after it.</summary>
+    private static TimeSpan? UntilExpiry(CredentialStatus status, PreviousCheck previous, DateTimeOffset now) =>
+        previous.Succeeded == true && status.ExpiresAt is { } expires && AsUtc(expires) > now
+            ? AsUtc(expires) - now + ShortestRecheck
+            : null;
+
+    private static DateTimeOffset AsUtc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc));
 
     /// <summary>
     /// True when the last check of these inputs failed waiting for something outside the credential (its administrator)

@@ -50,6 +50,39 @@ public sealed class CredentialPipelineIdleTests
         kind.Logins.Should().Be(2, "a reconcile soon after an unwritten check must not log in again");
     }
 
+    /// <summary>
+    /// A token that ends before the next periodic check: the credential is looked at again just after the end, so Ready
+    /// turns False when the token stops working, not up to an interval later; and only once.
+    /// </summary>
+    [Fact]
+    public async Task Credentials_that_end_before_the_next_check_are_checked_again_just_after_their_end()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        var end = Start + TimeSpan.FromMinutes(4);
+        kind.Outcome = ValidationOutcome.Success(Good, "11.4") with { ExpiresAt = end };
+
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        status.ExpiresAt.Should().Be(end.UtcDateTime);
+        requeue.Should().Be(TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(1), "looked at a second after the end, long before the 10 minute interval");
+
+        time.Advance(TimeSpan.FromMinutes(2));
+        (await pipeline.RunAsync(credential, kind, status, CancellationToken.None)).Should().Be(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        kind.Logins.Should().Be(1, "nothing is due before the end");
+
+        time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "API server rejected the token (HTTP 401)");
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Logins.Should().Be(2, "the end of the credentials makes a check due");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("False");
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        kind.Logins.Should().Be(2, "the end forces one check, not one per reconcile");
+    }
+
     [Fact]
     public async Task A_failing_periodic_check_and_the_recovery_after_it_are_written_at_once()
     {
