@@ -1,6 +1,6 @@
 {{/*
 The operator's permissions, split by scope (rbac.yaml puts them in a ClusterRole or a Role). Keep both identical,
-together, to config/rbac/role.yaml: a test compares them.
+together, to config/rbac/operator/role.yaml: a test compares them.
 */}}
 {{/* Namespaced objects: credentials, Secrets, Events and the workloads and runs that may use a Secret. */}}
 {{- define "passbox.namespacedRules" -}}

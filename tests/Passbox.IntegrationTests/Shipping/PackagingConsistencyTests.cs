@@ -9,11 +9,48 @@ public sealed class PackagingConsistencyTests
         var chart = RbacRules.Permissions(ShippingManifests.HelmDocuments().OfKind("ClusterRole").Single());
         var kustomize = RbacRules.Permissions(ShippingManifests.KustomizeDocuments().OfKind("ClusterRole").Single());
 
-        chart.Except(kustomize).Should().BeEmpty("config/rbac/role.yaml must grant what charts/passbox/templates/_rbac.tpl grants");
-        kustomize.Except(chart).Should().BeEmpty("charts/passbox/templates/_rbac.tpl must grant what config/rbac/role.yaml grants");
+        chart.Except(kustomize).Should().BeEmpty("config/rbac/operator/role.yaml must grant what charts/passbox/templates/_rbac.tpl grants");
+        kustomize.Except(chart).Should().BeEmpty("charts/passbox/templates/_rbac.tpl must grant what config/rbac/operator/role.yaml grants");
         chart.Should().Contain("passbox.dev/clustercredentials/status:patch")
             .And.Contain("passbox.dev/pipelinecredentials/finalizers:update")
             .And.Contain("core/secrets:delete");
+    }
+
+    /// <summary>
+    /// config/namespaced is the chart with watchNamespace: the same Role in the watched namespace, the same CRD-only
+    /// ClusterRole, both bound to the operator's ServiceAccount where it runs, and the operator told the namespace.
+    /// </summary>
+    [Fact]
+    public void Kustomize_namespaced_installs_what_the_chart_with_watchNamespace_installs()
+    {
+        const string watched = "team-a";
+        var chart = ShippingManifests.HelmDocuments($"watchNamespace={watched}");
+        var kustomize = YamlDocuments.Parse(ShippingManifests.RenderKustomize(ShippingManifests.KustomizeNamespaced));
+
+        foreach (var kind in new[] { "Role", "ClusterRole" })
+        {
+            var role = kustomize.OfKind(kind, "passbox").Should().ContainSingle().Subject;
+            RbacRules.Permissions(role).Should().BeEquivalentTo(RbacRules.Permissions(chart.OfKind(kind, "passbox").Single()), "config/namespaced's {0}", kind);
+            ((string?)role["metadata"]!["namespace"]).Should().Be(kind == "Role" ? watched : null);
+        }
+
+        foreach (var kind in new[] { "RoleBinding", "ClusterRoleBinding" })
+        {
+            var binding = kustomize.OfKind(kind, "passbox").Should().ContainSingle().Subject;
+            YamlDocuments.Canonical(binding["subjects"]).Should().Be(YamlDocuments.Canonical(chart.OfKind(kind, "passbox").Single()["subjects"]));
+            ((string?)binding["roleRef"]!["kind"]).Should().Be(kind == "RoleBinding" ? "Role" : "ClusterRole");
+        }
+
+        var environment = kustomize.OfKind("Deployment").Single()["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray();
+        environment.Should().ContainSingle(e => (string?)e!["name"] == "PASSBOX_WATCH_NAMESPACE").Which!["value"]!.GetValue<string>().Should().Be(watched);
+        kustomize.Where(d => (string?)d["metadata"]!["namespace"] == watched).Select(d => (string?)d["kind"])
+            .Should().BeEquivalentTo(["Role", "RoleBinding"], "nothing else goes to the watched namespace");
+
+        // Its admission policy puts the finalizer on that namespace's credentials only, as the chart's does.
+        var chartBinding = ShippingManifests.HelmDocumentsOnCluster([ShippingManifests.MutatingAdmissionPolicyApi], ShippingManifests.DefaultRelease, $"watchNamespace={watched}")
+            .OfKind("MutatingAdmissionPolicyBinding").Single();
+        var kustomizeBinding = YamlDocuments.Parse(ShippingManifests.RenderKustomize(ShippingManifests.KustomizeNamespaced + "/admission")).OfKind("MutatingAdmissionPolicyBinding").Single();
+        YamlDocuments.Canonical(kustomizeBinding["spec"]).Should().Be(YamlDocuments.Canonical(chartBinding["spec"]));
     }
 
     [Fact]

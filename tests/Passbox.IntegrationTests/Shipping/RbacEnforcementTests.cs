@@ -60,6 +60,13 @@ public sealed class RbacEnforcementTests(RbacEnforcingControlPlane enforcing, Ma
     public async Task With_the_kustomize_configs_roles_the_operator_is_refused_nothing() =>
         await RunUnderRolesAsync(_ => ShippingManifests.KustomizeDocuments(), watchEveryNamespace: true);
 
+    /// <summary>config/namespaced grants in team-a: rendered for the test's namespace instead.</summary>
+    [SkippableFact]
+    public async Task With_the_namespaced_kustomize_configs_roles_the_operator_is_refused_nothing() =>
+        await RunUnderRolesAsync(
+            ns => YamlDocuments.Parse(ShippingManifests.RenderKustomize(ShippingManifests.KustomizeNamespaced).Replace(" team-a\n", $" {ns}\n", StringComparison.Ordinal)),
+            watchEveryNamespace: false);
+
     [SkippableFact]
     public async Task Without_a_role_the_operator_is_refused_so_the_enforcement_is_real()
     {

@@ -52,6 +52,10 @@ public sealed class ServerSideDryRunTests(ControlPlaneFixture controlPlane) : IA
     public Task The_kustomize_default_config_applies_cleanly_in_a_server_side_dry_run() =>
         AssertAppliesCleanlyAsync(ShippingManifests.RenderKustomize(), "kubectl kustomize config/default");
 
+    [Fact]
+    public Task The_kustomize_namespaced_config_applies_cleanly_in_a_server_side_dry_run() =>
+        AssertAppliesCleanlyAsync(ShippingManifests.RenderKustomize(ShippingManifests.KustomizeNamespaced), "kubectl kustomize config/namespaced");
+
     private async Task AssertAppliesCleanlyAsync(string manifests, string source)
     {
         var documents = YamlDocuments.Parse(manifests);

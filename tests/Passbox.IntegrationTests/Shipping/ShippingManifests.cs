@@ -13,6 +13,7 @@ public static class ShippingManifests
     public const string DefaultNamespace = "passbox-system";
     public const string KustomizeDefault = "config/default";
     public const string KustomizeAdmission = "config/admission";
+    public const string KustomizeNamespaced = "config/namespaced";
 
     /// <summary>What `helm install` finds on a cluster that serves MutatingAdmissionPolicy (Kubernetes 1.36+).</summary>
     public const string MutatingAdmissionPolicyApi = "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy";
