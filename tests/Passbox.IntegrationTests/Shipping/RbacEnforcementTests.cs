@@ -50,7 +50,7 @@ public sealed class RbacEnforcementTests(RbacEnforcingControlPlane enforcing, Ma
 
     [SkippableFact]
     public async Task With_the_charts_cluster_wide_roles_the_operator_watching_every_namespace_is_refused_nothing() =>
-        await RunUnderRolesAsync(ns => ChartDocuments(watchNamespace: null), watchEveryNamespace: true);
+        await RunUnderRolesAsync(_ => ChartDocuments(watchNamespace: null), watchEveryNamespace: true);
 
     [SkippableFact]
     public async Task With_watchNamespace_the_Role_in_that_namespace_is_enough_for_everything() =>
