@@ -61,8 +61,10 @@ public sealed class CredentialMetrics
                 return;
             }
 
+            var status = statusOf(change.Current);
+
             // As cert-manager exports certificates' ends: an alert on "expires within 14 days" warns before the check fails.
-            if (statusOf(change.Current)?.ExpiresAt is { } expiresAt)
+            if (status?.ExpiresAt is { } expiresAt)
             {
                 Expiry.WithLabels(key.Kind, key.Namespace, key.Name).Set(new DateTimeOffset(DateTime.SpecifyKind(expiresAt, DateTimeKind.Utc)).ToUnixTimeSeconds());
             }
@@ -71,7 +73,7 @@ public sealed class CredentialMetrics
                 Expiry.RemoveLabelled(key.Kind, key.Namespace, key.Name);
             }
 
-            var condition = statusOf(change.Current)?.Conditions?.Find(c => c.Type == ConditionTypes.Ready);
+            var condition = status?.Conditions?.Find(c => c.Type == ConditionTypes.Ready);
             var reason = condition?.Reason ?? string.Empty;
             if (exported.TryGetValue(key, out var previous) && previous != reason)
             {

@@ -40,7 +40,7 @@ public static class Kubeconfigs
         }
 
         var root = Mapping(stream.Documents[0].RootNode);
-        var proxyUrls = new Dictionary<string, string>(StringComparer.Ordinal);
+        var proxyUrls = new Dictionary<string, string?>(StringComparer.Ordinal);
         var config = new K8SConfiguration
         {
             ApiVersion = Text(root, "apiVersion"),
@@ -50,7 +50,7 @@ public static class Kubeconfigs
             Users = List(root, "users", n => new User { Name = Text(n, "name"), UserCredentials = Map(n, "user", UserCredentials) }),
             Contexts = List(root, "contexts", n => new Context { Name = Text(n, "name"), ContextDetails = Map(n, "context", ContextDetails) }),
         };
-        return new KubeconfigDocument(config, proxyUrls);
+        return new KubeconfigDocument(config, proxyUrls.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value!, StringComparer.Ordinal));
     }
 
     /// <summary>
@@ -173,13 +173,16 @@ public static class Kubeconfigs
         return File.Exists(home) || !KubernetesClientConfiguration.IsInCluster() ? home : null;
     }
 
-    /// <summary>A cluster entry; its <c>proxy-url</c>, when it has one, goes to <paramref name="proxyUrls"/> (the first entry of a name wins, as kubectl reads them).</summary>
-    private static Cluster Cluster(YamlMappingNode n, Dictionary<string, string> proxyUrls)
+    /// <summary>
+    /// A cluster entry; its <c>proxy-url</c> (null for none) goes to <paramref name="proxyUrls"/> under its name. The first
+    /// entry of a name wins, as for every other field: a later duplicate's proxy must not join the first one's server.
+    /// </summary>
+    private static Cluster Cluster(YamlMappingNode n, Dictionary<string, string?> proxyUrls)
     {
         var cluster = new Cluster { Name = Text(n, "name"), ClusterEndpoint = Map(n, "cluster", ClusterEndpoint) };
-        if (cluster.Name is { } name && Child(n, "cluster") is YamlMappingNode body && Text(body, "proxy-url") is { Length: > 0 } proxyUrl)
+        if (cluster.Name is { } name)
         {
-            proxyUrls.TryAdd(name, proxyUrl);
+            proxyUrls.TryAdd(name, Child(n, "cluster") is YamlMappingNode body && Text(body, "proxy-url") is { Length: > 0 } proxyUrl ? proxyUrl : null);
         }
 
         return cluster;

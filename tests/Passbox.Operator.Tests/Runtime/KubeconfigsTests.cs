@@ -70,6 +70,26 @@ public sealed class KubeconfigsTests
             user: cert
         """;
 
+    /// <summary>proxy-url, which KubernetesClient's model lacks, follows the rule of every other field: the first entry of a name.</summary>
+    [Fact]
+    public void A_clusters_proxy_url_is_read_from_the_first_entry_of_its_name_only()
+    {
+        var document = Kubeconfigs.Read("""
+            clusters:
+            - name: prod
+              cluster: {server: "https://prod:6443"}
+            - name: prod
+              cluster: {server: "https://other:6443", proxy-url: "socks5://bastion:1080"}
+            - name: edge
+              cluster: {server: "https://edge:6443", proxy-url: "http://proxy:3128"}
+            """)!;
+
+        document.Config.Clusters.First(c => c.Name == "prod").ClusterEndpoint.Server.Should().Be("https://prod:6443");
+        document.ProxyUrl("prod").Should().BeNull("the second prod entry is ignored, with its proxy");
+        document.ProxyUrl("edge").Should().Be("http://proxy:3128");
+        document.ProxyUrl("missing").Should().BeNull();
+    }
+
     [Fact]
     public void Reads_every_connection_field_as_KubernetesClient_does()
     {
