@@ -59,6 +59,12 @@ public sealed class GeneratedSecretCache : IGeneratedSecretView
         secret.StringData = null;
         secret.Metadata.Annotations ??= new Dictionary<string, string>();
         secret.Metadata.Annotations[ObservedHashKey] = hash;
+        if (secret.Metadata.Finalizers is { Count: > 0 } finalizers)
+        {
+            // Every generated Secret carries this one: one shared string instead of one decoded copy per Secret.
+            secret.Metadata.Finalizers = [.. finalizers.Select(f => f == Api.V1Alpha1.ApiGroup.InUseFinalizer ? Api.V1Alpha1.ApiGroup.InUseFinalizer : f)];
+        }
+
         return secret;
     }
 }

@@ -28,45 +28,109 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             return ForeignSecret(namespaceName, payload.Name);
         }
 
+        if (observed.Terminating)
+        {
+            // Deleted by someone while its credential lives (the credential's own deletion never publishes): the
+            // deletion is let through, and the Secret published anew.
+            await ReleaseAsync(namespaceName, payload.Name, observed, ct);
+            return await CreateOrAdoptAsync(owner, namespaceName, payload, ct);
+        }
+
         if (observed.Matches(payload))
         {
-            return new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date");
+            return observed.IsProtected
+                ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date")
+                : await ProtectAsync(namespaceName, payload.Name, observed.Uid, ct);
         }
 
-        return await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, live: null, ct);
+        return await UpdateAsync(owner, namespaceName, payload, observed, live: null, ct);
     }
 
-    /// <summary>Deletes the generated Secret if, and only if, it is still the one this owner generated.</summary>
+    /// <summary>
+    /// Deletes the generated Secret if, and only if, it is still the one this owner generated, finalizer first. A cached
+    /// copy is trusted only when it shows the finalizer: one without it may predate the finalizer's arrival, and a
+    /// Secret deleted with the finalizer still on would wait for good, for a credential that is gone.
+    /// </summary>
     public async Task DeleteAsync(string ownerUid, string namespaceName, string name, CancellationToken ct)
     {
-        var observed = view.Find(namespaceName, name);
-        V1Secret? live = null;
-        if (observed is null)
-        {
-            live = await TryReadAsync(namespaceName, name, ct);
-            if (live is null)
-            {
-                return;
-            }
-        }
-
-        var owned = observed?.IsOwnedBy(ownerUid) ?? ObservedSecret.From(live!).IsOwnedBy(ownerUid);
-        if (!owned)
+        var secret = view.Find(namespaceName, name) is { IsProtected: true } cached
+            ? cached
+            : await TryReadAsync(namespaceName, name, ct) is { } live ? ObservedSecret.From(live) : null;
+        if (secret is null || !secret.IsOwnedBy(ownerUid))
         {
             return;
         }
 
-        var uid = observed?.Uid ?? live!.Metadata.Uid;
+        await DeleteOwnedAsync(namespaceName, name, secret, ct);
+        LogDeleted(logger, namespaceName, name);
+    }
+
+    /// <summary>Takes the finalizer off a Secret of this owner, then deletes it unless it is already on its way out.</summary>
+    private async Task DeleteOwnedAsync(string namespaceName, string name, ObservedSecret secret, CancellationToken ct)
+    {
+        if (!await ReleaseAsync(namespaceName, name, secret, ct) || secret.Terminating)
+        {
+            return; // Gone, replaced, or deleted already: the finalizer was all that kept it.
+        }
+
         try
         {
             await client.CoreV1.DeleteNamespacedSecretAsync(name, namespaceName,
-                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = uid } }, cancellationToken: ct);
-            LogDeleted(logger, namespaceName, name);
+                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = secret.Uid } }, cancellationToken: ct);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
         {
             // Already gone, or replaced by a Secret we do not own: either way nothing of ours is left to delete.
         }
+    }
+
+    /// <summary>
+    /// Removes Passbox's finalizer from the Secret with <paramref name="secret"/>'s uid (a strategic merge patch: other
+    /// finalizers stay, and the uid in the patch makes the server refuse it for another Secret of that name). False
+    /// when that Secret is gone or replaced.
+    /// </summary>
+    private async Task<bool> ReleaseAsync(string namespaceName, string name, ObservedSecret secret, CancellationToken ct)
+    {
+        if (!secret.IsProtected)
+        {
+            return true;
+        }
+
+        var patch = new JsonObject
+        {
+            ["metadata"] = new JsonObject
+            {
+                ["uid"] = secret.Uid,
+                ["$deleteFromPrimitiveList/finalizers"] = new JsonArray(Api.V1Alpha1.ApiGroup.InUseFinalizer),
+            },
+        };
+        try
+        {
+            var released = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch),
+                name, namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+            ownWrites?.Record(released.Metadata);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Puts Passbox's finalizer on a generated Secret that matches its credential but lacks it (created by a version
+    /// before the finalizer): one patch, no event, as nothing a consumer reads changes.
+    /// </summary>
+    private async Task<PublishResult> ProtectAsync(string namespaceName, string name, string uid, CancellationToken ct)
+    {
+        var patch = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["uid"] = uid, ["finalizers"] = new JsonArray(Api.V1Alpha1.ApiGroup.InUseFinalizer) },
+        };
+        var protectedSecret = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch),
+            name, namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+        ownWrites?.Record(protectedSecret.Metadata);
+        return new PublishResult(PublishOutcome.Unchanged, $"Secret {name} is up to date");
     }
 
     private async Task<PublishResult> CreateOrAdoptAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
@@ -92,26 +156,32 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
                 return ForeignSecret(namespaceName, payload.Name);
             }
 
-            return observed.Matches(payload)
+            if (observed.Terminating)
+            {
+                // Ours, deleted, and held by someone else's finalizer (ours is off): nothing can be written to it. Its
+                // disappearance brings the credential back through the watch; until then the reconcile backs off.
+                throw new InvalidOperationException($"Secret {namespaceName}/{payload.Name} is being deleted and waits for finalizers of others; it is published anew once it is gone");
+            }
+
+            return observed.Matches(payload) && observed.IsProtected
                 ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date")
-                : await UpdateAsync(owner, namespaceName, payload, observed.Type, observed.Uid, live, ct);
+                : await UpdateAsync(owner, namespaceName, payload, observed, live, ct);
         }
     }
 
     /// <summary>Brings the Secret to the payload; <c>live</c> is the Secret just read from the server (adoption), else null.</summary>
     private async Task<PublishResult> UpdateAsync(
-        V1OwnerReference owner, string namespaceName, SecretPayload payload, string currentType, string currentUid, V1Secret? live, CancellationToken ct)
+        V1OwnerReference owner, string namespaceName, SecretPayload payload, ObservedSecret current, V1Secret? live, CancellationToken ct)
     {
-        if (currentType != payload.Type)
+        if (current.Type != payload.Type)
         {
             // A Secret's type is immutable: the only way to a new format is a new object. Workloads may mount the old
             // one, so the new one is tried first: a webhook, policy or quota that refuses it then leaves the old Secret
             // in place, rather than no Secret at all.
             await TryCreateAsync(owner, namespaceName, payload, ct);
-            await client.CoreV1.DeleteNamespacedSecretAsync(payload.Name, namespaceName,
-                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = currentUid } }, cancellationToken: ct);
+            await DeleteOwnedAsync(namespaceName, payload.Name, current, ct);
             await CreateAsync(owner, namespaceName, payload, ct);
-            LogRecreated(logger, namespaceName, payload.Name, currentType, payload.Type);
+            LogRecreated(logger, namespaceName, payload.Name, current.Type, payload.Type);
             return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} recreated as {payload.Type}");
         }
 
@@ -252,6 +322,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
                 Labels = new Dictionary<string, string>(payload.Labels),
                 Annotations = annotations,
                 OwnerReferences = [owner],
+                Finalizers = [Api.V1Alpha1.ApiGroup.InUseFinalizer],
             },
             Type = payload.Type,
             Data = new Dictionary<string, byte[]>(payload.Data),

@@ -9,7 +9,9 @@ public sealed record ObservedSecret(
     string DataHash,
     IReadOnlyDictionary<string, string> Labels,
     IReadOnlyDictionary<string, string> Annotations,
-    IReadOnlyList<string> OwnerUids)
+    IReadOnlyList<string> OwnerUids,
+    IReadOnlyList<string> Finalizers,
+    bool Terminating)
 {
     public static ObservedSecret From(V1Secret secret) =>
         FromCached(secret, SecretDataHash.Compute(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data)));
@@ -21,9 +23,18 @@ public sealed record ObservedSecret(
         dataHash,
         new Dictionary<string, string>(secret.Metadata.Labels ?? new Dictionary<string, string>()),
         new Dictionary<string, string>(secret.Metadata.Annotations ?? new Dictionary<string, string>()),
-        (secret.Metadata.OwnerReferences ?? []).Select(o => o.Uid).ToList());
+        (secret.Metadata.OwnerReferences ?? []).Select(o => o.Uid).ToList(),
+        [.. secret.Metadata.Finalizers ?? []],
+        secret.Metadata.DeletionTimestamp is not null);
 
     public bool IsOwnedBy(string ownerUid) => OwnerUids.Contains(ownerUid);
+
+    /// <summary>
+    /// Carries Passbox's finalizer, which keeps it while the credential's deletion waits for its users: the garbage
+    /// collector deletes a credential's dependents at once when the credential is deleted in the foreground (Argo CD's
+    /// prune, <c>kubectl delete --cascade=foreground</c>), whatever finalizer holds the credential itself.
+    /// </summary>
+    public bool IsProtected => Finalizers.Contains(Api.V1Alpha1.ApiGroup.InUseFinalizer);
 
     /// <summary>
     /// True when the Secret carries everything the payload asks for and was last written for the same labels and

@@ -593,6 +593,85 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     }
 
     /// <summary>
+    /// A deletion in the foreground (Argo CD prunes so by default; <c>kubectl delete --cascade=foreground</c>) has the
+    /// garbage collector delete the credential's dependents at once, the generated Secret among them, whatever finalizer
+    /// holds the credential. The control plane runs no collector, so the test does its part: the foreground DELETE of
+    /// the credential, then the DELETE of the Secret the collector sends, and at the end the removal of
+    /// <c>foregroundDeletion</c>. The Secret's own finalizer must keep it, data intact, until the last user goes.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_in_use_outlives_a_foreground_deletion_of_its_credential_and_goes_with_its_last_user()
+    {
+        var secret = await ReadyCredentialAsync("foreground");
+        var published = (await kit.TryGetSecretAsync(secret))!;
+        published.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer, "a generated Secret is protected from its first moment");
+        await CreatePodAsync("fg-app", PodUsing(secret));
+        await WaitUsedByAsync(secret, "Pod fg-app");
+
+        var resource = ResourceDescriptor.For<PipelineCredential>();
+        await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(resource.Group, resource.Version, run.Namespace, resource.Plural, secret,
+            propagationPolicy: "Foreground");
+        await admin.CoreV1.DeleteNamespacedSecretAsync(secret, run.Namespace,
+            new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = published.Metadata.Uid } });
+        await WaitBlockedAsync(secret, "Pod fg-app");
+
+        await Task.Delay(TimeSpan.FromSeconds(1)); // Time for the operator to handle the Secret's deletion: it must not let it go.
+        var kept = await kit.TryGetSecretAsync(secret);
+        kept.Should().NotBeNull("a Pod still mounts it");
+        kept!.Metadata.Uid.Should().Be(published.Metadata.Uid);
+        kept.Metadata.DeletionTimestamp.Should().NotBeNull();
+        kept.Data["token"].Should().Equal(System.Text.Encoding.UTF8.GetBytes(Token));
+
+        await DeletePodAsync("fg-app");
+        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(secret), s => s is null, "the Secret to go with its last user");
+        var released = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(secret),
+            c => c?.Metadata.Finalizers?.Contains(ApiGroup.InUseFinalizer) != true, "the credential's finalizer to come off");
+        if (released?.Metadata.Finalizers?.Contains("foregroundDeletion") == true)
+        {
+            // The collector's last step: with no dependents left, it lets the credential go.
+            await admin.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch),
+                resource.Group, resource.Version, run.Namespace, resource.Plural, secret);
+        }
+
+        await WaitGoneAsync(secret);
+    }
+
+    /// <summary>Someone deletes the generated Secret while its credential lives: the finalizer does not keep it from going, and it is published anew.</summary>
+    [Fact]
+    public async Task A_generated_Secret_deleted_by_hand_is_let_go_and_published_anew()
+    {
+        var secret = await ReadyCredentialAsync("hand-deleted");
+        var published = (await kit.TryGetSecretAsync(secret))!;
+        await CreatePodAsync("hand-app", PodUsing(secret));
+        await WaitUsedByAsync(secret, "Pod hand-app");
+
+        await admin.CoreV1.DeleteNamespacedSecretAsync(secret, run.Namespace);
+
+        var republished = await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(secret),
+            s => s is not null && s.Metadata.Uid != published.Metadata.Uid && s.Metadata.DeletionTimestamp is null, "the Secret to be published anew");
+        republished!.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
+        republished.Data["token"].Should().Equal(System.Text.Encoding.UTF8.GetBytes(Token));
+        await DeletePodAsync("hand-app");
+    }
+
+    /// <summary>A generated Secret without the finalizer (as versions before it made them) gets it, and nothing else changes.</summary>
+    [Fact]
+    public async Task A_generated_Secret_without_the_finalizer_gets_it_back_with_nothing_else_written()
+    {
+        var secret = await ReadyCredentialAsync("unprotected");
+        await admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), secret, run.Namespace);
+        var stripped = (await kit.TryGetSecretAsync(secret))!;
+
+        var protectedAgain = await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(secret),
+            s => s?.Metadata.Finalizers?.Contains(ApiGroup.InUseFinalizer) == true, "the finalizer to be back");
+        protectedAgain!.Metadata.Uid.Should().Be(stripped.Metadata.Uid);
+        protectedAgain.Data.Should().BeEquivalentTo(stripped.Data);
+        protectedAgain.Metadata.Annotations.Should().BeEquivalentTo(stripped.Metadata.Annotations);
+        var events = await admin.CoreV1.ListNamespacedEventAsync(run.Namespace);
+        events.Items.Should().NotContain(e => e.InvolvedObject.Name == secret && e.Reason == "SecretUpdated", "consumers read nothing new");
+    }
+
+    /// <summary>
     /// The whole life of one user: a Ready credential, the user, usedBy naming it, a deletion blocked with the user
     /// named, and credential and generated Secret gone once the user is.
     /// </summary>

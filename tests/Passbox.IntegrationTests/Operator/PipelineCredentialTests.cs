@@ -598,10 +598,10 @@ public sealed class PipelineCredentialTests(
     {
         await kit.CreateSecretAsync("fix-input", new Dictionary<string, string> { ["password"] = git.Password });
         await kit.CreateAsync(GitCredential("fix", "fix-input", SecretFormat.BasicAuth, SecretConsumer.Jenkins));
-        await kit.WaitForSecretAsync("fix");
+        var first = await kit.WaitForSecretAsync("fix");
 
         await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", run.Namespace);
-        var recreated = await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s).GetValueOrDefault("password") == git.Password);
+        var recreated = await kit.WaitForSecretAsync("fix", s => s.Metadata.Uid != first.Metadata.Uid && ClusterTestKit.Decode(s).GetValueOrDefault("password") == git.Password);
         recreated.Type.Should().Be("kubernetes.io/basic-auth");
         recreated.Metadata.Labels.Should().Contain("jenkins.io/credentials-type", "usernamePassword");
 

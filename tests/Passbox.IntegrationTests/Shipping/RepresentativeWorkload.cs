@@ -73,9 +73,9 @@ public sealed class RepresentativeWorkload(ControlPlaneFixture controlPlane, Mar
             // Repairs: an edit is patched back, a deletion re-created; the second re-creation's "created" event is aggregated
             // (the first publication's event also tells the login, so it is a different message).
             await kit.SetSecretValueAsync("orders-db", "password", "edited-by-hand");
-            await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
+            var repaired = await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
             await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("orders-db", watchedNamespace);
-            var recreated = await kit.WaitForSecretAsync("orders-db", s => ClusterTestKit.Decode(s)["password"] == account.Password);
+            var recreated = await kit.WaitForSecretAsync("orders-db", s => s.Metadata.Uid != repaired.Metadata.Uid && ClusterTestKit.Decode(s)["password"] == account.Password);
             await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("orders-db", watchedNamespace);
             await kit.WaitForSecretAsync("orders-db", s => s.Metadata.Uid != recreated.Metadata.Uid && ClusterTestKit.Decode(s)["password"] == account.Password);
 

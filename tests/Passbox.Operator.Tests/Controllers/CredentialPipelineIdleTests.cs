@@ -285,7 +285,9 @@ public sealed class CredentialPipelineIdleTests
             payload.DataHash,
             new Dictionary<string, string>(),
             new Dictionary<string, string> { [ApiGroup.DataHashAnnotation] = payload.DataHash, [ApiGroup.MetadataHashAnnotation] = payload.MetadataHash },
-            [ownerUid]);
+            [ownerUid],
+            [ApiGroup.InUseFinalizer],
+            false);
 
         public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
     }

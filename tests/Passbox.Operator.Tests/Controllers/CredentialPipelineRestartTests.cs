@@ -105,7 +105,7 @@ public sealed class CredentialPipelineRestartTests
     private sealed class StaleView(string ownerUid) : IGeneratedSecretView
     {
         public ObservedSecret? Find(string namespaceName, string name) =>
-            new("uid-secret", "Opaque", "stale-hash", new Dictionary<string, string>(), new Dictionary<string, string>(), [ownerUid]);
+            new("uid-secret", "Opaque", "stale-hash", new Dictionary<string, string>(), new Dictionary<string, string>(), [ownerUid], [ApiGroup.InUseFinalizer], false);
 
         public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
     }

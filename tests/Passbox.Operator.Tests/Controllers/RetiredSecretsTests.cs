@@ -24,9 +24,12 @@ public sealed class RetiredSecretsTests
     [Fact]
     public async Task An_unused_old_Secret_whose_deletion_is_refused_is_kept_and_described_without_the_servers_text()
     {
-        var server = new FakeApiServer(request => request.Method == HttpMethod.Delete
-            ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets billing-old is forbidden: policy quotes password=hunter22")
-            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var server = new FakeApiServer(request => request.Method.Method switch
+        {
+            "PATCH" => Released(),
+            "DELETE" => FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets billing-old is forbidden: policy quotes password=hunter22"),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
 
         var kept = await Retired(server).RetireAsync(Ns, OwnerUid, "billing", "billing-old", CancellationToken.None);
 
@@ -42,6 +45,7 @@ public sealed class RetiredSecretsTests
         var server = new FakeApiServer(request => request.Method.Method switch
         {
             "POST" => FakeApiServer.Json(HttpStatusCode.Created, request.Body!),
+            "PATCH" => Released(),
             "DELETE" => FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets billing-old is forbidden"),
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
@@ -101,15 +105,40 @@ public sealed class RetiredSecretsTests
     [Fact]
     public async Task An_unused_old_Secret_is_deleted_and_not_kept()
     {
-        var server = new FakeApiServer(request => request.Method == HttpMethod.Delete
-            ? FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Status","apiVersion":"v1","status":"Success"}""")
-            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var server = new FakeApiServer(request => request.Method.Method switch
+        {
+            "PATCH" => Released(),
+            "DELETE" => FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Status","apiVersion":"v1","status":"Success"}"""),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
 
         var kept = await Retired(server).RetireAsync(Ns, OwnerUid, "billing", "billing-old", CancellationToken.None);
 
         kept.Should().BeEmpty();
-        server.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Delete);
+        server.Requests.Select(r => r.Method.Method).Should().Equal(["PATCH", "DELETE"], "the finalizer comes off first, or the Secret would wait for good");
+        server.Requests.First().Body.Should().Contain("\"$deleteFromPrimitiveList/finalizers\":[\"passbox.dev/in-use-protection\"]").And.Contain("\"uid\":\"uid-old\"");
     }
+
+    /// <summary>An old Secret of a version before the finalizer: the cache may lag behind a finalizer just added, so it is read first.</summary>
+    [Fact]
+    public async Task An_old_Secret_cached_without_the_finalizer_is_read_before_its_deletion()
+    {
+        var server = new FakeApiServer(request => request.Method.Method switch
+        {
+            "GET" => FakeApiServer.Json(HttpStatusCode.OK, $$$"""{"kind":"Secret","apiVersion":"v1","metadata":{"name":"billing-old","uid":"uid-old","ownerReferences":[{"apiVersion":"passbox.dev/v1alpha1","kind":"ClusterCredential","name":"billing","uid":"{{{OwnerUid}}}"}],"finalizers":["passbox.dev/in-use-protection"]}}"""),
+            "PATCH" => Released(),
+            "DELETE" => FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Status","apiVersion":"v1","status":"Success"}"""),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var kept = await Retired(server, new OneOldSecret(protectedInCache: false)).RetireAsync(Ns, OwnerUid, "billing", "billing-old", CancellationToken.None);
+
+        kept.Should().BeEmpty();
+        server.Requests.Select(r => r.Method.Method).Should().Equal(["GET", "PATCH", "DELETE"]);
+    }
+
+    private static HttpResponseMessage Released() =>
+        FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Secret","apiVersion":"v1","metadata":{"name":"billing-old","uid":"uid-old"}}""");
 
     private static RetiredSecrets Retired(FakeApiServer server, IGeneratedSecretView? cache = null)
     {
@@ -141,11 +170,12 @@ public sealed class RetiredSecretsTests
     }
 
     /// <summary>The cache holds the credential's Secret under its old name.</summary>
-    private sealed class OneOldSecret : IGeneratedSecretView
+    private sealed class OneOldSecret(bool protectedInCache = true) : IGeneratedSecretView
     {
-        private static readonly ObservedSecret Old = new("uid-old", "Opaque", "hash", new Dictionary<string, string>(), new Dictionary<string, string>(), [OwnerUid]);
+        private readonly ObservedSecret old = new("uid-old", "Opaque", "hash", new Dictionary<string, string>(), new Dictionary<string, string>(), [OwnerUid],
+            protectedInCache ? [ApiGroup.InUseFinalizer] : [], false);
 
-        public ObservedSecret? Find(string namespaceName, string name) => name == "billing-old" ? Old : null;
+        public ObservedSecret? Find(string namespaceName, string name) => name == "billing-old" ? old : null;
 
         public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => ownerUid == OwnerUid ? ["billing-old"] : [];
     }
