@@ -81,17 +81,36 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
     /// </summary>
     private static async Task<UserAdminOutcome?> ResetAsync(MilvusClient client, ManagedUser user, DatabaseLogin admin, CancellationToken ct)
     {
+        if (await TryUpdateAsync(client, user.Name, user.CurrentPassword ?? string.Empty, user.Password, ct))
+        {
+            return null;
+        }
+
+        if (user.CurrentPassword != user.Password && await TryUpdateAsync(client, user.Name, user.Password, user.Password, ct))
+        {
+            // The server takes the new password as the old one: an earlier reset reached the server but not the published
+            // Secret (cut short by a timeout, a crash, a lost lease, or a later step that failed), and the published
+            // password would never be accepted as the old one again. Setting it to itself changes nothing.
+            return null;
+        }
+
+        var known = user.CurrentPassword is null ? "Passbox knows no current password for it" : "its current password is not the one Passbox last published";
+        return UserAdminOutcome.Failure(ValidationReasons.PermissionDenied,
+            $"as administrator '{admin.LoginName}': {admin.Endpoint} wants the old password to reset user '{user.Name}' and {known}; " +
+            "make the administrator a superuser (common.security.superUsers), or drop the user so Passbox creates it again");
+    }
+
+    /// <summary>UpdateCredential; false when the server refuses the old password.</summary>
+    private static async Task<bool> TryUpdateAsync(MilvusClient client, string userName, string oldPassword, string newPassword, CancellationToken ct)
+    {
         try
         {
-            await client.UpdateCredentialAsync(user.Name, user.CurrentPassword ?? string.Empty, user.Password, ct);
-            return null;
+            await client.UpdateCredentialAsync(userName, oldPassword, newPassword, ct);
+            return true;
         }
         catch (MilvusStatusException ex) when (ex.Code == MilvusStatus.NotAuthenticated)
         {
-            var known = user.CurrentPassword is null ? "Passbox knows no current password for it" : "its current password is not the one Passbox last published";
-            return UserAdminOutcome.Failure(ValidationReasons.PermissionDenied,
-                $"as administrator '{admin.LoginName}': {admin.Endpoint} wants the old password to reset user '{user.Name}' and {known}; " +
-                "make the administrator a superuser (common.security.superUsers), or drop the user so Passbox creates it again");
+            return false;
         }
     }
 

@@ -156,6 +156,36 @@ public sealed class ProvisioningMilvusTests(ControlPlaneFixture controlPlane) : 
         ClusterTestKit.Decode((await kit.TryGetSecretAsync("drift"))!)["password"].Should().Be(published, "the last good Secret stays");
     }
 
+    /// <summary>
+    /// A reset that reached the server but not the published Secret (cut short by a timeout, a crash or a lost lease)
+    /// leaves the server with the new password and the Secret with the old one, which the server no longer takes as the
+    /// old password. The next attempt finds the new one already set and publishes it, instead of PermissionDenied for good.
+    /// </summary>
+    [Fact]
+    public async Task A_reset_cut_short_after_the_server_took_it_is_completed_by_the_next_attempt()
+    {
+        var user = ClusterTestKit.Unique("cut_");
+        var first = "First-pa55word-1";
+        var second = "Second-pa55word-2";
+        run.MarkSecret(first, second);
+        await CreateAdminAsync();
+        await kit.CreateSecretAsync("cut-input", new Dictionary<string, string> { ["password"] = first });
+        var credential = specs.Managed("cut", user);
+        credential.Spec.PasswordSecretRef = new SecretKeyReference { Name = "cut-input", Key = "password" };
+        await kit.CreateAsync(credential);
+        await kit.WaitForSecretAsync("cut", s => ClusterTestKit.Decode(s)["password"] == first);
+
+        // What the cut-short reset left: the server has the new password, nothing else knows.
+        milvus.State.SetPassword(user, second);
+        await kit.SetSecretValueAsync("cut-input", "password", second);
+
+        await kit.WaitForSecretAsync("cut", s => ClusterTestKit.Decode(s)["password"] == second);
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("cut", ConditionTypes.Ready, "True");
+        ready.Status!.Conditions!.Should().NotContain(c => c.Reason == "PermissionDenied");
+        (await CanLogInAsync(user, second)).Should().BeTrue();
+        milvus.State.RolesOf(user).Should().Equal(ReaderRole);
+    }
+
     [Fact]
     public async Task Deletion_policy_Delete_drops_the_user_only_after_in_use_protection_lets_go()
     {
