@@ -53,4 +53,10 @@ public static class ValidationReasons
 
     /// <summary>The spec asks for something the operator cannot do (a bad admin reference, a name too long).</summary>
     public const string InvalidSpec = nameof(InvalidSpec);
+
+    /// <summary>
+    /// The server answered with an error that has no more specific reason (not a network failure, not a passing state
+    /// such as a shutdown or a deadlock). Asking again at once gets the same answer, so it waits the validation interval.
+    /// </summary>
+    public const string ServerError = nameof(ServerError);
 }

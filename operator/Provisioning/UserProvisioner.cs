@@ -183,10 +183,15 @@ public sealed class UserProvisioner(
         return (await connectors.ValidateAsync(ClusterCredentialKind.MapEngine(credential.Spec.Engine), login, ct)).Succeeded;
     }
 
-    /// <summary>Fingerprint of what the administrator applies: the login (endpoint, user, password reference) and the provisioning spec.</summary>
+    /// <summary>
+    /// Fingerprint of what the administrator applies: the login (endpoint, user, password reference) and the provisioning
+    /// spec. A grant on a database with <c>_</c> in its name adds a mark of the escaped form, so a user an older Passbox
+    /// granted the unescaped wildcard form is applied once more after an upgrade, which revokes that form.
+    /// </summary>
     private static string AppliedRevision(ClusterCredential credential, EffectiveClusterSpec effective) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            effective.LoginRelevantJson() + "\n" + k8s.KubernetesJson.Serialize(credential.Spec.Provisioning))))[..16];
+            effective.LoginRelevantJson() + "\n" + k8s.KubernetesJson.Serialize(credential.Spec.Provisioning)
+            + (credential.Spec.Provisioning?.Grants?.Any(g => g.Database.Contains('_', StringComparison.Ordinal)) == true ? "\ngrants: _ escaped" : string.Empty))))[..16];
 
     public async Task<ReleaseResult> ReleaseAsync(ClusterCredential credential, CancellationToken ct)
     {

@@ -59,11 +59,37 @@ public sealed class LocalCredentialReference
 /// <summary>A Milvus role.</summary>
 public sealed class MilvusRoleReference
 {
-    /// <summary>Name of the role, e.g. <c>public</c> or one created for the application.</summary>
+    /// <summary>
+    /// Name of the role, e.g. <c>public</c> or one created for the application. Not a built-in administrator role
+    /// (Milvus's <c>admin</c>, Zilliz Cloud's <c>db_admin</c>): those would make the user an administrator of the cluster.
+    /// </summary>
     [Required]
     [StringLength(255, MinimumLength = 1)]
     [RegularExpression(@"^[A-Za-z_][A-Za-z0-9_-]*$")]
+    [CelRule("!(self.lowerAscii() in " + PrivilegedMilvusRoles.CelList + ")",
+        "roles: admin (Milvus) and db_admin (Zilliz Cloud) make the user an administrator of the cluster; Passbox does not grant them")]
     public string Name { get; set; } = "";
+}
+
+/// <summary>
+/// Milvus's and Zilliz Cloud's built-in administrator roles, which Passbox never gives a managed user: <c>admin</c> manages
+/// every user, role and collection of a Milvus cluster, and Zilliz Cloud's <c>db_admin</c> has full control of the cluster.
+/// The one list behind both the schema's rule and the operator's runtime refusal, compared without case.
+/// </summary>
+public static class PrivilegedMilvusRoles
+{
+    /// <summary>The list for people, and the only place the names are written down.</summary>
+    public const string Text = "admin, db_admin";
+
+    /// <summary>The list as a CEL expression, for the schema.</summary>
+    public const string CelList = "'" + Text + "'.split(', ')";
+
+    public static IReadOnlyList<string> All { get; } = Text.Split(", ");
+
+    private static readonly HashSet<string> Names = new(All, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Compared without case, as the schema's rule does with <c>lowerAscii()</c>.</summary>
+    public static bool Contains(string? role) => role is not null && Names.Contains(role);
 }
 
 /// <summary>Length and characters of a generated password. Milvus accepts 6 to 72 safely; Zilliz Cloud wants 8 or more with several character classes.</summary>

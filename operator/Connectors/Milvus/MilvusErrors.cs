@@ -7,6 +7,9 @@ namespace Passbox.Operator.Connectors.Milvus;
 /// <summary>Turns gRPC and Milvus status errors into a validation reason and an actionable message.</summary>
 internal static class MilvusErrors
 {
+    /// <summary>The legacy <c>error_code</c> IllegalArgument, sent by servers that leave <c>code</c> at 0.</summary>
+    private const int LegacyIllegalArgument = 5;
+
     public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure = null)
     {
         ArgumentNullException.ThrowIfNull(exception);
@@ -71,6 +74,14 @@ internal static class MilvusErrors
         if (status.Code == MilvusStatus.NotPermitted || status.ErrorCode == MilvusStatus.LegacyPermissionDenied)
         {
             return (ValidationReasons.PermissionDenied, $"{Who(login)} may not {status.Method} on {endpoint}: {SecretRedaction.Redact(status.Reason, login)}");
+        }
+
+        if (status.Code == MilvusStatus.ParameterInvalid || status.Code == 0 && status.ErrorCode == LegacyIllegalArgument)
+        {
+            // A value the server will refuse however often it is sent: most often a password out of its rules.
+            return (ValidationReasons.InvalidSpec, $"{endpoint} refused a value Passbox sent in {status.Method} (code {status.Code}, error_code {status.ErrorCode}): {SecretRedaction.Redact(status.Reason, login)}. " +
+                "For a password: Milvus takes 6 to 256 characters by default (Passbox generates 12 to 64), Zilliz Cloud 8 or more of several kinds; " +
+                "raise provisioning.passwordPolicy.length or keep symbols on, or change the password in its Secret. For a user or role name: letters, digits and _.");
         }
 
         if (status.Code is 1 or 2 || status.ErrorCode == 1 && status.Reason.Contains("not ready", StringComparison.OrdinalIgnoreCase))

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Passbox.Operator.Api.V1Alpha1;
 
 namespace Passbox.Operator.Connectors.Milvus;
 
@@ -17,7 +18,8 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
     {
         ArgumentNullException.ThrowIfNull(admin);
         ArgumentNullException.ThrowIfNull(user);
-        return Refuse(user.Name) is { } refused ? Task.FromResult(refused) : RunAsync(admin, user, async (client, token) =>
+        var refusal = Refuse(user.Name) ?? RefuseRoles(user.Roles);
+        return refusal is { } refused ? Task.FromResult(refused) : RunAsync(admin, user, async (client, token) =>
         {
             var exists = (await client.ListCredUsersAsync(token)).Contains(user.Name, StringComparer.Ordinal);
             if (exists && !user.MayAdopt)
@@ -125,6 +127,17 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
             ? null
             : UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, $"'{userName}' is not a Milvus user name: a letter, then letters, digits or _, at most 32");
     }
+
+    /// <summary>
+    /// A built-in administrator role would make the managed user an administrator of the cluster, as a grant on the
+    /// mysql schema would on MySQL: refused before the administrator logs in, so nothing on the server changes.
+    /// </summary>
+    private static UserAdminOutcome? RefuseRoles(IReadOnlyList<string>? roles) =>
+        roles?.FirstOrDefault(PrivilegedMilvusRoles.Contains) is { } role
+            ? UserAdminOutcome.Failure(ValidationReasons.InvalidSpec,
+                $"provisioning.roles: '{role}' is a built-in administrator role ({PrivilegedMilvusRoles.Text}) that would make the user an administrator of the cluster; " +
+                "Passbox does not grant it. Grant the user a role with only the privileges it needs.")
+            : null;
 
     private static async Task<UserAdminOutcome> RunAsync(DatabaseLogin admin, ManagedUser? user,
         Func<MilvusClient, CancellationToken, Task<UserAdminOutcome>> work, CancellationToken ct)

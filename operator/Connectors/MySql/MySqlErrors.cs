@@ -19,6 +19,26 @@ internal static class MySqlErrors
     private const MySqlErrorCode MariaDbAccountBlockedByFailedLogins = (MySqlErrorCode)4150;
     private const MySqlErrorCode NoServerCode = 0;
 
+    // Refusals that no fast retry fixes: a password the server's policy rejects (validate_password,
+    // simple_password_check: 1819), a server that wants TLS on a plain connection (MySQL's require_secure_transport:
+    // 3159), and an account that logs in by a plugin taking no password (auth_socket, unix_socket: 1698).
+    private const MySqlErrorCode PasswordPolicy = (MySqlErrorCode)1819;
+    private const MySqlErrorCode SecureTransportRequired = (MySqlErrorCode)3159;
+    private const MySqlErrorCode AccessDeniedNoPassword = (MySqlErrorCode)1698;
+
+    // Answers of a server that is going away, read-only for a moment (a failover) or not yet serving (a Galera node
+    // joining: 1047): worth trying again soon, like a network failure. MySQL's read-only mode is 1836, MariaDB's
+    // "connection killed" 1927, MySQL's disconnect of an idle client 4031. The driver's own IsTransient covers deadlocks,
+    // lock waits and the like. OceanBase's own codes (4000 and up: timeouts, a leader that moved, RPC failures) count as
+    // passing too, since most of them are.
+    private static readonly HashSet<MySqlErrorCode> TransientServerErrors =
+    [
+        MySqlErrorCode.UnknownCommand, MySqlErrorCode.ServerShutdown, MySqlErrorCode.NormalShutdown, MySqlErrorCode.ShutdownComplete,
+        MySqlErrorCode.AbortingConnection, MySqlErrorCode.NewAbortingConnection, MySqlErrorCode.NetReadErrorFromPipe, MySqlErrorCode.NetReadError,
+        MySqlErrorCode.NetReadInterrupted, MySqlErrorCode.NetErrorOnWrite, MySqlErrorCode.NetWriteInterrupted, MySqlErrorCode.OptionPreventsStatement,
+        MySqlErrorCode.QueryInterrupted, (MySqlErrorCode)1836, (MySqlErrorCode)1927, (MySqlErrorCode)4031,
+    ];
+
     public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null)
     {
         ArgumentNullException.ThrowIfNull(exception);
@@ -122,10 +142,26 @@ internal static class MySqlErrors
                 return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who}: {SecretRedaction.Redact(ex.Message, login)}. The server blocked the account after too many refused logins: " +
                     "fix the password, then unblock it (ALTER USER … ACCOUNT UNLOCK, or FLUSH PRIVILEGES on MariaDB) or wait until the lock expires.");
 
+            case MySqlErrorCode.HostNotPrivileged:
+                return (ValidationReasons.AuthenticationFailed, $"{endpoint} has no account for {who} that may connect from the operator's address (error 1130: {SecretRedaction.Redact(ex.Message, login)}). " +
+                    "Create the account for host '%' (or the operator's pod network), or fix the user name.");
+
+            case AccessDeniedNoPassword:
+                return (ValidationReasons.AuthenticationFailed, $"{endpoint} refused {who} (error 1698: {SecretRedaction.Redact(ex.Message, login)}): the account logs in by a plugin that takes no password " +
+                    "(auth_socket or unix_socket, for local logins over the server's socket), so no password opens it over the network. Give the account a password (ALTER USER … IDENTIFIED BY …) or use another user.");
+
+            case SecureTransportRequired:
+                return (ValidationReasons.TLSFailed, $"{endpoint} accepts only TLS connections (require_secure_transport=ON, error 3159) and this one was not encrypted: " +
+                    "set spec.endpoint.tls.mode to Required, VerifyCA or VerifyFull (or Preferred) instead of Disabled.");
+
+            case PasswordPolicy:
+                // The server's text names the policy (MariaDB: the plugin); neither server quotes the password, and the redaction stays for any that would.
+                return (ValidationReasons.InvalidSpec, $"{endpoint} refused a password Passbox set: it does not satisfy the server's password policy (error 1819: {SecretRedaction.Redact(ex.Message, login)}). " +
+                    "Use a password that meets the policy: for a generated one, raise provisioning.passwordPolicy.length and keep symbols on; for your own, change it in the password Secret. Or relax the server's policy.");
+
             case MySqlErrorCode.ConnectionCountError:
             case MySqlErrorCode.TooManyUserConnections:
             case MySqlErrorCode.HostIsBlocked:
-            case MySqlErrorCode.HostNotPrivileged:
                 return (ValidationReasons.Unreachable, $"{endpoint} refused the connection: {SecretRedaction.Redact(ex.Message, login)}");
 
             case MySqlErrorCode.UnableToConnectToHost:
@@ -137,9 +173,30 @@ internal static class MySqlErrors
                     return (ValidationReasons.TLSFailed, TlsMessage(endpoint, SecretRedaction.Redact(tls.Message, login), certificateFailure));
                 }
 
+                if (IsServerRefusal(ex, engine))
+                {
+                    // The server answered, with an error Passbox has no meaning for: asking again at once would get the same
+                    // answer (and log the administrator in each time), so it waits validation.interval like a refused login.
+                    return (ValidationReasons.ServerError, $"{endpoint} answered {who} with error {(int)ex.ErrorCode} ({ex.SqlState}): {SecretRedaction.Redact(ex.Message, login)}. " +
+                        "Fix what the server names; Passbox tries again after validation.interval, or at once when the credential changes.");
+                }
+
                 return (ValidationReasons.Unreachable, $"Login to {endpoint} as {who} failed with error {(int)ex.ErrorCode}: {SecretRedaction.Redact(ex.Message, login)}");
         }
     }
+
+    /// <summary>
+    /// An error the server itself sent (it carries a SQLSTATE; the driver's own failures, such as a refused or dropped
+    /// connection, do not) and that is not one of the passing kind: a server shutting down, a deadlock, a lock wait.
+    /// </summary>
+    private static bool IsServerRefusal(MySqlException ex, DatabaseEngine engine) =>
+        !string.IsNullOrEmpty(ex.SqlState)
+        && !(engine == DatabaseEngine.OceanBase && (int)ex.ErrorCode >= 4000)
+        && !ex.IsTransient
+        && !TransientServerErrors.Contains(ex.ErrorCode)
+        && ex.ErrorCode is not (MySqlErrorCode.UnableToConnectToHost or NoServerCode)
+        && FindInner<System.IO.IOException>(ex) is null
+        && FindInner<SocketException>(ex) is null;
 
     private static (string Reason, string Message) ClassifyConnectFailure(MySqlException ex, DatabaseLogin login, string endpoint, string? certificateFailure)
     {

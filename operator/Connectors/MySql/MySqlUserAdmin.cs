@@ -4,7 +4,7 @@ namespace Passbox.Operator.Connectors.MySql;
 
 /// <summary>
 /// Manages a user on MySQL, MariaDB or an OceanBase MySQL-mode tenant with an administrator's login:
-/// <c>CREATE USER</c> (<c>IF NOT EXISTS</c> only when an existing user may be taken over), <c>ALTER USER … IDENTIFIED BY</c>, <c>GRANT … ON db.*</c>, <c>DROP USER IF EXISTS</c>,
+/// <c>CREATE USER</c> (<c>IF NOT EXISTS</c> only when an existing user may be taken over), <c>ALTER USER … IDENTIFIED BY</c>, <c>GRANT … ON db.*</c> (with <c>_</c> escaped on MySQL and MariaDB, where it is a wildcard), <c>DROP USER IF EXISTS</c>,
 /// always for the account <c>'user'@'%'</c>. The password is a command parameter: MySqlConnector escapes it into the
 /// statement on the client (no server-side prepare, which MySQL refuses for these statements), so it works on every
 /// server and never passes through string concatenation here. Names are checked by <see cref="MySqlIdentifiers"/>.
@@ -24,16 +24,23 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
 
         string account;
         List<string> grants;
+        List<(string Database, string Privileges)> wildcardForms;
         try
         {
             account = MySqlIdentifiers.Account(user.Name);
             grants = user.Grants
-                .Select(g => $"GRANT {MySqlIdentifiers.PrivilegeList(g.Privileges)} ON {MySqlIdentifiers.Database(g.Database)}.* TO {account}")
+                .Select(g => $"GRANT {MySqlIdentifiers.PrivilegeList(g.Privileges)} ON {MySqlIdentifiers.GrantDatabase(g.Database, EscapesGrantWildcards)}.* TO {account}")
                 .ToList();
+
+            // A Passbox before the escaping wrote these grants with the bare name, which the server reads as a pattern.
+            wildcardForms = EscapesGrantWildcards
+                ? user.Grants.Where(g => g.Database.Contains('_', StringComparison.Ordinal))
+                    .Select(g => (MySqlIdentifiers.Database(g.Database), MySqlIdentifiers.PrivilegeList(g.Privileges))).ToList()
+                : [];
         }
         catch (ArgumentException e)
         {
-            return UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, e.Message);
+            return UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, $"provisioning.grants: {e.Message}");
         }
 
         return await RunAsync(admin, user, async (connection, token) =>
@@ -64,9 +71,18 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
                 await ExecuteAsync(connection, grant, null, token);
             }
 
+            // The exact grants are in place first, so revoking a wildcard form takes nothing the user still needs. Run
+            // for a user that reads as created too: the warning count that says so is no proof (see above).
+            var replaced = 0;
+            foreach (var (database, privileges) in wildcardForms)
+            {
+                replaced += await RevokeWildcardFormAsync(connection, account, database, privileges, token) ? 1 : 0;
+            }
+
             var what = created ? "created" : reset ? "password set" : "up to date";
             return new UserAdminOutcome(true, ValidationReasons.Validated,
-                $"user '{user.Name}' {what}{(grants.Count > 0 ? $", {grants.Count} grant(s) applied" : string.Empty)}", created, created || reset);
+                $"user '{user.Name}' {what}{(grants.Count > 0 ? $", {grants.Count} grant(s) applied" : string.Empty)}" +
+                (replaced > 0 ? $", {replaced} wildcard grant(s) of an older Passbox revoked" : string.Empty), created, created || reset);
         }, ct);
     }
 
@@ -84,6 +100,42 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
             await ExecuteAsync(connection, $"DROP USER IF EXISTS {account}", null, token);
             return new UserAdminOutcome(true, ValidationReasons.Validated, $"user '{userName}' dropped");
         }, ct);
+    }
+
+    /// <summary>MySQL and MariaDB read _ in a database-level grant as a wildcard; OceanBase takes the name as written.</summary>
+    private bool EscapesGrantWildcards => engine == DatabaseEngine.MySQL;
+
+    /// <summary>
+    /// Revokes the grant an older Passbox made with the bare name (<c>`app_1`.*</c>, a pattern that also covers
+    /// <c>appX1</c>), now that the escaped one (<c>`app\_1`.*</c>) is in place. The two are separate grants on the server,
+    /// so this touches only the pattern. ALL PRIVILEGES takes whatever it held; an administrator that may not revoke
+    /// everything revokes the privileges the spec lists. False when there was no such grant (ER_NONEXISTING_GRANT),
+    /// which keeps a second reconcile a no-op.
+    /// </summary>
+    private static async Task<bool> RevokeWildcardFormAsync(MySqlConnection connection, string account, string database, string privileges, CancellationToken ct)
+    {
+        try
+        {
+            await ExecuteAsync(connection, $"REVOKE ALL PRIVILEGES ON {database}.* FROM {account}", null, ct);
+            return true;
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.NonExistingGrant)
+        {
+            return false;
+        }
+        catch (MySqlException e) when (e.ErrorCode is MySqlErrorCode.DatabaseAccessDenied or MySqlErrorCode.SpecifiedAccessDeniedError
+            or MySqlErrorCode.TableAccessDenied or MySqlErrorCode.AccessDenied)
+        {
+            try
+            {
+                await ExecuteAsync(connection, $"REVOKE {privileges} ON {database}.* FROM {account}", null, ct);
+                return true;
+            }
+            catch (MySqlException again) when (again.ErrorCode == MySqlErrorCode.NonExistingGrant)
+            {
+                return false;
+            }
+        }
     }
 
     private static UserAdminOutcome? Refuse(string userName)

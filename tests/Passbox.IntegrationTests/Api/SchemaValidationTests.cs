@@ -134,6 +134,22 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         (await RejectionAsync(valid.Replace(replace, with, StringComparison.Ordinal))).Should().Contain(c => c.Field == field);
     }
 
+    [Theory]
+    [InlineData("admin")]
+    [InlineData("Admin")]
+    [InlineData("DB_ADMIN")]
+    public async Task A_built_in_Milvus_administrator_role_is_rejected_in_any_case(string role)
+    {
+        var milvus = ValidCluster.Replace("engine: MySQL", "engine: Milvus", StringComparison.Ordinal)
+            .Replace("passwordSecretRef: {name: in, key: password}", Provisioned, StringComparison.Ordinal);
+        await CreateAsync(milvus.Replace("name: c1", "name: reader", StringComparison.Ordinal)
+            .Replace("{name: root}", "{name: root}\n    roles: [{name: public}, {name: administrators}]", StringComparison.Ordinal));
+
+        var causes = await RejectionAsync(milvus.Replace("{name: root}", $"{{name: root}}\n    roles: [{{name: public}}, {{name: {role}}}]", StringComparison.Ordinal));
+
+        causes.Should().ContainSingle(c => c.Field == "spec.provisioning.roles[1].name" && c.Message.Contains("administrator of the cluster", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_provisioned_user_needs_no_password_Secret_but_a_valid_user_name_and_a_rotation_period_of_at_most_ten_years()
     {

@@ -83,8 +83,9 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         data["username"].Should().Be(user);
         data["password"].Should().HaveLength(PasswordGenerator.DefaultLength);
         (await CanLogInAsync(user, data["password"])).Should().BeTrue();
+        // Granted on orders\_db, escaped: the bare name orders_db would be a pattern matching ordersXdb too.
         var grants = Convert.ToString(await mariaDb.ScalarAsync(
-            $"SELECT GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'{user}'@'%'\" AND TABLE_SCHEMA = '{MariaDbFixture.DatabaseName}'"), CultureInfo.InvariantCulture);
+            $"SELECT GROUP_CONCAT(PRIVILEGE_TYPE ORDER BY PRIVILEGE_TYPE) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'{user}'@'%'\" AND TABLE_SCHEMA = '{EscapedDatabase}'"), CultureInfo.InvariantCulture);
         grants.Should().Be("INSERT,SELECT");
 
         var stored = (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("orders")))!;
@@ -95,9 +96,12 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserCreated"), "a UserCreated event");
     }
 
+    /// <summary>The fixture's database as a string literal of its escaped grant form, <c>orders\_db</c>.</summary>
+    private static string EscapedDatabase => MariaDbFixture.DatabaseName.Replace("_", "\\\\_", StringComparison.Ordinal);
+
     private async Task<long> GrantCountAsync(string user) =>
         Convert.ToInt64(await mariaDb.ScalarAsync(
-            $"SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'{user}'@'%'\" AND TABLE_SCHEMA = '{MariaDbFixture.DatabaseName}'"), CultureInfo.InvariantCulture);
+            $"SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = \"'{user}'@'%'\" AND TABLE_SCHEMA IN ('{MariaDbFixture.DatabaseName}', '{EscapedDatabase}')"), CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task A_user_that_existed_before_Passbox_is_refused_as_UserExists_and_keeps_its_password()

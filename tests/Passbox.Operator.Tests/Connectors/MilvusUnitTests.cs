@@ -136,4 +136,50 @@ public sealed class MilvusUnitTests
 
         client.Should().NotBeNull();
     }
+
+    [Fact]
+    public void A_parameter_the_server_refuses_is_InvalidSpec_and_waits_for_a_fix()
+    {
+        var outcome = MilvusErrors.ToOutcome(
+            new MilvusStatusException("CreateCredential", 1100, 5, "invalid parameter[expected=valid password][actual=invalid password length]"), UserLogin, false);
+        var legacy = MilvusErrors.ToOutcome(new MilvusStatusException("CreateCredential", 0, 5, "invalid password length"), UserLogin, false);
+
+        outcome.Reason.Should().Be(ValidationReasons.InvalidSpec);
+        Passbox.Operator.Controllers.Shared.ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("the same password is refused however often it is sent");
+        outcome.Message.Should().Contain("CreateCredential").And.Contain("invalid password length").And.Contain("passwordPolicy.length")
+            .And.NotContain(UserLogin.Password!);
+        legacy.Reason.Should().Be(ValidationReasons.InvalidSpec);
+    }
+
+    [Theory]
+    [InlineData("admin")]
+    [InlineData("Admin")]
+    [InlineData("ADMIN")]
+    [InlineData("db_admin")]
+    [InlineData("DB_Admin")]
+    public async Task A_built_in_administrator_role_is_refused_before_the_administrator_logs_in(string role)
+    {
+        // Nothing listens at this address: a refusal that reached the server would be Unreachable, not InvalidSpec.
+        var admin = UserLogin with { Host = "127.0.0.1", Port = 1, Tls = TlsSettings.Disabled, Timeout = TimeSpan.FromSeconds(1) };
+        var user = new ManagedUser { Name = "app_user", Password = "N3w-password-value", Roles = ["public", role] };
+
+        var outcome = await new MilvusUserAdmin().EnsureUserAsync(admin, user, CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse();
+        outcome.Reason.Should().Be(ValidationReasons.InvalidSpec);
+        outcome.Message.Should().Contain("provisioning.roles").And.Contain($"'{role}'").And.Contain("administrator");
+    }
+
+    [Fact]
+    public void The_privileged_roles_are_one_list_for_the_schema_and_the_operator()
+    {
+        Passbox.Operator.Api.V1Alpha1.PrivilegedMilvusRoles.All.Should().Equal("admin", "db_admin");
+        Passbox.Operator.Api.V1Alpha1.PrivilegedMilvusRoles.Contains("public").Should().BeFalse();
+        Passbox.Operator.Api.V1Alpha1.PrivilegedMilvusRoles.Contains("administrators").Should().BeFalse();
+        typeof(Passbox.Operator.Api.V1Alpha1.MilvusRoleReference).GetProperty("Name")!
+            .GetCustomAttributes(typeof(Passbox.Operator.Api.Schema.CelRuleAttribute), false)
+            .Cast<Passbox.Operator.Api.Schema.CelRuleAttribute>()
+            .Should().ContainSingle(r => r.Rule.Contains("lowerAscii()", StringComparison.Ordinal)
+                && r.Rule.Contains(Passbox.Operator.Api.V1Alpha1.PrivilegedMilvusRoles.CelList, StringComparison.Ordinal));
+    }
 }

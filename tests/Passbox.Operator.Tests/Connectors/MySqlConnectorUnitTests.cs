@@ -138,6 +138,90 @@ public sealed class MySqlConnectorUnitTests
         outcome.Message.Should().NotContain(Password).And.Contain("***");
     }
 
+    [Theory]
+    [InlineData(1819, "Your password does not satisfy the current policy requirements", ValidationReasons.InvalidSpec, "password policy")]
+    [InlineData(3159, "Connections using insecure transport are prohibited while --require_secure_transport=ON.", ValidationReasons.TLSFailed, "tls.mode")]
+    [InlineData(1698, "Access denied for user 'app'@'localhost'", ValidationReasons.AuthenticationFailed, "auth_socket")]
+    [InlineData(1130, "Host '10.0.0.7' is not allowed to connect to this MariaDB server", ValidationReasons.AuthenticationFailed, "host '%'")]
+    public void Refusals_no_fast_retry_mends_are_not_transient_and_say_what_to_do(int code, string message, string reason, string hint)
+    {
+        var outcome = MySqlErrors.ToOutcome(NewServerException((MySqlErrorCode)code, "HY000", message), Login, DatabaseEngine.MySQL, timedOut: false);
+
+        outcome.Reason.Should().Be(reason);
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse();
+        outcome.Message.Should().Contain(hint).And.Contain(code.ToString(System.Globalization.CultureInfo.InvariantCulture)).And.NotContain(Password);
+    }
+
+    [Fact]
+    public void A_password_policy_message_that_quotes_the_password_is_cut()
+    {
+        var outcome = MySqlErrors.ToOutcome(
+            NewServerException((MySqlErrorCode)1819, "HY000", $"Your password does not satisfy the current policy requirements ({Password})"), Login, DatabaseEngine.MySQL, timedOut: false);
+
+        outcome.Message.Should().NotContain(Password).And.Contain("***");
+    }
+
+    [Fact]
+    public void Any_other_error_the_server_sent_is_a_ServerError_that_waits_the_interval()
+    {
+        var outcome = MySqlErrors.ToOutcome(
+            NewServerException((MySqlErrorCode)1410, "42000", "You are not allowed to create a user with GRANT"), Login, DatabaseEngine.MySQL, timedOut: false);
+
+        outcome.Reason.Should().Be(ValidationReasons.ServerError);
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse();
+        outcome.Message.Should().Contain("error 1410").And.Contain("not allowed to create a user");
+    }
+
+    [Theory]
+    [InlineData(MySqlErrorCode.LockDeadlock, DatabaseEngine.MySQL)]
+    [InlineData(MySqlErrorCode.ServerShutdown, DatabaseEngine.MySQL)]
+    [InlineData(MySqlErrorCode.OptionPreventsStatement, DatabaseEngine.MySQL)]
+    [InlineData((MySqlErrorCode)1927, DatabaseEngine.MySQL)]
+    [InlineData((MySqlErrorCode)4012, DatabaseEngine.OceanBase)]
+    public void Server_errors_that_pass_by_themselves_stay_transient(MySqlErrorCode code, DatabaseEngine engine)
+    {
+        var outcome = MySqlErrors.ToOutcome(NewServerException(code, "HY000", "try again"), Login, engine, timedOut: false);
+
+        ValidationPlanner.IsTransient(outcome.Reason).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Failures_of_the_network_stay_Unreachable_or_Timeout()
+    {
+        MySqlErrors.ToOutcome(NewMySqlException(MySqlErrorCode.UnableToConnectToHost, "Unable to connect to any of the specified MySQL hosts.",
+                new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused)), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.Unreachable);
+        MySqlErrors.ToOutcome(NewMySqlException(MySqlErrorCode.UnableToConnectToHost, "Connect Timeout expired."), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.Timeout);
+        MySqlErrors.ToOutcome(new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.TimedOut), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.Timeout);
+        MySqlErrors.ToOutcome(new TimeoutException("read timed out"), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.Timeout);
+        // The driver's own failure (no SQLSTATE), e.g. a connection the server dropped mid-read.
+        MySqlErrors.ToOutcome(NewMySqlException((MySqlErrorCode)2013, "Lost connection to MySQL server during query"), Login, DatabaseEngine.MySQL, false)
+            .Reason.Should().Be(ValidationReasons.Unreachable);
+    }
+
+    /// <summary>An error as the server sends it: with a SQLSTATE, which the driver's own failures lack.</summary>
+    private static MySqlException NewServerException(MySqlErrorCode code, string sqlState, string message)
+    {
+        var ctor = typeof(MySqlException).GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
+            .Where(c => c.GetParameters().Any(p => p.Name == "sqlState"))
+            .OrderBy(c => c.GetParameters().Length)
+            .First();
+        var arguments = ctor.GetParameters().Select(p => p.Name switch
+        {
+            "errorCode" => (object?)code,
+            "sqlState" => sqlState,
+            "message" => message,
+            _ => p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null,
+        }).ToArray();
+        var exception = (MySqlException)ctor.Invoke(arguments);
+        exception.SqlState.Should().Be(sqlState);
+        exception.ErrorCode.Should().Be(code);
+        return exception;
+    }
+
     /// <summary>MySqlConnector has no public constructor for its exception; tests build one like the driver does.</summary>
     private static MySqlException NewMySqlException(MySqlErrorCode code, string message, Exception? inner = null)
     {

@@ -42,6 +42,25 @@ public sealed class IdentifierTests
         FluentActions.Invoking(() => MySqlIdentifiers.Database(database))
             .Should().Throw<ArgumentException>().WithMessage("*system schema*");
 
+    [Theory]
+    [InlineData("my_ql")]
+    [InlineData("_ysql")]
+    [InlineData("s_s")]
+    [InlineData("SY_")]
+    [InlineData("information_schem_")]
+    [InlineData("oc_anbase")]
+    public void Names_that_read_as_a_pattern_matching_a_system_schema_are_refused(string database) =>
+        FluentActions.Invoking(() => MySqlIdentifiers.GrantDatabase(database, escapeWildcards: true))
+            .Should().Throw<ArgumentException>().WithMessage("*matches the system schema*");
+
+    [Theory]
+    [InlineData("orders_db", true, @"`orders\_db`")]
+    [InlineData("a_b_c", true, @"`a\_b\_c`")]
+    [InlineData("orders", true, "`orders`")]
+    [InlineData("orders_db", false, "`orders_db`")]
+    public void A_database_level_grant_escapes_the_underscore_wildcard_where_the_server_reads_one(string database, bool escape, string expected) =>
+        MySqlIdentifiers.GrantDatabase(database, escape).Should().Be(expected);
+
     [Fact]
     public void A_grant_on_an_application_database_is_quoted() =>
         MySqlIdentifiers.Database("orders_db").Should().Be("`orders_db`");

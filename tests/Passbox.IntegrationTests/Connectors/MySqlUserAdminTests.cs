@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using MySqlConnector;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Connectors.MySql;
+
+namespace Passbox.IntegrationTests.Connectors;
+
+/// <summary>
+/// Database-level grants on a real MariaDB, where <c>_</c> in <c>GRANT … ON `db`.*</c> is a wildcard even inside back
+/// quotes: a grant on <c>pbx_…_db</c> must not reach <c>pbx_…Xdb</c>, and a second reconcile changes nothing.
+/// </summary>
+[Collection(MariaDbCollectionDefinition.Name)]
+public sealed class MySqlUserAdminTests(MariaDbFixture db) : IAsyncLifetime
+{
+    private readonly MySqlUserAdmin _admin = new(DatabaseEngine.MySQL);
+    private readonly string _tag = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+    private readonly List<string> _databases = [];
+    private readonly List<string> _users = [];
+
+    /// <summary>The application's database, with an underscore where the other one has an X.</summary>
+    private string Own => $"pbx{_tag}_db";
+
+    /// <summary>A database the unescaped pattern <c>pbx…_db</c> also matches.</summary>
+    private string Other => $"pbx{_tag}Xdb";
+
+    public async Task InitializeAsync()
+    {
+        foreach (var database in new[] { Own, Other })
+        {
+            await db.ExecuteAsync($"CREATE DATABASE `{database}`");
+            await db.ExecuteAsync($"CREATE TABLE `{database}`.t (id INT)");
+            await db.ExecuteAsync($"INSERT INTO `{database}`.t VALUES (1)");
+            _databases.Add(database);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var user in _users)
+        {
+            await db.ExecuteAsync($"DROP USER IF EXISTS '{user}'@'%'");
+        }
+
+        foreach (var database in _databases)
+        {
+            await db.ExecuteAsync($"DROP DATABASE IF EXISTS `{database}`");
+        }
+    }
+
+    private DatabaseLogin Root => new()
+    {
+        Host = db.Host,
+        Port = db.Port,
+        LoginName = db.RootUser,
+        Password = db.RootPassword,
+        Tls = TlsSettings.Disabled,
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    private ManagedUser User(string name, string password, bool mayAdopt = false) => new()
+    {
+        Name = name,
+        Password = password,
+        MayAdopt = mayAdopt,
+        Grants = [new SqlGrant(Own, ["SELECT"])],
+    };
+
+    private string NewUser()
+    {
+        var name = $"gr{_tag}_{_users.Count}";
+        _users.Add(name);
+        return name;
+    }
+
+    /// <summary>Reads one row of <c>db.t</c> as the user: true when allowed, false when the server refuses it.</summary>
+    private async Task<bool> CanReadAsync(string user, string password, string database)
+    {
+        var builder = new MySqlConnectionStringBuilder
+        {
+            Server = db.Host,
+            Port = (uint)db.Port,
+            UserID = user,
+            Password = password,
+            Pooling = false,
+            SslMode = MySqlSslMode.None,
+            ConnectionTimeout = 5,
+        };
+        await using var connection = new MySqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM `{database}`.t";
+        try
+        {
+            return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) == 1;
+        }
+        catch (MySqlException e) when (e.ErrorCode is MySqlErrorCode.TableAccessDenied or MySqlErrorCode.DatabaseAccessDenied)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The user's database-level grant rows as the server stores them (patterns, with any escape).</summary>
+    private async Task<string?> GrantRowsAsync(string user) =>
+        Convert.ToString(await db.ScalarAsync(
+            $"SELECT GROUP_CONCAT(Db ORDER BY Db SEPARATOR ' ') FROM mysql.db WHERE User = '{user}' AND Host = '%'"), CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task A_grant_on_a_database_with_an_underscore_covers_that_database_only_and_a_second_reconcile_changes_nothing()
+    {
+        var user = NewUser();
+        var password = MariaDbFixture.NewPassword();
+
+        var created = await _admin.EnsureUserAsync(Root, User(user, password), CancellationToken.None);
+
+        created.Succeeded.Should().BeTrue(created.Message);
+        (await CanReadAsync(user, password, Own)).Should().BeTrue("the user reads its own database");
+        (await CanReadAsync(user, password, Other)).Should().BeFalse("the _ of its grant must not match the X of another database");
+        (await GrantRowsAsync(user)).Should().Be($"pbx{_tag}\\_db", "the grant is stored escaped");
+
+        var again = await _admin.EnsureUserAsync(Root, User(user, password, mayAdopt: true), CancellationToken.None);
+
+        again.Succeeded.Should().BeTrue(again.Message);
+        again.Message.Should().Contain("up to date").And.NotContain("revoked");
+        (await GrantRowsAsync(user)).Should().Be($"pbx{_tag}\\_db");
+        (await CanReadAsync(user, password, Own)).Should().BeTrue();
+        (await CanReadAsync(user, password, Other)).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_wildcard_grant_an_older_Passbox_made_is_replaced_by_the_exact_one()
+    {
+        var user = NewUser();
+        var password = MariaDbFixture.NewPassword();
+        await db.CreateUserAsync(user, password);
+        await db.ExecuteAsync($"REVOKE ALL PRIVILEGES ON `{MariaDbFixture.DatabaseName}`.* FROM '{user}'@'%'");
+        // What Passbox wrote before the escaping: the bare name, which MariaDB reads as a pattern.
+        await db.ExecuteAsync($"GRANT ALL PRIVILEGES ON `{Own}`.* TO '{user}'@'%'");
+        (await CanReadAsync(user, password, Other)).Should().BeTrue("the unescaped grant is a wildcard (the defect)");
+
+        var converged = await _admin.EnsureUserAsync(Root, User(user, password, mayAdopt: true), CancellationToken.None);
+
+        converged.Succeeded.Should().BeTrue(converged.Message);
+        converged.Message.Should().Contain("1 wildcard grant(s) of an older Passbox revoked");
+        (await GrantRowsAsync(user)).Should().Be($"pbx{_tag}\\_db", "only the exact grant is left");
+        (await CanReadAsync(user, password, Own)).Should().BeTrue();
+        (await CanReadAsync(user, password, Other)).Should().BeFalse();
+
+        var again = await _admin.EnsureUserAsync(Root, User(user, password, mayAdopt: true), CancellationToken.None);
+
+        again.Succeeded.Should().BeTrue(again.Message);
+        again.Message.Should().NotContain("revoked", "nothing is left to converge");
+        (await GrantRowsAsync(user)).Should().Be($"pbx{_tag}\\_db");
+    }
+
+    [Theory]
+    [InlineData("my_ql")]
+    [InlineData("mysql")]
+    public async Task A_database_that_is_or_matches_a_system_schema_is_refused_before_anything_is_created(string database)
+    {
+        var user = NewUser();
+        var spec = User(user, MariaDbFixture.NewPassword()) with { Grants = [new SqlGrant(database, ["ALL PRIVILEGES"])] };
+
+        var outcome = await _admin.EnsureUserAsync(Root, spec, CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse();
+        outcome.Reason.Should().Be(ValidationReasons.InvalidSpec);
+        outcome.Message.Should().Contain("provisioning.grants").And.Contain($"'{database}'").And.Contain("system schema");
+        Convert.ToInt64(await db.ScalarAsync($"SELECT COUNT(*) FROM mysql.user WHERE User = '{user}'"), CultureInfo.InvariantCulture)
+            .Should().Be(0);
+    }
+}
