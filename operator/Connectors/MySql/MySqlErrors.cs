@@ -37,6 +37,10 @@ internal static class MySqlErrors
         MySqlErrorCode.AbortingConnection, MySqlErrorCode.NewAbortingConnection, MySqlErrorCode.NetReadErrorFromPipe, MySqlErrorCode.NetReadError,
         MySqlErrorCode.NetReadInterrupted, MySqlErrorCode.NetErrorOnWrite, MySqlErrorCode.NetWriteInterrupted, MySqlErrorCode.OptionPreventsStatement,
         MySqlErrorCode.QueryInterrupted, (MySqlErrorCode)1836, (MySqlErrorCode)1927, (MySqlErrorCode)4031,
+
+        // Connection limits of a busy server: too many connections (1040), too many of this user's (1203), the user's
+        // max_user_connections reached (1226), offline mode for maintenance (3032). They pass as load goes down.
+        (MySqlErrorCode)1040, (MySqlErrorCode)1203, (MySqlErrorCode)1226, (MySqlErrorCode)3032,
     ];
 
     public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null)

@@ -177,6 +177,8 @@ public sealed class MySqlConnectorUnitTests
     [InlineData(MySqlErrorCode.ServerShutdown, DatabaseEngine.MySQL)]
     [InlineData(MySqlErrorCode.OptionPreventsStatement, DatabaseEngine.MySQL)]
     [InlineData((MySqlErrorCode)1927, DatabaseEngine.MySQL)]
+    [InlineData((MySqlErrorCode)1040, DatabaseEngine.MySQL)]
+    [InlineData((MySqlErrorCode)1226, DatabaseEngine.MySQL)]
     [InlineData((MySqlErrorCode)4012, DatabaseEngine.OceanBase)]
     public void Server_errors_that_pass_by_themselves_stay_transient(MySqlErrorCode code, DatabaseEngine engine)
     {
