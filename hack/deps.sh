@@ -32,6 +32,8 @@ pkg_installed() {
 WANTED=(
   mariadb-server
   mariadb-client
+  # hack/services/mariadb.sh makes the test server's CA and TLS certificate with openssl.
+  openssl
   docker-registry
   apache2-utils
   "nginx-light|nginx|nginx-full|nginx-extras|nginx-core"

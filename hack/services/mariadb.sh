@@ -9,6 +9,11 @@
 #                                            statement (or with "-", or only options) SQL is read from stdin
 #
 # DIR/env: MARIADB_HOST MARIADB_PORT MARIADB_ROOT_USER MARIADB_ROOT_PASSWORD MARIADB_SOCKET MARIADB_PID
+#           MARIADB_TLS_CA (PEM of the test CA that signed the server certificate, DIR/tls/ca.pem)
+#
+# The server accepts TLS and plain connections alike. Its certificate (made with openssl on
+# first start, kept in DIR/tls) names only IP 127.0.0.1, so "localhost" is a host name that
+# reaches the server but is not in its certificate (for host-name verification tests).
 set -euo pipefail
 
 SVC_NAME=mariadb
@@ -25,7 +30,7 @@ usage() {
 
 need_bins() {
   local b
-  for b in mariadbd mariadb mariadb-admin mariadb-install-db; do
+  for b in mariadbd mariadb mariadb-admin mariadb-install-db openssl; do
     command -v "$b" >/dev/null || svc_die "$b not found (run hack/deps.sh)"
   done
 }
@@ -40,6 +45,7 @@ paths() {
   PWFILE=$DIR/root-password
   CNF=$DIR/client.cnf
   SOCK=$RUN/mariadb.sock
+  TLS=$DIR/tls
   # Unix socket paths are limited to 107 bytes; fall back to a short path for deep DIRs.
   if (( ${#SOCK} > 100 )); then
     SOCK=/tmp/passbox-mariadb-$(printf '%s' "$DIR" | md5sum | cut -c1-12).sock
@@ -96,6 +102,35 @@ cmd_sql() {
   fi
 }
 
+# A test CA and a server certificate it signed (IP 127.0.0.1), made once per state dir and
+# remade when missing or within a day of expiry. The keys never leave DIR/tls (mode 700).
+tls_material() {
+  if [[ -s $TLS/ca.pem && -s $TLS/server-cert.pem && -s $TLS/server-key.pem ]] \
+     && openssl x509 -checkend 86400 -noout -in "$TLS/server-cert.pem" >/dev/null 2>&1 \
+     && openssl x509 -checkend 86400 -noout -in "$TLS/ca.pem" >/dev/null 2>&1; then
+    return 0
+  fi
+  local tmp=$TLS.tmp.$$
+  rm -rf "$tmp"
+  (
+    umask 077
+    mkdir -p "$tmp"
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 825 \
+      -keyout "$tmp/ca-key.pem" -out "$tmp/ca.pem" -subj "/CN=Passbox test MariaDB CA" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 \
+      -keyout "$tmp/server-key.pem" -out "$tmp/server.csr" -subj "/CN=127.0.0.1"
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+      "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1" >"$tmp/server.ext"
+    openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca-key.pem" -CAcreateserial \
+      -sha256 -days 825 -extfile "$tmp/server.ext" -out "$tmp/server-cert.pem"
+    rm -f "$tmp/server.csr" "$tmp/server.ext" "$tmp/ca.srl"
+    chmod 644 "$tmp/ca.pem"
+  ) >"$DIR/tls.log" 2>&1 || { svc_log "making the TLS certificates failed"; svc_log_tail "$DIR/tls.log"; rm -rf "$tmp"; exit 1; }
+  rm -rf "$TLS"
+  mv -T "$tmp" "$TLS"
+}
+
 # Launch mariadbd on PORT; sets SERVER_PID. Returns 0 when it answers, 3 when the port
 # was taken (caller retries), exits on other failures.
 launch() {
@@ -109,6 +144,7 @@ launch() {
     --log-error="$LOG" --tmpdir="$DIR/tmp" "${user_args[@]}" \
     --innodb-buffer-pool-size=128M --max-connections=500 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+    --ssl-ca="$TLS/ca.pem" --ssl-cert="$TLS/server-cert.pem" --ssl-key="$TLS/server-key.pem" \
     </dev/null >>"$LOG" 2>&1 &
   SERVER_PID=$!
   echo "$SERVER_PID" >"$PIDFILE"
@@ -190,6 +226,7 @@ cmd_start() {
   fi
   mkdir -p "$RUN" "$DIR/tmp"
   rm -f "$SOCK" "$DIR/env"
+  tls_material
 
   # A data dir is only reusable if we know its root password.
   local fresh=0
@@ -257,6 +294,14 @@ cmd_start() {
     cmd_stop "$DIR"
     svc_die "root login over TCP 127.0.0.1:$port failed"
   fi
+  # And over TLS, the certificate checked against the test CA.
+  if ! MYSQL_PWD=$newpw mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P"$port" -uroot \
+       --ssl --ssl-ca="$TLS/ca.pem" --ssl-verify-server-cert --connect-timeout=5 -N \
+       -e "SHOW SESSION STATUS LIKE 'Ssl_version'" 2>"$DIR/setup.log" | grep -q TLS; then
+    cat "$DIR/setup.log" >&2
+    cmd_stop "$DIR"
+    svc_die "root login over TLS to 127.0.0.1:$port failed"
+  fi
 
   svc_write_env "$DIR/env" \
     MARIADB_HOST=127.0.0.1 \
@@ -264,7 +309,8 @@ cmd_start() {
     MARIADB_ROOT_USER=root \
     MARIADB_ROOT_PASSWORD="$newpw" \
     MARIADB_SOCKET="$SOCK" \
-    MARIADB_PID="$SERVER_PID"
+    MARIADB_PID="$SERVER_PID" \
+    MARIADB_TLS_CA="$TLS/ca.pem"
 
   [[ -n $watch ]] && svc_start_watchdog "$SELF" "$DIR" "$watch" "$SERVER_PID"
   svc_log "ready on 127.0.0.1:$port (pid $SERVER_PID, $([[ $fresh -eq 1 ]] && echo "new data dir" || echo "reused data dir")) in $(svc_elapsed "$t0")s; env in $DIR/env"

@@ -66,7 +66,6 @@ internal sealed class CertificateValidation : IDisposable
 
     public bool Validate(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        _ = chain;
         if (_mode is TlsMode.Disabled or TlsMode.Preferred or TlsMode.Required)
         {
             return true;
@@ -99,6 +98,18 @@ internal sealed class CertificateValidation : IDisposable
         customChain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         customChain.ChainPolicy.CustomTrustStore.AddRange(_trustedRoots);
         customChain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain is not null)
+        {
+            // The intermediates the server sent (the TLS stack keeps them in the presented chain's extra store, and
+            // in its elements as far as it could build) are candidates for the path only; trust comes from the given
+            // CA alone, so none of them is added to the trust store.
+            customChain.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+            foreach (var element in chain.ChainElements)
+            {
+                customChain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
         using var leaf = new X509Certificate2(certificate);
         if (!customChain.Build(leaf))
         {

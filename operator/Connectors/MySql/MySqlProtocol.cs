@@ -9,13 +9,20 @@ namespace Passbox.Operator.Connectors.MySql;
 /// </summary>
 internal static class MySqlProtocol
 {
+    /// <summary>
+    /// The SslMode MySqlConnector is given. VerifyCA and VerifyFull are sent as <see cref="MySqlSslMode.Required"/>
+    /// with our certificate callback (<see cref="CertificateValidation"/>): MySqlConnector calls a
+    /// RemoteCertificateValidationCallback only in Preferred and Required mode. In its own VerifyCA/VerifyFull it
+    /// checks against the system store only (the CA from caSecretRef would be ignored), VerifyFull adds online
+    /// revocation checks, and a certificate error may be deferred until after the login (MariaDB's certificate
+    /// fingerprint check), so the password would reach a server not yet verified. With the callback, a
+    /// certificate we do not trust ends the TLS handshake before any credential is sent.
+    /// </summary>
     public static MySqlSslMode SslModeFor(TlsMode mode) => mode switch
     {
         TlsMode.Disabled => MySqlSslMode.None,
         TlsMode.Preferred => MySqlSslMode.Preferred,
-        TlsMode.Required => MySqlSslMode.Required,
-        TlsMode.VerifyCA => MySqlSslMode.VerifyCA,
-        TlsMode.VerifyFull => MySqlSslMode.VerifyFull,
+        TlsMode.Required or TlsMode.VerifyCA or TlsMode.VerifyFull => MySqlSslMode.Required,
         _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown TLS mode."),
     };
 
@@ -92,6 +99,7 @@ internal static class MySqlProtocol
             await using var connection = new MySqlConnection(ConnectionStringFor(login).ConnectionString);
             if (login.Tls.VerifiesCertificate)
             {
+                // Required mode (see SslModeFor): MySqlConnector hands the decision to this callback, inside the handshake.
                 connection.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
                     certificates.Validate(certificate, chain, errors);
             }

@@ -227,7 +227,7 @@ internal static class KubeconfigReader
     }
 
     /// <summary>True when every character is printable ASCII (space included), as an HTTP header value needs.</summary>
-    private static bool IsHeaderText(string value) => value.All(c => c is >= ' ' and <= '~');
+    internal static bool IsHeaderText(string value) => value.All(c => c is >= ' ' and <= '~');
 
     private static bool TryLoadRaw(string kubeconfig, out YamlMappingNode root, out string error)
     {

@@ -77,13 +77,25 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
         }
 
         var basic = !string.IsNullOrEmpty(request.Username);
+        var token = basic ? null : request.Secret.Trim();
+        if (token is not null && !KubeconfigReader.IsHeaderText(token))
+        {
+            // As for a kubeconfig's token: the Authorization header refuses line breaks (the request is never sent) and
+            // non-ASCII text, which would otherwise be reported as an unreachable server. Name the source, not the value.
+            var source = request.SecretSource ?? "the Secret";
+            refusal = ValidationOutcome.Failure(ValidationReasons.InvalidKubeconfig,
+                $"the bearer token in {source} holds a line break, a control character or a non-ASCII character; " +
+                "a bearer token is one line of ASCII: store it again without them");
+            return false;
+        }
+
         target = new KubeconfigTarget
         {
             Server = server,
             ContextName = "(none)",
             ClusterName = "(none)",
             UserName = basic ? request.Username! : "(token)",
-            BearerToken = basic ? null : request.Secret.Trim(),
+            BearerToken = token,
             BasicUsername = basic ? request.Username : null,
             BasicPassword = basic ? request.Secret : null,
         };

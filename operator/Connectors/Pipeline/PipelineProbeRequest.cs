@@ -10,13 +10,15 @@ namespace Passbox.Operator.Connectors.Pipeline;
 /// <param name="Kubeconfig">Kubeconfig YAML (KubernetesAPI only).</param>
 /// <param name="Context">Kubeconfig context; the kubeconfig's current-context when empty.</param>
 /// <param name="Timeout">Limit for the whole check, all round trips included.</param>
+/// <param name="SecretSource">Where <see cref="Secret"/> was read, for messages (e.g. <c>key "token" of Secret "ci"</c>); never the value.</param>
 public sealed record PipelineProbeRequest(
     string? Server,
     string? Username,
     string? Secret,
     string? Kubeconfig,
     string? Context,
-    TimeSpan Timeout)
+    TimeSpan Timeout,
+    string? SecretSource = null)
 {
     /// <summary>The default limit for a check when the credential sets none.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);

@@ -59,7 +59,8 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
             inputs.Password ?? inputs.Token,
             inputs.Kubeconfig,
             spec.Kubeconfig?.Context,
-            Schedule(credential).Timeout);
+            Schedule(credential).Timeout,
+            SecretSource(inputs.Password is not null ? spec.UsernamePassword?.PasswordSecretRef : spec.SecretText?.SecretRef));
         return probes.ProbeAsync(MapProbe(Probe(spec)), request, ct);
     }
 
@@ -72,6 +73,9 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
     /// <summary>A kubeconfig is checked against its API server unless the user says otherwise; other types are not.</summary>
     public static PipelineProbe Probe(PipelineCredentialSpec spec) =>
         spec.Validation?.Probe ?? (spec.Type == PipelineCredentialType.Kubeconfig ? PipelineProbe.KubernetesAPI : PipelineProbe.None);
+
+    private static string? SecretSource(SecretKeyReference? reference) =>
+        reference is null ? null : $"key \"{reference.Key}\" of Secret \"{reference.Name}\"";
 
     private static PipelineSecretInputs Inputs(PipelineCredential credential, SourceValues sources)
     {

@@ -184,23 +184,6 @@ public sealed class MySqlConnectorTests(MariaDbFixture db)
     }
 
     [Fact]
-    public async Task Required_TLS_against_a_server_without_TLS_is_TLSFailed()
-    {
-        var outcome = await _mysql.ValidateAsync(Login(db.MySqlUser, tls: new TlsSettings(TlsMode.Required)), CancellationToken.None);
-
-        outcome.Reason.Should().Be(ValidationReasons.TLSFailed, outcome.Message);
-        outcome.Message.Should().Contain("TLS");
-    }
-
-    [Fact]
-    public async Task Preferred_TLS_falls_back_to_plain_when_the_server_has_none()
-    {
-        var outcome = await _mysql.ValidateAsync(Login(db.MySqlUser, tls: new TlsSettings(TlsMode.Preferred)), CancellationToken.None);
-
-        outcome.Succeeded.Should().BeTrue(outcome.Message);
-    }
-
-    [Fact]
     public async Task An_unusable_CA_is_TLSFailed_without_connecting()
     {
         var outcome = await _mysql.ValidateAsync(

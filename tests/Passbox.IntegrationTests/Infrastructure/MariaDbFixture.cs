@@ -47,6 +47,13 @@ public sealed class MariaDbFixture : IAsyncLifetime
 
     public string RootUser { get; private set; } = "root";
 
+    /// <summary>
+    /// PEM of the test CA that signed the server's TLS certificate (which names only IP 127.0.0.1, so
+    /// <c>localhost</c> reaches the server under a name the certificate does not hold). The server accepts TLS
+    /// and plain connections alike.
+    /// </summary>
+    public string TlsCaPem { get; private set; } = string.Empty;
+
     public string RootPassword { get; private set; } = string.Empty;
 
     /// <summary>A plain MySQL login, <c>app_rw</c>, with all privileges on <see cref="DatabaseName"/>.</summary>
@@ -68,6 +75,9 @@ public sealed class MariaDbFixture : IAsyncLifetime
         Port = int.Parse(env["MARIADB_PORT"], CultureInfo.InvariantCulture);
         RootUser = env["MARIADB_ROOT_USER"];
         RootPassword = env["MARIADB_ROOT_PASSWORD"];
+        TlsCaPem = env.TryGetValue("MARIADB_TLS_CA", out var caFile)
+            ? await File.ReadAllTextAsync(caFile)
+            : throw new InvalidOperationException("The MariaDB env file names no MARIADB_TLS_CA: start the server with the current hack/services/mariadb.sh.");
 
         // Per-user login counters for the "one login per validation" assertions.
         await ExecuteAsync("SET GLOBAL userstat = 1");

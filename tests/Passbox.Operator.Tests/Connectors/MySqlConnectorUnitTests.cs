@@ -25,8 +25,10 @@ public sealed class MySqlConnectorUnitTests
     [InlineData(TlsMode.Disabled, MySqlSslMode.None)]
     [InlineData(TlsMode.Preferred, MySqlSslMode.Preferred)]
     [InlineData(TlsMode.Required, MySqlSslMode.Required)]
-    [InlineData(TlsMode.VerifyCA, MySqlSslMode.VerifyCA)]
-    [InlineData(TlsMode.VerifyFull, MySqlSslMode.VerifyFull)]
+    // MySqlConnector calls our certificate callback only in Preferred/Required; its own VerifyCA/VerifyFull would
+    // ignore the given CA and may check the certificate only after the password was sent.
+    [InlineData(TlsMode.VerifyCA, MySqlSslMode.Required)]
+    [InlineData(TlsMode.VerifyFull, MySqlSslMode.Required)]
     public void TLS_modes_map_to_MySqlConnector_SslModes(TlsMode mode, MySqlSslMode expected) =>
         MySqlProtocol.SslModeFor(mode).Should().Be(expected);
 

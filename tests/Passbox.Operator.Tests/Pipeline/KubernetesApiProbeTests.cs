@@ -118,6 +118,37 @@ public sealed class KubernetesApiProbeTests
         outcome.Message.Should().StartWith("the bearer token logged in");
     }
 
+    [Theory]
+    [InlineData("line\nbreak")]
+    [InlineData("carriage\rreturn")]
+    [InlineData("tab\tinside")]
+    [InlineData("non-ascii-\u00e9")]
+    public async Task A_token_from_a_Secret_that_cannot_be_a_header_names_the_Secret_key_not_the_server(string inner)
+    {
+        // Without the check, HttpClient refuses the header and the probe reports "cannot reach" (Unreachable).
+        await using var server = ApiServer();
+        var token = "tok-" + Guid.NewGuid().ToString("N") + inner + "-end";
+
+        var outcome = await probe.ProbeAsync(
+            new PipelineProbeRequest(server.BaseUrl, null, "\n" + token + "\n", null, null, TimeSpan.FromSeconds(5), "key \"token\" of Secret \"ci-api\""),
+            CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.InvalidKubeconfig, outcome.Message);
+        outcome.Message.Should().Contain("key \"token\" of Secret \"ci-api\"").And.Contain("one line of ASCII");
+        outcome.Message.Should().NotContain(token[..12]).And.NotContain("-end");
+        server.Requests.Should().BeEmpty("nothing is sent with a token that cannot be a header");
+    }
+
+    [Fact]
+    public async Task A_token_from_a_Secret_with_only_surrounding_line_breaks_is_trimmed_and_used()
+    {
+        await using var server = ApiServer();
+
+        var outcome = await probe.ProbeAsync(new PipelineProbeRequest(server.BaseUrl, null, Secret + "\r\n", null, null, TimeSpan.FromSeconds(5)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+    }
+
     [Fact]
     public async Task Nothing_to_check_is_an_invalid_kubeconfig()
     {

@@ -17,6 +17,16 @@ internal sealed class TestCertificates : IDisposable
         Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
     }
 
+    /// <summary>An intermediate CA named <paramref name="name"/>, issued by <paramref name="issuer"/>.</summary>
+    public TestCertificates(TestCertificates issuer, string name)
+    {
+        ArgumentNullException.ThrowIfNull(issuer);
+        var request = new CertificateRequest($"CN={name}", caKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        Authority = issuer.Issue(request, caKey);
+    }
+
     public X509Certificate2 Authority { get; }
 
     public string AuthorityPem => Authority.ExportCertificatePem();
