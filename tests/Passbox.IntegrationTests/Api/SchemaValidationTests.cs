@@ -114,7 +114,11 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "username: app", "username: proxyro", "spec.username" },
         { "username: app", "username: sys", "spec.username" },
         { "username: app", "username: ocp_monitor", "spec.username" },
+        // In any case, as the operator compares them (and MySQL and OceanBase do): ROOT was accepted, then failed at reconcile.
+        { "username: app", "username: ROOT", "spec.username" },
+        { "username: app", "username: Db_Admin", "spec.username" },
         { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sys}", "spec.oceanBase.tenant" },
+        { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: SYS}", "spec.oceanBase.tenant" },
         // A generated password has no source Secret to rotate; grants and roles belong to their engines.
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 720h}", "spec.provisioning.rotation" },
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 30s}", "spec.provisioning.rotation.period" },
@@ -150,6 +154,24 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         var tooLong = generated.Replace("name: c1", "name: c4", StringComparison.Ordinal).Replace("87600h", "87601h", StringComparison.Ordinal);
         (await RejectionAsync(tooLong)).Should().ContainSingle(c => c.Field == "spec.provisioning.rotation.period"
             && c.Message.Contains("rotation.period must be at most 87600h", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("username: ROOT", "spec.username", "protected administrator")]
+    [InlineData("username: Proxyro", "spec.username", "protected administrator")]
+    [InlineData("engine: OceanBase\n  oceanBase: {tenant: Sys}", "spec.oceanBase.tenant", "OceanBase's sys tenant")]
+    public async Task Protected_administrators_and_the_sys_tenant_are_refused_in_any_case(string with, string field, string message)
+    {
+        var valid = ValidCluster.Replace("passwordSecretRef: {name: in, key: password}", Provisioned, StringComparison.Ordinal);
+        var yaml = valid.Replace(with.StartsWith("engine", StringComparison.Ordinal) ? "engine: MySQL" : "username: app", with, StringComparison.Ordinal);
+        yaml.Should().Contain(with);
+
+        var causes = await RejectionAsync(yaml);
+        causes.Should().ContainSingle(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal), "the API server said {0}", string.Join("; ", causes));
+
+        // Control: the same names in lower case, and an ordinary tenant whose name merely contains sys, as before.
+        await CreateAsync(valid.Replace("username: app", "username: app_sys", StringComparison.Ordinal)
+            .Replace("engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sysops}", StringComparison.Ordinal));
     }
 
     [Fact]
