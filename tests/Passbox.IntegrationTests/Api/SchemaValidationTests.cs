@@ -292,6 +292,35 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
             .And.Contain(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
     }
 
+    private const string KubeconfigSpec = "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}";
+
+    public static TheoryData<string, string, string> Probes => new()
+    {
+        // A kubeconfig for a cluster the operator cannot reach is published unchecked: probe None was refused.
+        { KubeconfigSpec + "\n  validation: {probe: None}", "", "" },
+        { KubeconfigSpec + "\n  validation: {probe: KubernetesAPI}", "", "" },
+        { KubeconfigSpec + "\n  server: https://git.example.com/a.git\n  validation: {probe: GitHTTP}", "spec.validation.probe", "type Kubeconfig is checked with KubernetesAPI or None" },
+        { KubeconfigSpec + "\n  server: registry.example.com\n  validation: {probe: ContainerRegistry}", "spec.validation.probe", "type Kubeconfig is checked with KubernetesAPI or None" },
+        { UsernamePasswordSpec + "\n  validation: {probe: None}", "", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Probes))]
+    public async Task A_probe_must_fit_the_type(string spec, string field, string message)
+    {
+        var yaml = ValidPipeline.Replace(UsernamePasswordSpec, spec, StringComparison.Ordinal);
+        yaml.Should().Contain(spec);
+        if (field.Length == 0)
+        {
+            await CreateAsync(yaml);
+            return;
+        }
+
+        var causes = await RejectionAsync(yaml);
+        causes.Should().HaveCount(1, "one mistake gets one message: {0}", string.Join("; ", causes))
+            .And.Contain(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(ValidCluster, "name: c1")]
     [InlineData(ValidPipeline, "name: p1")]
