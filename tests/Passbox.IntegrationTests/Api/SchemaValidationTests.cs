@@ -321,6 +321,43 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
             .And.Contain(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
     }
 
+    public static TheoryData<string, string, string> SecretLabelsAndAnnotations => new()
+    {
+        // The API server refused the generated Secret on every reconcile; now kubectl apply says which field.
+        { "labels: {'bad key': x}", "spec.secret.labels", "label keys must be an optional DNS subdomain prefix" },
+        { "labels: {-team: x}", "spec.secret.labels", "label keys must be" },
+        { "labels: {Example.com/team: x}", "spec.secret.labels", "label keys must be" },
+        { "labels: {example.com/: x}", "spec.secret.labels", "label keys must be" },
+        { $"labels: {{{new string('n', 64)}: x}}", "spec.secret.labels", "label keys must be" },
+        { $"labels: {{{new string('p', 254)}/team: x}}", "spec.secret.labels", "label keys must be" },
+        { "labels: {team: 'pay ments'}", "spec.secret.labels.team", "should match" },
+        { "labels: {team: -payments}", "spec.secret.labels.team", "should match" },
+        { $"labels: {{team: {new string('v', 64)}}}", "spec.secret.labels.team", "may not be more than 63" },
+        { "annotations: {'note!': x}", "spec.secret.annotations", "annotation keys must be" },
+        // Control cases: what people write stays accepted, and annotation values are free text.
+        { $"labels: {{team: payments, example.com/tier: A.b_c-1, {new string('p', 253)}/{new string('n', 63)}: {new string('v', 63)}, empty: ''}}", "", "" },
+        { "annotations: {example.com/note: 'anything at all: / ! {} and more than 63 characters of text, which is fine for an annotation'}", "", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SecretLabelsAndAnnotations))]
+    public async Task Labels_and_annotations_of_the_Secret_must_be_what_Kubernetes_accepts(string secret, string field, string message)
+    {
+        foreach (var (valid, name) in new[] { (ValidPipeline, "p1"), (ValidCluster, "c1") })
+        {
+            var yaml = $"{valid.TrimEnd()}\n  secret: {{{secret}}}\n";
+            if (field.Length == 0)
+            {
+                await CreateAsync(yaml);
+                continue;
+            }
+
+            var causes = await RejectionAsync(yaml);
+            causes.Should().ContainSingle(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal),
+                "{0}: the API server said {1}", name, string.Join("; ", causes));
+        }
+    }
+
     [Theory]
     [InlineData(ValidCluster, "name: c1")]
     [InlineData(ValidPipeline, "name: p1")]
