@@ -73,6 +73,13 @@ public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<
 [CelRule("self.type == 'Kubeconfig' || has(self.server) || !has(self.secret) || " +
     "!(has(self.secret.argoCD) && has(self.secret.argoCD.secretType) ? self.secret.argoCD.secretType != 'Cluster' : has(self.secret.consumers) && 'ArgoCD' in self.secret.consumers)",
     "server (the repository URL) is required when the Secret is for Argo CD as a Repository or RepoCreds (the default for types UsernamePassword and SecretText)",
+    FieldPath = ".server", Reason = "FieldValueRequired", Order = 8)]
+// Tekton finds a Secret by the tekton.dev/git-0 or docker-0 annotation, whose value is the server: without one the
+// Secret was published for Tekton with nothing Tekton reads. A kubeconfig gets no Tekton annotation with or without a
+// server (Tekton has none for clusters; a task mounts the kubeconfig key as a workspace), so the rule leaves it alone.
+[CelRule("self.type == 'Kubeconfig' || has(self.server) || !has(self.secret) || !has(self.secret.consumers) || !('Tekton' in self.secret.consumers)",
+    "server (the git repository or registry) is required when the Secret is for Tekton: Tekton picks the Secret up by its " +
+    "tekton.dev/git-0 or tekton.dev/docker-0 annotation, which names the server",
     FieldPath = ".server", Reason = "FieldValueRequired", Order = 9)]
 // The two server rules sit on the spec, not on server: the API server quotes a string that fails its own rule, and the
 // first one would quote the token (into kubectl's output, or the sync error a GitOps tool shows everyone).

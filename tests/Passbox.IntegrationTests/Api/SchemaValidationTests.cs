@@ -294,7 +294,7 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
 
     private const string KubeconfigSpec = "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}";
 
-    public static TheoryData<string, string, string> Probes => new()
+    public static TheoryData<string, string, string> ProbesAndConsumers => new()
     {
         // A kubeconfig for a cluster the operator cannot reach is published unchecked: probe None was refused.
         { KubeconfigSpec + "\n  validation: {probe: None}", "", "" },
@@ -302,11 +302,18 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { KubeconfigSpec + "\n  server: https://git.example.com/a.git\n  validation: {probe: GitHTTP}", "spec.validation.probe", "type Kubeconfig is checked with KubernetesAPI or None" },
         { KubeconfigSpec + "\n  server: registry.example.com\n  validation: {probe: ContainerRegistry}", "spec.validation.probe", "type Kubeconfig is checked with KubernetesAPI or None" },
         { UsernamePasswordSpec + "\n  validation: {probe: None}", "", "" },
+        // Tekton finds a Secret by an annotation naming the server: without a server it got none and ignored the Secret.
+        { "type: UsernamePassword\n  usernamePassword: {username: bot, passwordSecretRef: {name: in, key: password}}\n  secret: {consumers: [Tekton]}", "spec.server", "required when the Secret is for Tekton" },
+        { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [Jenkins, Tekton]}", "spec.server", "required when the Secret is for Tekton" },
+        { UsernamePasswordSpec + "\n  secret: {consumers: [Tekton]}", "", "" },
+        { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [Jenkins]}", "", "" },
+        // Tekton has no annotation for a cluster, with or without a server: the kubeconfig key is what a task mounts.
+        { KubeconfigSpec + "\n  secret: {consumers: [Tekton, Jenkins]}", "", "" },
     };
 
     [Theory]
-    [MemberData(nameof(Probes))]
-    public async Task A_probe_must_fit_the_type(string spec, string field, string message)
+    [MemberData(nameof(ProbesAndConsumers))]
+    public async Task A_probe_must_fit_the_type_and_a_Secret_for_Tekton_needs_a_server(string spec, string field, string message)
     {
         var yaml = ValidPipeline.Replace(UsernamePasswordSpec, spec, StringComparison.Ordinal);
         yaml.Should().Contain(spec);
