@@ -274,6 +274,40 @@ public sealed class HelmChartTests
     }
 
     [Theory]
+    [InlineData("passbox", "", "passbox-metrics")]
+    [InlineData("team-a", "", "team-a-passbox-metrics")]
+    // The longest release name Helm takes (53): its full name is 61 characters, and "-metrics" made a Service name of 69.
+    [InlineData("release-name-of-fifty-three-characters-for-the-chart1", "", "release-name-of-fifty-three-characters-for-the-chart1-p-metrics")]
+    // A full name of 63 whose cut ends on "-": no "--" is left behind.
+    [InlineData("passbox", "fullnameOverride=oooooooooooooooooooooooooooooooooooooooooooooooooooooo-override", "oooooooooooooooooooooooooooooooooooooooooooooooooooooo-metrics")]
+    public void The_metrics_Service_name_fits_63_characters_and_the_alert_and_notes_use_it(string release, string extra, string expected)
+    {
+        release.Length.Should().BeLessThanOrEqualTo(53);
+        string[] values = ["metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", .. extra.Length == 0 ? Array.Empty<string>() : [extra]];
+        var docs = YamlDocuments.Parse(ShippingManifests.RenderHelmChart(release, ShippingManifests.DefaultNamespace, values));
+
+        var name = (string)docs.OfKind("Service").Single()["metadata"]!["name"]!;
+        name.Should().Be(expected);
+        name.Length.Should().BeLessThanOrEqualTo(63);
+        name.Should().MatchRegex("^[a-z]([-a-z0-9]*[a-z0-9])?$", "a Service name is a DNS-1035 label");
+        // The ServiceMonitor selects the Service by its labels; Prometheus names the job after the Service.
+        var selector = docs.OfKind("ServiceMonitor").Single()["spec"]!["selector"]!["matchLabels"]!.AsObject();
+        var serviceLabels = docs.OfKind("Service").Single()["metadata"]!["labels"]!.AsObject();
+        selector.Should().OnlyContain(pair => (string?)serviceLabels[pair.Key] == (string?)pair.Value);
+        var down = docs.OfKind("PrometheusRule").Single()["spec"]!["groups"]![0]!["rules"]!.AsArray()
+            .Single(r => (string?)r!["alert"] == "PassboxOperatorDown")!;
+        ((string?)down["expr"]).Should().Contain($"job=\"{name}\"");
+        ((string?)down["labels"]!["job"]).Should().Be(name);
+
+        var notes = ShippingTools.Run(ShippingTools.Helm,
+        [
+            "install", release, ShippingManifests.ChartPath, "--namespace", ShippingManifests.DefaultNamespace, "--dry-run=client",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.enabled=false", .. extra.Length == 0 ? Array.Empty<string>() : ["--set", extra],
+        ]).Split("NOTES:")[1];
+        notes.Should().Contain($"\"{name}\"");
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Install_notes_warn_when_the_operator_down_alert_has_no_ServiceMonitor_to_watch(bool serviceMonitor)
