@@ -307,6 +307,27 @@ public sealed class HelmChartTests
         notes.Should().Contain($"\"{name}\"");
     }
 
+    [Fact]
+    public void PodLabels_add_labels_but_cannot_change_the_selector_labels()
+    {
+        var docs = ShippingManifests.HelmDocuments(
+            "podLabels.team=payments", "podLabels.app\\.kubernetes\\.io/part-of=platform",
+            "podLabels.app\\.kubernetes\\.io/name=other", "podLabels.app\\.kubernetes\\.io/instance=other", "podLabels.app\\.kubernetes\\.io/component=web");
+        var deployment = docs.OfKind("Deployment").Single();
+        var selector = deployment["spec"]!["selector"]!["matchLabels"]!.AsObject();
+        var podLabels = deployment["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+
+        selector.Select(p => p.Key).Should().BeEquivalentTo("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component");
+        selector.Should().OnlyContain(pair => (string?)podLabels[pair.Key] == (string?)pair.Value, "the pod template must match the selector");
+        ((string?)selector["app.kubernetes.io/name"]).Should().Be("passbox");
+        ((string?)podLabels["team"]).Should().Be("payments");
+        ((string?)podLabels["app.kubernetes.io/part-of"]).Should().Be("platform");
+        // The Service and the budget select the same pods.
+        JsonNode.DeepEquals(docs.OfKind("Service").Single()["spec"]!["selector"], selector).Should().BeTrue();
+        var rendered = ShippingManifests.RenderHelmChart("podLabels.app\\.kubernetes\\.io/part-of=platform");
+        rendered.Split('\n').Count(line => line.Trim() == "app.kubernetes.io/part-of: platform").Should().Be(1, "no label key is written twice");
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
