@@ -369,6 +369,28 @@ public sealed class HelmChartTests
         {
             var policy = (string?)crd["metadata"]!["annotations"]?["helm.sh/resource-policy"];
             policy.Should().Be(keep ? "keep" : null);
+            // Argo CD renders with helm template and ignores the Helm policy: deleting its Application would delete the CRDs.
+            var syncOptions = (string?)crd["metadata"]!["annotations"]?["argocd.argoproj.io/sync-options"];
+            syncOptions.Should().Be(keep ? "Delete=false" : null);
+        }
+    }
+
+    [Theory]
+    [InlineData("Prune=false", "Prune=false,Delete=false")]
+    [InlineData("Prune=false\\,Delete=false", "Prune=false,Delete=false")]
+    [InlineData("Delete=true", "Delete=true")]
+    public void Kept_crds_add_Delete_false_to_the_Argo_CD_sync_options_given_unless_they_say_Delete(string given, string rendered)
+    {
+        var crds = ShippingManifests.HelmDocuments($"crds.annotations.argocd\\.argoproj\\.io/sync-options={given}", "crds.annotations.team=payments")
+            .OfKind("CustomResourceDefinition");
+
+        crds.Should().HaveCount(ExpectedCrds.Length);
+        foreach (var crd in crds)
+        {
+            var annotations = crd["metadata"]!["annotations"]!;
+            ((string?)annotations["argocd.argoproj.io/sync-options"]).Should().Be(rendered);
+            ((string?)annotations["helm.sh/resource-policy"]).Should().Be("keep");
+            ((string?)annotations["team"]).Should().Be("payments");
         }
     }
 
