@@ -9,7 +9,7 @@ namespace Passbox.CrdGen;
 /// <list type="bullet">
 /// <item>every list or map that encloses a schema carrying rules has <c>maxItems</c>/<c>maxProperties</c>;</item>
 /// <item>everything a rule reads through <c>self</c>/<c>oldSelf</c> (the whole subtree, except inside
-/// <c>has(...)</c> and <c>oldSelf.hasValue()</c>) has bounded strings (<c>maxLength</c>, an enum, or a date/duration format), lists
+/// <c>has(...)</c>, <c>oldSelf.hasValue()</c> and the keys a map's <c>self.all(k, ...)</c> iterates) has bounded strings (<c>maxLength</c>, an enum, or a date/duration format), lists
 /// (<c>maxItems</c>) and maps (<c>maxProperties</c>).</item>
 /// </list>
 /// It also reports rules that name a field the schema does not have.
@@ -177,6 +177,18 @@ internal static class CelBoundsCheck
             // has(self.x) and an optional oldSelf's hasValue() only ask whether a value is there.
             if (InsideHas(rule, start, i) || chain is [("hasValue", true)])
             {
+                continue;
+            }
+
+            // self.all(k, ...) and self.exists(k, ...) on a map iterate its keys: the server estimates a key at no size
+            // (its key type has no length), so they read only how many there are. Values read as self[k] count apart.
+            if (self.AdditionalProperties is not null && self.Properties is null && chain is [("all" or "exists" or "exists_one", true), ..])
+            {
+                if (self.MaxProperties is null)
+                {
+                    found.Add((self, selfPath));
+                }
+
                 continue;
             }
 

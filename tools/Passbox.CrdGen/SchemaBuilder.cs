@@ -354,6 +354,14 @@ internal sealed class SchemaBuilder(XmlDocs docs)
                     schema.MaxLength = length.MaximumLength;
                     schema.MinLength = length.MinimumLength > 0 ? length.MinimumLength : null;
                     break;
+                // On a map of strings, [StringLength] and [RegularExpression] are about its values (such as label values).
+                case StringLengthAttribute length when isMap && schema.AdditionalProperties is V1JSONSchemaProps { Type: "string" } values:
+                    values.MaxLength = length.MaximumLength;
+                    values.MinLength = length.MinimumLength > 0 ? length.MinimumLength : null;
+                    break;
+                case RegularExpressionAttribute regex when isMap && schema.AdditionalProperties is V1JSONSchemaProps { Type: "string" } values:
+                    values.Pattern = regex.Pattern;
+                    break;
                 case MinLengthAttribute min:
                     SetLength(schema, kind, isMap, min.Length, null, path);
                     break;

@@ -20,6 +20,14 @@ Full name of the release's resources. A release named like the chart (the usual
 {{- end }}
 {{- end }}
 
+{{/*
+Name of the metrics Service, also the job its ServiceMonitor scrapes as. The full name may already be 63
+characters, the most a Service name holds: it is cut to leave room for "-metrics", without a trailing "-".
+*/}}
+{{- define "passbox.metricsName" -}}
+{{- printf "%s-metrics" (include "passbox.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
 {{- define "passbox.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}

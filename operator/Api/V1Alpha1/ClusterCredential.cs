@@ -64,7 +64,8 @@ public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<C
     "provisioning manages a user with a password; it cannot be combined with apiKeySecretRef", FieldPath = ".provisioning", Order = 7)]
 [CelRule("!has(self.provisioning) || !has(self.username) || self.username.matches('^[A-Za-z][A-Za-z0-9_]{0,31}$')",
     "username of a provisioned user must start with a letter and hold only letters, digits and _ (at most 32 characters)", FieldPath = ".username", Order = 8)]
-[CelRule("!has(self.provisioning) || !has(self.username) || !(self.username in " + ProtectedUsers.CelList + ")",
+// Without case, as the operator compares (MySQL and OceanBase user names ignore case): ROOT is root.
+[CelRule("!has(self.provisioning) || !has(self.username) || !(self.username.lowerAscii() in " + ProtectedUsers.CelList + ")",
     "username names a protected administrator (" + ProtectedUsers.Text + ") that Passbox never creates, resets or drops", FieldPath = ".username", Reason = "FieldValueForbidden", Order = 9)]
 [CelRule("!has(self.provisioning) || !has(self.provisioning.grants) || self.engine != 'Milvus'",
     "provisioning.grants are for MySQL and OceanBase; give Milvus users roles", FieldPath = ".provisioning.grants", Order = 10)]
@@ -74,7 +75,7 @@ public sealed class ClusterCredential : IKubernetesObject<V1ObjectMeta>, ISpec<C
     "provisioning.rotation needs a password the operator generates: remove passwordSecretRef", FieldPath = ".provisioning.rotation", Order = 12)]
 [CelRule("!has(self.provisioning) || !has(self.provisioning.passwordPolicy) || !has(self.passwordSecretRef)",
     "provisioning.passwordPolicy applies to a password the operator generates: remove passwordSecretRef", FieldPath = ".provisioning.passwordPolicy", Order = 13)]
-[CelRule("!has(self.provisioning) || !has(self.oceanBase) || self.oceanBase.tenant != 'sys'",
+[CelRule("!has(self.provisioning) || !has(self.oceanBase) || self.oceanBase.tenant.lowerAscii() != 'sys'",
     "provisioning cannot manage users of OceanBase's sys tenant: they administer the whole cluster; manage users of a business tenant", FieldPath = ".oceanBase.tenant", Reason = "FieldValueForbidden", Order = 14)]
 [CelRule("!has(self.provisioning) || !has(self.validation) || !has(self.validation.disabled) || !self.validation.disabled",
     "validation cannot be disabled with provisioning: the operator creates and resets the user as part of each check", FieldPath = ".validation.disabled", Order = 15)]

@@ -31,6 +31,14 @@ public sealed class ValidationSettings
 /// <summary>Shape of the Secret the operator generates.</summary>
 public class GeneratedSecretSettings
 {
+    private const string KeyRule =
+        "keys must be an optional DNS subdomain prefix (at most 253 characters) and /, then a name of at most 63 letters, digits, -, _ and . " +
+        "that starts and ends with a letter or digit, such as example.com/team";
+
+    private const string LabelsMessage = "label " + KeyRule;
+
+    private const string AnnotationsMessage = "annotation " + KeyRule;
+
     /// <summary>Name of the generated Secret. Defaults to the credential's name.</summary>
     [StringLength(253, MinimumLength = 1)]
     [RegularExpression(ValidationPatterns.DnsSubdomain)]
@@ -39,11 +47,16 @@ public class GeneratedSecretSettings
     /// <summary>Extra labels for the generated Secret.</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(64)]
+    // The API server would refuse the Secret (on every reconcile) for a label it does not take; say so at kubectl apply.
+    [CelRule("self.all(k, k.matches('" + ValidationPatterns.QualifiedName + "') && (!k.contains('/') || k.indexOf('/') <= 253))", LabelsMessage)]
+    [StringLength(63)]
+    [RegularExpression(ValidationPatterns.LabelValue)]
     public Dictionary<string, string>? Labels { get; set; }
 
     /// <summary>Extra annotations for the generated Secret.</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(64)]
+    [CelRule("self.all(k, k.matches('" + ValidationPatterns.QualifiedName + "') && (!k.contains('/') || k.indexOf('/') <= 253))", AnnotationsMessage)]
     public Dictionary<string, string>? Annotations { get; set; }
 }
 

@@ -57,20 +57,29 @@ public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<
     "kubeconfig is required when type is Kubeconfig and not allowed otherwise", FieldPath = ".kubeconfig", Order = 2)]
 [CelRule("!has(self.validation) || !has(self.validation.probe) || !(self.validation.probe in ['GitHTTP', 'ContainerRegistry']) || has(self.server)",
     "server is required for the GitHTTP and ContainerRegistry probes", FieldPath = ".server", Reason = "FieldValueRequired", Order = 3)]
-[CelRule("!has(self.validation) || !has(self.validation.probe) || (self.validation.probe == 'KubernetesAPI') == (self.type == 'Kubeconfig')",
-    "the KubernetesAPI probe is for type Kubeconfig, and type Kubeconfig is checked with KubernetesAPI or None", FieldPath = ".validation.probe", Order = 4)]
-[CelRule("!has(self.validation) || !has(self.validation.probe) || self.validation.probe != 'ContainerRegistry' || self.type != 'Kubeconfig'",
-    "the ContainerRegistry probe needs a username and password or a token", FieldPath = ".validation.probe", Order = 5)]
+// One rule for both directions, so that one mistake gets one message: a kubeconfig is checked against its API server
+// or not at all (None: a cluster the operator cannot reach), and GitHTTP and ContainerRegistry need a password or token.
+[CelRule("!has(self.validation) || !has(self.validation.probe) || " +
+    "(self.type == 'Kubeconfig' ? self.validation.probe in ['KubernetesAPI', 'None'] : self.validation.probe != 'KubernetesAPI')",
+    "the KubernetesAPI probe is for type Kubeconfig, and type Kubeconfig is checked with KubernetesAPI or None " +
+    "(GitHTTP and ContainerRegistry need a username and password or a token)", FieldPath = ".validation.probe", Order = 4)]
 [CelRule("!has(self.secret) || !has(self.secret.format) || self.secret.format != 'BasicAuth' || self.type == 'UsernamePassword'",
-    "format BasicAuth needs type UsernamePassword", FieldPath = ".secret.format", Order = 6)]
+    "format BasicAuth needs type UsernamePassword", FieldPath = ".secret.format", Order = 5)]
 [CelRule("!has(self.secret) || !has(self.secret.format) || self.secret.format != 'DockerConfigJson' || (self.type == 'UsernamePassword' && has(self.server))",
-    "format DockerConfigJson needs type UsernamePassword and a server (the registry)", FieldPath = ".secret.format", Order = 7)]
+    "format DockerConfigJson needs type UsernamePassword and a server (the registry)", FieldPath = ".secret.format", Order = 6)]
 [CelRule("!has(self.secret) || !has(self.secret.argoCD) || !has(self.secret.argoCD.secretType) || (self.secret.argoCD.secretType == 'Cluster') == (self.type == 'Kubeconfig')",
     "secret.argoCD.secretType Cluster is for type Kubeconfig, and Repository and RepoCreds are for types UsernamePassword and SecretText",
-    FieldPath = ".secret.argoCD.secretType", Order = 8)]
+    FieldPath = ".secret.argoCD.secretType", Order = 7)]
 [CelRule("self.type == 'Kubeconfig' || has(self.server) || !has(self.secret) || " +
     "!(has(self.secret.argoCD) && has(self.secret.argoCD.secretType) ? self.secret.argoCD.secretType != 'Cluster' : has(self.secret.consumers) && 'ArgoCD' in self.secret.consumers)",
     "server (the repository URL) is required when the Secret is for Argo CD as a Repository or RepoCreds (the default for types UsernamePassword and SecretText)",
+    FieldPath = ".server", Reason = "FieldValueRequired", Order = 8)]
+// Tekton finds a Secret by the tekton.dev/git-0 or docker-0 annotation, whose value is the server: without one the
+// Secret was published for Tekton with nothing Tekton reads. A kubeconfig gets no Tekton annotation with or without a
+// server (Tekton has none for clusters; a task mounts the kubeconfig key as a workspace), so the rule leaves it alone.
+[CelRule("self.type == 'Kubeconfig' || has(self.server) || !has(self.secret) || !has(self.secret.consumers) || !('Tekton' in self.secret.consumers)",
+    "server (the git repository or registry) is required when the Secret is for Tekton: Tekton picks the Secret up by its " +
+    "tekton.dev/git-0 or tekton.dev/docker-0 annotation, which names the server",
     FieldPath = ".server", Reason = "FieldValueRequired", Order = 9)]
 // The two server rules sit on the spec, not on server: the API server quotes a string that fails its own rule, and the
 // first one would quote the token (into kubectl's output, or the sync error a GitOps tool shows everyone).

@@ -212,7 +212,10 @@ public sealed class ProvisioningStatus
 /// </summary>
 public static class ProtectedUsers
 {
-    /// <summary>The list for people, and the only place the names are written down.</summary>
+    /// <summary>
+    /// The list for people, and the only place the names are written down. In lower case: the schema's rule compares
+    /// the user name lowered, as the operator compares without case.
+    /// </summary>
     public const string Text = "root, db_admin, proxyro, sys, ocp_monitor";
 
     /// <summary>

@@ -15,6 +15,17 @@ public static class ValidationPatterns
     // The two below are RE2 for CEL's matches(), written without backslashes so that they can sit in a CEL string
     // literal as they are ("[[]" is a literal "[", a "]" outside a class is literal).
 
+    /// <summary>
+    /// A label or annotation key, as Kubernetes checks it: an optional DNS-subdomain prefix and <c>/</c>, then a name of
+    /// at most 63 letters, digits, <c>-</c>, <c>_</c> and <c>.</c> that starts and ends with a letter or digit. The
+    /// prefix's own limit of 253 characters is checked beside it.
+    /// </summary>
+    public const string QualifiedName =
+        "^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+
+    /// <summary>A label value: empty, or at most 63 letters, digits, <c>-</c>, <c>_</c> and <c>.</c> that start and end with a letter or digit.</summary>
+    public const string LabelValue = "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$";
+
     /// <summary>A server URL (scheme optional) with user info before its host, such as <c>https://user:token@host</c>.</summary>
     public const string ServerUserInfo = "^(https?://)?[^/?#]*@";
 

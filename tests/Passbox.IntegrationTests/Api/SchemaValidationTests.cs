@@ -114,7 +114,11 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { "username: app", "username: proxyro", "spec.username" },
         { "username: app", "username: sys", "spec.username" },
         { "username: app", "username: ocp_monitor", "spec.username" },
+        // In any case, as the operator compares them (and MySQL and OceanBase do): ROOT was accepted, then failed at reconcile.
+        { "username: app", "username: ROOT", "spec.username" },
+        { "username: app", "username: Db_Admin", "spec.username" },
         { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sys}", "spec.oceanBase.tenant" },
+        { "engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: SYS}", "spec.oceanBase.tenant" },
         // A generated password has no source Secret to rotate; grants and roles belong to their engines.
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 720h}", "spec.provisioning.rotation" },
         { "adminCredentialRef: {name: root}", "adminCredentialRef: {name: root}\n    rotation: {period: 30s}", "spec.provisioning.rotation.period" },
@@ -166,6 +170,24 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         var tooLong = generated.Replace("name: c1", "name: c4", StringComparison.Ordinal).Replace("87600h", "87601h", StringComparison.Ordinal);
         (await RejectionAsync(tooLong)).Should().ContainSingle(c => c.Field == "spec.provisioning.rotation.period"
             && c.Message.Contains("rotation.period must be at most 87600h", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("username: ROOT", "spec.username", "protected administrator")]
+    [InlineData("username: Proxyro", "spec.username", "protected administrator")]
+    [InlineData("engine: OceanBase\n  oceanBase: {tenant: Sys}", "spec.oceanBase.tenant", "OceanBase's sys tenant")]
+    public async Task Protected_administrators_and_the_sys_tenant_are_refused_in_any_case(string with, string field, string message)
+    {
+        var valid = ValidCluster.Replace("passwordSecretRef: {name: in, key: password}", Provisioned, StringComparison.Ordinal);
+        var yaml = valid.Replace(with.StartsWith("engine", StringComparison.Ordinal) ? "engine: MySQL" : "username: app", with, StringComparison.Ordinal);
+        yaml.Should().Contain(with);
+
+        var causes = await RejectionAsync(yaml);
+        causes.Should().ContainSingle(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal), "the API server said {0}", string.Join("; ", causes));
+
+        // Control: the same names in lower case, and an ordinary tenant whose name merely contains sys, as before.
+        await CreateAsync(valid.Replace("username: app", "username: app_sys", StringComparison.Ordinal)
+            .Replace("engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sysops}", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -284,6 +306,79 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         var causes = await RejectionAsync(yaml);
         causes.Should().HaveCount(1, "one mistake gets one message: {0}", string.Join("; ", causes))
             .And.Contain(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    private const string KubeconfigSpec = "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}";
+
+    public static TheoryData<string, string, string> ProbesAndConsumers => new()
+    {
+        // A kubeconfig for a cluster the operator cannot reach is published unchecked: probe None was refused.
+        { KubeconfigSpec + "\n  validation: {probe: None}", "", "" },
+        { KubeconfigSpec + "\n  validation: {probe: KubernetesAPI}", "", "" },
+        { KubeconfigSpec + "\n  server: https://git.example.com/a.git\n  validation: {probe: GitHTTP}", "spec.validation.probe", "type Kubeconfig is checked with KubernetesAPI or None" },
+        { KubeconfigSpec + "\n  server: registry.example.com\n  validation: {probe: ContainerRegistry}", "spec.validation.probe", "type Kubeconfig is checked with KubernetesAPI or None" },
+        { UsernamePasswordSpec + "\n  validation: {probe: None}", "", "" },
+        // Tekton finds a Secret by an annotation naming the server: without a server it got none and ignored the Secret.
+        { "type: UsernamePassword\n  usernamePassword: {username: bot, passwordSecretRef: {name: in, key: password}}\n  secret: {consumers: [Tekton]}", "spec.server", "required when the Secret is for Tekton" },
+        { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [Jenkins, Tekton]}", "spec.server", "required when the Secret is for Tekton" },
+        { UsernamePasswordSpec + "\n  secret: {consumers: [Tekton]}", "", "" },
+        { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [Jenkins]}", "", "" },
+        // Tekton has no annotation for a cluster, with or without a server: the kubeconfig key is what a task mounts.
+        { KubeconfigSpec + "\n  secret: {consumers: [Tekton, Jenkins]}", "", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ProbesAndConsumers))]
+    public async Task A_probe_must_fit_the_type_and_a_Secret_for_Tekton_needs_a_server(string spec, string field, string message)
+    {
+        var yaml = ValidPipeline.Replace(UsernamePasswordSpec, spec, StringComparison.Ordinal);
+        yaml.Should().Contain(spec);
+        if (field.Length == 0)
+        {
+            await CreateAsync(yaml);
+            return;
+        }
+
+        var causes = await RejectionAsync(yaml);
+        causes.Should().HaveCount(1, "one mistake gets one message: {0}", string.Join("; ", causes))
+            .And.Contain(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    public static TheoryData<string, string, string> SecretLabelsAndAnnotations => new()
+    {
+        // The API server refused the generated Secret on every reconcile; now kubectl apply says which field.
+        { "labels: {'bad key': x}", "spec.secret.labels", "label keys must be an optional DNS subdomain prefix" },
+        { "labels: {-team: x}", "spec.secret.labels", "label keys must be" },
+        { "labels: {Example.com/team: x}", "spec.secret.labels", "label keys must be" },
+        { "labels: {example.com/: x}", "spec.secret.labels", "label keys must be" },
+        { $"labels: {{{new string('n', 64)}: x}}", "spec.secret.labels", "label keys must be" },
+        { $"labels: {{{new string('p', 254)}/team: x}}", "spec.secret.labels", "label keys must be" },
+        { "labels: {team: 'pay ments'}", "spec.secret.labels.team", "should match" },
+        { "labels: {team: -payments}", "spec.secret.labels.team", "should match" },
+        { $"labels: {{team: {new string('v', 64)}}}", "spec.secret.labels.team", "may not be more than 63" },
+        { "annotations: {'note!': x}", "spec.secret.annotations", "annotation keys must be" },
+        // Control cases: what people write stays accepted, and annotation values are free text.
+        { $"labels: {{team: payments, example.com/tier: A.b_c-1, {new string('p', 253)}/{new string('n', 63)}: {new string('v', 63)}, empty: ''}}", "", "" },
+        { "annotations: {example.com/note: 'anything at all: / ! {} and more than 63 characters of text, which is fine for an annotation'}", "", "" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SecretLabelsAndAnnotations))]
+    public async Task Labels_and_annotations_of_the_Secret_must_be_what_Kubernetes_accepts(string secret, string field, string message)
+    {
+        foreach (var (valid, name) in new[] { (ValidPipeline, "p1"), (ValidCluster, "c1") })
+        {
+            var yaml = $"{valid.TrimEnd()}\n  secret: {{{secret}}}\n";
+            if (field.Length == 0)
+            {
+                await CreateAsync(yaml);
+                continue;
+            }
+
+            var causes = await RejectionAsync(yaml);
+            causes.Should().ContainSingle(c => c.Field == field && c.Message.Contains(message, StringComparison.Ordinal),
+                "{0}: the API server said {1}", name, string.Join("; ", causes));
+        }
     }
 
     [Theory]

@@ -480,6 +480,36 @@ public sealed class PipelineCredentialTests(
     }
 
     /// <summary>
+    /// A kubeconfig for a cluster the operator cannot reach (another network, a private endpoint) with probe None: the
+    /// schema refused it before, though None was documented for this. It is published unchecked, for Argo CD and Jenkins.
+    /// </summary>
+    [Fact]
+    public async Task A_kubeconfig_with_probe_None_for_a_cluster_the_operator_cannot_reach_is_published_without_a_check()
+    {
+        var env = ControlPlaneEnv();
+        const string Unreachable = "https://api.private-cluster.invalid:6443";
+        var kubeconfig = (await CiKubeconfigAsync()).Replace($"    server: {env["KUBE_SERVER"]}\n", $"    server: {Unreachable}\n", StringComparison.Ordinal);
+        kubeconfig.Should().Contain(Unreachable);
+        await kit.CreateSecretAsync("private-kc-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
+
+        await kit.CreateAsync(KubeconfigCredential("private-cluster", "private-kc-input", c =>
+        {
+            c.Spec.Validation!.Probe = PipelineProbe.None;
+            c.Spec.Secret!.Consumers = [SecretConsumer.ArgoCD, SecretConsumer.Jenkins];
+        }));
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("private-cluster", ConditionTypes.Ready, "True", ConditionReasons.ValidationDisabled);
+        ready.Status!.Probe.Should().Be("None");
+        Condition(ready, ConditionTypes.Validated).Reason.Should().Be(ConditionReasons.ValidationDisabled);
+        var secret = await kit.WaitForSecretAsync("private-cluster");
+        secret.Metadata.Labels.Should().Contain("argocd.argoproj.io/secret-type", "cluster").And.Contain("jenkins.io/credentials-type", "kubeconfig");
+        var data = ClusterTestKit.Decode(secret);
+        data["kubeconfig"].Should().Be(kubeconfig);
+        data["server"].Should().Be(Unreachable);
+        data["name"].Should().Be("passbox-local");
+    }
+
+    /// <summary>
     /// A cluster that only a bastion's SOCKS proxy reaches: the check goes through the kubeconfig's proxy-url, and the
     /// Argo CD cluster Secret tells Argo CD the same proxy and the name to check the certificate against, so it reaches
     /// the cluster as the check did.

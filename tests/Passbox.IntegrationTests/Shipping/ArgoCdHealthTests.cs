@@ -128,6 +128,24 @@ public sealed class ArgoCdHealthTests
             .Should().Contain("SkipDryRunOnMissingResource=true");
     }
 
+    [Fact]
+    public void Application_example_keeps_the_crds_when_the_operator_Application_is_deleted()
+    {
+        var apps = YamlDocuments.Parse(File.ReadAllText(ShippingTools.PathInRepo("docs", "argocd", "application.yaml")));
+        var operatorApp = apps.Single(a => (string?)a["spec"]!["source"]!["path"] == ShippingManifests.ChartPath);
+        ((JsonArray)operatorApp["metadata"]!["finalizers"]!).Select(f => (string?)f).Should().Contain("resources-finalizer.argocd.argoproj.io",
+            "the case this guards: with the finalizer, deleting the Application deletes what it manages");
+        var values = operatorApp["spec"]!["source"]!["helm"]!["valuesObject"]!;
+        var given = (string?)values["crds"]!["annotations"]!["argocd.argoproj.io/sync-options"];
+        given.Should().Be("Prune=false,Delete=false");
+
+        // What Argo CD would apply: the chart rendered with the example's CRD annotation.
+        var crds = ShippingManifests.HelmDocuments("crds.annotations.argocd\\.argoproj\\.io/sync-options=Prune=false\\,Delete=false")
+            .OfKind("CustomResourceDefinition");
+        crds.Should().NotBeEmpty();
+        crds.Select(c => (string?)c["metadata"]!["annotations"]!["argocd.argoproj.io/sync-options"]).Should().OnlyContain(o => o == "Prune=false,Delete=false");
+    }
+
     /// <summary>The health Argo CD would report for <paramref name="resource"/>.</summary>
     public static Health Evaluate(JsonObject resource)
     {

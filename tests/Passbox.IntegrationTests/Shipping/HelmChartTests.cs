@@ -274,6 +274,61 @@ public sealed class HelmChartTests
     }
 
     [Theory]
+    [InlineData("passbox", "", "passbox-metrics")]
+    [InlineData("team-a", "", "team-a-passbox-metrics")]
+    // The longest release name Helm takes (53): its full name is 61 characters, and "-metrics" made a Service name of 69.
+    [InlineData("release-name-of-fifty-three-characters-for-the-chart1", "", "release-name-of-fifty-three-characters-for-the-chart1-p-metrics")]
+    // A full name of 63 whose cut ends on "-": no "--" is left behind.
+    [InlineData("passbox", "fullnameOverride=oooooooooooooooooooooooooooooooooooooooooooooooooooooo-override", "oooooooooooooooooooooooooooooooooooooooooooooooooooooo-metrics")]
+    public void The_metrics_Service_name_fits_63_characters_and_the_alert_and_notes_use_it(string release, string extra, string expected)
+    {
+        release.Length.Should().BeLessThanOrEqualTo(53);
+        string[] values = ["metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", .. extra.Length == 0 ? Array.Empty<string>() : [extra]];
+        var docs = YamlDocuments.Parse(ShippingManifests.RenderHelmChart(release, ShippingManifests.DefaultNamespace, values));
+
+        var name = (string)docs.OfKind("Service").Single()["metadata"]!["name"]!;
+        name.Should().Be(expected);
+        name.Length.Should().BeLessThanOrEqualTo(63);
+        name.Should().MatchRegex("^[a-z]([-a-z0-9]*[a-z0-9])?$", "a Service name is a DNS-1035 label");
+        // The ServiceMonitor selects the Service by its labels; Prometheus names the job after the Service.
+        var selector = docs.OfKind("ServiceMonitor").Single()["spec"]!["selector"]!["matchLabels"]!.AsObject();
+        var serviceLabels = docs.OfKind("Service").Single()["metadata"]!["labels"]!.AsObject();
+        selector.Should().OnlyContain(pair => (string?)serviceLabels[pair.Key] == (string?)pair.Value);
+        var down = docs.OfKind("PrometheusRule").Single()["spec"]!["groups"]![0]!["rules"]!.AsArray()
+            .Single(r => (string?)r!["alert"] == "PassboxOperatorDown")!;
+        ((string?)down["expr"]).Should().Contain($"job=\"{name}\"");
+        ((string?)down["labels"]!["job"]).Should().Be(name);
+
+        var notes = ShippingTools.Run(ShippingTools.Helm,
+        [
+            "install", release, ShippingManifests.ChartPath, "--namespace", ShippingManifests.DefaultNamespace, "--dry-run=client",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.serviceMonitor.enabled=false", .. extra.Length == 0 ? Array.Empty<string>() : ["--set", extra],
+        ]).Split("NOTES:")[1];
+        notes.Should().Contain($"\"{name}\"");
+    }
+
+    [Fact]
+    public void PodLabels_add_labels_but_cannot_change_the_selector_labels()
+    {
+        var docs = ShippingManifests.HelmDocuments(
+            "podLabels.team=payments", "podLabels.app\\.kubernetes\\.io/part-of=platform",
+            "podLabels.app\\.kubernetes\\.io/name=other", "podLabels.app\\.kubernetes\\.io/instance=other", "podLabels.app\\.kubernetes\\.io/component=web");
+        var deployment = docs.OfKind("Deployment").Single();
+        var selector = deployment["spec"]!["selector"]!["matchLabels"]!.AsObject();
+        var podLabels = deployment["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+
+        selector.Select(p => p.Key).Should().BeEquivalentTo("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component");
+        selector.Should().OnlyContain(pair => (string?)podLabels[pair.Key] == (string?)pair.Value, "the pod template must match the selector");
+        ((string?)selector["app.kubernetes.io/name"]).Should().Be("passbox");
+        ((string?)podLabels["team"]).Should().Be("payments");
+        ((string?)podLabels["app.kubernetes.io/part-of"]).Should().Be("platform");
+        // The Service and the budget select the same pods.
+        JsonNode.DeepEquals(docs.OfKind("Service").Single()["spec"]!["selector"], selector).Should().BeTrue();
+        var rendered = ShippingManifests.RenderHelmChart("podLabels.app\\.kubernetes\\.io/part-of=platform");
+        rendered.Split('\n').Count(line => line.Trim() == "app.kubernetes.io/part-of: platform").Should().Be(1, "no label key is written twice");
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Install_notes_warn_when_the_operator_down_alert_has_no_ServiceMonitor_to_watch(bool serviceMonitor)
@@ -314,6 +369,28 @@ public sealed class HelmChartTests
         {
             var policy = (string?)crd["metadata"]!["annotations"]?["helm.sh/resource-policy"];
             policy.Should().Be(keep ? "keep" : null);
+            // Argo CD renders with helm template and ignores the Helm policy: deleting its Application would delete the CRDs.
+            var syncOptions = (string?)crd["metadata"]!["annotations"]?["argocd.argoproj.io/sync-options"];
+            syncOptions.Should().Be(keep ? "Delete=false" : null);
+        }
+    }
+
+    [Theory]
+    [InlineData("Prune=false", "Prune=false,Delete=false")]
+    [InlineData("Prune=false\\,Delete=false", "Prune=false,Delete=false")]
+    [InlineData("Delete=true", "Delete=true")]
+    public void Kept_crds_add_Delete_false_to_the_Argo_CD_sync_options_given_unless_they_say_Delete(string given, string rendered)
+    {
+        var crds = ShippingManifests.HelmDocuments($"crds.annotations.argocd\\.argoproj\\.io/sync-options={given}", "crds.annotations.team=payments")
+            .OfKind("CustomResourceDefinition");
+
+        crds.Should().HaveCount(ExpectedCrds.Length);
+        foreach (var crd in crds)
+        {
+            var annotations = crd["metadata"]!["annotations"]!;
+            ((string?)annotations["argocd.argoproj.io/sync-options"]).Should().Be(rendered);
+            ((string?)annotations["helm.sh/resource-policy"]).Should().Be("keep");
+            ((string?)annotations["team"]).Should().Be("payments");
         }
     }
 

@@ -321,6 +321,31 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void On_a_map_of_strings_length_and_pattern_bound_the_values_and_a_rule_may_iterate_the_keys_of_unbounded_values()
+    {
+        var spec = Generator.Generate(typeof(MapKeys)).Definition.Spec.Versions.Single().Schema.OpenAPIV3Schema.Properties["spec"];
+
+        var labels = spec.Properties["labels"];
+        labels.MaxProperties.Should().Be(8);
+        labels.MaxLength.Should().BeNull();
+        var values = (V1JSONSchemaProps)labels.AdditionalProperties;
+        values.MaxLength.Should().Be(63);
+        values.Pattern.Should().Be("^[a-z]*$");
+        labels.XKubernetesValidations.Should().ContainSingle().Which.Rule.Should().Be("self.all(k, k.startsWith('x-'))");
+        spec.Properties["notes"].XKubernetesValidations.Should().ContainSingle();
+        ((V1JSONSchemaProps)spec.Properties["notes"].AdditionalProperties).MaxLength.Should().BeNull();
+    }
+
+    [Fact]
+    public void Cel_rule_reading_the_unbounded_values_of_a_map_fails()
+    {
+        var act = () => Generator.Generate(typeof(MapValues));
+
+        act.Should().Throw<CrdGenerationException>().Which.Problems.Should().ContainSingle()
+            .Which.Should().Contain("MapValues.spec.notes[*] without maxLength");
+    }
+
+    [Fact]
     public void Cel_rule_reading_an_unbounded_string_fails_naming_the_field_and_the_fix()
     {
         var act = () => Generator.Generate(typeof(UnboundedRule));

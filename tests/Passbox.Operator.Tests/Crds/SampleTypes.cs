@@ -264,3 +264,42 @@ public sealed class NeedlessOldSelf
     [JsonPropertyName("metadata")]
     public V1ObjectMeta Metadata { get; set; } = new();
 }
+
+// Maps whose keys a rule checks: the keys cost nothing (the API server gives them no size), the values do.
+
+[KubernetesEntity(Group = "test.passbox.dev", ApiVersion = "v1alpha1", Kind = "MapKeys", PluralName = "mapkeys")]
+[CustomResource]
+public sealed class MapKeys
+{
+    public MapKeysSpec? Spec { get; set; }
+}
+
+public sealed class MapKeysSpec
+{
+    /// <summary>Keys checked by a rule, values by maxLength and pattern.</summary>
+    [MaxLength(8)]
+    [StringLength(63)]
+    [RegularExpression("^[a-z]*$")]
+    [CelRule("self.all(k, k.startsWith('x-'))", "keys start with x-")]
+    public Dictionary<string, string>? Labels { get; set; }
+
+    /// <summary>Free-text values; only the keys are read.</summary>
+    [MaxLength(8)]
+    [CelRule("self.exists(k, k == 'owner')", "an owner key is required")]
+    public Dictionary<string, string>? Notes { get; set; }
+}
+
+[KubernetesEntity(Group = "test.passbox.dev", ApiVersion = "v1alpha1", Kind = "MapValues", PluralName = "mapvalues")]
+[CustomResource]
+public sealed class MapValues
+{
+    public MapValuesSpec? Spec { get; set; }
+}
+
+public sealed class MapValuesSpec
+{
+    /// <summary>A rule that reads the unbounded values as well as the keys.</summary>
+    [MaxLength(8)]
+    [CelRule("self.all(k, self[k].startsWith('x-'))", "values start with x-")]
+    public Dictionary<string, string>? Notes { get; set; }
+}
