@@ -82,7 +82,32 @@ public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = n
 
         var body = await session.ReadBodyAsync(response, AdvertisementPeek);
         var agent = FindAgent(body);
+        if (await ReadableByAnyoneAsync(session, response.RequestMessage?.RequestUri))
+        {
+            // A public repository on a server that ignores credentials it does not need (git-http-backend with
+            // authentication for pushes only, Gerrit outside /a/): a wrong token passes too, and fails later on a push.
+            return ValidationOutcome.Success(
+                $"{credentials.Describe()} can read {where}, but so can anyone: the credentials could not be checked there " +
+                "(point spec.server at a repository that needs them)", agent);
+        }
+
         return ValidationOutcome.Success($"{credentials.Describe()} can read {where}", agent);
+    }
+
+    /// <summary>Asks for the same advertisement without credentials (only after the login passed, so a failure costs nothing more).</summary>
+    private static async Task<bool> ReadableByAnyoneAsync(ProbeSession session, Uri? target)
+    {
+        if (target is null)
+        {
+            return false;
+        }
+
+        var (anonymous, _) = await session.SendAsync(target, uri => new HttpRequestMessage(HttpMethod.Get, uri));
+        using (anonymous)
+        {
+            return anonymous.StatusCode == HttpStatusCode.OK
+                && string.Equals(anonymous.Content.Headers.ContentType?.MediaType, AdvertisementContentType, StringComparison.OrdinalIgnoreCase);
+        }
     }
 
     /// <summary>

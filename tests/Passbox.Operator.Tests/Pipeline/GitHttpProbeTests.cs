@@ -24,7 +24,21 @@ public sealed class GitHttpProbeTests
         var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app.git"), CancellationToken.None);
 
         outcome.Should().BeEquivalentTo(new { Succeeded = true, Reason = ValidationReasons.Validated, ServerVersion = "git/2.47.3" });
-        outcome.Message.Should().Contain("user ci-bot can read").And.NotContain(Password);
+        outcome.Message.Should().Contain("user ci-bot can read").And.NotContain("anyone").And.NotContain(Password);
+    }
+
+    [Fact]
+    public async Task A_repository_anyone_can_read_is_validated_with_a_note_that_the_credentials_were_not_checked()
+    {
+        // A server that ignores the credentials of a public repository: a wrong token would pass too.
+        await using var server = new CannedHttpServer(_ =>
+            new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = GitHttpProbe.AdvertisementContentType }, Advertisement));
+
+        var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/public.git"), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue();
+        outcome.Message.Should().Contain("but so can anyone: the credentials could not be checked").And.NotContain(Password);
+        server.Requests.Select(r => r.Authorization).Should().Equal([Basic("ci-bot", Password), null], "the anonymous request comes after the login");
     }
 
     [Theory]
@@ -68,14 +82,16 @@ public sealed class GitHttpProbeTests
     [Fact]
     public async Task Redirect_on_the_same_server_is_followed_with_credentials()
     {
-        await using var server = new CannedHttpServer(r => r.Target.StartsWith("/org/app/", StringComparison.Ordinal)
+        await using var server = new CannedHttpServer(r => r.Authorization is null ? new CannedResponse(401)
+            : r.Target.StartsWith("/org/app/", StringComparison.Ordinal)
             ? CannedResponse.With(301, ("Location", "/org/app.git/info/refs?service=git-upload-pack"))
             : new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = GitHttpProbe.AdvertisementContentType }, Advertisement));
 
         var outcome = await probe.ProbeAsync(Request($"{server.BaseUrl}/org/app"), CancellationToken.None);
 
         outcome.Succeeded.Should().BeTrue();
-        server.Requests.Should().HaveCount(2).And.OnlyContain(r => r.Authorization == Basic("ci-bot", Password));
+        server.Requests.Where(r => r.Authorization is not null).Should().HaveCount(2).And.OnlyContain(r => r.Authorization == Basic("ci-bot", Password));
+        outcome.Message.Should().NotContain("anyone");
     }
 
     [Fact]
