@@ -453,19 +453,15 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
-    public async Task Protected_users_are_refused_by_the_schema_and_by_the_operator()
+    public async Task Protected_users_are_refused_by_the_schema_in_any_case()
     {
         await CreateAdminAsync();
-        var rejected = await kit.RejectedAsync(specs.Managed("root-again", "root"));
-        rejected.Response.Content.Should().Contain("protected administrator");
-
-        // The schema compares exactly; the operator also refuses other spellings and never touches the server.
         var rootBefore = await mariaDb.ScalarAsync("SELECT authentication_string FROM mysql.user WHERE User = 'root' AND Host = '%'");
-        await kit.CreateAsync(specs.Managed("shouting", "ROOT"));
+        foreach (var name in new[] { "root", "ROOT", "Proxyro" })
+        {
+            (await kit.RejectedAsync(specs.Managed("root-again", name))).Response.Content.Should().Contain("protected administrator").And.Contain("spec.username");
+        }
 
-        var refused = await kit.WaitForConditionAsync<ClusterCredential>("shouting", ConditionTypes.Ready, "False", "ProtectedUser");
-        ValidatedMessage(refused).Should().Contain("never creates, resets or drops");
-        (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("shouting"))).Should().BeNull();
         (await mariaDb.ScalarAsync("SELECT authentication_string FROM mysql.user WHERE User = 'root' AND Host = '%'")).Should().Be(rootBefore);
     }
 
@@ -484,21 +480,20 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
-    public async Task Users_of_the_OceanBase_sys_tenant_are_refused()
+    public async Task Users_of_the_OceanBase_sys_tenant_are_refused_by_the_schema_in_any_case()
     {
         var user = ClusterTestKit.Unique("ops_");
         var credential = specs.Managed("sys-user", user);
         credential.Spec.Engine = ClusterEngine.OceanBase;
-        credential.Spec.OceanBase = new OceanBaseSettings { Tenant = "sys" };
-        (await kit.RejectedAsync(credential)).Response.Content.Should().Contain("sys tenant");
 
-        // Tenant names ignore case on OceanBase: the operator refuses the spellings the schema lets through.
-        credential.Spec.OceanBase = new OceanBaseSettings { Tenant = "SYS" };
-        await kit.CreateAsync(credential);
+        // Tenant names ignore case on OceanBase, and so does the rule (the operator's own check, for objects stored
+        // before the rule, is unit-tested in IdentifierTests).
+        foreach (var tenant in new[] { "sys", "SYS", "Sys" })
+        {
+            credential.Spec.OceanBase = new OceanBaseSettings { Tenant = tenant };
+            (await kit.RejectedAsync(credential)).Response.Content.Should().Contain("sys tenant").And.Contain("spec.oceanBase.tenant");
+        }
 
-        var refused = await kit.WaitForConditionAsync<ClusterCredential>("sys-user", ConditionTypes.Ready, "False", "ProtectedUser");
-        ValidatedMessage(refused).Should().Contain("sys tenant").And.Contain("administer the whole cluster");
-        (await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("sys-user"))).Should().BeNull();
         (await UserCountAsync(user)).Should().Be(0);
     }
 
