@@ -11,7 +11,10 @@ namespace Passbox.Operator.Usage;
 /// v1beta1 <c>spec.serviceAccountName</c> and <c>spec.taskRunSpecs[].taskServiceAccountName</c>. A run that names
 /// none runs as <c>default</c>, Tekton's default default-service-account;</item>
 /// <item>pod templates' imagePullSecrets and volumes;</item>
-/// <item>env, envFrom and volumes of embedded task specs (steps, sidecars, step template).</item>
+/// <item>env, envFrom and volumes of task specs (steps, sidecars, step template): those embedded in the run's spec, and
+/// those Tekton resolved from a <c>taskRef</c> or <c>pipelineRef</c> and stored in the status (TaskRun
+/// <c>status.taskSpec</c>, PipelineRun <c>status.pipelineSpec</c>), which appear after the run is created. A
+/// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns.</item>
 /// </list>
 /// A finished run (condition <c>Succeeded</c> True or False) uses nothing: no more Pods start from it.
 /// </summary>
@@ -52,13 +55,8 @@ public static class TektonReferences
             collector.AddServiceAccount(Json.String(perTask, "serviceAccountName"));
         }
 
-        foreach (var section in (ReadOnlySpan<string>)["tasks", "finally"])
-        {
-            foreach (var task in Json.Items(spec, "pipelineSpec", section))
-            {
-                CollectTaskSpec(Json.Get(task, "taskSpec"), collector);
-            }
-        }
+        CollectPipelineSpec(Json.Get(spec, "pipelineSpec"), collector);
+        CollectPipelineSpec(Json.Get(pipelineRun, "status", "pipelineSpec"), collector);
 
         UsesAnnotation.Collect(Json.Annotations(pipelineRun), collector);
         return collector.Build(UsageKinds.PipelineRun, ns, name);
@@ -81,6 +79,7 @@ public static class TektonReferences
         collector.AddServiceAccount(string.IsNullOrEmpty(serviceAccount) ? DefaultServiceAccount : serviceAccount);
         JsonPodShapes.CollectPodTemplate(Json.Get(spec, "podTemplate"), collector);
         CollectTaskSpec(Json.Get(spec, "taskSpec"), collector);
+        CollectTaskSpec(Json.Get(taskRun, "status", "taskSpec"), collector);
 
         UsesAnnotation.Collect(Json.Annotations(taskRun), collector);
         return collector.Build(UsageKinds.TaskRun, ns, name);
@@ -108,6 +107,17 @@ public static class TektonReferences
         foreach (var workspace in Json.Items(spec, "workspaces"))
         {
             JsonPodShapes.CollectVolume(workspace, collector);
+        }
+    }
+
+    private static void CollectPipelineSpec(JsonNode? pipelineSpec, ReferenceCollector collector)
+    {
+        foreach (var section in (ReadOnlySpan<string>)["tasks", "finally"])
+        {
+            foreach (var task in Json.Items(pipelineSpec, section))
+            {
+                CollectTaskSpec(Json.Get(task, "taskSpec"), collector);
+            }
         }
     }
 

@@ -311,6 +311,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             var workspace = await ReadyCredentialAsync("tekton-ws");
             var throughAccount = await ReadyCredentialAsync("tekton-sa");
             var step = await ReadyCredentialAsync("tekton-step");
+            var resolved = await ReadyCredentialAsync("tekton-resolved");
             await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
             await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
 
@@ -337,15 +338,30 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 },
             });
 
+            // unit-2 refers to its Task; the Secret shows only in the spec Tekton resolves into the status, after creation.
+            await CreateCustomAsync(TaskRuns, "unit-2", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "integration" } });
+            await SetRunResolvedAsync(TaskRuns, "unit-2", "taskSpec", new JsonObject
+            {
+                ["steps"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "test",
+                    ["image"] = "registry.invalid/test:1",
+                    ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(resolved))),
+                }),
+            });
+
             // build-2 is a user through the ServiceAccount that lists the Secret.
             await WaitUsedByAsync(workspace, "PipelineRun build-1");
             await WaitUsedByAsync(throughAccount, "PipelineRun build-2", "ServiceAccount builder");
             await WaitUsedByAsync(step, "TaskRun unit-1");
+            await WaitUsedByAsync(resolved, "TaskRun unit-2");
 
             await kit.DeleteAsync<PipelineCredential>(workspace);
             await kit.DeleteAsync<PipelineCredential>(step);
+            await kit.DeleteAsync<PipelineCredential>(resolved);
             await WaitBlockedAsync(workspace, "PipelineRun build-1");
             await WaitBlockedAsync(step, "TaskRun unit-1");
+            await WaitBlockedAsync(resolved, "TaskRun unit-2");
 
             await run.RestartOperatorAsync();
             await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
@@ -358,8 +374,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
             await SetRunSucceededAsync(PipelineRuns, "build-1");
             await SetRunSucceededAsync(TaskRuns, "unit-1");
+            await SetRunSucceededAsync(TaskRuns, "unit-2");
             await WaitGoneAsync(workspace);
             await WaitGoneAsync(step);
+            await WaitGoneAsync(resolved);
         }
         finally
         {
@@ -441,28 +459,53 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             var env = await ReadyCredentialAsync("argo-env");
             var pull = await ReadyCredentialAsync("argo-pull");
+            var git = await ReadyCredentialAsync("argo-git");
             await CreateCustomAsync(Workflows, "etl", new JsonObject
             {
                 ["entrypoint"] = "main",
                 ["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = pull }),
-                ["templates"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "main",
-                    ["container"] = new JsonObject
+                ["templates"] = new JsonArray(
+                    new JsonObject
                     {
-                        ["image"] = "registry.invalid/etl:1",
-                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(env))),
+                        ["name"] = "main",
+                        ["container"] = new JsonObject
+                        {
+                            ["image"] = "registry.invalid/etl:1",
+                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(env))),
+                        },
                     },
-                }),
+                    new JsonObject
+                    {
+                        // The controller clones the repository for this step with the Secret; no container names it.
+                        ["name"] = "checkout",
+                        ["inputs"] = new JsonObject
+                        {
+                            ["artifacts"] = new JsonArray(new JsonObject
+                            {
+                                ["name"] = "source",
+                                ["path"] = "/src",
+                                ["git"] = new JsonObject
+                                {
+                                    ["repo"] = "https://git.invalid/etl.git",
+                                    ["passwordSecret"] = new JsonObject { ["name"] = git, ["key"] = "token" },
+                                },
+                            }),
+                        },
+                        ["container"] = new JsonObject { ["image"] = "registry.invalid/etl:1" },
+                    }),
             });
             await WaitUsedByAsync(env, "Workflow etl");
             await WaitUsedByAsync(pull, "Workflow etl");
+            await WaitUsedByAsync(git, "Workflow etl");
 
             await kit.DeleteAsync<PipelineCredential>(env);
             await kit.DeleteAsync<PipelineCredential>(pull);
+            await kit.DeleteAsync<PipelineCredential>(git);
             await WaitBlockedAsync(env, "Workflow etl");
             await WaitBlockedAsync(pull, "Workflow etl");
+            await WaitBlockedAsync(git, "Workflow etl");
             (await kit.TryGetSecretAsync(env)).Should().NotBeNull("the Secret stays while the Workflow runs");
+            (await kit.TryGetSecretAsync(git)).Should().NotBeNull("a Secret only a git artifact names stays while the Workflow runs");
 
             await controlPlane.AdminApi.PatchAsync<JsonObject>(
                 Workflows.ItemPath(new ObjectKey(run.Namespace, "etl")) + "/status",
@@ -470,6 +513,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 CancellationToken.None);
             await WaitGoneAsync(env);
             await WaitGoneAsync(pull);
+            await WaitGoneAsync(git);
         }
         finally
         {
@@ -786,6 +830,23 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 ["status"] = new JsonObject
                 {
                     ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Succeeded", ["status"] = "True", ["reason"] = "Succeeded" }),
+                },
+            },
+            CancellationToken.None);
+
+    /// <summary>
+    /// What Tekton's controller writes once it has resolved a run's <c>taskRef</c> or <c>pipelineRef</c>: the run is
+    /// running, and the resolved spec is in the status under <paramref name="field"/> (<c>taskSpec</c>, <c>pipelineSpec</c>).
+    /// </summary>
+    private async Task SetRunResolvedAsync(ResourceDescriptor runs, string name, string field, JsonObject resolvedSpec) =>
+        await controlPlane.AdminApi.PatchAsync<JsonObject>(
+            runs.ItemPath(new ObjectKey(run.Namespace, name)) + "/status",
+            new JsonObject
+            {
+                ["status"] = new JsonObject
+                {
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Succeeded", ["status"] = "Unknown", ["reason"] = "Running" }),
+                    [field] = resolvedSpec,
                 },
             },
             CancellationToken.None);

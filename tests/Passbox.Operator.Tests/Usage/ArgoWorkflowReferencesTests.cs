@@ -83,6 +83,111 @@ public sealed class ArgoWorkflowReferencesTests
         ArgoWorkflowReferences.From(workflow).ServiceAccountNames.Should().Equal("argo-etl", "argo-loader");
     }
 
+    [Fact]
+    public void A_git_input_artifact_names_its_secrets()
+    {
+        // Next to it: a raw artifact (no Secret), a ConfigMap-backed repository ref and fields of odd shapes, which add nothing.
+        var workflow = Workflow("""
+            {"entrypoint": "main", "artifactRepositoryRef": {"configMap": "artifact-repositories", "key": "default"},
+             "templates": [{"name": "main", "container": {"image": "build:1"}, "inputs": {"artifacts": [
+              {"name": "source", "path": "/src", "git": {"repo": "https://git.example/app.git",
+                "usernameSecret": {"name": "git-user", "key": "username"},
+                "passwordSecret": {"name": "git-token", "key": "password"},
+                "sshPrivateKeySecret": {"name": "git-ssh", "key": "id_ed25519"}}},
+              {"name": "script", "path": "/s", "raw": {"data": "echo"}},
+              {"name": "odd", "s3": {"accessKeySecret": "not-an-object"}, "gcs": ["not-an-object"]},
+              "not-an-artifact"
+            ]}, "outputs": {"artifacts": {"not": "a list"}}, "steps": [{"not": "a group"}]}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Equal("git-ssh", "git-token", "git-user");
+    }
+
+    [Fact]
+    public void Output_artifacts_and_the_archive_location_name_their_storage_secrets()
+    {
+        var workflow = Workflow("""
+            {"templates": [{"name": "main", "container": {"image": "etl:1"},
+              "archiveLocation": {"azure": {"endpoint": "https://acct.blob.core.windows.net", "container": "logs", "accountKeySecret": {"name": "azure-key", "key": "k"}}},
+              "outputs": {"artifacts": [
+                {"name": "report", "path": "/out", "s3": {"bucket": "reports", "key": "r.tgz",
+                  "accessKeySecret": {"name": "s3-access", "key": "a"}, "secretKeySecret": {"name": "s3-secret", "key": "s"},
+                  "sessionTokenSecret": {"name": "s3-session", "key": "t"}, "caSecret": {"name": "s3-ca", "key": "ca.crt"},
+                  "encryptionOptions": {"enableEncryption": true, "serverSideCustomerKeySecret": {"name": "s3-sse-c", "key": "k"}}}},
+                {"name": "copy", "path": "/out", "oss": {"bucket": "b", "key": "k", "accessKeySecret": {"name": "oss-access", "key": "a"}, "secretKeySecret": {"name": "oss-secret", "key": "s"}}},
+                {"name": "gcs", "path": "/out", "gcs": {"bucket": "b", "key": "k", "serviceAccountKeySecret": {"name": "gcs-sa", "key": "json"}}},
+                {"name": "hdfs", "path": "/out", "hdfs": {"addresses": ["nn:8020"], "path": "/p", "krbKeytabSecret": {"name": "hdfs-keytab", "key": "k"}, "krbCCacheSecret": {"name": "hdfs-ccache", "key": "c"}}},
+                {"name": "jfrog", "path": "/out", "artifactory": {"url": "https://jfrog.example/x", "usernameSecret": {"name": "jfrog-user", "key": "u"}, "passwordSecret": {"name": "jfrog-pass", "key": "p"}}}
+              ]}}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Equal(
+            "azure-key", "gcs-sa", "hdfs-ccache", "hdfs-keytab", "jfrog-pass", "jfrog-user", "oss-access", "oss-secret",
+            "s3-access", "s3-ca", "s3-secret", "s3-session", "s3-sse-c");
+    }
+
+    [Fact]
+    public void Workflow_arguments_and_step_and_task_arguments_name_http_artifact_secrets()
+    {
+        var workflow = Workflow("""
+            {"arguments": {"artifacts": [{"name": "seed", "http": {"url": "https://files.example/seed", "auth": {"basicAuth": {
+                "usernameSecret": {"name": "files-user", "key": "u"}, "passwordSecret": {"name": "files-pass", "key": "p"}}}}}]},
+             "templates": [
+               {"name": "main", "steps": [[{"name": "fetch", "template": "fetch", "arguments": {"artifacts": [{"name": "in",
+                 "http": {"url": "https://api.example/x", "auth": {"oauth2": {"clientIDSecret": {"name": "oauth-id", "key": "id"},
+                   "clientSecretSecret": {"name": "oauth-secret", "key": "s"}, "tokenURLSecret": {"name": "oauth-url", "key": "url"}}}}}]}}]]},
+               {"name": "graph", "dag": {"tasks": [{"name": "t", "template": "fetch", "arguments": {"artifacts": [{"name": "in",
+                 "http": {"url": "https://mtls.example/x", "auth": {"clientCert": {"clientCertSecret": {"name": "mtls-cert", "key": "crt"}, "clientKeySecret": {"name": "mtls-key", "key": "key"}}}}}]}}]}},
+               {"name": "fetch", "inputs": {"artifacts": [{"name": "in", "path": "/in"}]}, "container": {"image": "x"}}
+             ]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Equal(
+            "files-pass", "files-user", "mtls-cert", "mtls-key", "oauth-id", "oauth-secret", "oauth-url");
+    }
+
+    [Fact]
+    public void Inline_templates_template_defaults_and_http_template_headers_are_read()
+    {
+        var workflow = Workflow("""
+            {"templateDefaults": {"container": {"envFrom": [{"secretRef": {"name": "defaults-env"}}]}},
+             "templates": [
+               {"name": "main", "dag": {"tasks": [{"name": "t", "inline": {"container": {"image": "x"},
+                 "inputs": {"artifacts": [{"name": "src", "path": "/src", "git": {"repo": "r", "passwordSecret": {"name": "inline-git", "key": "p"}}}]}}}]}},
+               {"name": "call", "http": {"url": "https://api.example", "headers": [
+                 {"name": "Authorization", "valueFrom": {"secretKeyRef": {"name": "api-token", "key": "token"}}},
+                 {"name": "Accept", "value": "application/json"}]}}
+             ]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Equal("api-token", "defaults-env", "inline-git");
+    }
+
+    [Fact]
+    public void The_spec_stored_from_a_workflow_template_is_read()
+    {
+        var workflow = JsonNode.Parse($$$$"""
+            {
+              "apiVersion": "argoproj.io/v1alpha1",
+              "kind": "Workflow",
+              "metadata": {"name": "nightly-7d2kq", "namespace": "{{{{Ns}}}}"},
+              "spec": {"workflowTemplateRef": {"name": "nightly"}},
+              "status": {
+                "phase": "Running",
+                "storedWorkflowTemplateSpec": {"entrypoint": "main", "serviceAccountName": "nightly", "templates": [{"name": "main", "container": {"image": "x"},
+                  "inputs": {"artifacts": [{"name": "src", "path": "/src", "git": {"repo": "r", "usernameSecret": {"name": "stored-git", "key": "u"}}}]}}]},
+                "storedTemplates": {"namespaced/shared/load": {"name": "load", "container": {"image": "y", "env": [
+                  {"name": "T", "valueFrom": {"secretKeyRef": {"name": "stored-template-env", "key": "t"}}}]}}}
+              }
+            }
+            """)!;
+
+        var references = ArgoWorkflowReferences.From(workflow);
+
+        references.SecretNames.Should().Equal("stored-git", "stored-template-env");
+        references.ServiceAccountNames.Should().Equal("nightly");
+    }
+
     [Theory]
     [InlineData("Succeeded")]
     [InlineData("Failed")]

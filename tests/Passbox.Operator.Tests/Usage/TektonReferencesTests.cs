@@ -169,6 +169,48 @@ public sealed class TektonReferencesTests
         TektonReferences.FromPipelineRun(run).SecretNames.Should().Equal("slack-hook", "smoke-token");
     }
 
+    [Fact]
+    public void The_task_spec_resolved_into_a_task_run_status_is_read()
+    {
+        var status = """
+            {
+              "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}],
+              "podName": "clone-run-7f3k-pod",
+              "taskSpec": {
+                "steps": [{"name": "clone", "image": "git:1", "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "resolved-token", "key": "token"}}}]}],
+                "sidecars": [{"name": "proxy", "image": "proxy:1", "envFrom": [{"secretRef": {"name": "resolved-proxy"}}]}],
+                "stepTemplate": {"envFrom": [{"secretRef": {"name": "resolved-template"}}]},
+                "volumes": [{"name": "ca", "projected": {"sources": [{"secret": {"name": "resolved-ca"}}]}}, {"name": "key", "secret": {"secretName": "resolved-key"}}]
+              }
+            }
+            """;
+        var run = TaskRun("""{"taskRef": {"name": "git-clone"}}""", status);
+
+        TektonReferences.FromTaskRun(run).SecretNames.Should().Equal(
+            "resolved-ca", "resolved-key", "resolved-proxy", "resolved-template", "resolved-token");
+    }
+
+    [Fact]
+    public void The_pipeline_spec_resolved_into_a_pipeline_run_status_is_read()
+    {
+        var status = """
+            {
+              "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}],
+              "pipelineSpec": {
+                "tasks": [
+                  {"name": "build", "taskRef": {"name": "build"}},
+                  {"name": "scan", "taskSpec": {"steps": [{"name": "s", "image": "i", "env": [{"name": "K", "valueFrom": {"secretKeyRef": {"name": "scanner-key", "key": "k"}}}]}]}}
+                ],
+                "finally": [{"name": "notify", "taskSpec": {"steps": [], "volumes": [{"name": "hook", "secret": {"secretName": "chat-hook"}}]}}]
+              },
+              "childReferences": [{"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "name": "release-run-x8k2p-build", "pipelineTaskName": "build"}]
+            }
+            """;
+        var run = PipelineRun("""{"pipelineRef": {"name": "release"}}""", status);
+
+        TektonReferences.FromPipelineRun(run).SecretNames.Should().Equal("chat-hook", "scanner-key");
+    }
+
     [Theory]
     [InlineData("True", "Succeeded")]
     [InlineData("False", "Failed")]
