@@ -282,7 +282,7 @@ public sealed class CredentialPipelineIdleTests
         public ObservedSecret? Find(string namespaceName, string name) => new(
             "uid-secret",
             payload.Type,
-            payload.DataHash,
+            payload.KeyDigests,
             new Dictionary<string, string>(),
             new Dictionary<string, string> { [ApiGroup.DataHashAnnotation] = payload.DataHash, [ApiGroup.MetadataHashAnnotation] = payload.MetadataHash },
             [ownerUid],
