@@ -39,6 +39,9 @@ public sealed record ObservedSecret(
     /// </summary>
     public bool IsProtected => Finalizers.Contains(Api.V1Alpha1.ApiGroup.InUseFinalizer);
 
+    /// <summary>The revision a restart is still owed for (<see cref="Api.V1Alpha1.ApiGroup.RestartPendingAnnotation"/>), if any.</summary>
+    public string? RestartMark => Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.RestartPendingAnnotation, out var mark) ? mark : null;
+
     /// <summary>
     /// True when the Secret carries everything the payload asks for and was last written by Passbox for the same data,
     /// labels and annotations (the hashes it records, so no key, label or annotation Passbox wrote before is unwanted

@@ -429,10 +429,18 @@ public sealed partial class CredentialPipeline(
     {
         var meta = credential.Metadata;
         var owner = new V1OwnerReference { ApiVersion = credential.ApiVersion, Kind = credential.Kind, Name = meta.Name, Uid = meta.Uid, BlockOwnerDeletion = true, Controller = true };
+        // New inputs (a new password) whose write changes the published data owe the opted-in workloads a restart. The
+        // status records that debt only at the end of the pass, so a pass that ends between the Secret write and the
+        // status write (a crash, lost leadership, a cancelled reconcile) would leave the next one finding the Secret up
+        // to date and owing nothing. So the write that changes the data also marks the Secret with the revision
+        // (ApiGroup.RestartPendingAnnotation), in the same request, and the mark comes off once the restart went through:
+        // no request more on any pass that restarts nothing, one per rotation. A repaired hand edit restarts nothing.
+        var rotation = status.PublishedRevision is not null && status.PublishedRevision != revision;
+        var restartMark = rotation || status.RestartPending is not null ? revision : null;
         PublishResult result;
         try
         {
-            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
+            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, restartMark, ct);
         }
         catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
         {
@@ -461,9 +469,13 @@ public sealed partial class CredentialPipeline(
         // wakes this credential when a user of one goes away.
         var kept = await retired.RetireAsync(meta.NamespaceProperty, meta.Uid, payload.Name, status.SecretName, ct);
 
-        // New inputs that changed the published data (a new password): restart the workloads that asked for it. A
-        // repaired hand edit keeps the revision and restarts nothing.
-        var dataChanged = result.Outcome == PublishOutcome.Updated && status.PublishedRevision is not null && status.PublishedRevision != revision;
+        var dataChanged = result.Outcome == PublishOutcome.Updated && rotation;
+
+        // A mark whose revision the status does not show published is left by a pass that ended before its status
+        // write: its restart is owed. One the status shows published is this process's own, already settled, seen
+        // before the cache caught up with its removal (that status write came after the restart went through or was
+        // recorded as owed in status.restartPending).
+        var unsettled = result.RestartMark is { } mark && mark != status.PublishedRevision;
         status.SecretName = payload.Name;
         status.PublishedRevision = revision;
         var keptNote = string.Concat(kept.Select(secret => "; " + secret.Describe()));
@@ -477,13 +489,20 @@ public sealed partial class CredentialPipeline(
             await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", message, ct);
         }
 
-        if (dataChanged)
+        if (dataChanged || unsettled)
         {
             // Owed until it succeeds: recorded in the status, so a failed restart is retried on later reconciles.
             status.RestartPending = revision;
         }
 
+        var owed = status.RestartPending is not null;
         var restartRetry = await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+        if (owed && status.RestartPending is null && result.RestartMark is not null)
+        {
+            // Settled: the mark goes before the status says so. Should this fail, the pass fails with it, and the next
+            // one finds the mark again and restarts once more, as after any failed attempt.
+            await publisher.ClearRestartMarkAsync(meta.NamespaceProperty, payload.Name, ct);
+        }
 
         // Users not known yet: the namespace's listing ends within moments, with no event for this credential; one that
         // fails (RBAC) and a refused deletion are fixed elsewhere, with no event for this credential either.
