@@ -188,7 +188,13 @@ public sealed partial class CredentialPipeline(
             0));
 
         var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
-        if (!plan.ValidateNow && !WaitIsOver(credential, kind, previous, revision) && !ExpiredSinceChecked(status, previous, time.GetUtcNow()))
+
+        // A successful check of these inputs whose status write failed (a recovery after a refused login) cannot be shown
+        // from memory, which keeps neither its message nor its server version: it is run again, one good login, rather
+        // than the status saying the login fails until the next check, an interval later or never with interval "0".
+        var unshownSuccess = memory.Unshown(uid, status.LastAttempted, status.AttemptedRevision) is { Succeeded: true } lost
+            && lost.AttemptedRevision == revision;
+        if (!plan.ValidateNow && !unshownSuccess && !WaitIsOver(credential, kind, previous, revision) && !ExpiredSinceChecked(status, previous, time.GetUtcNow()))
         {
             ShowUnwrittenFailure(previous, revision, conditions, status);
             return Earliest(plan.RequeueAfter, UntilExpiry(status, previous, time.GetUtcNow()));
@@ -275,12 +281,13 @@ public sealed partial class CredentialPipeline(
     /// <summary>
     /// A failed check of these inputs that memory holds and the status does not (its write was lost, or undone by a pass
     /// that worked from an older copy) is shown from memory rather than repeated: a second refused login can lock the
-    /// account, and without this the status would keep describing the check before it.
+    /// account, and without this the status would keep describing the check before it. Told by its time, not only its
+    /// revision: a periodic check of unchanged inputs that found the login refused has the revision the status shows.
     /// </summary>
     private static void ShowUnwrittenFailure(PreviousCheck previous, string revision, ConditionSet conditions, CredentialStatus status)
     {
         if (previous is not { Succeeded: false, LastAttempted: { } at, Reason: { } reason } || previous.AttemptedRevision != revision
-            || status.AttemptedRevision == revision)
+            || (status.AttemptedRevision == revision && status.LastAttempted is { } shown && shown >= StatusTime.Truncate(at.UtcDateTime)))
         {
             return;
         }
