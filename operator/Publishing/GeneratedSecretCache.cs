@@ -6,7 +6,7 @@ namespace Passbox.Operator.Publishing;
 
 /// <summary>
 /// The generated Secrets as the operator's informer holds them: labelled <c>app.kubernetes.io/managed-by=passbox</c>,
-/// reduced on arrival to metadata plus a hash of the data (<see cref="HashData"/>), so the operator never keeps
+/// reduced on arrival to metadata plus a digest of each data key (<see cref="HashData"/>), so the operator never keeps
 /// credential material in memory.
 /// </summary>
 public sealed class GeneratedSecretCache : IGeneratedSecretView
@@ -26,8 +26,8 @@ public sealed class GeneratedSecretCache : IGeneratedSecretView
     }
     public const string LabelSelector = Api.V1Alpha1.ApiGroup.ManagedByLabel + "=" + Api.V1Alpha1.ApiGroup.ManagedByValue;
 
-    /// <summary>In-memory only: the hash of the data the informer saw. Never written to the cluster.</summary>
-    private const string ObservedHashKey = "passbox.internal/observed-data-hash";
+    /// <summary>In-memory only: the digests of the data keys the informer saw. Never written to the cluster.</summary>
+    private const string ObservedDigestsKey = "passbox.internal/observed-key-digests";
 
     public ObservedSecret? Find(string namespaceName, string name)
     {
@@ -37,9 +37,9 @@ public sealed class GeneratedSecretCache : IGeneratedSecretView
             return null;
         }
 
-        string? hash = null;
-        cached.Metadata.Annotations?.TryGetValue(ObservedHashKey, out hash);
-        return ObservedSecret.FromCached(cached, hash ?? "");
+        string? digests = null;
+        cached.Metadata.Annotations?.TryGetValue(ObservedDigestsKey, out digests);
+        return ObservedSecret.FromCached(cached, digests ?? "");
     }
 
     public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) =>
@@ -51,14 +51,17 @@ public sealed class GeneratedSecretCache : IGeneratedSecretView
             ? new ObjectKey(namespaceName, owner.Name)
             : null;
 
-    /// <summary>The informer's transform: drop the data, keep its hash.</summary>
+    /// <summary>
+    /// The informer's transform: drop the data, keep a short digest of each key's value (one string of about 30 bytes
+    /// a key), so keys others add to a generated Secret can be told from Passbox's own.
+    /// </summary>
     public static V1Secret HashData(V1Secret secret)
     {
-        var hash = SecretDataHash.Compute(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data));
+        var digests = SecretDataHash.PerKey(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data));
         secret.Data = null;
         secret.StringData = null;
         secret.Metadata.Annotations ??= new Dictionary<string, string>();
-        secret.Metadata.Annotations[ObservedHashKey] = hash;
+        secret.Metadata.Annotations[ObservedDigestsKey] = digests;
         if (secret.Metadata.Finalizers is { Count: > 0 } finalizers)
         {
             // Every generated Secret carries this one: one shared string instead of one decoded copy per Secret.

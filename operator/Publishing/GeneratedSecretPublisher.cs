@@ -15,12 +15,17 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 {
     public const string FieldManager = "passbox";
 
-    public async Task<PublishResult> PublishAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
+    /// <summary>
+    /// Brings the Secret to <paramref name="payload"/>. A write that changes it also marks it with
+    /// <paramref name="restartMark"/> when that is set (a restart is owed once its data changes; see
+    /// <see cref="Api.V1Alpha1.ApiGroup.RestartPendingAnnotation"/>); creating a Secret never marks it.
+    /// </summary>
+    public async Task<PublishResult> PublishAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark, CancellationToken ct)
     {
         var observed = view.Find(namespaceName, payload.Name);
         if (observed is null)
         {
-            return await CreateOrAdoptAsync(owner, namespaceName, payload, ct);
+            return await CreateOrAdoptAsync(owner, namespaceName, payload, restartMark, ct);
         }
 
         if (!observed.IsOwnedBy(owner.Uid))
@@ -33,17 +38,18 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             // Deleted by someone while its credential lives (the credential's own deletion never publishes): the
             // deletion is let through, and the Secret published anew.
             await ReleaseAsync(namespaceName, payload.Name, observed, ct);
-            return await CreateOrAdoptAsync(owner, namespaceName, payload, ct);
+            return await CreateOrAdoptAsync(owner, namespaceName, payload, restartMark, ct);
         }
 
         if (observed.Matches(payload))
         {
-            return observed.IsProtected
+            var unchanged = observed.IsProtected
                 ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date")
                 : await ProtectAsync(namespaceName, payload.Name, observed.Uid, ct);
+            return unchanged with { RestartMark = observed.RestartMark };
         }
 
-        return await UpdateAsync(owner, namespaceName, payload, observed, live: null, ct);
+        return await UpdateAsync(owner, namespaceName, payload, observed, live: null, restartMark, ct);
     }
 
     /// <summary>
@@ -133,11 +139,11 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         return new PublishResult(PublishOutcome.Unchanged, $"Secret {name} is up to date");
     }
 
-    private async Task<PublishResult> CreateOrAdoptAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
+    private async Task<PublishResult> CreateOrAdoptAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark, CancellationToken ct)
     {
         try
         {
-            await CreateAsync(owner, namespaceName, payload, ct);
+            await CreateAsync(owner, namespaceName, payload, restartMark: null, ct);
             LogCreated(logger, namespaceName, payload.Name);
             return new PublishResult(PublishOutcome.Created, $"Secret {payload.Name} created");
         }
@@ -164,14 +170,14 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             }
 
             return observed.Matches(payload) && observed.IsProtected
-                ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date")
-                : await UpdateAsync(owner, namespaceName, payload, observed, live, ct);
+                ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date", observed.RestartMark)
+                : await UpdateAsync(owner, namespaceName, payload, observed, live, restartMark, ct);
         }
     }
 
     /// <summary>Brings the Secret to the payload; <c>live</c> is the Secret just read from the server (adoption), else null.</summary>
     private async Task<PublishResult> UpdateAsync(
-        V1OwnerReference owner, string namespaceName, SecretPayload payload, ObservedSecret current, V1Secret? live, CancellationToken ct)
+        V1OwnerReference owner, string namespaceName, SecretPayload payload, ObservedSecret current, V1Secret? live, string? restartMark, CancellationToken ct)
     {
         if (current.Type != payload.Type)
         {
@@ -180,9 +186,9 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             // in place, rather than no Secret at all.
             await TryCreateAsync(owner, namespaceName, payload, ct);
             await DeleteOwnedAsync(namespaceName, payload.Name, current, ct);
-            await CreateAsync(owner, namespaceName, payload, ct);
+            await CreateAsync(owner, namespaceName, payload, restartMark, ct);
             LogRecreated(logger, namespaceName, payload.Name, current.Type, payload.Type);
-            return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} recreated as {payload.Type}");
+            return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} recreated as {payload.Type}", restartMark);
         }
 
         if (!await HandOverCreatedFieldsAsync(owner.Uid, namespaceName, payload.Name, live, ct))
@@ -192,12 +198,34 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
         // Server-side apply owns exactly the fields Passbox sets: labels or annotations others add survive, and keys
         // Passbox stopped generating are removed.
-        var body = KubernetesJson.Serialize(Build(owner, namespaceName, payload));
+        var body = KubernetesJson.Serialize(Build(owner, namespaceName, payload, restartMark));
         var applied = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(body, V1Patch.PatchType.ApplyPatch), payload.Name, namespaceName,
             fieldManager: FieldManager, force: true, cancellationToken: ct);
         ownWrites?.Record(applied.Metadata);
         LogUpdated(logger, namespaceName, payload.Name);
-        return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} updated");
+        return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} updated", restartMark);
+    }
+
+    /// <summary>
+    /// Takes the restart mark off the Secret once the restart it names went through: a strategic merge patch of that
+    /// annotation alone (a Secret of the same name that is not Passbox's has no such annotation to lose).
+    /// </summary>
+    public async Task ClearRestartMarkAsync(string namespaceName, string name, CancellationToken ct)
+    {
+        var patch = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [Api.V1Alpha1.ApiGroup.RestartPendingAnnotation] = null } },
+        };
+        try
+        {
+            var cleared = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch),
+                name, namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+            ownWrites?.Record(cleared.Metadata);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Gone: nothing is left to mark.
+        }
     }
 
     /// <summary>
@@ -205,9 +233,9 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// manager, not to its server-side apply; <see cref="HandOverCreatedFieldsAsync"/> moves them over before the first
     /// apply, off the creation path, because most generated Secrets are never updated.
     /// </summary>
-    private async Task CreateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
+    private async Task CreateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark, CancellationToken ct)
     {
-        var created = await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+        var created = await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload, restartMark), namespaceName, fieldManager: FieldManager, cancellationToken: ct);
         ownWrites?.Record(created.Metadata);
     }
 
@@ -217,7 +245,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// </summary>
     private async Task TryCreateAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, CancellationToken ct)
     {
-        var trial = Build(owner, namespaceName, payload);
+        var trial = Build(owner, namespaceName, payload, restartMark: null);
         trial.Metadata.Name = null;
         trial.Metadata.GenerateName = payload.Name + "-";
         await client.CoreV1.CreateNamespacedSecretAsync(trial, namespaceName, dryRun: "All", fieldManager: FieldManager, cancellationToken: ct);
@@ -304,13 +332,18 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         $"Secret {namespaceName}/{name} already exists and was not generated by this credential; Passbox leaves it alone. " +
         "Delete or rename that Secret, or set spec.secret.name to another name.");
 
-    private static V1Secret Build(V1OwnerReference owner, string namespaceName, SecretPayload payload)
+    private static V1Secret Build(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark)
     {
         var annotations = new Dictionary<string, string>(payload.Annotations)
         {
             [Api.V1Alpha1.ApiGroup.DataHashAnnotation] = payload.DataHash,
             [Api.V1Alpha1.ApiGroup.MetadataHashAnnotation] = payload.MetadataHash,
         };
+        if (restartMark is not null)
+        {
+            annotations[Api.V1Alpha1.ApiGroup.RestartPendingAnnotation] = restartMark;
+        }
+
         return new V1Secret
         {
             ApiVersion = "v1",

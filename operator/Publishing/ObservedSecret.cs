@@ -2,11 +2,14 @@ using k8s.Models;
 
 namespace Passbox.Operator.Publishing;
 
-/// <summary>What the operator remembers of a generated Secret: its metadata and a hash of its data, never the data.</summary>
+/// <summary>
+/// What the operator remembers of a generated Secret: its metadata and a digest of each data key's value
+/// (<see cref="SecretDataHash.PerKey"/>), never the data.
+/// </summary>
 public sealed record ObservedSecret(
     string Uid,
     string Type,
-    string DataHash,
+    string KeyDigests,
     IReadOnlyDictionary<string, string> Labels,
     IReadOnlyDictionary<string, string> Annotations,
     IReadOnlyList<string> OwnerUids,
@@ -14,13 +17,13 @@ public sealed record ObservedSecret(
     bool Terminating)
 {
     public static ObservedSecret From(V1Secret secret) =>
-        FromCached(secret, SecretDataHash.Compute(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data)));
+        FromCached(secret, SecretDataHash.PerKey(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data)));
 
-    /// <summary>From a cached Secret whose data was replaced by its hash on arrival.</summary>
-    public static ObservedSecret FromCached(V1Secret secret, string dataHash) => new(
+    /// <summary>From a cached Secret whose data was replaced by its key digests on arrival.</summary>
+    public static ObservedSecret FromCached(V1Secret secret, string keyDigests) => new(
         secret.Metadata.Uid ?? "",
         secret.Type ?? "Opaque",
-        dataHash,
+        keyDigests,
         new Dictionary<string, string>(secret.Metadata.Labels ?? new Dictionary<string, string>()),
         new Dictionary<string, string>(secret.Metadata.Annotations ?? new Dictionary<string, string>()),
         (secret.Metadata.OwnerReferences ?? []).Select(o => o.Uid).ToList(),
@@ -36,13 +39,19 @@ public sealed record ObservedSecret(
     /// </summary>
     public bool IsProtected => Finalizers.Contains(Api.V1Alpha1.ApiGroup.InUseFinalizer);
 
+    /// <summary>The revision a restart is still owed for (<see cref="Api.V1Alpha1.ApiGroup.RestartPendingAnnotation"/>), if any.</summary>
+    public string? RestartMark => Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.RestartPendingAnnotation, out var mark) ? mark : null;
+
     /// <summary>
-    /// True when the Secret carries everything the payload asks for and was last written for the same labels and
-    /// annotations (so none Passbox wrote before is unwanted now); extra labels added by others are fine.
+    /// True when the Secret carries everything the payload asks for and was last written by Passbox for the same data,
+    /// labels and annotations (the hashes it records, so no key, label or annotation Passbox wrote before is unwanted
+    /// now: the apply that wrote them removed what Passbox had stopped generating). What others add is fine, data keys
+    /// included: Passbox's apply never removes a field another manager owns, so treating an added key as drift would
+    /// write on every pass and change nothing. A key of Passbox's edited or deleted by hand does not match.
     /// </summary>
     public bool Matches(SecretPayload payload) =>
         Type == payload.Type
-        && DataHash == payload.DataHash
+        && SecretDataHash.ContainsEvery(KeyDigests, payload.KeyDigests)
         && Contains(Labels, payload.Labels)
         && Contains(Annotations, payload.Annotations)
         && Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.DataHashAnnotation, out var recorded) && recorded == payload.DataHash

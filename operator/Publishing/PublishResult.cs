@@ -8,8 +8,11 @@ public enum PublishOutcome
     Conflict,
 }
 
-/// <summary>What publishing did; the message is safe to show in a condition.</summary>
-public sealed record PublishResult(PublishOutcome Outcome, string Message)
+/// <summary>
+/// What publishing did; the message is safe to show in a condition. <paramref name="RestartMark"/> is the revision the
+/// Secret's <see cref="Api.V1Alpha1.ApiGroup.RestartPendingAnnotation"/> names after it (just written, or found), if any.
+/// </summary>
+public sealed record PublishResult(PublishOutcome Outcome, string Message, string? RestartMark = null)
 {
     public bool Succeeded => Outcome != PublishOutcome.Conflict;
 

@@ -10,6 +10,9 @@ public sealed record SecretPayload(
 {
     public string DataHash { get; } = SecretDataHash.Compute(Data);
 
+    /// <summary>Each key's digest (<see cref="SecretDataHash.PerKey"/>), compared with the cached Secret's.</summary>
+    public string KeyDigests { get; } = SecretDataHash.PerKey(Data);
+
     /// <summary>Hash of the labels and annotations the payload asks for (not those others add to the Secret).</summary>
     public string MetadataHash { get; } = SecretDataHash.Compute(
         Labels.Select(p => KeyValuePair.Create("label:" + p.Key, p.Value))

@@ -32,6 +32,13 @@ public static class ApiGroup
     /// </summary>
     public const string MetadataHashAnnotation = "passbox.dev/metadata-hash";
 
+    /// <summary>
+    /// Annotation on a generated Secret whose data changed for new inputs, naming their revision, until the opted-in
+    /// workloads have been restarted: written by the same request that changes the data, so the restart stays owed
+    /// when the pass ends before its status write.
+    /// </summary>
+    public const string RestartPendingAnnotation = "passbox.dev/restart-pending";
+
     public const string ManagedByLabel = "app.kubernetes.io/managed-by";
     public const string ManagedByValue = "passbox";
 }

@@ -34,9 +34,22 @@ public sealed class CheckMemory
             return false;
         }
 
-        var second = StatusTime.Truncate(written.At.UtcDateTime);
-        return statusLastAttempted is not { } shown || second > shown || (second == shown && written.Revision != statusRevision);
+        return !written.ShownBy(statusLastAttempted, statusRevision);
     }
+
+    /// <summary>
+    /// The last check this process ran, when it changed the status and the status does not show it: its write failed (a
+    /// 5xx or a timeout; conflicts are retried) or was undone by a pass that worked from an older copy. Null when the
+    /// status shows it, and for a check deliberately not written (it confirmed the status). Asked once the cache has
+    /// had its time to catch up (<see cref="StatusLags"/>).
+    /// </summary>
+    public PreviousCheck? Unshown(string uid, DateTime? statusLastAttempted, string? statusRevision) =>
+        checks.TryGetValue(uid, out var remembered)
+        && remembered.Written is { } written
+        && remembered.Check.LastAttempted == written.At
+        && !written.ShownBy(statusLastAttempted, statusRevision)
+            ? remembered.Check
+            : null;
 
     /// <summary>Whether a check of the credential is remembered (it was checked, and not forgotten since).</summary>
     public bool Remembers(string uid) => checks.ContainsKey(uid);
@@ -96,5 +109,15 @@ public sealed class CheckMemory
     private sealed record WrittenCheck(DateTimeOffset At, string? Revision)
     {
         public static WrittenCheck? Of(PreviousCheck check) => check.LastAttempted is { } at ? new WrittenCheck(at, check.AttemptedRevision) : null;
+
+        /// <summary>
+        /// The status holds times to the second: a status of the same second shows this check unless its revision is
+        /// another (two checks in one second, new inputs right after a first check).
+        /// </summary>
+        public bool ShownBy(DateTime? statusLastAttempted, string? statusRevision)
+        {
+            var second = StatusTime.Truncate(At.UtcDateTime);
+            return statusLastAttempted is { } shown && (second < shown || (second == shown && Revision == statusRevision));
+        }
     }
 }

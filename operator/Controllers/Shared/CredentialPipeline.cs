@@ -188,7 +188,13 @@ public sealed partial class CredentialPipeline(
             0));
 
         var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
-        if (!plan.ValidateNow && !WaitIsOver(credential, kind, previous, revision) && !ExpiredSinceChecked(status, previous, time.GetUtcNow()))
+
+        // A successful check of these inputs whose status write failed (a recovery after a refused login) cannot be shown
+        // from memory, which keeps neither its message nor its server version: it is run again, one good login, rather
+        // than the status saying the login fails until the next check, an interval later or never with interval "0".
+        var unshownSuccess = memory.Unshown(uid, status.LastAttempted, status.AttemptedRevision) is { Succeeded: true } lost
+            && lost.AttemptedRevision == revision;
+        if (!plan.ValidateNow && !unshownSuccess && !WaitIsOver(credential, kind, previous, revision) && !ExpiredSinceChecked(status, previous, time.GetUtcNow()))
         {
             ShowUnwrittenFailure(previous, revision, conditions, status);
             return Earliest(plan.RequeueAfter, UntilExpiry(status, previous, time.GetUtcNow()));
@@ -275,12 +281,13 @@ public sealed partial class CredentialPipeline(
     /// <summary>
     /// A failed check of these inputs that memory holds and the status does not (its write was lost, or undone by a pass
     /// that worked from an older copy) is shown from memory rather than repeated: a second refused login can lock the
-    /// account, and without this the status would keep describing the check before it.
+    /// account, and without this the status would keep describing the check before it. Told by its time, not only its
+    /// revision: a periodic check of unchanged inputs that found the login refused has the revision the status shows.
     /// </summary>
     private static void ShowUnwrittenFailure(PreviousCheck previous, string revision, ConditionSet conditions, CredentialStatus status)
     {
         if (previous is not { Succeeded: false, LastAttempted: { } at, Reason: { } reason } || previous.AttemptedRevision != revision
-            || status.AttemptedRevision == revision)
+            || (status.AttemptedRevision == revision && status.LastAttempted is { } shown && shown >= StatusTime.Truncate(at.UtcDateTime)))
         {
             return;
         }
@@ -429,10 +436,18 @@ public sealed partial class CredentialPipeline(
     {
         var meta = credential.Metadata;
         var owner = new V1OwnerReference { ApiVersion = credential.ApiVersion, Kind = credential.Kind, Name = meta.Name, Uid = meta.Uid, BlockOwnerDeletion = true, Controller = true };
+        // New inputs (a new password) whose write changes the published data owe the opted-in workloads a restart. The
+        // status records that debt only at the end of the pass, so a pass that ends between the Secret write and the
+        // status write (a crash, lost leadership, a cancelled reconcile) would leave the next one finding the Secret up
+        // to date and owing nothing. So the write that changes the data also marks the Secret with the revision
+        // (ApiGroup.RestartPendingAnnotation), in the same request, and the mark comes off once the restart went through:
+        // no request more on any pass that restarts nothing, one per rotation. A repaired hand edit restarts nothing.
+        var rotation = status.PublishedRevision is not null && status.PublishedRevision != revision;
+        var restartMark = rotation || status.RestartPending is not null ? revision : null;
         PublishResult result;
         try
         {
-            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, ct);
+            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, restartMark, ct);
         }
         catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
         {
@@ -461,9 +476,13 @@ public sealed partial class CredentialPipeline(
         // wakes this credential when a user of one goes away.
         var kept = await retired.RetireAsync(meta.NamespaceProperty, meta.Uid, payload.Name, status.SecretName, ct);
 
-        // New inputs that changed the published data (a new password): restart the workloads that asked for it. A
-        // repaired hand edit keeps the revision and restarts nothing.
-        var dataChanged = result.Outcome == PublishOutcome.Updated && status.PublishedRevision is not null && status.PublishedRevision != revision;
+        var dataChanged = result.Outcome == PublishOutcome.Updated && rotation;
+
+        // A mark whose revision the status does not show published is left by a pass that ended before its status
+        // write: its restart is owed. One the status shows published is this process's own, already settled, seen
+        // before the cache caught up with its removal (that status write came after the restart went through or was
+        // recorded as owed in status.restartPending).
+        var unsettled = result.RestartMark is { } mark && mark != status.PublishedRevision;
         status.SecretName = payload.Name;
         status.PublishedRevision = revision;
         var keptNote = string.Concat(kept.Select(secret => "; " + secret.Describe()));
@@ -477,13 +496,20 @@ public sealed partial class CredentialPipeline(
             await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", message, ct);
         }
 
-        if (dataChanged)
+        if (dataChanged || unsettled)
         {
             // Owed until it succeeds: recorded in the status, so a failed restart is retried on later reconciles.
             status.RestartPending = revision;
         }
 
+        var owed = status.RestartPending is not null;
         var restartRetry = await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+        if (owed && status.RestartPending is null && result.RestartMark is not null)
+        {
+            // Settled: the mark goes before the status says so. Should this fail, the pass fails with it, and the next
+            // one finds the mark again and restarts once more, as after any failed attempt.
+            await publisher.ClearRestartMarkAsync(meta.NamespaceProperty, payload.Name, ct);
+        }
 
         // Users not known yet: the namespace's listing ends within moments, with no event for this credential; one that
         // fails (RBAC) and a refused deletion are fixed elsewhere, with no event for this credential either.

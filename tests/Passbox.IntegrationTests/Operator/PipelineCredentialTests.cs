@@ -640,6 +640,36 @@ public sealed class PipelineCredentialTests(
         await kit.WaitForConditionAsync<PipelineCredential>("fix", ConditionTypes.Ready, "True");
     }
 
+    /// <summary>
+    /// A data key someone else adds to a generated Secret (a person, a mutating policy) is not Passbox's: its apply could
+    /// never remove it, so calling it drift would write, log and record an event on every periodic check. It stays, and
+    /// nothing is written; an edit of one of Passbox's keys is still repaired.
+    /// </summary>
+    [Fact]
+    public async Task A_data_key_added_to_the_Secret_by_someone_else_is_left_alone_with_nothing_written()
+    {
+        await kit.CreateSecretAsync("extra-input", new Dictionary<string, string> { ["password"] = git.Password });
+        await kit.CreateAsync(GitCredential("extra", "extra-input", SecretFormat.BasicAuth, c => c.Spec.Validation!.Interval = "1s"));
+        await kit.WaitForConditionAsync<PipelineCredential>("extra", ConditionTypes.Ready, "True");
+        await kit.WaitForSecretAsync("extra");
+
+        await kit.SetSecretValueAsync("extra", "added-by-policy", "kept");
+        var added = (await kit.TryGetSecretAsync("extra"))!;
+        var credential = (await kit.GetAsync<PipelineCredential>("extra"))!;
+        await Task.Delay(TimeSpan.FromSeconds(5)); // a few periodic checks, one a second
+
+        var later = (await kit.TryGetSecretAsync("extra"))!;
+        later.Metadata.ResourceVersion.Should().Be(added.Metadata.ResourceVersion, "nothing of Passbox's changed");
+        ClusterTestKit.Decode(later)["added-by-policy"].Should().Be("kept");
+        (await kit.GetAsync<PipelineCredential>("extra"))!.Metadata.ResourceVersion.Should().Be(credential.Metadata.ResourceVersion, "an idle credential writes nothing");
+        (await kit.EventsAsync()).Should().NotContain(e => e.InvolvedObject.Name == "extra" && e.Reason == "SecretUpdated");
+        run.Host.LogLines.Should().NotContain(line => line.Contains("Updated generated Secret", StringComparison.Ordinal) && line.Contains("/extra", StringComparison.Ordinal));
+
+        await kit.SetSecretValueAsync("extra", "password", "edited-by-hand");
+        var repaired = await kit.WaitForSecretAsync("extra", s => ClusterTestKit.Decode(s)["password"] == git.Password);
+        ClusterTestKit.Decode(repaired)["added-by-policy"].Should().Be("kept");
+    }
+
     [Fact]
     public async Task A_foreign_Secret_with_the_same_name_is_left_alone()
     {

@@ -192,6 +192,9 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         var rotated = await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
         rotated.Status!.Provisioning!.NextRotation.Should().BeAfter(ready.Status.Provisioning.NextRotation!.Value.AddHours(-1), "the next rotation is a period after this one");
         rotated.Status.RestartPending.Should().BeNull("the restart went through, so none is owed");
+        var settled = await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync("rot"),
+            s => s?.Metadata.Annotations?.ContainsKey(ApiGroup.RestartPendingAnnotation) == false, "the restart mark to come off the Secret");
+        ClusterTestKit.Decode(settled!)["password"].Should().Be(after);
     }
 
     [Fact]

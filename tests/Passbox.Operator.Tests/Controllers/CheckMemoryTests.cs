@@ -19,6 +19,22 @@ public sealed class CheckMemoryTests
     }
 
     [Fact]
+    public void A_written_check_the_status_does_not_show_is_unshown_and_a_deliberately_unwritten_one_is_not()
+    {
+        var memory = new CheckMemory();
+        var shownAt = Now.UtcDateTime;
+        memory.Remember("u", new PreviousCheck("rev", Now.AddMinutes(10).AddMilliseconds(300), null, false, "AuthenticationFailed", 0));
+
+        memory.Unshown("u", shownAt, "rev")!.Reason.Should().Be("AuthenticationFailed", "its status write did not arrive");
+        memory.Unshown("u", StatusTime.Truncate(Now.AddMinutes(10).UtcDateTime), "rev").Should().BeNull("the status shows it");
+        memory.Unshown("u", StatusTime.Truncate(Now.AddMinutes(10).UtcDateTime), "rev2").Should().NotBeNull("another check of that second");
+
+        memory.Remember("u", new PreviousCheck("rev", Now.AddMinutes(20), Now.AddMinutes(20), true, "Validated", 0), written: false);
+        memory.Unshown("u", shownAt, "rev").Should().BeNull("a check that confirmed the status is left out of it on purpose");
+        memory.Unshown("other", shownAt, "rev").Should().BeNull();
+    }
+
+    [Fact]
     public void A_newer_status_wins_but_keeps_the_remembered_failure_count()
     {
         var memory = new CheckMemory();

@@ -187,6 +187,76 @@ public sealed class CredentialPipelineIdleTests
         status.AttemptedRevision.Should().NotBe(status.PublishedRevision);
     }
 
+    /// <summary>
+    /// A periodic check of unchanged inputs finds the login refused, and the status write that says so fails (a 5xx, a
+    /// timeout): the next pass, once the cache has had its moment, shows the refusal from memory, without a second
+    /// refused login, instead of Ready=True for another interval.
+    /// </summary>
+    [Fact]
+    public async Task A_refused_periodic_check_whose_status_write_failed_is_shown_at_the_next_pass()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var shown = KubernetesJson.Serialize(status);
+
+        time.Advance(Interval * 1.1);
+        var refusedAt = StatusTime.Now(time);
+        kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "db:3306 refused the login of 'app'");
+        await pipeline.RunAsync(credential, kind, Copy(shown), CancellationToken.None); // its status write fails
+
+        time.Advance(CheckMemory.CacheLagAllowance + TimeSpan.FromSeconds(1));
+        var next = Copy(shown);
+        pipeline.StatusLags(credential, next).Should().BeFalse();
+        await pipeline.RunAsync(credential, kind, next, CancellationToken.None);
+
+        kind.Logins.Should().Be(2, "a refused login is not repeated before the interval");
+        next.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("False");
+        next.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        next.LastAttempted.Should().Be(refusedAt);
+
+        // Written this time: later passes change nothing more.
+        var written = KubernetesJson.Serialize(next);
+        time.Advance(TimeSpan.FromSeconds(30));
+        await pipeline.RunAsync(credential, kind, next, CancellationToken.None);
+        KubernetesJson.Serialize(next).Should().Be(written);
+    }
+
+    /// <summary>
+    /// The reverse: a periodic check finds the refused login working again and its status write fails. Memory keeps no
+    /// message for a success, so the next pass checks again (one good login) and the status says Ready, rather than
+    /// AuthenticationFailed until the next check (never, with interval "0").
+    /// </summary>
+    [Fact]
+    public async Task A_recovery_whose_status_write_failed_is_checked_again_and_shown_at_the_next_pass()
+    {
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        time.Advance(Interval * 1.1);
+        kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "db:3306 refused the login of 'app'");
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var shown = KubernetesJson.Serialize(status);
+
+        time.Advance(Interval * 1.1);
+        kind.Outcome = ValidationOutcome.Success(Good, "11.4");
+        await pipeline.RunAsync(credential, kind, Copy(shown), CancellationToken.None); // its status write fails
+
+        time.Advance(CheckMemory.CacheLagAllowance + TimeSpan.FromSeconds(1));
+        var next = Copy(shown);
+        await pipeline.RunAsync(credential, kind, next, CancellationToken.None);
+
+        kind.Logins.Should().Be(4, "the recovery the status does not show is checked once more");
+        next.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
+        next.LastValidated.Should().Be(StatusTime.Now(time));
+
+        var written = KubernetesJson.Serialize(next);
+        time.Advance(TimeSpan.FromSeconds(30));
+        await pipeline.RunAsync(credential, kind, next, CancellationToken.None);
+        kind.Logins.Should().Be(4);
+        KubernetesJson.Serialize(next).Should().Be(written);
+    }
+
     [Fact]
     public void A_ClusterCredential_that_disappears_without_its_cleanup_is_forgotten() =>
         ForgottenOnDeletion(new ClusterCredential { Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-c" } });
@@ -282,7 +352,7 @@ public sealed class CredentialPipelineIdleTests
         public ObservedSecret? Find(string namespaceName, string name) => new(
             "uid-secret",
             payload.Type,
-            payload.DataHash,
+            payload.KeyDigests,
             new Dictionary<string, string>(),
             new Dictionary<string, string> { [ApiGroup.DataHashAnnotation] = payload.DataHash, [ApiGroup.MetadataHashAnnotation] = payload.MetadataHash },
             [ownerUid],

@@ -44,7 +44,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Updated);
         server.Requests.Select(r => $"{r.Method} {r.ContentType}").Should().Equal(
@@ -66,7 +66,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Conflict);
         server.Requests.Select(r => r.Method.Method).Should().Equal("POST", "GET");
@@ -83,7 +83,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var publish = () => Publisher(server).PublishAsync(Owner, "team", BasicAuth, CancellationToken.None);
+        var publish = () => Publisher(server).PublishAsync(Owner, "team", BasicAuth, restartMark: null, CancellationToken.None);
 
         (await publish.Should().ThrowAsync<HttpOperationException>()).Which.Response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete, "workloads mount the old Secret; only a new one the server accepts may replace it");
@@ -111,7 +111,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", BasicAuth, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", BasicAuth, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Updated);
         server.Requests.Select(r => $"{r.Method} {(r.Query.Contains("dryRun=All", StringComparison.Ordinal) ? "dry-run" : "")}".TrimEnd()).Should().Equal(

@@ -1,6 +1,7 @@
 using System.Text;
 using k8s.Models;
 using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
 
 namespace Passbox.Operator.Tests.Publishing;
 
@@ -51,6 +52,73 @@ public sealed class ObservedSecretTests
         var edited = Live(payload, s => s.Data["password"] = "tampered"u8.ToArray());
 
         ObservedSecret.From(edited).Matches(payload).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_data_key_added_by_someone_else_still_matches()
+    {
+        // Passbox's apply never removes a key another field manager owns: calling it drift would write on every pass.
+        var payload = Payload();
+        var added = Live(payload, s => s.Data["added-by-policy"] = "x"u8.ToArray());
+
+        ObservedSecret.From(added).Matches(payload).Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_data_key_added_by_someone_else_still_matches_through_the_cache_transform()
+    {
+        var payload = Payload();
+        var informer = new FakeInformer<V1Secret>(Operator.Runtime.Api.ResourceDescriptor.Secrets);
+        var cache = new GeneratedSecretCache(informer);
+        var live = Live(payload, s =>
+        {
+            s.Metadata.NamespaceProperty = "team";
+            s.Data["added-by-policy"] = "x"u8.ToArray();
+        });
+
+        informer.Apply(GeneratedSecretCache.HashData(live));
+
+        live.Data.Should().BeNull("the cache keeps no credential material");
+        cache.Find("team", "conn")!.Matches(payload).Should().BeTrue();
+        informer.Apply(GeneratedSecretCache.HashData(Live(payload, s =>
+        {
+            s.Metadata.NamespaceProperty = "team";
+            s.Data["added-by-policy"] = "x"u8.ToArray();
+            s.Data["password"] = "tampered"u8.ToArray();
+        })));
+        cache.Find("team", "conn")!.Matches(payload).Should().BeFalse("a value of Passbox's was edited");
+    }
+
+    [Fact]
+    public void A_data_key_of_passbox_deleted_by_hand_does_not_match()
+    {
+        var payload = Payload();
+        var deleted = Live(payload, s => s.Data.Remove("host"));
+
+        ObservedSecret.From(deleted).Matches(payload).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_data_key_passbox_stopped_generating_does_not_match()
+    {
+        var published = Payload();
+        var fewer = new SecretPayload(published.Name, published.Type,
+            new Dictionary<string, byte[]> { ["password"] = published.Data["password"] }, published.Labels, published.Annotations);
+
+        // The recorded data hash says the last write had "host" as well: it has to go, with an apply.
+        ObservedSecret.From(Live(published)).Matches(fewer).Should().BeFalse();
+    }
+
+    [Fact]
+    public void The_key_digests_tell_keys_and_values_apart_and_hold_no_value()
+    {
+        var digests = SecretDataHash.PerKey(new Dictionary<string, byte[]> { ["password"] = "hunter2"u8.ToArray(), ["a"] = "x"u8.ToArray() });
+
+        digests.Should().MatchRegex("^a=[0-9a-f]{16};password=[0-9a-f]{16}$");
+        digests.Should().NotContain("hunter2");
+        SecretDataHash.ContainsEvery(digests, SecretDataHash.PerKey(new Dictionary<string, byte[]> { ["password"] = "hunter2"u8.ToArray() })).Should().BeTrue();
+        SecretDataHash.ContainsEvery(digests, SecretDataHash.PerKey(new Dictionary<string, byte[]> { ["password"] = "hunter3"u8.ToArray() })).Should().BeFalse();
+        SecretDataHash.ContainsEvery(digests, SecretDataHash.PerKey(new Dictionary<string, byte[]> { ["b"] = "x"u8.ToArray() })).Should().BeFalse();
     }
 
     [Fact]
