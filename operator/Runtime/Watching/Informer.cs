@@ -31,6 +31,9 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     private static readonly TimeSpan WatchGrace = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan QuickWatchEnd = TimeSpan.FromSeconds(1);
+
+    /// <summary>A watch that fails after running this long starts a fresh backoff (client-go resets its backoff after 2 minutes).</summary>
+    private static readonly TimeSpan HealthyWatch = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
 
@@ -316,22 +319,25 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     /// </summary>
     private async Task RunLoopAsync(bool needList, CancellationToken cancellationToken)
     {
+        // Consecutive failures, reset by a watch that ran well (ended by the server after events or a while, or failed
+        // after HealthyWatch), never by a list alone: a watch that fails at once after every list must not relist at once.
         var failures = 0;
+        long? watchStarted = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
+                watchStarted = null;
                 if (needList)
                 {
                     await ListAsync(cancellationToken).ConfigureAwait(false);
                     needList = false;
-                    failures = 0;
                 }
 
-                var watchStarted = time.GetTimestamp();
+                watchStarted = time.GetTimestamp();
                 var delivered = await WatchAsync(cancellationToken).ConfigureAwait(false);
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "timeout").Inc();
-                if (delivered || time.GetElapsedTime(watchStarted) >= QuickWatchEnd)
+                if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
                 {
                     failures = 0;
                     logger.LogDebug("Watch of {Resource} ended by the server; resuming from {ResourceVersion}", Resource.DisplayName, LastResourceVersion);
@@ -353,7 +359,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 needList = true;
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "gone").Inc();
                 logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", Resource.DisplayName);
-                failures++;
+                failures = RanHealthily(watchStarted) ? 1 : failures + 1;
                 if (failures > 1)
                 {
                     await DelayAsync(reconnectBackoff.DelayFor(failures - 1), cancellationToken).ConfigureAwait(false);
@@ -373,7 +379,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             }
             catch (Exception e)
             {
-                failures++;
+                failures = RanHealthily(watchStarted) ? 1 : failures + 1;
                 var delay = reconnectBackoff.DelayFor(failures);
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "error").Inc();
                 if (needList)
@@ -388,6 +394,9 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             }
         }
     }
+
+    /// <summary>Whether the watch that just failed (null: the list failed) had run long enough to count as healthy.</summary>
+    private bool RanHealthily(long? watchStarted) => watchStarted is { } started && time.GetElapsedTime(started) >= HealthyWatch;
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
