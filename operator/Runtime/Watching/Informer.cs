@@ -17,9 +17,9 @@ namespace Passbox.Operator.Runtime.Watching;
 /// subscribers what changed. Follows client-go's reflector: a paged list, then a watch from the list's
 /// resourceVersion with bookmarks and a jittered server-side timeout, resumed from the last seen
 /// resourceVersion after timeouts and network errors (jittered exponential backoff), re-listed after
-/// 410 Gone with only real differences reported, and paused as the server asks on 429. With a
-/// <see cref="NamespaceScope"/> it keeps only the objects of the scope's namespaces and lists one namespace on its own
-/// when the scope grows.
+/// 410 Gone or a resourceVersion the server calls too large (with only real differences reported), and
+/// paused as the server asks on 429. With a <see cref="NamespaceScope"/> it keeps only the objects of
+/// the scope's namespaces and lists one namespace on its own when the scope grows.
 /// </summary>
 public sealed class Informer<T> : IInformer<T>, IScopedInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
@@ -353,12 +353,22 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             {
                 break;
             }
-            catch (KubernetesApiException e) when (e.IsGone)
+            catch (KubernetesApiException e) when (e.IsGone || e.IsResourceVersionTooLarge)
             {
-                // The resourceVersion was compacted away: only a fresh list can tell what changed.
+                // The resourceVersion was compacted away, or is newer than the server's (an etcd restore): only a fresh
+                // list can tell what changed. Resuming from it would be refused for good while the cache went stale.
                 needList = true;
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "gone").Inc();
-                logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", Resource.DisplayName);
+                if (e.IsGone)
+                {
+                    RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "gone").Inc();
+                    logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", Resource.DisplayName);
+                }
+                else
+                {
+                    RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "too_large").Inc();
+                    logger.LogWarning("Watch of {Resource} from resourceVersion {ResourceVersion} was refused as newer than the server's ({Message}); re-listing", Resource.DisplayName, LastResourceVersion, e.Status?.Message);
+                }
+
                 failures = RanHealthily(watchStarted) ? 1 : failures + 1;
                 if (failures > 1)
                 {

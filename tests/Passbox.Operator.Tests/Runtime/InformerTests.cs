@@ -303,6 +303,65 @@ public sealed class InformerTests
         }
     }
 
+    [Theory]
+    [InlineData("HTTP 504 with the cause")]
+    [InlineData("ERROR event with the cause")]
+    [InlineData("HTTP 504 with the message only")]
+    public async Task A_watch_refused_because_its_resourceVersion_is_too_large_relists(string form)
+    {
+        // After an etcd restore the server's resourceVersions are behind the one the informer resumes from. The server
+        // refuses the watch (504 Timeout, cause ResourceVersionTooLarge; before 1.19 only the message says so), and
+        // retrying from the same resourceVersion would be refused for good while the cache goes stale.
+        const string withCause = """{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Timeout: Too large resource version: 40, current: 12","reason":"Timeout","details":{"causes":[{"reason":"ResourceVersionTooLarge","message":"Too large resource version"}],"retryAfterSeconds":1},"code":504}""";
+        const string messageOnly = """{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Too large resource version: 40, current: 12","reason":"Timeout","details":{"retryAfterSeconds":1},"code":504}""";
+        var endWatch = new TaskCompletionSource();
+        var calls = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            switch (Interlocked.Increment(ref calls))
+            {
+                case 1:
+                    return List("40", Widget.Create("a", "30"), Widget.Create("b", "31"));
+                case 2:
+                    return form switch
+                    {
+                        "HTTP 504 with the cause" => FakeApiServer.Json(HttpStatusCode.GatewayTimeout, withCause),
+                        "ERROR event with the cause" => FakeApiServer.Watch($$"""{"type":"ERROR","object":{{withCause}}}"""),
+                        _ => FakeApiServer.Json(HttpStatusCode.GatewayTimeout, messageOnly),
+                    };
+                case 3:
+                    return List("12", Widget.Create("a", "11"));
+                default:
+                    await endWatch.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns" }, time, NullLogger.Instance);
+        var seen = new List<string>();
+        informer.Subscribe(change => seen.Add($"{change.Type} {change.Current.Metadata.Name}@{change.Current.Metadata.ResourceVersion}"));
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        try
+        {
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 4);
+
+            var requests = server.Requests.ToList();
+            requests[1].Query.Should().Contain("watch=true").And.Contain("resourceVersion=40");
+            requests[2].IsWatch.Should().BeFalse("a resourceVersion the server does not have yet is mended by a fresh list");
+            requests[2].Query.Should().NotContain("resourceVersion");
+            requests[3].Query.Should().Contain("watch=true").And.Contain("resourceVersion=12");
+            informer.LastResourceVersion.Should().Be("12");
+            informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().BeEquivalentTo(["a@11"]);
+            seen.Should().Equal("Added a@30", "Added b@31", "Updated a@11", "Deleted b@31");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            endWatch.TrySetResult();
+            await run.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
     /// <summary>A server listing widget a, then (after the continue token) widget b; its watch waits for <paramref name="endWatch"/>.</summary>
     private static FakeApiServer TwoPages(TaskCompletionSource endWatch) => new(async request =>
     {
