@@ -91,7 +91,9 @@ public sealed class LeaderElectionRunner
         var work = whileLeading(leading.Token, abort.Token);
         var first = await Task.WhenAny(work, election).ConfigureAwait(false);
 
-        if (first == election && !stoppingToken.IsCancellationRequested)
+        // The election is stopped only after the work, so its end before the work's is a loss, during a graceful stop's
+        // drain as well: the lease is no longer renewed and a standby may already act on the same objects.
+        if (first == election)
         {
             state = LeadershipState.Lost;
             RuntimeMetrics.IsLeader.Set(0);
