@@ -67,6 +67,42 @@ public sealed class LeaderElectionRunnerTests
         }
     }
 
+    [Fact]
+    public async Task A_lost_lease_is_not_renewed_again_when_the_API_server_answers_after_the_loss()
+    {
+        var lease = new FakeLease();
+        var runner = new LeaderElectionRunner(lease.Client, Options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync(
+            async (stopping, abort) =>
+            {
+                leading.TrySetResult();
+                await Task.Delay(Timeout.Infinite, stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+            },
+            stop.Token);
+        try
+        {
+            await leading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            // Renewals fail past the renew deadline: leadership is lost and the process is about to exit.
+            lease.Failing = true;
+            (await run.WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(LeaderElectionOutcome.Lost);
+
+            // The API server answers again while this process exits: nothing may renew the lease for it any more, or a
+            // standby waits for a lease that the exiting process keeps fresh.
+            var writesAtLoss = lease.Writes;
+            lease.Failing = false;
+            await Task.Delay(Options.RetryPeriod * 10);
+            lease.Writes.Should().Be(writesAtLoss, "the lost election's renew attempt must end with it");
+            lease.Holder.Should().Be("leader", "the lease is left to expire, not renewed");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+    }
+
     /// <summary>One Lease on a FakeApiServer: read, created and replaced as the API server does (without conflicts).</summary>
     private sealed class FakeLease
     {
