@@ -42,6 +42,19 @@ public sealed class KubernetesApiException : Exception
     /// <summary>410: the requested resourceVersion was compacted away (or a list continue token expired).</summary>
     public bool IsGone => StatusCode == HttpStatusCode.Gone;
 
+    /// <summary>
+    /// The requested resourceVersion is newer than any the server has (after an etcd restore, or a watch cache that is
+    /// behind): a Status with cause ResourceVersionTooLarge, or, from servers before 1.19, a 504 Timeout whose message
+    /// or causes say "Too large resource version". Like 410, only a fresh list mends it.
+    /// </summary>
+    public bool IsResourceVersionTooLarge =>
+        Status?.Details?.Causes?.Any(cause => cause.Reason == "ResourceVersionTooLarge") == true
+        || ((StatusCode == HttpStatusCode.GatewayTimeout || Status?.Reason == "Timeout")
+            && (Status?.Details?.Causes?.Any(cause => cause.Message == TooLargeResourceVersion) == true
+                || Status?.Message?.Contains(TooLargeResourceVersion, StringComparison.Ordinal) == true));
+
+    private const string TooLargeResourceVersion = "Too large resource version";
+
     public bool IsTooManyRequests => StatusCode == HttpStatusCode.TooManyRequests;
 
     /// <summary>401 or 403: the credentials or the role, which no retry mends by itself.</summary>

@@ -91,13 +91,16 @@ public sealed class LeaderElectionRunner
         var work = whileLeading(leading.Token, abort.Token);
         var first = await Task.WhenAny(work, election).ConfigureAwait(false);
 
-        if (first == election && !stoppingToken.IsCancellationRequested)
+        // The election is stopped only after the work, so its end before the work's is a loss, during a graceful stop's
+        // drain as well: the lease is no longer renewed and a standby may already act on the same objects.
+        if (first == election)
         {
             state = LeadershipState.Lost;
             RuntimeMetrics.IsLeader.Set(0);
             logger.LogError("Lost lease {Namespace}/{Lease}; abandoning in-flight work and stopping controllers", LeaseNamespace, options.LeaseName);
             await abort.CancelAsync().ConfigureAwait(false);
             await leading.CancelAsync().ConfigureAwait(false);
+            await StopElectionAsync(electionStop, election).ConfigureAwait(false);
             await IgnoreFailureAsync(work).ConfigureAwait(false);
             return LeaderElectionOutcome.Lost;
         }
@@ -170,7 +173,14 @@ public sealed class LeaderElectionRunner
             RetryPeriod = options.RetryPeriod,
         });
         elector.OnStartedLeading += () => startedLeading.TrySetResult();
-        elector.OnError += RecordError;
+        elector.OnError += error =>
+        {
+            // The end of a renew attempt the election's stop cancelled is no error.
+            if (!(error is OperationCanceledException && electionStop.IsCancellationRequested))
+            {
+                RecordError(error);
+            }
+        };
         elector.OnNewLeader += leader =>
         {
             CurrentLeader = leader;
@@ -178,6 +188,18 @@ public sealed class LeaderElectionRunner
         };
 
         await elector.RunUntilLeadershipLostAsync(electionStop).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends what is left of a lost election. When renewing misses the renew deadline, <see cref="LeaderElector"/> returns
+    /// but leaves its renew attempt running on the election's token, retrying every retry period until a renewal succeeds
+    /// (transport failures only make it retry, see <see cref="TransportTolerantLock"/>): it could renew the lease for this
+    /// process once the API server answers again, and keep a standby from taking over while this process exits.
+    /// </summary>
+    private static async Task StopElectionAsync(CancellationTokenSource electionStop, Task election)
+    {
+        await electionStop.CancelAsync().ConfigureAwait(false);
+        await IgnoreFailureAsync(election).ConfigureAwait(false);
     }
 
     /// <summary>Hands the lease back so the next candidate need not wait for it to expire.</summary>

@@ -15,7 +15,7 @@ public static class RuntimeMetrics
 
     public static readonly Counter WatchRestarts = Prometheus.Metrics.CreateCounter(
         "passbox_watch_restarts_total",
-        "Watch connections re-opened, by resource, informer and reason (timeout, gone, error, throttled).",
+        "Watch connections re-opened, by resource, informer and reason (timeout, gone, too_large, error, throttled).",
         new CounterConfiguration { LabelNames = ["resource", "informer", "reason"] });
 
     public static readonly Counter WatchEvents = Prometheus.Metrics.CreateCounter(

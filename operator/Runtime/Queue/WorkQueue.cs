@@ -18,6 +18,9 @@ public sealed class WorkQueue : IDisposable
     private static readonly TimeSpan LongestTimerWait = TimeSpan.FromDays(1);
     private static readonly TimeSpan LongestDelay = TimeSpan.FromDays(3650);
 
+    /// <summary>Below this many heap entries, stale ones are left for <see cref="ArmTimerLocked"/> to drop.</summary>
+    private const int MinimumScheduleToCompact = 64;
+
     private readonly Lock gate = new();
     private readonly Queue<ObjectKey> ready = new();
     private readonly HashSet<ObjectKey> dirty = [];
@@ -106,6 +109,7 @@ public sealed class WorkQueue : IDisposable
 
             delayed[key] = due;
             delayedByTime.Enqueue(key, due);
+            CompactScheduleLocked();
             ArmTimerLocked();
         }
     }
@@ -177,7 +181,11 @@ public sealed class WorkQueue : IDisposable
 
                 // The reconcile about to run decides afresh whether and when this key comes back
                 // (RequeueAfter or backoff), so an older schedule would only cause duplicate work.
-                delayed.Remove(key);
+                if (delayed.Remove(key))
+                {
+                    CompactScheduleLocked();
+                }
+
                 UpdateDepthLocked();
                 return key;
             }
@@ -242,6 +250,35 @@ public sealed class WorkQueue : IDisposable
     }
 
     private void UpdateDepthLocked() => depthGauge.Set(ready.Count);
+
+    /// <summary>Entries in the schedule heap, live or stale; for tests.</summary>
+    internal int ScheduleEntryCount
+    {
+        get
+        {
+            lock (gate)
+            {
+                return delayedByTime.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every live schedule has its entry in the heap; an entry whose key was taken or rescheduled earlier is stale, and is
+    /// dropped lazily only once it reaches the top, which a schedule hours or days away does not for as long. Keys that
+    /// events reconcile again and again before their RequeueAfter would pile up stale entries: once these outnumber the
+    /// live ones, rebuild the heap from the live schedules (linear, so amortized over the stale entries it drops).
+    /// </summary>
+    private void CompactScheduleLocked()
+    {
+        if (delayedByTime.Count <= MinimumScheduleToCompact || delayedByTime.Count <= 2 * delayed.Count)
+        {
+            return;
+        }
+
+        delayedByTime.Clear();
+        delayedByTime.EnqueueRange(delayed.Select(schedule => (schedule.Key, schedule.Value)));
+    }
 
     private void PromoteDueKeys()
     {

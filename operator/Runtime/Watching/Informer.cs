@@ -17,9 +17,9 @@ namespace Passbox.Operator.Runtime.Watching;
 /// subscribers what changed. Follows client-go's reflector: a paged list, then a watch from the list's
 /// resourceVersion with bookmarks and a jittered server-side timeout, resumed from the last seen
 /// resourceVersion after timeouts and network errors (jittered exponential backoff), re-listed after
-/// 410 Gone with only real differences reported, and paused as the server asks on 429. With a
-/// <see cref="NamespaceScope"/> it keeps only the objects of the scope's namespaces and lists one namespace on its own
-/// when the scope grows.
+/// 410 Gone or a resourceVersion the server calls too large (with only real differences reported), and
+/// paused as the server asks on 429. With a <see cref="NamespaceScope"/> it keeps only the objects of
+/// the scope's namespaces and lists one namespace on its own when the scope grows.
 /// </summary>
 public sealed class Informer<T> : IInformer<T>, IScopedInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
@@ -31,6 +31,9 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     private static readonly TimeSpan WatchGrace = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan QuickWatchEnd = TimeSpan.FromSeconds(1);
+
+    /// <summary>A watch that fails after running this long starts a fresh backoff (client-go resets its backoff after 2 minutes).</summary>
+    private static readonly TimeSpan HealthyWatch = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
 
@@ -316,22 +319,25 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     /// </summary>
     private async Task RunLoopAsync(bool needList, CancellationToken cancellationToken)
     {
+        // Consecutive failures, reset by a watch that ran well (ended by the server after events or a while, or failed
+        // after HealthyWatch), never by a list alone: a watch that fails at once after every list must not relist at once.
         var failures = 0;
+        long? watchStarted = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
+                watchStarted = null;
                 if (needList)
                 {
                     await ListAsync(cancellationToken).ConfigureAwait(false);
                     needList = false;
-                    failures = 0;
                 }
 
-                var watchStarted = time.GetTimestamp();
+                watchStarted = time.GetTimestamp();
                 var delivered = await WatchAsync(cancellationToken).ConfigureAwait(false);
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "timeout").Inc();
-                if (delivered || time.GetElapsedTime(watchStarted) >= QuickWatchEnd)
+                if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
                 {
                     failures = 0;
                     logger.LogDebug("Watch of {Resource} ended by the server; resuming from {ResourceVersion}", Resource.DisplayName, LastResourceVersion);
@@ -347,13 +353,23 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             {
                 break;
             }
-            catch (KubernetesApiException e) when (e.IsGone)
+            catch (KubernetesApiException e) when (e.IsGone || e.IsResourceVersionTooLarge)
             {
-                // The resourceVersion was compacted away: only a fresh list can tell what changed.
+                // The resourceVersion was compacted away, or is newer than the server's (an etcd restore): only a fresh
+                // list can tell what changed. Resuming from it would be refused for good while the cache went stale.
                 needList = true;
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "gone").Inc();
-                logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", Resource.DisplayName);
-                failures++;
+                if (e.IsGone)
+                {
+                    RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "gone").Inc();
+                    logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", Resource.DisplayName);
+                }
+                else
+                {
+                    RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "too_large").Inc();
+                    logger.LogWarning("Watch of {Resource} from resourceVersion {ResourceVersion} was refused as newer than the server's ({Message}); re-listing", Resource.DisplayName, LastResourceVersion, e.Status?.Message);
+                }
+
+                failures = RanHealthily(watchStarted) ? 1 : failures + 1;
                 if (failures > 1)
                 {
                     await DelayAsync(reconnectBackoff.DelayFor(failures - 1), cancellationToken).ConfigureAwait(false);
@@ -373,7 +389,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             }
             catch (Exception e)
             {
-                failures++;
+                failures = RanHealthily(watchStarted) ? 1 : failures + 1;
                 var delay = reconnectBackoff.DelayFor(failures);
                 RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "error").Inc();
                 if (needList)
@@ -388,6 +404,9 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             }
         }
     }
+
+    /// <summary>Whether the watch that just failed (null: the list failed) had run long enough to count as healthy.</summary>
+    private bool RanHealthily(long? watchStarted) => watchStarted is { } started && time.GetElapsedTime(started) >= HealthyWatch;
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {

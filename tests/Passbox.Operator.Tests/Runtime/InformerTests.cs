@@ -258,6 +258,110 @@ public sealed class InformerTests
         await run.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
+    [Theory]
+    [InlineData("ERROR event")]
+    [InlineData("HTTP 410")]
+    public async Task A_watch_that_is_gone_after_every_list_relists_with_growing_delays_not_in_a_tight_loop(string form)
+    {
+        // After an etcd compaction storm or behind a misbehaving proxy, every watch from a fresh list may answer 410 at once.
+        // Each full (paged) list costs the API server; they must back off, not follow one another as fast as they run.
+        var clock = new DelayRecordingClock();
+        var server = new FakeApiServer(request => !request.IsWatch
+            ? List("20", Widget.Create("a", "10"))
+            : form == "HTTP 410"
+                ? FakeApiServer.Status(HttpStatusCode.Gone, "Expired", "too old resource version: 20 (40)")
+                : FakeApiServer.Watch("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 20 (40)","reason":"Expired","code":410}}"""));
+        var options = new InformerOptions<Widget> { Namespace = "ns", WatchTimeout = TimeSpan.FromMinutes(10) };
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, options, clock, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+
+        // On a thread of its own: the fake answers synchronously, so a loop that never waits would never hand back a task.
+        var run = Task.Run(() => informer.RunAsync(stop.Token));
+        try
+        {
+            // The first 410 relists at once (the resourceVersion was compacted away); each later one waits longer.
+            for (var i = 1; i <= 6; i++)
+            {
+                await FakeApiServer.WaitUntilAsync(() => clock.Delays.Count >= i);
+                clock.Advance(clock.Delays[i - 1]);
+            }
+
+            await FakeApiServer.WaitUntilAsync(() => clock.Delays.Count >= 7);
+            await Task.Delay(100);
+            server.Requests.Count(request => !request.IsWatch).Should().Be(8, "the first list, the immediate relist and one relist after each of six delays");
+            var delays = clock.Delays.Take(7).ToList();
+            delays.Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+            delays[0].Should().BeGreaterThanOrEqualTo(options.ReconnectInitial * 0.8);
+            delays[6].Should().BeLessThanOrEqualTo(options.ReconnectCap);
+            delays[5].Should().BeGreaterThan(delays[0] * 16, "the delay doubles with each consecutive 410");
+            informer.HasSynced.Should().BeTrue();
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Theory]
+    [InlineData("HTTP 504 with the cause")]
+    [InlineData("ERROR event with the cause")]
+    [InlineData("HTTP 504 with the message only")]
+    public async Task A_watch_refused_because_its_resourceVersion_is_too_large_relists(string form)
+    {
+        // After an etcd restore the server's resourceVersions are behind the one the informer resumes from. The server
+        // refuses the watch (504 Timeout, cause ResourceVersionTooLarge; before 1.19 only the message says so), and
+        // retrying from the same resourceVersion would be refused for good while the cache goes stale.
+        const string withCause = """{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Timeout: Too large resource version: 40, current: 12","reason":"Timeout","details":{"causes":[{"reason":"ResourceVersionTooLarge","message":"Too large resource version"}],"retryAfterSeconds":1},"code":504}""";
+        const string messageOnly = """{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Too large resource version: 40, current: 12","reason":"Timeout","details":{"retryAfterSeconds":1},"code":504}""";
+        var endWatch = new TaskCompletionSource();
+        var calls = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            switch (Interlocked.Increment(ref calls))
+            {
+                case 1:
+                    return List("40", Widget.Create("a", "30"), Widget.Create("b", "31"));
+                case 2:
+                    return form switch
+                    {
+                        "HTTP 504 with the cause" => FakeApiServer.Json(HttpStatusCode.GatewayTimeout, withCause),
+                        "ERROR event with the cause" => FakeApiServer.Watch($$"""{"type":"ERROR","object":{{withCause}}}"""),
+                        _ => FakeApiServer.Json(HttpStatusCode.GatewayTimeout, messageOnly),
+                    };
+                case 3:
+                    return List("12", Widget.Create("a", "11"));
+                default:
+                    await endWatch.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns" }, time, NullLogger.Instance);
+        var seen = new List<string>();
+        informer.Subscribe(change => seen.Add($"{change.Type} {change.Current.Metadata.Name}@{change.Current.Metadata.ResourceVersion}"));
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        try
+        {
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 4);
+
+            var requests = server.Requests.ToList();
+            requests[1].Query.Should().Contain("watch=true").And.Contain("resourceVersion=40");
+            requests[2].IsWatch.Should().BeFalse("a resourceVersion the server does not have yet is mended by a fresh list");
+            requests[2].Query.Should().NotContain("resourceVersion");
+            requests[3].Query.Should().Contain("watch=true").And.Contain("resourceVersion=12");
+            informer.LastResourceVersion.Should().Be("12");
+            informer.Cache.List().Select(w => $"{w.Metadata.Name}@{w.Metadata.ResourceVersion}").Should().BeEquivalentTo(["a@11"]);
+            seen.Should().Equal("Added a@30", "Added b@31", "Updated a@11", "Deleted b@31");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            endWatch.TrySetResult();
+            await run.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
     /// <summary>A server listing widget a, then (after the continue token) widget b; its watch waits for <paramref name="endWatch"/>.</summary>
     private static FakeApiServer TwoPages(TaskCompletionSource endWatch) => new(async request =>
     {
@@ -284,4 +388,35 @@ public sealed class InformerTests
 
     private static string Bookmark(string resourceVersion) =>
         "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Widget\",\"apiVersion\":\"test.passbox.dev/v1\",\"metadata\":{\"resourceVersion\":\"" + resourceVersion + "\"}}}";
+
+    /// <summary>A fake clock that notes every wait shorter than a minute asked of it: the informer's backoff delays (its watch guards are longer).</summary>
+    private sealed class DelayRecordingClock : FakeTimeProvider
+    {
+        private readonly Lock gate = new();
+        private readonly List<TimeSpan> delays = [];
+
+        public IReadOnlyList<TimeSpan> Delays
+        {
+            get
+            {
+                lock (gate)
+                {
+                    return [.. delays];
+                }
+            }
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime > TimeSpan.Zero && dueTime < TimeSpan.FromMinutes(1))
+            {
+                lock (gate)
+                {
+                    delays.Add(dueTime);
+                }
+            }
+
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+    }
 }

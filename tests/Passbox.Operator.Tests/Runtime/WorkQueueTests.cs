@@ -101,6 +101,55 @@ public sealed class WorkQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task Schedules_replaced_by_reconciles_do_not_pile_up_while_an_earlier_schedule_waits()
+    {
+        // A waits an hour at the head of the schedule; B is reconciled on every event and each time asks to come back
+        // in a day (and once more, sooner). The schedules each reconcile replaces must not stay in the queue until A is due.
+        var c = new ObjectKey("ns", "c");
+        queue.AddAfter(A, TimeSpan.FromHours(1));
+        queue.AddAfter(c, TimeSpan.FromHours(30));
+        for (var i = 0; i < 2000; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(500));
+            queue.Add(B);
+            (await queue.TakeAsync()).Should().Be(B);
+            queue.AddAfter(B, TimeSpan.FromDays(1));
+            queue.AddAfter(B, TimeSpan.FromHours(23));
+            queue.Done(B);
+        }
+
+        queue.DelayedCount.Should().Be(3);
+        queue.ScheduleEntryCount.Should().BeLessThanOrEqualTo(65, "the heap holds the live schedules and a bounded number of replaced ones, not 4000");
+
+        // Still each key when due: A after its hour, B 23 h after its last reconcile, c after its 30 h.
+        var started = time.GetUtcNow() - TimeSpan.FromMilliseconds(500 * 2000);
+        time.Advance(started + TimeSpan.FromHours(1) - time.GetUtcNow());
+        queue.Depth.Should().Be(1);
+        (await queue.TakeAsync()).Should().Be(A);
+        queue.Done(A);
+
+        var bDue = started + TimeSpan.FromMilliseconds(500 * 2000) + TimeSpan.FromHours(23);
+        time.Advance(bDue - TimeSpan.FromSeconds(1) - time.GetUtcNow());
+        queue.Depth.Should().Be(0, "B is not due before 23 h after its last reconcile");
+        time.Advance(TimeSpan.FromSeconds(1));
+        queue.Depth.Should().Be(1);
+        (await queue.TakeAsync()).Should().Be(B);
+        queue.Done(B);
+
+        time.Advance(started + TimeSpan.FromHours(30) - TimeSpan.FromSeconds(1) - time.GetUtcNow());
+        queue.Depth.Should().Be(0);
+        time.Advance(TimeSpan.FromSeconds(1));
+        queue.Depth.Should().Be(1);
+        (await queue.TakeAsync()).Should().Be(c);
+        queue.Done(c);
+
+        time.Advance(TimeSpan.FromDays(2));
+        queue.Depth.Should().Be(0, "no replaced schedule fires late");
+        queue.DelayedCount.Should().Be(0);
+        queue.ScheduleEntryCount.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Taking_a_key_clears_its_pending_schedule_because_the_reconcile_decides_anew()
     {
         queue.AddAfter(A, TimeSpan.FromMinutes(10));

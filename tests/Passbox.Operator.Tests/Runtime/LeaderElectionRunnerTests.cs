@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using Passbox.Operator.Runtime.LeaderElection;
+
+namespace Passbox.Operator.Tests.Runtime;
+
+/// <summary>
+/// The runner against a FakeApiServer that keeps one Lease. The library's LeaderElector waits on the real clock, so these
+/// tests use short lease periods: a lost lease shows after about a second.
+/// </summary>
+public sealed class LeaderElectionRunnerTests
+{
+    private const string LeasePath = "/apis/coordination.k8s.io/v1/namespaces/ns/leases/passbox-test";
+
+    private static readonly LeaderElectionOptions Options = new()
+    {
+        LeaseNamespace = "ns",
+        LeaseName = "passbox-test",
+        Identity = "leader",
+        LeaseDuration = TimeSpan.FromSeconds(3),
+        RenewDeadline = TimeSpan.FromSeconds(1),
+        RetryPeriod = TimeSpan.FromMilliseconds(100),
+    };
+
+    [Fact]
+    public async Task A_lease_lost_while_draining_for_a_graceful_stop_abandons_the_in_flight_work_and_is_not_released()
+    {
+        var lease = new FakeLease();
+        var runner = new LeaderElectionRunner(lease.Client, Options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var aborted = false;
+        using var stop = new CancellationTokenSource();
+        using var endOfTest = new CancellationTokenSource();
+        var run = runner.RunAsync(
+            async (stopping, abort) =>
+            {
+                leading.TrySetResult();
+
+                // A reconcile in the middle of a database call while the controllers drain: it ignores the graceful stop.
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(abort, endOfTest.Token);
+                await Task.Delay(Timeout.Infinite, either.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                aborted = abort.IsCancellationRequested;
+            },
+            stop.Token);
+        try
+        {
+            await leading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            // SIGTERM: the controllers drain while the lease is renewed; then the API server stops answering.
+            await stop.CancelAsync();
+            await Task.Delay(300);
+            runner.State.Should().Be(LeadershipState.Leading, "the lease is still renewed while the work drains");
+            lease.Failing = true;
+
+            (await run.WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(LeaderElectionOutcome.Lost);
+            aborted.Should().BeTrue("a standby may take over once the lease is lost: in-flight work must stop writing at once");
+            runner.State.Should().Be(LeadershipState.Lost);
+            lease.Releases.Should().Be(0, "a lost lease is not ours to release");
+        }
+        finally
+        {
+            await endOfTest.CancelAsync();
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    [Fact]
+    public async Task A_lost_lease_is_not_renewed_again_when_the_API_server_answers_after_the_loss()
+    {
+        var lease = new FakeLease();
+        var runner = new LeaderElectionRunner(lease.Client, Options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync(
+            async (stopping, abort) =>
+            {
+                leading.TrySetResult();
+                await Task.Delay(Timeout.Infinite, stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+            },
+            stop.Token);
+        try
+        {
+            await leading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            // Renewals fail past the renew deadline: leadership is lost and the process is about to exit.
+            lease.Failing = true;
+            (await run.WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(LeaderElectionOutcome.Lost);
+
+            // The API server answers again while this process exits: nothing may renew the lease for it any more, or a
+            // standby waits for a lease that the exiting process keeps fresh.
+            var writesAtLoss = lease.Writes;
+            lease.Failing = false;
+            await Task.Delay(Options.RetryPeriod * 10);
+            lease.Writes.Should().Be(writesAtLoss, "the lost election's renew attempt must end with it");
+            lease.Holder.Should().Be("leader", "the lease is left to expire, not renewed");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+    }
+
+    /// <summary>One Lease on a FakeApiServer: read, created and replaced as the API server does (without conflicts).</summary>
+    private sealed class FakeLease
+    {
+        private readonly Lock gate = new();
+        private JsonObject? stored;
+        private int writes;
+        private int releases;
+
+        public FakeLease()
+        {
+            Server = new FakeApiServer(Answer);
+            Client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, Server);
+        }
+
+        public FakeApiServer Server { get; }
+
+        public IKubernetes Client { get; }
+
+        /// <summary>While set, every request is answered 503, as by an API server that cannot reach etcd.</summary>
+        public volatile bool Failing;
+
+        /// <summary>Creations and replacements that went through.</summary>
+        public int Writes => Volatile.Read(ref writes);
+
+        /// <summary>Replacements that cleared the holder (the runner's release).</summary>
+        public int Releases => Volatile.Read(ref releases);
+
+        public string? Holder
+        {
+            get
+            {
+                lock (gate)
+                {
+                    return stored?["spec"]?["holderIdentity"]?.GetValue<string>();
+                }
+            }
+        }
+
+        private HttpResponseMessage Answer(RecordedRequest request)
+        {
+            if (Failing)
+            {
+                return FakeApiServer.Status(HttpStatusCode.ServiceUnavailable, "ServiceUnavailable");
+            }
+
+            lock (gate)
+            {
+                if (request.Method == HttpMethod.Get && request.Path == LeasePath)
+                {
+                    return stored is null
+                        ? FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound")
+                        : FakeApiServer.Json(HttpStatusCode.OK, stored.ToJsonString());
+                }
+
+                if ((request.Method == HttpMethod.Post && request.Path == LeasePath[..LeasePath.LastIndexOf('/')]) ||
+                    (request.Method == HttpMethod.Put && request.Path == LeasePath))
+                {
+                    stored = JsonNode.Parse(request.Body!)!.AsObject();
+                    Interlocked.Increment(ref writes);
+                    if (stored["spec"]?["holderIdentity"]?.GetValue<string>() == "")
+                    {
+                        Interlocked.Increment(ref releases);
+                    }
+
+                    return FakeApiServer.Json(request.Method == HttpMethod.Post ? HttpStatusCode.Created : HttpStatusCode.OK, stored.ToJsonString());
+                }
+
+                return FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound");
+            }
+        }
+    }
+}
