@@ -126,7 +126,7 @@ spec:
 YAML
 "$kubectl" wait --for=condition=Ready --timeout=90s clustercredential/smoke-app -n default >/dev/null \
   || fail "the provisioned ClusterCredential did not become Ready: $("$kubectl" get clustercredential smoke-app -n default -o jsonpath='{.status.conditions}')"
-bash hack/services/mariadb.sh sql "$state/db" "SHOW GRANTS FOR 'smoke_app'@'%'" | grep -qF "SELECT, SHOW VIEW ON \`smoke\_app\`" \
+bash hack/services/mariadb.sh sql "$state/db" "SHOW GRANTS FOR 'smoke_app'@'%'" | grep -qE 'SELECT, SHOW VIEW ON `smoke\\+_app`' \
   || fail "the provisioned user smoke_app does not have its grants (on smoke\\_app: _ escaped, not a wildcard)"
 "$kubectl" wait --for=condition=Ready --timeout=60s pipelinecredential/smoke-deploy -n default >/dev/null \
   || fail "the Kubeconfig PipelineCredential did not become Ready: $("$kubectl" get pipelinecredential smoke-deploy -n default -o jsonpath='{.status.conditions}')"
