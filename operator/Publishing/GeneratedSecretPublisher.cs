@@ -43,10 +43,14 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
         if (observed.Matches(payload))
         {
-            var unchanged = observed.IsProtected
-                ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date")
-                : await ProtectAsync(namespaceName, payload.Name, observed.Uid, ct);
-            return unchanged with { RestartMark = observed.RestartMark };
+            if (observed.IsProtected)
+            {
+                return new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date", observed.RestartMark);
+            }
+
+            return await ProtectAsync(namespaceName, payload.Name, observed.Uid, ct) is { } protectedSecret
+                ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date", ObservedSecret.From(protectedSecret).RestartMark)
+                : await CreateOrAdoptAsync(owner, namespaceName, payload, restartMark, ct);
         }
 
         return await UpdateAsync(owner, namespaceName, payload, observed, live: null, restartMark, ct);
@@ -125,18 +129,27 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
     /// <summary>
     /// Puts Passbox's finalizer on a generated Secret that matches its credential but lacks it (created by a version
-    /// before the finalizer): one patch, no event, as nothing a consumer reads changes.
+    /// before the finalizer): one patch, no event, as nothing a consumer reads changes. Null when the cached Secret is
+    /// no longer there to protect: deleted meanwhile (404), or replaced by another of that name (409, the uid in the
+    /// patch); the caller then publishes as if the cache had never shown it, which reads the name afresh.
     /// </summary>
-    private async Task<PublishResult> ProtectAsync(string namespaceName, string name, string uid, CancellationToken ct)
+    private async Task<V1Secret?> ProtectAsync(string namespaceName, string name, string uid, CancellationToken ct)
     {
         var patch = new JsonObject
         {
             ["metadata"] = new JsonObject { ["uid"] = uid, ["finalizers"] = new JsonArray(Api.V1Alpha1.ApiGroup.InUseFinalizer) },
         };
-        var protectedSecret = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch),
-            name, namespaceName, fieldManager: FieldManager, cancellationToken: ct);
-        ownWrites?.Record(protectedSecret.Metadata);
-        return new PublishResult(PublishOutcome.Unchanged, $"Secret {name} is up to date");
+        try
+        {
+            var protectedSecret = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch),
+                name, namespaceName, fieldManager: FieldManager, cancellationToken: ct);
+            ownWrites?.Record(protectedSecret.Metadata);
+            return protectedSecret;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            return null;
+        }
     }
 
     private async Task<PublishResult> CreateOrAdoptAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark, CancellationToken ct)
