@@ -34,6 +34,14 @@ public sealed record ManagedUser
     public bool ResetPassword { get; init; }
 
     /// <summary>
+    /// <see cref="Password"/> is the one consumers already read from the published Secret (only the server may have lost
+    /// it): a reset is then made first, and repairs their login whatever fails after it. A new password is set last,
+    /// once every grant or role went through, so a step that fails leaves the server with the password the published
+    /// Secret still holds, and its consumers logged in, until the next attempt publishes the new one.
+    /// </summary>
+    public bool PasswordPublished { get; init; }
+
+    /// <summary>
     /// The password the user has now, as far as Passbox knows (the one it last published); Milvus checks it on a reset
     /// by an administrator that is not a configured superuser. Null when unknown.
     /// </summary>

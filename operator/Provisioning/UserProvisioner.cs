@@ -114,6 +114,7 @@ public sealed class UserProvisioner(
             // Passbox's own user (this credential applied provisioning for it before) or one the spec adopts.
             MayAdopt = provisioning.AdoptExisting == true || provisioned.User == username,
             ResetPassword = reset,
+            PasswordPublished = !passwordChanged,
             CurrentPassword = reset && spec.Engine == ClusterEngine.Milvus ? await published.ReadAsync(credential, ct) : null,
             Grants = (provisioning.Grants ?? []).Select(g => new SqlGrant(g.Database, g.Privileges.Select(Keyword).ToList())).ToList(),
             Roles = provisioning.Roles?.Select(r => r.Name).ToList(),

@@ -32,7 +32,11 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
             {
                 await client.CreateCredentialAsync(user.Name, user.Password, token);
             }
-            else if (user.ResetPassword && await ResetAsync(client, user, admin, token) is { } refused)
+
+            // A reset comes first only when it cannot break the published Secret, and after the roles when it replaces
+            // its password (see ManagedUser.PasswordPublished).
+            var reset = exists && user.ResetPassword;
+            if (reset && user.PasswordPublished && await ResetAsync(client, user, admin, token) is { } refused)
             {
                 return refused;
             }
@@ -54,6 +58,11 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
                     await client.RemoveUserFromRoleAsync(user.Name, role, token);
                     changes++;
                 }
+            }
+
+            if (reset && !user.PasswordPublished && await ResetAsync(client, user, admin, token) is { } refusedLast)
+            {
+                return refusedLast;
             }
 
             var what = !exists ? "created" : user.ResetPassword ? "password set" : "up to date";

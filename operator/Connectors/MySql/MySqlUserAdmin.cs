@@ -4,7 +4,7 @@ namespace Passbox.Operator.Connectors.MySql;
 
 /// <summary>
 /// Manages a user on MySQL, MariaDB or an OceanBase MySQL-mode tenant with an administrator's login:
-/// <c>CREATE USER</c> (<c>IF NOT EXISTS</c> only when an existing user may be taken over), <c>ALTER USER … IDENTIFIED BY</c>, <c>GRANT … ON db.*</c> (with <c>_</c> escaped on MySQL and MariaDB, where it is a wildcard), <c>DROP USER IF EXISTS</c>,
+/// <c>CREATE USER</c> (<c>IF NOT EXISTS</c> only when an existing user may be taken over), <c>GRANT … ON db.*</c> (with <c>_</c> escaped on MySQL and MariaDB, where it is a wildcard), <c>ALTER USER … IDENTIFIED BY</c> (after the grants when the password is new), <c>DROP USER IF EXISTS</c>,
 /// always for the account <c>'user'@'%'</c>. The password is a command parameter: MySqlConnector escapes it into the
 /// statement on the client (no server-side prepare, which MySQL refuses for these statements), so it works on every
 /// server and never passes through string concatenation here. Names are checked by <see cref="MySqlIdentifiers"/>.
@@ -59,11 +59,12 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
                 return UserAdminOutcome.Failure(ValidationReasons.UserExists, $"user '{user.Name}' already exists on {admin.Endpoint}");
             }
 
-            // A plain CREATE USER that succeeded has just set the password.
+            // A plain CREATE USER that succeeded has just set the password. Otherwise the reset comes first only when it
+            // cannot break the published Secret (see ManagedUser.PasswordPublished), and last when it replaces its password.
             var reset = user.MayAdopt && user.ResetPassword;
-            if (reset)
+            if (reset && user.PasswordPublished)
             {
-                await ExecuteAsync(connection, $"ALTER USER {account} IDENTIFIED BY @password", user.Password, token);
+                await SetPasswordAsync(connection, account, user.Password, token);
             }
 
             foreach (var grant in grants)
@@ -77,6 +78,11 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
             foreach (var (database, privileges) in wildcardForms)
             {
                 replaced += await RevokeWildcardFormAsync(connection, account, database, privileges, token) ? 1 : 0;
+            }
+
+            if (reset && !user.PasswordPublished)
+            {
+                await SetPasswordAsync(connection, account, user.Password, token);
             }
 
             var what = created ? "created" : reset ? "password set" : "up to date";
@@ -166,6 +172,9 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
 
         return await command.ExecuteNonQueryAsync(ct);
     }
+
+    private static Task<int> SetPasswordAsync(MySqlConnection connection, string account, string password, CancellationToken ct) =>
+        ExecuteAsync(connection, $"ALTER USER {account} IDENTIFIED BY @password", password, ct);
 
     /// <summary>
     /// Plain <c>CREATE USER</c>: false when the account exists (ER_CANNOT_USER, 1396), which changes nothing on the

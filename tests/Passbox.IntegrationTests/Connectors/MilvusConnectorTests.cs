@@ -55,6 +55,27 @@ public sealed class MilvusConnectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_password_whose_role_change_fails_is_not_set_so_the_published_one_still_logs_in()
+    {
+        var user = new ManagedUser
+        {
+            Name = User,
+            Password = "N3w-password-value",
+            CurrentPassword = Password,
+            MayAdopt = true,
+            ResetPassword = true,
+            PasswordPublished = false,
+            Roles = ["no_such_role"],
+        };
+
+        var outcome = await new MilvusUserAdmin().EnsureUserAsync(Login("db_admin", "Adm1n-password"), user, CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse("the role does not exist");
+        (await _connector.ValidateAsync(Login(), CancellationToken.None)).Succeeded.Should()
+            .BeTrue("the password consumers read from the published Secret must keep working; the new one is set once the roles are");
+    }
+
+    [Fact]
     public async Task Plaintext_gRPC_goes_direct_even_with_a_proxy_set()
     {
         // An HTTP proxy would forward it as HTTP/1.1 and break it: no proxy setting may send it there.

@@ -77,17 +77,7 @@ public sealed class MySqlUserAdminTests(MariaDbFixture db) : IAsyncLifetime
     /// <summary>Reads one row of <c>db.t</c> as the user: true when allowed, false when the server refuses it.</summary>
     private async Task<bool> CanReadAsync(string user, string password, string database)
     {
-        var builder = new MySqlConnectionStringBuilder
-        {
-            Server = db.Host,
-            Port = (uint)db.Port,
-            UserID = user,
-            Password = password,
-            Pooling = false,
-            SslMode = MySqlSslMode.None,
-            ConnectionTimeout = 5,
-        };
-        await using var connection = new MySqlConnection(builder.ConnectionString);
+        await using var connection = Connection(user, password);
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT COUNT(*) FROM `{database}`.t";
@@ -100,6 +90,17 @@ public sealed class MySqlUserAdminTests(MariaDbFixture db) : IAsyncLifetime
             return false;
         }
     }
+
+    private MySqlConnection Connection(string user, string password) => new(new MySqlConnectionStringBuilder
+    {
+        Server = db.Host,
+        Port = (uint)db.Port,
+        UserID = user,
+        Password = password,
+        Pooling = false,
+        SslMode = MySqlSslMode.None,
+        ConnectionTimeout = 5,
+    }.ConnectionString);
 
     /// <summary>The user's database-level grant rows as the server stores them (patterns, with any escape).</summary>
     private async Task<string?> GrantRowsAsync(string user) =>
@@ -152,6 +153,62 @@ public sealed class MySqlUserAdminTests(MariaDbFixture db) : IAsyncLifetime
         again.Succeeded.Should().BeTrue(again.Message);
         again.Message.Should().NotContain("revoked", "nothing is left to converge");
         (await GrantRowsAsync(user)).Should().Be($"pbx{_tag}\\_db");
+    }
+
+    [Fact]
+    public async Task A_new_password_whose_grant_fails_is_not_set_so_the_published_one_still_logs_in()
+    {
+        var user = NewUser();
+        var published = MariaDbFixture.NewPassword();
+        await db.CreateUserAsync(user, published);
+        var next = MariaDbFixture.NewPassword();
+
+        var outcome = await _admin.EnsureUserAsync(await GrantlessAdminAsync(),
+            User(user, next, mayAdopt: true) with { ResetPassword = true, PasswordPublished = false }, CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse("the administrator may not grant on the database");
+        (await LogsInAsync(user, published)).Should().BeTrue("the password consumers read from the published Secret must keep working");
+        (await LogsInAsync(user, next)).Should().BeFalse("the new password is set only once its grants went through");
+    }
+
+    [Fact]
+    public async Task The_published_password_is_set_again_even_when_a_grant_fails_after_it()
+    {
+        var user = NewUser();
+        await db.CreateUserAsync(user, MariaDbFixture.NewPassword()); // changed by hand: the published one is refused
+        var published = MariaDbFixture.NewPassword();
+
+        var outcome = await _admin.EnsureUserAsync(await GrantlessAdminAsync(),
+            User(user, published, mayAdopt: true) with { ResetPassword = true, PasswordPublished = true }, CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse("the administrator may not grant on the database");
+        (await LogsInAsync(user, published)).Should().BeTrue("setting the published password again repairs its consumers whatever fails after it");
+    }
+
+    /// <summary>An administrator that may create users and set their passwords, but not grant privileges.</summary>
+    private async Task<DatabaseLogin> GrantlessAdminAsync()
+    {
+        var name = NewUser();
+        var password = MariaDbFixture.NewPassword();
+        await db.CreateUserAsync(name, password);
+        await db.ExecuteAsync($"REVOKE ALL PRIVILEGES ON `{MariaDbFixture.DatabaseName}`.* FROM '{name}'@'%'");
+        await db.ExecuteAsync($"GRANT CREATE USER ON *.* TO '{name}'@'%'");
+        return Root with { LoginName = name, Password = password };
+    }
+
+    /// <summary>True when the server accepts the login, false when it refuses the password.</summary>
+    private async Task<bool> LogsInAsync(string user, string password)
+    {
+        await using var connection = Connection(user, password);
+        try
+        {
+            await connection.OpenAsync();
+            return true;
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.AccessDenied)
+        {
+            return false;
+        }
     }
 
     [Theory]
