@@ -6,7 +6,9 @@ namespace Passbox.Operator.Provisioning;
 /// Generates passwords every supported server accepts: 12 to 64 characters (Milvus stores up to 72 safely, bcrypt's
 /// limit; Zilliz Cloud wants at least 8), with at least one upper-case letter, lower-case letter and digit, and one
 /// symbol unless symbols are off. Symbols are only <see cref="Symbols"/>: none of them needs quoting in a
-/// <c>mysql://</c> URI's user info, a shell word in double quotes, YAML or a Milvus <c>user:password</c> token.
+/// <c>mysql://</c> URI's user info, a shell word in double quotes, YAML or a Milvus <c>user:password</c> token. Each is
+/// an RFC 3986 unreserved or sub-delims character, the only ones URL parsers such as Go's net/url accept unescaped in
+/// user info: an application that builds its DSN from the password key by hand must get a URL it can parse.
 /// Every character comes from <see cref="RandomNumberGenerator"/>.
 /// </summary>
 public static class PasswordGenerator
@@ -18,7 +20,7 @@ public static class PasswordGenerator
     public const string Upper = "ABCDEFGHJKLMNPQRSTUVWXYZ";
     public const string Lower = "abcdefghijkmnopqrstuvwxyz";
     public const string Digits = "23456789";
-    public const string Symbols = "-_.~+=^!";
+    public const string Symbols = "-_.~+=!";
 
     public static string Generate(int length = DefaultLength, bool symbols = true)
     {

@@ -99,7 +99,7 @@ public sealed class PasswordPolicy
     [Range(12, 64)]
     public int? Length { get; set; }
 
-    /// <summary>Include punctuation (from <c>-_.~+=^!</c>) besides upper- and lower-case letters and digits. Defaults to true.</summary>
+    /// <summary>Include punctuation (from <c>-_.~+=!</c>) besides upper- and lower-case letters and digits. Defaults to true.</summary>
     public bool? Symbols { get; set; }
 }
 

@@ -37,7 +37,17 @@ public sealed class PasswordGeneratorTests
         var password = string.Concat(Enumerable.Range(0, 50).Select(_ => PasswordGenerator.Generate(64)));
 
         password.Should().NotContainAny("'", "\"", "\\", "`", ":", "@", "/", "#", "%", ";", " ", "$");
-        Uri.EscapeDataString(password).Should().Be(password.Replace("!", "%21", StringComparison.Ordinal).Replace("^", "%5E", StringComparison.Ordinal).Replace("+", "%2B", StringComparison.Ordinal).Replace("=", "%3D", StringComparison.Ordinal));
+        Uri.EscapeDataString(password).Should().Be(password.Replace("!", "%21", StringComparison.Ordinal).Replace("+", "%2B", StringComparison.Ordinal).Replace("=", "%3D", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_symbol_is_one_a_URL_takes_unescaped_in_its_user_info()
+    {
+        // RFC 3986 user info: unreserved characters and sub-delims. Go's net/url refuses any other character there
+        // ("invalid userinfo"), so a DSN an application builds by hand from the password key would not parse.
+        const string unreservedOrSubDelims = "-._~!$&'()*+,;=";
+
+        PasswordGenerator.Symbols.ToCharArray().Should().OnlyContain(c => unreservedOrSubDelims.Contains(c));
     }
 
     [Fact]
