@@ -57,9 +57,18 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
                 $"Secret {name} exists and is not a password Passbox generated for this credential; delete or rename it, or give passwordSecretRef");
         }
 
-        var hasPassword = existing.Data?.TryGetValue(Key, out var value) == true && value is { Length: > 0 };
-        if (!hasPassword)
+        var stored = existing.Data?.TryGetValue(Key, out var value) == true ? value : null;
+        if (stored is not { Length: > 0 })
         {
+            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
+            return new GeneratedPasswordState(null, null, now + rotation);
+        }
+
+        if (!PasswordGenerator.Fits(Encoding.UTF8.GetString(stored), policy?.Length ?? PasswordGenerator.DefaultLength, policy?.Symbols ?? true))
+        {
+            // The policy changed since this password was generated, most often because the server's own policy refused
+            // it (the 1819 message says to raise the length): a password of the new policy replaces it now, not at a
+            // rotation that may never be configured.
             await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
             return new GeneratedPasswordState(null, null, now + rotation);
         }

@@ -22,6 +22,17 @@ public static class PasswordGenerator
     public const string Digits = "23456789";
     public const string Symbols = "-_.~+=!";
 
+    /// <summary>
+    /// Whether <paramref name="password"/> is one <see cref="Generate"/> could have made with these settings: that length,
+    /// and a symbol exactly when symbols are on (any character that is no ASCII letter or digit counts, so a password of
+    /// an older symbol set still fits).
+    /// </summary>
+    public static bool Fits(string password, int length, bool symbols)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        return password.Length == length && password.Any(c => !char.IsAsciiLetterOrDigit(c)) == symbols;
+    }
+
     public static string Generate(int length = DefaultLength, bool symbols = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, MinimumLength);

@@ -34,7 +34,7 @@ public sealed class GeneratedPasswordStoreTests
                 },
                 Annotations = generatedAt is null ? null : new Dictionary<string, string> { [GeneratedPasswordStore.GeneratedAtAnnotation] = generatedAt },
             },
-            Data = new Dictionary<string, byte[]> { [GeneratedPasswordStore.Key] = Encoding.UTF8.GetBytes("the-current-password") },
+            Data = new Dictionary<string, byte[]> { [GeneratedPasswordStore.Key] = Encoding.UTF8.GetBytes("the-current-password-abc") },
         };
         var server = new FakeApiServer(_ => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
@@ -58,6 +58,30 @@ public sealed class GeneratedPasswordStoreTests
         state.NextRotation.Should().Be(Now + Period);
         state.Notice.Should().Contain(GeneratedPasswordStore.GeneratedAtAnnotation).And.Contain("rotated now");
         server.Requests.Single(r => r.Method == HttpMethod.Patch).Body.Should().Contain(Stamp(Now), "the rotation records a fresh age");
+    }
+
+    [Theory]
+    [InlineData(32, true)]
+    [InlineData(24, false)]
+    public async Task A_password_that_does_not_fit_a_changed_policy_is_replaced_at_once(int length, bool symbols)
+    {
+        var (store, server) = StoreWith(Stamp(Now.AddDays(-1)));
+
+        await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = length, Symbols = symbols }, null, CancellationToken.None);
+
+        Writes(server).Should().Be(1, "a policy raised after the server refused the password must take effect without waiting for a rotation");
+        var written = System.Text.Json.Nodes.JsonNode.Parse(server.Requests.Single(r => r.Method == HttpMethod.Patch).Body!)!["data"]![GeneratedPasswordStore.Key]!.GetValue<string>();
+        PasswordGenerator.Fits(Encoding.UTF8.GetString(Convert.FromBase64String(written)), length, symbols).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_password_that_fits_the_policy_is_kept()
+    {
+        var (store, server) = StoreWith(Stamp(Now.AddDays(-1)));
+
+        await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 24, Symbols = true }, null, CancellationToken.None);
+
+        Writes(server).Should().Be(0);
     }
 
     [Fact]
