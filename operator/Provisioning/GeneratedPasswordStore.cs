@@ -154,10 +154,11 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // (in the API server's words, the password cut out) instead of the reconcile failing with backoff and no word.
             var refusal = SecretWriteRefusal.From(e, new SecretPayload(secret.Metadata.Name, secret.Type, secret.Data.AsReadOnly(),
                 secret.Metadata.Labels.AsReadOnly(), secret.Metadata.Annotations.AsReadOnly()), []);
-            return GeneratedPasswordState.Failed(ConditionReasons.SecretRejected,
+            var failed = GeneratedPasswordState.Failed(ConditionReasons.SecretRejected,
                 $"the API server refused Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
                 $"Let the operator create and patch Secrets in namespace {namespaceName} (RBAC, ResourceQuota, admission policies), or give passwordSecretRef; " +
-                "tried again every minute") with { RetryAfter = RefusedWriteRetry };
+                "tried again every minute");
+            return failed with { RetryAfter = RefusedWriteRetry };
         }
 
         return null;
