@@ -81,7 +81,7 @@ public sealed class ControllerTests : IDisposable
 
         await logged.ReconcileKeyAsync(W1, CancellationToken.None);
 
-        loggers.Messages.Should().NotContain(line => line.Contains(Quoted, StringComparison.Ordinal));
+        loggers.Messages.Count(line => line.Contains(Quoted, StringComparison.Ordinal)).Should().Be(0, "no line may quote the Secret's data");
         loggers.Messages.Should().ContainSingle(line => line.Contains("failed", StringComparison.Ordinal))
             .Which.Should().Contain("PATCH /api/v1/namespaces/ns/secrets/w1-password answered HTTP 413 RequestEntityTooLarge");
         logged.Queue.NumRequeues(W1).Should().Be(1);
