@@ -6,6 +6,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
+using Passbox.Operator.Publishing;
 
 namespace Passbox.Operator.Provisioning;
 
@@ -23,6 +24,9 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
     public const string PurposeLabel = "passbox.dev/purpose";
     public const string PurposeValue = "generated-password";
     public const string GeneratedAtAnnotation = "passbox.dev/generated-at";
+
+    /// <summary>How soon a refused write is tried again: what refuses it (RBAC, a quota, a policy) is fixed elsewhere.</summary>
+    public static readonly TimeSpan RefusedWriteRetry = TimeSpan.FromMinutes(1);
 
     public static string SecretName(string credentialName) => credentialName + Suffix;
 
@@ -45,8 +49,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         var now = time.GetUtcNow();
         if (existing is null)
         {
-            await WriteAsync(namespaceName, credentialName, policy, null, now, ct);
-            return new GeneratedPasswordState(null, null, now + rotation);
+            return await WriteAsync(namespaceName, credentialName, policy, null, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
         }
 
         var labels = existing.Metadata.Labels ?? new Dictionary<string, string>();
@@ -60,8 +63,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         var stored = existing.Data?.TryGetValue(Key, out var value) == true ? value : null;
         if (stored is not { Length: > 0 })
         {
-            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
-            return new GeneratedPasswordState(null, null, now + rotation);
+            return await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
         }
 
         if (!PasswordGenerator.Fits(Encoding.UTF8.GetString(stored), policy?.Length ?? PasswordGenerator.DefaultLength, policy?.Symbols ?? true))
@@ -80,8 +82,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // is unknown. Counting from "now" would push the rotation a period away on every pass, so it would never
             // come; a password of unknown age may be older than the policy allows, so it is due now. Rotating writes a
             // fresh timestamp, and the notice tells the owner why the password changed earlier than they may expect.
-            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
-            return new GeneratedPasswordState(null, null, now + rotation)
+            return await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation)
             {
                 Notice = $"Secret {name} had no readable {GeneratedAtAnnotation} annotation, so the password's age was unknown: it was rotated now",
             };
@@ -89,8 +90,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
 
         if (rotation is { } due && generatedAt + due <= now)
         {
-            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
-            return new GeneratedPasswordState(null, null, now + rotation);
+            return await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
         }
 
         return new GeneratedPasswordState(null, null, generatedAt + rotation);
@@ -116,7 +116,8 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         }
     }
 
-    private async Task WriteAsync(string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Writes a new password; null when written, the failure when the API server refused the write.</summary>
+    private async Task<GeneratedPasswordState?> WriteAsync(string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing, DateTimeOffset now, CancellationToken ct)
     {
         var password = PasswordGenerator.Generate(policy?.Length ?? PasswordGenerator.DefaultLength, policy?.Symbols ?? true);
         var secret = new V1Secret
@@ -144,15 +145,32 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         // Create, or patch with the version read (a merge patch carrying resourceVersion is refused with 409 when the
         // Secret changed since): two operators racing cannot both win, and the loser re-reads. A patch rather than an
         // update, so the operator needs no update verb on Secrets.
-        if (existing is null)
+        try
         {
-            await client.CoreV1.CreateNamespacedSecretAsync(secret, namespaceName, cancellationToken: ct);
+            if (existing is null)
+            {
+                await client.CoreV1.CreateNamespacedSecretAsync(secret, namespaceName, cancellationToken: ct);
+            }
+            else
+            {
+                var patch = new V1Patch(KubernetesJson.Serialize(new SecretMergePatch(secret.Metadata, secret.Data)), V1Patch.PatchType.MergePatch);
+                await client.CoreV1.PatchNamespacedSecretAsync(patch, secret.Metadata.Name, namespaceName, cancellationToken: ct);
+            }
         }
-        else
+        catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
         {
-            var patch = new V1Patch(KubernetesJson.Serialize(new SecretMergePatch(secret.Metadata, secret.Data)), V1Patch.PatchType.MergePatch);
-            await client.CoreV1.PatchNamespacedSecretAsync(patch, secret.Metadata.Name, namespaceName, cancellationToken: ct);
+            // RBAC, a ResourceQuota or an admission policy: the same write meets the same answer, so the status says why
+            // (in the API server's words, the password cut out) instead of the reconcile failing with backoff and no word.
+            var refusal = SecretWriteRefusal.From(e, new SecretPayload(secret.Metadata.Name, secret.Type, secret.Data.AsReadOnly(),
+                secret.Metadata.Labels.AsReadOnly(), secret.Metadata.Annotations.AsReadOnly()), []);
+            var failed = GeneratedPasswordState.Failed(ConditionReasons.SecretRejected,
+                $"the API server refused Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
+                $"Let the operator create and patch Secrets in namespace {namespaceName} (RBAC, ResourceQuota, admission policies), or give passwordSecretRef; " +
+                "tried again every minute");
+            return failed with { RetryAfter = RefusedWriteRetry };
         }
+
+        return null;
     }
 
     private static DateTimeOffset? GeneratedAt(V1Secret secret) =>
@@ -179,6 +197,9 @@ public sealed record GeneratedPasswordState(string? FailureReason, string? Failu
 {
     /// <summary>Something the owner should hear about although nothing failed, e.g. why a rotation came early.</summary>
     public string? Notice { get; init; }
+
+    /// <summary>When a failure is worth trying again without an edit of the credential; null: only after an edit.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 
     public static GeneratedPasswordState Failed(string reason, string message) => new(reason, message, null);
 }

@@ -59,7 +59,7 @@ public sealed class UserProvisioner(
             provisioning.PasswordPolicy, rotation is { } p && p > TimeSpan.Zero ? p : null, ct);
         if (state.FailureReason is { } reason)
         {
-            return new PrepareResult(ValidationOutcome.Failure(reason, state.Failure!), null);
+            return new PrepareResult(ValidationOutcome.Failure(reason, state.Failure!), state.RetryAfter);
         }
 
         if (state.Notice is { } notice)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Unicode;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -61,6 +62,15 @@ public sealed class SourceSecretReader(IKubernetes client, SourceSecretCache cac
         {
             var keys = secret.Data.Count == 0 ? "none" : NameList.Join(secret.Data.Keys.Order(StringComparer.Ordinal));
             return SourceValue.Missing(reference, $"Secret {namespaceName}/{reference.Name} has no non-empty key \"{reference.Key}\" (keys: {keys})");
+        }
+
+        if (!Utf8.IsValid(value))
+        {
+            // Read as text, its invalid bytes would become U+FFFD: a password or token that silently differs from the
+            // Secret's (a refused login that the user cannot explain, or a published Secret with other bytes).
+            return SourceValue.Missing(reference,
+                $"Secret {namespaceName}/{reference.Name} key \"{reference.Key}\" is not UTF-8 text; store the value UTF-8 encoded " +
+                "(a password or token in another character set re-encoded, a DER certificate as PEM)");
         }
 
         return SourceValue.Present(reference, value, secret.Version);

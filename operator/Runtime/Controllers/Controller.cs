@@ -220,7 +220,15 @@ public sealed class Controller<T> : IController, IDisposable
         {
             var delay = Queue.AddRateLimited(key);
             RuntimeMetrics.ReconcileErrors.WithLabels(Kind).Inc();
-            logger.LogError(e, "Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}", Kind, key, Queue.NumRequeues(key), delay);
+            if (SecretRequestFailure.Find(e) is { } secretRequest)
+            {
+                logger.LogError("Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}: {Request}, from {ExceptionType} at {StackTrace}",
+                    Kind, key, Queue.NumRequeues(key), delay, SecretRequestFailure.Describe(secretRequest), e.GetType().FullName, e.StackTrace);
+            }
+            else
+            {
+                logger.LogError(e, "Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}", Kind, key, Queue.NumRequeues(key), delay);
+            }
             result = "error";
         }
 

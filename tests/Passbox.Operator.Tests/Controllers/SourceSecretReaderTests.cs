@@ -194,6 +194,22 @@ public sealed class SourceSecretReaderTests
         snapshot!.ToString().Should().NotContain("first").And.Contain("uid-1:10");
     }
 
+    [Fact]
+    public async Task A_value_that_is_not_UTF8_is_refused_by_name_instead_of_read_with_replaced_bytes()
+    {
+        // "Zürich9" in Latin-1: read as UTF-8 the 0xFC would become U+FFFD, a password other than the Secret's.
+        live = Secret("uid-1", "10", "first");
+        live.Data["password"] = [.. "Z"u8, 0xFC, .. "rich9"u8];
+
+        var value = await reader.ReadAsync("team", Password, CancellationToken.None);
+        var other = await reader.ReadAsync("team", new SecretKeyReference { Name = "db", Key = "user" }, CancellationToken.None);
+
+        value.Found.Should().BeFalse();
+        value.Problem.Should().Contain("team/db key \"password\" is not UTF-8 text");
+        value.Problem!.Contains("rich9", StringComparison.Ordinal).Should().BeFalse("the problem must not quote the value");
+        other.Text.Should().Be("app");
+    }
+
     private static Kubernetes Client(FakeApiServer api) => new(new KubernetesClientConfiguration { Host = "http://api.test" }, api);
 
     /// <summary>Puts an object in the informer's cache without an event, as no watch would.</summary>

@@ -107,4 +107,34 @@ public sealed class GeneratedPasswordStoreTests
         state.NextRotation.Should().BeNull();
         state.Notice.Should().BeNull();
     }
+
+    [Fact]
+    public async Task A_refused_password_Secret_is_a_failure_that_says_why_without_the_password_and_is_tried_again_later()
+    {
+        // No Secret yet; a policy refuses the new one and quotes its data back (as a messageExpression printing object.data may).
+        string? sent = null;
+        var server = new FakeApiServer(request =>
+        {
+            if (request.Method == HttpMethod.Get)
+            {
+                return FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound");
+            }
+
+            sent = KubernetesJson.Deserialize<V1Secret>(request.Body!).Data[GeneratedPasswordStore.Key] is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+            return FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden",
+                $"secrets is forbidden: policy no-plain-passwords denied data.password={Convert.ToBase64String(Encoding.UTF8.GetBytes(sent!))} ({sent})");
+        });
+        var store = new GeneratedPasswordStore(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new FakeTimeProvider(Now));
+
+        var state = await store.EnsureAsync("team", "orders", null, Period, CancellationToken.None);
+
+        sent.Should().NotBeNullOrEmpty();
+        state.FailureReason.Should().Be(ConditionReasons.SecretRejected);
+        state.Failure.Should().Contain("orders-generated-password").And.Contain("policy no-plain-passwords denied");
+
+        // Counted, not printed: a failed NotContain would show the password in the test output.
+        new[] { sent!, Convert.ToBase64String(Encoding.UTF8.GetBytes(sent!)) }.Count(form => state.Failure!.Contains(form, StringComparison.Ordinal))
+            .Should().Be(0, "the message must not hold the generated password in any form");
+        state.RetryAfter.Should().Be(GeneratedPasswordStore.RefusedWriteRetry);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -67,6 +68,26 @@ public sealed class ControllerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_Secret_write_is_logged_without_the_answer_that_quotes_the_Secrets_data()
+    {
+        // An admission policy refuses the write with a code nobody handles and a message that prints object.data.
+        const string Quoted = "c2VjcmV0LXBhc3N3b3Jk";
+        var api = new FakeApiServer(_ => FakeApiServer.Status(HttpStatusCode.RequestEntityTooLarge, "RequestEntityTooLarge", $"data {{password: {Quoted}}} is too large"));
+        using var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, api);
+        var loggers = new RecordingLoggers();
+        using var logged = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, reconciler, time, loggers);
+        reconciler.Work = () => client.CoreV1.PatchNamespacedSecretAsync(new V1Patch("{}", V1Patch.PatchType.MergePatch), "w1-password", "ns");
+        widgets.Apply(Widget.Create("w1", "1"));
+
+        await logged.ReconcileKeyAsync(W1, CancellationToken.None);
+
+        loggers.Messages.Count(line => line.Contains(Quoted, StringComparison.Ordinal)).Should().Be(0, "no line may quote the Secret's data");
+        loggers.Messages.Should().ContainSingle(line => line.Contains("failed", StringComparison.Ordinal))
+            .Which.Should().Contain("PATCH /api/v1/namespaces/ns/secrets/w1-password answered HTTP 413 RequestEntityTooLarge");
+        logged.Queue.NumRequeues(W1).Should().Be(1);
+    }
+
+    [Fact]
     public void Status_only_updates_of_the_primary_do_not_enqueue_but_spec_changes_do()
     {
         widgets.Apply(Widget.Create("w1", "1", generation: 1));
@@ -107,10 +128,18 @@ public sealed class ControllerTests : IDisposable
 
         public bool Throw { get; set; }
 
-        public Task<ReconcileResult> ReconcileAsync(Widget entity, CancellationToken cancellationToken)
+        /// <summary>Runs before the result is returned; what it throws is the reconcile's failure.</summary>
+        public Func<Task>? Work { get; set; }
+
+        public async Task<ReconcileResult> ReconcileAsync(Widget entity, CancellationToken cancellationToken)
         {
             Seen.Add(entity);
-            return Throw ? throw new InvalidOperationException("boom") : Task.FromResult(Next);
+            if (Work is not null)
+            {
+                await Work();
+            }
+
+            return Throw ? throw new InvalidOperationException("boom") : Next;
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Microsoft.Extensions.Logging;
 using Passbox.Operator.Tests.Runtime;
 using Passbox.Operator.Usage;
 using Passbox.Operator.Usage.Feeding;
@@ -273,28 +272,4 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
 
     private static string DefinitionMeta(string uid, string resourceVersion) =>
         $$$"""{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"pipelineruns.tekton.dev","uid":"{{{uid}}}","resourceVersion":"{{{resourceVersion}}}"}}""";
-
-    /// <summary>Keeps every formatted log message, to see when the old feed's watch has ended.</summary>
-    private sealed class RecordingLoggers : ILoggerFactory, ILoggerProvider, ILogger
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Messages.Enqueue(formatter(state, exception));
-
-        public void Dispose()
-        {
-        }
-    }
 }

@@ -1,0 +1,31 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Passbox.Operator.Tests.Runtime;
+
+/// <summary>
+/// Keeps every log line as a console log shows it: the formatted message, then the exception's text (its message, inner
+/// exceptions and stack) when one was logged.
+/// </summary>
+internal sealed class RecordingLoggers : ILoggerFactory, ILoggerProvider, ILogger
+{
+    public ConcurrentQueue<string> Messages { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Messages.Enqueue(exception is null ? formatter(state, exception) : $"{formatter(state, exception)}{Environment.NewLine}{exception}");
+
+    public void Dispose()
+    {
+    }
+}
