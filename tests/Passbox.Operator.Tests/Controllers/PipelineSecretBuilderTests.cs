@@ -85,6 +85,30 @@ public sealed class PipelineSecretBuilderTests
         payload.Annotations.Should().Contain("tekton.dev/docker-0", "https://registry.example.com:5000");
     }
 
+    /// <summary>
+    /// docker, kaniko and crane look Docker Hub up in a docker config under "https://index.docker.io/v1/" only: an entry
+    /// "docker.io" was never found, and a pipeline's push to Docker Hub went out without credentials. Tekton writes the
+    /// docker annotation's value as that key for a basic-auth Secret, so it must be the same.
+    /// </summary>
+    [Theory]
+    [InlineData("docker.io")]
+    [InlineData("https://docker.io")]
+    [InlineData("index.docker.io")]
+    [InlineData("https://index.docker.io/v1/")]
+    [InlineData("registry-1.docker.io")]
+    [InlineData("registry.hub.docker.com")]
+    public void Docker_Hub_under_any_of_its_names_is_keyed_as_docker_and_kaniko_look_it_up(string server)
+    {
+        var dockerConfig = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.DockerConfigJson, SecretConsumer.Tekton), UserPass);
+        var basicAuth = Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.BasicAuth, SecretConsumer.Tekton);
+        basicAuth.Spec.Validation = new PipelineValidationSettings { Probe = PipelineProbe.ContainerRegistry };
+
+        JsonNode.Parse(Data(dockerConfig)[".dockerconfigjson"])!["auths"]!.AsObject().Select(p => p.Key).Should().Equal("https://index.docker.io/v1/");
+        dockerConfig.Annotations.Should().Contain("tekton.dev/docker-0", "https://index.docker.io/v1/");
+        PipelineSecretBuilder.Build(basicAuth, UserPass).Annotations.Should().Contain("tekton.dev/docker-0", "https://index.docker.io/v1/");
+    }
+
     [Fact]
     public void A_token_for_Argo_CD_becomes_repo_creds_with_url_type_and_token_as_password()
     {
