@@ -41,20 +41,9 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
             return refusal;
         }
 
-        try
+        using (target)
         {
             return await ProbeTargetAsync(target, request.Timeout, ct);
-        }
-        finally
-        {
-            target.ClientCertificate?.Dispose();
-            if (target.CertificateAuthorities is { } authorities)
-            {
-                foreach (var authority in authorities)
-                {
-                    authority.Dispose();
-                }
-            }
         }
     }
 

@@ -160,8 +160,9 @@ public sealed class PipelineSecretBuilderTests
     }
 
     /// <summary>
-    /// With probe None nothing else reads the kubeconfig: an Argo CD cluster Secret without server and config would be
-    /// published and fail only inside Argo CD. The condition names what is missing and where, never the content.
+    /// With probe None nothing else reads the kubeconfig: an Argo CD cluster Secret without server and config, or with
+    /// credentials Argo CD cannot use (a plugin, a file, none), would be published and fail only inside Argo CD. The
+    /// condition names what is missing and where, never the content.
     /// </summary>
     [Theory]
     [InlineData("current-context: ci", "current-context: ''", null, "it sets no current-context and spec.kubeconfig.context is not set")]
@@ -173,6 +174,11 @@ public sealed class PipelineSecretBuilderTests
         "user deployer impersonates (as / as-groups), which an Argo CD cluster Secret cannot express")]
     [InlineData("token: s3cr3t-T0ken-do-not-print", "token: s3cr3t-T0ken-do-not-print\n    as-groups: [system:masters]", null,
         "user deployer impersonates")]
+    [InlineData("token: s3cr3t-T0ken-do-not-print", "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token]", null,
+        "user \"deployer\" gets its credentials from an exec plugin")]
+    [InlineData("token: s3cr3t-T0ken-do-not-print", "tokenFile: /var/run/secrets/token", null, "user \"deployer\" names a file in tokenFile")]
+    [InlineData("server: https://127.0.0.1:6443", "server: https://127.0.0.1:6443\n    certificate-authority: /etc/kubernetes/ca.crt", null,
+        "cluster \"prod\" names a file in certificate-authority; the operator does not read files named in a kubeconfig: embed the content as certificate-authority-data")]
     public void An_Argo_CD_cluster_Secret_from_a_kubeconfig_without_a_usable_context_is_refused_saying_what_is_missing(
         string find, string replace, string? context, string problem)
     {
