@@ -170,8 +170,9 @@ public static class PipelineSecretBuilder
             return;
         }
 
-        data["url"] = AsWritten(spec.Server!);
-        data["type"] = argo?.RepositoryType ?? "git";
+        var repositoryType = argo?.RepositoryType ?? "git";
+        data["url"] = repositoryType == "oci" ? OciUrl(spec.Server!) : AsWritten(spec.Server!);
+        data["type"] = repositoryType;
         data["username"] = spec.Type == PipelineCredentialType.SecretText ? TokenUsername : inputs.Username!;
         data["password"] = spec.Type == PipelineCredentialType.SecretText ? inputs.Token! : inputs.Password!;
     }
@@ -290,6 +291,17 @@ public static class PipelineSecretBuilder
         return string.IsNullOrEmpty(uri.UserInfo)
             ? WithScheme(server)
             : uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery | UriComponents.Fragment, UriFormat.UriEscaped);
+    }
+
+    /// <summary>
+    /// spec.server as Argo CD names an OCI repository: <c>oci://registry/path</c>. Argo CD finds a repository's credentials
+    /// by its URL (a prefix for repo-creds), and an application's OCI source is always <c>oci://…</c>, so an <c>https://</c>
+    /// url was never matched and the pull went out without credentials.
+    /// </summary>
+    private static string OciUrl(string server)
+    {
+        var written = AsWritten(server);
+        return "oci://" + written[(written.IndexOf("://", StringComparison.Ordinal) + 3)..];
     }
 
     private static string WithScheme(string server) =>

@@ -130,6 +130,23 @@ public sealed class PipelineSecretBuilderTests
         });
     }
 
+    /// <summary>
+    /// An Argo CD application's OCI source is oci://registry/path, and Argo CD finds credentials by URL (by prefix for
+    /// repo-creds): an https:// url never matched, and the chart or image was pulled without credentials.
+    /// </summary>
+    [Theory]
+    [InlineData("registry.example.com/charts", "oci://registry.example.com/charts")]
+    [InlineData("https://registry.example.com:5000/team", "oci://registry.example.com:5000/team")]
+    public void An_OCI_repository_for_Argo_CD_has_an_oci_url_as_its_applications_name_it(string server, string url)
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, server, null, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { RepositoryType = "oci" };
+
+        var data = Data(PipelineSecretBuilder.Build(credential, UserPass));
+
+        data.Should().Contain("url", url).And.Contain("type", "oci");
+    }
+
     [Fact]
     public void A_token_for_Jenkins_is_a_secretText_with_key_text()
     {
