@@ -15,11 +15,14 @@ internal sealed class BasicCredentials
     /// </summary>
     public const string BareTokenUsername = "x-access-token";
 
-    private BasicCredentials(string username, string password, bool bareToken)
+    private readonly string? source;
+
+    private BasicCredentials(string username, string password, bool bareToken, string? source)
     {
         Username = username;
         Password = password;
         IsBareToken = bareToken;
+        this.source = source;
     }
 
     public string Username { get; }
@@ -37,8 +40,8 @@ internal sealed class BasicCredentials
         }
 
         return string.IsNullOrEmpty(request.Username)
-            ? new BasicCredentials(BareTokenUsername, request.Secret, bareToken: true)
-            : new BasicCredentials(request.Username, request.Secret, bareToken: false);
+            ? new BasicCredentials(BareTokenUsername, request.Secret, bareToken: true, request.SecretSource)
+            : new BasicCredentials(request.Username, request.Secret, bareToken: false, request.SecretSource);
     }
 
     public AuthenticationHeaderValue Header() =>
@@ -46,6 +49,26 @@ internal sealed class BasicCredentials
 
     /// <summary>How the login is named in messages: the user name, or that a token was used.</summary>
     public string Describe() => IsBareToken ? "the token" : $"user {Username}";
+
+    /// <summary>
+    /// What to add to a refused login when the password or token starts or ends with white space: it is sent as part of
+    /// it, and is almost always a copying accident (<c>kubectl create secret --from-file</c> keeps a file's last line
+    /// break), which a plain "refused" would leave the user searching for on the server. Empty otherwise; never the value.
+    /// </summary>
+    public string RefusalHint()
+    {
+        if (Password.Length == 0 || !(char.IsWhiteSpace(Password[0]) || char.IsWhiteSpace(Password[^1])))
+        {
+            return string.Empty;
+        }
+
+        var what = IsBareToken ? "token" : "password";
+        var where = source is null ? string.Empty : $" in {source}";
+        var edge = Password[^1] is '\n' or '\r'
+            ? "ends with a line break (kubectl create secret --from-file keeps a file's last one)"
+            : "starts or ends with white space";
+        return $"; the {what}{where} {edge}, which is sent as part of it: store it without";
+    }
 
     public override string ToString() => $"BasicCredentials {{ Username = {Username}, Password = (redacted) }}";
 }

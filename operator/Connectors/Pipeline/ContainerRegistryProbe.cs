@@ -103,7 +103,7 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
                         HttpStatusCode.OK => ValidationOutcome.Success(
                             $"{credentials.Describe()} logged in to registry {where}", ApiVersion(authenticated) ?? ApiVersion(anonymous)),
                         HttpStatusCode.Unauthorized => ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
-                            $"registry {where} refused the login of {credentials.Describe()} (HTTP 401)"),
+                            $"registry {where} refused the login of {credentials.Describe()} (HTTP 401){credentials.RefusalHint()}"),
                         HttpStatusCode.Forbidden => ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
                             $"registry {where} accepted {credentials.Describe()} but denied access (HTTP 403)"),
                         _ => UnexpectedStatus(authenticated, where, "/v2/"),
@@ -207,7 +207,7 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
                         : (token, null);
                 case HttpStatusCode.Unauthorized:
                     return (null, ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
-                        $"the token service {service} of registry {where} refused the login of {credentials.Describe()} (HTTP 401)"));
+                        $"the token service {service} of registry {where} refused the login of {credentials.Describe()} (HTTP 401){credentials.RefusalHint()}"));
                 case HttpStatusCode.Forbidden:
                     return (null, ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
                         $"the token service {service} of registry {where} denied {credentials.Describe()} a token (HTTP 403)"));

@@ -53,7 +53,7 @@ public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = n
                 {
                     HttpStatusCode.OK => await AdvertisementOutcomeAsync(session, response, where, credentials),
                     HttpStatusCode.Unauthorized => ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
-                        $"{where} refused the login of {credentials.Describe()} (HTTP 401)"),
+                        $"{where} refused the login of {credentials.Describe()} (HTTP 401){credentials.RefusalHint()}"),
                     HttpStatusCode.Forbidden => ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
                         $"{credentials.Describe()} logged in but may not read {where} (HTTP 403)"),
                     HttpStatusCode.NotFound => ValidationOutcome.Failure(ValidationReasons.PermissionDenied,

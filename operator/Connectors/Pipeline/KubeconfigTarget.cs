@@ -7,7 +7,7 @@ namespace Passbox.Operator.Connectors.Pipeline;
 /// What a kubeconfig context resolves to, with every piece of data embedded (nothing read from
 /// files, nothing run). <see cref="ToString"/> leaves out all credential material.
 /// </summary>
-internal sealed class KubeconfigTarget
+internal sealed class KubeconfigTarget : IDisposable
 {
     public required Uri Server { get; init; }
 
@@ -52,6 +52,16 @@ internal sealed class KubeconfigTarget
         : BearerToken is not null ? "bearer token"
         : BasicUsername is not null ? "basic authentication"
         : "no credentials";
+
+    /// <summary>Releases the certificates read from the kubeconfig.</summary>
+    public void Dispose()
+    {
+        ClientCertificate?.Dispose();
+        foreach (var authority in CertificateAuthorities ?? [])
+        {
+            authority.Dispose();
+        }
+    }
 
     public override string ToString() =>
         $"KubeconfigTarget {{ Server = {ProbeUrls.Display(Server)}, Context = {ContextName}, Cluster = {ClusterName}, " +

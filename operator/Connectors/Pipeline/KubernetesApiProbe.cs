@@ -41,20 +41,9 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
             return refusal;
         }
 
-        try
+        using (target)
         {
             return await ProbeTargetAsync(target, request.Timeout, ct);
-        }
-        finally
-        {
-            target.ClientCertificate?.Dispose();
-            if (target.CertificateAuthorities is { } authorities)
-            {
-                foreach (var authority in authorities)
-                {
-                    authority.Dispose();
-                }
-            }
         }
     }
 
@@ -130,7 +119,7 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
                         break;
                     case HttpStatusCode.Unauthorized:
                         return ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
-                            $"API server {where} rejected {who} (HTTP 401)");
+                            $"API server {where} rejected {who} (HTTP 401){ExpiredNote(target)}");
                     case HttpStatusCode.Forbidden:
                         return ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
                             $"API server {where} accepted {who} but denied it discovery (GET /api: HTTP 403)");
@@ -167,6 +156,16 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
             return outcome;
         }
     }
+
+    /// <summary>
+    /// Why a rejected login was most likely rejected, when the kubeconfig itself says: its token's exp or its client
+    /// certificate's end has passed (a token from <c>kubectl create token</c> lasts an hour, kubeadm's admin.conf a year).
+    /// An absolute time, so the message of a repeated check stays the same.
+    /// </summary>
+    private string ExpiredNote(KubeconfigTarget target) =>
+        CredentialExpiry.Of(target) is { } end && end.At <= time.GetUtcNow()
+            ? $"; its {end.What} expired at {CredentialExpiry.Format(end.At)}: give the kubeconfig a new one"
+            : string.Empty;
 
     private static async Task<string?> ReadVersionAsync(ProbeSession session, Uri uri, KubeconfigTarget target)
     {

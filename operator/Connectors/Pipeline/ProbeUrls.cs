@@ -5,8 +5,8 @@ namespace Passbox.Operator.Connectors.Pipeline;
 /// <summary>Builds the URLs the probes call and prints URLs without user info or query.</summary>
 public static class ProbeUrls
 {
-    /// <summary>Registry host names of Docker Hub whose API lives on another host.</summary>
-    private static readonly string[] DockerHubAliases = ["docker.io", "index.docker.io", "registry.hub.docker.com"];
+    /// <summary>The host names Docker Hub goes by; its API lives on <see cref="DockerHubRegistry"/>.</summary>
+    private static readonly string[] DockerHubAliases = ["docker.io", "index.docker.io", "registry.hub.docker.com", "registry-1.docker.io"];
 
     /// <summary>The API host behind <see cref="DockerHubAliases"/>.</summary>
     public const string DockerHubRegistry = "https://registry-1.docker.io";
@@ -119,7 +119,7 @@ public static class ProbeUrls
             return false;
         }
 
-        if (DockerHubAliases.Contains(parsed.Host, StringComparer.OrdinalIgnoreCase))
+        if (IsDockerHub(parsed.Host))
         {
             baseUri = new Uri(DockerHubRegistry + "/");
             return true;
@@ -128,6 +128,9 @@ public static class ProbeUrls
         baseUri = new UriBuilder(parsed.Scheme, parsed.Host, parsed.Port, "/").Uri;
         return true;
     }
+
+    /// <summary>True when <paramref name="host"/> is one of the names of Docker Hub.</summary>
+    public static bool IsDockerHub(string host) => DockerHubAliases.Contains(host, StringComparer.OrdinalIgnoreCase);
 
     /// <summary><c>/v2/</c> of a registry base URL.</summary>
     public static Uri RegistryApiRoot(Uri registryBase) => new(registryBase, "/v2/");

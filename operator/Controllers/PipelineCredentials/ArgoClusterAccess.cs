@@ -1,4 +1,5 @@
 using k8s.KubeConfigModels;
+using Passbox.Operator.Connectors.Pipeline;
 using Passbox.Operator.Runtime.Api;
 
 namespace Passbox.Operator.Controllers.PipelineCredentials;
@@ -27,7 +28,7 @@ public static class ArgoClusterAccess
 
         var config = document?.Config;
 
-        problem = Problem(config, contextName);
+        problem = Problem(config, contextName) ?? UnusableCredentials(kubeconfig, contextName);
         if (problem is not null)
         {
             return null;
@@ -50,6 +51,19 @@ public static class ArgoClusterAccess
             cluster.SkipTlsVerify,
             string.IsNullOrWhiteSpace(cluster.TlsServerName) ? null : cluster.TlsServerName,
             string.IsNullOrWhiteSpace(proxyUrl) ? null : proxyUrl.Trim());
+    }
+
+    /// <summary>
+    /// Why the context's credentials cannot go into a cluster Secret, by the rules of the KubernetesAPI check: an exec or
+    /// auth-provider plugin (Passbox carries no command from a kubeconfig anywhere), a file named inside (Argo CD's pods do
+    /// not have it either), or no credentials at all. With probe None nothing else reads the kubeconfig, and such a
+    /// cluster Secret was published as Ready while Argo CD could only connect as nobody.
+    /// </summary>
+    private static string? UnusableCredentials(string kubeconfig, string? contextName)
+    {
+        var read = KubeconfigReader.Read(kubeconfig, contextName);
+        read.Target?.Dispose();
+        return read.Failure?.Message;
     }
 
     private static string? Problem(K8SConfiguration? config, string? contextName)

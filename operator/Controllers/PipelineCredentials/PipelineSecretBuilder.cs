@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors.Pipeline;
 using Passbox.Operator.Publishing;
 
 namespace Passbox.Operator.Controllers.PipelineCredentials;
@@ -27,6 +28,13 @@ public static class PipelineSecretBuilder
 
     /// <summary>Argo CD and git hosts accept any non-empty user name with an access token; GitHub documents this one.</summary>
     public const string TokenUsername = "x-access-token";
+
+    /// <summary>
+    /// The key Docker Hub's credentials have in a docker config. docker, kaniko, crane and ko look Docker Hub up under this
+    /// key alone (an entry "docker.io" is never found, and the push goes out without credentials); the kubelet and
+    /// podman/buildah read it as Docker Hub too.
+    /// </summary>
+    public const string DockerHubConfigKey = "https://index.docker.io/v1/";
 
     public static SecretPayload Build(PipelineCredential credential, PipelineSecretInputs inputs)
     {
@@ -103,7 +111,8 @@ public static class PipelineSecretBuilder
 
         if (format == SecretFormat.DockerConfigJson || spec.Validation?.Probe == PipelineProbe.ContainerRegistry)
         {
-            annotations["tekton.dev/docker-0"] = AsWritten(spec.Server);
+            // Tekton writes the annotation's value as the key of the docker config it builds for a basic-auth Secret.
+            annotations["tekton.dev/docker-0"] = ProbeUrls.IsDockerHub(ServerUri(spec.Server).Host) ? DockerHubConfigKey : AsWritten(spec.Server);
             return;
         }
 
@@ -161,8 +170,9 @@ public static class PipelineSecretBuilder
             return;
         }
 
-        data["url"] = AsWritten(spec.Server!);
-        data["type"] = argo?.RepositoryType ?? "git";
+        var repositoryType = argo?.RepositoryType ?? "git";
+        data["url"] = repositoryType == "oci" ? OciUrl(spec.Server!) : AsWritten(spec.Server!);
+        data["type"] = repositoryType;
         data["username"] = spec.Type == PipelineCredentialType.SecretText ? TokenUsername : inputs.Username!;
         data["password"] = spec.Type == PipelineCredentialType.SecretText ? inputs.Token! : inputs.Password!;
     }
@@ -250,8 +260,15 @@ public static class PipelineSecretBuilder
         return config.ToJsonString();
     }
 
-    /// <summary>The registry as docker config keys it: host and port, no scheme, user info or path.</summary>
-    public static string RegistryHost(string server) => ServerUri(server).Authority;
+    /// <summary>
+    /// The registry as docker config keys it: host and port, no scheme, user info or path; Docker Hub under any of its
+    /// names as <see cref="DockerHubConfigKey"/>.
+    /// </summary>
+    public static string RegistryHost(string server)
+    {
+        var uri = ServerUri(server);
+        return ProbeUrls.IsDockerHub(uri.Host) ? DockerHubConfigKey : uri.Authority;
+    }
 
     /// <summary>
     /// spec.server parsed as a URL (https:// when it names no scheme). <see cref="Uri.Authority"/> leaves out user info,
@@ -274,6 +291,17 @@ public static class PipelineSecretBuilder
         return string.IsNullOrEmpty(uri.UserInfo)
             ? WithScheme(server)
             : uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery | UriComponents.Fragment, UriFormat.UriEscaped);
+    }
+
+    /// <summary>
+    /// spec.server as Argo CD names an OCI repository: <c>oci://registry/path</c>. Argo CD finds a repository's credentials
+    /// by its URL (a prefix for repo-creds), and an application's OCI source is always <c>oci://…</c>, so an <c>https://</c>
+    /// url was never matched and the pull went out without credentials.
+    /// </summary>
+    private static string OciUrl(string server)
+    {
+        var written = AsWritten(server);
+        return "oci://" + written[(written.IndexOf("://", StringComparison.Ordinal) + 3)..];
     }
 
     private static string WithScheme(string server) =>

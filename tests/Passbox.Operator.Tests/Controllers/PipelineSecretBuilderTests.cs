@@ -85,6 +85,30 @@ public sealed class PipelineSecretBuilderTests
         payload.Annotations.Should().Contain("tekton.dev/docker-0", "https://registry.example.com:5000");
     }
 
+    /// <summary>
+    /// docker, kaniko and crane look Docker Hub up in a docker config under "https://index.docker.io/v1/" only: an entry
+    /// "docker.io" was never found, and a pipeline's push to Docker Hub went out without credentials. Tekton writes the
+    /// docker annotation's value as that key for a basic-auth Secret, so it must be the same.
+    /// </summary>
+    [Theory]
+    [InlineData("docker.io")]
+    [InlineData("https://docker.io")]
+    [InlineData("index.docker.io")]
+    [InlineData("https://index.docker.io/v1/")]
+    [InlineData("registry-1.docker.io")]
+    [InlineData("registry.hub.docker.com")]
+    public void Docker_Hub_under_any_of_its_names_is_keyed_as_docker_and_kaniko_look_it_up(string server)
+    {
+        var dockerConfig = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.DockerConfigJson, SecretConsumer.Tekton), UserPass);
+        var basicAuth = Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.BasicAuth, SecretConsumer.Tekton);
+        basicAuth.Spec.Validation = new PipelineValidationSettings { Probe = PipelineProbe.ContainerRegistry };
+
+        JsonNode.Parse(Data(dockerConfig)[".dockerconfigjson"])!["auths"]!.AsObject().Select(p => p.Key).Should().Equal("https://index.docker.io/v1/");
+        dockerConfig.Annotations.Should().Contain("tekton.dev/docker-0", "https://index.docker.io/v1/");
+        PipelineSecretBuilder.Build(basicAuth, UserPass).Annotations.Should().Contain("tekton.dev/docker-0", "https://index.docker.io/v1/");
+    }
+
     [Fact]
     public void A_token_for_Argo_CD_becomes_repo_creds_with_url_type_and_token_as_password()
     {
@@ -104,6 +128,23 @@ public sealed class PipelineSecretBuilderTests
             ["password"] = "ghp_token123",
             ["project"] = "platform",
         });
+    }
+
+    /// <summary>
+    /// An Argo CD application's OCI source is oci://registry/path, and Argo CD finds credentials by URL (by prefix for
+    /// repo-creds): an https:// url never matched, and the chart or image was pulled without credentials.
+    /// </summary>
+    [Theory]
+    [InlineData("registry.example.com/charts", "oci://registry.example.com/charts")]
+    [InlineData("https://registry.example.com:5000/team", "oci://registry.example.com:5000/team")]
+    public void An_OCI_repository_for_Argo_CD_has_an_oci_url_as_its_applications_name_it(string server, string url)
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, server, null, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { RepositoryType = "oci" };
+
+        var data = Data(PipelineSecretBuilder.Build(credential, UserPass));
+
+        data.Should().Contain("url", url).And.Contain("type", "oci");
     }
 
     [Fact]
@@ -136,8 +177,9 @@ public sealed class PipelineSecretBuilderTests
     }
 
     /// <summary>
-    /// With probe None nothing else reads the kubeconfig: an Argo CD cluster Secret without server and config would be
-    /// published and fail only inside Argo CD. The condition names what is missing and where, never the content.
+    /// With probe None nothing else reads the kubeconfig: an Argo CD cluster Secret without server and config, or with
+    /// credentials Argo CD cannot use (a plugin, a file, none), would be published and fail only inside Argo CD. The
+    /// condition names what is missing and where, never the content.
     /// </summary>
     [Theory]
     [InlineData("current-context: ci", "current-context: ''", null, "it sets no current-context and spec.kubeconfig.context is not set")]
@@ -149,6 +191,11 @@ public sealed class PipelineSecretBuilderTests
         "user deployer impersonates (as / as-groups), which an Argo CD cluster Secret cannot express")]
     [InlineData("token: s3cr3t-T0ken-do-not-print", "token: s3cr3t-T0ken-do-not-print\n    as-groups: [system:masters]", null,
         "user deployer impersonates")]
+    [InlineData("token: s3cr3t-T0ken-do-not-print", "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token]", null,
+        "user \"deployer\" gets its credentials from an exec plugin")]
+    [InlineData("token: s3cr3t-T0ken-do-not-print", "tokenFile: /var/run/secrets/token", null, "user \"deployer\" names a file in tokenFile")]
+    [InlineData("server: https://127.0.0.1:6443", "server: https://127.0.0.1:6443\n    certificate-authority: /etc/kubernetes/ca.crt", null,
+        "cluster \"prod\" names a file in certificate-authority; the operator does not read files named in a kubeconfig: embed the content as certificate-authority-data")]
     public void An_Argo_CD_cluster_Secret_from_a_kubeconfig_without_a_usable_context_is_refused_saying_what_is_missing(
         string find, string replace, string? context, string problem)
     {

@@ -37,6 +37,23 @@ public sealed class ContainerRegistryProbeTests
     }
 
     [Fact]
+    public async Task A_refused_password_with_surrounding_white_space_says_so_at_a_basic_registry_and_at_a_token_service()
+    {
+        await using var tokens = new CannedHttpServer(_ => new CannedResponse(401));
+        await using var bearer = new CannedHttpServer(_ =>
+            CannedResponse.With(401, ("WWW-Authenticate", $"Bearer realm=\"http://127.0.0.1:{tokens.Port}/token\",service=\"reg\"")));
+        await using var basic = new CannedHttpServer(_ => CannedResponse.With(401, ("WWW-Authenticate", "Basic realm=\"Registry\"")));
+
+        foreach (var registry in new[] { basic, bearer })
+        {
+            var outcome = await probe.ProbeAsync(Request(registry.BaseUrl, secret: " " + Password) with { SecretSource = "key \"password\" of Secret \"reg\"" }, CancellationToken.None);
+
+            outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+            outcome.Message.Should().Contain("the password in key \"password\" of Secret \"reg\" starts or ends with white space").And.NotContain(Password);
+        }
+    }
+
+    [Fact]
     public async Task Bearer_challenge_fetches_a_token_from_the_realm_and_retries()
     {
         await using var tokens = new CannedHttpServer(r => r.Authorization == Basic("ci-bot", Password)

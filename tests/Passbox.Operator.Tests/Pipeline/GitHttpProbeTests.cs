@@ -56,6 +56,23 @@ public sealed class GitHttpProbeTests
         outcome.Message.Should().Contain(message).And.NotContain(Password);
     }
 
+    /// <summary>
+    /// A token stored with kubectl create secret --from-file keeps the file's last line break and is sent with it: the
+    /// server refuses it, and a bare "refused" sends the user looking for a revoked token. The refusal says so, without
+    /// the token.
+    /// </summary>
+    [Fact]
+    public async Task A_refused_token_that_ends_with_a_line_break_says_so_naming_where_it_is_stored()
+    {
+        await using var server = new CannedHttpServer(_ => new CannedResponse(401));
+        var request = Request($"{server.BaseUrl}/org/app.git", username: null, secret: Password + "\n") with { SecretSource = "key \"token\" of Secret \"gh\"" };
+
+        var outcome = await probe.ProbeAsync(request, CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        outcome.Message.Should().Contain("the token in key \"token\" of Secret \"gh\" ends with a line break").And.NotContain(Password);
+    }
+
     [Fact]
     public async Task Bare_token_is_sent_as_password_of_the_conventional_user()
     {

@@ -39,6 +39,25 @@ public sealed class KubernetesApiProbeTests
         outcome.Message.Should().EndWith("; its bearer token expires at 2030-01-01T00:00:00Z").And.NotContain(token.Split('.')[1]);
     }
 
+    /// <summary>
+    /// The check right after a token's exp (the operator schedules one there) is refused with 401: the message says the
+    /// token has expired, instead of leaving the user to find out why a kubeconfig that worked an hour ago is rejected.
+    /// </summary>
+    [Fact]
+    public async Task A_rejected_token_whose_exp_has_passed_says_it_expired_and_when()
+    {
+        var token = Jwt("""{"sub":"system:serviceaccount:ci:deployer","exp":1700000000}""");
+        await using var server = new CannedHttpServer(_ => new CannedResponse(401));
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(Valid
+            .Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)
+            .Replace($"token: {Secret}", $"token: {token}", StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        outcome.Message.Should().EndWith("(HTTP 401); its bearer token expired at 2023-11-14T22:13:20Z: give the kubeconfig a new one")
+            .And.NotContain(token.Split('.')[1]);
+    }
+
     [Fact]
     public async Task A_token_that_is_not_a_JWT_has_no_expiry()
     {
