@@ -10,18 +10,26 @@ namespace Passbox.Operator.Usage;
 /// ServiceAccount lists: v1 <c>spec.taskRunTemplate.serviceAccountName</c> and <c>spec.taskRunSpecs[].serviceAccountName</c>,
 /// v1beta1 <c>spec.serviceAccountName</c> and <c>spec.taskRunSpecs[].taskServiceAccountName</c>. A run that names
 /// none runs as <c>default</c>, Tekton's default default-service-account;</item>
-/// <item>pod templates' imagePullSecrets and volumes;</item>
+/// <item>pod templates' imagePullSecrets, volumes and env;</item>
 /// <item>env, envFrom and volumes of task specs (steps, sidecars, step template): those embedded in the run's spec, and
 /// those Tekton resolved from a <c>taskRef</c> or <c>pipelineRef</c> and stored in the status (TaskRun
 /// <c>status.taskSpec</c>, PipelineRun <c>status.pipelineSpec</c>), which appear after the run is created. A
-/// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns.</item>
+/// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns. Pipelines embedded in a
+/// pipeline's tasks (<c>pipelineSpec</c>, Pipelines in Pipelines) are read like the pipeline itself.</item>
 /// </list>
 /// A finished run (condition <c>Succeeded</c> True or False) uses nothing: no more Pods start from it.
+/// <para>
+/// A PipelineRun's <c>status.childReferences</c> (and v1beta1's embedded <c>status.taskRuns</c>, which the v1 API
+/// watched here converts into them) only name its TaskRuns and child runs; those are watched themselves.
+/// </para>
 /// </summary>
 public static class TektonReferences
 {
     /// <summary>The ServiceAccount a run without one uses, unless the cluster's Tekton config says otherwise.</summary>
     public const string DefaultServiceAccount = "default";
+
+    /// <summary>Embedded pipelines nest (a pipeline task's pipeline has tasks of its own); deeper ones are not read.</summary>
+    private const int MaxPipelineDepth = 8;
 
     public static ObjectReferences FromPipelineRun(JsonNode pipelineRun)
     {
@@ -110,13 +118,20 @@ public static class TektonReferences
         }
     }
 
-    private static void CollectPipelineSpec(JsonNode? pipelineSpec, ReferenceCollector collector)
+    private static void CollectPipelineSpec(JsonNode? pipelineSpec, ReferenceCollector collector, int depth = 0)
     {
         foreach (var section in (ReadOnlySpan<string>)["tasks", "finally"])
         {
             foreach (var task in Json.Items(pipelineSpec, section))
             {
                 CollectTaskSpec(Json.Get(task, "taskSpec"), collector);
+
+                // Pipelines in Pipelines: a task may embed a whole pipeline, which runs as a child PipelineRun only
+                // once its turn comes; until then only the parent names what it will use.
+                if (depth < MaxPipelineDepth)
+                {
+                    CollectPipelineSpec(Json.Get(task, "pipelineSpec"), collector, depth + 1);
+                }
             }
         }
     }
