@@ -20,6 +20,9 @@ namespace Passbox.Operator.Usage;
 /// </list>
 /// <c>spec.artifactRepositoryRef</c> names a ConfigMap, which is not read (nor the controller's default artifact
 /// repository): their Secrets do not count.
+/// A name written as <c>{{workflow.parameters.x}}</c> is read as the value of the Workflow's parameter
+/// (<see cref="WorkflowParameters"/>); other expressions (<c>{{inputs.parameters.x}}</c>, outputs of steps) are not
+/// resolved, so such a name refers to no Secret here until a Pod with the substituted name runs.
 /// A finished Workflow (phase Succeeded, Failed or Error) uses nothing.
 /// </summary>
 public static class ArgoWorkflowReferences
@@ -67,7 +70,7 @@ public static class ArgoWorkflowReferences
             return ObjectReferences.None(UsageKinds.Workflow, ns, name);
         }
 
-        var collector = new ReferenceCollector();
+        var collector = new ReferenceCollector(WorkflowParameters.Resolver(workflow));
         CollectSpec(Json.Get(workflow, "spec"), collector);
 
         // What the controller resolved from a workflowTemplateRef or templateRef, and runs from, between steps too.

@@ -27,6 +27,8 @@ internal static partial class PodSpecPatch
 
     public static void Collect(string? patch, ReferenceCollector collector)
     {
+        // The controller substitutes the Workflow's parameters before it parses the patch.
+        patch = collector.Resolve(patch);
         if (string.IsNullOrWhiteSpace(patch))
         {
             return;

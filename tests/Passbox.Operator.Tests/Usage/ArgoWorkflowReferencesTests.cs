@@ -151,6 +151,28 @@ public sealed class ArgoWorkflowReferencesTests
     }
 
     [Fact]
+    public void A_secret_named_by_a_workflow_parameter_is_the_parameter_value()
+    {
+        // The next step's Pod does not exist yet between steps: only its template names the Secret.
+        var workflow = Workflow("""
+            {"entrypoint": "main",
+             "arguments": {"parameters": [{"name": "db-secret", "value": "orders-ob-conn"}, {"name": "sa", "value": "etl-runner"}]},
+             "serviceAccountName": "{{workflow.parameters.sa}}",
+             "templates": [
+               {"name": "main", "steps": [[{"name": "load", "template": "load"}]]},
+               {"name": "load", "container": {"image": "etl:1", "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "{{ workflow.parameters.db-secret }}", "key": "password"}}}]},
+                "podSpecPatch": "volumes: [{name: hook, secret: {secretName: {{workflow.parameters.hook}}-hook}}]"}
+             ]}
+            """);
+        workflow["status"]!["storedWorkflowTemplateSpec"] = JsonNode.Parse("""{"arguments": {"parameters": [{"name": "hook", "default": "chat"}, {"name": "sa", "value": "overridden"}]}}""");
+
+        var references = ArgoWorkflowReferences.From(workflow);
+
+        references.SecretNames.Should().Equal("chat-hook", "orders-ob-conn");
+        references.ServiceAccountNames.Should().Equal("etl-runner");
+    }
+
+    [Fact]
     public void Workflow_image_pull_secrets_are_references()
     {
         var workflow = Workflow("""{"imagePullSecrets": [{"name": "registry-bot"}], "templates": []}""");
