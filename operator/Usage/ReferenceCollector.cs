@@ -11,6 +11,9 @@ internal sealed class ReferenceCollector(Func<string, string>? resolve = null)
     private List<string>? serviceAccounts;
     private List<string>? credentials;
 
+    /// <summary>The resolver for the names added from now on; a reader may change it for a part of an object.</summary>
+    public Func<string, string>? Resolver { get; set; } = resolve;
+
     public void AddSecret(string? name) => Add(ref secrets, Resolve(name));
 
     public void AddServiceAccount(string? name) => Add(ref serviceAccounts, Resolve(name));
@@ -23,7 +26,7 @@ internal sealed class ReferenceCollector(Func<string, string>? resolve = null)
             : ObjectReferences.Create(kind, @namespace, name, secrets, serviceAccounts, credentials);
 
     /// <summary><paramref name="text"/> with the expressions this collector resolves substituted.</summary>
-    public string? Resolve(string? text) => resolve is null || string.IsNullOrWhiteSpace(text) ? text : resolve(text);
+    public string? Resolve(string? text) => Resolver is null || string.IsNullOrWhiteSpace(text) ? text : Resolver(text);
 
     private static void Add(ref List<string>? names, string? name)
     {

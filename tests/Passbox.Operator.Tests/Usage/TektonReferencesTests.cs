@@ -182,6 +182,45 @@ public sealed class TektonReferencesTests
     }
 
     [Fact]
+    public void A_secret_a_pipeline_task_names_through_parameters_is_the_parameter_value()
+    {
+        // A task that has not started has no TaskRun yet: only the pipeline names its Secret, through parameters.
+        var status = """
+            {
+              "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}],
+              "pipelineSpec": {
+                "params": [{"name": "db-secret", "type": "string"}, {"name": "hook", "type": "string", "default": "chat-hook"}],
+                "tasks": [
+                  {"name": "migrate", "params": [{"name": "secret", "value": "$(params.db-secret)"}],
+                   "taskSpec": {"params": [{"name": "secret"}, {"name": "ca", "default": "db-ca"}], "steps": [{"name": "m", "image": "migrate:1",
+                     "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "$(params.secret)", "key": "password"}}}],
+                     "envFrom": [{"secretRef": {"name": "$(params['ca'])"}}]}]}},
+                  {"name": "notify", "taskSpec": {"steps": [], "volumes": [{"name": "hook", "secret": {"secretName": "$(params.hook)"}}]}}
+                ]
+              }
+            }
+            """;
+        var run = PipelineRun("""{"pipelineRef": {"name": "release"}, "params": [{"name": "db-secret", "value": "orders-ob-conn"}]}""", status);
+
+        TektonReferences.FromPipelineRun(run).SecretNames.Should().Equal("chat-hook", "db-ca", "orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_secret_a_task_run_names_through_a_parameter_is_the_parameter_value()
+    {
+        var status = """
+            {
+              "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Pending"}],
+              "taskSpec": {"params": [{"name": "token-secret", "default": "ci-token"}],
+                "steps": [{"name": "s", "image": "gh:1", "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "$(params.token-secret)", "key": "token"}}}]}]}
+            }
+            """;
+        var run = TaskRun("""{"taskRef": {"name": "github-set-status"}, "params": [{"name": "token-secret", "value": "github-bot"}]}""", status);
+
+        TektonReferences.FromTaskRun(run).SecretNames.Should().Equal("github-bot");
+    }
+
+    [Fact]
     public void Env_of_an_embedded_task_spec_is_read()
     {
         var run = TaskRun("""
