@@ -29,11 +29,7 @@ internal static partial class TektonParameters
 
     /// <summary>A resolver for <see cref="ReferenceCollector"/>, or null when there are no parameters.</summary>
     public static Func<string, string>? Resolver(IReadOnlyDictionary<string, string> values) =>
-        values.Count == 0
-            ? null
-            : text => text.Contains("$(params", StringComparison.Ordinal)
-                ? Reference().Replace(text, match => values.TryGetValue(match.Groups["name"].Value, out var value) ? value : match.Value)
-                : text;
+        ParameterSubstitution.Resolver(values, "$(params", Reference());
 
     private static void Add(Dictionary<string, string> values, JsonNode? parameters, string field, Func<string, string>? resolve)
     {

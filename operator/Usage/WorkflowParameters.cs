@@ -17,14 +17,7 @@ internal static partial class WorkflowParameters
         Dictionary<string, string>? values = null;
         Add(ref values, Json.Get(workflow, "status", "storedWorkflowTemplateSpec", "arguments", "parameters"));
         Add(ref values, Json.Get(workflow, "spec", "arguments", "parameters"));
-        if (values is null)
-        {
-            return null;
-        }
-
-        return name => name.Contains("{{", StringComparison.Ordinal)
-            ? Reference().Replace(name, match => values.TryGetValue(match.Groups["name"].Value, out var value) ? value : match.Value)
-            : name;
+        return ParameterSubstitution.Resolver(values, "{{", Reference());
     }
 
     private static void Add(ref Dictionary<string, string>? values, JsonNode? parameters)
