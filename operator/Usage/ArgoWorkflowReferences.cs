@@ -9,6 +9,8 @@ namespace Passbox.Operator.Usage;
 /// <c>serviceAccountName</c>;</item>
 /// <item>each template's container, script, init containers, sidecars, container set (env, envFrom) and volumes, and
 /// the headers an HTTP template takes from Secrets;</item>
+/// <item><c>podSpecPatch</c> of the Workflow and of each template: a pod spec fragment in a string, read as
+/// <see cref="PodSpecPatch"/> says;</item>
 /// <item>the Secrets artifacts are fetched or stored with (git, S3, OSS, GCS, Azure, HTTP, Artifactory, HDFS
 /// credentials): <c>spec.arguments.artifacts</c>, each template's inputs, outputs and <c>archiveLocation</c>, and the
 /// artifacts steps and DAG tasks pass; the controller reads these between steps, when no Pod of the Workflow runs;</item>
@@ -16,7 +18,11 @@ namespace Passbox.Operator.Usage;
 /// specs the controller resolved and stored in the status (<c>status.storedWorkflowTemplateSpec</c> for a Workflow
 /// that refers to a WorkflowTemplate, <c>status.storedTemplates</c>).</item>
 /// </list>
-/// <c>spec.artifactRepositoryRef</c> names a ConfigMap, and <c>podSpecPatch</c> is a patch in a string: neither is read.
+/// <c>spec.artifactRepositoryRef</c> names a ConfigMap, which is not read (nor the controller's default artifact
+/// repository): their Secrets do not count.
+/// A name written as <c>{{workflow.parameters.x}}</c> is read as the value of the Workflow's parameter
+/// (<see cref="WorkflowParameters"/>); other expressions (<c>{{inputs.parameters.x}}</c>, outputs of steps) are not
+/// resolved, so such a name refers to no Secret here until a Pod with the substituted name runs.
 /// A finished Workflow (phase Succeeded, Failed or Error) uses nothing.
 /// </summary>
 public static class ArgoWorkflowReferences
@@ -64,7 +70,7 @@ public static class ArgoWorkflowReferences
             return ObjectReferences.None(UsageKinds.Workflow, ns, name);
         }
 
-        var collector = new ReferenceCollector();
+        var collector = new ReferenceCollector(WorkflowParameters.Resolver(workflow));
         CollectSpec(Json.Get(workflow, "spec"), collector);
 
         // What the controller resolved from a workflowTemplateRef or templateRef, and runs from, between steps too.
@@ -98,6 +104,7 @@ public static class ArgoWorkflowReferences
         JsonPodShapes.CollectVolumes(Json.Get(spec, "volumes"), collector);
         JsonPodShapes.CollectImagePullSecrets(Json.Get(spec, "imagePullSecrets"), collector);
         collector.AddServiceAccount(Json.String(spec, "serviceAccountName"));
+        PodSpecPatch.Collect(Json.String(spec, "podSpecPatch"), collector);
         CollectArtifacts(Json.Get(spec, "arguments", "artifacts"), collector);
         CollectTemplate(Json.Get(spec, "templateDefaults"), collector, 0);
         foreach (var template in Json.Items(spec, "templates"))
@@ -120,6 +127,7 @@ public static class ArgoWorkflowReferences
         JsonPodShapes.CollectContainers(Json.Get(template, "containerSet", "containers"), collector);
         JsonPodShapes.CollectVolumes(Json.Get(template, "volumes"), collector);
         collector.AddServiceAccount(Json.String(template, "serviceAccountName"));
+        PodSpecPatch.Collect(Json.String(template, "podSpecPatch"), collector);
 
         CollectArtifacts(Json.Get(template, "inputs", "artifacts"), collector);
         CollectArtifacts(Json.Get(template, "outputs", "artifacts"), collector);

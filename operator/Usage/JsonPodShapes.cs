@@ -4,8 +4,8 @@ namespace Passbox.Operator.Usage;
 
 /// <summary>
 /// Secret references in pieces of untyped objects that have the shape of Kubernetes pod spec parts: volumes (and
-/// Tekton workspace bindings, which share their secret/projected/csi fields), containers and imagePullSecrets.
-/// Kept in line with <see cref="PodSpecReferences"/>.
+/// Tekton workspace bindings, which share their secret/projected/csi fields), containers, env lists, imagePullSecrets
+/// and whole pod specs. Kept in line with <see cref="PodSpecReferences"/>.
 /// </summary>
 internal static class JsonPodShapes
 {
@@ -45,14 +45,19 @@ internal static class JsonPodShapes
 
     public static void CollectContainer(JsonNode? container, ReferenceCollector collector)
     {
-        foreach (var variable in Json.Items(container, "env"))
-        {
-            collector.AddSecret(Json.String(variable, "valueFrom", "secretKeyRef", "name"));
-        }
-
+        CollectEnv(Json.Get(container, "env"), collector);
         foreach (var source in Json.Items(container, "envFrom"))
         {
             collector.AddSecret(Json.String(source, "secretRef", "name"));
+        }
+    }
+
+    /// <summary>A list of environment variables: those whose value comes from a Secret's key.</summary>
+    public static void CollectEnv(JsonNode? env, ReferenceCollector collector)
+    {
+        foreach (var variable in Json.Items(env))
+        {
+            collector.AddSecret(Json.String(variable, "valueFrom", "secretKeyRef", "name"));
         }
     }
 
@@ -64,10 +69,24 @@ internal static class JsonPodShapes
         }
     }
 
-    /// <summary>A Tekton or Argo pod template: its volumes and imagePullSecrets.</summary>
+    /// <summary>
+    /// A Tekton pod template: its volumes, imagePullSecrets and <c>env</c>, which Tekton sets in every step and
+    /// sidecar of the run's Pods (over the steps' own).
+    /// </summary>
     public static void CollectPodTemplate(JsonNode? podTemplate, ReferenceCollector collector)
     {
         CollectVolumes(Json.Get(podTemplate, "volumes"), collector);
         CollectImagePullSecrets(Json.Get(podTemplate, "imagePullSecrets"), collector);
+        CollectEnv(Json.Get(podTemplate, "env"), collector);
+    }
+
+    /// <summary>A pod spec, or a part of one such as a patch: volumes, all kinds of containers and imagePullSecrets.</summary>
+    public static void CollectPodSpec(JsonNode? podSpec, ReferenceCollector collector)
+    {
+        CollectVolumes(Json.Get(podSpec, "volumes"), collector);
+        CollectContainers(Json.Get(podSpec, "containers"), collector);
+        CollectContainers(Json.Get(podSpec, "initContainers"), collector);
+        CollectContainers(Json.Get(podSpec, "ephemeralContainers"), collector);
+        CollectImagePullSecrets(Json.Get(podSpec, "imagePullSecrets"), collector);
     }
 }

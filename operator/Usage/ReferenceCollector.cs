@@ -1,15 +1,22 @@
 namespace Passbox.Operator.Usage;
 
 /// <summary>Gathers names while one object is read; allocates nothing for an object that refers to nothing.</summary>
-internal sealed class ReferenceCollector
+/// <param name="resolve">
+/// Turns a Secret or ServiceAccount name as written into the name used, for objects whose fields may hold expressions
+/// their controller substitutes (Argo's <c>{{workflow.parameters.…}}</c>); null when names are used as written.
+/// </param>
+internal sealed class ReferenceCollector(Func<string, string>? resolve = null)
 {
     private List<string>? secrets;
     private List<string>? serviceAccounts;
     private List<string>? credentials;
 
-    public void AddSecret(string? name) => Add(ref secrets, name);
+    /// <summary>The resolver for the names added from now on; a reader may change it for a part of an object.</summary>
+    public Func<string, string>? Resolver { get; set; } = resolve;
 
-    public void AddServiceAccount(string? name) => Add(ref serviceAccounts, name);
+    public void AddSecret(string? name) => Add(ref secrets, Resolve(name));
+
+    public void AddServiceAccount(string? name) => Add(ref serviceAccounts, Resolve(name));
 
     public void AddCredential(string? name) => Add(ref credentials, name);
 
@@ -17,6 +24,9 @@ internal sealed class ReferenceCollector
         secrets is null && serviceAccounts is null && credentials is null
             ? ObjectReferences.None(kind, @namespace, name)
             : ObjectReferences.Create(kind, @namespace, name, secrets, serviceAccounts, credentials);
+
+    /// <summary><paramref name="text"/> with the expressions this collector resolves substituted.</summary>
+    public string? Resolve(string? text) => Resolver is null || string.IsNullOrWhiteSpace(text) ? text : Resolver(text);
 
     private static void Add(ref List<string>? names, string? name)
     {

@@ -10,18 +10,27 @@ namespace Passbox.Operator.Usage;
 /// ServiceAccount lists: v1 <c>spec.taskRunTemplate.serviceAccountName</c> and <c>spec.taskRunSpecs[].serviceAccountName</c>,
 /// v1beta1 <c>spec.serviceAccountName</c> and <c>spec.taskRunSpecs[].taskServiceAccountName</c>. A run that names
 /// none runs as <c>default</c>, Tekton's default default-service-account;</item>
-/// <item>pod templates' imagePullSecrets and volumes;</item>
+/// <item>pod templates' imagePullSecrets, volumes and env;</item>
 /// <item>env, envFrom and volumes of task specs (steps, sidecars, step template): those embedded in the run's spec, and
 /// those Tekton resolved from a <c>taskRef</c> or <c>pipelineRef</c> and stored in the status (TaskRun
 /// <c>status.taskSpec</c>, PipelineRun <c>status.pipelineSpec</c>), which appear after the run is created. A
-/// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns.</item>
+/// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns. Pipelines embedded in a
+/// pipeline's tasks (<c>pipelineSpec</c>, Pipelines in Pipelines) are read like the pipeline itself. A name in a
+/// task spec written <c>$(params.x)</c> is read as the parameter's value (<see cref="TektonParameters"/>).</item>
 /// </list>
 /// A finished run (condition <c>Succeeded</c> True or False) uses nothing: no more Pods start from it.
+/// <para>
+/// A PipelineRun's <c>status.childReferences</c> (and v1beta1's embedded <c>status.taskRuns</c>, which the v1 API
+/// watched here converts into them) only name its TaskRuns and child runs; those are watched themselves.
+/// </para>
 /// </summary>
 public static class TektonReferences
 {
     /// <summary>The ServiceAccount a run without one uses, unless the cluster's Tekton config says otherwise.</summary>
     public const string DefaultServiceAccount = "default";
+
+    /// <summary>Embedded pipelines nest (a pipeline task's pipeline has tasks of its own); deeper ones are not read.</summary>
+    private const int MaxPipelineDepth = 8;
 
     public static ObjectReferences FromPipelineRun(JsonNode pipelineRun)
     {
@@ -55,8 +64,11 @@ public static class TektonReferences
             collector.AddServiceAccount(Json.String(perTask, "serviceAccountName"));
         }
 
-        CollectPipelineSpec(Json.Get(spec, "pipelineSpec"), collector);
-        CollectPipelineSpec(Json.Get(pipelineRun, "status", "pipelineSpec"), collector);
+        foreach (var pipelineSpec in (ReadOnlySpan<JsonNode?>)[Json.Get(spec, "pipelineSpec"), Json.Get(pipelineRun, "status", "pipelineSpec")])
+        {
+            var values = TektonParameters.Values(null, Json.Get(pipelineSpec, "params"), Json.Get(spec, "params"), resolveGiven: null);
+            CollectPipelineSpec(pipelineSpec, collector, values, 0);
+        }
 
         UsesAnnotation.Collect(Json.Annotations(pipelineRun), collector);
         return collector.Build(UsageKinds.PipelineRun, ns, name);
@@ -78,8 +90,11 @@ public static class TektonReferences
         var serviceAccount = Json.String(spec, "serviceAccountName");
         collector.AddServiceAccount(string.IsNullOrEmpty(serviceAccount) ? DefaultServiceAccount : serviceAccount);
         JsonPodShapes.CollectPodTemplate(Json.Get(spec, "podTemplate"), collector);
-        CollectTaskSpec(Json.Get(spec, "taskSpec"), collector);
-        CollectTaskSpec(Json.Get(taskRun, "status", "taskSpec"), collector);
+        foreach (var taskSpec in (ReadOnlySpan<JsonNode?>)[Json.Get(spec, "taskSpec"), Json.Get(taskRun, "status", "taskSpec")])
+        {
+            var values = TektonParameters.Values(null, Json.Get(taskSpec, "params"), Json.Get(spec, "params"), resolveGiven: null);
+            CollectTaskSpec(taskSpec, collector, values);
+        }
 
         UsesAnnotation.Collect(Json.Annotations(taskRun), collector);
         return collector.Build(UsageKinds.TaskRun, ns, name);
@@ -110,27 +125,45 @@ public static class TektonReferences
         }
     }
 
-    private static void CollectPipelineSpec(JsonNode? pipelineSpec, ReferenceCollector collector)
+    /// <summary>A pipeline spec; <paramref name="values"/> are its parameters, which its tasks' params name and embedded specs see.</summary>
+    private static void CollectPipelineSpec(JsonNode? pipelineSpec, ReferenceCollector collector, IReadOnlyDictionary<string, string> values, int depth)
     {
+        var resolvePipeline = TektonParameters.Resolver(values);
         foreach (var section in (ReadOnlySpan<string>)["tasks", "finally"])
         {
             foreach (var task in Json.Items(pipelineSpec, section))
             {
-                CollectTaskSpec(Json.Get(task, "taskSpec"), collector);
+                var given = Json.Get(task, "params");
+                var taskSpec = Json.Get(task, "taskSpec");
+                if (taskSpec is not null)
+                {
+                    CollectTaskSpec(taskSpec, collector, TektonParameters.Values(values, Json.Get(taskSpec, "params"), given, resolvePipeline));
+                }
+
+                // Pipelines in Pipelines: a task may embed a whole pipeline, which runs as a child PipelineRun only
+                // once its turn comes; until then only the parent names what it will use.
+                var childSpec = Json.Get(task, "pipelineSpec");
+                if (childSpec is not null && depth < MaxPipelineDepth)
+                {
+                    CollectPipelineSpec(childSpec, collector, TektonParameters.Values(values, Json.Get(childSpec, "params"), given, resolvePipeline), depth + 1);
+                }
             }
         }
     }
 
-    private static void CollectTaskSpec(JsonNode? taskSpec, ReferenceCollector collector)
+    /// <summary>A task spec, its <c>$(params.x)</c> names read as <paramref name="values"/> says.</summary>
+    private static void CollectTaskSpec(JsonNode? taskSpec, ReferenceCollector collector, IReadOnlyDictionary<string, string> values)
     {
         if (taskSpec is null)
         {
             return;
         }
 
+        collector.Resolver = TektonParameters.Resolver(values);
         JsonPodShapes.CollectContainers(Json.Get(taskSpec, "steps"), collector);
         JsonPodShapes.CollectContainers(Json.Get(taskSpec, "sidecars"), collector);
         JsonPodShapes.CollectContainer(Json.Get(taskSpec, "stepTemplate"), collector);
         JsonPodShapes.CollectVolumes(Json.Get(taskSpec, "volumes"), collector);
+        collector.Resolver = null;
     }
 }

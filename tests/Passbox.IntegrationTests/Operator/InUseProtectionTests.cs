@@ -312,6 +312,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             var throughAccount = await ReadyCredentialAsync("tekton-sa");
             var step = await ReadyCredentialAsync("tekton-step");
             var resolved = await ReadyCredentialAsync("tekton-resolved");
+            var podEnv = await ReadyCredentialAsync("tekton-podenv");
             await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
             await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
 
@@ -323,7 +324,13 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await CreateCustomAsync(PipelineRuns, "build-2", new JsonObject
             {
                 ["pipelineRef"] = new JsonObject { ["name"] = "build" },
-                ["taskRunTemplate"] = new JsonObject { ["serviceAccountName"] = "builder" },
+                ["taskRunTemplate"] = new JsonObject
+                {
+                    ["serviceAccountName"] = "builder",
+
+                    // Tekton sets the pod template's env in every step of the run's Pods.
+                    ["podTemplate"] = new JsonObject { ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(podEnv))) },
+                },
             });
             await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject
             {
@@ -355,13 +362,16 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await WaitUsedByAsync(throughAccount, "PipelineRun build-2", "ServiceAccount builder");
             await WaitUsedByAsync(step, "TaskRun unit-1");
             await WaitUsedByAsync(resolved, "TaskRun unit-2");
+            await WaitUsedByAsync(podEnv, "PipelineRun build-2");
 
             await kit.DeleteAsync<PipelineCredential>(workspace);
             await kit.DeleteAsync<PipelineCredential>(step);
             await kit.DeleteAsync<PipelineCredential>(resolved);
+            await kit.DeleteAsync<PipelineCredential>(podEnv);
             await WaitBlockedAsync(workspace, "PipelineRun build-1");
             await WaitBlockedAsync(step, "TaskRun unit-1");
             await WaitBlockedAsync(resolved, "TaskRun unit-2");
+            await WaitBlockedAsync(podEnv, "PipelineRun build-2");
 
             await run.RestartOperatorAsync();
             await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
@@ -371,6 +381,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await SetRunSucceededAsync(PipelineRuns, "build-2");
             var onlyAccount = await WaitUsedByCountAsync(throughAccount, 1);
             onlyAccount.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "builder");
+            await WaitGoneAsync(podEnv);
 
             await SetRunSucceededAsync(PipelineRuns, "build-1");
             await SetRunSucceededAsync(TaskRuns, "unit-1");
@@ -460,9 +471,14 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             var env = await ReadyCredentialAsync("argo-env");
             var pull = await ReadyCredentialAsync("argo-pull");
             var git = await ReadyCredentialAsync("argo-git");
+            var patched = await ReadyCredentialAsync("argo-patched");
             await CreateCustomAsync(Workflows, "etl", new JsonObject
             {
                 ["entrypoint"] = "main",
+                ["arguments"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(new JsonObject { ["name"] = "hook-secret", ["value"] = patched }),
+                },
                 ["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = pull }),
                 ["templates"] = new JsonArray(
                     new JsonObject
@@ -492,20 +508,31 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                             }),
                         },
                         ["container"] = new JsonObject { ["image"] = "registry.invalid/etl:1" },
+                    },
+                    new JsonObject
+                    {
+                        // Only the pod spec patch mounts this Secret, named through a workflow parameter.
+                        ["name"] = "notify",
+                        ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
+                        ["podSpecPatch"] = "volumes:\n  - name: hook\n    secret:\n      secretName: {{workflow.parameters.hook-secret}}\n",
                     }),
             });
             await WaitUsedByAsync(env, "Workflow etl");
             await WaitUsedByAsync(pull, "Workflow etl");
             await WaitUsedByAsync(git, "Workflow etl");
+            await WaitUsedByAsync(patched, "Workflow etl");
 
             await kit.DeleteAsync<PipelineCredential>(env);
             await kit.DeleteAsync<PipelineCredential>(pull);
             await kit.DeleteAsync<PipelineCredential>(git);
+            await kit.DeleteAsync<PipelineCredential>(patched);
             await WaitBlockedAsync(env, "Workflow etl");
             await WaitBlockedAsync(pull, "Workflow etl");
             await WaitBlockedAsync(git, "Workflow etl");
+            await WaitBlockedAsync(patched, "Workflow etl");
             (await kit.TryGetSecretAsync(env)).Should().NotBeNull("the Secret stays while the Workflow runs");
             (await kit.TryGetSecretAsync(git)).Should().NotBeNull("a Secret only a git artifact names stays while the Workflow runs");
+            (await kit.TryGetSecretAsync(patched)).Should().NotBeNull("a Secret only a pod spec patch mounts stays while the Workflow runs");
 
             await controlPlane.AdminApi.PatchAsync<JsonObject>(
                 Workflows.ItemPath(new ObjectKey(run.Namespace, "etl")) + "/status",
@@ -514,6 +541,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             await WaitGoneAsync(env);
             await WaitGoneAsync(pull);
             await WaitGoneAsync(git);
+            await WaitGoneAsync(patched);
         }
         finally
         {

@@ -68,6 +68,111 @@ public sealed class ArgoWorkflowReferencesTests
     }
 
     [Fact]
+    public void A_workflow_pod_spec_patch_in_json_is_read()
+    {
+        var workflow = Workflow("""
+            {"entrypoint": "main",
+             "podSpecPatch": "{\"volumes\": [{\"name\": \"conn\", \"secret\": {\"secretName\": \"orders-ob-conn\"}}], \"imagePullSecrets\": [{\"name\": \"registry-bot\"}]}",
+             "templates": [{"name": "main", "container": {"image": "etl:1"}}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Equal("orders-ob-conn", "registry-bot");
+    }
+
+    [Fact]
+    public void A_template_pod_spec_patch_in_yaml_is_read_with_its_expressions()
+    {
+        // Unquoted, the expressions Argo substitutes before parsing are not valid YAML.
+        const string Patch = """
+            containers:
+              - name: main
+                resources:
+                  limits:
+                    memory: {{inputs.parameters.memory}}
+                env:
+                  - name: DB_PASSWORD
+                    valueFrom:
+                      secretKeyRef: {name: orders-ob-conn, key: password}
+            initContainers:
+              - name: init
+                envFrom:
+                  - secretRef:
+                      name: init-creds
+            """;
+        var workflow = Workflow($$"""
+            {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "etl:1"}, "podSpecPatch": {{JsonValue.Create(Patch).ToJsonString()}}}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Equal("init-creds", "orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_pod_spec_patch_without_secrets_adds_nothing()
+    {
+        var workflow = Workflow("""
+            {"templates": [{"name": "main", "container": {"image": "etl:1"}, "podSpecPatch": "{\"containers\": [{\"name\": \"main\", \"resources\": {\"limits\": {\"cpu\": \"{{inputs.parameters.cpu}}\"}}}]}"}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).IsEmpty.Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_json_pod_spec_patch_with_a_repeated_key_is_still_read()
+    {
+        // Kubernetes' JSON reading takes the last of repeated keys; a patch like this one must not stop the watch.
+        var workflow = Workflow("""
+            {"templates": [{"name": "main", "container": {"image": "etl:1"}, "podSpecPatch": "{\"volumes\": [], \"volumes\": [{\"name\": \"conn\", \"secret\": {\"secretName\": \"orders-ob-conn\"}}]}"}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Equal("orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_deeply_nested_pod_spec_patch_is_not_followed_down()
+    {
+        // Anyone who may create a Workflow writes this string; it must not overflow the operator's stack.
+        var patch = "volumes: " + new string('[', 200_000) + "orders-ob-conn" + new string(']', 200_000);
+        var workflow = Workflow($$"""
+            {"templates": [{"name": "main", "container": {"image": "etl:1"}, "podSpecPatch": {{JsonValue.Create(patch).ToJsonString()}}}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Contain("orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_pod_spec_patch_that_cannot_be_read_keeps_every_name_in_it_in_use()
+    {
+        // Neither JSON nor a YAML mapping: what it mounts cannot be told, so no Secret it names may go.
+        var workflow = Workflow("""
+            {"templates": [{"name": "main", "container": {"image": "etl:1"}, "podSpecPatch": "volumes: [{name: conn, secret: {secretName: orders-ob-conn}}"}]}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).SecretNames.Should().Contain("orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_secret_named_by_a_workflow_parameter_is_the_parameter_value()
+    {
+        // The next step's Pod does not exist yet between steps: only its template names the Secret.
+        var workflow = Workflow("""
+            {"entrypoint": "main",
+             "arguments": {"parameters": [{"name": "db-secret", "value": "orders-ob-conn"}, {"name": "sa", "value": "etl-runner"}]},
+             "serviceAccountName": "{{workflow.parameters.sa}}",
+             "templates": [
+               {"name": "main", "steps": [[{"name": "load", "template": "load"}]]},
+               {"name": "load", "container": {"image": "etl:1", "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "{{ workflow.parameters.db-secret }}", "key": "password"}}}]},
+                "podSpecPatch": "volumes: [{name: hook, secret: {secretName: {{workflow.parameters.hook}}-hook}}]"}
+             ]}
+            """);
+        workflow["status"]!["storedWorkflowTemplateSpec"] = JsonNode.Parse("""{"arguments": {"parameters": [{"name": "hook", "default": "chat"}, {"name": "sa", "value": "overridden"}]}}""");
+
+        var references = ArgoWorkflowReferences.From(workflow);
+
+        references.SecretNames.Should().Equal("chat-hook", "orders-ob-conn");
+        references.ServiceAccountNames.Should().Equal("etl-runner");
+    }
+
+    [Fact]
     public void Workflow_image_pull_secrets_are_references()
     {
         var workflow = Workflow("""{"imagePullSecrets": [{"name": "registry-bot"}], "templates": []}""");

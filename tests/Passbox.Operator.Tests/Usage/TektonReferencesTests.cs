@@ -140,6 +140,87 @@ public sealed class TektonReferencesTests
     }
 
     [Fact]
+    public void Env_of_the_pod_template_is_read()
+    {
+        // Tekton sets a pod template's env in every step and sidecar of the run's Pods.
+        var pipelineRun = PipelineRun("""
+            {
+              "pipelineRef": {"name": "release"},
+              "taskRunTemplate": {"podTemplate": {"env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "orders-ob-conn", "key": "password"}}}]}},
+              "taskRunSpecs": [{"pipelineTaskName": "push", "podTemplate": {"env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "push-token", "key": "token"}}}]}}]
+            }
+            """);
+        var taskRun = TaskRun("""
+            {"taskRef": {"name": "migrate"}, "podTemplate": {"env": [{"name": "LOG_LEVEL", "value": "debug"}, {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "orders-ob-conn", "key": "password"}}}]}}
+            """);
+
+        TektonReferences.FromPipelineRun(pipelineRun).SecretNames.Should().Equal("orders-ob-conn", "push-token");
+        TektonReferences.FromTaskRun(taskRun).SecretNames.Should().Equal("orders-ob-conn");
+    }
+
+    [Fact]
+    public void Pipelines_embedded_in_pipeline_tasks_are_read()
+    {
+        // Pipelines in Pipelines: the child PipelineRun starts only when its task's turn comes.
+        var status = """
+            {
+              "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}],
+              "pipelineSpec": {
+                "tasks": [
+                  {"name": "build", "taskRef": {"name": "build"}},
+                  {"name": "deploy", "runAfter": ["build"], "pipelineSpec": {"tasks": [
+                    {"name": "migrate", "taskSpec": {"steps": [{"name": "m", "image": "migrate:1", "envFrom": [{"secretRef": {"name": "orders-ob-conn"}}]}]}},
+                    {"name": "verify", "pipelineSpec": {"finally": [{"name": "notify", "taskSpec": {"steps": [], "volumes": [{"name": "hook", "secret": {"secretName": "chat-hook"}}]}}]}}
+                  ]}}
+                ]
+              }
+            }
+            """;
+        var run = PipelineRun("""{"pipelineRef": {"name": "release"}}""", status);
+
+        TektonReferences.FromPipelineRun(run).SecretNames.Should().Equal("chat-hook", "orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_secret_a_pipeline_task_names_through_parameters_is_the_parameter_value()
+    {
+        // A task that has not started has no TaskRun yet: only the pipeline names its Secret, through parameters.
+        var status = """
+            {
+              "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}],
+              "pipelineSpec": {
+                "params": [{"name": "db-secret", "type": "string"}, {"name": "hook", "type": "string", "default": "chat-hook"}],
+                "tasks": [
+                  {"name": "migrate", "params": [{"name": "secret", "value": "$(params.db-secret)"}],
+                   "taskSpec": {"params": [{"name": "secret"}, {"name": "ca", "default": "db-ca"}], "steps": [{"name": "m", "image": "migrate:1",
+                     "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "$(params.secret)", "key": "password"}}}],
+                     "envFrom": [{"secretRef": {"name": "$(params['ca'])"}}]}]}},
+                  {"name": "notify", "taskSpec": {"steps": [], "volumes": [{"name": "hook", "secret": {"secretName": "$(params.hook)"}}]}}
+                ]
+              }
+            }
+            """;
+        var run = PipelineRun("""{"pipelineRef": {"name": "release"}, "params": [{"name": "db-secret", "value": "orders-ob-conn"}]}""", status);
+
+        TektonReferences.FromPipelineRun(run).SecretNames.Should().Equal("chat-hook", "db-ca", "orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_secret_a_task_run_names_through_a_parameter_is_the_parameter_value()
+    {
+        var status = """
+            {
+              "conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Pending"}],
+              "taskSpec": {"params": [{"name": "token-secret", "default": "ci-token"}],
+                "steps": [{"name": "s", "image": "gh:1", "env": [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "$(params.token-secret)", "key": "token"}}}]}]}
+            }
+            """;
+        var run = TaskRun("""{"taskRef": {"name": "github-set-status"}, "params": [{"name": "token-secret", "value": "github-bot"}]}""", status);
+
+        TektonReferences.FromTaskRun(run).SecretNames.Should().Equal("github-bot");
+    }
+
+    [Fact]
     public void Env_of_an_embedded_task_spec_is_read()
     {
         var run = TaskRun("""
