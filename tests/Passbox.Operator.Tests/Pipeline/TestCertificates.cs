@@ -73,7 +73,15 @@ internal sealed class TestCertificates : IDisposable
     private X509Certificate2 Issue(CertificateRequest request, ECDsa key)
     {
         var serial = RandomNumberGenerator.GetBytes(12);
-        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddHours(12), serial);
+        // Never past the issuer's own end: an intermediate issued a moment earlier ends 12 h from then, stored to the
+        // second, and CertificateRequest.Create refuses a certificate that outlives its issuer (a flaky test before).
+        var notAfter = DateTimeOffset.UtcNow.AddHours(12);
+        if (notAfter > Authority.NotAfter)
+        {
+            notAfter = new DateTimeOffset(Authority.NotAfter.ToUniversalTime());
+        }
+
+        using var issued = request.Create(Authority, DateTimeOffset.UtcNow.AddMinutes(-1), notAfter, serial);
         using var withKey = issued.CopyWithPrivateKey(key);
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
     }
