@@ -106,25 +106,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             return true;
         }
 
-        var patch = new JsonObject
-        {
-            ["metadata"] = new JsonObject
-            {
-                ["uid"] = secret.Uid,
-                ["$deleteFromPrimitiveList/finalizers"] = new JsonArray(Api.V1Alpha1.ApiGroup.InUseFinalizer),
-            },
-        };
-        try
-        {
-            var released = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.StrategicMergePatch),
-                name, namespaceName, fieldManager: FieldManager, cancellationToken: ct);
-            ownWrites?.Record(released.Metadata);
-            return true;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            return false;
-        }
+        return await PatchFinalizerAsync(namespaceName, name, secret.Uid, "$deleteFromPrimitiveList/finalizers", ct) is not null;
     }
 
     /// <summary>
@@ -133,11 +115,18 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// no longer there to protect: deleted meanwhile (404), or replaced by another of that name (409, the uid in the
     /// patch); the caller then publishes as if the cache had never shown it, which reads the name afresh.
     /// </summary>
-    private async Task<V1Secret?> ProtectAsync(string namespaceName, string name, string uid, CancellationToken ct)
+    private Task<V1Secret?> ProtectAsync(string namespaceName, string name, string uid, CancellationToken ct) =>
+        PatchFinalizerAsync(namespaceName, name, uid, "finalizers", ct);
+
+    /// <summary>
+    /// Adds (<c>finalizers</c>) or removes (<c>$deleteFromPrimitiveList/finalizers</c>) the in-use finalizer with one
+    /// strategic merge patch guarded by the uid. Null when that Secret is gone (404) or another now holds the name (409).
+    /// </summary>
+    private async Task<V1Secret?> PatchFinalizerAsync(string namespaceName, string name, string? uid, string finalizerField, CancellationToken ct)
     {
         var patch = new JsonObject
         {
-            ["metadata"] = new JsonObject { ["uid"] = uid, ["finalizers"] = new JsonArray(Api.V1Alpha1.ApiGroup.InUseFinalizer) },
+            ["metadata"] = new JsonObject { ["uid"] = uid, [finalizerField] = new JsonArray(Api.V1Alpha1.ApiGroup.InUseFinalizer) },
         };
         try
         {
