@@ -49,7 +49,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         var now = time.GetUtcNow();
         if (existing is null)
         {
-            return await WriteAsync(namespaceName, credentialName, policy, null, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
+            return await ReplaceAsync(namespaceName, credentialName, policy, null, now, rotation, ct);
         }
 
         var labels = existing.Metadata.Labels ?? new Dictionary<string, string>();
@@ -63,7 +63,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         var stored = existing.Data?.TryGetValue(Key, out var value) == true ? value : null;
         if (stored is not { Length: > 0 })
         {
-            return await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
+            return await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
         }
 
         if (!PasswordGenerator.Fits(Encoding.UTF8.GetString(stored), policy?.Length ?? PasswordGenerator.DefaultLength, policy?.Symbols ?? true))
@@ -71,8 +71,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // The policy changed since this password was generated, most often because the server's own policy refused
             // it (the 1819 message says to raise the length): a password of the new policy replaces it now, not at a
             // rotation that may never be configured.
-            await WriteAsync(namespaceName, credentialName, policy, existing, now, ct);
-            return new GeneratedPasswordState(null, null, now + rotation);
+            return await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
         }
 
         var generatedAt = GeneratedAt(existing);
@@ -82,7 +81,8 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // is unknown. Counting from "now" would push the rotation a period away on every pass, so it would never
             // come; a password of unknown age may be older than the policy allows, so it is due now. Rotating writes a
             // fresh timestamp, and the notice tells the owner why the password changed earlier than they may expect.
-            return await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation)
+            var rotated = await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
+            return rotated.FailureReason is not null ? rotated : rotated with
             {
                 Notice = $"Secret {name} had no readable {GeneratedAtAnnotation} annotation, so the password's age was unknown: it was rotated now",
             };
@@ -90,7 +90,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
 
         if (rotation is { } due && generatedAt + due <= now)
         {
-            return await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
+            return await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
         }
 
         return new GeneratedPasswordState(null, null, generatedAt + rotation);
@@ -115,6 +115,14 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // Gone already, or replaced by something that is not ours.
         }
     }
+
+    /// <summary>
+    /// Writes a new password: the state of a fresh password (next rotation a period from now), or the failure when the
+    /// API server refused the write.
+    /// </summary>
+    private async Task<GeneratedPasswordState> ReplaceAsync(string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing,
+        DateTimeOffset now, TimeSpan? rotation, CancellationToken ct) =>
+        await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
 
     /// <summary>Writes a new password; null when written, the failure when the API server refused the write.</summary>
     private async Task<GeneratedPasswordState?> WriteAsync(string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing, DateTimeOffset now, CancellationToken ct)

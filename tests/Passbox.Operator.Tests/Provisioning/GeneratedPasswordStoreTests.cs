@@ -16,7 +16,8 @@ public sealed class GeneratedPasswordStoreTests
     private static readonly TimeSpan Period = TimeSpan.FromDays(30);
 
     /// <summary>A store whose API server holds the generated password Secret of "orders", with the given generated-at annotation.</summary>
-    private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt)
+    /// <remarks>With <paramref name="refusePatches"/>, every patch is refused with 403, as RBAC or a policy would.</remarks>
+    private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt, bool refusePatches = false)
     {
         var secret = new V1Secret
         {
@@ -36,7 +37,9 @@ public sealed class GeneratedPasswordStoreTests
             },
             Data = new Dictionary<string, byte[]> { [GeneratedPasswordStore.Key] = Encoding.UTF8.GetBytes("the-current-password-abc") },
         };
-        var server = new FakeApiServer(_ => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
+        var server = new FakeApiServer(request => refusePatches && request.Method == HttpMethod.Patch
+            ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets is forbidden: policy no-password-changes denied the change")
+            : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
         return (new GeneratedPasswordStore(client, new FakeTimeProvider(Now)), server);
     }
@@ -72,6 +75,19 @@ public sealed class GeneratedPasswordStoreTests
         Writes(server).Should().Be(1, "a policy raised after the server refused the password must take effect without waiting for a rotation");
         var written = System.Text.Json.Nodes.JsonNode.Parse(server.Requests.Single(r => r.Method == HttpMethod.Patch).Body!)!["data"]![GeneratedPasswordStore.Key]!.GetValue<string>();
         PasswordGenerator.Fits(Encoding.UTF8.GetString(Convert.FromBase64String(written)), length, symbols).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_refused_replacement_for_a_changed_policy_is_a_failure_that_says_why()
+    {
+        var (store, server) = StoreWith(Stamp(Now.AddDays(-1)), refusePatches: true);
+
+        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, CancellationToken.None);
+
+        Writes(server).Should().Be(1);
+        state.FailureReason.Should().Be(ConditionReasons.SecretRejected, "a refused write must be shown, not passed over as if the password were replaced");
+        state.Failure.Should().Contain("policy no-password-changes");
+        state.RetryAfter.Should().Be(GeneratedPasswordStore.RefusedWriteRetry);
     }
 
     [Fact]
