@@ -2,7 +2,8 @@ namespace Passbox.Operator.Usage;
 
 /// <summary>
 /// Everything one watched object refers to that can keep a credential alive: Secret names, ServiceAccount names
-/// (whose listed Secrets it uses in turn) and credential names from the <c>passbox.dev/uses</c> annotation.
+/// (whose listed Secrets it uses in turn), definitions it runs by name (Tekton Tasks and Pipelines, Argo
+/// WorkflowTemplates, whose references it uses in turn) and credential names from the <c>passbox.dev/uses</c> annotation.
 /// This is all the index keeps of an object; the object itself is dropped once this is extracted.
 /// The name lists are distinct and sorted (ordinal), so two extractions of an unchanged object compare equal.
 /// </summary>
@@ -11,8 +12,9 @@ public sealed record ObjectReferences
     private readonly string[] secretNames;
     private readonly string[] serviceAccountNames;
     private readonly string[] credentialNames;
+    private readonly DefinitionReference[] definitions;
 
-    private ObjectReferences(string kind, string @namespace, string name, string[] secrets, string[] serviceAccounts, string[] credentials)
+    private ObjectReferences(string kind, string @namespace, string name, string[] secrets, string[] serviceAccounts, string[] credentials, DefinitionReference[] definitions)
     {
         Kind = kind;
         Namespace = @namespace;
@@ -20,6 +22,7 @@ public sealed record ObjectReferences
         secretNames = secrets;
         serviceAccountNames = serviceAccounts;
         credentialNames = credentials;
+        this.definitions = definitions;
     }
 
     public string Kind { get; }
@@ -34,11 +37,14 @@ public sealed record ObjectReferences
 
     public IReadOnlyList<string> CredentialNames => credentialNames;
 
+    /// <summary>Definitions the object runs by name, in the same namespace; distinct and sorted.</summary>
+    public IReadOnlyList<DefinitionReference> Definitions => definitions;
+
     /// <summary>True when the object uses nothing; the index stores nothing for it.</summary>
-    public bool IsEmpty => secretNames.Length == 0 && serviceAccountNames.Length == 0 && credentialNames.Length == 0;
+    public bool IsEmpty => secretNames.Length == 0 && serviceAccountNames.Length == 0 && credentialNames.Length == 0 && definitions.Length == 0;
 
     /// <summary>An object that refers to nothing (or no longer counts, such as a finished Pod).</summary>
-    public static ObjectReferences None(string kind, string @namespace, string name) => new(kind, @namespace, name, [], [], []);
+    public static ObjectReferences None(string kind, string @namespace, string name) => new(kind, @namespace, name, [], [], [], []);
 
     public static ObjectReferences Create(
         string kind,
@@ -46,25 +52,32 @@ public sealed record ObjectReferences
         string name,
         IEnumerable<string>? secretNames = null,
         IEnumerable<string>? serviceAccountNames = null,
-        IEnumerable<string>? credentialNames = null)
+        IEnumerable<string>? credentialNames = null,
+        IEnumerable<DefinitionReference>? definitions = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(kind);
         ArgumentNullException.ThrowIfNull(@namespace);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return new(kind, @namespace, name, Normalize(secretNames), Normalize(serviceAccountNames), Normalize(credentialNames));
+        return new(kind, @namespace, name, Normalize(secretNames), Normalize(serviceAccountNames), Normalize(credentialNames), Normalize(definitions));
     }
 
     /// <summary>
     /// The same references with each name replaced by the instance its map returns, so that equal names held by many
     /// objects share one string.
     /// </summary>
-    internal ObjectReferences WithNames(string @namespace, Func<string, string> secret, Func<string, string> serviceAccount, Func<string, string> credential) => new(
+    internal ObjectReferences WithNames(
+        string @namespace,
+        Func<string, string> secret,
+        Func<string, string> serviceAccount,
+        Func<string, string> credential,
+        Func<DefinitionReference, DefinitionReference> definition) => new(
         Kind,
         @namespace,
         Name,
         Map(secretNames, secret),
         Map(serviceAccountNames, serviceAccount),
-        Map(credentialNames, credential));
+        Map(credentialNames, credential),
+        Map(definitions, definition));
 
     public bool Equals(ObjectReferences? other) =>
         other is not null
@@ -73,15 +86,16 @@ public sealed record ObjectReferences
         && string.Equals(Name, other.Name, StringComparison.Ordinal)
         && HasSameReferencesAs(other);
 
-    public override int GetHashCode() => HashCode.Combine(Kind, Namespace, Name, secretNames.Length, serviceAccountNames.Length, credentialNames.Length);
+    public override int GetHashCode() => HashCode.Combine(Kind, Namespace, Name, secretNames.Length, serviceAccountNames.Length, credentialNames.Length, definitions.Length);
 
-    /// <summary>True when both name the same Secrets, ServiceAccounts and credentials, whatever object they describe.</summary>
+    /// <summary>True when both name the same Secrets, ServiceAccounts, credentials and definitions, whatever object they describe.</summary>
     public bool HasSameReferencesAs(ObjectReferences other)
     {
         ArgumentNullException.ThrowIfNull(other);
         return secretNames.AsSpan().SequenceEqual(other.secretNames)
             && serviceAccountNames.AsSpan().SequenceEqual(other.serviceAccountNames)
-            && credentialNames.AsSpan().SequenceEqual(other.credentialNames);
+            && credentialNames.AsSpan().SequenceEqual(other.credentialNames)
+            && definitions.AsSpan().SequenceEqual(other.definitions);
     }
 
     private static string[] Normalize(IEnumerable<string>? names)
@@ -103,14 +117,25 @@ public sealed record ObjectReferences
         return set.Count == 0 ? [] : [.. set];
     }
 
-    private static string[] Map(string[] names, Func<string, string> canonical)
+    private static DefinitionReference[] Normalize(IEnumerable<DefinitionReference>? references)
+    {
+        if (references is null)
+        {
+            return [];
+        }
+
+        var set = new SortedSet<DefinitionReference>(references.Where(r => !string.IsNullOrEmpty(r.Kind) && !string.IsNullOrEmpty(r.Name)));
+        return set.Count == 0 ? [] : [.. set];
+    }
+
+    private static TName[] Map<TName>(TName[] names, Func<TName, TName> canonical)
     {
         if (names.Length == 0)
         {
             return names;
         }
 
-        var mapped = new string[names.Length];
+        var mapped = new TName[names.Length];
         for (var i = 0; i < names.Length; i++)
         {
             mapped[i] = canonical(names[i]);

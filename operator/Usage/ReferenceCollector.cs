@@ -10,6 +10,7 @@ internal sealed class ReferenceCollector(Func<string, string>? resolve = null)
     private List<string>? secrets;
     private List<string>? serviceAccounts;
     private List<string>? credentials;
+    private List<DefinitionReference>? definitions;
 
     /// <summary>The resolver for the names added from now on; a reader may change it for a part of an object.</summary>
     public Func<string, string>? Resolver { get; set; } = resolve;
@@ -20,10 +21,20 @@ internal sealed class ReferenceCollector(Func<string, string>? resolve = null)
 
     public void AddCredential(string? name) => Add(ref credentials, name);
 
+    /// <summary>A definition of <paramref name="kind"/> (<see cref="UsageKinds.IsDefinition"/>) run by name, in the same namespace.</summary>
+    public void AddDefinition(string kind, string? name)
+    {
+        var resolved = Resolve(name);
+        if (!string.IsNullOrWhiteSpace(resolved))
+        {
+            (definitions ??= []).Add(new DefinitionReference(kind, resolved.Trim()));
+        }
+    }
+
     public ObjectReferences Build(string kind, string @namespace, string name) =>
-        secrets is null && serviceAccounts is null && credentials is null
+        secrets is null && serviceAccounts is null && credentials is null && definitions is null
             ? ObjectReferences.None(kind, @namespace, name)
-            : ObjectReferences.Create(kind, @namespace, name, secrets, serviceAccounts, credentials);
+            : ObjectReferences.Create(kind, @namespace, name, secrets, serviceAccounts, credentials, definitions);
 
     /// <summary><paramref name="text"/> with the expressions this collector resolves substituted.</summary>
     public string? Resolve(string? text) => Resolver is null || string.IsNullOrWhiteSpace(text) ? text : Resolver(text);

@@ -6,8 +6,13 @@ namespace Passbox.Operator.Usage;
 /// maps from (namespace, name) to users, so a query costs in proportion to the users it returns, not to the objects
 /// watched; an object that uses nothing is not stored at all.
 /// <para>
-/// A user of a Secret is an object that names it, or an object that uses a ServiceAccount that lists it (one level:
-/// a Tekton run whose ServiceAccount's <c>secrets</c> hold a generated Secret uses that Secret while it runs).
+/// A user of a Secret (or credential) is an object that names it, or an object that names, by name, an object that
+/// names it: a ServiceAccount that lists it (a Tekton run whose ServiceAccount's <c>secrets</c> hold a generated Secret
+/// uses that Secret while it runs), or a definition (<see cref="UsageKinds.IsDefinition"/>) that names it: a
+/// PipelineRun uses what its Pipeline's Tasks name before their TaskRuns exist. Such references are followed up to
+/// <see cref="MaxIndirection"/> objects deep (PipelineRun → Pipeline → Task; Workflow → WorkflowTemplate →
+/// ServiceAccount), a cycle of definitions only once. ServiceAccounts count as users themselves; definitions do not:
+/// a Task nothing runs keeps no Secret.
 /// </para>
 /// <para>
 /// <see cref="Changed"/> is raised after each change, outside the index's lock, once per Secret or credential whose
@@ -17,6 +22,12 @@ namespace Passbox.Operator.Usage;
 /// </summary>
 public sealed class UsageIndex
 {
+    /// <summary>
+    /// How many references by name are followed from a Secret to its users: enough for a Pipeline's Task's
+    /// ServiceAccount, or a WorkflowTemplate that refers to another; a longer chain is not a realistic pipeline.
+    /// </summary>
+    public const int MaxIndirection = 4;
+
     private readonly Lock gate = new();
     private readonly Dictionary<string, NamespaceIndex> namespaces = new(StringComparer.Ordinal);
     private int count;
@@ -100,7 +111,7 @@ public sealed class UsageIndex
         }
     }
 
-    /// <summary>Objects in <paramref name="namespace"/> that use the Secret, directly or through a ServiceAccount; sorted by kind, then name.</summary>
+    /// <summary>Objects in <paramref name="namespace"/> that use the Secret, directly or through what they name; sorted by kind, then name.</summary>
     public IReadOnlyList<UsageUser> UsersOfSecret(string @namespace, string secretName)
     {
         lock (gate)
@@ -118,7 +129,7 @@ public sealed class UsageIndex
 
     /// <summary>
     /// Objects in <paramref name="namespace"/> that use a credential: those whose <c>passbox.dev/uses</c> annotation names
-    /// it, and the users of its generated Secret (when it has one); sorted by kind, then name.
+    /// it (or who name such an object), and the users of its generated Secret (when it has one); sorted by kind, then name.
     /// </summary>
     public IReadOnlyList<UsageUser> UsersOfCredential(string @namespace, string credentialName, string? generatedSecretName)
     {
@@ -132,7 +143,11 @@ public sealed class UsageIndex
             var users = new HashSet<UsageUser>();
             if (ns.Credentials.TryGetValue(credentialName, out var annotated))
             {
-                annotated.CopyTo(users);
+                var visited = new HashSet<UsageUser>();
+                foreach (var user in annotated.Users)
+                {
+                    AddWithReferrers(ns, user, users, visited, 0);
+                }
             }
 
             if (!string.IsNullOrEmpty(generatedSecretName))
@@ -151,16 +166,67 @@ public sealed class UsageIndex
             return;
         }
 
+        var visited = new HashSet<UsageUser>();
         foreach (var user in direct.Users)
         {
-            users.Add(user);
-            if (string.Equals(user.Kind, UsageKinds.ServiceAccount, StringComparison.Ordinal)
-                && ns.ServiceAccounts.TryGetValue(user.Name, out var throughServiceAccount))
-            {
-                throughServiceAccount.CopyTo(users);
-            }
+            AddWithReferrers(ns, user, users, visited, 0);
         }
     }
+
+    /// <summary>
+    /// Adds <paramref name="user"/>, unless it is a definition, and those who name it, up to <see cref="MaxIndirection"/>
+    /// references away; an object already followed is not followed again (definitions may name each other in a cycle).
+    /// </summary>
+    private static void AddWithReferrers(NamespaceIndex ns, UsageUser user, HashSet<UsageUser> users, HashSet<UsageUser> visited, int depth)
+    {
+        if (!UsageKinds.IsDefinition(user.Kind))
+        {
+            users.Add(user);
+        }
+
+        if (depth >= MaxIndirection || !visited.Add(user) || !ns.Referrers.TryGetValue(user, out var referrers))
+        {
+            return;
+        }
+
+        foreach (var referrer in referrers.Users)
+        {
+            AddWithReferrers(ns, referrer, users, visited, depth + 1);
+        }
+    }
+
+    /// <summary>
+    /// Adds a change for every Secret and credential <paramref name="named"/> names, directly or through what it names in
+    /// turn (as deep as <see cref="AddWithReferrers"/> looks): those whose users change when something starts or stops
+    /// naming <paramref name="named"/>.
+    /// </summary>
+    private static void AddReachable(NamespaceIndex ns, UsageUser named, ChangeList changes, HashSet<UsageUser> visited, int depth)
+    {
+        if (depth >= MaxIndirection || !visited.Add(named) || !ns.Objects.TryGetValue(named, out var references))
+        {
+            return;
+        }
+
+        foreach (var name in references.SecretNames)
+        {
+            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
+        }
+
+        foreach (var name in references.CredentialNames)
+        {
+            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
+        }
+
+        foreach (var next in Named(references))
+        {
+            AddReachable(ns, next, changes, visited, depth + 1);
+        }
+    }
+
+    /// <summary>The objects whose references <paramref name="references"/>' object uses: its ServiceAccounts and definitions.</summary>
+    private static IEnumerable<UsageUser> Named(ObjectReferences references) =>
+        references.ServiceAccountNames.Select(name => new UsageUser(UsageKinds.ServiceAccount, name))
+            .Concat(references.Definitions.Select(definition => new UsageUser(definition.Kind, definition.Name)));
 
     private static UsageUser[] Sorted(HashSet<UsageUser> users)
     {
@@ -189,7 +255,7 @@ public sealed class UsageIndex
         if (old is not null)
         {
             Unlink(ns.Secrets, old.SecretNames, key);
-            Unlink(ns.ServiceAccounts, old.ServiceAccountNames, key);
+            Unlink(ns.Referrers, Named(old), key);
             Unlink(ns.Credentials, old.CredentialNames, key);
             ns.Objects.Remove(key);
             count--;
@@ -200,8 +266,13 @@ public sealed class UsageIndex
             var stored = references.WithNames(
                 ns.Namespace,
                 name => Link(ns.Secrets, name, key),
-                name => Link(ns.ServiceAccounts, name, key),
-                name => Link(ns.Credentials, name, key));
+                name => Link(ns.Referrers, new UsageUser(UsageKinds.ServiceAccount, name), key).Name,
+                name => Link(ns.Credentials, name, key),
+                definition =>
+                {
+                    var shared = Link(ns.Referrers, new UsageUser(definition.Kind, definition.Name), key);
+                    return new DefinitionReference(shared.Kind, shared.Name);
+                });
             ns.Objects.Add(key, stored);
             count++;
         }
@@ -217,16 +288,16 @@ public sealed class UsageIndex
             changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
         }
 
-        // Starting or stopping to use a ServiceAccount changes the users of every Secret it lists.
+        // Starting or stopping to name a ServiceAccount or a definition changes the users of everything it names.
+        var visited = new HashSet<UsageUser>();
         foreach (var serviceAccount in SymmetricDifference(before.ServiceAccountNames, references.ServiceAccountNames))
         {
-            if (ns.Objects.TryGetValue(new UsageUser(UsageKinds.ServiceAccount, serviceAccount), out var listed))
-            {
-                foreach (var name in listed.SecretNames)
-                {
-                    changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
-                }
-            }
+            AddReachable(ns, new UsageUser(UsageKinds.ServiceAccount, serviceAccount), changes, visited, 0);
+        }
+
+        foreach (var definition in SymmetricDifference(before.Definitions, references.Definitions))
+        {
+            AddReachable(ns, new UsageUser(definition.Kind, definition.Name), changes, visited, 0);
         }
 
         if (ns.Objects.Count == 0)
@@ -235,11 +306,15 @@ public sealed class UsageIndex
         }
     }
 
-    private static string Link(Dictionary<string, NameUsers> map, string name, UsageUser user)
+    private static string Link(Dictionary<string, NameUsers<string>> map, string name, UsageUser user) => Link<string>(map, name, user);
+
+    /// <summary>Records <paramref name="user"/> as naming <paramref name="name"/>; returns the instance of the name all its users share.</summary>
+    private static TName Link<TName>(Dictionary<TName, NameUsers<TName>> map, TName name, UsageUser user)
+        where TName : notnull
     {
         if (!map.TryGetValue(name, out var entry))
         {
-            entry = new NameUsers(name);
+            entry = new NameUsers<TName>(name);
             map.Add(name, entry);
         }
 
@@ -247,7 +322,8 @@ public sealed class UsageIndex
         return entry.Name;
     }
 
-    private static void Unlink(Dictionary<string, NameUsers> map, IReadOnlyList<string> names, UsageUser user)
+    private static void Unlink<TName>(Dictionary<TName, NameUsers<TName>> map, IEnumerable<TName> names, UsageUser user)
+        where TName : notnull
     {
         foreach (var name in names)
         {
@@ -263,12 +339,19 @@ public sealed class UsageIndex
     }
 
     /// <summary>Names in exactly one of two ordinal-sorted, distinct lists.</summary>
-    private static IEnumerable<string> SymmetricDifference(IReadOnlyList<string> left, IReadOnlyList<string> right)
+    private static IEnumerable<string> SymmetricDifference(IReadOnlyList<string> left, IReadOnlyList<string> right) =>
+        SymmetricDifference(left, right, string.CompareOrdinal);
+
+    /// <summary>Definitions in exactly one of two sorted, distinct lists.</summary>
+    private static IEnumerable<DefinitionReference> SymmetricDifference(IReadOnlyList<DefinitionReference> left, IReadOnlyList<DefinitionReference> right) =>
+        SymmetricDifference(left, right, (a, b) => a.CompareTo(b));
+
+    private static IEnumerable<TName> SymmetricDifference<TName>(IReadOnlyList<TName> left, IReadOnlyList<TName> right, Func<TName, TName, int> compare)
     {
         int i = 0, j = 0;
         while (i < left.Count || j < right.Count)
         {
-            var order = i == left.Count ? 1 : j == right.Count ? -1 : string.CompareOrdinal(left[i], right[j]);
+            var order = i == left.Count ? 1 : j == right.Count ? -1 : compare(left[i], right[j]);
             if (order == 0)
             {
                 i++;
@@ -305,24 +388,25 @@ public sealed class UsageIndex
 
         public Dictionary<UsageUser, ObjectReferences> Objects { get; } = [];
 
-        public Dictionary<string, NameUsers> Secrets { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, NameUsers<string>> Secrets { get; } = new(StringComparer.Ordinal);
 
-        public Dictionary<string, NameUsers> ServiceAccounts { get; } = new(StringComparer.Ordinal);
+        /// <summary>ServiceAccounts and definitions, by kind and name: those who name them, and so use what they name.</summary>
+        public Dictionary<UsageUser, NameUsers<UsageUser>> Referrers { get; } = [];
 
-        public Dictionary<string, NameUsers> Credentials { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, NameUsers<string>> Credentials { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>
-    /// The users of one name; holds the one string instance every stored reference to that name shares. Most names
+    /// The users of one name; holds the one instance of the name every stored reference to it shares. Most names
     /// have a single user (a Secret of one workload), so a set is made only for the second.
     /// </summary>
-    private sealed class NameUsers(string name)
+    private sealed class NameUsers<TName>(TName name)
     {
         private UsageUser single;
         private bool hasSingle;
         private HashSet<UsageUser>? many;
 
-        public string Name { get; } = name;
+        public TName Name { get; } = name;
 
         public bool IsEmpty => many is null && !hasSingle;
 
@@ -358,18 +442,6 @@ public sealed class UsageIndex
             else if (hasSingle && single == user)
             {
                 (single, hasSingle) = (default, false);
-            }
-        }
-
-        public void CopyTo(HashSet<UsageUser> users)
-        {
-            if (many is not null)
-            {
-                users.UnionWith(many);
-            }
-            else if (hasSingle)
-            {
-                users.Add(single);
             }
         }
     }

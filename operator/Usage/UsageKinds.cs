@@ -1,9 +1,9 @@
 namespace Passbox.Operator.Usage;
 
 /// <summary>
-/// Kinds of objects the reference tracker understands. The index keys objects by these strings, and
-/// <see cref="ServiceAccount"/> is the one it treats specially: an object that uses a ServiceAccount uses, through it,
-/// every Secret the ServiceAccount lists.
+/// Kinds of objects the reference tracker understands. The index keys objects by these strings. An object that uses a
+/// ServiceAccount uses, through it, every Secret the ServiceAccount lists; one that runs a definition by name uses what
+/// the definition names (<see cref="IsDefinition"/>).
 /// </summary>
 public static class UsageKinds
 {
@@ -18,4 +18,21 @@ public static class UsageKinds
     public const string PipelineRun = "PipelineRun";
     public const string TaskRun = "TaskRun";
     public const string Workflow = "Workflow";
+    public const string CronWorkflow = "CronWorkflow";
+
+    /// <summary>A Tekton Task: a definition, run by TaskRuns and by the Pipelines' tasks that name it.</summary>
+    public const string Task = "Task";
+
+    /// <summary>A Tekton Pipeline: a definition, run by PipelineRuns.</summary>
+    public const string Pipeline = "Pipeline";
+
+    /// <summary>An Argo WorkflowTemplate: a definition, run by Workflows and CronWorkflows that refer to it.</summary>
+    public const string WorkflowTemplate = "WorkflowTemplate";
+
+    /// <summary>
+    /// True for the kinds that say what a run does without running anything themselves: they never count as users, but
+    /// a run that names one uses, while it runs, what the definition names. (A ServiceAccount, by contrast, counts as a
+    /// user itself: it holds its Secrets for every Pod that runs as it.)
+    /// </summary>
+    public static bool IsDefinition(string kind) => kind is Task or Pipeline or WorkflowTemplate;
 }

@@ -78,7 +78,9 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
             ResourceVersion = full.Metadata.ResourceVersion,
             Annotations = references.IsEmpty ? null : new Dictionary<string, string>
             {
-                [ReferencesKey] = JsonSerializer.Serialize(new[] { references.SecretNames, references.ServiceAccountNames, references.CredentialNames }, PlainJsonContext.Default.IReadOnlyListStringArray),
+                [ReferencesKey] = JsonSerializer.Serialize(
+                    new IReadOnlyList<string>[] { references.SecretNames, references.ServiceAccountNames, references.CredentialNames, [.. references.Definitions.Select(d => d.ToString())] },
+                    PlainJsonContext.Default.IReadOnlyListStringArray),
             },
         };
         return stub;
@@ -93,7 +95,8 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
         }
 
         var lists = JsonSerializer.Deserialize(encoded!, PlainJsonContext.Default.StringArrayArray)!;
-        return ObjectReferences.Create(Kind, meta.NamespaceProperty, meta.Name, lists[0], lists[1], lists[2]);
+        var definitions = lists.Length > 3 ? lists[3].Select(DefinitionReference.Parse).OfType<DefinitionReference>() : null;
+        return ObjectReferences.Create(Kind, meta.NamespaceProperty, meta.Name, lists[0], lists[1], lists[2], definitions);
     }
 
     /// <summary>
