@@ -24,6 +24,16 @@ namespace Passbox.Operator.Usage;
 /// (<see cref="WorkflowParameters"/>); other expressions (<c>{{inputs.parameters.x}}</c>, outputs of steps) are not
 /// resolved, so such a name refers to no Secret here until a Pod with the substituted name runs.
 /// A finished Workflow (phase Succeeded, Failed or Error) uses nothing.
+/// <para>
+/// WorkflowTemplates of the same namespace that a Workflow runs by name are <see cref="DefinitionReference"/>s: the
+/// index lets the Workflow use what they name (<see cref="FromWorkflowTemplate"/>). That is <c>spec.workflowTemplateRef</c>
+/// until the controller stored the template's spec in the status (read above instead), and the <c>templateRef</c> of
+/// each step and DAG task, whose template the controller resolves only when the step's turn comes. A CronWorkflow
+/// (<see cref="FromCronWorkflow"/>) is read like the Workflow it creates, for as long as it exists, like a CronJob.
+/// ClusterWorkflowTemplates (<c>clusterScope: true</c>) are cluster-scoped and not read. A WorkflowTemplate run by
+/// reference takes <c>{{workflow.parameters.x}}</c> from the Workflow's arguments, which are not read through the
+/// reference: only the template's own values are.
+/// </para>
 /// </summary>
 public static class ArgoWorkflowReferences
 {
@@ -74,7 +84,12 @@ public static class ArgoWorkflowReferences
         CollectSpec(Json.Get(workflow, "spec"), collector);
 
         // What the controller resolved from a workflowTemplateRef or templateRef, and runs from, between steps too.
-        CollectSpec(Json.Get(workflow, "status", "storedWorkflowTemplateSpec"), collector);
+        var storedSpec = Json.Get(workflow, "status", "storedWorkflowTemplateSpec");
+        CollectSpec(storedSpec, collector);
+        if (storedSpec is null)
+        {
+            CollectWorkflowTemplateRef(Json.Get(workflow, "spec", "workflowTemplateRef"), collector);
+        }
         if (Json.Get(workflow, "status", "storedTemplates") is JsonObject storedTemplates)
         {
             foreach (var (_, template) in storedTemplates)
@@ -85,6 +100,38 @@ public static class ArgoWorkflowReferences
 
         UsesAnnotation.Collect(Json.Annotations(workflow), collector);
         return collector.Build(UsageKinds.Workflow, ns, name);
+    }
+
+    /// <summary>
+    /// What a CronWorkflow names: the Workflow spec it creates Workflows from (<c>spec.workflowSpec</c>), and the
+    /// WorkflowTemplates that spec refers to. It counts for as long as it exists, suspended or not: its next Workflow may
+    /// start at any time.
+    /// </summary>
+    public static ObjectReferences FromCronWorkflow(JsonNode cronWorkflow)
+    {
+        ArgumentNullException.ThrowIfNull(cronWorkflow);
+        var (ns, name) = ObjectMetadata.Identity(cronWorkflow);
+        var workflowSpec = Json.Get(cronWorkflow, "spec", "workflowSpec");
+        var collector = new ReferenceCollector(WorkflowParameters.Resolver(workflowSpec, underlying: null));
+        CollectSpec(workflowSpec, collector);
+        CollectWorkflowTemplateRef(Json.Get(workflowSpec, "workflowTemplateRef"), collector);
+        UsesAnnotation.Collect(Json.Annotations(cronWorkflow), collector);
+        return collector.Build(UsageKinds.CronWorkflow, ns, name);
+    }
+
+    /// <summary>
+    /// What a WorkflowTemplate names (its <c>spec</c> has the Workflow spec's shape, its own parameters resolved). It runs
+    /// nothing itself: these count only for the Workflows and CronWorkflows that refer to it.
+    /// </summary>
+    public static ObjectReferences FromWorkflowTemplate(JsonNode workflowTemplate)
+    {
+        ArgumentNullException.ThrowIfNull(workflowTemplate);
+        var (ns, name) = ObjectMetadata.Identity(workflowTemplate);
+        var spec = Json.Get(workflowTemplate, "spec");
+        var collector = new ReferenceCollector(WorkflowParameters.Resolver(spec, underlying: null));
+        CollectSpec(spec, collector);
+        UsesAnnotation.Collect(Json.Annotations(workflowTemplate), collector);
+        return collector.Build(UsageKinds.WorkflowTemplate, ns, name);
     }
 
     public static bool IsFinished(JsonNode workflow)
@@ -152,7 +199,7 @@ public static class ArgoWorkflowReferences
         }
     }
 
-    /// <summary>A step or DAG task: the artifacts it passes and the template it may carry inline.</summary>
+    /// <summary>A step or DAG task: the artifacts it passes, the template it may carry inline, the WorkflowTemplate it may run.</summary>
     private static void CollectInvocation(JsonNode invocation, ReferenceCollector collector, int depth)
     {
         CollectArtifacts(Json.Get(invocation, "arguments", "artifacts"), collector);
@@ -160,6 +207,21 @@ public static class ArgoWorkflowReferences
         {
             CollectTemplate(Json.Get(invocation, "inline"), collector, depth + 1);
         }
+
+        // What the whole WorkflowTemplate names counts, not only the template named: at worst a Secret too many is kept
+        // while the Workflow runs, and the template's name may be an expression resolved only when the step runs.
+        CollectWorkflowTemplateRef(Json.Get(invocation, "templateRef"), collector);
+    }
+
+    /// <summary>A <c>workflowTemplateRef</c> or <c>templateRef</c> to a WorkflowTemplate of the same namespace (not a ClusterWorkflowTemplate).</summary>
+    private static void CollectWorkflowTemplateRef(JsonNode? reference, ReferenceCollector collector)
+    {
+        if (Json.Get(reference, "clusterScope") is JsonValue clusterScope && clusterScope.GetValueKind() == System.Text.Json.JsonValueKind.True)
+        {
+            return;
+        }
+
+        collector.AddDefinition(UsageKinds.WorkflowTemplate, Json.String(reference, "name"));
     }
 
     private static void CollectArtifacts(JsonNode? artifacts, ReferenceCollector collector)

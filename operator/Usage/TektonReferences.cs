@@ -17,6 +17,13 @@ namespace Passbox.Operator.Usage;
 /// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns. Pipelines embedded in a
 /// pipeline's tasks (<c>pipelineSpec</c>, Pipelines in Pipelines) are read like the pipeline itself. A name in a
 /// task spec written <c>$(params.x)</c> is read as the parameter's value (<see cref="TektonParameters"/>).</item>
+/// <item>the Tasks and Pipelines of the same namespace a run refers to by name (<c>taskRef</c>, <c>pipelineRef</c>
+/// without a resolver or bundle), as <see cref="DefinitionReference"/>s: the index lets the run use what they name
+/// (<see cref="FromTask"/>, <see cref="FromPipeline"/>). A TaskRun's or PipelineRun's own reference counts until Tekton
+/// stored the resolved spec in the status (read above instead); a pipeline's tasks that refer to a Task count for the
+/// whole run, since their TaskRuns (and their resolved specs) appear only when their turn comes. A Task run by a
+/// pipeline task takes its <c>$(params.x)</c> from that task, which is not read through a reference: only the Task's
+/// defaults are.</item>
 /// </list>
 /// A finished run (condition <c>Succeeded</c> True or False) uses nothing: no more Pods start from it.
 /// <para>
@@ -64,10 +71,17 @@ public static class TektonReferences
             collector.AddServiceAccount(Json.String(perTask, "serviceAccountName"));
         }
 
-        foreach (var pipelineSpec in (ReadOnlySpan<JsonNode?>)[Json.Get(spec, "pipelineSpec"), Json.Get(pipelineRun, "status", "pipelineSpec")])
+        var resolvedSpec = Json.Get(pipelineRun, "status", "pipelineSpec");
+        foreach (var pipelineSpec in (ReadOnlySpan<JsonNode?>)[Json.Get(spec, "pipelineSpec"), resolvedSpec])
         {
             var values = TektonParameters.Values(null, Json.Get(pipelineSpec, "params"), Json.Get(spec, "params"), resolveGiven: null);
             CollectPipelineSpec(pipelineSpec, collector, values, 0);
+        }
+
+        // Until Tekton has resolved it into the status, the Pipeline is known only by name: its Tasks start meanwhile.
+        if (resolvedSpec is null)
+        {
+            CollectPipelineRef(Json.Get(spec, "pipelineRef"), collector);
         }
 
         UsesAnnotation.Collect(Json.Annotations(pipelineRun), collector);
@@ -90,14 +104,51 @@ public static class TektonReferences
         var serviceAccount = Json.String(spec, "serviceAccountName");
         collector.AddServiceAccount(string.IsNullOrEmpty(serviceAccount) ? DefaultServiceAccount : serviceAccount);
         JsonPodShapes.CollectPodTemplate(Json.Get(spec, "podTemplate"), collector);
-        foreach (var taskSpec in (ReadOnlySpan<JsonNode?>)[Json.Get(spec, "taskSpec"), Json.Get(taskRun, "status", "taskSpec")])
+        var resolvedSpec = Json.Get(taskRun, "status", "taskSpec");
+        foreach (var taskSpec in (ReadOnlySpan<JsonNode?>)[Json.Get(spec, "taskSpec"), resolvedSpec])
         {
             var values = TektonParameters.Values(null, Json.Get(taskSpec, "params"), Json.Get(spec, "params"), resolveGiven: null);
             CollectTaskSpec(taskSpec, collector, values);
         }
 
+        if (resolvedSpec is null)
+        {
+            CollectTaskRef(Json.Get(spec, "taskRef"), collector);
+        }
+
         UsesAnnotation.Collect(Json.Annotations(taskRun), collector);
         return collector.Build(UsageKinds.TaskRun, ns, name);
+    }
+
+    /// <summary>
+    /// What a Task names (<c>tekton.dev</c> Task, v1 or v1beta1): the Secrets of its steps, sidecars, step template and
+    /// volumes, names written <c>$(params.x)</c> read with the parameters' defaults. A Task runs nothing itself: these
+    /// count only for the runs that refer to it (<see cref="UsageKinds.IsDefinition"/>).
+    /// </summary>
+    public static ObjectReferences FromTask(JsonNode task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var (ns, name) = ObjectMetadata.Identity(task);
+        var spec = Json.Get(task, "spec");
+        var collector = new ReferenceCollector();
+        CollectTaskSpec(spec, collector, TektonParameters.Values(null, Json.Get(spec, "params"), given: null, resolveGiven: null));
+        UsesAnnotation.Collect(Json.Annotations(task), collector);
+        return collector.Build(UsageKinds.Task, ns, name);
+    }
+
+    /// <summary>
+    /// What a Pipeline names: the Secrets of the task specs it embeds and the Tasks (and Pipelines) its tasks refer to by
+    /// name. Like a Task, it counts only for the runs that refer to it.
+    /// </summary>
+    public static ObjectReferences FromPipeline(JsonNode pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var (ns, name) = ObjectMetadata.Identity(pipeline);
+        var spec = Json.Get(pipeline, "spec");
+        var collector = new ReferenceCollector();
+        CollectPipelineSpec(spec, collector, TektonParameters.Values(null, Json.Get(spec, "params"), given: null, resolveGiven: null), 0);
+        UsesAnnotation.Collect(Json.Annotations(pipeline), collector);
+        return collector.Build(UsageKinds.Pipeline, ns, name);
     }
 
     /// <summary>True when the run's <c>Succeeded</c> condition is True or False (Unknown means still running).</summary>
@@ -147,9 +198,43 @@ public static class TektonReferences
                 {
                     CollectPipelineSpec(childSpec, collector, TektonParameters.Values(values, Json.Get(childSpec, "params"), given, resolvePipeline), depth + 1);
                 }
+
+                CollectTaskRef(Json.Get(task, "taskRef"), collector);
+                CollectPipelineRef(Json.Get(task, "pipelineRef"), collector);
             }
         }
     }
+
+    /// <summary>
+    /// A <c>taskRef</c> to a Task of the run's namespace: by name, of kind Task (the default), with neither a resolver
+    /// nor a bundle (those fetch the Task from elsewhere: git, a catalog, an image) nor the apiVersion of a custom task.
+    /// ClusterTasks (deprecated, cluster-scoped) are not read.
+    /// </summary>
+    private static void CollectTaskRef(JsonNode? taskRef, ReferenceCollector collector)
+    {
+        var kind = Json.String(taskRef, "kind");
+        var apiVersion = Json.String(taskRef, "apiVersion");
+        if (IsByName(taskRef)
+            && (string.IsNullOrEmpty(kind) || string.Equals(kind, UsageKinds.Task, StringComparison.Ordinal))
+            && (string.IsNullOrEmpty(apiVersion) || apiVersion.StartsWith("tekton.dev/", StringComparison.Ordinal)))
+        {
+            collector.AddDefinition(UsageKinds.Task, Json.String(taskRef, "name"));
+        }
+    }
+
+    /// <summary>A <c>pipelineRef</c> to a Pipeline of the run's namespace, by name (no resolver, no bundle).</summary>
+    private static void CollectPipelineRef(JsonNode? pipelineRef, ReferenceCollector collector)
+    {
+        if (IsByName(pipelineRef))
+        {
+            collector.AddDefinition(UsageKinds.Pipeline, Json.String(pipelineRef, "name"));
+        }
+    }
+
+    private static bool IsByName(JsonNode? reference) =>
+        !string.IsNullOrEmpty(Json.String(reference, "name"))
+        && string.IsNullOrEmpty(Json.String(reference, "resolver"))
+        && string.IsNullOrEmpty(Json.String(reference, "bundle"));
 
     /// <summary>A task spec, its <c>$(params.x)</c> names read as <paramref name="values"/> says.</summary>
     private static void CollectTaskSpec(JsonNode? taskSpec, ReferenceCollector collector, IReadOnlyDictionary<string, string> values)

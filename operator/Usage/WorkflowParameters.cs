@@ -12,11 +12,18 @@ namespace Passbox.Operator.Usage;
 internal static partial class WorkflowParameters
 {
     /// <summary>A resolver for <see cref="ReferenceCollector"/>, or null when the Workflow has no parameters.</summary>
-    public static Func<string, string>? Resolver(JsonNode workflow)
+    public static Func<string, string>? Resolver(JsonNode workflow) =>
+        Resolver(Json.Get(workflow, "spec"), Json.Get(workflow, "status", "storedWorkflowTemplateSpec"));
+
+    /// <summary>
+    /// A resolver for the parameters of a Workflow spec (as a WorkflowTemplate's <c>spec</c> or a CronWorkflow's
+    /// <c>spec.workflowSpec</c> hold one), over those of <paramref name="underlying"/> (the WorkflowTemplate spec it runs).
+    /// </summary>
+    public static Func<string, string>? Resolver(JsonNode? spec, JsonNode? underlying)
     {
         Dictionary<string, string>? values = null;
-        Add(ref values, Json.Get(workflow, "status", "storedWorkflowTemplateSpec", "arguments", "parameters"));
-        Add(ref values, Json.Get(workflow, "spec", "arguments", "parameters"));
+        Add(ref values, Json.Get(underlying, "arguments", "parameters"));
+        Add(ref values, Json.Get(spec, "arguments", "parameters"));
         return ParameterSubstitution.Resolver(values, "{{", Reference());
     }
 

@@ -41,10 +41,10 @@ together, to config/rbac/operator/role.yaml: a test compares them.
   resources: [jobs, cronjobs]
   verbs: [list, watch]
 - apiGroups: [tekton.dev]
-  resources: [pipelineruns, taskruns]
+  resources: [pipelineruns, taskruns, pipelines, tasks]
   verbs: [list, watch]
 - apiGroups: [argoproj.io]
-  resources: [workflows]
+  resources: [workflows, cronworkflows, workflowtemplates]
   verbs: [list, watch]
 {{- end }}
 

@@ -7,7 +7,8 @@ using Passbox.Operator.Runtime.Watching;
 namespace Passbox.Operator.Usage.Feeding;
 
 /// <summary>
-/// Feeds the <see cref="UsageIndex"/> from Tekton runs and Argo Workflows while their CRDs exist. It watches the CRDs
+/// Feeds the <see cref="UsageIndex"/> from Tekton runs, Tasks and Pipelines, and from Argo Workflows, CronWorkflows and
+/// WorkflowTemplates, while their CRDs exist. It watches the CRDs
 /// (metadata only) and runs an informer for a kind of <see cref="UsageSources.ByDefinition"/> from the moment its CRD
 /// appears until it is deleted, whether that is before the operator started or later.
 /// <para>

@@ -5,7 +5,8 @@ namespace Passbox.Operator.Usage.Feeding;
 
 /// <summary>
 /// The kinds whose objects can keep a credential's Secret in use: built-in kinds, always watched, and the custom
-/// resources of Tekton and Argo Workflows, watched while their CRDs exist (<see cref="CustomResourceUsageFeed"/>).
+/// resources of Tekton and Argo Workflows (runs, CronWorkflows, and the definitions runs refer to by name), watched while
+/// their CRDs exist (<see cref="CustomResourceUsageFeed"/>).
 /// </summary>
 public static class UsageSources
 {
@@ -28,10 +29,24 @@ public static class UsageSources
     public static readonly UsageSource<UntypedObject> TaskRuns = new(
         UsageKinds.TaskRun, new ResourceDescriptor("tekton.dev", "v1", "taskruns", "TaskRun"), run => TektonReferences.FromTaskRun(run.ToJson()), () => new UntypedObject());
 
+    /// <summary>Tasks and Pipelines count only for the runs that refer to them by name (<see cref="UsageKinds.IsDefinition"/>).</summary>
+    public static readonly UsageSource<UntypedObject> Tasks = new(
+        UsageKinds.Task, new ResourceDescriptor("tekton.dev", "v1", "tasks", "Task"), task => TektonReferences.FromTask(task.ToJson()), () => new UntypedObject());
+
+    public static readonly UsageSource<UntypedObject> Pipelines = new(
+        UsageKinds.Pipeline, new ResourceDescriptor("tekton.dev", "v1", "pipelines", "Pipeline"), pipeline => TektonReferences.FromPipeline(pipeline.ToJson()), () => new UntypedObject());
+
     public static readonly UsageSource<UntypedObject> Workflows = new(
         UsageKinds.Workflow, new ResourceDescriptor("argoproj.io", "v1alpha1", "workflows", "Workflow"), workflow => ArgoWorkflowReferences.From(workflow.ToJson()), () => new UntypedObject());
 
+    public static readonly UsageSource<UntypedObject> CronWorkflows = new(
+        UsageKinds.CronWorkflow, new ResourceDescriptor("argoproj.io", "v1alpha1", "cronworkflows", "CronWorkflow"), cron => ArgoWorkflowReferences.FromCronWorkflow(cron.ToJson()), () => new UntypedObject());
+
+    /// <summary>WorkflowTemplates count only for the Workflows and CronWorkflows that refer to them by name.</summary>
+    public static readonly UsageSource<UntypedObject> WorkflowTemplates = new(
+        UsageKinds.WorkflowTemplate, new ResourceDescriptor("argoproj.io", "v1alpha1", "workflowtemplates", "WorkflowTemplate"), template => ArgoWorkflowReferences.FromWorkflowTemplate(template.ToJson()), () => new UntypedObject());
+
     /// <summary>The custom resources above, by the name of their CRD (<c>plural.group</c>).</summary>
     public static readonly IReadOnlyDictionary<string, UsageSource<UntypedObject>> ByDefinition =
-        new[] { PipelineRuns, TaskRuns, Workflows }.ToDictionary(source => source.Resource.DisplayName, StringComparer.Ordinal);
+        new[] { PipelineRuns, TaskRuns, Tasks, Pipelines, Workflows, CronWorkflows, WorkflowTemplates }.ToDictionary(source => source.Resource.DisplayName, StringComparer.Ordinal);
 }

@@ -28,6 +28,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private static readonly ResourceDescriptor PipelineRuns = PipelineEngineCrds.PipelineRuns;
     private static readonly ResourceDescriptor TaskRuns = PipelineEngineCrds.TaskRuns;
     private static readonly ResourceDescriptor Workflows = PipelineEngineCrds.Workflows;
+    private static readonly ResourceDescriptor Tasks = PipelineEngineCrds.Tasks;
+    private static readonly ResourceDescriptor Pipelines = PipelineEngineCrds.Pipelines;
+    private static readonly ResourceDescriptor CronWorkflows = PipelineEngineCrds.CronWorkflows;
+    private static readonly ResourceDescriptor WorkflowTemplates = PipelineEngineCrds.WorkflowTemplates;
 
     private readonly Kubernetes admin = controlPlane.Admin;
     private OperatorRun run = null!;
@@ -549,6 +553,132 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
     }
 
+    /// <summary>
+    /// A Secret that only a Task names, the Task run by name from a Pipeline: Tekton creates the Task's TaskRun (and
+    /// resolves its spec) only when its turn comes, so until then only the PipelineRun → Pipeline → Task chain says the
+    /// run will use the Secret. The Task itself, run by nothing, keeps no Secret.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_named_only_by_a_Task_of_a_running_PipelineRuns_Pipeline_is_kept_until_the_run_finishes()
+    {
+        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        try
+        {
+            var later = await ReadyCredentialAsync("tekton-later-task");
+            var byTaskRun = await ReadyCredentialAsync("tekton-taskref");
+            var idle = await ReadyCredentialAsync("tekton-idle-task");
+            await CreateCustomAsync(Tasks, "deploy", TaskSpecUsing(later));
+            await CreateCustomAsync(Tasks, "unit", TaskSpecUsing(byTaskRun));
+            await CreateCustomAsync(Tasks, "unused", TaskSpecUsing(idle));
+            await CreateCustomAsync(Pipelines, "release", new JsonObject
+            {
+                ["tasks"] = new JsonArray(
+                    new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone" } },
+                    new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy" } }),
+            });
+
+            // Just created: Tekton has not resolved the Pipeline into the status yet.
+            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject { ["pipelineRef"] = new JsonObject { ["name"] = "release" } });
+            await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "unit" } });
+            await WaitUsedByAsync(later, "PipelineRun release-1");
+            await WaitUsedByAsync(byTaskRun, "TaskRun unit-1");
+            ((await kit.GetAsync<PipelineCredential>(idle))!.Status?.UsedBy?.Count ?? 0).Should().Be(0, "a Task nothing runs is no user");
+
+            // Running: the Pipeline resolved into the status still names its deploy Task by reference, whose TaskRun
+            // does not exist yet.
+            await SetRunResolvedAsync(PipelineRuns, "release-1", "pipelineSpec", new JsonObject
+            {
+                ["tasks"] = new JsonArray(
+                    new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone", ["kind"] = "Task" } },
+                    new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy", ["kind"] = "Task" } }),
+            });
+            await kit.DeleteAsync<PipelineCredential>(later);
+            await kit.DeleteAsync<PipelineCredential>(byTaskRun);
+            await kit.DeleteAsync<PipelineCredential>(idle);
+            await WaitBlockedAsync(later, "PipelineRun release-1");
+            await WaitBlockedAsync(byTaskRun, "TaskRun unit-1");
+            await WaitGoneAsync(idle);
+            (await kit.TryGetSecretAsync(later)).Should().NotBeNull("the deploy task has yet to start and mount it");
+
+            await SetRunSucceededAsync(PipelineRuns, "release-1");
+            await SetRunSucceededAsync(TaskRuns, "unit-1");
+            await WaitGoneAsync(later);
+            await WaitGoneAsync(byTaskRun);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    /// <summary>
+    /// A CronWorkflow is a standing user, like a CronJob: what its Workflow spec names, and what the WorkflowTemplate it
+    /// runs names, stays until the CronWorkflow is deleted. A Workflow that runs the WorkflowTemplate by name, before
+    /// the controller stored the template's spec in its status, uses it too.
+    /// </summary>
+    [Fact]
+    public async Task A_CronWorkflow_keeps_the_Secrets_of_its_spec_and_of_its_WorkflowTemplate_until_it_is_deleted()
+    {
+        var created = await EnsureCrdsAsync(Workflows, CronWorkflows, WorkflowTemplates);
+        try
+        {
+            var inSpec = await ReadyCredentialAsync("argo-cron-spec");
+            var inTemplate = await ReadyCredentialAsync("argo-cron-template");
+            await CreateCustomAsync(WorkflowTemplates, "etl", new JsonObject
+            {
+                ["entrypoint"] = "main",
+                ["templates"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "main",
+                    ["container"] = new JsonObject
+                    {
+                        ["image"] = "registry.invalid/etl:1",
+                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(inTemplate))),
+                    },
+                }),
+            });
+            await CreateCustomAsync(CronWorkflows, "nightly-report", new JsonObject
+            {
+                ["schedule"] = "0 2 * * *",
+                ["workflowSpec"] = new JsonObject
+                {
+                    ["entrypoint"] = "main",
+                    ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = inSpec } }),
+                    ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
+                },
+            });
+            await CreateCustomAsync(CronWorkflows, "nightly-etl", new JsonObject
+            {
+                ["schedule"] = "0 3 * * *",
+                ["workflowSpec"] = new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } },
+            });
+            await CreateCustomAsync(Workflows, "etl-adhoc", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } });
+            await WaitUsedByAsync(inSpec, "CronWorkflow nightly-report");
+            await WaitUsedByAsync(inTemplate, "CronWorkflow nightly-etl", "Workflow etl-adhoc");
+
+            await kit.DeleteAsync<PipelineCredential>(inSpec);
+            await kit.DeleteAsync<PipelineCredential>(inTemplate);
+            await WaitBlockedAsync(inSpec, "CronWorkflow nightly-report");
+            await WaitBlockedAsync(inTemplate, "CronWorkflow nightly-etl");
+
+            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-report");
+            await WaitGoneAsync(inSpec);
+
+            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-etl");
+            await WaitBlockedAsync(inTemplate, "Workflow etl-adhoc");
+            (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the template has not finished");
+            await controlPlane.AdminApi.PatchAsync<JsonObject>(
+                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl-adhoc")) + "/status",
+                new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
+                CancellationToken.None);
+            await WaitGoneAsync(inTemplate);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
     [Fact]
     public async Task Force_delete_skips_the_wait_and_records_an_event()
     {
@@ -950,6 +1080,17 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private static JsonArray SecretWorkspace(string secret) => new(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = secret } });
 
     private static object SecretEnv(string secret) => new { name = "TOKEN", valueFrom = new { secretKeyRef = new { name = secret, key = "token" } } };
+
+    /// <summary>A Tekton Task spec whose one step reads the Secret's token.</summary>
+    private static JsonObject TaskSpecUsing(string secret) => new()
+    {
+        ["steps"] = new JsonArray(new JsonObject
+        {
+            ["name"] = "run",
+            ["image"] = "registry.invalid/tool:1",
+            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(secret))),
+        }),
+    };
 
     private static string Summary(string what, List<double> millis) => string.Create(
         CultureInfo.InvariantCulture,

@@ -1,0 +1,107 @@
+using System.Text.Json.Nodes;
+using Passbox.Operator.Usage;
+using static Passbox.Operator.Tests.Usage.Objects;
+
+namespace Passbox.Operator.Tests.Usage;
+
+/// <summary>Argo CronWorkflows and WorkflowTemplates, and the Workflows that refer to WorkflowTemplates by name.</summary>
+public sealed class ArgoDefinitionReferencesTests
+{
+    private static JsonNode Object(string kind, string name, string spec, string? status = null) => JsonNode.Parse($$"""
+        {
+          "apiVersion": "argoproj.io/v1alpha1",
+          "kind": "{{kind}}",
+          "metadata": {"name": "{{name}}", "namespace": "{{Ns}}"},
+          "spec": {{spec}}{{(status is null ? "" : $", \"status\": {status}")}}
+        }
+        """)!;
+
+    private static DefinitionReference Template(string name) => new("WorkflowTemplate", name);
+
+    [Fact]
+    public void A_cron_workflow_names_what_its_workflow_spec_names()
+    {
+        var cron = Object("CronWorkflow", "nightly-etl", """
+            {
+              "schedule": "0 2 * * *",
+              "suspend": true,
+              "workflowSpec": {
+                "entrypoint": "main",
+                "serviceAccountName": "etl",
+                "arguments": {"parameters": [{"name": "conn", "value": "orders-db"}]},
+                "templates": [{"name": "main", "container": {"image": "etl:1", "env": [{"name": "PW", "valueFrom": {"secretKeyRef": {"name": "{{workflow.parameters.conn}}", "key": "password"}}}]}}]
+              }
+            }
+            """);
+
+        var references = ArgoWorkflowReferences.FromCronWorkflow(cron);
+
+        references.Kind.Should().Be("CronWorkflow");
+        references.SecretNames.Should().Equal("orders-db");
+        references.ServiceAccountNames.Should().Equal("etl");
+    }
+
+    [Fact]
+    public void A_cron_workflow_running_a_workflow_template_refers_to_it()
+    {
+        var cron = Object("CronWorkflow", "nightly", """
+            {"schedule": "0 2 * * *", "workflowSpec": {"workflowTemplateRef": {"name": "etl"}}}
+            """);
+
+        ArgoWorkflowReferences.FromCronWorkflow(cron).Definitions.Should().Equal(Template("etl"));
+    }
+
+    [Fact]
+    public void A_workflow_template_names_what_a_workflow_spec_names_and_the_templates_its_steps_refer_to()
+    {
+        var template = Object("WorkflowTemplate", "etl", """
+            {
+              "imagePullSecrets": [{"name": "registry-pull"}],
+              "arguments": {"parameters": [{"name": "conn", "value": "orders-db"}]},
+              "templates": [
+                {"name": "main", "steps": [[{"name": "load", "templateRef": {"name": "loaders", "template": "load"}}]]},
+                {"name": "dag", "dag": {"tasks": [{"name": "shared", "templateRef": {"name": "common", "template": "x", "clusterScope": true}}]}},
+                {"name": "extract", "container": {"image": "etl:1", "envFrom": [{"secretRef": {"name": "{{workflow.parameters.conn}}"}}]}}
+              ]
+            }
+            """);
+
+        var references = ArgoWorkflowReferences.FromWorkflowTemplate(template);
+
+        references.Kind.Should().Be("WorkflowTemplate");
+        references.SecretNames.Should().Equal("orders-db", "registry-pull");
+        references.Definitions.Should().Equal([Template("loaders")], "a ClusterWorkflowTemplate is cluster-scoped and not followed");
+    }
+
+    [Fact]
+    public void A_workflow_refers_to_its_workflow_template_until_the_controller_stored_its_spec()
+    {
+        var pending = Object("Workflow", "etl-x", """{"workflowTemplateRef": {"name": "etl"}}""", """{"phase": "Pending"}""");
+        var stored = Object("Workflow", "etl-x", """{"workflowTemplateRef": {"name": "etl"}}""", """
+            {"phase": "Running", "storedWorkflowTemplateSpec": {"templates": [{"name": "main", "container": {"image": "etl:1", "envFrom": [{"secretRef": {"name": "orders-db"}}]}}]}}
+            """);
+
+        ArgoWorkflowReferences.From(pending).Definitions.Should().Equal(Template("etl"));
+        var fromStatus = ArgoWorkflowReferences.From(stored);
+        fromStatus.Definitions.Should().BeEmpty("the stored spec is what runs");
+        fromStatus.SecretNames.Should().Equal("orders-db");
+    }
+
+    [Fact]
+    public void A_workflow_step_with_a_template_ref_refers_to_that_workflow_template()
+    {
+        var workflow = Object("Workflow", "etl-y", """
+            {"entrypoint": "main", "templates": [{"name": "main", "steps": [[{"name": "load", "templateRef": {"name": "loaders", "template": "load"}}]]}]}
+            """, """{"phase": "Running"}""");
+
+        ArgoWorkflowReferences.From(workflow).Definitions.Should().Equal(Template("loaders"));
+    }
+
+    [Fact]
+    public void A_finished_workflow_refers_to_no_template()
+    {
+        var workflow = Object("Workflow", "etl-z", """{"workflowTemplateRef": {"name": "etl"}}""", """{"phase": "Succeeded"}""");
+
+        ArgoWorkflowReferences.From(workflow).IsEmpty.Should().BeTrue();
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime.Watching;
+using Passbox.Operator.Tests.Runtime;
+using Passbox.Operator.Usage;
+using Passbox.Operator.Usage.Feeding;
+using static Passbox.Operator.Tests.Usage.Objects;
+
+namespace Passbox.Operator.Tests.Usage;
+
+/// <summary>
+/// The references a definition or a run names by name travel from the informer's transform to the index on the slim
+/// stub the informer keeps, like every other reference: a Pipeline's Tasks and a run's Pipeline reach the index.
+/// </summary>
+public sealed class UsageSourceDefinitionTests
+{
+    [Fact]
+    public async Task A_pipeline_run_fed_from_its_informer_uses_the_secrets_of_the_task_its_pipeline_names()
+    {
+        var index = new UsageIndex();
+        await FeedAsync(UsageSources.Tasks, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"Task","metadata":{"name":"deploy","namespace":"team-a","resourceVersion":"3"},
+             "spec":{"steps":[{"name":"apply","image":"kubectl","env":[{"name":"KUBECONFIG_DATA","valueFrom":{"secretKeyRef":{"name":"deploy-kubeconfig","key":"kubeconfig"}}}]}]}}
+            """);
+        await FeedAsync(UsageSources.Pipelines, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"Pipeline","metadata":{"name":"release","namespace":"team-a","resourceVersion":"4"},
+             "spec":{"tasks":[{"name":"deploy","taskRef":{"name":"deploy"}}]}}
+            """);
+        await FeedAsync(UsageSources.PipelineRuns, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"PipelineRun","metadata":{"name":"release-1","namespace":"team-a","resourceVersion":"5"},
+             "spec":{"pipelineRef":{"name":"release"}}}
+            """);
+
+        index.Find(UsageKinds.Pipeline, Ns, "release")!.Definitions.Should().Equal(new DefinitionReference(UsageKinds.Task, "deploy"));
+        index.UsersOfSecret(Ns, "deploy-kubeconfig").Should().Equal(new UsageUser(UsageKinds.PipelineRun, "release-1"));
+    }
+
+    /// <summary>Lists the one object through an informer feeding <paramref name="index"/>, then stops it.</summary>
+    private static async Task FeedAsync(UsageSource<UntypedObject> source, UsageIndex index, string item)
+    {
+        var endWatch = new TaskCompletionSource();
+        var server = new FakeApiServer(async request =>
+        {
+            if (!request.IsWatch)
+            {
+                return FakeApiServer.Json(HttpStatusCode.OK, $$"""{"apiVersion":"{{source.Resource.ApiVersion}}","kind":"{{source.Resource.Kind}}List","metadata":{"resourceVersion":"9"},"items":[{{item}}]}""");
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var informer = new Informer<UntypedObject>(server.CreateClient(), source.Resource, source.InformerOptions(null, null), new FakeTimeProvider(), NullLogger.Instance);
+        using var feed = source.Feed(informer, index);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+}
