@@ -143,11 +143,7 @@ public sealed class UsageIndex
             var users = new HashSet<UsageUser>();
             if (ns.Credentials.TryGetValue(credentialName, out var annotated))
             {
-                var visited = new HashSet<UsageUser>();
-                foreach (var user in annotated.Users)
-                {
-                    AddWithReferrers(ns, user, users, visited, 0);
-                }
+                AddWithReferrers(ns, annotated.Users, users);
             }
 
             if (!string.IsNullOrEmpty(generatedSecretName))
@@ -161,65 +157,74 @@ public sealed class UsageIndex
 
     private static void AddUsersOfSecret(NamespaceIndex ns, string secretName, HashSet<UsageUser> users)
     {
-        if (!ns.Secrets.TryGetValue(secretName, out var direct))
+        if (ns.Secrets.TryGetValue(secretName, out var direct))
         {
-            return;
+            AddWithReferrers(ns, direct.Users, users);
         }
+    }
 
+    /// <summary>
+    /// Adds <paramref name="namers"/>, but for definitions, and those who name them, up to <see cref="MaxIndirection"/>
+    /// references away. Breadth first, so each object is reached by its shortest chain and followed once (definitions
+    /// may name each other in a cycle).
+    /// </summary>
+    private static void AddWithReferrers(NamespaceIndex ns, IEnumerable<UsageUser> namers, HashSet<UsageUser> users)
+    {
         var visited = new HashSet<UsageUser>();
-        foreach (var user in direct.Users)
+        var level = namers.Where(visited.Add).ToList();
+        for (var depth = 0; level.Count > 0; depth++)
         {
-            AddWithReferrers(ns, user, users, visited, 0);
+            var next = new List<UsageUser>();
+            foreach (var user in level)
+            {
+                if (!UsageKinds.IsDefinition(user.Kind))
+                {
+                    users.Add(user);
+                }
+
+                if (depth < MaxIndirection && ns.Referrers.TryGetValue(user, out var referrers))
+                {
+                    next.AddRange(referrers.Users.Where(visited.Add));
+                }
+            }
+
+            level = next;
         }
     }
 
     /// <summary>
-    /// Adds <paramref name="user"/>, unless it is a definition, and those who name it, up to <see cref="MaxIndirection"/>
-    /// references away; an object already followed is not followed again (definitions may name each other in a cycle).
+    /// Adds a change for every Secret and credential that <paramref name="named"/> name, directly or through what they
+    /// name in turn (as deep as <see cref="AddWithReferrers"/> looks back): those whose users change when something starts
+    /// or stops naming one of <paramref name="named"/>.
     /// </summary>
-    private static void AddWithReferrers(NamespaceIndex ns, UsageUser user, HashSet<UsageUser> users, HashSet<UsageUser> visited, int depth)
+    private static void AddReachable(NamespaceIndex ns, IEnumerable<UsageUser> named, ChangeList changes)
     {
-        if (!UsageKinds.IsDefinition(user.Kind))
+        var visited = new HashSet<UsageUser>();
+        var level = named.Where(visited.Add).ToList();
+        for (var depth = 0; depth < MaxIndirection && level.Count > 0; depth++)
         {
-            users.Add(user);
-        }
+            var next = new List<UsageUser>();
+            foreach (var target in level)
+            {
+                if (!ns.Objects.TryGetValue(target, out var references))
+                {
+                    continue;
+                }
 
-        if (depth >= MaxIndirection || !visited.Add(user) || !ns.Referrers.TryGetValue(user, out var referrers))
-        {
-            return;
-        }
+                foreach (var name in references.SecretNames)
+                {
+                    changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
+                }
 
-        foreach (var referrer in referrers.Users)
-        {
-            AddWithReferrers(ns, referrer, users, visited, depth + 1);
-        }
-    }
+                foreach (var name in references.CredentialNames)
+                {
+                    changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
+                }
 
-    /// <summary>
-    /// Adds a change for every Secret and credential <paramref name="named"/> names, directly or through what it names in
-    /// turn (as deep as <see cref="AddWithReferrers"/> looks): those whose users change when something starts or stops
-    /// naming <paramref name="named"/>.
-    /// </summary>
-    private static void AddReachable(NamespaceIndex ns, UsageUser named, ChangeList changes, HashSet<UsageUser> visited, int depth)
-    {
-        if (depth >= MaxIndirection || !visited.Add(named) || !ns.Objects.TryGetValue(named, out var references))
-        {
-            return;
-        }
+                next.AddRange(Named(references).Where(visited.Add));
+            }
 
-        foreach (var name in references.SecretNames)
-        {
-            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
-        }
-
-        foreach (var name in references.CredentialNames)
-        {
-            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
-        }
-
-        foreach (var next in Named(references))
-        {
-            AddReachable(ns, next, changes, visited, depth + 1);
+            level = next;
         }
     }
 
@@ -289,16 +294,11 @@ public sealed class UsageIndex
         }
 
         // Starting or stopping to name a ServiceAccount or a definition changes the users of everything it names.
-        var visited = new HashSet<UsageUser>();
-        foreach (var serviceAccount in SymmetricDifference(before.ServiceAccountNames, references.ServiceAccountNames))
-        {
-            AddReachable(ns, new UsageUser(UsageKinds.ServiceAccount, serviceAccount), changes, visited, 0);
-        }
-
-        foreach (var definition in SymmetricDifference(before.Definitions, references.Definitions))
-        {
-            AddReachable(ns, new UsageUser(definition.Kind, definition.Name), changes, visited, 0);
-        }
+        AddReachable(
+            ns,
+            SymmetricDifference(before.ServiceAccountNames, references.ServiceAccountNames).Select(name => new UsageUser(UsageKinds.ServiceAccount, name))
+                .Concat(SymmetricDifference(before.Definitions, references.Definitions).Select(definition => new UsageUser(definition.Kind, definition.Name))),
+            changes);
 
         if (ns.Objects.Count == 0)
         {

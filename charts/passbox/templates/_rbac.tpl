@@ -50,9 +50,9 @@ together, to config/rbac/operator/role.yaml: a test compares them.
 
 {{/* Cluster-scoped objects. */}}
 {{- define "passbox.clusterRules" -}}
-# Tekton runs and Argo Workflows use Secrets too: their CRDs are watched (metadata only) so the runs are watched
-# from the moment a CRD exists, whether it was installed before the operator or after; get reads a found CRD's
-# served versions.
+# Tekton runs and Argo Workflows and CronWorkflows use Secrets too, directly or through the Tasks, Pipelines and
+# WorkflowTemplates they name: their CRDs are watched (metadata only) so these are watched from the moment a CRD
+# exists, whether it was installed before the operator or after; get reads a found CRD's served versions.
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
   verbs: [get, list, watch]

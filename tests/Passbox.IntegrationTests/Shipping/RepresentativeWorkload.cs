@@ -13,7 +13,7 @@ namespace Passbox.IntegrationTests.Shipping;
 /// Everything the operator does in a cluster, in one run: what the RBAC tests grant permissions for. Both kinds created
 /// and validated, Secrets published, repaired after a hand edit and a deletion, a deletion blocked by a Pod and finished
 /// once it is gone, a user provisioned, rotated (opted-in workloads restarted) and dropped, events recorded and
-/// aggregated, the lease held and released, Tekton runs and Argo Workflows watched.
+/// aggregated, the lease held and released, Tekton's and Argo Workflows' runs and definitions watched.
 /// </summary>
 public sealed class RepresentativeWorkload(ControlPlaneFixture controlPlane, MariaDbFixture mariaDb, ITestOutputHelper output)
 {

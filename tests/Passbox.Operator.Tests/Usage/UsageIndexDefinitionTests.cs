@@ -107,6 +107,20 @@ public sealed class UsageIndexDefinitionTests
     }
 
     [Fact]
+    public void A_user_within_the_bound_by_its_shortest_chain_counts_whatever_longer_chains_there_are()
+    {
+        // e names a directly, and through d, c, b too: the run that names e is two references from the Secret.
+        index.Upsert(Definition(UsageKinds.WorkflowTemplate, "a", secrets: ["s"]));
+        index.Upsert(Definition(UsageKinds.WorkflowTemplate, "b", definitions: [WorkflowTemplate("a")]));
+        index.Upsert(Definition(UsageKinds.WorkflowTemplate, "c", definitions: [WorkflowTemplate("b")]));
+        index.Upsert(Definition(UsageKinds.WorkflowTemplate, "d", definitions: [WorkflowTemplate("c")]));
+        index.Upsert(Definition(UsageKinds.WorkflowTemplate, "e", definitions: [WorkflowTemplate("d"), WorkflowTemplate("a")]));
+        index.Upsert(Running(UsageKinds.Workflow, "w", WorkflowTemplate("e")));
+
+        index.UsersOfSecret(Ns, "s").Should().Equal(new UsageUser(UsageKinds.Workflow, "w"));
+    }
+
+    [Fact]
     public void A_run_starting_or_finishing_notifies_the_secrets_its_pipeline_reaches()
     {
         index.Upsert(Definition(UsageKinds.Task, "deploy", secrets: ["deploy-kubeconfig"]));
