@@ -34,7 +34,7 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
     public CheckSchedule Schedule(ClusterCredential credential)
     {
         var spec = EffectiveClusterSpec.From(credential);
-        return new CheckSchedule(spec.Interval, spec.Timeout, spec.ValidationDisabled);
+        return new CheckSchedule(spec.Interval, spec.Timeout, spec.ValidationDisabled ? "spec.validation.disabled is true" : null);
     }
 
     public Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct) =>

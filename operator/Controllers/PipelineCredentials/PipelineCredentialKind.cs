@@ -43,10 +43,13 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
     public CheckSchedule Schedule(PipelineCredential credential)
     {
         var validation = credential.Spec.Validation;
+        var disabledBy = Probe(credential.Spec) != PipelineProbe.None ? null
+            : validation?.Probe is null ? $"spec.validation.probe is None, the default for type {credential.Spec.Type}"
+            : "spec.validation.probe is None";
         return new CheckSchedule(
             ValidationPlanner.ParseInterval(validation?.Interval, DefaultInterval),
             GoDuration.Parse(validation?.Timeout, DefaultTimeout),
-            Probe(credential.Spec) == PipelineProbe.None);
+            disabledBy);
     }
 
     public Task<ValidationOutcome> ValidateAsync(PipelineCredential credential, SourceValues sources, CancellationToken ct)

@@ -174,7 +174,7 @@ public sealed partial class CredentialPipeline(
         {
             status.AttemptedRevision = revision;
             conditions.Set(ConditionTypes.Validated, true, ConditionReasons.ValidationDisabled,
-                "validation is disabled (validation.disabled, or probe None); the Secret is published without a check");
+                $"validation is disabled ({schedule.DisabledBy}); the Secret is published without a check");
             return null;
         }
 

@@ -43,5 +43,11 @@ public interface ICredentialKind<in T>
     ICredentialProvisioning<T>? Provisioning => null;
 }
 
-/// <summary>How often and how long a credential is checked, with the defaults applied.</summary>
-public sealed record CheckSchedule(TimeSpan Interval, TimeSpan Timeout, bool Disabled);
+/// <summary>
+/// How often and how long a credential is checked, with the defaults applied. <c>DisabledBy</c> names the field that
+/// turns checking off, in this kind's own terms (the condition message tells the user what to change), or is null.
+/// </summary>
+public sealed record CheckSchedule(TimeSpan Interval, TimeSpan Timeout, string? DisabledBy)
+{
+    public bool Disabled => DisabledBy is not null;
+}

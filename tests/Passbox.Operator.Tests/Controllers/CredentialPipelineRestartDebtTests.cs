@@ -178,7 +178,7 @@ public sealed class CredentialPipelineRestartDebtTests
 
         public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
 
-        public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), Disabled: false);
+        public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), DisabledBy: null);
 
         public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => Payload(SecretName(credential), sources.All.Single().Bytes!);
 

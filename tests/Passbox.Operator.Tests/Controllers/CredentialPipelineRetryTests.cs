@@ -128,7 +128,7 @@ public sealed class CredentialPipelineRetryTests
 
         public override ICredentialProvisioning<V1ConfigMap> Provisioning => this;
 
-        public override CheckSchedule Schedule(V1ConfigMap credential) => new(CheckInterval, TimeSpan.FromSeconds(3), Disabled: false);
+        public override CheckSchedule Schedule(V1ConfigMap credential) => new(CheckInterval, TimeSpan.FromSeconds(3), DisabledBy: null);
 
         public bool Manages(V1ConfigMap credential) => true;
 

@@ -90,7 +90,7 @@ internal abstract class TestCredentialKind : ICredentialKind<V1ConfigMap>
 
     public string LoginRelevantSpec(V1ConfigMap credential) => "app@db:3306";
 
-    public virtual CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), Disabled: false);
+    public virtual CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), DisabledBy: null);
 
     public Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
     {
