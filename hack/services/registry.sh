@@ -3,6 +3,7 @@
 # (bcrypt) basic auth, plain HTTP on 127.0.0.1, all state under one directory.
 #
 #   registry.sh start DIR --user USER --password PASS [--watch-pid PID]
+#   registry.sh start DIR --open [--watch-pid PID]   no authentication at all (anyone may pull and push)
 #   registry.sh stop DIR          (idempotent)
 #   registry.sh status DIR        exit 0 when running
 #
@@ -53,17 +54,19 @@ http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@"; }
 cmd_start() {
   [[ $# -ge 1 ]] || usage
   local dir_arg=$1; shift
-  local watch="" user="" pass="" have_pass=0
+  local watch="" user="" pass="" have_pass=0 open=0
   while [[ $# -gt 0 ]]; do
     case $1 in
       --watch-pid) watch=${2:?--watch-pid needs a PID}; shift 2 ;;
       --user) user=${2:?--user needs a value}; shift 2 ;;
       --password) pass=${2-}; have_pass=1; shift 2 ;;
+      --open) open=1; shift ;;
       *) svc_die "unknown argument: $1" ;;
     esac
   done
   svc_check_watch_pid "$watch"
-  [[ -n $user && $have_pass -eq 1 ]] || svc_die "start needs --user USER --password PASS"
+  [[ $open -eq 1 || ( -n $user && $have_pass -eq 1 ) ]] || svc_die "start needs --user USER --password PASS, or --open"
+  [[ $open -eq 0 || ( -z $user && $have_pass -eq 0 ) ]] || svc_die "--open takes no --user or --password"
   [[ $user != *:* ]] || svc_die "user name must not contain ':'"
   command -v docker-registry >/dev/null || svc_die "docker-registry not found (run hack/deps.sh)"
   command -v htpasswd >/dev/null || svc_die "htpasswd not found (run hack/deps.sh, apache2-utils)"
@@ -79,8 +82,13 @@ cmd_start() {
 
   # bcrypt (the only scheme the registry accepts). Password via stdin, not argv.
   # Cost 5 keeps each authenticated request cheap (tests make many of them).
-  (umask 077; printf '%s\n' "$pass" | htpasswd -i -B -C 5 -c "$DIR/htpasswd" "$user" 2>/dev/null) \
-    || svc_die "htpasswd failed"
+  local auth="" ready_code=200
+  if [[ $open -eq 0 ]]; then
+    (umask 077; printf '%s\n' "$pass" | htpasswd -i -B -C 5 -c "$DIR/htpasswd" "$user" 2>/dev/null) \
+      || svc_die "htpasswd failed"
+    auth=$(printf 'auth:\n  htpasswd:\n    realm: %s\n    path: %s\n' "$REALM" "$DIR/htpasswd")
+    ready_code=401
+  fi
 
   local port attempt rc pid
   for attempt in 1 2 3 4 5; do
@@ -105,10 +113,7 @@ http:
   secret: $(svc_random 32)
   headers:
     X-Content-Type-Options: [nosniff]
-auth:
-  htpasswd:
-    realm: $REALM
-    path: $DIR/htpasswd
+$auth
 health:
   storagedriver:
     enabled: false
@@ -119,7 +124,7 @@ EOF
     echo "$pid" >"$PIDFILE"
     rc=0
     svc_wait_for "$START_TIMEOUT" "$pid" "$CONFIG" "$LOG" \
-      bash -c '[[ $(curl -s -o /dev/null -w "%{http_code}" --max-time 2 "$1") == 401 ]]' _ "http://127.0.0.1:$port/v2/" \
+      bash -c '[[ $(curl -s -o /dev/null -w "%{http_code}" --max-time 2 "$1") == "$2" ]]' _ "http://127.0.0.1:$port/v2/" "$ready_code" \
       || rc=$?
     [[ $rc -eq 0 ]] && break
     rm -f "$PIDFILE"
@@ -138,7 +143,11 @@ EOF
   done
 
   local url="http://127.0.0.1:$port" code
-  code=$(svc_curl_user "$user" "$pass" | http_code -K - "$url/v2/") || true
+  if [[ $open -eq 1 ]]; then
+    code=$(http_code "$url/v2/") || true
+  else
+    code=$(svc_curl_user "$user" "$pass" | http_code -K - "$url/v2/") || true
+  fi
   if [[ $code != 200 ]]; then
     svc_log "GET $url/v2/ with the credentials gave $code, expected 200"
     svc_log_tail "$LOG"

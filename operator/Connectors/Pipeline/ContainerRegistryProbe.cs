@@ -44,71 +44,80 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
         var target = apiRoot;
         try
         {
+            IReadOnlyList<WwwAuthenticateChallenge> challenges;
+            string? anonymousVersion;
+            var open = false;
             var (anonymous, _) = await session.SendAsync(apiRoot, uri => new HttpRequestMessage(HttpMethod.Get, uri));
             using (anonymous)
             {
+                anonymousVersion = ApiVersion(anonymous);
                 if (anonymous.StatusCode == HttpStatusCode.OK)
                 {
-                    return ValidationOutcome.Success(
-                        $"registry {where} lets anyone in at /v2/; the credentials could not be checked there", ApiVersion(anonymous));
+                    open = true;
                 }
-
-                if (anonymous.StatusCode != HttpStatusCode.Unauthorized)
+                else if (anonymous.StatusCode != HttpStatusCode.Unauthorized)
                 {
                     return UnexpectedStatus(anonymous, where, "/v2/");
                 }
 
-                var challenges = WwwAuthenticateChallenge.ParseAll(HeaderValues(anonymous, "WWW-Authenticate"));
-                var bearer = challenges.FirstOrDefault(c => c.IsScheme("Bearer"));
-                var basic = challenges.FirstOrDefault(c => c.IsScheme("Basic"));
-                AuthenticationHeaderValue authorization;
-                if (bearer is not null)
-                {
-                    if (!TryTokenEndpoint(bearer, registry, out var tokenUri, out var refusal))
-                    {
-                        return refusal;
-                    }
+                challenges = WwwAuthenticateChallenge.ParseAll(HeaderValues(anonymous, "WWW-Authenticate"));
+            }
 
-                    target = tokenUri;
-                    var token = await FetchTokenAsync(session, tokenUri, credentials, where);
-                    if (token.Outcome is not null)
-                    {
-                        return token.Outcome;
-                    }
-
-                    authorization = new AuthenticationHeaderValue("Bearer", token.Token);
-                }
-                else if (basic is not null)
+            if (open)
+            {
+                var presented = await PresentUnaskedAsync(session, apiRoot, credentials, where, anonymousVersion);
+                if (presented.Outcome is not null)
                 {
-                    authorization = credentials.Header();
-                }
-                else
-                {
-                    var schemes = challenges.Count == 0 ? "none" : string.Join(", ", challenges.Select(c => c.Scheme));
-                    return ValidationOutcome.Failure(ValidationReasons.Unsupported,
-                        $"registry {where} asks for an authentication scheme the probe does not speak (offered: {schemes})");
+                    return presented.Outcome;
                 }
 
-                target = apiRoot;
-                var (authenticated, _) = await session.SendAsync(apiRoot, uri =>
+                challenges = presented.Challenges;
+            }
+
+            var bearer = challenges.FirstOrDefault(c => c.IsScheme("Bearer"));
+            var basic = challenges.FirstOrDefault(c => c.IsScheme("Basic"));
+            AuthenticationHeaderValue authorization;
+            if (bearer is not null)
+            {
+                if (!TryTokenEndpoint(bearer, registry, out var tokenUri, out var refusal))
                 {
-                    var message = new HttpRequestMessage(HttpMethod.Get, uri);
-                    message.Headers.Authorization = authorization;
-                    return message;
-                });
-                using (authenticated)
-                {
-                    return authenticated.StatusCode switch
-                    {
-                        HttpStatusCode.OK => ValidationOutcome.Success(
-                            $"{credentials.Describe()} logged in to registry {where}", ApiVersion(authenticated) ?? ApiVersion(anonymous)),
-                        HttpStatusCode.Unauthorized => ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
-                            $"registry {where} refused the login of {credentials.Describe()} (HTTP 401){credentials.RefusalHint()}"),
-                        HttpStatusCode.Forbidden => ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
-                            $"registry {where} accepted {credentials.Describe()} but denied access (HTTP 403)"),
-                        _ => UnexpectedStatus(authenticated, where, "/v2/"),
-                    };
+                    return refusal;
                 }
+
+                target = tokenUri;
+                var token = await FetchTokenAsync(session, tokenUri, credentials, where);
+                if (token.Outcome is not null)
+                {
+                    return token.Outcome;
+                }
+
+                authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+            }
+            else if (basic is not null)
+            {
+                authorization = credentials.Header();
+            }
+            else
+            {
+                var schemes = challenges.Count == 0 ? "none" : string.Join(", ", challenges.Select(c => c.Scheme));
+                return ValidationOutcome.Failure(ValidationReasons.Unsupported,
+                    $"registry {where} asks for an authentication scheme the probe does not speak (offered: {schemes})");
+            }
+
+            target = apiRoot;
+            var (authenticated, _) = await session.SendAsync(apiRoot, uri => Authorized(uri, authorization));
+            using (authenticated)
+            {
+                return authenticated.StatusCode switch
+                {
+                    HttpStatusCode.OK => ValidationOutcome.Success(
+                        $"{credentials.Describe()} logged in to registry {where}", ApiVersion(authenticated) ?? anonymousVersion),
+                    HttpStatusCode.Unauthorized => ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
+                        $"registry {where} refused the login of {credentials.Describe()} (HTTP 401){credentials.RefusalHint()}"),
+                    HttpStatusCode.Forbidden => ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
+                        $"registry {where} accepted {credentials.Describe()} but denied access (HTTP 403)"),
+                    _ => UnexpectedStatus(authenticated, where, "/v2/"),
+                };
             }
         }
         catch (Exception ex) when (session.TryDescribe(ex, target, out var outcome))
@@ -185,6 +194,45 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
         }
     }
 
+    /// <summary>
+    /// docker, kaniko and crane answer challenges only, so an open /v2/ never sees their credentials. The one check left is
+    /// to present them unasked: registries that let anyone read but want a login to push (Nexus or Artifactory with
+    /// anonymous access, nginx checking a login when one comes) refuse wrong ones, or answer with the Bearer challenge a
+    /// login goes through (returned for the caller to follow). A registry without authentication ignores them, which the
+    /// outcome says, with what to do.
+    /// </summary>
+    private static async Task<(ValidationOutcome? Outcome, IReadOnlyList<WwwAuthenticateChallenge> Challenges)> PresentUnaskedAsync(
+        ProbeSession session, Uri apiRoot, BasicCredentials credentials, string where, string? anonymousVersion)
+    {
+        var (presented, _) = await session.SendAsync(apiRoot, uri => Authorized(uri, credentials.Header()));
+        using (presented)
+        {
+            switch (presented.StatusCode)
+            {
+                case HttpStatusCode.OK:
+                    return (ValidationOutcome.Success(
+                        $"registry {where} lets anyone in at /v2/ and ignored the login of {credentials.Describe()}, so the credentials " +
+                        "could not be checked (docker, kaniko and crane send none to it either); turn on the registry's authentication " +
+                        "to have them checked, or set spec.validation.probe to None to publish them without this check",
+                        ApiVersion(presented) ?? anonymousVersion), []);
+                case HttpStatusCode.Forbidden:
+                    return (ValidationOutcome.Failure(ValidationReasons.PermissionDenied,
+                        $"registry {where} lets anyone in at /v2/ but denied {credentials.Describe()} when it was presented (HTTP 403)"), []);
+                case HttpStatusCode.Unauthorized:
+                    break;
+                default:
+                    return (UnexpectedStatus(presented, where, "/v2/"), []);
+            }
+
+            var challenges = WwwAuthenticateChallenge.ParseAll(HeaderValues(presented, "WWW-Authenticate"));
+            return challenges.Any(c => c.IsScheme("Bearer"))
+                ? (null, challenges)
+                : (ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed,
+                    $"registry {where} lets anyone in at /v2/ but refused the login of {credentials.Describe()} when it was presented " +
+                    $"(HTTP 401){credentials.RefusalHint()}"), []);
+        }
+    }
+
     private static async Task<(string? Token, ValidationOutcome? Outcome)> FetchTokenAsync(
         ProbeSession session, Uri tokenUri, BasicCredentials credentials, string where)
     {
@@ -215,6 +263,13 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
                     return (null, UnexpectedStatus(response, $"the token service of registry {where}", service));
             }
         }
+    }
+
+    private static HttpRequestMessage Authorized(Uri uri, AuthenticationHeaderValue authorization)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Get, uri);
+        message.Headers.Authorization = authorization;
+        return message;
     }
 
     private static ValidationOutcome UnexpectedStatus(HttpResponseMessage response, string where, string path) =>

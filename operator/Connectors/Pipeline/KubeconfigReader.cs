@@ -154,6 +154,14 @@ internal static class KubeconfigReader
             return FileRefused($"user \"{userName}\"", tokenFileKey, "token");
         }
 
+        var tlsServerName = string.IsNullOrWhiteSpace(endpoint.TlsServerName) ? null : endpoint.TlsServerName.Trim();
+        if (tlsServerName is not null && Uri.CheckHostName(tlsServerName) is not (UriHostNameType.Dns or UriHostNameType.IPv4 or UriHostNameType.IPv6))
+        {
+            // It becomes the TLS server name (SNI) and the name the certificate is checked against, as with kubectl.
+            return Invalid($"tls-server-name of cluster \"{clusterName}\" is not a host name: give the DNS name the server certificate carries, " +
+                "such as kubernetes.default.svc, without scheme or port");
+        }
+
         X509Certificate2Collection? authorities = null;
         if (!string.IsNullOrWhiteSpace(endpoint.CertificateAuthorityData))
         {
@@ -214,7 +222,7 @@ internal static class KubeconfigReader
             UserName = userName,
             CertificateAuthorities = authorities,
             InsecureSkipTlsVerify = endpoint.SkipTlsVerify,
-            TlsServerName = string.IsNullOrWhiteSpace(endpoint.TlsServerName) ? null : endpoint.TlsServerName,
+            TlsServerName = tlsServerName,
             Proxy = proxy,
             ProxyCredentials = proxyCredentials,
             ClientCertificate = clientCertificate,

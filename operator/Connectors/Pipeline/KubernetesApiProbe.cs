@@ -195,10 +195,27 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
         }
     }
 
+    /// <summary><paramref name="serverName"/> as a Host header for <paramref name="uri"/>: with its port unless it is the default.</summary>
+    private static string HostHeader(string serverName, Uri uri)
+    {
+        var host = Uri.CheckHostName(serverName) == UriHostNameType.IPv6 && !serverName.StartsWith('[') ? $"[{serverName}]" : serverName;
+        return uri.IsDefaultPort ? host : $"{host}:{uri.Port}";
+    }
+
     private static HttpRequestMessage Authorized(Uri uri, KubeconfigTarget target)
     {
         var message = new HttpRequestMessage(HttpMethod.Get, uri);
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        if (target.TlsServerName is { } serverName && uri.Scheme == Uri.UriSchemeHttps)
+        {
+            // kubectl sends tls-server-name as the TLS server name (SNI), and a server or an SNI router in front of it picks
+            // its certificate or backend by it: without it the check met another certificate (or none) than kubectl does.
+            // SocketsHttpHandler takes the SNI from the Host header alone (its SslOptions.TargetHost is overwritten per
+            // connection), so the Host header names it too; the connection still goes to the server's address and port.
+            // Plain http has no server name to send, and keeps the Host header kubectl sends.
+            message.Headers.Host = HostHeader(serverName, uri);
+        }
+
         if (target.BearerToken is not null)
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", target.BearerToken);

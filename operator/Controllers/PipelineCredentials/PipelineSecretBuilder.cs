@@ -83,7 +83,7 @@ public static class PipelineSecretBuilder
         switch (spec.Type)
         {
             case PipelineCredentialType.UsernamePassword when format == SecretFormat.DockerConfigJson:
-                data[".dockerconfigjson"] = DockerConfigJson(RegistryHost(spec.Server ?? throw NoServer("spec.secret.format DockerConfigJson", "the registry")), inputs.Username!, inputs.Password!);
+                data[".dockerconfigjson"] = DockerConfigJson(RegistryConfigKeys(spec.Server ?? throw NoServer("spec.secret.format DockerConfigJson", "the registry")), inputs.Username!, inputs.Password!);
                 break;
             case PipelineCredentialType.UsernamePassword:
                 data["username"] = inputs.Username!;
@@ -109,19 +109,38 @@ public static class PipelineSecretBuilder
             return;
         }
 
+        var server = Address(spec.Server);
         if (format == SecretFormat.DockerConfigJson || spec.Validation?.Probe == PipelineProbe.ContainerRegistry)
         {
             // Tekton writes the annotation's value as the key of the docker config it builds for a basic-auth Secret.
-            annotations["tekton.dev/docker-0"] = ProbeUrls.IsDockerHub(ServerUri(spec.Server).Host) ? DockerHubConfigKey : AsWritten(spec.Server);
+            if (ProbeUrls.IsDockerHub(server.Uri.Host))
+            {
+                annotations["tekton.dev/docker-0"] = DockerHubConfigKey;
+                return;
+            }
+
+            annotations["tekton.dev/docker-0"] = AsWritten(spec.Server);
+            if (server.RegistryAlias is { } alias)
+            {
+                annotations["tekton.dev/docker-1"] = $"https://{alias}";
+            }
+
             return;
         }
 
-        var uri = ServerUri(spec.Server);
-        var origin = $"{uri.Scheme}://{uri.Authority}";
-        annotations["tekton.dev/git-0"] = origin;
+        // git's credential store compares host:port as a string: https://git.example.com:443/app.git does not find the
+        // credentials of https://git.example.com, nor the other way round. A written default port gets both lines.
         var (user, secret) = spec.Type == PipelineCredentialType.SecretText ? (TokenUsername, inputs.Token!) : (inputs.Username!, inputs.Password!);
-        data[".git-credentials"] = $"{uri.Scheme}://{Uri.EscapeDataString(user)}:{Uri.EscapeDataString(secret)}@{uri.Authority}\n";
-        data[".gitconfig"] = $"[credential \"{origin}\"]\n\thelper = store\n";
+        var login = $"{Uri.EscapeDataString(user)}:{Uri.EscapeDataString(secret)}";
+        var authorities = new[] { server.Authority, server.AuthorityWithoutDefaultPort }.OfType<string>().ToList();
+        for (var i = 0; i < authorities.Count; i++)
+        {
+            annotations[$"tekton.dev/git-{i}"] = $"{server.Uri.Scheme}://{authorities[i]}";
+        }
+
+        data[".git-credentials"] = string.Concat(authorities.Select(authority => $"{server.Uri.Scheme}://{login}@{authority}\n"));
+        // git matches a [credential "<url>"] section with the default port and without as one server.
+        data[".gitconfig"] = $"[credential \"{server.Origin}\"]\n\thelper = store\n";
     }
 
     /// <summary>
@@ -210,11 +229,17 @@ public static class PipelineSecretBuilder
         }
     }
 
-    public static string DockerConfigJson(string registryHost, string username, string password)
+    public static string DockerConfigJson(IReadOnlyList<string> registryKeys, string username, string password)
     {
+        ArgumentNullException.ThrowIfNull(registryKeys);
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{username}:{password}"));
-        var entry = new JsonObject { ["username"] = username, ["password"] = password, ["auth"] = auth };
-        return new JsonObject { ["auths"] = new JsonObject { [registryHost] = entry } }.ToJsonString();
+        var auths = new JsonObject();
+        foreach (var key in registryKeys)
+        {
+            auths[key] = new JsonObject { ["username"] = username, ["password"] = password, ["auth"] = auth };
+        }
+
+        return new JsonObject { ["auths"] = auths }.ToJsonString();
     }
 
     private static string ArgoClusterConfig(ClusterAccess cluster)
@@ -261,22 +286,29 @@ public static class PipelineSecretBuilder
     }
 
     /// <summary>
-    /// The registry as docker config keys it: host and port, no scheme, user info or path; Docker Hub under any of its
-    /// names as <see cref="DockerHubConfigKey"/>.
+    /// The keys of the registry in a docker config: host and port as written, no scheme, user info or path; Docker Hub under
+    /// any of its names as <see cref="DockerHubConfigKey"/>. A written https port 443 also gets the bare host: docker, kaniko
+    /// and crane look up <c>registry.example.com:443/app</c> and <c>registry.example.com/app</c> under different keys, and
+    /// both name this registry.
     /// </summary>
-    public static string RegistryHost(string server)
+    public static IReadOnlyList<string> RegistryConfigKeys(string server)
     {
-        var uri = ServerUri(server);
-        return ProbeUrls.IsDockerHub(uri.Host) ? DockerHubConfigKey : uri.Authority;
+        var address = Address(server);
+        if (ProbeUrls.IsDockerHub(address.Uri.Host))
+        {
+            return [DockerHubConfigKey];
+        }
+
+        return address.RegistryAlias is { } alias ? [address.Authority, alias] : [address.Authority];
     }
 
     /// <summary>
-    /// spec.server parsed as a URL (https:// when it names no scheme). <see cref="Uri.Authority"/> leaves out user info,
-    /// so a token written into the URL never reaches what is derived from it.
+    /// spec.server parsed as a URL (https:// when it names no scheme). Neither its URI's authority nor the address's
+    /// carries user info, so a token written into the URL never reaches what is derived from it.
     /// </summary>
-    private static Uri ServerUri(string server) =>
-        Uri.TryCreate(WithScheme(server), UriKind.Absolute, out var uri) && !string.IsNullOrEmpty(uri.Host)
-            ? uri
+    private static ServerAddress Address(string server) =>
+        ServerAddress.TryParse(server, out var address)
+            ? address
             : throw new UnbuildableSecretException(
                 "spec.server is not a URL: give a host with an optional port of digits and an optional path, " +
                 "such as https://git.example.com/team/app.git or registry.example.com:5000");
@@ -287,10 +319,10 @@ public static class PipelineSecretBuilder
     /// </summary>
     private static string AsWritten(string server)
     {
-        var uri = ServerUri(server);
-        return string.IsNullOrEmpty(uri.UserInfo)
+        var address = Address(server);
+        return string.IsNullOrEmpty(address.Uri.UserInfo)
             ? WithScheme(server)
-            : uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.PathAndQuery | UriComponents.Fragment, UriFormat.UriEscaped);
+            : address.Origin + address.Uri.GetComponents(UriComponents.PathAndQuery | UriComponents.Fragment, UriFormat.UriEscaped);
     }
 
     /// <summary>
@@ -304,8 +336,7 @@ public static class PipelineSecretBuilder
         return "oci://" + written[(written.IndexOf("://", StringComparison.Ordinal) + 3)..];
     }
 
-    private static string WithScheme(string server) =>
-        server.Contains("://", StringComparison.Ordinal) ? server : "https://" + server;
+    private static string WithScheme(string server) => ServerAddress.WithScheme(server);
 
     private static UnbuildableSecretException NoServer(string what, string serverIs) => new($"{what} needs spec.server ({serverIs}), which is not set");
 }

@@ -103,6 +103,62 @@ public sealed class PipelineCredentialTests(
         }
     }
 
+    /// <summary>
+    /// A git server written with its default port (http://git.passbox.invalid:80/…), reached through an egress proxy so
+    /// that the real git server answers under that name. git's credential store compares host:port as a string, and the
+    /// port was dropped from the published store: a clone of the URL as written asked for a password. Both spellings of
+    /// the URL now find the credentials (probe None: only the proxy knows the name).
+    /// </summary>
+    [Fact]
+    public async Task Git_credentials_for_Tekton_with_a_written_default_port_are_found_by_git_for_both_spellings_of_the_url()
+    {
+        var real = new Uri(git.RepositoryUrl);
+        await using var proxy = new ConnectProxy((_, _) => (real.Host, real.Port));
+        var withPort = $"http://git.passbox.invalid:80{real.PathAndQuery}";
+        var withoutPort = $"http://git.passbox.invalid{real.PathAndQuery}";
+        await kit.CreateSecretAsync("tekton-port-input", new Dictionary<string, string> { ["password"] = git.Password });
+
+        await kit.CreateAsync(GitCredential("tekton-port", "tekton-port-input", SecretFormat.BasicAuth, c =>
+        {
+            c.Spec.Server = withPort;
+            c.Spec.Validation!.Probe = PipelineProbe.None;
+            c.Spec.Secret!.Consumers = [SecretConsumer.Tekton];
+        }));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("tekton-port", ConditionTypes.Ready, "True", ConditionReasons.ValidationDisabled);
+        var secret = await kit.WaitForSecretAsync("tekton-port");
+        var data = ClusterTestKit.Decode(secret);
+        var home = Directory.CreateTempSubdirectory("passbox-it-githome-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(home, ".gitconfig"), data[".gitconfig"]);
+            await File.WriteAllTextAsync(Path.Combine(home, ".git-credentials"), data[".git-credentials"]);
+            foreach (var url in new[] { withPort, withoutPort })
+            {
+                var result = ShippingTools.TryRun("git", ["ls-remote", url], workingDirectory: home, environment: new Dictionary<string, string>
+                {
+                    ["HOME"] = home,
+                    ["XDG_CONFIG_HOME"] = Path.Combine(home, ".config"),
+                    ["GIT_CONFIG_NOSYSTEM"] = "1",
+                    ["GIT_TERMINAL_PROMPT"] = "0",
+                    ["GIT_ASKPASS"] = "/bin/false",
+                    ["http_proxy"] = proxy.Address.ToString(),
+                    ["no_proxy"] = string.Empty,
+                    ["NO_PROXY"] = string.Empty,
+                });
+                result.ExitCode.Should().Be(0, "git finds the published credentials for {0}: {1}", url, result.StandardError);
+            }
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+
+        proxy.Requested.Should().Contain("git.passbox.invalid:80");
+        secret.Metadata.Annotations.Should().Contain("tekton.dev/git-0", "http://git.passbox.invalid:80")
+            .And.Contain("tekton.dev/git-1", "http://git.passbox.invalid");
+    }
+
     [Fact]
     public async Task Git_credentials_for_Jenkins_carry_its_labels_and_annotations()
     {

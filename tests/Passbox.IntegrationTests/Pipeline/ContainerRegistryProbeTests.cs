@@ -52,6 +52,25 @@ public sealed class ContainerRegistryProbeTests(RegistryFixture registry)
         outcome.Message.Should().Contain(registry.HostAndPort);
     }
 
+    /// <summary>
+    /// A registry without authentication ignores any login, and docker, kaniko and crane send it none: nothing can check the
+    /// credentials there. The condition says so and what to do, instead of a bare "could not be checked".
+    /// </summary>
+    [Fact]
+    public async Task An_open_registry_is_validated_saying_the_login_was_ignored_and_what_to_do()
+    {
+        await using var open = await ServiceScript.StartAsync("registry.sh", "--open");
+
+        var outcome = await probe.ProbeAsync(Request(open.Env["REGISTRY_URL"], registry.User, registry.Password), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.ServerVersion.Should().Be("registry/2.0");
+        outcome.Message.Should().Be($"registry {open.Env["REGISTRY_HOST"]} lets anyone in at /v2/ and ignored the login of user {registry.User}, " +
+            "so the credentials could not be checked (docker, kaniko and crane send none to it either); turn on the registry's " +
+            "authentication to have them checked, or set spec.validation.probe to None to publish them without this check")
+            .And.NotContain(registry.Password);
+    }
+
     [Fact]
     public async Task Registry_down_is_unreachable()
     {

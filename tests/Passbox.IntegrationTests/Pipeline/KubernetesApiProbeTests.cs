@@ -1,4 +1,5 @@
 using Passbox.IntegrationTests.Infrastructure;
+using Passbox.IntegrationTests.Shipping;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.Pipeline;
 using Xunit.Abstractions;
@@ -76,6 +77,45 @@ public sealed class KubernetesApiProbeTests(KubernetesApiFixture cluster, ITestO
 
         outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
         outcome.Message.Should().Contain("not valid for host api.wrong.example");
+    }
+
+    /// <summary>
+    /// An API server behind a TLS passthrough router that routes by server name (SNI), reached by address with
+    /// tls-server-name naming it, as kubectl is given it. kubectl sends tls-server-name as the SNI; the probe sent none
+    /// (the server is an address), the router hung up, and a kubeconfig that works with kubectl was refused.
+    /// </summary>
+    [Fact]
+    public async Task Tls_server_name_is_sent_as_sni_and_reaches_the_api_server_behind_an_sni_router_as_with_kubectl()
+    {
+        var real = new Uri(cluster.Server);
+        await using var router = new SniRouter(new Dictionary<string, (string Host, int Port)> { ["localhost"] = (real.Host, real.Port) });
+        var kubeconfig = cluster.Kubeconfig(server: ProbeUrls.Display(router.Address), tlsServerName: "localhost");
+
+        var outcome = await Probe(kubeconfig);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.ServerVersion.Should().StartWith("v1.");
+        router.ServerNames.Should().NotBeEmpty().And.OnlyContain(name => name == "localhost");
+        if (cluster.IsRealControlPlane)
+        {
+            // The same kubeconfig with kubectl (client-go), which the check stands for.
+            var file = Path.Combine(Path.GetTempPath(), $"passbox-it-sni-{Guid.NewGuid():N}");
+            try
+            {
+                await File.WriteAllTextAsync(file, kubeconfig);
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+
+                var kubectl = ShippingTools.TryRun(ShippingTools.Kubectl, ["--kubeconfig", file, "get", "--raw", "/version"]);
+                kubectl.ExitCode.Should().Be(0, "kubectl reaches the API server through the router: {0}", kubectl.StandardError);
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }
     }
 
     [Fact]

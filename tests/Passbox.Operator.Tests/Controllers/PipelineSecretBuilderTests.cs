@@ -86,6 +86,69 @@ public sealed class PipelineSecretBuilderTests
     }
 
     /// <summary>
+    /// docker, kaniko and crane look a registry up by the host exactly as the image reference writes it:
+    /// registry.example.com:443/app under "registry.example.com:443", registry.example.com/app under "registry.example.com".
+    /// A written port 443 was dropped, so a pipeline pushing to registry.example.com:443/app found no credentials. Both
+    /// names are this registry, so both are keyed; Tekton gets an annotation for each (it keys its docker config by them).
+    /// </summary>
+    [Theory]
+    [InlineData("https://registry.example.com:443")]
+    [InlineData("registry.example.com:443")]
+    [InlineData("https://registry.example.com:443/team")]
+    public void A_written_default_port_stays_in_the_registry_keys_and_the_bare_host_is_keyed_too(string server)
+    {
+        var dockerConfig = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.DockerConfigJson, SecretConsumer.Tekton), UserPass);
+
+        var auths = JsonNode.Parse(Data(dockerConfig)[".dockerconfigjson"])!["auths"]!.AsObject();
+        auths.Select(p => p.Key).Should().Equal("registry.example.com:443", "registry.example.com");
+        auths.Select(p => p.Value!["auth"]!.GetValue<string>()).Distinct().Should().ContainSingle();
+        dockerConfig.Annotations.Should().Contain("tekton.dev/docker-0", (server.Contains("://", StringComparison.Ordinal) ? server : "https://" + server))
+            .And.Contain("tekton.dev/docker-1", "https://registry.example.com");
+    }
+
+    [Theory]
+    [InlineData("https://registry.example.com", "registry.example.com")]
+    [InlineData("registry.example.com:5000", "registry.example.com:5000")]
+    [InlineData("http://registry.example.com:80", "registry.example.com:80")]
+    public void A_registry_without_a_written_default_port_has_one_key_as_written(string server, string key)
+    {
+        var dockerConfig = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.DockerConfigJson, SecretConsumer.Tekton), UserPass);
+
+        JsonNode.Parse(Data(dockerConfig)[".dockerconfigjson"])!["auths"]!.AsObject().Select(p => p.Key).Should().Equal(key);
+        dockerConfig.Annotations.Should().NotContainKey("tekton.dev/docker-1");
+    }
+
+    /// <summary>
+    /// git's credential store compares host:port as a string: a clone of https://git.example.com:443/team/app.git never
+    /// found the line https://user:pw@git.example.com that Passbox wrote after dropping the port, and asked for a password.
+    /// </summary>
+    [Theory]
+    [InlineData("https://git.example.com:443/team/app.git", "https", "git.example.com:443", "git.example.com")]
+    [InlineData("http://git.example.com:80/team/app.git", "http", "git.example.com:80", "git.example.com")]
+    public void A_written_default_git_port_stays_and_the_portless_origin_gets_credentials_too(string server, string scheme, string written, string bare)
+    {
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.BasicAuth, SecretConsumer.Tekton), UserPass);
+
+        var data = Data(payload);
+        data[".git-credentials"].Should().Be($"{scheme}://ci-bot:s3cret%2Fpw@{written}\n{scheme}://ci-bot:s3cret%2Fpw@{bare}\n");
+        data[".gitconfig"].Should().Be($"[credential \"{scheme}://{written}\"]\n\thelper = store\n");
+        payload.Annotations.Should().Contain("tekton.dev/git-0", $"{scheme}://{written}").And.Contain("tekton.dev/git-1", $"{scheme}://{bare}");
+    }
+
+    [Fact]
+    public void A_git_server_with_another_port_keeps_it_and_gets_one_line()
+    {
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.UsernamePassword, "https://git.example.com:8443/team/app.git", SecretFormat.BasicAuth, SecretConsumer.Tekton), UserPass);
+
+        Data(payload)[".git-credentials"].Should().Be("https://ci-bot:s3cret%2Fpw@git.example.com:8443\n");
+        payload.Annotations.Should().Contain("tekton.dev/git-0", "https://git.example.com:8443").And.NotContainKey("tekton.dev/git-1");
+    }
+
+    /// <summary>
     /// docker, kaniko and crane look Docker Hub up in a docker config under "https://index.docker.io/v1/" only: an entry
     /// "docker.io" was never found, and a pipeline's push to Docker Hub went out without credentials. Tekton writes the
     /// docker annotation's value as that key for a basic-auth Secret, so it must be the same.

@@ -31,13 +31,20 @@ public sealed class CannedHttpServer : IAsyncDisposable
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
     private readonly X509Certificate2? certificate;
+    private readonly IReadOnlyDictionary<string, X509Certificate2> certificatesByServerName;
 
     /// <param name="respond">Answers each request.</param>
     /// <param name="certificate">With a certificate the server speaks HTTPS and asks for (but does not need) a client certificate.</param>
-    public CannedHttpServer(Func<CannedRequest, CannedResponse> respond, X509Certificate2? certificate = null)
+    /// <param name="certificatesByServerName">
+    /// Certificates picked by the TLS server name (SNI) the client sends, as a server with several names does; any other
+    /// name, or none, gets <paramref name="certificate"/>.
+    /// </param>
+    public CannedHttpServer(
+        Func<CannedRequest, CannedResponse> respond, X509Certificate2? certificate = null, IReadOnlyDictionary<string, X509Certificate2>? certificatesByServerName = null)
     {
         this.respond = respond;
         this.certificate = certificate;
+        this.certificatesByServerName = certificatesByServerName ?? new Dictionary<string, X509Certificate2>();
         listener.Start();
         loop = Task.Run(AcceptLoopAsync);
     }
@@ -50,6 +57,9 @@ public sealed class CannedHttpServer : IAsyncDisposable
 
     /// <summary>Subjects of the client certificates presented, in order.</summary>
     public ConcurrentQueue<string> ClientCertificates { get; } = new();
+
+    /// <summary>The TLS server names (SNI) clients sent, in order; an empty string for a client that sent none.</summary>
+    public ConcurrentQueue<string> ServerNames { get; } = new();
 
     public async ValueTask DisposeAsync()
     {
@@ -99,7 +109,16 @@ public sealed class CannedHttpServer : IAsyncDisposable
                 try
                 {
                     await tls.AuthenticateAsServerAsync(
-                        new SslServerAuthenticationOptions { ServerCertificate = certificate, ClientCertificateRequired = true }, stop.Token);
+                        new SslServerAuthenticationOptions
+                        {
+                            ServerCertificateSelectionCallback = (_, name) =>
+                            {
+                                ServerNames.Enqueue(name ?? string.Empty);
+                                return name is not null && certificatesByServerName.TryGetValue(name, out var named) ? named : certificate;
+                            },
+                            ClientCertificateRequired = true,
+                        },
+                        stop.Token);
                 }
                 catch (Exception)
                 {

@@ -102,14 +102,58 @@ public sealed class ContainerRegistryProbeTests
     }
 
     [Fact]
-    public async Task Open_registry_is_validated_but_says_the_credentials_were_not_checked()
+    public async Task Open_registry_that_ignores_a_login_is_validated_saying_the_credentials_were_not_checked_and_what_to_do()
     {
-        await using var registry = new CannedHttpServer(_ => new CannedResponse(200));
+        await using var registry = new CannedHttpServer(_ => CannedResponse.With(200, ("Docker-Distribution-API-Version", "registry/2.0")));
 
         var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
 
         outcome.Succeeded.Should().BeTrue();
-        outcome.Message.Should().Contain("could not be checked");
+        outcome.ServerVersion.Should().Be("registry/2.0");
+        outcome.Message.Should().Be($"registry 127.0.0.1:{registry.Port} lets anyone in at /v2/ and ignored the login of user ci-bot, so the " +
+            "credentials could not be checked (docker, kaniko and crane send none to it either); turn on the registry's authentication " +
+            "to have them checked, or set spec.validation.probe to None to publish them without this check");
+        registry.Requests.Select(r => r.Authorization).Should().Equal(null, Basic("ci-bot", Password));
+    }
+
+    /// <summary>
+    /// A registry that lets anyone read and checks a login when one comes (Nexus or Artifactory with anonymous access, nginx
+    /// with auth_basic for presented logins): a wrong password was Validated because /v2/ answered 200 without asking, and
+    /// the first push failed.
+    /// </summary>
+    [Fact]
+    public async Task Open_registry_that_checks_a_presented_login_refuses_a_wrong_password()
+    {
+        await using var registry = new CannedHttpServer(r => r.Authorization is null || r.Authorization == Basic("ci-bot", "the-right-one")
+            ? new CannedResponse(200)
+            : CannedResponse.With(401, ("WWW-Authenticate", "Basic realm=\"Registry\"")));
+
+        var outcome = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        outcome.Message.Should().Be($"registry 127.0.0.1:{registry.Port} lets anyone in at /v2/ but refused the login of user ci-bot when it was presented (HTTP 401)")
+            .And.NotContain(Password);
+    }
+
+    [Fact]
+    public async Task Open_registry_that_answers_a_presented_login_with_a_bearer_challenge_gets_it_through_the_token_service()
+    {
+        await using var tokens = new CannedHttpServer(r => r.Authorization == Basic("ci-bot", Password)
+            ? new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = "application/json" }, $"{{\"token\":\"{IssuedToken}\"}}")
+            : new CannedResponse(401));
+        await using var registry = new CannedHttpServer(r => r.Authorization switch
+        {
+            null or "Bearer " + IssuedToken => new CannedResponse(200),
+            _ => CannedResponse.With(401, ("WWW-Authenticate", $"Bearer realm=\"http://127.0.0.1:{tokens.Port}/token\",service=\"reg\"")),
+        });
+
+        var good = await probe.ProbeAsync(Request(registry.BaseUrl), CancellationToken.None);
+        var bad = await probe.ProbeAsync(Request(registry.BaseUrl, secret: "wrong"), CancellationToken.None);
+
+        good.Succeeded.Should().BeTrue(good.Message);
+        good.Message.Should().Be($"user ci-bot logged in to registry 127.0.0.1:{registry.Port}");
+        bad.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        bad.Message.Should().Contain("refused the login of user ci-bot").And.NotContain(IssuedToken);
     }
 
     [Fact]

@@ -23,6 +23,20 @@ public sealed class KubernetesApiProbeTests
         server.Requests.Should().OnlyContain(r => r.Authorization == "Bearer " + Secret);
     }
 
+    /// <summary>tls-server-name is a TLS setting: over plain http the Host header stays the server's, as kubectl sends it.</summary>
+    [Fact]
+    public async Task Over_plain_http_tls_server_name_leaves_the_host_header_alone()
+    {
+        await using var server = ApiServer();
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(Valid
+            .Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)
+            .Replace($"    server: {server.BaseUrl}\n", $"    server: {server.BaseUrl}\n    tls-server-name: api.example.com\n", StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        server.Requests.Should().NotBeEmpty().And.OnlyContain(r => r.Headers["Host"] == $"127.0.0.1:{server.Port}");
+    }
+
     /// <summary>A ServiceAccount token from <c>kubectl create token</c> is a JWT whose exp says when the API server stops taking it.</summary>
     [Fact]
     public async Task A_token_that_expires_says_when_in_the_outcome_without_showing_the_token()

@@ -53,6 +53,45 @@ public sealed class KubernetesApiProbeTlsTests : IDisposable
         outcome.Succeeded.Should().BeTrue(outcome.Message);
     }
 
+    /// <summary>
+    /// kubectl sends tls-server-name as the TLS server name (SNI); a server with several names (or an SNI router in front of
+    /// it) answers with the certificate for that name only. The probe sent no server name for the address 127.0.0.1, met
+    /// the default certificate, and refused a kubeconfig that works with kubectl.
+    /// </summary>
+    [Fact]
+    public async Task Tls_server_name_is_sent_as_the_server_name_and_the_certificate_for_it_is_accepted()
+    {
+        using var fallback = pki.Server("default.invalid");
+        using var named = pki.Server("api.example.com");
+        await using var server = new CannedHttpServer(
+            r => r.Authorization != "Bearer " + Secret
+                ? new CannedResponse(401)
+                : r.Target == "/api" ? new CannedResponse(200, null, "{}") : new CannedResponse(200, null, "{\"gitVersion\":\"v1.34.1\"}"),
+            fallback,
+            new Dictionary<string, System.Security.Cryptography.X509Certificates.X509Certificate2> { ["api.example.com"] = named });
+
+        var outcome = await Probe(server, $"    certificate-authority-data: {Base64(pki.AuthorityPem)}\n    tls-server-name: api.example.com\n");
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        server.ServerNames.Should().NotBeEmpty().And.OnlyContain(name => name == "api.example.com");
+        server.Requests.Should().OnlyContain(r => r.Headers["Host"] == $"api.example.com:{server.Port}");
+    }
+
+    [Theory]
+    [InlineData("https://api.example.com")]
+    [InlineData("api.example.com:6443")]
+    [InlineData("api example")]
+    public async Task A_tls_server_name_that_is_no_host_name_is_an_invalid_kubeconfig(string serverName)
+    {
+        await using var server = Https(pki.Server("api.example.com"));
+
+        var outcome = await Probe(server, $"    certificate-authority-data: {Base64(pki.AuthorityPem)}\n    tls-server-name: \"{serverName}\"\n");
+
+        outcome.Reason.Should().Be(ValidationReasons.InvalidKubeconfig);
+        outcome.Message.Should().StartWith("tls-server-name of cluster \"prod\" is not a host name");
+        server.Requests.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task Without_ca_data_the_system_trust_is_used()
     {
