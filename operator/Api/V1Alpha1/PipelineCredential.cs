@@ -247,7 +247,11 @@ public sealed class ArgoCDSettings
     [StringLength(253, MinimumLength = 1)]
     public string? Project { get; set; }
 
-    /// <summary>Repository type: git, helm or oci. Defaults to git.</summary>
+    /// <summary>
+    /// Repository type: git, helm or oci. Defaults to helm for a container registry (secret.format DockerConfigJson or
+    /// validation.probe ContainerRegistry), else git. helm for a registry means Helm charts stored in it (url without
+    /// scheme, enableOCI "true"); oci (Argo CD 3.1+) means OCI artifacts (url oci://).
+    /// </summary>
     [RegularExpression("^(git|helm|oci)$")]
     public string? RepositoryType { get; set; }
 }

@@ -62,7 +62,7 @@ public static class PipelineSecretBuilder
 
         if (consumers.Contains(SecretConsumer.ArgoCD))
         {
-            AddArgoCD(spec, inputs, data, labels);
+            AddArgoCD(spec, format, inputs, data, labels);
         }
 
         if (consumers.Contains(SecretConsumer.Jenkins))
@@ -110,7 +110,7 @@ public static class PipelineSecretBuilder
         }
 
         var server = Address(spec.Server);
-        if (format == SecretFormat.DockerConfigJson || spec.Validation?.Probe == PipelineProbe.ContainerRegistry)
+        if (NamesRegistry(spec, format))
         {
             // Tekton writes the annotation's value as the key of the docker config it builds for a basic-auth Secret.
             if (ProbeUrls.IsDockerHub(server.Uri.Host))
@@ -147,7 +147,7 @@ public static class PipelineSecretBuilder
     /// Argo CD's declarative setup: a labelled Secret with url/username/password, or a cluster Secret. A kubeconfig can
     /// only be a cluster, and a repository needs a username and password or a token and the URL it matches.
     /// </summary>
-    private static void AddArgoCD(PipelineCredentialSpec spec, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> labels)
+    private static void AddArgoCD(PipelineCredentialSpec spec, SecretFormat format, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> labels)
     {
         var argo = spec.Secret?.ArgoCD;
         var kubeconfig = spec.Type == PipelineCredentialType.Kubeconfig;
@@ -189,8 +189,23 @@ public static class PipelineSecretBuilder
             return;
         }
 
-        var repositoryType = argo?.RepositoryType ?? "git";
-        data["url"] = repositoryType == "oci" ? OciUrl(spec.Server!) : AsWritten(spec.Server!);
+        var registry = NamesRegistry(spec, format);
+
+        // A registry holds no git repositories: its default is Helm charts stored in it. Earlier releases defaulted to git
+        // there too, which Argo CD can never use for a registry; the data of such Secrets changes once, in place.
+        var repositoryType = argo?.RepositoryType ?? (registry ? "helm" : "git");
+        if (repositoryType == "helm" && registry)
+        {
+            // Helm charts in an OCI registry: Argo CD logs in with `helm registry login` only when enableOCI is set, and
+            // matches the url (a prefix for repo-creds) against an Application's repoURL, which has no scheme for these.
+            data["url"] = WithoutScheme(spec.Server!);
+            data["enableOCI"] = "true";
+        }
+        else
+        {
+            data["url"] = repositoryType == "oci" ? OciUrl(spec.Server!) : AsWritten(spec.Server!);
+        }
+
         data["type"] = repositoryType;
         data["username"] = spec.Type == PipelineCredentialType.SecretText ? TokenUsername : inputs.Username!;
         data["password"] = spec.Type == PipelineCredentialType.SecretText ? inputs.Token! : inputs.Password!;
@@ -330,11 +345,21 @@ public static class PipelineSecretBuilder
     /// by its URL (a prefix for repo-creds), and an application's OCI source is always <c>oci://…</c>, so an <c>https://</c>
     /// url was never matched and the pull went out without credentials.
     /// </summary>
-    private static string OciUrl(string server)
+    private static string OciUrl(string server) => "oci://" + WithoutScheme(server);
+
+    /// <summary>spec.server as written, without user info and without its scheme: <c>registry.example.com/charts</c>.</summary>
+    private static string WithoutScheme(string server)
     {
         var written = AsWritten(server);
-        return "oci://" + written[(written.IndexOf("://", StringComparison.Ordinal) + 3)..];
+        return written[(written.IndexOf("://", StringComparison.Ordinal) + 3)..];
     }
+
+    /// <summary>
+    /// True when spec.server is a container registry rather than a git server: the Secret is a docker config, or the
+    /// check is the registry's. Tekton's annotation and Argo CD's repository type follow it.
+    /// </summary>
+    private static bool NamesRegistry(PipelineCredentialSpec spec, SecretFormat format) =>
+        format == SecretFormat.DockerConfigJson || spec.Validation?.Probe == PipelineProbe.ContainerRegistry;
 
     private static string WithScheme(string server) => ServerAddress.WithScheme(server);
 

@@ -254,6 +254,64 @@ public sealed class PipelineCredentialTests(
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    /// <summary>
+    /// Registry credentials for Argo CD are a Helm repository in the registry (type helm, enableOCI, url without scheme):
+    /// what Argo CD's repo server then does with them — <c>helm registry login</c> to the url's host and a pull of
+    /// <c>oci://url/chart</c> — is done here with the real helm against the real registry.
+    /// </summary>
+    [Fact]
+    public async Task Registry_credentials_for_Argo_CD_let_helm_log_in_and_pull_a_chart_from_the_registry()
+    {
+        await kit.CreateSecretAsync("argo-reg-input", new Dictionary<string, string> { ["password"] = registry.Password });
+        await kit.CreateAsync(RegistryCredential("argo-registry", "argo-reg-input", c =>
+        {
+            c.Spec.Server = registry.Url + "/charts";
+            c.Spec.Secret!.Consumers = [SecretConsumer.ArgoCD];
+        }));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("argo-registry", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("argo-registry"));
+        data.Should().Contain("type", "helm").And.Contain("enableOCI", "true").And.Contain("url", $"{registry.HostAndPort}/charts");
+
+        var work = Directory.CreateTempSubdirectory("passbox-helm-oci-");
+        try
+        {
+            // A chart pushed by someone else (their own helm login), then pulled with what the Secret holds only.
+            Helm(work, "publisher", ["create", Path.Combine(work.FullName, "demo")]);
+            Helm(work, "publisher", ["package", Path.Combine(work.FullName, "demo"), "-d", work.FullName]);
+            Helm(work, "publisher", ["registry", "login", registry.HostAndPort, "--username", registry.User, "--password-stdin", "--plain-http"], registry.Password);
+            Helm(work, "publisher", ["push", Path.Combine(work.FullName, "demo-0.1.0.tgz"), $"oci://{registry.HostAndPort}/charts", "--plain-http"]);
+
+            var url = data["url"];
+            Directory.CreateDirectory(Path.Combine(work.FullName, "anonymous"));
+            Directory.CreateDirectory(Path.Combine(work.FullName, "pulled"));
+            var refused = ShippingTools.TryRun(ShippingTools.Helm, ["pull", $"oci://{url}/demo", "--version", "0.1.0", "--plain-http", "-d", Path.Combine(work.FullName, "anonymous")], environment: HelmHome(work, "anonymous"));
+            refused.ExitCode.Should().NotBe(0, "the registry lets no one pull without credentials, so the login below is what lets Argo CD in");
+
+            Helm(work, "argocd", ["registry", "login", url[..url.IndexOf('/', StringComparison.Ordinal)], "--username", data["username"], "--password-stdin", "--plain-http"], data["password"]);
+            Helm(work, "argocd", ["pull", $"oci://{url}/demo", "--version", "0.1.0", "--plain-http", "-d", Path.Combine(work.FullName, "pulled")]);
+            File.Exists(Path.Combine(work.FullName, "pulled", "demo-0.1.0.tgz")).Should().BeTrue();
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Runs helm with its own configuration (registry logins) per <paramref name="who"/> under <paramref name="work"/>.</summary>
+    private static void Helm(DirectoryInfo work, string who, IEnumerable<string> args, string? stdin = null)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm, args, stdin, environment: HelmHome(work, who));
+        result.ExitCode.Should().Be(0, $"{result.CommandLine} should succeed: {result.StandardError}");
+    }
+
+    private static Dictionary<string, string> HelmHome(DirectoryInfo work, string who) => new()
+    {
+        ["HELM_CONFIG_HOME"] = Path.Combine(work.FullName, who, "config"),
+        ["HELM_CACHE_HOME"] = Path.Combine(work.FullName, who, "cache"),
+        ["HELM_DATA_HOME"] = Path.Combine(work.FullName, who, "data"),
+    };
+
     [Fact]
     public async Task A_wrong_registry_password_fails_authentication_and_publishes_nothing()
     {

@@ -210,6 +210,40 @@ public sealed class PipelineSecretBuilderTests
         data.Should().Contain("url", url).And.Contain("type", "oci");
     }
 
+    /// <summary>
+    /// Helm charts in an OCI registry: Argo CD logs in with <c>helm registry login</c> only with <c>enableOCI</c>, and its
+    /// Applications name such a repository without a scheme. An https:// url without enableOCI made Argo CD fetch
+    /// index.yaml from the registry (404), so every chart pull failed; with no repository type, a registry got "git".
+    /// </summary>
+    [Theory]
+    [InlineData("helm", SecretFormat.DockerConfigJson, null)]
+    [InlineData(null, SecretFormat.DockerConfigJson, null)]
+    [InlineData(null, null, PipelineProbe.ContainerRegistry)]
+    [InlineData("helm", SecretFormat.BasicAuth, PipelineProbe.ContainerRegistry)]
+    public void Helm_charts_in_a_registry_get_enableOCI_and_a_url_without_scheme_for_Argo_CD(string? repositoryType, SecretFormat? format, PipelineProbe? probe)
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, "https://registry.example.com:5000/charts", format, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { RepositoryType = repositoryType };
+        credential.Spec.Validation = probe is null ? null : new PipelineValidationSettings { Probe = probe };
+
+        var data = Data(PipelineSecretBuilder.Build(credential, UserPass));
+
+        data.Should().Contain("url", "registry.example.com:5000/charts").And.Contain("type", "helm").And.Contain("enableOCI", "true");
+    }
+
+    /// <summary>A Helm repository served over HTTP (index.yaml) and a git server keep their URL and get no enableOCI.</summary>
+    [Theory]
+    [InlineData("helm", "helm")]
+    [InlineData(null, "git")]
+    public void Repositories_that_are_not_registries_keep_their_url_and_no_enableOCI(string? repositoryType, string expectedType)
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, "https://charts.example.com/stable", null, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { RepositoryType = repositoryType };
+
+        var data = Data(PipelineSecretBuilder.Build(credential, UserPass));
+
+        data.Should().Contain("url", "https://charts.example.com/stable").And.Contain("type", expectedType).And.NotContainKey("enableOCI");
+    }
     [Fact]
     public void A_token_for_Jenkins_is_a_secretText_with_key_text()
     {
