@@ -150,3 +150,69 @@ public sealed class OwedRestartTests
         Patches.Should().Be(3);
     }
 }
+
+/// <summary>
+/// Workloads whose Pods a changed template does not replace: their owner must act, and Passbox must not call them
+/// restarted while their Pods keep the old password.
+/// </summary>
+public sealed class PendingPodUpdatesTests
+{
+    [Fact]
+    public void A_paused_Deployment_waits_to_be_resumed_and_a_running_one_does_not()
+    {
+        PendingPodUpdates.Of(new V1Deployment { Spec = new V1DeploymentSpec { Paused = true } }).Should().Contain("paused").And.Contain("resumed");
+        PendingPodUpdates.Of(new V1Deployment { Spec = new V1DeploymentSpec { Paused = false } }).Should().BeNull();
+        PendingPodUpdates.Of(new V1Deployment { Spec = new V1DeploymentSpec() }).Should().BeNull();
+    }
+
+    [Fact]
+    public void OnDelete_StatefulSets_and_DaemonSets_and_a_partitioned_StatefulSet_wait_for_their_Pods_to_be_deleted()
+    {
+        PendingPodUpdates.Of(new V1StatefulSet { Spec = new V1StatefulSetSpec { UpdateStrategy = new V1StatefulSetUpdateStrategy { Type = "OnDelete" } } })
+            .Should().Contain("OnDelete");
+        PendingPodUpdates.Of(new V1StatefulSet
+        {
+            Spec = new V1StatefulSetSpec { UpdateStrategy = new V1StatefulSetUpdateStrategy { Type = "RollingUpdate", RollingUpdate = new V1RollingUpdateStatefulSetStrategy { Partition = 2 } } },
+        }).Should().Contain("partition 2");
+        PendingPodUpdates.Of(new V1StatefulSet { Spec = new V1StatefulSetSpec { UpdateStrategy = new V1StatefulSetUpdateStrategy { Type = "RollingUpdate" } } }).Should().BeNull();
+        PendingPodUpdates.Of(new V1DaemonSet { Spec = new V1DaemonSetSpec { UpdateStrategy = new V1DaemonSetUpdateStrategy { Type = "OnDelete" } } }).Should().Contain("OnDelete");
+        PendingPodUpdates.Of(new V1DaemonSet { Spec = new V1DaemonSetSpec() }).Should().BeNull();
+    }
+}
+
+/// <summary>A workload deleted between the list and its patch has no Pods left to restart: the restart is done.</summary>
+public sealed class VanishedWorkloadRestartTests
+{
+    [Fact]
+    public async Task A_workload_gone_before_its_patch_does_not_keep_the_restart_owed()
+    {
+        var deployments = new V1DeploymentList
+        {
+            ApiVersion = "apps/v1",
+            Kind = "DeploymentList",
+            Items =
+            [
+                new V1Deployment { Metadata = new V1ObjectMeta { Name = "gone", NamespaceProperty = "team", Annotations = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "billing" } } },
+                new V1Deployment { Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = "team", Annotations = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "billing" } } },
+            ],
+        };
+        var server = new FakeApiServer(request => request switch
+        {
+            { Method.Method: "PATCH" } when request.Path.EndsWith("/gone", StringComparison.Ordinal) => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+            { Method.Method: "PATCH" } => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(deployments.Items[1])),
+            _ when request.Path.EndsWith("/deployments", StringComparison.Ordinal) => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(deployments)),
+            _ when request.Path.EndsWith("/statefulsets", StringComparison.Ordinal) => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"StatefulSetList","items":[]}"""),
+            _ => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"DaemonSetList","items":[]}"""),
+        });
+        var restarter = new WorkloadRestarter(
+            new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new NoEvents(), new FakeTimeProvider(), NullLogger<WorkloadRestarter>.Instance);
+        var status = new ClusterCredentialStatus { RestartPending = "rev-2" };
+        var credential = new V1ConfigMap { Metadata = new V1ObjectMeta { Name = "billing", NamespaceProperty = "team", Uid = "uid-billing" } };
+
+        var retry = await restarter.SettleAsync(credential, "team", "billing", status, fresh: true, CancellationToken.None);
+
+        retry.Should().BeNull();
+        status.RestartPending.Should().BeNull("the other workload was restarted and the vanished one has no Pods");
+        server.Requests.Count(r => r.Method == HttpMethod.Patch).Should().Be(2);
+    }
+}
