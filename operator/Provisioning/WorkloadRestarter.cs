@@ -92,84 +92,48 @@ public sealed partial class WorkloadRestarter(IKubernetes client, IEventSink eve
     /// <summary>Forgets the retries of a deleted credential.</summary>
     public void Forget(string uid) => retries.TryRemove(uid, out _);
 
-    /// <summary>
-    /// Restarts every opted-in workload of the namespace; failures are reported, never thrown. True when all were
-    /// reached. A workload whose Pods only its owner can replace (<see cref="PendingPodUpdates"/>) gets the annotation
-    /// too, but is reported as not restarted, with what to do, in a Warning event: saying "restarted" would hide Pods
-    /// that keep the old password.
-    /// </summary>
+    /// <summary>Restarts every opted-in workload of the namespace; failures are reported, never thrown. True when all restarted.</summary>
     public async Task<bool> RestartAsync(IKubernetesObject<V1ObjectMeta> credential, string namespaceName, string secretName, CancellationToken ct)
     {
         var restarted = new List<string>();
-        var deferred = new List<(string Workload, string Why)>();
         var stamp = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
         var annotations = new JsonObject { [RestartedAtAnnotation] = stamp };
         var body = new JsonObject { ["spec"] = new JsonObject { ["template"] = new JsonObject { ["metadata"] = new JsonObject { ["annotations"] = annotations } } } };
         var patch = new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch);
-
-        // A workload deleted between the list and its patch (404) has no Pods left to restart: not a failure, which
-        // would patch every other workload again at the next attempt.
-        async Task PatchAsync(string kind, string name, string? pending, Func<Task> send)
-        {
-            try
-            {
-                await send();
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-            {
-                return;
-            }
-
-            if (pending is null)
-            {
-                restarted.Add($"{kind} {name}");
-            }
-            else
-            {
-                deferred.Add(($"{kind} {name}", pending));
-            }
-        }
-
         try
         {
             foreach (var d in (await client.AppsV1.ListNamespacedDeploymentAsync(namespaceName, cancellationToken: ct)).Items
                 .Where(d => OptsIn(d.Metadata, WorkloadReferences.From(d), secretName)))
             {
-                await PatchAsync("Deployment", d.Metadata.Name, PendingPodUpdates.Of(d),
-                    () => client.AppsV1.PatchNamespacedDeploymentAsync(patch, d.Metadata.Name, namespaceName, cancellationToken: ct));
+                await client.AppsV1.PatchNamespacedDeploymentAsync(patch, d.Metadata.Name, namespaceName, cancellationToken: ct);
+                restarted.Add($"Deployment {d.Metadata.Name}");
             }
 
             foreach (var s in (await client.AppsV1.ListNamespacedStatefulSetAsync(namespaceName, cancellationToken: ct)).Items
                 .Where(s => OptsIn(s.Metadata, WorkloadReferences.From(s), secretName)))
             {
-                await PatchAsync("StatefulSet", s.Metadata.Name, PendingPodUpdates.Of(s),
-                    () => client.AppsV1.PatchNamespacedStatefulSetAsync(patch, s.Metadata.Name, namespaceName, cancellationToken: ct));
+                await client.AppsV1.PatchNamespacedStatefulSetAsync(patch, s.Metadata.Name, namespaceName, cancellationToken: ct);
+                restarted.Add($"StatefulSet {s.Metadata.Name}");
             }
 
             foreach (var d in (await client.AppsV1.ListNamespacedDaemonSetAsync(namespaceName, cancellationToken: ct)).Items
                 .Where(d => OptsIn(d.Metadata, WorkloadReferences.From(d), secretName)))
             {
-                await PatchAsync("DaemonSet", d.Metadata.Name, PendingPodUpdates.Of(d),
-                    () => client.AppsV1.PatchNamespacedDaemonSetAsync(patch, d.Metadata.Name, namespaceName, cancellationToken: ct));
+                await client.AppsV1.PatchNamespacedDaemonSetAsync(patch, d.Metadata.Name, namespaceName, cancellationToken: ct);
+                restarted.Add($"DaemonSet {d.Metadata.Name}");
             }
         }
         catch (HttpOperationException e)
         {
             LogRestartFailed(logger, namespaceName, secretName, (int)e.Response.StatusCode);
-            var reached = restarted.Concat(deferred.Select(d => d.Workload)).ToList();
             await events.WarningAsync(credential, "RestartFailed",
-                $"Secret {secretName} changed but restarting its workloads failed ({(int)e.Response.StatusCode}){(reached.Count > 0 ? $" after {string.Join(", ", reached)}" : string.Empty)}; it is tried again", ct);
+                $"Secret {secretName} changed but restarting its workloads failed ({(int)e.Response.StatusCode}){(restarted.Count > 0 ? $" after {string.Join(", ", restarted)}" : string.Empty)}; it is tried again", ct);
             return false;
         }
 
         if (restarted.Count > 0)
         {
             await events.NormalAsync(credential, "WorkloadsRestarted", $"Secret {secretName} changed: restarted {string.Join(", ", restarted)}", ct);
-        }
-
-        if (deferred.Count > 0)
-        {
-            await events.WarningAsync(credential, "RestartDeferred", $"Secret {secretName} changed, but not restarted: {string.Join("; ", deferred.Select(d => $"{d.Workload} {d.Why}"))}", ct);
         }
 
         return true;

@@ -194,13 +194,12 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
             .ToList();
 
     /// <summary>A Deployment whose pods use <paramref name="secretName"/> through envFrom (when given).</summary>
-    public Task<V1Deployment> CreateDeploymentAsync(string name, IDictionary<string, string>? annotations, string? secretName = null, bool paused = false) =>
+    public Task<V1Deployment> CreateDeploymentAsync(string name, IDictionary<string, string>? annotations, string? secretName = null) =>
         admin.AppsV1.CreateNamespacedDeploymentAsync(new V1Deployment
         {
             Metadata = new V1ObjectMeta { Name = name, Annotations = annotations },
             Spec = new V1DeploymentSpec
             {
-                Paused = paused ? true : null,
                 Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
                 Template = new V1PodTemplateSpec
                 {

@@ -177,7 +177,6 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         ready.Status!.Provisioning!.NextRotation.Should().BeCloseTo(DateTime.UtcNow.AddHours(24), TimeSpan.FromMinutes(5));
         await kit.CreateDeploymentAsync("opted-in", new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "other,rot" }, "rot");
         await kit.CreateDeploymentAsync("bystander", null, "rot");
-        await kit.CreateDeploymentAsync("paused", new Dictionary<string, string> { [WorkloadRestarter.AutoAnnotation] = "true" }, "rot", paused: true);
 
         // The period elapses: the password was generated (by the operator's record on its Secret) two days ago.
         await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch(KubernetesJson.Serialize(new
@@ -190,13 +189,6 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         (await CanLogInAsync(user, before)).Should().BeFalse("the old password stops working");
         await ClusterTestKit.EventuallyAsync(() => kit.WasRestartedAsync("opted-in"), restarted => restarted, "the opted-in Deployment to be restarted");
         (await kit.WasRestartedAsync("bystander")).Should().BeFalse("a workload that did not opt in is left alone, even though it uses the Secret");
-
-        // A paused Deployment rolls nothing out: it gets the annotation for when it is resumed, and is not called restarted.
-        var events = (await kit.WaitForEventsAsync(e => e.Any(x => x.Reason == "RestartDeferred" && x.InvolvedObject.Name == "rot"), "a RestartDeferred event"))
-            .Where(e => e.InvolvedObject.Name == "rot").ToList();
-        events.Single(e => e.Reason == "RestartDeferred").Message.Should().Contain("Deployment paused is paused (spec.paused)").And.Contain("until it is resumed");
-        events.Where(e => e.Reason == "WorkloadsRestarted").Should().OnlyContain(e => e.Message.Contains("Deployment opted-in") && !e.Message.Contains("paused"));
-        (await kit.WasRestartedAsync("paused")).Should().BeTrue("the annotation is there for when the Deployment is resumed");
         var rotated = await kit.WaitForConditionAsync<ClusterCredential>("rot", ConditionTypes.Ready, "True");
         rotated.Status!.Provisioning!.NextRotation.Should().BeAfter(ready.Status.Provisioning.NextRotation!.Value.AddHours(-1), "the next rotation is a period after this one");
         rotated.Status.RestartPending.Should().BeNull("the restart went through, so none is owed");
