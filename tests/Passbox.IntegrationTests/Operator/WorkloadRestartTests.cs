@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
@@ -68,5 +69,49 @@ public sealed class WorkloadRestartTests(ControlPlaneFixture controlPlane) : IAs
         (await apps.ReadNamespacedStatefulSetAsync("db", kit.Namespace)).Spec.Template.Metadata.Annotations.Should().ContainKey(WorkloadRestarter.RestartedAtAnnotation);
         await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "RestartDeferred" && e.Type == "Warning" && e.Message.Contains("Deployment paused is paused", StringComparison.Ordinal)),
             "a RestartDeferred warning naming the paused Deployment");
+    }
+
+    [Fact]
+    public async Task An_opted_in_Argo_Rollout_gets_restartAt_when_its_CRD_exists()
+    {
+        var rollouts = Passbox.Operator.Provisioning.ArgoRollouts.Resource;
+        var crd = ControlPlaneTestCrd.Build(rollouts.Group, rollouts.Plural, rollouts.Kind, rollouts.Version);
+        var existed = (await controlPlane.Admin.ApiextensionsV1.ListCustomResourceDefinitionAsync()).Items.Any(c => c.Metadata.Name == crd.Metadata.Name);
+        if (!existed)
+        {
+            await controlPlane.ApplyCrdAsync(crd);
+        }
+
+        try
+        {
+            await kit.CreateSecretAsync("token-input", new Dictionary<string, string> { ["token"] = FirstToken });
+            await kit.CreateAsync(ClusterTestKit.TokenCredential("ci-token"));
+            await kit.WaitForSecretAsync("ci-token");
+            var rollout = new JsonObject
+            {
+                ["apiVersion"] = rollouts.ApiVersion,
+                ["kind"] = rollouts.Kind,
+                ["metadata"] = new JsonObject { ["name"] = "web", ["annotations"] = new JsonObject { [WorkloadRestarter.ReloadAnnotation] = "ci-token" } },
+                ["spec"] = new JsonObject { ["replicas"] = 2 },
+            };
+            await controlPlane.AdminApi.PostAsync<JsonNode>(rollouts.CollectionPath(kit.Namespace), rollout, CancellationToken.None);
+
+            await kit.SetSecretValueAsync("token-input", "token", SecondToken);
+
+            var path = rollouts.ItemPath(new Passbox.Operator.Runtime.ObjectKey(kit.Namespace, "web"));
+            var restarted = await ClusterTestKit.EventuallyAsync(() => controlPlane.AdminApi.GetAsync<JsonNode>(path, CancellationToken.None),
+                r => r["spec"]?["restartAt"] is not null, "the Rollout's spec.restartAt to be set");
+            DateTimeOffset.Parse((string)restarted["spec"]!["restartAt"]!, System.Globalization.CultureInfo.InvariantCulture).Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1));
+            var credential = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>("ci-token"),
+                c => c?.Status?.Conditions?.Any(x => x.Type == ConditionTypes.WorkloadsRestarted) == true, "the restart to be described");
+            credential!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.WorkloadsRestarted).Message.Should().Be("Secret ci-token changed: restarted Rollout web");
+        }
+        finally
+        {
+            if (!existed)
+            {
+                await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(crd.Metadata.Name);
+            }
+        }
     }
 }
