@@ -32,7 +32,7 @@ manifests: ## Regenerate crds/*.yaml from the C# API types and copy them into th
 helm-lint: ## Check the CRD copies, lint the Helm chart, render it with the main variations and render config/default.
 	bash hack/sync-chart-crds.sh --check
 	"$(PASSBOX_CACHE)/bin/helm" lint --strict charts/passbox
-	for v in "" "--set crds.enabled=false" "--set replicaCount=2" "--set metrics.serviceMonitor.enabled=true"; do \
+	for v in "" "--set crds.enabled=false" "--set replicaCount=2" "--set metrics.serviceMonitor.enabled=true" "--set networkPolicy.enabled=true" "--set networkPolicy.enabled=true --set networkPolicy.ingressFrom[0].namespaceSelector.matchLabels.team=monitoring"; do \
 	  "$(PASSBOX_CACHE)/bin/helm" template passbox charts/passbox -n passbox-system $$v >/dev/null; done
 	"$(PASSBOX_CACHE)/bin/kubectl" kustomize config/default >/dev/null
 

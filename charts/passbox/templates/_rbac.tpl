@@ -46,6 +46,11 @@ together, to config/rbac/operator/role.yaml: a test compares them.
 - apiGroups: [argoproj.io]
   resources: [workflows, cronworkflows, workflowtemplates]
   verbs: [list, watch]
+# Argo Rollouts that opt in are restarted through spec.restartAt, only while their CRD exists (seen through the
+# CRD watch): listed when a restart is owed, never watched.
+- apiGroups: [argoproj.io]
+  resources: [rollouts]
+  verbs: [list, patch]
 {{- end }}
 
 {{/* Cluster-scoped objects. */}}

@@ -7,6 +7,12 @@ public static class ConditionTypes
     public const string Validated = "Validated";
     public const string SecretSynced = "SecretSynced";
     public const string DeletionBlocked = "DeletionBlocked";
+
+    /// <summary>
+    /// Whether the workloads that opted in to restarts were restarted after the Secret's data last changed; absent
+    /// while none opted in.
+    /// </summary>
+    public const string WorkloadsRestarted = "WorkloadsRestarted";
 }
 
 /// <summary>
@@ -34,4 +40,13 @@ public static class ConditionReasons
 
     /// <summary>An admin credential's deletion waits: provisioned credentials still need its login to drop their users.</summary>
     public const string ProvisionedDependents = "ProvisionedDependents";
+
+    /// <summary>Every opted-in workload is replacing its Pods.</summary>
+    public const string Restarted = "Restarted";
+
+    /// <summary>Some opted-in workload got the restart annotation but replaces no Pod until its owner acts (paused, OnDelete).</summary>
+    public const string RestartDeferred = "RestartDeferred";
+
+    /// <summary>Restarting some opted-in workload failed; it is tried again with backoff (<c>status.restartPending</c>).</summary>
+    public const string RestartFailed = "RestartFailed";
 }

@@ -54,7 +54,7 @@ public abstract class CredentialStatus
     /// <summary>Objects in the namespace that use the generated Secret.</summary>
     public UsageStatus? UsedBy { get; set; }
 
-    /// <summary>Ready, Validated, SecretSynced and DeletionBlocked conditions.</summary>
+    /// <summary>Ready, Validated, SecretSynced, DeletionBlocked and WorkloadsRestarted conditions.</summary>
     [ListMapKeys("type")]
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(8)]

@@ -503,7 +503,12 @@ public sealed partial class CredentialPipeline(
         }
 
         var owed = status.RestartPending is not null;
-        var restartRetry = await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+        var settlement = await restarter.SettleAsync(credential, meta.NamespaceProperty, payload.Name, status, fresh: dataChanged, ct);
+        if (settlement.Report is { } report)
+        {
+            DescribeRestart(conditions, report, payload.Name);
+        }
+
         if (owed && status.RestartPending is null && result.RestartMark is not null)
         {
             // Settled: the mark goes before the status says so. Should this fail, the pass fails with it, and the next
@@ -516,7 +521,25 @@ public sealed partial class CredentialPipeline(
         var retiredRetry = kept.Any(secret => secret.Users is null && secret.UsersUnknownBecause is null) ? ShortestRecheck
             : kept.Any(secret => secret.Users is null || secret.DeletionRefused is not null) ? RefusedWriteRetry
             : (TimeSpan?)null;
-        return Earliest(restartRetry, retiredRetry);
+        return Earliest(settlement.RetryAfter, retiredRetry);
+    }
+
+    /// <summary>
+    /// What the last restart attempt did, in the WorkloadsRestarted condition: it stays until the next change of the
+    /// Secret's data, so a workload that keeps the old Secret (paused, OnDelete) stays named until then.
+    /// </summary>
+    private static void DescribeRestart(ConditionSet conditions, Provisioning.RestartReport report, string secretName)
+    {
+        if (report.Empty)
+        {
+            conditions.Remove(ConditionTypes.WorkloadsRestarted);
+            return;
+        }
+
+        var reason = !report.Complete ? ConditionReasons.RestartFailed
+            : report.Deferred.Count > 0 ? ConditionReasons.RestartDeferred
+            : ConditionReasons.Restarted;
+        conditions.Set(ConditionTypes.WorkloadsRestarted, reason == ConditionReasons.Restarted, reason, report.Describe(secretName));
     }
 
     private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, SecretWriteRefusal refusal, CancellationToken ct)

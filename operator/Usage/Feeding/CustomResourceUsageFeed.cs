@@ -25,7 +25,7 @@ namespace Passbox.Operator.Usage.Feeding;
 /// the feed read it again, as the answer may predate the change.
 /// </para>
 /// </summary>
-public sealed class CustomResourceUsageFeed : IInformer
+public sealed class CustomResourceUsageFeed : IInformer, IInstalledDefinitions
 {
     public static readonly ResourceDescriptor CustomResourceDefinitions =
         new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", Namespaced: false);
@@ -69,6 +69,9 @@ public sealed class CustomResourceUsageFeed : IInformer
 
     public string? SyncProblem => definitions.SyncProblem
         ?? Snapshot().Where(feed => feed.FoundAtStart && !feed.Informer.HasSynced).Select(feed => feed.Informer.SyncProblem).FirstOrDefault(problem => problem is not null);
+
+    /// <summary>Any CRD, not only those watched here: the watch of CRDs keeps every CRD's name.</summary>
+    public bool IsInstalled(string definitionName) => definitions.Cache.Get(new ObjectKey(null, definitionName)) is not null;
 
     /// <summary>The custom resources watched now, as <c>plural.group</c>.</summary>
     public IReadOnlyList<string> Watched => [.. Snapshot().Select(feed => feed.Source.Resource.DisplayName).Order(StringComparer.Ordinal)];

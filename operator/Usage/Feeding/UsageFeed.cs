@@ -57,6 +57,7 @@ public sealed class UsageFeed : IDisposable
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IInformer>(sp => sp.GetRequiredService<CustomResourceUsageFeed>());
+        services.AddSingleton<IInstalledDefinitions>(sp => sp.GetRequiredService<CustomResourceUsageFeed>());
         services.AddSingleton<UsageFeed>();
         return services;
     }

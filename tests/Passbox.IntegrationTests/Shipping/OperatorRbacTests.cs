@@ -37,6 +37,10 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
         // (A managed user's admin credential is read from the informer's cache, not with a get.)
         ["passbox.dev/clustercredentials:get"] = "re-read after a conflict",
         ["passbox.dev/pipelinecredentials:get"] = "re-read after a conflict",
+
+        // Argo Rollouts are listed and patched only when their CRD exists and a restart is owed: the run has no Rollouts.
+        ["argoproj.io/rollouts:list"] = "restart of an opted-in Rollout",
+        ["argoproj.io/rollouts:patch"] = "restart of an opted-in Rollout (spec.restartAt)",
     };
 
     [SkippableFact]

@@ -39,12 +39,17 @@ public sealed class CredentialPipelineRestartTests
         RestartPatches(server).Should().Be(1);
         status.RestartPending.Should().Be(status.PublishedRevision, "the workload still runs with the old password");
         requeue.Should().BeLessThanOrEqualTo(ValidationPlanner.TransientBase, "the restart is retried soon, not at the next check");
+        var failed = status.Conditions!.Single(c => c.Type == ConditionTypes.WorkloadsRestarted);
+        (failed.Status, failed.Reason).Should().Be(("False", ConditionReasons.RestartFailed));
+        failed.Message.Should().Contain("Deployment api (HTTP 500)");
 
         time.Advance(requeue!.Value);
         await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
 
         RestartPatches(server).Should().Be(2);
         status.RestartPending.Should().BeNull();
+        var restarted = status.Conditions!.Single(c => c.Type == ConditionTypes.WorkloadsRestarted);
+        (restarted.Status, restarted.Reason, restarted.Message).Should().Be(("True", ConditionReasons.Restarted, "Secret billing changed: restarted Deployment api"));
         kind.Logins.Should().Be(2, "retrying the restart is no reason to log in again");
     }
 

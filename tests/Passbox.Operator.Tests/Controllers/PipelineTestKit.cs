@@ -48,7 +48,7 @@ internal static class PipelineTestKit
             new ValidationPlanner(time),
             memory ?? new CheckMemory(),
             events,
-            new WorkloadRestarter(client, events, time, NullLogger<WorkloadRestarter>.Instance),
+            new WorkloadRestarter(new KubernetesApiClient(client), new InstalledDefinitions(), events, time, NullLogger<WorkloadRestarter>.Instance),
             new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), scope ?? new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
             time,
             NullLogger<CredentialPipeline>.Instance);
@@ -132,6 +132,12 @@ internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMa
     public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
 
     public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
+}
+
+/// <summary>The CRDs a test says the cluster has (none by default).</summary>
+internal sealed class InstalledDefinitions(params string[] names) : Passbox.Operator.Usage.Feeding.IInstalledDefinitions
+{
+    public bool IsInstalled(string definitionName) => names.Contains(definitionName, StringComparer.Ordinal);
 }
 
 /// <summary>No generated Secret is cached: every publish starts with a create.</summary>

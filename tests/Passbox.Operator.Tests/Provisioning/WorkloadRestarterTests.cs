@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Provisioning;
+using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Tests.Controllers;
 using Passbox.Operator.Tests.Runtime;
 using Passbox.Operator.Usage;
@@ -97,7 +98,7 @@ public sealed class OwedRestartTests
     }
 
     private WorkloadRestarter Restarter() =>
-        new(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new NoEvents(), time, NullLogger<WorkloadRestarter>.Instance);
+        new(new KubernetesApiClient(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server)), new InstalledDefinitions(), new NoEvents(), time, NullLogger<WorkloadRestarter>.Instance);
 
     private int Patches => server.Requests.Count(r => r.Method == HttpMethod.Patch);
 
@@ -107,18 +108,18 @@ public sealed class OwedRestartTests
         var restarter = Restarter();
         var status = new ClusterCredentialStatus { RestartPending = "rev-2" };
 
-        var retry = await restarter.SettleAsync(credential, "team", "billing", status, fresh: true, CancellationToken.None);
+        var retry = (await restarter.SettleAsync(credential, "team", "billing", status, fresh: true, CancellationToken.None)).RetryAfter;
 
         Patches.Should().Be(1);
         status.RestartPending.Should().Be("rev-2", "the workload still runs with the old Secret");
         retry.Should().BeGreaterThan(TimeSpan.Zero).And.BeLessThanOrEqualTo(ValidationPlanner.TransientBase);
 
-        var early = await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None);
+        var early = (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).RetryAfter;
         Patches.Should().Be(1, "a reconcile before the backoff is over does not try again");
         early.Should().Be(retry);
 
         time.Advance(retry!.Value);
-        var done = await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None);
+        var done = (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).RetryAfter;
 
         Patches.Should().Be(2);
         server.Requests.Last(r => r.Method == HttpMethod.Patch).Body.Should().Be(
@@ -126,7 +127,7 @@ public sealed class OwedRestartTests
             "the restart is a merge patch of the pod template's annotation alone");
         status.RestartPending.Should().BeNull("the restart went through");
         done.Should().BeNull();
-        (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).Should().BeNull();
+        (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).RetryAfter.Should().BeNull();
         Patches.Should().Be(2, "nothing is owed any more");
     }
 
@@ -140,7 +141,7 @@ public sealed class OwedRestartTests
 
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var wait = (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None))!.Value;
+            var wait = (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).RetryAfter!.Value;
             waits.Add(wait);
             time.Advance(wait);
         }
