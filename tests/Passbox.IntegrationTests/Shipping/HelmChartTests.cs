@@ -394,6 +394,27 @@ public sealed class HelmChartTests
         }
     }
 
+    /// <summary>
+    /// <c>helm show readme</c> printed nothing: the chart had no README. It is what users read on a chart registry, so
+    /// each top-level value must appear there, or an option added to values.yaml goes undocumented.
+    /// </summary>
+    [Fact]
+    public void Chart_readme_is_packaged_and_names_every_top_level_value()
+    {
+        var readme = ShippingTools.Run(ShippingTools.Helm, ["show", "readme", ShippingManifests.ChartPath]);
+        var values = File.ReadAllLines(ShippingTools.PathInRepo(ShippingManifests.ChartPath, "values.yaml"));
+        var topLevelKeys = values
+            .Where(line => line.Length > 0 && char.IsAsciiLetter(line[0]) && line.Contains(':', StringComparison.Ordinal))
+            .Select(line => line[..line.IndexOf(':', StringComparison.Ordinal)])
+            .ToList();
+
+        topLevelKeys.Should().Contain("image", "the check must see the keys of values.yaml");
+        foreach (var key in topLevelKeys)
+        {
+            readme.Should().Contain($"`{key}", $"charts/passbox/README.md must document the value {key}");
+        }
+    }
+
     [Fact]
     public void Chart_crd_files_are_byte_copies_of_the_generated_crds()
     {
