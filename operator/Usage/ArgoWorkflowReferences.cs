@@ -154,6 +154,7 @@ public static class ArgoWorkflowReferences
         PodSpecPatch.Collect(Json.String(spec, "podSpecPatch"), collector);
         CollectArtifacts(Json.Get(spec, "arguments", "artifacts"), collector);
         CollectTemplate(Json.Get(spec, "templateDefaults"), collector, 0);
+        CollectHooks(Json.Get(spec, "hooks"), collector);
         foreach (var template in Json.Items(spec, "templates"))
         {
             CollectTemplate(template, collector, 0);
@@ -211,6 +212,26 @@ public static class ArgoWorkflowReferences
         // What the whole WorkflowTemplate names counts, not only the template named: at worst a Secret too many is kept
         // while the Workflow runs, and the template's name may be an expression resolved only when the step runs.
         CollectWorkflowTemplateRef(Json.Get(invocation, "templateRef"), collector);
+        CollectHooks(Json.Get(invocation, "hooks"), collector);
+    }
+
+    /// <summary>
+    /// Lifecycle hooks (<c>hooks</c> of the Workflow spec or of a step or DAG task, keyed by event: <c>exit</c>,
+    /// <c>running</c>, or an expression) run a template too, often a WorkflowTemplate's exit handler by <c>templateRef</c>:
+    /// without this, a Secret only that handler names could be deleted while the Workflow still has it to run.
+    /// </summary>
+    private static void CollectHooks(JsonNode? hooks, ReferenceCollector collector)
+    {
+        if (hooks is not JsonObject byEvent)
+        {
+            return;
+        }
+
+        foreach (var (_, hook) in byEvent)
+        {
+            CollectArtifacts(Json.Get(hook, "arguments", "artifacts"), collector);
+            CollectWorkflowTemplateRef(Json.Get(hook, "templateRef"), collector);
+        }
     }
 
     /// <summary>A <c>workflowTemplateRef</c> or <c>templateRef</c> to a WorkflowTemplate of the same namespace (not a ClusterWorkflowTemplate).</summary>

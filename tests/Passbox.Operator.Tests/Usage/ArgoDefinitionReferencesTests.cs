@@ -104,4 +104,22 @@ public sealed class ArgoDefinitionReferencesTests
 
         ArgoWorkflowReferences.From(workflow).IsEmpty.Should().BeTrue();
     }
+
+    [Fact]
+    public void Lifecycle_hooks_of_the_workflow_and_of_a_step_run_the_workflow_templates_they_refer_to()
+    {
+        var workflow = Object("Workflow", "etl-x", """
+            {
+              "entrypoint": "main",
+              "hooks": {"exit": {"templateRef": {"name": "notifier", "template": "slack"}}},
+              "templates": [
+                {"name": "main", "steps": [[{"name": "load", "template": "load",
+                  "hooks": {"running": {"expression": "true", "templateRef": {"name": "progress", "template": "report"}}}}]]},
+                {"name": "load", "container": {"image": "etl:1"}}
+              ]
+            }
+            """, """{"phase": "Running"}""");
+
+        ArgoWorkflowReferences.From(workflow).Definitions.Should().Equal(Template("notifier"), Template("progress"));
+    }
 }
