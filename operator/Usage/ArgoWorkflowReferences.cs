@@ -21,8 +21,8 @@ namespace Passbox.Operator.Usage;
 /// <c>spec.artifactRepositoryRef</c> names a ConfigMap, which is not read (nor the controller's default artifact
 /// repository): their Secrets do not count.
 /// A name written as <c>{{workflow.parameters.x}}</c> is read as the value of the Workflow's parameter
-/// (<see cref="WorkflowParameters"/>); other expressions (<c>{{inputs.parameters.x}}</c>, outputs of steps) are not
-/// resolved, so such a name refers to no Secret here until a Pod with the substituted name runs.
+/// (<see cref="WorkflowParameters"/>); other expressions (<c>{{inputs.parameters.x}}</c> but through a <c>templateRef</c>,
+/// outputs of steps) are not resolved, so such a name refers to no Secret here until a Pod with the substituted name runs.
 /// A finished Workflow (phase Succeeded, Failed or Error) uses nothing.
 /// <para>
 /// WorkflowTemplates of the same namespace that a Workflow runs by name are <see cref="DefinitionReference"/>s: the
@@ -31,8 +31,9 @@ namespace Passbox.Operator.Usage;
 /// each step and DAG task, whose template the controller resolves only when the step's turn comes. A CronWorkflow
 /// (<see cref="FromCronWorkflow"/>) is read like the Workflow it creates, for as long as it exists, like a CronJob.
 /// ClusterWorkflowTemplates (<c>clusterScope: true</c>) are cluster-scoped and not read. A WorkflowTemplate run by
-/// reference takes <c>{{workflow.parameters.x}}</c> from the Workflow's arguments, which are not read through the
-/// reference: only the template's own values are.
+/// reference takes <c>{{workflow.parameters.x}}</c> from the Workflow's arguments over its own, and a template named by
+/// a <c>templateRef</c> its <c>{{inputs.parameters.x}}</c> from the step's <c>arguments</c> over its defaults: the
+/// index resolves them for each Workflow (<see cref="ParameterWalk"/>).
 /// </para>
 /// </summary>
 public static class ArgoWorkflowReferences
@@ -80,11 +81,12 @@ public static class ArgoWorkflowReferences
             return ObjectReferences.None(UsageKinds.Workflow, ns, name);
         }
 
-        var collector = new ReferenceCollector(WorkflowParameters.Resolver(workflow));
+        var collector = new ReferenceCollector(WorkflowParameters.Resolver(workflow)) { Syntax = WorkflowParameters.Syntax(null) };
         CollectSpec(Json.Get(workflow, "spec"), collector);
 
         // What the controller resolved from a workflowTemplateRef or templateRef, and runs from, between steps too.
         var storedSpec = Json.Get(workflow, "status", "storedWorkflowTemplateSpec");
+        WorkflowParameters.AddValues(Json.Get(workflow, "spec"), storedSpec, collector);
         CollectSpec(storedSpec, collector);
         if (storedSpec is null)
         {
@@ -112,7 +114,8 @@ public static class ArgoWorkflowReferences
         ArgumentNullException.ThrowIfNull(cronWorkflow);
         var (ns, name) = ObjectMetadata.Identity(cronWorkflow);
         var workflowSpec = Json.Get(cronWorkflow, "spec", "workflowSpec");
-        var collector = new ReferenceCollector(WorkflowParameters.Resolver(workflowSpec, underlying: null));
+        var collector = new ReferenceCollector(WorkflowParameters.Resolver(workflowSpec, underlying: null)) { Syntax = WorkflowParameters.Syntax(null) };
+        WorkflowParameters.AddValues(workflowSpec, underlying: null, collector);
         CollectSpec(workflowSpec, collector);
         CollectWorkflowTemplateRef(Json.Get(workflowSpec, "workflowTemplateRef"), collector);
         UsesAnnotation.Collect(Json.Annotations(cronWorkflow), collector);
@@ -120,15 +123,17 @@ public static class ArgoWorkflowReferences
     }
 
     /// <summary>
-    /// What a WorkflowTemplate names (its <c>spec</c> has the Workflow spec's shape, its own parameters resolved). It runs
-    /// nothing itself: these count only for the Workflows and CronWorkflows that refer to it.
+    /// What a WorkflowTemplate names (its <c>spec</c> has the Workflow spec's shape; names written with parameters are
+    /// kept so, with the template's values, for each Workflow to resolve). It runs nothing itself: these count only for
+    /// the Workflows and CronWorkflows that refer to it.
     /// </summary>
     public static ObjectReferences FromWorkflowTemplate(JsonNode workflowTemplate)
     {
         ArgumentNullException.ThrowIfNull(workflowTemplate);
         var (ns, name) = ObjectMetadata.Identity(workflowTemplate);
         var spec = Json.Get(workflowTemplate, "spec");
-        var collector = new ReferenceCollector(WorkflowParameters.Resolver(spec, underlying: null));
+        var collector = new ReferenceCollector { Syntax = WorkflowParameters.Syntax(null) };
+        WorkflowParameters.AddValues(spec, underlying: null, collector);
         CollectSpec(spec, collector);
         UsesAnnotation.Collect(Json.Annotations(workflowTemplate), collector);
         return collector.Build(UsageKinds.WorkflowTemplate, ns, name);
@@ -155,10 +160,15 @@ public static class ArgoWorkflowReferences
         CollectArtifacts(Json.Get(spec, "arguments", "artifacts"), collector);
         CollectTemplate(Json.Get(spec, "templateDefaults"), collector, 0);
         CollectHooks(Json.Get(spec, "hooks"), collector);
+        var outer = collector.Syntax;
         foreach (var template in Json.Items(spec, "templates"))
         {
+            // {{inputs.parameters.x}} is an input of the template it is written in.
+            collector.Syntax = outer is null ? null : WorkflowParameters.Syntax(Json.String(template, "name"));
             CollectTemplate(template, collector, 0);
         }
+
+        collector.Syntax = outer;
     }
 
     private static void CollectTemplate(JsonNode? template, ReferenceCollector collector, int depth)
@@ -206,12 +216,17 @@ public static class ArgoWorkflowReferences
         CollectArtifacts(Json.Get(invocation, "arguments", "artifacts"), collector);
         if (depth < MaxInlineDepth)
         {
+            // An inline template's inputs are its own, passed by this step: not read.
+            var outer = collector.Syntax;
+            collector.Syntax = outer is null ? null : WorkflowParameters.Syntax(template: null);
             CollectTemplate(Json.Get(invocation, "inline"), collector, depth + 1);
+            collector.Syntax = outer;
         }
 
         // What the whole WorkflowTemplate names counts, not only the template named: at worst a Secret too many is kept
         // while the Workflow runs, and the template's name may be an expression resolved only when the step runs.
-        CollectWorkflowTemplateRef(Json.Get(invocation, "templateRef"), collector);
+        var templateRef = Json.Get(invocation, "templateRef");
+        CollectWorkflowTemplateRef(templateRef, collector, WorkflowParameters.Arguments(invocation, Json.String(templateRef, "template"), collector));
         CollectHooks(Json.Get(invocation, "hooks"), collector);
     }
 
@@ -230,19 +245,24 @@ public static class ArgoWorkflowReferences
         foreach (var (_, hook) in byEvent)
         {
             CollectArtifacts(Json.Get(hook, "arguments", "artifacts"), collector);
-            CollectWorkflowTemplateRef(Json.Get(hook, "templateRef"), collector);
+            var templateRef = Json.Get(hook, "templateRef");
+            CollectWorkflowTemplateRef(templateRef, collector, WorkflowParameters.Arguments(hook, Json.String(templateRef, "template"), collector));
         }
     }
 
-    /// <summary>A <c>workflowTemplateRef</c> or <c>templateRef</c> to a WorkflowTemplate of the same namespace (not a ClusterWorkflowTemplate).</summary>
-    private static void CollectWorkflowTemplateRef(JsonNode? reference, ReferenceCollector collector)
+    /// <summary>
+    /// A <c>workflowTemplateRef</c> or <c>templateRef</c> to a WorkflowTemplate of the same namespace (not a
+    /// ClusterWorkflowTemplate), with the inputs a <c>templateRef</c> passes (the Workflow's own parameters go along
+    /// to every WorkflowTemplate without being passed).
+    /// </summary>
+    private static void CollectWorkflowTemplateRef(JsonNode? reference, ReferenceCollector collector, IEnumerable<ParameterBinding>? bindings = null)
     {
         if (Json.Get(reference, "clusterScope") is JsonValue clusterScope && clusterScope.GetValueKind() == System.Text.Json.JsonValueKind.True)
         {
             return;
         }
 
-        collector.AddDefinition(UsageKinds.WorkflowTemplate, Json.String(reference, "name"));
+        collector.AddDefinition(UsageKinds.WorkflowTemplate, Json.String(reference, "name"), bindings);
     }
 
     private static void CollectArtifacts(JsonNode? artifacts, ReferenceCollector collector)

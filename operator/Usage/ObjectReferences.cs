@@ -3,7 +3,8 @@ namespace Passbox.Operator.Usage;
 /// <summary>
 /// Everything one watched object refers to that can keep a credential alive: Secret names, ServiceAccount names
 /// (whose listed Secrets it uses in turn), definitions it runs by name (Tekton Tasks and Pipelines, Argo
-/// WorkflowTemplates, whose references it uses in turn) and credential names from the <c>passbox.dev/uses</c> annotation.
+/// WorkflowTemplates, whose references it uses in turn), credential names from the <c>passbox.dev/uses</c> annotation,
+/// and, when there are any, the names it writes with parameters and the parameters it passes (<see cref="Parameters"/>).
 /// This is all the index keeps of an object; the object itself is dropped once this is extracted.
 /// The name lists are distinct and sorted (ordinal), so two extractions of an unchanged object compare equal.
 /// </summary>
@@ -14,8 +15,9 @@ public sealed record ObjectReferences
     private readonly string[] credentialNames;
     private readonly DefinitionReference[] definitions;
 
-    private ObjectReferences(string kind, string @namespace, string name, string[] secrets, string[] serviceAccounts, string[] credentials, DefinitionReference[] definitions)
+    private ObjectReferences(string kind, string @namespace, string name, string[] secrets, string[] serviceAccounts, string[] credentials, DefinitionReference[] definitions, ParameterUses? parameters)
     {
+        Parameters = parameters;
         Kind = kind;
         Namespace = @namespace;
         Name = name;
@@ -40,11 +42,17 @@ public sealed record ObjectReferences
     /// <summary>Definitions the object runs by name, in the same namespace; distinct and sorted.</summary>
     public IReadOnlyList<DefinitionReference> Definitions => definitions;
 
+    /// <summary>
+    /// Parameterized Secret names, parameter values and the parameters passed to <see cref="Definitions"/>; null for the
+    /// many objects without (one field, so that a Pod costs no more for it).
+    /// </summary>
+    public ParameterUses? Parameters { get; }
+
     /// <summary>True when the object uses nothing; the index stores nothing for it.</summary>
-    public bool IsEmpty => secretNames.Length == 0 && serviceAccountNames.Length == 0 && credentialNames.Length == 0 && definitions.Length == 0;
+    public bool IsEmpty => secretNames.Length == 0 && serviceAccountNames.Length == 0 && credentialNames.Length == 0 && definitions.Length == 0 && Parameters is null;
 
     /// <summary>An object that refers to nothing (or no longer counts, such as a finished Pod).</summary>
-    public static ObjectReferences None(string kind, string @namespace, string name) => new(kind, @namespace, name, [], [], [], []);
+    public static ObjectReferences None(string kind, string @namespace, string name) => new(kind, @namespace, name, [], [], [], [], null);
 
     public static ObjectReferences Create(
         string kind,
@@ -53,12 +61,13 @@ public sealed record ObjectReferences
         IEnumerable<string>? secretNames = null,
         IEnumerable<string>? serviceAccountNames = null,
         IEnumerable<string>? credentialNames = null,
-        IEnumerable<DefinitionReference>? definitions = null)
+        IEnumerable<DefinitionReference>? definitions = null,
+        ParameterUses? parameters = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(kind);
         ArgumentNullException.ThrowIfNull(@namespace);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        return new(kind, @namespace, name, Normalize(secretNames), Normalize(serviceAccountNames), Normalize(credentialNames), Normalize(definitions));
+        return new(kind, @namespace, name, Normalize(secretNames), Normalize(serviceAccountNames), Normalize(credentialNames), Normalize(definitions), parameters);
     }
 
     /// <summary>
@@ -77,7 +86,8 @@ public sealed record ObjectReferences
         Map(secretNames, secret),
         Map(serviceAccountNames, serviceAccount),
         Map(credentialNames, credential),
-        Map(definitions, definition));
+        Map(definitions, definition),
+        Parameters);
 
     public bool Equals(ObjectReferences? other) =>
         other is not null
@@ -88,14 +98,15 @@ public sealed record ObjectReferences
 
     public override int GetHashCode() => HashCode.Combine(Kind, Namespace, Name, secretNames.Length, serviceAccountNames.Length, credentialNames.Length, definitions.Length);
 
-    /// <summary>True when both name the same Secrets, ServiceAccounts, credentials and definitions, whatever object they describe.</summary>
+    /// <summary>True when both name the same Secrets, ServiceAccounts, credentials, definitions and parameters, whatever object they describe.</summary>
     public bool HasSameReferencesAs(ObjectReferences other)
     {
         ArgumentNullException.ThrowIfNull(other);
         return secretNames.AsSpan().SequenceEqual(other.secretNames)
             && serviceAccountNames.AsSpan().SequenceEqual(other.serviceAccountNames)
             && credentialNames.AsSpan().SequenceEqual(other.credentialNames)
-            && definitions.AsSpan().SequenceEqual(other.definitions);
+            && definitions.AsSpan().SequenceEqual(other.definitions)
+            && Equals(Parameters, other.Parameters);
     }
 
     private static string[] Normalize(IEnumerable<string>? names)

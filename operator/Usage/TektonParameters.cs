@@ -27,6 +27,50 @@ internal static partial class TektonParameters
         return values;
     }
 
+    /// <summary>The key of parameter <paramref name="name"/> in a <see cref="ParameterizedName"/>.</summary>
+    public static string Key(string name) => "params." + name;
+
+    /// <summary>
+    /// Reads <c>$(params.x)</c> into key <see cref="Key"/>; any other <c>$(…)</c> (results, context, workspaces, array
+    /// or object parameters) is not known before the task runs.
+    /// </summary>
+    public static ParameterSyntax Syntax { get; } = new(Reference(), "$(", match => Key(match.Groups["name"].Value));
+
+    /// <summary>
+    /// The defaults of <paramref name="declared"/> (a Task's or Pipeline's <c>params</c>) as the object's own values:
+    /// a run that passes none resolves the definition's names with these.
+    /// </summary>
+    public static void AddDefaults(JsonNode? declared, ReferenceCollector collector)
+    {
+        foreach (var parameter in Json.Items(declared))
+        {
+            if (Json.String(parameter, "name") is { Length: > 0 } name)
+            {
+                collector.AddValue(Key(name), Json.String(parameter, "default"));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The parameters a run or a pipeline task passes (<paramref name="given"/>, each read with
+    /// <paramref name="resolveGiven"/> when set) to the definition it names: a value that is not a string is unknown.
+    /// </summary>
+    public static List<ParameterBinding> Bindings(JsonNode? given, Func<string, string>? resolveGiven, ReferenceCollector collector)
+    {
+        // Read now, not when enumerated: the collector's resolver may have changed by then.
+        var bindings = new List<ParameterBinding>();
+        foreach (var parameter in Json.Items(given))
+        {
+            if (Json.String(parameter, "name") is { Length: > 0 } name)
+            {
+                var value = Json.String(parameter, "value");
+                bindings.Add(collector.Binding(Key(name), value is null || resolveGiven is null ? value : resolveGiven(value)));
+            }
+        }
+
+        return bindings;
+    }
+
     /// <summary>A resolver for <see cref="ReferenceCollector"/>, or null when there are no parameters.</summary>
     public static Func<string, string>? Resolver(IReadOnlyDictionary<string, string> values) =>
         ParameterSubstitution.Resolver(values, "$(params", Reference());

@@ -21,9 +21,10 @@ namespace Passbox.Operator.Usage;
 /// without a resolver or bundle), as <see cref="DefinitionReference"/>s: the index lets the run use what they name
 /// (<see cref="FromTask"/>, <see cref="FromPipeline"/>). A TaskRun's or PipelineRun's own reference counts until Tekton
 /// stored the resolved spec in the status (read above instead); a pipeline's tasks that refer to a Task count for the
-/// whole run, since their TaskRuns (and their resolved specs) appear only when their turn comes. A Task run by a
-/// pipeline task takes its <c>$(params.x)</c> from that task, which is not read through a reference: only the Task's
-/// defaults are.</item>
+/// whole run, since their TaskRuns (and their resolved specs) appear only when their turn comes. The parameters a
+/// reference passes (the run's <c>params</c>, a pipeline task's) go with it (<see cref="DefinitionCall"/>): a Task's
+/// <c>$(params.x)</c> is read, for each run, with the value passed down to it, else its default
+/// (<see cref="ParameterWalk"/>).</item>
 /// </list>
 /// A finished run (condition <c>Succeeded</c> True or False) uses nothing: no more Pods start from it.
 /// <para>
@@ -35,6 +36,11 @@ public static class TektonReferences
 {
     /// <summary>The ServiceAccount a run without one uses, unless the cluster's Tekton config says otherwise.</summary>
     public const string DefaultServiceAccount = "default";
+
+    /// <summary>
+    /// A definition's own parameter values: unknown until a run passes them, so its names keep <c>$(params.x)</c>.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>Embedded pipelines nest (a pipeline task's pipeline has tasks of its own); deeper ones are not read.</summary>
     private const int MaxPipelineDepth = 8;
@@ -49,7 +55,7 @@ public static class TektonReferences
         }
 
         var spec = Json.Get(pipelineRun, "spec");
-        var collector = new ReferenceCollector();
+        var collector = new ReferenceCollector { Syntax = TektonParameters.Syntax };
         CollectWorkspaces(spec, collector);
 
         var serviceAccount = Json.String(spec, "taskRunTemplate", "serviceAccountName") ?? Json.String(spec, "serviceAccountName");
@@ -81,7 +87,7 @@ public static class TektonReferences
         // Until Tekton has resolved it into the status, the Pipeline is known only by name: its Tasks start meanwhile.
         if (resolvedSpec is null)
         {
-            CollectPipelineRef(Json.Get(spec, "pipelineRef"), collector);
+            CollectPipelineRef(Json.Get(spec, "pipelineRef"), collector, TektonParameters.Bindings(Json.Get(spec, "params"), null, collector));
         }
 
         UsesAnnotation.Collect(Json.Annotations(pipelineRun), collector);
@@ -98,7 +104,7 @@ public static class TektonReferences
         }
 
         var spec = Json.Get(taskRun, "spec");
-        var collector = new ReferenceCollector();
+        var collector = new ReferenceCollector { Syntax = TektonParameters.Syntax };
         CollectWorkspaces(spec, collector);
 
         var serviceAccount = Json.String(spec, "serviceAccountName");
@@ -113,7 +119,7 @@ public static class TektonReferences
 
         if (resolvedSpec is null)
         {
-            CollectTaskRef(Json.Get(spec, "taskRef"), collector);
+            CollectTaskRef(Json.Get(spec, "taskRef"), collector, TektonParameters.Bindings(Json.Get(spec, "params"), null, collector));
         }
 
         UsesAnnotation.Collect(Json.Annotations(taskRun), collector);
@@ -122,31 +128,35 @@ public static class TektonReferences
 
     /// <summary>
     /// What a Task names (<c>tekton.dev</c> Task, v1 or v1beta1): the Secrets of its steps, sidecars, step template and
-    /// volumes, names written <c>$(params.x)</c> read with the parameters' defaults. A Task runs nothing itself: these
-    /// count only for the runs that refer to it (<see cref="UsageKinds.IsDefinition"/>).
+    /// volumes; names written <c>$(params.x)</c> are kept so, with the parameters' defaults, for each run to resolve
+    /// with what it passes. A Task runs nothing itself: these count only for the runs that refer to it
+    /// (<see cref="UsageKinds.IsDefinition"/>).
     /// </summary>
     public static ObjectReferences FromTask(JsonNode task)
     {
         ArgumentNullException.ThrowIfNull(task);
         var (ns, name) = ObjectMetadata.Identity(task);
         var spec = Json.Get(task, "spec");
-        var collector = new ReferenceCollector();
-        CollectTaskSpec(spec, collector, TektonParameters.Values(null, Json.Get(spec, "params"), given: null, resolveGiven: null));
+        var collector = new ReferenceCollector { Syntax = TektonParameters.Syntax };
+        TektonParameters.AddDefaults(Json.Get(spec, "params"), collector);
+        CollectTaskSpec(spec, collector, NoValues);
         UsesAnnotation.Collect(Json.Annotations(task), collector);
         return collector.Build(UsageKinds.Task, ns, name);
     }
 
     /// <summary>
     /// What a Pipeline names: the Secrets of the task specs it embeds and the Tasks (and Pipelines) its tasks refer to by
-    /// name. Like a Task, it counts only for the runs that refer to it.
+    /// name, with the parameters they pass. Its own parameters are the run's: names and passed values that use them stay
+    /// written with them, with the Pipeline's defaults. Like a Task, it counts only for the runs that refer to it.
     /// </summary>
     public static ObjectReferences FromPipeline(JsonNode pipeline)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         var (ns, name) = ObjectMetadata.Identity(pipeline);
         var spec = Json.Get(pipeline, "spec");
-        var collector = new ReferenceCollector();
-        CollectPipelineSpec(spec, collector, TektonParameters.Values(null, Json.Get(spec, "params"), given: null, resolveGiven: null), 0);
+        var collector = new ReferenceCollector { Syntax = TektonParameters.Syntax };
+        TektonParameters.AddDefaults(Json.Get(spec, "params"), collector);
+        CollectPipelineSpec(spec, collector, NoValues, 0);
         UsesAnnotation.Collect(Json.Annotations(pipeline), collector);
         return collector.Build(UsageKinds.Pipeline, ns, name);
     }
@@ -199,8 +209,8 @@ public static class TektonReferences
                     CollectPipelineSpec(childSpec, collector, TektonParameters.Values(values, Json.Get(childSpec, "params"), given, resolvePipeline), depth + 1);
                 }
 
-                CollectTaskRef(Json.Get(task, "taskRef"), collector);
-                CollectPipelineRef(Json.Get(task, "pipelineRef"), collector);
+                CollectTaskRef(Json.Get(task, "taskRef"), collector, TektonParameters.Bindings(given, resolvePipeline, collector));
+                CollectPipelineRef(Json.Get(task, "pipelineRef"), collector, TektonParameters.Bindings(given, resolvePipeline, collector));
             }
         }
     }
@@ -210,7 +220,7 @@ public static class TektonReferences
     /// nor a bundle (those fetch the Task from elsewhere: git, a catalog, an image) nor the apiVersion of a custom task.
     /// ClusterTasks (deprecated, cluster-scoped) are not read.
     /// </summary>
-    private static void CollectTaskRef(JsonNode? taskRef, ReferenceCollector collector)
+    private static void CollectTaskRef(JsonNode? taskRef, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings)
     {
         var kind = Json.String(taskRef, "kind");
         var apiVersion = Json.String(taskRef, "apiVersion");
@@ -218,16 +228,16 @@ public static class TektonReferences
             && (string.IsNullOrEmpty(kind) || string.Equals(kind, UsageKinds.Task, StringComparison.Ordinal))
             && (string.IsNullOrEmpty(apiVersion) || apiVersion.StartsWith("tekton.dev/", StringComparison.Ordinal)))
         {
-            collector.AddDefinition(UsageKinds.Task, Json.String(taskRef, "name"));
+            collector.AddDefinition(UsageKinds.Task, Json.String(taskRef, "name"), bindings);
         }
     }
 
     /// <summary>A <c>pipelineRef</c> to a Pipeline of the run's namespace, by name (no resolver, no bundle).</summary>
-    private static void CollectPipelineRef(JsonNode? pipelineRef, ReferenceCollector collector)
+    private static void CollectPipelineRef(JsonNode? pipelineRef, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings)
     {
         if (IsByName(pipelineRef))
         {
-            collector.AddDefinition(UsageKinds.Pipeline, Json.String(pipelineRef, "name"));
+            collector.AddDefinition(UsageKinds.Pipeline, Json.String(pipelineRef, "name"), bindings);
         }
     }
 

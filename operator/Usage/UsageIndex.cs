@@ -15,6 +15,12 @@ namespace Passbox.Operator.Usage;
 /// a Task nothing runs keeps no Secret.
 /// </para>
 /// <para>
+/// A definition's Secret name written with a parameter (<c>$(params.secret)</c>) is known only to a run that passes the
+/// parameter, through every definition between them: for each run the index keeps the names its calls resolve to
+/// (<see cref="ParameterWalk"/>, as deep as <see cref="MaxIndirection"/>), walked again when the run or a definition
+/// below it changes, so a query stays a lookup.
+/// </para>
+/// <para>
 /// <see cref="Changed"/> is raised after each change, outside the index's lock, once per Secret or credential whose
 /// users may have changed; handlers may query the index. Concurrent changes can raise their notifications in any
 /// order: a notification says "look again", and the handler reads the current state.
@@ -55,6 +61,7 @@ public sealed class UsageIndex
         lock (gate)
         {
             Apply(references, changes);
+            ResolveParameters(changes);
         }
 
         Raise(changes);
@@ -95,6 +102,8 @@ public sealed class UsageIndex
             {
                 Apply(references, changes);
             }
+
+            ResolveParameters(changes);
         }
 
         Raise(changes);
@@ -160,6 +169,11 @@ public sealed class UsageIndex
         if (ns.Secrets.TryGetValue(secretName, out var direct))
         {
             AddWithReferrers(ns, direct.Users, users);
+        }
+
+        if (ns.ParameterSecrets.TryGetValue(secretName, out var throughParameters))
+        {
+            AddWithReferrers(ns, throughParameters.Users, users);
         }
     }
 
@@ -293,6 +307,18 @@ public sealed class UsageIndex
             changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
         }
 
+        // The names a run reaches through parameters change with the run, or with any definition on its way down.
+        if (!UsageKinds.IsDefinition(key.Kind))
+        {
+            changes.PendingRuns.Add((ns, key));
+        }
+        else if (!Equals(old?.Parameters, references.Parameters) || SymmetricDifference(before.Definitions, references.Definitions).Any())
+        {
+            var runs = new HashSet<UsageUser>();
+            AddWithReferrers(ns, [key], runs);
+            changes.PendingRuns.UnionWith(runs.Select(run => (ns, run)));
+        }
+
         // Starting or stopping to name a ServiceAccount or a definition changes the users of everything it names.
         AddReachable(
             ns,
@@ -304,6 +330,46 @@ public sealed class UsageIndex
         {
             namespaces.Remove(ns.Namespace);
         }
+    }
+
+    /// <summary>Walks again, for each run a change may concern, the names its calls reach; records what changed.</summary>
+    private static void ResolveParameters(ChangeList changes)
+    {
+        foreach (var (ns, run) in changes.PendingRuns)
+        {
+            ns.Objects.TryGetValue(run, out var references);
+            IReadOnlySet<string> now = references is null || references.Definitions.Count == 0
+                ? new HashSet<string>()
+                : ParameterWalk.SecretNames(
+                    references,
+                    definition => ns.Objects.GetValueOrDefault(new UsageUser(definition.Kind, definition.Name)),
+                    MaxIndirection);
+            var before = ns.ParameterSecretsByRun.GetValueOrDefault(run, []);
+            var added = now.Where(name => !before.Contains(name, StringComparer.Ordinal)).ToList();
+            var removed = before.Where(name => !now.Contains(name)).ToList();
+            if (added.Count == 0 && removed.Count == 0)
+            {
+                continue;
+            }
+
+            Unlink(ns.ParameterSecrets, removed, run);
+            var stored = now.Select(name => Link(ns.ParameterSecrets, name, run)).ToArray();
+            if (stored.Length == 0)
+            {
+                ns.ParameterSecretsByRun.Remove(run);
+            }
+            else
+            {
+                ns.ParameterSecretsByRun[run] = stored;
+            }
+
+            foreach (var name in added.Concat(removed))
+            {
+                changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
+            }
+        }
+
+        changes.PendingRuns.Clear();
     }
 
     private static string Link(Dictionary<string, NameUsers<string>> map, string name, UsageUser user) => Link<string>(map, name, user);
@@ -394,6 +460,12 @@ public sealed class UsageIndex
         public Dictionary<UsageUser, NameUsers<UsageUser>> Referrers { get; } = [];
 
         public Dictionary<string, NameUsers<string>> Credentials { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Secret names runs reach through the parameters they pass: the runs that do.</summary>
+        public Dictionary<string, NameUsers<string>> ParameterSecrets { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The same by run, to know what a run reached before it changed.</summary>
+        public Dictionary<UsageUser, string[]> ParameterSecretsByRun { get; } = [];
     }
 
     /// <summary>
@@ -452,6 +524,9 @@ public sealed class UsageIndex
         private readonly HashSet<UsageChange> seen = [];
 
         public List<UsageChange> Items { get; } = [];
+
+        /// <summary>Runs whose names through parameters must be walked again once the operation's objects are in.</summary>
+        public HashSet<(NamespaceIndex Namespace, UsageUser Run)> PendingRuns { get; } = [];
 
         public void Add(UsageChange change)
         {

@@ -79,7 +79,7 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
             Annotations = references.IsEmpty ? null : new Dictionary<string, string>
             {
                 [ReferencesKey] = JsonSerializer.Serialize(
-                    new IReadOnlyList<string>[] { references.SecretNames, references.ServiceAccountNames, references.CredentialNames, [.. references.Definitions.Select(d => d.ToString())] },
+                    [references.SecretNames, references.ServiceAccountNames, references.CredentialNames, [.. references.Definitions.Select(d => d.ToString())], .. references.Parameters?.ToLists() ?? []],
                     PlainJsonContext.Default.IReadOnlyListStringArray),
             },
         };
@@ -96,7 +96,8 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
 
         var lists = JsonSerializer.Deserialize(encoded!, PlainJsonContext.Default.StringArrayArray)!;
         var definitions = lists.Length > 3 ? lists[3].Select(DefinitionReference.Parse).OfType<DefinitionReference>() : null;
-        return ObjectReferences.Create(Kind, meta.NamespaceProperty, meta.Name, lists[0], lists[1], lists[2], definitions);
+        var parameters = lists.Length > 4 ? ParameterUses.FromLists(lists[4..]) : null;
+        return ObjectReferences.Create(Kind, meta.NamespaceProperty, meta.Name, lists[0], lists[1], lists[2], definitions, parameters);
     }
 
     /// <summary>

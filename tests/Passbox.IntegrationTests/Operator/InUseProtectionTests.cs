@@ -612,6 +612,158 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     }
 
     /// <summary>
+    /// A Secret whose name only a run's parameters give, passed down to a Task the run names by reference (through its
+    /// Pipeline, or directly): Tekton has resolved nothing into the status yet, so only the run's params, the pipeline
+    /// task's params and the Task's <c>$(params.x)</c> together say which Secret the Task will mount. The Task's default,
+    /// which the run overrides, keeps nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_a_run_names_only_through_a_parameter_of_the_Task_it_refers_to_is_kept_until_the_run_finishes()
+    {
+        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        try
+        {
+            var throughPipeline = await ReadyCredentialAsync("tekton-param-pipeline");
+            var throughTaskRun = await ReadyCredentialAsync("tekton-param-taskrun");
+            var overridden = await ReadyCredentialAsync("tekton-param-default");
+            await CreateCustomAsync(Tasks, "deploy-with", new JsonObject
+            {
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = overridden }),
+                ["steps"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "run",
+                    ["image"] = "registry.invalid/tool:1",
+                    ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("$(params.secret)"))),
+                }),
+                ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "$(params.secret)" } }),
+            });
+            await CreateCustomAsync(Pipelines, "release-with", new JsonObject
+            {
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["type"] = "string" }),
+                ["tasks"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "deploy",
+                    ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target-secret)" }),
+                }),
+            });
+
+            await CreateCustomAsync(PipelineRuns, "release-with-1", new JsonObject
+            {
+                ["pipelineRef"] = new JsonObject { ["name"] = "release-with" },
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["value"] = throughPipeline }),
+            });
+            await CreateCustomAsync(TaskRuns, "deploy-with-1", new JsonObject
+            {
+                ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = throughTaskRun }),
+            });
+            await WaitUsedByAsync(throughPipeline, "PipelineRun release-with-1");
+            await WaitUsedByAsync(throughTaskRun, "TaskRun deploy-with-1");
+
+            await kit.DeleteAsync<PipelineCredential>(throughPipeline);
+            await kit.DeleteAsync<PipelineCredential>(throughTaskRun);
+            await kit.DeleteAsync<PipelineCredential>(overridden);
+            await WaitBlockedAsync(throughPipeline, "PipelineRun release-with-1");
+            await WaitBlockedAsync(throughTaskRun, "TaskRun deploy-with-1");
+            await WaitGoneAsync(overridden);
+            (await kit.TryGetSecretAsync(throughPipeline)).Should().NotBeNull("the deploy task has yet to start and mount it");
+
+            await SetRunSucceededAsync(PipelineRuns, "release-with-1");
+            await SetRunSucceededAsync(TaskRuns, "deploy-with-1");
+            await WaitGoneAsync(throughPipeline);
+            await WaitGoneAsync(throughTaskRun);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    /// <summary>
+    /// The same for Argo, before the controller stored anything in the status: a Workflow's argument read by its
+    /// WorkflowTemplate as <c>{{workflow.parameters.x}}</c>, and a step's argument read by the template its
+    /// <c>templateRef</c> names as <c>{{inputs.parameters.x}}</c>.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_a_Workflow_names_only_through_an_argument_of_its_WorkflowTemplate_is_kept_until_it_finishes()
+    {
+        var created = await EnsureCrdsAsync(Workflows, WorkflowTemplates);
+        try
+        {
+            var global = await ReadyCredentialAsync("argo-param-global");
+            var input = await ReadyCredentialAsync("argo-param-input");
+            await CreateCustomAsync(WorkflowTemplates, "etl-with", new JsonObject
+            {
+                ["entrypoint"] = "main",
+                ["templates"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["name"] = "main",
+                        ["container"] = new JsonObject
+                        {
+                            ["image"] = "registry.invalid/etl:1",
+                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("{{workflow.parameters.conn}}"))),
+                        },
+                    },
+                    new JsonObject
+                    {
+                        ["name"] = "load",
+                        ["inputs"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret" }) },
+                        ["container"] = new JsonObject
+                        {
+                            ["image"] = "registry.invalid/load:1",
+                            ["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "creds", ["mountPath"] = "/creds" }),
+                        },
+                        ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "{{inputs.parameters.secret}}" } }),
+                    }),
+            });
+            await CreateCustomAsync(Workflows, "etl-with-1", new JsonObject
+            {
+                ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl-with" },
+                ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "conn", ["value"] = global }) },
+            });
+            await CreateCustomAsync(Workflows, "load-1", new JsonObject
+            {
+                ["entrypoint"] = "main",
+                ["templates"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "main",
+                    ["steps"] = new JsonArray(new JsonArray(new JsonObject
+                    {
+                        ["name"] = "load",
+                        ["templateRef"] = new JsonObject { ["name"] = "etl-with", ["template"] = "load" },
+                        ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = input }) },
+                    })),
+                }),
+            });
+            await WaitUsedByAsync(global, "Workflow etl-with-1");
+            await WaitUsedByAsync(input, "Workflow load-1");
+
+            await kit.DeleteAsync<PipelineCredential>(global);
+            await kit.DeleteAsync<PipelineCredential>(input);
+            await WaitBlockedAsync(global, "Workflow etl-with-1");
+            await WaitBlockedAsync(input, "Workflow load-1");
+            (await kit.TryGetSecretAsync(input)).Should().NotBeNull("the load step has yet to start and mount it");
+
+            foreach (var workflow in (string[])["etl-with-1", "load-1"])
+            {
+                await controlPlane.AdminApi.PatchAsync<JsonObject>(
+                    Workflows.ItemPath(new ObjectKey(run.Namespace, workflow)) + "/status",
+                    new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
+                    CancellationToken.None);
+            }
+
+            await WaitGoneAsync(global);
+            await WaitGoneAsync(input);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    /// <summary>
     /// A CronWorkflow is a standing user, like a CronJob: what its Workflow spec names, and what the WorkflowTemplate it
     /// runs names, stays until the CronWorkflow is deleted. A Workflow that runs the WorkflowTemplate by name, before
     /// the controller stored the template's spec in its status, uses it too.

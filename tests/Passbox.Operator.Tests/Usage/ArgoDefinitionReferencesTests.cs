@@ -69,7 +69,9 @@ public sealed class ArgoDefinitionReferencesTests
         var references = ArgoWorkflowReferences.FromWorkflowTemplate(template);
 
         references.Kind.Should().Be("WorkflowTemplate");
-        references.SecretNames.Should().Equal("orders-db", "registry-pull");
+        references.SecretNames.Should().Equal("registry-pull");
+        references.Parameters!.SecretNames.Select(n => n.ToString()).Should().Equal(
+            ["$(workflow.parameters.conn)"], "each Workflow resolves it with its own arguments, the template's only when it passes none");
         references.Definitions.Should().Equal([Template("loaders")], "a ClusterWorkflowTemplate is cluster-scoped and not followed");
     }
 

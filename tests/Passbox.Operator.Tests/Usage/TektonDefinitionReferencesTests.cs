@@ -38,7 +38,10 @@ public sealed class TektonDefinitionReferencesTests
         var references = TektonReferences.FromTask(task);
 
         references.Kind.Should().Be("Task");
-        references.SecretNames.Should().Equal("common-env", "deploy-kubeconfig", "github-bot", "orders-db");
+        references.SecretNames.Should().Equal("common-env", "deploy-kubeconfig", "github-bot");
+        references.Parameters!.SecretNames.Select(n => n.ToString()).Should().Equal(
+            ["$(params.db-secret)"], "each run resolves it with what it passes, the default only when it passes nothing");
+        references.Parameters.Values.Should().Equal(new ParameterBinding("params.db-secret", ParameterizedName.Literal("orders-db")));
         references.ServiceAccountNames.Should().BeEmpty("a Task runs as the ServiceAccount of its run");
     }
 

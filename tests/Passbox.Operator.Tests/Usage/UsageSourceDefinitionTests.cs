@@ -36,6 +36,32 @@ public sealed class UsageSourceDefinitionTests
         index.UsersOfSecret(Ns, "deploy-kubeconfig").Should().Equal(new UsageUser(UsageKinds.PipelineRun, "release-1"));
     }
 
+    [Fact]
+    public async Task The_parameters_a_run_passes_travel_on_the_stub_with_the_names_its_definitions_write_with_them()
+    {
+        var index = new UsageIndex();
+        await FeedAsync(UsageSources.Tasks, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"Task","metadata":{"name":"deploy","namespace":"team-a","resourceVersion":"3"},
+             "spec":{"params":[{"name":"secret","default":"fallback"},{"name":"unused","default":"x"}],
+                     "steps":[{"name":"apply","image":"kubectl","envFrom":[{"secretRef":{"name":"prefix-$(params.secret)"}}]}]}}
+            """);
+        await FeedAsync(UsageSources.Pipelines, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"Pipeline","metadata":{"name":"release","namespace":"team-a","resourceVersion":"4"},
+             "spec":{"params":[{"name":"target"}],
+                     "tasks":[{"name":"deploy","taskRef":{"name":"deploy"},"params":[{"name":"secret","value":"$(params.target)"},{"name":"late","value":"$(tasks.a.results.b)"}]}]}}
+            """);
+        await FeedAsync(UsageSources.PipelineRuns, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"PipelineRun","metadata":{"name":"release-1","namespace":"team-a","resourceVersion":"5"},
+             "spec":{"pipelineRef":{"name":"release"},"params":[{"name":"target","value":"orders"}]}}
+            """);
+
+        index.Find(UsageKinds.Task, Ns, "deploy")!.Parameters!.Values.Should().Equal(
+            [new ParameterBinding("params.secret", ParameterizedName.Literal("fallback"))], "only the defaults its names read are kept");
+        index.Find(UsageKinds.Pipeline, Ns, "release")!.Parameters!.Calls.Single().Bindings.Select(b => b.Value?.ToString()).Should().Equal(null, "$(params.target)");
+        index.UsersOfSecret(Ns, "prefix-orders").Should().Equal(new UsageUser(UsageKinds.PipelineRun, "release-1"));
+        index.UsersOfSecret(Ns, "prefix-fallback").Should().BeEmpty();
+    }
+
     /// <summary>Lists the one object through an informer feeding <paramref name="index"/>, then stops it.</summary>
     private static async Task FeedAsync(UsageSource<UntypedObject> source, UsageIndex index, string item)
     {
