@@ -159,6 +159,54 @@ public sealed class UsageIndexParameterTests
     }
 
     [Fact]
+    public void A_parameter_passed_further_down_than_the_index_follows_names_nothing()
+    {
+        // PipelineRun → p1 → p2 → p3 → p4 → Task: one reference more than UsageIndex.MaxIndirection.
+        index.Upsert(Task("deploy", DeployTask));
+        index.Upsert(Pipeline("p4", """{"tasks": [{"name": "t", "taskRef": {"name": "deploy"}, "params": [{"name": "secret", "value": "$(params.secret)"}]}]}"""));
+        foreach (var (name, next) in (ReadOnlySpan<(string, string)>)[("p3", "p4"), ("p2", "p3"), ("p1", "p2")])
+        {
+            index.Upsert(Pipeline(name, $$"""{"tasks": [{"name": "t", "pipelineRef": {"name": "{{next}}"}, "params": [{"name": "secret", "value": "$(params.secret)"}]}]}"""));
+        }
+
+        index.Upsert(PipelineRun("deep", """{"pipelineRef": {"name": "p1"}, "params": [{"name": "secret", "value": "deep-creds"}]}"""));
+        index.Upsert(PipelineRun("shallow", """{"pipelineRef": {"name": "p2"}, "params": [{"name": "secret", "value": "shallow-creds"}]}"""));
+
+        index.UsersOfSecret(Ns, "deep-creds").Should().BeEmpty("the walk stops at MaxIndirection");
+        index.UsersOfSecret(Ns, "shallow-creds").Should().Equal(new UsageUser(UsageKinds.PipelineRun, "shallow"));
+    }
+
+    [Fact]
+    public void Malformed_expressions_name_nothing_and_break_nothing()
+    {
+        index.Upsert(Task("deploy", """
+            {"params": [{"name": "secret"}],
+             "steps": [{"name": "d", "image": "kubectl:1", "envFrom": [
+               {"secretRef": {"name": "$(params.secret"}}, {"secretRef": {"name": "$(params.)"}}, {"secretRef": {"name": "$(params.secret)$(params.secret)"}},
+               {"secretRef": {"name": "$(params[\"secret\"])-b"}}]}]}
+            """));
+        index.Upsert(TaskRun("odd", """{"taskRef": {"name": "deploy"}, "params": [{"name": "secret", "value": "a"}, {"name": "secret", "value": ["list"]}, {"value": "no-name"}]}"""));
+        index.Upsert(TaskRun("plain", """{"taskRef": {"name": "deploy"}, "params": [{"name": "secret", "value": "a"}]}"""));
+
+        index.UsersOfSecret(Ns, "aa").Should().Equal(new UsageUser(UsageKinds.TaskRun, "plain"));
+        index.UsersOfSecret(Ns, "a-b").Should().Equal([new UsageUser(UsageKinds.TaskRun, "plain")], "a value that is not a string, passed last, is unknown");
+        index.UsersOfSecret(Ns, "$(params.secret").Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_cron_workflow_uses_the_secret_its_arguments_name_in_its_workflow_template()
+    {
+        index.Upsert(WorkflowTemplate("etl", """
+            {"templates": [{"name": "main", "container": {"image": "etl:1", "envFrom": [{"secretRef": {"name": "{{workflow.parameters.conn}}-ro"}}]}}]}
+            """));
+        index.Upsert(ArgoWorkflowReferences.FromCronWorkflow(Object("argoproj.io/v1alpha1", "CronWorkflow", "nightly", """
+            {"schedule": "0 2 * * *", "workflowSpec": {"workflowTemplateRef": {"name": "etl"}, "arguments": {"parameters": [{"name": "conn", "value": "orders"}]}}}
+            """)));
+
+        index.UsersOfSecret(Ns, "orders-ro").Should().Equal(new UsageUser(UsageKinds.CronWorkflow, "nightly"));
+    }
+
+    [Fact]
     public void A_workflow_uses_the_secret_its_arguments_name_in_its_workflow_template()
     {
         index.Upsert(WorkflowTemplate("etl", """
