@@ -118,6 +118,21 @@ public sealed class UsageIndexParameterTests
     }
 
     [Fact]
+    public void Once_tekton_resolved_the_pipeline_into_the_status_its_tasks_still_get_the_runs_parameters()
+    {
+        index.Upsert(Task("deploy", DeployTask));
+        var status = """
+            {"conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}],
+             "pipelineSpec": {"params": [{"name": "secret", "type": "string"}],
+               "tasks": [{"name": "deploy", "taskRef": {"name": "deploy", "kind": "Task"}, "params": [{"name": "secret", "value": "$(params.secret)"}]}]}}
+            """;
+        index.Upsert(TektonReferences.FromPipelineRun(Object("tekton.dev/v1", "PipelineRun", "release-1",
+            """{"pipelineRef": {"name": "release"}, "params": [{"name": "secret", "value": "my-creds"}]}""", status)));
+
+        index.UsersOfSecret(Ns, "my-creds").Should().Equal(new UsageUser(UsageKinds.PipelineRun, "release-1"));
+    }
+
+    [Fact]
     public void A_task_run_uses_the_secret_it_passes_to_its_task()
     {
         index.Upsert(Task("deploy", DeployTask));
