@@ -30,7 +30,9 @@ namespace Passbox.Operator.Usage;
 /// until the controller stored the template's spec in the status (read above instead), and the <c>templateRef</c> of
 /// each step and DAG task, whose template the controller resolves only when the step's turn comes. A CronWorkflow
 /// (<see cref="FromCronWorkflow"/>) is read like the Workflow it creates, for as long as it exists, like a CronJob.
-/// ClusterWorkflowTemplates (<c>clusterScope: true</c>) are cluster-scoped and not read. A WorkflowTemplate run by
+/// A reference with <c>clusterScope: true</c> names a cluster-scoped ClusterWorkflowTemplate
+/// (<see cref="FromClusterWorkflowTemplate"/>), read the same way; the names in it are looked up in the namespace of
+/// the Workflow that runs it. A WorkflowTemplate run by
 /// reference takes <c>{{workflow.parameters.x}}</c> from the Workflow's arguments, which are not read through the
 /// reference: only the template's own values are.
 /// </para>
@@ -134,6 +136,21 @@ public static class ArgoWorkflowReferences
         return collector.Build(UsageKinds.WorkflowTemplate, ns, name);
     }
 
+    /// <summary>
+    /// What a ClusterWorkflowTemplate names, read like a WorkflowTemplate. It belongs to no namespace: the Secrets and
+    /// ServiceAccounts it names are those of each Workflow's namespace that runs it, and count only for those Workflows.
+    /// </summary>
+    public static ObjectReferences FromClusterWorkflowTemplate(JsonNode clusterWorkflowTemplate)
+    {
+        ArgumentNullException.ThrowIfNull(clusterWorkflowTemplate);
+        var (_, name) = ObjectMetadata.Identity(clusterWorkflowTemplate);
+        var spec = Json.Get(clusterWorkflowTemplate, "spec");
+        var collector = new ReferenceCollector(WorkflowParameters.Resolver(spec, underlying: null));
+        CollectSpec(spec, collector);
+        UsesAnnotation.Collect(Json.Annotations(clusterWorkflowTemplate), collector);
+        return collector.Build(UsageKinds.ClusterWorkflowTemplate, string.Empty, name);
+    }
+
     public static bool IsFinished(JsonNode workflow)
     {
         ArgumentNullException.ThrowIfNull(workflow);
@@ -234,15 +251,14 @@ public static class ArgoWorkflowReferences
         }
     }
 
-    /// <summary>A <c>workflowTemplateRef</c> or <c>templateRef</c> to a WorkflowTemplate of the same namespace (not a ClusterWorkflowTemplate).</summary>
+    /// <summary>
+    /// A <c>workflowTemplateRef</c> or <c>templateRef</c>: to a WorkflowTemplate of the same namespace, or, with
+    /// <c>clusterScope: true</c>, to a ClusterWorkflowTemplate.
+    /// </summary>
     private static void CollectWorkflowTemplateRef(JsonNode? reference, ReferenceCollector collector)
     {
-        if (Json.Get(reference, "clusterScope") is JsonValue clusterScope && clusterScope.GetValueKind() == System.Text.Json.JsonValueKind.True)
-        {
-            return;
-        }
-
-        collector.AddDefinition(UsageKinds.WorkflowTemplate, Json.String(reference, "name"));
+        var clusterScoped = Json.Get(reference, "clusterScope") is JsonValue clusterScope && clusterScope.GetValueKind() == System.Text.Json.JsonValueKind.True;
+        collector.AddDefinition(clusterScoped ? UsageKinds.ClusterWorkflowTemplate : UsageKinds.WorkflowTemplate, Json.String(reference, "name"));
     }
 
     private static void CollectArtifacts(JsonNode? artifacts, ReferenceCollector collector)

@@ -15,6 +15,11 @@ namespace Passbox.Operator.Usage;
 /// a Task nothing runs keeps no Secret.
 /// </para>
 /// <para>
+/// Cluster-scoped definitions (<see cref="UsageKinds.IsClusterScoped"/>: Argo ClusterWorkflowTemplates) are kept once,
+/// apart from every namespace, and read as if they were in each namespace whose runs name them: the Secrets,
+/// ServiceAccounts and credentials they name are those of the run's namespace, as Argo resolves them there.
+/// </para>
+/// <para>
 /// <see cref="Changed"/> is raised after each change, outside the index's lock, once per Secret or credential whose
 /// users may have changed; handlers may query the index. Concurrent changes can raise their notifications in any
 /// order: a notification says "look again", and the handler reads the current state.
@@ -30,6 +35,9 @@ public sealed class UsageIndex
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, NamespaceIndex> namespaces = new(StringComparer.Ordinal);
+
+    /// <summary>The cluster-scoped definitions, with the names they use; never a user's own namespace.</summary>
+    private readonly NamespaceIndex cluster = new(string.Empty);
     private int count;
 
     /// <summary>Raised once per Secret or credential whose set of users may have changed.</summary>
@@ -81,7 +89,7 @@ public sealed class UsageIndex
         lock (gate)
         {
             var seen = snapshot.Select(r => (r.Namespace, r.Name)).ToHashSet();
-            var stale = namespaces.Values
+            var stale = namespaces.Values.Append(cluster)
                 .SelectMany(n => n.Objects.Keys
                     .Where(k => string.Equals(k.Kind, kind, StringComparison.Ordinal) && !seen.Contains((n.Namespace, k.Name)))
                     .Select(k => (n.Namespace, k.Name)))
@@ -105,7 +113,8 @@ public sealed class UsageIndex
     {
         lock (gate)
         {
-            return namespaces.TryGetValue(@namespace, out var ns) && ns.Objects.TryGetValue(new UsageUser(kind, name), out var found)
+            var ns = UsageKinds.IsClusterScoped(kind) ? cluster : namespaces.GetValueOrDefault(@namespace);
+            return ns is not null && ns.Objects.TryGetValue(new UsageUser(kind, name), out var found)
                 ? found
                 : null;
         }
@@ -141,10 +150,7 @@ public sealed class UsageIndex
             }
 
             var users = new HashSet<UsageUser>();
-            if (ns.Credentials.TryGetValue(credentialName, out var annotated))
-            {
-                AddWithReferrers(ns, annotated.Users, users);
-            }
+            AddWithReferrers(ns, Namers(ns.Credentials, cluster.Credentials, credentialName), users);
 
             if (!string.IsNullOrEmpty(generatedSecretName))
             {
@@ -155,12 +161,15 @@ public sealed class UsageIndex
         }
     }
 
-    private static void AddUsersOfSecret(NamespaceIndex ns, string secretName, HashSet<UsageUser> users)
+    private void AddUsersOfSecret(NamespaceIndex ns, string secretName, HashSet<UsageUser> users) =>
+        AddWithReferrers(ns, Namers(ns.Secrets, cluster.Secrets, secretName), users);
+
+    /// <summary>Those who name <paramref name="key"/> in a namespace's map and in the cluster-scoped definitions' map.</summary>
+    private static IEnumerable<UsageUser> Namers<TName>(Dictionary<TName, NameUsers<TName>> inNamespace, Dictionary<TName, NameUsers<TName>> inCluster, TName key)
+        where TName : notnull
     {
-        if (ns.Secrets.TryGetValue(secretName, out var direct))
-        {
-            AddWithReferrers(ns, direct.Users, users);
-        }
+        var local = inNamespace.TryGetValue(key, out var found) ? found.Users : [];
+        return inCluster.TryGetValue(key, out var clusterFound) ? local.Concat(clusterFound.Users) : local;
     }
 
     /// <summary>
@@ -168,7 +177,7 @@ public sealed class UsageIndex
     /// references away. Breadth first, so each object is reached by its shortest chain and followed once (definitions
     /// may name each other in a cycle).
     /// </summary>
-    private static void AddWithReferrers(NamespaceIndex ns, IEnumerable<UsageUser> namers, HashSet<UsageUser> users)
+    private void AddWithReferrers(NamespaceIndex ns, IEnumerable<UsageUser> namers, HashSet<UsageUser> users)
     {
         var visited = new HashSet<UsageUser>();
         var level = namers.Where(visited.Add).ToList();
@@ -182,9 +191,10 @@ public sealed class UsageIndex
                     users.Add(user);
                 }
 
-                if (depth < MaxIndirection && ns.Referrers.TryGetValue(user, out var referrers))
+                if (depth < MaxIndirection)
                 {
-                    next.AddRange(referrers.Users.Where(visited.Add));
+                    // A ClusterWorkflowTemplate is named by runs of the namespace, or by another ClusterWorkflowTemplate.
+                    next.AddRange(Namers(ns.Referrers, cluster.Referrers, user).Where(visited.Add));
                 }
             }
 
@@ -197,7 +207,7 @@ public sealed class UsageIndex
     /// name in turn (as deep as <see cref="AddWithReferrers"/> looks back): those whose users change when something starts
     /// or stops naming one of <paramref name="named"/>.
     /// </summary>
-    private static void AddReachable(NamespaceIndex ns, IEnumerable<UsageUser> named, ChangeList changes)
+    private void AddReachable(NamespaceIndex ns, IEnumerable<UsageUser> named, ChangeList changes)
     {
         var visited = new HashSet<UsageUser>();
         var level = named.Where(visited.Add).ToList();
@@ -206,7 +216,7 @@ public sealed class UsageIndex
             var next = new List<UsageUser>();
             foreach (var target in level)
             {
-                if (!ns.Objects.TryGetValue(target, out var references))
+                if (!(UsageKinds.IsClusterScoped(target.Kind) ? cluster : ns).Objects.TryGetValue(target, out var references))
                 {
                     continue;
                 }
@@ -243,7 +253,8 @@ public sealed class UsageIndex
     private void Apply(ObjectReferences references, ChangeList changes)
     {
         var key = new UsageUser(references.Kind, references.Name);
-        namespaces.TryGetValue(references.Namespace, out var ns);
+        var clusterScoped = UsageKinds.IsClusterScoped(references.Kind);
+        var ns = clusterScoped ? cluster : namespaces.GetValueOrDefault(references.Namespace);
         ObjectReferences? old = null;
         ns?.Objects.TryGetValue(key, out old);
         if (old is null ? references.IsEmpty : old.HasSameReferencesAs(references))
@@ -283,12 +294,36 @@ public sealed class UsageIndex
         }
 
         var before = old ?? ObjectReferences.None(references.Kind, references.Namespace, references.Name);
-        foreach (var name in SymmetricDifference(before.SecretNames, references.SecretNames))
+        if (clusterScoped)
+        {
+            // What a cluster-scoped definition names changes the users in every namespace whose runs reach it.
+            foreach (var running in NamespacesReaching(key))
+            {
+                AddChanges(running, before, references, changes);
+            }
+
+            return;
+        }
+
+        AddChanges(ns, before, references, changes);
+        if (ns.Objects.Count == 0)
+        {
+            namespaces.Remove(ns.Namespace);
+        }
+    }
+
+    /// <summary>
+    /// Adds a change, in <paramref name="ns"/>, for every Secret and credential whose users may change when an object
+    /// goes from naming <paramref name="before"/>'s names to <paramref name="after"/>'s.
+    /// </summary>
+    private void AddChanges(NamespaceIndex ns, ObjectReferences before, ObjectReferences after, ChangeList changes)
+    {
+        foreach (var name in SymmetricDifference(before.SecretNames, after.SecretNames))
         {
             changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
         }
 
-        foreach (var name in SymmetricDifference(before.CredentialNames, references.CredentialNames))
+        foreach (var name in SymmetricDifference(before.CredentialNames, after.CredentialNames))
         {
             changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
         }
@@ -296,14 +331,25 @@ public sealed class UsageIndex
         // Starting or stopping to name a ServiceAccount or a definition changes the users of everything it names.
         AddReachable(
             ns,
-            SymmetricDifference(before.ServiceAccountNames, references.ServiceAccountNames).Select(name => new UsageUser(UsageKinds.ServiceAccount, name))
-                .Concat(SymmetricDifference(before.Definitions, references.Definitions).Select(definition => new UsageUser(definition.Kind, definition.Name))),
+            SymmetricDifference(before.ServiceAccountNames, after.ServiceAccountNames).Select(name => new UsageUser(UsageKinds.ServiceAccount, name))
+                .Concat(SymmetricDifference(before.Definitions, after.Definitions).Select(definition => new UsageUser(definition.Kind, definition.Name))),
             changes);
+    }
 
-        if (ns.Objects.Count == 0)
+    /// <summary>
+    /// The namespaces where something names the cluster-scoped <paramref name="definition"/>, or a cluster-scoped
+    /// definition that names it (as deep as <see cref="AddWithReferrers"/> looks back).
+    /// </summary>
+    private List<NamespaceIndex> NamespacesReaching(UsageUser definition)
+    {
+        var namers = new HashSet<UsageUser> { definition };
+        var level = new List<UsageUser> { definition };
+        for (var depth = 0; depth < MaxIndirection && level.Count > 0; depth++)
         {
-            namespaces.Remove(ns.Namespace);
+            level = [.. level.SelectMany(named => cluster.Referrers.TryGetValue(named, out var referrers) ? referrers.Users : []).Where(namers.Add)];
         }
+
+        return [.. namespaces.Values.Where(ns => namers.Any(ns.Referrers.ContainsKey))];
     }
 
     private static string Link(Dictionary<string, NameUsers<string>> map, string name, UsageUser user) => Link<string>(map, name, user);
