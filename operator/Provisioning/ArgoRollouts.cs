@@ -21,7 +21,7 @@ public sealed class ArgoRollouts(KubernetesApiClient api)
 {
     public const string Kind = "Rollout";
 
-    public static readonly ResourceDescriptor Resource = new("argoproj.io", "v1alpha1", "rollouts", Kind);
+    public static readonly ResourceDescriptor Resource = UsageSources.Rollouts.Resource;
 
     /// <summary>The Rollouts of <paramref name="namespaceName"/>; none when the API server does not serve them (the CRD went away).</summary>
     public async Task<IReadOnlyList<UntypedObject>> ListAsync(string namespaceName, CancellationToken ct)

@@ -30,10 +30,12 @@ namespace Passbox.Operator.Usage;
 /// until the controller stored the template's spec in the status (read above instead), and the <c>templateRef</c> of
 /// each step and DAG task, whose template the controller resolves only when the step's turn comes. A CronWorkflow
 /// (<see cref="FromCronWorkflow"/>) is read like the Workflow it creates, for as long as it exists, like a CronJob.
-/// ClusterWorkflowTemplates (<c>clusterScope: true</c>) are cluster-scoped and not read. A WorkflowTemplate run by
-/// reference takes <c>{{workflow.parameters.x}}</c> from the Workflow's arguments over its own, and a template named by
-/// a <c>templateRef</c> its <c>{{inputs.parameters.x}}</c> from the step's <c>arguments</c> over its defaults: the
-/// index resolves them for each Workflow (<see cref="ParameterWalk"/>).
+/// A reference with <c>clusterScope: true</c> names a cluster-scoped ClusterWorkflowTemplate
+/// (<see cref="FromClusterWorkflowTemplate"/>), read the same way; the names in it are looked up in the namespace of
+/// the Workflow that runs it. A WorkflowTemplate (or ClusterWorkflowTemplate) run by reference takes
+/// <c>{{workflow.parameters.x}}</c> from the Workflow's arguments over its own, and a template named by a
+/// <c>templateRef</c> its <c>{{inputs.parameters.x}}</c> from the step's <c>arguments</c> over its defaults: the index
+/// resolves them for each Workflow (<see cref="ParameterWalk"/>).
 /// </para>
 /// </summary>
 public static class ArgoWorkflowReferences
@@ -131,12 +133,28 @@ public static class ArgoWorkflowReferences
     {
         ArgumentNullException.ThrowIfNull(workflowTemplate);
         var (ns, name) = ObjectMetadata.Identity(workflowTemplate);
-        var spec = Json.Get(workflowTemplate, "spec");
+        return FromTemplateDefinition(workflowTemplate, UsageKinds.WorkflowTemplate, ns, name);
+    }
+
+    /// <summary>
+    /// What a ClusterWorkflowTemplate names, read like a WorkflowTemplate. It belongs to no namespace: the Secrets and
+    /// ServiceAccounts it names are those of each Workflow's namespace that runs it, and count only for those Workflows.
+    /// </summary>
+    public static ObjectReferences FromClusterWorkflowTemplate(JsonNode clusterWorkflowTemplate)
+    {
+        ArgumentNullException.ThrowIfNull(clusterWorkflowTemplate);
+        var (_, name) = ObjectMetadata.Identity(clusterWorkflowTemplate);
+        return FromTemplateDefinition(clusterWorkflowTemplate, UsageKinds.ClusterWorkflowTemplate, string.Empty, name);
+    }
+
+    private static ObjectReferences FromTemplateDefinition(JsonNode template, string kind, string ns, string name)
+    {
+        var spec = Json.Get(template, "spec");
         var collector = new ReferenceCollector { Syntax = WorkflowParameters.Syntax(null) };
         WorkflowParameters.AddValues(spec, underlying: null, collector);
         CollectSpec(spec, collector);
-        UsesAnnotation.Collect(Json.Annotations(workflowTemplate), collector);
-        return collector.Build(UsageKinds.WorkflowTemplate, ns, name);
+        UsesAnnotation.Collect(Json.Annotations(template), collector);
+        return collector.Build(kind, ns, name);
     }
 
     public static bool IsFinished(JsonNode workflow)
@@ -251,18 +269,14 @@ public static class ArgoWorkflowReferences
     }
 
     /// <summary>
-    /// A <c>workflowTemplateRef</c> or <c>templateRef</c> to a WorkflowTemplate of the same namespace (not a
-    /// ClusterWorkflowTemplate), with the inputs a <c>templateRef</c> passes (the Workflow's own parameters go along
-    /// to every WorkflowTemplate without being passed).
+    /// A <c>workflowTemplateRef</c> or <c>templateRef</c>: to a WorkflowTemplate of the same namespace, or, with
+    /// <c>clusterScope: true</c>, to a ClusterWorkflowTemplate; with the inputs a <c>templateRef</c> passes (the
+    /// Workflow's own parameters go along to every template it runs without being passed).
     /// </summary>
     private static void CollectWorkflowTemplateRef(JsonNode? reference, ReferenceCollector collector, IEnumerable<ParameterBinding>? bindings = null)
     {
-        if (Json.Get(reference, "clusterScope") is JsonValue clusterScope && clusterScope.GetValueKind() == System.Text.Json.JsonValueKind.True)
-        {
-            return;
-        }
-
-        collector.AddDefinition(UsageKinds.WorkflowTemplate, Json.String(reference, "name"), bindings);
+        var clusterScoped = Json.Get(reference, "clusterScope") is JsonValue clusterScope && clusterScope.GetValueKind() == System.Text.Json.JsonValueKind.True;
+        collector.AddDefinition(clusterScoped ? UsageKinds.ClusterWorkflowTemplate : UsageKinds.WorkflowTemplate, Json.String(reference, "name"), bindings);
     }
 
     private static void CollectArtifacts(JsonNode? artifacts, ReferenceCollector collector)

@@ -1,9 +1,11 @@
 namespace Passbox.Operator.Usage;
 
 /// <summary>
-/// A reference by name to a definition in the same namespace, an object that says what a run does without running
-/// itself: a Tekton Task or Pipeline, an Argo WorkflowTemplate (<see cref="UsageKinds.IsDefinition"/>). A run that
-/// names one uses, while it runs, what the definition names.
+/// A reference by name to an object whose references the namer uses in turn. Mostly a definition, an object that says
+/// what a run does without running itself: a Tekton Task or Pipeline, an Argo WorkflowTemplate of the same namespace or
+/// a cluster-scoped ClusterWorkflowTemplate (<see cref="UsageKinds.IsDefinition"/>); a run that names one uses, while
+/// it runs, what the definition names. Also the Deployment an Argo Rollout takes its pod template from: a user itself,
+/// whose users then include the Rollout.
 /// </summary>
 public readonly record struct DefinitionReference(string Kind, string Name) : IComparable<DefinitionReference>
 {

@@ -21,6 +21,11 @@ namespace Passbox.Operator.Usage;
 /// below it changes, so a query stays a lookup.
 /// </para>
 /// <para>
+/// Cluster-scoped definitions (<see cref="UsageKinds.IsClusterScoped"/>: Argo ClusterWorkflowTemplates) are kept once,
+/// apart from every namespace, and read as if they were in each namespace whose runs name them: the Secrets,
+/// ServiceAccounts and credentials they name are those of the run's namespace, as Argo resolves them there.
+/// </para>
+/// <para>
 /// <see cref="Changed"/> is raised after each change, outside the index's lock, once per Secret or credential whose
 /// users may have changed; handlers may query the index. Concurrent changes can raise their notifications in any
 /// order: a notification says "look again", and the handler reads the current state.
@@ -36,6 +41,9 @@ public sealed class UsageIndex
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, NamespaceIndex> namespaces = new(StringComparer.Ordinal);
+
+    /// <summary>The cluster-scoped definitions, with the names they use; never a user's own namespace.</summary>
+    private readonly NamespaceIndex cluster = new(string.Empty);
     private int count;
 
     /// <summary>Raised once per Secret or credential whose set of users may have changed.</summary>
@@ -88,7 +96,7 @@ public sealed class UsageIndex
         lock (gate)
         {
             var seen = snapshot.Select(r => (r.Namespace, r.Name)).ToHashSet();
-            var stale = namespaces.Values
+            var stale = namespaces.Values.Append(cluster)
                 .SelectMany(n => n.Objects.Keys
                     .Where(k => string.Equals(k.Kind, kind, StringComparison.Ordinal) && !seen.Contains((n.Namespace, k.Name)))
                     .Select(k => (n.Namespace, k.Name)))
@@ -114,7 +122,8 @@ public sealed class UsageIndex
     {
         lock (gate)
         {
-            return namespaces.TryGetValue(@namespace, out var ns) && ns.Objects.TryGetValue(new UsageUser(kind, name), out var found)
+            var ns = UsageKinds.IsClusterScoped(kind) ? cluster : namespaces.GetValueOrDefault(@namespace);
+            return ns is not null && ns.Objects.TryGetValue(new UsageUser(kind, name), out var found)
                 ? found
                 : null;
         }
@@ -150,10 +159,7 @@ public sealed class UsageIndex
             }
 
             var users = new HashSet<UsageUser>();
-            if (ns.Credentials.TryGetValue(credentialName, out var annotated))
-            {
-                AddWithReferrers(ns, annotated.Users, users);
-            }
+            AddWithReferrers(ns, Namers(ns.Credentials, cluster.Credentials, credentialName), users);
 
             if (!string.IsNullOrEmpty(generatedSecretName))
             {
@@ -164,17 +170,19 @@ public sealed class UsageIndex
         }
     }
 
-    private static void AddUsersOfSecret(NamespaceIndex ns, string secretName, HashSet<UsageUser> users)
+    /// <summary>Those who name the Secret, or reach it through the parameters they pass (runs only: never cluster-scoped).</summary>
+    private void AddUsersOfSecret(NamespaceIndex ns, string secretName, HashSet<UsageUser> users)
     {
-        if (ns.Secrets.TryGetValue(secretName, out var direct))
-        {
-            AddWithReferrers(ns, direct.Users, users);
-        }
+        var throughParameters = ns.ParameterSecrets.TryGetValue(secretName, out var found) ? found.Users : [];
+        AddWithReferrers(ns, Namers(ns.Secrets, cluster.Secrets, secretName).Concat(throughParameters), users);
+    }
 
-        if (ns.ParameterSecrets.TryGetValue(secretName, out var throughParameters))
-        {
-            AddWithReferrers(ns, throughParameters.Users, users);
-        }
+    /// <summary>Those who name <paramref name="key"/> in a namespace's map and in the cluster-scoped definitions' map.</summary>
+    private static IEnumerable<UsageUser> Namers<TName>(Dictionary<TName, NameUsers<TName>> inNamespace, Dictionary<TName, NameUsers<TName>> inCluster, TName key)
+        where TName : notnull
+    {
+        var local = inNamespace.TryGetValue(key, out var found) ? found.Users : [];
+        return inCluster.TryGetValue(key, out var clusterFound) ? local.Concat(clusterFound.Users) : local;
     }
 
     /// <summary>
@@ -182,7 +190,7 @@ public sealed class UsageIndex
     /// references away. Breadth first, so each object is reached by its shortest chain and followed once (definitions
     /// may name each other in a cycle).
     /// </summary>
-    private static void AddWithReferrers(NamespaceIndex ns, IEnumerable<UsageUser> namers, HashSet<UsageUser> users)
+    private void AddWithReferrers(NamespaceIndex ns, IEnumerable<UsageUser> namers, HashSet<UsageUser> users)
     {
         var visited = new HashSet<UsageUser>();
         var level = namers.Where(visited.Add).ToList();
@@ -196,9 +204,10 @@ public sealed class UsageIndex
                     users.Add(user);
                 }
 
-                if (depth < MaxIndirection && ns.Referrers.TryGetValue(user, out var referrers))
+                if (depth < MaxIndirection)
                 {
-                    next.AddRange(referrers.Users.Where(visited.Add));
+                    // A ClusterWorkflowTemplate is named by runs of the namespace, or by another ClusterWorkflowTemplate.
+                    next.AddRange(Namers(ns.Referrers, cluster.Referrers, user).Where(visited.Add));
                 }
             }
 
@@ -211,7 +220,7 @@ public sealed class UsageIndex
     /// name in turn (as deep as <see cref="AddWithReferrers"/> looks back): those whose users change when something starts
     /// or stops naming one of <paramref name="named"/>.
     /// </summary>
-    private static void AddReachable(NamespaceIndex ns, IEnumerable<UsageUser> named, ChangeList changes)
+    private void AddReachable(NamespaceIndex ns, IEnumerable<UsageUser> named, ChangeList changes)
     {
         var visited = new HashSet<UsageUser>();
         var level = named.Where(visited.Add).ToList();
@@ -220,7 +229,7 @@ public sealed class UsageIndex
             var next = new List<UsageUser>();
             foreach (var target in level)
             {
-                if (!ns.Objects.TryGetValue(target, out var references))
+                if (!(UsageKinds.IsClusterScoped(target.Kind) ? cluster : ns).Objects.TryGetValue(target, out var references))
                 {
                     continue;
                 }
@@ -257,7 +266,8 @@ public sealed class UsageIndex
     private void Apply(ObjectReferences references, ChangeList changes)
     {
         var key = new UsageUser(references.Kind, references.Name);
-        namespaces.TryGetValue(references.Namespace, out var ns);
+        var clusterScoped = UsageKinds.IsClusterScoped(references.Kind);
+        var ns = clusterScoped ? cluster : namespaces.GetValueOrDefault(references.Namespace);
         ObjectReferences? old = null;
         ns?.Objects.TryGetValue(key, out old);
         if (old is null ? references.IsEmpty : old.HasSameReferencesAs(references))
@@ -297,34 +307,34 @@ public sealed class UsageIndex
         }
 
         var before = old ?? ObjectReferences.None(references.Kind, references.Namespace, references.Name);
-        foreach (var name in SymmetricDifference(before.SecretNames, references.SecretNames))
-        {
-            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
-        }
-
-        foreach (var name in SymmetricDifference(before.CredentialNames, references.CredentialNames))
-        {
-            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
-        }
-
         // The names a run reaches through parameters change with the run, or with any definition on its way down.
+        var definitionChanged = UsageKinds.IsDefinition(key.Kind)
+            && (!Equals(before.Parameters, references.Parameters) || SymmetricDifference(before.Definitions, references.Definitions).Any());
         if (!UsageKinds.IsDefinition(key.Kind))
         {
             changes.PendingRuns.Add((ns, key));
         }
-        else if (!Equals(old?.Parameters, references.Parameters) || SymmetricDifference(before.Definitions, references.Definitions).Any())
+
+        if (clusterScoped)
         {
-            var runs = new HashSet<UsageUser>();
-            AddWithReferrers(ns, [key], runs);
-            changes.PendingRuns.UnionWith(runs.Select(run => (ns, run)));
+            // What a cluster-scoped definition names changes the users in every namespace whose runs reach it.
+            foreach (var running in NamespacesReaching(key))
+            {
+                AddChanges(running, before, references, changes);
+                if (definitionChanged)
+                {
+                    AddRunsReaching(running, key, changes);
+                }
+            }
+
+            return;
         }
 
-        // Starting or stopping to name a ServiceAccount or a definition changes the users of everything it names.
-        AddReachable(
-            ns,
-            SymmetricDifference(before.ServiceAccountNames, references.ServiceAccountNames).Select(name => new UsageUser(UsageKinds.ServiceAccount, name))
-                .Concat(SymmetricDifference(before.Definitions, references.Definitions).Select(definition => new UsageUser(definition.Kind, definition.Name))),
-            changes);
+        AddChanges(ns, before, references, changes);
+        if (definitionChanged)
+        {
+            AddRunsReaching(ns, key, changes);
+        }
 
         if (ns.Objects.Count == 0)
         {
@@ -332,8 +342,56 @@ public sealed class UsageIndex
         }
     }
 
+    /// <summary>
+    /// Adds a change, in <paramref name="ns"/>, for every Secret and credential whose users may change when an object
+    /// goes from naming <paramref name="before"/>'s names to <paramref name="after"/>'s.
+    /// </summary>
+    private void AddChanges(NamespaceIndex ns, ObjectReferences before, ObjectReferences after, ChangeList changes)
+    {
+        foreach (var name in SymmetricDifference(before.SecretNames, after.SecretNames))
+        {
+            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Secret, name));
+        }
+
+        foreach (var name in SymmetricDifference(before.CredentialNames, after.CredentialNames))
+        {
+            changes.Add(new UsageChange(ns.Namespace, UsageTarget.Credential, name));
+        }
+
+        // Starting or stopping to name a ServiceAccount or a definition changes the users of everything it names.
+        AddReachable(
+            ns,
+            SymmetricDifference(before.ServiceAccountNames, after.ServiceAccountNames).Select(name => new UsageUser(UsageKinds.ServiceAccount, name))
+                .Concat(SymmetricDifference(before.Definitions, after.Definitions).Select(definition => new UsageUser(definition.Kind, definition.Name))),
+            changes);
+    }
+
+    /// <summary>
+    /// The namespaces where something names the cluster-scoped <paramref name="definition"/>, or a cluster-scoped
+    /// definition that names it (as deep as <see cref="AddWithReferrers"/> looks back).
+    /// </summary>
+    private List<NamespaceIndex> NamespacesReaching(UsageUser definition)
+    {
+        var namers = new HashSet<UsageUser> { definition };
+        var level = new List<UsageUser> { definition };
+        for (var depth = 0; depth < MaxIndirection && level.Count > 0; depth++)
+        {
+            level = [.. level.SelectMany(named => cluster.Referrers.TryGetValue(named, out var referrers) ? referrers.Users : []).Where(namers.Add)];
+        }
+
+        return [.. namespaces.Values.Where(ns => namers.Any(ns.Referrers.ContainsKey))];
+    }
+
+    /// <summary>Marks the runs of <paramref name="ns"/> that reach <paramref name="definition"/> to be walked again.</summary>
+    private void AddRunsReaching(NamespaceIndex ns, UsageUser definition, ChangeList changes)
+    {
+        var runs = new HashSet<UsageUser>();
+        AddWithReferrers(ns, [definition], runs);
+        changes.PendingRuns.UnionWith(runs.Select(run => (ns, run)));
+    }
+
     /// <summary>Walks again, for each run a change may concern, the names its calls reach; records what changed.</summary>
-    private static void ResolveParameters(ChangeList changes)
+    private void ResolveParameters(ChangeList changes)
     {
         foreach (var (ns, run) in changes.PendingRuns)
         {
@@ -342,7 +400,8 @@ public sealed class UsageIndex
                 ? new HashSet<string>()
                 : ParameterWalk.SecretNames(
                     references,
-                    definition => ns.Objects.GetValueOrDefault(new UsageUser(definition.Kind, definition.Name)),
+                    definition => (UsageKinds.IsClusterScoped(definition.Kind) ? cluster : ns).Objects
+                        .GetValueOrDefault(new UsageUser(definition.Kind, definition.Name)),
                     MaxIndirection);
             var before = ns.ParameterSecretsByRun.GetValueOrDefault(run, []);
             var added = now.Where(name => !before.Contains(name, StringComparer.Ordinal)).ToList();

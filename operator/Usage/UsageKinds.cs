@@ -20,6 +20,9 @@ public static class UsageKinds
     public const string Workflow = "Workflow";
     public const string CronWorkflow = "CronWorkflow";
 
+    /// <summary>An Argo Rollout: a workload with a pod template, counted like a Deployment.</summary>
+    public const string Rollout = "Rollout";
+
     /// <summary>A Tekton Task: a definition, run by TaskRuns and by the Pipelines' tasks that name it.</summary>
     public const string Task = "Task";
 
@@ -30,9 +33,22 @@ public static class UsageKinds
     public const string WorkflowTemplate = "WorkflowTemplate";
 
     /// <summary>
+    /// An Argo ClusterWorkflowTemplate: a cluster-scoped definition, run by Workflows and CronWorkflows of any namespace
+    /// that refer to it with <c>clusterScope: true</c>. The Secrets and ServiceAccounts it names are those of the
+    /// namespace of the Workflow that runs it.
+    /// </summary>
+    public const string ClusterWorkflowTemplate = "ClusterWorkflowTemplate";
+
+    /// <summary>
     /// True for the kinds that say what a run does without running anything themselves: they never count as users, but
     /// a run that names one uses, while it runs, what the definition names. (A ServiceAccount, by contrast, counts as a
     /// user itself: it holds its Secrets for every Pod that runs as it.)
     /// </summary>
-    public static bool IsDefinition(string kind) => kind is Task or Pipeline or WorkflowTemplate;
+    public static bool IsDefinition(string kind) => kind is Task or Pipeline or WorkflowTemplate or ClusterWorkflowTemplate;
+
+    /// <summary>
+    /// True for the kinds whose objects belong to no namespace. They are all definitions: what they name is looked up in
+    /// the namespace of each run that names them.
+    /// </summary>
+    public static bool IsClusterScoped(string kind) => kind is ClusterWorkflowTemplate;
 }

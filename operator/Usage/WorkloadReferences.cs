@@ -8,9 +8,10 @@ namespace Passbox.Operator.Usage;
 /// Two exceptions, where nothing will start from the template again:
 /// <list type="bullet">
 /// <item>a finished Job (condition Complete or Failed is True): Jobs are not restarted once finished;</item>
-/// <item>a ReplicaSet with <c>spec.replicas: 0</c> controlled by a Deployment: an old revision, kept for rollback.
-/// The Deployment counts for its current template, and rolling back makes that ReplicaSet count again through the
-/// Deployment's new template. A ReplicaSet of its own scaled to zero still counts, as a Deployment at zero does.</item>
+/// <item>a ReplicaSet with <c>spec.replicas: 0</c> controlled by a Deployment or an Argo Rollout: an old revision,
+/// kept for rollback. The Deployment (or Rollout) counts for its current template, and rolling back makes that
+/// ReplicaSet count again through the new template. A ReplicaSet of its own scaled to zero still counts, as a
+/// Deployment at zero does.</item>
 /// </list>
 /// </summary>
 public static class WorkloadReferences
@@ -84,14 +85,18 @@ public static class WorkloadReferences
             && string.Equals(c.Status, "True", StringComparison.OrdinalIgnoreCase)) == true;
     }
 
-    /// <summary>True for a ReplicaSet scaled to zero whose controller is a Deployment.</summary>
+    /// <summary>True for a ReplicaSet scaled to zero whose controller is a Deployment or an Argo Rollout.</summary>
     public static bool IsOldDeploymentRevision(V1ReplicaSet replicaSet)
     {
         ArgumentNullException.ThrowIfNull(replicaSet);
 
         // spec.replicas defaults to 1 when absent.
         return replicaSet.Spec?.Replicas == 0
-            && replicaSet.Metadata?.OwnerReferences?.Any(o =>
-                o is not null && o.Controller == true && string.Equals(o.Kind, UsageKinds.Deployment, StringComparison.Ordinal)) == true;
+            && replicaSet.Metadata?.OwnerReferences?.Any(o => o is not null && o.Controller == true && IsRevisionOwner(o)) == true;
     }
+
+    /// <summary>A Deployment, or an Argo Rollout, which keeps its old ReplicaSets at zero the same way.</summary>
+    private static bool IsRevisionOwner(V1OwnerReference owner) =>
+        string.Equals(owner.Kind, UsageKinds.Deployment, StringComparison.Ordinal)
+        || (string.Equals(owner.Kind, UsageKinds.Rollout, StringComparison.Ordinal) && string.Equals(owner.ApiVersion, "argoproj.io/v1alpha1", StringComparison.Ordinal));
 }

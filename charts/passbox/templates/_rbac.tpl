@@ -46,19 +46,29 @@ together, to config/rbac/operator/role.yaml: a test compares them.
 - apiGroups: [argoproj.io]
   resources: [workflows, cronworkflows, workflowtemplates]
   verbs: [list, watch]
-# Argo Rollouts that opt in are restarted through spec.restartAt, only while their CRD exists (seen through the
-# CRD watch): listed when a restart is owed, never watched.
+# Argo Rollouts, while their CRD exists (seen through the CRD watch): watched for in-use protection like
+# Deployments, listed and patched (spec.restartAt) to restart those that opt in when a restart is owed.
 - apiGroups: [argoproj.io]
   resources: [rollouts]
-  verbs: [list, patch]
+  verbs: [list, watch, patch]
 {{- end }}
 
 {{/* Cluster-scoped objects. */}}
 {{- define "passbox.clusterRules" -}}
-# Tekton runs and Argo Workflows and CronWorkflows use Secrets too, directly or through the Tasks, Pipelines and
-# WorkflowTemplates they name: their CRDs are watched (metadata only) so these are watched from the moment a CRD
-# exists, whether it was installed before the operator or after; get reads a found CRD's served versions.
+# Tekton runs, Argo Workflows and CronWorkflows and Argo Rollouts use Secrets too, directly or through the Tasks,
+# Pipelines, WorkflowTemplates, ClusterWorkflowTemplates and Deployments they name: their CRDs are watched (metadata
+# only) so these are watched from the moment a CRD exists, whether it was installed before the operator or after;
+# get reads a found CRD's served versions.
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
   verbs: [get, list, watch]
+{{- end }}
+
+{{/* Cluster-scoped objects read only by an operator that watches every namespace (no watchNamespace). */}}
+{{- define "passbox.clusterWideRules" -}}
+# ClusterWorkflowTemplates are cluster-scoped: with watchNamespace set they are not read (annotate Workflows that run
+# one passbox.dev/uses).
+- apiGroups: [argoproj.io]
+  resources: [clusterworkflowtemplates]
+  verbs: [list, watch]
 {{- end }}

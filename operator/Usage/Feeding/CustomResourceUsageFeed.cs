@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Watching;
@@ -7,8 +8,9 @@ using Passbox.Operator.Runtime.Watching;
 namespace Passbox.Operator.Usage.Feeding;
 
 /// <summary>
-/// Feeds the <see cref="UsageIndex"/> from Tekton runs, Tasks and Pipelines, and from Argo Workflows, CronWorkflows and
-/// WorkflowTemplates, while their CRDs exist. It watches the CRDs
+/// Feeds the <see cref="UsageIndex"/> from Tekton runs, Tasks and Pipelines, from Argo Workflows, CronWorkflows,
+/// WorkflowTemplates and ClusterWorkflowTemplates, and from Argo Rollouts, while their CRDs exist. A cluster-scoped kind
+/// (ClusterWorkflowTemplates) is watched only by an operator that watches every namespace. It watches the CRDs
 /// (metadata only) and runs an informer for a kind of <see cref="UsageSources.ByDefinition"/> from the moment its CRD
 /// appears until it is deleted, whether that is before the operator started or later.
 /// <para>
@@ -106,6 +108,23 @@ public sealed class CustomResourceUsageFeed : IInformer, IInstalledDefinitions
         var name = change.Current.Metadata.Name;
         if (!UsageSources.ByDefinition.TryGetValue(name, out var source))
         {
+            return;
+        }
+
+        if (!source.Resource.Namespaced && watchNamespace is not null)
+        {
+            // An operator that watches one namespace has a Role there and may not list a cluster-scoped kind: watching it
+            // would only be refused, over and over. Said once when the CRD appears; the annotation covers such runs.
+            if (change.Type == InformerEventType.Added)
+            {
+                logger.LogInformation(
+                    "CRD {Definition} exists, but the operator watches namespace {Namespace} only and cannot read cluster-scoped {Kind} objects; annotate the runs that use them {Annotation}",
+                    name,
+                    watchNamespace,
+                    source.Kind,
+                    ApiGroup.UsesAnnotation);
+            }
+
             return;
         }
 

@@ -24,9 +24,13 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
 
     public string InformerName => "usage-" + Resource.Plural;
 
-    /// <summary>Watches <paramref name="watchNamespace"/> (null: all) and keeps only objects in <paramref name="scope"/>'s namespaces.</summary>
-    public InformerOptions<T> InformerOptions(string? watchNamespace, NamespaceScope? scope) =>
-        new() { Name = InformerName, Namespace = watchNamespace, Transform = ToStub, Scope = scope };
+    /// <summary>
+    /// Watches <paramref name="watchNamespace"/> (null: all) and keeps only objects in <paramref name="scope"/>'s namespaces.
+    /// A cluster-scoped kind belongs to no namespace: all its objects are kept (they count for runs of any namespace).
+    /// </summary>
+    public InformerOptions<T> InformerOptions(string? watchNamespace, NamespaceScope? scope) => Resource.Namespaced
+        ? new() { Name = InformerName, Namespace = watchNamespace, Transform = ToStub, Scope = scope }
+        : new() { Name = InformerName, Transform = ToStub };
 
     /// <summary>
     /// Keeps the index in step with the informer. Disposing the result cuts the feed off at once: when Dispose returns, no
@@ -54,7 +58,7 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
         var meta = change.Current.Metadata;
         if (change.Type == InformerEventType.Deleted)
         {
-            index.Remove(Kind, meta.NamespaceProperty, meta.Name);
+            index.Remove(Kind, NamespaceOf(meta), meta.Name);
             return;
         }
 
@@ -91,14 +95,17 @@ public sealed class UsageSource<T>(string kind, ResourceDescriptor resource, Fun
         var meta = stub.Metadata;
         if (meta.Annotations?.TryGetValue(ReferencesKey, out var encoded) != true)
         {
-            return ObjectReferences.None(Kind, meta.NamespaceProperty, meta.Name);
+            return ObjectReferences.None(Kind, NamespaceOf(meta), meta.Name);
         }
 
         var lists = JsonSerializer.Deserialize(encoded!, PlainJsonContext.Default.StringArrayArray)!;
         var definitions = lists.Length > 3 ? lists[3].Select(DefinitionReference.Parse).OfType<DefinitionReference>() : null;
         var parameters = lists.Length > 4 ? ParameterUses.FromLists(lists[4..]) : null;
-        return ObjectReferences.Create(Kind, meta.NamespaceProperty, meta.Name, lists[0], lists[1], lists[2], definitions, parameters);
+        return ObjectReferences.Create(Kind, NamespaceOf(meta), meta.Name, lists[0], lists[1], lists[2], definitions, parameters);
     }
+
+    /// <summary>The object's namespace; empty for a cluster-scoped object (a ClusterWorkflowTemplate), as the extractors read it.</summary>
+    private static string NamespaceOf(V1ObjectMeta meta) => meta.NamespaceProperty ?? string.Empty;
 
     /// <summary>
     /// The feed's subscription plus a gate its events pass under: unsubscribing alone would not stop an event the

@@ -5,8 +5,8 @@ namespace Passbox.Operator.Usage.Feeding;
 
 /// <summary>
 /// The kinds whose objects can keep a credential's Secret in use: built-in kinds, always watched, and the custom
-/// resources of Tekton and Argo Workflows (runs, CronWorkflows, and the definitions runs refer to by name), watched while
-/// their CRDs exist (<see cref="CustomResourceUsageFeed"/>).
+/// resources of Tekton and Argo Workflows (runs, CronWorkflows, and the definitions runs refer to by name) and Argo
+/// Rollouts, watched while their CRDs exist (<see cref="CustomResourceUsageFeed"/>).
 /// </summary>
 public static class UsageSources
 {
@@ -46,7 +46,22 @@ public static class UsageSources
     public static readonly UsageSource<UntypedObject> WorkflowTemplates = new(
         UsageKinds.WorkflowTemplate, new ResourceDescriptor("argoproj.io", "v1alpha1", "workflowtemplates", "WorkflowTemplate"), template => ArgoWorkflowReferences.FromWorkflowTemplate(template.ToJson()), () => new UntypedObject());
 
+    /// <summary>
+    /// ClusterWorkflowTemplates are cluster-scoped: watched across the cluster (only by an operator that watches every
+    /// namespace), they count for the Workflows and CronWorkflows of any namespace that refer to them.
+    /// </summary>
+    public static readonly UsageSource<UntypedObject> ClusterWorkflowTemplates = new(
+        UsageKinds.ClusterWorkflowTemplate,
+        new ResourceDescriptor("argoproj.io", "v1alpha1", "clusterworkflowtemplates", "ClusterWorkflowTemplate", Namespaced: false),
+        template => ArgoWorkflowReferences.FromClusterWorkflowTemplate(template.ToJson()),
+        () => new UntypedObject());
+
+    /// <summary>Argo Rollouts count like Deployments: their pod template, or the Deployment they take it from.</summary>
+    public static readonly UsageSource<UntypedObject> Rollouts = new(
+        UsageKinds.Rollout, new ResourceDescriptor("argoproj.io", "v1alpha1", "rollouts", "Rollout"), rollout => ArgoRolloutReferences.From(rollout.ToJson()), () => new UntypedObject());
+
     /// <summary>The custom resources above, by the name of their CRD (<c>plural.group</c>).</summary>
     public static readonly IReadOnlyDictionary<string, UsageSource<UntypedObject>> ByDefinition =
-        new[] { PipelineRuns, TaskRuns, Tasks, Pipelines, Workflows, CronWorkflows, WorkflowTemplates }.ToDictionary(source => source.Resource.DisplayName, StringComparer.Ordinal);
+        new[] { PipelineRuns, TaskRuns, Tasks, Pipelines, Workflows, CronWorkflows, WorkflowTemplates, ClusterWorkflowTemplates, Rollouts }
+            .ToDictionary(source => source.Resource.DisplayName, StringComparer.Ordinal);
 }

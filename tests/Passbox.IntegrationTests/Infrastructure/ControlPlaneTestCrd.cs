@@ -15,8 +15,8 @@ public static class ControlPlaneTestCrd
 
     public static V1CustomResourceDefinition Widgets() => Build(Group, Plural, Kind);
 
-    /// <summary>A CRD with a fresh name, for tests that need a just-created resource type.</summary>
-    public static V1CustomResourceDefinition Build(string group, string plural, string kind, string version = Version) => new()
+    /// <summary>A CRD with a fresh name, for tests that need a just-created resource type; namespaced unless <paramref name="namespaced"/> is false.</summary>
+    public static V1CustomResourceDefinition Build(string group, string plural, string kind, string version = Version, bool namespaced = true) => new()
     {
         ApiVersion = "apiextensions.k8s.io/v1",
         Kind = "CustomResourceDefinition",
@@ -24,7 +24,7 @@ public static class ControlPlaneTestCrd
         Spec = new V1CustomResourceDefinitionSpec
         {
             Group = group,
-            Scope = "Namespaced",
+            Scope = namespaced ? "Namespaced" : "Cluster",
             Names = new V1CustomResourceDefinitionNames { Plural = plural, Singular = kind.ToLowerInvariant(), Kind = kind, ListKind = kind + "List" },
             Versions =
             [

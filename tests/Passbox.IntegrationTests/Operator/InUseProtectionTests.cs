@@ -32,6 +32,8 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private static readonly ResourceDescriptor Pipelines = PipelineEngineCrds.Pipelines;
     private static readonly ResourceDescriptor CronWorkflows = PipelineEngineCrds.CronWorkflows;
     private static readonly ResourceDescriptor WorkflowTemplates = PipelineEngineCrds.WorkflowTemplates;
+    private static readonly ResourceDescriptor ClusterWorkflowTemplates = PipelineEngineCrds.ClusterWorkflowTemplates;
+    private static readonly ResourceDescriptor Rollouts = PipelineEngineCrds.Rollouts;
 
     private readonly Kubernetes admin = controlPlane.Admin;
     private OperatorRun run = null!;
@@ -831,6 +833,170 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
     }
 
+    /// <summary>
+    /// A ClusterWorkflowTemplate belongs to no namespace; a Workflow or CronWorkflow runs it with <c>clusterScope: true</c>,
+    /// and the Secrets it names are those of the run's namespace. Only an operator that watches every namespace (a
+    /// cluster-wide installation) can read that cluster-scoped kind.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_named_only_by_a_ClusterWorkflowTemplate_is_kept_while_a_Workflow_or_CronWorkflow_of_the_namespace_runs_it()
+    {
+        var created = await EnsureCrdsAsync(Workflows, CronWorkflows, ClusterWorkflowTemplates);
+        // Cluster-scoped names are shared by every test namespace: the run's own keeps them apart.
+        var etl = $"etl-{run.Namespace}";
+        var notifier = $"notifier-{run.Namespace}";
+        try
+        {
+            await run.StopOperatorAsync();
+            await run.StartOperatorAsync(everyNamespace: true);
+            var inTemplate = await ReadyCredentialAsync("argo-cluster-template");
+            var inHook = await ReadyCredentialAsync("argo-cluster-hook");
+            await CreateCustomAsync(ClusterWorkflowTemplates, etl, new JsonObject
+            {
+                ["entrypoint"] = "main",
+                ["templates"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "main",
+                    ["container"] = new JsonObject
+                    {
+                        ["image"] = "registry.invalid/etl:1",
+                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(inTemplate))),
+                    },
+                }),
+            });
+            await CreateCustomAsync(ClusterWorkflowTemplates, notifier, new JsonObject
+            {
+                ["templates"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "notify",
+                    ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
+                    ["volumes"] = new JsonArray(new JsonObject { ["name"] = "hook", ["secret"] = new JsonObject { ["secretName"] = inHook } }),
+                }),
+            });
+            await CreateCustomAsync(Workflows, "etl-shared", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = etl, ["clusterScope"] = true } });
+            await CreateCustomAsync(CronWorkflows, "nightly-shared", new JsonObject
+            {
+                ["schedule"] = "0 2 * * *",
+                ["workflowSpec"] = new JsonObject
+                {
+                    ["entrypoint"] = "main",
+                    ["hooks"] = new JsonObject
+                    {
+                        ["exit"] = new JsonObject { ["templateRef"] = new JsonObject { ["name"] = notifier, ["template"] = "notify", ["clusterScope"] = true } },
+                    },
+                    ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
+                },
+            });
+            await WaitUsedByAsync(inTemplate, "Workflow etl-shared");
+            await WaitUsedByAsync(inHook, "CronWorkflow nightly-shared");
+
+            await kit.DeleteAsync<PipelineCredential>(inTemplate);
+            await kit.DeleteAsync<PipelineCredential>(inHook);
+            await WaitBlockedAsync(inTemplate, "Workflow etl-shared");
+            await WaitBlockedAsync(inHook, "CronWorkflow nightly-shared");
+            (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the ClusterWorkflowTemplate has not finished");
+            (await kit.TryGetSecretAsync(inHook)).Should().NotBeNull("the CronWorkflow whose exit hook runs the ClusterWorkflowTemplate still exists");
+
+            await controlPlane.AdminApi.PatchAsync<JsonObject>(
+                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl-shared")) + "/status",
+                new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
+                CancellationToken.None);
+            await WaitGoneAsync(inTemplate);
+            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-shared");
+            await WaitGoneAsync(inHook);
+        }
+        finally
+        {
+            await DeleteClusterObjectAsync(ClusterWorkflowTemplates, etl);
+            await DeleteClusterObjectAsync(ClusterWorkflowTemplates, notifier);
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    /// <summary>
+    /// Installed for one namespace (a Role there), the operator cannot list a cluster-scoped kind: it says so once and
+    /// goes on, and the <c>passbox.dev/uses</c> annotation on the Workflow protects what the ClusterWorkflowTemplate names.
+    /// </summary>
+    [Fact]
+    public async Task An_operator_watching_one_namespace_leaves_ClusterWorkflowTemplates_alone_and_the_uses_annotation_covers_their_runs()
+    {
+        var created = await EnsureCrdsAsync(Workflows, ClusterWorkflowTemplates);
+        try
+        {
+            var annotated = await ReadyCredentialAsync("argo-cluster-annotated");
+            await CreateCustomAsync(Workflows, "etl-annotated", new JsonObject
+            {
+                ["workflowTemplateRef"] = new JsonObject { ["name"] = "shared-etl", ["clusterScope"] = true },
+            }, annotations: Uses(annotated));
+            await WaitUsedByAsync(annotated, "Workflow etl-annotated");
+            await ClusterTestKit.EventuallyAsync(
+                () => Task.FromResult(run.Host.LogLines.Any(line => line.Contains("clusterworkflowtemplates.argoproj.io exists, but the operator watches namespace", StringComparison.Ordinal))),
+                said => said,
+                "the operator to say it does not read ClusterWorkflowTemplates");
+            run.Host.LogLines.Should().NotContain(line => line.Contains("watching ClusterWorkflowTemplate objects", StringComparison.Ordinal));
+
+            await kit.DeleteAsync<PipelineCredential>(annotated);
+            await WaitBlockedAsync(annotated, "Workflow etl-annotated");
+            await controlPlane.AdminApi.PatchAsync<JsonObject>(
+                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl-annotated")) + "/status",
+                new JsonObject { ["status"] = new JsonObject { ["phase"] = "Failed" } },
+                CancellationToken.None);
+            await WaitGoneAsync(annotated);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    /// <summary>
+    /// An Argo Rollout is a Deployment in all but name: its pod template keeps a Secret even scaled to zero, and one
+    /// that takes its template from a Deployment (<c>workloadRef</c>) counts among the users of what that template names.
+    /// </summary>
+    [Fact]
+    public async Task An_Argo_Rollout_blocks_deletion_through_its_pod_template_or_the_Deployment_it_takes_it_from()
+    {
+        var created = await EnsureCrdsAsync(Rollouts);
+        try
+        {
+            var own = await ReadyCredentialAsync("rollout-template");
+            var referenced = await ReadyCredentialAsync("rollout-workload");
+            await CreateCustomAsync(Rollouts, "orders-api", new JsonObject
+            {
+                ["replicas"] = 0,
+                ["selector"] = JsonNode.Parse(KubernetesJson.Serialize(Selector("orders-api"))),
+                ["strategy"] = new JsonObject { ["canary"] = new JsonObject { ["steps"] = new JsonArray(new JsonObject { ["setWeight"] = 20 }) } },
+                ["template"] = JsonNode.Parse(KubernetesJson.Serialize(Template("orders-api", PodUsing(own)))),
+            });
+            await admin.AppsV1.CreateNamespacedDeploymentAsync(
+                new V1Deployment { Metadata = Meta("payments-api"), Spec = new V1DeploymentSpec { Replicas = 0, Selector = Selector("payments-api"), Template = Template("payments-api", PodUsing(referenced)) } },
+                run.Namespace);
+            await CreateCustomAsync(Rollouts, "payments", new JsonObject
+            {
+                ["workloadRef"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = "payments-api", ["scaleDown"] = "onsuccess" },
+            });
+            await WaitUsedByAsync(own, "Rollout orders-api");
+            await WaitUsedByAsync(referenced, "Deployment payments-api", "Rollout payments");
+
+            await kit.DeleteAsync<PipelineCredential>(own);
+            await kit.DeleteAsync<PipelineCredential>(referenced);
+            await WaitBlockedAsync(own, "Rollout orders-api");
+            await WaitBlockedAsync(referenced, "Rollout payments");
+            (await kit.TryGetSecretAsync(own)).Should().NotBeNull("a Rollout scaled to zero keeps its template's Secrets, as a Deployment does");
+
+            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "orders-api");
+            await WaitGoneAsync(own);
+            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "payments");
+            await WaitUsedByAsync(referenced, "Deployment payments-api");
+            await admin.AppsV1.DeleteNamespacedDeploymentAsync("payments-api", run.Namespace);
+            await WaitGoneAsync(referenced);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
     [Fact]
     public async Task Force_delete_skips_the_wait_and_records_an_event()
     {
@@ -1105,13 +1271,25 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await KubernetesApiClient.EnsureSuccessAsync(response, CancellationToken.None);
     }
 
-    private async Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec)
+    /// <summary>Creates a custom object in the run's namespace, or, of a cluster-scoped kind, in no namespace.</summary>
+    private async Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, IDictionary<string, string>? annotations = null)
     {
+        var metadata = new JsonObject { ["name"] = name };
+        if (resource.Namespaced)
+        {
+            metadata["namespace"] = run.Namespace;
+        }
+
+        if (annotations is not null)
+        {
+            metadata["annotations"] = new JsonObject([.. annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))]);
+        }
+
         var item = new JsonObject
         {
             ["apiVersion"] = resource.ApiVersion,
             ["kind"] = resource.Kind,
-            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = run.Namespace },
+            ["metadata"] = metadata,
             ["spec"] = spec,
         };
         // A CRD (or a version added to one) is served a moment after the API server accepts it, even once Established:
@@ -1121,7 +1299,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             try
             {
-                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(run.Namespace), item, CancellationToken.None);
+                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(resource.Namespaced ? run.Namespace : null), item, CancellationToken.None);
                 return;
             }
             catch (KubernetesApiException e) when (e.IsNotFound && DateTime.UtcNow < deadline)
@@ -1175,6 +1353,18 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
 
         return created;
+    }
+
+    /// <summary>Deletes a cluster-scoped object a test made; one already gone (with its CRD) is fine.</summary>
+    private async Task DeleteClusterObjectAsync(ResourceDescriptor resource, string name)
+    {
+        try
+        {
+            await admin.CustomObjects.DeleteClusterCustomObjectAsync(resource.Group, resource.Version, resource.Plural, name);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+        }
     }
 
     private async Task DeleteCrdsAsync(IEnumerable<string> names)

@@ -13,6 +13,7 @@ public sealed class OperatorRun : IAsyncDisposable
     private readonly ControlPlaneFixture controlPlane;
     private readonly TestNamespace ns;
     private OperatorHost? host;
+    private bool watchEveryNamespace;
 
     private OperatorRun(ControlPlaneFixture controlPlane, TestNamespace ns, ClusterTestKit kit, OperatorHost host)
     {
@@ -65,15 +66,20 @@ public sealed class OperatorRun : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a new operator on the same namespace; it finds everything as the last one left it.</summary>
-    public async Task StartOperatorAsync()
+    /// <summary>
+    /// Starts a new operator on the same namespace; it finds everything as the last one left it. With
+    /// <paramref name="everyNamespace"/> it watches all namespaces, as a cluster-wide installation does (and so do the
+    /// restarts after it): what only such an installation reads, cluster-scoped kinds, is then read too.
+    /// </summary>
+    public async Task StartOperatorAsync(bool everyNamespace = false)
     {
         if (host is not null)
         {
             throw new InvalidOperationException("The operator already runs.");
         }
 
-        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, ns.Name);
+        watchEveryNamespace |= everyNamespace;
+        host = await OperatorHost.StartAsync(controlPlane.OperatorKubeconfig, watchEveryNamespace ? string.Empty : ns.Name);
     }
 
     public async Task RestartOperatorAsync()

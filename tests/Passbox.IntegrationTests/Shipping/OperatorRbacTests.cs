@@ -38,9 +38,13 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
         ["passbox.dev/clustercredentials:get"] = "re-read after a conflict",
         ["passbox.dev/pipelinecredentials:get"] = "re-read after a conflict",
 
-        // Argo Rollouts are listed and patched only when their CRD exists and a restart is owed: the run has no Rollouts.
-        ["argoproj.io/rollouts:list"] = "restart of an opted-in Rollout",
+        // Argo Rollouts are patched only when a restart is owed: the run has no Rollouts (it watches them, as their CRD exists).
         ["argoproj.io/rollouts:patch"] = "restart of an opted-in Rollout (spec.restartAt)",
+
+        // Cluster-scoped: read only by an operator that watches every namespace, which the ClusterRole grants; this run
+        // watches one namespace (RbacEnforcementTests runs one that watches all, under these roles).
+        ["argoproj.io/clusterworkflowtemplates:list"] = "ClusterWorkflowTemplates, read by a cluster-wide installation only",
+        ["argoproj.io/clusterworkflowtemplates:watch"] = "ClusterWorkflowTemplates, read by a cluster-wide installation only",
     };
 
     [SkippableFact]
@@ -100,6 +104,8 @@ public sealed class OperatorRbacTests(ControlPlaneFixture controlPlane, MariaDbF
             .And.Contain("tekton.dev/tasks:watch", "Tekton's CRDs exist, so the Tasks its runs name are watched")
             .And.Contain("argoproj.io/workflows:watch", "Argo's CRD exists, so its Workflows are watched")
             .And.Contain("argoproj.io/cronworkflows:watch", "Argo's CRDs exist, so its CronWorkflows are watched")
+            .And.Contain("argoproj.io/rollouts:watch", "Argo Rollouts' CRD exists, so its Rollouts are watched like Deployments")
+            .And.NotContain("argoproj.io/clusterworkflowtemplates:list", "an operator watching one namespace does not read a cluster-scoped kind")
             .And.Contain("core/secrets:patch", "Secrets are repaired and generated passwords rotated with patches")
             .And.Contain("apps/deployments:patch", "an opted-in Deployment is restarted")
             .And.Contain("apps/statefulsets:patch", "an opted-in StatefulSet is restarted")

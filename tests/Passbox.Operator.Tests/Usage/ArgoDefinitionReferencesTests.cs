@@ -18,6 +18,8 @@ public sealed class ArgoDefinitionReferencesTests
 
     private static DefinitionReference Template(string name) => new("WorkflowTemplate", name);
 
+    private static DefinitionReference ClusterTemplate(string name) => new("ClusterWorkflowTemplate", name);
+
     [Fact]
     public void A_cron_workflow_names_what_its_workflow_spec_names()
     {
@@ -72,7 +74,7 @@ public sealed class ArgoDefinitionReferencesTests
         references.SecretNames.Should().Equal("registry-pull");
         references.Parameters!.SecretNames.Select(n => n.ToString()).Should().Equal(
             ["$(workflow.parameters.conn)"], "each Workflow resolves it with its own arguments, the template's only when it passes none");
-        references.Definitions.Should().Equal([Template("loaders")], "a ClusterWorkflowTemplate is cluster-scoped and not followed");
+        references.Definitions.Should().Equal(ClusterTemplate("common"), Template("loaders"));
     }
 
     [Fact]
@@ -97,6 +99,57 @@ public sealed class ArgoDefinitionReferencesTests
             """, """{"phase": "Running"}""");
 
         ArgoWorkflowReferences.From(workflow).Definitions.Should().Equal(Template("loaders"));
+    }
+
+    [Fact]
+    public void Cluster_scoped_references_of_a_workflow_its_steps_and_hooks_name_cluster_workflow_templates()
+    {
+        var workflow = Object("Workflow", "etl-c", """
+            {
+              "workflowTemplateRef": {"name": "etl", "clusterScope": true},
+              "hooks": {"exit": {"templateRef": {"name": "notifier", "template": "slack", "clusterScope": true}}},
+              "templates": [{"name": "main", "dag": {"tasks": [
+                {"name": "a", "templateRef": {"name": "loaders", "template": "load", "clusterScope": true}},
+                {"name": "b", "templateRef": {"name": "loaders", "template": "load", "clusterScope": false}}]}}]
+            }
+            """, """{"phase": "Running"}""");
+        var cron = Object("CronWorkflow", "nightly", """
+            {"schedule": "0 2 * * *", "workflowSpec": {"workflowTemplateRef": {"name": "etl", "clusterScope": true}}}
+            """);
+
+        ArgoWorkflowReferences.From(workflow).Definitions.Should().Equal(ClusterTemplate("etl"), ClusterTemplate("loaders"), ClusterTemplate("notifier"), Template("loaders"));
+        ArgoWorkflowReferences.FromCronWorkflow(cron).Definitions.Should().Equal(ClusterTemplate("etl"));
+    }
+
+    [Fact]
+    public void A_cluster_workflow_template_names_what_a_workflow_template_names_and_belongs_to_no_namespace()
+    {
+        var template = JsonNode.Parse("""
+            {
+              "apiVersion": "argoproj.io/v1alpha1",
+              "kind": "ClusterWorkflowTemplate",
+              "metadata": {"name": "shared-etl", "annotations": {"passbox.dev/uses": "warehouse"}},
+              "spec": {
+                "serviceAccountName": "etl",
+                "arguments": {"parameters": [{"name": "conn", "value": "orders-db"}]},
+                "templates": [
+                  {"name": "main", "steps": [[{"name": "notify", "templateRef": {"name": "notifier", "template": "slack", "clusterScope": true}}]]},
+                  {"name": "extract", "container": {"image": "etl:1", "envFrom": [{"secretRef": {"name": "{{workflow.parameters.conn}}"}}]}}
+                ]
+              }
+            }
+            """)!;
+
+        var references = ArgoWorkflowReferences.FromClusterWorkflowTemplate(template);
+
+        references.Kind.Should().Be("ClusterWorkflowTemplate");
+        references.Namespace.Should().BeEmpty();
+        references.SecretNames.Should().BeEmpty();
+        references.Parameters!.SecretNames.Select(n => n.ToString()).Should().Equal(
+            ["$(workflow.parameters.conn)"], "each Workflow resolves it with its own arguments, the template's only when it passes none");
+        references.ServiceAccountNames.Should().Equal("etl");
+        references.CredentialNames.Should().Equal("warehouse");
+        references.Definitions.Should().Equal(ClusterTemplate("notifier"));
     }
 
     [Fact]

@@ -289,4 +289,39 @@ public sealed class UsageIndexParameterTests
 
         index.UsersOfSecret(Ns, "orders-db").Should().Equal(new UsageUser(UsageKinds.Workflow, "etl-1"));
     }
+
+    [Fact]
+    public void Workflows_of_two_namespaces_pass_their_own_arguments_into_one_cluster_workflow_template()
+    {
+        const string Other = "team-b";
+        index.Upsert(ClusterWorkflowTemplate("shared-etl", """
+            {"templates": [{"name": "main", "container": {"image": "etl:1",
+              "envFrom": [{"secretRef": {"name": "{{workflow.parameters.conn}}"}}]}}]}
+            """));
+        index.Upsert(Workflow("etl-1", """{"workflowTemplateRef": {"name": "shared-etl", "clusterScope": true}, "arguments": {"parameters": [{"name": "conn", "value": "orders-db"}]}}"""));
+        index.Upsert(ArgoWorkflowReferences.From(JsonNode.Parse($$$"""
+            {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "etl-2", "namespace": "{{{Other}}}"},
+             "spec": {"workflowTemplateRef": {"name": "shared-etl", "clusterScope": true}, "arguments": {"parameters": [{"name": "conn", "value": "lake-db"}]}},
+             "status": {"phase": "Running"}}
+            """)!));
+
+        index.UsersOfSecret(Ns, "orders-db").Should().Equal(new UsageUser(UsageKinds.Workflow, "etl-1"));
+        index.UsersOfSecret(Other, "lake-db").Should().Equal(new UsageUser(UsageKinds.Workflow, "etl-2"));
+        index.UsersOfSecret(Ns, "lake-db").Should().BeEmpty("a Workflow's arguments name Secrets of its own namespace only");
+
+        // The template stops naming the parameter: both namespaces hear of it, and the runs no longer keep the Secrets.
+        changes.Clear();
+        index.Upsert(ClusterWorkflowTemplate("shared-etl", """
+            {"templates": [{"name": "main", "container": {"image": "etl:1", "envFrom": [{"secretRef": {"name": "fixed"}}]}}]}
+            """));
+
+        index.UsersOfSecret(Ns, "orders-db").Should().BeEmpty();
+        index.UsersOfSecret(Other, "lake-db").Should().BeEmpty();
+        changes.Should().Contain([new UsageChange(Ns, UsageTarget.Secret, "orders-db"), new UsageChange(Other, UsageTarget.Secret, "lake-db")]);
+    }
+
+    private static ObjectReferences ClusterWorkflowTemplate(string name, string spec) =>
+        ArgoWorkflowReferences.FromClusterWorkflowTemplate(JsonNode.Parse($$$"""
+            {"apiVersion": "argoproj.io/v1alpha1", "kind": "ClusterWorkflowTemplate", "metadata": {"name": "{{{name}}}"}, "spec": {{{spec}}}}
+            """)!);
 }

@@ -62,6 +62,25 @@ public sealed class UsageSourceDefinitionTests
         index.UsersOfSecret(Ns, "prefix-fallback").Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task A_cluster_workflow_template_fed_from_its_cluster_wide_informer_lends_its_secrets_to_the_workflows_that_run_it()
+    {
+        var index = new UsageIndex();
+        await FeedAsync(UsageSources.ClusterWorkflowTemplates, index, """
+            {"apiVersion":"argoproj.io/v1alpha1","kind":"ClusterWorkflowTemplate","metadata":{"name":"shared-etl","resourceVersion":"3"},
+             "spec":{"templates":[{"name":"main","container":{"image":"etl:1","envFrom":[{"secretRef":{"name":"warehouse-token"}}]}}]}}
+            """);
+        await FeedAsync(UsageSources.Workflows, index, """
+            {"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"name":"etl-1","namespace":"team-a","resourceVersion":"5"},
+             "spec":{"workflowTemplateRef":{"name":"shared-etl","clusterScope":true}}}
+            """);
+
+        UsageSources.ClusterWorkflowTemplates.InformerOptions("team-a", new NamespaceScope()).Should().Match<InformerOptions<UntypedObject>>(
+            o => o.Namespace == null && o.Scope == null, "a cluster-scoped kind is listed cluster-wide and kept whole");
+        index.Find(UsageKinds.ClusterWorkflowTemplate, string.Empty, "shared-etl")!.SecretNames.Should().Equal("warehouse-token");
+        index.UsersOfSecret(Ns, "warehouse-token").Should().Equal(new UsageUser(UsageKinds.Workflow, "etl-1"));
+    }
+
     /// <summary>Lists the one object through an informer feeding <paramref name="index"/>, then stops it.</summary>
     private static async Task FeedAsync(UsageSource<UntypedObject> source, UsageIndex index, string item)
     {

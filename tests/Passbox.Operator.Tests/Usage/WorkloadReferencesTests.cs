@@ -81,6 +81,21 @@ public sealed class WorkloadReferencesTests
     }
 
     [Fact]
+    public void An_old_revision_replica_set_of_an_argo_rollout_uses_nothing_and_its_current_one_counts()
+    {
+        WorkloadReferences.From(ReplicaSet("orders-api-6f9b4c", 0, owner: "orders-api", ownerKind: ("argoproj.io/v1alpha1", "Rollout"))).IsEmpty.Should().BeTrue();
+        WorkloadReferences.From(ReplicaSet("orders-api-5c8d7b", 2, owner: "orders-api", ownerKind: ("argoproj.io/v1alpha1", "Rollout")))
+            .SecretNames.Should().Equal("orders-ob-conn");
+    }
+
+    [Fact]
+    public void A_replica_set_at_zero_controlled_by_another_groups_rollout_kind_still_counts()
+    {
+        WorkloadReferences.From(ReplicaSet("orders-api-6f9b4c", 0, owner: "orders-api", ownerKind: ("example.com/v1", "Rollout")))
+            .SecretNames.Should().Equal(["orders-ob-conn"], "only Argo Rollouts keep old revisions the way Deployments do");
+    }
+
+    [Fact]
     public void A_running_job_uses_its_secrets()
     {
         var job = Job("migrate-42");
@@ -149,7 +164,7 @@ public sealed class WorkloadReferencesTests
         references.SecretNames.Should().Equal("orders-ob-conn");
     }
 
-    private static V1ReplicaSet ReplicaSet(string name, int replicas, string? owner) => new()
+    private static V1ReplicaSet ReplicaSet(string name, int replicas, string? owner, (string ApiVersion, string Kind)? ownerKind = null) => new()
     {
         Metadata = new V1ObjectMeta
         {
@@ -157,7 +172,7 @@ public sealed class WorkloadReferencesTests
             NamespaceProperty = Ns,
             OwnerReferences = owner is null
                 ? null
-                : [new V1OwnerReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = owner, Uid = "uid-" + owner, BlockOwnerDeletion = true, Controller = true }],
+                : [new V1OwnerReference { ApiVersion = ownerKind?.ApiVersion ?? "apps/v1", Kind = ownerKind?.Kind ?? "Deployment", Name = owner, Uid = "uid-" + owner, BlockOwnerDeletion = true, Controller = true }],
         },
         Spec = new V1ReplicaSetSpec
         {
