@@ -19,11 +19,6 @@ source "$(dirname "$SELF")/lib.sh"
 START_TIMEOUT=${GIT_HTTP_START_TIMEOUT:-30}
 REALM=${GIT_HTTP_REALM:-passbox-git}
 
-usage() {
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2
-  exit 2
-}
-
 find_bins() {
   NGINX=$(command -v nginx || true)
   [[ -n $NGINX ]] || { [[ -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx; }
@@ -53,7 +48,7 @@ nginx_running() { [[ -f $NGINX_PIDFILE ]] && svc_pid_alive "$(tr -dc '0-9' <"$NG
 fcgi_running() { [[ -f $FCGI_PIDFILE ]] && svc_pid_alive "$(tr -dc '0-9' <"$FCGI_PIDFILE")" "$SOCK"; }
 
 cmd_stop() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   paths "$1"
   svc_stop_watchdog "$DIR"
   local any=0
@@ -67,7 +62,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   paths "$1"
   if nginx_running && fcgi_running; then
     echo "running (nginx pid $(cat "$NGINX_PIDFILE"), fcgiwrap pid $(cat "$FCGI_PIDFILE"))"
@@ -161,7 +156,7 @@ EOF
 }
 
 cmd_start() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   local dir_arg=$1; shift
   local watch="" user="" pass="" have_pass=0
   while [[ $# -gt 0 ]]; do
@@ -257,10 +252,4 @@ cmd_start() {
   svc_log "ready on $base (nginx pid $npid, fcgiwrap pid $fpid) in $(svc_elapsed "$t0")s; env in $DIR/env"
 }
 
-case ${1:-} in
-  start) shift; cmd_start "$@" ;;
-  stop) shift; cmd_stop "$@" ;;
-  status) shift; cmd_status "$@" ;;
-  __watchdog) shift; svc_watchdog_loop "$SELF" "$@" ;;
-  *) usage ;;
-esac
+svc_main "$@"

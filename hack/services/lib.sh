@@ -232,3 +232,23 @@ svc_check_watch_pid() {
   [[ -z $1 ]] && return 0
   svc_pid_alive "$1" || svc_die "--watch-pid $1: no such process"
 }
+
+# The script's header comment (from its second line to the first line that is not a comment) on stderr; exit 2.
+svc_usage() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2
+  exit 2
+}
+
+# The command line of a service script, its last line: each cmd_NAME function it defines is the command NAME
+# (start, stop, status; mariadb.sh also sql), and __watchdog is the watchdog's own entry (svc_start_watchdog).
+svc_main() {
+  local command=${1:-}
+  [[ $# -gt 0 ]] && shift
+  if [[ $command == __watchdog ]]; then
+    svc_watchdog_loop "$SELF" "$@"
+  elif [[ $command =~ ^[a-z]+$ ]] && declare -F "cmd_$command" >/dev/null; then
+    "cmd_$command" "$@"
+  else
+    svc_usage
+  fi
+}

@@ -23,11 +23,6 @@ source "$(dirname "$SELF")/lib.sh"
 
 START_TIMEOUT=${MARIADB_START_TIMEOUT:-60}
 
-usage() {
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2
-  exit 2
-}
-
 need_bins() {
   local b
   for b in mariadbd mariadb mariadb-admin mariadb-install-db openssl; do
@@ -71,7 +66,7 @@ write_client_cnf() {
 }
 
 cmd_stop() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   paths "$1"
   svc_stop_watchdog "$DIR"
   if [[ -f $PIDFILE ]]; then
@@ -82,13 +77,13 @@ cmd_stop() {
 }
 
 cmd_status() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   paths "$1"
   if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; return 1; fi
 }
 
 cmd_sql() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   paths "$1"; shift
   [[ -f $CNF ]] || svc_die "no $CNF: start the server first"
   running || svc_die "server in $DIR is not running"
@@ -207,7 +202,7 @@ init_data() {
 }
 
 cmd_start() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   local dir_arg=$1; shift
   local watch=""
   while [[ $# -gt 0 ]]; do
@@ -316,11 +311,4 @@ cmd_start() {
   svc_log "ready on 127.0.0.1:$port (pid $SERVER_PID, $([[ $fresh -eq 1 ]] && echo "new data dir" || echo "reused data dir")) in $(svc_elapsed "$t0")s; env in $DIR/env"
 }
 
-case ${1:-} in
-  start) shift; cmd_start "$@" ;;
-  stop) shift; cmd_stop "$@" ;;
-  status) shift; cmd_status "$@" ;;
-  sql) shift; cmd_sql "$@" ;;
-  __watchdog) shift; svc_watchdog_loop "$SELF" "$@" ;;
-  *) usage ;;
-esac
+svc_main "$@"

@@ -18,11 +18,6 @@ source "$(dirname "$SELF")/lib.sh"
 START_TIMEOUT=${REGISTRY_START_TIMEOUT:-30}
 REALM=${REGISTRY_REALM:-passbox-registry}
 
-usage() {
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF" >&2
-  exit 2
-}
-
 paths() {
   DIR=$(svc_abs_dir "$1")
   CONFIG=$DIR/config.yml
@@ -33,7 +28,7 @@ paths() {
 running() { [[ -f $PIDFILE ]] && svc_pid_alive "$(tr -dc '0-9' <"$PIDFILE")" "$CONFIG"; }
 
 cmd_stop() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   paths "$1"
   svc_stop_watchdog "$DIR"
   if [[ -f $PIDFILE ]]; then
@@ -44,7 +39,7 @@ cmd_stop() {
 }
 
 cmd_status() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   paths "$1"
   if running; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; return 1; fi
 }
@@ -52,7 +47,7 @@ cmd_status() {
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@"; }
 
 cmd_start() {
-  [[ $# -ge 1 ]] || usage
+  [[ $# -ge 1 ]] || svc_usage
   local dir_arg=$1; shift
   local watch="" user="" pass="" have_pass=0 open=0
   while [[ $# -gt 0 ]]; do
@@ -166,10 +161,4 @@ EOF
   svc_log "ready on $url (pid $pid) in $(svc_elapsed "$t0")s; env in $DIR/env"
 }
 
-case ${1:-} in
-  start) shift; cmd_start "$@" ;;
-  stop) shift; cmd_stop "$@" ;;
-  status) shift; cmd_status "$@" ;;
-  __watchdog) shift; svc_watchdog_loop "$SELF" "$@" ;;
-  *) usage ;;
-esac
+svc_main "$@"

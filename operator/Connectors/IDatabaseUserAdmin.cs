@@ -63,4 +63,21 @@ public sealed record SqlGrant(string Database, IReadOnlyList<string> Privileges)
 public sealed record UserAdminOutcome(bool Succeeded, string Reason, string Message, bool Created = false, bool PasswordSet = false)
 {
     public static UserAdminOutcome Failure(string reason, string message) => new(false, reason, message);
+
+    /// <summary>
+    /// Why <paramref name="userName"/> is not one an admin class may touch: a protected administrator, or a name outside
+    /// <see cref="UserNames"/> (<paramref name="nameKind"/> says what it is not, e.g. "a Milvus user name"). Null when it may.
+    /// Checked before the administrator logs in, so a refused name changes nothing on the server.
+    /// </summary>
+    public static UserAdminOutcome? RefuseUserName(string userName, string nameKind)
+    {
+        if (ProtectedUserNames.Contains(userName))
+        {
+            return Failure(ValidationReasons.ProtectedUser, $"'{userName}' is an administrator Passbox never creates, resets or drops");
+        }
+
+        return UserNames.IsValid(userName)
+            ? null
+            : Failure(ValidationReasons.InvalidSpec, $"'{userName}' is not {nameKind}: a letter, then letters, digits or _, at most 32");
+    }
 }

@@ -125,17 +125,7 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
         }
     }
 
-    private static UserAdminOutcome? Refuse(string userName)
-    {
-        if (ProtectedUserNames.Contains(userName))
-        {
-            return UserAdminOutcome.Failure(ValidationReasons.ProtectedUser, $"'{userName}' is an administrator Passbox never creates, resets or drops");
-        }
-
-        return UserNames.IsValid(userName)
-            ? null
-            : UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, $"'{userName}' is not a Milvus user name: a letter, then letters, digits or _, at most 32");
-    }
+    private static UserAdminOutcome? Refuse(string userName) => UserAdminOutcome.RefuseUserName(userName, "a Milvus user name");
 
     /// <summary>
     /// A built-in administrator role would make the managed user an administrator of the cluster, as a grant on the

@@ -144,17 +144,7 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
         }
     }
 
-    private static UserAdminOutcome? Refuse(string userName)
-    {
-        if (ProtectedUserNames.Contains(userName))
-        {
-            return UserAdminOutcome.Failure(ValidationReasons.ProtectedUser, $"'{userName}' is an administrator Passbox never creates, resets or drops");
-        }
-
-        return UserNames.IsValid(userName)
-            ? null
-            : UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, $"'{userName}' is not a user name Passbox manages: a letter, then letters, digits or _, at most 32");
-    }
+    private static UserAdminOutcome? Refuse(string userName) => UserAdminOutcome.RefuseUserName(userName, "a user name Passbox manages");
 
     /// <summary>One administrator session; its failures say they were the administrator's and never quote a password.</summary>
     private Task<UserAdminOutcome> RunAsync(DatabaseLogin admin, ManagedUser? user,

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Headers;
 using System.Text;
 
@@ -42,6 +43,31 @@ internal sealed class BasicCredentials
         return string.IsNullOrEmpty(request.Username)
             ? new BasicCredentials(BareTokenUsername, request.Secret, bareToken: true, request.SecretSource)
             : new BasicCredentials(request.Username, request.Secret, bareToken: false, request.SecretSource);
+    }
+
+    /// <summary>
+    /// The login a probe that authenticates with Basic (<paramref name="probe"/>, e.g. "GitHTTP") checks, or why the
+    /// request has none it can check: a kubeconfig, or no password or token.
+    /// </summary>
+    public static bool TryFrom(PipelineProbeRequest request, string probe,
+        [NotNullWhen(true)] out BasicCredentials? credentials, [NotNullWhen(false)] out ValidationOutcome? refusal)
+    {
+        credentials = null;
+        refusal = null;
+        if (!string.IsNullOrEmpty(request.Kubeconfig))
+        {
+            refusal = ValidationOutcome.Failure(ValidationReasons.Unsupported, $"the {probe} probe checks a user name and password or a token, not a kubeconfig");
+            return false;
+        }
+
+        credentials = From(request);
+        if (credentials is null)
+        {
+            refusal = ValidationOutcome.Failure(ValidationReasons.Unsupported, $"the {probe} probe needs a password or token to check");
+            return false;
+        }
+
+        return true;
     }
 
     public AuthenticationHeaderValue Header() =>

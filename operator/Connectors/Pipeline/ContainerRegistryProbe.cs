@@ -27,15 +27,9 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
             return ValidationOutcome.Failure(ValidationReasons.Unsupported, error);
         }
 
-        if (!string.IsNullOrEmpty(request.Kubeconfig))
+        if (!BasicCredentials.TryFrom(request, "ContainerRegistry", out var credentials, out var noCredentials))
         {
-            return ValidationOutcome.Failure(ValidationReasons.Unsupported, "the ContainerRegistry probe checks a user name and password or a token, not a kubeconfig");
-        }
-
-        var credentials = BasicCredentials.From(request);
-        if (credentials is null)
-        {
-            return ValidationOutcome.Failure(ValidationReasons.Unsupported, "the ContainerRegistry probe needs a password or token to check");
+            return noCredentials;
         }
 
         var apiRoot = ProbeUrls.RegistryApiRoot(registry);
@@ -236,12 +230,7 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
     private static async Task<(string? Token, ValidationOutcome? Outcome)> FetchTokenAsync(
         ProbeSession session, Uri tokenUri, BasicCredentials credentials, string where)
     {
-        var (response, _) = await session.SendAsync(tokenUri, uri =>
-        {
-            var message = new HttpRequestMessage(HttpMethod.Get, uri);
-            message.Headers.Authorization = credentials.Header();
-            return message;
-        });
+        var (response, _) = await session.SendAsync(tokenUri, uri => Authorized(uri, credentials.Header()));
         using (response)
         {
             var service = ProbeUrls.Display(tokenUri);

@@ -25,15 +25,9 @@ public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = n
             return ValidationOutcome.Failure(ValidationReasons.Unsupported, error);
         }
 
-        if (!string.IsNullOrEmpty(request.Kubeconfig))
+        if (!BasicCredentials.TryFrom(request, "GitHTTP", out var credentials, out var noCredentials))
         {
-            return ValidationOutcome.Failure(ValidationReasons.Unsupported, "the GitHTTP probe checks a user name and password or a token, not a kubeconfig");
-        }
-
-        var credentials = BasicCredentials.From(request);
-        if (credentials is null)
-        {
-            return ValidationOutcome.Failure(ValidationReasons.Unsupported, "the GitHTTP probe needs a password or token to check");
+            return noCredentials;
         }
 
         var target = ProbeUrls.GitInfoRefs(repository);

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Passbox.IntegrationTests.Infrastructure;
 
 namespace Passbox.IntegrationTests.Pipeline;
 
@@ -127,33 +127,9 @@ public sealed class KubernetesApiFixture : IAsyncLifetime
         return null;
     }
 
-    private static async Task RunAsync(string script, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(script);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Cannot start bash.");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        // The first start may build the control plane from source.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(30));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"hack/controlplane.sh {arguments[0]} failed (exit {process.ExitCode}):\n{await stdout}{await stderr}");
-        }
-    }
+    // The first start may build the control plane from source.
+    private static Task RunAsync(string script, params string[] arguments) =>
+        BashScript.RunAsync(script, arguments, TimeSpan.FromMinutes(30), "hack/controlplane.sh");
 }
 
 [CollectionDefinition(Name)]

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using Passbox.IntegrationTests.Infrastructure;
 
 namespace Passbox.IntegrationTests.Pipeline;
 
@@ -109,33 +109,9 @@ public sealed class ServiceScript : IAsyncDisposable
         return values;
     }
 
-    private static async Task RunAsync(string script, string[] arguments)
-    {
-        var start = new ProcessStartInfo("bash")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "hack", "services", script));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Cannot start bash.");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"hack/services/{script} {arguments[0]} failed (exit {process.ExitCode}); are the test services installed (hack/deps.sh)?\n{await stdout}{await stderr}");
-        }
-    }
+    private static Task RunAsync(string script, string[] arguments) =>
+        BashScript.RunAsync(Path.Combine(RepositoryRoot(), "hack", "services", script), arguments, TimeSpan.FromMinutes(3),
+            $"hack/services/{script}", "; are the test services installed (hack/deps.sh)?");
 
     private static string RepositoryRoot()
     {
