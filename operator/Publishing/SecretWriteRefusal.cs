@@ -33,7 +33,7 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
         ArgumentNullException.ThrowIfNull(e);
         return e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest or HttpStatusCode.Forbidden
             or HttpStatusCode.RequestEntityTooLarge
-            || WebhookFailed(ServerMessage(e.Response.Content));
+            || WebhookFailed(ServerMessage(e.Response.Content)) || StorageTooLarge(ServerMessage(e.Response.Content));
     }
 
     /// <summary>Who refused, from the status code and the API server's (unredacted) words; the order matters, see each case.</summary>
@@ -45,6 +45,7 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
             // A webhook that could not be called is a 500, or the code its own failed answer carried: the words decide.
             _ when WebhookFailed(message) => SecretWriteRefusalCause.AdmissionWebhookFailed,
             HttpStatusCode.RequestEntityTooLarge => SecretWriteRefusalCause.TooLarge,
+            _ when StorageTooLarge(message) => SecretWriteRefusalCause.TooLarge,
             // Before quota and RBAC: a policy's own message may well say "forbidden" or mention a quota.
             _ when message.Contains("denied the request", StringComparison.Ordinal)
                 || message.Contains("ValidatingAdmissionPolicy", StringComparison.Ordinal) && message.Contains("denied request", StringComparison.Ordinal)
@@ -58,6 +59,14 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
             _ => SecretWriteRefusalCause.Other,
         };
     }
+
+    /// <summary>
+    /// etcd's own limit (1.5 MiB per request by default), a 500: reached by an object the API server's validation let
+    /// through (a Secret whose labels and annotations add to its 1 MiB of data, or an API server without that check).
+    /// </summary>
+    private static bool StorageTooLarge(string? message) =>
+        message?.Contains("request is too large", StringComparison.Ordinal) == true
+        || message?.Contains("trying to send message larger than max", StringComparison.Ordinal) == true;
 
     private static bool WebhookFailed(string? message) => message?.Contains("failed calling webhook", StringComparison.Ordinal) == true;
 

@@ -93,6 +93,9 @@ public sealed class CredentialPipelineLimitsTests
     [InlineData(HttpStatusCode.BadRequest, "BadRequest",
         "admission webhook \\\"secrets.policy.example.com\\\" denied the request: Secrets need the label team",
         "An admission policy or webhook")]
+    [InlineData(HttpStatusCode.UnprocessableEntity, "Invalid",
+        "secrets \\\"billing\\\" is forbidden: ValidatingAdmissionPolicy 'no-billing' with binding 'no-billing' denied request: billing Secrets are refused",
+        "An admission policy or webhook")]
     public async Task A_Secret_write_refused_by_RBAC_a_quota_or_an_admission_webhook_ends_in_a_SecretRejected_condition_and_is_tried_again(
         HttpStatusCode code, string reason, string refusal, string hint)
     {

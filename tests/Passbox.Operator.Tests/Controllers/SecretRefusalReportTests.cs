@@ -26,6 +26,10 @@ public sealed class SecretRefusalReportTests
             ConditionReasons.SecretTooLarge, "make the source values smaller", false
         },
         {
+            HttpStatusCode.InternalServerError, "etcdserver: request is too large",
+            ConditionReasons.SecretTooLarge, "The Secret's data would be 2.0 MiB", false
+        },
+        {
             HttpStatusCode.InternalServerError,
             "Internal error occurred: failed calling webhook \"secrets.policy.example.com\": failed to call webhook: Post \"https://policy.policy.svc:443/validate?timeout=10s\": dial tcp 10.96.0.12:443: connect: connection refused",
             ConditionReasons.AdmissionWebhookFailed, "check that webhook's Service and Pods", true
@@ -88,6 +92,7 @@ public sealed class SecretRefusalReportTests
     [Theory]
     [InlineData(HttpStatusCode.InternalServerError, "Internal error occurred: failed calling webhook \"w.example.com\": context deadline exceeded", true)]
     [InlineData(HttpStatusCode.RequestEntityTooLarge, "Request entity too large: limit is 3145728", true)]
+    [InlineData(HttpStatusCode.InternalServerError, "etcdserver: request is too large", true)]
     [InlineData(HttpStatusCode.InternalServerError, "etcdserver: leader changed", false)]
     [InlineData(HttpStatusCode.TooManyRequests, "too many requests", false)]
     public void A_failing_webhook_and_a_too_large_request_are_refusals_and_other_server_errors_are_not(HttpStatusCode code, string serverMessage, bool refusal) =>
