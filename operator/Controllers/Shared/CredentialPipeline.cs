@@ -34,8 +34,9 @@ public sealed partial class CredentialPipeline(
     public static readonly TimeSpan CacheLagRetry = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
-    /// How soon a Secret write refused with 400 or 403 is tried again. The cause is outside the credential (RBAC, an
-    /// admission policy), so no edit of it brings the credential back when that is fixed.
+    /// How soon a Secret write refused from outside the credential is tried again (RBAC, a ResourceQuota, an admission
+    /// policy whatever its status code, a webhook that is down): no edit of the credential brings it back when that is
+    /// fixed. See <see cref="SecretRefusalReport"/>.
     /// </summary>
     public static readonly TimeSpan RefusedWriteRetry = TimeSpan.FromMinutes(1);
 
