@@ -171,10 +171,16 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // (in the API server's words, the password cut out) instead of the reconcile failing with backoff and no word.
             var refusal = SecretWriteRefusal.From(e, new SecretPayload(secret.Metadata.Name, secret.Type, secret.Data.AsReadOnly(),
                 secret.Metadata.Labels.AsReadOnly(), secret.Metadata.Annotations.AsReadOnly()), []);
-            var failed = GeneratedPasswordState.Failed(ConditionReasons.SecretRejected,
-                $"the API server refused Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
-                $"Let the operator create and patch Secrets in namespace {namespaceName} (RBAC, ResourceQuota, admission policies), or give passwordSecretRef; " +
-                "tried again every minute");
+            // A webhook that is down refused nothing: its own reason, and the fix is the webhook's, not the operator's rights.
+            var failed = refusal.Cause == SecretWriteRefusalCause.AdmissionWebhookFailed
+                ? GeneratedPasswordState.Failed(ConditionReasons.AdmissionWebhookFailed,
+                    $"the API server could not write Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
+                    "An admission webhook it must call for Secrets (failurePolicy Fail) did not answer: check that webhook's Service and Pods; " +
+                    "tried again every minute")
+                : GeneratedPasswordState.Failed(ConditionReasons.SecretRejected,
+                    $"the API server refused Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
+                    $"Let the operator create and patch Secrets in namespace {namespaceName} (RBAC, ResourceQuota, admission policies), or give passwordSecretRef; " +
+                    "tried again every minute");
             return failed with { RetryAfter = RefusedWriteRetry };
         }
 

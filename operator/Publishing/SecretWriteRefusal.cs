@@ -10,8 +10,10 @@ namespace Passbox.Operator.Publishing;
 /// Its own validation (422) names fields and quotes labels and annotations, never data. A 400 or 403 can also come from
 /// an admission webhook or policy, whose message is free text that may quote the object (a policy's messageExpression
 /// can print <c>object.data</c>): every value the Secret holds or was built from is cut out before the text is shown.
+/// <see cref="Cause"/> says who refused it, read from the unredacted words; <see cref="DataBytes"/> is the size of the
+/// data the refused Secret would have held (not secret, and what a user needs when it was too large).
 /// </summary>
-public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Message)
+public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Message, SecretWriteRefusalCause Cause = SecretWriteRefusalCause.Other, long DataBytes = 0)
 {
     /// <summary>Longest API server message kept; the rest is cut.</summary>
     public const int Longest = 1024;
@@ -21,12 +23,52 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
 
     public const string Mask = "***";
 
-    /// <summary>True for answers that say "not this write, not here": invalid (422), refused (400), forbidden (403).</summary>
+    /// <summary>
+    /// True for answers that say "not this write, not here": invalid (422), refused (400), forbidden (403), too large
+    /// (413); and for an admission webhook that could not be called (a 500 naming it): retrying that at once, with the
+    /// reconcile's short backoff, only adds load to a webhook that is down, and the user would see a bare error.
+    /// </summary>
     public static bool IsRefusal(HttpOperationException e)
     {
         ArgumentNullException.ThrowIfNull(e);
-        return e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest or HttpStatusCode.Forbidden;
+        return e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.BadRequest or HttpStatusCode.Forbidden
+            or HttpStatusCode.RequestEntityTooLarge
+            || WebhookFailed(ServerMessage(e.Response.Content)) || StorageTooLarge(ServerMessage(e.Response.Content));
     }
+
+    /// <summary>Who refused, from the status code and the API server's (unredacted) words; the order matters, see each case.</summary>
+    public static SecretWriteRefusalCause Classify(HttpStatusCode code, string? message)
+    {
+        message ??= "";
+        return code switch
+        {
+            // A webhook that could not be called is a 500, or the code its own failed answer carried: the words decide.
+            _ when WebhookFailed(message) => SecretWriteRefusalCause.AdmissionWebhookFailed,
+            HttpStatusCode.RequestEntityTooLarge => SecretWriteRefusalCause.TooLarge,
+            _ when StorageTooLarge(message) => SecretWriteRefusalCause.TooLarge,
+            // Before quota and RBAC: a policy's own message may well say "forbidden" or mention a quota.
+            _ when message.Contains("denied the request", StringComparison.Ordinal)
+                || message.Contains("ValidatingAdmissionPolicy", StringComparison.Ordinal) && message.Contains("denied request", StringComparison.Ordinal)
+                => SecretWriteRefusalCause.AdmissionPolicy,
+            HttpStatusCode.Forbidden when message.Contains("exceeded quota", StringComparison.OrdinalIgnoreCase) => SecretWriteRefusalCause.Quota,
+            HttpStatusCode.Forbidden when message.Contains("cannot ", StringComparison.Ordinal) && message.Contains("resource \"secrets\"", StringComparison.Ordinal)
+                => SecretWriteRefusalCause.Permission,
+            // The Secret validation's 1 MiB limit on data ("data: Too long: may not be more than 1048576 bytes").
+            HttpStatusCode.UnprocessableEntity when message.Contains("data: Too long", StringComparison.Ordinal) => SecretWriteRefusalCause.TooLarge,
+            HttpStatusCode.UnprocessableEntity => SecretWriteRefusalCause.Invalid,
+            _ => SecretWriteRefusalCause.Other,
+        };
+    }
+
+    /// <summary>
+    /// etcd's own limit (1.5 MiB per request by default), a 500: reached by an object the API server's validation let
+    /// through (a Secret whose labels and annotations add to its 1 MiB of data, or an API server without that check).
+    /// </summary>
+    private static bool StorageTooLarge(string? message) =>
+        message?.Contains("request is too large", StringComparison.Ordinal) == true
+        || message?.Contains("trying to send message larger than max", StringComparison.Ordinal) == true;
+
+    private static bool WebhookFailed(string? message) => message?.Contains("failed calling webhook", StringComparison.Ordinal) == true;
 
     /// <summary>The refusal with the API server's message, without any of <paramref name="payload"/>'s data or <paramref name="secrets"/>.</summary>
     public static SecretWriteRefusal From(HttpOperationException e, SecretPayload payload, IEnumerable<string> secrets)
@@ -36,9 +78,11 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
         ArgumentNullException.ThrowIfNull(secrets);
         var code = e.Response.StatusCode;
         var message = ServerMessage(e.Response.Content);
+        var cause = Classify(code, message);
+        var dataBytes = payload.Data.Values.Sum(v => (long)v.Length);
         if (string.IsNullOrWhiteSpace(message))
         {
-            return new SecretWriteRefusal(code, $"HTTP {(int)code}");
+            return new SecretWriteRefusal(code, $"HTTP {(int)code}", cause, dataBytes);
         }
 
         // Longest first, so a value that contains another is cut whole.
@@ -53,7 +97,7 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
         }
 
         message = message.Trim().TrimEnd('.');
-        return new SecretWriteRefusal(code, message.Length <= Longest ? message : message[..Longest] + "…");
+        return new SecretWriteRefusal(code, message.Length <= Longest ? message : message[..Longest] + "…", cause, dataBytes);
     }
 
     private static string? ServerMessage(string? content)

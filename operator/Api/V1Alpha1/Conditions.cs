@@ -26,8 +26,17 @@ public static class ConditionReasons
     public const string Synced = "Synced";
     public const string SecretConflict = "SecretConflict";
 
-    /// <summary>The API server refused the generated Secret (a label or annotation from the spec it does not take).</summary>
+    /// <summary>
+    /// The API server refused the generated Secret: a label or annotation from the spec it does not take, RBAC, a
+    /// ResourceQuota, or an admission webhook or policy (the message says which).
+    /// </summary>
     public const string SecretRejected = "SecretRejected";
+
+    /// <summary>The generated Secret is over the API server's size limit (1 MiB of data, 3 MiB per request).</summary>
+    public const string SecretTooLarge = "SecretTooLarge";
+
+    /// <summary>An admission webhook with failurePolicy Fail could not be called, so the API server wrote nothing.</summary>
+    public const string AdmissionWebhookFailed = "AdmissionWebhookFailed";
     public const string WaitingForValidation = "WaitingForValidation";
     public const string SourceSecretMissing = "SourceSecretMissing";
     public const string InvalidSpec = "InvalidSpec";

@@ -206,6 +206,14 @@ public static class PipelineSecretBuilder
             data["url"] = repositoryType == "oci" ? OciUrl(spec.Server!) : AsWritten(spec.Server!);
         }
 
+        // Both OCI forms lose the scheme (no scheme, or oci://), so Argo CD cannot tell a registry written http:// from
+        // an https:// one and speaks TLS to it: pulls from a plain-HTTP registry failed (a TLS handshake with an HTTP
+        // server). Argo CD's repository flag for that passes --plain-http to Helm and the OCI client.
+        if ((repositoryType == "oci" || (repositoryType == "helm" && registry)) && Address(spec.Server!).Uri.Scheme == Uri.UriSchemeHttp)
+        {
+            data["insecureOCIForceHttp"] = "true";
+        }
+
         data["type"] = repositoryType;
         data["username"] = spec.Type == PipelineCredentialType.SecretText ? TokenUsername : inputs.Username!;
         data["password"] = spec.Type == PipelineCredentialType.SecretText ? inputs.Token! : inputs.Password!;

@@ -1,4 +1,3 @@
-using System.Net;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -35,8 +34,9 @@ public sealed partial class CredentialPipeline(
     public static readonly TimeSpan CacheLagRetry = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
-    /// How soon a Secret write refused with 400 or 403 is tried again. The cause is outside the credential (RBAC, an
-    /// admission policy), so no edit of it brings the credential back when that is fixed.
+    /// How soon a Secret write refused from outside the credential is tried again (RBAC, a ResourceQuota, an admission
+    /// policy whatever its status code, a webhook that is down): no edit of the credential brings it back when that is
+    /// fixed. See <see cref="SecretRefusalReport"/>.
     /// </summary>
     public static readonly TimeSpan RefusedWriteRetry = TimeSpan.FromMinutes(1);
 
@@ -452,11 +452,13 @@ public sealed partial class CredentialPipeline(
         catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
         {
             // The same write would be refused again: say why instead of retrying with backoff for ever, with no status.
-            // An invalid Secret (422) waits for an edit of the spec, which brings the credential back; a refusal by RBAC
-            // or an admission policy (400, 403) is fixed elsewhere, so it is tried again now and then.
+            // An invalid or too large Secret waits for an edit of the spec or of a source Secret, which brings the
+            // credential back; a refusal by RBAC, a quota, an admission policy or a webhook that is down is fixed
+            // elsewhere, so it is tried again now and then.
             var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text));
-            await ReportRejectedAsync(credential, conditions, payload.Name, refusal, ct);
-            return refusal.StatusCode == HttpStatusCode.UnprocessableEntity ? null : RefusedWriteRetry;
+            var refused = SecretRefusalReport.Describe(refusal, meta.NamespaceProperty, payload.Name);
+            await ReportRejectedAsync(credential, conditions, refused, ct);
+            return refused.RetryAfter;
         }
 
         if (!result.Succeeded)
@@ -542,33 +544,15 @@ public sealed partial class CredentialPipeline(
         conditions.Set(ConditionTypes.WorkloadsRestarted, reason == ConditionReasons.Restarted, reason, report.Describe(secretName));
     }
 
-    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, string secretName, SecretWriteRefusal refusal, CancellationToken ct)
+    private async Task ReportRejectedAsync<T>(T credential, ConditionSet conditions, SecretRefusalReport report, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
-        var fix = refusal.StatusCode switch
-        {
-            // The ResourceQuota admission's words. A format change counts too: its new Secret is tried (dry run) while
-            // the old one still exists, so it needs room for one more Secret.
-            HttpStatusCode.Forbidden when refusal.Message.Contains("exceeded quota", StringComparison.OrdinalIgnoreCase) =>
-                $"A ResourceQuota in namespace {credential.Metadata.NamespaceProperty} allows no more Secrets: raise it or free a Secret " +
-                "(a change of spec.secret.format needs room for one more while it replaces the Secret); a Secret already published stays; " +
-                $"tried again every {Seconds(RefusedWriteRetry)}",
-            HttpStatusCode.Forbidden =>
-                $"The operator may not write Secrets in namespace {credential.Metadata.NamespaceProperty}, or an admission policy forbids this one: " +
-                "grant the operator's ServiceAccount get, create, patch and delete on secrets there, or change what the policy objects to; " +
-                $"tried again every {Seconds(RefusedWriteRetry)}",
-            HttpStatusCode.BadRequest =>
-                "An admission webhook or policy refused it: change what it objects to (spec.secret.labels, spec.secret.annotations, " +
-                $"spec.secret.name), or ask the cluster's administrators about the policy; tried again every {Seconds(RefusedWriteRetry)}",
-            _ => "Fix spec.secret.labels or spec.secret.annotations, or (after a change of spec.secret.format, which needs a new Secret) what makes the new type invalid; a Secret already published stays",
-        };
-        var message = $"the API server refused Secret {secretName}: {refusal.Message}. {fix}";
-        var already = conditions.Says(ConditionTypes.SecretSynced, ConditionReasons.SecretRejected, message);
-        conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SecretRejected, message);
-        conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SecretRejected, message);
+        var already = conditions.Says(ConditionTypes.SecretSynced, report.Reason, report.Message);
+        conditions.Set(ConditionTypes.SecretSynced, false, report.Reason, report.Message);
+        conditions.Set(ConditionTypes.Ready, false, report.Reason, report.Message);
         if (!already)
         {
-            await events.WarningAsync(credential, ConditionReasons.SecretRejected, message, ct);
+            await events.WarningAsync(credential, report.Reason, report.Message, ct);
         }
     }
 

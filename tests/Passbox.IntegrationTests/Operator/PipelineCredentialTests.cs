@@ -272,6 +272,8 @@ public sealed class PipelineCredentialTests(
         await kit.WaitForConditionAsync<PipelineCredential>("argo-registry", ConditionTypes.Ready, "True", ConditionReasons.Validated);
         var data = ClusterTestKit.Decode(await kit.WaitForSecretAsync("argo-registry"));
         data.Should().Contain("type", "helm").And.Contain("enableOCI", "true").And.Contain("url", $"{registry.HostAndPort}/charts");
+        registry.Url.Should().StartWith("http://", "the test registry serves plain HTTP");
+        data.Should().Contain("insecureOCIForceHttp", "true");
 
         var work = Directory.CreateTempSubdirectory("passbox-helm-oci-");
         try
@@ -288,8 +290,10 @@ public sealed class PipelineCredentialTests(
             var refused = ShippingTools.TryRun(ShippingTools.Helm, ["pull", $"oci://{url}/demo", "--version", "0.1.0", "--plain-http", "-d", Path.Combine(work.FullName, "anonymous")], environment: HelmHome(work, "anonymous"));
             refused.ExitCode.Should().NotBe(0, "the registry lets no one pull without credentials, so the login below is what lets Argo CD in");
 
-            Helm(work, "argocd", ["registry", "login", url[..url.IndexOf('/', StringComparison.Ordinal)], "--username", data["username"], "--password-stdin", "--plain-http"], data["password"]);
-            Helm(work, "argocd", ["pull", $"oci://{url}/demo", "--version", "0.1.0", "--plain-http", "-d", Path.Combine(work.FullName, "pulled")]);
+            // Plain HTTP only as Argo CD does it: when the Secret says so (the url has no scheme to tell).
+            string[] plainHttp = data.GetValueOrDefault("insecureOCIForceHttp") == "true" ? ["--plain-http"] : [];
+            Helm(work, "argocd", ["registry", "login", url[..url.IndexOf('/', StringComparison.Ordinal)], "--username", data["username"], "--password-stdin", .. plainHttp], data["password"]);
+            Helm(work, "argocd", ["pull", $"oci://{url}/demo", "--version", "0.1.0", .. plainHttp, "-d", Path.Combine(work.FullName, "pulled")]);
             File.Exists(Path.Combine(work.FullName, "pulled", "demo-0.1.0.tgz")).Should().BeTrue();
         }
         finally

@@ -92,7 +92,10 @@ public sealed class CredentialPipelineLimitsTests
         "A ResourceQuota in namespace team allows no more Secrets: raise it or free a Secret")]
     [InlineData(HttpStatusCode.BadRequest, "BadRequest",
         "admission webhook \\\"secrets.policy.example.com\\\" denied the request: Secrets need the label team",
-        "An admission webhook or policy refused it")]
+        "An admission policy or webhook")]
+    [InlineData(HttpStatusCode.UnprocessableEntity, "Invalid",
+        "secrets \\\"billing\\\" is forbidden: ValidatingAdmissionPolicy 'no-billing' with binding 'no-billing' denied request: billing Secrets are refused",
+        "An admission policy or webhook")]
     public async Task A_Secret_write_refused_by_RBAC_a_quota_or_an_admission_webhook_ends_in_a_SecretRejected_condition_and_is_tried_again(
         HttpStatusCode code, string reason, string refusal, string hint)
     {
@@ -113,6 +116,44 @@ public sealed class CredentialPipelineLimitsTests
             .And.Contain(hint).And.Contain("tried again every 60s");
         status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretRejected);
         status.SecretName.Should().BeNull("nothing was published");
+    }
+
+    /// <summary>
+    /// Neither is a verdict the same write can pass later by itself, yet both came out of the reconcile as bare errors,
+    /// retried with the queue's backoff and no word in the status.
+    /// </summary>
+    [Theory]
+    [InlineData(HttpStatusCode.InternalServerError, "InternalError",
+        "Internal error occurred: failed calling webhook \\\"secrets.policy.example.com\\\": failed to call webhook: Post \\\"https://policy.policy.svc:443/validate\\\": dial tcp 10.96.0.12:443: connect: connection refused",
+        ConditionReasons.AdmissionWebhookFailed, true)]
+    [InlineData(HttpStatusCode.RequestEntityTooLarge, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", ConditionReasons.SecretTooLarge, false)]
+    public async Task A_failing_admission_webhook_or_a_too_large_Secret_ends_in_a_condition_that_says_so(
+        HttpStatusCode code, string reason, string refusal, string conditionReason, bool retried)
+    {
+        var refusing = new FakeApiServer(request => request.Method == HttpMethod.Post
+            ? FakeApiServer.Status(code, reason, refusal)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var kind = new HangingKind(provisioned: false) { Outcome = ValidationOutcome.Success("logged in") };
+        var status = new ClusterCredentialStatus();
+
+        var run = () => Pipeline(refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
+
+        var requeue = (await run.Should().NotThrowAsync("an exception out of the reconcile would leave no status")).Which;
+        if (retried)
+        {
+            requeue.Should().Be(CredentialPipeline.RefusedWriteRetry, "a webhook that is down comes back by itself; a minute is no hot loop");
+        }
+        else
+        {
+            requeue.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMinutes(10), "the next look is the periodic one; an edit of a source Secret comes sooner");
+        }
+
+        refusing.Requests.Should().ContainSingle(r => r.Method == HttpMethod.Post, "a refused write is not retried in the same pass");
+        var synced = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
+        synced.Status.Should().Be("False");
+        synced.Reason.Should().Be(conditionReason);
+        synced.Message.Should().StartWith("the API server refused Secret billing: " + refusal.Replace("\\\"", "\"", StringComparison.Ordinal));
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(conditionReason);
     }
 
     [Fact]

@@ -231,6 +231,45 @@ public sealed class PipelineSecretBuilderTests
         data.Should().Contain("url", "registry.example.com:5000/charts").And.Contain("type", "helm").And.Contain("enableOCI", "true");
     }
 
+    /// <summary>
+    /// Both OCI forms of the url drop the scheme, so for a registry written http:// Argo CD spoke TLS to a plain-HTTP
+    /// server and every pull failed: its repository flag insecureOCIForceHttp says plain HTTP. An https:// registry, or
+    /// one written without a scheme (https), and a Helm repository over HTTP (index.yaml, scheme kept) get no such flag.
+    /// </summary>
+    [Theory]
+    [InlineData("oci", "http://registry.example.com:5000/charts", "oci://registry.example.com:5000/charts", true)]
+    [InlineData("helm", "http://registry.example.com:5000/charts", "registry.example.com:5000/charts", true)]
+    [InlineData("oci", "https://registry.example.com:5000/charts", "oci://registry.example.com:5000/charts", false)]
+    [InlineData("helm", "registry.example.com:5000/charts", "registry.example.com:5000/charts", false)]
+    public void A_registry_written_http_is_marked_plain_HTTP_for_Argo_CD(string repositoryType, string server, string url, bool plainHttp)
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, server, SecretFormat.DockerConfigJson, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { RepositoryType = repositoryType };
+
+        var data = Data(PipelineSecretBuilder.Build(credential, UserPass));
+
+        data.Should().Contain("url", url).And.Contain("type", repositoryType);
+        if (plainHttp)
+        {
+            data.Should().Contain("insecureOCIForceHttp", "true");
+        }
+        else
+        {
+            data.Should().NotContainKey("insecureOCIForceHttp");
+        }
+    }
+
+    [Fact]
+    public void A_Helm_repository_over_plain_HTTP_keeps_its_http_url_and_gets_no_OCI_flag()
+    {
+        var credential = Credential(PipelineCredentialType.UsernamePassword, "http://charts.example.com/stable", null, SecretConsumer.ArgoCD);
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { RepositoryType = "helm" };
+
+        var data = Data(PipelineSecretBuilder.Build(credential, UserPass));
+
+        data.Should().Contain("url", "http://charts.example.com/stable").And.NotContainKey("insecureOCIForceHttp").And.NotContainKey("enableOCI");
+    }
+
     /// <summary>A Helm repository served over HTTP (index.yaml) and a git server keep their URL and get no enableOCI.</summary>
     [Theory]
     [InlineData("helm", "helm")]

@@ -17,7 +17,7 @@ public sealed class GeneratedPasswordStoreTests
 
     /// <summary>A store whose API server holds the generated password Secret of "orders", with the given generated-at annotation.</summary>
     /// <remarks>With <paramref name="refusePatches"/>, every patch is refused with 403, as RBAC or a policy would.</remarks>
-    private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt, bool refusePatches = false)
+    private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt, bool refusePatches = false, HttpResponseMessage? patchAnswer = null)
     {
         var secret = new V1Secret
         {
@@ -37,7 +37,8 @@ public sealed class GeneratedPasswordStoreTests
             },
             Data = new Dictionary<string, byte[]> { [GeneratedPasswordStore.Key] = Encoding.UTF8.GetBytes("the-current-password-abc") },
         };
-        var server = new FakeApiServer(request => refusePatches && request.Method == HttpMethod.Patch
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Patch && patchAnswer is not null ? patchAnswer
+            : refusePatches && request.Method == HttpMethod.Patch
             ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets is forbidden: policy no-password-changes denied the change")
             : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
@@ -87,6 +88,20 @@ public sealed class GeneratedPasswordStoreTests
         Writes(server).Should().Be(1);
         state.FailureReason.Should().Be(ConditionReasons.SecretRejected, "a refused write must be shown, not passed over as if the password were replaced");
         state.Failure.Should().Contain("policy no-password-changes");
+        state.RetryAfter.Should().Be(GeneratedPasswordStore.RefusedWriteRetry);
+    }
+
+    /// <summary>A webhook that is down is no refusal of the password: said as such, and tried again a minute later.</summary>
+    [Fact]
+    public async Task A_replacement_an_unreachable_admission_webhook_blocks_says_so_and_is_tried_again()
+    {
+        var (store, _) = StoreWith(Stamp(Now.AddDays(-1)), patchAnswer: FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError",
+            "Internal error occurred: failed calling webhook \\\"secrets.policy.example.com\\\": failed to call webhook: connect: connection refused"));
+
+        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, CancellationToken.None);
+
+        state.FailureReason.Should().Be(ConditionReasons.AdmissionWebhookFailed);
+        state.Failure.Should().Contain("failed calling webhook").And.Contain("check that webhook's Service and Pods");
         state.RetryAfter.Should().Be(GeneratedPasswordStore.RefusedWriteRetry);
     }
 

@@ -1,0 +1,96 @@
+using k8s.Models;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// The API server refuses the operator's write of the generated Secret, for real: an admission policy whose refusal
+/// quotes the Secret's data, a Secret over the size limits. Each ends in a condition that names who refused and
+/// what to do, without the Secret's values, and a Secret already published stays. After every test the operator's
+/// logs, the namespace's events and every status are searched for the values used: none may appear.
+/// </summary>
+[Collection(PipelineOperatorTestsDefinition.Name)]
+public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyncLifetime
+{
+    private OperatorRun run = null!;
+    private ClusterTestKit kit = null!;
+
+    public async Task InitializeAsync()
+    {
+        run = await OperatorRun.StartAsync(controlPlane, "refusal");
+        kit = run.Kit;
+    }
+
+    public async Task DisposeAsync() => await run.DisposeAsync();
+
+    /// <summary>
+    /// A policy whose refusal quotes the Secret's new value, on the update of a published Secret: the condition and the
+    /// event show the refusal with the value cut out, and workloads keep the last good Secret.
+    /// </summary>
+    [Fact]
+    public async Task A_refused_update_whose_refusal_quotes_the_new_value_is_reported_without_it_and_keeps_the_published_Secret()
+    {
+        const string First = "first token accepted 7c9e";
+        const string Second = "second token quoted 3f0a";
+        var secondBase64 = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Second));
+        run.MarkSecret(First, Second, secondBase64);
+        await kit.CreateSecretAsync("quoted-input", new Dictionary<string, string> { ["token"] = First });
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("quoted", "quoted-input"));
+        var before = await kit.WaitForSecretAsync("quoted");
+        await using var policy = await QuotingRefusalPolicy.InstallAsync(controlPlane.Admin, run.Namespace, "quoted", "token");
+
+        await kit.SetSecretValueAsync("quoted-input", "token", Second);
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("quoted", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
+        Synced(refused).Message.Should().Contain("metadata.labels: Invalid value").And.Contain("*** is quoted").And.NotContain(Second).And.NotContain(secondBase64);
+        var events = await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == ConditionReasons.SecretRejected), "the SecretRejected event");
+        events.Where(e => e.Reason == ConditionReasons.SecretRejected).Should().OnlyContain(e => !e.Message.Contains(secondBase64, StringComparison.Ordinal));
+        var kept = (await kit.TryGetSecretAsync("quoted"))!;
+        kept.Metadata.Uid.Should().Be(before.Metadata.Uid, "workloads mount it");
+        ClusterTestKit.Decode(kept)["token"].Should().Be(First);
+    }
+
+    /// <summary>
+    /// Tekton's <c>.git-credentials</c> holds the password URL-escaped, so a large password of characters that need
+    /// escaping makes a Secret far larger than its source: over 1 MiB of data (a kube-apiserver answers 422 "Too long";
+    /// this control plane leaves it to etcd's 1.5 MiB limit, a 500 "request is too large"), or over the 3 MiB a request
+    /// may carry (413). Each is told as SecretTooLarge with the size, not as an error retried for ever with no status.
+    /// </summary>
+    [Theory]
+    [InlineData("big-data", 400_000)]
+    [InlineData("big-request", 900_000)]
+    public async Task A_Secret_over_the_API_servers_size_limits_is_reported_as_too_large(string name, int passwordLength)
+    {
+        var password = new string('/', passwordLength);
+        run.MarkSecret(password);
+        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["password"] = password });
+
+        await kit.CreateAsync(new PipelineCredential
+        {
+            Metadata = new() { Name = name },
+            Spec = new PipelineCredentialSpec
+            {
+                Type = PipelineCredentialType.UsernamePassword,
+                Server = "https://git.passbox.invalid/team/app.git",
+                UsernamePassword = new UsernamePasswordSource
+                {
+                    Username = "ci",
+                    PasswordSecretRef = new SecretKeyReference { Name = $"{name}-input", Key = "password" },
+                },
+                Validation = new PipelineValidationSettings { Probe = PipelineProbe.None },
+                Secret = new PipelineSecretSettings { Format = SecretFormat.BasicAuth, Consumers = [SecretConsumer.Tekton] },
+            },
+        });
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.SecretSynced, "False", ConditionReasons.SecretTooLarge);
+
+        Synced(refused).Message.Should().Contain("MiB").And.Contain("make the source values smaller").And.NotContain("tried again");
+        Condition(refused, ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretTooLarge);
+        (await kit.TryGetSecretAsync(name)).Should().BeNull();
+    }
+
+    private static V1Condition Synced(PipelineCredential credential) => Condition(credential, ConditionTypes.SecretSynced);
+
+    private static V1Condition Condition(PipelineCredential credential, string type) => credential.Status!.Conditions!.Single(c => c.Type == type);
+}

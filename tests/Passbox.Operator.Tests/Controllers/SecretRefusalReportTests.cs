@@ -1,0 +1,126 @@
+using System.Net;
+using System.Text;
+using k8s.Autorest;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// What a credential says for each way the API server refuses its Secret, from the server's own words (as Kubernetes,
+/// Kyverno and Gatekeeper phrase them): who refused, what to do, and whether to try again by itself.
+/// </summary>
+public sealed class SecretRefusalReportTests
+{
+    private const string Every = "tried again every 60s";
+
+    public static TheoryData<HttpStatusCode, string, string, string, bool> Refusals() => new()
+    {
+        {
+            HttpStatusCode.RequestEntityTooLarge, "Request entity too large: limit is 3145728",
+            ConditionReasons.SecretTooLarge, "The Secret's data would be 2.0 MiB (2097152 bytes), and the API server takes at most 1 MiB", false
+        },
+        {
+            HttpStatusCode.UnprocessableEntity, "Secret \"billing\" is invalid: data: Too long: may not be more than 1048576 bytes",
+            ConditionReasons.SecretTooLarge, "make the source values smaller", false
+        },
+        {
+            HttpStatusCode.InternalServerError, "etcdserver: request is too large",
+            ConditionReasons.SecretTooLarge, "The Secret's data would be 2.0 MiB", false
+        },
+        {
+            HttpStatusCode.InternalServerError,
+            "Internal error occurred: failed calling webhook \"secrets.policy.example.com\": failed to call webhook: Post \"https://policy.policy.svc:443/validate?timeout=10s\": dial tcp 10.96.0.12:443: connect: connection refused",
+            ConditionReasons.AdmissionWebhookFailed, "check that webhook's Service and Pods", true
+        },
+        {
+            HttpStatusCode.UnprocessableEntity,
+            "secrets \"billing\" is forbidden: ValidatingAdmissionPolicy 'no-billing' with binding 'no-billing' denied request: billing Secrets are refused",
+            ConditionReasons.SecretRejected, "An admission policy or webhook", true
+        },
+        {
+            HttpStatusCode.Forbidden,
+            "admission webhook \"validation.gatekeeper.sh\" denied the request: [secrets-need-owner] you must provide labels: {\"owner\"}",
+            ConditionReasons.SecretRejected, "An admission policy or webhook", true
+        },
+        {
+            HttpStatusCode.BadRequest,
+            "admission webhook \"validate.kyverno.svc-fail\" denied the request: policy Secret/team/billing for resource violation: require-owner: must have an owner label",
+            ConditionReasons.SecretRejected, "An admission policy or webhook", true
+        },
+        {
+            HttpStatusCode.Forbidden,
+            "secrets \"billing\" is forbidden: exceeded quota: team-quota, requested: count/secrets=1, used: count/secrets=3, limited: count/secrets=3",
+            ConditionReasons.SecretRejected, "A ResourceQuota in namespace team allows no more Secrets", true
+        },
+        {
+            HttpStatusCode.Forbidden,
+            "secrets is forbidden: User \"system:serviceaccount:passbox-system:passbox\" cannot create resource \"secrets\" in API group \"\" in the namespace \"team\"",
+            ConditionReasons.SecretRejected, "grant the operator's ServiceAccount get, create, patch and delete on secrets there", true
+        },
+        {
+            HttpStatusCode.UnprocessableEntity,
+            "Secret \"billing\" is invalid: metadata.labels: Invalid value: \"a\": must be no more than 63 characters",
+            ConditionReasons.SecretRejected, "Fix spec.secret.labels or spec.secret.annotations", false
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public void Each_refusal_names_who_refused_and_what_to_do(HttpStatusCode code, string serverMessage, string reason, string hint, bool retried)
+    {
+        var payload = new SecretPayload("billing", "Opaque", new Dictionary<string, byte[]> { ["kubeconfig"] = new byte[2 * 1024 * 1024] },
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+
+        var report = SecretRefusalReport.Describe(SecretWriteRefusal.From(Refused(code, serverMessage), payload, []), "team", "billing");
+
+        report.Reason.Should().Be(reason);
+        report.Message.Should().StartWith($"the API server refused Secret billing: {serverMessage}. ").And.Contain(hint);
+        if (retried)
+        {
+            report.RetryAfter.Should().Be(CredentialPipeline.RefusedWriteRetry, "the cause is outside the credential, and a minute is no hot loop");
+            report.Message.Should().Contain(Every);
+        }
+        else
+        {
+            report.RetryAfter.Should().BeNull("only an edit of the spec or of a source Secret fixes it, and both bring the credential back");
+            report.Message.Should().NotContain(Every);
+        }
+    }
+
+    [Theory]
+    [InlineData(HttpStatusCode.InternalServerError, "Internal error occurred: failed calling webhook \"w.example.com\": context deadline exceeded", true)]
+    [InlineData(HttpStatusCode.RequestEntityTooLarge, "Request entity too large: limit is 3145728", true)]
+    [InlineData(HttpStatusCode.InternalServerError, "etcdserver: request is too large", true)]
+    [InlineData(HttpStatusCode.InternalServerError, "etcdserver: leader changed", false)]
+    [InlineData(HttpStatusCode.TooManyRequests, "too many requests", false)]
+    public void A_failing_webhook_and_a_too_large_request_are_refusals_and_other_server_errors_are_not(HttpStatusCode code, string serverMessage, bool refusal) =>
+        SecretWriteRefusal.IsRefusal(Refused(code, serverMessage)).Should().Be(refusal);
+
+    [Fact]
+    public void A_policy_message_that_quotes_a_source_value_is_shown_without_it()
+    {
+        const string Source = "s3cret-from-the-source";
+        var quoted = $"secrets \"billing\" is forbidden: ValidatingAdmissionPolicy 'weak' with binding 'weak' denied request: password {Source} " +
+            $"({Convert.ToBase64String(Encoding.UTF8.GetBytes(Source))}) is too weak";
+        var payload = new SecretPayload("billing", "Opaque", new Dictionary<string, byte[]> { ["uri"] = Encoding.UTF8.GetBytes($"mysql://app:{Source}@db:3306") },
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+
+        var report = SecretRefusalReport.Describe(
+            SecretWriteRefusal.From(Refused(HttpStatusCode.UnprocessableEntity, quoted), payload, [Source]), "team", "billing");
+
+        report.Message.Should().Contain("denied request: password *** (***) is too weak").And.NotContain(Source)
+            .And.NotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(Source)));
+        report.Reason.Should().Be(ConditionReasons.SecretRejected);
+    }
+
+    private static HttpOperationException Refused(HttpStatusCode code, string message)
+    {
+        var status = System.Text.Json.JsonSerializer.Serialize(new { kind = "Status", apiVersion = "v1", status = "Failure", message, code = (int)code });
+        return new HttpOperationException($"Operation returned an invalid status code '{code}'")
+        {
+            Response = new HttpResponseMessageWrapper(new HttpResponseMessage(code), status),
+        };
+    }
+}
