@@ -38,7 +38,7 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
         await kit.CreateSecretAsync("quoted-input", new Dictionary<string, string> { ["token"] = First });
         await kit.CreateAsync(ClusterTestKit.TokenCredential("quoted", "quoted-input"));
         var before = await kit.WaitForSecretAsync("quoted");
-        await using var policy = await QuotingRefusalPolicy.InstallAsync(controlPlane.Admin, run.Namespace, "quoted", "token");
+        await using var policy = await SecretRefusalPolicy.QuoteValueAsync(controlPlane.Admin, run.Namespace, "quoted", "token");
 
         await kit.SetSecretValueAsync("quoted-input", "token", Second);
 
