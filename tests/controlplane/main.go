@@ -4,7 +4,8 @@
 // generic stores for the built-in kinds an operator touches (see registry.go),
 // static token authentication, AlwaysAllow (or with --authorization-mode=RBAC,
 // RBAC) authorization, audit logging and
-// one admission plugin (MutatingAdmissionPolicy).
+// three admission plugins (MutatingAdmissionPolicy, ValidatingAdmissionPolicy,
+// ValidatingAdmissionWebhook by URL).
 //
 // It deliberately lacks controllers (no garbage collection, no namespace
 // lifecycle) and other admission. hack/controlplane.sh builds it
@@ -80,12 +81,16 @@ func run() error {
 	audit.LogOptions.Format = "json"
 	audit.LogOptions.BatchOptions.Mode = "blocking" // entries are on disk when the response is sent
 	audit.AddFlags(fs)
-	// Admission: only MutatingAdmissionPolicy (GA in Kubernetes 1.36), so the
+	// Admission: MutatingAdmissionPolicy (GA in Kubernetes 1.36), so the
 	// chart's policy that puts Passbox's finalizer on new credentials can be
-	// tested. Namespace lifecycle stays off (tests create objects in namespaces
-	// that do not exist), and webhooks by Service cannot be reached here.
+	// tested; ValidatingAdmissionPolicy and ValidatingAdmissionWebhook, so the
+	// operator's report of a Secret write that a policy denies or a webhook
+	// cannot be called for is tested against the real plugins. Webhooks work by
+	// clientConfig.url only (no Services to resolve). Namespace lifecycle stays
+	// off (tests create objects in namespaces that do not exist); mutating
+	// webhooks have no test that needs them.
 	admission := genericoptions.NewAdmissionOptions()
-	admission.DisablePlugins = []string{"NamespaceLifecycle", "MutatingAdmissionWebhook", "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook"}
+	admission.DisablePlugins = []string{"NamespaceLifecycle", "MutatingAdmissionWebhook"}
 	admission.AddFlags(fs)
 	tokenFile := fs.String("token-auth-file", "", "kube-apiserver style static token file (token,user,uid,\"group1,group2\"); required")
 	authorizationMode := fs.String("authorization-mode", "AlwaysAllow", "AlwaysAllow, or RBAC to enforce the stored RBAC objects (see rbac.go)")

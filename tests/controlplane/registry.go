@@ -165,6 +165,23 @@ var resources = []resource{
 		generation: true, categories: []string{"api-extensions"}, nameCheck: dnsSubdomain,
 		newObj:  func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBinding{} },
 		newList: func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBindingList{} }},
+	// The ValidatingAdmissionPolicy plugin's policies and bindings, stored the
+	// same way. No controller here writes a policy's status.typeChecking.
+	{gv: admissionregistrationv1.SchemeGroupVersion, plural: "validatingadmissionpolicies", singular: "validatingadmissionpolicy",
+		status: true, generation: true, categories: []string{"api-extensions"}, nameCheck: dnsSubdomain,
+		newObj:  func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicy{} },
+		newList: func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyList{} }},
+	{gv: admissionregistrationv1.SchemeGroupVersion, plural: "validatingadmissionpolicybindings", singular: "validatingadmissionpolicybinding",
+		generation: true, categories: []string{"api-extensions"}, nameCheck: dnsSubdomain,
+		newObj:  func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{} },
+		newList: func() runtime.Object { return &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{} }},
+	// The ValidatingAdmissionWebhook plugin's configurations. Only webhooks
+	// addressed by clientConfig.url can be called: there are no Services or
+	// Endpoints to resolve a clientConfig.service.
+	{gv: admissionregistrationv1.SchemeGroupVersion, plural: "validatingwebhookconfigurations", singular: "validatingwebhookconfiguration",
+		generation: true, categories: []string{"api-extensions"}, nameCheck: dnsSubdomain,
+		newObj:  func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfiguration{} },
+		newList: func() runtime.Object { return &admissionregistrationv1.ValidatingWebhookConfigurationList{} }},
 }
 
 // strategy is the create/update/delete strategy of one kind. With

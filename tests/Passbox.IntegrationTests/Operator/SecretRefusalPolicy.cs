@@ -9,8 +9,8 @@ namespace Passbox.IntegrationTests.Operator;
 
 /// <summary>
 /// A MutatingAdmissionPolicy that makes some Secret writes of one namespace invalid, so the API server refuses them with
-/// 422, dry runs included, as a real cluster's admission policy or webhook would. (The test control plane runs no
-/// ValidatingAdmissionPolicy or webhooks; a mutation the server then finds invalid is the refusal it can give.) Removed
+/// 422, dry runs included, as a real cluster's admission policy or webhook would: a mutation the server then finds
+/// invalid is the refusal whose words the policy controls (<see cref="SecretDenyPolicy"/> denies outright). Removed
 /// again on dispose; a policy that is not in force as meant is removed at once, since it fails closed and would refuse
 /// the other tests' writes.
 /// </summary>

@@ -6,7 +6,8 @@ namespace Passbox.IntegrationTests.Operator;
 
 /// <summary>
 /// The API server refuses the operator's write of the generated Secret, for real: an admission policy whose refusal
-/// quotes the Secret's data, a Secret over the size limits. Each ends in a condition that names who refused and
+/// quotes the Secret's data, a ValidatingAdmissionPolicy that denies it, a webhook that cannot be called, a Secret over
+/// the size limits. Each ends in a condition that names who refused and
 /// what to do, without the Secret's values, and a Secret already published stays. After every test the operator's
 /// logs, the namespace's events and every status are searched for the values used: none may appear.
 /// </summary>
@@ -52,6 +53,65 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
     }
 
     /// <summary>
+    /// A ValidatingAdmissionPolicy that denies the update of a published Secret: SecretRejected naming the policy, its
+    /// message and what to do, the last good Secret kept; once the policy is gone, the retry (every
+    /// <see cref="Passbox.Operator.Controllers.Shared.CredentialPipeline.RefusedWriteRetry"/>) publishes the new value.
+    /// </summary>
+    [Fact]
+    public async Task An_update_denied_by_a_ValidatingAdmissionPolicy_is_reported_as_rejected_by_it_and_published_once_it_is_gone()
+    {
+        const string First = "first token allowed 51d2";
+        const string Second = "second token denied 9b7e";
+        const string Denial = "Secrets named guarded may not change here (passbox test)";
+        run.MarkSecret(First, Second);
+        await kit.CreateSecretAsync("guarded-input", new Dictionary<string, string> { ["token"] = First });
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("guarded", "guarded-input"));
+        var before = await kit.WaitForSecretAsync("guarded");
+        await using var policy = await SecretDenyPolicy.DenyAsync(controlPlane.Admin, run.Namespace, "guarded", Denial);
+
+        await kit.SetSecretValueAsync("guarded-input", "token", Second);
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("guarded", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
+        Synced(refused).Message.Should().Contain($"ValidatingAdmissionPolicy '{policy.Name}'").And.Contain(Denial)
+            .And.Contain("An admission policy or webhook").And.Contain("ask the cluster's administrators for an exception");
+        var kept = (await kit.TryGetSecretAsync("guarded"))!;
+        kept.Metadata.Uid.Should().Be(before.Metadata.Uid, "workloads mount it");
+        ClusterTestKit.Decode(kept)["token"].Should().Be(First);
+
+        await policy.DeleteAsync();
+
+        await kit.WaitForConditionAsync<PipelineCredential>("guarded", ConditionTypes.SecretSynced, "True", timeout: Retried);
+        var published = (await kit.TryGetSecretAsync("guarded"))!;
+        published.Metadata.Uid.Should().Be(before.Metadata.Uid);
+        ClusterTestKit.Decode(published)["token"].Should().Be(Second);
+    }
+
+    /// <summary>
+    /// A validating webhook with failurePolicy Fail that cannot be reached: AdmissionWebhookFailed naming the webhook, and
+    /// no Secret; once the webhook configuration is gone, the retry publishes it.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_whose_webhook_cannot_be_called_is_reported_as_a_failed_webhook_and_published_once_it_is_gone()
+    {
+        const string Token = "token behind a webhook 0e4c";
+        run.MarkSecret(Token);
+        await kit.CreateSecretAsync("webhooked-input", new Dictionary<string, string> { ["token"] = Token });
+        await using var webhook = await SecretDenyPolicy.UnreachableWebhookAsync(controlPlane.Admin, run.Namespace, "webhooked");
+
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("webhooked", "webhooked-input"));
+
+        var failed = await kit.WaitForConditionAsync<PipelineCredential>("webhooked", ConditionTypes.SecretSynced, "False", ConditionReasons.AdmissionWebhookFailed);
+        Synced(failed).Message.Should().Contain("failed calling webhook").And.Contain($"{webhook.Name}.passbox.test")
+            .And.Contain("did not answer").And.Contain("check that webhook's Service and Pods");
+        (await kit.TryGetSecretAsync("webhooked")).Should().BeNull();
+
+        await webhook.DeleteAsync();
+
+        await kit.WaitForConditionAsync<PipelineCredential>("webhooked", ConditionTypes.SecretSynced, "True", timeout: Retried);
+        ClusterTestKit.Decode((await kit.TryGetSecretAsync("webhooked"))!)["token"].Should().Be(Token);
+    }
+
+    /// <summary>
     /// Tekton's <c>.git-credentials</c> holds the password URL-escaped, so a large password of characters that need
     /// escaping makes a Secret far larger than its source: over 1 MiB of data (a kube-apiserver answers 422 "Too long";
     /// this control plane leaves it to etcd's 1.5 MiB limit, a 500 "request is too large"), or over the 3 MiB a request
@@ -89,6 +149,9 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
         Condition(refused, ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretTooLarge);
         (await kit.TryGetSecretAsync(name)).Should().BeNull();
     }
+
+    /// <summary>Long enough for one retry of a refused write after the refusal is gone (it waits a minute, not less).</summary>
+    private static readonly TimeSpan Retried = Passbox.Operator.Controllers.Shared.CredentialPipeline.RefusedWriteRetry + TimeSpan.FromSeconds(45);
 
     private static V1Condition Synced(PipelineCredential credential) => Condition(credential, ConditionTypes.SecretSynced);
 
