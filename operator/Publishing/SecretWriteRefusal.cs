@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -88,7 +89,7 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
         // Longest first, so a value that contains another is cut whole.
         var values = payload.Data.Values.Select(v => Encoding.UTF8.GetString(v)).Concat(secrets)
             .Where(v => v.Length >= ShortestRedacted)
-            .SelectMany(v => new[] { v, Convert.ToBase64String(Encoding.UTF8.GetBytes(v)) })
+            .SelectMany(v => new[] { v, Convert.ToBase64String(Encoding.UTF8.GetBytes(v)), GoQuoted(v) })
             .Distinct(StringComparer.Ordinal)
             .OrderByDescending(v => v.Length);
         foreach (var value in values)
@@ -98,6 +99,31 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
 
         message = message.Trim().TrimEnd('.');
         return new SecretWriteRefusal(code, message.Length <= Longest ? message : message[..Longest] + "…", cause, dataBytes);
+    }
+
+    /// <summary>
+    /// A value as Go's <c>%q</c> writes it between its quotes: the API server's field errors print an invalid value so
+    /// (<c>Invalid value: "line one\nline two"</c>), and a kubeconfig or a password with a quote, a backslash or a line
+    /// break would not be found in clear there.
+    /// </summary>
+    internal static string GoQuoted(string value)
+    {
+        var quoted = new StringBuilder(value.Length + 16);
+        foreach (var c in value)
+        {
+            _ = c switch
+            {
+                '\\' => quoted.Append("\\\\"),
+                '"' => quoted.Append("\\\""),
+                '\n' => quoted.Append("\\n"),
+                '\r' => quoted.Append("\\r"),
+                '\t' => quoted.Append("\\t"),
+                < ' ' or '\u007f' => quoted.Append(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}"),
+                _ => quoted.Append(c),
+            };
+        }
+
+        return quoted.ToString();
     }
 
     private static string? ServerMessage(string? content)

@@ -115,6 +115,27 @@ public sealed class SecretRefusalReportTests
         report.Reason.Should().Be(ConditionReasons.SecretRejected);
     }
 
+    /// <summary>
+    /// The API server's field errors print an invalid value as Go's %q does: a multi-line kubeconfig, or a password with a
+    /// quote or a backslash, is escaped there and was not found in clear.
+    /// </summary>
+    [Fact]
+    public void A_value_the_server_quotes_with_escapes_is_cut_too()
+    {
+        const string Kubeconfig = "apiVersion: v1\nusers:\n- name: ci\n  user:\n    token: \"tok\\en\"\t\u0001\n";
+        const string Password = "pa\"ss\\word";
+        // Written out as a Go server writes them (strconv.Quote), not by the code under test.
+        const string Quoted = """
+            Secret "billing" is invalid: metadata.annotations: Invalid value: "apiVersion: v1\nusers:\n- name: ci\n  user:\n    token: \"tok\\en\"\t\x01\n": too long; metadata.labels: Invalid value: "pa\"ss\\word": invalid
+            """;
+        var payload = new SecretPayload("billing", "Opaque", new Dictionary<string, byte[]> { ["kubeconfig"] = Encoding.UTF8.GetBytes(Kubeconfig) },
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.UnprocessableEntity, Quoted), payload, [Password]);
+
+        refusal.Message.Should().Be("""Secret "billing" is invalid: metadata.annotations: Invalid value: "***": too long; metadata.labels: Invalid value: "***": invalid""");
+    }
+
     private static HttpOperationException Refused(HttpStatusCode code, string message)
     {
         var status = System.Text.Json.JsonSerializer.Serialize(new { kind = "Status", apiVersion = "v1", status = "Failure", message, code = (int)code });
