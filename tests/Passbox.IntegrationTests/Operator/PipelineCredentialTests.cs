@@ -728,12 +728,12 @@ public sealed class PipelineCredentialTests(
         await kit.CreateSecretAsync("held-input", new Dictionary<string, string> { ["password"] = git.Password });
         await kit.CreateAsync(GitCredential("held", "held-input", SecretFormat.Opaque));
         var before = await kit.WaitForSecretAsync("held");
-        await using var policy = await SecretRefusalPolicy.RefuseBasicAuthAsync(controlPlane.Admin, run.Namespace);
+        await using var policy = await SecretAdmission.RefuseBasicAuthAsync(controlPlane.Admin, run.Namespace);
 
         await kit.PatchAsync<PipelineCredential>("held", new { spec = new { secret = new { format = "BasicAuth" } } });
 
         var refused = await kit.WaitForConditionAsync<PipelineCredential>("held", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
-        Condition(refused, ConditionTypes.SecretSynced).Message.Should().Contain(SecretRefusalPolicy.RefusedLabel);
+        Condition(refused, ConditionTypes.SecretSynced).Message.Should().Contain(SecretAdmission.RefusedLabel);
         var kept = await kit.TryGetSecretAsync("held");
         kept.Should().NotBeNull("workloads mount it; only a Secret the server accepts may replace it");
         kept!.Metadata.Uid.Should().Be(before.Metadata.Uid, "the Secret workloads mount stays");

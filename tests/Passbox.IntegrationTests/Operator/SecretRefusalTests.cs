@@ -39,7 +39,7 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
         await kit.CreateSecretAsync("quoted-input", new Dictionary<string, string> { ["token"] = First });
         await kit.CreateAsync(ClusterTestKit.TokenCredential("quoted", "quoted-input"));
         var before = await kit.WaitForSecretAsync("quoted");
-        await using var policy = await SecretRefusalPolicy.QuoteValueAsync(controlPlane.Admin, run.Namespace, "quoted", "token");
+        await using var policy = await SecretAdmission.QuoteValueAsync(controlPlane.Admin, run.Namespace, "quoted", "token");
 
         await kit.SetSecretValueAsync("quoted-input", "token", Second);
 
@@ -67,7 +67,7 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
         await kit.CreateSecretAsync("guarded-input", new Dictionary<string, string> { ["token"] = First });
         await kit.CreateAsync(ClusterTestKit.TokenCredential("guarded", "guarded-input"));
         var before = await kit.WaitForSecretAsync("guarded");
-        await using var policy = await SecretDenyPolicy.DenyAsync(controlPlane.Admin, run.Namespace, "guarded", Denial);
+        await using var policy = await SecretAdmission.DenyAsync(controlPlane.Admin, run.Namespace, "guarded", Denial);
 
         await kit.SetSecretValueAsync("guarded-input", "token", Second);
 
@@ -96,7 +96,7 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
         const string Token = "token behind a webhook 0e4c";
         run.MarkSecret(Token);
         await kit.CreateSecretAsync("webhooked-input", new Dictionary<string, string> { ["token"] = Token });
-        await using var webhook = await SecretDenyPolicy.UnreachableWebhookAsync(controlPlane.Admin, run.Namespace, "webhooked");
+        await using var webhook = await SecretAdmission.UnreachableWebhookAsync(controlPlane.Admin, run.Namespace, "webhooked");
 
         await kit.CreateAsync(ClusterTestKit.TokenCredential("webhooked", "webhooked-input"));
 
