@@ -1,10 +1,12 @@
 namespace Passbox.Operator.Connectors;
 
 /// <summary>
-/// Turns the failure of an administrator's session into a user-management outcome, keeping its reason: a refused
-/// administrator login stays AuthenticationFailed (the message says it was the administrator's), so it is retried only
-/// at the validation interval like any refused login — a fast retry could trip the server's lockout of that account.
-/// The user's new password is cut from the message too, since a server may quote the statement it choked on.
+/// Turns the failure of an administrator's session into a user-management outcome. A refused administrator login is
+/// AdminAuthenticationFailed: retried only at the validation interval like any refused login (a fast retry could trip
+/// the server's lockout of that account), but told apart from the user's own refusal, so the credential is checked
+/// again as soon as its admin credential validates with a fixed password (see <c>AdminReferences.WaitOverSince</c>).
+/// Every other failure keeps its reason. The user's new password is cut from the message too, since a server may quote
+/// the statement it choked on.
 /// </summary>
 internal static class AdminFailure
 {
@@ -18,7 +20,8 @@ internal static class AdminFailure
             message = SecretRedaction.Redact(message, asLogin with { Password = user.CurrentPassword });
         }
 
-        return UserAdminOutcome.Failure(failure.Reason, SecretRedaction.Redact(message, admin));
+        var reason = failure.Reason == ValidationReasons.AuthenticationFailed ? ValidationReasons.AdminAuthenticationFailed : failure.Reason;
+        return UserAdminOutcome.Failure(reason, SecretRedaction.Redact(message, admin));
     }
 
     private static string Who(DatabaseLogin admin) => string.IsNullOrEmpty(admin.ApiKey) ? admin.LoginName : "API key";

@@ -39,8 +39,15 @@ public static class ValidationReasons
     /// <summary>A kubeconfig could not be parsed or names no usable context.</summary>
     public const string InvalidKubeconfig = nameof(InvalidKubeconfig);
 
-    /// <summary>The administrator credential that manages the user is missing, not Ready, or its login was refused.</summary>
+    /// <summary>The administrator credential that manages the user is missing or not Ready.</summary>
     public const string AdminNotReady = nameof(AdminNotReady);
+
+    /// <summary>
+    /// The server refused the login of the administrator credential that manages the user (its password was changed on
+    /// the server, say), not the user's own. Retried at the validation interval like any refused login, or as soon as
+    /// the administrator credential validates again (a fixed password), which the user's own refusal never is.
+    /// </summary>
+    public const string AdminAuthenticationFailed = nameof(AdminAuthenticationFailed);
 
     /// <summary>The user is an administrator Passbox never creates, resets or drops.</summary>
     public const string ProtectedUser = nameof(ProtectedUser);

@@ -205,8 +205,8 @@ public static class PassboxOperator
         var admins = sp.GetRequiredService<AdminReferences>();
         controller.Watches(primary, admins.DeletingAdminOf, echoesOfOwnWrites: false);
 
-        // An admin turning Ready (by this process's own status write: never skipped as an echo) wakes the credentials
-        // whose check failed waiting for it.
+        // An admin turning Ready, or passing a check with a fixed password (by this process's own status write: never
+        // skipped as an echo), wakes the credentials whose check failed waiting for it or at its refused login.
         controller.Watches(primary, admins.WaitingOn, echoesOfOwnWrites: false);
     }
 

@@ -39,10 +39,13 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     }
 
     /// <summary>
-    /// The credentials whose last check failed because <paramref name="admin"/> was not Ready, once it is: they are checked
-    /// again at once (see <see cref="ReadySince"/>) rather than when their backoff ends, which after a long outage of the
-    /// admin is minutes away. So are deletions that wait for the admin to drop their users (retried every 15 s otherwise).
-    /// Dependents that wait for nothing are not woken by their admin's changes.
+    /// The credentials whose last check failed because <paramref name="admin"/> was not Ready, or because the server
+    /// refused its login, once it is Ready: they are checked again at once when what they wait for has happened since
+    /// (see <see cref="WaitOverSince"/>) rather than when their backoff or interval ends, minutes away. So are deletions
+    /// that wait for the admin to turn Ready to drop their users (retried with backoff otherwise). A deletion whose drop
+    /// the server refused at the admin's login is not: every pass of a deletion tries the drop again, with no time to
+    /// compare, so each change of the admin would be one more refused login. Dependents that wait for nothing are not
+    /// woken by their admin's changes.
     /// </summary>
     public IEnumerable<ObjectKey> WaitingOn(ClusterCredential admin)
     {
@@ -58,16 +61,46 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     }
 
     /// <summary>
+    /// When what a check of <paramref name="dependent"/> that failed with <paramref name="reason"/> waited for on its
+    /// admin's side happened, to the second; null for every other reason, and while the admin does not exist or is not
+    /// Ready. <c>AdminNotReady</c>: the admin turned Ready (<see cref="ReadySince"/>). <c>AdminAuthenticationFailed</c>:
+    /// the admin's last check that changed its status succeeded (<see cref="ValidatedSince"/>), which a fixed password
+    /// brings; the dependent's own refused login (<c>AuthenticationFailed</c>) waits for nothing of the admin's.
+    /// </summary>
+    public DateTimeOffset? WaitOverSince(ClusterCredential dependent, string reason) => reason switch
+    {
+        Connectors.ValidationReasons.AdminNotReady => ReadySince(dependent),
+        Connectors.ValidationReasons.AdminAuthenticationFailed => ValidatedSince(dependent),
+        _ => null,
+    };
+
+    /// <summary>
     /// When the admin that <paramref name="dependent"/> names last turned Ready (with its Secret published), to the second;
     /// null while it does not exist or is not Ready.
     /// </summary>
     public DateTimeOffset? ReadySince(ClusterCredential dependent) =>
-        IndexValues(dependent).Select(ObjectKey.Parse).Select(key => ReadyTime(credentials.Cache.Get(key))).FirstOrDefault();
+        AdminOf(dependent) is { } admin ? ReadyTime(admin) : null;
 
-    /// <summary>Its last check, or its deletion (which drops the user through the admin), waits for the admin.</summary>
+    /// <summary>
+    /// When the admin that <paramref name="dependent"/> names last passed a check that its status records
+    /// (<c>status.lastValidated</c>, to the second), while it is Ready with its Secret published: that Secret then holds
+    /// the login that passed, the one the dependent's administrator session uses. A periodic check that only confirms the
+    /// status is not written, so this moves only when the admin's inputs changed (a fixed password) or its login worked
+    /// again after a failure; null while the admin does not exist or is not Ready.
+    /// </summary>
+    public DateTimeOffset? ValidatedSince(ClusterCredential dependent) =>
+        AdminOf(dependent) is { } admin && ReadyTime(admin) is not null && admin.Status?.LastValidated is { } validated
+            ? new DateTimeOffset(DateTime.SpecifyKind(validated, DateTimeKind.Utc))
+            : null;
+
+    private ClusterCredential? AdminOf(ClusterCredential dependent) =>
+        IndexValues(dependent).Select(ObjectKey.Parse).Select(key => credentials.Cache.Get(key)).FirstOrDefault();
+
+    /// <summary>Its last check, or its deletion (which drops the user through the admin), waits for the admin (see <see cref="WaitingOn"/>).</summary>
     private static bool WaitsForAdmin(ClusterCredential dependent) =>
-        dependent.Status?.Conditions?.Exists(c => c.Reason == Connectors.ValidationReasons.AdminNotReady
-            && (c.Type == ConditionTypes.Validated || (c.Type == ConditionTypes.DeletionBlocked && c.Status == "True"))) == true;
+        dependent.Status?.Conditions?.Exists(c =>
+            (c.Type == ConditionTypes.Validated && c.Reason is Connectors.ValidationReasons.AdminNotReady or Connectors.ValidationReasons.AdminAuthenticationFailed)
+            || (c.Type == ConditionTypes.DeletionBlocked && c.Status == "True" && c.Reason == Connectors.ValidationReasons.AdminNotReady)) == true;
 
     private static DateTimeOffset? ReadyTime(ClusterCredential? admin) =>
         admin?.Status is { SecretName: not null } status

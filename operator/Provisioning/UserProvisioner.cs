@@ -136,6 +136,14 @@ public sealed class UserProvisioner(
             outcome = await userAdmin.EnsureUserAsync(login, user with { MayAdopt = true, ResetPassword = false }, ct);
         }
 
+        if (outcome.Reason == ValidationReasons.AdminAuthenticationFailed)
+        {
+            return ValidationOutcome.Failure(outcome.Reason,
+                $"cannot manage user '{username}' {outcome.Message.TrimEnd().TrimEnd('.')}. Fix the login of admin ClusterCredential " +
+                $"{admin.CredentialName} (the password or API key in its Secret): this credential is checked again as soon as the admin " +
+                "credential validates with new inputs, otherwise after validation.interval");
+        }
+
         if (!outcome.Succeeded)
         {
             return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}");
@@ -255,8 +263,7 @@ public sealed class UserProvisioner(
     /// <summary>Any credential naming this one as its admin, provisioned or not yet, blocks its deletion.</summary>
     public IReadOnlyList<string> DependentsOf(ClusterCredential credential) => adminReferences.DependentsOf(credential);
 
-    public DateTimeOffset? WaitOverSince(ClusterCredential credential, string reason) =>
-        reason == ValidationReasons.AdminNotReady ? adminReferences.ReadySince(credential) : null;
+    public DateTimeOffset? WaitOverSince(ClusterCredential credential, string reason) => adminReferences.WaitOverSince(credential, reason);
 
     /// <summary>Why Passbox will not manage this user at all, or null.</summary>
     private static ValidationOutcome? Refusal(ClusterCredentialSpec spec)

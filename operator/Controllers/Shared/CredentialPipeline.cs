@@ -266,10 +266,11 @@ public sealed partial class CredentialPipeline(
     private static DateTimeOffset AsUtc(DateTime time) => new(DateTime.SpecifyKind(time, DateTimeKind.Utc));
 
     /// <summary>
-    /// True when the last check of these inputs failed waiting for something outside the credential (its administrator)
-    /// that has become available since: checked now instead of when the backoff ends. The admin's watch brings the
-    /// credential here (see <c>AdminReferences.WaitingOn</c>). Compared with the exact time of the failed check, so a check
-    /// that failed after the admin turned Ready (for another cause) waits out its backoff and cannot loop.
+    /// True when the last check of these inputs failed waiting for something outside the credential (its administrator
+    /// turning Ready, or passing a check with a fixed password after the server refused its login) that has happened
+    /// since: checked now instead of when the backoff or interval ends. The admin's watch brings the credential here (see
+    /// <c>AdminReferences.WaitingOn</c>). Compared with the exact time of the failed check, so a check that failed after
+    /// that (for another cause, or with the admin's login refused again) waits out its backoff or interval and cannot loop.
     /// </summary>
     private static bool WaitIsOver<T>(T credential, ICredentialKind<T> kind, PreviousCheck previous, string revision)
         where T : IKubernetesObject<V1ObjectMeta> =>
@@ -363,8 +364,12 @@ public sealed partial class CredentialPipeline(
         }
     }
 
+    /// <summary>
+    /// The last check's login was refused: the user's, or the administrator's, which may have come in the middle of
+    /// repairing a refused login of the user (and was reported as the user's refusal before the two were told apart).
+    /// </summary>
     private static bool LastLoginRefused(CredentialStatus status) =>
-        status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason == ValidationReasons.AuthenticationFailed;
+        status.Conditions?.Find(c => c.Type == ConditionTypes.Validated)?.Reason is ValidationReasons.AuthenticationFailed or ValidationReasons.AdminAuthenticationFailed;
 
     internal static ValidationOutcome StillRefusedAfterRepair(ValidationOutcome outcome) => ValidationOutcome.Failure(
         ValidationReasons.AuthenticationFailed,

@@ -45,9 +45,11 @@ public interface ICredentialProvisioning<in T>
 
     /// <summary>
     /// When what a check that failed with <paramref name="reason"/> waited for became available: for
-    /// <c>AdminNotReady</c>, the time the administrator credential turned Ready. Null while it is not, and for every
-    /// other reason. A check that failed before that time is repeated at once rather than a backoff later; one that
-    /// failed after it waits as usual, so a failure that goes on cannot loop.
+    /// <c>AdminNotReady</c>, the time the administrator credential turned Ready; for <c>AdminAuthenticationFailed</c> (the
+    /// server refused the administrator's login, not the user's), the time the administrator credential last passed a
+    /// check its status records (a fixed password). Null while there is none, and for every other reason. A check that
+    /// failed before that time is repeated at once rather than a backoff or an interval later; one that failed after it
+    /// waits as usual, so a failure that goes on cannot loop, and a refused login is not tried again any sooner.
     /// </summary>
     DateTimeOffset? WaitOverSince(T credential, string reason);
 }

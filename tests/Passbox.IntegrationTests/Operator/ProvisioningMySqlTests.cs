@@ -403,7 +403,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.DeleteAsync<ClusterCredential>("stuck");
 
         var blocked = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("stuck"),
-            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ValidationReasons.AuthenticationFailed },
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ValidationReasons.AdminAuthenticationFailed },
             "the drop to be refused at the administrator's login");
         blocked!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.DeletionBlocked).Message
             .Should().Contain(admin.LoginName).And.Contain("validation.interval (1h)");
@@ -556,6 +556,40 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         (early.Status!.LastValidated!.Value - failures.Max).Should().BeLessThan(TimeSpan.FromSeconds(8),
             "the admin's turning Ready wakes the credential; its backoff would have lasted 8 s at least");
         (await UserCountAsync(user)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_credential_refused_at_its_admins_login_is_provisioned_as_soon_as_the_admins_Secret_is_fixed_not_an_interval_later()
+    {
+        var admin = await CreateCountedAdminAsync("turned-admin");
+        // The administrator's password is changed on the server by hand; its credential stays Ready until its next check (1h).
+        var turned = "turned-" + Guid.NewGuid().ToString("N");
+        run.MarkSecret(turned);
+        await mariaDb.ExecuteAsync($"ALTER USER '{admin.LoginName}'@'%' IDENTIFIED BY '{turned}'");
+        var deniedBefore = await mariaDb.GlobalStatusAsync("Access_denied_errors");
+        var user = ClusterTestKit.Unique("turn_");
+
+        await kit.CreateAsync(specs.Managed("turned", user, admin: "turned-admin"));
+
+        // Told apart from a refusal of the user's own login, which nothing but its interval (1h) or an edit ends.
+        var refused = await kit.WaitForConditionAsync<ClusterCredential>("turned", ConditionTypes.Ready, "False", ValidationReasons.AdminAuthenticationFailed);
+        ValidatedMessage(refused).Should().Contain(admin.LoginName).And.Contain("admin ClusterCredential turned-admin");
+        (await kit.GetAsync<ClusterCredential>("turned-admin"))!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status
+            .Should().Be("True", "the admin's own check is an hour away");
+
+        // The admin's status records its checks to the second: one in the same second as the refusal could not be told
+        // from one before it. A second later it is unambiguous.
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        await kit.SetSecretValueAsync("turned-admin-input", "password", turned);
+
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("turned", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(30));
+        (ready.Status!.LastValidated!.Value - refused.Status!.LastAttempted!.Value).Should().BeLessThan(TimeSpan.FromSeconds(30),
+            "the admin passing its check with the fixed password wakes the credential; its interval is an hour");
+        var password = ClusterTestKit.Decode(await kit.WaitForSecretAsync("turned"))["password"];
+        run.MarkSecret(password);
+        (await CanLogInAsync(user, password)).Should().BeTrue();
+        (await mariaDb.GlobalStatusAsync("Access_denied_errors") - deniedBefore).Should().Be(1,
+            "the refused administrator login was not tried again before the admin's password was fixed");
     }
 
     [Fact]

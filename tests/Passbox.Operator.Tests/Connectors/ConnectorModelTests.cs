@@ -38,7 +38,7 @@ public sealed class ConnectorModelTests
         names.Should().BeEquivalentTo(
             "Validated", "AuthenticationFailed", "Unreachable", "Timeout", "TLSFailed", "TenantNotFound",
             "DatabaseNotFound", "Unsupported", "PermissionDenied", "SourceSecretMissing", "InvalidKubeconfig",
-            "AdminNotReady", "ProtectedUser", "UserExists", "InvalidSpec", "ServerError");
+            "AdminNotReady", "AdminAuthenticationFailed", "ProtectedUser", "UserExists", "InvalidSpec", "ServerError");
         typeof(ValidationReasons).GetFields().Should().OnlyContain(f => f.Name == (string)f.GetValue(null)!);
     }
 

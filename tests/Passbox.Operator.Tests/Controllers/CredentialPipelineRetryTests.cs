@@ -104,6 +104,51 @@ public sealed class CredentialPipelineRetryTests
     }
 
     [Fact]
+    public async Task A_credential_whose_admin_login_was_refused_is_checked_at_once_when_the_admin_passes_a_check_after_it_not_an_interval_later()
+    {
+        var kind = new ManagedKind { AdminReady = true, AdminRefused = true, CheckInterval = TimeSpan.FromMinutes(10) };
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        // Events before the admin's fix (its own status writes, say) bring no check: a refused login waits its interval.
+        time.Advance(TimeSpan.FromSeconds(1));
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var applies = kind.Applies;
+
+        // The admin's password is fixed: its check with it passes, and its status says so to the second.
+        time.Advance(TimeSpan.FromMilliseconds(1100));
+        kind.AdminRefused = false;
+        kind.AdminValidatedSince = time.GetUtcNow();
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        var woken = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        requeue.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMinutes(9), "a refused administrator login is retried at the interval, not with backoff");
+        applies.Should().Be(1);
+        kind.Applies.Should().Be(2, "the reconcile the admin's watch brings checks again although the interval has not ended");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Status.Should().Be("True");
+        woken.Should().BeGreaterThan(TimeSpan.FromMinutes(9));
+    }
+
+    [Fact]
+    public async Task An_admin_login_refused_after_the_admins_last_passed_check_waits_its_interval_so_it_cannot_lock_the_admin_out()
+    {
+        // The admin passed its check this very second, yet its login is refused to this credential right after.
+        var kind = new ManagedKind { AdminReady = true, AdminRefused = true, AdminValidatedSince = time.GetUtcNow(), CheckInterval = TimeSpan.FromMinutes(10) };
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        time.Advance(TimeSpan.FromMilliseconds(400));
+        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        time.Advance(TimeSpan.FromMilliseconds(100));
+        var again = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Applies.Should().Be(1, "only the interval, or a later passed check of the admin, brings the next administrator login");
+        again.Should().Be(requeue!.Value - TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
     public async Task A_credential_whose_interval_is_shorter_than_its_check_is_looked_at_again_a_moment_later_not_forgotten_nor_at_once()
     {
         var kind = new ManagedKind { AdminReady = true, CheckInterval = ValidationPlanner.ShortestInterval };
@@ -117,10 +162,15 @@ public sealed class CredentialPipelineRetryTests
 
     private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(AcceptingCreates(), new NoGeneratedSecrets(), time);
 
-    /// <summary>A managed user whose admin is not Ready until <see cref="AdminReady"/>; its login then works.</summary>
+    /// <summary>
+    /// A managed user whose admin is not Ready until <see cref="AdminReady"/>, and whose admin login the server refuses
+    /// while <see cref="AdminRefused"/>; its login then works.
+    /// </summary>
     private sealed class ManagedKind : TestCredentialKind, ICredentialProvisioning<V1ConfigMap>
     {
         public bool AdminReady { get; set; }
+
+        public bool AdminRefused { get; set; }
 
         public TimeSpan CheckInterval { get; init; } = Interval;
 
@@ -137,9 +187,11 @@ public sealed class CredentialPipelineRetryTests
         public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
         {
             Applies++;
-            return Task.FromResult(AdminReady
-                ? null
-                : ValidationOutcome.Failure(ValidationReasons.AdminNotReady, "cannot manage user 'app': admin ClusterCredential root-admin has not been checked yet"));
+            return Task.FromResult(!AdminReady
+                ? ValidationOutcome.Failure(ValidationReasons.AdminNotReady, "cannot manage user 'app': admin ClusterCredential root-admin has not been checked yet")
+                : AdminRefused
+                    ? ValidationOutcome.Failure(ValidationReasons.AdminAuthenticationFailed, "cannot manage user 'app' as administrator 'root': Access denied for 'root' at db:3306")
+                    : null);
         }
 
         public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
@@ -151,8 +203,15 @@ public sealed class CredentialPipelineRetryTests
         /// <summary>When the admin turned Ready, as its Ready condition says it (whole seconds); null while it is not.</summary>
         public DateTimeOffset? AdminReadySince { get; set; }
 
-        public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) =>
-            reason == ValidationReasons.AdminNotReady ? AdminReadySince : null;
+        /// <summary>When the admin last passed a check its status records (whole seconds).</summary>
+        public DateTimeOffset? AdminValidatedSince { get; set; }
+
+        public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => reason switch
+        {
+            ValidationReasons.AdminNotReady => AdminReadySince,
+            ValidationReasons.AdminAuthenticationFailed => AdminValidatedSince,
+            _ => null,
+        };
 
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in to db:3306 as 'app'"));
     }

@@ -9,16 +9,26 @@ public sealed class AdminFailureTests
     private static readonly DatabaseLogin Admin = new() { Host = "db", Port = 3306, LoginName = "dba", Password = "Adm1n-secret-pw" };
 
     [Fact]
-    public void A_refused_administrator_login_is_an_authentication_failure_retried_only_at_the_interval()
+    public void A_refused_administrator_login_is_told_apart_from_the_users_own_and_retried_only_at_the_interval()
     {
         var outcome = AdminFailure.From(
             ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "Access denied for user 'dba' (using password: Adm1n-secret-pw)"),
             Admin,
             new ManagedUser { Name = "app", Password = "N3w-user-pw" });
 
-        outcome.Reason.Should().Be(ValidationReasons.AuthenticationFailed);
+        // The user's own refused login waits for nothing of the admin's; this one ends when the admin's password is fixed.
+        outcome.Reason.Should().Be(ValidationReasons.AdminAuthenticationFailed);
         outcome.Message.Should().StartWith("as administrator 'dba':").And.NotContain("Adm1n-secret-pw");
         ValidationPlanner.IsTransient(outcome.Reason).Should().BeFalse("a fast retry of a refused login could lock the administrator out");
+    }
+
+    [Theory]
+    [InlineData(ValidationReasons.PermissionDenied)]
+    [InlineData(ValidationReasons.Unreachable)]
+    [InlineData(ValidationReasons.TLSFailed)]
+    public void Every_other_failure_of_the_administrators_session_keeps_its_reason(string reason)
+    {
+        AdminFailure.From(ValidationOutcome.Failure(reason, "no"), Admin, user: null).Reason.Should().Be(reason);
     }
 
     [Fact]

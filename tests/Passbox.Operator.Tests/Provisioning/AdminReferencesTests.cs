@@ -15,6 +15,7 @@ namespace Passbox.Operator.Tests.Provisioning;
 public sealed class AdminReferencesTests
 {
     private static readonly DateTime ReadyAt = new(2026, 11, 25, 10, 0, 7, DateTimeKind.Utc);
+    private static readonly DateTime ValidatedAt = ReadyAt.AddHours(3);
 
     private readonly FakeInformer<ClusterCredential> informer = new(ResourceDescriptor.For<ClusterCredential>());
     private readonly AdminReferences references;
@@ -65,18 +66,72 @@ public sealed class AdminReferencesTests
     }
 
     [Fact]
+    public void An_admin_passing_a_check_wakes_the_credentials_whose_check_it_failed_at_its_refused_login_and_no_others()
+    {
+        informer.Apply(Dependent("admin-refused", ValidationReasons.AdminAuthenticationFailed));
+        informer.Apply(Dependent("refused", ValidationReasons.AuthenticationFailed));
+        informer.Apply(Dependent("fine", ValidationReasons.Validated));
+        informer.Apply(Dependent("other-admins", ValidationReasons.AdminAuthenticationFailed, admin: "another-admin"));
+        var admin = Admin(ready: true, validatedAt: ValidatedAt);
+        informer.Apply(admin);
+
+        references.WaitingOn(admin).Should().Equal(new ObjectKey("team", "admin-refused"));
+    }
+
+    [Fact]
+    public void The_wait_of_a_refused_admin_login_ends_when_the_admin_last_passed_a_check_the_users_own_refusal_never()
+    {
+        informer.Apply(Admin(ready: true, validatedAt: ValidatedAt));
+        var dependent = Dependent("admin-refused", ValidationReasons.AdminAuthenticationFailed);
+
+        // Ready since long before; its check with a fixed password is what the status records since.
+        references.WaitOverSince(dependent, ValidationReasons.AdminAuthenticationFailed).Should().Be(new DateTimeOffset(ValidatedAt));
+        references.WaitOverSince(dependent, ValidationReasons.AdminNotReady).Should().Be(new DateTimeOffset(ReadyAt));
+        references.WaitOverSince(dependent, ValidationReasons.AuthenticationFailed).Should().BeNull("a refused login of the user's own waits its interval");
+        references.WaitOverSince(dependent, ValidationReasons.PermissionDenied).Should().BeNull();
+    }
+
+    [Theory]
+    [InlineData(false, "Secret")]
+    [InlineData(true, null)]
+    public void An_admin_that_passed_a_check_but_is_not_Ready_or_has_no_Secret_published_ends_no_wait(bool ready, string? secretName)
+    {
+        informer.Apply(Dependent("admin-refused", ValidationReasons.AdminAuthenticationFailed));
+        var admin = Admin(ready, secretName, validatedAt: ValidatedAt);
+        informer.Apply(admin);
+
+        references.WaitingOn(admin).Should().BeEmpty();
+        references.WaitOverSince(Dependent("admin-refused", ValidationReasons.AdminAuthenticationFailed), ValidationReasons.AdminAuthenticationFailed).Should().BeNull();
+    }
+
+    [Fact]
+    public void A_deletion_whose_drop_was_refused_at_the_admin_login_is_not_woken_by_the_admins_changes()
+    {
+        // A deletion tries the drop on every pass, with no time of its last attempt to compare: woken by each change of
+        // the admin, it would log in again and again with a refused password. It waits the admin's interval.
+        var deleting = Dependent("leaving", ValidationReasons.Validated);
+        deleting.Status!.Conditions!.Add(new V1Condition { Type = ConditionTypes.DeletionBlocked, Status = "True", Reason = ValidationReasons.AdminAuthenticationFailed, Message = "m", LastTransitionTime = ReadyAt });
+        informer.Apply(deleting);
+        var admin = Admin(ready: true, validatedAt: ValidatedAt);
+        informer.Apply(admin);
+
+        references.WaitingOn(admin).Should().BeEmpty();
+    }
+
+    [Fact]
     public void A_credential_whose_admin_does_not_exist_has_no_Ready_time()
     {
         references.ReadySince(Dependent("waiting", ValidationReasons.AdminNotReady, admin: "missing")).Should().BeNull();
     }
 
-    private static ClusterCredential Admin(bool ready, string? secretName = "root-admin") => new()
+    private static ClusterCredential Admin(bool ready, string? secretName = "root-admin", DateTime? validatedAt = null) => new()
     {
         Metadata = new V1ObjectMeta { Name = "root-admin", NamespaceProperty = "team", Uid = "uid-admin" },
         Spec = new ClusterCredentialSpec { Username = "root" },
         Status = new ClusterCredentialStatus
         {
             SecretName = secretName,
+            LastValidated = validatedAt ?? ReadyAt,
             Conditions = [new V1Condition { Type = ConditionTypes.Ready, Status = ready ? "True" : "False", Reason = "Connected", Message = "ok", LastTransitionTime = ReadyAt }],
         },
     };
