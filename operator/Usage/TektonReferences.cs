@@ -17,8 +17,8 @@ namespace Passbox.Operator.Usage;
 /// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns. Pipelines embedded in a
 /// pipeline's tasks (<c>pipelineSpec</c>, Pipelines in Pipelines) are read like the pipeline itself. A name in a
 /// task spec written <c>$(params.x)</c> is read as the parameter's value (<see cref="TektonParameters"/>).</item>
-/// <item>the Tasks and Pipelines of the same namespace a run refers to (<c>taskRef</c>, <c>pipelineRef</c> by name, or
-/// through the cluster resolver to the run's own namespace: <see cref="TektonDefinitionRefs"/>), as
+/// <item>the Tasks and Pipelines a run refers to (<c>taskRef</c>, <c>pipelineRef</c> by name, or through the cluster
+/// resolver, of the run's namespace or another's: <see cref="TektonDefinitionRefs"/>), as
 /// <see cref="DefinitionReference"/>s: the index lets the run use what they name
 /// (<see cref="FromTask"/>, <see cref="FromPipeline"/>). A TaskRun's or PipelineRun's own reference counts until Tekton
 /// stored the resolved spec in the status (read above instead); a pipeline's tasks that refer to a Task count for the
@@ -82,13 +82,13 @@ public static class TektonReferences
         foreach (var pipelineSpec in (ReadOnlySpan<JsonNode?>)[Json.Get(spec, "pipelineSpec"), resolvedSpec])
         {
             var values = TektonParameters.Values(null, Json.Get(pipelineSpec, "params"), Json.Get(spec, "params"), resolveGiven: null);
-            CollectPipelineSpec(pipelineSpec, ns, collector, values, 0);
+            CollectPipelineSpec(pipelineSpec, collector, values, 0);
         }
 
         // Until Tekton has resolved it into the status, the Pipeline is known only by name: its Tasks start meanwhile.
         if (resolvedSpec is null)
         {
-            CollectPipelineRef(Json.Get(spec, "pipelineRef"), ns, collector, TektonParameters.Bindings(Json.Get(spec, "params"), null, collector));
+            CollectPipelineRef(Json.Get(spec, "pipelineRef"), collector, TektonParameters.Bindings(Json.Get(spec, "params"), null, collector));
         }
 
         UsesAnnotation.Collect(Json.Annotations(pipelineRun), collector);
@@ -120,7 +120,7 @@ public static class TektonReferences
 
         if (resolvedSpec is null)
         {
-            CollectTaskRef(Json.Get(spec, "taskRef"), ns, collector, TektonParameters.Bindings(Json.Get(spec, "params"), null, collector));
+            CollectTaskRef(Json.Get(spec, "taskRef"), collector, TektonParameters.Bindings(Json.Get(spec, "params"), null, collector));
         }
 
         UsesAnnotation.Collect(Json.Annotations(taskRun), collector);
@@ -157,7 +157,7 @@ public static class TektonReferences
         var spec = Json.Get(pipeline, "spec");
         var collector = new ReferenceCollector { Syntax = TektonParameters.Syntax };
         TektonParameters.AddDefaults(Json.Get(spec, "params"), collector);
-        CollectPipelineSpec(spec, ns, collector, NoValues, 0);
+        CollectPipelineSpec(spec, collector, NoValues, 0);
         UsesAnnotation.Collect(Json.Annotations(pipeline), collector);
         return collector.Build(UsageKinds.Pipeline, ns, name);
     }
@@ -188,7 +188,7 @@ public static class TektonReferences
     }
 
     /// <summary>A pipeline spec; <paramref name="values"/> are its parameters, which its tasks' params name and embedded specs see.</summary>
-    private static void CollectPipelineSpec(JsonNode? pipelineSpec, string ns, ReferenceCollector collector, IReadOnlyDictionary<string, string> values, int depth)
+    private static void CollectPipelineSpec(JsonNode? pipelineSpec, ReferenceCollector collector, IReadOnlyDictionary<string, string> values, int depth)
     {
         var resolvePipeline = TektonParameters.Resolver(values);
         foreach (var section in (ReadOnlySpan<string>)["tasks", "finally"])
@@ -207,25 +207,32 @@ public static class TektonReferences
                 var childSpec = Json.Get(task, "pipelineSpec");
                 if (childSpec is not null && depth < MaxPipelineDepth)
                 {
-                    CollectPipelineSpec(childSpec, ns, collector, TektonParameters.Values(values, Json.Get(childSpec, "params"), given, resolvePipeline), depth + 1);
+                    CollectPipelineSpec(childSpec, collector, TektonParameters.Values(values, Json.Get(childSpec, "params"), given, resolvePipeline), depth + 1);
                 }
 
-                CollectTaskRef(Json.Get(task, "taskRef"), ns, collector, TektonParameters.Bindings(given, resolvePipeline, collector));
-                CollectPipelineRef(Json.Get(task, "pipelineRef"), ns, collector, TektonParameters.Bindings(given, resolvePipeline, collector));
+                CollectTaskRef(Json.Get(task, "taskRef"), collector, TektonParameters.Bindings(given, resolvePipeline, collector));
+                CollectPipelineRef(Json.Get(task, "pipelineRef"), collector, TektonParameters.Bindings(given, resolvePipeline, collector));
             }
         }
     }
 
-    /// <summary>
-    /// A <c>taskRef</c> to a Task of the namespace <paramref name="ns"/> (the run's, or the definition's, whose runs are
-    /// of the same namespace): by name, or through the cluster resolver (<see cref="TektonDefinitionRefs"/>).
-    /// </summary>
-    private static void CollectTaskRef(JsonNode? taskRef, string ns, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings) =>
-        collector.AddDefinition(UsageKinds.Task, TektonDefinitionRefs.TaskName(taskRef, ns), bindings);
+    /// <summary>A <c>taskRef</c> to a Task, by name or through the cluster resolver (<see cref="TektonDefinitionRefs"/>).</summary>
+    private static void CollectTaskRef(JsonNode? taskRef, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings)
+    {
+        if (TektonDefinitionRefs.Task(taskRef) is { } task)
+        {
+            collector.AddDefinition(task, bindings);
+        }
+    }
 
-    /// <summary>A <c>pipelineRef</c> to a Pipeline of the namespace <paramref name="ns"/>, by name or through the cluster resolver.</summary>
-    private static void CollectPipelineRef(JsonNode? pipelineRef, string ns, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings) =>
-        collector.AddDefinition(UsageKinds.Pipeline, TektonDefinitionRefs.PipelineName(pipelineRef, ns), bindings);
+    /// <summary>A <c>pipelineRef</c> to a Pipeline, by name or through the cluster resolver.</summary>
+    private static void CollectPipelineRef(JsonNode? pipelineRef, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings)
+    {
+        if (TektonDefinitionRefs.Pipeline(pipelineRef) is { } pipeline)
+        {
+            collector.AddDefinition(pipeline, bindings);
+        }
+    }
 
     /// <summary>A task spec, its <c>$(params.x)</c> names read as <paramref name="values"/> says.</summary>
     private static void CollectTaskSpec(JsonNode? taskSpec, ReferenceCollector collector, IReadOnlyDictionary<string, string> values)

@@ -11,8 +11,8 @@ using Passbox.Operator.Runtime.Api;
 namespace Passbox.IntegrationTests.Operator;
 
 /// <summary>
-/// In-use protection through Tekton's cluster resolver, end to end: the real operator, Tasks and Pipelines of the run's
-/// namespace that runs name only as <c>resolver: cluster</c> references, and no Tekton controller, so nothing is
+/// In-use protection through Tekton's cluster resolver, end to end: the real operator, Tasks and Pipelines (of the run's
+/// namespace, or of a shared catalog's) that runs name only as <c>resolver: cluster</c> references, and no Tekton controller, so nothing is
 /// resolved into the runs' status, as in the moments before Tekton fetches the definitions (or, for a pipeline's later
 /// task, before its turn). Credentials are SecretText PipelineCredentials without a probe: Ready at once.
 /// </summary>
@@ -103,11 +103,69 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         }
         finally
         {
-            foreach (var name in created)
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    /// <summary>
+    /// A shared catalog: a Pipeline and its Task in a namespace of their own, which holds no credential; the PipelineRun
+    /// of the credential's namespace names the Pipeline by namespace, the Pipeline its Task the same way. Tekton runs the
+    /// Task's Pods in the run's namespace, so the Secret the run passes down is the run's namespace's. Only an operator
+    /// that watches every namespace can list the catalog's.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_named_only_through_a_catalog_Task_of_another_namespace_is_kept_while_the_run_runs()
+    {
+        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await using var catalog = await controlPlane.CreateNamespaceAsync("catalog");
+        try
+        {
+            await run.StopOperatorAsync();
+            await run.StartOperatorAsync(everyNamespace: true);
+            var passed = await ReadyCredentialAsync("catalog-passed");
+            var unused = await ReadyCredentialAsync("catalog-default");
+
+            // The catalog exists before the run: the operator lists it only once a run names it.
+            await CreateCustomAsync(Tasks, "deploy", new JsonObject
             {
-                await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(name);
-                await ClusterTestKit.EventuallyAsync(() => TryGetCrdAsync(name), crd => crd is null, $"CRD {name} to be deleted");
-            }
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = unused }),
+                ["steps"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "run",
+                    ["image"] = "registry.invalid/tool:1",
+                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
+                }),
+            }, catalog.Name);
+            await CreateCustomAsync(Pipelines, "release", new JsonObject
+            {
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
+                ["tasks"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "deploy",
+                    ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", catalog.Name)),
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
+                }),
+            }, catalog.Name);
+
+            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
+            {
+                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", catalog.Name)),
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = passed }),
+            });
+            await WaitUsedByAsync(passed, "PipelineRun release-1");
+
+            await kit.DeleteAsync<PipelineCredential>(passed);
+            await kit.DeleteAsync<PipelineCredential>(unused);
+            await WaitBlockedAsync(passed, "PipelineRun release-1");
+            await WaitGoneAsync(unused);
+            (await kit.TryGetSecretAsync(passed)).Should().NotBeNull("the catalog's deploy task has yet to start and read it");
+
+            await SetRunSucceededAsync(PipelineRuns, "release-1");
+            await WaitGoneAsync(passed);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
         }
     }
 
@@ -149,14 +207,15 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
     }
 
-    /// <summary>Creates a custom object in the run's namespace; retries the 404 of a CRD not served yet.</summary>
-    private async Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec)
+    /// <summary>Creates a custom object in the run's namespace (or another); retries the 404 of a CRD not served yet.</summary>
+    private async Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, string? @namespace = null)
     {
+        @namespace ??= run.Namespace;
         var item = new JsonObject
         {
             ["apiVersion"] = resource.ApiVersion,
             ["kind"] = resource.Kind,
-            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = run.Namespace },
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
             ["spec"] = spec,
         };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -164,7 +223,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         {
             try
             {
-                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(run.Namespace), item, CancellationToken.None);
+                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(@namespace), item, CancellationToken.None);
                 return;
             }
             catch (KubernetesApiException e) when (e.IsNotFound && DateTime.UtcNow < deadline)
@@ -201,6 +260,15 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         }
 
         return created;
+    }
+
+    private async Task DeleteCrdsAsync(IEnumerable<string> names)
+    {
+        foreach (var name in names)
+        {
+            await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(name);
+            await ClusterTestKit.EventuallyAsync(() => TryGetCrdAsync(name), crd => crd is null, $"CRD {name} to be deleted");
+        }
     }
 
     private async Task<V1CustomResourceDefinition?> TryGetCrdAsync(string name)
