@@ -23,7 +23,17 @@ public readonly record struct DefinitionReference(string Kind, string Name) : IC
 
     public static bool operator >=(DefinitionReference left, DefinitionReference right) => left.CompareTo(right) >= 0;
 
-    /// <summary><c>Kind/Name</c>: unambiguous, as neither a kind nor an object name holds a slash.</summary>
+    /// <summary>
+    /// A Tekton Task or Pipeline of namespace <paramref name="namespace"/> that something reaches from another namespace
+    /// (the cluster resolver's <c>namespace</c> param): named <c>namespace/name</c>, a name no object of a namespace has.
+    /// The index keeps each Task and Pipeline under that name too (<see cref="UsageKinds.IsShared"/>).
+    /// </summary>
+    public static DefinitionReference InNamespace(string kind, string @namespace, string name) => new(kind, $"{@namespace}/{name}");
+
+    /// <summary>The namespace of a reference made with <see cref="InNamespace"/>; null for one by name in the namer's namespace.</summary>
+    public string? Namespace => Name.IndexOf('/', StringComparison.Ordinal) is > 0 and var slash ? Name[..slash] : null;
+
+    /// <summary><c>Kind/Name</c>: unambiguous, as a kind holds no slash (a name may: <see cref="InNamespace"/>).</summary>
     public override string ToString() => $"{Kind}/{Name}";
 
     /// <summary>Reads what <see cref="ToString"/> wrote; null for anything else.</summary>

@@ -89,6 +89,10 @@ public sealed record ObjectReferences
         Map(definitions, definition),
         Parameters);
 
+    /// <summary>The same references, of an object named <paramref name="name"/> in <paramref name="namespace"/>.</summary>
+    internal ObjectReferences As(string @namespace, string name) =>
+        new(Kind, @namespace, name, secretNames, serviceAccountNames, credentialNames, definitions, Parameters);
+
     public bool Equals(ObjectReferences? other) =>
         other is not null
         && string.Equals(Kind, other.Kind, StringComparison.Ordinal)

@@ -66,10 +66,15 @@ internal sealed class ReferenceCollector(Func<string, string>? resolve = null)
         var resolved = Resolve(name);
         if (!string.IsNullOrWhiteSpace(resolved))
         {
-            var definition = new DefinitionReference(kind, resolved.Trim());
-            (definitions ??= []).Add(definition);
-            (calls ??= []).Add(new DefinitionCall(definition, bindings ?? []));
+            AddDefinition(new DefinitionReference(kind, resolved.Trim()), bindings);
         }
+    }
+
+    /// <summary>A definition read as it is written (another namespace's: <see cref="DefinitionReference.InNamespace"/>).</summary>
+    public void AddDefinition(DefinitionReference definition, IEnumerable<ParameterBinding>? bindings = null)
+    {
+        (definitions ??= []).Add(definition);
+        (calls ??= []).Add(new DefinitionCall(definition, bindings ?? []));
     }
 
     /// <summary>A value the object gives its own parameter <paramref name="key"/> (a default, a Workflow's argument).</summary>

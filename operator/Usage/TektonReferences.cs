@@ -17,8 +17,9 @@ namespace Passbox.Operator.Usage;
 /// PipelineRun's tasks that refer to a Task are read from the status of their own TaskRuns. Pipelines embedded in a
 /// pipeline's tasks (<c>pipelineSpec</c>, Pipelines in Pipelines) are read like the pipeline itself. A name in a
 /// task spec written <c>$(params.x)</c> is read as the parameter's value (<see cref="TektonParameters"/>).</item>
-/// <item>the Tasks and Pipelines of the same namespace a run refers to by name (<c>taskRef</c>, <c>pipelineRef</c>
-/// without a resolver or bundle), as <see cref="DefinitionReference"/>s: the index lets the run use what they name
+/// <item>the Tasks and Pipelines a run refers to (<c>taskRef</c>, <c>pipelineRef</c> by name, or through the cluster
+/// resolver, of the run's namespace or another's: <see cref="TektonDefinitionRefs"/>), as
+/// <see cref="DefinitionReference"/>s: the index lets the run use what they name
 /// (<see cref="FromTask"/>, <see cref="FromPipeline"/>). A TaskRun's or PipelineRun's own reference counts until Tekton
 /// stored the resolved spec in the status (read above instead); a pipeline's tasks that refer to a Task count for the
 /// whole run, since their TaskRuns (and their resolved specs) appear only when their turn comes. The parameters a
@@ -215,36 +216,23 @@ public static class TektonReferences
         }
     }
 
-    /// <summary>
-    /// A <c>taskRef</c> to a Task of the run's namespace: by name, of kind Task (the default), with neither a resolver
-    /// nor a bundle (those fetch the Task from elsewhere: git, a catalog, an image) nor the apiVersion of a custom task.
-    /// ClusterTasks (deprecated, cluster-scoped) are not read.
-    /// </summary>
+    /// <summary>A <c>taskRef</c> to a Task, by name or through the cluster resolver (<see cref="TektonDefinitionRefs"/>).</summary>
     private static void CollectTaskRef(JsonNode? taskRef, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings)
     {
-        var kind = Json.String(taskRef, "kind");
-        var apiVersion = Json.String(taskRef, "apiVersion");
-        if (IsByName(taskRef)
-            && (string.IsNullOrEmpty(kind) || string.Equals(kind, UsageKinds.Task, StringComparison.Ordinal))
-            && (string.IsNullOrEmpty(apiVersion) || apiVersion.StartsWith("tekton.dev/", StringComparison.Ordinal)))
+        if (TektonDefinitionRefs.Task(taskRef) is { } task)
         {
-            collector.AddDefinition(UsageKinds.Task, Json.String(taskRef, "name"), bindings);
+            collector.AddDefinition(task, bindings);
         }
     }
 
-    /// <summary>A <c>pipelineRef</c> to a Pipeline of the run's namespace, by name (no resolver, no bundle).</summary>
+    /// <summary>A <c>pipelineRef</c> to a Pipeline, by name or through the cluster resolver.</summary>
     private static void CollectPipelineRef(JsonNode? pipelineRef, ReferenceCollector collector, IEnumerable<ParameterBinding> bindings)
     {
-        if (IsByName(pipelineRef))
+        if (TektonDefinitionRefs.Pipeline(pipelineRef) is { } pipeline)
         {
-            collector.AddDefinition(UsageKinds.Pipeline, Json.String(pipelineRef, "name"), bindings);
+            collector.AddDefinition(pipeline, bindings);
         }
     }
-
-    private static bool IsByName(JsonNode? reference) =>
-        !string.IsNullOrEmpty(Json.String(reference, "name"))
-        && string.IsNullOrEmpty(Json.String(reference, "resolver"))
-        && string.IsNullOrEmpty(Json.String(reference, "bundle"));
 
     /// <summary>A task spec, its <c>$(params.x)</c> names read as <paramref name="values"/> says.</summary>
     private static void CollectTaskSpec(JsonNode? taskSpec, ReferenceCollector collector, IReadOnlyDictionary<string, string> values)

@@ -23,7 +23,11 @@ namespace Passbox.Operator.Usage;
 /// <para>
 /// Cluster-scoped definitions (<see cref="UsageKinds.IsClusterScoped"/>: Argo ClusterWorkflowTemplates) are kept once,
 /// apart from every namespace, and read as if they were in each namespace whose runs name them: the Secrets,
-/// ServiceAccounts and credentials they name are those of the run's namespace, as Argo resolves them there.
+/// ServiceAccounts and credentials they name are those of the run's namespace, as Argo resolves them there. Tekton Tasks
+/// and Pipelines are kept so too, besides in their namespace, under <c>namespace/name</c>
+/// (<see cref="DefinitionReference.InNamespace"/>): what runs of another namespace reach through Tekton's cluster
+/// resolver, which runs the Task's Pods in the run's namespace. <see cref="DefinitionNamespaceNamed"/> says which
+/// namespaces' definitions the objects stored reach that way, so that the feed can list them.
 /// </para>
 /// <para>
 /// <see cref="Changed"/> is raised after each change, outside the index's lock, once per Secret or credential whose
@@ -49,6 +53,13 @@ public sealed class UsageIndex
     /// <summary>Raised once per Secret or credential whose set of users may have changed.</summary>
     public event Action<UsageChange>? Changed;
 
+    /// <summary>
+    /// Raised, before an object is stored, for each namespace whose definitions it names by namespace
+    /// (<see cref="DefinitionReference.InNamespace"/>): the feed lists that namespace's Tasks and Pipelines, and a
+    /// deletion waits for that list as for any other, since the object is visible to a query once stored.
+    /// </summary>
+    public event Action<string>? DefinitionNamespaceNamed;
+
     /// <summary>Number of objects stored (objects that use something).</summary>
     public int Count
     {
@@ -65,6 +76,7 @@ public sealed class UsageIndex
     public void Upsert(ObjectReferences references)
     {
         ArgumentNullException.ThrowIfNull(references);
+        AnnounceNamespaces(references);
         var changes = new ChangeList();
         lock (gate)
         {
@@ -92,11 +104,18 @@ public sealed class UsageIndex
             throw new ArgumentException($"Every object must be of kind {kind}.", nameof(current));
         }
 
+        foreach (var references in snapshot)
+        {
+            AnnounceNamespaces(references);
+        }
+
         var changes = new ChangeList();
         lock (gate)
         {
+            // The shared copies of a namespace's definitions go with their originals.
+            IEnumerable<NamespaceIndex> holders = UsageKinds.IsClusterScoped(kind) ? [cluster] : namespaces.Values;
             var seen = snapshot.Select(r => (r.Namespace, r.Name)).ToHashSet();
-            var stale = namespaces.Values.Append(cluster)
+            var stale = holders
                 .SelectMany(n => n.Objects.Keys
                     .Where(k => string.Equals(k.Kind, kind, StringComparison.Ordinal) && !seen.Contains((n.Namespace, k.Name)))
                     .Select(k => (n.Namespace, k.Name)))
@@ -122,7 +141,7 @@ public sealed class UsageIndex
     {
         lock (gate)
         {
-            var ns = UsageKinds.IsClusterScoped(kind) ? cluster : namespaces.GetValueOrDefault(@namespace);
+            var ns = UsageKinds.IsShared(kind, name) ? cluster : namespaces.GetValueOrDefault(@namespace);
             return ns is not null && ns.Objects.TryGetValue(new UsageUser(kind, name), out var found)
                 ? found
                 : null;
@@ -229,7 +248,7 @@ public sealed class UsageIndex
             var next = new List<UsageUser>();
             foreach (var target in level)
             {
-                if (!(UsageKinds.IsClusterScoped(target.Kind) ? cluster : ns).Objects.TryGetValue(target, out var references))
+                if (!(UsageKinds.IsShared(target.Kind, target.Name) ? cluster : ns).Objects.TryGetValue(target, out var references))
                 {
                     continue;
                 }
@@ -263,10 +282,21 @@ public sealed class UsageIndex
         return sorted;
     }
 
+    /// <summary>Stores an object, and a Task or Pipeline once more apart, for the runs of other namespaces.</summary>
     private void Apply(ObjectReferences references, ChangeList changes)
     {
+        Store(references, changes, counted: true);
+        if (UsageKinds.IsReachableFromOtherNamespaces(references.Kind) && references.Namespace.Length > 0)
+        {
+            var shared = DefinitionReference.InNamespace(references.Kind, references.Namespace, references.Name);
+            Store(references.As(string.Empty, shared.Name), changes, counted: false);
+        }
+    }
+
+    private void Store(ObjectReferences references, ChangeList changes, bool counted)
+    {
         var key = new UsageUser(references.Kind, references.Name);
-        var clusterScoped = UsageKinds.IsClusterScoped(references.Kind);
+        var clusterScoped = UsageKinds.IsShared(references.Kind, references.Name);
         var ns = clusterScoped ? cluster : namespaces.GetValueOrDefault(references.Namespace);
         ObjectReferences? old = null;
         ns?.Objects.TryGetValue(key, out old);
@@ -287,7 +317,7 @@ public sealed class UsageIndex
             Unlink(ns.Referrers, Named(old), key);
             Unlink(ns.Credentials, old.CredentialNames, key);
             ns.Objects.Remove(key);
-            count--;
+            count -= counted ? 1 : 0;
         }
 
         if (!references.IsEmpty)
@@ -303,7 +333,7 @@ public sealed class UsageIndex
                     return new DefinitionReference(shared.Kind, shared.Name);
                 });
             ns.Objects.Add(key, stored);
-            count++;
+            count += counted ? 1 : 0;
         }
 
         var before = old ?? ObjectReferences.None(references.Kind, references.Namespace, references.Name);
@@ -390,6 +420,23 @@ public sealed class UsageIndex
         changes.PendingRuns.UnionWith(runs.Select(run => (ns, run)));
     }
 
+    private void AnnounceNamespaces(ObjectReferences references)
+    {
+        var handler = DefinitionNamespaceNamed;
+        if (handler is null)
+        {
+            return;
+        }
+
+        foreach (var definition in references.Definitions)
+        {
+            if (UsageKinds.IsReachableFromOtherNamespaces(definition.Kind) && definition.Namespace is { } named)
+            {
+                handler(named);
+            }
+        }
+    }
+
     /// <summary>Walks again, for each run a change may concern, the names its calls reach; records what changed.</summary>
     private void ResolveParameters(ChangeList changes)
     {
@@ -400,7 +447,7 @@ public sealed class UsageIndex
                 ? new HashSet<string>()
                 : ParameterWalk.SecretNames(
                     references,
-                    definition => (UsageKinds.IsClusterScoped(definition.Kind) ? cluster : ns).Objects
+                    definition => (UsageKinds.IsShared(definition.Kind, definition.Name) ? cluster : ns).Objects
                         .GetValueOrDefault(new UsageUser(definition.Kind, definition.Name)),
                     MaxIndirection);
             var before = ns.ParameterSecretsByRun.GetValueOrDefault(run, []);

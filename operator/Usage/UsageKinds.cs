@@ -51,4 +51,18 @@ public static class UsageKinds
     /// the namespace of each run that names them.
     /// </summary>
     public static bool IsClusterScoped(string kind) => kind is ClusterWorkflowTemplate;
+
+    /// <summary>
+    /// True for the definitions runs of another namespace can reach (Tekton's cluster resolver names a Task or Pipeline
+    /// by namespace and name): besides their own namespace, the index keeps them apart from every namespace, like
+    /// cluster-scoped ones, under <see cref="DefinitionReference.InNamespace"/>'s name.
+    /// </summary>
+    public static bool IsReachableFromOtherNamespaces(string kind) => kind is Task or Pipeline;
+
+    /// <summary>
+    /// True for the objects the index keeps apart from every namespace and reads as if in the namespace of each run that
+    /// names them: cluster-scoped definitions, and the namespaced ones under their <c>namespace/name</c>.
+    /// </summary>
+    public static bool IsShared(string kind, string name) =>
+        IsClusterScoped(kind) || (IsReachableFromOtherNamespaces(kind) && name.Contains('/', StringComparison.Ordinal));
 }

@@ -95,6 +95,41 @@ public sealed class NamespaceScope
         }
     }
 
+    /// <summary>
+    /// True when no scoped informer is still fetching a namespace added after its first list: every namespace in scope
+    /// is complete.
+    /// </summary>
+    public bool IsSettled
+    {
+        get
+        {
+            lock (gate)
+            {
+                return fills.Count == 0;
+            }
+        }
+    }
+
+    /// <summary>A namespace whose fill has failed so far, with why (the first found), or null.</summary>
+    public (string Namespace, string Problem)? FirstFillProblem
+    {
+        get
+        {
+            lock (gate)
+            {
+                foreach (var (ns, fill) in fills)
+                {
+                    if (fill.LastProblem is { } problem)
+                    {
+                        return (ns, problem);
+                    }
+                }
+
+                return null;
+            }
+        }
+    }
+
     /// <summary>Why a namespace is not complete yet: the last failure of one of its fills, or null when none failed.</summary>
     public string? FillProblem(string @namespace)
     {

@@ -180,7 +180,9 @@ public sealed class CustomResourceUsageFeed : IInformer, IInstalledDefinitions
     {
         // Controllers waited at start for the kinds found then; nobody waits for a later one, so deletions must.
         var listing = foundAtStart ? null : scope.Kinds.Begin(source.Kind, source.Resource.DisplayName);
-        var options = source.InformerOptions(watchNamespace, scope.Namespaces);
+        // Tasks and Pipelines also of the namespaces whose definitions runs reach through the cluster resolver.
+        var namespaces = UsageKinds.IsReachableFromOtherNamespaces(source.Kind) ? scope.Definitions : scope.Namespaces;
+        var options = source.InformerOptions(watchNamespace, namespaces);
         if (listing is not null)
         {
             options = options with { ListFailed = problem => scope.Kinds.Failed(listing, problem) };

@@ -14,7 +14,9 @@ namespace Passbox.Operator.Usage.Feeding;
 /// <para>
 /// Only namespaces that hold a credential are indexed (<see cref="UsageScope"/>): a Pod can mount only Secrets of its
 /// own namespace, so users elsewhere can never hold a credential's Secret, and the Pods and workloads of the rest of the
-/// cluster cost no memory. A namespace that gets its first credential later is listed then.
+/// cluster cost no memory. A namespace that gets its first credential later is listed then. Tekton Tasks and Pipelines
+/// are also listed in the namespaces whose definitions runs reach through the cluster resolver
+/// (<see cref="UsageScope.Definitions"/>), as the index names them.
 /// </para>
 /// </summary>
 public sealed class UsageFeed : IDisposable
@@ -38,7 +40,7 @@ public sealed class UsageFeed : IDisposable
 
     public static IServiceCollection Register(IServiceCollection services, string? watchNamespace)
     {
-        var scope = new UsageScope();
+        var scope = new UsageScope(followsOtherNamespaces: watchNamespace is null);
         services.AddSingleton(scope);
         Register(services, UsageSources.Pods, watchNamespace, scope);
         Register(services, UsageSources.Deployments, watchNamespace, scope);
@@ -48,7 +50,12 @@ public sealed class UsageFeed : IDisposable
         Register(services, UsageSources.Jobs, watchNamespace, scope);
         Register(services, UsageSources.CronJobs, watchNamespace, scope);
         Register(services, UsageSources.ServiceAccounts, watchNamespace, scope);
-        services.AddSingleton<UsageIndex>();
+        services.AddSingleton(_ =>
+        {
+            var index = new UsageIndex();
+            index.DefinitionNamespaceNamed += scope.FollowDefinitionsOf;
+            return index;
+        });
         services.AddSingleton(sp => new CustomResourceUsageFeed(
             sp.GetRequiredService<KubernetesApiClient>(),
             sp.GetRequiredService<UsageIndex>(),

@@ -81,6 +81,23 @@ public sealed class UsageSourceDefinitionTests
         index.UsersOfSecret(Ns, "warehouse-token").Should().Equal(new UsageUser(UsageKinds.Workflow, "etl-1"));
     }
 
+    [Fact]
+    public async Task A_reference_through_the_cluster_resolver_to_another_namespace_travels_on_the_stub()
+    {
+        var index = new UsageIndex();
+        await FeedAsync(UsageSources.Tasks, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"Task","metadata":{"name":"git-clone","namespace":"tekton-catalog","resourceVersion":"3"},
+             "spec":{"steps":[{"name":"clone","image":"git","envFrom":[{"secretRef":{"name":"git-token"}}]}]}}
+            """);
+        await FeedAsync(UsageSources.TaskRuns, index, """
+            {"apiVersion":"tekton.dev/v1","kind":"TaskRun","metadata":{"name":"clone-1","namespace":"team-a","resourceVersion":"5"},
+             "spec":{"taskRef":{"resolver":"cluster","params":[{"name":"name","value":"git-clone"},{"name":"namespace","value":"tekton-catalog"}]}}}
+            """);
+
+        index.Find(UsageKinds.TaskRun, Ns, "clone-1")!.Definitions.Should().Equal(DefinitionReference.InNamespace(UsageKinds.Task, "tekton-catalog", "git-clone"));
+        index.UsersOfSecret(Ns, "git-token").Should().Equal(new UsageUser(UsageKinds.TaskRun, "clone-1"));
+    }
+
     /// <summary>Lists the one object through an informer feeding <paramref name="index"/>, then stops it.</summary>
     private static async Task FeedAsync(UsageSource<UntypedObject> source, UsageIndex index, string item)
     {

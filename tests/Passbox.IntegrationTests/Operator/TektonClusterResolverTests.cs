@@ -1,0 +1,285 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Passbox.IntegrationTests.Infrastructure;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Runtime;
+using Passbox.Operator.Runtime.Api;
+
+namespace Passbox.IntegrationTests.Operator;
+
+/// <summary>
+/// In-use protection through Tekton's cluster resolver, end to end: the real operator, Tasks and Pipelines (of the run's
+/// namespace, or of a shared catalog's) that runs name only as <c>resolver: cluster</c> references, and no Tekton controller, so nothing is
+/// resolved into the runs' status, as in the moments before Tekton fetches the definitions (or, for a pipeline's later
+/// task, before its turn). Credentials are SecretText PipelineCredentials without a probe: Ready at once.
+/// </summary>
+[Collection(OperatorTestsDefinition.Name)]
+public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane) : IAsyncLifetime
+{
+    private const string Token = "resolver-token-5b7e2a";
+    private static readonly ResourceDescriptor PipelineRuns = PipelineEngineCrds.PipelineRuns;
+    private static readonly ResourceDescriptor TaskRuns = PipelineEngineCrds.TaskRuns;
+    private static readonly ResourceDescriptor Tasks = PipelineEngineCrds.Tasks;
+    private static readonly ResourceDescriptor Pipelines = PipelineEngineCrds.Pipelines;
+
+    private OperatorRun run = null!;
+    private ClusterTestKit kit = null!;
+
+    public async Task InitializeAsync()
+    {
+        run = await OperatorRun.StartAsync(controlPlane, "resolver");
+        run.MarkSecret(Token);
+        kit = run.Kit;
+    }
+
+    public async Task DisposeAsync() => await run.DisposeAsync();
+
+    /// <summary>
+    /// A PipelineRun → Pipeline → Task chain made only of cluster resolver references (the Pipeline's without a
+    /// namespace, so Tekton's default, the run's own), the Secret named by the Task through the parameter the run
+    /// passes; and a TaskRun whose Task, reached the same way, names the Secret itself.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_named_only_by_a_Task_reached_through_the_cluster_resolver_is_kept_while_the_run_runs()
+    {
+        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        try
+        {
+            var throughPipeline = await ReadyCredentialAsync("resolver-pipeline");
+            var throughTaskRun = await ReadyCredentialAsync("resolver-taskrun");
+            await CreateCustomAsync(Tasks, "deploy", new JsonObject
+            {
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string" }),
+                ["steps"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "run",
+                    ["image"] = "registry.invalid/tool:1",
+                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
+                }),
+            });
+            await CreateCustomAsync(Tasks, "smoke", new JsonObject
+            {
+                ["steps"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "run",
+                    ["image"] = "registry.invalid/tool:1",
+                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = throughTaskRun } }),
+                }),
+            });
+            await CreateCustomAsync(Pipelines, "release", new JsonObject
+            {
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
+                ["tasks"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "deploy",
+                    ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", run.Namespace)),
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
+                }),
+            });
+
+            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
+            {
+                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release")),
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = throughPipeline }),
+            });
+            await CreateCustomAsync(TaskRuns, "smoke-1", new JsonObject { ["taskRef"] = ClusterRef(("name", "smoke"), ("namespace", run.Namespace)) });
+            await WaitUsedByAsync(throughPipeline, "PipelineRun release-1");
+            await WaitUsedByAsync(throughTaskRun, "TaskRun smoke-1");
+
+            await kit.DeleteAsync<PipelineCredential>(throughPipeline);
+            await kit.DeleteAsync<PipelineCredential>(throughTaskRun);
+            await WaitBlockedAsync(throughPipeline, "PipelineRun release-1");
+            await WaitBlockedAsync(throughTaskRun, "TaskRun smoke-1");
+            (await kit.TryGetSecretAsync(throughPipeline)).Should().NotBeNull("the deploy task has yet to start and read it");
+            (await kit.TryGetSecretAsync(throughTaskRun)).Should().NotBeNull("the smoke task has yet to start and read it");
+
+            await SetRunSucceededAsync(PipelineRuns, "release-1");
+            await SetRunSucceededAsync(TaskRuns, "smoke-1");
+            await WaitGoneAsync(throughPipeline);
+            await WaitGoneAsync(throughTaskRun);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    /// <summary>
+    /// A shared catalog: a Pipeline and its Task in a namespace of their own, which holds no credential; the PipelineRun
+    /// of the credential's namespace names the Pipeline by namespace, the Pipeline its Task the same way. Tekton runs the
+    /// Task's Pods in the run's namespace, so the Secret the run passes down is the run's namespace's. Only an operator
+    /// that watches every namespace can list the catalog's.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_named_only_through_a_catalog_Task_of_another_namespace_is_kept_while_the_run_runs()
+    {
+        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await using var catalog = await controlPlane.CreateNamespaceAsync("catalog");
+        try
+        {
+            await run.StopOperatorAsync();
+            await run.StartOperatorAsync(everyNamespace: true);
+            var passed = await ReadyCredentialAsync("catalog-passed");
+            var unused = await ReadyCredentialAsync("catalog-default");
+
+            // The catalog exists before the run: the operator lists it only once a run names it.
+            await CreateCustomAsync(Tasks, "deploy", new JsonObject
+            {
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = unused }),
+                ["steps"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "run",
+                    ["image"] = "registry.invalid/tool:1",
+                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
+                }),
+            }, catalog.Name);
+            await CreateCustomAsync(Pipelines, "release", new JsonObject
+            {
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
+                ["tasks"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "deploy",
+                    ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", catalog.Name)),
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
+                }),
+            }, catalog.Name);
+
+            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
+            {
+                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", catalog.Name)),
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = passed }),
+            });
+            await WaitUsedByAsync(passed, "PipelineRun release-1");
+
+            await kit.DeleteAsync<PipelineCredential>(passed);
+            await kit.DeleteAsync<PipelineCredential>(unused);
+            await WaitBlockedAsync(passed, "PipelineRun release-1");
+            await WaitGoneAsync(unused);
+            (await kit.TryGetSecretAsync(passed)).Should().NotBeNull("the catalog's deploy task has yet to start and read it");
+
+            await SetRunSucceededAsync(PipelineRuns, "release-1");
+            await WaitGoneAsync(passed);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
+    private static JsonObject ClusterRef(params (string Name, string Value)[] parameters) => new()
+    {
+        ["resolver"] = "cluster",
+        ["params"] = new JsonArray([.. parameters.Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["value"] = p.Value })]),
+    };
+
+    /// <summary>A Ready SecretText credential; returns the name of its generated Secret (the credential's name).</summary>
+    private async Task<string> ReadyCredentialAsync(string name)
+    {
+        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = Token });
+        await kit.CreateAsync(ClusterTestKit.TokenCredential(name, $"{name}-input"));
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
+        ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
+        await kit.WaitForSecretAsync(name);
+        return name;
+    }
+
+    private Task<PipelineCredential> WaitUsedByAsync(string name, string user) =>
+        ClusterTestKit.EventuallyAsync(
+            async () => (await kit.GetAsync<PipelineCredential>(name))!,
+            c => c?.Status?.UsedBy is { Count: 1 } usedBy && usedBy.Items?.Any(i => $"{i.Kind} {i.Name}" == user) == true,
+            $"status.usedBy of {name} to be exactly {user}");
+
+    private Task<PipelineCredential> WaitBlockedAsync(string name, string user) =>
+        ClusterTestKit.EventuallyAsync(
+            async () => (await kit.GetAsync<PipelineCredential>(name))!,
+            c => c is not null
+                && c.Metadata.DeletionTimestamp is not null
+                && c.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse } blocked
+                && blocked.Message.Contains(user, StringComparison.Ordinal),
+            $"deletion of {name} to be blocked by {user}");
+
+    private async Task WaitGoneAsync(string name)
+    {
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(name), c => c is null, $"{name} to be deleted");
+        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
+    }
+
+    /// <summary>Creates a custom object in the run's namespace (or another); retries the 404 of a CRD not served yet.</summary>
+    private async Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, string? @namespace = null)
+    {
+        @namespace ??= run.Namespace;
+        var item = new JsonObject
+        {
+            ["apiVersion"] = resource.ApiVersion,
+            ["kind"] = resource.Kind,
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
+            ["spec"] = spec,
+        };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(@namespace), item, CancellationToken.None);
+                return;
+            }
+            catch (KubernetesApiException e) when (e.IsNotFound && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>What Tekton's controller writes when a run ends well.</summary>
+    private async Task SetRunSucceededAsync(ResourceDescriptor runs, string name) =>
+        await controlPlane.AdminApi.PatchAsync<JsonObject>(
+            runs.ItemPath(new ObjectKey(run.Namespace, name)) + "/status",
+            new JsonObject
+            {
+                ["status"] = new JsonObject
+                {
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Succeeded", ["status"] = "True", ["reason"] = "Succeeded" }),
+                },
+            },
+            CancellationToken.None);
+
+    /// <summary>Creates the stand-in CRDs the cluster lacks; returns those it created (a real installation is left alone).</summary>
+    private async Task<List<string>> EnsureCrdsAsync(params ResourceDescriptor[] resources)
+    {
+        var created = new List<string>();
+        foreach (var crd in resources.Select(PipelineEngineCrds.For))
+        {
+            if (await TryGetCrdAsync(crd.Metadata.Name) is null)
+            {
+                await controlPlane.ApplyCrdAsync(crd);
+                created.Add(crd.Metadata.Name);
+            }
+        }
+
+        return created;
+    }
+
+    private async Task DeleteCrdsAsync(IEnumerable<string> names)
+    {
+        foreach (var name in names)
+        {
+            await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(name);
+            await ClusterTestKit.EventuallyAsync(() => TryGetCrdAsync(name), crd => crd is null, $"CRD {name} to be deleted");
+        }
+    }
+
+    private async Task<V1CustomResourceDefinition?> TryGetCrdAsync(string name)
+    {
+        try
+        {
+            return await controlPlane.Admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync(name);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+}
