@@ -726,19 +726,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 [new(inSpec, "CronWorkflow nightly-report"), new(inTemplate, "CronWorkflow nightly-etl", "Workflow etl-adhoc")],
                 createUsers: async () =>
                 {
-                    await CreateCustomAsync(WorkflowTemplates, "etl", new JsonObject
-                    {
-                        ["entrypoint"] = "main",
-                        ["templates"] = new JsonArray(new JsonObject
-                        {
-                            ["name"] = "main",
-                            ["container"] = new JsonObject
-                            {
-                                ["image"] = "registry.invalid/etl:1",
-                                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(inTemplate))),
-                            },
-                        }),
-                    });
+                    await CreateCustomAsync(WorkflowTemplates, "etl", WorkflowTemplateSpecUsing(inTemplate));
                     await CreateCustomAsync(CronWorkflows, "nightly-report", new JsonObject
                     {
                         ["schedule"] = "0 2 * * *",
@@ -794,19 +782,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 [new(inTemplate, "Workflow etl-shared"), new(inHook, "CronWorkflow nightly-shared")],
                 createUsers: async () =>
                 {
-                    await CreateCustomAsync(ClusterWorkflowTemplates, etl, new JsonObject
-                    {
-                        ["entrypoint"] = "main",
-                        ["templates"] = new JsonArray(new JsonObject
-                        {
-                            ["name"] = "main",
-                            ["container"] = new JsonObject
-                            {
-                                ["image"] = "registry.invalid/etl:1",
-                                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(inTemplate))),
-                            },
-                        }),
-                    });
+                    await CreateCustomAsync(ClusterWorkflowTemplates, etl, WorkflowTemplateSpecUsing(inTemplate));
                     await CreateCustomAsync(ClusterWorkflowTemplates, notifier, new JsonObject
                     {
                         ["templates"] = new JsonArray(new JsonObject
@@ -1410,6 +1386,21 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             ["name"] = "run",
             ["image"] = "registry.invalid/tool:1",
             ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(secret))),
+        }),
+    };
+
+    /// <summary>An Argo WorkflowTemplate spec whose one container reads the Secret's token.</summary>
+    private static JsonObject WorkflowTemplateSpecUsing(string secret) => new()
+    {
+        ["entrypoint"] = "main",
+        ["templates"] = new JsonArray(new JsonObject
+        {
+            ["name"] = "main",
+            ["container"] = new JsonObject
+            {
+                ["image"] = "registry.invalid/etl:1",
+                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(secret))),
+            },
         }),
     };
 
