@@ -1,11 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using k8s;
-using k8s.Models;
 using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Watching;
-using Passbox.Operator.Usage;
 using Passbox.Operator.Usage.Feeding;
 
 namespace Passbox.Operator.Provisioning;
@@ -42,32 +38,5 @@ public sealed class ArgoRollouts(KubernetesApiClient api)
     {
         var patch = new JsonObject { ["spec"] = new JsonObject { ["restartAt"] = restartAt } };
         return api.PatchAsync<JsonNode>(Resource.ItemPath(new ObjectKey(namespaceName, name)), patch, ct);
-    }
-
-    /// <summary>
-    /// What the Rollout's Pods use: its own <c>spec.template</c>, or, when it takes its template from a Deployment
-    /// (<c>spec.workloadRef</c>), that Deployment's, found among <paramref name="deployments"/> of the namespace.
-    /// </summary>
-    public static ObjectReferences References(UntypedObject rollout, IReadOnlyDictionary<string, V1Deployment> deployments)
-    {
-        ArgumentNullException.ThrowIfNull(rollout);
-        ArgumentNullException.ThrowIfNull(deployments);
-        V1PodTemplateSpec? template = null;
-        if (rollout.Fields?.TryGetValue("spec", out var spec) == true && spec.ValueKind == JsonValueKind.Object)
-        {
-            if (spec.TryGetProperty("template", out var own) && own.ValueKind == JsonValueKind.Object)
-            {
-                template = KubernetesJson.Deserialize<V1PodTemplateSpec>(own.GetRawText());
-            }
-            else if (spec.TryGetProperty("workloadRef", out var reference) && reference.ValueKind == JsonValueKind.Object
-                && reference.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String && kind.GetString() == "Deployment"
-                && reference.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
-                && deployments.TryGetValue(name.GetString()!, out var deployment))
-            {
-                template = deployment.Spec?.Template;
-            }
-        }
-
-        return WorkloadReferences.FromPodTemplate(Kind, rollout.Metadata, template);
     }
 }

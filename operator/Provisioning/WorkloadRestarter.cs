@@ -154,7 +154,7 @@ public sealed partial class WorkloadRestarter(
         {
             var byName = deployments.ToDictionary(d => d.Metadata.Name, StringComparer.Ordinal);
             var found = await ListAsync(report, "Rollouts", async () => (IList<UntypedObject>)[.. await rollouts.ListAsync(namespaceName, ct)]);
-            foreach (var r in found.Where(r => OptsIn(r.Metadata, ArgoRollouts.References(r, byName), secretName)))
+            foreach (var r in found.Where(r => OptsIn(r.Metadata, ArgoRolloutReferences.FromResolvedTemplate(r.ToJson(), byName), secretName)))
             {
                 await PatchAsync(report, $"{ArgoRollouts.Kind} {r.Metadata.Name}", namespaceName, secretName, async () =>
                 {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using k8s.Models;
 
 namespace Passbox.Operator.Usage;
 
@@ -12,26 +13,73 @@ namespace Passbox.Operator.Usage;
 /// reference makes the Rollout a user of what the Deployment's template names too, so the Rollout shows among the
 /// users and keeps them for as long as it refers to the Deployment.
 /// </para>
+/// <para>
+/// The one reader of a Rollout's template, for the in-use index (<see cref="From"/>) and for restarts after a change of
+/// a Secret (<see cref="FromResolvedTemplate"/>); untyped and tolerant (<see cref="Json"/>), so an odd Rollout uses
+/// nothing rather than failing the watch or the restart of the namespace's other workloads.
+/// </para>
 /// </summary>
 public static class ArgoRolloutReferences
 {
+    /// <summary>
+    /// For the in-use index: what the Rollout's own template names and, by name, the Deployment of its
+    /// <c>workloadRef</c>, which the index follows (so the Rollout keeps what that Deployment's template names as it
+    /// changes). Both are read even where Argo would refuse the Rollout for having both: either may be what runs.
+    /// </summary>
     public static ObjectReferences From(JsonNode rollout)
     {
         ArgumentNullException.ThrowIfNull(rollout);
-        var (ns, name) = ObjectMetadata.Identity(rollout);
         var collector = new ReferenceCollector();
         var spec = Json.Get(rollout, "spec");
-        var template = Json.Get(spec, "template");
-        JsonPodShapes.CollectPodSpec(Json.Get(template, "spec"), collector);
+        CollectTemplate(Json.Get(spec, "template"), collector);
+        collector.AddDefinition(UsageKinds.Deployment, ReferencedDeployment(spec));
+        return Build(rollout, collector);
+    }
 
-        var workload = Json.Get(spec, "workloadRef");
-        if (Json.String(workload, "kind") == UsageKinds.Deployment)
+    /// <summary>
+    /// For restarts: the template the Rollout's Pods start from, as Argo resolves it. Its own <c>spec.template</c>
+    /// when it has one; otherwise the template of the Deployment its <c>workloadRef</c> names, found among
+    /// <paramref name="deployments"/> of the namespace (nothing when that Deployment is not there).
+    /// </summary>
+    public static ObjectReferences FromResolvedTemplate(JsonNode rollout, IReadOnlyDictionary<string, V1Deployment> deployments)
+    {
+        ArgumentNullException.ThrowIfNull(rollout);
+        ArgumentNullException.ThrowIfNull(deployments);
+        var collector = new ReferenceCollector();
+        var spec = Json.Get(rollout, "spec");
+        if (Json.Get(spec, "template") is JsonObject own)
         {
-            collector.AddDefinition(UsageKinds.Deployment, Json.String(workload, "name"));
+            CollectTemplate(own, collector);
+        }
+        else if (ReferencedDeployment(spec) is { } name && deployments.TryGetValue(name, out var deployment))
+        {
+            var template = deployment.Spec?.Template;
+            PodSpecReferences.Collect(template?.Spec, collector);
+            UsesAnnotation.Collect(template?.Metadata?.Annotations, collector);
         }
 
-        UsesAnnotation.Collect(Json.Annotations(rollout), collector);
+        return Build(rollout, collector);
+    }
+
+    /// <summary>The Secrets a pod template names, and the credentials its <c>passbox.dev/uses</c> annotation declares.</summary>
+    private static void CollectTemplate(JsonNode? template, ReferenceCollector collector)
+    {
+        JsonPodShapes.CollectPodSpec(Json.Get(template, "spec"), collector);
         UsesAnnotation.Collect(Json.Annotations(template), collector);
+    }
+
+    /// <summary>The name of the Deployment <c>spec.workloadRef</c> refers to; null when it refers to none (or to another kind).</summary>
+    private static string? ReferencedDeployment(JsonNode? spec)
+    {
+        var workload = Json.Get(spec, "workloadRef");
+        return Json.String(workload, "kind") == UsageKinds.Deployment ? Json.String(workload, "name") : null;
+    }
+
+    /// <summary>With what the Rollout's own <c>passbox.dev/uses</c> annotation declares.</summary>
+    private static ObjectReferences Build(JsonNode rollout, ReferenceCollector collector)
+    {
+        var (ns, name) = ObjectMetadata.Identity(rollout);
+        UsesAnnotation.Collect(Json.Annotations(rollout), collector);
         return collector.Build(UsageKinds.Rollout, ns, name);
     }
 }

@@ -237,6 +237,28 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
             },
         }, Namespace);
 
+    /// <summary>
+    /// The in-use shape of a ClusterCredential: a Pod that mounts its Secret (named as the credential), usedBy counting
+    /// it, the deletion blocked (InUse) while <paramref name="whileBlocked"/> checks what the engine must keep, then the
+    /// Pod deleted and the credential gone.
+    /// </summary>
+    public async Task DeleteWhileAPodUsesItAsync(string credential, string pod, Func<Task> whileBlocked)
+    {
+        await CreatePodUsingSecretAsync(pod, credential);
+        await EventuallyAsync(() => GetAsync<ClusterCredential>(credential), c => c?.Status?.UsedBy?.Count == 1, "the Pod to be counted as a user");
+
+        await DeleteAsync<ClusterCredential>(credential);
+
+        await EventuallyAsync(() => GetAsync<ClusterCredential>(credential),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse },
+            "the deletion to be blocked by the Pod");
+        await whileBlocked();
+
+        await DeletePodAsync(pod);
+
+        await EventuallyAsync(() => GetAsync<ClusterCredential>(credential), c => c is null, "the credential to go");
+    }
+
     /// <summary>Deletes a Pod (raw: the local control plane answers with a Status, which the typed client cannot read as a Pod).</summary>
     public async Task DeletePodAsync(string name)
     {

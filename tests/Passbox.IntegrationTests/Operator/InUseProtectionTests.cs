@@ -311,90 +311,83 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task Tekton_runs_block_deletion_while_running_including_through_their_ServiceAccount()
     {
+        const string workspace = "tekton-ws", throughAccount = "tekton-sa", step = "tekton-step", resolved = "tekton-resolved", podEnv = "tekton-podenv";
         var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns);
         try
         {
-            var workspace = await ReadyCredentialAsync("tekton-ws");
-            var throughAccount = await ReadyCredentialAsync("tekton-sa");
-            var step = await ReadyCredentialAsync("tekton-step");
-            var resolved = await ReadyCredentialAsync("tekton-resolved");
-            var podEnv = await ReadyCredentialAsync("tekton-podenv");
-            await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
-            await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
+            await BlocksUntilRemovedAsync(
+                [
+                    new(workspace, "PipelineRun build-1"),
 
-            await CreateCustomAsync(PipelineRuns, "build-1", new JsonObject
-            {
-                ["pipelineRef"] = new JsonObject { ["name"] = "build" },
-                ["workspaces"] = SecretWorkspace(workspace),
-            });
-            await CreateCustomAsync(PipelineRuns, "build-2", new JsonObject
-            {
-                ["pipelineRef"] = new JsonObject { ["name"] = "build" },
-                ["taskRunTemplate"] = new JsonObject
+                    // build-2 is a user through the ServiceAccount that lists the Secret.
+                    new(throughAccount, "PipelineRun build-2", "ServiceAccount builder"),
+                    new(step, "TaskRun unit-1"),
+                    new(resolved, "TaskRun unit-2"),
+                    new(podEnv, "PipelineRun build-2"),
+                ],
+                createUsers: async () =>
                 {
-                    ["serviceAccountName"] = "builder",
+                    await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
+                    await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
 
-                    // Tekton sets the pod template's env in every step of the run's Pods.
-                    ["podTemplate"] = new JsonObject { ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(podEnv))) },
-                },
-            });
-            await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject
-            {
-                ["taskSpec"] = new JsonObject
-                {
-                    ["steps"] = new JsonArray(new JsonObject
+                    await CreateCustomAsync(PipelineRuns, "build-1", new JsonObject
                     {
-                        ["name"] = "test",
-                        ["image"] = "registry.invalid/test:1",
-                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(step))),
-                    }),
+                        ["pipelineRef"] = new JsonObject { ["name"] = "build" },
+                        ["workspaces"] = SecretWorkspace(workspace),
+                    });
+                    await CreateCustomAsync(PipelineRuns, "build-2", new JsonObject
+                    {
+                        ["pipelineRef"] = new JsonObject { ["name"] = "build" },
+                        ["taskRunTemplate"] = new JsonObject
+                        {
+                            ["serviceAccountName"] = "builder",
+
+                            // Tekton sets the pod template's env in every step of the run's Pods.
+                            ["podTemplate"] = new JsonObject { ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(podEnv))) },
+                        },
+                    });
+                    await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject
+                    {
+                        ["taskSpec"] = new JsonObject
+                        {
+                            ["steps"] = new JsonArray(new JsonObject
+                            {
+                                ["name"] = "test",
+                                ["image"] = "registry.invalid/test:1",
+                                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(step))),
+                            }),
+                        },
+                    });
+
+                    // unit-2 refers to its Task; the Secret shows only in the spec Tekton resolves into the status, after creation.
+                    await CreateCustomAsync(TaskRuns, "unit-2", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "integration" } });
+                    await SetRunResolvedAsync(TaskRuns, "unit-2", "taskSpec", new JsonObject
+                    {
+                        ["steps"] = new JsonArray(new JsonObject
+                        {
+                            ["name"] = "test",
+                            ["image"] = "registry.invalid/test:1",
+                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(resolved))),
+                        }),
+                    });
                 },
-            });
-
-            // unit-2 refers to its Task; the Secret shows only in the spec Tekton resolves into the status, after creation.
-            await CreateCustomAsync(TaskRuns, "unit-2", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "integration" } });
-            await SetRunResolvedAsync(TaskRuns, "unit-2", "taskSpec", new JsonObject
-            {
-                ["steps"] = new JsonArray(new JsonObject
+                removeUsers: async () =>
                 {
-                    ["name"] = "test",
-                    ["image"] = "registry.invalid/test:1",
-                    ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(resolved))),
-                }),
-            });
+                    await run.RestartOperatorAsync();
+                    await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
+                    (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
+                    await WaitBlockedAsync(workspace, "PipelineRun build-1");
 
-            // build-2 is a user through the ServiceAccount that lists the Secret.
-            await WaitUsedByAsync(workspace, "PipelineRun build-1");
-            await WaitUsedByAsync(throughAccount, "PipelineRun build-2", "ServiceAccount builder");
-            await WaitUsedByAsync(step, "TaskRun unit-1");
-            await WaitUsedByAsync(resolved, "TaskRun unit-2");
-            await WaitUsedByAsync(podEnv, "PipelineRun build-2");
+                    await SetRunSucceededAsync(PipelineRuns, "build-2");
+                    var onlyAccount = await WaitUsedByCountAsync(throughAccount, 1);
+                    onlyAccount.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "builder");
+                    await WaitGoneAsync(podEnv);
 
-            await kit.DeleteAsync<PipelineCredential>(workspace);
-            await kit.DeleteAsync<PipelineCredential>(step);
-            await kit.DeleteAsync<PipelineCredential>(resolved);
-            await kit.DeleteAsync<PipelineCredential>(podEnv);
-            await WaitBlockedAsync(workspace, "PipelineRun build-1");
-            await WaitBlockedAsync(step, "TaskRun unit-1");
-            await WaitBlockedAsync(resolved, "TaskRun unit-2");
-            await WaitBlockedAsync(podEnv, "PipelineRun build-2");
-
-            await run.RestartOperatorAsync();
-            await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
-            (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
-            await WaitBlockedAsync(workspace, "PipelineRun build-1");
-
-            await SetRunSucceededAsync(PipelineRuns, "build-2");
-            var onlyAccount = await WaitUsedByCountAsync(throughAccount, 1);
-            onlyAccount.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "builder");
-            await WaitGoneAsync(podEnv);
-
-            await SetRunSucceededAsync(PipelineRuns, "build-1");
-            await SetRunSucceededAsync(TaskRuns, "unit-1");
-            await SetRunSucceededAsync(TaskRuns, "unit-2");
-            await WaitGoneAsync(workspace);
-            await WaitGoneAsync(step);
-            await WaitGoneAsync(resolved);
+                    await SetRunSucceededAsync(PipelineRuns, "build-1");
+                    await SetRunSucceededAsync(TaskRuns, "unit-1");
+                    await SetRunSucceededAsync(TaskRuns, "unit-2");
+                    await admin.CoreV1.DeleteNamespacedServiceAccountAsync("builder", run.Namespace);
+                });
         }
         finally
         {
@@ -471,83 +464,58 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task An_Argo_Workflow_blocks_deletion_until_it_finishes()
     {
+        const string env = "argo-env", pull = "argo-pull", git = "argo-git", patched = "argo-patched";
         var created = await EnsureCrdsAsync(Workflows);
         try
         {
-            var env = await ReadyCredentialAsync("argo-env");
-            var pull = await ReadyCredentialAsync("argo-pull");
-            var git = await ReadyCredentialAsync("argo-git");
-            var patched = await ReadyCredentialAsync("argo-patched");
-            await CreateCustomAsync(Workflows, "etl", new JsonObject
-            {
-                ["entrypoint"] = "main",
-                ["arguments"] = new JsonObject
+            await BlocksUntilRemovedAsync(
+                [new(env, "Workflow etl"), new(pull, "Workflow etl"), new(git, "Workflow etl"), new(patched, "Workflow etl")],
+                createUsers: () => CreateCustomAsync(Workflows, "etl", new JsonObject
                 {
-                    ["parameters"] = new JsonArray(new JsonObject { ["name"] = "hook-secret", ["value"] = patched }),
-                },
-                ["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = pull }),
-                ["templates"] = new JsonArray(
-                    new JsonObject
+                    ["entrypoint"] = "main",
+                    ["arguments"] = new JsonObject
                     {
-                        ["name"] = "main",
-                        ["container"] = new JsonObject
-                        {
-                            ["image"] = "registry.invalid/etl:1",
-                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(env))),
-                        },
+                        ["parameters"] = new JsonArray(new JsonObject { ["name"] = "hook-secret", ["value"] = patched }),
                     },
-                    new JsonObject
-                    {
-                        // The controller clones the repository for this step with the Secret; no container names it.
-                        ["name"] = "checkout",
-                        ["inputs"] = new JsonObject
+                    ["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = pull }),
+                    ["templates"] = new JsonArray(
+                        new JsonObject
                         {
-                            ["artifacts"] = new JsonArray(new JsonObject
+                            ["name"] = "main",
+                            ["container"] = new JsonObject
                             {
-                                ["name"] = "source",
-                                ["path"] = "/src",
-                                ["git"] = new JsonObject
-                                {
-                                    ["repo"] = "https://git.invalid/etl.git",
-                                    ["passwordSecret"] = new JsonObject { ["name"] = git, ["key"] = "token" },
-                                },
-                            }),
+                                ["image"] = "registry.invalid/etl:1",
+                                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(env))),
+                            },
                         },
-                        ["container"] = new JsonObject { ["image"] = "registry.invalid/etl:1" },
-                    },
-                    new JsonObject
-                    {
-                        // Only the pod spec patch mounts this Secret, named through a workflow parameter.
-                        ["name"] = "notify",
-                        ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
-                        ["podSpecPatch"] = "volumes:\n  - name: hook\n    secret:\n      secretName: {{workflow.parameters.hook-secret}}\n",
-                    }),
-            });
-            await WaitUsedByAsync(env, "Workflow etl");
-            await WaitUsedByAsync(pull, "Workflow etl");
-            await WaitUsedByAsync(git, "Workflow etl");
-            await WaitUsedByAsync(patched, "Workflow etl");
-
-            await kit.DeleteAsync<PipelineCredential>(env);
-            await kit.DeleteAsync<PipelineCredential>(pull);
-            await kit.DeleteAsync<PipelineCredential>(git);
-            await kit.DeleteAsync<PipelineCredential>(patched);
-            await WaitBlockedAsync(env, "Workflow etl");
-            await WaitBlockedAsync(pull, "Workflow etl");
-            await WaitBlockedAsync(git, "Workflow etl");
-            await WaitBlockedAsync(patched, "Workflow etl");
-            (await kit.TryGetSecretAsync(env)).Should().NotBeNull("the Secret stays while the Workflow runs");
-            (await kit.TryGetSecretAsync(git)).Should().NotBeNull("a Secret only a git artifact names stays while the Workflow runs");
-            (await kit.TryGetSecretAsync(patched)).Should().NotBeNull("a Secret only a pod spec patch mounts stays while the Workflow runs");
-
-            await controlPlane.AdminApi.PatchAsync<JsonObject>(
-                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl")) + "/status",
-                new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
-                CancellationToken.None);
-            await WaitGoneAsync(env);
-            await WaitGoneAsync(pull);
-            await WaitGoneAsync(git);
-            await WaitGoneAsync(patched);
+                        new JsonObject
+                        {
+                            // The controller clones the repository for this step with the Secret; no container names it.
+                            ["name"] = "checkout",
+                            ["inputs"] = new JsonObject
+                            {
+                                ["artifacts"] = new JsonArray(new JsonObject
+                                {
+                                    ["name"] = "source",
+                                    ["path"] = "/src",
+                                    ["git"] = new JsonObject
+                                    {
+                                        ["repo"] = "https://git.invalid/etl.git",
+                                        ["passwordSecret"] = new JsonObject { ["name"] = git, ["key"] = "token" },
+                                    },
+                                }),
+                            },
+                            ["container"] = new JsonObject { ["image"] = "registry.invalid/etl:1" },
+                        },
+                        new JsonObject
+                        {
+                            // Only the pod spec patch mounts this Secret, named through a workflow parameter.
+                            ["name"] = "notify",
+                            ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
+                            ["podSpecPatch"] = "volumes:\n  - name: hook\n    secret:\n      secretName: {{workflow.parameters.hook-secret}}\n",
+                        }),
+                }),
+                removeUsers: () => SetWorkflowPhaseAsync("etl", "Succeeded"));
         }
         finally
         {
@@ -563,49 +531,43 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_Secret_named_only_by_a_Task_of_a_running_PipelineRuns_Pipeline_is_kept_until_the_run_finishes()
     {
+        const string later = "tekton-later-task", byTaskRun = "tekton-taskref", idle = "tekton-idle-task";
         var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
         try
         {
-            var later = await ReadyCredentialAsync("tekton-later-task");
-            var byTaskRun = await ReadyCredentialAsync("tekton-taskref");
-            var idle = await ReadyCredentialAsync("tekton-idle-task");
-            await CreateCustomAsync(Tasks, "deploy", TaskSpecUsing(later));
-            await CreateCustomAsync(Tasks, "unit", TaskSpecUsing(byTaskRun));
-            await CreateCustomAsync(Tasks, "unused", TaskSpecUsing(idle));
-            await CreateCustomAsync(Pipelines, "release", new JsonObject
-            {
-                ["tasks"] = new JsonArray(
-                    new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone" } },
-                    new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy" } }),
-            });
+            await BlocksUntilRemovedAsync(
+                [new(later, "PipelineRun release-1"), new(byTaskRun, "TaskRun unit-1"), new(idle)],
+                createUsers: async () =>
+                {
+                    await CreateCustomAsync(Tasks, "deploy", TaskSpecUsing(later));
+                    await CreateCustomAsync(Tasks, "unit", TaskSpecUsing(byTaskRun));
+                    await CreateCustomAsync(Tasks, "unused", TaskSpecUsing(idle));
+                    await CreateCustomAsync(Pipelines, "release", new JsonObject
+                    {
+                        ["tasks"] = new JsonArray(
+                            new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone" } },
+                            new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy" } }),
+                    });
 
-            // Just created: Tekton has not resolved the Pipeline into the status yet.
-            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject { ["pipelineRef"] = new JsonObject { ["name"] = "release" } });
-            await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "unit" } });
-            await WaitUsedByAsync(later, "PipelineRun release-1");
-            await WaitUsedByAsync(byTaskRun, "TaskRun unit-1");
-            ((await kit.GetAsync<PipelineCredential>(idle))!.Status?.UsedBy?.Count ?? 0).Should().Be(0, "a Task nothing runs is no user");
+                    // Just created: Tekton has not resolved the Pipeline into the status yet.
+                    await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject { ["pipelineRef"] = new JsonObject { ["name"] = "release" } });
+                    await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "unit" } });
+                    await WaitUsedByAsync(later, "PipelineRun release-1");
 
-            // Running: the Pipeline resolved into the status still names its deploy Task by reference, whose TaskRun
-            // does not exist yet.
-            await SetRunResolvedAsync(PipelineRuns, "release-1", "pipelineSpec", new JsonObject
-            {
-                ["tasks"] = new JsonArray(
-                    new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone", ["kind"] = "Task" } },
-                    new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy", ["kind"] = "Task" } }),
-            });
-            await kit.DeleteAsync<PipelineCredential>(later);
-            await kit.DeleteAsync<PipelineCredential>(byTaskRun);
-            await kit.DeleteAsync<PipelineCredential>(idle);
-            await WaitBlockedAsync(later, "PipelineRun release-1");
-            await WaitBlockedAsync(byTaskRun, "TaskRun unit-1");
-            await WaitGoneAsync(idle);
-            (await kit.TryGetSecretAsync(later)).Should().NotBeNull("the deploy task has yet to start and mount it");
-
-            await SetRunSucceededAsync(PipelineRuns, "release-1");
-            await SetRunSucceededAsync(TaskRuns, "unit-1");
-            await WaitGoneAsync(later);
-            await WaitGoneAsync(byTaskRun);
+                    // Running: the Pipeline resolved into the status still names its deploy Task by reference, whose TaskRun
+                    // does not exist yet.
+                    await SetRunResolvedAsync(PipelineRuns, "release-1", "pipelineSpec", new JsonObject
+                    {
+                        ["tasks"] = new JsonArray(
+                            new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone", ["kind"] = "Task" } },
+                            new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy", ["kind"] = "Task" } }),
+                    });
+                },
+                removeUsers: async () =>
+                {
+                    await SetRunSucceededAsync(PipelineRuns, "release-1");
+                    await SetRunSucceededAsync(TaskRuns, "unit-1");
+                });
         }
         finally
         {
@@ -622,59 +584,52 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_Secret_a_run_names_only_through_a_parameter_of_the_Task_it_refers_to_is_kept_until_the_run_finishes()
     {
+        const string throughPipeline = "tekton-param-pipeline", throughTaskRun = "tekton-param-taskrun", overridden = "tekton-param-default";
         var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
         try
         {
-            var throughPipeline = await ReadyCredentialAsync("tekton-param-pipeline");
-            var throughTaskRun = await ReadyCredentialAsync("tekton-param-taskrun");
-            var overridden = await ReadyCredentialAsync("tekton-param-default");
-            await CreateCustomAsync(Tasks, "deploy-with", new JsonObject
-            {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = overridden }),
-                ["steps"] = new JsonArray(new JsonObject
+            await BlocksUntilRemovedAsync(
+                [new(throughPipeline, "PipelineRun release-with-1"), new(throughTaskRun, "TaskRun deploy-with-1"), new(overridden)],
+                createUsers: async () =>
                 {
-                    ["name"] = "run",
-                    ["image"] = "registry.invalid/tool:1",
-                    ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("$(params.secret)"))),
-                }),
-                ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "$(params.secret)" } }),
-            });
-            await CreateCustomAsync(Pipelines, "release-with", new JsonObject
-            {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["type"] = "string" }),
-                ["tasks"] = new JsonArray(new JsonObject
+                    await CreateCustomAsync(Tasks, "deploy-with", new JsonObject
+                    {
+                        ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = overridden }),
+                        ["steps"] = new JsonArray(new JsonObject
+                        {
+                            ["name"] = "run",
+                            ["image"] = "registry.invalid/tool:1",
+                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("$(params.secret)"))),
+                        }),
+                        ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "$(params.secret)" } }),
+                    });
+                    await CreateCustomAsync(Pipelines, "release-with", new JsonObject
+                    {
+                        ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["type"] = "string" }),
+                        ["tasks"] = new JsonArray(new JsonObject
+                        {
+                            ["name"] = "deploy",
+                            ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
+                            ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target-secret)" }),
+                        }),
+                    });
+
+                    await CreateCustomAsync(PipelineRuns, "release-with-1", new JsonObject
+                    {
+                        ["pipelineRef"] = new JsonObject { ["name"] = "release-with" },
+                        ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["value"] = throughPipeline }),
+                    });
+                    await CreateCustomAsync(TaskRuns, "deploy-with-1", new JsonObject
+                    {
+                        ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
+                        ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = throughTaskRun }),
+                    });
+                },
+                removeUsers: async () =>
                 {
-                    ["name"] = "deploy",
-                    ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
-                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target-secret)" }),
-                }),
-            });
-
-            await CreateCustomAsync(PipelineRuns, "release-with-1", new JsonObject
-            {
-                ["pipelineRef"] = new JsonObject { ["name"] = "release-with" },
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["value"] = throughPipeline }),
-            });
-            await CreateCustomAsync(TaskRuns, "deploy-with-1", new JsonObject
-            {
-                ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = throughTaskRun }),
-            });
-            await WaitUsedByAsync(throughPipeline, "PipelineRun release-with-1");
-            await WaitUsedByAsync(throughTaskRun, "TaskRun deploy-with-1");
-
-            await kit.DeleteAsync<PipelineCredential>(throughPipeline);
-            await kit.DeleteAsync<PipelineCredential>(throughTaskRun);
-            await kit.DeleteAsync<PipelineCredential>(overridden);
-            await WaitBlockedAsync(throughPipeline, "PipelineRun release-with-1");
-            await WaitBlockedAsync(throughTaskRun, "TaskRun deploy-with-1");
-            await WaitGoneAsync(overridden);
-            (await kit.TryGetSecretAsync(throughPipeline)).Should().NotBeNull("the deploy task has yet to start and mount it");
-
-            await SetRunSucceededAsync(PipelineRuns, "release-with-1");
-            await SetRunSucceededAsync(TaskRuns, "deploy-with-1");
-            await WaitGoneAsync(throughPipeline);
-            await WaitGoneAsync(throughTaskRun);
+                    await SetRunSucceededAsync(PipelineRuns, "release-with-1");
+                    await SetRunSucceededAsync(TaskRuns, "deploy-with-1");
+                });
         }
         finally
         {
@@ -690,74 +645,64 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_Secret_a_Workflow_names_only_through_an_argument_of_its_WorkflowTemplate_is_kept_until_it_finishes()
     {
+        const string global = "argo-param-global", input = "argo-param-input";
         var created = await EnsureCrdsAsync(Workflows, WorkflowTemplates);
         try
         {
-            var global = await ReadyCredentialAsync("argo-param-global");
-            var input = await ReadyCredentialAsync("argo-param-input");
-            await CreateCustomAsync(WorkflowTemplates, "etl-with", new JsonObject
-            {
-                ["entrypoint"] = "main",
-                ["templates"] = new JsonArray(
-                    new JsonObject
-                    {
-                        ["name"] = "main",
-                        ["container"] = new JsonObject
-                        {
-                            ["image"] = "registry.invalid/etl:1",
-                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("{{workflow.parameters.conn}}"))),
-                        },
-                    },
-                    new JsonObject
-                    {
-                        ["name"] = "load",
-                        ["inputs"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret" }) },
-                        ["container"] = new JsonObject
-                        {
-                            ["image"] = "registry.invalid/load:1",
-                            ["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "creds", ["mountPath"] = "/creds" }),
-                        },
-                        ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "{{inputs.parameters.secret}}" } }),
-                    }),
-            });
-            await CreateCustomAsync(Workflows, "etl-with-1", new JsonObject
-            {
-                ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl-with" },
-                ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "conn", ["value"] = global }) },
-            });
-            await CreateCustomAsync(Workflows, "load-1", new JsonObject
-            {
-                ["entrypoint"] = "main",
-                ["templates"] = new JsonArray(new JsonObject
+            await BlocksUntilRemovedAsync(
+                [new(global, "Workflow etl-with-1"), new(input, "Workflow load-1")],
+                createUsers: async () =>
                 {
-                    ["name"] = "main",
-                    ["steps"] = new JsonArray(new JsonArray(new JsonObject
+                    await CreateCustomAsync(WorkflowTemplates, "etl-with", new JsonObject
                     {
-                        ["name"] = "load",
-                        ["templateRef"] = new JsonObject { ["name"] = "etl-with", ["template"] = "load" },
-                        ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = input }) },
-                    })),
-                }),
-            });
-            await WaitUsedByAsync(global, "Workflow etl-with-1");
-            await WaitUsedByAsync(input, "Workflow load-1");
-
-            await kit.DeleteAsync<PipelineCredential>(global);
-            await kit.DeleteAsync<PipelineCredential>(input);
-            await WaitBlockedAsync(global, "Workflow etl-with-1");
-            await WaitBlockedAsync(input, "Workflow load-1");
-            (await kit.TryGetSecretAsync(input)).Should().NotBeNull("the load step has yet to start and mount it");
-
-            foreach (var workflow in (string[])["etl-with-1", "load-1"])
-            {
-                await controlPlane.AdminApi.PatchAsync<JsonObject>(
-                    Workflows.ItemPath(new ObjectKey(run.Namespace, workflow)) + "/status",
-                    new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
-                    CancellationToken.None);
-            }
-
-            await WaitGoneAsync(global);
-            await WaitGoneAsync(input);
+                        ["entrypoint"] = "main",
+                        ["templates"] = new JsonArray(
+                            new JsonObject
+                            {
+                                ["name"] = "main",
+                                ["container"] = new JsonObject
+                                {
+                                    ["image"] = "registry.invalid/etl:1",
+                                    ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("{{workflow.parameters.conn}}"))),
+                                },
+                            },
+                            new JsonObject
+                            {
+                                ["name"] = "load",
+                                ["inputs"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret" }) },
+                                ["container"] = new JsonObject
+                                {
+                                    ["image"] = "registry.invalid/load:1",
+                                    ["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "creds", ["mountPath"] = "/creds" }),
+                                },
+                                ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "{{inputs.parameters.secret}}" } }),
+                            }),
+                    });
+                    await CreateCustomAsync(Workflows, "etl-with-1", new JsonObject
+                    {
+                        ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl-with" },
+                        ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "conn", ["value"] = global }) },
+                    });
+                    await CreateCustomAsync(Workflows, "load-1", new JsonObject
+                    {
+                        ["entrypoint"] = "main",
+                        ["templates"] = new JsonArray(new JsonObject
+                        {
+                            ["name"] = "main",
+                            ["steps"] = new JsonArray(new JsonArray(new JsonObject
+                            {
+                                ["name"] = "load",
+                                ["templateRef"] = new JsonObject { ["name"] = "etl-with", ["template"] = "load" },
+                                ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = input }) },
+                            })),
+                        }),
+                    });
+                },
+                removeUsers: async () =>
+                {
+                    await SetWorkflowPhaseAsync("etl-with-1", "Succeeded");
+                    await SetWorkflowPhaseAsync("load-1", "Succeeded");
+                });
         }
         finally
         {
@@ -773,59 +718,42 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_CronWorkflow_keeps_the_Secrets_of_its_spec_and_of_its_WorkflowTemplate_until_it_is_deleted()
     {
+        const string inSpec = "argo-cron-spec", inTemplate = "argo-cron-template";
         var created = await EnsureCrdsAsync(Workflows, CronWorkflows, WorkflowTemplates);
         try
         {
-            var inSpec = await ReadyCredentialAsync("argo-cron-spec");
-            var inTemplate = await ReadyCredentialAsync("argo-cron-template");
-            await CreateCustomAsync(WorkflowTemplates, "etl", new JsonObject
-            {
-                ["entrypoint"] = "main",
-                ["templates"] = new JsonArray(new JsonObject
+            await BlocksUntilRemovedAsync(
+                [new(inSpec, "CronWorkflow nightly-report"), new(inTemplate, "CronWorkflow nightly-etl", "Workflow etl-adhoc")],
+                createUsers: async () =>
                 {
-                    ["name"] = "main",
-                    ["container"] = new JsonObject
+                    await CreateCustomAsync(WorkflowTemplates, "etl", WorkflowTemplateSpecUsing(inTemplate));
+                    await CreateCustomAsync(CronWorkflows, "nightly-report", new JsonObject
                     {
-                        ["image"] = "registry.invalid/etl:1",
-                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(inTemplate))),
-                    },
-                }),
-            });
-            await CreateCustomAsync(CronWorkflows, "nightly-report", new JsonObject
-            {
-                ["schedule"] = "0 2 * * *",
-                ["workflowSpec"] = new JsonObject
-                {
-                    ["entrypoint"] = "main",
-                    ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = inSpec } }),
-                    ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
+                        ["schedule"] = "0 2 * * *",
+                        ["workflowSpec"] = new JsonObject
+                        {
+                            ["entrypoint"] = "main",
+                            ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = inSpec } }),
+                            ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
+                        },
+                    });
+                    await CreateCustomAsync(CronWorkflows, "nightly-etl", new JsonObject
+                    {
+                        ["schedule"] = "0 3 * * *",
+                        ["workflowSpec"] = new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } },
+                    });
+                    await CreateCustomAsync(Workflows, "etl-adhoc", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } });
                 },
-            });
-            await CreateCustomAsync(CronWorkflows, "nightly-etl", new JsonObject
-            {
-                ["schedule"] = "0 3 * * *",
-                ["workflowSpec"] = new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } },
-            });
-            await CreateCustomAsync(Workflows, "etl-adhoc", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } });
-            await WaitUsedByAsync(inSpec, "CronWorkflow nightly-report");
-            await WaitUsedByAsync(inTemplate, "CronWorkflow nightly-etl", "Workflow etl-adhoc");
+                removeUsers: async () =>
+                {
+                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-report");
+                    await WaitGoneAsync(inSpec);
 
-            await kit.DeleteAsync<PipelineCredential>(inSpec);
-            await kit.DeleteAsync<PipelineCredential>(inTemplate);
-            await WaitBlockedAsync(inSpec, "CronWorkflow nightly-report");
-            await WaitBlockedAsync(inTemplate, "CronWorkflow nightly-etl");
-
-            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-report");
-            await WaitGoneAsync(inSpec);
-
-            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-etl");
-            await WaitBlockedAsync(inTemplate, "Workflow etl-adhoc");
-            (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the template has not finished");
-            await controlPlane.AdminApi.PatchAsync<JsonObject>(
-                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl-adhoc")) + "/status",
-                new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
-                CancellationToken.None);
-            await WaitGoneAsync(inTemplate);
+                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-etl");
+                    await WaitBlockedAsync(inTemplate, "Workflow etl-adhoc");
+                    (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the template has not finished");
+                    await SetWorkflowPhaseAsync("etl-adhoc", "Succeeded");
+                });
         }
         finally
         {
@@ -841,6 +769,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_Secret_named_only_by_a_ClusterWorkflowTemplate_is_kept_while_a_Workflow_or_CronWorkflow_of_the_namespace_runs_it()
     {
+        const string inTemplate = "argo-cluster-template", inHook = "argo-cluster-hook";
         var created = await EnsureCrdsAsync(Workflows, CronWorkflows, ClusterWorkflowTemplates);
         // Cluster-scoped names are shared by every test namespace: the run's own keeps them apart.
         var etl = $"etl-{run.Namespace}";
@@ -849,61 +778,41 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             await run.StopOperatorAsync();
             await run.StartOperatorAsync(everyNamespace: true);
-            var inTemplate = await ReadyCredentialAsync("argo-cluster-template");
-            var inHook = await ReadyCredentialAsync("argo-cluster-hook");
-            await CreateCustomAsync(ClusterWorkflowTemplates, etl, new JsonObject
-            {
-                ["entrypoint"] = "main",
-                ["templates"] = new JsonArray(new JsonObject
+            await BlocksUntilRemovedAsync(
+                [new(inTemplate, "Workflow etl-shared"), new(inHook, "CronWorkflow nightly-shared")],
+                createUsers: async () =>
                 {
-                    ["name"] = "main",
-                    ["container"] = new JsonObject
+                    await CreateCustomAsync(ClusterWorkflowTemplates, etl, WorkflowTemplateSpecUsing(inTemplate));
+                    await CreateCustomAsync(ClusterWorkflowTemplates, notifier, new JsonObject
                     {
-                        ["image"] = "registry.invalid/etl:1",
-                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(inTemplate))),
-                    },
-                }),
-            });
-            await CreateCustomAsync(ClusterWorkflowTemplates, notifier, new JsonObject
-            {
-                ["templates"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "notify",
-                    ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
-                    ["volumes"] = new JsonArray(new JsonObject { ["name"] = "hook", ["secret"] = new JsonObject { ["secretName"] = inHook } }),
-                }),
-            });
-            await CreateCustomAsync(Workflows, "etl-shared", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = etl, ["clusterScope"] = true } });
-            await CreateCustomAsync(CronWorkflows, "nightly-shared", new JsonObject
-            {
-                ["schedule"] = "0 2 * * *",
-                ["workflowSpec"] = new JsonObject
-                {
-                    ["entrypoint"] = "main",
-                    ["hooks"] = new JsonObject
+                        ["templates"] = new JsonArray(new JsonObject
+                        {
+                            ["name"] = "notify",
+                            ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
+                            ["volumes"] = new JsonArray(new JsonObject { ["name"] = "hook", ["secret"] = new JsonObject { ["secretName"] = inHook } }),
+                        }),
+                    });
+                    await CreateCustomAsync(Workflows, "etl-shared", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = etl, ["clusterScope"] = true } });
+                    await CreateCustomAsync(CronWorkflows, "nightly-shared", new JsonObject
                     {
-                        ["exit"] = new JsonObject { ["templateRef"] = new JsonObject { ["name"] = notifier, ["template"] = "notify", ["clusterScope"] = true } },
-                    },
-                    ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
+                        ["schedule"] = "0 2 * * *",
+                        ["workflowSpec"] = new JsonObject
+                        {
+                            ["entrypoint"] = "main",
+                            ["hooks"] = new JsonObject
+                            {
+                                ["exit"] = new JsonObject { ["templateRef"] = new JsonObject { ["name"] = notifier, ["template"] = "notify", ["clusterScope"] = true } },
+                            },
+                            ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
+                        },
+                    });
                 },
-            });
-            await WaitUsedByAsync(inTemplate, "Workflow etl-shared");
-            await WaitUsedByAsync(inHook, "CronWorkflow nightly-shared");
-
-            await kit.DeleteAsync<PipelineCredential>(inTemplate);
-            await kit.DeleteAsync<PipelineCredential>(inHook);
-            await WaitBlockedAsync(inTemplate, "Workflow etl-shared");
-            await WaitBlockedAsync(inHook, "CronWorkflow nightly-shared");
-            (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the ClusterWorkflowTemplate has not finished");
-            (await kit.TryGetSecretAsync(inHook)).Should().NotBeNull("the CronWorkflow whose exit hook runs the ClusterWorkflowTemplate still exists");
-
-            await controlPlane.AdminApi.PatchAsync<JsonObject>(
-                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl-shared")) + "/status",
-                new JsonObject { ["status"] = new JsonObject { ["phase"] = "Succeeded" } },
-                CancellationToken.None);
-            await WaitGoneAsync(inTemplate);
-            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-shared");
-            await WaitGoneAsync(inHook);
+                removeUsers: async () =>
+                {
+                    await SetWorkflowPhaseAsync("etl-shared", "Succeeded");
+                    await WaitGoneAsync(inTemplate);
+                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-shared");
+                });
         }
         finally
         {
@@ -920,28 +829,24 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task An_operator_watching_one_namespace_leaves_ClusterWorkflowTemplates_alone_and_the_uses_annotation_covers_their_runs()
     {
+        const string annotated = "argo-cluster-annotated";
         var created = await EnsureCrdsAsync(Workflows, ClusterWorkflowTemplates);
         try
         {
-            var annotated = await ReadyCredentialAsync("argo-cluster-annotated");
-            await CreateCustomAsync(Workflows, "etl-annotated", new JsonObject
-            {
-                ["workflowTemplateRef"] = new JsonObject { ["name"] = "shared-etl", ["clusterScope"] = true },
-            }, annotations: Uses(annotated));
-            await WaitUsedByAsync(annotated, "Workflow etl-annotated");
+            await BlocksUntilRemovedAsync(
+                annotated,
+                "Workflow etl-annotated",
+                secret => CreateCustomAsync(Workflows, "etl-annotated", new JsonObject
+                {
+                    ["workflowTemplateRef"] = new JsonObject { ["name"] = "shared-etl", ["clusterScope"] = true },
+                }, annotations: Uses(secret)),
+                () => SetWorkflowPhaseAsync("etl-annotated", "Failed"));
+
             await ClusterTestKit.EventuallyAsync(
                 () => Task.FromResult(run.Host.LogLines.Any(line => line.Contains("clusterworkflowtemplates.argoproj.io exists, but the operator watches namespace", StringComparison.Ordinal))),
                 said => said,
                 "the operator to say it does not read ClusterWorkflowTemplates");
             run.Host.LogLines.Should().NotContain(line => line.Contains("watching ClusterWorkflowTemplate objects", StringComparison.Ordinal));
-
-            await kit.DeleteAsync<PipelineCredential>(annotated);
-            await WaitBlockedAsync(annotated, "Workflow etl-annotated");
-            await controlPlane.AdminApi.PatchAsync<JsonObject>(
-                Workflows.ItemPath(new ObjectKey(run.Namespace, "etl-annotated")) + "/status",
-                new JsonObject { ["status"] = new JsonObject { ["phase"] = "Failed" } },
-                CancellationToken.None);
-            await WaitGoneAsync(annotated);
         }
         finally
         {
@@ -956,40 +861,37 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task An_Argo_Rollout_blocks_deletion_through_its_pod_template_or_the_Deployment_it_takes_it_from()
     {
+        const string own = "rollout-template", referenced = "rollout-workload";
         var created = await EnsureCrdsAsync(Rollouts);
         try
         {
-            var own = await ReadyCredentialAsync("rollout-template");
-            var referenced = await ReadyCredentialAsync("rollout-workload");
-            await CreateCustomAsync(Rollouts, "orders-api", new JsonObject
-            {
-                ["replicas"] = 0,
-                ["selector"] = JsonNode.Parse(KubernetesJson.Serialize(Selector("orders-api"))),
-                ["strategy"] = new JsonObject { ["canary"] = new JsonObject { ["steps"] = new JsonArray(new JsonObject { ["setWeight"] = 20 }) } },
-                ["template"] = JsonNode.Parse(KubernetesJson.Serialize(Template("orders-api", PodUsing(own)))),
-            });
-            await admin.AppsV1.CreateNamespacedDeploymentAsync(
-                new V1Deployment { Metadata = Meta("payments-api"), Spec = new V1DeploymentSpec { Replicas = 0, Selector = Selector("payments-api"), Template = Template("payments-api", PodUsing(referenced)) } },
-                run.Namespace);
-            await CreateCustomAsync(Rollouts, "payments", new JsonObject
-            {
-                ["workloadRef"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = "payments-api", ["scaleDown"] = "onsuccess" },
-            });
-            await WaitUsedByAsync(own, "Rollout orders-api");
-            await WaitUsedByAsync(referenced, "Deployment payments-api", "Rollout payments");
-
-            await kit.DeleteAsync<PipelineCredential>(own);
-            await kit.DeleteAsync<PipelineCredential>(referenced);
-            await WaitBlockedAsync(own, "Rollout orders-api");
-            await WaitBlockedAsync(referenced, "Rollout payments");
-            (await kit.TryGetSecretAsync(own)).Should().NotBeNull("a Rollout scaled to zero keeps its template's Secrets, as a Deployment does");
-
-            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "orders-api");
-            await WaitGoneAsync(own);
-            await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "payments");
-            await WaitUsedByAsync(referenced, "Deployment payments-api");
-            await admin.AppsV1.DeleteNamespacedDeploymentAsync("payments-api", run.Namespace);
-            await WaitGoneAsync(referenced);
+            await BlocksUntilRemovedAsync(
+                [new(own, "Rollout orders-api"), new(referenced, "Deployment payments-api", "Rollout payments")],
+                createUsers: async () =>
+                {
+                    await CreateCustomAsync(Rollouts, "orders-api", new JsonObject
+                    {
+                        ["replicas"] = 0,
+                        ["selector"] = JsonNode.Parse(KubernetesJson.Serialize(Selector("orders-api"))),
+                        ["strategy"] = new JsonObject { ["canary"] = new JsonObject { ["steps"] = new JsonArray(new JsonObject { ["setWeight"] = 20 }) } },
+                        ["template"] = JsonNode.Parse(KubernetesJson.Serialize(Template("orders-api", PodUsing(own)))),
+                    });
+                    await admin.AppsV1.CreateNamespacedDeploymentAsync(
+                        new V1Deployment { Metadata = Meta("payments-api"), Spec = new V1DeploymentSpec { Replicas = 0, Selector = Selector("payments-api"), Template = Template("payments-api", PodUsing(referenced)) } },
+                        run.Namespace);
+                    await CreateCustomAsync(Rollouts, "payments", new JsonObject
+                    {
+                        ["workloadRef"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = "payments-api", ["scaleDown"] = "onsuccess" },
+                    });
+                },
+                removeUsers: async () =>
+                {
+                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "orders-api");
+                    await WaitGoneAsync(own);
+                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "payments");
+                    await WaitUsedByAsync(referenced, "Deployment payments-api");
+                    await admin.AppsV1.DeleteNamespacedDeploymentAsync("payments-api", run.Namespace);
+                });
         }
         finally
         {
@@ -1017,20 +919,21 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_blocked_deletion_survives_an_operator_restart_and_completes_when_the_user_goes()
     {
-        var secret = await ReadyCredentialAsync("restart");
-        await CreatePodAsync("holder", PodUsing(secret));
-        await kit.DeleteAsync<PipelineCredential>(secret);
-        await WaitBlockedAsync(secret, "Pod holder");
+        await BlocksUntilRemovedAsync(
+            "restart",
+            "Pod holder",
+            secret => CreatePodAsync("holder", PodUsing(secret)),
+            async () =>
+            {
+                await run.RestartOperatorAsync();
 
-        await run.RestartOperatorAsync();
+                // Once the new operator has decided about the credential, a wrong release would have begun.
+                await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, "restart");
+                await WaitBlockedAsync("restart", "Pod holder");
+                (await kit.TryGetSecretAsync("restart")).Should().NotBeNull();
 
-        // Once the new operator has decided about the credential, a wrong release would have begun.
-        await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, secret);
-        await WaitBlockedAsync(secret, "Pod holder");
-        (await kit.TryGetSecretAsync(secret)).Should().NotBeNull();
-
-        await DeletePodAsync("holder");
-        await WaitGoneAsync(secret);
+                await DeletePodAsync("holder");
+            });
     }
 
     [Fact]
@@ -1195,18 +1098,63 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     /// The whole life of one user: a Ready credential, the user, usedBy naming it, a deletion blocked with the user
     /// named, and credential and generated Secret gone once the user is.
     /// </summary>
-    private async Task BlocksUntilRemovedAsync(string credential, string user, Func<string, Task> createUser, Func<Task> removeUser)
+    private Task BlocksUntilRemovedAsync(string credential, string user, Func<string, Task> createUser, Func<Task> removeUser) =>
+        BlocksUntilRemovedAsync([new(credential, user)], () => createUser(credential), removeUser);
+
+    /// <summary>
+    /// The whole life of credentials and the users they share: Ready credentials, the users, usedBy naming exactly each
+    /// credential's users, every deletion blocked with each of its users named and the Secret kept (a credential nothing
+    /// uses goes at once), and credentials and generated Secrets gone once the users are.
+    /// </summary>
+    /// <param name="credentials">Each credential and its users.</param>
+    /// <param name="createUsers">Creates the users once the credentials are Ready (credential and Secret share a name).</param>
+    /// <param name="removeUsers">Ends every use, with whatever the test checks on the way, while the deletions wait.</param>
+    private async Task BlocksUntilRemovedAsync(IReadOnlyList<InUse> credentials, Func<Task> createUsers, Func<Task> removeUsers)
     {
-        var secret = await ReadyCredentialAsync(credential);
-        await createUser(secret);
-        await WaitUsedByAsync(credential, user);
+        foreach (var credential in credentials)
+        {
+            await ReadyCredentialAsync(credential.Credential);
+        }
 
-        await kit.DeleteAsync<PipelineCredential>(credential);
-        await WaitBlockedAsync(credential, user);
-        (await kit.TryGetSecretAsync(secret)).Should().NotBeNull("the Secret of {0} stays while {1} uses it", credential, user);
+        await createUsers();
+        foreach (var (credential, users) in credentials)
+        {
+            if (users.Length > 0)
+            {
+                await WaitUsedByAsync(credential, users);
+            }
+            else
+            {
+                ((await kit.GetAsync<PipelineCredential>(credential))!.Status?.UsedBy?.Count ?? 0).Should().Be(0, "nothing uses {0}", credential);
+            }
+        }
 
-        await removeUser();
-        await WaitGoneAsync(credential);
+        foreach (var credential in credentials)
+        {
+            await kit.DeleteAsync<PipelineCredential>(credential.Credential);
+        }
+
+        foreach (var (credential, users) in credentials)
+        {
+            if (users.Length == 0)
+            {
+                await WaitGoneAsync(credential);
+                continue;
+            }
+
+            foreach (var user in users)
+            {
+                await WaitBlockedAsync(credential, user);
+            }
+
+            (await kit.TryGetSecretAsync(credential)).Should().NotBeNull("the Secret of {0} stays while {1} uses it", credential, string.Join(", ", users));
+        }
+
+        await removeUsers();
+        foreach (var credential in credentials)
+        {
+            await WaitGoneAsync(credential.Credential);
+        }
     }
 
     /// <summary>A Ready SecretText credential; returns the name of its generated Secret (the credential's name).</summary>
@@ -1253,6 +1201,13 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     }
 
     private static string UsageUserOf(string kind, string name) => $"{kind} {name}";
+
+    /// <summary>What Argo's controller writes when a Workflow ends (Succeeded, Failed).</summary>
+    private async Task SetWorkflowPhaseAsync(string name, string phase) =>
+        await controlPlane.AdminApi.PatchAsync<JsonObject>(
+            Workflows.ItemPath(new ObjectKey(run.Namespace, name)) + "/status",
+            new JsonObject { ["status"] = new JsonObject { ["phase"] = phase } },
+            CancellationToken.None);
 
     private async Task CreatePodAsync(string name, V1PodSpec spec, string phase = "Running", IDictionary<string, string>? annotations = null)
     {
@@ -1434,6 +1389,21 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }),
     };
 
+    /// <summary>An Argo WorkflowTemplate spec whose one container reads the Secret's token.</summary>
+    private static JsonObject WorkflowTemplateSpecUsing(string secret) => new()
+    {
+        ["entrypoint"] = "main",
+        ["templates"] = new JsonArray(new JsonObject
+        {
+            ["name"] = "main",
+            ["container"] = new JsonObject
+            {
+                ["image"] = "registry.invalid/etl:1",
+                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(secret))),
+            },
+        }),
+    };
+
     private static string Summary(string what, List<double> millis) => string.Create(
         CultureInfo.InvariantCulture,
         $"  {what,-10} p50 {Percentile(millis, 50):F0} ms, p90 {Percentile(millis, 90):F0} ms, p99 {Percentile(millis, 99):F0} ms, max {millis.Max():F0} ms");
@@ -1444,4 +1414,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         var rank = (int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1;
         return sorted[Math.Clamp(rank, 0, sorted.Count - 1)];
     }
+
+    /// <summary>A credential of an in-use scenario and its users as usedBy names them ("Kind name"); none: nothing uses it.</summary>
+    private sealed record InUse(string Credential, params string[] Users);
 }

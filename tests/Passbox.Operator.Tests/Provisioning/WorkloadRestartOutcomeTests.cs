@@ -177,6 +177,24 @@ public sealed class WorkloadRestartOutcomeTests
         });
     }
 
+    /// <summary>
+    /// The Argo Rollouts CRD leaves the pod template unchecked, so a Rollout's template can hold what no pod template
+    /// does. Such a Rollout names no Secret (its reload annotation still counts); the others are restarted all the same.
+    /// </summary>
+    [Fact]
+    public async Task An_Argo_Rollout_of_an_odd_shape_does_not_stop_the_restart_of_the_others()
+    {
+        var odd = Rollout("odd", new Dictionary<string, string> { [WorkloadRestarter.AutoAnnotation] = "true" });
+        odd["spec"]!["template"] = JsonNode.Parse("""{"spec": {"containers": {"name": "app"}, "volumes": [{"name": "db", "secret": {"secretName": 7}}]}}""");
+        rollouts.Add(odd);
+        rollouts.Add(Rollout("canary", OptedIn("canary").Annotations, template: Template()));
+
+        var (settlement, status) = await SettleAsync(Restarter(ArgoRollouts.Resource.DisplayName));
+
+        status.RestartPending.Should().BeNull();
+        settlement.Report!.Restarted.Should().Equal("Rollout canary");
+    }
+
     [Fact]
     public async Task Without_the_Argo_Rollouts_CRD_no_request_goes_to_rollouts()
     {
