@@ -2,13 +2,9 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using k8s;
 using k8s.Models;
 using Passbox.Operator.Runtime.Api;
-using Passbox.Operator.Runtime.Metrics;
-using Passbox.Operator.Runtime.Queue;
 
 namespace Passbox.Operator.Runtime.Watching;
 
@@ -24,7 +20,6 @@ namespace Passbox.Operator.Runtime.Watching;
 public sealed class Informer<T> : IInformer<T>, IScopedInformer
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
-    private const string MetadataListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
     private const string MetadataAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
     /// <summary>Client-side guard beyond the server's timeoutSeconds, for connections that die silently.</summary>
@@ -41,10 +36,11 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     private readonly InformerOptions<T> options;
     private readonly TimeProvider time;
     private readonly ILogger logger;
-    private readonly ExponentialBackoff reconnectBackoff;
+    private readonly InformerRetries retries;
+    private readonly InformerMetrics metrics;
+    private readonly ListPager<T> pager;
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock subscribersGate = new();
-    private Action<InformerEvent<T>>[] subscribers = [];
+    private readonly InformerSubscribers<T> subscribers;
     private string? lastResourceVersion;
     private int running;
 
@@ -78,7 +74,10 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         this.options = options ?? new InformerOptions<T>();
         this.time = time;
         this.logger = logger;
-        reconnectBackoff = new ExponentialBackoff(this.options.ReconnectInitial, this.options.ReconnectCap);
+        retries = new InformerRetries(resource, this.options.ReconnectInitial, this.options.ReconnectCap, time, logger);
+        metrics = new InformerMetrics(resource.DisplayName, this.options.Name ?? resource.DisplayName);
+        subscribers = new InformerSubscribers<T>(resource, logger);
+        pager = new ListPager<T>(api, resource, this.options);
     }
 
     public ResourceDescriptor Resource { get; }
@@ -90,9 +89,6 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
     private WatchJson<T> EventJson => watchJson ??= WatchJson<T>.For(options.KeepManagedFields);
 
-    /// <summary>Lists are decoded once per page: their metadata is looked up each time (a cached lookup).</summary>
-    private JsonTypeInfo<ListEnvelope<T>> ListJson => InformerJson.TypeInfo<ListEnvelope<T>>(options.KeepManagedFields);
-
 
     public ObjectCache<T> Cache { get; } = new();
 
@@ -103,28 +99,9 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     /// <summary>The resourceVersion the next watch resumes from (last event, bookmark or list).</summary>
     public string? LastResourceVersion => Volatile.Read(ref lastResourceVersion);
 
-    private string MetricName => Resource.DisplayName;
-
-    private string InformerName => options.Name ?? Resource.DisplayName;
-
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
 
-    public IDisposable Subscribe(Action<InformerEvent<T>> handler)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        lock (subscribersGate)
-        {
-            subscribers = [.. subscribers, handler];
-        }
-
-        return new Subscription(() =>
-        {
-            lock (subscribersGate)
-            {
-                subscribers = [.. subscribers.Where(existing => existing != handler)];
-            }
-        });
-    }
+    public IDisposable Subscribe(Action<InformerEvent<T>> handler) => subscribers.Subscribe(handler);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -209,7 +186,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
                     var count = 0;
                     var superseded = false;
-                    await foreach (var page in ListPagesAsync(@namespace, cancellationToken).ConfigureAwait(false))
+                    await foreach (var page in pager.ListPagesAsync(@namespace, cancellationToken).ConfigureAwait(false))
                     {
                         var prepared = page.Select(PrepareListed).ToList();
                         lock (storeGate)
@@ -242,8 +219,8 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                         count += prepared.Count;
                     }
 
-                    RuntimeMetrics.NamespaceFills.WithLabels(MetricName, InformerName).Inc();
-                    RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
+                    metrics.NamespaceFill();
+                    metrics.CachedObjects(Cache.Count);
                     if (superseded)
                     {
                         logger.LogInformation("A full list of {Resource} superseded the list of namespace {Namespace}, which joined the scope; the fill stored {Count} objects before it", Resource.DisplayName, @namespace, count);
@@ -258,15 +235,15 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     failures++;
-                    var delay = reconnectBackoff.DelayFor(failures);
+                    var delay = retries.DelayFor(failures);
                     lock (storeGate)
                     {
                         changedDuringFill.Remove(@namespace);
                     }
 
-                    options.Scope?.FillFailed(@namespace, ListProblem(e));
-                    LogFailure(e, "List", @namespace, failures, delay);
-                    await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
+                    options.Scope?.FillFailed(@namespace, retries.ListProblem(e));
+                    retries.LogFailure(e, "List", @namespace, failures, delay);
+                    await retries.DelayAsync(delay, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -336,7 +313,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
                 watchStarted = time.GetTimestamp();
                 var delivered = await WatchAsync(cancellationToken).ConfigureAwait(false);
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "timeout").Inc();
+                metrics.WatchRestart("timeout");
                 if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
                 {
                     failures = 0;
@@ -346,7 +323,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 {
                     // A server (or proxy) that closes watches at once must not turn this loop into a busy loop.
                     failures++;
-                    await DelayAsync(reconnectBackoff.DelayFor(failures), cancellationToken).ConfigureAwait(false);
+                    await retries.DelayAsync(retries.DelayFor(failures), cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -360,65 +337,53 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
                 needList = true;
                 if (e.IsGone)
                 {
-                    RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "gone").Inc();
+                    metrics.WatchRestart("gone");
                     logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", Resource.DisplayName);
                 }
                 else
                 {
-                    RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "too_large").Inc();
+                    metrics.WatchRestart("too_large");
                     logger.LogWarning("Watch of {Resource} from resourceVersion {ResourceVersion} was refused as newer than the server's ({Message}); re-listing", Resource.DisplayName, LastResourceVersion, e.Status?.Message);
                 }
 
                 failures = RanHealthily(watchStarted) ? 1 : failures + 1;
                 if (failures > 1)
                 {
-                    await DelayAsync(reconnectBackoff.DelayFor(failures - 1), cancellationToken).ConfigureAwait(false);
+                    await retries.DelayAsync(retries.DelayFor(failures - 1), cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (KubernetesApiException e) when (e.IsTooManyRequests)
             {
                 if (needList)
                 {
-                    options.ListFailed?.Invoke(ListProblem(e));
+                    options.ListFailed?.Invoke(retries.ListProblem(e));
                 }
 
                 var pause = e.RetryAfter is { } asked && asked > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(asked.Ticks, MaxRetryAfter.Ticks)) : DefaultRetryAfter;
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "throttled").Inc();
+                metrics.WatchRestart("throttled");
                 logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", Resource.DisplayName, pause, e.Status?.Message);
-                await DelayAsync(pause, cancellationToken).ConfigureAwait(false);
+                await retries.DelayAsync(pause, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e)
             {
                 failures = RanHealthily(watchStarted) ? 1 : failures + 1;
-                var delay = reconnectBackoff.DelayFor(failures);
-                RuntimeMetrics.WatchRestarts.WithLabels(MetricName, InformerName, "error").Inc();
+                var delay = retries.DelayFor(failures);
+                metrics.WatchRestart("error");
                 if (needList)
                 {
-                    var problem = ListProblem(e);
+                    var problem = retries.ListProblem(e);
                     Volatile.Write(ref lastListProblem, problem);
                     options.ListFailed?.Invoke(problem);
                 }
 
-                LogFailure(e, needList ? "List" : "Watch", null, failures, delay);
-                await DelayAsync(delay, cancellationToken).ConfigureAwait(false);
+                retries.LogFailure(e, needList ? "List" : "Watch", null, failures, delay);
+                await retries.DelayAsync(delay, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
     /// <summary>Whether the watch that just failed (null: the list failed) had run long enough to count as healthy.</summary>
     private bool RanHealthily(long? watchStarted) => watchStarted is { } started && time.GetElapsedTime(started) >= HealthyWatch;
-
-    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping; the loop condition ends the informer.
-        }
-    }
 
     private async Task ListAsync(CancellationToken cancellationToken)
     {
@@ -429,7 +394,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
         var listed = new List<T>();
         string? resourceVersion = null;
-        await foreach (var page in ListPagesAsync(options.Namespace, cancellationToken).ConfigureAwait(false))
+        await foreach (var page in pager.ListPagesAsync(options.Namespace, cancellationToken).ConfigureAwait(false))
         {
             // Reduce each page as it arrives: keeping every full object of a big list (30,000 Secrets, 10,000 Pods)
             // until the last page would make the operator's peak memory follow the cluster, not its credentials.
@@ -437,7 +402,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             resourceVersion = page.ResourceVersion;
         }
 
-        RuntimeMetrics.Relists.WithLabels(MetricName, InformerName).Inc();
+        metrics.Relist();
         lock (storeGate)
         {
             Replace(listed);
@@ -456,84 +421,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         logger.LogInformation("Listed {Count} {Resource} at resourceVersion {ResourceVersion}", listed.Count, Resource.DisplayName, resourceVersion);
     }
 
-    /// <summary>The pages of a list of <paramref name="namespace"/> (null: all namespaces), each with the list's resourceVersion.</summary>
-    private async IAsyncEnumerable<ListPage> ListPagesAsync(string? @namespace, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        string? continueToken = null;
-        do
-        {
-            var query = new StringBuilder().Append("?limit=").Append(options.PageSize);
-            AppendSelectors(query);
-            if (continueToken is not null)
-            {
-                query.Append("&continue=").Append(Uri.EscapeDataString(continueToken));
-            }
-
-            var page = await SendListAsync(@namespace, query.ToString(), cancellationToken).ConfigureAwait(false);
-            continueToken = page.Metadata?.ContinueProperty;
-            yield return new ListPage(page.Items ?? [], page.Metadata?.ResourceVersion);
-        }
-        while (!string.IsNullOrEmpty(continueToken));
-    }
-
-    /// <summary>Why a list failed, for a condition: status code and reason only, as the server's message may quote objects.</summary>
-    private string ListProblem(Exception e) => e switch
-    {
-        // The server's own words name the user, the verb and the resource: what a role is missing.
-        KubernetesApiException { IsAccessDenied: true } api =>
-            $"listing {Resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
-        KubernetesApiException api => $"listing {Resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}",
-        _ => $"listing {Resource.DisplayName} failed: {e.GetType().Name}",
-    };
-
-    /// <summary>
-    /// A refusal (401, 403) is a missing role or a revoked token, not a fault of the operator: one line that says what
-    /// to grant, without a stack trace on every retry. Anything else keeps its exception for diagnosis.
-    /// </summary>
-    private void LogFailure(Exception e, string operation, string? @namespace, int attempt, TimeSpan delay)
-    {
-        var where = @namespace is null ? string.Empty : $" of namespace {@namespace}";
-        if (e is KubernetesApiException { IsAccessDenied: true } refused)
-        {
-            logger.LogWarning(
-                "{Operation} of {Resource}{Where} was refused by the API server ({Code} {Reason}: {Message}); the operator's role must allow " +
-                "get, list and watch on it, as the chart and config/rbac grant (attempt {Attempt}; retrying in {Delay})",
-                operation, Resource.DisplayName, where, (int)refused.StatusCode, refused.Status?.Reason, refused.Status?.Message, attempt, delay);
-            return;
-        }
-
-        logger.LogWarning(e, "{Operation} of {Resource}{Where} failed (attempt {Attempt}); retrying in {Delay}", operation, Resource.DisplayName, where, attempt, delay);
-    }
-
     private bool InScope(T item) => options.Scope is not { } scope || scope.Contains(item.Metadata?.NamespaceProperty);
-
-    private async Task<ListEnvelope<T>> SendListAsync(string? @namespace, string query, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        using var response = await api.SendAsync(
-            HttpMethod.Get,
-            Resource.CollectionPath(@namespace) + query,
-            null,
-            options.MetadataOnly ? MetadataListAccept : "application/json",
-            streaming: true,
-            timeout.Token).ConfigureAwait(false);
-        await KubernetesApiClient.EnsureSuccessAsync(response, timeout.Token).ConfigureAwait(false);
-        var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            // Read into an array of the page's own, not (as HttpClient buffers) into the shared array pool, which keeps
-            // what it lent for reuse: after a big list the pool held 1 MB arrays (a page of 500 Pods) for good. This
-            // array is garbage once the page is decoded. (Decoding asynchronously from the network instead added 4 MB
-            // of native code and more RSS than it saved: docs/benchmarks/notes.md, stop 16.)
-            var length = response.Content.Headers.ContentLength is { } known and > 0 and < int.MaxValue ? (int)known : 64 * 1024;
-            using var page = new MemoryStream(length);
-            await stream.CopyToAsync(page, timeout.Token).ConfigureAwait(false);
-            page.Position = 0;
-            return JsonSerializer.Deserialize(page, ListJson)
-                ?? throw new KubernetesApiException(HttpStatusCode.OK, null, null, "Empty list response.");
-        }
-    }
 
     /// <summary>Watches until the server ends the stream; returns whether any event arrived.</summary>
     private async Task<bool> WatchAsync(CancellationToken cancellationToken)
@@ -545,7 +433,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             query.Append("&resourceVersion=").Append(Uri.EscapeDataString(resumeFrom));
         }
 
-        AppendSelectors(query);
+        options.AppendSelectors(query);
 
         using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds) + WatchGrace, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, guard.Token);
@@ -613,7 +501,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         }
 
         var change = WatchLines.Decode(line, EventJson);
-        RuntimeMetrics.WatchEvents.WithLabels(MetricName, InformerName, change.Type).Inc();
+        metrics.WatchEvent(change.Type);
         switch (change.Type)
         {
             case "ADDED":
@@ -665,7 +553,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             Volatile.Write(ref lastResourceVersion, version);
         }
 
-        RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
+        metrics.CachedObjects(Cache.Count);
     }
 
     private void ApplyInScope(string type, T item)
@@ -687,7 +575,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
             if (removed is not null || options.Keep is not null)
             {
                 // With a Keep filter an object may be unknown to the cache and still matter to a subscriber.
-                Publish(new InformerEvent<T>(InformerEventType.Deleted, item, removed));
+                subscribers.Publish(new InformerEvent<T>(InformerEventType.Deleted, item, removed));
             }
         }
     }
@@ -717,11 +605,11 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
         if (old is null)
         {
-            Publish(new InformerEvent<T>(InformerEventType.Added, item));
+            subscribers.Publish(new InformerEvent<T>(InformerEventType.Added, item));
         }
         else if (old.Metadata.ResourceVersion != item.Metadata.ResourceVersion)
         {
-            Publish(new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: fromRelist));
+            subscribers.Publish(new InformerEvent<T>(InformerEventType.Updated, item, old, FromRelist: fromRelist));
         }
     }
 
@@ -739,11 +627,11 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         {
             if (Cache.Remove(key) is { } removed)
             {
-                Publish(new InformerEvent<T>(InformerEventType.Deleted, removed));
+                subscribers.Publish(new InformerEvent<T>(InformerEventType.Deleted, removed));
             }
         }
 
-        RuntimeMetrics.CachedObjects.WithLabels(MetricName, InformerName).Set(Cache.Count);
+        metrics.CachedObjects(Cache.Count);
     }
 
     /// <summary>
@@ -778,52 +666,10 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         return options.Transform is null ? item : options.Transform(item);
     }
 
-    private void Publish(InformerEvent<T> change)
-    {
-        foreach (var subscriber in Volatile.Read(ref subscribers))
-        {
-            try
-            {
-                subscriber(change);
-            }
-            catch (Exception e)
-            {
-                logger.LogError(e, "A subscriber of {Resource} failed on {Type} of {Key}", Resource.DisplayName, change.Type, ObjectKey.Of(change.Current));
-            }
-        }
-    }
-
-    private void AppendSelectors(StringBuilder query)
-    {
-        if (!string.IsNullOrEmpty(options.LabelSelector))
-        {
-            query.Append("&labelSelector=").Append(Uri.EscapeDataString(options.LabelSelector));
-        }
-
-        if (!string.IsNullOrEmpty(options.FieldSelector))
-        {
-            query.Append("&fieldSelector=").Append(Uri.EscapeDataString(options.FieldSelector));
-        }
-    }
-
     private enum ListState
     {
         NotListed,
         Listing,
         Listed,
-    }
-
-    private sealed record ListPage(IList<T> Items, string? ResourceVersion) : IEnumerable<T>
-    {
-        public IEnumerator<T> GetEnumerator() => Items.GetEnumerator();
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-    }
-
-    private sealed class Subscription(Action unsubscribe) : IDisposable
-    {
-        private Action? unsubscribe = unsubscribe;
-
-        public void Dispose() => Interlocked.Exchange(ref unsubscribe, null)?.Invoke();
     }
 }
