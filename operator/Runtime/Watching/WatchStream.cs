@@ -9,9 +9,10 @@ using Passbox.Operator.Runtime.Api;
 namespace Passbox.Operator.Runtime.Watching;
 
 /// <summary>
-/// One watch request after another, each from where the last one left off: opens the stream with bookmarks and a
-/// jittered server-side timeout, decodes its events as their bytes arrive and hands object changes to the store. Every
-/// change in the cluster passes through here, so nothing here holds a line or an event longer than it takes to apply it.
+/// One watch request, resumed from <see cref="LastResourceVersion"/>: opens the stream with bookmarks and a jittered
+/// server-side timeout, decodes its events as their bytes arrive and hands object changes to the store. Kept apart
+/// from the loop that retries it because this is the hot path (every change in the cluster passes through here,
+/// thousands a second): it must add no allocation or copy per event beyond decoding.
 /// </summary>
 internal sealed class WatchStream<T>(
     KubernetesApiClient api,
