@@ -26,6 +26,7 @@ internal sealed class InformerStore<T>(
 
     public ObjectCache<T> Cache { get; } = new();
 
+    /// <summary>Whether the scope, if any, holds the object's namespace: objects outside it are dropped on arrival, before any work.</summary>
     public bool InScope(T item) => options.Scope is not { } scope || scope.Contains(item.Metadata?.NamespaceProperty);
 
     /// <summary>Applies one ADDED, MODIFIED or DELETED event of the watch; objects outside the scope are passed over.</summary>
