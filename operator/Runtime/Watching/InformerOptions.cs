@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Passbox.Operator.Runtime.Watching;
 
 /// <summary>What an informer lists and watches, and how it treats what it receives.</summary>
@@ -64,4 +66,18 @@ public sealed record InformerOptions<T>
     public TimeSpan ReconnectInitial { get; init; } = TimeSpan.FromMilliseconds(500);
 
     public TimeSpan ReconnectCap { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Adds the selectors to a list or watch query: both must ask for the same objects.</summary>
+    internal void AppendSelectors(StringBuilder query)
+    {
+        if (!string.IsNullOrEmpty(LabelSelector))
+        {
+            query.Append("&labelSelector=").Append(Uri.EscapeDataString(LabelSelector));
+        }
+
+        if (!string.IsNullOrEmpty(FieldSelector))
+        {
+            query.Append("&fieldSelector=").Append(Uri.EscapeDataString(FieldSelector));
+        }
+    }
 }

@@ -1,0 +1,57 @@
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Queue;
+
+namespace Passbox.Operator.Runtime.Watching;
+
+/// <summary>
+/// How an informer waits and what it says after a failed list or watch. The list/watch loop and the namespace fills
+/// retry alike, so a refusal reads the same (in a condition and in the log) whichever of them met it.
+/// </summary>
+internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan initial, TimeSpan cap, TimeProvider time, ILogger logger)
+{
+    private readonly ExponentialBackoff backoff = new(initial, cap);
+
+    /// <summary>The jittered delay before retry number <paramref name="failures"/> (1 for the first failure).</summary>
+    public TimeSpan DelayFor(int failures) => backoff.DelayFor(failures);
+
+    public async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping; the loop condition ends the informer.
+        }
+    }
+
+    /// <summary>Why a list failed, for a condition: status code and reason only, as the server's message may quote objects.</summary>
+    public string ListProblem(Exception e) => e switch
+    {
+        // The server's own words name the user, the verb and the resource: what a role is missing.
+        KubernetesApiException { IsAccessDenied: true } api =>
+            $"listing {resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
+        KubernetesApiException api => $"listing {resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}",
+        _ => $"listing {resource.DisplayName} failed: {e.GetType().Name}",
+    };
+
+    /// <summary>
+    /// A refusal (401, 403) is a missing role or a revoked token, not a fault of the operator: one line that says what
+    /// to grant, without a stack trace on every retry. Anything else keeps its exception for diagnosis.
+    /// </summary>
+    public void LogFailure(Exception e, string operation, string? @namespace, int attempt, TimeSpan delay)
+    {
+        var where = @namespace is null ? string.Empty : $" of namespace {@namespace}";
+        if (e is KubernetesApiException { IsAccessDenied: true } refused)
+        {
+            logger.LogWarning(
+                "{Operation} of {Resource}{Where} was refused by the API server ({Code} {Reason}: {Message}); the operator's role must allow " +
+                "get, list and watch on it, as the chart and config/rbac grant (attempt {Attempt}; retrying in {Delay})",
+                operation, resource.DisplayName, where, (int)refused.StatusCode, refused.Status?.Reason, refused.Status?.Message, attempt, delay);
+            return;
+        }
+
+        logger.LogWarning(e, "{Operation} of {Resource}{Where} failed (attempt {Attempt}); retrying in {Delay}", operation, resource.DisplayName, where, attempt, delay);
+    }
+}

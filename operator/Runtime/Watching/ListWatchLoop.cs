@@ -1,0 +1,161 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Api;
+
+namespace Passbox.Operator.Runtime.Watching;
+
+/// <summary>
+/// The reflector's loop: list, then watch, resume the watch after it ends, re-list after 410 Gone or a resourceVersion
+/// the server calls too large, pause as asked on 429, and back off after failures. It decides only when to list or watch
+/// and how long to wait; the pager, the watch stream, the store and the fills do the rest.
+/// </summary>
+internal sealed class ListWatchLoop<T>(
+    ResourceDescriptor resource,
+    InformerOptions<T> options,
+    ListPager<T> pager,
+    WatchStream<T> watch,
+    InformerStore<T> store,
+    NamespaceFills<T> fills,
+    InformerRetries retries,
+    InformerMetrics metrics,
+    TimeProvider time,
+    ILogger logger)
+    where T : class, IKubernetesObject<V1ObjectMeta>
+{
+    private static readonly TimeSpan QuickWatchEnd = TimeSpan.FromSeconds(1);
+
+    /// <summary>A watch that fails after running this long starts a fresh backoff (client-go resets its backoff after 2 minutes).</summary>
+    private static readonly TimeSpan HealthyWatch = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
+
+    private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? lastListProblem;
+
+    public bool HasSynced => synced.Task.IsCompleted;
+
+    public string? SyncProblem => HasSynced ? null : Volatile.Read(ref lastListProblem);
+
+    public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// A second run after a stop keeps the cache and resumes the watch from the last resourceVersion,
+    /// exactly as after a dropped connection (re-listing only if the server says 410 Gone).
+    /// </summary>
+    public async Task RunAsync(bool needList, CancellationToken cancellationToken)
+    {
+        // Consecutive failures, reset by a watch that ran well (ended by the server after events or a while, or failed
+        // after HealthyWatch), never by a list alone: a watch that fails at once after every list must not relist at once.
+        var failures = 0;
+        long? watchStarted = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                watchStarted = null;
+                if (needList)
+                {
+                    await ListAsync(cancellationToken).ConfigureAwait(false);
+                    needList = false;
+                }
+
+                watchStarted = time.GetTimestamp();
+                var delivered = await watch.WatchAsync(cancellationToken).ConfigureAwait(false);
+                metrics.WatchRestart("timeout");
+                if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
+                {
+                    failures = 0;
+                    logger.LogDebug("Watch of {Resource} ended by the server; resuming from {ResourceVersion}", resource.DisplayName, watch.LastResourceVersion);
+                }
+                else
+                {
+                    // A server (or proxy) that closes watches at once must not turn this loop into a busy loop.
+                    failures++;
+                    await retries.DelayAsync(retries.DelayFor(failures), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (KubernetesApiException e) when (e.IsGone || e.IsResourceVersionTooLarge)
+            {
+                // The resourceVersion was compacted away, or is newer than the server's (an etcd restore): only a fresh
+                // list can tell what changed. Resuming from it would be refused for good while the cache went stale.
+                needList = true;
+                if (e.IsGone)
+                {
+                    metrics.WatchRestart("gone");
+                    logger.LogInformation("Watch of {Resource} expired (410 Gone); re-listing", resource.DisplayName);
+                }
+                else
+                {
+                    metrics.WatchRestart("too_large");
+                    logger.LogWarning("Watch of {Resource} from resourceVersion {ResourceVersion} was refused as newer than the server's ({Message}); re-listing", resource.DisplayName, watch.LastResourceVersion, e.Status?.Message);
+                }
+
+                failures = RanHealthily(watchStarted) ? 1 : failures + 1;
+                if (failures > 1)
+                {
+                    await retries.DelayAsync(retries.DelayFor(failures - 1), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (KubernetesApiException e) when (e.IsTooManyRequests)
+            {
+                if (needList)
+                {
+                    options.ListFailed?.Invoke(retries.ListProblem(e));
+                }
+
+                var pause = e.RetryAfter is { } asked && asked > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(asked.Ticks, MaxRetryAfter.Ticks)) : DefaultRetryAfter;
+                metrics.WatchRestart("throttled");
+                logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", resource.DisplayName, pause, e.Status?.Message);
+                await retries.DelayAsync(pause, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                failures = RanHealthily(watchStarted) ? 1 : failures + 1;
+                var delay = retries.DelayFor(failures);
+                metrics.WatchRestart("error");
+                if (needList)
+                {
+                    var problem = retries.ListProblem(e);
+                    Volatile.Write(ref lastListProblem, problem);
+                    options.ListFailed?.Invoke(problem);
+                }
+
+                retries.LogFailure(e, needList ? "List" : "Watch", null, failures, delay);
+                await retries.DelayAsync(delay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Whether the watch that just failed (null: the list failed) had run long enough to count as healthy.</summary>
+    private bool RanHealthily(long? watchStarted) => watchStarted is { } started && time.GetElapsedTime(started) >= HealthyWatch;
+
+    private async Task ListAsync(CancellationToken cancellationToken)
+    {
+        fills.ListStarting();
+
+        var listed = new List<T>();
+        string? resourceVersion = null;
+        await foreach (var page in pager.ListPagesAsync(options.Namespace, cancellationToken).ConfigureAwait(false))
+        {
+            // Reduce each page as it arrives: keeping every full object of a big list (30,000 Secrets, 10,000 Pods)
+            // until the last page would make the operator's peak memory follow the cluster, not its credentials.
+            listed.AddRange(page.Where(store.InScope).Select(store.PrepareListed));
+            resourceVersion = page.ResourceVersion;
+        }
+
+        metrics.Relist();
+        lock (store.Gate)
+        {
+            store.Replace(listed);
+            watch.LastResourceVersion = resourceVersion;
+            fills.ListStored();
+        }
+
+        synced.TrySetResult();
+        logger.LogInformation("Listed {Count} {Resource} at resourceVersion {ResourceVersion}", listed.Count, resource.DisplayName, resourceVersion);
+    }
+}
