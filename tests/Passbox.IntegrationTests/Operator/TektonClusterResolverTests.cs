@@ -169,6 +169,45 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         }
     }
 
+    /// <summary>
+    /// A run whose cluster resolver reference names a namespace that does not exist (a typo, a catalog not installed
+    /// yet): every deletion waits while the operator lists that namespace's Tasks and Pipelines, and the API server
+    /// answers such a list with no items, so no deletion waits for long, in the run's namespace or any other.
+    /// </summary>
+    [Fact]
+    public async Task A_run_naming_a_catalog_namespace_that_does_not_exist_holds_no_deletion()
+    {
+        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        try
+        {
+            await run.StopOperatorAsync();
+            await run.StartOperatorAsync(everyNamespace: true);
+            var named = await ReadyCredentialAsync("typo-named");
+            var unused = await ReadyCredentialAsync("typo-unused");
+
+            // The run also names one Secret itself: once the operator shows it among that Secret's users, it has read
+            // the run, and so has started listing the namespace the run names.
+            await CreateCustomAsync(PipelineRuns, "typo-1", new JsonObject
+            {
+                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", "no-such-catalog-7f3c")),
+                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = named } }),
+            });
+            await WaitUsedByAsync(named, "PipelineRun typo-1");
+
+            await kit.DeleteAsync<PipelineCredential>(unused);
+            await kit.DeleteAsync<PipelineCredential>(named);
+            await WaitGoneAsync(unused);
+            await WaitBlockedAsync(named, "PipelineRun typo-1");
+
+            await SetRunSucceededAsync(PipelineRuns, "typo-1");
+            await WaitGoneAsync(named);
+        }
+        finally
+        {
+            await DeleteCrdsAsync(created);
+        }
+    }
+
     private static JsonObject ClusterRef(params (string Name, string Value)[] parameters) => new()
     {
         ["resolver"] = "cluster",
