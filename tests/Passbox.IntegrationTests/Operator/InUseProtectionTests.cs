@@ -36,6 +36,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     private static readonly ResourceDescriptor Rollouts = PipelineEngineCrds.Rollouts;
 
     private readonly Kubernetes admin = controlPlane.Admin;
+    private readonly PipelineEngineObjects engines = new(controlPlane);
     private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
 
@@ -312,7 +313,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task Tekton_runs_block_deletion_while_running_including_through_their_ServiceAccount()
     {
         const string workspace = "tekton-ws", throughAccount = "tekton-sa", step = "tekton-step", resolved = "tekton-resolved", podEnv = "tekton-podenv";
-        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns);
+        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -391,19 +392,19 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
     [Fact]
     public async Task Runs_stop_counting_when_the_Tekton_CRD_is_deleted()
     {
-        if (await TryGetCrdAsync(PipelineEngineCrds.For(PipelineRuns).Metadata.Name) is not null)
+        if (await engines.TryGetCrdAsync(PipelineEngineCrds.For(PipelineRuns).Metadata.Name) is not null)
         {
             return; // A real Tekton installation: not ours to delete.
         }
 
-        var created = await EnsureCrdsAsync(PipelineRuns);
+        var created = await engines.EnsureCrdsAsync(PipelineRuns);
         try
         {
             var secret = await ReadyCredentialAsync("tekton-gone");
@@ -415,7 +416,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
 
         await WaitUsedByCountAsync("tekton-gone", 0);
@@ -431,7 +432,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Tekton_CRD_without_v1_does_not_hold_the_operator_back_and_is_watched_once_upgraded()
     {
         var crd = PipelineEngineCrds.For(PipelineRuns);
-        if (await TryGetCrdAsync(crd.Metadata.Name) is not null)
+        if (await engines.TryGetCrdAsync(crd.Metadata.Name) is not null)
         {
             return; // A real Tekton installation: not ours to change.
         }
@@ -456,7 +457,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdAsync(crd.Metadata.Name);
+            await engines.DeleteCrdAsync(crd.Metadata.Name);
         }
     }
 
@@ -465,7 +466,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task An_Argo_Workflow_blocks_deletion_until_it_finishes()
     {
         const string env = "argo-env", pull = "argo-pull", git = "argo-git", patched = "argo-patched";
-        var created = await EnsureCrdsAsync(Workflows);
+        var created = await engines.EnsureCrdsAsync(Workflows);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -519,7 +520,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -532,7 +533,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_named_only_by_a_Task_of_a_running_PipelineRuns_Pipeline_is_kept_until_the_run_finishes()
     {
         const string later = "tekton-later-task", byTaskRun = "tekton-taskref", idle = "tekton-idle-task";
-        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -571,7 +572,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -585,7 +586,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_a_run_names_only_through_a_parameter_of_the_Task_it_refers_to_is_kept_until_the_run_finishes()
     {
         const string throughPipeline = "tekton-param-pipeline", throughTaskRun = "tekton-param-taskrun", overridden = "tekton-param-default";
-        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -633,7 +634,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -646,7 +647,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_a_Workflow_names_only_through_an_argument_of_its_WorkflowTemplate_is_kept_until_it_finishes()
     {
         const string global = "argo-param-global", input = "argo-param-input";
-        var created = await EnsureCrdsAsync(Workflows, WorkflowTemplates);
+        var created = await engines.EnsureCrdsAsync(Workflows, WorkflowTemplates);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -706,7 +707,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -719,7 +720,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_CronWorkflow_keeps_the_Secrets_of_its_spec_and_of_its_WorkflowTemplate_until_it_is_deleted()
     {
         const string inSpec = "argo-cron-spec", inTemplate = "argo-cron-template";
-        var created = await EnsureCrdsAsync(Workflows, CronWorkflows, WorkflowTemplates);
+        var created = await engines.EnsureCrdsAsync(Workflows, CronWorkflows, WorkflowTemplates);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -757,7 +758,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -770,7 +771,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_named_only_by_a_ClusterWorkflowTemplate_is_kept_while_a_Workflow_or_CronWorkflow_of_the_namespace_runs_it()
     {
         const string inTemplate = "argo-cluster-template", inHook = "argo-cluster-hook";
-        var created = await EnsureCrdsAsync(Workflows, CronWorkflows, ClusterWorkflowTemplates);
+        var created = await engines.EnsureCrdsAsync(Workflows, CronWorkflows, ClusterWorkflowTemplates);
         // Cluster-scoped names are shared by every test namespace: the run's own keeps them apart.
         var etl = $"etl-{run.Namespace}";
         var notifier = $"notifier-{run.Namespace}";
@@ -818,7 +819,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             await DeleteClusterObjectAsync(ClusterWorkflowTemplates, etl);
             await DeleteClusterObjectAsync(ClusterWorkflowTemplates, notifier);
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -830,7 +831,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task An_operator_watching_one_namespace_leaves_ClusterWorkflowTemplates_alone_and_the_uses_annotation_covers_their_runs()
     {
         const string annotated = "argo-cluster-annotated";
-        var created = await EnsureCrdsAsync(Workflows, ClusterWorkflowTemplates);
+        var created = await engines.EnsureCrdsAsync(Workflows, ClusterWorkflowTemplates);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -850,7 +851,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -862,7 +863,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task An_Argo_Rollout_blocks_deletion_through_its_pod_template_or_the_Deployment_it_takes_it_from()
     {
         const string own = "rollout-template", referenced = "rollout-workload";
-        var created = await EnsureCrdsAsync(Rollouts);
+        var created = await engines.EnsureCrdsAsync(Rollouts);
         try
         {
             await BlocksUntilRemovedAsync(
@@ -895,7 +896,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -1227,55 +1228,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     }
 
     /// <summary>Creates a custom object in the run's namespace, or, of a cluster-scoped kind, in no namespace.</summary>
-    private async Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, IDictionary<string, string>? annotations = null)
-    {
-        var metadata = new JsonObject { ["name"] = name };
-        if (resource.Namespaced)
-        {
-            metadata["namespace"] = run.Namespace;
-        }
+    private Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, IDictionary<string, string>? annotations = null) =>
+        engines.CreateAsync(resource, run.Namespace, name, spec, annotations);
 
-        if (annotations is not null)
-        {
-            metadata["annotations"] = new JsonObject([.. annotations.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))]);
-        }
-
-        var item = new JsonObject
-        {
-            ["apiVersion"] = resource.ApiVersion,
-            ["kind"] = resource.Kind,
-            ["metadata"] = metadata,
-            ["spec"] = spec,
-        };
-        // A CRD (or a version added to one) is served a moment after the API server accepts it, even once Established:
-        // until then the collection answers 404. Anything else, or a 404 that lasts, fails the test.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            try
-            {
-                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(resource.Namespaced ? run.Namespace : null), item, CancellationToken.None);
-                return;
-            }
-            catch (KubernetesApiException e) when (e.IsNotFound && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
-
-    /// <summary>What Tekton's controller writes when a run ends well.</summary>
-    private async Task SetRunSucceededAsync(ResourceDescriptor runs, string name) =>
-        await controlPlane.AdminApi.PatchAsync<JsonObject>(
-            runs.ItemPath(new ObjectKey(run.Namespace, name)) + "/status",
-            new JsonObject
-            {
-                ["status"] = new JsonObject
-                {
-                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Succeeded", ["status"] = "True", ["reason"] = "Succeeded" }),
-                },
-            },
-            CancellationToken.None);
+    private Task SetRunSucceededAsync(ResourceDescriptor runs, string name) => engines.SetRunSucceededAsync(runs, run.Namespace, name);
 
     /// <summary>
     /// What Tekton's controller writes once it has resolved a run's <c>taskRef</c> or <c>pipelineRef</c>: the run is
@@ -1294,22 +1250,6 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             },
             CancellationToken.None);
 
-    /// <summary>Creates the stand-in CRDs the cluster lacks; returns those it created (a real installation is left alone).</summary>
-    private async Task<List<string>> EnsureCrdsAsync(params ResourceDescriptor[] resources)
-    {
-        var created = new List<string>();
-        foreach (var crd in resources.Select(PipelineEngineCrds.For))
-        {
-            if (await TryGetCrdAsync(crd.Metadata.Name) is null)
-            {
-                await controlPlane.ApplyCrdAsync(crd);
-                created.Add(crd.Metadata.Name);
-            }
-        }
-
-        return created;
-    }
-
     /// <summary>Deletes a cluster-scoped object a test made; one already gone (with its CRD) is fine.</summary>
     private async Task DeleteClusterObjectAsync(ResourceDescriptor resource, string name)
     {
@@ -1320,32 +1260,6 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
         }
-    }
-
-    private async Task DeleteCrdsAsync(IEnumerable<string> names)
-    {
-        foreach (var name in names)
-        {
-            await DeleteCrdAsync(name);
-        }
-    }
-
-    private async Task<V1CustomResourceDefinition?> TryGetCrdAsync(string name)
-    {
-        try
-        {
-            return await admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync(name);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
-
-    private async Task DeleteCrdAsync(string name)
-    {
-        await admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(name);
-        await ClusterTestKit.EventuallyAsync(() => TryGetCrdAsync(name), crd => crd is null, $"CRD {name} to be deleted");
     }
 
     private static V1Container Container(string? env = null, string? envFrom = null) => new()

@@ -1,11 +1,6 @@
-using System.Net;
 using System.Text.Json.Nodes;
-using k8s;
-using k8s.Autorest;
-using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
-using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
 
 namespace Passbox.IntegrationTests.Operator;
@@ -27,6 +22,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
 
     private OperatorRun run = null!;
     private ClusterTestKit kit = null!;
+    private readonly PipelineEngineObjects engines = new(controlPlane);
 
     public async Task InitializeAsync()
     {
@@ -45,7 +41,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_Secret_named_only_by_a_Task_reached_through_the_cluster_resolver_is_kept_while_the_run_runs()
     {
-        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
         try
         {
             var throughPipeline = await ReadyCredentialAsync("resolver-pipeline");
@@ -103,7 +99,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -116,7 +112,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_Secret_named_only_through_a_catalog_Task_of_another_namespace_is_kept_while_the_run_runs()
     {
-        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
         await using var catalog = await controlPlane.CreateNamespaceAsync("catalog");
         try
         {
@@ -165,7 +161,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -177,7 +173,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_run_naming_a_catalog_namespace_that_does_not_exist_holds_no_deletion()
     {
-        var created = await EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
         try
         {
             await run.StopOperatorAsync();
@@ -204,7 +200,7 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         }
         finally
         {
-            await DeleteCrdsAsync(created);
+            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -246,79 +242,8 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
     }
 
-    /// <summary>Creates a custom object in the run's namespace (or another); retries the 404 of a CRD not served yet.</summary>
-    private async Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, string? @namespace = null)
-    {
-        @namespace ??= run.Namespace;
-        var item = new JsonObject
-        {
-            ["apiVersion"] = resource.ApiVersion,
-            ["kind"] = resource.Kind,
-            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = @namespace },
-            ["spec"] = spec,
-        };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            try
-            {
-                await controlPlane.AdminApi.PostAsync<JsonObject>(resource.CollectionPath(@namespace), item, CancellationToken.None);
-                return;
-            }
-            catch (KubernetesApiException e) when (e.IsNotFound && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
+    private Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, string? @namespace = null) =>
+        engines.CreateAsync(resource, @namespace ?? run.Namespace, name, spec);
 
-    /// <summary>What Tekton's controller writes when a run ends well.</summary>
-    private async Task SetRunSucceededAsync(ResourceDescriptor runs, string name) =>
-        await controlPlane.AdminApi.PatchAsync<JsonObject>(
-            runs.ItemPath(new ObjectKey(run.Namespace, name)) + "/status",
-            new JsonObject
-            {
-                ["status"] = new JsonObject
-                {
-                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Succeeded", ["status"] = "True", ["reason"] = "Succeeded" }),
-                },
-            },
-            CancellationToken.None);
-
-    /// <summary>Creates the stand-in CRDs the cluster lacks; returns those it created (a real installation is left alone).</summary>
-    private async Task<List<string>> EnsureCrdsAsync(params ResourceDescriptor[] resources)
-    {
-        var created = new List<string>();
-        foreach (var crd in resources.Select(PipelineEngineCrds.For))
-        {
-            if (await TryGetCrdAsync(crd.Metadata.Name) is null)
-            {
-                await controlPlane.ApplyCrdAsync(crd);
-                created.Add(crd.Metadata.Name);
-            }
-        }
-
-        return created;
-    }
-
-    private async Task DeleteCrdsAsync(IEnumerable<string> names)
-    {
-        foreach (var name in names)
-        {
-            await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(name);
-            await ClusterTestKit.EventuallyAsync(() => TryGetCrdAsync(name), crd => crd is null, $"CRD {name} to be deleted");
-        }
-    }
-
-    private async Task<V1CustomResourceDefinition?> TryGetCrdAsync(string name)
-    {
-        try
-        {
-            return await controlPlane.Admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync(name);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-    }
+    private Task SetRunSucceededAsync(ResourceDescriptor runs, string name) => engines.SetRunSucceededAsync(runs, run.Namespace, name);
 }
