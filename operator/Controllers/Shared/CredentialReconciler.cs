@@ -114,7 +114,7 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             {
                 await BlockDeletionAsync(entity, ConditionReasons.UsageUnknown,
                     $"deletion waits until the operator knows what uses Secret {SecretName(entity, status)}: {problem}. " +
-                    $"Check the operator's RBAC (list on Pods, workloads and runs in namespace {meta.NamespaceProperty}), or annotate " +
+                    $"Check the operator's RBAC ({problem.RbacHint}), or annotate " +
                     $"{ApiGroup.ForceDeleteAnnotation}=\"true\" to delete anyway", ct);
 
                 // The list retries with its own backoff; a failure that persists (RBAC) is not looked at every second.

@@ -40,7 +40,7 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
             {
                 // The namespace's users are still being listed: no users yet means "not known", not "unused". A listing
                 // that fails (RBAC) is said, so the credential is not looked at every second while it persists.
-                kept.Add(new KeptSecret(name, null, UsersUnknownBecause: scope.Problem(namespaceName) ?? scope.Kinds.Current?.Problem));
+                kept.Add(new KeptSecret(name, null, UsersUnknownBecause: scope.Problem(namespaceName)?.ToString() ?? scope.Kinds.Current?.Problem));
                 continue;
             }
 

@@ -60,9 +60,12 @@ public sealed class UsageScope(bool followsOtherNamespaces = true)
     public bool IsComplete(string @namespace) => Namespaces.IsComplete(@namespace) && Definitions.IsSettled && Kinds.Current is null;
 
     /// <summary>Why listing the namespace's users has failed so far (no secret content), or null.</summary>
-    public string? Problem(string @namespace) =>
-        Namespaces.FillProblem(@namespace)
-        ?? (Definitions.FirstFillProblem is var (other, problem) ? $"listing the Tasks and Pipelines of namespace {other}: {problem}" : null);
+    public UsageListingProblem? Problem(string @namespace) =>
+        Namespaces.FillProblem(@namespace) is { } own
+            ? new UsageListingProblem(@namespace, UsageListingProblem.UsersOfANamespace, own)
+            : Definitions.FirstFillProblem is var (other, problem)
+                ? new UsageListingProblem(other, UsageListingProblem.TektonDefinitions, problem)
+                : null;
 
     private sealed class Both(IDisposable first, IDisposable second) : IDisposable
     {

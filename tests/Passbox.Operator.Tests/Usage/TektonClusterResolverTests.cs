@@ -230,6 +230,21 @@ public sealed class TektonClusterResolverTests
     }
 
     [Fact]
+    public void A_failed_listing_of_the_credentials_own_namespace_is_advised_there()
+    {
+        var scope = new UsageScope();
+        var informer = new FillsOnDemand();
+        scope.Namespaces.Join(informer);
+        scope.Definitions.Join(new FillsOnDemand());
+        scope.Namespaces.Include(Ns);
+        scope.Namespaces.FillFailed(Ns, "pods is forbidden");
+
+        scope.IsComplete(Ns).Should().BeFalse();
+        scope.Problem(Ns)!.RbacHint.Should().Be($"list on Pods, workloads and runs in namespace {Ns}");
+        scope.Problem(Ns)!.ToString().Should().Contain("pods is forbidden");
+    }
+
+    [Fact]
     public void The_scope_follows_a_named_namespace_and_deletions_wait_for_its_definitions()
     {
         var scope = new UsageScope();
@@ -246,7 +261,9 @@ public sealed class TektonClusterResolverTests
         scope.Namespaces.Contains(Catalog).Should().BeFalse("only the catalog's Tasks and Pipelines are read, not its Pods");
         scope.IsComplete(Ns).Should().BeFalse("a run here may reach the catalog's Tasks, not listed yet");
         scope.Definitions.FillFailed(Catalog, "forbidden");
-        scope.Problem(Ns).Should().Contain(Catalog).And.Contain("forbidden");
+        scope.Problem(Ns)!.ToString().Should().Contain(Catalog).And.Contain("forbidden");
+        scope.Problem(Ns)!.RbacHint.Should().Be($"list on tasks and pipelines (tekton.dev) in namespace {Catalog}",
+            "the advice of a blocked deletion points at the listing that failed, not at the credential's namespace");
 
         scope.Definitions.FillEnded(Catalog);
 
