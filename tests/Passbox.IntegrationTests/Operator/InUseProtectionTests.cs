@@ -95,21 +95,21 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await CreatePodAsync("early-app", PodUsing(credential));
         await Task.Delay(TimeSpan.FromMilliseconds(500)); // The operator has seen the Pod arrive, and dropped it.
 
-        await ReadyCredentialAsync(credential);
-        await WaitUsedByAsync(credential, "Pod early-app");
+        await kit.CreateReadyTokenCredentialAsync(credential, Token);
+        await kit.WaitUsedByAsync(credential, "Pod early-app");
 
         await kit.DeleteAsync<PipelineCredential>(credential);
-        await WaitBlockedAsync(credential, "Pod early-app");
+        await kit.WaitDeletionBlockedAsync(credential, "Pod early-app");
         await DeletePodAsync("early-app");
-        await WaitGoneAsync(credential);
+        await kit.WaitDeletedWithSecretAsync(credential);
     }
 
     [Fact]
     public async Task A_finished_Pod_does_not_block_deletion_and_a_Pod_that_finishes_releases_it()
     {
-        var done = await ReadyCredentialAsync("finished");
+        var done = await kit.CreateReadyTokenCredentialAsync("finished", Token);
         await CreatePodAsync("batch-done", PodUsing(done));
-        await WaitUsedByAsync(done, "Pod batch-done");
+        await kit.WaitUsedByAsync(done, "Pod batch-done");
         await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-done", run.Namespace);
         await WaitUsedByCountAsync(done, 0); // A Succeeded Pod runs nothing any more: the status stops naming it.
 
@@ -118,16 +118,16 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await CreatePodAsync("batch-quick", PodUsing(done), phase: "Succeeded");
         await WaitUsedByCountAsync(done, 0);
 
-        var running = await ReadyCredentialAsync("finishing");
+        var running = await kit.CreateReadyTokenCredentialAsync("finishing", Token);
         await CreatePodAsync("batch-running", PodUsing(running));
-        await WaitUsedByAsync(running, "Pod batch-running");
+        await kit.WaitUsedByAsync(running, "Pod batch-running");
         await kit.DeleteAsync<PipelineCredential>(done);
-        await WaitGoneAsync(done);
+        await kit.WaitDeletedWithSecretAsync(done);
 
         await kit.DeleteAsync<PipelineCredential>(running);
-        await WaitBlockedAsync(running, "Pod batch-running");
+        await kit.WaitDeletionBlockedAsync(running, "Pod batch-running");
         await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-running", run.Namespace);
-        await WaitGoneAsync(running);
+        await kit.WaitDeletedWithSecretAsync(running);
     }
 
     [Fact]
@@ -183,10 +183,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_renamed_Secret_stays_while_a_workload_still_uses_the_old_name_and_goes_once_unused()
     {
-        var old = await ReadyCredentialAsync("renamed");
+        var old = await kit.CreateReadyTokenCredentialAsync("renamed", Token);
         await admin.AppsV1.CreateNamespacedDeploymentAsync(
             new V1Deployment { Metadata = Meta("web"), Spec = new V1DeploymentSpec { Selector = Selector("web"), Template = Template("web", PodUsing(old)) } }, run.Namespace);
-        await WaitUsedByAsync("renamed", "Deployment web");
+        await kit.WaitUsedByAsync("renamed", "Deployment web");
 
         await kit.PatchAsync<PipelineCredential>("renamed", new { spec = new { secret = new { name = "renamed-v2" } } });
         await kit.WaitForSecretAsync("renamed-v2");
@@ -208,7 +208,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_credential_whose_old_Secret_is_still_used_waits_for_that_user_before_it_goes()
     {
-        var old = await ReadyCredentialAsync("moved");
+        var old = await kit.CreateReadyTokenCredentialAsync("moved", Token);
         await kit.PatchAsync<PipelineCredential>("moved", new { spec = new { secret = new { name = "moved-v2" } } });
         await kit.WaitForSecretAsync("moved-v2");
         await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(old), secret => secret is null, "an unused old Secret to go at once");
@@ -218,7 +218,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await kit.WaitForSecretAsync("moved-v3");
 
         await kit.DeleteAsync<PipelineCredential>("moved");
-        await WaitBlockedAsync("moved", "Pod reader");
+        await kit.WaitDeletionBlockedAsync("moved", "Pod reader");
         (await kit.TryGetSecretAsync("moved-v2")).Should().NotBeNull("Pod reader mounts it");
 
         await DeletePodAsync("reader");
@@ -279,7 +279,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task UsedBy_follows_users_as_they_come_and_go()
     {
-        var secret = await ReadyCredentialAsync("shared");
+        var secret = await kit.CreateReadyTokenCredentialAsync("shared", Token);
         await WaitUsedByCountAsync(secret, 0);
 
         for (var i = 0; i < 7; i++)
@@ -329,7 +329,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 createUsers: async () =>
                 {
                     await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
-                    await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
+                    await kit.WaitUsedByAsync(throughAccount, "ServiceAccount builder");
 
                     await CreateCustomAsync(PipelineRuns, "build-1", new JsonObject
                     {
@@ -377,12 +377,12 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                     await run.RestartOperatorAsync();
                     await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
                     (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
-                    await WaitBlockedAsync(workspace, "PipelineRun build-1");
+                    await kit.WaitDeletionBlockedAsync(workspace, "PipelineRun build-1");
 
                     await SetRunSucceededAsync(PipelineRuns, "build-2");
                     var onlyAccount = await WaitUsedByCountAsync(throughAccount, 1);
                     onlyAccount.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "builder");
-                    await WaitGoneAsync(podEnv);
+                    await kit.WaitDeletedWithSecretAsync(podEnv);
 
                     await SetRunSucceededAsync(PipelineRuns, "build-1");
                     await SetRunSucceededAsync(TaskRuns, "unit-1");
@@ -407,12 +407,12 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         var created = await engines.EnsureCrdsAsync(PipelineRuns);
         try
         {
-            var secret = await ReadyCredentialAsync("tekton-gone");
+            var secret = await kit.CreateReadyTokenCredentialAsync("tekton-gone", Token);
             await CreateCustomAsync(PipelineRuns, "deploy", new JsonObject
             {
                 ["workspaces"] = SecretWorkspace(secret),
             });
-            await WaitUsedByAsync(secret, "PipelineRun deploy");
+            await kit.WaitUsedByAsync(secret, "PipelineRun deploy");
         }
         finally
         {
@@ -421,7 +421,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
         await WaitUsedByCountAsync("tekton-gone", 0);
         await kit.DeleteAsync<PipelineCredential>("tekton-gone");
-        await WaitGoneAsync("tekton-gone");
+        await kit.WaitDeletedWithSecretAsync("tekton-gone");
     }
 
     /// <summary>
@@ -443,7 +443,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             // Found at start by the restarted operator, which must not wait for runs it cannot list.
             await run.RestartOperatorAsync();
-            var secret = await ReadyCredentialAsync("tekton-old");
+            var secret = await kit.CreateReadyTokenCredentialAsync("tekton-old", Token);
             run.Host.LogLines.Should().Contain(line => line.Contains("does not serve version v1", StringComparison.Ordinal));
 
             v1beta1.Storage = false;
@@ -453,7 +453,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             {
                 ["workspaces"] = SecretWorkspace(secret),
             });
-            await WaitUsedByAsync(secret, "PipelineRun late");
+            await kit.WaitUsedByAsync(secret, "PipelineRun late");
         }
         finally
         {
@@ -553,7 +553,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                     // Just created: Tekton has not resolved the Pipeline into the status yet.
                     await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject { ["pipelineRef"] = new JsonObject { ["name"] = "release" } });
                     await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "unit" } });
-                    await WaitUsedByAsync(later, "PipelineRun release-1");
+                    await kit.WaitUsedByAsync(later, "PipelineRun release-1");
 
                     // Running: the Pipeline resolved into the status still names its deploy Task by reference, whose TaskRun
                     // does not exist yet.
@@ -748,10 +748,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 removeUsers: async () =>
                 {
                     await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-report");
-                    await WaitGoneAsync(inSpec);
+                    await kit.WaitDeletedWithSecretAsync(inSpec);
 
                     await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-etl");
-                    await WaitBlockedAsync(inTemplate, "Workflow etl-adhoc");
+                    await kit.WaitDeletionBlockedAsync(inTemplate, "Workflow etl-adhoc");
                     (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the template has not finished");
                     await SetWorkflowPhaseAsync("etl-adhoc", "Succeeded");
                 });
@@ -811,7 +811,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 removeUsers: async () =>
                 {
                     await SetWorkflowPhaseAsync("etl-shared", "Succeeded");
-                    await WaitGoneAsync(inTemplate);
+                    await kit.WaitDeletedWithSecretAsync(inTemplate);
                     await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-shared");
                 });
         }
@@ -888,9 +888,9 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 removeUsers: async () =>
                 {
                     await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "orders-api");
-                    await WaitGoneAsync(own);
+                    await kit.WaitDeletedWithSecretAsync(own);
                     await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "payments");
-                    await WaitUsedByAsync(referenced, "Deployment payments-api");
+                    await kit.WaitUsedByAsync(referenced, "Deployment payments-api");
                     await admin.AppsV1.DeleteNamespacedDeploymentAsync("payments-api", run.Namespace);
                 });
         }
@@ -903,15 +903,15 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task Force_delete_skips_the_wait_and_records_an_event()
     {
-        var secret = await ReadyCredentialAsync("forced");
+        var secret = await kit.CreateReadyTokenCredentialAsync("forced", Token);
         await CreatePodAsync("stubborn", PodUsing(secret));
-        await WaitUsedByAsync(secret, "Pod stubborn");
+        await kit.WaitUsedByAsync(secret, "Pod stubborn");
         await kit.DeleteAsync<PipelineCredential>(secret);
-        await WaitBlockedAsync(secret, "Pod stubborn");
+        await kit.WaitDeletionBlockedAsync(secret, "Pod stubborn");
 
         await kit.PatchAsync<PipelineCredential>(secret, new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
 
-        await WaitGoneAsync(secret);
+        await kit.WaitDeletedWithSecretAsync(secret);
         var events = await kit.WaitForEventsAsync(seen => seen.Any(e => e.Reason == "ForceDeleted"), "a ForceDeleted event");
         events.Should().Contain(e => e.Reason == "DeletionBlocked" && e.Type == "Warning" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
         events.Should().Contain(e => e.Reason == "ForceDeleted" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
@@ -930,7 +930,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
                 // Once the new operator has decided about the credential, a wrong release would have begun.
                 await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, "restart");
-                await WaitBlockedAsync("restart", "Pod holder");
+                await kit.WaitDeletionBlockedAsync("restart", "Pod holder");
                 (await kit.TryGetSecretAsync("restart")).Should().NotBeNull();
 
                 await DeletePodAsync("holder");
@@ -940,10 +940,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_credential_deleted_while_the_operator_is_down_is_released_or_blocked_by_the_next_one()
     {
-        var unused = await ReadyCredentialAsync("down-unused");
-        var used = await ReadyCredentialAsync("down-used");
+        var unused = await kit.CreateReadyTokenCredentialAsync("down-unused", Token);
+        var used = await kit.CreateReadyTokenCredentialAsync("down-used", Token);
         await CreatePodAsync("survivor", PodUsing(used));
-        await WaitUsedByAsync(used, "Pod survivor");
+        await kit.WaitUsedByAsync(used, "Pod survivor");
 
         await run.StopOperatorAsync();
         await kit.DeleteAsync<PipelineCredential>(unused);
@@ -958,11 +958,11 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
 
         await run.StartOperatorAsync();
-        await WaitGoneAsync(unused);
-        await WaitBlockedAsync(used, "Pod survivor");
+        await kit.WaitDeletedWithSecretAsync(unused);
+        await kit.WaitDeletionBlockedAsync(used, "Pod survivor");
 
         await DeletePodAsync("survivor");
-        await WaitGoneAsync(used);
+        await kit.WaitDeletedWithSecretAsync(used);
     }
 
     /// <summary>
@@ -979,11 +979,11 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             await Task.WhenAll(batch.Select(async name =>
             {
-                await ReadyCredentialAsync(name);
+                await kit.CreateReadyTokenCredentialAsync(name, Token);
                 await CreatePodAsync($"{name}-user", PodUsing(name));
-                await WaitUsedByAsync(name, $"Pod {name}-user");
+                await kit.WaitUsedByAsync(name, $"Pod {name}-user");
                 await kit.DeleteAsync<PipelineCredential>(name);
-                await WaitBlockedAsync(name, $"Pod {name}-user");
+                await kit.WaitDeletionBlockedAsync(name, $"Pod {name}-user");
             }));
         }
 
@@ -1026,18 +1026,18 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_Secret_in_use_outlives_a_foreground_deletion_of_its_credential_and_goes_with_its_last_user()
     {
-        var secret = await ReadyCredentialAsync("foreground");
+        var secret = await kit.CreateReadyTokenCredentialAsync("foreground", Token);
         var published = (await kit.TryGetSecretAsync(secret))!;
         published.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer, "a generated Secret is protected from its first moment");
         await CreatePodAsync("fg-app", PodUsing(secret));
-        await WaitUsedByAsync(secret, "Pod fg-app");
+        await kit.WaitUsedByAsync(secret, "Pod fg-app");
 
         var resource = ResourceDescriptor.For<PipelineCredential>();
         await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(resource.Group, resource.Version, run.Namespace, resource.Plural, secret,
             propagationPolicy: "Foreground");
         await admin.CoreV1.DeleteNamespacedSecretAsync(secret, run.Namespace,
             new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = published.Metadata.Uid } });
-        await WaitBlockedAsync(secret, "Pod fg-app");
+        await kit.WaitDeletionBlockedAsync(secret, "Pod fg-app");
 
         await Task.Delay(TimeSpan.FromSeconds(1)); // Time for the operator to handle the Secret's deletion: it must not let it go.
         var kept = await kit.TryGetSecretAsync(secret);
@@ -1057,17 +1057,17 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 resource.Group, resource.Version, run.Namespace, resource.Plural, secret);
         }
 
-        await WaitGoneAsync(secret);
+        await kit.WaitDeletedWithSecretAsync(secret);
     }
 
     /// <summary>Someone deletes the generated Secret while its credential lives: the finalizer does not keep it from going, and it is published anew.</summary>
     [Fact]
     public async Task A_generated_Secret_deleted_by_hand_is_let_go_and_published_anew()
     {
-        var secret = await ReadyCredentialAsync("hand-deleted");
+        var secret = await kit.CreateReadyTokenCredentialAsync("hand-deleted", Token);
         var published = (await kit.TryGetSecretAsync(secret))!;
         await CreatePodAsync("hand-app", PodUsing(secret));
-        await WaitUsedByAsync(secret, "Pod hand-app");
+        await kit.WaitUsedByAsync(secret, "Pod hand-app");
 
         await admin.CoreV1.DeleteNamespacedSecretAsync(secret, run.Namespace);
 
@@ -1082,7 +1082,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_generated_Secret_without_the_finalizer_gets_it_back_with_nothing_else_written()
     {
-        var secret = await ReadyCredentialAsync("unprotected");
+        var secret = await kit.CreateReadyTokenCredentialAsync("unprotected", Token);
         await admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), secret, run.Namespace);
         var stripped = (await kit.TryGetSecretAsync(secret))!;
 
@@ -1114,7 +1114,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     {
         foreach (var credential in credentials)
         {
-            await ReadyCredentialAsync(credential.Credential);
+            await kit.CreateReadyTokenCredentialAsync(credential.Credential, Token);
         }
 
         await createUsers();
@@ -1122,7 +1122,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             if (users.Length > 0)
             {
-                await WaitUsedByAsync(credential, users);
+                await kit.WaitUsedByAsync(credential, users);
             }
             else
             {
@@ -1139,13 +1139,13 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             if (users.Length == 0)
             {
-                await WaitGoneAsync(credential);
+                await kit.WaitDeletedWithSecretAsync(credential);
                 continue;
             }
 
             foreach (var user in users)
             {
-                await WaitBlockedAsync(credential, user);
+                await kit.WaitDeletionBlockedAsync(credential, user);
             }
 
             (await kit.TryGetSecretAsync(credential)).Should().NotBeNull("the Secret of {0} stays while {1} uses it", credential, string.Join(", ", users));
@@ -1154,52 +1154,15 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await removeUsers();
         foreach (var credential in credentials)
         {
-            await WaitGoneAsync(credential.Credential);
+            await kit.WaitDeletedWithSecretAsync(credential.Credential);
         }
     }
-
-    /// <summary>A Ready SecretText credential; returns the name of its generated Secret (the credential's name).</summary>
-    private async Task<string> ReadyCredentialAsync(string name)
-    {
-        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = Token });
-        var credential = ClusterTestKit.TokenCredential(name, $"{name}-input");
-        credential.Spec.Description = "in-use protection";
-        await kit.CreateAsync(credential);
-        var ready = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
-        ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
-        await kit.WaitForSecretAsync(name);
-        return name;
-    }
-
-    private Task<PipelineCredential> WaitUsedByAsync(string name, params string[] users) =>
-        ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<PipelineCredential>(name))!,
-            c => c?.Status?.UsedBy is { } usedBy
-                && usedBy.Count == users.Length
-                && users.All(u => usedBy.Items?.Any(i => $"{i.Kind} {i.Name}" == u) == true),
-            $"status.usedBy of {name} to be exactly {string.Join(", ", users)}");
 
     private Task<PipelineCredential> WaitUsedByCountAsync(string name, int count) =>
         ClusterTestKit.EventuallyAsync(
             async () => (await kit.GetAsync<PipelineCredential>(name))!,
             c => c?.Status?.UsedBy is { } usedBy && usedBy.Count == count,
             $"status.usedBy.count of {name} to be {count}");
-
-    private Task<PipelineCredential> WaitBlockedAsync(string name, string user) =>
-        ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<PipelineCredential>(name))!,
-            c => c is not null
-                && c.Metadata.DeletionTimestamp is not null
-                && c.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse } blocked
-                && blocked.Message.Contains(user, StringComparison.Ordinal)
-                && c.Status.UsedBy?.Items?.Any(i => $"{i.Kind} {i.Name}" == user) == true,
-            $"deletion of {name} to be blocked by {user}");
-
-    private async Task WaitGoneAsync(string name)
-    {
-        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(name), c => c is null, $"{name} to be deleted");
-        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
-    }
 
     private static string UsageUserOf(string kind, string name) => $"{kind} {name}";
 
