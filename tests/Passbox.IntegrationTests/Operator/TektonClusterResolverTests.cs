@@ -41,66 +41,59 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_Secret_named_only_by_a_Task_reached_through_the_cluster_resolver_is_kept_while_the_run_runs()
     {
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
-        try
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        var throughPipeline = await kit.CreateReadyTokenCredentialAsync("resolver-pipeline", Token);
+        var throughTaskRun = await kit.CreateReadyTokenCredentialAsync("resolver-taskrun", Token);
+        await CreateCustomAsync(Tasks, "deploy", new JsonObject
         {
-            var throughPipeline = await kit.CreateReadyTokenCredentialAsync("resolver-pipeline", Token);
-            var throughTaskRun = await kit.CreateReadyTokenCredentialAsync("resolver-taskrun", Token);
-            await CreateCustomAsync(Tasks, "deploy", new JsonObject
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string" }),
+            ["steps"] = new JsonArray(new JsonObject
             {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string" }),
-                ["steps"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "run",
-                    ["image"] = "registry.invalid/tool:1",
-                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
-                }),
-            });
-            await CreateCustomAsync(Tasks, "smoke", new JsonObject
-            {
-                ["steps"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "run",
-                    ["image"] = "registry.invalid/tool:1",
-                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = throughTaskRun } }),
-                }),
-            });
-            await CreateCustomAsync(Pipelines, "release", new JsonObject
-            {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
-                ["tasks"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "deploy",
-                    ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", run.Namespace)),
-                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
-                }),
-            });
-
-            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
-            {
-                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release")),
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = throughPipeline }),
-            });
-            await CreateCustomAsync(TaskRuns, "smoke-1", new JsonObject { ["taskRef"] = ClusterRef(("name", "smoke"), ("namespace", run.Namespace)) });
-            await kit.WaitUsedByAsync(throughPipeline, "PipelineRun release-1");
-            await kit.WaitUsedByAsync(throughTaskRun, "TaskRun smoke-1");
-
-            await kit.DeleteAsync<PipelineCredential>(throughPipeline);
-            await kit.DeleteAsync<PipelineCredential>(throughTaskRun);
-            await kit.WaitDeletionBlockedAsync(throughPipeline, "PipelineRun release-1");
-            await kit.WaitDeletionBlockedAsync(throughTaskRun, "TaskRun smoke-1");
-            (await kit.TryGetSecretAsync(throughPipeline)).Should().NotBeNull("the deploy task has yet to start and read it");
-            (await kit.TryGetSecretAsync(throughTaskRun)).Should().NotBeNull("the smoke task has yet to start and read it");
-
-            await SetRunSucceededAsync(PipelineRuns, "release-1");
-            await SetRunSucceededAsync(TaskRuns, "smoke-1");
-            await kit.WaitDeletedWithSecretAsync(throughPipeline);
-            await kit.WaitDeletedWithSecretAsync(throughTaskRun);
-        }
-        finally
+                ["name"] = "run",
+                ["image"] = "registry.invalid/tool:1",
+                ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
+            }),
+        });
+        await CreateCustomAsync(Tasks, "smoke", new JsonObject
         {
-            await engines.DeleteCrdsAsync(created);
-        }
+            ["steps"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "run",
+                ["image"] = "registry.invalid/tool:1",
+                ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = throughTaskRun } }),
+            }),
+        });
+        await CreateCustomAsync(Pipelines, "release", new JsonObject
+        {
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
+            ["tasks"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "deploy",
+                ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", run.Namespace)),
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
+            }),
+        });
+
+        await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
+        {
+            ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release")),
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = throughPipeline }),
+        });
+        await CreateCustomAsync(TaskRuns, "smoke-1", new JsonObject { ["taskRef"] = ClusterRef(("name", "smoke"), ("namespace", run.Namespace)) });
+        await kit.WaitUsedByAsync(throughPipeline, "PipelineRun release-1");
+        await kit.WaitUsedByAsync(throughTaskRun, "TaskRun smoke-1");
+
+        await kit.DeleteAsync<PipelineCredential>(throughPipeline);
+        await kit.DeleteAsync<PipelineCredential>(throughTaskRun);
+        await kit.WaitDeletionBlockedAsync(throughPipeline, "PipelineRun release-1");
+        await kit.WaitDeletionBlockedAsync(throughTaskRun, "TaskRun smoke-1");
+        (await kit.TryGetSecretAsync(throughPipeline)).Should().NotBeNull("the deploy task has yet to start and read it");
+        (await kit.TryGetSecretAsync(throughTaskRun)).Should().NotBeNull("the smoke task has yet to start and read it");
+
+        await SetRunSucceededAsync(PipelineRuns, "release-1");
+        await SetRunSucceededAsync(TaskRuns, "smoke-1");
+        await kit.WaitDeletedWithSecretAsync(throughPipeline);
+        await kit.WaitDeletedWithSecretAsync(throughTaskRun);
     }
 
     /// <summary>
@@ -112,57 +105,51 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_Secret_named_only_through_a_catalog_Task_of_another_namespace_is_kept_while_the_run_runs()
     {
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        // Declared after the namespace, so disposed before it: the CRDs go first, then the catalog namespace.
         await using var catalog = await controlPlane.CreateNamespaceAsync("catalog");
-        try
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await run.StopOperatorAsync();
+        await run.StartOperatorAsync(everyNamespace: true);
+        var passed = await kit.CreateReadyTokenCredentialAsync("catalog-passed", Token);
+        var unused = await kit.CreateReadyTokenCredentialAsync("catalog-default", Token);
+
+        // The catalog exists before the run: the operator lists it only once a run names it.
+        await CreateCustomAsync(Tasks, "deploy", new JsonObject
         {
-            await run.StopOperatorAsync();
-            await run.StartOperatorAsync(everyNamespace: true);
-            var passed = await kit.CreateReadyTokenCredentialAsync("catalog-passed", Token);
-            var unused = await kit.CreateReadyTokenCredentialAsync("catalog-default", Token);
-
-            // The catalog exists before the run: the operator lists it only once a run names it.
-            await CreateCustomAsync(Tasks, "deploy", new JsonObject
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = unused }),
+            ["steps"] = new JsonArray(new JsonObject
             {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = unused }),
-                ["steps"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "run",
-                    ["image"] = "registry.invalid/tool:1",
-                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
-                }),
-            }, catalog.Name);
-            await CreateCustomAsync(Pipelines, "release", new JsonObject
-            {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
-                ["tasks"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "deploy",
-                    ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", catalog.Name)),
-                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
-                }),
-            }, catalog.Name);
-
-            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
-            {
-                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", catalog.Name)),
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = passed }),
-            });
-            await kit.WaitUsedByAsync(passed, "PipelineRun release-1");
-
-            await kit.DeleteAsync<PipelineCredential>(passed);
-            await kit.DeleteAsync<PipelineCredential>(unused);
-            await kit.WaitDeletionBlockedAsync(passed, "PipelineRun release-1");
-            await kit.WaitDeletedWithSecretAsync(unused);
-            (await kit.TryGetSecretAsync(passed)).Should().NotBeNull("the catalog's deploy task has yet to start and read it");
-
-            await SetRunSucceededAsync(PipelineRuns, "release-1");
-            await kit.WaitDeletedWithSecretAsync(passed);
-        }
-        finally
+                ["name"] = "run",
+                ["image"] = "registry.invalid/tool:1",
+                ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
+            }),
+        }, catalog.Name);
+        await CreateCustomAsync(Pipelines, "release", new JsonObject
         {
-            await engines.DeleteCrdsAsync(created);
-        }
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
+            ["tasks"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "deploy",
+                ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", catalog.Name)),
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
+            }),
+        }, catalog.Name);
+
+        await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
+        {
+            ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", catalog.Name)),
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = passed }),
+        });
+        await kit.WaitUsedByAsync(passed, "PipelineRun release-1");
+
+        await kit.DeleteAsync<PipelineCredential>(passed);
+        await kit.DeleteAsync<PipelineCredential>(unused);
+        await kit.WaitDeletionBlockedAsync(passed, "PipelineRun release-1");
+        await kit.WaitDeletedWithSecretAsync(unused);
+        (await kit.TryGetSecretAsync(passed)).Should().NotBeNull("the catalog's deploy task has yet to start and read it");
+
+        await SetRunSucceededAsync(PipelineRuns, "release-1");
+        await kit.WaitDeletedWithSecretAsync(passed);
     }
 
     /// <summary>
@@ -173,35 +160,28 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_run_naming_a_catalog_namespace_that_does_not_exist_holds_no_deletion()
     {
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
-        try
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await run.StopOperatorAsync();
+        await run.StartOperatorAsync(everyNamespace: true);
+        var named = await kit.CreateReadyTokenCredentialAsync("typo-named", Token);
+        var unused = await kit.CreateReadyTokenCredentialAsync("typo-unused", Token);
+
+        // The run also names one Secret itself: once the operator shows it among that Secret's users, it has read
+        // the run, and so has started listing the namespace the run names.
+        await CreateCustomAsync(PipelineRuns, "typo-1", new JsonObject
         {
-            await run.StopOperatorAsync();
-            await run.StartOperatorAsync(everyNamespace: true);
-            var named = await kit.CreateReadyTokenCredentialAsync("typo-named", Token);
-            var unused = await kit.CreateReadyTokenCredentialAsync("typo-unused", Token);
+            ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", "no-such-catalog-7f3c")),
+            ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = named } }),
+        });
+        await kit.WaitUsedByAsync(named, "PipelineRun typo-1");
 
-            // The run also names one Secret itself: once the operator shows it among that Secret's users, it has read
-            // the run, and so has started listing the namespace the run names.
-            await CreateCustomAsync(PipelineRuns, "typo-1", new JsonObject
-            {
-                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", "no-such-catalog-7f3c")),
-                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = named } }),
-            });
-            await kit.WaitUsedByAsync(named, "PipelineRun typo-1");
+        await kit.DeleteAsync<PipelineCredential>(unused);
+        await kit.DeleteAsync<PipelineCredential>(named);
+        await kit.WaitDeletedWithSecretAsync(unused);
+        await kit.WaitDeletionBlockedAsync(named, "PipelineRun typo-1");
 
-            await kit.DeleteAsync<PipelineCredential>(unused);
-            await kit.DeleteAsync<PipelineCredential>(named);
-            await kit.WaitDeletedWithSecretAsync(unused);
-            await kit.WaitDeletionBlockedAsync(named, "PipelineRun typo-1");
-
-            await SetRunSucceededAsync(PipelineRuns, "typo-1");
-            await kit.WaitDeletedWithSecretAsync(named);
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+        await SetRunSucceededAsync(PipelineRuns, "typo-1");
+        await kit.WaitDeletedWithSecretAsync(named);
     }
 
     private static JsonObject ClusterRef(params (string Name, string Value)[] parameters) => new()
