@@ -36,10 +36,11 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         var retries = new InformerRetries(resource, this.options.ReconnectInitial, this.options.ReconnectCap, time, logger);
         var metrics = new InformerMetrics(resource.DisplayName, this.options.Name ?? resource.DisplayName);
         subscribers = new InformerSubscribers<T>(resource, logger);
-        var pager = new ListPager<T>(api, resource, this.options);
+        var requests = new CollectionRequests<T>(api, resource, this.options);
+        var pager = new ListPager<T>(requests, this.options);
         var changedDuringFills = new WatchChangesDuringFills<T>();
         store = new InformerStore<T>(resource, this.options, subscribers, changedDuringFills, metrics);
-        watch = new WatchStream<T>(api, resource, this.options, store, metrics, time, logger);
+        watch = new WatchStream<T>(requests, resource, this.options, store, metrics, time, logger);
         fills = new NamespaceFills<T>(resource, this.options, store, pager, changedDuringFills, retries, metrics, logger);
         loop = new ListWatchLoop<T>(resource, this.options, pager, watch, store, fills, retries, metrics, time, logger);
     }

@@ -12,11 +12,9 @@ namespace Passbox.Operator.Runtime.Watching;
 /// Lists an informer's objects a page at a time (limit and continue), as the full list and the namespace fills both do:
 /// a big list never arrives, or stays in memory, as one answer.
 /// </summary>
-internal sealed class ListPager<T>(KubernetesApiClient api, ResourceDescriptor resource, InformerOptions<T> options)
+internal sealed class ListPager<T>(CollectionRequests<T> requests, InformerOptions<T> options)
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
-    private const string MetadataListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
-
     /// <summary>Lists are decoded once per page: their metadata is looked up each time (a cached lookup).</summary>
     private JsonTypeInfo<ListEnvelope<T>> ListJson => InformerJson.TypeInfo<ListEnvelope<T>>(options.KeepManagedFields);
 
@@ -44,14 +42,7 @@ internal sealed class ListPager<T>(KubernetesApiClient api, ResourceDescriptor r
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        using var response = await api.SendAsync(
-            HttpMethod.Get,
-            resource.CollectionPath(@namespace) + query,
-            null,
-            options.MetadataOnly ? MetadataListAccept : "application/json",
-            streaming: true,
-            timeout.Token).ConfigureAwait(false);
-        await KubernetesApiClient.EnsureSuccessAsync(response, timeout.Token).ConfigureAwait(false);
+        using var response = await requests.ListAsync(@namespace, query, timeout.Token).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {

@@ -15,7 +15,7 @@ namespace Passbox.Operator.Runtime.Watching;
 /// thousands a second): it must add no allocation or copy per event beyond decoding.
 /// </summary>
 internal sealed class WatchStream<T>(
-    KubernetesApiClient api,
+    CollectionRequests<T> requests,
     ResourceDescriptor resource,
     InformerOptions<T> options,
     InformerStore<T> store,
@@ -24,8 +24,6 @@ internal sealed class WatchStream<T>(
     ILogger logger)
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
-    private const string MetadataAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
-
     /// <summary>Client-side guard beyond the server's timeoutSeconds, for connections that die silently.</summary>
     private static readonly TimeSpan WatchGrace = TimeSpan.FromSeconds(30);
 
@@ -60,15 +58,7 @@ internal sealed class WatchStream<T>(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, guard.Token);
         try
         {
-            using var response = await api.SendAsync(
-                HttpMethod.Get,
-                resource.CollectionPath(options.Namespace) + query,
-                null,
-                options.MetadataOnly ? MetadataAccept : "application/json",
-                streaming: true,
-                linked.Token).ConfigureAwait(false);
-            await KubernetesApiClient.EnsureSuccessAsync(response, linked.Token).ConfigureAwait(false);
-
+            using var response = await requests.WatchAsync(query.ToString(), linked.Token).ConfigureAwait(false);
             var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {

@@ -18,8 +18,15 @@ public sealed class PipelineEngineObjects(ControlPlaneFixture controlPlane)
 {
     private readonly Kubernetes admin = controlPlane.Admin;
 
+    /// <summary>
+    /// Creates the stand-in CRDs the cluster lacks, for one test: disposing the answer deletes those again, and only
+    /// those (a real installation is left alone), also when the test fails, so the next test finds the cluster as it was.
+    /// </summary>
+    public async Task<InstalledCrds> InstallMissingCrdsAsync(params ResourceDescriptor[] resources) =>
+        new(this, await EnsureCrdsAsync(resources));
+
     /// <summary>Creates the stand-in CRDs the cluster lacks; returns those it created.</summary>
-    public async Task<List<string>> EnsureCrdsAsync(params ResourceDescriptor[] resources)
+    private async Task<List<string>> EnsureCrdsAsync(params ResourceDescriptor[] resources)
     {
         var created = new List<string>();
         foreach (var crd in resources.Select(PipelineEngineCrds.For))
@@ -34,7 +41,7 @@ public sealed class PipelineEngineObjects(ControlPlaneFixture controlPlane)
         return created;
     }
 
-    public async Task DeleteCrdsAsync(IEnumerable<string> names)
+    internal async Task DeleteCrdsAsync(IEnumerable<string> names)
     {
         foreach (var name in names)
         {
@@ -111,4 +118,10 @@ public sealed class PipelineEngineObjects(ControlPlaneFixture controlPlane)
                 },
             },
             CancellationToken.None);
+}
+
+/// <summary>The stand-in CRDs one test created (see <see cref="PipelineEngineObjects.InstallMissingCrdsAsync"/>); disposing deletes them.</summary>
+public sealed class InstalledCrds(PipelineEngineObjects engines, IReadOnlyList<string> names) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync() => await engines.DeleteCrdsAsync(names);
 }

@@ -174,6 +174,50 @@ public sealed class ClusterTestKit(ControlPlaneFixture controlPlane, string name
         },
     };
 
+    /// <summary>
+    /// Creates a <see cref="TokenCredential"/> with its token in Secret <c>name-input</c> and waits until it is Ready,
+    /// guarded by the in-use finalizer, with its Secret published; returns the name of that Secret (the credential's).
+    /// </summary>
+    public async Task<string> CreateReadyTokenCredentialAsync(string name, string token)
+    {
+        await CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = token });
+        await CreateAsync(TokenCredential(name, $"{name}-input"));
+        var ready = await WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
+        ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
+        await WaitForSecretAsync(name);
+        return name;
+    }
+
+    /// <summary>Waits until status.usedBy of PipelineCredential <paramref name="name"/> lists exactly <paramref name="users"/> ("Kind name").</summary>
+    public Task<PipelineCredential> WaitUsedByAsync(string name, params string[] users) =>
+        EventuallyAsync(
+            async () => (await GetAsync<PipelineCredential>(name))!,
+            c => c?.Status?.UsedBy is { } usedBy
+                && usedBy.Count == users.Length
+                && users.All(u => usedBy.Items?.Any(i => $"{i.Kind} {i.Name}" == u) == true),
+            $"status.usedBy of {name} to be exactly {string.Join(", ", users)}");
+
+    /// <summary>
+    /// Waits until the deletion of PipelineCredential <paramref name="name"/> is blocked by <paramref name="user"/>
+    /// ("Kind name"): deleted, DeletionBlocked=True (InUse) naming the user, and status.usedBy listing it.
+    /// </summary>
+    public Task<PipelineCredential> WaitDeletionBlockedAsync(string name, string user) =>
+        EventuallyAsync(
+            async () => (await GetAsync<PipelineCredential>(name))!,
+            c => c is not null
+                && c.Metadata.DeletionTimestamp is not null
+                && c.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse } blocked
+                && blocked.Message.Contains(user, StringComparison.Ordinal)
+                && c.Status.UsedBy?.Items?.Any(i => $"{i.Kind} {i.Name}" == user) == true,
+            $"deletion of {name} to be blocked by {user}");
+
+    /// <summary>Waits until PipelineCredential <paramref name="name"/> is deleted and its Secret with it.</summary>
+    public async Task WaitDeletedWithSecretAsync(string name)
+    {
+        await EventuallyAsync(() => GetAsync<PipelineCredential>(name), c => c is null, $"{name} to be deleted");
+        await EventuallyAsync(() => TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
+    }
+
     /// <summary>A name with a random suffix, e.g. a database user no other test run has.</summary>
     public static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..(prefix.Length + 8)];
 

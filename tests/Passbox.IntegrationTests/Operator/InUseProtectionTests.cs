@@ -95,21 +95,21 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await CreatePodAsync("early-app", PodUsing(credential));
         await Task.Delay(TimeSpan.FromMilliseconds(500)); // The operator has seen the Pod arrive, and dropped it.
 
-        await ReadyCredentialAsync(credential);
-        await WaitUsedByAsync(credential, "Pod early-app");
+        await kit.CreateReadyTokenCredentialAsync(credential, Token);
+        await kit.WaitUsedByAsync(credential, "Pod early-app");
 
         await kit.DeleteAsync<PipelineCredential>(credential);
-        await WaitBlockedAsync(credential, "Pod early-app");
+        await kit.WaitDeletionBlockedAsync(credential, "Pod early-app");
         await DeletePodAsync("early-app");
-        await WaitGoneAsync(credential);
+        await kit.WaitDeletedWithSecretAsync(credential);
     }
 
     [Fact]
     public async Task A_finished_Pod_does_not_block_deletion_and_a_Pod_that_finishes_releases_it()
     {
-        var done = await ReadyCredentialAsync("finished");
+        var done = await kit.CreateReadyTokenCredentialAsync("finished", Token);
         await CreatePodAsync("batch-done", PodUsing(done));
-        await WaitUsedByAsync(done, "Pod batch-done");
+        await kit.WaitUsedByAsync(done, "Pod batch-done");
         await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-done", run.Namespace);
         await WaitUsedByCountAsync(done, 0); // A Succeeded Pod runs nothing any more: the status stops naming it.
 
@@ -118,16 +118,16 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await CreatePodAsync("batch-quick", PodUsing(done), phase: "Succeeded");
         await WaitUsedByCountAsync(done, 0);
 
-        var running = await ReadyCredentialAsync("finishing");
+        var running = await kit.CreateReadyTokenCredentialAsync("finishing", Token);
         await CreatePodAsync("batch-running", PodUsing(running));
-        await WaitUsedByAsync(running, "Pod batch-running");
+        await kit.WaitUsedByAsync(running, "Pod batch-running");
         await kit.DeleteAsync<PipelineCredential>(done);
-        await WaitGoneAsync(done);
+        await kit.WaitDeletedWithSecretAsync(done);
 
         await kit.DeleteAsync<PipelineCredential>(running);
-        await WaitBlockedAsync(running, "Pod batch-running");
+        await kit.WaitDeletionBlockedAsync(running, "Pod batch-running");
         await admin.CoreV1.PatchNamespacedPodStatusAsync(MergePatch(new { status = new { phase = "Succeeded" } }), "batch-running", run.Namespace);
-        await WaitGoneAsync(running);
+        await kit.WaitDeletedWithSecretAsync(running);
     }
 
     [Fact]
@@ -183,10 +183,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_renamed_Secret_stays_while_a_workload_still_uses_the_old_name_and_goes_once_unused()
     {
-        var old = await ReadyCredentialAsync("renamed");
+        var old = await kit.CreateReadyTokenCredentialAsync("renamed", Token);
         await admin.AppsV1.CreateNamespacedDeploymentAsync(
             new V1Deployment { Metadata = Meta("web"), Spec = new V1DeploymentSpec { Selector = Selector("web"), Template = Template("web", PodUsing(old)) } }, run.Namespace);
-        await WaitUsedByAsync("renamed", "Deployment web");
+        await kit.WaitUsedByAsync("renamed", "Deployment web");
 
         await kit.PatchAsync<PipelineCredential>("renamed", new { spec = new { secret = new { name = "renamed-v2" } } });
         await kit.WaitForSecretAsync("renamed-v2");
@@ -208,7 +208,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_credential_whose_old_Secret_is_still_used_waits_for_that_user_before_it_goes()
     {
-        var old = await ReadyCredentialAsync("moved");
+        var old = await kit.CreateReadyTokenCredentialAsync("moved", Token);
         await kit.PatchAsync<PipelineCredential>("moved", new { spec = new { secret = new { name = "moved-v2" } } });
         await kit.WaitForSecretAsync("moved-v2");
         await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(old), secret => secret is null, "an unused old Secret to go at once");
@@ -218,7 +218,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await kit.WaitForSecretAsync("moved-v3");
 
         await kit.DeleteAsync<PipelineCredential>("moved");
-        await WaitBlockedAsync("moved", "Pod reader");
+        await kit.WaitDeletionBlockedAsync("moved", "Pod reader");
         (await kit.TryGetSecretAsync("moved-v2")).Should().NotBeNull("Pod reader mounts it");
 
         await DeletePodAsync("reader");
@@ -279,7 +279,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task UsedBy_follows_users_as_they_come_and_go()
     {
-        var secret = await ReadyCredentialAsync("shared");
+        var secret = await kit.CreateReadyTokenCredentialAsync("shared", Token);
         await WaitUsedByCountAsync(secret, 0);
 
         for (var i = 0; i < 7; i++)
@@ -313,87 +313,80 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task Tekton_runs_block_deletion_while_running_including_through_their_ServiceAccount()
     {
         const string workspace = "tekton-ws", throughAccount = "tekton-sa", step = "tekton-step", resolved = "tekton-resolved", podEnv = "tekton-podenv";
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                [
-                    new(workspace, "PipelineRun build-1"),
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns);
+        await BlocksUntilRemovedAsync(
+            [
+                new(workspace, "PipelineRun build-1"),
 
-                    // build-2 is a user through the ServiceAccount that lists the Secret.
-                    new(throughAccount, "PipelineRun build-2", "ServiceAccount builder"),
-                    new(step, "TaskRun unit-1"),
-                    new(resolved, "TaskRun unit-2"),
-                    new(podEnv, "PipelineRun build-2"),
-                ],
-                createUsers: async () =>
+                // build-2 is a user through the ServiceAccount that lists the Secret.
+                new(throughAccount, "PipelineRun build-2", "ServiceAccount builder"),
+                new(step, "TaskRun unit-1"),
+                new(resolved, "TaskRun unit-2"),
+                new(podEnv, "PipelineRun build-2"),
+            ],
+            createUsers: async () =>
+            {
+                await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
+                await kit.WaitUsedByAsync(throughAccount, "ServiceAccount builder");
+
+                await CreateCustomAsync(PipelineRuns, "build-1", new JsonObject
                 {
-                    await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = Meta("builder"), Secrets = [new V1ObjectReference { Name = throughAccount }] }, run.Namespace);
-                    await WaitUsedByAsync(throughAccount, "ServiceAccount builder");
-
-                    await CreateCustomAsync(PipelineRuns, "build-1", new JsonObject
+                    ["pipelineRef"] = new JsonObject { ["name"] = "build" },
+                    ["workspaces"] = SecretWorkspace(workspace),
+                });
+                await CreateCustomAsync(PipelineRuns, "build-2", new JsonObject
+                {
+                    ["pipelineRef"] = new JsonObject { ["name"] = "build" },
+                    ["taskRunTemplate"] = new JsonObject
                     {
-                        ["pipelineRef"] = new JsonObject { ["name"] = "build" },
-                        ["workspaces"] = SecretWorkspace(workspace),
-                    });
-                    await CreateCustomAsync(PipelineRuns, "build-2", new JsonObject
-                    {
-                        ["pipelineRef"] = new JsonObject { ["name"] = "build" },
-                        ["taskRunTemplate"] = new JsonObject
-                        {
-                            ["serviceAccountName"] = "builder",
+                        ["serviceAccountName"] = "builder",
 
-                            // Tekton sets the pod template's env in every step of the run's Pods.
-                            ["podTemplate"] = new JsonObject { ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(podEnv))) },
-                        },
-                    });
-                    await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject
-                    {
-                        ["taskSpec"] = new JsonObject
-                        {
-                            ["steps"] = new JsonArray(new JsonObject
-                            {
-                                ["name"] = "test",
-                                ["image"] = "registry.invalid/test:1",
-                                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(step))),
-                            }),
-                        },
-                    });
-
-                    // unit-2 refers to its Task; the Secret shows only in the spec Tekton resolves into the status, after creation.
-                    await CreateCustomAsync(TaskRuns, "unit-2", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "integration" } });
-                    await SetRunResolvedAsync(TaskRuns, "unit-2", "taskSpec", new JsonObject
+                        // Tekton sets the pod template's env in every step of the run's Pods.
+                        ["podTemplate"] = new JsonObject { ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(podEnv))) },
+                    },
+                });
+                await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject
+                {
+                    ["taskSpec"] = new JsonObject
                     {
                         ["steps"] = new JsonArray(new JsonObject
                         {
                             ["name"] = "test",
                             ["image"] = "registry.invalid/test:1",
-                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(resolved))),
+                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(step))),
                         }),
-                    });
-                },
-                removeUsers: async () =>
-                {
-                    await run.RestartOperatorAsync();
-                    await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
-                    (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
-                    await WaitBlockedAsync(workspace, "PipelineRun build-1");
-
-                    await SetRunSucceededAsync(PipelineRuns, "build-2");
-                    var onlyAccount = await WaitUsedByCountAsync(throughAccount, 1);
-                    onlyAccount.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "builder");
-                    await WaitGoneAsync(podEnv);
-
-                    await SetRunSucceededAsync(PipelineRuns, "build-1");
-                    await SetRunSucceededAsync(TaskRuns, "unit-1");
-                    await SetRunSucceededAsync(TaskRuns, "unit-2");
-                    await admin.CoreV1.DeleteNamespacedServiceAccountAsync("builder", run.Namespace);
+                    },
                 });
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+
+                // unit-2 refers to its Task; the Secret shows only in the spec Tekton resolves into the status, after creation.
+                await CreateCustomAsync(TaskRuns, "unit-2", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "integration" } });
+                await SetRunResolvedAsync(TaskRuns, "unit-2", "taskSpec", new JsonObject
+                {
+                    ["steps"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "test",
+                        ["image"] = "registry.invalid/test:1",
+                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(resolved))),
+                    }),
+                });
+            },
+            removeUsers: async () =>
+            {
+                await run.RestartOperatorAsync();
+                await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, workspace);
+                (await kit.GetAsync<PipelineCredential>(workspace)).Should().NotBeNull("the restarted operator indexes the runs before it decides a deletion");
+                await kit.WaitDeletionBlockedAsync(workspace, "PipelineRun build-1");
+
+                await SetRunSucceededAsync(PipelineRuns, "build-2");
+                var onlyAccount = await WaitUsedByCountAsync(throughAccount, 1);
+                onlyAccount.Status!.UsedBy!.Items.Should().ContainSingle(u => u.Kind == "ServiceAccount" && u.Name == "builder");
+                await kit.WaitDeletedWithSecretAsync(podEnv);
+
+                await SetRunSucceededAsync(PipelineRuns, "build-1");
+                await SetRunSucceededAsync(TaskRuns, "unit-1");
+                await SetRunSucceededAsync(TaskRuns, "unit-2");
+                await admin.CoreV1.DeleteNamespacedServiceAccountAsync("builder", run.Namespace);
+            });
     }
 
     [Fact]
@@ -404,24 +397,19 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             return; // A real Tekton installation: not ours to delete.
         }
 
-        var created = await engines.EnsureCrdsAsync(PipelineRuns);
-        try
+        await using (await engines.InstallMissingCrdsAsync(PipelineRuns))
         {
-            var secret = await ReadyCredentialAsync("tekton-gone");
+            var secret = await kit.CreateReadyTokenCredentialAsync("tekton-gone", Token);
             await CreateCustomAsync(PipelineRuns, "deploy", new JsonObject
             {
                 ["workspaces"] = SecretWorkspace(secret),
             });
-            await WaitUsedByAsync(secret, "PipelineRun deploy");
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
+            await kit.WaitUsedByAsync(secret, "PipelineRun deploy");
         }
 
         await WaitUsedByCountAsync("tekton-gone", 0);
         await kit.DeleteAsync<PipelineCredential>("tekton-gone");
-        await WaitGoneAsync("tekton-gone");
+        await kit.WaitDeletedWithSecretAsync("tekton-gone");
     }
 
     /// <summary>
@@ -443,7 +431,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             // Found at start by the restarted operator, which must not wait for runs it cannot list.
             await run.RestartOperatorAsync();
-            var secret = await ReadyCredentialAsync("tekton-old");
+            var secret = await kit.CreateReadyTokenCredentialAsync("tekton-old", Token);
             run.Host.LogLines.Should().Contain(line => line.Contains("does not serve version v1", StringComparison.Ordinal));
 
             v1beta1.Storage = false;
@@ -453,7 +441,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             {
                 ["workspaces"] = SecretWorkspace(secret),
             });
-            await WaitUsedByAsync(secret, "PipelineRun late");
+            await kit.WaitUsedByAsync(secret, "PipelineRun late");
         }
         finally
         {
@@ -466,62 +454,55 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task An_Argo_Workflow_blocks_deletion_until_it_finishes()
     {
         const string env = "argo-env", pull = "argo-pull", git = "argo-git", patched = "argo-patched";
-        var created = await engines.EnsureCrdsAsync(Workflows);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                [new(env, "Workflow etl"), new(pull, "Workflow etl"), new(git, "Workflow etl"), new(patched, "Workflow etl")],
-                createUsers: () => CreateCustomAsync(Workflows, "etl", new JsonObject
+        await using var crds = await engines.InstallMissingCrdsAsync(Workflows);
+        await BlocksUntilRemovedAsync(
+            [new(env, "Workflow etl"), new(pull, "Workflow etl"), new(git, "Workflow etl"), new(patched, "Workflow etl")],
+            createUsers: () => CreateCustomAsync(Workflows, "etl", new JsonObject
+            {
+                ["entrypoint"] = "main",
+                ["arguments"] = new JsonObject
                 {
-                    ["entrypoint"] = "main",
-                    ["arguments"] = new JsonObject
+                    ["parameters"] = new JsonArray(new JsonObject { ["name"] = "hook-secret", ["value"] = patched }),
+                },
+                ["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = pull }),
+                ["templates"] = new JsonArray(
+                    new JsonObject
                     {
-                        ["parameters"] = new JsonArray(new JsonObject { ["name"] = "hook-secret", ["value"] = patched }),
+                        ["name"] = "main",
+                        ["container"] = new JsonObject
+                        {
+                            ["image"] = "registry.invalid/etl:1",
+                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(env))),
+                        },
                     },
-                    ["imagePullSecrets"] = new JsonArray(new JsonObject { ["name"] = pull }),
-                    ["templates"] = new JsonArray(
-                        new JsonObject
+                    new JsonObject
+                    {
+                        // The controller clones the repository for this step with the Secret; no container names it.
+                        ["name"] = "checkout",
+                        ["inputs"] = new JsonObject
                         {
-                            ["name"] = "main",
-                            ["container"] = new JsonObject
+                            ["artifacts"] = new JsonArray(new JsonObject
                             {
-                                ["image"] = "registry.invalid/etl:1",
-                                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv(env))),
-                            },
-                        },
-                        new JsonObject
-                        {
-                            // The controller clones the repository for this step with the Secret; no container names it.
-                            ["name"] = "checkout",
-                            ["inputs"] = new JsonObject
-                            {
-                                ["artifacts"] = new JsonArray(new JsonObject
+                                ["name"] = "source",
+                                ["path"] = "/src",
+                                ["git"] = new JsonObject
                                 {
-                                    ["name"] = "source",
-                                    ["path"] = "/src",
-                                    ["git"] = new JsonObject
-                                    {
-                                        ["repo"] = "https://git.invalid/etl.git",
-                                        ["passwordSecret"] = new JsonObject { ["name"] = git, ["key"] = "token" },
-                                    },
-                                }),
-                            },
-                            ["container"] = new JsonObject { ["image"] = "registry.invalid/etl:1" },
+                                    ["repo"] = "https://git.invalid/etl.git",
+                                    ["passwordSecret"] = new JsonObject { ["name"] = git, ["key"] = "token" },
+                                },
+                            }),
                         },
-                        new JsonObject
-                        {
-                            // Only the pod spec patch mounts this Secret, named through a workflow parameter.
-                            ["name"] = "notify",
-                            ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
-                            ["podSpecPatch"] = "volumes:\n  - name: hook\n    secret:\n      secretName: {{workflow.parameters.hook-secret}}\n",
-                        }),
-                }),
-                removeUsers: () => SetWorkflowPhaseAsync("etl", "Succeeded"));
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+                        ["container"] = new JsonObject { ["image"] = "registry.invalid/etl:1" },
+                    },
+                    new JsonObject
+                    {
+                        // Only the pod spec patch mounts this Secret, named through a workflow parameter.
+                        ["name"] = "notify",
+                        ["container"] = new JsonObject { ["image"] = "registry.invalid/notify:1" },
+                        ["podSpecPatch"] = "volumes:\n  - name: hook\n    secret:\n      secretName: {{workflow.parameters.hook-secret}}\n",
+                    }),
+            }),
+            removeUsers: () => SetWorkflowPhaseAsync("etl", "Succeeded"));
     }
 
     /// <summary>
@@ -533,47 +514,40 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_named_only_by_a_Task_of_a_running_PipelineRuns_Pipeline_is_kept_until_the_run_finishes()
     {
         const string later = "tekton-later-task", byTaskRun = "tekton-taskref", idle = "tekton-idle-task";
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                [new(later, "PipelineRun release-1"), new(byTaskRun, "TaskRun unit-1"), new(idle)],
-                createUsers: async () =>
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await BlocksUntilRemovedAsync(
+            [new(later, "PipelineRun release-1"), new(byTaskRun, "TaskRun unit-1"), new(idle)],
+            createUsers: async () =>
+            {
+                await CreateCustomAsync(Tasks, "deploy", TaskSpecUsing(later));
+                await CreateCustomAsync(Tasks, "unit", TaskSpecUsing(byTaskRun));
+                await CreateCustomAsync(Tasks, "unused", TaskSpecUsing(idle));
+                await CreateCustomAsync(Pipelines, "release", new JsonObject
                 {
-                    await CreateCustomAsync(Tasks, "deploy", TaskSpecUsing(later));
-                    await CreateCustomAsync(Tasks, "unit", TaskSpecUsing(byTaskRun));
-                    await CreateCustomAsync(Tasks, "unused", TaskSpecUsing(idle));
-                    await CreateCustomAsync(Pipelines, "release", new JsonObject
-                    {
-                        ["tasks"] = new JsonArray(
-                            new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone" } },
-                            new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy" } }),
-                    });
-
-                    // Just created: Tekton has not resolved the Pipeline into the status yet.
-                    await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject { ["pipelineRef"] = new JsonObject { ["name"] = "release" } });
-                    await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "unit" } });
-                    await WaitUsedByAsync(later, "PipelineRun release-1");
-
-                    // Running: the Pipeline resolved into the status still names its deploy Task by reference, whose TaskRun
-                    // does not exist yet.
-                    await SetRunResolvedAsync(PipelineRuns, "release-1", "pipelineSpec", new JsonObject
-                    {
-                        ["tasks"] = new JsonArray(
-                            new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone", ["kind"] = "Task" } },
-                            new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy", ["kind"] = "Task" } }),
-                    });
-                },
-                removeUsers: async () =>
-                {
-                    await SetRunSucceededAsync(PipelineRuns, "release-1");
-                    await SetRunSucceededAsync(TaskRuns, "unit-1");
+                    ["tasks"] = new JsonArray(
+                        new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone" } },
+                        new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy" } }),
                 });
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+
+                // Just created: Tekton has not resolved the Pipeline into the status yet.
+                await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject { ["pipelineRef"] = new JsonObject { ["name"] = "release" } });
+                await CreateCustomAsync(TaskRuns, "unit-1", new JsonObject { ["taskRef"] = new JsonObject { ["name"] = "unit" } });
+                await kit.WaitUsedByAsync(later, "PipelineRun release-1");
+
+                // Running: the Pipeline resolved into the status still names its deploy Task by reference, whose TaskRun
+                // does not exist yet.
+                await SetRunResolvedAsync(PipelineRuns, "release-1", "pipelineSpec", new JsonObject
+                {
+                    ["tasks"] = new JsonArray(
+                        new JsonObject { ["name"] = "clone", ["taskRef"] = new JsonObject { ["name"] = "git-clone", ["kind"] = "Task" } },
+                        new JsonObject { ["name"] = "deploy", ["runAfter"] = new JsonArray("clone"), ["taskRef"] = new JsonObject { ["name"] = "deploy", ["kind"] = "Task" } }),
+                });
+            },
+            removeUsers: async () =>
+            {
+                await SetRunSucceededAsync(PipelineRuns, "release-1");
+                await SetRunSucceededAsync(TaskRuns, "unit-1");
+            });
     }
 
     /// <summary>
@@ -586,56 +560,49 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_a_run_names_only_through_a_parameter_of_the_Task_it_refers_to_is_kept_until_the_run_finishes()
     {
         const string throughPipeline = "tekton-param-pipeline", throughTaskRun = "tekton-param-taskrun", overridden = "tekton-param-default";
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                [new(throughPipeline, "PipelineRun release-with-1"), new(throughTaskRun, "TaskRun deploy-with-1"), new(overridden)],
-                createUsers: async () =>
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await BlocksUntilRemovedAsync(
+            [new(throughPipeline, "PipelineRun release-with-1"), new(throughTaskRun, "TaskRun deploy-with-1"), new(overridden)],
+            createUsers: async () =>
+            {
+                await CreateCustomAsync(Tasks, "deploy-with", new JsonObject
                 {
-                    await CreateCustomAsync(Tasks, "deploy-with", new JsonObject
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = overridden }),
+                    ["steps"] = new JsonArray(new JsonObject
                     {
-                        ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = overridden }),
-                        ["steps"] = new JsonArray(new JsonObject
-                        {
-                            ["name"] = "run",
-                            ["image"] = "registry.invalid/tool:1",
-                            ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("$(params.secret)"))),
-                        }),
-                        ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "$(params.secret)" } }),
-                    });
-                    await CreateCustomAsync(Pipelines, "release-with", new JsonObject
-                    {
-                        ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["type"] = "string" }),
-                        ["tasks"] = new JsonArray(new JsonObject
-                        {
-                            ["name"] = "deploy",
-                            ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
-                            ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target-secret)" }),
-                        }),
-                    });
-
-                    await CreateCustomAsync(PipelineRuns, "release-with-1", new JsonObject
-                    {
-                        ["pipelineRef"] = new JsonObject { ["name"] = "release-with" },
-                        ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["value"] = throughPipeline }),
-                    });
-                    await CreateCustomAsync(TaskRuns, "deploy-with-1", new JsonObject
-                    {
-                        ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
-                        ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = throughTaskRun }),
-                    });
-                },
-                removeUsers: async () =>
-                {
-                    await SetRunSucceededAsync(PipelineRuns, "release-with-1");
-                    await SetRunSucceededAsync(TaskRuns, "deploy-with-1");
+                        ["name"] = "run",
+                        ["image"] = "registry.invalid/tool:1",
+                        ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("$(params.secret)"))),
+                    }),
+                    ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "$(params.secret)" } }),
                 });
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+                await CreateCustomAsync(Pipelines, "release-with", new JsonObject
+                {
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["type"] = "string" }),
+                    ["tasks"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "deploy",
+                        ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
+                        ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target-secret)" }),
+                    }),
+                });
+
+                await CreateCustomAsync(PipelineRuns, "release-with-1", new JsonObject
+                {
+                    ["pipelineRef"] = new JsonObject { ["name"] = "release-with" },
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "target-secret", ["value"] = throughPipeline }),
+                });
+                await CreateCustomAsync(TaskRuns, "deploy-with-1", new JsonObject
+                {
+                    ["taskRef"] = new JsonObject { ["name"] = "deploy-with" },
+                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = throughTaskRun }),
+                });
+            },
+            removeUsers: async () =>
+            {
+                await SetRunSucceededAsync(PipelineRuns, "release-with-1");
+                await SetRunSucceededAsync(TaskRuns, "deploy-with-1");
+            });
     }
 
     /// <summary>
@@ -647,68 +614,61 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_a_Workflow_names_only_through_an_argument_of_its_WorkflowTemplate_is_kept_until_it_finishes()
     {
         const string global = "argo-param-global", input = "argo-param-input";
-        var created = await engines.EnsureCrdsAsync(Workflows, WorkflowTemplates);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                [new(global, "Workflow etl-with-1"), new(input, "Workflow load-1")],
-                createUsers: async () =>
+        await using var crds = await engines.InstallMissingCrdsAsync(Workflows, WorkflowTemplates);
+        await BlocksUntilRemovedAsync(
+            [new(global, "Workflow etl-with-1"), new(input, "Workflow load-1")],
+            createUsers: async () =>
+            {
+                await CreateCustomAsync(WorkflowTemplates, "etl-with", new JsonObject
                 {
-                    await CreateCustomAsync(WorkflowTemplates, "etl-with", new JsonObject
-                    {
-                        ["entrypoint"] = "main",
-                        ["templates"] = new JsonArray(
-                            new JsonObject
-                            {
-                                ["name"] = "main",
-                                ["container"] = new JsonObject
-                                {
-                                    ["image"] = "registry.invalid/etl:1",
-                                    ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("{{workflow.parameters.conn}}"))),
-                                },
-                            },
-                            new JsonObject
-                            {
-                                ["name"] = "load",
-                                ["inputs"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret" }) },
-                                ["container"] = new JsonObject
-                                {
-                                    ["image"] = "registry.invalid/load:1",
-                                    ["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "creds", ["mountPath"] = "/creds" }),
-                                },
-                                ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "{{inputs.parameters.secret}}" } }),
-                            }),
-                    });
-                    await CreateCustomAsync(Workflows, "etl-with-1", new JsonObject
-                    {
-                        ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl-with" },
-                        ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "conn", ["value"] = global }) },
-                    });
-                    await CreateCustomAsync(Workflows, "load-1", new JsonObject
-                    {
-                        ["entrypoint"] = "main",
-                        ["templates"] = new JsonArray(new JsonObject
+                    ["entrypoint"] = "main",
+                    ["templates"] = new JsonArray(
+                        new JsonObject
                         {
                             ["name"] = "main",
-                            ["steps"] = new JsonArray(new JsonArray(new JsonObject
+                            ["container"] = new JsonObject
                             {
-                                ["name"] = "load",
-                                ["templateRef"] = new JsonObject { ["name"] = "etl-with", ["template"] = "load" },
-                                ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = input }) },
-                            })),
+                                ["image"] = "registry.invalid/etl:1",
+                                ["env"] = new JsonArray(JsonSerializer.SerializeToNode(SecretEnv("{{workflow.parameters.conn}}"))),
+                            },
+                        },
+                        new JsonObject
+                        {
+                            ["name"] = "load",
+                            ["inputs"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret" }) },
+                            ["container"] = new JsonObject
+                            {
+                                ["image"] = "registry.invalid/load:1",
+                                ["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "creds", ["mountPath"] = "/creds" }),
+                            },
+                            ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = "{{inputs.parameters.secret}}" } }),
                         }),
-                    });
-                },
-                removeUsers: async () =>
-                {
-                    await SetWorkflowPhaseAsync("etl-with-1", "Succeeded");
-                    await SetWorkflowPhaseAsync("load-1", "Succeeded");
                 });
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+                await CreateCustomAsync(Workflows, "etl-with-1", new JsonObject
+                {
+                    ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl-with" },
+                    ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "conn", ["value"] = global }) },
+                });
+                await CreateCustomAsync(Workflows, "load-1", new JsonObject
+                {
+                    ["entrypoint"] = "main",
+                    ["templates"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "main",
+                        ["steps"] = new JsonArray(new JsonArray(new JsonObject
+                        {
+                            ["name"] = "load",
+                            ["templateRef"] = new JsonObject { ["name"] = "etl-with", ["template"] = "load" },
+                            ["arguments"] = new JsonObject { ["parameters"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = input }) },
+                        })),
+                    }),
+                });
+            },
+            removeUsers: async () =>
+            {
+                await SetWorkflowPhaseAsync("etl-with-1", "Succeeded");
+                await SetWorkflowPhaseAsync("load-1", "Succeeded");
+            });
     }
 
     /// <summary>
@@ -720,46 +680,39 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_CronWorkflow_keeps_the_Secrets_of_its_spec_and_of_its_WorkflowTemplate_until_it_is_deleted()
     {
         const string inSpec = "argo-cron-spec", inTemplate = "argo-cron-template";
-        var created = await engines.EnsureCrdsAsync(Workflows, CronWorkflows, WorkflowTemplates);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                [new(inSpec, "CronWorkflow nightly-report"), new(inTemplate, "CronWorkflow nightly-etl", "Workflow etl-adhoc")],
-                createUsers: async () =>
+        await using var crds = await engines.InstallMissingCrdsAsync(Workflows, CronWorkflows, WorkflowTemplates);
+        await BlocksUntilRemovedAsync(
+            [new(inSpec, "CronWorkflow nightly-report"), new(inTemplate, "CronWorkflow nightly-etl", "Workflow etl-adhoc")],
+            createUsers: async () =>
+            {
+                await CreateCustomAsync(WorkflowTemplates, "etl", WorkflowTemplateSpecUsing(inTemplate));
+                await CreateCustomAsync(CronWorkflows, "nightly-report", new JsonObject
                 {
-                    await CreateCustomAsync(WorkflowTemplates, "etl", WorkflowTemplateSpecUsing(inTemplate));
-                    await CreateCustomAsync(CronWorkflows, "nightly-report", new JsonObject
+                    ["schedule"] = "0 2 * * *",
+                    ["workflowSpec"] = new JsonObject
                     {
-                        ["schedule"] = "0 2 * * *",
-                        ["workflowSpec"] = new JsonObject
-                        {
-                            ["entrypoint"] = "main",
-                            ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = inSpec } }),
-                            ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
-                        },
-                    });
-                    await CreateCustomAsync(CronWorkflows, "nightly-etl", new JsonObject
-                    {
-                        ["schedule"] = "0 3 * * *",
-                        ["workflowSpec"] = new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } },
-                    });
-                    await CreateCustomAsync(Workflows, "etl-adhoc", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } });
-                },
-                removeUsers: async () =>
-                {
-                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-report");
-                    await WaitGoneAsync(inSpec);
-
-                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-etl");
-                    await WaitBlockedAsync(inTemplate, "Workflow etl-adhoc");
-                    (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the template has not finished");
-                    await SetWorkflowPhaseAsync("etl-adhoc", "Succeeded");
+                        ["entrypoint"] = "main",
+                        ["volumes"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = inSpec } }),
+                        ["templates"] = new JsonArray(new JsonObject { ["name"] = "main", ["container"] = new JsonObject { ["image"] = "registry.invalid/report:1" } }),
+                    },
                 });
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+                await CreateCustomAsync(CronWorkflows, "nightly-etl", new JsonObject
+                {
+                    ["schedule"] = "0 3 * * *",
+                    ["workflowSpec"] = new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } },
+                });
+                await CreateCustomAsync(Workflows, "etl-adhoc", new JsonObject { ["workflowTemplateRef"] = new JsonObject { ["name"] = "etl" } });
+            },
+            removeUsers: async () =>
+            {
+                await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-report");
+                await kit.WaitDeletedWithSecretAsync(inSpec);
+
+                await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-etl");
+                await kit.WaitDeletionBlockedAsync(inTemplate, "Workflow etl-adhoc");
+                (await kit.TryGetSecretAsync(inTemplate)).Should().NotBeNull("the Workflow that runs the template has not finished");
+                await SetWorkflowPhaseAsync("etl-adhoc", "Succeeded");
+            });
     }
 
     /// <summary>
@@ -771,7 +724,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task A_Secret_named_only_by_a_ClusterWorkflowTemplate_is_kept_while_a_Workflow_or_CronWorkflow_of_the_namespace_runs_it()
     {
         const string inTemplate = "argo-cluster-template", inHook = "argo-cluster-hook";
-        var created = await engines.EnsureCrdsAsync(Workflows, CronWorkflows, ClusterWorkflowTemplates);
+        await using var crds = await engines.InstallMissingCrdsAsync(Workflows, CronWorkflows, ClusterWorkflowTemplates);
         // Cluster-scoped names are shared by every test namespace: the run's own keeps them apart.
         var etl = $"etl-{run.Namespace}";
         var notifier = $"notifier-{run.Namespace}";
@@ -811,7 +764,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 removeUsers: async () =>
                 {
                     await SetWorkflowPhaseAsync("etl-shared", "Succeeded");
-                    await WaitGoneAsync(inTemplate);
+                    await kit.WaitDeletedWithSecretAsync(inTemplate);
                     await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(CronWorkflows.Group, CronWorkflows.Version, run.Namespace, CronWorkflows.Plural, "nightly-shared");
                 });
         }
@@ -819,7 +772,6 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             await DeleteClusterObjectAsync(ClusterWorkflowTemplates, etl);
             await DeleteClusterObjectAsync(ClusterWorkflowTemplates, notifier);
-            await engines.DeleteCrdsAsync(created);
         }
     }
 
@@ -831,28 +783,21 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task An_operator_watching_one_namespace_leaves_ClusterWorkflowTemplates_alone_and_the_uses_annotation_covers_their_runs()
     {
         const string annotated = "argo-cluster-annotated";
-        var created = await engines.EnsureCrdsAsync(Workflows, ClusterWorkflowTemplates);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                annotated,
-                "Workflow etl-annotated",
-                secret => CreateCustomAsync(Workflows, "etl-annotated", new JsonObject
-                {
-                    ["workflowTemplateRef"] = new JsonObject { ["name"] = "shared-etl", ["clusterScope"] = true },
-                }, annotations: Uses(secret)),
-                () => SetWorkflowPhaseAsync("etl-annotated", "Failed"));
+        await using var crds = await engines.InstallMissingCrdsAsync(Workflows, ClusterWorkflowTemplates);
+        await BlocksUntilRemovedAsync(
+            annotated,
+            "Workflow etl-annotated",
+            secret => CreateCustomAsync(Workflows, "etl-annotated", new JsonObject
+            {
+                ["workflowTemplateRef"] = new JsonObject { ["name"] = "shared-etl", ["clusterScope"] = true },
+            }, annotations: Uses(secret)),
+            () => SetWorkflowPhaseAsync("etl-annotated", "Failed"));
 
-            await ClusterTestKit.EventuallyAsync(
-                () => Task.FromResult(run.Host.LogLines.Any(line => line.Contains("clusterworkflowtemplates.argoproj.io exists, but the operator watches namespace", StringComparison.Ordinal))),
-                said => said,
-                "the operator to say it does not read ClusterWorkflowTemplates");
-            run.Host.LogLines.Should().NotContain(line => line.Contains("watching ClusterWorkflowTemplate objects", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+        await ClusterTestKit.EventuallyAsync(
+            () => Task.FromResult(run.Host.LogLines.Any(line => line.Contains("clusterworkflowtemplates.argoproj.io exists, but the operator watches namespace", StringComparison.Ordinal))),
+            said => said,
+            "the operator to say it does not read ClusterWorkflowTemplates");
+        run.Host.LogLines.Should().NotContain(line => line.Contains("watching ClusterWorkflowTemplate objects", StringComparison.Ordinal));
     }
 
     /// <summary>
@@ -863,55 +808,48 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     public async Task An_Argo_Rollout_blocks_deletion_through_its_pod_template_or_the_Deployment_it_takes_it_from()
     {
         const string own = "rollout-template", referenced = "rollout-workload";
-        var created = await engines.EnsureCrdsAsync(Rollouts);
-        try
-        {
-            await BlocksUntilRemovedAsync(
-                [new(own, "Rollout orders-api"), new(referenced, "Deployment payments-api", "Rollout payments")],
-                createUsers: async () =>
+        await using var crds = await engines.InstallMissingCrdsAsync(Rollouts);
+        await BlocksUntilRemovedAsync(
+            [new(own, "Rollout orders-api"), new(referenced, "Deployment payments-api", "Rollout payments")],
+            createUsers: async () =>
+            {
+                await CreateCustomAsync(Rollouts, "orders-api", new JsonObject
                 {
-                    await CreateCustomAsync(Rollouts, "orders-api", new JsonObject
-                    {
-                        ["replicas"] = 0,
-                        ["selector"] = JsonNode.Parse(KubernetesJson.Serialize(Selector("orders-api"))),
-                        ["strategy"] = new JsonObject { ["canary"] = new JsonObject { ["steps"] = new JsonArray(new JsonObject { ["setWeight"] = 20 }) } },
-                        ["template"] = JsonNode.Parse(KubernetesJson.Serialize(Template("orders-api", PodUsing(own)))),
-                    });
-                    await admin.AppsV1.CreateNamespacedDeploymentAsync(
-                        new V1Deployment { Metadata = Meta("payments-api"), Spec = new V1DeploymentSpec { Replicas = 0, Selector = Selector("payments-api"), Template = Template("payments-api", PodUsing(referenced)) } },
-                        run.Namespace);
-                    await CreateCustomAsync(Rollouts, "payments", new JsonObject
-                    {
-                        ["workloadRef"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = "payments-api", ["scaleDown"] = "onsuccess" },
-                    });
-                },
-                removeUsers: async () =>
-                {
-                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "orders-api");
-                    await WaitGoneAsync(own);
-                    await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "payments");
-                    await WaitUsedByAsync(referenced, "Deployment payments-api");
-                    await admin.AppsV1.DeleteNamespacedDeploymentAsync("payments-api", run.Namespace);
+                    ["replicas"] = 0,
+                    ["selector"] = JsonNode.Parse(KubernetesJson.Serialize(Selector("orders-api"))),
+                    ["strategy"] = new JsonObject { ["canary"] = new JsonObject { ["steps"] = new JsonArray(new JsonObject { ["setWeight"] = 20 }) } },
+                    ["template"] = JsonNode.Parse(KubernetesJson.Serialize(Template("orders-api", PodUsing(own)))),
                 });
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+                await admin.AppsV1.CreateNamespacedDeploymentAsync(
+                    new V1Deployment { Metadata = Meta("payments-api"), Spec = new V1DeploymentSpec { Replicas = 0, Selector = Selector("payments-api"), Template = Template("payments-api", PodUsing(referenced)) } },
+                    run.Namespace);
+                await CreateCustomAsync(Rollouts, "payments", new JsonObject
+                {
+                    ["workloadRef"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = "payments-api", ["scaleDown"] = "onsuccess" },
+                });
+            },
+            removeUsers: async () =>
+            {
+                await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "orders-api");
+                await kit.WaitDeletedWithSecretAsync(own);
+                await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(Rollouts.Group, Rollouts.Version, run.Namespace, Rollouts.Plural, "payments");
+                await kit.WaitUsedByAsync(referenced, "Deployment payments-api");
+                await admin.AppsV1.DeleteNamespacedDeploymentAsync("payments-api", run.Namespace);
+            });
     }
 
     [Fact]
     public async Task Force_delete_skips_the_wait_and_records_an_event()
     {
-        var secret = await ReadyCredentialAsync("forced");
+        var secret = await kit.CreateReadyTokenCredentialAsync("forced", Token);
         await CreatePodAsync("stubborn", PodUsing(secret));
-        await WaitUsedByAsync(secret, "Pod stubborn");
+        await kit.WaitUsedByAsync(secret, "Pod stubborn");
         await kit.DeleteAsync<PipelineCredential>(secret);
-        await WaitBlockedAsync(secret, "Pod stubborn");
+        await kit.WaitDeletionBlockedAsync(secret, "Pod stubborn");
 
         await kit.PatchAsync<PipelineCredential>(secret, new { metadata = new { annotations = new Dictionary<string, string> { [ApiGroup.ForceDeleteAnnotation] = "true" } } });
 
-        await WaitGoneAsync(secret);
+        await kit.WaitDeletedWithSecretAsync(secret);
         var events = await kit.WaitForEventsAsync(seen => seen.Any(e => e.Reason == "ForceDeleted"), "a ForceDeleted event");
         events.Should().Contain(e => e.Reason == "DeletionBlocked" && e.Type == "Warning" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
         events.Should().Contain(e => e.Reason == "ForceDeleted" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
@@ -930,7 +868,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
                 // Once the new operator has decided about the credential, a wrong release would have begun.
                 await run.Host.WaitForReconcileAsync(PipelineCredential.KindName, run.Namespace, "restart");
-                await WaitBlockedAsync("restart", "Pod holder");
+                await kit.WaitDeletionBlockedAsync("restart", "Pod holder");
                 (await kit.TryGetSecretAsync("restart")).Should().NotBeNull();
 
                 await DeletePodAsync("holder");
@@ -940,10 +878,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_credential_deleted_while_the_operator_is_down_is_released_or_blocked_by_the_next_one()
     {
-        var unused = await ReadyCredentialAsync("down-unused");
-        var used = await ReadyCredentialAsync("down-used");
+        var unused = await kit.CreateReadyTokenCredentialAsync("down-unused", Token);
+        var used = await kit.CreateReadyTokenCredentialAsync("down-used", Token);
         await CreatePodAsync("survivor", PodUsing(used));
-        await WaitUsedByAsync(used, "Pod survivor");
+        await kit.WaitUsedByAsync(used, "Pod survivor");
 
         await run.StopOperatorAsync();
         await kit.DeleteAsync<PipelineCredential>(unused);
@@ -958,11 +896,11 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
 
         await run.StartOperatorAsync();
-        await WaitGoneAsync(unused);
-        await WaitBlockedAsync(used, "Pod survivor");
+        await kit.WaitDeletedWithSecretAsync(unused);
+        await kit.WaitDeletionBlockedAsync(used, "Pod survivor");
 
         await DeletePodAsync("survivor");
-        await WaitGoneAsync(used);
+        await kit.WaitDeletedWithSecretAsync(used);
     }
 
     /// <summary>
@@ -979,11 +917,11 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             await Task.WhenAll(batch.Select(async name =>
             {
-                await ReadyCredentialAsync(name);
+                await kit.CreateReadyTokenCredentialAsync(name, Token);
                 await CreatePodAsync($"{name}-user", PodUsing(name));
-                await WaitUsedByAsync(name, $"Pod {name}-user");
+                await kit.WaitUsedByAsync(name, $"Pod {name}-user");
                 await kit.DeleteAsync<PipelineCredential>(name);
-                await WaitBlockedAsync(name, $"Pod {name}-user");
+                await kit.WaitDeletionBlockedAsync(name, $"Pod {name}-user");
             }));
         }
 
@@ -1026,18 +964,18 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_Secret_in_use_outlives_a_foreground_deletion_of_its_credential_and_goes_with_its_last_user()
     {
-        var secret = await ReadyCredentialAsync("foreground");
+        var secret = await kit.CreateReadyTokenCredentialAsync("foreground", Token);
         var published = (await kit.TryGetSecretAsync(secret))!;
         published.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer, "a generated Secret is protected from its first moment");
         await CreatePodAsync("fg-app", PodUsing(secret));
-        await WaitUsedByAsync(secret, "Pod fg-app");
+        await kit.WaitUsedByAsync(secret, "Pod fg-app");
 
         var resource = ResourceDescriptor.For<PipelineCredential>();
         await admin.CustomObjects.DeleteNamespacedCustomObjectAsync(resource.Group, resource.Version, run.Namespace, resource.Plural, secret,
             propagationPolicy: "Foreground");
         await admin.CoreV1.DeleteNamespacedSecretAsync(secret, run.Namespace,
             new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = published.Metadata.Uid } });
-        await WaitBlockedAsync(secret, "Pod fg-app");
+        await kit.WaitDeletionBlockedAsync(secret, "Pod fg-app");
 
         await Task.Delay(TimeSpan.FromSeconds(1)); // Time for the operator to handle the Secret's deletion: it must not let it go.
         var kept = await kit.TryGetSecretAsync(secret);
@@ -1057,17 +995,17 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 resource.Group, resource.Version, run.Namespace, resource.Plural, secret);
         }
 
-        await WaitGoneAsync(secret);
+        await kit.WaitDeletedWithSecretAsync(secret);
     }
 
     /// <summary>Someone deletes the generated Secret while its credential lives: the finalizer does not keep it from going, and it is published anew.</summary>
     [Fact]
     public async Task A_generated_Secret_deleted_by_hand_is_let_go_and_published_anew()
     {
-        var secret = await ReadyCredentialAsync("hand-deleted");
+        var secret = await kit.CreateReadyTokenCredentialAsync("hand-deleted", Token);
         var published = (await kit.TryGetSecretAsync(secret))!;
         await CreatePodAsync("hand-app", PodUsing(secret));
-        await WaitUsedByAsync(secret, "Pod hand-app");
+        await kit.WaitUsedByAsync(secret, "Pod hand-app");
 
         await admin.CoreV1.DeleteNamespacedSecretAsync(secret, run.Namespace);
 
@@ -1082,7 +1020,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     [Fact]
     public async Task A_generated_Secret_without_the_finalizer_gets_it_back_with_nothing_else_written()
     {
-        var secret = await ReadyCredentialAsync("unprotected");
+        var secret = await kit.CreateReadyTokenCredentialAsync("unprotected", Token);
         await admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), secret, run.Namespace);
         var stripped = (await kit.TryGetSecretAsync(secret))!;
 
@@ -1114,7 +1052,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     {
         foreach (var credential in credentials)
         {
-            await ReadyCredentialAsync(credential.Credential);
+            await kit.CreateReadyTokenCredentialAsync(credential.Credential, Token);
         }
 
         await createUsers();
@@ -1122,7 +1060,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             if (users.Length > 0)
             {
-                await WaitUsedByAsync(credential, users);
+                await kit.WaitUsedByAsync(credential, users);
             }
             else
             {
@@ -1139,13 +1077,13 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         {
             if (users.Length == 0)
             {
-                await WaitGoneAsync(credential);
+                await kit.WaitDeletedWithSecretAsync(credential);
                 continue;
             }
 
             foreach (var user in users)
             {
-                await WaitBlockedAsync(credential, user);
+                await kit.WaitDeletionBlockedAsync(credential, user);
             }
 
             (await kit.TryGetSecretAsync(credential)).Should().NotBeNull("the Secret of {0} stays while {1} uses it", credential, string.Join(", ", users));
@@ -1154,52 +1092,15 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await removeUsers();
         foreach (var credential in credentials)
         {
-            await WaitGoneAsync(credential.Credential);
+            await kit.WaitDeletedWithSecretAsync(credential.Credential);
         }
     }
-
-    /// <summary>A Ready SecretText credential; returns the name of its generated Secret (the credential's name).</summary>
-    private async Task<string> ReadyCredentialAsync(string name)
-    {
-        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = Token });
-        var credential = ClusterTestKit.TokenCredential(name, $"{name}-input");
-        credential.Spec.Description = "in-use protection";
-        await kit.CreateAsync(credential);
-        var ready = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
-        ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
-        await kit.WaitForSecretAsync(name);
-        return name;
-    }
-
-    private Task<PipelineCredential> WaitUsedByAsync(string name, params string[] users) =>
-        ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<PipelineCredential>(name))!,
-            c => c?.Status?.UsedBy is { } usedBy
-                && usedBy.Count == users.Length
-                && users.All(u => usedBy.Items?.Any(i => $"{i.Kind} {i.Name}" == u) == true),
-            $"status.usedBy of {name} to be exactly {string.Join(", ", users)}");
 
     private Task<PipelineCredential> WaitUsedByCountAsync(string name, int count) =>
         ClusterTestKit.EventuallyAsync(
             async () => (await kit.GetAsync<PipelineCredential>(name))!,
             c => c?.Status?.UsedBy is { } usedBy && usedBy.Count == count,
             $"status.usedBy.count of {name} to be {count}");
-
-    private Task<PipelineCredential> WaitBlockedAsync(string name, string user) =>
-        ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<PipelineCredential>(name))!,
-            c => c is not null
-                && c.Metadata.DeletionTimestamp is not null
-                && c.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse } blocked
-                && blocked.Message.Contains(user, StringComparison.Ordinal)
-                && c.Status.UsedBy?.Items?.Any(i => $"{i.Kind} {i.Name}" == user) == true,
-            $"deletion of {name} to be blocked by {user}");
-
-    private async Task WaitGoneAsync(string name)
-    {
-        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(name), c => c is null, $"{name} to be deleted");
-        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
-    }
 
     private static string UsageUserOf(string kind, string name) => $"{kind} {name}";
 

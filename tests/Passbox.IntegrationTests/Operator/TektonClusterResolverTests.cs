@@ -41,66 +41,59 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_Secret_named_only_by_a_Task_reached_through_the_cluster_resolver_is_kept_while_the_run_runs()
     {
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
-        try
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        var throughPipeline = await kit.CreateReadyTokenCredentialAsync("resolver-pipeline", Token);
+        var throughTaskRun = await kit.CreateReadyTokenCredentialAsync("resolver-taskrun", Token);
+        await CreateCustomAsync(Tasks, "deploy", new JsonObject
         {
-            var throughPipeline = await ReadyCredentialAsync("resolver-pipeline");
-            var throughTaskRun = await ReadyCredentialAsync("resolver-taskrun");
-            await CreateCustomAsync(Tasks, "deploy", new JsonObject
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string" }),
+            ["steps"] = new JsonArray(new JsonObject
             {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string" }),
-                ["steps"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "run",
-                    ["image"] = "registry.invalid/tool:1",
-                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
-                }),
-            });
-            await CreateCustomAsync(Tasks, "smoke", new JsonObject
-            {
-                ["steps"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "run",
-                    ["image"] = "registry.invalid/tool:1",
-                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = throughTaskRun } }),
-                }),
-            });
-            await CreateCustomAsync(Pipelines, "release", new JsonObject
-            {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
-                ["tasks"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "deploy",
-                    ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", run.Namespace)),
-                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
-                }),
-            });
-
-            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
-            {
-                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release")),
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = throughPipeline }),
-            });
-            await CreateCustomAsync(TaskRuns, "smoke-1", new JsonObject { ["taskRef"] = ClusterRef(("name", "smoke"), ("namespace", run.Namespace)) });
-            await WaitUsedByAsync(throughPipeline, "PipelineRun release-1");
-            await WaitUsedByAsync(throughTaskRun, "TaskRun smoke-1");
-
-            await kit.DeleteAsync<PipelineCredential>(throughPipeline);
-            await kit.DeleteAsync<PipelineCredential>(throughTaskRun);
-            await WaitBlockedAsync(throughPipeline, "PipelineRun release-1");
-            await WaitBlockedAsync(throughTaskRun, "TaskRun smoke-1");
-            (await kit.TryGetSecretAsync(throughPipeline)).Should().NotBeNull("the deploy task has yet to start and read it");
-            (await kit.TryGetSecretAsync(throughTaskRun)).Should().NotBeNull("the smoke task has yet to start and read it");
-
-            await SetRunSucceededAsync(PipelineRuns, "release-1");
-            await SetRunSucceededAsync(TaskRuns, "smoke-1");
-            await WaitGoneAsync(throughPipeline);
-            await WaitGoneAsync(throughTaskRun);
-        }
-        finally
+                ["name"] = "run",
+                ["image"] = "registry.invalid/tool:1",
+                ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
+            }),
+        });
+        await CreateCustomAsync(Tasks, "smoke", new JsonObject
         {
-            await engines.DeleteCrdsAsync(created);
-        }
+            ["steps"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "run",
+                ["image"] = "registry.invalid/tool:1",
+                ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = throughTaskRun } }),
+            }),
+        });
+        await CreateCustomAsync(Pipelines, "release", new JsonObject
+        {
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
+            ["tasks"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "deploy",
+                ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", run.Namespace)),
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
+            }),
+        });
+
+        await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
+        {
+            ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release")),
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = throughPipeline }),
+        });
+        await CreateCustomAsync(TaskRuns, "smoke-1", new JsonObject { ["taskRef"] = ClusterRef(("name", "smoke"), ("namespace", run.Namespace)) });
+        await kit.WaitUsedByAsync(throughPipeline, "PipelineRun release-1");
+        await kit.WaitUsedByAsync(throughTaskRun, "TaskRun smoke-1");
+
+        await kit.DeleteAsync<PipelineCredential>(throughPipeline);
+        await kit.DeleteAsync<PipelineCredential>(throughTaskRun);
+        await kit.WaitDeletionBlockedAsync(throughPipeline, "PipelineRun release-1");
+        await kit.WaitDeletionBlockedAsync(throughTaskRun, "TaskRun smoke-1");
+        (await kit.TryGetSecretAsync(throughPipeline)).Should().NotBeNull("the deploy task has yet to start and read it");
+        (await kit.TryGetSecretAsync(throughTaskRun)).Should().NotBeNull("the smoke task has yet to start and read it");
+
+        await SetRunSucceededAsync(PipelineRuns, "release-1");
+        await SetRunSucceededAsync(TaskRuns, "smoke-1");
+        await kit.WaitDeletedWithSecretAsync(throughPipeline);
+        await kit.WaitDeletedWithSecretAsync(throughTaskRun);
     }
 
     /// <summary>
@@ -112,57 +105,51 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_Secret_named_only_through_a_catalog_Task_of_another_namespace_is_kept_while_the_run_runs()
     {
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        // Declared after the namespace, so disposed before it: the CRDs go first, then the catalog namespace.
         await using var catalog = await controlPlane.CreateNamespaceAsync("catalog");
-        try
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await run.StopOperatorAsync();
+        await run.StartOperatorAsync(everyNamespace: true);
+        var passed = await kit.CreateReadyTokenCredentialAsync("catalog-passed", Token);
+        var unused = await kit.CreateReadyTokenCredentialAsync("catalog-default", Token);
+
+        // The catalog exists before the run: the operator lists it only once a run names it.
+        await CreateCustomAsync(Tasks, "deploy", new JsonObject
         {
-            await run.StopOperatorAsync();
-            await run.StartOperatorAsync(everyNamespace: true);
-            var passed = await ReadyCredentialAsync("catalog-passed");
-            var unused = await ReadyCredentialAsync("catalog-default");
-
-            // The catalog exists before the run: the operator lists it only once a run names it.
-            await CreateCustomAsync(Tasks, "deploy", new JsonObject
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = unused }),
+            ["steps"] = new JsonArray(new JsonObject
             {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["type"] = "string", ["default"] = unused }),
-                ["steps"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "run",
-                    ["image"] = "registry.invalid/tool:1",
-                    ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
-                }),
-            }, catalog.Name);
-            await CreateCustomAsync(Pipelines, "release", new JsonObject
-            {
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
-                ["tasks"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = "deploy",
-                    ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", catalog.Name)),
-                    ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
-                }),
-            }, catalog.Name);
-
-            await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
-            {
-                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", catalog.Name)),
-                ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = passed }),
-            });
-            await WaitUsedByAsync(passed, "PipelineRun release-1");
-
-            await kit.DeleteAsync<PipelineCredential>(passed);
-            await kit.DeleteAsync<PipelineCredential>(unused);
-            await WaitBlockedAsync(passed, "PipelineRun release-1");
-            await WaitGoneAsync(unused);
-            (await kit.TryGetSecretAsync(passed)).Should().NotBeNull("the catalog's deploy task has yet to start and read it");
-
-            await SetRunSucceededAsync(PipelineRuns, "release-1");
-            await WaitGoneAsync(passed);
-        }
-        finally
+                ["name"] = "run",
+                ["image"] = "registry.invalid/tool:1",
+                ["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "$(params.secret)" } }),
+            }),
+        }, catalog.Name);
+        await CreateCustomAsync(Pipelines, "release", new JsonObject
         {
-            await engines.DeleteCrdsAsync(created);
-        }
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["type"] = "string" }),
+            ["tasks"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "deploy",
+                ["taskRef"] = ClusterRef(("kind", "task"), ("name", "deploy"), ("namespace", catalog.Name)),
+                ["params"] = new JsonArray(new JsonObject { ["name"] = "secret", ["value"] = "$(params.target)" }),
+            }),
+        }, catalog.Name);
+
+        await CreateCustomAsync(PipelineRuns, "release-1", new JsonObject
+        {
+            ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", catalog.Name)),
+            ["params"] = new JsonArray(new JsonObject { ["name"] = "target", ["value"] = passed }),
+        });
+        await kit.WaitUsedByAsync(passed, "PipelineRun release-1");
+
+        await kit.DeleteAsync<PipelineCredential>(passed);
+        await kit.DeleteAsync<PipelineCredential>(unused);
+        await kit.WaitDeletionBlockedAsync(passed, "PipelineRun release-1");
+        await kit.WaitDeletedWithSecretAsync(unused);
+        (await kit.TryGetSecretAsync(passed)).Should().NotBeNull("the catalog's deploy task has yet to start and read it");
+
+        await SetRunSucceededAsync(PipelineRuns, "release-1");
+        await kit.WaitDeletedWithSecretAsync(passed);
     }
 
     /// <summary>
@@ -173,35 +160,28 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
     [Fact]
     public async Task A_run_naming_a_catalog_namespace_that_does_not_exist_holds_no_deletion()
     {
-        var created = await engines.EnsureCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
-        try
+        await using var crds = await engines.InstallMissingCrdsAsync(PipelineRuns, TaskRuns, Tasks, Pipelines);
+        await run.StopOperatorAsync();
+        await run.StartOperatorAsync(everyNamespace: true);
+        var named = await kit.CreateReadyTokenCredentialAsync("typo-named", Token);
+        var unused = await kit.CreateReadyTokenCredentialAsync("typo-unused", Token);
+
+        // The run also names one Secret itself: once the operator shows it among that Secret's users, it has read
+        // the run, and so has started listing the namespace the run names.
+        await CreateCustomAsync(PipelineRuns, "typo-1", new JsonObject
         {
-            await run.StopOperatorAsync();
-            await run.StartOperatorAsync(everyNamespace: true);
-            var named = await ReadyCredentialAsync("typo-named");
-            var unused = await ReadyCredentialAsync("typo-unused");
+            ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", "no-such-catalog-7f3c")),
+            ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = named } }),
+        });
+        await kit.WaitUsedByAsync(named, "PipelineRun typo-1");
 
-            // The run also names one Secret itself: once the operator shows it among that Secret's users, it has read
-            // the run, and so has started listing the namespace the run names.
-            await CreateCustomAsync(PipelineRuns, "typo-1", new JsonObject
-            {
-                ["pipelineRef"] = ClusterRef(("kind", "pipeline"), ("name", "release"), ("namespace", "no-such-catalog-7f3c")),
-                ["workspaces"] = new JsonArray(new JsonObject { ["name"] = "creds", ["secret"] = new JsonObject { ["secretName"] = named } }),
-            });
-            await WaitUsedByAsync(named, "PipelineRun typo-1");
+        await kit.DeleteAsync<PipelineCredential>(unused);
+        await kit.DeleteAsync<PipelineCredential>(named);
+        await kit.WaitDeletedWithSecretAsync(unused);
+        await kit.WaitDeletionBlockedAsync(named, "PipelineRun typo-1");
 
-            await kit.DeleteAsync<PipelineCredential>(unused);
-            await kit.DeleteAsync<PipelineCredential>(named);
-            await WaitGoneAsync(unused);
-            await WaitBlockedAsync(named, "PipelineRun typo-1");
-
-            await SetRunSucceededAsync(PipelineRuns, "typo-1");
-            await WaitGoneAsync(named);
-        }
-        finally
-        {
-            await engines.DeleteCrdsAsync(created);
-        }
+        await SetRunSucceededAsync(PipelineRuns, "typo-1");
+        await kit.WaitDeletedWithSecretAsync(named);
     }
 
     private static JsonObject ClusterRef(params (string Name, string Value)[] parameters) => new()
@@ -209,38 +189,6 @@ public sealed class TektonClusterResolverTests(ControlPlaneFixture controlPlane)
         ["resolver"] = "cluster",
         ["params"] = new JsonArray([.. parameters.Select(p => (JsonNode)new JsonObject { ["name"] = p.Name, ["value"] = p.Value })]),
     };
-
-    /// <summary>A Ready SecretText credential; returns the name of its generated Secret (the credential's name).</summary>
-    private async Task<string> ReadyCredentialAsync(string name)
-    {
-        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = Token });
-        await kit.CreateAsync(ClusterTestKit.TokenCredential(name, $"{name}-input"));
-        var ready = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
-        ready.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
-        await kit.WaitForSecretAsync(name);
-        return name;
-    }
-
-    private Task<PipelineCredential> WaitUsedByAsync(string name, string user) =>
-        ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<PipelineCredential>(name))!,
-            c => c?.Status?.UsedBy is { Count: 1 } usedBy && usedBy.Items?.Any(i => $"{i.Kind} {i.Name}" == user) == true,
-            $"status.usedBy of {name} to be exactly {user}");
-
-    private Task<PipelineCredential> WaitBlockedAsync(string name, string user) =>
-        ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<PipelineCredential>(name))!,
-            c => c is not null
-                && c.Metadata.DeletionTimestamp is not null
-                && c.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ConditionReasons.InUse } blocked
-                && blocked.Message.Contains(user, StringComparison.Ordinal),
-            $"deletion of {name} to be blocked by {user}");
-
-    private async Task WaitGoneAsync(string name)
-    {
-        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(name), c => c is null, $"{name} to be deleted");
-        await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to be deleted");
-    }
 
     private Task CreateCustomAsync(ResourceDescriptor resource, string name, JsonObject spec, string? @namespace = null) =>
         engines.CreateAsync(resource, @namespace ?? run.Namespace, name, spec);

@@ -5,9 +5,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
-using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
-using Passbox.Operator.Provisioning;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Runtime;
 using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
@@ -22,9 +20,10 @@ public sealed class CredentialPipelineRestartDebtTests
 {
     private readonly FakeTimeProvider time = Clock();
     private readonly V1ConfigMap credential = Credential();
-    private readonly OneSourceKind kind = new();
+    private readonly SourcePasswordKind kind = new();
     private readonly FakeApiServer server;
     private string sourceVersion = "5";
+    private bool samePassword;
     private V1Secret? stored;
     private V1Secret? lastApplied;
     private V1Secret? frozenView;
@@ -87,7 +86,7 @@ public sealed class CredentialPipelineRestartDebtTests
 
         frozenView = null;
         sourceVersion = "7"; // the source Secret touched, its password the same: nothing new to restart for
-        kind.SamePassword = true;
+        samePassword = true;
         await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
         time.Advance(TimeSpan.FromHours(2));
         await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
@@ -95,8 +94,7 @@ public sealed class CredentialPipelineRestartDebtTests
         status.PublishedRevision.Should().NotBe(lastApplied!.Metadata.Annotations[ApiGroup.RestartPendingAnnotation], "the touch is published too");
     }
 
-    private int RestartPatches() =>
-        server.Requests.Count(r => r.Method == HttpMethod.Patch && r.Path.Contains("/deployments/", StringComparison.Ordinal));
+    private int RestartPatches() => PipelineTestKit.RestartPatches(server);
 
     private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(server, new ServerView(this), time);
 
@@ -111,7 +109,7 @@ public sealed class CredentialPipelineRestartDebtTests
         var path = request.Path;
         if (path == $"{Secrets}/source")
         {
-            return SourceSecret(sourceVersion, kind.SamePassword ? "pw-6" : "pw-" + sourceVersion);
+            return SourceSecret(sourceVersion, samePassword ? "pw-6" : "pw-" + sourceVersion);
         }
 
         if (path == Secrets && request.Method == HttpMethod.Post && !request.Query.Contains("dryRun", StringComparison.Ordinal))
@@ -127,20 +125,7 @@ public sealed class CredentialPipelineRestartDebtTests
             return request.Method == HttpMethod.Patch ? Patch(request) : stored is null ? FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound") : SecretResponse(HttpStatusCode.OK);
         }
 
-        var api = new V1Deployment
-        {
-            ApiVersion = "apps/v1",
-            Kind = "Deployment",
-            Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = "team", Annotations = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "billing" } },
-        };
-        return path switch
-        {
-            "/apis/apps/v1/namespaces/team/deployments/api" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(api)),
-            "/apis/apps/v1/namespaces/team/deployments" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1DeploymentList { ApiVersion = "apps/v1", Kind = "DeploymentList", Items = [api] })),
-            "/apis/apps/v1/namespaces/team/statefulsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"StatefulSetList","items":[]}"""),
-            "/apis/apps/v1/namespaces/team/daemonsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"DaemonSetList","items":[]}"""),
-            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
-        };
+        return OptedInWorkloads(path);
     }
 
     /// <summary>A server-side apply takes the applied data and annotations; a merge patch here only removes annotations.</summary>
@@ -170,20 +155,6 @@ public sealed class CredentialPipelineRestartDebtTests
     }
 
     private HttpResponseMessage SecretResponse(HttpStatusCode code) => FakeApiServer.Json(code, KubernetesJson.Serialize(stored));
-
-    /// <summary>A kind whose Secret holds the source password, so a new source version is new Secret data.</summary>
-    private sealed class OneSourceKind : TestCredentialKind
-    {
-        public bool SamePassword { get; set; }
-
-        public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
-
-        public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), DisabledBy: null);
-
-        public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => Payload(SecretName(credential), sources.All.Single().Bytes!);
-
-        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
-    }
 
     /// <summary>The generated Secret as the server holds it, or as a lagging cache still shows it.</summary>
     private sealed class ServerView(CredentialPipelineRestartDebtTests test) : IGeneratedSecretView

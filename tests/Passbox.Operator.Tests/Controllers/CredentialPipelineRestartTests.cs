@@ -3,9 +3,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
-using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
-using Passbox.Operator.Provisioning;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Runtime;
 using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
@@ -20,7 +18,7 @@ public sealed class CredentialPipelineRestartTests
 {
     private readonly FakeTimeProvider time = Clock();
     private readonly V1ConfigMap credential = Credential();
-    private readonly OneSourceKind kind = new();
+    private readonly SourcePasswordKind kind = new();
     private string sourceVersion = "5";
     private int restartRefusals = 1;
 
@@ -53,9 +51,6 @@ public sealed class CredentialPipelineRestartTests
         kind.Logins.Should().Be(2, "retrying the restart is no reason to log in again");
     }
 
-    private static int RestartPatches(FakeApiServer server) =>
-        server.Requests.Count(r => r.Method == HttpMethod.Patch && r.Path.Contains("/deployments/", StringComparison.Ordinal));
-
     private HttpResponseMessage Respond(RecordedRequest request)
     {
         var path = request.Path;
@@ -75,36 +70,16 @@ public sealed class CredentialPipelineRestartTests
             }));
         }
 
-        var api = new V1Deployment
+        // The first restart of the opted-in Deployment fails.
+        if (path == "/apis/apps/v1/namespaces/team/deployments/api" && Interlocked.Decrement(ref restartRefusals) >= 0)
         {
-            ApiVersion = "apps/v1",
-            Kind = "Deployment",
-            Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = "team", Annotations = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "billing" } },
-        };
-        return path switch
-        {
-            "/apis/apps/v1/namespaces/team/deployments/api" when Interlocked.Decrement(ref restartRefusals) >= 0 => FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError"),
-            "/apis/apps/v1/namespaces/team/deployments/api" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(api)),
-            "/apis/apps/v1/namespaces/team/deployments" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1DeploymentList { ApiVersion = "apps/v1", Kind = "DeploymentList", Items = [api] })),
-            "/apis/apps/v1/namespaces/team/statefulsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"StatefulSetList","items":[]}"""),
-            "/apis/apps/v1/namespaces/team/daemonsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"DaemonSetList","items":[]}"""),
-            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
-        };
+            return FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError");
+        }
+
+        return OptedInWorkloads(path);
     }
 
     private CredentialPipeline Pipeline(FakeApiServer server) => PipelineTestKit.Pipeline(server, new StaleView(credential.Metadata.Uid), time);
-
-    /// <summary>A kind whose Secret holds the source password, so a new source version is new Secret data.</summary>
-    private sealed class OneSourceKind : TestCredentialKind
-    {
-        public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
-
-        public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), DisabledBy: null);
-
-        public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => Payload(SecretName(credential), sources.All.Single().Bytes!);
-
-        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
-    }
 
     /// <summary>The credential's Secret exists with other data, so every publish updates it.</summary>
     private sealed class StaleView(string ownerUid) : IGeneratedSecretView

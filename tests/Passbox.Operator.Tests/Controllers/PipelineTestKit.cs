@@ -70,6 +70,32 @@ internal static class PipelineTestKit
 
     public static SecretPayload Payload(string name, byte[] password) =>
         new(name, "Opaque", new Dictionary<string, byte[]> { ["password"] = password }, new Dictionary<string, string>(), new Dictionary<string, string>());
+
+    /// <summary>
+    /// The API server's answer about the workloads of namespace <c>team</c>: one Deployment, <c>api</c>, opted in to a
+    /// restart when Secret <c>billing</c> changes, and no StatefulSets or DaemonSets; NotFound for any other path.
+    /// </summary>
+    public static HttpResponseMessage OptedInWorkloads(string path)
+    {
+        var api = new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = new V1ObjectMeta { Name = "api", NamespaceProperty = "team", Annotations = new Dictionary<string, string> { [WorkloadRestarter.ReloadAnnotation] = "billing" } },
+        };
+        return path switch
+        {
+            "/apis/apps/v1/namespaces/team/deployments/api" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(api)),
+            "/apis/apps/v1/namespaces/team/deployments" => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1DeploymentList { ApiVersion = "apps/v1", Kind = "DeploymentList", Items = [api] })),
+            "/apis/apps/v1/namespaces/team/statefulsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"StatefulSetList","items":[]}"""),
+            "/apis/apps/v1/namespaces/team/daemonsets" => FakeApiServer.Json(HttpStatusCode.OK, """{"apiVersion":"apps/v1","kind":"DaemonSetList","items":[]}"""),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        };
+    }
+
+    /// <summary>How many restarts (patches of a Deployment) <paramref name="server"/> was sent.</summary>
+    public static int RestartPatches(FakeApiServer server) =>
+        server.Requests.Count(r => r.Method == HttpMethod.Patch && r.Path.Contains("/deployments/", StringComparison.Ordinal));
 }
 
 /// <summary>
@@ -105,6 +131,21 @@ internal abstract class TestCredentialKind : ICredentialKind<V1ConfigMap>
     }
 
     protected abstract Task<ValidationOutcome> LogInAsync(CancellationToken ct);
+}
+
+/// <summary>
+/// A kind whose Secret holds the password of the <see cref="PipelineTestKit.Source"/> Secret, so a new source version is
+/// new Secret data; checked hourly, and every login succeeds.
+/// </summary>
+internal sealed class SourcePasswordKind : TestCredentialKind
+{
+    public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [PipelineTestKit.Source];
+
+    public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), DisabledBy: null);
+
+    public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => PipelineTestKit.Payload(SecretName(credential), sources.All.Single().Bytes!);
+
+    protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
 }
 
 /// <summary>User management that changes nothing and records the <c>loginRefused</c> argument of every step asked of it.</summary>
