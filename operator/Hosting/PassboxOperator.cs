@@ -95,6 +95,7 @@ public static class PassboxOperator
         services.AddSingleton<ValidationPlanner>();
         services.AddSingleton<CheckMemory>();
         services.AddSingleton<ReleaseRetries>();
+        services.AddSingleton<RefusedWriteBackoff>();
         services.AddSingleton<IEventSink, EventSink>();
         services.AddSingleton<CredentialPipeline>();
         services.AddSingleton<GeneratedPasswordStore>();

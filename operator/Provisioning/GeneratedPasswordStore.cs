@@ -6,6 +6,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Publishing;
 
 namespace Passbox.Operator.Provisioning;
@@ -17,7 +18,7 @@ namespace Passbox.Operator.Provisioning;
 /// deletionPolicy Retain it outlives the credential, so the user kept on the server stays reachable and a re-created
 /// credential of the same name carries on with the same password. Deleting it by hand rotates the password at once.
 /// </summary>
-public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time)
+public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBackoff refusals, TimeProvider time)
 {
     public const string Suffix = "-generated-password";
     public const string Key = "password";
@@ -25,8 +26,11 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
     public const string PurposeValue = "generated-password";
     public const string GeneratedAtAnnotation = "passbox.dev/generated-at";
 
-    /// <summary>How soon a refused write is tried again: what refuses it (RBAC, a quota, a policy) is fixed elsewhere.</summary>
-    public static readonly TimeSpan RefusedWriteRetry = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// What the message says about the retry of a refused write: what refuses it (RBAC, a quota, a policy, a webhook that is
+    /// down) is fixed elsewhere, so it is tried again by itself (<see cref="RefusedWriteBackoff"/>).
+    /// </summary>
+    public static readonly string Retried = RefusedWriteBackoff.Schedule("an edit of the credential");
 
     public static string SecretName(string credentialName) => credentialName + Suffix;
 
@@ -35,10 +39,13 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
 
     /// <summary>
     /// Creates the password when there is none, replaces it when older than <paramref name="rotation"/>, and says when
-    /// the next rotation is due. A Secret of that name that is not Passbox's for this credential is left alone.
+    /// the next rotation is due. A Secret of that name that is not Passbox's for this credential is left alone. A write
+    /// the API server refused is not tried again before its backoff for <paramref name="scope"/> ends.
     /// </summary>
-    public async Task<GeneratedPasswordState> EnsureAsync(string namespaceName, string credentialName, PasswordPolicy? policy, TimeSpan? rotation, CancellationToken ct)
+    public async Task<GeneratedPasswordState> EnsureAsync(string namespaceName, string credentialName, PasswordPolicy? policy, TimeSpan? rotation,
+        RefusedWriteScope scope, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(scope);
         var name = SecretName(credentialName);
         if (name.Length > 253)
         {
@@ -49,7 +56,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         var now = time.GetUtcNow();
         if (existing is null)
         {
-            return await ReplaceAsync(namespaceName, credentialName, policy, null, now, rotation, ct);
+            return await ReplaceAsync(scope, namespaceName, credentialName, policy, null, now, rotation, ct);
         }
 
         var labels = existing.Metadata.Labels ?? new Dictionary<string, string>();
@@ -63,7 +70,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
         var stored = existing.Data?.TryGetValue(Key, out var value) == true ? value : null;
         if (stored is not { Length: > 0 })
         {
-            return await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
+            return await ReplaceAsync(scope, namespaceName, credentialName, policy, existing, now, rotation, ct);
         }
 
         if (!PasswordGenerator.Fits(Encoding.UTF8.GetString(stored), policy?.Length ?? PasswordGenerator.DefaultLength, policy?.Symbols ?? true))
@@ -71,7 +78,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // The policy changed since this password was generated, most often because the server's own policy refused
             // it (the 1819 message says to raise the length): a password of the new policy replaces it now, not at a
             // rotation that may never be configured.
-            return await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
+            return await ReplaceAsync(scope, namespaceName, credentialName, policy, existing, now, rotation, ct);
         }
 
         var generatedAt = GeneratedAt(existing);
@@ -81,7 +88,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
             // is unknown. Counting from "now" would push the rotation a period away on every pass, so it would never
             // come; a password of unknown age may be older than the policy allows, so it is due now. Rotating writes a
             // fresh timestamp, and the notice tells the owner why the password changed earlier than they may expect.
-            var rotated = await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
+            var rotated = await ReplaceAsync(scope, namespaceName, credentialName, policy, existing, now, rotation, ct);
             return rotated.FailureReason is not null ? rotated : rotated with
             {
                 Notice = $"Secret {name} had no readable {GeneratedAtAnnotation} annotation, so the password's age was unknown: it was rotated now",
@@ -90,7 +97,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
 
         if (rotation is { } due && generatedAt + due <= now)
         {
-            return await ReplaceAsync(namespaceName, credentialName, policy, existing, now, rotation, ct);
+            return await ReplaceAsync(scope, namespaceName, credentialName, policy, existing, now, rotation, ct);
         }
 
         return new GeneratedPasswordState(null, null, generatedAt + rotation);
@@ -120,13 +127,22 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
     /// Writes a new password: the state of a fresh password (next rotation a period from now), or the failure when the
     /// API server refused the write.
     /// </summary>
-    private async Task<GeneratedPasswordState> ReplaceAsync(string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing,
+    private async Task<GeneratedPasswordState> ReplaceAsync(RefusedWriteScope scope, string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing,
         DateTimeOffset now, TimeSpan? rotation, CancellationToken ct) =>
-        await WriteAsync(namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
+        await WriteAsync(scope, namespaceName, credentialName, policy, existing, now, ct) ?? new GeneratedPasswordState(null, null, now + rotation);
 
-    /// <summary>Writes a new password; null when written, the failure when the API server refused the write.</summary>
-    private async Task<GeneratedPasswordState?> WriteAsync(string namespaceName, string credentialName, PasswordPolicy? policy, V1Secret? existing, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Writes a new password; null when written, the failure when the API server refused the write, or refused it before
+    /// and its retry is not due yet (then nothing is written: what the refusal said stands).
+    /// </summary>
+    private async Task<GeneratedPasswordState?> WriteAsync(RefusedWriteScope scope, string namespaceName, string credentialName, PasswordPolicy? policy,
+        V1Secret? existing, DateTimeOffset now, CancellationToken ct)
     {
+        if (refusals.Waiting(scope.Key, RefusedWrite.GeneratedPassword, scope.Inputs) is { } waiting)
+        {
+            return GeneratedPasswordState.Failed(waiting.Reason, waiting.Message) with { RetryAfter = waiting.Remaining };
+        }
+
         var password = PasswordGenerator.Generate(policy?.Length ?? PasswordGenerator.DefaultLength, policy?.Symbols ?? true);
         var secret = new V1Secret
         {
@@ -176,14 +192,15 @@ public sealed class GeneratedPasswordStore(IKubernetes client, TimeProvider time
                 ? GeneratedPasswordState.Failed(ConditionReasons.AdmissionWebhookFailed,
                     $"the API server could not write Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
                     "An admission webhook it must call for Secrets (failurePolicy Fail) did not answer: check that webhook's Service and Pods; " +
-                    "tried again every minute")
+                    Retried)
                 : GeneratedPasswordState.Failed(ConditionReasons.SecretRejected,
                     $"the API server refused Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
                     $"Let the operator create and patch Secrets in namespace {namespaceName} (RBAC, ResourceQuota, admission policies), or give passwordSecretRef; " +
-                    "tried again every minute");
-            return failed with { RetryAfter = RefusedWriteRetry };
+                    Retried);
+            return failed with { RetryAfter = refusals.Refused(scope.Key, RefusedWrite.GeneratedPassword, scope.Inputs, failed.FailureReason!, failed.Failure!) };
         }
 
+        refusals.Reset(scope.Key, RefusedWrite.GeneratedPassword);
         return null;
     }
 

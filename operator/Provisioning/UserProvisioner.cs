@@ -55,8 +55,10 @@ public sealed class UserProvisioner(
         }
 
         TimeSpan? rotation = provisioning.Rotation is { } r ? GoDuration.Parse(r.Period, TimeSpan.Zero) : null;
+        // The password Secret's inputs are the spec alone: an edit of it retries a refused write at once.
+        var scope = new RefusedWriteScope(CheckMemory.KeyOf(credential), $"{credential.Metadata.Generation}");
         var state = await passwords.EnsureAsync(credential.Metadata.NamespaceProperty, credential.Metadata.Name,
-            provisioning.PasswordPolicy, rotation is { } p && p > TimeSpan.Zero ? p : null, ct);
+            provisioning.PasswordPolicy, rotation is { } p && p > TimeSpan.Zero ? p : null, scope, ct);
         if (state.FailureReason is { } reason)
         {
             return new PrepareResult(ValidationOutcome.Failure(reason, state.Failure!), state.RetryAfter);

@@ -21,6 +21,7 @@ public sealed partial class CredentialPipeline(
     IEventSink events,
     Provisioning.WorkloadRestarter restarter,
     RetiredSecrets retired,
+    RefusedWriteBackoff refusals,
     TimeProvider time,
     ILogger<CredentialPipeline> logger)
 {
@@ -33,13 +34,6 @@ public sealed partial class CredentialPipeline(
     /// <summary>How soon to look again when the cache has not caught up with this process's own status write.</summary>
     public static readonly TimeSpan CacheLagRetry = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>
-    /// How soon a Secret write refused from outside the credential is tried again (RBAC, a ResourceQuota, an admission
-    /// policy whatever its status code, a webhook that is down): no edit of the credential brings it back when that is
-    /// fixed. See <see cref="SecretRefusalReport"/>.
-    /// </summary>
-    public static readonly TimeSpan RefusedWriteRetry = TimeSpan.FromMinutes(1);
-
     /// <summary>True when the cached status is older than this process's last check (see <see cref="CheckMemory"/>).</summary>
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
         memory.StatusLags(CheckMemory.KeyOf(credential), status.LastAttempted, status.AttemptedRevision, time.GetUtcNow());
@@ -50,6 +44,7 @@ public sealed partial class CredentialPipeline(
         var key = CheckMemory.KeyOf(credential);
         memory.Forget(key);
         restarter.Forget(key);
+        refusals.Forget(key);
     }
 
     /// <summary>
@@ -449,6 +444,17 @@ public sealed partial class CredentialPipeline(
         // no request more on any pass that restarts nothing, one per rotation. A repaired hand edit restarts nothing.
         var rotation = status.PublishedRevision is not null && status.PublishedRevision != revision;
         var restartMark = rotation || status.RestartPending is not null ? revision : null;
+        var key = CheckMemory.KeyOf(credential);
+        var inputs = Inputs(credential, revision);
+
+        // A write refused for a cause fixed elsewhere is not tried again before its backoff ends, whatever brought the
+        // credential here (a check, a user's change): the refusal is shown again and the retry stays where it was.
+        if (refusals.Waiting(key, RefusedWrite.GeneratedSecret, inputs) is { } waiting)
+        {
+            await ReportRejectedAsync(credential, conditions, new SecretRefusalReport(waiting.Reason, waiting.Message, FixedElsewhere: true), ct);
+            return waiting.Remaining;
+        }
+
         PublishResult result;
         try
         {
@@ -459,12 +465,20 @@ public sealed partial class CredentialPipeline(
             // The same write would be refused again: say why instead of retrying with backoff for ever, with no status.
             // An invalid or too large Secret waits for an edit of the spec or of a source Secret, which brings the
             // credential back; a refusal by RBAC, a quota, an admission policy or a webhook that is down is fixed
-            // elsewhere, so it is tried again now and then.
+            // elsewhere, so it is tried again by itself, less often the longer it lasts.
             var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text));
             var refused = SecretRefusalReport.Describe(refusal, meta.NamespaceProperty, payload.Name);
             await ReportRejectedAsync(credential, conditions, refused, ct);
-            return refused.RetryAfter;
+            if (!refused.FixedElsewhere)
+            {
+                refusals.Reset(key, RefusedWrite.GeneratedSecret);
+                return null;
+            }
+
+            return refusals.Refused(key, RefusedWrite.GeneratedSecret, inputs, refused.Reason, refused.Message);
         }
+
+        refusals.Reset(key, RefusedWrite.GeneratedSecret);
 
         if (!result.Succeeded)
         {
@@ -524,12 +538,31 @@ public sealed partial class CredentialPipeline(
         }
 
         // Users not known yet: the namespace's listing ends within moments, with no event for this credential; one that
-        // fails (RBAC) and a refused deletion are fixed elsewhere, with no event for this credential either.
-        var retiredRetry = kept.Any(secret => secret.Users is null && secret.UsersUnknownBecause is null) ? ShortestRecheck
-            : kept.Any(secret => secret.Users is null || secret.DeletionRefused is not null) ? RefusedWriteRetry
-            : (TimeSpan?)null;
+        // fails (RBAC) and a refused deletion are fixed elsewhere, with no event for this credential either: tried again
+        // by itself, less often the longer it lasts. Unlike the Secret's write, a pass before then is not held back: it
+        // may have come because the last user of another old Secret went away, which is deleted at once.
+        TimeSpan? retiredRetry = null;
+        if (kept.Any(secret => secret.Users is null && secret.UsersUnknownBecause is null))
+        {
+            retiredRetry = ShortestRecheck;
+        }
+        else if (kept.Any(secret => secret.Users is null || secret.DeletionRefused is not null))
+        {
+            retiredRetry = refusals.Refused(key, RefusedWrite.RetiredSecret, inputs, ConditionReasons.Synced, keptNote);
+        }
+        else
+        {
+            refusals.Reset(key, RefusedWrite.RetiredSecret);
+        }
+
         return Earliest(settlement.RetryAfter, retiredRetry);
     }
+
+    /// <summary>
+    /// What a credential's refused writes are retried for at once when it changes: its spec (the generation) and the
+    /// versions of its source Secrets (in <paramref name="revision"/>). An edit is the user's fix.
+    /// </summary>
+    private static string Inputs(IKubernetesObject<V1ObjectMeta> credential, string revision) => $"{credential.Metadata.Generation}/{revision}";
 
     /// <summary>
     /// What the last restart attempt did, in the WorkloadsRestarted condition: it stays until the next change of the

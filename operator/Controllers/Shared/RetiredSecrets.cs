@@ -75,12 +75,15 @@ public sealed class RetiredSecrets(IGeneratedSecretView view, UsageIndex usage, 
 /// </summary>
 public sealed record KeptSecret(string Name, IReadOnlyList<UsageUser>? Users, HttpStatusCode? DeletionRefused = null, string? UsersUnknownBecause = null, bool RefusedRead = false)
 {
+    /// <summary>What the message says about the retry of a refused deletion (<see cref="RefusedWriteBackoff"/>).</summary>
+    public static readonly string RetriedDeletion = RefusedWriteBackoff.Schedule("an edit of the credential or of its source Secrets");
+
     /// <summary>For a condition message; names no more than two users.</summary>
     public string Describe() => Users switch
     {
         _ when DeletionRefused is { } code =>
             $"Secret {Name} (the previous name) is unused but the API server refused to {(RefusedRead ? "read it before deleting it" : "delete it")} (HTTP {(int)code}): " +
-            $"let the operator {(RefusedRead ? "get and delete" : "delete")} secrets in this namespace, or ask what policy keeps it; tried again every minute",
+            $"let the operator {(RefusedRead ? "get and delete" : "delete")} secrets in this namespace, or ask what policy keeps it; " + RetriedDeletion,
         null when UsersUnknownBecause is { } why => $"Secret {Name} (the previous name) stays until the operator knows what uses it ({why})",
         null => $"Secret {Name} (the previous name) stays until the operator knows what uses it",
         { Count: 1 } => $"Secret {Name} (the previous name) stays while {Users[0].Kind} {Users[0].Name} uses it",

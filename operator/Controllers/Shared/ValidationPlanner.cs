@@ -106,10 +106,16 @@ public sealed class ValidationPlanner(TimeProvider time)
             : due;
 
     /// <summary>Exponential backoff with full jitter in the upper half: base·2ⁿ, capped, times 0.5–1.0.</summary>
-    public static TimeSpan Backoff(int failures, TimeSpan cap, double jitter)
+    public static TimeSpan Backoff(int failures, TimeSpan cap, double jitter) => Backoff(failures, TransientBase, cap, jitter);
+
+    /// <summary>
+    /// The same from another base (<see cref="RefusedWriteBackoff"/> starts at a minute). The jitter only shortens, so
+    /// <paramref name="first"/> and <paramref name="cap"/> stay upper bounds.
+    /// </summary>
+    public static TimeSpan Backoff(int failures, TimeSpan first, TimeSpan cap, double jitter)
     {
         var exponent = Math.Clamp(failures - 1, 0, 20);
-        var ceiling = Math.Min(cap.TotalMilliseconds, TransientBase.TotalMilliseconds * Math.Pow(2, exponent));
+        var ceiling = Math.Min(cap.TotalMilliseconds, first.TotalMilliseconds * Math.Pow(2, exponent));
         return TimeSpan.FromMilliseconds(ceiling * (0.5 + (0.5 * jitter)));
     }
 

@@ -54,8 +54,8 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
 
     /// <summary>
     /// A ValidatingAdmissionPolicy that denies the update of a published Secret: SecretRejected naming the policy, its
-    /// message and what to do, the last good Secret kept; once the policy is gone, the retry (every
-    /// <see cref="Passbox.Operator.Controllers.Shared.CredentialPipeline.RefusedWriteRetry"/>) publishes the new value.
+    /// message and what to do, the last good Secret kept; once the policy is gone, the retry (the first within
+    /// <see cref="Passbox.Operator.Controllers.Shared.RefusedWriteBackoff.FirstRetry"/>) publishes the new value.
     /// </summary>
     [Fact]
     public async Task An_update_denied_by_a_ValidatingAdmissionPolicy_is_reported_as_rejected_by_it_and_published_once_it_is_gone()
@@ -73,7 +73,8 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
 
         var refused = await kit.WaitForConditionAsync<PipelineCredential>("guarded", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
         Synced(refused).Message.Should().Contain($"ValidatingAdmissionPolicy '{policy.Name}'").And.Contain(Denial)
-            .And.Contain("An admission policy or webhook").And.Contain("ask the cluster's administrators for an exception");
+            .And.Contain("An admission policy or webhook").And.Contain("ask the cluster's administrators for an exception")
+            .And.Contain(Passbox.Operator.Controllers.Shared.SecretRefusalReport.Retried).And.Contain("then less often (at most every 16 min)");
         var kept = (await kit.TryGetSecretAsync("guarded"))!;
         kept.Metadata.Uid.Should().Be(before.Metadata.Uid, "workloads mount it");
         ClusterTestKit.Decode(kept)["token"].Should().Be(First);
@@ -102,7 +103,7 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
 
         var failed = await kit.WaitForConditionAsync<PipelineCredential>("webhooked", ConditionTypes.SecretSynced, "False", ConditionReasons.AdmissionWebhookFailed);
         Synced(failed).Message.Should().Contain("failed calling webhook").And.Contain($"{webhook.Name}.passbox.test")
-            .And.Contain("did not answer").And.Contain("check that webhook's Service and Pods");
+            .And.Contain("did not answer").And.Contain("check that webhook's Service and Pods").And.Contain("then less often (at most every 16 min)");
         (await kit.TryGetSecretAsync("webhooked")).Should().BeNull();
 
         await webhook.DeleteAsync();
@@ -150,8 +151,11 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
         (await kit.TryGetSecretAsync(name)).Should().BeNull();
     }
 
-    /// <summary>Long enough for one retry of a refused write after the refusal is gone (it waits a minute, not less).</summary>
-    private static readonly TimeSpan Retried = Passbox.Operator.Controllers.Shared.CredentialPipeline.RefusedWriteRetry + TimeSpan.FromSeconds(45);
+    /// <summary>
+    /// Long enough for the first retry of a refused write after the refusal is gone (it waits at most a minute, the
+    /// jitter only shortens it); the tests remove the cause before a second refusal could wait longer.
+    /// </summary>
+    private static readonly TimeSpan Retried = Passbox.Operator.Controllers.Shared.RefusedWriteBackoff.FirstRetry + TimeSpan.FromSeconds(45);
 
     private static V1Condition Synced(PipelineCredential credential) => Condition(credential, ConditionTypes.SecretSynced);
 

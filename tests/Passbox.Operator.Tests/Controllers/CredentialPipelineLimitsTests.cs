@@ -108,12 +108,13 @@ public sealed class CredentialPipelineLimitsTests
         var run = () => Pipeline(refusing).RunAsync(Credential("billing"), kind, status, CancellationToken.None);
 
         (await run.Should().NotThrowAsync("an exception out of the reconcile would leave no status")).Which
-            .Should().Be(CredentialPipeline.RefusedWriteRetry, "the cause is outside the credential: no edit of it will bring it back");
+            .Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2, "the cause is outside the credential: no edit of it will bring it back")
+            .And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry, "a first refusal is tried again no later than before");
         var synced = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
         synced.Status.Should().Be("False");
         synced.Reason.Should().Be(ConditionReasons.SecretRejected);
         synced.Message.Should().StartWith("the API server refused Secret billing: " + refusal.Replace("\\\"", "\"", StringComparison.Ordinal))
-            .And.Contain(hint).And.Contain("tried again every 60s");
+            .And.Contain(hint).And.Contain("tried again within 1 min, then less often (at most every 16 min)");
         status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretRejected);
         status.SecretName.Should().BeNull("nothing was published");
     }
@@ -141,7 +142,8 @@ public sealed class CredentialPipelineLimitsTests
         var requeue = (await run.Should().NotThrowAsync("an exception out of the reconcile would leave no status")).Which;
         if (retried)
         {
-            requeue.Should().Be(CredentialPipeline.RefusedWriteRetry, "a webhook that is down comes back by itself; a minute is no hot loop");
+            requeue.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2, "a webhook that is down comes back by itself; half a minute is no hot loop")
+                .And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
         }
         else
         {

@@ -34,7 +34,8 @@ internal static class PipelineTestKit
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name, Generation = 1 },
     };
 
-    public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null, Passbox.Operator.Usage.Feeding.UsageScope? scope = null)
+    public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null,
+        Passbox.Operator.Usage.Feeding.UsageScope? scope = null, RefusedWriteBackoff? refusals = null)
     {
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
         var events = new NoEvents();
@@ -50,6 +51,7 @@ internal static class PipelineTestKit
             events,
             new WorkloadRestarter(new KubernetesApiClient(client), new InstalledDefinitions(), events, time, NullLogger<WorkloadRestarter>.Instance),
             new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), scope ?? new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
+            refusals ?? new RefusedWriteBackoff(time),
             time,
             NullLogger<CredentialPipeline>.Instance);
     }

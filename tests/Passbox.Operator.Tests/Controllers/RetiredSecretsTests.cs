@@ -40,7 +40,7 @@ public sealed class RetiredSecretsTests
     }
 
     [Fact]
-    public async Task A_credential_whose_old_Secret_may_not_be_deleted_publishes_says_so_and_tries_again_in_a_minute()
+    public async Task A_credential_whose_old_Secret_may_not_be_deleted_publishes_says_so_and_tries_again_within_a_minute_then_less_often()
     {
         var server = new FakeApiServer(request => request.Method.Method switch
         {
@@ -50,7 +50,8 @@ public sealed class RetiredSecretsTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
         var status = new ClusterCredentialStatus { SecretName = "billing-old" };
-        var pipeline = PipelineTestKit.Pipeline(server, new OneOldSecret(), PipelineTestKit.Clock(), scope: ScopeOf(Ns));
+        var time = PipelineTestKit.Clock();
+        var pipeline = PipelineTestKit.Pipeline(server, new OneOldSecret(), time, scope: ScopeOf(Ns));
 
         var requeue = await pipeline.RunAsync(PipelineTestKit.Credential(), new LogsIn(), status, CancellationToken.None);
 
@@ -58,7 +59,16 @@ public sealed class RetiredSecretsTests
         var synced = status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
         synced.Status.Should().Be("True", "the credential's Secret under its new name is published");
         synced.Message.Should().Contain("Secret billing-old (the previous name) is unused but the API server refused to delete it (HTTP 403)");
-        requeue.Should().Be(CredentialPipeline.RefusedWriteRetry, "RBAC or a policy is fixed elsewhere, with no event for this credential");
+        synced.Message.Should().Contain("tried again within 1 min, then less often (at most every 16 min)");
+        requeue.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2, "RBAC or a policy is fixed elsewhere, with no event for this credential")
+            .And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
+
+        time.Advance(requeue!.Value);
+        var again = await pipeline.RunAsync(PipelineTestKit.Credential(), new LogsIn(), status, CancellationToken.None);
+
+        server.Requests.Count(r => r.Method == HttpMethod.Delete).Should().Be(2);
+        again.Should().BeGreaterThan(requeue.Value, "a second refusal in a row waits longer")
+            .And.BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry).And.BeLessThanOrEqualTo(2 * RefusedWriteBackoff.FirstRetry);
     }
 
     /// <summary>
@@ -82,7 +92,7 @@ public sealed class RetiredSecretsTests
 
         server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete, "no users known yet means not known, not unused");
         listingRequeue.Should().Be(CredentialPipeline.ShortestRecheck);
-        failedRequeue.Should().Be(CredentialPipeline.RefusedWriteRetry);
+        failedRequeue.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2).And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
         status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Message.Should()
             .Contain("Secret billing-old (the previous name) stays until the operator knows what uses it (listing pipelineruns.tekton.dev failed: 403 Forbidden)");
     }

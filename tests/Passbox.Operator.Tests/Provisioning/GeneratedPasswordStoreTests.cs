@@ -5,6 +5,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Provisioning;
 using Passbox.Operator.Tests.Runtime;
 
@@ -14,10 +15,12 @@ public sealed class GeneratedPasswordStoreTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Period = TimeSpan.FromDays(30);
+    private static readonly RefusedWriteScope Scope = new("uid-orders", "1");
 
     /// <summary>A store whose API server holds the generated password Secret of "orders", with the given generated-at annotation.</summary>
     /// <remarks>With <paramref name="refusePatches"/>, every patch is refused with 403, as RBAC or a policy would.</remarks>
-    private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt, bool refusePatches = false, HttpResponseMessage? patchAnswer = null)
+    private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt, bool refusePatches = false, HttpResponseMessage? patchAnswer = null,
+        FakeTimeProvider? clock = null)
     {
         var secret = new V1Secret
         {
@@ -42,7 +45,8 @@ public sealed class GeneratedPasswordStoreTests
             ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets is forbidden: policy no-password-changes denied the change")
             : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
-        return (new GeneratedPasswordStore(client, new FakeTimeProvider(Now)), server);
+        clock ??= new FakeTimeProvider(Now);
+        return (new GeneratedPasswordStore(client, new RefusedWriteBackoff(clock), clock), server);
     }
 
     private static int Writes(FakeApiServer server) => server.Requests.Count(r => r.Method == HttpMethod.Patch);
@@ -56,7 +60,7 @@ public sealed class GeneratedPasswordStoreTests
     {
         var (store, server) = StoreWith(generatedAt);
 
-        var state = await store.EnsureAsync("team", "orders", null, Period, CancellationToken.None);
+        var state = await store.EnsureAsync("team", "orders", null, Period, Scope, CancellationToken.None);
 
         Writes(server).Should().Be(1, "an unknown age must not postpone the rotation for ever");
         state.NextRotation.Should().Be(Now + Period);
@@ -71,7 +75,7 @@ public sealed class GeneratedPasswordStoreTests
     {
         var (store, server) = StoreWith(Stamp(Now.AddDays(-1)));
 
-        await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = length, Symbols = symbols }, null, CancellationToken.None);
+        await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = length, Symbols = symbols }, null, Scope, CancellationToken.None);
 
         Writes(server).Should().Be(1, "a policy raised after the server refused the password must take effect without waiting for a rotation");
         var written = System.Text.Json.Nodes.JsonNode.Parse(server.Requests.Single(r => r.Method == HttpMethod.Patch).Body!)!["data"]![GeneratedPasswordStore.Key]!.GetValue<string>();
@@ -83,26 +87,59 @@ public sealed class GeneratedPasswordStoreTests
     {
         var (store, server) = StoreWith(Stamp(Now.AddDays(-1)), refusePatches: true);
 
-        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, CancellationToken.None);
+        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, Scope, CancellationToken.None);
 
         Writes(server).Should().Be(1);
         state.FailureReason.Should().Be(ConditionReasons.SecretRejected, "a refused write must be shown, not passed over as if the password were replaced");
         state.Failure.Should().Contain("policy no-password-changes");
-        state.RetryAfter.Should().Be(GeneratedPasswordStore.RefusedWriteRetry);
+        state.RetryAfter.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2).And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
     }
 
-    /// <summary>A webhook that is down is no refusal of the password: said as such, and tried again a minute later.</summary>
+    /// <summary>A webhook that is down is no refusal of the password: said as such, and tried again within a minute.</summary>
     [Fact]
     public async Task A_replacement_an_unreachable_admission_webhook_blocks_says_so_and_is_tried_again()
     {
         var (store, _) = StoreWith(Stamp(Now.AddDays(-1)), patchAnswer: FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError",
             "Internal error occurred: failed calling webhook \\\"secrets.policy.example.com\\\": failed to call webhook: connect: connection refused"));
 
-        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, CancellationToken.None);
+        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, Scope, CancellationToken.None);
 
         state.FailureReason.Should().Be(ConditionReasons.AdmissionWebhookFailed);
         state.Failure.Should().Contain("failed calling webhook").And.Contain("check that webhook's Service and Pods");
-        state.RetryAfter.Should().Be(GeneratedPasswordStore.RefusedWriteRetry);
+        state.RetryAfter.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2).And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
+    }
+
+    /// <summary>
+    /// A refused password Secret is not written again before its retry is due, whatever brings the credential back; each
+    /// refusal in a row waits longer; an edit of the credential is tried at once.
+    /// </summary>
+    [Fact]
+    public async Task A_refused_password_write_is_tried_again_less_and_less_often_and_at_once_after_an_edit()
+    {
+        var clock = new FakeTimeProvider(Now);
+        var (store, server) = StoreWith(Stamp(Now.AddDays(-1)), refusePatches: true, clock: clock);
+        var policy = new PasswordPolicy { Length = 32 };
+
+        var first = await store.EnsureAsync("team", "orders", policy, null, Scope, CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var early = await store.EnsureAsync("team", "orders", policy, null, Scope, CancellationToken.None);
+
+        Writes(server).Should().Be(1, "the retry is not due yet");
+        early.FailureReason.Should().Be(ConditionReasons.SecretRejected);
+        early.Failure.Should().Be(first.Failure, "the refusal stands and is said again");
+        early.RetryAfter.Should().Be(first.RetryAfter - TimeSpan.FromSeconds(10), "the due time stays where the refusal put it");
+
+        clock.Advance(early.RetryAfter!.Value);
+        var second = await store.EnsureAsync("team", "orders", policy, null, Scope, CancellationToken.None);
+        Writes(server).Should().Be(2);
+        second.RetryAfter.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry).And.BeLessThanOrEqualTo(2 * RefusedWriteBackoff.FirstRetry,
+            "the second refusal in a row waits up to twice as long");
+        second.Failure.Should().Contain("tried again within 1 min, then less often (at most every 16 min); an edit of the credential is tried at once");
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var edited = await store.EnsureAsync("team", "orders", policy, null, Scope with { Inputs = "2" }, CancellationToken.None);
+        Writes(server).Should().Be(3, "an edit of the credential is the user's fix: tried at once");
+        edited.RetryAfter.Should().BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
     }
 
     [Fact]
@@ -110,7 +147,7 @@ public sealed class GeneratedPasswordStoreTests
     {
         var (store, server) = StoreWith(Stamp(Now.AddDays(-1)));
 
-        await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 24, Symbols = true }, null, CancellationToken.None);
+        await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 24, Symbols = true }, null, Scope, CancellationToken.None);
 
         Writes(server).Should().Be(0);
     }
@@ -120,7 +157,7 @@ public sealed class GeneratedPasswordStoreTests
     {
         var (store, server) = StoreWith(Stamp(Now.AddDays(-1)));
 
-        var state = await store.EnsureAsync("team", "orders", null, Period, CancellationToken.None);
+        var state = await store.EnsureAsync("team", "orders", null, Period, Scope, CancellationToken.None);
 
         Writes(server).Should().Be(0);
         state.NextRotation.Should().Be(Now.AddDays(-1) + Period);
@@ -132,7 +169,7 @@ public sealed class GeneratedPasswordStoreTests
     {
         var (store, server) = StoreWith(null);
 
-        var state = await store.EnsureAsync("team", "orders", null, null, CancellationToken.None);
+        var state = await store.EnsureAsync("team", "orders", null, null, Scope, CancellationToken.None);
 
         Writes(server).Should().Be(0);
         state.NextRotation.Should().BeNull();
@@ -155,9 +192,9 @@ public sealed class GeneratedPasswordStoreTests
             return FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden",
                 $"secrets is forbidden: policy no-plain-passwords denied data.password={Convert.ToBase64String(Encoding.UTF8.GetBytes(sent!))} ({sent})");
         });
-        var store = new GeneratedPasswordStore(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new FakeTimeProvider(Now));
+        var store = new GeneratedPasswordStore(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new RefusedWriteBackoff(new FakeTimeProvider(Now)), new FakeTimeProvider(Now));
 
-        var state = await store.EnsureAsync("team", "orders", null, Period, CancellationToken.None);
+        var state = await store.EnsureAsync("team", "orders", null, Period, Scope, CancellationToken.None);
 
         sent.Should().NotBeNullOrEmpty();
         state.FailureReason.Should().Be(ConditionReasons.SecretRejected);
@@ -166,6 +203,6 @@ public sealed class GeneratedPasswordStoreTests
         // Counted, not printed: a failed NotContain would show the password in the test output.
         new[] { sent!, Convert.ToBase64String(Encoding.UTF8.GetBytes(sent!)) }.Count(form => state.Failure!.Contains(form, StringComparison.Ordinal))
             .Should().Be(0, "the message must not hold the generated password in any form");
-        state.RetryAfter.Should().Be(GeneratedPasswordStore.RefusedWriteRetry);
+        state.RetryAfter.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2).And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
     }
 }

@@ -1,0 +1,199 @@
+using System.Net;
+using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Tests.Runtime;
+using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// A Secret write the API server refuses for a cause fixed elsewhere (here a ResourceQuota that is full) is tried again
+/// by itself: within a minute, then less and less often, at moments that differ between credentials, and not before it
+/// is due whatever else brings the credential back. At a fixed minute, every credential of a namespace whose quota is
+/// full was refused at the same moment, every minute, for as long as it stayed full.
+/// </summary>
+public sealed class CredentialPipelineRefusedWriteTests
+{
+    private const string Quota = "secrets \\\"billing\\\" is forbidden: exceeded quota: team-quota, requested: count/secrets=1, used: count/secrets=3, limited: count/secrets=3";
+
+    private readonly FakeTimeProvider time = Clock();
+    private readonly RefusedWriteBackoff refusals;
+    private readonly FakeApiServer api;
+    private readonly LogsIn kind = new();
+    private string sourceVersion = "1";
+    private bool quotaFull = true;
+
+    public CredentialPipelineRefusedWriteTests()
+    {
+        refusals = new RefusedWriteBackoff(time);
+        api = new FakeApiServer(request =>
+            request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source" ? SourceSecret(sourceVersion, "unit-test-pw")
+            : request.Method == HttpMethod.Post && quotaFull ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", Quota)
+            : request.Method == HttpMethod.Post ? FakeApiServer.Json(HttpStatusCode.Created, request.Body!)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+    }
+
+    [Fact]
+    public async Task A_write_refused_again_and_again_is_tried_after_1_2_4_8_then_at_most_16_minutes()
+    {
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        var ceilings = new[] { 1, 2, 4, 8, 16, 16, 16 }.Select(minutes => TimeSpan.FromMinutes(minutes)).ToList();
+
+        var waits = new List<TimeSpan>();
+        foreach (var _ in ceilings)
+        {
+            var wait = (await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None))!.Value;
+            waits.Add(wait);
+            time.Advance(wait);
+        }
+
+        Writes().Should().Be(ceilings.Count, "each pass at its due time tries the write once");
+        for (var i = 0; i < ceilings.Count; i++)
+        {
+            waits[i].Should().BeGreaterThanOrEqualTo(ceilings[i] / 2, $"refusal {i + 1} waits at least half its step")
+                .And.BeLessThanOrEqualTo(ceilings[i], $"refusal {i + 1}: the jitter only shortens, so the step and the cap are upper bounds");
+        }
+
+        Synced(status).Reason.Should().Be(ConditionReasons.SecretRejected);
+        Synced(status).Message.Should().Contain("tried again within 1 min, then less often (at most every 16 min)")
+            .And.Contain("an edit of the credential or of its source Secrets is tried at once").And.NotContain("unit-test-pw");
+    }
+
+    [Fact]
+    public async Task Credentials_refused_together_are_tried_again_at_different_times()
+    {
+        var pipeline = Pipeline();
+
+        var waits = new List<TimeSpan>();
+        foreach (var name in new[] { "billing", "orders", "reports", "ledger" })
+        {
+            waits.Add((await pipeline.RunAsync(Credential(name), kind, new ClusterCredentialStatus(), CancellationToken.None))!.Value);
+        }
+
+        waits.Should().OnlyHaveUniqueItems("the jitter is seeded by each object's uid, so a full quota does not make them retry in step");
+        waits.Should().OnlyContain(wait => wait >= RefusedWriteBackoff.FirstRetry / 2 && wait <= RefusedWriteBackoff.FirstRetry);
+    }
+
+    [Fact]
+    public async Task A_reconcile_before_the_retry_is_due_writes_nothing_and_keeps_the_due_time()
+    {
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        var first = (await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None))!.Value;
+        var refused = Synced(status).Message;
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var unrelated = await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(5));
+        var another = await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None);
+
+        Writes().Should().Be(1, "a pass that something else brought (a usage change, a periodic check) does not retry the write early");
+        unrelated.Should().Be(first - TimeSpan.FromSeconds(10), "the due time was fixed at the refusal, not drawn again on every pass");
+        another.Should().Be(first - TimeSpan.FromSeconds(15));
+        Synced(status).Message.Should().Be(refused, "the refusal still stands, and is said again");
+        Ready(status).Reason.Should().Be(ConditionReasons.SecretRejected);
+
+        time.Advance(first - TimeSpan.FromSeconds(15));
+        await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None);
+        Writes().Should().Be(2, "once due, the write is tried again");
+    }
+
+    [Fact]
+    public async Task A_write_that_goes_through_starts_the_backoff_again()
+    {
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        var fourth = await RefuseAsync(pipeline, status, times: 4);
+        fourth.Should().BeGreaterThan(RefusedWriteBackoff.FirstRetry * 2, "the fourth refusal in a row waits 4–8 minutes");
+        time.Advance(fourth);
+
+        quotaFull = false;
+        await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None);
+        Synced(status).Status.Should().Be("True");
+        quotaFull = true;
+        time.Advance(TimeSpan.FromSeconds(1));
+        var wait = await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None);
+
+        Writes().Should().Be(6, "the cache holds no Secret here, so every pass writes");
+        wait.Should().BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry, "the refusals before the write that went through no longer count");
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task An_edit_of_the_credential_or_of_its_source_Secret_is_tried_at_once_and_starts_the_backoff_again(bool sourceEdited, bool specEdited)
+    {
+        var pipeline = Pipeline();
+        var status = new ClusterCredentialStatus();
+        var last = await RefuseAsync(pipeline, status, times: 4);
+        last.Should().BeGreaterThan(RefusedWriteBackoff.FirstRetry, "the fourth refusal waits longer than the first");
+
+        time.Advance(TimeSpan.FromSeconds(20));
+        sourceVersion = sourceEdited ? "2" : sourceVersion;
+        var credential = Credential();
+        credential.Metadata.Generation = specEdited ? 2 : 1;
+        var wait = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        Writes().Should().Be(5, "an edit is the user's fix: tried at once, not when the backoff ends");
+        wait.Should().BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry, "refusals of the inputs before the edit no longer count");
+    }
+
+    [Fact]
+    public async Task A_deleted_credential_is_forgotten()
+    {
+        var pipeline = Pipeline();
+        var informer = new FakeInformer<V1ConfigMap>(ResourceDescriptor.For<V1ConfigMap>());
+        using var subscription = pipeline.ForgetDeleted(informer);
+        var status = new ClusterCredentialStatus();
+        await RefuseAsync(pipeline, status, times: 3);
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        informer.Apply(Credential());
+        refusals.Waiting("uid-billing", RefusedWrite.GeneratedSecret, $"1/{status.AttemptedRevision}").Should().NotBeNull("an update is not a deletion");
+        informer.Delete(Credential());
+
+        refusals.Waiting("uid-billing", RefusedWrite.GeneratedSecret, $"1/{status.AttemptedRevision}").Should().BeNull("nothing is kept of a deleted credential");
+        refusals.Refused("uid-billing", RefusedWrite.GeneratedSecret, $"1/{status.AttemptedRevision}", "SecretRejected", "refused")
+            .Should().BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry, "a new object of the same uid would start afresh");
+    }
+
+    /// <summary>Runs <paramref name="times"/> passes, each when the last refusal's retry is due; returns the last wait.</summary>
+    private async Task<TimeSpan> RefuseAsync(CredentialPipeline pipeline, ClusterCredentialStatus status, int times)
+    {
+        var wait = TimeSpan.Zero;
+        for (var i = 0; i < times; i++)
+        {
+            time.Advance(wait);
+            wait = (await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None))!.Value;
+        }
+
+        Writes().Should().Be(times);
+        return wait;
+    }
+
+    private int Writes() => api.Requests.Count(r => r.Method == HttpMethod.Post);
+
+    private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(api, new NoGeneratedSecrets(), time, refusals: refusals);
+
+    private static V1Condition Synced(CredentialStatus status) => status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
+
+    private static V1Condition Ready(CredentialStatus status) => status.Conditions!.Single(c => c.Type == ConditionTypes.Ready);
+
+    /// <summary>
+    /// Reads the <see cref="PipelineTestKit.Source"/> Secret and logs in, checked only when its inputs change: every wait
+    /// the pipeline returns here is the refused write's, not a periodic check's.
+    /// </summary>
+    private sealed class LogsIn : TestCredentialKind
+    {
+        public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
+
+        public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.Zero, TimeSpan.FromSeconds(5), DisabledBy: null);
+
+        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("logged in"));
+    }
+}
