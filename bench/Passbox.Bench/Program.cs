@@ -62,7 +62,7 @@ Console.WriteLine($"bench: wrote {outDir} and {markdown}");
 
 namespace Passbox.Bench
 {
-    public sealed record BenchOptions(int[] Sizes, int Repeats, int LargeRepeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label, int ApiServerProfileSeconds, bool FinalizerPolicy)
+    public sealed record BenchOptions(int[] Sizes, int Repeats, int LargeRepeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label, int ApiServerProfileSeconds, bool FinalizerPolicy, bool FloorWritesOperatorStatus)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -84,7 +84,13 @@ namespace Passbox.Bench
                 Get("trace", "false") == "true",
                 Get("label", "") is { Length: > 0 } label ? label : null,
                 Int("apiserver-profile", 0),
-                Get("finalizer-policy", "true") == "true");
+                Get("finalizer-policy", "true") == "true",
+                Get("floor-status", "minimal") switch
+                {
+                    "minimal" => false,
+                    "operator" => true,
+                    var other => throw new ArgumentException($"--floor-status={other}: give minimal (the default) or operator"),
+                });
         }
     }
 }

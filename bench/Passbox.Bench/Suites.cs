@@ -142,7 +142,7 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
 
     /// <summary>The floor speaks as the operator's user, so the audit log separates its requests from the harness's.</summary>
     private Floor FloorIn(ControlPlane cp, string ns) =>
-        new(new KubernetesApiClient(new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cp.OperatorKubeconfig))), db, ns, options.Workers);
+        new(new KubernetesApiClient(new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(cp.OperatorKubeconfig))), db, ns, options.Workers, options.FloorWritesOperatorStatus);
 
     /// <summary>
     /// Sends a small batch through the floor before anything is measured. A fresh API server builds a custom resource's
