@@ -138,7 +138,10 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
     private async Task<GeneratedPasswordState?> WriteAsync(RefusedWriteScope scope, string namespaceName, string credentialName, PasswordPolicy? policy,
         V1Secret? existing, DateTimeOffset now, CancellationToken ct)
     {
-        if (refusals.Waiting(scope.Key, RefusedWrite.GeneratedPassword, scope.Inputs) is { } waiting)
+        // The Secret as read is an input of its write too: deleted by hand (which the owner is told rotates the password
+        // at once) or changed since the refusal, it is written now, not when the backoff ends.
+        var inputs = $"{scope.Inputs}/{(existing is null ? "none" : $"{existing.Metadata.Uid}@{existing.Metadata.ResourceVersion}")}";
+        if (refusals.Waiting(scope.Key, RefusedWrite.GeneratedPassword, inputs) is { } waiting)
         {
             return GeneratedPasswordState.Failed(waiting.Reason, waiting.Message) with { RetryAfter = waiting.Remaining };
         }
@@ -197,7 +200,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
                     $"the API server refused Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
                     $"Let the operator create and patch Secrets in namespace {namespaceName} (RBAC, ResourceQuota, admission policies), or give passwordSecretRef; " +
                     Retried);
-            return failed with { RetryAfter = refusals.Refused(scope.Key, RefusedWrite.GeneratedPassword, scope.Inputs, failed.FailureReason!, failed.Failure!) };
+            return failed with { RetryAfter = refusals.Refused(scope.Key, RefusedWrite.GeneratedPassword, inputs, failed.FailureReason!, failed.Failure!) };
         }
 
         refusals.Reset(scope.Key, RefusedWrite.GeneratedPassword);
