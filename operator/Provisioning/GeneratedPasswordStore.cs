@@ -188,8 +188,10 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
         {
             // RBAC, a ResourceQuota or an admission policy: the same write meets the same answer, so the status says why
             // (in the API server's words, the password cut out) instead of the reconcile failing with backoff and no word.
+            // The password being replaced is cut out too: a policy's message can print oldObject.data as well as object.data.
+            var replaced = existing?.Data?.TryGetValue(Key, out var current) == true ? [Encoding.UTF8.GetString(current)] : Array.Empty<string>();
             var refusal = SecretWriteRefusal.From(e, new SecretPayload(secret.Metadata.Name, secret.Type, secret.Data.AsReadOnly(),
-                secret.Metadata.Labels.AsReadOnly(), secret.Metadata.Annotations.AsReadOnly()), []);
+                secret.Metadata.Labels.AsReadOnly(), secret.Metadata.Annotations.AsReadOnly()), replaced);
             // A webhook that is down refused nothing: its own reason, and the fix is the webhook's, not the operator's rights.
             var failed = refusal.Cause == SecretWriteRefusalCause.AdmissionWebhookFailed
                 ? GeneratedPasswordState.Failed(ConditionReasons.AdmissionWebhookFailed,

@@ -212,6 +212,26 @@ public sealed class GeneratedPasswordStoreTests
         state.NextRotation.Should().Be(clock.GetUtcNow() + Period);
     }
 
+    /// <summary>
+    /// A policy refuses the replacement of the password and its message prints the object it had (<c>oldObject.data</c>):
+    /// the password in use must not reach the condition or the event either, in any form.
+    /// </summary>
+    [Fact]
+    public async Task A_refusal_that_quotes_the_password_being_replaced_says_why_without_it()
+    {
+        const string Current = "the-current-password-abc";
+        var (store, _) = StoreWith(Stamp(Now.AddDays(-1)), patchAnswer: FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden",
+            $"secrets is forbidden: policy keep-passwords denied replacing password={Convert.ToBase64String(Encoding.UTF8.GetBytes(Current))} ({Current})"));
+
+        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, Scope, CancellationToken.None);
+
+        state.FailureReason.Should().Be(ConditionReasons.SecretRejected);
+        state.Failure.Should().Contain("policy keep-passwords denied replacing password=***");
+        // Counted, not printed: a failed NotContain would show the password in the test output.
+        new[] { Current, Convert.ToBase64String(Encoding.UTF8.GetBytes(Current)) }.Count(form => state.Failure!.Contains(form, StringComparison.Ordinal))
+            .Should().Be(0, "the message must not hold the password in use in any form");
+    }
+
     [Fact]
     public async Task A_refused_password_Secret_is_a_failure_that_says_why_without_the_password_and_is_tried_again_later()
     {
