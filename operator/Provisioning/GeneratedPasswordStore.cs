@@ -138,7 +138,10 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
     private async Task<GeneratedPasswordState?> WriteAsync(RefusedWriteScope scope, string namespaceName, string credentialName, PasswordPolicy? policy,
         V1Secret? existing, DateTimeOffset now, CancellationToken ct)
     {
-        if (refusals.Waiting(scope.Key, RefusedWrite.GeneratedPassword, scope.Inputs) is { } waiting)
+        // The Secret as read is an input of its write too: deleted by hand (which the owner is told rotates the password
+        // at once) or changed since the refusal, it is written now, not when the backoff ends.
+        var inputs = $"{scope.Inputs}/{(existing is null ? "none" : $"{existing.Metadata.Uid}@{existing.Metadata.ResourceVersion}")}";
+        if (refusals.Waiting(scope.Key, RefusedWrite.GeneratedPassword, inputs) is { } waiting)
         {
             return GeneratedPasswordState.Failed(waiting.Reason, waiting.Message) with { RetryAfter = waiting.Remaining };
         }
@@ -185,8 +188,10 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
         {
             // RBAC, a ResourceQuota or an admission policy: the same write meets the same answer, so the status says why
             // (in the API server's words, the password cut out) instead of the reconcile failing with backoff and no word.
+            // The password being replaced is cut out too: a policy's message can print oldObject.data as well as object.data.
+            var replaced = existing?.Data?.TryGetValue(Key, out var current) == true ? [Encoding.UTF8.GetString(current)] : Array.Empty<string>();
             var refusal = SecretWriteRefusal.From(e, new SecretPayload(secret.Metadata.Name, secret.Type, secret.Data.AsReadOnly(),
-                secret.Metadata.Labels.AsReadOnly(), secret.Metadata.Annotations.AsReadOnly()), []);
+                secret.Metadata.Labels.AsReadOnly(), secret.Metadata.Annotations.AsReadOnly()), replaced);
             // A webhook that is down refused nothing: its own reason, and the fix is the webhook's, not the operator's rights.
             var failed = refusal.Cause == SecretWriteRefusalCause.AdmissionWebhookFailed
                 ? GeneratedPasswordState.Failed(ConditionReasons.AdmissionWebhookFailed,
@@ -197,7 +202,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
                     $"the API server refused Secret {secret.Metadata.Name}, which keeps the generated password: {refusal.Message}. " +
                     $"Let the operator create and patch Secrets in namespace {namespaceName} (RBAC, ResourceQuota, admission policies), or give passwordSecretRef; " +
                     Retried);
-            return failed with { RetryAfter = refusals.Refused(scope.Key, RefusedWrite.GeneratedPassword, scope.Inputs, failed.FailureReason!, failed.Failure!) };
+            return failed with { RetryAfter = refusals.Refused(scope.Key, RefusedWrite.GeneratedPassword, inputs, failed.FailureReason!, failed.Failure!) };
         }
 
         refusals.Reset(scope.Key, RefusedWrite.GeneratedPassword);

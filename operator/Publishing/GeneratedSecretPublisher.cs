@@ -57,6 +57,15 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     }
 
     /// <summary>
+    /// The Secret under <paramref name="name"/> as the cache last saw it: its uid and resourceVersion, or <c>none</c>.
+    /// A write refused against it is held back only while this stays the same (<see cref="Controllers.Shared.RefusedWriteBackoff"/>):
+    /// a Secret deleted or changed since, by hand or by anyone, may now take the write (a policy that refuses updates
+    /// but not creates, a hand edit undone) or need none, so it is published at once.
+    /// </summary>
+    public string CachedState(string namespaceName, string name) =>
+        view.Find(namespaceName, name) is { } observed ? $"{observed.Uid}@{observed.ResourceVersion}" : "none";
+
+    /// <summary>
     /// Deletes the generated Secret if, and only if, it is still the one this owner generated, finalizer first. A cached
     /// copy is trusted only when it shows the finalizer: one without it may predate the finalizer's arrival, and a
     /// Secret deleted with the finalizer still on would wait for good, for a credential that is gone.

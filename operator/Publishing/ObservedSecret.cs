@@ -16,6 +16,12 @@ public sealed record ObservedSecret(
     IReadOnlyList<string> Finalizers,
     bool Terminating)
 {
+    /// <summary>
+    /// The resourceVersion the cache last saw: it changes with every write of the Secret, by anyone, and with nothing
+    /// else, so a refused write can tell whether the Secret is still the one it was refused against.
+    /// </summary>
+    public string? ResourceVersion { get; init; }
+
     public static ObservedSecret From(V1Secret secret) =>
         FromCached(secret, SecretDataHash.PerKey(secret.Data is null ? null : new Dictionary<string, byte[]>(secret.Data)));
 
@@ -28,7 +34,10 @@ public sealed record ObservedSecret(
         new Dictionary<string, string>(secret.Metadata.Annotations ?? new Dictionary<string, string>()),
         (secret.Metadata.OwnerReferences ?? []).Select(o => o.Uid).ToList(),
         [.. secret.Metadata.Finalizers ?? []],
-        secret.Metadata.DeletionTimestamp is not null);
+        secret.Metadata.DeletionTimestamp is not null)
+    {
+        ResourceVersion = secret.Metadata.ResourceVersion,
+    };
 
     public bool IsOwnedBy(string ownerUid) => OwnerUids.Contains(ownerUid);
 

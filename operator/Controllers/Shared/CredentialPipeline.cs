@@ -447,9 +447,14 @@ public sealed partial class CredentialPipeline(
         var key = CheckMemory.KeyOf(credential);
         var inputs = Inputs(credential, revision);
 
+        // The Secret as found is an input of its write too. Deleted or changed since the refusal (by hand, by anyone), it
+        // may now take the write (a policy that refuses updates but not creates) or need none (a hand edit undone): held
+        // back, workloads would go without the Secret, or Ready stay False over a Secret in sync, for up to LongestRetry.
+        var writeInputs = $"{inputs}/{publisher.CachedState(meta.NamespaceProperty, payload.Name)}";
+
         // A write refused for a cause fixed elsewhere is not tried again before its backoff ends, whatever brought the
         // credential here (a check, a user's change): the refusal is shown again and the retry stays where it was.
-        if (refusals.Waiting(key, RefusedWrite.GeneratedSecret, inputs) is { } waiting)
+        if (refusals.Waiting(key, RefusedWrite.GeneratedSecret, writeInputs) is { } waiting)
         {
             await ReportRejectedAsync(credential, conditions, new SecretRefusalReport(waiting.Reason, waiting.Message, FixedElsewhere: true), ct);
             return waiting.Remaining;
@@ -475,7 +480,7 @@ public sealed partial class CredentialPipeline(
                 return null;
             }
 
-            return refusals.Refused(key, RefusedWrite.GeneratedSecret, inputs, refused.Reason, refused.Message);
+            return refusals.Refused(key, RefusedWrite.GeneratedSecret, writeInputs, refused.Reason, refused.Message);
         }
 
         refusals.Reset(key, RefusedWrite.GeneratedSecret);

@@ -26,8 +26,9 @@ public enum RefusedWrite
 /// seeded by the object's uid and the time of the refusal: credentials refused together retry apart, and the due time is
 /// fixed when the refusal happens, so every later reconcile of the object finds the same one. An edit of the
 /// credential's inputs (its spec, the versions of its source Secrets) is the user's fix: it is tried at once and starts
-/// the count again, as does a write that goes through. Memory only: after a restart the first retry is within a minute
-/// again, which costs one refused write per credential.
+/// the count again, as does a write that goes through. So is a change of the Secret to be written (its callers put its
+/// uid and resourceVersion in the inputs): deleted or edited by hand, it may take the write now or need none. Memory
+/// only: after a restart the first retry is within a minute again, which costs one refused write per credential.
 /// </summary>
 public sealed class RefusedWriteBackoff(TimeProvider time)
 {

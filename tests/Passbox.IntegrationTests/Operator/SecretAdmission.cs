@@ -59,6 +59,38 @@ internal sealed class SecretAdmission : IAsyncDisposable
     }
 
     /// <summary>
+    /// Denies updates of Secret <paramref name="secretName"/> that change its data, with <paramref name="message"/>; its
+    /// creation, and updates of its metadata alone (a finalizer taken off), go through, as with a policy that keeps
+    /// published credentials from changing in place.
+    /// </summary>
+    public static async Task<SecretAdmission> DenyDataChangesAsync(IKubernetes admin, string @namespace, string secretName, string message)
+    {
+        var policy = new SecretAdmission(admin, ClusterTestKit.Unique("freeze-secret-"), "validatingadmissionpolicybindings", "validatingadmissionpolicies");
+        await policy.InstallAsync(
+            async () =>
+            {
+                var spec = PolicySpec(["UPDATE"], ThisSecretOnly(@namespace, secretName));
+                spec["validations"] = new JsonArray(new JsonObject
+                {
+                    ["expression"] = "has(object.data) == has(oldObject.data) && (!has(object.data) || object.data == oldObject.data)",
+                    ["message"] = message,
+                });
+                await policy.CreatePolicyAsync("ValidatingAdmissionPolicy", "validatingadmissionpolicies", spec);
+                await policy.CreateBindingAsync("ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", new JsonObject { ["validationActions"] = new JsonArray("Deny") });
+            },
+            async () => await TryReadAsync(admin, @namespace, secretName) is { } existing
+                ? await RefusedAsync(() =>
+                {
+                    existing.Data ??= new Dictionary<string, byte[]>();
+                    existing.Data["probe"] = Encoding.UTF8.GetBytes("probe");
+                    return admin.CoreV1.ReplaceNamespacedSecretAsync(existing, secretName, @namespace, dryRun: "All");
+                })
+                : null,
+            refusal => refusal.Contains(policy.Name, StringComparison.Ordinal) && refusal.Contains(message, StringComparison.Ordinal));
+        return policy;
+    }
+
+    /// <summary>
     /// A webhook at a loopback https address where nothing listens (failurePolicy Fail): every create and update of
     /// Secret <paramref name="secretName"/> fails with "failed calling webhook", as when a webhook's Pods are down.
     /// </summary>

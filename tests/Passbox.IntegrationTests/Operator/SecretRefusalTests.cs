@@ -1,3 +1,4 @@
+using k8s;
 using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
@@ -88,6 +89,37 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
     }
 
     /// <summary>
+    /// A policy refuses changes of the published Secret's data, not its creation. The refused update waits for its retry
+    /// (half a minute at the soonest), but the Secret deleted by hand meanwhile is published anew at once, with the new
+    /// value: held back until the retry, workloads would have gone without it, up to 16 minutes after refusals in a row.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_deleted_by_hand_while_a_refused_update_waits_for_its_retry_is_published_anew_at_once()
+    {
+        const string First = "first token frozen 2d8a";
+        const string Second = "second token refused 6e1b";
+        const string Denial = "the data of Secrets named frozen may not change here (passbox test)";
+        run.MarkSecret(First, Second);
+        await kit.CreateSecretAsync("frozen-input", new Dictionary<string, string> { ["token"] = First });
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("frozen", "frozen-input"));
+        var before = await kit.WaitForSecretAsync("frozen");
+        await using var policy = await SecretAdmission.DenyDataChangesAsync(controlPlane.Admin, run.Namespace, "frozen", Denial);
+
+        await kit.SetSecretValueAsync("frozen-input", "token", Second);
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("frozen", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
+        var refusedBy = DateTimeOffset.UtcNow;
+        Synced(refused).Message.Should().Contain(Denial);
+
+        await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("frozen", run.Namespace);
+
+        var republished = await kit.WaitForSecretAsync("frozen", s => s.Metadata.Uid != before.Metadata.Uid && s.Metadata.DeletionTimestamp is null,
+            timeout: HeldBack);
+        (DateTimeOffset.UtcNow - refusedBy).Should().BeLessThan(HeldBack, "published at once, not at the refused update's retry");
+        ClusterTestKit.Decode(republished)["token"].Should().Be(Second);
+        await kit.WaitForConditionAsync<PipelineCredential>("frozen", ConditionTypes.SecretSynced, "True", timeout: HeldBack);
+    }
+
+    /// <summary>
     /// A validating webhook with failurePolicy Fail that cannot be reached: AdmissionWebhookFailed naming the webhook, and
     /// no Secret; once the webhook configuration is gone, the retry publishes it.
     /// </summary>
@@ -156,6 +188,9 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
     /// jitter only shortens it); the tests remove the cause before a second refusal could wait longer.
     /// </summary>
     private static readonly TimeSpan Retried = Passbox.Operator.Controllers.Shared.RefusedWriteBackoff.FirstRetry + TimeSpan.FromSeconds(45);
+
+    /// <summary>Less than the soonest a first refusal is tried again (the jitter waits at least half of FirstRetry).</summary>
+    private static readonly TimeSpan HeldBack = Passbox.Operator.Controllers.Shared.RefusedWriteBackoff.FirstRetry / 2 - TimeSpan.FromSeconds(5);
 
     private static V1Condition Synced(PipelineCredential credential) => Condition(credential, ConditionTypes.SecretSynced);
 

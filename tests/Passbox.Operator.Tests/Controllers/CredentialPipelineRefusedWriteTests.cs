@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Tests.Runtime;
 using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
@@ -143,6 +144,56 @@ public sealed class CredentialPipelineRefusedWriteTests
         wait.Should().BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry, "refusals of the inputs before the edit no longer count");
     }
 
+    /// <summary>
+    /// A policy refuses updates of the published Secret. Deleted by hand meanwhile, the Secret is published anew at once
+    /// (the policy lets creates through): held back until the backoff ended, workloads would go without it for up to 16
+    /// minutes. Edited back by hand to what the credential asks for, it needs no write, and the conditions say so at
+    /// once rather than keep the refusal. Left alone, it waits as before.
+    /// </summary>
+    [Theory]
+    [InlineData("deleted", true)]
+    [InlineData("edited to match", true)]
+    [InlineData("untouched", false)]
+    public async Task A_Secret_deleted_or_edited_by_hand_after_a_refusal_is_published_at_once(string change, bool publishedAtOnce)
+    {
+        var payload = Payload("billing", "unit-test-pw"u8.ToArray());
+        var view = new SettableView { Current = Published(payload, resourceVersion: "5", matches: false) };
+        var server = new FakeApiServer(request =>
+            request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source" ? SourceSecret(sourceVersion, "unit-test-pw")
+            : request.Method == HttpMethod.Patch ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden",
+                "admission webhook \\\"no-updates.policy.example\\\" denied the request: Secrets may be created here, not changed")
+            : request.Method == HttpMethod.Post ? FakeApiServer.Json(HttpStatusCode.Created, request.Body!)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var pipeline = PipelineTestKit.Pipeline(server, view, time, refusals: refusals);
+        var status = new ClusterCredentialStatus();
+
+        var wait = (await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None))!.Value;
+        Synced(status).Reason.Should().Be(ConditionReasons.SecretRejected);
+        wait.Should().BeGreaterThan(TimeSpan.FromSeconds(10));
+
+        view.Current = change switch
+        {
+            "deleted" => null,
+            "edited to match" => Published(payload, resourceVersion: "6", matches: true),
+            _ => view.Current,
+        };
+        time.Advance(TimeSpan.FromSeconds(5));
+        await pipeline.RunAsync(Credential(), kind, status, CancellationToken.None);
+
+        server.Requests.Count(r => r.Method == HttpMethod.Patch).Should().Be(1, "the refused update is not sent again before it is due");
+        if (publishedAtOnce)
+        {
+            Synced(status).Status.Should().Be("True", $"the Secret was {change} since the refusal");
+            Ready(status).Status.Should().Be("True");
+            server.Requests.Count(r => r.Method == HttpMethod.Post).Should().Be(change == "deleted" ? 1 : 0);
+        }
+        else
+        {
+            Synced(status).Reason.Should().Be(ConditionReasons.SecretRejected, "nothing changed: the refusal stands until its retry is due");
+            server.Requests.Should().NotContain(r => r.Method == HttpMethod.Post);
+        }
+    }
+
     [Fact]
     public async Task A_deleted_credential_is_forgotten()
     {
@@ -153,12 +204,14 @@ public sealed class CredentialPipelineRefusedWriteTests
         await RefuseAsync(pipeline, status, times: 3);
         time.Advance(TimeSpan.FromSeconds(1));
 
+        // The inputs of the refused write: generation, revision, and the Secret as the cache shows it (none here).
+        var inputs = $"1/{status.AttemptedRevision}/none";
         informer.Apply(Credential());
-        refusals.Waiting("uid-billing", RefusedWrite.GeneratedSecret, $"1/{status.AttemptedRevision}").Should().NotBeNull("an update is not a deletion");
+        refusals.Waiting("uid-billing", RefusedWrite.GeneratedSecret, inputs).Should().NotBeNull("an update is not a deletion");
         informer.Delete(Credential());
 
-        refusals.Waiting("uid-billing", RefusedWrite.GeneratedSecret, $"1/{status.AttemptedRevision}").Should().BeNull("nothing is kept of a deleted credential");
-        refusals.Refused("uid-billing", RefusedWrite.GeneratedSecret, $"1/{status.AttemptedRevision}", "SecretRejected", "refused")
+        refusals.Waiting("uid-billing", RefusedWrite.GeneratedSecret, inputs).Should().BeNull("nothing is kept of a deleted credential");
+        refusals.Refused("uid-billing", RefusedWrite.GeneratedSecret, inputs, "SecretRejected", "refused")
             .Should().BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry, "a new object of the same uid would start afresh");
     }
 
@@ -178,11 +231,37 @@ public sealed class CredentialPipelineRefusedWriteTests
 
     private int Writes() => api.Requests.Count(r => r.Method == HttpMethod.Post);
 
+    /// <summary>Secret billing as the cache shows it: Passbox's, protected, with the payload's data or older data.</summary>
+    private static ObservedSecret Published(SecretPayload payload, string resourceVersion, bool matches) => new(
+        "uid-secret",
+        payload.Type,
+        matches ? payload.KeyDigests : "",
+        new Dictionary<string, string>(),
+        matches
+            ? new Dictionary<string, string> { [ApiGroup.DataHashAnnotation] = payload.DataHash, [ApiGroup.MetadataHashAnnotation] = payload.MetadataHash }
+            : new Dictionary<string, string>(),
+        ["uid-billing"],
+        [ApiGroup.InUseFinalizer],
+        false)
+    {
+        ResourceVersion = resourceVersion,
+    };
+
     private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(api, new NoGeneratedSecrets(), time, refusals: refusals);
 
     private static V1Condition Synced(CredentialStatus status) => status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
 
     private static V1Condition Ready(CredentialStatus status) => status.Conditions!.Single(c => c.Type == ConditionTypes.Ready);
+
+    /// <summary>The generated Secret the cache shows, as the test sets it.</summary>
+    private sealed class SettableView : IGeneratedSecretView
+    {
+        public ObservedSecret? Current { get; set; }
+
+        public ObservedSecret? Find(string namespaceName, string name) => name == "billing" ? Current : null;
+
+        public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
+    }
 
     /// <summary>
     /// Reads the <see cref="PipelineTestKit.Source"/> Secret and logs in, checked only when its inputs change: every wait

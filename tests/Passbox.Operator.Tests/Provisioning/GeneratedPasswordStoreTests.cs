@@ -22,7 +22,19 @@ public sealed class GeneratedPasswordStoreTests
     private static (GeneratedPasswordStore Store, FakeApiServer Server) StoreWith(string? generatedAt, bool refusePatches = false, HttpResponseMessage? patchAnswer = null,
         FakeTimeProvider? clock = null)
     {
-        var secret = new V1Secret
+        var secret = PasswordSecret(generatedAt);
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Patch && patchAnswer is not null ? patchAnswer
+            : refusePatches && request.Method == HttpMethod.Patch
+            ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets is forbidden: policy no-password-changes denied the change")
+            : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
+        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
+        clock ??= new FakeTimeProvider(Now);
+        return (new GeneratedPasswordStore(client, new RefusedWriteBackoff(clock), clock), server);
+    }
+
+    /// <summary>The generated password Secret of "orders" at resourceVersion 7, with the given generated-at annotation.</summary>
+    private static V1Secret PasswordSecret(string? generatedAt) =>
+        new()
         {
             ApiVersion = "v1",
             Kind = "Secret",
@@ -40,14 +52,6 @@ public sealed class GeneratedPasswordStoreTests
             },
             Data = new Dictionary<string, byte[]> { [GeneratedPasswordStore.Key] = Encoding.UTF8.GetBytes("the-current-password-abc") },
         };
-        var server = new FakeApiServer(request => request.Method == HttpMethod.Patch && patchAnswer is not null ? patchAnswer
-            : refusePatches && request.Method == HttpMethod.Patch
-            ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets is forbidden: policy no-password-changes denied the change")
-            : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(secret)));
-        var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
-        clock ??= new FakeTimeProvider(Now);
-        return (new GeneratedPasswordStore(client, new RefusedWriteBackoff(clock), clock), server);
-    }
 
     private static int Writes(FakeApiServer server) => server.Requests.Count(r => r.Method == HttpMethod.Patch);
 
@@ -174,6 +178,58 @@ public sealed class GeneratedPasswordStoreTests
         Writes(server).Should().Be(0);
         state.NextRotation.Should().BeNull();
         state.Notice.Should().BeNull();
+    }
+
+    /// <summary>
+    /// A policy refuses changes of the password Secret, not creates. Deleting the Secret by hand, which the owner is told
+    /// rotates the password at once, does so while the refused change still waits for its retry: the Secret is written
+    /// anew now, not up to 16 minutes later.
+    /// </summary>
+    [Fact]
+    public async Task A_password_Secret_deleted_by_hand_after_a_refused_write_is_written_at_once()
+    {
+        var clock = new FakeTimeProvider(Now);
+        var deleted = false;
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Get
+            ? deleted ? FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound") : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(PasswordSecret(Stamp(Now.AddDays(-1)))))
+            : request.Method == HttpMethod.Patch ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "secrets is forbidden: policy no-password-changes denied the change")
+            : FakeApiServer.Json(HttpStatusCode.Created, request.Body!));
+        var store = new GeneratedPasswordStore(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new RefusedWriteBackoff(clock), clock);
+        var policy = new PasswordPolicy { Length = 32 };
+
+        var refused = await store.EnsureAsync("team", "orders", policy, Period, Scope, CancellationToken.None);
+        refused.FailureReason.Should().Be(ConditionReasons.SecretRejected);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var untouched = await store.EnsureAsync("team", "orders", policy, Period, Scope, CancellationToken.None);
+        untouched.FailureReason.Should().Be(ConditionReasons.SecretRejected, "the Secret is as it was refused: its retry is not due yet");
+
+        deleted = true;
+        var state = await store.EnsureAsync("team", "orders", policy, Period, Scope, CancellationToken.None);
+
+        server.Requests.Count(r => r.Method == HttpMethod.Patch).Should().Be(1);
+        server.Requests.Count(r => r.Method == HttpMethod.Post).Should().Be(1, "the Secret deleted by hand is created at once");
+        state.FailureReason.Should().BeNull();
+        state.NextRotation.Should().Be(clock.GetUtcNow() + Period);
+    }
+
+    /// <summary>
+    /// A policy refuses the replacement of the password and its message prints the object it had (<c>oldObject.data</c>):
+    /// the password in use must not reach the condition or the event either, in any form.
+    /// </summary>
+    [Fact]
+    public async Task A_refusal_that_quotes_the_password_being_replaced_says_why_without_it()
+    {
+        const string Current = "the-current-password-abc";
+        var (store, _) = StoreWith(Stamp(Now.AddDays(-1)), patchAnswer: FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden",
+            $"secrets is forbidden: policy keep-passwords denied replacing password={Convert.ToBase64String(Encoding.UTF8.GetBytes(Current))} ({Current})"));
+
+        var state = await store.EnsureAsync("team", "orders", new PasswordPolicy { Length = 32 }, null, Scope, CancellationToken.None);
+
+        state.FailureReason.Should().Be(ConditionReasons.SecretRejected);
+        state.Failure.Should().Contain("policy keep-passwords denied replacing password=***");
+        // Counted, not printed: a failed NotContain would show the password in the test output.
+        new[] { Current, Convert.ToBase64String(Encoding.UTF8.GetBytes(Current)) }.Count(form => state.Failure!.Contains(form, StringComparison.Ordinal))
+            .Should().Be(0, "the message must not hold the password in use in any form");
     }
 
     [Fact]
