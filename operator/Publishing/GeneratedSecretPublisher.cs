@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
@@ -64,6 +65,27 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// </summary>
     public string CachedState(string namespaceName, string name) =>
         view.Find(namespaceName, name) is { } observed ? $"{observed.Uid}@{observed.ResourceVersion}" : "none";
+
+    /// <summary>
+    /// The values the Secret under <paramref name="name"/> holds now, read from the API server; empty when it is gone or
+    /// cannot be read. Only for a refused write, whose message may quote the object being replaced or deleted (a policy's
+    /// messageExpression printing <c>oldObject.data</c>): the cache keeps digests of the data, not the values, and those
+    /// can be the password before a rotation, which nothing else the operator holds any longer. A failed read must not
+    /// fail the pass that reports the refusal, so it is logged (its type only) and the refusal told without them.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> HeldValuesAsync(string namespaceName, string name, CancellationToken ct)
+    {
+        try
+        {
+            var live = await TryReadAsync(namespaceName, name, ct);
+            return [.. (live?.Data ?? new Dictionary<string, byte[]>()).Values.Where(v => v is not null).Select(v => Encoding.UTF8.GetString(v))];
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            LogHeldValuesUnread(logger, namespaceName, name, e.GetType().Name);
+            return [];
+        }
+    }
 
     /// <summary>
     /// Deletes the generated Secret if, and only if, it is still the one this owner generated, finalizer first. A cached
@@ -387,4 +409,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted generated Secret {Namespace}/{Name}")]
     private static partial void LogDeleted(ILogger logger, string @namespace, string name);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read Secret {Namespace}/{Name} ({ExceptionType}) to cut the values it holds out of the API server's refusal of a write")]
+    private static partial void LogHeldValuesUnread(ILogger logger, string @namespace, string name, string exceptionType);
 }

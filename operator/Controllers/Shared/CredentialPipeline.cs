@@ -471,7 +471,11 @@ public sealed partial class CredentialPipeline(
             // An invalid or too large Secret waits for an edit of the spec or of a source Secret, which brings the
             // credential back; a refusal by RBAC, a quota, an admission policy or a webhook that is down is fixed
             // elsewhere, so it is tried again by itself, less often the longer it lasts.
-            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text));
+            // A policy's message may quote the object being replaced (oldObject.data) as well as the one written: the
+            // values the Secret holds now (the password before a rotation or a source change) are cut out too. Read here,
+            // on this rare path only, because the cache keeps digests of them, not the values.
+            var held = await publisher.HeldValuesAsync(meta.NamespaceProperty, payload.Name, ct);
+            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text).Concat(held));
             var refused = SecretRefusalReport.Describe(refusal, meta.NamespaceProperty, payload.Name);
             await ReportRejectedAsync(credential, conditions, refused, ct);
             if (!refused.FixedElsewhere)

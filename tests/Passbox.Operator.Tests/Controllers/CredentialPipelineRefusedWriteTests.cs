@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text;
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
@@ -194,6 +196,75 @@ public sealed class CredentialPipelineRefusedWriteTests
         }
     }
 
+    /// <summary>
+    /// The source's password changed from A to B, and a policy refuses the update with a message that prints the Secret
+    /// being replaced (a messageExpression on <c>oldObject.data</c>, Kyverno's <c>request.oldObject</c>). The cache keeps
+    /// only digests of A, so A was quoted as it came: readable in the credential's status and event by anyone who may
+    /// read credentials. Neither password may reach the condition, the event or the log, now or when said again.
+    /// </summary>
+    [Fact]
+    public async Task A_refusal_that_quotes_the_password_being_replaced_says_why_without_it()
+    {
+        const string Previous = "previous-password-A1", Next = "rotated-password-B2";
+        var forms = new[] { Previous, Base64(Previous), Next, Base64(Next) };
+        var view = new SettableView { Current = Published(Payload("billing", Encoding.UTF8.GetBytes(Previous)), resourceVersion: "5", matches: true) };
+        var server = new FakeApiServer(request =>
+            request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source" ? SourceSecret("2", Next)
+            : request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/billing" ? LiveSecret(Previous)
+            : request.Method == HttpMethod.Patch ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden",
+                "ValidatingAdmissionPolicy 'keep-passwords' with binding 'keep-passwords' denied request: " +
+                $"password may not change from {Base64(Previous)} ({Previous}) to {Base64(Next)} ({Next})")
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var events = new RecordingEvents();
+        var loggers = new RecordingLoggers();
+        var pipeline = PipelineTestKit.Pipeline(server, view, time, refusals: refusals, events: events, loggers: loggers);
+        var status = new ClusterCredentialStatus();
+
+        var wait = await pipeline.RunAsync(Credential(), new SourcePasswordKind(), status, CancellationToken.None);
+        var first = Synced(status).Message;
+        time.Advance(TimeSpan.FromSeconds(5));
+        await pipeline.RunAsync(Credential(), new SourcePasswordKind(), status, CancellationToken.None);
+
+        // Counted, not printed, and first: a failed NotContain (or Contain) would show the passwords in the test output.
+        var shown = status.Conditions!.Select(c => c.Message).Append(first).Concat(events.Messages).Concat(loggers.Messages).ToList();
+        shown.Sum(text => forms.Count(form => text.Contains(form, StringComparison.Ordinal)))
+            .Should().Be(0, "the condition, the event and the log must hold neither password in any form");
+        wait.Should().NotBeNull("a policy's refusal is tried again by itself");
+        Synced(status).Reason.Should().Be(ConditionReasons.SecretRejected);
+        Synced(status).Message.Should().Be(first, "the refusal is said again, from the backoff's memory, until its retry");
+        first.Should().Contain("ValidatingAdmissionPolicy 'keep-passwords' with binding 'keep-passwords' denied request: password may not change from *** (***) to *** (***)");
+        events.Warnings.Should().ContainSingle().Which.Should().Be(first, "said once, not again while it stands");
+        server.Requests.Count(r => r.Method == HttpMethod.Patch).Should().Be(1, "the second pass falls in the backoff");
+    }
+
+    /// <summary>
+    /// Reading the Secret for its values after a refusal is a courtesy to the message: when that read fails too, the
+    /// refusal is still reported, the pass does not fail, and the values being written are still cut out.
+    /// </summary>
+    [Fact]
+    public async Task A_refusal_whose_Secret_cannot_be_read_afterwards_is_still_reported()
+    {
+        const string Next = "rotated-password-B2";
+        var view = new SettableView { Current = Published(Payload("billing", "previous-password-A1"u8.ToArray()), resourceVersion: "5", matches: true) };
+        var reads = 0;
+        var server = new FakeApiServer(request =>
+            request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/source" ? SourceSecret("2", Next)
+            : request.Method == HttpMethod.Get && request.Path == "/api/v1/namespaces/team/secrets/billing" && ++reads == 1 ? LiveSecret("previous-password-A1")
+            : request.Method == HttpMethod.Get ? FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError", "etcd is unavailable")
+            : request.Method == HttpMethod.Patch ? FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden",
+                $"admission webhook 'no-rotation.policy.example' denied the request: password {Next} is not allowed")
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        var pipeline = PipelineTestKit.Pipeline(server, view, time, refusals: refusals);
+        var status = new ClusterCredentialStatus();
+
+        var wait = await pipeline.RunAsync(Credential(), new SourcePasswordKind(), status, CancellationToken.None);
+
+        wait.Should().NotBeNull();
+        reads.Should().Be(2, "the Secret was read once to hand over its fields, and once more after the refusal");
+        Synced(status).Reason.Should().Be(ConditionReasons.SecretRejected);
+        Synced(status).Message.Should().Contain("denied the request: password *** is not allowed");
+    }
+
     [Fact]
     public async Task A_deleted_credential_is_forgotten()
     {
@@ -247,6 +318,26 @@ public sealed class CredentialPipelineRefusedWriteTests
         ResourceVersion = resourceVersion,
     };
 
+    private static string Base64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Secret billing as the API server holds it: Passbox's, with <paramref name="password"/>.</summary>
+    private static HttpResponseMessage LiveSecret(string password) => FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(new V1Secret
+    {
+        ApiVersion = "v1",
+        Kind = "Secret",
+        Metadata = new V1ObjectMeta
+        {
+            Name = "billing",
+            NamespaceProperty = "team",
+            Uid = "uid-secret",
+            ResourceVersion = "5",
+            OwnerReferences = [new V1OwnerReference { ApiVersion = "v1", Kind = "ConfigMap", Name = "billing", Uid = "uid-billing" }],
+            Finalizers = [ApiGroup.InUseFinalizer],
+        },
+        Type = "Opaque",
+        Data = new Dictionary<string, byte[]> { ["password"] = Encoding.UTF8.GetBytes(password) },
+    }));
+
     private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(api, new NoGeneratedSecrets(), time, refusals: refusals);
 
     private static V1Condition Synced(CredentialStatus status) => status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced);
@@ -261,6 +352,27 @@ public sealed class CredentialPipelineRefusedWriteTests
         public ObservedSecret? Find(string namespaceName, string name) => name == "billing" ? Current : null;
 
         public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
+    }
+
+    /// <summary>The events' messages, in order: all of them, and the Warnings alone.</summary>
+    private sealed class RecordingEvents : IEventSink
+    {
+        public List<string> Messages { get; } = [];
+
+        public List<string> Warnings { get; } = [];
+
+        public Task NormalAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct)
+        {
+            Messages.Add(message);
+            return Task.CompletedTask;
+        }
+
+        public Task WarningAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct)
+        {
+            Messages.Add(message);
+            Warnings.Add(message);
+            return Task.CompletedTask;
+        }
     }
 
     /// <summary>

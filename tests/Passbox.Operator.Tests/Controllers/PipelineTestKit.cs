@@ -1,6 +1,7 @@
 using System.Net;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
@@ -35,14 +36,16 @@ internal static class PipelineTestKit
     };
 
     public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null,
-        Passbox.Operator.Usage.Feeding.UsageScope? scope = null, RefusedWriteBackoff? refusals = null)
+        Passbox.Operator.Usage.Feeding.UsageScope? scope = null, RefusedWriteBackoff? refusals = null, IEventSink? events = null,
+        ILoggerFactory? loggers = null)
     {
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
-        var events = new NoEvents();
+        events ??= new NoEvents();
+        loggers ??= NullLoggerFactory.Instance;
         // These tests change the source Secret on the fake API server alone, with no watch to report it: a source-Secret
         // informer that has not synced makes every read ask the server, as the reconciles they model would.
         var sources = new SourceSecretCache(new FakeInformer<PartialObjectMetadata>(ResourceDescriptor.Secrets) { HasSynced = false });
-        var publisher = new GeneratedSecretPublisher(client, view, NullLogger<GeneratedSecretPublisher>.Instance);
+        var publisher = new GeneratedSecretPublisher(client, view, loggers.CreateLogger<GeneratedSecretPublisher>());
         return new CredentialPipeline(
             new SourceSecretReader(client, sources),
             publisher,
@@ -53,7 +56,7 @@ internal static class PipelineTestKit
             new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), scope ?? new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
             refusals ?? new RefusedWriteBackoff(time),
             time,
-            NullLogger<CredentialPipeline>.Instance);
+            loggers.CreateLogger<CredentialPipeline>());
     }
 
     /// <summary>An API server that creates whatever is posted to it and knows nothing else.</summary>
