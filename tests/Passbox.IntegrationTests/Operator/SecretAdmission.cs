@@ -91,6 +91,44 @@ internal sealed class SecretAdmission : IAsyncDisposable
     }
 
     /// <summary>
+    /// Like <see cref="DenyDataChangesAsync"/>, with a message (a messageExpression) that prints the value under
+    /// <paramref name="key"/> the Secret holds before the update (<c>oldObject.data</c>), as a policy saying what may not
+    /// change would: in force once a probe's refusal quotes <paramref name="held"/>, plain or Base64 (whichever CEL gives),
+    /// so the operator's refusal is sure to carry the value being replaced. The probe's refusal is kept with that value
+    /// replaced by <see cref="HeldMarker"/>, so a timed-out wait does not print it.
+    /// </summary>
+    public static async Task<SecretAdmission> DenyDataChangesQuotingHeldValueAsync(IKubernetes admin, string @namespace, string secretName, string key, string held)
+    {
+        var policy = new SecretAdmission(admin, ClusterTestKit.Unique("keep-secret-"), "validatingadmissionpolicybindings", "validatingadmissionpolicies");
+        var heldBase64 = Convert.ToBase64String(Encoding.UTF8.GetBytes(held));
+        await policy.InstallAsync(
+            async () =>
+            {
+                var spec = PolicySpec(["UPDATE"], ThisSecretOnly(@namespace, secretName));
+                spec["validations"] = new JsonArray(new JsonObject
+                {
+                    ["expression"] = "has(object.data) == has(oldObject.data) && (!has(object.data) || object.data == oldObject.data)",
+                    ["messageExpression"] = $"'{key} may not change from ' + string(oldObject.data['{key}'])",
+                });
+                await policy.CreatePolicyAsync("ValidatingAdmissionPolicy", "validatingadmissionpolicies", spec);
+                await policy.CreateBindingAsync("ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", new JsonObject { ["validationActions"] = new JsonArray("Deny") });
+            },
+            async () => await TryReadAsync(admin, @namespace, secretName) is { } existing
+                ? (await RefusedAsync(() =>
+                {
+                    existing.Data ??= new Dictionary<string, byte[]>();
+                    existing.Data["probe"] = Encoding.UTF8.GetBytes("probe");
+                    return admin.CoreV1.ReplaceNamespacedSecretAsync(existing, secretName, @namespace, dryRun: "All");
+                }))?.Replace(heldBase64, HeldMarker, StringComparison.Ordinal).Replace(held, HeldMarker, StringComparison.Ordinal)
+                : null,
+            refusal => refusal.Contains(policy.Name, StringComparison.Ordinal) && refusal.Contains($"{key} may not change from {HeldMarker}", StringComparison.Ordinal));
+        return policy;
+    }
+
+    /// <summary>What a probe's refusal shows in place of the held value it quotes.</summary>
+    public const string HeldMarker = "<held value>";
+
+    /// <summary>
     /// A webhook at a loopback https address where nothing listens (failurePolicy Fail): every create and update of
     /// Secret <paramref name="secretName"/> fails with "failed calling webhook", as when a webhook's Pods are down.
     /// </summary>

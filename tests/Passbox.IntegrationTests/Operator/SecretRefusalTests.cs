@@ -54,6 +54,38 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
     }
 
     /// <summary>
+    /// A ValidatingAdmissionPolicy whose messageExpression prints the value the Secret holds (<c>oldObject.data</c>) refuses
+    /// the update to a new token. The operator's cache keeps only digests of the published values, so the token in use
+    /// was quoted as it came: in the condition and the event, readable by anyone who may read credentials. Neither token
+    /// may appear there (nor in the log: the run checks logs, events and statuses for both, in both forms, after the test).
+    /// </summary>
+    [Fact]
+    public async Task A_refused_update_whose_refusal_quotes_the_value_being_replaced_is_reported_without_it()
+    {
+        const string First = "first token in use 8a41";
+        const string Second = "second token refused c25e";
+        string[] forms = [First, Base64(First), Second, Base64(Second)];
+        run.MarkSecret(forms);
+        await kit.CreateSecretAsync("replaced-input", new Dictionary<string, string> { ["token"] = First });
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("replaced", "replaced-input"));
+        var before = await kit.WaitForSecretAsync("replaced");
+        await using var policy = await SecretAdmission.DenyDataChangesQuotingHeldValueAsync(controlPlane.Admin, run.Namespace, "replaced", "token", First);
+
+        await kit.SetSecretValueAsync("replaced-input", "token", Second);
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("replaced", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
+        var events = await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == ConditionReasons.SecretRejected), "the SecretRejected event");
+        var shown = refused.Status!.Conditions!.Select(c => c.Message).Concat(events.Select(e => e.Message)).ToList();
+        // Counted, not printed, and first: a failed NotContain (or Contain) would show the tokens in the test output.
+        shown.Sum(text => forms.Count(form => text.Contains(form, StringComparison.Ordinal))).Should().Be(0, "no form of either token may be shown");
+        Synced(refused).Message.Should().Contain($"ValidatingAdmissionPolicy '{policy.Name}'").And.Contain("token may not change from ***")
+            .And.Contain("An admission policy or webhook");
+        var kept = (await kit.TryGetSecretAsync("replaced"))!;
+        kept.Metadata.Uid.Should().Be(before.Metadata.Uid, "workloads mount it");
+        (ClusterTestKit.Decode(kept)["token"] == First).Should().BeTrue("the last good Secret stays");
+    }
+
+    /// <summary>
     /// A ValidatingAdmissionPolicy that denies the update of a published Secret: SecretRejected naming the policy, its
     /// message and what to do, the last good Secret kept; once the policy is gone, the retry (the first within
     /// <see cref="Passbox.Operator.Controllers.Shared.RefusedWriteBackoff.FirstRetry"/>) publishes the new value.
@@ -191,6 +223,8 @@ public sealed class SecretRefusalTests(ControlPlaneFixture controlPlane) : IAsyn
 
     /// <summary>Less than the soonest a first refusal is tried again (the jitter waits at least half of FirstRetry).</summary>
     private static readonly TimeSpan HeldBack = Passbox.Operator.Controllers.Shared.RefusedWriteBackoff.FirstRetry / 2 - TimeSpan.FromSeconds(5);
+
+    private static string Base64(string text) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(text));
 
     private static V1Condition Synced(PipelineCredential credential) => Condition(credential, ConditionTypes.SecretSynced);
 
