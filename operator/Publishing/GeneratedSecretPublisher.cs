@@ -70,10 +70,11 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// The values the Secret under <paramref name="name"/> holds now, read from the API server; empty when it is gone or
     /// cannot be read. Only for a refused write, whose message may quote the object being replaced or deleted (a policy's
     /// messageExpression printing <c>oldObject.data</c>): the cache keeps digests of the data, not the values, and those
-    /// can be the password before a rotation, which nothing else the operator holds any longer. A failed read must not
-    /// fail the pass that reports the refusal, so it is logged (its type only) and the refusal told without them.
+    /// can be the password before a rotation, which nothing else the operator holds any longer. Null when the read failed:
+    /// the pass that reports the refusal must not fail for it, so it is logged (its type only), and the caller then leaves
+    /// the server's words out rather than risk them quoting a value it could not cut.
     /// </summary>
-    public async Task<IReadOnlyList<string>> HeldValuesAsync(string namespaceName, string name, CancellationToken ct)
+    public async Task<IReadOnlyList<string>?> HeldValuesAsync(string namespaceName, string name, CancellationToken ct)
     {
         try
         {
@@ -83,7 +84,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             LogHeldValuesUnread(logger, namespaceName, name, e.GetType().Name);
-            return [];
+            return null;
         }
     }
 

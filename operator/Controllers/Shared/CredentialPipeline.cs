@@ -475,7 +475,13 @@ public sealed partial class CredentialPipeline(
             // values the Secret holds now (the password before a rotation or a source change) are cut out too. Read here,
             // on this rare path only, because the cache keeps digests of them, not the values.
             var held = await publisher.HeldValuesAsync(meta.NamespaceProperty, payload.Name, ct);
-            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text).Concat(held));
+            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text).Concat(held ?? []));
+            if (held is null)
+            {
+                // Those values unknown, the server's words might quote one: the refusal is told by its code and cause only.
+                refusal = refusal with { Message = $"HTTP {(int)refusal.StatusCode} (the API server's message is left out: Secret {payload.Name} could not be read to cut the values it holds out of it)" };
+            }
+
             var refused = SecretRefusalReport.Describe(refusal, meta.NamespaceProperty, payload.Name);
             await ReportRejectedAsync(credential, conditions, refused, ct);
             if (!refused.FixedElsewhere)
