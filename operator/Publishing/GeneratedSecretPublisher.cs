@@ -67,8 +67,8 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         view.Find(namespaceName, name) is { } observed ? $"{observed.Uid}@{observed.ResourceVersion}" : "none";
 
     /// <summary>
-    /// The values the Secret under <paramref name="name"/> holds now, read from the API server; empty when it is gone or
-    /// cannot be read. Only for a refused write, whose message may quote the object being replaced or deleted (a policy's
+    /// The values the Secret under <paramref name="name"/> holds now, read from the API server; empty when it is gone.
+    /// Only for a refused write, whose message may quote the object being replaced or deleted (a policy's
     /// messageExpression printing <c>oldObject.data</c>): the cache keeps digests of the data, not the values, and those
     /// can be the password before a rotation, which nothing else the operator holds any longer. Null when the read failed:
     /// the pass that reports the refusal must not fail for it, so it is logged (its type only), and the caller then leaves
