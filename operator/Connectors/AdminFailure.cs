@@ -12,16 +12,16 @@ internal static class AdminFailure
 {
     public static UserAdminOutcome From(ValidationOutcome failure, DatabaseLogin admin, ManagedUser? user)
     {
-        var message = $"as administrator '{Who(admin)}': {failure.Message}";
+        var detail = failure.Message;
         if (user is not null)
         {
             var asLogin = new DatabaseLogin { Host = admin.Host, Port = admin.Port, LoginName = user.Name, Password = user.Password };
-            message = SecretRedaction.Redact(message, asLogin);
-            message = SecretRedaction.Redact(message, asLogin with { Password = user.CurrentPassword });
+            detail = SecretRedaction.Redact(detail, asLogin);
+            detail = SecretRedaction.Redact(detail, asLogin with { Password = user.CurrentPassword });
         }
 
         var reason = failure.Reason == ValidationReasons.AuthenticationFailed ? ValidationReasons.AdminAuthenticationFailed : failure.Reason;
-        return UserAdminOutcome.Failure(reason, SecretRedaction.Redact(message, admin));
+        return UserAdminOutcome.Failure(reason, $"as administrator '{Who(admin)}': {SecretRedaction.Redact(detail, admin)}");
     }
 
     private static string Who(DatabaseLogin admin) => string.IsNullOrEmpty(admin.ApiKey) ? admin.LoginName : "API key";

@@ -30,7 +30,7 @@ public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnecto
         }
         catch (ArgumentException ex)
         {
-            return SecretRedaction.Failure(ValidationReasons.TLSFailed, $"TLS to {login.Endpoint}: {ex.Message}", login);
+            return SecretRedaction.Failure(ValidationReasons.TLSFailed, $"TLS to {login.Endpoint}: {SecretRedaction.Redact(ex.Message, login)}", login);
         }
         catch (UriFormatException)
         {

@@ -137,7 +137,8 @@ public sealed class MySqlConnectorUnitTests
     {
         var outcome = MySqlErrors.ToOutcome(new InvalidOperationException($"bad value {Password} near 'x'"), Login, DatabaseEngine.MySQL, false);
 
-        outcome.Message.Should().NotContain(Password).And.Contain("***");
+        outcome.Message.Should().Contain(SecretRedaction.LeftOut);
+        outcome.Message.Contains(Password, StringComparison.Ordinal).Should().BeFalse("the password must not be shown");
     }
 
     [Theory]
@@ -160,7 +161,8 @@ public sealed class MySqlConnectorUnitTests
         var outcome = MySqlErrors.ToOutcome(
             NewServerException((MySqlErrorCode)1819, "HY000", $"Your password does not satisfy the current policy requirements ({Password})"), Login, DatabaseEngine.MySQL, timedOut: false);
 
-        outcome.Message.Should().NotContain(Password).And.Contain("***");
+        outcome.Message.Should().Contain(SecretRedaction.LeftOut);
+        outcome.Message.Contains(Password, StringComparison.Ordinal).Should().BeFalse("the password must not be shown");
     }
 
     [Fact]
