@@ -71,8 +71,11 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
 
     private static bool WebhookFailed(string? message) => message?.Contains("failed calling webhook", StringComparison.Ordinal) == true;
 
-    /// <summary>The refusal with the API server's message, without any of <paramref name="payload"/>'s data or <paramref name="secrets"/>.</summary>
-    public static SecretWriteRefusal From(HttpOperationException e, SecretPayload payload, IEnumerable<string> secrets)
+    /// <summary>
+    /// The refusal with the API server's message, without any of <paramref name="payload"/>'s data, the credential's
+    /// source values (<paramref name="secrets"/>) or the values the Secret held before (<paramref name="held"/>).
+    /// </summary>
+    public static SecretWriteRefusal From(HttpOperationException e, SecretPayload payload, IEnumerable<string> secrets, IEnumerable<string>? held = null)
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(payload);
@@ -86,8 +89,10 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
             return new SecretWriteRefusal(code, $"HTTP {(int)code}", cause, dataBytes);
         }
 
+        var sources = secrets.ToList();
         // Longest first, so a value that contains another is cut whole.
-        var values = payload.Data.Values.Select(v => Encoding.UTF8.GetString(v)).Concat(secrets)
+        var values = payload.Data.Values.Select(v => Encoding.UTF8.GetString(v)).Concat(sources).Concat(held ?? [])
+            .SelectMany(SecretValuePieces.Of)
             .Where(v => v.Length >= ShortestRedacted)
             .SelectMany(v => new[] { v, Convert.ToBase64String(Encoding.UTF8.GetBytes(v)), GoQuoted(v) })
             .Distinct(StringComparer.Ordinal)
@@ -95,6 +100,17 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
         foreach (var value in values)
         {
             message = message.Replace(value, Mask, StringComparison.Ordinal);
+        }
+
+        // A source value too short to cut (a password "Q7") still in the words: cut, it would take ordinary words with it
+        // and the gaps would spell it out; left, it would be shown. Only the code and the cause are told then. Short
+        // values of the payload's own (a port, "git") come from the spec and are no secret.
+        if (sources.SelectMany(SecretValuePieces.Of).Any(v => v.Length is > 0 and < ShortestRedacted
+            && (message.Contains(v, StringComparison.Ordinal) || message.Contains(GoQuoted(v), StringComparison.Ordinal))))
+        {
+            return new SecretWriteRefusal(code,
+                $"HTTP {(int)code} (the API server's message is left out: it holds a source value too short to cut out of it without telling it)",
+                cause, dataBytes);
         }
 
         message = message.Trim().TrimEnd('.');

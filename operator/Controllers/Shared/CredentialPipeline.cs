@@ -475,7 +475,7 @@ public sealed partial class CredentialPipeline(
             // values the Secret holds now (the password before a rotation or a source change) are cut out too. Read here,
             // on this rare path only, because the cache keeps digests of them, not the values.
             var held = await publisher.HeldValuesAsync(meta.NamespaceProperty, payload.Name, ct);
-            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text).Concat(held ?? []));
+            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text), held);
             if (held is null)
             {
                 // Those values unknown, the server's words might quote one: the refusal is told by its code and cause only.

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using k8s.Autorest;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.PipelineCredentials;
 using Passbox.Operator.Controllers.Shared;
 using Passbox.Operator.Publishing;
 
@@ -135,6 +136,96 @@ public sealed class SecretRefusalReportTests
 
         refusal.Message.Should().Be("""Secret "billing" is invalid: metadata.annotations: Invalid value: "***": too long; metadata.labels: Invalid value: "***": invalid""");
     }
+
+    /// <summary>
+    /// A source value shorter than <see cref="SecretWriteRefusal.ShortestRedacted"/> is not cut (it would take ordinary
+    /// words with it, and the gaps would spell it out); in the words, it was shown. The words are left out instead.
+    /// </summary>
+    [Fact]
+    public void A_policy_message_that_quotes_a_source_value_too_short_to_cut_is_left_out()
+    {
+        const string Short = "Q7z";
+        var message = $"secrets \"billing\" is forbidden: ValidatingAdmissionPolicy 'weak' with binding 'weak' denied request: password {Short} is too short";
+        var payload = Payload(("password", Short), ("port", "80"));
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.UnprocessableEntity, message), payload, [Short]);
+
+        Occurrences(refusal.Message, Short).Should().Be(0, "a short password is still a password");
+        refusal.Message.Should().StartWith("HTTP 422 (the API server's message is left out");
+        refusal.Cause.Should().Be(SecretWriteRefusalCause.AdmissionPolicy, "who refused is read from the words before they are left out");
+    }
+
+    [Fact]
+    public void A_short_value_that_is_no_source_value_leaves_the_words_as_they_are()
+    {
+        const string Message = "admission webhook \"ports.example.com\" denied the request: port 80 is not allowed";
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.BadRequest, Message), Payload(("port", "80")), ["S3cret-long-enough"]);
+
+        refusal.Message.Should().Be(Message, "a port from the spec is no secret, and cutting 80 would mangle the words");
+    }
+
+    /// <summary>
+    /// A password read from a file keeps the file's last line break (<c>kubectl create secret --from-file</c>); a policy
+    /// printing it on one line, or a ValidatingAdmissionPolicy trimming its message, shows it without.
+    /// </summary>
+    [Fact]
+    public void A_source_value_quoted_without_the_white_space_around_it_is_cut_too()
+    {
+        const string Password = "hunter2-from-a-file";
+        var message = $"secrets \"billing\" is forbidden: ValidatingAdmissionPolicy 'weak' with binding 'weak' denied request: password {Password}";
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.UnprocessableEntity, message), Payload(("password", Password + "\n")), [Password + "\n"]);
+
+        Occurrences(refusal.Message, Password).Should().Be(0, "the password without its line break is the password");
+        refusal.Message.Should().EndWith("denied request: password ***");
+    }
+
+    /// <summary>
+    /// Gatekeeper and Kyverno parse JSON: a policy on docker configs may print an entry of <c>auths</c>, whose <c>auth</c>
+    /// is Base64 of <c>user:password</c>, a form of the password that is neither the value written nor a source value.
+    /// </summary>
+    [Fact]
+    public void A_policy_message_that_prints_part_of_a_docker_config_is_shown_without_its_auth()
+    {
+        const string Password = "S3cret-registry-pw";
+        var config = PipelineSecretBuilder.DockerConfigJson(["registry.example.com"], "ci-bot", Password);
+        var auth = System.Text.Json.Nodes.JsonNode.Parse(config)!["auths"]!["registry.example.com"]!["auth"]!.GetValue<string>();
+        var message = "admission webhook \"validation.gatekeeper.sh\" denied the request: [allowed-registries] registry.example.com is not allowed " +
+            $"(entry {{\"auth\": \"{auth}\", \"username\": \"ci-bot\"}})";
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.Forbidden, message), Payload((".dockerconfigjson", config)), [Password]);
+
+        Occurrences(refusal.Message, auth).Should().Be(0, "Base64 of user:password is the password");
+        refusal.Message.Should().Contain("[allowed-registries] registry.example.com is not allowed");
+    }
+
+    [Fact]
+    public void A_policy_message_that_prints_the_token_of_a_kubeconfig_is_shown_without_it()
+    {
+        const string Token = "eyJhbGciOiJSUzI1NiJ9.deploy-token-payload.signature";
+        var kubeconfig = $$$"""
+            apiVersion: v1
+            kind: Config
+            current-context: prod
+            contexts: [{name: prod, context: {cluster: prod, user: deployer}}]
+            clusters: [{name: prod, cluster: {server: "https://prod.example.com:6443", proxy-url: "http://proxy:Pr0xy-pw@proxy.example.com:3128"}}]
+            users: [{name: deployer, user: {token: {{{Token}}}}}]
+            """;
+        var message = $"admission webhook \"kubeconfigs.example.com\" denied the request: user deployer uses token {Token} through proxy password Pr0xy-pw";
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.BadRequest, message), Payload(("kubeconfig", kubeconfig)), [kubeconfig]);
+
+        (Occurrences(refusal.Message, Token) + Occurrences(refusal.Message, "Pr0xy-pw")).Should().Be(0, "a kubeconfig's credentials are secrets on their own");
+        refusal.Message.Should().Be("admission webhook \"kubeconfigs.example.com\" denied the request: user deployer uses token *** through proxy password ***");
+    }
+
+    private static SecretPayload Payload(params (string Key, string Value)[] data) => new(
+        "billing", "Opaque", data.ToDictionary(pair => pair.Key, pair => Encoding.UTF8.GetBytes(pair.Value)),
+        new Dictionary<string, string>(), new Dictionary<string, string>());
+
+    /// <summary>Counted, not printed: a failed assertion must not show a secret in the test output.</summary>
+    private static int Occurrences(string text, string part) => text.Split(part, StringSplitOptions.None).Length - 1;
 
     private static HttpOperationException Refused(HttpStatusCode code, string message)
     {
