@@ -9,7 +9,8 @@ namespace Passbox.Operator.Publishing;
 /// A value of a Secret or a source, and the parts of it that are shown apart from it. A policy or webhook that refuses a
 /// Secret may print one field of a value Passbox wrote whole: Gatekeeper's Rego and Kyverno's JMESPath decode and parse
 /// JSON, so a docker config prints its <c>auth</c> (Base64 of <c>user:password</c>) and an Argo CD cluster config its
-/// <c>bearerToken</c> or <c>keyData</c>, and a kubeconfig its token or client key. A value printed on one line also loses
+/// <c>bearerToken</c> or <c>keyData</c>, a kubeconfig its token or client key, and a URL (a <c>uri</c> key, a line of
+/// <c>.git-credentials</c>) its user info, where the password is escaped (<c>p%40ss</c>). A value printed on one line also loses
 /// the white space around it: a file's last line break (kept by <c>kubectl create secret --from-file</c>), or all of it
 /// where a ValidatingAdmissionPolicy trims its message.
 /// </summary>
@@ -19,7 +20,33 @@ internal static class SecretValuePieces
     {
         ArgumentNullException.ThrowIfNull(value);
         var trimmed = value.Trim();
-        return new[] { value, trimmed }.Concat(JsonStrings(trimmed)).Concat(KubeconfigSecrets(trimmed)).Distinct(StringComparer.Ordinal);
+        return new[] { value, trimmed }.Concat(JsonStrings(trimmed)).Concat(KubeconfigSecrets(trimmed)).Concat(UrlUserInfo(trimmed))
+            .Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>The user info of each line that is a URL carrying one, and its password as escaped there; none for other text.</summary>
+    private static List<string> UrlUserInfo(string value)
+    {
+        var pieces = new List<string>();
+        if (!value.Contains("://", StringComparison.Ordinal) || !value.Contains('@', StringComparison.Ordinal))
+        {
+            return pieces;
+        }
+
+        foreach (var line in value.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Uri.TryCreate(line, UriKind.Absolute, out var url) && url.UserInfo is { Length: > 0 } userInfo)
+            {
+                pieces.Add(userInfo);
+                var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+                if (colon >= 0)
+                {
+                    pieces.Add(userInfo[(colon + 1)..]);
+                }
+            }
+        }
+
+        return pieces;
     }
 
     /// <summary>Every string in a JSON object (a docker config, an Argo CD cluster config); none for other text.</summary>

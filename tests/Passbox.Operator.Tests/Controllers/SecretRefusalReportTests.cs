@@ -220,6 +220,20 @@ public sealed class SecretRefusalReportTests
         refusal.Message.Should().Be("admission webhook \"kubeconfigs.example.com\" denied the request: user deployer uses token *** through proxy password ***");
     }
 
+    /// <summary>In a URL (the uri key, a line of .git-credentials) the password is escaped: neither it nor the source value.</summary>
+    [Fact]
+    public void A_policy_message_that_prints_the_user_info_of_a_url_is_shown_without_the_escaped_password()
+    {
+        const string Password = "p@ss/w0rd!long";
+        const string Escaped = "p%40ss%2Fw0rd!long";
+        var message = $"admission webhook \"uris.example.com\" denied the request: uri user info app:{Escaped} is not allowed";
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.BadRequest, message), Payload(("uri", $"mysql://app:{Escaped}@db:3306")), [Password]);
+
+        Occurrences(refusal.Message, Escaped).Should().Be(0, "the escaped password is the password");
+        refusal.Message.Should().Be("admission webhook \"uris.example.com\" denied the request: uri user info *** is not allowed");
+    }
+
     private static SecretPayload Payload(params (string Key, string Value)[] data) => new(
         "billing", "Opaque", data.ToDictionary(pair => pair.Key, pair => Encoding.UTF8.GetBytes(pair.Value)),
         new Dictionary<string, string>(), new Dictionary<string, string>());
