@@ -59,7 +59,9 @@ public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = n
         }
         catch (Exception ex) when (session.TryDescribe(ex, target, out var outcome))
         {
-            return outcome;
+            return await session.ExplainPlainHttpAsync(outcome, target,
+                $"for a git server without TLS, write spec.server as {ProbeUrls.Display(ProbeUrls.AsPlainHttp(repository))} " +
+                "(credentials go over plain HTTP only to a server written http://)");
         }
     }
 

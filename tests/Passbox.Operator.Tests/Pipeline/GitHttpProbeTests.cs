@@ -166,7 +166,10 @@ public sealed class GitHttpProbeTests
         var outcome = await probe.ProbeAsync(Request($"https://127.0.0.1:{server.Port}/org/app.git"), CancellationToken.None);
 
         outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
-        outcome.Message.Should().Contain($"TLS with 127.0.0.1:{server.Port} failed");
+        outcome.Message.Should().Be(
+            $"TLS with 127.0.0.1:{server.Port} failed: it answers plain HTTP, not HTTPS; for a git server without TLS, write spec.server as " +
+            $"http://127.0.0.1:{server.Port}/org/app.git (credentials go over plain HTTP only to a server written http://)");
+        server.Requests.Should().OnlyContain(r => r.Authorization == null, "credentials go over plain HTTP only to a server written http://");
     }
 
     [Theory]
