@@ -34,7 +34,12 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
 
         var apiRoot = ProbeUrls.RegistryApiRoot(registry);
         var where = ProbeUrls.Endpoint(registry);
-        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct, proxy: proxy);
+        if (!TlsVerifier.TryForServer(request, out var tls, out var badCa))
+        {
+            return badCa;
+        }
+
+        using var session = new ProbeSession(tls, request.Timeout, time, ct, proxy: proxy);
         var target = apiRoot;
         try
         {

@@ -32,7 +32,12 @@ public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = n
 
         var target = ProbeUrls.GitInfoRefs(repository);
         var where = ProbeUrls.Display(repository);
-        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct, proxy: proxy);
+        if (!TlsVerifier.TryForServer(request, out var tls, out var badCa))
+        {
+            return badCa;
+        }
+
+        using var session = new ProbeSession(tls, request.Timeout, time, ct, proxy: proxy);
         try
         {
             var (response, _) = await session.SendAsync(target, uri =>

@@ -174,9 +174,11 @@ internal sealed class ProbeSession : IDisposable
             $"TLS with {ProbeUrls.Endpoint(target)} failed: it answers plain HTTP, not HTTPS; {advice}");
     }
 
+    /// <summary>Ends the conversation, and with it the CA certificates its verifier owns (those a probe read for it).</summary>
     public void Dispose()
     {
         client.Dispose();
+        Tls.Dispose();
         linked.Dispose();
         deadline.Dispose();
     }

@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Passbox.Operator.Connectors.Pipeline;
@@ -7,15 +9,17 @@ namespace Passbox.Operator.Connectors.Pipeline;
 /// Checks the server certificate and remembers, in words, why it was refused, so a TLS failure
 /// can say what failed instead of "the SSL connection could not be established".
 /// </summary>
-internal sealed class TlsVerifier
+internal sealed class TlsVerifier : IDisposable
 {
     private readonly X509Certificate2Collection? customRoots;
     private readonly string? serverName;
     private readonly string trustSource;
+    private readonly bool ownsRoots;
 
-    private TlsVerifier(X509Certificate2Collection? customRoots, string? serverName, bool skipVerify, string trustSource)
+    private TlsVerifier(X509Certificate2Collection? customRoots, string? serverName, bool skipVerify, string trustSource, bool ownsRoots = false)
     {
         this.customRoots = customRoots;
+        this.ownsRoots = ownsRoots;
         this.serverName = serverName;
         SkipVerify = skipVerify;
         this.trustSource = trustSource;
@@ -27,6 +31,56 @@ internal sealed class TlsVerifier
     /// <summary>Trust only <paramref name="roots"/>; check the name against <paramref name="serverName"/> when given.</summary>
     public static TlsVerifier Custom(X509Certificate2Collection? roots, string? serverName, string trustSource) =>
         new(roots, serverName, false, trustSource);
+
+    /// <summary>
+    /// For a git server or registry: the CA certificates of <paramref name="request"/> when it gives some (this verifier then
+    /// owns them), else the system's. False, with <paramref name="refusal"/> saying why, when the PEM holds no certificate.
+    /// </summary>
+    public static bool TryForServer(PipelineProbeRequest request,
+        [NotNullWhen(true)] out TlsVerifier? verifier, [NotNullWhen(false)] out ValidationOutcome? refusal)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        verifier = null;
+        refusal = null;
+        if (request.CaCertificates is null)
+        {
+            verifier = System();
+            return true;
+        }
+
+        var source = request.CaSource ?? "the CA Secret";
+        var roots = new X509Certificate2Collection();
+        string? error = null;
+        try
+        {
+            roots.ImportFromPem(request.CaCertificates);
+        }
+        catch (CryptographicException)
+        {
+            // The exception's text is left out: nothing of the Secret's content goes into a message.
+            error = "is not valid PEM";
+        }
+
+        if (error is null && roots.Count == 0)
+        {
+            error = "holds no certificate (expected -----BEGIN CERTIFICATE-----)";
+        }
+
+        if (error is not null)
+        {
+            foreach (var root in roots)
+            {
+                root.Dispose();
+            }
+
+            refusal = ValidationOutcome.Failure(ValidationReasons.TLSFailed,
+                $"cannot check the server certificate: the CA certificate in {source} {error}; store the CA as PEM there (spec.tls.caSecretRef)");
+            return false;
+        }
+
+        verifier = new TlsVerifier(roots, null, false, $"the CA in {source}", ownsRoots: true);
+        return true;
+    }
 
     /// <summary>Accept any certificate: only when the user explicitly asked for it.</summary>
     public static TlsVerifier Insecure() => new(null, null, true, "nothing (verification skipped)");
@@ -90,6 +144,19 @@ internal sealed class TlsVerifier
 
         Failure = problems.Count == 0 ? null : string.Join("; ", problems);
         return problems.Count == 0;
+    }
+
+    public void Dispose()
+    {
+        if (!ownsRoots || customRoots is null)
+        {
+            return;
+        }
+
+        foreach (var root in customRoots)
+        {
+            root.Dispose();
+        }
     }
 
     private string DescribeChain(X509ChainStatus[] statuses)

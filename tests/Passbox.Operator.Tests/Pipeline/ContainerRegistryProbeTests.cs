@@ -218,6 +218,24 @@ public sealed class ContainerRegistryProbeTests
     }
 
     [Fact]
+    public async Task A_registry_signed_by_a_private_CA_logs_in_with_that_CA()
+    {
+        using var pki = new TestCertificates("in-house registry CA");
+        await using var server = new CannedHttpServer(
+            r => r.Authorization == Basic("ci-bot", Password)
+                ? CannedResponse.With(200, ("Docker-Distribution-API-Version", "registry/2.0"))
+                : CannedResponse.With(401, ("WWW-Authenticate", "Basic realm=\"Registry\"")),
+            pki.Server("127.0.0.1"));
+
+        var outcome = await probe.ProbeAsync(
+            Request($"127.0.0.1:{server.Port}") with { CaCertificates = pki.AuthorityPem, CaSource = "key \"ca.crt\" of Secret \"corp-ca\"" },
+            CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.Message.Should().Be($"user ci-bot logged in to registry 127.0.0.1:{server.Port}");
+    }
+
+    [Fact]
     public void Token_endpoint_carries_service_and_scope_escaped()
     {
         var challenge = WwwAuthenticateChallenge.Parse("Bearer realm=\"https://auth.example.com/token?client=x\",service=\"reg.example.com\",scope=\"repository:a/b:pull\"")[0];
