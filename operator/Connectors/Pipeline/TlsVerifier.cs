@@ -15,22 +15,29 @@ internal sealed class TlsVerifier : IDisposable
     private readonly string? serverName;
     private readonly string trustSource;
     private readonly bool ownsRoots;
+    private readonly string? untrustedAdvice;
 
-    private TlsVerifier(X509Certificate2Collection? customRoots, string? serverName, bool skipVerify, string trustSource, bool ownsRoots = false)
+    private TlsVerifier(X509Certificate2Collection? customRoots, string? serverName, bool skipVerify, string trustSource,
+        bool ownsRoots = false, string? untrustedAdvice = null)
     {
         this.customRoots = customRoots;
         this.ownsRoots = ownsRoots;
+        this.untrustedAdvice = untrustedAdvice;
         this.serverName = serverName;
         SkipVerify = skipVerify;
         this.trustSource = trustSource;
     }
 
-    /// <summary>Trust the system's certificate authorities.</summary>
-    public static TlsVerifier System() => new(null, null, false, "the system's certificate authorities");
+    /// <summary>
+    /// Trust the system's certificate authorities. <paramref name="untrustedAdvice"/> says how to name another CA, for a
+    /// certificate none of them signed (an in-house CA is the usual cause, and the fix is the user's).
+    /// </summary>
+    public static TlsVerifier System(string? untrustedAdvice = null) =>
+        new(null, null, false, "the system's certificate authorities", untrustedAdvice: untrustedAdvice);
 
     /// <summary>Trust only <paramref name="roots"/>; check the name against <paramref name="serverName"/> when given.</summary>
-    public static TlsVerifier Custom(X509Certificate2Collection? roots, string? serverName, string trustSource) =>
-        new(roots, serverName, false, trustSource);
+    public static TlsVerifier Custom(X509Certificate2Collection? roots, string? serverName, string trustSource, string? untrustedAdvice = null) =>
+        new(roots, serverName, false, trustSource, untrustedAdvice: untrustedAdvice);
 
     /// <summary>
     /// For a git server or registry: the CA certificates of <paramref name="request"/> when it gives some (this verifier then
@@ -44,7 +51,7 @@ internal sealed class TlsVerifier : IDisposable
         refusal = null;
         if (request.CaCertificates is null)
         {
-            verifier = System();
+            verifier = System("if an in-house CA signed it, name that CA in spec.tls.caSecretRef");
             return true;
         }
 
@@ -165,7 +172,9 @@ internal sealed class TlsVerifier : IDisposable
         var parts = new List<string>();
         if ((flags & (X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain)) != 0)
         {
-            parts.Add($"the server certificate is not signed by {trustSource}");
+            parts.Add(untrustedAdvice is null
+                ? $"the server certificate is not signed by {trustSource}"
+                : $"the server certificate is not signed by {trustSource} ({untrustedAdvice})");
         }
 
         if (flags.HasFlag(X509ChainStatusFlags.NotTimeValid))

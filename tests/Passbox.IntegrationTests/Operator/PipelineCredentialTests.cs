@@ -333,7 +333,8 @@ public sealed class PipelineCredentialTests(
 
         var refused = await kit.WaitForConditionAsync<PipelineCredential>("private-ca", ConditionTypes.Validated, "False", "TLSFailed");
         Condition(refused, ConditionTypes.Validated).Message.Should().Be(
-            $"TLS with 127.0.0.1:{https.Port} failed: the server certificate is not signed by the system's certificate authorities");
+            $"TLS with 127.0.0.1:{https.Port} failed: the server certificate is not signed by the system's certificate authorities " +
+            "(if an in-house CA signed it, name that CA in spec.tls.caSecretRef)");
 
         await kit.PatchAsync<PipelineCredential>("private-ca", new { spec = new { tls = new { caSecretRef = new { name = "in-house-ca", key = "ca.crt" } } } });
         await kit.WaitForConditionAsync<PipelineCredential>("private-ca", ConditionTypes.Validated, "False", "SourceSecretMissing");

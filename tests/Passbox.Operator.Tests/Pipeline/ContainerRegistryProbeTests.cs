@@ -214,7 +214,8 @@ public sealed class ContainerRegistryProbeTests
         var outcome = await probe.ProbeAsync(Request($"127.0.0.1:{server.Port}"), CancellationToken.None);
 
         outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
-        outcome.Message.Should().Be($"TLS with 127.0.0.1:{server.Port} failed: the server certificate is not signed by the system's certificate authorities");
+        outcome.Message.Should().Be($"TLS with 127.0.0.1:{server.Port} failed: the server certificate is not signed by the system's certificate authorities " +
+            "(if an in-house CA signed it, name that CA in spec.tls.caSecretRef)");
     }
 
     [Fact]
