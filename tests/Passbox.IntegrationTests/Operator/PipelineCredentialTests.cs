@@ -317,6 +317,26 @@ public sealed class PipelineCredentialTests(
     };
 
     /// <summary>
+    /// An insecure in-house registry (plain HTTP) written as docker users write one, host:port, which means https: the
+    /// condition only asked "does the server speak HTTPS on this port?". It now says that it answers plain HTTP and how to
+    /// write it; written that way the same login passes.
+    /// </summary>
+    [Fact]
+    public async Task A_plain_HTTP_registry_written_without_a_scheme_is_told_to_be_written_http_and_passes_when_it_is()
+    {
+        await kit.CreateSecretAsync("insecure-input", new Dictionary<string, string> { ["password"] = registry.Password });
+        await kit.CreateAsync(RegistryCredential("insecure", "insecure-input", c => c.Spec.Server = registry.HostAndPort));
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("insecure", ConditionTypes.Validated, "False", "TLSFailed");
+        Condition(refused, ConditionTypes.Validated).Message.Should().Be(
+            $"TLS with {registry.HostAndPort} failed: it answers plain HTTP, not HTTPS; for a registry served without TLS (an insecure registry), " +
+            $"write spec.server as http://{registry.HostAndPort} (credentials go over plain HTTP only to a server written http://)");
+
+        await kit.PatchAsync<PipelineCredential>("insecure", new { spec = new { server = $"http://{registry.HostAndPort}" } });
+        await kit.WaitForConditionAsync<PipelineCredential>("insecure", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+    }
+
+    /// <summary>
     /// A registry behind HTTPS with an in-house CA: the check refused its certificate, and a PipelineCredential had no
     /// way to name the CA (only the system's were trusted), so such a registry or git server could never be checked.
     /// spec.tls.caSecretRef names it; its Secret, created after the credential, is picked up at once like any source.
