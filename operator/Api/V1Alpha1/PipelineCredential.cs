@@ -91,6 +91,10 @@ public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<
 [CelRule("!has(self.server) || self.server.matches('" + ValidationPatterns.ServerUserInfo + "') || self.server.matches('" + ValidationPatterns.ServerHostAndPort + "')",
     "server must be a host name, IPv4 address or [IPv6] address with an optional port of digits from 1 to 65535 and an optional path, " +
     "such as https://git.example.com/team/app.git or registry.example.com:5000", FieldPath = ".server", Order = 11)]
+// A kubeconfig names its clusters' CAs itself (certificate-authority-data), and two places for one CA would disagree.
+[CelRule("!has(self.tls) || self.type != 'Kubeconfig'",
+    "tls is for a git server or registry; a Kubeconfig gives its cluster's CA as certificate-authority-data",
+    FieldPath = ".tls", Order = 12)]
 public sealed class PipelineCredentialSpec
 {
     /// <summary>UsernamePassword, SecretText (an access token) or Kubeconfig. Immutable.</summary>
@@ -119,6 +123,12 @@ public sealed class PipelineCredentialSpec
 
     /// <summary>A kubeconfig from a Secret. For type Kubeconfig.</summary>
     public KubeconfigSource? Kubeconfig { get; set; }
+
+    /// <summary>
+    /// TLS towards the git server or registry: the CA that signed its certificate, when that is a private one. Not for
+    /// Kubeconfig, which names its cluster's CA itself.
+    /// </summary>
+    public PipelineTlsSettings? Tls { get; set; }
 
     /// <summary>How and when to check the credential against its server.</summary>
     public PipelineValidationSettings? Validation { get; set; }
@@ -166,6 +176,17 @@ public sealed class KubeconfigSource
     /// <summary>Context to use. Defaults to the kubeconfig's current-context.</summary>
     [StringLength(253, MinimumLength = 1)]
     public string? Context { get; set; }
+}
+
+/// <summary>TLS towards a git server or registry.</summary>
+public sealed class PipelineTlsSettings
+{
+    /// <summary>
+    /// Secret key holding the CA certificate(s), PEM, that signed the server's certificate: trusted instead of the system's
+    /// certificate authorities when the credential is checked (a git server or registry with a private or in-house CA).
+    /// </summary>
+    [Required]
+    public SecretKeyReference CaSecretRef { get; set; } = new();
 }
 
 /// <summary>How and when to check the credential against its server.</summary>

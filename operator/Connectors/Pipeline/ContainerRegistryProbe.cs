@@ -34,7 +34,12 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
 
         var apiRoot = ProbeUrls.RegistryApiRoot(registry);
         var where = ProbeUrls.Endpoint(registry);
-        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct, proxy: proxy);
+        if (!TlsVerifier.TryForServer(request, out var tls, out var badCa))
+        {
+            return badCa;
+        }
+
+        using var session = new ProbeSession(tls, request.Timeout, time, ct, proxy: proxy);
         var target = apiRoot;
         try
         {
@@ -116,7 +121,12 @@ public sealed class ContainerRegistryProbe(TimeProvider? time = null, IWebProxy?
         }
         catch (Exception ex) when (session.TryDescribe(ex, target, out var outcome))
         {
-            return outcome;
+            // Only /v2/ is the registry as written; a token service that fails TLS is the registry's business.
+            return target == apiRoot
+                ? await session.ExplainPlainHttpAsync(outcome, target,
+                    $"for a registry served without TLS (an insecure registry), write spec.server as {ProbeUrls.Display(ProbeUrls.AsPlainHttp(registry))} " +
+                    "(credentials go over plain HTTP only to a server written http://)")
+                : outcome;
         }
     }
 

@@ -32,7 +32,12 @@ public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = n
 
         var target = ProbeUrls.GitInfoRefs(repository);
         var where = ProbeUrls.Display(repository);
-        using var session = new ProbeSession(TlsVerifier.System(), request.Timeout, time, ct, proxy: proxy);
+        if (!TlsVerifier.TryForServer(request, out var tls, out var badCa))
+        {
+            return badCa;
+        }
+
+        using var session = new ProbeSession(tls, request.Timeout, time, ct, proxy: proxy);
         try
         {
             var (response, _) = await session.SendAsync(target, uri =>
@@ -59,7 +64,9 @@ public sealed class GitHttpProbe(TimeProvider? time = null, IWebProxy? proxy = n
         }
         catch (Exception ex) when (session.TryDescribe(ex, target, out var outcome))
         {
-            return outcome;
+            return await session.ExplainPlainHttpAsync(outcome, target,
+                $"for a git server without TLS, write spec.server as {ProbeUrls.Display(ProbeUrls.AsPlainHttp(repository))} " +
+                "(credentials go over plain HTTP only to a server written http://)");
         }
     }
 

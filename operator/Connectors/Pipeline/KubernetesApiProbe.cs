@@ -93,12 +93,15 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
 
     private async Task<ValidationOutcome> ProbeTargetAsync(KubeconfigTarget target, TimeSpan timeout, CancellationToken ct)
     {
+        // A cluster's CA is almost always its own (kubeadm, k3s, a cloud's): a kubeconfig without it is the usual cause.
+        var noCaAdvice = $"give the cluster's CA as certificate-authority-data of cluster \"{target.ClusterName}\" in the kubeconfig";
         var tls = target.InsecureSkipTlsVerify
             ? TlsVerifier.Insecure()
             : target.CertificateAuthorities is not null || target.TlsServerName is not null
                 ? TlsVerifier.Custom(target.CertificateAuthorities, target.TlsServerName,
-                    target.CertificateAuthorities is null ? "the system's certificate authorities" : $"the certificate-authority-data of cluster \"{target.ClusterName}\"")
-                : TlsVerifier.System();
+                    target.CertificateAuthorities is null ? "the system's certificate authorities" : $"the certificate-authority-data of cluster \"{target.ClusterName}\"",
+                    target.CertificateAuthorities is null ? noCaAdvice : null)
+                : TlsVerifier.System(noCaAdvice);
         var where = ProbeUrls.Display(target.Server);
         var who = target.ContextName == "(none)"
             ? $"the {target.AuthenticationKind}"

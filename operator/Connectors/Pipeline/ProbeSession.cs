@@ -140,9 +140,45 @@ internal sealed class ProbeSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// A TLS handshake that failed before any certificate was seen is, most often, a server that speaks plain HTTP on
+    /// that port: an in-house registry or git server without TLS, written without <c>http://</c> (as docker users write
+    /// <c>registry.corp:5000</c>). "does the server speak HTTPS?" leaves the user guessing how to tell Passbox it does
+    /// not, so the same host and port are asked once over plain HTTP, without credentials: when an answer comes, the
+    /// outcome says so and how to write the server (<paramref name="advice"/>). Anything else keeps
+    /// <paramref name="outcome"/>. Credentials never go over plain HTTP unless the server is written http://.
+    /// </summary>
+    public async Task<ValidationOutcome> ExplainPlainHttpAsync(ValidationOutcome outcome, Uri target, string advice)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(advice);
+        if (outcome.Reason != ValidationReasons.TLSFailed || Tls.Failure is not null || target.Scheme != Uri.UriSchemeHttps
+            || ProxyFor(target) is { Scheme: "https" } || Token.IsCancellationRequested)
+        {
+            return outcome;
+        }
+
+        var plain = ProbeUrls.AsPlainHttp(target);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, plain);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Token);
+        }
+        catch (Exception e) when (!outer.IsCancellationRequested && e is HttpRequestException or OperationCanceledException)
+        {
+            return outcome;
+        }
+
+        return ValidationOutcome.Failure(ValidationReasons.TLSFailed,
+            $"TLS with {ProbeUrls.Endpoint(target)} failed: it answers plain HTTP, not HTTPS; {advice}");
+    }
+
+    /// <summary>Ends the conversation, and with it the CA certificates its verifier owns (those a probe read for it).</summary>
     public void Dispose()
     {
         client.Dispose();
+        Tls.Dispose();
         linked.Dispose();
         deadline.Dispose();
     }

@@ -152,6 +152,13 @@ public static class ProbeUrls
         return builder.Uri;
     }
 
+    /// <summary>The same URL over plain HTTP, on the same port: <c>https://host/x</c> becomes <c>http://host:443/x</c>.</summary>
+    public static Uri AsPlainHttp(Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        return new UriBuilder(uri) { Scheme = Uri.UriSchemeHttp, Port = uri.Port }.Uri;
+    }
+
     /// <summary>A URL as it may appear in a message: no user info, no query, no fragment.</summary>
     public static string Display(Uri uri)
     {

@@ -19,7 +19,7 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
     public IReadOnlyList<SecretKeyReference> SourceReferences(PipelineCredential credential)
     {
         var spec = credential.Spec;
-        return new[] { spec.UsernamePassword?.PasswordSecretRef, spec.SecretText?.SecretRef, spec.Kubeconfig?.SecretRef }
+        return new[] { spec.UsernamePassword?.PasswordSecretRef, spec.SecretText?.SecretRef, spec.Kubeconfig?.SecretRef, spec.Tls?.CaSecretRef }
             .OfType<SecretKeyReference>()
             .ToList();
     }
@@ -63,7 +63,9 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
             inputs.Kubeconfig,
             spec.Kubeconfig?.Context,
             Schedule(credential).Timeout,
-            SecretSource(inputs.Password is not null ? spec.UsernamePassword?.PasswordSecretRef : spec.SecretText?.SecretRef));
+            SecretSource(inputs.Password is not null ? spec.UsernamePassword?.PasswordSecretRef : spec.SecretText?.SecretRef),
+            sources.Text(spec.Tls?.CaSecretRef),
+            SecretSource(spec.Tls?.CaSecretRef));
         return probes.ProbeAsync(MapProbe(Probe(spec)), request, ct);
     }
 

@@ -331,6 +331,19 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         { KubeconfigSpec + "\n  secret: {consumers: [Tekton, Jenkins]}", "", "" },
     };
 
+    public static TheoryData<string, string, string> ServerTls => new()
+    {
+        // The CA of a git server or registry; a kubeconfig names its cluster's CA itself (certificate-authority-data).
+        { UsernamePasswordSpec + "\n  tls: {caSecretRef: {name: corp-ca, key: ca.crt}}", "", "" },
+        { "type: SecretText\n  server: registry.example.com\n  secretText: {secretRef: {name: in, key: token}}\n  tls: {caSecretRef: {name: corp-ca, key: ca.crt}}", "", "" },
+        { KubeconfigSpec + "\n  tls: {caSecretRef: {name: corp-ca, key: ca.crt}}", "spec.tls", "a Kubeconfig gives its cluster's CA as certificate-authority-data" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ServerTls))]
+    public Task Spec_tls_names_the_CA_of_a_git_server_or_registry_and_is_not_for_a_kubeconfig(string spec, string field, string message) =>
+        AcceptedOrRefusedOnceAsync(spec, field, message);
+
     [Theory]
     [MemberData(nameof(ProbesAndConsumers))]
     public Task A_probe_must_fit_the_type_and_a_Secret_for_Tekton_needs_a_server(string spec, string field, string message) =>

@@ -316,6 +316,56 @@ public sealed class PipelineCredentialTests(
         ["HELM_DATA_HOME"] = Path.Combine(work.FullName, who, "data"),
     };
 
+    /// <summary>
+    /// An insecure in-house registry (plain HTTP) written as docker users write one, host:port, which means https: the
+    /// condition only asked "does the server speak HTTPS on this port?". It now says that it answers plain HTTP and how to
+    /// write it; written that way the same login passes.
+    /// </summary>
+    [Fact]
+    public async Task A_plain_HTTP_registry_written_without_a_scheme_is_told_to_be_written_http_and_passes_when_it_is()
+    {
+        await kit.CreateSecretAsync("insecure-input", new Dictionary<string, string> { ["password"] = registry.Password });
+        await kit.CreateAsync(RegistryCredential("insecure", "insecure-input", c => c.Spec.Server = registry.HostAndPort));
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("insecure", ConditionTypes.Validated, "False", "TLSFailed");
+        Condition(refused, ConditionTypes.Validated).Message.Should().Be(
+            $"TLS with {registry.HostAndPort} failed: it answers plain HTTP, not HTTPS; for a registry served without TLS (an insecure registry), " +
+            $"write spec.server as http://{registry.HostAndPort} (credentials go over plain HTTP only to a server written http://)");
+
+        await kit.PatchAsync<PipelineCredential>("insecure", new { spec = new { server = $"http://{registry.HostAndPort}" } });
+        await kit.WaitForConditionAsync<PipelineCredential>("insecure", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+    }
+
+    /// <summary>
+    /// A registry behind HTTPS with an in-house CA: the check refused its certificate, and a PipelineCredential had no
+    /// way to name the CA (only the system's were trusted), so such a registry or git server could never be checked.
+    /// spec.tls.caSecretRef names it; its Secret, created after the credential, is picked up at once like any source.
+    /// </summary>
+    [Fact]
+    public async Task A_registry_with_a_private_CA_is_checked_with_the_CA_named_in_spec_tls_once_its_Secret_exists()
+    {
+        using var pki = new ApiServerCertificates("in-house registry CA");
+        using var certificate = pki.IssueLoopbackServer();
+        var plain = new Uri(registry.Url);
+        await using var https = new TlsTerminator(certificate, plain.Host, plain.Port);
+        await kit.CreateSecretAsync("private-ca-input", new Dictionary<string, string> { ["password"] = registry.Password });
+        await kit.CreateAsync(RegistryCredential("private-ca", "private-ca-input", c => c.Spec.Server = $"https://127.0.0.1:{https.Port}"));
+
+        var refused = await kit.WaitForConditionAsync<PipelineCredential>("private-ca", ConditionTypes.Validated, "False", "TLSFailed");
+        Condition(refused, ConditionTypes.Validated).Message.Should().Be(
+            $"TLS with 127.0.0.1:{https.Port} failed: the server certificate is not signed by the system's certificate authorities " +
+            "(if an in-house CA signed it, name that CA in spec.tls.caSecretRef)");
+
+        await kit.PatchAsync<PipelineCredential>("private-ca", new { spec = new { tls = new { caSecretRef = new { name = "in-house-ca", key = "ca.crt" } } } });
+        await kit.WaitForConditionAsync<PipelineCredential>("private-ca", ConditionTypes.Validated, "False", "SourceSecretMissing");
+        await kit.CreateSecretAsync("in-house-ca", new Dictionary<string, string> { ["ca.crt"] = pki.AuthorityPem });
+
+        var ready = await kit.WaitForConditionAsync<PipelineCredential>("private-ca", ConditionTypes.Ready, "True", ConditionReasons.Validated, TimeSpan.FromSeconds(5));
+        Condition(ready, ConditionTypes.Validated).Message.Should().Be($"user {registry.User} logged in to registry 127.0.0.1:{https.Port}");
+        var secret = await kit.WaitForSecretAsync("private-ca");
+        ClusterTestKit.Decode(secret).Keys.Should().Equal(".dockerconfigjson");
+    }
+
     [Fact]
     public async Task A_wrong_registry_password_fails_authentication_and_publishes_nothing()
     {

@@ -186,6 +186,56 @@ public sealed class ContainerRegistryProbeTests
         outcome.Reason.Should().Be(ValidationReasons.Unreachable);
     }
 
+    /// <summary>
+    /// An in-house registry without TLS, written as docker users write it (<c>host:port</c>, which means https): the check
+    /// said only "does the server speak HTTPS on this port?", and nothing told the user how to say that it does not.
+    /// </summary>
+    [Fact]
+    public async Task A_registry_written_without_a_scheme_that_serves_plain_http_is_told_to_be_written_http_without_credentials_sent_in_plain()
+    {
+        await using var server = new CannedHttpServer(_ => CannedResponse.With(401, ("WWW-Authenticate", "Basic realm=\"Registry\"")));
+
+        var outcome = await probe.ProbeAsync(Request($"127.0.0.1:{server.Port}"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
+        outcome.Message.Should().Be(
+            $"TLS with 127.0.0.1:{server.Port} failed: it answers plain HTTP, not HTTPS; for a registry served without TLS (an insecure " +
+            $"registry), write spec.server as http://127.0.0.1:{server.Port} (credentials go over plain HTTP only to a server written http://)");
+        server.Requests.Where(r => r.Method == "GET").Should().ContainSingle()
+            .Which.Should().Match<CannedRequest>(r => r.Target == "/v2/" && r.Authorization == null, "the plain HTTP question carries no credentials");
+    }
+
+    [Fact]
+    public async Task A_registry_whose_certificate_is_refused_is_not_asked_over_plain_http()
+    {
+        using var pki = new TestCertificates();
+        await using var server = new CannedHttpServer(_ => new CannedResponse(200), pki.Server("127.0.0.1"));
+
+        var outcome = await probe.ProbeAsync(Request($"127.0.0.1:{server.Port}"), CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
+        outcome.Message.Should().Be($"TLS with 127.0.0.1:{server.Port} failed: the server certificate is not signed by the system's certificate authorities " +
+            "(if an in-house CA signed it, name that CA in spec.tls.caSecretRef)");
+    }
+
+    [Fact]
+    public async Task A_registry_signed_by_a_private_CA_logs_in_with_that_CA()
+    {
+        using var pki = new TestCertificates("in-house registry CA");
+        await using var server = new CannedHttpServer(
+            r => r.Authorization == Basic("ci-bot", Password)
+                ? CannedResponse.With(200, ("Docker-Distribution-API-Version", "registry/2.0"))
+                : CannedResponse.With(401, ("WWW-Authenticate", "Basic realm=\"Registry\"")),
+            pki.Server("127.0.0.1"));
+
+        var outcome = await probe.ProbeAsync(
+            Request($"127.0.0.1:{server.Port}") with { CaCertificates = pki.AuthorityPem, CaSource = "key \"ca.crt\" of Secret \"corp-ca\"" },
+            CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.Message.Should().Be($"user ci-bot logged in to registry 127.0.0.1:{server.Port}");
+    }
+
     [Fact]
     public void Token_endpoint_carries_service_and_scope_escaped()
     {

@@ -158,6 +158,44 @@ public sealed class GitHttpProbeTests
         await act.Should().ThrowAsync<OperationCanceledException>();
     }
 
+    /// <summary>
+    /// A git server with a certificate from an in-house CA: only the system's CAs were trusted, so it could never be
+    /// checked. The CA from spec.tls.caSecretRef is trusted in their place.
+    /// </summary>
+    [Fact]
+    public async Task A_git_server_signed_by_a_private_CA_is_trusted_with_that_CA_and_refused_with_another()
+    {
+        using var pki = new TestCertificates("in-house git CA");
+        using var other = new TestCertificates("someone else's CA");
+        await using var server = new CannedHttpServer(
+            _ => new CannedResponse(200, new Dictionary<string, string> { ["Content-Type"] = GitHttpProbe.AdvertisementContentType }, Advertisement),
+            pki.Server("127.0.0.1"));
+        var request = Request($"{server.BaseUrl}/org/app.git");
+        const string Source = "key \"ca.crt\" of Secret \"corp-ca\"";
+
+        var trusted = await probe.ProbeAsync(request with { CaCertificates = pki.AuthorityPem, CaSource = Source }, CancellationToken.None);
+        var untrusted = await probe.ProbeAsync(request with { CaCertificates = other.AuthorityPem, CaSource = Source }, CancellationToken.None);
+
+        trusted.Succeeded.Should().BeTrue(trusted.Message);
+        untrusted.Reason.Should().Be(ValidationReasons.TLSFailed);
+        untrusted.Message.Should().Be($"TLS with 127.0.0.1:{server.Port} failed: the server certificate is not signed by the CA in {Source}");
+    }
+
+    [Fact]
+    public async Task A_CA_Secret_that_holds_no_PEM_certificate_is_a_tls_failure_naming_it_without_its_content()
+    {
+        await using var server = new CannedHttpServer(_ => new CannedResponse(200));
+
+        var outcome = await probe.ProbeAsync(
+            Request($"{server.BaseUrl}/org/app.git") with { CaCertificates = "not-a-certificate-4711", CaSource = "key \"ca.crt\" of Secret \"corp-ca\"" },
+            CancellationToken.None);
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
+        outcome.Message.Should().Be("cannot check the server certificate: the CA certificate in key \"ca.crt\" of Secret \"corp-ca\" holds no certificate " +
+            "(expected -----BEGIN CERTIFICATE-----); store the CA as PEM there (spec.tls.caSecretRef)");
+        server.Requests.Should().BeEmpty("nothing is sent before the server can be checked");
+    }
+
     [Fact]
     public async Task Https_to_a_plain_http_server_is_a_tls_failure()
     {
@@ -166,7 +204,10 @@ public sealed class GitHttpProbeTests
         var outcome = await probe.ProbeAsync(Request($"https://127.0.0.1:{server.Port}/org/app.git"), CancellationToken.None);
 
         outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
-        outcome.Message.Should().Contain($"TLS with 127.0.0.1:{server.Port} failed");
+        outcome.Message.Should().Be(
+            $"TLS with 127.0.0.1:{server.Port} failed: it answers plain HTTP, not HTTPS; for a git server without TLS, write spec.server as " +
+            $"http://127.0.0.1:{server.Port}/org/app.git (credentials go over plain HTTP only to a server written http://)");
+        server.Requests.Should().OnlyContain(r => r.Authorization == null, "credentials go over plain HTTP only to a server written http://");
     }
 
     [Theory]

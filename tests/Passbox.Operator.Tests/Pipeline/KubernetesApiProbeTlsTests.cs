@@ -100,7 +100,9 @@ public sealed class KubernetesApiProbeTlsTests : IDisposable
         var outcome = await Probe(server, string.Empty);
 
         outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
-        outcome.Message.Should().Contain("the system's certificate authorities");
+        outcome.Message.Should().Be($"TLS with 127.0.0.1:{server.Port} failed: the server certificate is not signed by the system's certificate " +
+            "authorities (give the cluster's CA as certificate-authority-data of cluster \"prod\" in the kubeconfig)",
+            "a kubeconfig without its cluster's CA is the usual cause, and the message says what to add");
     }
 
     [Fact]
