@@ -528,7 +528,7 @@ public sealed partial class CredentialPipeline(
         if (result.Wrote)
         {
             var check = notices.TakeCheckSucceeded();
-            var message = check is { } told ? $"{result.Message} after a successful check. {told.Message}" : result.Message;
+            var message = check is { } told ? $"{result.Message} after a successful check: {told.Message}" : result.Message;
             await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", message, ct);
         }
 

@@ -61,6 +61,11 @@ public sealed class PipelineCredentialTests(
         ready.Status!.Probe.Should().Be("GitHTTP");
         ready.Status.ServerVersion.Should().StartWith("git/");
         ready.Status.SecretName.Should().Be("git-plain");
+
+        // The first publication is one event that reads as one sentence: the check's words follow a colon, not a full stop.
+        var events = await kit.WaitForEventsAsync(seen => seen.Any(e => e.InvolvedObject.Name == "git-plain" && e.Reason == "SecretCreated"), "a SecretCreated event");
+        events.Single(e => e.InvolvedObject.Name == "git-plain" && e.Reason == "SecretCreated").Message
+            .Should().StartWith($"Secret git-plain created after a successful check: user {git.User} can read ");
     }
 
     [Fact]
