@@ -37,7 +37,7 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
         // The server's own words name the user, the verb and the resource: what a role is missing.
         KubernetesApiException { IsAccessDenied: true } api =>
             $"{doing} {resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
-        KubernetesApiException api => $"{doing} {resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}",
+        KubernetesApiException api => $"{doing} {resource.DisplayName} failed: {(int)api.StatusCode} {(api.Status?.Reason is { Length: > 0 } reason ? reason : api.StatusCode)}",
         _ => $"{doing} {resource.DisplayName} failed: {e.GetType().Name}",
     };
 
