@@ -5,8 +5,9 @@ using Passbox.Operator.Runtime.Watching;
 namespace Passbox.Operator.Runtime.Health;
 
 /// <summary>
-/// Ready when every informer has its initial list and leader election is either off, leading, or
-/// standing by without lease errors: a standby that can reach the lease can take over.
+/// Ready when every informer has its initial list and still follows the server (its lists and watches have not kept
+/// failing for a while), and leader election is either off, leading, or standing by without lease errors: a standby
+/// that can reach the lease can take over.
 /// </summary>
 public sealed class RuntimeReadinessCheck : IHealthCheck
 {
@@ -31,6 +32,15 @@ public sealed class RuntimeReadinessCheck : IHealthCheck
         if (unsynced.Count > 0)
         {
             return Task.FromResult(HealthCheckResult.Unhealthy($"Informers not synced: {string.Join(", ", unsynced)}", data: data));
+        }
+
+        // Synced once, but no longer following the server: reconciles would act on a cache that stays as it was.
+        var stale = informers.Select(informer => informer.WatchProblem is { } problem ? $"{informer.Resource.DisplayName} ({problem})" : null)
+            .OfType<string>()
+            .ToList();
+        if (stale.Count > 0)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy($"Informers not current: {string.Join(", ", stale)}", data: data));
         }
 
         return Task.FromResult(election.IsHealthy

@@ -8,8 +8,8 @@ namespace Passbox.Operator.Runtime.Hosting;
 /// Runs the registered informers for the life of the process (a standby keeps warm caches and is
 /// ready to take over) and the controllers only while this process leads. Losing leadership stops
 /// the host with exit code 1 so the pod restarts as a clean candidate, as controller-runtime does; so
-/// does any other end of the controllers that nobody asked for: a process that runs no controllers must
-/// not look alive.
+/// does any other end of the controllers or of an informer that nobody asked for: a process that runs no
+/// controllers, or runs them on a cache that no longer changes, must not look alive.
 /// </summary>
 public sealed class ControllerManager : BackgroundService
 {
@@ -38,6 +38,12 @@ public sealed class ControllerManager : BackgroundService
 
         using var informerStop = new CancellationTokenSource();
         var informerRuns = informers.Select(informer => Task.Run(() => informer.RunAsync(informerStop.Token), CancellationToken.None)).ToList();
+        var informersStopping = informerStop.Token;
+        foreach (var (informer, run) in informers.Zip(informerRuns))
+        {
+            _ = run.ContinueWith(ended => StopIfUnasked(informer, ended, informersStopping), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+
         try
         {
             var outcome = await election.RunAsync(
@@ -71,6 +77,21 @@ public sealed class ControllerManager : BackgroundService
                 logger.LogWarning(e, "An informer ended with an error during shutdown");
             }
         }
+    }
+
+    /// <summary>
+    /// An informer ends only when told to. One that ended otherwise (a fault) leaves its cache as it was for good, and
+    /// controllers would go on acting on it: stop the process, as for controllers that end unasked, so it restarts.
+    /// </summary>
+    private void StopIfUnasked(IInformer informer, Task ended, CancellationToken informerStop)
+    {
+        if (informerStop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        logger.LogCritical(ended.Exception?.GetBaseException(), "The informer of {Resource} stopped although no shutdown was requested; stopping the process so that it restarts", informer.Resource.DisplayName);
+        Exit();
     }
 
     private void Exit()

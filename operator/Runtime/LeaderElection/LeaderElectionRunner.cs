@@ -101,7 +101,7 @@ public sealed class LeaderElectionRunner
             await abort.CancelAsync().ConfigureAwait(false);
             await leading.CancelAsync().ConfigureAwait(false);
             await StopElectionAsync(electionStop, election).ConfigureAwait(false);
-            await IgnoreFailureAsync(work).ConfigureAwait(false);
+            await AwaitAbandonedWorkAsync(work).ConfigureAwait(false);
             return LeaderElectionOutcome.Lost;
         }
 
@@ -200,6 +200,43 @@ public sealed class LeaderElectionRunner
     {
         await electionStop.CancelAsync().ConfigureAwait(false);
         await IgnoreFailureAsync(election).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Gives the abandoned work a moment to end, then returns whether it did or not. Work that ignores its abort token (a
+    /// call that cannot be cancelled, a hung connection) would otherwise keep this process from reporting the loss, and so
+    /// from exiting: it would linger, live by its health check, while its stuck reconcile could still write next to the new
+    /// leader. Only the process's exit ends such work, so the wait is no longer than a standby still waits for the lease.
+    /// </summary>
+    private async Task AwaitAbandonedWorkAsync(Task work)
+    {
+        var grace = AbandonedWorkGrace;
+        try
+        {
+            await work.WaitAsync(grace, time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            logger.LogError("In-flight work did not stop within {Grace:F1} s of losing lease {Namespace}/{Lease}; stopping without it", grace.TotalSeconds, LeaseNamespace, options.LeaseName);
+            _ = work.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        catch (Exception)
+        {
+            // Cancellation or a failure of the work itself: it ended, which is all that matters now.
+        }
+    }
+
+    /// <summary>
+    /// How long abandoned work may take to end after a loss: what is left of the lease after the renew deadline (a standby
+    /// may take over from then on), at least one retry period.
+    /// </summary>
+    private TimeSpan AbandonedWorkGrace
+    {
+        get
+        {
+            var left = options.LeaseDuration - options.RenewDeadline;
+            return left > options.RetryPeriod ? left : options.RetryPeriod;
+        }
     }
 
     /// <summary>Hands the lease back so the next candidate need not wait for it to expire.</summary>

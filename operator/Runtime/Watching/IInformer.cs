@@ -15,6 +15,12 @@ public interface IInformer
     /// <summary>Why the first list has not succeeded yet (the last failure, as readiness reports it); null once synced or before any failure.</summary>
     string? SyncProblem { get; }
 
+    /// <summary>
+    /// After the first list: why the cache no longer follows the server (its lists and watches have failed for a while,
+    /// or it stopped running); null while it follows. Readiness reports it, as it reports <see cref="SyncProblem"/>.
+    /// </summary>
+    string? WatchProblem => null;
+
     Task WaitForSyncAsync(CancellationToken cancellationToken);
 
     Task RunAsync(CancellationToken cancellationToken);

@@ -24,6 +24,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     private readonly NamespaceFills<T> fills;
     private readonly ListWatchLoop<T> loop;
     private int running;
+    private string? stoppedBy;
 
     public Informer(KubernetesApiClient api, ResourceDescriptor resource, InformerOptions<T>? options, TimeProvider time, ILogger logger)
     {
@@ -52,6 +53,8 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
     public bool HasSynced => loop.HasSynced;
 
     public string? SyncProblem => loop.SyncProblem;
+
+    public string? WatchProblem => Volatile.Read(ref stoppedBy) ?? loop.WatchProblem;
 
     /// <summary>The resourceVersion the next watch resumes from (last event, bookmark or list).</summary>
     public string? LastResourceVersion => watch.LastResourceVersion;
@@ -84,6 +87,12 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Stopped while waiting for the scope's sources.
+        }
+        catch (Exception e)
+        {
+            // Not asked to stop: the cache stays as it was from now on, which readiness must say.
+            Volatile.Write(ref stoppedBy, $"the informer of {Resource.DisplayName} stopped: {e.GetType().Name}");
+            throw;
         }
         finally
         {

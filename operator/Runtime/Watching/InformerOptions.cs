@@ -67,6 +67,13 @@ public sealed record InformerOptions<T>
 
     public TimeSpan ReconnectCap { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long lists and watches may keep failing after the first list before the informer reports that its cache no
+    /// longer follows the server (<see cref="IInformer.WatchProblem"/>, and so <c>/readyz</c>). Shorter outages, which
+    /// the watch resumes from without loss (an API server restart), are not reported.
+    /// </summary>
+    public TimeSpan StaleAfter { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Adds the selectors to a list or watch query: both must ask for the same objects.</summary>
     internal void AppendSelectors(StringBuilder query)
     {

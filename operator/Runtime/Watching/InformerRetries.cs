@@ -27,13 +27,18 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
     }
 
     /// <summary>Why a list failed, for a condition: status code and reason only, as the server's message may quote objects.</summary>
-    public string ListProblem(Exception e) => e switch
+    public string ListProblem(Exception e) => Problem("listing", e);
+
+    /// <summary>Why a watch failed, told as <see cref="ListProblem"/> tells a list's failure.</summary>
+    public string WatchProblem(Exception e) => Problem("watching", e);
+
+    private string Problem(string doing, Exception e) => e switch
     {
         // The server's own words name the user, the verb and the resource: what a role is missing.
         KubernetesApiException { IsAccessDenied: true } api =>
-            $"listing {resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
-        KubernetesApiException api => $"listing {resource.DisplayName} failed: {(int)api.StatusCode} {api.Status?.Reason}",
-        _ => $"listing {resource.DisplayName} failed: {e.GetType().Name}",
+            $"{doing} {resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
+        KubernetesApiException api => $"{doing} {resource.DisplayName} failed: {(int)api.StatusCode} {(api.Status?.Reason is { Length: > 0 } reason ? reason : api.StatusCode)}",
+        _ => $"{doing} {resource.DisplayName} failed: {e.GetType().Name}",
     };
 
     /// <summary>

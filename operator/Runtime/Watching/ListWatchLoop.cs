@@ -29,12 +29,41 @@ internal sealed class ListWatchLoop<T>(
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
 
+    /// <summary>The value of <see cref="failingSince"/> while the list and watch follow the server.</summary>
+    private const long NotFailing = long.MinValue;
+
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? lastListProblem;
+
+    /// <summary>When the failures in a row began (a timestamp of the loop's clock), and the last of them.</summary>
+    private long failingSince = NotFailing;
+    private string? lastFailure;
 
     public bool HasSynced => synced.Task.IsCompleted;
 
     public string? SyncProblem => HasSynced ? null : Volatile.Read(ref lastListProblem);
+
+    /// <summary>
+    /// After the first list: why the cache no longer follows the server, once its lists and watches have failed for
+    /// <see cref="InformerOptions{T}.StaleAfter"/> without one getting through (a role that lost watch, a server that keeps
+    /// refusing); null while they get through, and during shorter outages, which the watch resumes from.
+    /// </summary>
+    public string? WatchProblem
+    {
+        get
+        {
+            var since = Interlocked.Read(ref failingSince);
+            if (since == NotFailing || !HasSynced)
+            {
+                return null;
+            }
+
+            var failing = time.GetElapsedTime(since);
+            return failing >= options.StaleAfter
+                ? $"not following the server for {failing.TotalSeconds:F0} s: {Volatile.Read(ref lastFailure)}"
+                : null;
+        }
+    }
 
     public Task WaitForSyncAsync(CancellationToken cancellationToken) => synced.Task.WaitAsync(cancellationToken);
 
@@ -60,7 +89,7 @@ internal sealed class ListWatchLoop<T>(
                 }
 
                 watchStarted = time.GetTimestamp();
-                var delivered = await watch.WatchAsync(cancellationToken).ConfigureAwait(false);
+                var delivered = await watch.WatchAsync(Following, cancellationToken).ConfigureAwait(false);
                 metrics.WatchRestart("timeout");
                 if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
                 {
@@ -107,6 +136,7 @@ internal sealed class ListWatchLoop<T>(
                     options.ListFailed?.Invoke(retries.ListProblem(e));
                 }
 
+                Failed(needList ? retries.ListProblem(e) : retries.WatchProblem(e));
                 var pause = e.RetryAfter is { } asked && asked > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(asked.Ticks, MaxRetryAfter.Ticks)) : DefaultRetryAfter;
                 metrics.WatchRestart("throttled");
                 logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", resource.DisplayName, pause, e.Status?.Message);
@@ -121,13 +151,28 @@ internal sealed class ListWatchLoop<T>(
                 {
                     var problem = retries.ListProblem(e);
                     Volatile.Write(ref lastListProblem, problem);
+                    Failed(problem);
                     options.ListFailed?.Invoke(problem);
+                }
+                else
+                {
+                    Failed(retries.WatchProblem(e));
                 }
 
                 retries.LogFailure(e, needList ? "List" : "Watch", null, failures, delay);
                 await retries.DelayAsync(delay, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>A list or watch got through: the cache follows the server again.</summary>
+    private void Following() => Interlocked.Exchange(ref failingSince, NotFailing);
+
+    /// <summary>A list or watch failed: the first failure in a row starts the clock of <see cref="WatchProblem"/>.</summary>
+    private void Failed(string problem)
+    {
+        Volatile.Write(ref lastFailure, problem);
+        Interlocked.CompareExchange(ref failingSince, time.GetTimestamp(), NotFailing);
     }
 
     /// <summary>Whether the watch that just failed (null: the list failed) had run long enough to count as healthy.</summary>
@@ -155,6 +200,7 @@ internal sealed class ListWatchLoop<T>(
             fills.ListStored();
         }
 
+        Following();
         synced.TrySetResult();
         logger.LogInformation("Listed {Count} {Resource} at resourceVersion {ResourceVersion}", listed.Count, resource.DisplayName, resourceVersion);
     }

@@ -42,8 +42,11 @@ internal sealed class WatchStream<T>(
         set => Volatile.Write(ref lastResourceVersion, value);
     }
 
-    /// <summary>Watches until the server ends the stream; returns whether any event arrived.</summary>
-    public async Task<bool> WatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Watches until the server ends the stream; returns whether any event arrived. <paramref name="opened"/> is told when
+    /// the server has accepted the watch, before its first event.
+    /// </summary>
+    public async Task<bool> WatchAsync(Action opened, CancellationToken cancellationToken)
     {
         var timeoutSeconds = (int)Math.Max(1, Math.Round(options.WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble())));
         var query = new StringBuilder("?watch=true&allowWatchBookmarks=true&timeoutSeconds=").Append(timeoutSeconds);
@@ -59,6 +62,7 @@ internal sealed class WatchStream<T>(
         try
         {
             using var response = await requests.WatchAsync(query.ToString(), linked.Token).ConfigureAwait(false);
+            opened();
             var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {

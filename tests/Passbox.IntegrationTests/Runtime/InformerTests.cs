@@ -1,9 +1,13 @@
 using System.Text;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Health;
+using Passbox.Operator.Runtime.LeaderElection;
 using Passbox.Operator.Runtime.Metrics;
 using Passbox.Operator.Runtime.Watching;
 using Xunit.Abstractions;
@@ -196,6 +200,71 @@ public sealed class InformerTests(ControlPlaneFixture controlPlane, ITestOutputH
         finally
         {
             await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(crd.Metadata.Name);
+        }
+    }
+
+    [Fact]
+    public async Task Readiness_is_lost_while_the_resource_cannot_be_watched_and_comes_back_when_it_can()
+    {
+        // The CRD is removed under a running operator (a chart uninstall that takes the CRDs, say): every list and watch
+        // answers 404 from then on, and the cache stays as it was.
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var group = $"g{suffix}.test.passbox.dev";
+        var crd = ControlPlaneTestCrd.Build(group, "gadgets", "Gadget");
+        await controlPlane.ApplyCrdAsync(crd);
+        var resource = new ResourceDescriptor(group, ControlPlaneTestCrd.Version, "gadgets", "Gadget");
+        var informer = Informer(controlPlane.CreateOperatorApi(), resource, new InformerOptions<Widget>
+        {
+            StaleAfter = TimeSpan.FromSeconds(3),
+            ReconnectInitial = TimeSpan.FromMilliseconds(200),
+            ReconnectCap = TimeSpan.FromSeconds(1),
+        });
+        var readiness = new RuntimeReadinessCheck(
+            [informer],
+            new LeaderElectionRunner(controlPlane.Admin, new LeaderElectionOptions { Enabled = false }, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance));
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        try
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15));
+            (await readiness.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Healthy);
+
+            await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(crd.Metadata.Name);
+            await EventuallyAsync(() => informer.WatchProblem is not null, TimeSpan.FromSeconds(30), "the informer says it no longer follows the server");
+            var lost = await readiness.CheckHealthAsync(new HealthCheckContext());
+            output.WriteLine($"While the CRD is gone: {lost.Description}");
+            lost.Status.Should().Be(HealthStatus.Unhealthy);
+            lost.Description.Should().Contain(resource.DisplayName).And.Contain("404");
+
+            await EventuallyAsync(() => CrdGone(crd.Metadata.Name), TimeSpan.FromSeconds(30), "the CRD's deletion completes");
+            await controlPlane.ApplyCrdAsync(ControlPlaneTestCrd.Build(group, "gadgets", "Gadget"));
+            await EventuallyAsync(() => informer.WatchProblem is null, TimeSpan.FromSeconds(30), "the watch gets through once the resource is served again");
+            (await readiness.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Healthy);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run;
+            try
+            {
+                await controlPlane.Admin.ApiextensionsV1.DeleteCustomResourceDefinitionAsync(crd.Metadata.Name);
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+            }
+        }
+    }
+
+    private bool CrdGone(string name)
+    {
+        try
+        {
+            controlPlane.Admin.ApiextensionsV1.ReadCustomResourceDefinition(name);
+            return false;
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return true;
         }
     }
 

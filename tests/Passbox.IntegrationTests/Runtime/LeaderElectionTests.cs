@@ -96,6 +96,27 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
         (await ReadLeaseSpecAsync(ns.Name))!.HolderIdentity.Should().Be("thief", "a lost lease is not released: it is not ours");
     }
 
+    [Fact]
+    public async Task A_leader_whose_lease_is_taken_reports_the_loss_even_when_its_work_cannot_be_cancelled()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("lease");
+        var options = Options(ns.Name, "leader") with { RenewDeadline = TimeSpan.FromSeconds(3) };
+        var leader = new Candidate(controlPlane, options);
+        leader.Start(ignoringEveryStop: true);
+        await EventuallyAsync(() => leader.Leading, because: "a lone candidate acquires the lease");
+
+        await StealLeaseAsync(ns.Name, "thief");
+
+        // Lost at the renew deadline; the stuck work gets what is left of the lease (7 s here), then the loss is reported
+        // so that the process exits and ends that work. Before, the runner waited for the work for ever.
+        var lost = Stopwatch.StartNew();
+        (await leader.Run.WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(LeaderElectionOutcome.Lost);
+        output.WriteLine($"Loss reported {lost.ElapsedMilliseconds} ms after the lease was taken, the work still stuck");
+        leader.Leading.Should().BeTrue("the work never ended: only the process's exit ends it");
+        leader.Election.State.Should().Be(LeadershipState.Lost);
+        leader.Unstick();
+    }
+
     private static LeaderElectionOptions Options(string leaseNamespace, string identity) => new()
     {
         LeaseNamespace = leaseNamespace,
@@ -132,6 +153,7 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
     private sealed class Candidate
     {
         private readonly CancellationTokenSource stop = new();
+        private readonly CancellationTokenSource stuck = new();
         private Task<LeaderElectionOutcome>? run;
 
         public Candidate(ControlPlaneFixture controlPlane, LeaderElectionOptions options)
@@ -157,15 +179,16 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
 
         /// <summary>
         /// Work that ends when asked to stop, or, when <paramref name="ignoringGracefulStop"/>, like a reconcile in the
-        /// middle of a database call: only the abort token ends it early.
+        /// middle of a database call: only the abort token ends it early; when <paramref name="ignoringEveryStop"/>, like a
+        /// call that honours no token: only <see cref="Unstick"/> ends it.
         /// </summary>
-        public void Start(bool ignoringGracefulStop = false) => run = Election.RunAsync(
+        public void Start(bool ignoringGracefulStop = false, bool ignoringEveryStop = false) => run = Election.RunAsync(
             async (stopping, abort) =>
             {
                 Leading = true;
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, ignoringGracefulStop ? abort : stopping);
+                    await Task.Delay(Timeout.Infinite, ignoringEveryStop ? stuck.Token : ignoringGracefulStop ? abort : stopping);
                 }
                 catch (OperationCanceledException)
                 {
@@ -178,6 +201,9 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
                 }
             },
             stop.Token);
+
+        /// <summary>Ends work started <c>ignoringEveryStop</c>, as the process's exit would.</summary>
+        public void Unstick() => stuck.Cancel();
 
         public async Task StopAsync()
         {

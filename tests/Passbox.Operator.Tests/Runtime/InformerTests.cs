@@ -1,9 +1,12 @@
 using System.Net;
 using k8s;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Health;
+using Passbox.Operator.Runtime.LeaderElection;
 using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Tests.Runtime;
@@ -68,6 +71,72 @@ public sealed class InformerTests
         await stop.CancelAsync();
         endWatch.SetResult();
         await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Readiness_says_so_when_the_watch_keeps_failing_after_the_first_list_and_recovers_with_it()
+    {
+        // A role that lost watch (or a conversion webhook that is down) refuses every watch after the first list: the cache
+        // stays as it was while reconciles go on acting on it. Readiness said Ready all along.
+        var refusing = true;
+        var openWatch = new System.IO.Pipelines.Pipe();
+        var calls = 0;
+        var server = new FakeApiServer(request =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                return List("20", Widget.Create("a", "10"));
+            }
+
+            if (Volatile.Read(ref refusing))
+            {
+                return FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "widgets is forbidden: User passbox cannot watch resource widgets");
+            }
+
+            // Accepted, and open until the test ends: no event, as on a quiet cluster.
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(openWatch.Reader.AsStream()) };
+        });
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns" }, time, NullLogger.Instance);
+        var readiness = new RuntimeReadinessCheck(
+            [informer],
+            new LeaderElectionRunner(server.CreateClient().Typed, new LeaderElectionOptions { Enabled = false }, time, NullLogger<LeaderElectionRunner>.Instance));
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        try
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Any(r => r.IsWatch));
+            (await readiness.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Healthy, "one refused watch is no outage yet");
+
+            // The watch is retried with backoff (up to 30 s) for a minute: still refused.
+            await AdvanceUntilAsync(() => informer.WatchProblem is not null, TimeSpan.FromMinutes(2));
+            var failing = await readiness.CheckHealthAsync(new HealthCheckContext());
+            failing.Status.Should().Be(HealthStatus.Unhealthy);
+            failing.Description.Should().Contain("widgets").And.Contain("watching").And.Contain("403").And.Contain("cannot watch resource");
+
+            // The role is mended: the next watch gets through, and the cache follows the server again.
+            Volatile.Write(ref refusing, false);
+            await AdvanceUntilAsync(() => informer.WatchProblem is null, TimeSpan.FromMinutes(1));
+            (await readiness.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Healthy);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await openWatch.Writer.CompleteAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    /// <summary>Moves the fake clock a second at a time, letting the informer's retries run, until the condition holds.</summary>
+    private async Task AdvanceUntilAsync(Func<bool> condition, TimeSpan limit)
+    {
+        for (var advanced = TimeSpan.Zero; !condition() && advanced < limit; advanced += TimeSpan.FromSeconds(1))
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(5);
+        }
+
+        condition().Should().BeTrue();
     }
 
     [Fact]

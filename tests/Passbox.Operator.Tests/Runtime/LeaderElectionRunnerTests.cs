@@ -68,6 +68,42 @@ public sealed class LeaderElectionRunnerTests
     }
 
     [Fact]
+    public async Task A_lost_lease_is_reported_even_when_the_in_flight_work_ignores_the_abort()
+    {
+        var lease = new FakeLease();
+        var runner = new LeaderElectionRunner(lease.Client, Options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        using var endOfTest = new CancellationTokenSource();
+        var run = runner.RunAsync(
+            async (stopping, abort) =>
+            {
+                leading.TrySetResult();
+
+                // A reconcile stuck in a call that honours no token: only the end of the process ends it.
+                await Task.Delay(Timeout.Infinite, endOfTest.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            },
+            stop.Token);
+        try
+        {
+            await leading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            lease.Failing = true;
+
+            // Lost after the renew deadline (1 s); the stuck work gets what is left of the lease (2 s), no more. Waiting for
+            // it for ever kept the process from exiting: alive by its health check, a stuck reconcile beside the new leader.
+            var outcome = await run.WaitAsync(TimeSpan.FromSeconds(10));
+            outcome.Should().Be(LeaderElectionOutcome.Lost);
+            runner.State.Should().Be(LeadershipState.Lost);
+        }
+        finally
+        {
+            await endOfTest.CancelAsync();
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    [Fact]
     public async Task A_lost_lease_is_not_renewed_again_when_the_API_server_answers_after_the_loss()
     {
         var lease = new FakeLease();
