@@ -38,6 +38,9 @@ public sealed partial class CredentialPipeline(
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
         memory.StatusLags(CheckMemory.KeyOf(credential), status.LastAttempted, status.AttemptedRevision, time.GetUtcNow());
 
+    /// <summary>The status this pass computed was not written (see <see cref="CheckMemory.NotWritten"/>).</summary>
+    public void StatusNotWritten(IKubernetesObject<V1ObjectMeta> credential) => memory.NotWritten(CheckMemory.KeyOf(credential));
+
     /// <summary>Forgets a deleted credential.</summary>
     public void Forget(IKubernetesObject<V1ObjectMeta> credential)
     {

@@ -350,6 +350,29 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     }
 
     [Fact]
+    public async Task A_credential_fixed_while_its_check_hangs_is_checked_with_the_fix_as_soon_as_that_check_ends()
+    {
+        await using var path = TcpForwarder.Start(mariaDb.Host, mariaDb.Port);
+        path.Stall();
+        var user = await NewUserAsync(Unique("edit_"));
+        await kit.CreateSecretAsync("edit-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("edit", ClusterEngine.MySQL, user.LoginName, "edit-input", s => s.Endpoint.Port = path.Port));
+
+        // The first check waits on a host that never answers (validation.timeout 3s); the user fixes the port meanwhile.
+        await ClusterTestKit.EventuallyAsync(() => Task.FromResult(path.OpenConnections), open => open > 0, "the check to wait on the hanging host");
+        await kit.PatchAsync<ClusterCredential>("edit", new { spec = new { endpoint = new { port = mariaDb.Port } } });
+
+        // The status that check computed is for a spec that is gone, and is not written. The new spec is checked at
+        // once, not after the operator waited for that unwritten status to reach its cache.
+        await ClusterTestKit.EventuallyAsync(() => Task.FromResult(path.OpenConnections), open => open == 0, "the hung check to give up", TimeSpan.FromSeconds(15));
+        var gaveUp = System.Diagnostics.Stopwatch.StartNew();
+        await kit.WaitForConditionAsync<ClusterCredential>("edit", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(20));
+        gaveUp.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2.5),
+            "the fix is checked as soon as the check of the old spec ends (it used to wait 5 s more for a status write that never came)");
+        ClusterTestKit.Decode((await kit.TryGetSecretAsync("edit"))!)["port"].Should().Be(mariaDb.Port.ToString(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task A_bad_new_password_after_a_good_one_keeps_the_last_good_Secret()
     {
         var user = await NewUserAsync(Unique("keep_"));
