@@ -222,6 +222,10 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         var failed = await kit.WaitForConditionAsync<ClusterCredential>("bad", ConditionTypes.Validated, "False", "AuthenticationFailed");
         failed.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be("AuthenticationFailed");
         failed.Status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Reason.Should().Be(ConditionReasons.WaitingForValidation);
+        // Where to fix it, and that a password changed on the server alone is not looked at again for an interval.
+        failed.Status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should()
+            .Contain($"Secret {run.Namespace}/bad-input key \"password\" (spec.passwordSecretRef)")
+            .And.Contain("validation.interval (1h)");
 
         // Reconciles triggered by edits that do not change the login must not log in again.
         for (var i = 0; i < 3; i++)
