@@ -66,8 +66,7 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     /// <summary>A deletion whose drop was refused at the admin's login, and the admin has passed a check since.</summary>
     private bool DropMayNowPass(ClusterCredential dependent, Func<ClusterCredential, DateTimeOffset?>? dropRefusedAt) =>
         dependent.Metadata.DeletionTimestamp is not null
-        && dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.DeletionBlocked) is
-            { Status: "True", Reason: Connectors.ValidationReasons.AdminAuthenticationFailed }
+        && dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: Connectors.ValidationReasons.AdminAuthenticationFailed }
         && dropRefusedAt?.Invoke(dependent) is { } refused
         && ValidatedSince(dependent) is { } validated
         && validated > refused;
