@@ -642,8 +642,8 @@ public sealed partial class CredentialPipeline(
         var already = conditions.Says(ConditionTypes.Validated, ConditionReasons.SourceSecretMissing, problems);
         conditions.Set(ConditionTypes.Validated, false, ConditionReasons.SourceSecretMissing, problems);
         conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SourceSecretMissing, status.PublishedRevision is null
-            ? "nothing is published until the source Secret exists and a check succeeds"
-            : $"keeping Secret {status.SecretName} from the last successful check until the source Secret is back");
+            ? $"nothing is published until the source Secret holds the value (see Validated: {problems}) and a check succeeds"
+            : $"keeping Secret {status.SecretName} from the last successful check until the source Secret holds the value again (see Validated: {problems})");
         conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SourceSecretMissing, problems);
         if (!already)
         {

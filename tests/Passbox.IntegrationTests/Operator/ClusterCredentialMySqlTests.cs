@@ -437,7 +437,15 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         var missing = await kit.WaitForConditionAsync<ClusterCredential>("late", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
         missing.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Message.Should().Contain("late-input").And.Contain("password");
 
-        await kit.CreateSecretAsync("late-input", new Dictionary<string, string> { ["password"] = user.Password });
+        // Created with the password under another key: SecretSynced says what is missing, not that the Secret is.
+        await kit.CreateSecretAsync("late-input", new Dictionary<string, string> { ["pass"] = user.Password });
+        var keyMissing = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("late"),
+            c => c!.Status?.Conditions?.Find(x => x.Type == ConditionTypes.Validated)?.Message.Contains("no non-empty key", StringComparison.Ordinal) == true,
+            "the missing key to be reported");
+        keyMissing!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Message.Should()
+            .Contain("has no non-empty key \"password\" (keys: pass)").And.NotContain("until the source Secret exists");
+
+        await kit.SetSecretValueAsync("late-input", "password", user.Password);
         await kit.WaitForConditionAsync<ClusterCredential>("late", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(15));
     }
 
