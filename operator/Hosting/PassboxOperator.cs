@@ -207,8 +207,11 @@ public static class PassboxOperator
         controller.Watches(primary, admins.DeletingAdminOf, echoesOfOwnWrites: false);
 
         // An admin turning Ready, or passing a check with a fixed password (by this process's own status write: never
-        // skipped as an echo), wakes the credentials whose check failed waiting for it or at its refused login.
-        controller.Watches(primary, admins.WaitingOn, echoesOfOwnWrites: false);
+        // skipped as an echo), wakes the credentials whose check (or deletion's drop) failed waiting for it or at its
+        // refused login.
+        var releaseRetries = sp.GetRequiredService<ReleaseRetries>();
+        controller.Watches(primary, admin => admins.WaitingOn(admin, dependent => releaseRetries.AdminLoginRefusedAt(CheckMemory.KeyOf(dependent))),
+            echoesOfOwnWrites: false);
     }
 
     private static PartialObjectMetadata Identity(PartialObjectMetadata secret) => SourceSecretCache.Identity(secret.Metadata);

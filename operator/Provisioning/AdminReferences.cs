@@ -42,12 +42,14 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     /// The credentials whose last check failed because <paramref name="admin"/> was not Ready, or because the server
     /// refused its login, once it is Ready: they are checked again at once when what they wait for has happened since
     /// (see <see cref="WaitOverSince"/>) rather than when their backoff or interval ends, minutes away. So are deletions
-    /// that wait for the admin to turn Ready to drop their users (retried with backoff otherwise). A deletion whose drop
-    /// the server refused at the admin's login is not: every pass of a deletion tries the drop again, with no time to
-    /// compare, so each change of the admin would be one more refused login. Dependents that wait for nothing are not
-    /// woken by their admin's changes.
+    /// that wait for the admin to turn Ready to drop their users (retried with backoff otherwise), and deletions whose
+    /// drop the server refused at the admin's login once the admin passed a check after that refusal
+    /// (<paramref name="dropRefusedAt"/>, exact; a fixed password in its Secret brings that check). Every pass of a
+    /// deletion tries the drop again, so without such a time to compare (after a restart) a deletion is not woken: each
+    /// change of the admin would be one more refused login. Dependents that wait for nothing are not woken by their
+    /// admin's changes.
     /// </summary>
-    public IEnumerable<ObjectKey> WaitingOn(ClusterCredential admin)
+    public IEnumerable<ObjectKey> WaitingOn(ClusterCredential admin, Func<ClusterCredential, DateTimeOffset?>? dropRefusedAt = null)
     {
         ArgumentNullException.ThrowIfNull(admin);
         var meta = admin.Metadata;
@@ -57,8 +59,17 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
         }
 
         return credentials.Cache.KeysByIndex(IndexName, $"{meta.NamespaceProperty}/{meta.Name}")
-            .Where(key => key.Name != meta.Name && credentials.Cache.Get(key) is { } dependent && WaitsForAdmin(dependent));
+            .Where(key => key.Name != meta.Name && credentials.Cache.Get(key) is { } dependent
+                && (WaitsForAdmin(dependent) || DropMayNowPass(dependent, dropRefusedAt)));
     }
+
+    /// <summary>A deletion whose drop was refused at the admin's login, and the admin has passed a check since.</summary>
+    private bool DropMayNowPass(ClusterCredential dependent, Func<ClusterCredential, DateTimeOffset?>? dropRefusedAt) =>
+        dependent.Metadata.DeletionTimestamp is not null
+        && dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: Connectors.ValidationReasons.AdminAuthenticationFailed }
+        && dropRefusedAt?.Invoke(dependent) is { } refused
+        && ValidatedSince(dependent) is { } validated
+        && validated > refused;
 
     /// <summary>
     /// When what a check of <paramref name="dependent"/> that failed with <paramref name="reason"/> waited for on its

@@ -233,6 +233,14 @@ public sealed class UserProvisioner(
         }
 
         var outcome = await UserAdmins[ClusterCredentialKind.MapEngine(spec.Engine)].DropUserAsync(login, username, ct);
+        if (outcome.Reason == ValidationReasons.AdminAuthenticationFailed)
+        {
+            return new ReleaseResult(false, outcome.Reason,
+                $"cannot drop user '{username}' {outcome.Message.TrimEnd().TrimEnd('.')}. Fix the login of admin ClusterCredential " +
+                $"{admin.CredentialName} (the password or API key in its Secret): the drop is tried again as soon as the admin credential " +
+                "passes a check with it", interval);
+        }
+
         if (!outcome.Succeeded)
         {
             return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}", interval);

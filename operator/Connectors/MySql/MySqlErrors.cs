@@ -43,11 +43,19 @@ internal static class MySqlErrors
         (MySqlErrorCode)1040, (MySqlErrorCode)1203, (MySqlErrorCode)1226, (MySqlErrorCode)3032,
     ];
 
-    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null)
+    /// <param name="exception">What the driver threw.</param>
+    /// <param name="login">The login tried.</param>
+    /// <param name="engine">The engine it was tried on.</param>
+    /// <param name="timedOut">Whether the check's time ran out.</param>
+    /// <param name="certificateFailure">Why the server's certificate was not trusted, when it was not.</param>
+    /// <param name="unreachable">Why a connection could not be made, when the driver does not say (see <see cref="ConnectFailureDiagnosis"/>).</param>
+    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure = null, string? unreachable = null)
     {
         ArgumentNullException.ThrowIfNull(exception);
         ArgumentNullException.ThrowIfNull(login);
-        var (reason, message) = Classify(exception, login, engine, timedOut, certificateFailure);
+        var (reason, message) = unreachable is not null && !timedOut
+            ? (ValidationReasons.Unreachable, $"Cannot connect to {login.Endpoint}: {unreachable}.")
+            : Classify(exception, login, engine, timedOut, certificateFailure);
         return SecretRedaction.Failure(reason, message, login);
     }
 

@@ -59,6 +59,13 @@ internal static class MySqlProtocol
         return builder;
     }
 
+    /// <summary>The driver's "cannot connect" that says nothing of why (see <see cref="ConnectFailureDiagnosis"/>).</summary>
+    private static bool IsBareConnectFailure(Exception ex) =>
+        ex is MySqlException { ErrorCode: MySqlErrorCode.UnableToConnectToHost, InnerException: null } connect
+        && !connect.Message.Contains("Timeout", StringComparison.OrdinalIgnoreCase)
+        && !connect.Message.Contains("SSL", StringComparison.Ordinal)
+        && !connect.Message.Contains("TLS", StringComparison.Ordinal);
+
     public static async Task<ValidationOutcome> ValidateAsync(DatabaseLogin login, DatabaseEngine engine, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(login);
@@ -115,7 +122,10 @@ internal static class MySqlProtocol
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return failed(MySqlErrors.ToOutcome(ex, login, engine, timeout.IsCancellationRequested, certificates.LastFailure));
+            var unreachable = IsBareConnectFailure(ex) && !timeout.IsCancellationRequested
+                ? await ConnectFailureDiagnosis.DescribeAsync(login.Host, login.Port, timeout.Token)
+                : null;
+            return failed(MySqlErrors.ToOutcome(ex, login, engine, timeout.IsCancellationRequested, certificates.LastFailure, unreachable));
         }
     }
 }

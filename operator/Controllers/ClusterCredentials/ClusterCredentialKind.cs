@@ -37,8 +37,8 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
         return new CheckSchedule(spec.Interval, spec.Timeout, spec.ValidationDisabled ? "spec.validation.disabled is true" : null);
     }
 
-    public Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct) =>
-        connectors.ValidateAsync(MapEngine(credential.Spec.Engine), Login(credential, sources), ct);
+    public async Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct) =>
+        RefusedLoginHint.Add(await connectors.ValidateAsync(MapEngine(credential.Spec.Engine), Login(credential, sources), ct), credential);
 
     /// <summary>The login the credential describes, with the values read from its Secrets.</summary>
     public static DatabaseLogin Login(ClusterCredential credential, SourceValues sources)

@@ -66,6 +66,21 @@ public sealed class CheckMemory
             _ => new Entry(check, written ? WrittenCheck.Of(check) : null),
             (_, old) => new Entry(check, written ? WrittenCheck.Of(check) : old.Written));
 
+    /// <summary>
+    /// The pass that ran the last check wrote no status (the spec changed while it ran, or its copy was behind an earlier
+    /// write): no write of that check is on its way to the cache, so the next pass must not wait for one
+    /// (<see cref="StatusLags"/>). Waiting would hold the check of the new spec back by <see cref="CacheLagAllowance"/>,
+    /// with a pass every <c>CacheLagRetry</c>. What the check found stays remembered: a failure is shown from memory,
+    /// not tried again, and a success of other inputs than the status shows is checked again (<see cref="Newest"/>).
+    /// </summary>
+    public void NotWritten(string uid)
+    {
+        if (checks.TryGetValue(uid, out var entry) && entry.Written is not null)
+        {
+            checks.TryUpdate(uid, entry with { Written = null }, entry);
+        }
+    }
+
     /// <summary>When this process first looked at the object; the first call fixes it.</summary>
     public DateTimeOffset FirstSeen(string uid, DateTimeOffset now) => firstSeen.GetOrAdd(uid, now);
 

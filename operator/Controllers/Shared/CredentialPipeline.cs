@@ -38,6 +38,9 @@ public sealed partial class CredentialPipeline(
     public bool StatusLags(IKubernetesObject<V1ObjectMeta> credential, CredentialStatus status) =>
         memory.StatusLags(CheckMemory.KeyOf(credential), status.LastAttempted, status.AttemptedRevision, time.GetUtcNow());
 
+    /// <summary>The status this pass computed was not written (see <see cref="CheckMemory.NotWritten"/>).</summary>
+    public void StatusNotWritten(IKubernetesObject<V1ObjectMeta> credential) => memory.NotWritten(CheckMemory.KeyOf(credential));
+
     /// <summary>Forgets a deleted credential.</summary>
     public void Forget(IKubernetesObject<V1ObjectMeta> credential)
     {
@@ -639,8 +642,8 @@ public sealed partial class CredentialPipeline(
         var already = conditions.Says(ConditionTypes.Validated, ConditionReasons.SourceSecretMissing, problems);
         conditions.Set(ConditionTypes.Validated, false, ConditionReasons.SourceSecretMissing, problems);
         conditions.Set(ConditionTypes.SecretSynced, false, ConditionReasons.SourceSecretMissing, status.PublishedRevision is null
-            ? "nothing is published until the source Secret exists and a check succeeds"
-            : $"keeping Secret {status.SecretName} from the last successful check until the source Secret is back");
+            ? $"nothing is published until the source Secret holds the value (see Validated: {problems}) and a check succeeds"
+            : $"keeping Secret {status.SecretName} from the last successful check until the source Secret holds the value again (see Validated: {problems})");
         conditions.Set(ConditionTypes.Ready, false, ConditionReasons.SourceSecretMissing, problems);
         if (!already)
         {

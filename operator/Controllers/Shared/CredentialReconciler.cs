@@ -86,6 +86,13 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         // pass's write (a check, a publish); writing over it would undo that, and the credential would describe inputs
         // it no longer has. The pass is then repeated from a fresher copy, with backoff, should the cache stay behind.
         var written = await statusWriter.WriteAsync(current, fresh => ReferenceEquals(fresh, entity) || StatusJson(fresh) == basis ? status : null, cancellationToken);
+        if (written is StatusWriteResult.Outdated or StatusWriteResult.Superseded)
+        {
+            // A check this pass ran is not in the status: the next pass (of the new spec, say one edited while a check hung
+            // on an unreachable host) must not wait for its write to reach the cache.
+            pipeline.StatusNotWritten(current);
+        }
+
         if (written == StatusWriteResult.Outdated)
         {
             return ReconcileResult.Backoff;

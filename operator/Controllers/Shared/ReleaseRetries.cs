@@ -24,12 +24,30 @@ public sealed class ReleaseRetries(TimeProvider time)
     public static readonly TimeSpan IntervalWhenUnset = TimeSpan.FromMinutes(10);
 
     private readonly ConcurrentDictionary<string, int> transientFailures = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> adminLoginRefusals = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// When the last attempt to drop the user of the credential keyed <paramref name="key"/> was refused at the
+    /// administrator's login, exactly; null when the last attempt failed otherwise, or none failed in this process. An
+    /// admin credential that passed a check after that time holds a login that works: the drop is tried again at once
+    /// (<c>AdminReferences.WaitingOn</c>), once per such check, instead of after the admin's interval.
+    /// </summary>
+    public DateTimeOffset? AdminLoginRefusedAt(string key) => adminLoginRefusals.TryGetValue(key, out var at) ? at : null;
 
     /// <summary>Records a failed attempt to drop the user of the credential keyed <paramref name="key"/>; returns when to try again.</summary>
     public TimeSpan After(string key, ReleaseResult failure)
     {
         ArgumentNullException.ThrowIfNull(failure);
         var interval = failure.RetryInterval is { } set && set > TimeSpan.Zero ? set : IntervalWhenUnset;
+        if (failure.Reason == Connectors.ValidationReasons.AdminAuthenticationFailed)
+        {
+            adminLoginRefusals[key] = time.GetUtcNow();
+        }
+        else
+        {
+            adminLoginRefusals.TryRemove(key, out _);
+        }
+
         if (!ValidationPlanner.IsTransient(failure.Reason))
         {
             transientFailures.TryRemove(key, out _);
@@ -42,7 +60,11 @@ public sealed class ReleaseRetries(TimeProvider time)
     }
 
     /// <summary>Forgets a credential whose user was dropped (or kept), or that is gone.</summary>
-    public void Forget(string key) => transientFailures.TryRemove(key, out _);
+    public void Forget(string key)
+    {
+        transientFailures.TryRemove(key, out _);
+        adminLoginRefusals.TryRemove(key, out _);
+    }
 
     /// <summary>Forgets every credential of <paramref name="primary"/> once it is gone, also one whose finalizer was removed by hand.</summary>
     public IDisposable ForgetDeleted<T>(IInformer<T> primary)

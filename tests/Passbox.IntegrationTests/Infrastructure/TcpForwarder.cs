@@ -53,6 +53,18 @@ public sealed class TcpForwarder : IAsyncDisposable
         }
     }
 
+    /// <summary>Connections open through the port now (while stalled: clients still waiting for an answer).</summary>
+    public int OpenConnections
+    {
+        get
+        {
+            lock (open)
+            {
+                return open.Count / 2;
+            }
+        }
+    }
+
     /// <summary>New connections are accepted and held open, never answered, until <see cref="Restore"/>.</summary>
     public void Stall() => stalled = true;
 

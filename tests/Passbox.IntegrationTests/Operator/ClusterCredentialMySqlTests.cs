@@ -222,6 +222,10 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         var failed = await kit.WaitForConditionAsync<ClusterCredential>("bad", ConditionTypes.Validated, "False", "AuthenticationFailed");
         failed.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be("AuthenticationFailed");
         failed.Status.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Reason.Should().Be(ConditionReasons.WaitingForValidation);
+        // Where to fix it, and that a password changed on the server alone is not looked at again for an interval.
+        failed.Status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Message.Should()
+            .Contain($"Secret {run.Namespace}/bad-input key \"password\" (spec.passwordSecretRef)")
+            .And.Contain("validation.interval (1h)");
 
         // Reconciles triggered by edits that do not change the login must not log in again.
         for (var i = 0; i < 3; i++)
@@ -350,6 +354,29 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
     }
 
     [Fact]
+    public async Task A_credential_fixed_while_its_check_hangs_is_checked_with_the_fix_as_soon_as_that_check_ends()
+    {
+        await using var path = TcpForwarder.Start(mariaDb.Host, mariaDb.Port);
+        path.Stall();
+        var user = await NewUserAsync(Unique("edit_"));
+        await kit.CreateSecretAsync("edit-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await kit.CreateAsync(Credential("edit", ClusterEngine.MySQL, user.LoginName, "edit-input", s => s.Endpoint.Port = path.Port));
+
+        // The first check waits on a host that never answers (validation.timeout 3s); the user fixes the port meanwhile.
+        await ClusterTestKit.EventuallyAsync(() => Task.FromResult(path.OpenConnections), open => open > 0, "the check to wait on the hanging host");
+        await kit.PatchAsync<ClusterCredential>("edit", new { spec = new { endpoint = new { port = mariaDb.Port } } });
+
+        // The status that check computed is for a spec that is gone, and is not written. The new spec is checked at
+        // once, not after the operator waited for that unwritten status to reach its cache.
+        await ClusterTestKit.EventuallyAsync(() => Task.FromResult(path.OpenConnections), open => open == 0, "the hung check to give up", TimeSpan.FromSeconds(15));
+        var gaveUp = System.Diagnostics.Stopwatch.StartNew();
+        await kit.WaitForConditionAsync<ClusterCredential>("edit", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(20));
+        gaveUp.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2.5),
+            "the fix is checked as soon as the check of the old spec ends (it used to wait 5 s more for a status write that never came)");
+        ClusterTestKit.Decode((await kit.TryGetSecretAsync("edit"))!)["port"].Should().Be(mariaDb.Port.ToString(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task A_bad_new_password_after_a_good_one_keeps_the_last_good_Secret()
     {
         var user = await NewUserAsync(Unique("keep_"));
@@ -410,7 +437,15 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         var missing = await kit.WaitForConditionAsync<ClusterCredential>("late", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
         missing.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Message.Should().Contain("late-input").And.Contain("password");
 
-        await kit.CreateSecretAsync("late-input", new Dictionary<string, string> { ["password"] = user.Password });
+        // Created with the password under another key: SecretSynced says what is missing, not that the Secret is.
+        await kit.CreateSecretAsync("late-input", new Dictionary<string, string> { ["pass"] = user.Password });
+        var keyMissing = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("late"),
+            c => c!.Status?.Conditions?.Find(x => x.Type == ConditionTypes.Validated)?.Message.Contains("no non-empty key", StringComparison.Ordinal) == true,
+            "the missing key to be reported");
+        keyMissing!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Message.Should()
+            .Contain("has no non-empty key \"password\" (keys: pass)").And.NotContain("until the source Secret exists");
+
+        await kit.SetSecretValueAsync("late-input", "password", user.Password);
         await kit.WaitForConditionAsync<ClusterCredential>("late", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(15));
     }
 

@@ -411,6 +411,39 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_drop_refused_at_the_admins_login_goes_through_as_soon_as_the_admins_Secret_is_fixed_not_an_interval_later()
+    {
+        var admin = await CreateCountedAdminAsync("fixed-admin");
+        var user = ClusterTestKit.Unique("drop_");
+        await kit.CreateAsync(specs.Managed("dropping", user, admin: "fixed-admin", policy: DeletionPolicy.Delete));
+        await kit.WaitForConditionAsync<ClusterCredential>("dropping", ConditionTypes.Ready, "True");
+        run.MarkSecret(ClusterTestKit.Decode(await kit.WaitForSecretAsync("dropping"))["password"]);
+        // The administrator's password changes behind Passbox's back: its credential stays Ready until its next check (1h).
+        var changed = "changed-" + Guid.NewGuid().ToString("N");
+        run.MarkSecret(changed);
+        await mariaDb.ExecuteAsync($"ALTER USER '{admin.LoginName}'@'%' IDENTIFIED BY '{changed}'");
+        var deniedBefore = await mariaDb.GlobalStatusAsync("Access_denied_errors");
+
+        await kit.DeleteAsync<ClusterCredential>("dropping");
+        var blocked = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dropping"),
+            c => c?.Status?.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked) is { Status: "True", Reason: ValidationReasons.AdminAuthenticationFailed },
+            "the drop to be refused at the administrator's login");
+        blocked!.Status!.Conditions!.Single(c => c.Type == ConditionTypes.DeletionBlocked).Message
+            .Should().Contain("admin ClusterCredential fixed-admin", "the message names the credential whose Secret to fix");
+
+        // The admin's status records its checks to the second: one in the same second as the refusal could not be told
+        // from one before it. A second later it is unambiguous.
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+        await kit.SetSecretValueAsync("fixed-admin-input", "password", changed);
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("dropping"), c => c is null,
+            "the deletion to finish once the admin passed its check with the fixed password (its interval is an hour)");
+        (await UserCountAsync(user)).Should().Be(0, "the user was dropped with the fixed administrator login");
+        (await mariaDb.GlobalStatusAsync("Access_denied_errors") - deniedBefore).Should().Be(1,
+            "the refused administrator login was not tried again before the admin's password was fixed");
+    }
+
+    [Fact]
     public async Task Deleting_an_admin_waits_until_the_credentials_it_administers_have_dropped_their_users()
     {
         var user = ClusterTestKit.Unique("dep_");

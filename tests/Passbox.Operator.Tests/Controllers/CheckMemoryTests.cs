@@ -35,6 +35,21 @@ public sealed class CheckMemoryTests
     }
 
     [Fact]
+    public void A_check_whose_status_was_not_written_is_not_waited_for_and_its_failure_is_still_remembered()
+    {
+        var memory = new CheckMemory();
+        memory.Remember("u", new PreviousCheck("old-spec", Now, null, false, "Timeout", 1));
+
+        // The spec changed while the check ran: its status was not written, so none is on its way to the cache.
+        memory.NotWritten("u");
+
+        memory.StatusLags("u", null, "old-spec", Now.AddSeconds(1)).Should().BeFalse("the next pass checks the new spec at once");
+        memory.Newest("u", new PreviousCheck(null, null, null, null, null, 0)).Reason.Should().Be("Timeout",
+            "what the check found is still known, so a refused login is not tried again");
+        memory.TransientFailures("u").Should().Be(1);
+    }
+
+    [Fact]
     public void A_newer_status_wins_but_keeps_the_remembered_failure_count()
     {
         var memory = new CheckMemory();

@@ -37,6 +37,23 @@ public sealed class ReleaseRetriesTests
     }
 
     [Fact]
+    public void Only_a_drop_refused_at_the_administrators_login_keeps_the_time_an_admin_check_must_come_after()
+    {
+        var retries = new ReleaseRetries(time);
+
+        retries.After("uid-app", Failed(ValidationReasons.AdminAuthenticationFailed));
+        retries.AdminLoginRefusedAt("uid-app").Should().Be(time.GetUtcNow(), "an admin check after this time holds a login that works");
+
+        time.Advance(AdminInterval);
+        retries.After("uid-app", Failed(ValidationReasons.PermissionDenied));
+        retries.AdminLoginRefusedAt("uid-app").Should().BeNull("a fixed admin password does not fix a missing privilege");
+
+        retries.After("uid-app", Failed(ValidationReasons.AdminAuthenticationFailed));
+        retries.Forget("uid-app");
+        retries.AdminLoginRefusedAt("uid-app").Should().BeNull();
+    }
+
+    [Fact]
     public void An_administrator_checked_only_on_change_still_lets_the_deletion_end_by_itself()
     {
         new ReleaseRetries(time).After("uid-app", Failed(ValidationReasons.AuthenticationFailed, TimeSpan.Zero))

@@ -105,17 +105,27 @@ public sealed class AdminReferencesTests
     }
 
     [Fact]
-    public void A_deletion_whose_drop_was_refused_at_the_admin_login_is_not_woken_by_the_admins_changes()
+    public void A_deletion_whose_drop_was_refused_at_the_admin_login_is_woken_once_the_admin_passed_a_check_after_that_refusal()
     {
-        // A deletion tries the drop on every pass, with no time of its last attempt to compare: woken by each change of
-        // the admin, it would log in again and again with a refused password. It waits the admin's interval.
+        // A deletion tries the drop on every pass: woken by each change of the admin, it would log in again and again with
+        // a refused password. Only an admin check that passed after the refusal (a fixed password) wakes it.
         var deleting = Dependent("leaving", ValidationReasons.Validated);
+        deleting.Metadata.DeletionTimestamp = ReadyAt;
         deleting.Status!.Conditions!.Add(new V1Condition { Type = ConditionTypes.DeletionBlocked, Status = "True", Reason = ValidationReasons.AdminAuthenticationFailed, Message = "m", LastTransitionTime = ReadyAt });
         informer.Apply(deleting);
         var admin = Admin(ready: true, validatedAt: ValidatedAt);
         informer.Apply(admin);
 
-        references.WaitingOn(admin).Should().BeEmpty();
+        references.WaitingOn(admin).Should().BeEmpty("no time of the refused drop is known (an operator restarted since): it waits the admin's interval");
+        references.WaitingOn(admin, _ => new DateTimeOffset(ValidatedAt).AddMilliseconds(300)).Should().BeEmpty(
+            "the admin's last passed check came before the refusal (the same second counts as before)");
+        references.WaitingOn(admin, _ => new DateTimeOffset(ValidatedAt).AddMinutes(-1)).Should().Equal(new ObjectKey("team", "leaving"));
+
+        var alive = Dependent("refused-but-alive", ValidationReasons.Validated);
+        alive.Status!.Conditions!.Add(new V1Condition { Type = ConditionTypes.DeletionBlocked, Status = "True", Reason = ValidationReasons.AdminAuthenticationFailed, Message = "m", LastTransitionTime = ReadyAt });
+        informer.Apply(alive);
+        references.WaitingOn(admin, _ => new DateTimeOffset(ValidatedAt).AddMinutes(-1)).Should().Equal([new ObjectKey("team", "leaving")],
+            "only a credential being deleted drops its user");
     }
 
     [Fact]

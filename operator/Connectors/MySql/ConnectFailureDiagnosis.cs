@@ -1,0 +1,59 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Passbox.Operator.Connectors.MySql;
+
+/// <summary>
+/// MySqlConnector answers a host name that does not resolve and a port nobody listens on with the same words ("Unable
+/// to connect to any of the specified MySQL hosts.") and no inner exception, so a user cannot tell a typo in
+/// <c>spec.endpoint.host</c> from a wrong <c>spec.endpoint.port</c> or a server that is down. After such a failure (only
+/// then) the name is resolved, and the port tried, once more, to say which; within what is left of the check's time.
+/// The port is tried with a bare TCP connect only because the driver's own connect to it just failed: should it succeed
+/// now (a server that came up in between), the server counts one aborted connection, which the next login clears.
+/// </summary>
+internal static class ConnectFailureDiagnosis
+{
+    /// <summary>What went wrong, in words that name the field to check; null when it cannot be told (it connects now).</summary>
+    public static async Task<string?> DescribeAsync(string host, int port, CancellationToken ct)
+    {
+        try
+        {
+            var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+                ? [literal]
+                : await Dns.GetHostAddressesAsync(host, ct);
+            if (addresses.Length == 0)
+            {
+                return $"the host name {host} resolves to no address; check spec.endpoint.host";
+            }
+
+            SocketException? last = null;
+            foreach (var address in addresses)
+            {
+                try
+                {
+                    using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                    await socket.ConnectAsync(new IPEndPoint(address, port), ct);
+                    return null;
+                }
+                catch (SocketException e)
+                {
+                    last = e;
+                }
+            }
+
+            return last!.SocketErrorCode == SocketError.ConnectionRefused
+                ? $"nothing accepts connections on port {port} ({Addresses(addresses)} refused); check spec.endpoint.port and that the server is running"
+                : $"connecting to port {port} ({Addresses(addresses)}) failed: {last.SocketErrorCode}; check spec.endpoint.host, spec.endpoint.port and the network between them";
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain)
+        {
+            return $"the host name {host} does not resolve ({e.SocketErrorCode}); check spec.endpoint.host";
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static string Addresses(IReadOnlyList<IPAddress> addresses) => string.Join(", ", addresses.Take(3));
+}
