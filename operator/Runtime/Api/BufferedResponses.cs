@@ -17,8 +17,12 @@ public sealed class BufferedResponses : DelegatingHandler
     /// <summary>Set on a request whose answer is read as a stream (a watch, a list page): its body is not buffered.</summary>
     public static readonly HttpRequestOptionsKey<bool> Streaming = new("passbox.streaming");
 
-    /// <summary>The API client for <paramref name="configuration"/>, with its answers buffered.</summary>
-    public static Kubernetes Client(KubernetesClientConfiguration configuration) => new(configuration, new BufferedResponses());
+    /// <summary>The API client for <paramref name="configuration"/>, with its answers buffered and its idle connections probed (<see cref="DeadPeerDetection"/>).</summary>
+    public static Kubernetes Client(KubernetesClientConfiguration configuration)
+    {
+        DeadPeerDetection.Enable(configuration);
+        return new(configuration, new BufferedResponses());
+    }
 
     /// <summary>Marked as a stream by <see cref="KubernetesApiClient"/>, or a watch asked for by a typed call (<c>watch=true</c>).</summary>
     private static bool IsStream(HttpRequestMessage request) =>
