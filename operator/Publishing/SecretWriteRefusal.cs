@@ -104,9 +104,10 @@ public sealed record SecretWriteRefusal(HttpStatusCode StatusCode, string Messag
 
         // A source value too short to cut (a password "Q7") still in the words: cut, it would take ordinary words with it
         // and the gaps would spell it out; left, it would be shown. Only the code and the cause are told then. Short
-        // values of the payload's own (a port, "git") come from the spec and are no secret.
+        // values of the payload's own (a port, "git") come from the spec and are no secret. Its Base64 counts too: that is
+        // how a policy printing object.data shows it.
         if (sources.SelectMany(SecretValuePieces.Of).Any(v => v.Length is > 0 and < ShortestRedacted
-            && (message.Contains(v, StringComparison.Ordinal) || message.Contains(GoQuoted(v), StringComparison.Ordinal))))
+            && new[] { v, GoQuoted(v), Convert.ToBase64String(Encoding.UTF8.GetBytes(v)) }.Any(form => message.Contains(form, StringComparison.Ordinal))))
         {
             return new SecretWriteRefusal(code,
                 $"HTTP {(int)code} (the API server's message is left out: it holds a source value too short to cut out of it without telling it)",

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 
 namespace Passbox.Operator.Connectors.Pipeline;
 
@@ -164,14 +165,32 @@ internal sealed class ProbeSession : IDisposable
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, plain);
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Token);
+            if (response.StatusCode == HttpStatusCode.BadRequest && SaysItSpeaksTls(await ReadBodyAsync(response, 1024)))
+            {
+                // An HTTPS server's answer to plain HTTP on its port: its handshake failed for another reason (a TLS version
+                // or cipher it does not offer, no certificate for the name asked), and http:// would only send credentials
+                // in clear to a port that refuses them.
+                return outcome;
+            }
         }
-        catch (Exception e) when (!outer.IsCancellationRequested && e is HttpRequestException or OperationCanceledException)
+        catch (Exception e) when (!outer.IsCancellationRequested && e is HttpRequestException or OperationCanceledException or IOException)
         {
             return outcome;
         }
 
         return ValidationOutcome.Failure(ValidationReasons.TLSFailed,
             $"TLS with {ProbeUrls.Endpoint(target)} failed: it answers plain HTTP, not HTTPS; {advice}");
+    }
+
+    /// <summary>
+    /// Whether a 400 answer to plain HTTP is the one TLS servers give on their port: Go's "Client sent an HTTP request to an
+    /// HTTPS server", nginx's "The plain HTTP request was sent to HTTPS port", Apache's "speaking plain HTTP to an
+    /// SSL-enabled server port".
+    /// </summary>
+    private static bool SaysItSpeaksTls(byte[] body)
+    {
+        var text = Encoding.UTF8.GetString(body);
+        return text.Contains("HTTPS", StringComparison.OrdinalIgnoreCase) || text.Contains("SSL", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Ends the conversation, and with it the CA certificates its verifier owns (those a probe read for it).</summary>

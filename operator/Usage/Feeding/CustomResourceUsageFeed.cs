@@ -72,6 +72,14 @@ public sealed class CustomResourceUsageFeed : IInformer, IInstalledDefinitions
     public string? SyncProblem => definitions.SyncProblem
         ?? Snapshot().Where(feed => feed.FoundAtStart && !feed.Informer.HasSynced).Select(feed => feed.Informer.SyncProblem).FirstOrDefault(problem => problem is not null);
 
+    /// <summary>
+    /// The CRDs' informer's, or one kind's, that no longer follows the server: a kind whose watch keeps failing (Tekton's
+    /// conversion webhook down, a role without its watch) leaves its runs as they were, and deletions would be let
+    /// through on them. A kind whose CRD was deleted is no longer asked, and one whose version is not served never listed.
+    /// </summary>
+    public string? WatchProblem => definitions.WatchProblem
+        ?? Snapshot().Select(feed => feed.Informer.WatchProblem).FirstOrDefault(problem => problem is not null);
+
     /// <summary>Any CRD, not only those watched here: the watch of CRDs keeps every CRD's name.</summary>
     public bool IsInstalled(string definitionName) => definitions.Cache.Get(new ObjectKey(null, definitionName)) is not null;
 

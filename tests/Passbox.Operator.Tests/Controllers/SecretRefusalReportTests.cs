@@ -155,6 +155,23 @@ public sealed class SecretRefusalReportTests
         refusal.Cause.Should().Be(SecretWriteRefusalCause.AdmissionPolicy, "who refused is read from the words before they are left out");
     }
 
+    /// <summary>
+    /// A policy that prints <c>object.data.password</c> prints the value as the Secret holds it: in Base64. For a value too
+    /// short to cut, that form was neither cut nor looked for, and Base64 is no disguise.
+    /// </summary>
+    [Fact]
+    public void A_policy_message_that_prints_a_short_source_value_in_base64_is_left_out()
+    {
+        const string Short = "Q7z";
+        var printed = Convert.ToBase64String(Encoding.UTF8.GetBytes(Short));
+        var message = $"secrets \"billing\" is forbidden: ValidatingAdmissionPolicy 'weak' with binding 'weak' denied request: data.password {printed} is too short";
+
+        var refusal = SecretWriteRefusal.From(Refused(HttpStatusCode.UnprocessableEntity, message), Payload(("password", Short), ("port", "80")), [Short]);
+
+        Occurrences(refusal.Message, printed).Should().Be(0, "Base64 of a short password is the password");
+        refusal.Message.Should().StartWith("HTTP 422 (the API server's message is left out");
+    }
+
     [Fact]
     public void A_short_value_that_is_no_source_value_leaves_the_words_as_they_are()
     {

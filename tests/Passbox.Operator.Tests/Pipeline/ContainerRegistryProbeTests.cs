@@ -205,6 +205,24 @@ public sealed class ContainerRegistryProbeTests
             .Which.Should().Match<CannedRequest>(r => r.Target == "/v2/" && r.Authorization == null, "the plain HTTP question carries no credentials");
     }
 
+    /// <summary>
+    /// An HTTPS registry whose handshake fails before its certificate (no certificate for the name asked, a TLS version
+    /// the client does not offer) answers the plain HTTP question with the 400 TLS servers give on their port: it speaks
+    /// HTTPS. Telling the user to write it http:// would be wrong, and would send the credentials in clear.
+    /// </summary>
+    [Fact]
+    public async Task An_https_registry_whose_handshake_fails_is_not_told_to_be_written_http_for_its_answer_to_plain_http()
+    {
+        await using var server = new HandshakeRefusingHttpsPort();
+
+        var outcome = await probe.ProbeAsync(Request($"127.0.0.1:{server.Port}"), CancellationToken.None);
+
+        server.PlainRequests.Should().Be(1, "the port was asked over plain HTTP once");
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed);
+        outcome.Message.Should().NotContain("http://").And.NotContain("answers plain HTTP");
+        outcome.Message.Should().StartWith($"TLS with 127.0.0.1:{server.Port} failed: the TLS handshake failed");
+    }
+
     [Fact]
     public async Task A_registry_whose_certificate_is_refused_is_not_asked_over_plain_http()
     {

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime.Watching;
 using Passbox.Operator.Tests.Runtime;
 using Passbox.Operator.Usage;
 using Passbox.Operator.Usage.Feeding;
@@ -203,6 +205,43 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
         feed.Watched.Should().Equal("pipelineruns.tekton.dev");
     }
 
+    /// <summary>
+    /// Readiness asks each informer whether it still follows the server. The runs of a CRD are watched by the feed, not by
+    /// an informer of their own that readiness knows: a watch of them that keeps failing after their list (Tekton's
+    /// conversion webhook down) left the runs as they were, deletions went on trusting them, and readiness said nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_kind_whose_watch_keeps_failing_after_its_list_is_reported_as_not_following_the_server()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var server = new FakeApiServer(async request =>
+        {
+            switch (request.Path)
+            {
+                case Definitions when !request.IsWatch:
+                    return FakeApiServer.Json(HttpStatusCode.OK, DefinitionList(DefinitionMeta("uid-1", "5")));
+                case Definition:
+                    return FakeApiServer.Json(HttpStatusCode.OK, Served(v1: true));
+                case Runs when !request.IsWatch:
+                    return FakeApiServer.Json(HttpStatusCode.OK, RunList);
+                case Runs:
+                    return FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError", "conversion webhook for tekton.dev/v1beta1 failed");
+                default:
+                    await testOver.Task;
+                    return FakeApiServer.Watch();
+            }
+        });
+        IInformer feed = Run(server, time);
+        await feed.WaitForSyncAsync(stop.Token);
+        await FakeApiServer.WaitUntilAsync(() => loggers.Messages.Any(m => m.Contains("Watch of pipelineruns.tekton.dev", StringComparison.Ordinal)));
+        feed.WatchProblem.Should().BeNull("a watch that failed a moment ago may come back");
+
+        time.Advance(TimeSpan.FromMinutes(2));
+
+        await FakeApiServer.WaitUntilAsync(() => feed.WatchProblem is not null);
+        feed.WatchProblem.Should().Contain("watching pipelineruns.tekton.dev failed: 500");
+    }
+
     public CustomResourceUsageFeedTests()
     {
         scope.Namespaces.Include(Ns);
@@ -216,9 +255,9 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
         stop.Dispose();
     }
 
-    private CustomResourceUsageFeed Run(FakeApiServer server)
+    private CustomResourceUsageFeed Run(FakeApiServer server, TimeProvider? time = null)
     {
-        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, TimeProvider.System, loggers);
+        var feed = new CustomResourceUsageFeed(server.CreateClient(), index, watchNamespace: null, scope, time ?? TimeProvider.System, loggers);
         _ = feed.RunAsync(stop.Token);
         return feed;
     }
