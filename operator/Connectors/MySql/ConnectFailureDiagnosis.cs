@@ -45,7 +45,12 @@ internal static class ConnectFailureDiagnosis
                 ? $"nothing accepts connections on port {port} ({Addresses(addresses)} refused); check spec.endpoint.port and that the server is running"
                 : $"connecting to port {port} ({Addresses(addresses)}) failed: {last.SocketErrorCode}; check spec.endpoint.host, spec.endpoint.port and the network between them";
         }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain)
+        {
+            // The resolver gave no answer (a DNS server down or slow), which says nothing about the name.
+            return $"the host name {host} could not be resolved just now (TryAgain: no answer from DNS); check the cluster's DNS, then spec.endpoint.host";
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData)
         {
             return $"the host name {host} does not resolve ({e.SocketErrorCode}); check spec.endpoint.host";
         }

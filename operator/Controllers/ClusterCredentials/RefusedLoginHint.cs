@@ -26,12 +26,14 @@ public static class RefusedLoginHint
         var source = spec.ApiKeySecretRef is { } apiKey
             ? $"the API key in Secret {ns}/{apiKey.Name} key \"{apiKey.Key}\" (spec.apiKeySecretRef)"
             : spec.PasswordSecretRef is { } password
-                ? $"spec.username or the password in Secret {ns}/{password.Name} key \"{password.Key}\" (spec.passwordSecretRef)"
+                ? $"spec.username and the password in Secret {ns}/{password.Name} key \"{password.Key}\" (spec.passwordSecretRef)"
                 : "spec.username";
         var next = spec.Interval == TimeSpan.Zero
             ? "it is tried again only when the spec or that Secret changes (validation.interval is 0)"
             : $"it is not tried again before validation.interval ({GoDuration.Format(spec.Interval)}) unless the spec or that Secret changes, " +
               "so a password changed on the server alone is noticed only then";
-        return outcome with { Message = $"{outcome.Message.TrimEnd().TrimEnd('.')}. Fix {source}; {next}." };
+        // "Uses", not "fix": a refusal may need its fix on the server (an account for the operator's host, error 1130; one
+        // without a password plugin, 1698; a locked account), which the server's words before this already name.
+        return outcome with { Message = $"{outcome.Message.TrimEnd().TrimEnd('.')}. The login uses {source}; {next}." };
     }
 }

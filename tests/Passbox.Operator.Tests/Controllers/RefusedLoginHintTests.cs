@@ -18,7 +18,7 @@ public sealed class RefusedLoginHintTests
     {
         var message = RefusedLoginHint.Add(Refused, Credential(c => c.Validation = new ValidationSettings { Interval = "30m" })).Message;
 
-        message.Should().Be("Access denied for 'app' at db:3306. Fix spec.username or the password in Secret team/app-input key \"password\" " +
+        message.Should().Be("Access denied for 'app' at db:3306. The login uses spec.username and the password in Secret team/app-input key \"password\" " +
             "(spec.passwordSecretRef); it is not tried again before validation.interval (30m) unless the spec or that Secret changes, " +
             "so a password changed on the server alone is noticed only then.");
     }
@@ -35,7 +35,7 @@ public sealed class RefusedLoginHintTests
             c.Validation = new ValidationSettings { Interval = "0" };
         })).Message;
 
-        message.Should().Contain("Fix the API key in Secret team/zilliz key \"apiKey\" (spec.apiKeySecretRef)")
+        message.Should().Contain("The login uses the API key in Secret team/zilliz key \"apiKey\" (spec.apiKeySecretRef)")
             .And.Contain("tried again only when the spec or that Secret changes (validation.interval is 0)");
     }
 
