@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -26,10 +25,8 @@ public sealed record CannedResponse(int Status, IReadOnlyDictionary<string, stri
 /// </summary>
 public sealed class CannedHttpServer : IAsyncDisposable
 {
-    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly LoopbackListener listener;
     private readonly Func<CannedRequest, CannedResponse> respond;
-    private readonly CancellationTokenSource stop = new();
-    private readonly Task loop;
     private readonly X509Certificate2? certificate;
     private readonly IReadOnlyDictionary<string, X509Certificate2> certificatesByServerName;
 
@@ -45,13 +42,12 @@ public sealed class CannedHttpServer : IAsyncDisposable
         this.respond = respond;
         this.certificate = certificate;
         this.certificatesByServerName = certificatesByServerName ?? new Dictionary<string, X509Certificate2>();
-        listener.Start();
-        loop = Task.Run(AcceptLoopAsync);
+        listener = new LoopbackListener(ServeAsync);
     }
 
     public ConcurrentQueue<CannedRequest> Requests { get; } = new();
 
-    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+    public int Port => listener.Port;
 
     public string BaseUrl => $"{(certificate is null ? "http" : "https")}://127.0.0.1:{Port}";
 
@@ -61,44 +57,13 @@ public sealed class CannedHttpServer : IAsyncDisposable
     /// <summary>The TLS server names (SNI) clients sent, in order; an empty string for a client that sent none.</summary>
     public ConcurrentQueue<string> ServerNames { get; } = new();
 
-    public async ValueTask DisposeAsync()
-    {
-        await stop.CancelAsync();
-        listener.Stop();
-        try
-        {
-            await loop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await listener.AcceptTcpClientAsync(stop.Token);
-            }
-            catch (Exception) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
+    public ValueTask DisposeAsync() => listener.DisposeAsync();
 
     /// <summary>The test server takes any client certificate: the tests look at which one came.</summary>
     private static bool RecordClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors) =>
         certificate is null || errors != SslPolicyErrors.RemoteCertificateNotAvailable;
 
-    private async Task ServeAsync(TcpClient client)
+    private async Task ServeAsync(TcpClient client, CancellationToken stop)
     {
         using (client)
         {
@@ -118,7 +83,7 @@ public sealed class CannedHttpServer : IAsyncDisposable
                             },
                             ClientCertificateRequired = true,
                         },
-                        stop.Token);
+                        stop);
                 }
                 catch (Exception)
                 {
@@ -140,7 +105,7 @@ public sealed class CannedHttpServer : IAsyncDisposable
             string head;
             while (true)
             {
-                var read = await stream.ReadAsync(buffer.AsMemory(total), stop.Token);
+                var read = await stream.ReadAsync(buffer.AsMemory(total), stop);
                 if (read == 0)
                 {
                     return;
@@ -150,7 +115,7 @@ public sealed class CannedHttpServer : IAsyncDisposable
                 if (certificate is null && buffer[0] == 0x16)
                 {
                     // A TLS ClientHello on a plain HTTP port: answer like nginx does and hang up.
-                    await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"u8.ToArray(), stop.Token);
+                    await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"u8.ToArray(), stop);
                     return;
                 }
 
@@ -184,8 +149,8 @@ public sealed class CannedHttpServer : IAsyncDisposable
             }
 
             text.Append($"Content-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(text.ToString()), stop.Token);
-            await stream.WriteAsync(body, stop.Token);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(text.ToString()), stop);
+            await stream.WriteAsync(body, stop);
         }
     }
 }

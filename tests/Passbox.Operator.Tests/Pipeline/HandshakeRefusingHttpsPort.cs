@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 
 namespace Passbox.Operator.Tests.Pipeline;
@@ -13,73 +12,36 @@ public sealed class HandshakeRefusingHttpsPort : IAsyncDisposable
     /// <summary>A TLS alert record: fatal, handshake_failure.</summary>
     private static readonly byte[] HandshakeFailure = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
 
-    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource stop = new();
-    private readonly Task loop;
+    private readonly LoopbackListener listener;
     private int plainRequests;
 
-    public HandshakeRefusingHttpsPort()
-    {
-        listener.Start();
-        loop = Task.Run(AcceptLoopAsync);
-    }
+    public HandshakeRefusingHttpsPort() => listener = new LoopbackListener(ServeAsync);
 
-    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+    public int Port => listener.Port;
 
     public int PlainRequests => Volatile.Read(ref plainRequests);
 
-    public async ValueTask DisposeAsync()
-    {
-        await stop.CancelAsync();
-        listener.Stop();
-        try
-        {
-            await loop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
+    public ValueTask DisposeAsync() => listener.DisposeAsync();
 
-        stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await listener.AcceptTcpClientAsync(stop.Token);
-            }
-            catch (Exception) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    private async Task ServeAsync(TcpClient client, CancellationToken stop)
     {
         using (client)
         {
             var stream = client.GetStream();
             var first = new byte[1];
-            if (await stream.ReadAsync(first, stop.Token) == 0)
+            if (await stream.ReadAsync(first, stop) == 0)
             {
                 return;
             }
 
             if (first[0] == 0x16)
             {
-                await stream.WriteAsync(HandshakeFailure, stop.Token);
+                await stream.WriteAsync(HandshakeFailure, stop);
                 return;
             }
 
             Interlocked.Increment(ref plainRequests);
-            await stream.WriteAsync("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"u8.ToArray(), stop.Token);
+            await stream.WriteAsync("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"u8.ToArray(), stop);
         }
     }
 }
