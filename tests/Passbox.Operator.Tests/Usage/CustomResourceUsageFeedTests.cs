@@ -111,7 +111,8 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
 
         releaseRunList.SetResult();
 
-        await FakeApiServer.WaitUntilAsync(() => scope.IsComplete(Ns));
+        // The scope turns complete, then tells its listeners: wait for the telling, not only the state.
+        await FakeApiServer.WaitUntilAsync(() => scope.IsComplete(Ns) && wakes.Count >= 2);
         scope.Kinds.Current.Should().BeNull();
         wakes.Should().Equal([(false, 0), (true, 1)], "the end of the listing wakes them once the index holds the run");
     }
@@ -158,7 +159,8 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
         deleteDefinition.SetResult();
 
         await FakeApiServer.WaitUntilAsync(() => loggers.Messages.Any(m => m.Contains("does not serve version v1", StringComparison.Ordinal)));
-        await FakeApiServer.WaitUntilAsync(() => scope.IsComplete(Ns));
+        // As above: the scope turns complete before it tells its listeners.
+        await FakeApiServer.WaitUntilAsync(() => scope.IsComplete(Ns) && Volatile.Read(ref wakes) >= 2);
         scope.Kinds.Current.Should().BeNull();
         Volatile.Read(ref wakes).Should().BeGreaterThanOrEqualTo(2, "the failure woke them, and so did the end");
     }

@@ -55,7 +55,14 @@ public sealed class UsageMemoryTests(ITestOutputHelper output)
         perPod.Should().BeLessThan(800);
     }
 
-    private static double RetainedPerPod(Func<int, V1PodSpec> spec)
+    /// <summary>
+    /// The smallest of three measurements: the class runs alone, but threads other tests left behind (a listener's loop, a
+    /// timer) may still allocate while one runs, which only ever adds to it (9 bytes per Pod seen once under load, against 0).
+    /// </summary>
+    private static double RetainedPerPod(Func<int, V1PodSpec> spec) =>
+        Enumerable.Range(0, 3).Min(_ => MeasureRetainedPerPod(spec));
+
+    private static double MeasureRetainedPerPod(Func<int, V1PodSpec> spec)
     {
         var index = new UsageIndex();
         var before = GC.GetTotalMemory(forceFullCollection: true);
