@@ -122,10 +122,13 @@ internal static class MySqlProtocol
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            var unreachable = IsBareConnectFailure(ex) && !timeout.IsCancellationRequested
+            // Whether the login ran out of time is read before the diagnosis, which may use up the rest of that time
+            // itself: the driver's failure came first and is what the outcome tells.
+            var timedOut = timeout.IsCancellationRequested;
+            var unreachable = IsBareConnectFailure(ex) && !timedOut
                 ? await ConnectFailureDiagnosis.DescribeAsync(login.Host, login.Port, timeout.Token)
                 : null;
-            return failed(MySqlErrors.ToOutcome(ex, login, engine, timeout.IsCancellationRequested, certificates.LastFailure, unreachable));
+            return failed(MySqlErrors.ToOutcome(ex, login, engine, timedOut, certificates.LastFailure, unreachable));
         }
     }
 }
