@@ -48,11 +48,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end }}
 
+{{/*
+The operator's ServiceAccount. Without one of the chart's, the name must be given: falling back to the namespace's
+"default" account would bind the operator's rights (reading and deleting Secrets) to every pod there that names
+no account of its own.
+*/}}
 {{- define "passbox.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "passbox.fullname" .) .Values.serviceAccount.name }}
+{{- else if .Values.serviceAccount.name }}
+{{- .Values.serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.serviceAccount.name }}
+{{- fail "serviceAccount.create=false needs serviceAccount.name (an existing ServiceAccount for the operator): the chart does not fall back to the namespace's \"default\" account, which would give the operator's rights (reading and deleting Secrets) to every pod there that names no account" }}
 {{- end }}
 {{- end }}
 

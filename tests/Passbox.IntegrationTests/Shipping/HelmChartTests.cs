@@ -533,6 +533,23 @@ public sealed class HelmChartTests
     }
 
     [Fact]
+    public void Without_a_ServiceAccount_of_its_own_the_chart_refuses_to_grant_the_operators_rights_to_the_namespaces_default_account()
+    {
+        var refused = ShippingManifests.TryRenderHelmChart("serviceAccount.create=false");
+
+        refused.ExitCode.Should().NotBe(0, "every pod of the namespace that names no account runs as \"default\"");
+        refused.StandardError.Should().Contain("serviceAccount.name").And.Contain("default");
+
+        var docs = ShippingManifests.HelmDocuments("serviceAccount.create=false", "serviceAccount.name=passbox-operator");
+        docs.OfKind("ServiceAccount").Should().BeEmpty();
+        ((string)PodSpec(docs)["serviceAccountName"]!).Should().Be("passbox-operator");
+        docs.Where(d => (string)d["kind"]! is "ClusterRoleBinding" or "RoleBinding")
+            .SelectMany(d => d["subjects"]!.AsArray())
+            .Select(s => (string)s!["name"]!)
+            .Should().NotBeEmpty().And.OnlyContain(name => name == "passbox-operator");
+    }
+
+    [Fact]
     public void Requiring_the_finalizer_policy_on_a_cluster_without_the_API_fails_with_a_clear_message()
     {
         var result = ShippingManifests.TryRenderHelmChart("finalizerPolicy.enabled=true");
