@@ -70,3 +70,16 @@ no account of its own.
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 {{- end }}
+
+{{/*
+A duration of the chart's form (values.schema.json: 1h30m, 30s, 500ms) in milliseconds, to compare two of them.
+*/}}
+{{- define "passbox.durationMilliseconds" -}}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h)" . -1 }}
+{{- $count := int64 (regexFind "^[0-9]+" .) }}
+{{- $unit := trimPrefix (regexFind "^[0-9]+" .) . }}
+{{- $total = add $total (mul $count (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit)) }}
+{{- end }}
+{{- $total }}
+{{- end }}

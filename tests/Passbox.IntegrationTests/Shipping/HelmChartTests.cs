@@ -259,6 +259,37 @@ public sealed class HelmChartTests
         endpoint["honorLabels"]!.GetValue<bool>().Should().BeTrue("a credential's namespace label must not become exported_namespace");
     }
 
+    [Theory]
+    // The Prometheus Operator skips a ServiceMonitor whose scrape timeout exceeds its interval, and then nothing
+    // scrapes the operator: refused at install, naming both values, instead.
+    [InlineData("30s", "60s", false)]
+    [InlineData("1m", "61s", false)]
+    [InlineData("1h30m", "90m1ms", false)]
+    [InlineData("1s", "1001ms", false)]
+    [InlineData("30s", "30s", true)]
+    [InlineData("1m", "59s", true)]
+    [InlineData("1h30m", "90m", true)]
+    [InlineData("1s", "999ms", true)]
+    public void A_ServiceMonitor_whose_scrape_timeout_exceeds_its_interval_is_refused(string interval, string scrapeTimeout, bool accepted)
+    {
+        var result = ShippingManifests.TryRenderHelmChart("metrics.serviceMonitor.enabled=true",
+            $"metrics.serviceMonitor.interval={interval}", $"metrics.serviceMonitor.scrapeTimeout={scrapeTimeout}");
+
+        if (accepted)
+        {
+            result.ExitCode.Should().Be(0, result.StandardError);
+            var endpoint = YamlDocuments.Parse(result.StandardOutput).OfKind("ServiceMonitor").Single()["spec"]!["endpoints"]![0]!;
+            ((string?)endpoint["interval"]).Should().Be(interval);
+            ((string?)endpoint["scrapeTimeout"]).Should().Be(scrapeTimeout);
+        }
+        else
+        {
+            result.ExitCode.Should().NotBe(0);
+            result.StandardError.Should().Contain("metrics.serviceMonitor.scrapeTimeout").And.Contain($"({scrapeTimeout})")
+                .And.Contain("metrics.serviceMonitor.interval").And.Contain($"({interval})");
+        }
+    }
+
     [Fact]
     public void PrometheusRule_is_rendered_only_when_enabled_with_the_values_duration_and_labels()
     {
