@@ -47,7 +47,7 @@ else
   echo "run: local control plane ready; in another shell: export KUBECONFIG=$KUBECONFIG" >&2
 fi
 
-"$kubectl" apply --server-side -f crds/ >/dev/null
+bash hack/apply-crds.sh "$kubectl" crds   # leaves a Helm release's CRDs to it
 "$kubectl" wait --for=condition=Established --timeout=60s crd/clustercredentials.passbox.dev crd/pipelinecredentials.passbox.dev >/dev/null
 if [[ -n ${state:-} ]]; then
   # As the chart does on Kubernetes 1.36+: new credentials get the in-use finalizer at admission.
