@@ -370,7 +370,7 @@ public sealed class HelmChartTests
             "--set", "metrics.prometheusRule.enabled=true", "--set", $"metrics.serviceMonitor.enabled={serviceMonitor.ToString().ToLowerInvariant()}",
         ]).Split("NOTES:")[1];
 
-        notes.Should().Contain("PassboxOperatorDown");
+        notes.Should().Contain("PassboxCredentialNotReady").And.Contain("PassboxCredentialExpiresSoon").And.Contain("PassboxOperatorDown");
         if (serviceMonitor)
         {
             notes.Should().NotContain("Warning");
@@ -379,6 +379,19 @@ public sealed class HelmChartTests
         {
             notes.Should().Contain("Warning: metrics.serviceMonitor.enabled=false").And.Contain("\"passbox-metrics\"");
         }
+    }
+
+    [Fact]
+    public void Install_notes_say_which_namespace_a_single_namespace_release_watches()
+    {
+        string Notes(params string[] values) => ShippingTools.Run(ShippingTools.Helm,
+        [
+            "install", "passbox", ShippingManifests.ChartPath, "--namespace", ShippingManifests.DefaultNamespace, "--dry-run=client",
+            .. values.SelectMany(v => new[] { "--set", v }),
+        ]).Split("NOTES:")[1];
+
+        Notes("watchNamespace=team-a").Should().Contain("only credentials in namespace team-a are checked");
+        Notes().Should().NotContain("watchNamespace");
     }
 
     [Fact]
