@@ -47,13 +47,13 @@ else
   echo "run: local control plane ready; in another shell: export KUBECONFIG=$KUBECONFIG" >&2
 fi
 
-"$kubectl" apply --server-side -f crds/ >/dev/null
+bash hack/apply-crds.sh "$kubectl" crds   # leaves a Helm release's CRDs to it
 "$kubectl" wait --for=condition=Established --timeout=60s crd/clustercredentials.passbox.dev crd/pipelinecredentials.passbox.dev >/dev/null
 if [[ -n ${state:-} ]]; then
   # As the chart does on Kubernetes 1.36+: new credentials get the in-use finalizer at admission.
   "$kubectl" apply -f config/admission/finalizer-policy.yaml >/dev/null
 fi
-echo "run: CRDs applied; starting the operator (Ctrl-C stops it)" >&2
+echo "run: CRDs in place; starting the operator (Ctrl-C stops it)" >&2
 # The operator runs in the background and this script waits for it, so that a signal sent to this script alone
 # (make forwards SIGTERM to it; `kill` from another shell) stops the operator too instead of orphaning it, and the
 # control plane stops only after the operator has (it would otherwise log failed watches while shutting down).

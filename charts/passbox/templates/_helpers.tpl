@@ -48,11 +48,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 {{- end }}
 
+{{/*
+The operator's ServiceAccount. Without one of the chart's, the name must be given: falling back to the namespace's
+"default" account would bind the operator's rights (reading and deleting Secrets) to every pod there that names
+no account of its own.
+*/}}
 {{- define "passbox.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "passbox.fullname" .) .Values.serviceAccount.name }}
+{{- else if .Values.serviceAccount.name }}
+{{- .Values.serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.serviceAccount.name }}
+{{- fail "serviceAccount.create=false needs serviceAccount.name (an existing ServiceAccount for the operator): the chart does not fall back to the namespace's \"default\" account, which would give the operator's rights (reading and deleting Secrets) to every pod there that names no account" }}
 {{- end }}
 {{- end }}
 
@@ -62,4 +69,17 @@ app.kubernetes.io/component: operator
 {{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+{{- end }}
+
+{{/*
+A duration of the chart's form (values.schema.json: 1h30m, 30s, 500ms) in milliseconds, to compare two of them.
+*/}}
+{{- define "passbox.durationMilliseconds" -}}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h)" . -1 }}
+{{- $count := int64 (regexFind "^[0-9]+" .) }}
+{{- $unit := trimPrefix (regexFind "^[0-9]+" .) . }}
+{{- $total = add $total (mul $count (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit)) }}
+{{- end }}
+{{- $total }}
 {{- end }}

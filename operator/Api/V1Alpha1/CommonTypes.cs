@@ -15,13 +15,13 @@ public sealed class ValidationSettings
     /// </summary>
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
-    [CelRule("duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('8760h'))", "interval must be 0 or from 1s to 8760h (one year)")]
+    [CelRule(ValidationPatterns.WhenDuration + "(duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('8760h')))", "interval must be 0 or from 1s to 8760h (one year)")]
     public string? Interval { get; set; }
 
     /// <summary>How long one check may take, from 1s to 5m, as a duration such as <c>5s</c>. Defaults to 5s.</summary>
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
-    [CelRule("duration(self) >= duration('1s') && duration(self) <= duration('5m')", "timeout must be between 1s and 5m")]
+    [CelRule(ValidationPatterns.WhenDuration + "(duration(self) >= duration('1s') && duration(self) <= duration('5m'))", "timeout must be between 1s and 5m")]
     public string? Timeout { get; set; }
 
     /// <summary>Publish the Secret without logging in. Use only where the server cannot be reached from the cluster.</summary>

@@ -201,13 +201,13 @@ public sealed class PipelineValidationSettings
     /// <summary>How often to check again when nothing changed, such as <c>1h</c>, from 1s to 8760h; <c>"0"</c> (quoted) only on change. Defaults to 1h.</summary>
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
-    [CelRule("duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('8760h'))", "interval must be 0 or from 1s to 8760h (one year)")]
+    [CelRule(ValidationPatterns.WhenDuration + "(duration(self) == duration('0s') || (duration(self) >= duration('1s') && duration(self) <= duration('8760h')))", "interval must be 0 or from 1s to 8760h (one year)")]
     public string? Interval { get; set; }
 
     /// <summary>How long one check may take, from 1s to 5m. Defaults to 10s.</summary>
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
-    [CelRule("duration(self) >= duration('1s') && duration(self) <= duration('5m')", "timeout must be between 1s and 5m")]
+    [CelRule(ValidationPatterns.WhenDuration + "(duration(self) >= duration('1s') && duration(self) <= duration('5m'))", "timeout must be between 1s and 5m")]
     public string? Timeout { get; set; }
 }
 

@@ -170,8 +170,8 @@ public sealed class RotationSettings
     [Required]
     [StringLength(32)]
     [RegularExpression(ValidationPatterns.Duration)]
-    [CelRule("duration(self) >= duration('1m')", "rotation.period must be at least 1m")]
-    [CelRule("duration(self) <= duration('87600h')", "rotation.period must be at most 87600h (ten years)")]
+    [CelRule(ValidationPatterns.WhenDuration + "(duration(self) >= duration('1m'))", "rotation.period must be at least 1m")]
+    [CelRule(ValidationPatterns.WhenDuration + "(duration(self) <= duration('87600h'))", "rotation.period must be at most 87600h (ten years)")]
     public string Period { get; set; } = "";
 }
 

@@ -9,8 +9,19 @@ public static class ValidationPatterns
     /// <summary>What Kubernetes accepts as a key of a Secret's data.</summary>
     public const string SecretKey = @"^[-._a-zA-Z0-9]+$";
 
-    /// <summary>A Go-style duration such as <c>90s</c>, <c>10m</c> or <c>1h30m</c>; <c>0</c> is allowed.</summary>
-    public const string Duration = @"^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$";
+    /// <summary>
+    /// A Go-style duration such as <c>90s</c>, <c>10m</c> or <c>1h30m</c>; <c>0</c> is allowed. Without backslashes
+    /// (<c>[.]</c>), so that <see cref="WhenDuration"/> can put it in a CEL string literal as it is.
+    /// </summary>
+    public const string Duration = "^(0|([0-9]+([.][0-9]+)?(ms|s|m|h))+)$";
+
+    /// <summary>
+    /// Start of a CEL rule that reads its field with <c>duration(self)</c>. The API server runs a field's CEL rules even
+    /// when its pattern has already refused the value, and <c>duration()</c> of such a value adds a second, confusing
+    /// cause ("type conversion error from 'string' to 'google.protobuf.Duration'"): a value that is no duration passes
+    /// the rule and is left to the pattern's message.
+    /// </summary>
+    public const string WhenDuration = "!self.matches('" + Duration + "') || ";
 
     // The two below are RE2 for CEL's matches(), written without backslashes so that they can sit in a CEL string
     // literal as they are ("[[]" is a literal "[", a "]" outside a class is literal).

@@ -190,6 +190,27 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
             .Replace("engine: MySQL", "engine: OceanBase\n  oceanBase: {tenant: sysops}", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("ClusterCredential", "validation: {interval: ten minutes}", "spec.validation.interval")]
+    [InlineData("ClusterCredential", "validation: {timeout: 5 seconds}", "spec.validation.timeout")]
+    [InlineData("ClusterCredential", "provisioning: {adminCredentialRef: {name: root}, rotation: {period: weekly}}", "spec.provisioning.rotation.period")]
+    [InlineData("PipelineCredential", "validation: {interval: hourly}", "spec.validation.interval")]
+    [InlineData("PipelineCredential", "validation: {timeout: 1.5.5s}", "spec.validation.timeout")]
+    public async Task A_value_that_is_no_duration_gets_one_cause_that_shows_the_form_and_no_CEL_type_conversion_error(string kind, string field, string path)
+    {
+        var yaml = kind == "ClusterCredential"
+            ? ValidCluster.Replace("passwordSecretRef: {name: in, key: password}",
+                field.StartsWith("provisioning", StringComparison.Ordinal) ? field : "passwordSecretRef: {name: in, key: password}\n  " + field, StringComparison.Ordinal)
+            : ValidPipeline + "\n  " + field + "\n";
+        yaml.Should().Contain(field);
+
+        var causes = await RejectionAsync(yaml);
+
+        causes.Where(c => c.Field == path).Should().ContainSingle("the API server said {0}", string.Join("; ", causes))
+            .Which.Message.Should().Contain("should match").And.Contain("(ms|s|m|h)");
+        causes.Should().NotContain(c => c.Message.Contains("type conversion", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task An_api_key_is_only_for_Milvus()
     {

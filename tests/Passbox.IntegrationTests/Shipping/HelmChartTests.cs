@@ -259,6 +259,37 @@ public sealed class HelmChartTests
         endpoint["honorLabels"]!.GetValue<bool>().Should().BeTrue("a credential's namespace label must not become exported_namespace");
     }
 
+    [Theory]
+    // The Prometheus Operator skips a ServiceMonitor whose scrape timeout exceeds its interval, and then nothing
+    // scrapes the operator: refused at install, naming both values, instead.
+    [InlineData("30s", "60s", false)]
+    [InlineData("1m", "61s", false)]
+    [InlineData("1h30m", "90m1ms", false)]
+    [InlineData("1s", "1001ms", false)]
+    [InlineData("30s", "30s", true)]
+    [InlineData("1m", "59s", true)]
+    [InlineData("1h30m", "90m", true)]
+    [InlineData("1s", "999ms", true)]
+    public void A_ServiceMonitor_whose_scrape_timeout_exceeds_its_interval_is_refused(string interval, string scrapeTimeout, bool accepted)
+    {
+        var result = ShippingManifests.TryRenderHelmChart("metrics.serviceMonitor.enabled=true",
+            $"metrics.serviceMonitor.interval={interval}", $"metrics.serviceMonitor.scrapeTimeout={scrapeTimeout}");
+
+        if (accepted)
+        {
+            result.ExitCode.Should().Be(0, result.StandardError);
+            var endpoint = YamlDocuments.Parse(result.StandardOutput).OfKind("ServiceMonitor").Single()["spec"]!["endpoints"]![0]!;
+            ((string?)endpoint["interval"]).Should().Be(interval);
+            ((string?)endpoint["scrapeTimeout"]).Should().Be(scrapeTimeout);
+        }
+        else
+        {
+            result.ExitCode.Should().NotBe(0);
+            result.StandardError.Should().Contain("metrics.serviceMonitor.scrapeTimeout").And.Contain($"({scrapeTimeout})")
+                .And.Contain("metrics.serviceMonitor.interval").And.Contain($"({interval})");
+        }
+    }
+
     [Fact]
     public void PrometheusRule_is_rendered_only_when_enabled_with_the_values_duration_and_labels()
     {
@@ -339,7 +370,7 @@ public sealed class HelmChartTests
             "--set", "metrics.prometheusRule.enabled=true", "--set", $"metrics.serviceMonitor.enabled={serviceMonitor.ToString().ToLowerInvariant()}",
         ]).Split("NOTES:")[1];
 
-        notes.Should().Contain("PassboxOperatorDown");
+        notes.Should().Contain("PassboxCredentialNotReady").And.Contain("PassboxCredentialExpiresSoon").And.Contain("PassboxOperatorDown");
         if (serviceMonitor)
         {
             notes.Should().NotContain("Warning");
@@ -348,6 +379,19 @@ public sealed class HelmChartTests
         {
             notes.Should().Contain("Warning: metrics.serviceMonitor.enabled=false").And.Contain("\"passbox-metrics\"");
         }
+    }
+
+    [Fact]
+    public void Install_notes_say_which_namespace_a_single_namespace_release_watches()
+    {
+        string Notes(params string[] values) => ShippingTools.Run(ShippingTools.Helm,
+        [
+            "install", "passbox", ShippingManifests.ChartPath, "--namespace", ShippingManifests.DefaultNamespace, "--dry-run=client",
+            .. values.SelectMany(v => new[] { "--set", v }),
+        ]).Split("NOTES:")[1];
+
+        Notes("watchNamespace=team-a").Should().Contain("only credentials in namespace team-a are checked");
+        Notes().Should().NotContain("watchNamespace");
     }
 
     [Fact]
@@ -530,6 +574,23 @@ public sealed class HelmChartTests
 
         result.ExitCode.Should().NotBe(0);
         result.StandardError.Should().Contain("/watchNamespace");
+    }
+
+    [Fact]
+    public void Without_a_ServiceAccount_of_its_own_the_chart_refuses_to_grant_the_operators_rights_to_the_namespaces_default_account()
+    {
+        var refused = ShippingManifests.TryRenderHelmChart("serviceAccount.create=false");
+
+        refused.ExitCode.Should().NotBe(0, "every pod of the namespace that names no account runs as \"default\"");
+        refused.StandardError.Should().Contain("serviceAccount.name").And.Contain("default");
+
+        var docs = ShippingManifests.HelmDocuments("serviceAccount.create=false", "serviceAccount.name=passbox-operator");
+        docs.OfKind("ServiceAccount").Should().BeEmpty();
+        ((string)PodSpec(docs)["serviceAccountName"]!).Should().Be("passbox-operator");
+        docs.Where(d => (string)d["kind"]! is "ClusterRoleBinding" or "RoleBinding")
+            .SelectMany(d => d["subjects"]!.AsArray())
+            .Select(s => (string)s!["name"]!)
+            .Should().NotBeEmpty().And.OnlyContain(name => name == "passbox-operator");
     }
 
     [Fact]
