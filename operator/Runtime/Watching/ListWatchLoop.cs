@@ -93,6 +93,9 @@ internal sealed class ListWatchLoop<T>(
                 metrics.WatchRestart("timeout");
                 if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
                 {
+                    // Ended by the server without an ERROR event: it followed the server, even on a kind so quiet that
+                    // no event or bookmark came (the events and bookmarks that did come told Following already).
+                    Following();
                     failures = 0;
                     logger.LogDebug("Watch of {Resource} ended by the server; resuming from {ResourceVersion}", resource.DisplayName, watch.LastResourceVersion);
                 }
@@ -165,7 +168,11 @@ internal sealed class ListWatchLoop<T>(
         }
     }
 
-    /// <summary>A list or watch got through: the cache follows the server again.</summary>
+    /// <summary>
+    /// A list got through, or a watch delivered an event or bookmark or ran until the server ended it: the cache follows
+    /// the server again. A watch that is only accepted does not count, or one that always ends with an ERROR event would
+    /// keep resetting the clock of <see cref="WatchProblem"/> and never be reported.
+    /// </summary>
     private void Following() => Interlocked.Exchange(ref failingSince, NotFailing);
 
     /// <summary>A list or watch failed: the first failure in a row starts the clock of <see cref="WatchProblem"/>.</summary>
