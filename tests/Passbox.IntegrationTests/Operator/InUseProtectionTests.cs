@@ -855,6 +855,47 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         events.Should().Contain(e => e.Reason == "ForceDeleted" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A deletion held by a workload's Pods while they come and go (a rollout, a scale-down, a namespace being deleted):
+    /// the condition follows every change, but one Warning says the deletion waits, not one per Pod. The message names
+    /// the first users and counts the others, so each change made it new, and a thousand Pods made a thousand Warnings.
+    /// </summary>
+    [Fact]
+    public async Task A_blocked_deletion_warns_once_however_often_its_users_change()
+    {
+        var secret = await kit.CreateReadyTokenCredentialAsync("churn", Token);
+        var pods = Enumerable.Range(0, 8).Select(i => $"churn-{i}").ToList();
+        foreach (var pod in pods)
+        {
+            await CreatePodAsync(pod, PodUsing(secret));
+        }
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(secret), c => c?.Status?.UsedBy?.Count == pods.Count, "every Pod to be counted");
+        await kit.DeleteAsync<PipelineCredential>(secret);
+        await kit.WaitDeletionBlockedAsync(secret, "Pod churn-0");
+
+        for (var i = 0; i < pods.Count - 1; i++)
+        {
+            await DeletePodAsync(pods[i]);
+            var left = pods.Count - 1 - i;
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(secret),
+                c => c?.Status?.UsedBy?.Count == left
+                    && c.Status.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked)?.Message.Contains(pods[i + 1], StringComparison.Ordinal) == true,
+                $"the condition to name the {left} Pods left");
+        }
+
+        // Events are written in the background: give the ones the changes would have caused time to arrive.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var warnings = (await kit.EventsAsync())
+            .Where(e => e.Reason == "DeletionBlocked" && e.InvolvedObject?.Name == secret)
+            .ToList();
+        warnings.Should().ContainSingle("the users changed, not why the deletion waits")
+            .Which.Message.Should().Contain("Pod churn-0");
+
+        await DeletePodAsync(pods[^1]);
+        await kit.WaitDeletedWithSecretAsync(secret);
+    }
+
     [Fact]
     public async Task A_blocked_deletion_survives_an_operator_restart_and_completes_when_the_user_goes()
     {
