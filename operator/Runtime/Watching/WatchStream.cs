@@ -43,12 +43,12 @@ internal sealed class WatchStream<T>(
     }
 
     /// <summary>
-    /// Watches until the server ends the stream; returns whether any event arrived. <paramref name="following"/> is told
-    /// once, at the first event or bookmark: only then is the watch known to follow the server. Being accepted is not
-    /// enough, as a watch the server accepts may end with an ERROR event at once, every time (an object the conversion
-    /// webhook cannot convert, say).
+    /// Watches until the server ends the stream; returns whether any event arrived. <paramref name="opened"/> is told when
+    /// the server has accepted the watch, before its first event; <paramref name="following"/> at the first event or
+    /// bookmark. Being accepted does not yet show that the watch follows the server: it may end with an ERROR event at
+    /// once, every time (an object the conversion webhook cannot convert, say).
     /// </summary>
-    public async Task<bool> WatchAsync(Action following, CancellationToken cancellationToken)
+    public async Task<bool> WatchAsync(Action opened, Action following, CancellationToken cancellationToken)
     {
         var timeoutSeconds = (int)Math.Max(1, Math.Round(options.WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble())));
         var query = new StringBuilder("?watch=true&allowWatchBookmarks=true&timeoutSeconds=").Append(timeoutSeconds);
@@ -64,6 +64,7 @@ internal sealed class WatchStream<T>(
         try
         {
             using var response = await requests.WatchAsync(query.ToString(), linked.Token).ConfigureAwait(false);
+            opened();
             var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {

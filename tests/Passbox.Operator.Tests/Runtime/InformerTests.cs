@@ -93,8 +93,7 @@ public sealed class InformerTests
                 return FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "widgets is forbidden: User passbox cannot watch resource widgets");
             }
 
-            // Accepted, and open until the test ends: on a quiet cluster only the server's bookmarks (about one a
-            // minute) come through it.
+            // Accepted, and open until the test ends: no event, as on a quiet cluster.
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(openWatch.Reader.AsStream()) };
         });
         var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns" }, time, NullLogger.Instance);
@@ -117,7 +116,6 @@ public sealed class InformerTests
 
             // The role is mended: the next watch gets through, and the cache follows the server again.
             Volatile.Write(ref refusing, false);
-            await openWatch.Writer.WriteAsync(System.Text.Encoding.UTF8.GetBytes(Bookmark("30") + "\n"));
             await AdvanceUntilAsync(() => informer.WatchProblem is null, TimeSpan.FromMinutes(1));
             (await readiness.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Healthy);
         }
