@@ -137,6 +137,21 @@ public static class PassboxOperator
             "clustercredential", ClusterCredentials, WireClusterCredentials, controllerOptions);
         services.AddController<PipelineCredential, CredentialReconciler<PipelineCredential, PipelineCredentialStatus>>(
             "pipelinecredential", PipelineCredentials, Wire<PipelineCredential>(PipelineCredentials, credential => credential.Status), controllerOptions);
+
+        // Generated Secrets being deleted whose credential went without releasing them (its finalizer removed by hand):
+        // it waits for both credential caches, as a credential missing from them would look gone.
+        services.AddSingleton(sp => new LeftoverSecretReconciler(
+            sp.GetInformer<ClusterCredential>(ClusterCredentials),
+            sp.GetInformer<PipelineCredential>(PipelineCredentials),
+            sp.GetRequiredService<IGeneratedSecretView>(),
+            sp.GetRequiredService<GeneratedSecretPublisher>(),
+            sp.GetRequiredService<ILogger<LeftoverSecretReconciler>>()));
+        services.AddController<V1Secret, LeftoverSecretReconciler>("leftover-secret", GeneratedSecretCache.InformerName, (controller, sp) =>
+        {
+            var leftovers = sp.GetRequiredService<LeftoverSecretReconciler>();
+            controller.Watches(sp.GetInformer<ClusterCredential>(ClusterCredentials), credential => leftovers.TerminatingSecretsOf(credential.Metadata), echoesOfOwnWrites: false);
+            controller.Watches(sp.GetInformer<PipelineCredential>(PipelineCredentials), credential => leftovers.TerminatingSecretsOf(credential.Metadata), echoesOfOwnWrites: false);
+        });
         return services;
     }
 

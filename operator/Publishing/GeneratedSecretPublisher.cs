@@ -107,6 +107,13 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         LogDeleted(logger, namespaceName, name);
     }
 
+    /// <summary>
+    /// Takes the finalizer off the Secret with <paramref name="uid"/>, whose credential is gone without having done so
+    /// (see <see cref="Controllers.Shared.LeftoverSecretReconciler"/>). False when that Secret is gone or replaced.
+    /// </summary>
+    public async Task<bool> ReleaseLeftoverAsync(string namespaceName, string name, string uid, CancellationToken ct) =>
+        await PatchFinalizerAsync(namespaceName, name, uid, "$deleteFromPrimitiveList/finalizers", ct) is not null;
+
     /// <summary>Takes the finalizer off a Secret of this owner, then deletes it unless it is already on its way out.</summary>
     private async Task DeleteOwnedAsync(string namespaceName, string name, ObservedSecret secret, CancellationToken ct)
     {

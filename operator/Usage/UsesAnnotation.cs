@@ -11,6 +11,8 @@ namespace Passbox.Operator.Usage;
 /// </summary>
 public static class UsesAnnotation
 {
+    private static readonly char[] Separators = [',', ' ', '\t', '\r', '\n'];
+
     /// <summary>What an object of any other kind uses: only what its annotation declares.</summary>
     public static ObjectReferences From(string kind, V1ObjectMeta? metadata)
     {
@@ -46,9 +48,13 @@ public static class UsesAnnotation
         }
     }
 
-    /// <summary>The credential names in an annotation value: comma-separated, blanks around names and empty entries ignored.</summary>
+    /// <summary>
+    /// The credential names in an annotation value: separated by commas or by white space, empty entries ignored. No
+    /// object name holds a blank, so <c>"a b"</c> or a YAML block with one name a line can only mean several names;
+    /// taken as one name, it matched no credential and protected nothing, without a word.
+    /// </summary>
     public static IReadOnlyList<string> Parse(string? value) =>
         string.IsNullOrWhiteSpace(value)
             ? []
-            : value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            : value.Split(Separators, StringSplitOptions.RemoveEmptyEntries);
 }

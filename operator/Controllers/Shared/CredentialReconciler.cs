@@ -236,12 +236,14 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     /// <summary>
     /// Says why the deletion waits: a DeletionBlocked condition (and who uses the Secret, when known), and an event when
     /// the reason is new. Only these fields are set, on whatever status the object has when written, so a copy that
-    /// lags behind an earlier write cannot undo it.
+    /// lags behind an earlier write cannot undo it. The condition follows every change of the users; the event does not:
+    /// its message names them and counts the rest, so a Deployment of a thousand Pods rolling or scaling down while the
+    /// deletion waits would otherwise leave a Warning for each Pod that came or went.
     /// </summary>
     private async Task BlockDeletionAsync(T entity, string reason, string message, CancellationToken ct, UsageStatus? usedBy = null)
     {
         var alreadyBlocked = entity.Status?.Conditions?.Find(c => c.Type == ConditionTypes.DeletionBlocked) is { Status: "True" } blocked
-            && blocked.Message == Conditions.Fit(message);
+            && blocked.Reason == reason;
         await statusWriter.WriteAsync(entity, fresh =>
         {
             var status = CopyStatus(fresh);

@@ -29,8 +29,17 @@ internal sealed class ListWatchLoop<T>(
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long an accepted watch must stay open without an error to count as following the server when nothing arrives
+    /// through it (a quiet kind between bookmarks). One the server ends with an ERROR event at once ends well within it.
+    /// </summary>
+    private static readonly TimeSpan WatchSettle = TimeSpan.FromSeconds(5);
+
     /// <summary>The value of <see cref="failingSince"/> while the list and watch follow the server.</summary>
     private const long NotFailing = long.MinValue;
+
+    /// <summary>The value of <see cref="watchOpenedAt"/> while no watch is open.</summary>
+    private const long NoWatchOpen = long.MinValue;
 
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? lastListProblem;
@@ -38,6 +47,9 @@ internal sealed class ListWatchLoop<T>(
     /// <summary>When the failures in a row began (a timestamp of the loop's clock), and the last of them.</summary>
     private long failingSince = NotFailing;
     private string? lastFailure;
+
+    /// <summary>When the server accepted the watch now open (a timestamp of the loop's clock).</summary>
+    private long watchOpenedAt = NoWatchOpen;
 
     public bool HasSynced => synced.Task.IsCompleted;
 
@@ -53,7 +65,7 @@ internal sealed class ListWatchLoop<T>(
         get
         {
             var since = Interlocked.Read(ref failingSince);
-            if (since == NotFailing || !HasSynced)
+            if (since == NotFailing || !HasSynced || HasSettled(Interlocked.Read(ref watchOpenedAt)))
             {
                 return null;
             }
@@ -89,10 +101,23 @@ internal sealed class ListWatchLoop<T>(
                 }
 
                 watchStarted = time.GetTimestamp();
-                var delivered = await watch.WatchAsync(Following, cancellationToken).ConfigureAwait(false);
+                bool delivered;
+                try
+                {
+                    delivered = await watch.WatchAsync(Opened, Following, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Before a failure is noted: a watch that ran well and then failed starts the clock afresh.
+                    Closed();
+                }
+
                 metrics.WatchRestart("timeout");
                 if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
                 {
+                    // Ended by the server without an ERROR event: it followed the server, even on a kind so quiet that
+                    // no event or bookmark came (the events and bookmarks that did come told Following already).
+                    Following();
                     failures = 0;
                     logger.LogDebug("Watch of {Resource} ended by the server; resuming from {ResourceVersion}", resource.DisplayName, watch.LastResourceVersion);
                 }
@@ -165,8 +190,26 @@ internal sealed class ListWatchLoop<T>(
         }
     }
 
-    /// <summary>A list or watch got through: the cache follows the server again.</summary>
+    /// <summary>
+    /// A list got through, or a watch delivered an event or bookmark, stayed open a while without an error, or ran until
+    /// the server ended it: the cache follows the server again. A watch that is only accepted does not count, or one that
+    /// always ends with an ERROR event at once would keep resetting the clock of <see cref="WatchProblem"/> and never be
+    /// reported.
+    /// </summary>
     private void Following() => Interlocked.Exchange(ref failingSince, NotFailing);
+
+    private void Opened() => Interlocked.Exchange(ref watchOpenedAt, time.GetTimestamp());
+
+    /// <summary>The watch ended: one that had stayed open for <see cref="WatchSettle"/> without an error followed the server.</summary>
+    private void Closed()
+    {
+        if (HasSettled(Interlocked.Exchange(ref watchOpenedAt, NoWatchOpen)))
+        {
+            Following();
+        }
+    }
+
+    private bool HasSettled(long openedAt) => openedAt != NoWatchOpen && time.GetElapsedTime(openedAt) >= WatchSettle;
 
     /// <summary>A list or watch failed: the first failure in a row starts the clock of <see cref="WatchProblem"/>.</summary>
     private void Failed(string problem)

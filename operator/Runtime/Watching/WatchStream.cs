@@ -44,9 +44,11 @@ internal sealed class WatchStream<T>(
 
     /// <summary>
     /// Watches until the server ends the stream; returns whether any event arrived. <paramref name="opened"/> is told when
-    /// the server has accepted the watch, before its first event.
+    /// the server has accepted the watch, before its first event; <paramref name="following"/> at the first event or
+    /// bookmark. Being accepted does not yet show that the watch follows the server: it may end with an ERROR event at
+    /// once, every time (an object the conversion webhook cannot convert, say).
     /// </summary>
-    public async Task<bool> WatchAsync(Action opened, CancellationToken cancellationToken)
+    public async Task<bool> WatchAsync(Action opened, Action following, CancellationToken cancellationToken)
     {
         var timeoutSeconds = (int)Math.Max(1, Math.Round(options.WatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble())));
         var query = new StringBuilder("?watch=true&allowWatchBookmarks=true&timeoutSeconds=").Append(timeoutSeconds);
@@ -66,7 +68,7 @@ internal sealed class WatchStream<T>(
             var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
-                return await ReadWatchAsync(stream, linked.Token).ConfigureAwait(false);
+                return await ReadWatchAsync(stream, following, linked.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (guard.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -75,8 +77,11 @@ internal sealed class WatchStream<T>(
         }
     }
 
-    /// <summary>Handles the stream's events line by line as their bytes arrive; returns whether any event arrived.</summary>
-    private async Task<bool> ReadWatchAsync(Stream stream, CancellationToken cancellationToken)
+    /// <summary>
+    /// Handles the stream's events line by line as their bytes arrive; returns whether any event arrived, and tells
+    /// <paramref name="following"/> at the first.
+    /// </summary>
+    private async Task<bool> ReadWatchAsync(Stream stream, Action following, CancellationToken cancellationToken)
     {
         var pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
         try
@@ -88,14 +93,13 @@ internal sealed class WatchStream<T>(
                 var buffer = read.Buffer;
                 while (WatchLines.TryTakeLine(ref buffer, out var line))
                 {
-                    delivered |= HandleWatchLine(line);
+                    delivered = Delivered(HandleWatchLine(line), delivered, following);
                 }
 
                 if (read.IsCompleted)
                 {
                     // A last line without its line break (the server ends the stream after a whole event).
-                    var last = HandleWatchLine(buffer);
-                    return delivered || last;
+                    return Delivered(HandleWatchLine(buffer), delivered, following);
                 }
 
                 pipe.AdvanceTo(buffer.Start, buffer.End);
@@ -105,6 +109,17 @@ internal sealed class WatchStream<T>(
         {
             await pipe.CompleteAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Whether an event arrived so far; the first one (an ERROR event throws instead) tells <paramref name="following"/>.</summary>
+    private static bool Delivered(bool eventArrived, bool deliveredBefore, Action following)
+    {
+        if (eventArrived && !deliveredBefore)
+        {
+            following();
+        }
+
+        return eventArrived || deliveredBefore;
     }
 
     /// <summary>Handles one line of the stream; returns whether it held an event (blank lines do not).</summary>

@@ -855,6 +855,47 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         events.Should().Contain(e => e.Reason == "ForceDeleted" && e.Message.Contains("Pod stubborn", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A deletion held by a workload's Pods while they come and go (a rollout, a scale-down, a namespace being deleted):
+    /// the condition follows every change, but one Warning says the deletion waits, not one per Pod. The message names
+    /// the first users and counts the others, so each change made it new, and a thousand Pods made a thousand Warnings.
+    /// </summary>
+    [Fact]
+    public async Task A_blocked_deletion_warns_once_however_often_its_users_change()
+    {
+        var secret = await kit.CreateReadyTokenCredentialAsync("churn", Token);
+        var pods = Enumerable.Range(0, 8).Select(i => $"churn-{i}").ToList();
+        foreach (var pod in pods)
+        {
+            await CreatePodAsync(pod, PodUsing(secret));
+        }
+
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(secret), c => c?.Status?.UsedBy?.Count == pods.Count, "every Pod to be counted");
+        await kit.DeleteAsync<PipelineCredential>(secret);
+        await kit.WaitDeletionBlockedAsync(secret, "Pod churn-0");
+
+        for (var i = 0; i < pods.Count - 1; i++)
+        {
+            await DeletePodAsync(pods[i]);
+            var left = pods.Count - 1 - i;
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(secret),
+                c => c?.Status?.UsedBy?.Count == left
+                    && c.Status.Conditions?.Find(x => x.Type == ConditionTypes.DeletionBlocked)?.Message.Contains(pods[i + 1], StringComparison.Ordinal) == true,
+                $"the condition to name the {left} Pods left");
+        }
+
+        // Events are written in the background: give the ones the changes would have caused time to arrive.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var warnings = (await kit.EventsAsync())
+            .Where(e => e.Reason == "DeletionBlocked" && e.InvolvedObject?.Name == secret)
+            .ToList();
+        warnings.Should().ContainSingle("the users changed, not why the deletion waits")
+            .Which.Message.Should().Contain("Pod churn-0");
+
+        await DeletePodAsync(pods[^1]);
+        await kit.WaitDeletedWithSecretAsync(secret);
+    }
+
     [Fact]
     public async Task A_blocked_deletion_survives_an_operator_restart_and_completes_when_the_user_goes()
     {
@@ -996,6 +1037,54 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         }
 
         await kit.WaitDeletedWithSecretAsync(secret);
+    }
+
+    /// <summary>
+    /// A namespace stuck in Terminating is often "fixed" by removing finalizers by hand. A credential that goes that way
+    /// never runs its release, and the garbage collector then deletes its generated Secret (before or after the
+    /// credential is gone): the Secret's own finalizer, with no credential left to remove it, held the Secret, and so the
+    /// namespace, for ever. The collector's part is played by the test (the control plane runs none).
+    /// </summary>
+    [Fact]
+    public async Task A_generated_Secret_is_let_go_when_its_credential_went_without_releasing_it()
+    {
+        var resource = ResourceDescriptor.For<PipelineCredential>();
+        var secretFirst = await kit.CreateReadyTokenCredentialAsync("stuck-secret-first", Token);
+        var credentialFirst = await kit.CreateReadyTokenCredentialAsync("stuck-credential-first", Token);
+        var secrets = new Dictionary<string, V1Secret>();
+        foreach (var name in new[] { secretFirst, credentialFirst })
+        {
+            secrets[name] = (await kit.TryGetSecretAsync(name))!;
+            await CreatePodAsync($"{name}-user", PodUsing(name));
+            await kit.WaitUsedByAsync(name, $"Pod {name}-user");
+            await kit.DeleteAsync<PipelineCredential>(name);
+            await kit.WaitDeletionBlockedAsync(name, $"Pod {name}-user");
+        }
+
+        async Task DeleteSecretAsGarbageCollectorAsync(string name) =>
+            await admin.CoreV1.DeleteNamespacedSecretAsync(name, run.Namespace,
+                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = secrets[name].Metadata.Uid } });
+        async Task RemoveFinalizersByHandAsync(string name)
+        {
+            await admin.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch),
+                resource.Group, resource.Version, run.Namespace, resource.Plural, name);
+            await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>(name), c => c is null, $"{name} to be gone");
+        }
+
+        // The Secret is deleted while its credential still waits (a foreground deletion), then the credential is let go by hand.
+        await DeleteSecretAsGarbageCollectorAsync(secretFirst);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        (await kit.TryGetSecretAsync(secretFirst)).Should().NotBeNull("its credential still waits for the Pod");
+        await RemoveFinalizersByHandAsync(secretFirst);
+
+        // The credential is let go by hand first; the collector then deletes its dependents.
+        await RemoveFinalizersByHandAsync(credentialFirst);
+        await DeleteSecretAsGarbageCollectorAsync(credentialFirst);
+
+        foreach (var name in new[] { secretFirst, credentialFirst })
+        {
+            await ClusterTestKit.EventuallyAsync(() => kit.TryGetSecretAsync(name), s => s is null, $"the Secret of {name} to go, no credential being left to hold it");
+        }
     }
 
     /// <summary>Someone deletes the generated Secret while its credential lives: the finalizer does not keep it from going, and it is published anew.</summary>

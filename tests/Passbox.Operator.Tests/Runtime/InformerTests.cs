@@ -127,6 +127,40 @@ public sealed class InformerTests
         }
     }
 
+    [Fact]
+    public async Task Readiness_reports_a_watch_that_is_accepted_but_always_ends_with_an_error_event()
+    {
+        // The server accepts every watch, then ends it with an ERROR event (a stored object the conversion webhook cannot
+        // convert): the cache no longer follows the server. Being accepted reset the staleness clock, so readiness never
+        // said so.
+        var calls = 0;
+        var server = new FakeApiServer(request => Interlocked.Increment(ref calls) == 1
+            ? List("20", Widget.Create("a", "10"))
+            : FakeApiServer.Watch("""{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"conversion webhook for test.passbox.dev/v2, Kind=Widget failed","reason":"InternalError","code":500}}"""));
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns" }, time, NullLogger.Instance);
+        var readiness = new RuntimeReadinessCheck(
+            [informer],
+            new LeaderElectionRunner(server.CreateClient().Typed, new LeaderElectionOptions { Enabled = false }, time, NullLogger<LeaderElectionRunner>.Instance));
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        try
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Any(r => r.IsWatch));
+
+            await AdvanceUntilAsync(() => informer.WatchProblem is not null, TimeSpan.FromMinutes(2));
+            var failing = await readiness.CheckHealthAsync(new HealthCheckContext());
+            failing.Status.Should().Be(HealthStatus.Unhealthy);
+            failing.Description.Should().Contain("widgets").And.Contain("watching").And.Contain("500");
+            server.Requests.Count(r => r.IsWatch).Should().BeGreaterThan(2, "the watch was accepted again and again meanwhile");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
     /// <summary>Moves the fake clock a second at a time, letting the informer's retries run, until the condition holds.</summary>
     private async Task AdvanceUntilAsync(Func<bool> condition, TimeSpan limit)
     {

@@ -16,6 +16,16 @@ public sealed class UsesAnnotationTests
     }
 
     [Fact]
+    public void Names_separated_by_blanks_or_one_a_line_are_several_names_not_one()
+    {
+        // passbox.dev/uses: |
+        //   orders-ob
+        //   github-bot
+        UsesAnnotation.Parse("orders-ob\ngithub-bot\n").Should().Equal("orders-ob", "github-bot");
+        UsesAnnotation.Parse("orders-ob github-bot,\tci-token").Should().Equal("orders-ob", "github-bot", "ci-token");
+    }
+
+    [Fact]
     public void Any_object_with_the_annotation_uses_the_credentials_it_names()
     {
         var configMap = Meta("app-settings", annotations: new Dictionary<string, string> { ["passbox.dev/uses"] = "orders-ob, github-bot" });
