@@ -59,7 +59,7 @@ public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnecto
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                return MilvusErrors.ToOutcome(ex, login, timeout.IsCancellationRequested, client.CertificateFailure);
+                return await MilvusErrors.DiagnoseAsync(ex, login, client.CertificateFailure, timeout.Token);
             }
         }
     }

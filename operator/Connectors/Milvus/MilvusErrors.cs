@@ -10,15 +10,57 @@ internal static class MilvusErrors
     /// <summary>The legacy <c>error_code</c> IllegalArgument, sent by servers that leave <c>code</c> at 0.</summary>
     private const int LegacyIllegalArgument = 5;
 
-    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure = null)
+    /// <summary>HTTP/2's PROTOCOL_ERROR: what the client reports when the bytes that came back are not HTTP/2 frames.</summary>
+    private const long ProtocolError = 1;
+
+    /// <summary>Milvus's gRPC port unless configured otherwise.</summary>
+    private const int DefaultPort = 19530;
+
+    /// <summary>
+    /// The outcome of a failed call, after asking the port once whether it speaks TLS when plaintext gRPC got no sensible
+    /// answer (<see cref="TlsListenerProbe"/>). Whether the call timed out is read before that question, which may use up
+    /// the rest of <paramref name="remaining"/> and must not turn a closed connection into a Timeout.
+    /// </summary>
+    /// <param name="exception">What the call threw.</param>
+    /// <param name="login">The login tried.</param>
+    /// <param name="certificateFailure">Why the server's certificate was not trusted, when it was not.</param>
+    /// <param name="remaining">The call's own deadline: cancelled when the login's timeout has run out.</param>
+    public static async Task<ValidationOutcome> DiagnoseAsync(Exception exception, DatabaseLogin login, string? certificateFailure, CancellationToken remaining)
     {
         ArgumentNullException.ThrowIfNull(exception);
         ArgumentNullException.ThrowIfNull(login);
-        var (reason, message) = Classify(exception, login, timedOut, certificateFailure);
+        var timedOut = remaining.IsCancellationRequested;
+        bool? speaksTls = !timedOut && login.Tls.Mode == TlsMode.Disabled && GotNoGrpcAnswer(exception)
+            ? await TlsListenerProbe.SpeaksTlsAsync(login.Host, login.Port, remaining)
+            : null;
+        return ToOutcome(exception, login, timedOut, certificateFailure, speaksTls);
+    }
+
+    /// <param name="exception">What the call threw.</param>
+    /// <param name="login">The login tried.</param>
+    /// <param name="timedOut">Whether the login's timeout ran out.</param>
+    /// <param name="certificateFailure">Why the server's certificate was not trusted, when it was not.</param>
+    /// <param name="speaksTls">Whether the port answered a TLS handshake, when that was asked (plaintext only).</param>
+    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure = null, bool? speaksTls = null)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(login);
+        var (reason, message) = Classify(exception, login, timedOut, certificateFailure, speaksTls);
         return SecretRedaction.Failure(reason, message, login);
     }
 
-    private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure)
+    /// <summary>
+    /// The connection was made, and what came back was no HTTP/2 (other data, or the connection closed): the server is not
+    /// a plaintext gRPC server, or it is one that is going away. A refused connection or a failed lookup is not this.
+    /// </summary>
+    private static bool GotNoGrpcAnswer(Exception exception) =>
+        exception is RpcException { StatusCode: StatusCode.Internal or StatusCode.Unavailable } rpc
+        && Find<SocketException>(rpc.Status.DebugException) is null
+        && (Find<HttpProtocolException>(rpc.Status.DebugException) is not null
+            || Find<IOException>(rpc.Status.DebugException) is not null
+            || Find<ObjectDisposedException>(rpc.Status.DebugException) is not null);
+
+    private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure, bool? speaksTls)
     {
         var endpoint = login.Endpoint;
         var usesApiKey = !string.IsNullOrEmpty(login.ApiKey);
@@ -51,10 +93,10 @@ internal static class MilvusErrors
                 return (ValidationReasons.Timeout, $"{endpoint} did not complete the login within {Seconds(login.Timeout)}; check the host, port and firewall, or raise validation.timeout.");
 
             case RpcException rpc:
-                return FromTransport(rpc, login, timedOut, certificateFailure);
+                return FromTransport(rpc, login, timedOut, certificateFailure, speaksTls);
 
             default:
-                return (ValidationReasons.Unreachable, $"Login to {endpoint} failed: {exception.GetType().Name}: {SecretRedaction.Redact(exception.Message, login)}");
+                return (ValidationReasons.Unreachable, $"Login to {endpoint} failed: {SecretRedaction.Redact(exception.Message, login)}");
         }
     }
 
@@ -92,7 +134,7 @@ internal static class MilvusErrors
         return (ValidationReasons.Unreachable, $"{endpoint} answered {status.Method} with code {status.Code} (error_code {status.ErrorCode}): {SecretRedaction.Redact(status.Reason, login)}");
     }
 
-    private static (string Reason, string Message) FromTransport(RpcException rpc, DatabaseLogin login, bool timedOut, string? certificateFailure)
+    private static (string Reason, string Message) FromTransport(RpcException rpc, DatabaseLogin login, bool timedOut, string? certificateFailure, bool? speaksTls)
     {
         var endpoint = login.Endpoint;
         var inner = rpc.Status.DebugException;
@@ -111,12 +153,48 @@ internal static class MilvusErrors
 
         if (Find<SocketException>(inner) is { } socket)
         {
-            return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {SecretRedaction.Redact(socket.Message, login)}. Check the host and port and that the server is running.");
+            return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {Unconnected(socket, login)}.");
+        }
+
+        if (speaksTls == true)
+        {
+            return (ValidationReasons.TLSFailed, $"{endpoint} speaks TLS, and spec.endpoint.tls.mode is Disabled (plaintext gRPC): set tls.mode to VerifyFull " +
+                "(with tls.caSecretRef for a private CA), VerifyCA or Required. Zilliz Cloud always takes TLS.");
+        }
+
+        if (Find<HttpRequestException>(inner) is { HttpRequestError: HttpRequestError.VersionNegotiationError })
+        {
+            return (ValidationReasons.Unsupported, $"{endpoint} took TLS but offers no HTTP/2, which gRPC needs: it is a web or REST endpoint, or a load balancer or " +
+                $"ingress that does not pass gRPC through. Point spec.endpoint at Milvus's gRPC endpoint (port {DefaultPort} by default; Zilliz Cloud: the cluster's public endpoint).");
+        }
+
+        if (login.Tls.Mode == TlsMode.Disabled && Find<HttpProtocolException>(inner) is { ErrorCode: ProtocolError })
+        {
+            return (ValidationReasons.Unsupported, $"{endpoint} answered, but not in gRPC (HTTP/2): it is another kind of server, such as Milvus's HTTP port " +
+                $"(9091: metrics and health) or a web server. Check spec.endpoint.port: Milvus takes gRPC on {DefaultPort} by default.");
+        }
+
+        if (login.Tls.Mode == TlsMode.Disabled && GotNoGrpcAnswer(rpc))
+        {
+            return (ValidationReasons.Unreachable, $"{endpoint} accepted the connection but closed it without a gRPC answer: check spec.endpoint.port " +
+                $"(Milvus takes gRPC on {DefaultPort} by default) and that the Milvus proxy is running; if the server takes TLS, set spec.endpoint.tls.mode.");
         }
 
         var hint = login.Tls.Mode == TlsMode.Disabled ? " If the server uses TLS, set tls.mode." : string.Empty;
-        return (ValidationReasons.Unreachable, $"{endpoint} did not answer gRPC over HTTP/2 ({rpc.StatusCode}: {SecretRedaction.Redact(Innermost(inner)?.Message ?? rpc.Status.Detail, login)}).{hint}");
+        return (ValidationReasons.Unreachable, $"{endpoint} did not answer gRPC over HTTP/2 ({SecretRedaction.Redact(Innermost(inner)?.Message ?? rpc.Status.Detail, login)}).{hint}");
     }
+
+    /// <summary>Why no connection was made, naming the field to check: a name that does not resolve is not a wrong port.</summary>
+    private static string Unconnected(SocketException socket, DatabaseLogin login) => socket.SocketErrorCode switch
+    {
+        SocketError.HostNotFound or SocketError.NoData =>
+            $"the host name {login.Host} does not resolve ({socket.SocketErrorCode}); check spec.endpoint.host",
+        SocketError.TryAgain =>
+            $"the host name {login.Host} could not be resolved just now (TryAgain: no answer from DNS); check the cluster's DNS, then spec.endpoint.host",
+        SocketError.ConnectionRefused =>
+            $"nothing accepts connections on port {login.Port} (connection refused); check spec.endpoint.port (Milvus takes gRPC on {DefaultPort} by default) and that the server is running",
+        _ => $"{SecretRedaction.Redact(socket.Message, login)} ({socket.SocketErrorCode}); check spec.endpoint.host, spec.endpoint.port and the network between them",
+    };
 
     private static bool MentionsTls(Exception? exception)
     {

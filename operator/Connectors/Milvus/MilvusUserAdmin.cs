@@ -180,7 +180,7 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                return AdminFailure.From(MilvusErrors.ToOutcome(ex, admin, timeout.IsCancellationRequested, client.CertificateFailure), admin, user);
+                return AdminFailure.From(await MilvusErrors.DiagnoseAsync(ex, admin, client.CertificateFailure, timeout.Token), admin, user);
             }
         }
     }

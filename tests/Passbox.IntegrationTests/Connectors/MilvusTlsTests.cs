@@ -120,14 +120,14 @@ public sealed class MilvusTlsTests
     }
 
     [Fact]
-    public async Task Plaintext_against_a_TLS_server_is_not_validated()
+    public async Task Plaintext_against_a_TLS_server_is_TLSFailed_telling_to_set_the_TLS_mode()
     {
         await using var milvus = await StartAsync();
 
         var outcome = await _connector.ValidateAsync(Login(milvus, TlsSettings.Disabled), CancellationToken.None);
 
         outcome.Succeeded.Should().BeFalse();
-        outcome.Reason.Should().Be(ValidationReasons.Unreachable, outcome.Message);
-        outcome.Message.Should().Contain("tls.mode");
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed, outcome.Message);
+        outcome.Message.Should().Contain($"{milvus.Host}:{milvus.Port} speaks TLS").And.Contain("tls.mode");
     }
 }
