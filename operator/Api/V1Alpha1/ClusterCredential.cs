@@ -150,7 +150,7 @@ public sealed class DatabaseEndpoint
     [CelRule(EndpointHost.CelRule, EndpointHost.CelMessage, OptionalOldSelf = true)]
     public string Host { get; set; } = "";
 
-    /// <summary>TCP port. Defaults to 2883 for OceanBase (OBProxy), 3306 for MySQL and 19530 for Milvus.</summary>
+    /// <summary>TCP port. Defaults to 2883 for OceanBase (OBProxy; an OBServer reached directly listens on 2881: set it), 3306 for MySQL and 19530 for Milvus.</summary>
     [Range(1, 65535)]
     public int? Port { get; set; }
 
@@ -167,7 +167,7 @@ public sealed class OceanBaseSettings
     [RegularExpression(@"^[A-Za-z_][A-Za-z0-9_]*$")]
     public string Tenant { get; set; } = "";
 
-    /// <summary>Cluster name as OBProxy knows it. Leave out to log in straight to an OBServer as <c>user@tenant</c>.</summary>
+    /// <summary>Cluster name as OBProxy knows it. Leave out to log in straight to an OBServer as <c>user@tenant</c> (port 2881), or to an OBProxy that serves one cluster.</summary>
     [StringLength(128, MinimumLength = 1)]
     [RegularExpression(@"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     public string? Cluster { get; set; }

@@ -14,7 +14,11 @@ namespace Passbox.Operator.Connectors.MySql;
 internal static class ConnectFailureDiagnosis
 {
     /// <summary>What went wrong, in words that name the field to check; null when it cannot be told (it connects now).</summary>
-    public static async Task<string?> DescribeAsync(string host, int port, CancellationToken ct)
+    /// <param name="host">The host the driver could not connect to.</param>
+    /// <param name="port">Its port.</param>
+    /// <param name="engine">Says which ports the engine's servers take logins on, for a refused port.</param>
+    /// <param name="ct">Cancelled when the check's time runs out.</param>
+    public static async Task<string?> DescribeAsync(string host, int port, DatabaseEngine engine, CancellationToken ct)
     {
         try
         {
@@ -42,7 +46,7 @@ internal static class ConnectFailureDiagnosis
             }
 
             return last!.SocketErrorCode == SocketError.ConnectionRefused
-                ? $"nothing accepts connections on port {port} ({Addresses(addresses)} refused); check spec.endpoint.port and that the server is running"
+                ? $"nothing accepts connections on port {port} ({Addresses(addresses)} refused); check spec.endpoint.port{PortsOf(engine)} and that the server is running"
                 : $"connecting to port {port} ({Addresses(addresses)}) failed: {last.SocketErrorCode}; check spec.endpoint.host, spec.endpoint.port and the network between them";
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain)
@@ -59,6 +63,14 @@ internal static class ConnectFailureDiagnosis
             return null;
         }
     }
+
+    /// <summary>
+    /// OceanBase takes logins on two ports, and the default (OBProxy's 2883) is the wrong one for a login straight to an
+    /// OBServer (<c>user@tenant</c>, no cluster), which listens on 2881.
+    /// </summary>
+    private static string PortsOf(DatabaseEngine engine) => engine == DatabaseEngine.OceanBase
+        ? " (OceanBase: OBProxy takes logins on 2883, the default port; an OBServer reached directly on 2881)"
+        : string.Empty;
 
     private static string Addresses(IReadOnlyList<IPAddress> addresses) => string.Join(", ", addresses.Take(3));
 }

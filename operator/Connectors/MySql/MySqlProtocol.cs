@@ -126,7 +126,7 @@ internal static class MySqlProtocol
             // itself: the driver's failure came first and is what the outcome tells.
             var timedOut = timeout.IsCancellationRequested;
             var unreachable = IsBareConnectFailure(ex) && !timedOut
-                ? await ConnectFailureDiagnosis.DescribeAsync(login.Host, login.Port, timeout.Token)
+                ? await ConnectFailureDiagnosis.DescribeAsync(login.Host, login.Port, engine, timeout.Token)
                 : null;
             return failed(MySqlErrors.ToOutcome(ex, login, engine, timedOut, certificates.LastFailure, unreachable));
         }

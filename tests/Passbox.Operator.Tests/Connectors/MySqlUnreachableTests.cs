@@ -28,7 +28,20 @@ public sealed class MySqlUnreachableTests
         var outcome = await new MySqlDatabaseConnector().ValidateAsync(Login("127.0.0.1", port), CancellationToken.None);
 
         outcome.Reason.Should().Be(ValidationReasons.Unreachable);
-        outcome.Message.Should().Contain($"nothing accepts connections on port {port}").And.Contain("check spec.endpoint.port");
+        outcome.Message.Should().Contain($"nothing accepts connections on port {port}").And.Contain("check spec.endpoint.port").And.NotContain("OBProxy");
+    }
+
+    [Fact]
+    public async Task A_refused_OceanBase_port_says_which_port_OBProxy_and_an_OBServer_take()
+    {
+        var port = ClosedPort();
+
+        var outcome = await new OceanBaseConnector().ValidateAsync(Login("127.0.0.1", port) with { LoginName = "app@orders" }, CancellationToken.None);
+
+        // A login straight to an OBServer (no cluster) that kept the default port 2883 reaches no OBProxy there.
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+        outcome.Message.Should().Contain($"nothing accepts connections on port {port}").And.Contain("check spec.endpoint.port")
+            .And.Contain("OBProxy takes logins on 2883").And.Contain("an OBServer reached directly on 2881");
     }
 
     private static DatabaseLogin Login(string host, int port) => new()
