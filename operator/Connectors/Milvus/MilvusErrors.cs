@@ -51,14 +51,23 @@ internal static class MilvusErrors
 
     /// <summary>
     /// The connection was made, and what came back was no HTTP/2 (other data, or the connection closed): the server is not
-    /// a plaintext gRPC server, or it is one that is going away. A refused connection or a failed lookup is not this.
+    /// a plaintext gRPC server, or it is one that is going away. A refused connection, a failed lookup or TLS is not this.
+    /// The client words it in several ways, some with no inner exception at all ("the server did not complete the HTTP/2
+    /// handshake" with error Unknown), so it is told by what it is not.
     /// </summary>
     private static bool GotNoGrpcAnswer(Exception exception) =>
         exception is RpcException { StatusCode: StatusCode.Internal or StatusCode.Unavailable } rpc
-        && Find<SocketException>(rpc.Status.DebugException) is null
-        && (Find<HttpProtocolException>(rpc.Status.DebugException) is not null
-            || Find<IOException>(rpc.Status.DebugException) is not null
-            || Find<ObjectDisposedException>(rpc.Status.DebugException) is not null);
+        && rpc.Status.DebugException is { } inner
+        && Find<SocketException>(inner) is null
+        && Find<AuthenticationException>(inner) is null
+        && ((Find<HttpRequestException>(inner) is { } http && ConnectionWasMade(http.HttpRequestError))
+            || Find<IOException>(inner) is not null
+            || Find<ObjectDisposedException>(inner) is not null);
+
+    /// <summary>False for the client's errors of a connection that never got as far as HTTP/2: lookup, connect, TLS, proxy.</summary>
+    private static bool ConnectionWasMade(HttpRequestError error) => error is not (HttpRequestError.NameResolutionError
+        or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError or HttpRequestError.VersionNegotiationError
+        or HttpRequestError.ProxyTunnelError);
 
     private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure, bool? speaksTls)
     {

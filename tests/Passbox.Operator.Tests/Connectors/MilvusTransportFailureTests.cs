@@ -103,6 +103,22 @@ public sealed class MilvusTransportFailureTests
     }
 
     [Fact]
+    public async Task A_handshake_the_client_words_without_an_inner_exception_still_asks_the_port_about_TLS()
+    {
+        // One of the ways the client reports a TLS port that closed on plaintext HTTP/2, seen under load: no inner exception.
+        using var certificates = new TestCertificates();
+        await using var tlsPort = new CannedHttpServer(_ => new CannedResponse(404), certificates.Server("127.0.0.1"));
+        var failure = new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Internal, "Error starting gRPC call.",
+            new HttpRequestException("An HTTP/2 connection could not be established because the server did not complete the HTTP/2 handshake.")));
+        using var time = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+
+        var outcome = await MilvusErrors.DiagnoseAsync(failure, Login(tlsPort.Port, TlsMode.Disabled), null, time.Token);
+
+        outcome.Reason.Should().Be(ValidationReasons.TLSFailed, outcome.Message);
+        outcome.Message.Should().Contain("speaks TLS");
+    }
+
+    [Fact]
     public async Task An_HTTPS_server_without_HTTP2_is_Unsupported_saying_gRPC_needs_it()
     {
         using var certificates = new TestCertificates();
