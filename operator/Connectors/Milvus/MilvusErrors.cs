@@ -189,6 +189,15 @@ internal static class MilvusErrors
                 $"(Milvus takes gRPC on {DefaultPort} by default) and that the Milvus proxy is running; if the server takes TLS, set spec.endpoint.tls.mode.");
         }
 
+        if (inner is null)
+        {
+            // No client-side exception: the status came from the server, which speaks gRPC and said why it did not serve
+            // the call, so neither the TLS mode nor the port is in question.
+            return rpc.StatusCode == StatusCode.Unavailable
+                ? (ValidationReasons.Unreachable, $"{endpoint} answered that it cannot serve now ({SecretRedaction.Redact(rpc.Status.Detail, login)}): the Milvus proxy is starting, stopping or not healthy; Passbox tries again with backoff.")
+                : (ValidationReasons.Unreachable, $"{endpoint} answered with gRPC status {rpc.StatusCode}: {SecretRedaction.Redact(rpc.Status.Detail, login)}");
+        }
+
         var hint = login.Tls.Mode == TlsMode.Disabled ? " If the server uses TLS, set tls.mode." : string.Empty;
         return (ValidationReasons.Unreachable, $"{endpoint} did not answer gRPC over HTTP/2 ({SecretRedaction.Redact(Innermost(inner)?.Message ?? rpc.Status.Detail, login)}).{hint}");
     }

@@ -100,6 +100,17 @@ public sealed class MilvusUnitTests
     }
 
     [Fact]
+    public void A_proxy_that_answers_Unavailable_is_Unreachable_without_blaming_the_TLS_mode_or_port()
+    {
+        // What a Milvus proxy that is not ready sends: a gRPC status of its own, with no client-side exception behind it.
+        var outcome = MilvusErrors.ToOutcome(new RpcException(new Status(StatusCode.Unavailable, "proxy not healthy, StateCode=Initializing")), UserLogin with { Tls = TlsSettings.Disabled }, false);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable);
+        outcome.Message.Should().Contain("milvus.vector.svc:19530").And.Contain("proxy not healthy, StateCode=Initializing").And.Contain("tries again")
+            .And.NotContain("tls.mode").And.NotContain("did not answer gRPC");
+    }
+
+    [Fact]
     public void Secrets_in_server_text_are_cut_out()
     {
         var base64 = MilvusAuth.For(UserLogin);
