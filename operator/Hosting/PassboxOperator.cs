@@ -96,6 +96,7 @@ public static class PassboxOperator
         services.AddSingleton<CheckMemory>();
         services.AddSingleton<ReleaseRetries>();
         services.AddSingleton<RefusedWriteBackoff>();
+        services.AddSingleton<RunningChecks>();
         services.AddSingleton<IEventSink, EventSink>();
         services.AddSingleton<CredentialPipeline>();
         services.AddSingleton<GeneratedPasswordStore>();
@@ -161,6 +162,10 @@ public static class PassboxOperator
             echoesOfOwnWrites: false);
 
         sp.GetRequiredService<CredentialPipeline>().ForgetDeleted(primary);
+        // Lives as long as the process, as the informers do: a check of inputs that changed meanwhile ends at once.
+        var runningChecks = sp.GetRequiredService<RunningChecks>();
+        _ = runningChecks.CancelOnChange(primary, kind);
+        _ = runningChecks.CancelOnSourceChange(sp.GetInformer<PartialObjectMetadata>(SourceSecrets));
         sp.GetRequiredService<ReleaseRetries>().ForgetDeleted(primary);
         var statusWriter = sp.GetRequiredService<StatusWriter>();
         primary.Subscribe(change =>

@@ -22,6 +22,7 @@ public sealed partial class CredentialPipeline(
     Provisioning.WorkloadRestarter restarter,
     RetiredSecrets retired,
     RefusedWriteBackoff refusals,
+    RunningChecks running,
     TimeProvider time,
     ILogger<CredentialPipeline> logger)
 {
@@ -198,7 +199,20 @@ public sealed partial class CredentialPipeline(
             return Earliest(plan.RequeueAfter, UntilExpiry(status, previous, time.GetUtcNow()));
         }
 
-        var outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, ct);
+        ValidationOutcome outcome;
+        using (var check = running.Begin(credential, kind.LoginRelevantSpec(credential), values.All))
+        {
+            outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, check.Token, ct);
+
+            // Newer inputs arrived while it ran (the event that said so queued the credential again): whatever it found,
+            // a connector's own Timeout included, describes inputs the credential no longer has. Nothing is reported or
+            // remembered, so the next pass checks the new inputs at once.
+            if (check.IsSuperseded)
+            {
+                throw new CheckSupersededException();
+            }
+        }
+
         CredentialMetrics.CountCheck(credential.Kind ?? typeof(T).Name, outcome.Reason);
         // The status holds whole seconds; the next check is planned from the exact time. Planned from the truncated
         // one, it could be due before this check even ended (a 1s interval, a backoff under a second), and a due plan
@@ -311,7 +325,7 @@ public sealed partial class CredentialPipeline(
         && (outcome.ServerVersion is null || outcome.ServerVersion == status.ServerVersion);
 
     private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, CredentialStatus status,
-        TimeSpan timeout, CancellationToken ct)
+        TimeSpan timeout, CancellationToken superseded, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         // Only a credential whose user Passbox manages has an administrator session before its login; every
@@ -320,7 +334,7 @@ public sealed partial class CredentialPipeline(
         var managed = provisioning is not null && provisioning.Manages(credential);
         var budget = CheckBudget(timeout, managed);
         using var deadline = new CancellationTokenSource(budget, time);
-        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token, superseded);
         try
         {
             // A managed user whose last login was refused is repaired by the administrator before this check already.
@@ -332,7 +346,7 @@ public sealed partial class CredentialPipeline(
                 return refused;
             }
 
-            var outcome = await kind.ValidateAsync(credential, values, guard.Token);
+            var outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, guard.Token), guard.Token);
             if (outcome.Reason == ValidationReasons.AuthenticationFailed && managed && !repaired && provisioning is not null)
             {
                 // A managed user whose login is refused was dropped or changed behind Passbox's back (a periodic check
@@ -343,12 +357,17 @@ public sealed partial class CredentialPipeline(
                 }
 
                 repaired = true;
-                outcome = await kind.ValidateAsync(credential, values, guard.Token);
+                outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, guard.Token), guard.Token);
             }
 
             // Refused right after a repair: another administrator session would set the same password again. Say so, and
             // wait like any refused login (an interval, or a change of the inputs).
             return outcome.Reason == ValidationReasons.AuthenticationFailed && repaired ? StillRefusedAfterRepair(outcome) : outcome;
+        }
+        catch (Exception) when (superseded.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            // Cut short for newer inputs: however the driver reacted to it, nothing of this check is reported.
+            throw new CheckSupersededException();
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -359,6 +378,25 @@ public sealed partial class CredentialPipeline(
             // Exception messages of drivers can echo connection details; log only the type and where it came from.
             LogUnexpected(logger, credential.Metadata.NamespaceProperty, credential.Metadata.Name, e.GetType().FullName ?? e.GetType().Name, e.StackTrace);
             return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"the check failed unexpectedly ({e.GetType().Name}); see the operator log");
+        }
+    }
+
+    /// <summary>
+    /// Waits for a login until <paramref name="token"/> says to stop (newer inputs, or the check's time is up), whether or
+    /// not the connector listens: a driver may not in every phase (MySqlConnector reading a handshake that never comes
+    /// waits for its own connect timeout). The login left behind only reads, and ends by its own timeout; the
+    /// administrator's steps, which change the server, are always waited for, so two never overlap.
+    /// </summary>
+    private static async Task<ValidationOutcome> StopWaitingAt(Task<ValidationOutcome> login, CancellationToken token)
+    {
+        try
+        {
+            return await login.WaitAsync(token);
+        }
+        catch (OperationCanceledException) when (!login.IsCompleted)
+        {
+            _ = login.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
         }
     }
 

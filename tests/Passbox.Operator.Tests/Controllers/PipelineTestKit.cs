@@ -37,7 +37,7 @@ internal static class PipelineTestKit
 
     public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null,
         Passbox.Operator.Usage.Feeding.UsageScope? scope = null, RefusedWriteBackoff? refusals = null, IEventSink? events = null,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null, RunningChecks? running = null)
     {
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
         events ??= new NoEvents();
@@ -55,6 +55,7 @@ internal static class PipelineTestKit
             new WorkloadRestarter(new KubernetesApiClient(client), new InstalledDefinitions(), events, time, NullLogger<WorkloadRestarter>.Instance),
             new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), scope ?? new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
             refusals ?? new RefusedWriteBackoff(time),
+            running ?? new RunningChecks(),
             time,
             loggers.CreateLogger<CredentialPipeline>());
     }
