@@ -560,6 +560,9 @@ public sealed partial class CredentialPipeline(
         // before the cache caught up with its removal (that status write came after the restart went through or was
         // recorded as owed in status.restartPending).
         var unsettled = result.RestartMark is { } mark && mark != status.PublishedRevision;
+
+        // Created under the name it was published under before: the Secret had been deleted while the credential lives.
+        var recreated = result.Outcome == PublishOutcome.Created && status.PublishedRevision is not null && status.SecretName == payload.Name;
         status.SecretName = payload.Name;
         status.PublishedRevision = revision;
         var keptNote = string.Concat(kept.Select(secret => "; " + secret.Describe()));
@@ -569,8 +572,12 @@ public sealed partial class CredentialPipeline(
         if (result.Wrote)
         {
             var check = notices.TakeCheckSucceeded();
-            var message = check is { } told ? $"{result.Message} after a successful check: {told.Message}" : result.Message;
-            await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", message, ct);
+            var written = recreated ? $"Secret {payload.Name} recreated: it had been deleted while its credential lives" : result.Message;
+            var message = check is { } told ? $"{written} after a successful check: {told.Message}" : written;
+            var reason = recreated || result.Repaired is not null ? "SecretRepaired"
+                : result.Outcome == PublishOutcome.Created ? "SecretCreated"
+                : "SecretUpdated";
+            await events.NormalAsync(credential, reason, message, ct);
         }
 
         if (dataChanged || unsettled)

@@ -410,9 +410,17 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await controlPlane.Admin.CoreV1.DeleteNamespacedSecretAsync("fix", run.Namespace);
         await kit.WaitForSecretAsync("fix", s => s.Metadata.Uid != first.Metadata.Uid && ClusterTestKit.Decode(s)["password"] == user.Password, TimeSpan.FromSeconds(15));
 
+        var recreated = await kit.WaitForEventsAsync(seen => seen.Any(e => e.InvolvedObject.Name == "fix" && e.Reason == "SecretRepaired"), "a SecretRepaired event");
+        recreated.Single(e => e.InvolvedObject.Name == "fix" && e.Reason == "SecretRepaired").Message
+            .Should().Be("Secret fix recreated: it had been deleted while its credential lives", "the event says why it was written");
+
         await kit.SetSecretValueAsync("fix", "password", "edited-by-hand");
         await kit.WaitForSecretAsync("fix", s => ClusterTestKit.Decode(s)["password"] == user.Password, TimeSpan.FromSeconds(15));
         (await mariaDb.LoginAttemptsAsync(user.LoginName)).Should().Be(1, "repairing the Secret needs no new login");
+        var repaired = await kit.WaitForEventsAsync(seen => seen.Count(e => e.InvolvedObject.Name == "fix" && e.Reason == "SecretRepaired") == 2, "a second SecretRepaired event");
+        repaired.Should().ContainSingle(e => e.InvolvedObject.Name == "fix" && e.Reason == "SecretRepaired"
+            && e.Message == "Secret fix repaired: data key \"password\" had been edited or removed by hand", "it names the key, never a value");
+        repaired.Should().NotContain(e => e.InvolvedObject.Name == "fix" && e.Reason == "SecretUpdated");
     }
 
     [Fact]
