@@ -150,7 +150,7 @@ public static class PassboxOperator
         // Lives as long as the process, as the informer does.
         _ = sp.GetRequiredService<CredentialMetrics>().Track(primary, ResourceDescriptor.For<T>().Kind, statusOf);
         primary.Cache.AddIndex(SourceSecretIndex, credential => kind.SourceReferences(credential)
-            .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Name}"));
+            .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Secret.Name}"));
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
         sp.GetRequiredService<ReferencedSourceSecrets>().Track(primary.Cache, SourceSecretIndex);
         // Lives as long as the process: the informers never go away.

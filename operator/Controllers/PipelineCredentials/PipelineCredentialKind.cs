@@ -16,11 +16,18 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
 
     public string KindName => PipelineCredential.KindName;
 
-    public IReadOnlyList<SecretKeyReference> SourceReferences(PipelineCredential credential)
+    public IReadOnlyList<SourceReference> SourceReferences(PipelineCredential credential)
     {
         var spec = credential.Spec;
-        return new[] { spec.UsernamePassword?.PasswordSecretRef, spec.SecretText?.SecretRef, spec.Kubeconfig?.SecretRef, spec.Tls?.CaSecretRef }
-            .OfType<SecretKeyReference>()
+        return new[]
+            {
+                (spec.UsernamePassword?.PasswordSecretRef, "spec.usernamePassword.passwordSecretRef"),
+                (spec.SecretText?.SecretRef, "spec.secretText.secretRef"),
+                (spec.Kubeconfig?.SecretRef, "spec.kubeconfig.secretRef"),
+                (spec.Tls?.CaSecretRef, "spec.tls.caSecretRef"),
+            }
+            .Where(source => source.Item1 is not null)
+            .Select(source => new SourceReference(source.Item1!, source.Item2))
             .ToList();
     }
 

@@ -109,9 +109,10 @@ public sealed partial class CredentialPipeline(
         }
 
         var values = new List<SourceValue>();
-        foreach (var reference in kind.SourceReferences(credential).DistinctBy(r => r.ToString()))
+        foreach (var read in kind.SourceReferences(credential).GroupBy(r => r.ToString(), StringComparer.Ordinal))
         {
-            values.Add(await sources.ReadAsync(meta.NamespaceProperty, reference, ct));
+            // One read per Secret key; a message about it names every field that points there.
+            values.Add(await sources.ReadAsync(meta.NamespaceProperty, read.First().Secret, ct, string.Join(" and ", read.Select(r => r.Field).Distinct())));
         }
 
         var missing = values.Where(v => !v.Found).Select(v => v.Problem!).ToList();

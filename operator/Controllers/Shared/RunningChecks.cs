@@ -64,7 +64,7 @@ public sealed class RunningChecks
             // lets the check finish, since the next pass would only run the same login again.
             var credential = change.Current;
             if (kind.LoginRelevantSpec(credential) != check.LoginRelevantSpec
-                || !kind.SourceReferences(credential).Select(reference => reference.Name).ToHashSet(StringComparer.Ordinal).SetEquals(check.SourceVersions.Keys))
+                || !kind.SourceReferences(credential).Select(reference => reference.Secret.Name).ToHashSet(StringComparer.Ordinal).SetEquals(check.SourceVersions.Keys))
             {
                 check.Supersede();
             }

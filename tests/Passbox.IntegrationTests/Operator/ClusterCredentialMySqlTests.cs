@@ -446,7 +446,8 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         await kit.CreateAsync(Credential("late", ClusterEngine.MySQL, user.LoginName, "late-input"));
 
         var missing = await kit.WaitForConditionAsync<ClusterCredential>("late", ConditionTypes.Ready, "False", ConditionReasons.SourceSecretMissing);
-        missing.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Message.Should().Contain("late-input").And.Contain("password");
+        missing.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Message.Should()
+            .Contain("Secret " + run.Namespace + "/late-input (named by spec.passwordSecretRef) does not exist").And.Contain("password");
 
         // Created with the password under another key: SecretSynced says what is missing, not that the Secret is.
         await kit.CreateSecretAsync("late-input", new Dictionary<string, string> { ["pass"] = user.Password });

@@ -132,7 +132,7 @@ public sealed class CredentialPipelineSupersededCheckTests
 
         public string KindName => "ClusterCredential";
 
-        public IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
+        public IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(Source, "spec.passwordSecretRef")];
 
         public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
 

@@ -116,7 +116,7 @@ internal abstract class TestCredentialKind : ICredentialKind<V1ConfigMap>
 
     public virtual ICredentialProvisioning<V1ConfigMap>? Provisioning => null;
 
-    public virtual IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [];
+    public virtual IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [];
 
     public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
 
@@ -145,7 +145,7 @@ internal abstract class TestCredentialKind : ICredentialKind<V1ConfigMap>
 /// </summary>
 internal sealed class SourcePasswordKind : TestCredentialKind
 {
-    public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [PipelineTestKit.Source];
+    public override IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(PipelineTestKit.Source, "spec.passwordSecretRef")];
 
     public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), DisabledBy: null);
 
