@@ -187,7 +187,7 @@ public sealed partial class CredentialPipeline(
             validated?.Reason,
             0));
 
-        var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
+        var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()), kind.BacksOff);
 
         // A successful check of these inputs whose status write failed (a recovery after a refused login) cannot be shown
         // from memory, which keeps neither its message nor its server version: it is run again, one good login, rather
@@ -220,7 +220,7 @@ public sealed partial class CredentialPipeline(
         // asks for no requeue: a credential waiting for its admin would then wait until something else changed.
         var checkedAt = time.GetUtcNow();
         var now = StatusTime.Truncate(checkedAt.UtcDateTime);
-        var transientFailures = ValidationPlanner.IsTransient(outcome.Reason)
+        var transientFailures = kind.BacksOff(outcome.Reason)
             ? memory.TransientFailures(uid) + 1
             : 0;
 
@@ -253,7 +253,7 @@ public sealed partial class CredentialPipeline(
         var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason,
             transientFailures, outcome.Succeeded ? null : outcome.Message);
         memory.Remember(uid, next, written: !unchanged);
-        var after = planner.Plan(revision, schedule.Interval, next, uid);
+        var after = planner.Plan(revision, schedule.Interval, next, uid, backsOff: kind.BacksOff);
 
         // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
         return after.ValidateNow ? ShortestRecheck : Earliest(after.RequeueAfter, UntilExpiry(status, next, checkedAt));

@@ -49,6 +49,12 @@ public interface ICredentialKind<in T>
     /// <summary>Kind-specific status fields (the login used, the probe), set on every reconcile.</summary>
     void Describe(T credential, CredentialStatus status);
 
+    /// <summary>
+    /// Whether a failed check of this reason is retried with backoff (2 s doubling up to 5 min) rather than at the
+    /// interval: only failures that sent no credential the server could count against the account.
+    /// </summary>
+    bool BacksOff(string? reason) => ValidationPlanner.IsTransient(reason);
+
     /// <summary>User management, for kinds whose operator can create, reset and drop the user; null otherwise.</summary>
     ICredentialProvisioning<T>? Provisioning => null;
 }
