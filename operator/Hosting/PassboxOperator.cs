@@ -96,6 +96,7 @@ public static class PassboxOperator
         services.AddSingleton<CheckMemory>();
         services.AddSingleton<ReleaseRetries>();
         services.AddSingleton<RefusedWriteBackoff>();
+        services.AddSingleton<RunningChecks>();
         services.AddSingleton<IEventSink, EventSink>();
         services.AddSingleton<CredentialPipeline>();
         services.AddSingleton<GeneratedPasswordStore>();
@@ -164,7 +165,7 @@ public static class PassboxOperator
         // Lives as long as the process, as the informer does.
         _ = sp.GetRequiredService<CredentialMetrics>().Track(primary, ResourceDescriptor.For<T>().Kind, statusOf);
         primary.Cache.AddIndex(SourceSecretIndex, credential => kind.SourceReferences(credential)
-            .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Name}"));
+            .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Secret.Name}"));
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
         sp.GetRequiredService<ReferencedSourceSecrets>().Track(primary.Cache, SourceSecretIndex);
         // Lives as long as the process: the informers never go away.
@@ -176,6 +177,10 @@ public static class PassboxOperator
             echoesOfOwnWrites: false);
 
         sp.GetRequiredService<CredentialPipeline>().ForgetDeleted(primary);
+        // Lives as long as the process, as the informers do: a check of inputs that changed meanwhile ends at once.
+        var runningChecks = sp.GetRequiredService<RunningChecks>();
+        _ = runningChecks.CancelOnChange(primary, kind);
+        _ = runningChecks.CancelOnSourceChange(sp.GetInformer<PartialObjectMetadata>(SourceSecrets));
         sp.GetRequiredService<ReleaseRetries>().ForgetDeleted(primary);
         var statusWriter = sp.GetRequiredService<StatusWriter>();
         primary.Subscribe(change =>

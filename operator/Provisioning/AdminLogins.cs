@@ -68,7 +68,7 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources, 
         string? ca = null;
         if (spec.CaSecretRef is { } caRef)
         {
-            var value = await sources.ReadAsync(ns, caRef, ct);
+            var value = await sources.ReadAsync(ns, caRef, ct, "its spec.endpoint.tls.caSecretRef");
             if (!value.Found)
             {
                 return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"admin ClusterCredential {reference}: {value.Problem}");

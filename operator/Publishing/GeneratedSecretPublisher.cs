@@ -244,7 +244,9 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             fieldManager: FieldManager, force: true, cancellationToken: ct);
         ownWrites?.Record(applied.Metadata);
         LogUpdated(logger, namespaceName, payload.Name);
-        return new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} updated", restartMark);
+        return current.HandEdits(payload) is { } edits
+            ? new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} repaired: {edits}", restartMark) { Repaired = edits }
+            : new PublishResult(PublishOutcome.Updated, $"Secret {payload.Name} updated", restartMark);
     }
 
     /// <summary>

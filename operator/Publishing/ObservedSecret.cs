@@ -66,6 +66,51 @@ public sealed record ObservedSecret(
         && Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.DataHashAnnotation, out var recorded) && recorded == payload.DataHash
         && Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.MetadataHashAnnotation, out var metadata) && metadata == payload.MetadataHash;
 
+    /// <summary>
+    /// What was changed by hand since Passbox last wrote the Secret, when it still asks for what it wrote then (the hashes
+    /// it recorded are the payload's): the data keys and the label and annotation keys that no longer hold it, by name
+    /// only. Null when Passbox now asks for something else (new inputs, a changed spec) or recorded nothing to compare.
+    /// </summary>
+    public string? HandEdits(SecretPayload payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        var edits = new List<string>();
+        if (Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.DataHashAnnotation, out var data) && data == payload.DataHash)
+        {
+            var held = KeyDigests.Split(';', StringSplitOptions.RemoveEmptyEntries);
+            var keys = payload.KeyDigests.Split(';', StringSplitOptions.RemoveEmptyEntries)
+                .Where(entry => !held.Contains(entry, StringComparer.Ordinal))
+                .Select(entry => entry[..entry.IndexOf('=', StringComparison.Ordinal)])
+                .ToList();
+            if (keys.Count > 0)
+            {
+                edits.Add($"data {(keys.Count == 1 ? "key" : "keys")} {Quoted(keys)}");
+            }
+        }
+
+        if (Annotations.TryGetValue(Api.V1Alpha1.ApiGroup.MetadataHashAnnotation, out var metadata) && metadata == payload.MetadataHash)
+        {
+            var labels = Differing(Labels, payload.Labels);
+            var annotations = Differing(Annotations, payload.Annotations);
+            if (labels.Count > 0)
+            {
+                edits.Add($"{(labels.Count == 1 ? "label" : "labels")} {Quoted(labels)}");
+            }
+
+            if (annotations.Count > 0)
+            {
+                edits.Add($"{(annotations.Count == 1 ? "annotation" : "annotations")} {Quoted(annotations)}");
+            }
+        }
+
+        return edits.Count == 0 ? null : $"{string.Join(" and ", edits)} had been edited or removed by hand";
+    }
+
+    private static List<string> Differing(IReadOnlyDictionary<string, string> actual, IReadOnlyDictionary<string, string> wanted) =>
+        [.. wanted.Where(pair => !actual.TryGetValue(pair.Key, out var value) || value != pair.Value).Select(pair => pair.Key).Order(StringComparer.Ordinal)];
+
+    private static string Quoted(IReadOnlyList<string> names) => string.Join(", ", names.Select(name => $"\"{name}\""));
+
     private static bool Contains(IReadOnlyDictionary<string, string> actual, IReadOnlyDictionary<string, string> wanted) =>
         wanted.All(pair => actual.TryGetValue(pair.Key, out var value) && value == pair.Value);
 }

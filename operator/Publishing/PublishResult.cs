@@ -14,6 +14,9 @@ public enum PublishOutcome
 /// </summary>
 public sealed record PublishResult(PublishOutcome Outcome, string Message, string? RestartMark = null)
 {
+    /// <summary>Why the write was a repair of a Secret edited by hand (names of keys, never values); null otherwise.</summary>
+    public string? Repaired { get; init; }
+
     public bool Succeeded => Outcome != PublishOutcome.Conflict;
 
     public bool Wrote => Outcome is PublishOutcome.Created or PublishOutcome.Updated;

@@ -15,12 +15,16 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
 
     public ICredentialProvisioning<ClusterCredential>? Provisioning => provisioning;
 
-    public IReadOnlyList<SecretKeyReference> SourceReferences(ClusterCredential credential)
+    public IReadOnlyList<SourceReference> SourceReferences(ClusterCredential credential)
     {
         // The effective spec: a provisioned user without passwordSecretRef reads the password the operator generated.
         var spec = EffectiveClusterSpec.From(credential);
-        return new[] { spec.PasswordSecretRef, spec.ApiKeySecretRef, spec.CaSecretRef }
-            .OfType<SecretKeyReference>()
+        var password = credential.Spec.PasswordSecretRef is null
+            ? "spec.provisioning (the generated password, as spec.passwordSecretRef is not set)"
+            : "spec.passwordSecretRef";
+        return new[] { (spec.PasswordSecretRef, password), (spec.ApiKeySecretRef, "spec.apiKeySecretRef"), (spec.CaSecretRef, "spec.endpoint.tls.caSecretRef") }
+            .Where(source => source.Item1 is not null)
+            .Select(source => new SourceReference(source.Item1!, source.Item2))
             .ToList();
     }
 

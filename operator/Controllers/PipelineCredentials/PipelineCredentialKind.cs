@@ -16,13 +16,29 @@ public sealed class PipelineCredentialKind(PipelineProbes probes) : ICredentialK
 
     public string KindName => PipelineCredential.KindName;
 
-    public IReadOnlyList<SecretKeyReference> SourceReferences(PipelineCredential credential)
+    public IReadOnlyList<SourceReference> SourceReferences(PipelineCredential credential)
     {
         var spec = credential.Spec;
-        return new[] { spec.UsernamePassword?.PasswordSecretRef, spec.SecretText?.SecretRef, spec.Kubeconfig?.SecretRef, spec.Tls?.CaSecretRef }
-            .OfType<SecretKeyReference>()
+        return new[]
+            {
+                (spec.UsernamePassword?.PasswordSecretRef, "spec.usernamePassword.passwordSecretRef"),
+                (spec.SecretText?.SecretRef, "spec.secretText.secretRef"),
+                (spec.Kubeconfig?.SecretRef, "spec.kubeconfig.secretRef"),
+                (spec.Tls?.CaSecretRef, "spec.tls.caSecretRef"),
+            }
+            .Where(source => source.Item1 is not null)
+            .Select(source => new SourceReference(source.Item1!, source.Item2))
             .ToList();
     }
+
+    /// <summary>
+    /// A failed TLS handshake backs off like a network failure: the handshake comes before the probe sends any
+    /// credential (the Authorization header, a token), so a quick retry counts against no account, and its cause is
+    /// often brief (a certificate being renewed, a load balancer serving another during a rollout). Waiting the
+    /// interval (an hour by default) would show a working server as failed all that time. A lasting one (a wrong CA, a
+    /// plain-HTTP server) costs a handshake every 5 minutes at most; its fix, an edit or the CA's Secret, is tried at once.
+    /// </summary>
+    public bool BacksOff(string? reason) => ValidationPlanner.IsTransient(reason) || reason == ValidationReasons.TLSFailed;
 
     public string SecretName(PipelineCredential credential) => credential.Spec.Secret?.Name ?? credential.Metadata.Name;
 

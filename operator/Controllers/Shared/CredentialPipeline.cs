@@ -22,6 +22,7 @@ public sealed partial class CredentialPipeline(
     Provisioning.WorkloadRestarter restarter,
     RetiredSecrets retired,
     RefusedWriteBackoff refusals,
+    RunningChecks running,
     TimeProvider time,
     ILogger<CredentialPipeline> logger)
 {
@@ -108,9 +109,10 @@ public sealed partial class CredentialPipeline(
         }
 
         var values = new List<SourceValue>();
-        foreach (var reference in kind.SourceReferences(credential).DistinctBy(r => r.ToString()))
+        foreach (var read in kind.SourceReferences(credential).GroupBy(r => r.ToString(), StringComparer.Ordinal))
         {
-            values.Add(await sources.ReadAsync(meta.NamespaceProperty, reference, ct));
+            // One read per Secret key; a message about it names every field that points there.
+            values.Add(await sources.ReadAsync(meta.NamespaceProperty, read.First().Secret, ct, string.Join(" and ", read.Select(r => r.Field).Distinct())));
         }
 
         var missing = values.Where(v => !v.Found).Select(v => v.Problem!).ToList();
@@ -185,7 +187,7 @@ public sealed partial class CredentialPipeline(
             validated?.Reason,
             0));
 
-        var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()));
+        var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()), kind.BacksOff);
 
         // A successful check of these inputs whose status write failed (a recovery after a refused login) cannot be shown
         // from memory, which keeps neither its message nor its server version: it is run again, one good login, rather
@@ -198,14 +200,27 @@ public sealed partial class CredentialPipeline(
             return Earliest(plan.RequeueAfter, UntilExpiry(status, previous, time.GetUtcNow()));
         }
 
-        var outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, ct);
+        ValidationOutcome outcome;
+        using (var check = running.Begin(credential, kind.LoginRelevantSpec(credential), values.All))
+        {
+            outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, check.Token, ct);
+
+            // Newer inputs arrived while it ran (the event that said so queued the credential again): whatever it found,
+            // a connector's own Timeout included, describes inputs the credential no longer has. Nothing is reported or
+            // remembered, so the next pass checks the new inputs at once.
+            if (check.IsSuperseded)
+            {
+                throw new CheckSupersededException();
+            }
+        }
+
         CredentialMetrics.CountCheck(credential.Kind ?? typeof(T).Name, outcome.Reason);
         // The status holds whole seconds; the next check is planned from the exact time. Planned from the truncated
         // one, it could be due before this check even ended (a 1s interval, a backoff under a second), and a due plan
         // asks for no requeue: a credential waiting for its admin would then wait until something else changed.
         var checkedAt = time.GetUtcNow();
         var now = StatusTime.Truncate(checkedAt.UtcDateTime);
-        var transientFailures = ValidationPlanner.IsTransient(outcome.Reason)
+        var transientFailures = kind.BacksOff(outcome.Reason)
             ? memory.TransientFailures(uid) + 1
             : 0;
 
@@ -238,7 +253,7 @@ public sealed partial class CredentialPipeline(
         var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason,
             transientFailures, outcome.Succeeded ? null : outcome.Message);
         memory.Remember(uid, next, written: !unchanged);
-        var after = planner.Plan(revision, schedule.Interval, next, uid);
+        var after = planner.Plan(revision, schedule.Interval, next, uid, backsOff: kind.BacksOff);
 
         // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
         return after.ValidateNow ? ShortestRecheck : Earliest(after.RequeueAfter, UntilExpiry(status, next, checkedAt));
@@ -311,7 +326,7 @@ public sealed partial class CredentialPipeline(
         && (outcome.ServerVersion is null || outcome.ServerVersion == status.ServerVersion);
 
     private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, CredentialStatus status,
-        TimeSpan timeout, CancellationToken ct)
+        TimeSpan timeout, CancellationToken superseded, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         // Only a credential whose user Passbox manages has an administrator session before its login; every
@@ -320,7 +335,7 @@ public sealed partial class CredentialPipeline(
         var managed = provisioning is not null && provisioning.Manages(credential);
         var budget = CheckBudget(timeout, managed);
         using var deadline = new CancellationTokenSource(budget, time);
-        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token, superseded);
         try
         {
             // A managed user whose last login was refused is repaired by the administrator before this check already.
@@ -332,7 +347,7 @@ public sealed partial class CredentialPipeline(
                 return refused;
             }
 
-            var outcome = await kind.ValidateAsync(credential, values, guard.Token);
+            var outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, guard.Token), guard.Token);
             if (outcome.Reason == ValidationReasons.AuthenticationFailed && managed && !repaired && provisioning is not null)
             {
                 // A managed user whose login is refused was dropped or changed behind Passbox's back (a periodic check
@@ -343,12 +358,17 @@ public sealed partial class CredentialPipeline(
                 }
 
                 repaired = true;
-                outcome = await kind.ValidateAsync(credential, values, guard.Token);
+                outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, guard.Token), guard.Token);
             }
 
             // Refused right after a repair: another administrator session would set the same password again. Say so, and
             // wait like any refused login (an interval, or a change of the inputs).
             return outcome.Reason == ValidationReasons.AuthenticationFailed && repaired ? StillRefusedAfterRepair(outcome) : outcome;
+        }
+        catch (Exception) when (superseded.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            // Cut short for newer inputs: however the driver reacted to it, nothing of this check is reported.
+            throw new CheckSupersededException();
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -359,6 +379,25 @@ public sealed partial class CredentialPipeline(
             // Exception messages of drivers can echo connection details; log only the type and where it came from.
             LogUnexpected(logger, credential.Metadata.NamespaceProperty, credential.Metadata.Name, e.GetType().FullName ?? e.GetType().Name, e.StackTrace);
             return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"the check failed unexpectedly ({e.GetType().Name}); see the operator log");
+        }
+    }
+
+    /// <summary>
+    /// Waits for a login until <paramref name="token"/> says to stop (newer inputs, or the check's time is up), whether or
+    /// not the connector listens: a driver may not in every phase (MySqlConnector reading a handshake that never comes
+    /// waits for its own connect timeout). The login left behind only reads, and ends by its own timeout; the
+    /// administrator's steps, which change the server, are always waited for, so two never overlap.
+    /// </summary>
+    private static async Task<ValidationOutcome> StopWaitingAt(Task<ValidationOutcome> login, CancellationToken token)
+    {
+        try
+        {
+            return await login.WaitAsync(token);
+        }
+        catch (OperationCanceledException) when (!login.IsCompleted)
+        {
+            _ = login.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
         }
     }
 
@@ -522,6 +561,9 @@ public sealed partial class CredentialPipeline(
         // before the cache caught up with its removal (that status write came after the restart went through or was
         // recorded as owed in status.restartPending).
         var unsettled = result.RestartMark is { } mark && mark != status.PublishedRevision;
+
+        // Created under the name it was published under before: the Secret had been deleted while the credential lives.
+        var recreated = result.Outcome == PublishOutcome.Created && status.PublishedRevision is not null && status.SecretName == payload.Name;
         status.SecretName = payload.Name;
         status.PublishedRevision = revision;
         var keptNote = string.Concat(kept.Select(secret => "; " + secret.Describe()));
@@ -531,8 +573,12 @@ public sealed partial class CredentialPipeline(
         if (result.Wrote)
         {
             var check = notices.TakeCheckSucceeded();
-            var message = check is { } told ? $"{result.Message} after a successful check: {told.Message}" : result.Message;
-            await events.NormalAsync(credential, result.Outcome == PublishOutcome.Created ? "SecretCreated" : "SecretUpdated", message, ct);
+            var written = recreated ? $"Secret {payload.Name} recreated: it had been deleted while its credential lives" : result.Message;
+            var message = check is { } told ? $"{written} after a successful check: {told.Message}" : written;
+            var reason = recreated || result.Repaired is not null ? "SecretRepaired"
+                : result.Outcome == PublishOutcome.Created ? "SecretCreated"
+                : "SecretUpdated";
+            await events.NormalAsync(credential, reason, message, ct);
         }
 
         if (dataChanged || unsettled)

@@ -64,6 +64,18 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         {
             requeue = await pipeline.RunAsync(entity, kind, status, cancellationToken, DeletionProtection.After(adding, ApiGroup.InUseFinalizer));
         }
+        catch (CheckSupersededException)
+        {
+            // The spec or a source Secret changed while the check ran: nothing of it is written, and the next pass checks
+            // the new inputs at once (the event that cancelled it queued the credential too; asked again here so that
+            // an event held back behind this pass cannot be missed).
+            if (await adding is null)
+            {
+                return ReconcileResult.Done;
+            }
+
+            return ReconcileResult.Requeue(TimeSpan.Zero);
+        }
         catch
         {
             // The pipeline's failure is the one to report; the finalizer patch must not end as an unobserved exception.

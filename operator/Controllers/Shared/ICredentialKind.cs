@@ -15,14 +15,24 @@ public sealed class SourceValues(IReadOnlyList<SourceValue> values)
         reference is null ? null : values.FirstOrDefault(v => v.Reference.Name == reference.Name && v.Reference.Key == reference.Key)?.Text;
 }
 
+/// <summary>
+/// A Secret key a credential reads, with the spec field that names it (<c>spec.passwordSecretRef</c>), so a message
+/// about a missing Secret can say which of several references is wrong. Written as the Secret's name and key alone,
+/// as before the field was carried, so input revisions stay the same.
+/// </summary>
+public sealed record SourceReference(SecretKeyReference Secret, string Field)
+{
+    public override string ToString() => Secret.ToString();
+}
+
 /// <summary>What one kind of credential adds to the shared validate-then-publish flow.</summary>
 public interface ICredentialKind<in T>
     where T : IKubernetesObject<V1ObjectMeta>
 {
     string KindName { get; }
 
-    /// <summary>Every Secret key the credential reads (password, token, kubeconfig, CA).</summary>
-    IReadOnlyList<SecretKeyReference> SourceReferences(T credential);
+    /// <summary>Every Secret key the credential reads (password, token, kubeconfig, CA), each with the field naming it.</summary>
+    IReadOnlyList<SourceReference> SourceReferences(T credential);
 
     /// <summary>Name of the Secret the credential generates.</summary>
     string SecretName(T credential);
@@ -38,6 +48,12 @@ public interface ICredentialKind<in T>
 
     /// <summary>Kind-specific status fields (the login used, the probe), set on every reconcile.</summary>
     void Describe(T credential, CredentialStatus status);
+
+    /// <summary>
+    /// Whether a failed check of this reason is retried with backoff (2 s doubling up to 5 min) rather than at the
+    /// interval: only failures that sent no credential the server could count against the account.
+    /// </summary>
+    bool BacksOff(string? reason) => ValidationPlanner.IsTransient(reason);
 
     /// <summary>User management, for kinds whose operator can create, reset and drop the user; null otherwise.</summary>
     ICredentialProvisioning<T>? Provisioning => null;

@@ -49,19 +49,24 @@ public sealed class SourceValue
 /// </summary>
 public sealed class SourceSecretReader(IKubernetes client, SourceSecretCache cache)
 {
-    public async Task<SourceValue> ReadAsync(string namespaceName, SecretKeyReference reference, CancellationToken ct)
+    /// <param name="namespaceName">The credential's namespace.</param>
+    /// <param name="reference">The Secret key to read.</param>
+    /// <param name="ct">Cancels the read.</param>
+    /// <param name="field">The spec field(s) naming the reference, which a missing value's message names (a credential can have several).</param>
+    public async Task<SourceValue> ReadAsync(string namespaceName, SecretKeyReference reference, CancellationToken ct, string? field = null)
     {
         var key = new ObjectKey(namespaceName, reference.Name);
         var secret = cache.Find(key) ?? await FetchAsync(key, ct);
+        var named = field is null ? $"Secret {namespaceName}/{reference.Name}" : $"Secret {namespaceName}/{reference.Name} (named by {field})";
         if (secret is null)
         {
-            return SourceValue.Missing(reference, $"Secret {namespaceName}/{reference.Name} does not exist; create it with key \"{reference.Key}\"");
+            return SourceValue.Missing(reference, $"{named} does not exist; create it with key \"{reference.Key}\"");
         }
 
         if (!secret.Data.TryGetValue(reference.Key, out var value) || value is null || value.Length == 0)
         {
             var keys = secret.Data.Count == 0 ? "none" : NameList.Join(secret.Data.Keys.Order(StringComparer.Ordinal));
-            return SourceValue.Missing(reference, $"Secret {namespaceName}/{reference.Name} has no non-empty key \"{reference.Key}\" (keys: {keys})");
+            return SourceValue.Missing(reference, $"{named} has no non-empty key \"{reference.Key}\" (keys: {keys})");
         }
 
         if (!Utf8.IsValid(value))
@@ -69,7 +74,7 @@ public sealed class SourceSecretReader(IKubernetes client, SourceSecretCache cac
             // Read as text, its invalid bytes would become U+FFFD: a password or token that silently differs from the
             // Secret's (a refused login that the user cannot explain, or a published Secret with other bytes).
             return SourceValue.Missing(reference,
-                $"Secret {namespaceName}/{reference.Name} key \"{reference.Key}\" is not UTF-8 text; store the value UTF-8 encoded " +
+                $"{named} key \"{reference.Key}\" is not UTF-8 text; store the value UTF-8 encoded " +
                 "(a password or token in another character set re-encoded, a DER certificate as PEM)");
         }
 

@@ -25,9 +25,9 @@ public sealed record ValidationPlan(bool ValidateNow, TimeSpan? RequeueAfter)
 /// Decides when a credential is checked. New inputs are checked at once. A good login is checked again every
 /// interval. A refused login (wrong password, missing permission, bad configuration) waits a full interval, because
 /// repeated bad logins lock accounts on many servers; only a change of the inputs brings the check forward. Network
-/// failures back off exponentially with jitter, so a server that comes back is noticed without hammering it. Checks
-/// that were already overdue when this process first saw the object (after a restart, or a long leader change) are
-/// spread over one period instead of all running at once.
+/// failures (and those a kind adds) back off exponentially with jitter, so a server that comes back is noticed without
+/// hammering it. Checks that were already overdue when this process first saw the object (after a restart, or a long
+/// leader change) are spread over one period instead of all running at once.
 /// </summary>
 public sealed class ValidationPlanner(TimeProvider time)
 {
@@ -36,7 +36,8 @@ public sealed class ValidationPlanner(TimeProvider time)
 
     /// <summary>
     /// Failures that involved no refused login of the credential's own user, so retrying soon locks nothing: the
-    /// network, and an administrator credential that is not Ready yet (it usually is a moment later).
+    /// network, and an administrator credential that is not Ready yet (it usually is a moment later). A kind may back
+    /// off on more of its own (<see cref="ICredentialKind{T}.BacksOff"/>).
     /// </summary>
     private static readonly HashSet<string> TransientReasons = new(StringComparer.Ordinal) { "Unreachable", "Timeout", "AdminNotReady" };
 
@@ -64,7 +65,9 @@ public sealed class ValidationPlanner(TimeProvider time)
     /// <param name="previous">The last check, from the status.</param>
     /// <param name="objectUid">Seeds the jitter, so every reconcile of one object computes the same due time.</param>
     /// <param name="firstSeen">When this process first saw the object (see <see cref="CheckMemory.FirstSeen"/>).</param>
-    public ValidationPlan Plan(string revision, TimeSpan interval, PreviousCheck previous, string objectUid, DateTimeOffset? firstSeen = null)
+    /// <param name="backsOff">Which failures back off instead of waiting the interval; <see cref="IsTransient"/> when not given.</param>
+    public ValidationPlan Plan(string revision, TimeSpan interval, PreviousCheck previous, string objectUid, DateTimeOffset? firstSeen = null,
+        Func<string?, bool>? backsOff = null)
     {
         if (previous.AttemptedRevision != revision || previous.LastAttempted is null || previous.Succeeded is null)
         {
@@ -80,7 +83,7 @@ public sealed class ValidationPlanner(TimeProvider time)
                 : Due(SpreadIfOverdue((previous.LastValidated ?? previous.LastAttempted.Value) + Spread(interval, jitter), firstSeen, interval, jitter), now);
         }
 
-        if (IsTransient(previous.Reason))
+        if ((backsOff ?? IsTransient)(previous.Reason))
         {
             var cap = interval > TimeSpan.Zero && interval < TransientCap ? interval : TransientCap;
             return Due(SpreadIfOverdue(previous.LastAttempted.Value + Backoff(previous.ConsecutiveTransientFailures, cap, jitter), firstSeen, cap, jitter), now);

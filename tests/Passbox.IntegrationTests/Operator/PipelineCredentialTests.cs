@@ -361,6 +361,12 @@ public sealed class PipelineCredentialTests(
             $"TLS with 127.0.0.1:{https.Port} failed: the server certificate is not signed by the system's certificate authorities " +
             "(if an in-house CA signed it, name that CA in spec.tls.caSecretRef)");
 
+        // A failed handshake sent no credential: it is tried again within seconds (backoff), not an hour later, so a
+        // certificate that was wrong for a moment does not leave the credential failed until the next interval.
+        var failedAt = refused.Status!.LastAttempted;
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<PipelineCredential>("private-ca"), c => c!.Status!.LastAttempted > failedAt,
+            "the TLS failure to be retried with backoff", TimeSpan.FromSeconds(15));
+
         await kit.PatchAsync<PipelineCredential>("private-ca", new { spec = new { tls = new { caSecretRef = new { name = "in-house-ca", key = "ca.crt" } } } });
         await kit.WaitForConditionAsync<PipelineCredential>("private-ca", ConditionTypes.Validated, "False", "SourceSecretMissing");
         await kit.CreateSecretAsync("in-house-ca", new Dictionary<string, string> { ["ca.crt"] = pki.AuthorityPem });

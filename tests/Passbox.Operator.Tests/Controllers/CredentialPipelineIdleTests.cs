@@ -341,7 +341,7 @@ public sealed class CredentialPipelineIdleTests
     {
         public ValidationOutcome Outcome { get; set; } = ValidationOutcome.Success(Good, "11.4");
 
-        public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
+        public override IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(Source, "spec.passwordSecretRef")];
 
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(Outcome);
     }

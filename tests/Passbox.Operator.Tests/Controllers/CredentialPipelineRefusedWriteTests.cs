@@ -383,7 +383,7 @@ public sealed class CredentialPipelineRefusedWriteTests
     /// </summary>
     private sealed class LogsIn : TestCredentialKind
     {
-        public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [Source];
+        public override IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(Source, "spec.passwordSecretRef")];
 
         public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.Zero, TimeSpan.FromSeconds(5), DisabledBy: null);
 

@@ -37,7 +37,7 @@ internal static class PipelineTestKit
 
     public static CredentialPipeline Pipeline(FakeApiServer server, IGeneratedSecretView view, TimeProvider time, CheckMemory? memory = null,
         Passbox.Operator.Usage.Feeding.UsageScope? scope = null, RefusedWriteBackoff? refusals = null, IEventSink? events = null,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null, RunningChecks? running = null)
     {
         var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server);
         events ??= new NoEvents();
@@ -55,6 +55,7 @@ internal static class PipelineTestKit
             new WorkloadRestarter(new KubernetesApiClient(client), new InstalledDefinitions(), events, time, NullLogger<WorkloadRestarter>.Instance),
             new RetiredSecrets(view, new Passbox.Operator.Usage.UsageIndex(), scope ?? new Passbox.Operator.Usage.Feeding.UsageScope(), publisher),
             refusals ?? new RefusedWriteBackoff(time),
+            running ?? new RunningChecks(),
             time,
             loggers.CreateLogger<CredentialPipeline>());
     }
@@ -115,7 +116,7 @@ internal abstract class TestCredentialKind : ICredentialKind<V1ConfigMap>
 
     public virtual ICredentialProvisioning<V1ConfigMap>? Provisioning => null;
 
-    public virtual IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [];
+    public virtual IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [];
 
     public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
 
@@ -144,7 +145,7 @@ internal abstract class TestCredentialKind : ICredentialKind<V1ConfigMap>
 /// </summary>
 internal sealed class SourcePasswordKind : TestCredentialKind
 {
-    public override IReadOnlyList<SecretKeyReference> SourceReferences(V1ConfigMap credential) => [PipelineTestKit.Source];
+    public override IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(PipelineTestKit.Source, "spec.passwordSecretRef")];
 
     public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), DisabledBy: null);
 

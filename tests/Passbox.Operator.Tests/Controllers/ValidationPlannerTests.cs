@@ -127,6 +127,21 @@ public sealed class ValidationPlannerTests
         Plan(previous, interval: stored).ValidateNow.Should().BeTrue();
     }
 
+    [Theory]
+    [InlineData(1, 1, 2)]
+    [InlineData(4, 8, 16)]
+    [InlineData(20, 150, 300)]
+    public void A_reason_the_kind_backs_off_on_backs_off_like_a_network_failure_instead_of_waiting_the_interval(int failures, double minSeconds, double maxSeconds)
+    {
+        var previous = new PreviousCheck("rev1", Start, null, false, "TLSFailed", failures);
+
+        var plan = new ValidationPlanner(time).Plan("rev1", TimeSpan.FromHours(1), previous, "uid-1", backsOff: reason => reason == "TLSFailed");
+
+        plan.ValidateNow.Should().BeFalse();
+        plan.RequeueAfter!.Value.TotalSeconds.Should().BeInRange(minSeconds, maxSeconds);
+        Plan(previous, interval: TimeSpan.FromHours(1)).RequeueAfter.Should().Be(TimeSpan.FromHours(1), "without the kind's word it waits the interval");
+    }
+
     [Fact]
     public void Network_failures_are_retried_even_with_interval_zero()
     {

@@ -175,4 +175,39 @@ public sealed class ObservedSecretTests
         SecretDataHash.Compute(a).Should().NotBe(SecretDataHash.Compute(b));
         SecretDataHash.Compute(a).Should().Be(SecretDataHash.Compute(new Dictionary<string, byte[]> { ["ab"] = "c"u8.ToArray() }));
     }
+
+    [Fact]
+    public void A_key_edited_by_hand_is_named_without_its_value()
+    {
+        var payload = Payload("unit-test-pw");
+        var edited = ObservedSecret.From(Live(payload, s => s.Data["password"] = Encoding.UTF8.GetBytes("typed-by-hand")));
+
+        var edits = edited.HandEdits(payload);
+
+        edits.Should().Be("data key \"password\" had been edited or removed by hand");
+        edits.Should().NotContain("typed-by-hand").And.NotContain("unit-test-pw");
+    }
+
+    [Fact]
+    public void Removed_keys_and_a_changed_label_are_all_named()
+    {
+        var payload = Payload();
+        var edited = ObservedSecret.From(Live(payload, s =>
+        {
+            s.Data.Remove("password");
+            s.Data.Remove("host");
+            s.Metadata.Labels["app.kubernetes.io/managed-by"] = "someone";
+        }));
+
+        edited.HandEdits(payload).Should().Be("data keys \"host\", \"password\" and label \"app.kubernetes.io/managed-by\" had been edited or removed by hand");
+    }
+
+    [Fact]
+    public void New_data_that_Passbox_asks_for_is_no_hand_edit()
+    {
+        var live = ObservedSecret.From(Live(Payload("old-pw")));
+
+        live.HandEdits(Payload("new-pw")).Should().BeNull("the Secret holds what Passbox wrote; Passbox now asks for more");
+        ObservedSecret.From(Live(Payload())).HandEdits(Payload()).Should().BeNull("nothing differs");
+    }
 }

@@ -1,0 +1,173 @@
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Controllers.Shared;
+
+/// <summary>
+/// The checks running now, each with the inputs it logs in with, so that a newer version of those inputs cancels it at
+/// once. The queue never reconciles one credential twice at a time: without this, a user who fixes a wrong host while the
+/// check of the old one hangs would wait up to validation.timeout for the fix to be tried, and then see the old check's
+/// Timeout reported after the fix. The informers' event handlers call in here (see <see cref="CancelOnChange{T}"/> and
+/// <see cref="CancelOnSourceChange"/>); the cancelled pass ends without writing anything (<see cref="CheckSupersededException"/>),
+/// and the same event has queued the credential again.
+/// </summary>
+public sealed class RunningChecks
+{
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, RunningCheck> running = new(StringComparer.Ordinal);
+
+    /// <summary>How many checks run now.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (gate)
+            {
+                return running.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records a check of <paramref name="credential"/> with these inputs until the result is disposed. Its token is
+    /// cancelled when the inputs are superseded.
+    /// </summary>
+    public RunningCheck Begin(IKubernetesObject<V1ObjectMeta> credential, string loginRelevantSpec, IReadOnlyList<SourceValue> sources)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        ArgumentNullException.ThrowIfNull(sources);
+        var check = new RunningCheck(this, CheckMemory.KeyOf(credential), credential.Metadata.NamespaceProperty ?? string.Empty, loginRelevantSpec,
+            sources.GroupBy(source => source.Reference.Name, StringComparer.Ordinal).ToDictionary(read => read.Key, read => read.First().Version, StringComparer.Ordinal));
+        lock (gate)
+        {
+            running[check.Key] = check;
+        }
+
+        return check;
+    }
+
+    /// <summary>Cancels the running check of a credential whose login-relevant spec or source Secrets changed.</summary>
+    public IDisposable CancelOnChange<T>(IInformer<T> primary, ICredentialKind<T> kind)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(primary);
+        ArgumentNullException.ThrowIfNull(kind);
+        return primary.Subscribe(change =>
+        {
+            if (change.Type != InformerEventType.Updated || Find(CheckMemory.KeyOf(change.Current)) is not { } check)
+            {
+                return;
+            }
+
+            // Only a change of what the login depends on: an edit of anything else (the generated Secret's name, say)
+            // lets the check finish, since the next pass would only run the same login again.
+            var credential = change.Current;
+            if (kind.LoginRelevantSpec(credential) != check.LoginRelevantSpec
+                || !kind.SourceReferences(credential).Select(reference => reference.Secret.Name).ToHashSet(StringComparer.Ordinal).SetEquals(check.SourceVersions.Keys))
+            {
+                check.Supersede();
+            }
+        });
+    }
+
+    /// <summary>Cancels the running checks that read a source Secret which changed or went away since they read it.</summary>
+    public IDisposable CancelOnSourceChange(IInformer<PartialObjectMetadata> sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        return sources.Subscribe(change =>
+        {
+            var meta = change.Current.Metadata;
+            var version = change.Type == InformerEventType.Deleted ? null : $"{meta.Uid}:{meta.ResourceVersion}";
+            List<RunningCheck> readers;
+            lock (gate)
+            {
+                if (running.Count == 0)
+                {
+                    return;
+                }
+
+                readers = [.. running.Values.Where(check => check.Namespace == meta.NamespaceProperty
+                    && check.SourceVersions.TryGetValue(meta.Name, out var read) && read != version)];
+            }
+
+            foreach (var reader in readers)
+            {
+                reader.Supersede();
+            }
+        });
+    }
+
+    private RunningCheck? Find(string key)
+    {
+        lock (gate)
+        {
+            return running.GetValueOrDefault(key);
+        }
+    }
+
+    internal void End(RunningCheck check)
+    {
+        lock (gate)
+        {
+            if (running.TryGetValue(check.Key, out var current) && ReferenceEquals(current, check))
+            {
+                running.Remove(check.Key);
+            }
+        }
+    }
+}
+
+/// <summary>One running check: its inputs, and the token that ends it when they are superseded.</summary>
+public sealed class RunningCheck : IDisposable
+{
+    private readonly RunningChecks owner;
+    private readonly CancellationTokenSource superseded = new();
+
+    internal RunningCheck(RunningChecks owner, string key, string namespaceName, string loginRelevantSpec, IReadOnlyDictionary<string, string?> sourceVersions)
+    {
+        this.owner = owner;
+        Key = key;
+        Namespace = namespaceName;
+        LoginRelevantSpec = loginRelevantSpec;
+        SourceVersions = sourceVersions;
+    }
+
+    public string Key { get; }
+
+    public string Namespace { get; }
+
+    public string LoginRelevantSpec { get; }
+
+    /// <summary>The <c>uid:resourceVersion</c> of each source Secret the check read, by name.</summary>
+    public IReadOnlyDictionary<string, string?> SourceVersions { get; }
+
+    /// <summary>Cancelled once newer inputs supersede the check's.</summary>
+    public CancellationToken Token => superseded.Token;
+
+    public bool IsSuperseded => superseded.IsCancellationRequested;
+
+    internal void Supersede()
+    {
+        try
+        {
+            superseded.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Ended meanwhile: nothing left to cancel.
+        }
+    }
+
+    public void Dispose()
+    {
+        owner.End(this);
+        superseded.Dispose();
+    }
+}
+
+/// <summary>
+/// A check was cancelled because the credential's inputs changed while it ran (see <see cref="RunningChecks"/>): its
+/// result would describe inputs the credential no longer has, so the pass ends without writing a condition or an event.
+/// </summary>
+public sealed class CheckSupersededException() : OperationCanceledException("the check was superseded by newer inputs");

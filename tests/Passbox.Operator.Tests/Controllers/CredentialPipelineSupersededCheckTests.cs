@@ -1,0 +1,179 @@
+using System.Net;
+using k8s;
+using k8s.Models;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Watching;
+using Passbox.Operator.Tests.Runtime;
+using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// A check of inputs the credential no longer has (the spec was edited, or a source Secret changed, while its login hung
+/// on an unreachable host) ends at once, and says nothing: the user's fix is tried without waiting for validation.timeout,
+/// and the old check's Timeout is never reported after it.
+/// </summary>
+public sealed class CredentialPipelineSupersededCheckTests
+{
+    private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(10);
+
+    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider time = Clock();
+    private readonly RunningChecks running = new();
+    private readonly FakeInformer<V1ConfigMap> credentials = new(ResourceDescriptor.ConfigMaps);
+    private readonly FakeInformer<PartialObjectMetadata> sources = new(ResourceDescriptor.Secrets);
+    private readonly Recorded events = new();
+    private readonly HostKind kind = new();
+
+    public CredentialPipelineSupersededCheckTests()
+    {
+        running.CancelOnChange(credentials, kind);
+        running.CancelOnSourceChange(sources);
+    }
+
+    [Fact]
+    public async Task An_edit_of_the_host_cancels_the_hanging_check_of_the_old_host_without_reporting_it()
+    {
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var old = WithHost("wrong.example", generation: 1);
+        credentials.Apply(old);
+        var status = new ClusterCredentialStatus();
+
+        var check = pipeline.RunAsync(old, kind, status, CancellationToken.None);
+        await kind.Hanging.Task.WaitAsync(Prompt);
+        var fixedHost = WithHost("db.example", generation: 2);
+        credentials.Apply(fixedHost);
+
+        var ended = async () => await check.WaitAsync(Prompt);
+        await ended.Should().ThrowAsync<CheckSupersededException>("the check of a host the spec no longer names is not waited for");
+        events.Warnings.Should().BeEmpty("the superseded check's result is not reported");
+        status.Conditions.Should().BeNull("nothing of the superseded check is written");
+        running.Count.Should().Be(0);
+
+        await pipeline.RunAsync(fixedHost, kind, status, CancellationToken.None);
+
+        kind.Hosts.Should().Equal("wrong.example", "db.example");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True", "the fixed host is checked at once");
+    }
+
+    [Fact]
+    public async Task An_edit_that_does_not_change_the_login_lets_the_check_finish()
+    {
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var old = WithHost("slow.example", generation: 1);
+        credentials.Apply(old);
+        var status = new ClusterCredentialStatus();
+
+        var check = pipeline.RunAsync(old, kind, status, CancellationToken.None);
+        await kind.Hanging.Task.WaitAsync(Prompt);
+        var relabelled = WithHost("slow.example", generation: 2);
+        relabelled.Metadata.Labels = new Dictionary<string, string> { ["team"] = "billing" };
+        credentials.Apply(relabelled);
+        kind.Release.SetResult();
+
+        await check.WaitAsync(Prompt);
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True");
+    }
+
+    [Fact]
+    public async Task A_new_version_of_the_source_Secret_cancels_the_check_of_the_old_one()
+    {
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var credential = WithHost("wrong.example", generation: 1);
+        credentials.Apply(credential);
+        var status = new ClusterCredentialStatus();
+
+        var check = pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        await kind.Hanging.Task.WaitAsync(Prompt);
+
+        // The version it read, seen again (a relist), is no news; another Secret of that name in another namespace neither.
+        sources.Apply(SourceAt("team", "1"));
+        sources.Apply(SourceAt("other", "7"));
+        await Task.Delay(100);
+        check.IsCompleted.Should().BeFalse("the check's own inputs did not change");
+
+        sources.Apply(SourceAt("team", "2"));
+
+        var ended = async () => await check.WaitAsync(Prompt);
+        await ended.Should().ThrowAsync<CheckSupersededException>();
+        events.Warnings.Should().BeEmpty();
+    }
+
+    private static FakeApiServer Server() => new(request => request.Method == HttpMethod.Get && request.Path.EndsWith("/secrets/source", StringComparison.Ordinal)
+        ? SourceSecret("1", "unit-test-pw")
+        : request.Method == HttpMethod.Post
+            ? FakeApiServer.Json(HttpStatusCode.Created, request.Body!)
+            : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+
+    private static PartialObjectMetadata SourceAt(string namespaceName, string resourceVersion) => new()
+    {
+        Metadata = new V1ObjectMeta { Name = Source.Name, NamespaceProperty = namespaceName, Uid = "uid-source", ResourceVersion = resourceVersion },
+    };
+
+    private static V1ConfigMap WithHost(string host, long generation)
+    {
+        var credential = Credential();
+        credential.Metadata.Generation = generation;
+        credential.Data = new Dictionary<string, string> { ["host"] = host };
+        return credential;
+    }
+
+    /// <summary>Logs in at the host in the credential's data: at <c>db.example</c> at once, elsewhere not before it is released or cancelled.</summary>
+    private sealed class HostKind : ICredentialKind<V1ConfigMap>
+    {
+        public List<string> Hosts { get; } = [];
+
+        public TaskCompletionSource Hanging { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string KindName => "ClusterCredential";
+
+        public IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(Source, "spec.passwordSecretRef")];
+
+        public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
+
+        public string LoginRelevantSpec(V1ConfigMap credential) => $"app@{credential.Data["host"]}:3306";
+
+        public CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(30), DisabledBy: null);
+
+        public async Task<ValidationOutcome> ValidateAsync(V1ConfigMap credential, SourceValues sources, CancellationToken ct)
+        {
+            var host = credential.Data["host"];
+            Hosts.Add(host);
+            if (host != "db.example")
+            {
+                Hanging.TrySetResult();
+                await Release.Task.WaitAsync(ct);
+            }
+
+            return ValidationOutcome.Success("Logged in", "11.4");
+        }
+
+        public SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => Payload(SecretName(credential), "unit-test-pw"u8.ToArray());
+
+        public void Describe(V1ConfigMap credential, CredentialStatus status)
+        {
+        }
+    }
+
+    private sealed class Recorded : IEventSink
+    {
+        public List<string> Warnings { get; } = [];
+
+        public Task NormalAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
+
+        public Task WarningAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct)
+        {
+            lock (Warnings)
+            {
+                Warnings.Add(reason);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
