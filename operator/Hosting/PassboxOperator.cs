@@ -150,6 +150,7 @@ public static class PassboxOperator
         services.AddController<V1Secret, LeftoverSecretReconciler>("leftover-secret", GeneratedSecretCache.InformerName, (controller, sp) =>
         {
             var leftovers = sp.GetRequiredService<LeftoverSecretReconciler>();
+            controller.ReconcilesOnly(LeftoverSecretReconciler.IsHeldWhileDeleted);
             controller.Watches(sp.GetInformer<ClusterCredential>(ClusterCredentials), credential => leftovers.TerminatingSecretsOf(credential.Metadata), echoesOfOwnWrites: false);
             controller.Watches(sp.GetInformer<PipelineCredential>(PipelineCredentials), credential => leftovers.TerminatingSecretsOf(credential.Metadata), echoesOfOwnWrites: false);
         });

@@ -25,7 +25,7 @@ public sealed partial class LeftoverSecretReconciler(
     {
         ArgumentNullException.ThrowIfNull(entity);
         var meta = entity.Metadata;
-        if (meta.DeletionTimestamp is null || meta.Finalizers?.Contains(ApiGroup.InUseFinalizer) != true || HasLiveOwner(entity))
+        if (!IsHeldWhileDeleted(entity) || HasLiveOwner(entity))
         {
             return ReconcileResult.Done;
         }
@@ -37,6 +37,13 @@ public sealed partial class LeftoverSecretReconciler(
 
         return ReconcileResult.Done;
     }
+
+    /// <summary>
+    /// A Secret being deleted that our finalizer still holds: the only kind this controller decides about, so the only
+    /// generated Secrets whose events reach its queue (see <see cref="Runtime.Controllers.Controller{T}.ReconcilesOnly"/>).
+    /// </summary>
+    public static bool IsHeldWhileDeleted(V1Secret secret) =>
+        secret?.Metadata is { DeletionTimestamp: not null } meta && meta.Finalizers?.Contains(ApiGroup.InUseFinalizer) == true;
 
     /// <summary>
     /// The generated Secrets of <paramref name="credential"/> that are being deleted: to look at again when the

@@ -26,6 +26,7 @@ public sealed class Controller<T> : IController, IDisposable
     private readonly Lock echoGate = new();
     private readonly HashSet<ObjectKey> reconciling = [];
     private readonly Dictionary<ObjectKey, List<V1ObjectMeta>> heldBack = [];
+    private Func<T, bool> concerns = static _ => true;
 
     /// <summary>Wires the controller to its primary informer.</summary>
     /// <param name="name">Names the queue, metrics and log scope.</param>
@@ -102,6 +103,19 @@ public sealed class Controller<T> : IController, IDisposable
                 }
             }
         }));
+        return this;
+    }
+
+    /// <summary>
+    /// Reconciles only the primaries <paramref name="predicate"/> accepts, when the primary informer holds far more than
+    /// the controller acts on (every generated Secret, of which only the few being deleted need a decision): the others'
+    /// events would each wake a worker for a reconcile that does nothing. Deletions are enqueued as before, so the
+    /// key's queue state is cleared as for any other controller.
+    /// </summary>
+    public Controller<T> ReconcilesOnly(Func<T, bool> predicate)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        concerns = predicate;
         return this;
     }
 
@@ -256,6 +270,10 @@ public sealed class Controller<T> : IController, IDisposable
         if (change.Type == InformerEventType.Deleted)
         {
             ownWrites?.Forget(change.Current.Metadata?.Uid);
+        }
+        else if (!concerns(change.Current))
+        {
+            return;
         }
 
         Enqueue(ObjectKey.Of(change.Current), change.Type == InformerEventType.Updated ? EchoCandidate(change) : null);

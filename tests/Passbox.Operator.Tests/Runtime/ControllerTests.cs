@@ -111,6 +111,24 @@ public sealed class ControllerTests : IDisposable
         controller.Queue.Depth.Should().Be(1);
     }
 
+    [Fact]
+    public async Task A_controller_that_reconciles_only_some_primaries_is_not_woken_by_the_others()
+    {
+        using var bigOnly = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, reconciler, time, NullLogger.Instance);
+        bigOnly.ReconcilesOnly(widget => widget.Metadata.Generation > 1);
+
+        widgets.Apply(Widget.Create("w1", "1", generation: 1));
+        bigOnly.Queue.Depth.Should().Be(0, "an object the controller does not act on must not wake a worker");
+
+        widgets.Apply(Widget.Create("w1", "2", generation: 2));
+        bigOnly.Queue.Depth.Should().Be(1);
+        var key = await bigOnly.Queue.TakeAsync();
+        bigOnly.Queue.Done(key!.Value);
+
+        widgets.Delete(Widget.Create("w1", "3", generation: 1));
+        bigOnly.Queue.Depth.Should().Be(1, "a deletion still reaches the queue, whose state for the key it clears");
+    }
+
     private void DrainQueue()
     {
         while (controller.Queue.Depth > 0)
