@@ -114,7 +114,7 @@ internal static class MilvusErrors
         var endpoint = login.Endpoint;
         if (status.Code == MilvusStatus.DatabaseNotFound)
         {
-            return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} ({SecretRedaction.Redact(status.Reason, login)}); create it or fix milvus.database.");
+            return (ValidationReasons.DatabaseNotFound, $"Database '{login.Database}' does not exist on {endpoint} ({SecretRedaction.Redact(status.Reason, login)}); create it or fix spec.milvus.database.");
         }
 
         if (status.Code == MilvusStatus.NotAuthenticated)

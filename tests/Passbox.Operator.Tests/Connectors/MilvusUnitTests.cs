@@ -71,8 +71,9 @@ public sealed class MilvusUnitTests
     [Fact]
     public void Status_codes_map_to_reasons()
     {
-        MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 800, 1, "database not found[database=vectors]"), UserLogin, false)
-            .Reason.Should().Be(ValidationReasons.DatabaseNotFound);
+        var notFound = MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 800, 1, "database not found[database=vectors]"), UserLogin, false);
+        notFound.Reason.Should().Be(ValidationReasons.DatabaseNotFound);
+        notFound.Message.Should().Contain("spec.milvus.database", "the message names the field to fix");
         MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 1401, 1, "not permitted"), UserLogin, false)
             .Reason.Should().Be(ValidationReasons.PermissionDenied);
         MilvusErrors.ToOutcome(new MilvusStatusException("Connect", 0, 3, "permission denied"), UserLogin, false)
