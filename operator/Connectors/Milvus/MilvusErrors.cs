@@ -30,22 +30,22 @@ internal static class MilvusErrors
         ArgumentNullException.ThrowIfNull(exception);
         ArgumentNullException.ThrowIfNull(login);
         var timedOut = remaining.IsCancellationRequested;
-        bool? speaksTls = !timedOut && login.Tls.Mode == TlsMode.Disabled && GotNoGrpcAnswer(exception)
-            ? await TlsListenerProbe.SpeaksTlsAsync(login.Host, login.Port, remaining)
+        ListenerAnswer? answer = !timedOut && login.Tls.Mode == TlsMode.Disabled && GotNoGrpcAnswer(exception)
+            ? await TlsListenerProbe.AskAsync(login.Host, login.Port, remaining)
             : null;
-        return ToOutcome(exception, login, timedOut, certificateFailure, speaksTls);
+        return ToOutcome(exception, login, timedOut, certificateFailure, answer);
     }
 
     /// <param name="exception">What the call threw.</param>
     /// <param name="login">The login tried.</param>
     /// <param name="timedOut">Whether the login's timeout ran out.</param>
     /// <param name="certificateFailure">Why the server's certificate was not trusted, when it was not.</param>
-    /// <param name="speaksTls">Whether the port answered a TLS handshake, when that was asked (plaintext only).</param>
-    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure = null, bool? speaksTls = null)
+    /// <param name="answer">What the port answered a TLS handshake with, when that was asked (plaintext only).</param>
+    public static ValidationOutcome ToOutcome(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure = null, ListenerAnswer? answer = null)
     {
         ArgumentNullException.ThrowIfNull(exception);
         ArgumentNullException.ThrowIfNull(login);
-        var (reason, message) = Classify(exception, login, timedOut, certificateFailure, speaksTls);
+        var (reason, message) = Classify(exception, login, timedOut, certificateFailure, answer);
         return SecretRedaction.Failure(reason, message, login);
     }
 
@@ -58,18 +58,27 @@ internal static class MilvusErrors
     private static bool GotNoGrpcAnswer(Exception exception) =>
         exception is RpcException { StatusCode: StatusCode.Internal or StatusCode.Unavailable } rpc
         && rpc.Status.DebugException is { } inner
-        && Find<SocketException>(inner) is null
         && Find<AuthenticationException>(inner) is null
-        && ((Find<HttpRequestException>(inner) is { } http && ConnectionWasMade(http.HttpRequestError))
-            || Find<IOException>(inner) is not null
-            || Find<ObjectDisposedException>(inner) is not null);
+        && (Find<SocketException>(inner) is not { } socket ? GotPastConnect(inner) : WasDropped(socket));
+
+    private static bool GotPastConnect(Exception inner) =>
+        (Find<HttpRequestException>(inner) is { } http && ConnectionWasMade(http.HttpRequestError))
+        || Find<IOException>(inner) is not null
+        || Find<ObjectDisposedException>(inner) is not null;
+
+    /// <summary>
+    /// A socket error of a connection that was made and then closed by the server (the client's write of the HTTP/2
+    /// preface met a closed socket: broken pipe, reset): a connect never ends this way, it is refused or times out.
+    /// </summary>
+    private static bool WasDropped(SocketException socket) =>
+        socket.SocketErrorCode is SocketError.Shutdown or SocketError.ConnectionReset or SocketError.ConnectionAborted;
 
     /// <summary>False for the client's errors of a connection that never got as far as HTTP/2: lookup, connect, TLS, proxy.</summary>
     private static bool ConnectionWasMade(HttpRequestError error) => error is not (HttpRequestError.NameResolutionError
         or HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError or HttpRequestError.VersionNegotiationError
         or HttpRequestError.ProxyTunnelError);
 
-    private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure, bool? speaksTls)
+    private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, bool timedOut, string? certificateFailure, ListenerAnswer? answer)
     {
         var endpoint = login.Endpoint;
         var usesApiKey = !string.IsNullOrEmpty(login.ApiKey);
@@ -102,7 +111,7 @@ internal static class MilvusErrors
                 return (ValidationReasons.Timeout, $"{endpoint} did not complete the login within {Seconds(login.Timeout)}; check the host, port and firewall, or raise validation.timeout.");
 
             case RpcException rpc:
-                return FromTransport(rpc, login, timedOut, certificateFailure, speaksTls);
+                return FromTransport(rpc, login, timedOut, certificateFailure, answer);
 
             default:
                 return (ValidationReasons.Unreachable, $"Login to {endpoint} failed: {SecretRedaction.Redact(exception.Message, login)}");
@@ -143,7 +152,7 @@ internal static class MilvusErrors
         return (ValidationReasons.Unreachable, $"{endpoint} answered {status.Method} with code {status.Code} (error_code {status.ErrorCode}): {SecretRedaction.Redact(status.Reason, login)}");
     }
 
-    private static (string Reason, string Message) FromTransport(RpcException rpc, DatabaseLogin login, bool timedOut, string? certificateFailure, bool? speaksTls)
+    private static (string Reason, string Message) FromTransport(RpcException rpc, DatabaseLogin login, bool timedOut, string? certificateFailure, ListenerAnswer? answer)
     {
         var endpoint = login.Endpoint;
         var inner = rpc.Status.DebugException;
@@ -160,12 +169,12 @@ internal static class MilvusErrors
             return (ValidationReasons.Timeout, $"{endpoint} did not answer within {Seconds(login.Timeout)}; check the host, port and firewall.");
         }
 
-        if (Find<SocketException>(inner) is { } socket)
+        if (Find<SocketException>(inner) is { } socket && !WasDropped(socket))
         {
             return (ValidationReasons.Unreachable, $"Cannot connect to {endpoint}: {Unconnected(socket, login)}.");
         }
 
-        if (speaksTls == true)
+        if (answer == ListenerAnswer.Tls)
         {
             return (ValidationReasons.TLSFailed, $"{endpoint} speaks TLS, and spec.endpoint.tls.mode is Disabled (plaintext gRPC): set tls.mode to VerifyFull " +
                 "(with tls.caSecretRef for a private CA), VerifyCA or Required. Zilliz Cloud always takes TLS.");
@@ -177,7 +186,7 @@ internal static class MilvusErrors
                 $"ingress that does not pass gRPC through. Point spec.endpoint at Milvus's gRPC endpoint (port {DefaultPort} by default; Zilliz Cloud: the cluster's public endpoint).");
         }
 
-        if (login.Tls.Mode == TlsMode.Disabled && Find<HttpProtocolException>(inner) is { ErrorCode: ProtocolError })
+        if (login.Tls.Mode == TlsMode.Disabled && (answer == ListenerAnswer.Http1 || Find<HttpProtocolException>(inner) is { ErrorCode: ProtocolError }))
         {
             return (ValidationReasons.Unsupported, $"{endpoint} answered, but not in gRPC (HTTP/2): it is another kind of server, such as Milvus's HTTP port " +
                 $"(9091: metrics and health) or a web server. Check spec.endpoint.port: Milvus takes gRPC on {DefaultPort} by default.");

@@ -23,7 +23,8 @@ public sealed class MilvusTransportFailureTests
         LoginName = "app_user",
         Password = Password,
         Tls = new TlsSettings(mode),
-        Timeout = TimeSpan.FromSeconds(2),
+        // Every failure here comes back at once; the time only bounds the TLS question, which a loaded machine may need.
+        Timeout = TimeSpan.FromSeconds(10),
     };
 
     private static Task<ValidationOutcome> ValidateAsync(DatabaseLogin login) => new MilvusConnector().ValidateAsync(login, CancellationToken.None);
@@ -116,6 +117,42 @@ public sealed class MilvusTransportFailureTests
 
         outcome.Reason.Should().Be(ValidationReasons.TLSFailed, outcome.Message);
         outcome.Message.Should().Contain("speaks TLS");
+    }
+
+    [Fact]
+    public async Task A_plain_HTTP_server_that_closed_before_its_answer_was_read_is_still_Unsupported()
+    {
+        // Under load the client may meet the web server's close before it reads its HTTP/1 answer to the HTTP/2 preface.
+        await using var web = new CannedHttpServer(_ => new CannedResponse(404, Body: "404 page not found"));
+        var failure = new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, "Error starting gRPC call.",
+            new HttpRequestException("An error occurred while sending the request.", new IOException("The response ended prematurely."))));
+        using var time = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        var outcome = await MilvusErrors.DiagnoseAsync(failure, Login(web.Port, TlsMode.Disabled), null, time.Token);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported, outcome.Message);
+        outcome.Message.Should().Contain("not in gRPC").And.Contain("19530");
+    }
+
+    [Fact]
+    public async Task A_preface_written_to_a_connection_the_server_already_closed_is_not_told_as_a_failed_connect()
+    {
+        // Broken pipe (SocketError.Shutdown) on the client's first write: the connection was made, the server hung up.
+        await using var closing = new LoopbackListener((client, _) =>
+        {
+            client.Dispose();
+            return Task.CompletedTask;
+        });
+        var failure = new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, "Error starting gRPC call.",
+            new HttpRequestException("An error occurred while sending the request.",
+                new IOException("Unable to write data to the transport connection: Broken pipe.", new SocketException((int)SocketError.Shutdown)))));
+        using var time = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        var outcome = await MilvusErrors.DiagnoseAsync(failure, Login(closing.Port, TlsMode.Disabled), null, time.Token);
+
+        outcome.Reason.Should().Be(ValidationReasons.Unreachable, outcome.Message);
+        outcome.Message.Should().Contain("closed it without a gRPC answer").And.NotContain("Cannot connect");
+        ShouldBePlainWords(outcome);
     }
 
     [Fact]
