@@ -145,7 +145,14 @@ public sealed class RunningCheck : IDisposable
     /// <summary>Cancelled once newer inputs supersede the check's.</summary>
     public CancellationToken Token => superseded.Token;
 
-    public bool IsSuperseded => superseded.IsCancellationRequested;
+    /// <summary>True when newer inputs arrived and the check is not <see cref="Kept"/>: nothing of it is to be reported.</summary>
+    public bool IsSuperseded => !Kept && superseded.IsCancellationRequested;
+
+    /// <summary>The check changed the server and recorded it in the status: it is finished and reported whatever comes.</summary>
+    public bool Kept { get; private set; }
+
+    /// <summary>See <see cref="Kept"/>: the administrator created the user or changed its password or grants.</summary>
+    internal void Keep() => Kept = true;
 
     internal void Supersede()
     {
