@@ -158,7 +158,9 @@ public sealed class RunningCheck : IDisposable
     {
         try
         {
-            superseded.Cancel();
+            // Its callbacks on the thread pool: run here, in an informer's event handler, they would end the pass, and its
+            // worker would go on to the next key, on the informer's thread, holding up the informer's events meanwhile.
+            _ = superseded.CancelAsync().ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         catch (ObjectDisposedException)
         {

@@ -60,6 +60,41 @@ public sealed class CredentialPipelineSupersededCheckTests
     }
 
     [Fact]
+    public async Task The_cancelled_pass_ends_off_the_thread_of_the_informer_that_told_the_change()
+    {
+        // Ended on the informer's thread, the pass would go on there into the worker's next reconcile, and the informer
+        // would deliver no event to anyone meanwhile.
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var old = WithHost("wrong.example", generation: 1);
+        credentials.Apply(old);
+        // Started as a worker starts it: with no synchronization context to send the pass's continuations elsewhere.
+        var check = Task.Run(() => pipeline.RunAsync(old, kind, new ClusterCredentialStatus(), CancellationToken.None));
+        await kind.Hanging.Task.WaitAsync(Prompt);
+        var endedOn = 0;
+        _ = check.ContinueWith(_ => endedOn = Environment.CurrentManagedThreadId, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        using var done = new ManualResetEventSlim();
+        var informerThread = new Thread(() =>
+        {
+            credentials.Apply(WithHost("db.example", generation: 2));
+            done.Wait(Prompt); // Alive until the end, so no other thread can have its id.
+        });
+        informerThread.Start();
+        try
+        {
+            var ended = async () => await check.WaitAsync(Prompt);
+            await ended.Should().ThrowAsync<CheckSupersededException>();
+            await FakeApiServer.WaitUntilAsync(() => Volatile.Read(ref endedOn) != 0);
+            endedOn.Should().NotBe(informerThread.ManagedThreadId, "the informer's event handler only asks the check to stop");
+        }
+        finally
+        {
+            done.Set();
+            informerThread.Join();
+        }
+    }
+
+    [Fact]
     public async Task An_edit_that_does_not_change_the_login_lets_the_check_finish()
     {
         var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
