@@ -203,11 +203,12 @@ public sealed partial class CredentialPipeline(
         ValidationOutcome outcome;
         using (var check = running.Begin(credential, kind.LoginRelevantSpec(credential), values.All))
         {
-            outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, check.Token, ct);
+            outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, check, ct);
 
             // Newer inputs arrived while it ran (the event that said so queued the credential again): whatever it found,
             // a connector's own Timeout included, describes inputs the credential no longer has. Nothing is reported or
-            // remembered, so the next pass checks the new inputs at once.
+            // remembered, so the next pass checks the new inputs at once. Not a check whose administrator changed the
+            // user (see RunningCheck.Keep): it is reported, and the next pass checks the new inputs after it.
             if (check.IsSuperseded)
             {
                 throw new CheckSupersededException();
@@ -326,7 +327,7 @@ public sealed partial class CredentialPipeline(
         && (outcome.ServerVersion is null || outcome.ServerVersion == status.ServerVersion);
 
     private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, CredentialStatus status,
-        TimeSpan timeout, CancellationToken superseded, CancellationToken ct)
+        TimeSpan timeout, RunningCheck check, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         // Only a credential whose user Passbox manages has an administrator session before its login; every
@@ -335,37 +336,43 @@ public sealed partial class CredentialPipeline(
         var managed = provisioning is not null && provisioning.Manages(credential);
         var budget = CheckBudget(timeout, managed);
         using var deadline = new CancellationTokenSource(budget, time);
-        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token, superseded);
+        // The administrator's steps end only with the check's time (or the process): cut short for newer inputs, one
+        // could stop between CREATE USER and the grants, with the user it created recorded nowhere.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(bounded.Token, check.Token);
         try
         {
             // A managed user whose last login was refused is repaired by the administrator before this check already.
             var repaired = managed && LastLoginRefused(status);
 
+            // Inputs already superseded are not applied on the server at all.
+            check.Token.ThrowIfCancellationRequested();
+
             // The new password is applied on the server before the login with it is checked, and published only after.
-            if (provisioning is not null && await provisioning.ApplyAsync(credential, values, status, loginRefused: repaired, guard.Token) is { } refused)
+            if (provisioning is not null && await AdministerAsync(provisioning, credential, values, status, repaired, check, bounded.Token) is { } refused)
             {
                 return refused;
             }
 
-            var outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, guard.Token), guard.Token);
+            var outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, LoginToken()), LoginToken());
             if (outcome.Reason == ValidationReasons.AuthenticationFailed && managed && !repaired && provisioning is not null)
             {
                 // A managed user whose login is refused was dropped or changed behind Passbox's back (a periodic check
                 // skips the administrator while nothing changed): repair it now, once, rather than an interval later.
-                if (await provisioning.ApplyAsync(credential, values, status, loginRefused: true, guard.Token) is { } failed)
+                if (await AdministerAsync(provisioning, credential, values, status, loginRefused: true, check, bounded.Token) is { } failed)
                 {
                     return failed;
                 }
 
                 repaired = true;
-                outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, guard.Token), guard.Token);
+                outcome = await StopWaitingAt(kind.ValidateAsync(credential, values, LoginToken()), LoginToken());
             }
 
             // Refused right after a repair: another administrator session would set the same password again. Say so, and
             // wait like any refused login (an interval, or a change of the inputs).
             return outcome.Reason == ValidationReasons.AuthenticationFailed && repaired ? StillRefusedAfterRepair(outcome) : outcome;
         }
-        catch (Exception) when (superseded.IsCancellationRequested && !ct.IsCancellationRequested)
+        catch (Exception) when (check.IsSuperseded && !ct.IsCancellationRequested)
         {
             // Cut short for newer inputs: however the driver reacted to it, nothing of this check is reported.
             throw new CheckSupersededException();
@@ -380,6 +387,35 @@ public sealed partial class CredentialPipeline(
             LogUnexpected(logger, credential.Metadata.NamespaceProperty, credential.Metadata.Name, e.GetType().FullName ?? e.GetType().Name, e.StackTrace);
             return ValidationOutcome.Failure(ValidationReasons.Unreachable, $"the check failed unexpectedly ({e.GetType().Name}); see the operator log");
         }
+
+        // Once the administrator changed the user, the login that proves it is waited for too (see RunningCheck.Keep).
+        CancellationToken LoginToken() => check.Kept ? bounded.Token : guard.Token;
+    }
+
+    /// <summary>
+    /// The administrator's step. One that records something in the status (the user it created, the password it set,
+    /// the grants it applied) keeps the check from being superseded: dropped with the check, that record would be lost
+    /// while the server holds the change, and the next pass would take the user Passbox just created for someone
+    /// else's (<c>UserExists</c>) once the password Secret changed. Such a check ends and is reported as any other.
+    /// </summary>
+    private static async Task<ValidationOutcome?> AdministerAsync<T>(ICredentialProvisioning<T> provisioning, T credential, SourceValues values,
+        CredentialStatus status, bool loginRefused, RunningCheck check, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        if (!provisioning.Manages(credential))
+        {
+            // Nothing to apply (most ClusterCredentials): no status to compare on the way of every check.
+            return await provisioning.ApplyAsync(credential, values, status, loginRefused, ct);
+        }
+
+        var before = KubernetesJson.Serialize(status);
+        var failure = await provisioning.ApplyAsync(credential, values, status, loginRefused, ct);
+        if (KubernetesJson.Serialize(status) != before)
+        {
+            check.Keep();
+        }
+
+        return failure;
     }
 
     /// <summary>

@@ -145,13 +145,22 @@ public sealed class RunningCheck : IDisposable
     /// <summary>Cancelled once newer inputs supersede the check's.</summary>
     public CancellationToken Token => superseded.Token;
 
-    public bool IsSuperseded => superseded.IsCancellationRequested;
+    /// <summary>True when newer inputs arrived and the check is not <see cref="Kept"/>: nothing of it is to be reported.</summary>
+    public bool IsSuperseded => !Kept && superseded.IsCancellationRequested;
+
+    /// <summary>The check changed the server and recorded it in the status: it is finished and reported whatever comes.</summary>
+    public bool Kept { get; private set; }
+
+    /// <summary>See <see cref="Kept"/>: the administrator created the user or changed its password or grants.</summary>
+    internal void Keep() => Kept = true;
 
     internal void Supersede()
     {
         try
         {
-            superseded.Cancel();
+            // Its callbacks on the thread pool: run here, in an informer's event handler, they would end the pass, and its
+            // worker would go on to the next key, on the informer's thread, holding up the informer's events meanwhile.
+            _ = superseded.CancelAsync().ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         catch (ObjectDisposedException)
         {

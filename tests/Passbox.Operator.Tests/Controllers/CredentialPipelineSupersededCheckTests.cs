@@ -60,6 +60,41 @@ public sealed class CredentialPipelineSupersededCheckTests
     }
 
     [Fact]
+    public async Task The_cancelled_pass_ends_off_the_thread_of_the_informer_that_told_the_change()
+    {
+        // Ended on the informer's thread, the pass would go on there into the worker's next reconcile, and the informer
+        // would deliver no event to anyone meanwhile.
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var old = WithHost("wrong.example", generation: 1);
+        credentials.Apply(old);
+        // Started as a worker starts it: with no synchronization context to send the pass's continuations elsewhere.
+        var check = Task.Run(() => pipeline.RunAsync(old, kind, new ClusterCredentialStatus(), CancellationToken.None));
+        await kind.Hanging.Task.WaitAsync(Prompt);
+        var endedOn = 0;
+        _ = check.ContinueWith(_ => endedOn = Environment.CurrentManagedThreadId, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        using var done = new ManualResetEventSlim();
+        var informerThread = new Thread(() =>
+        {
+            credentials.Apply(WithHost("db.example", generation: 2));
+            done.Wait(Prompt); // Alive until the end, so no other thread can have its id.
+        });
+        informerThread.Start();
+        try
+        {
+            var ended = async () => await check.WaitAsync(Prompt);
+            await ended.Should().ThrowAsync<CheckSupersededException>();
+            await FakeApiServer.WaitUntilAsync(() => Volatile.Read(ref endedOn) != 0);
+            endedOn.Should().NotBe(informerThread.ManagedThreadId, "the informer's event handler only asks the check to stop");
+        }
+        finally
+        {
+            done.Set();
+            informerThread.Join();
+        }
+    }
+
+    [Fact]
     public async Task An_edit_that_does_not_change_the_login_lets_the_check_finish()
     {
         var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
@@ -102,6 +137,71 @@ public sealed class CredentialPipelineSupersededCheckTests
         events.Warnings.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task An_edit_during_the_administrators_step_does_not_cut_it_short_and_its_check_is_reported()
+    {
+        // Cut short, the step could stop between CREATE USER and the grants, and the user it created would be recorded
+        // nowhere: the next pass would refuse it as someone else's (UserExists) once the password Secret changed.
+        var admin = new UserRecordingAdmin { Hangs = true };
+        var managedKind = new HostKind { Provisioning = admin };
+        running.CancelOnChange(credentials, managedKind);
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var credential = WithHost("db.example", generation: 1);
+        credentials.Apply(credential);
+        var status = new ClusterCredentialStatus();
+
+        var check = pipeline.RunAsync(credential, managedKind, status, CancellationToken.None);
+        await admin.Applying.Task.WaitAsync(Prompt);
+        credentials.Apply(WithHost("db2.example", generation: 2));
+        admin.Release.SetResult();
+
+        await check.WaitAsync(Prompt);
+        admin.Cancelled.Should().BeFalse("the administrator's step is never cut short for newer inputs");
+        status.Provisioning!.User.Should().Be("app", "the user the administrator created is recorded");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True");
+        running.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_check_whose_administrator_created_the_user_is_reported_even_when_its_login_is_superseded()
+    {
+        var managedKind = new HostKind { Provisioning = new UserRecordingAdmin() };
+        running.CancelOnChange(credentials, managedKind);
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var old = WithHost("slow.example", generation: 1);
+        credentials.Apply(old);
+        var status = new ClusterCredentialStatus();
+
+        var check = pipeline.RunAsync(old, managedKind, status, CancellationToken.None);
+        await managedKind.Hanging.Task.WaitAsync(Prompt);
+        credentials.Apply(WithHost("db.example", generation: 2));
+        await Task.Delay(100);
+        check.IsCompleted.Should().BeFalse("the login that proves what the administrator just changed is waited for");
+        managedKind.Release.SetResult();
+
+        await check.WaitAsync(Prompt);
+        status.Provisioning!.User.Should().Be("app", "dropped with the check, the record of the created user would be lost");
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True");
+    }
+
+    [Fact]
+    public async Task A_check_whose_administrator_changed_nothing_is_still_cancelled_by_an_edit()
+    {
+        var managedKind = new HostKind { Provisioning = new UserRecordingAdmin() };
+        running.CancelOnChange(credentials, managedKind);
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var old = WithHost("wrong.example", generation: 1);
+        credentials.Apply(old);
+        var status = new ClusterCredentialStatus { Provisioning = new ProvisioningStatus { User = "app" } };
+
+        var check = pipeline.RunAsync(old, managedKind, status, CancellationToken.None);
+        await managedKind.Hanging.Task.WaitAsync(Prompt);
+        credentials.Apply(WithHost("db.example", generation: 2));
+
+        var ended = async () => await check.WaitAsync(Prompt);
+        await ended.Should().ThrowAsync<CheckSupersededException>("a periodic check, whose administrator had nothing to do, is not waited for");
+    }
+
     private static FakeApiServer Server() => new(request => request.Method == HttpMethod.Get && request.Path.EndsWith("/secrets/source", StringComparison.Ordinal)
         ? SourceSecret("1", "unit-test-pw")
         : request.Method == HttpMethod.Post
@@ -132,6 +232,8 @@ public sealed class CredentialPipelineSupersededCheckTests
 
         public string KindName => "ClusterCredential";
 
+        public ICredentialProvisioning<V1ConfigMap>? Provisioning { get; init; }
+
         public IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(Source, "spec.passwordSecretRef")];
 
         public string SecretName(V1ConfigMap credential) => credential.Metadata.Name;
@@ -158,6 +260,54 @@ public sealed class CredentialPipelineSupersededCheckTests
         public void Describe(V1ConfigMap credential, CredentialStatus status)
         {
         }
+    }
+
+    /// <summary>
+    /// Creates user <c>app</c> and records it in the status, as the administrator does, unless the status already has it
+    /// (a periodic check: nothing to do). Hangs until released when asked, noting whether its token was cancelled.
+    /// </summary>
+    private sealed class UserRecordingAdmin : ICredentialProvisioning<V1ConfigMap>
+    {
+        public bool Hangs { get; init; }
+
+        public bool Cancelled { get; private set; }
+
+        public TaskCompletionSource Applying { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Manages(V1ConfigMap credential) => true;
+
+        public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
+
+        public async Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
+        {
+            var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
+            if (provisioned.User == "app")
+            {
+                return null;
+            }
+
+            if (Hangs)
+            {
+                Applying.TrySetResult();
+                using (ct.Register(() => Cancelled = true))
+                {
+                    await Release.Task.WaitAsync(ct);
+                }
+            }
+
+            provisioned.User = "app";
+            return null;
+        }
+
+        public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
+
+        public bool DropsUserOnDeletion(V1ConfigMap credential) => false;
+
+        public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
+
+        public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
     }
 
     private sealed class Recorded : IEventSink
