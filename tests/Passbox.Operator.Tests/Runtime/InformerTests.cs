@@ -148,7 +148,9 @@ public sealed class InformerTests
             await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
             await FakeApiServer.WaitUntilAsync(() => server.Requests.Any(r => r.IsWatch));
 
-            await AdvanceUntilAsync(() => informer.WatchProblem is not null, TimeSpan.FromMinutes(2));
+            // 50 ms of real time per second of the fake clock: a watch open 5 s without an error counts as following, so
+            // the ERROR of each accepted watch must be handled before the fake clock passes 5 s, also on a loaded machine.
+            await AdvanceUntilAsync(() => informer.WatchProblem is not null, TimeSpan.FromMinutes(2), realPause: TimeSpan.FromMilliseconds(50));
             var failing = await readiness.CheckHealthAsync(new HealthCheckContext());
             failing.Status.Should().Be(HealthStatus.Unhealthy);
             failing.Description.Should().Contain("widgets").And.Contain("watching").And.Contain("500");
@@ -162,12 +164,12 @@ public sealed class InformerTests
     }
 
     /// <summary>Moves the fake clock a second at a time, letting the informer's retries run, until the condition holds.</summary>
-    private async Task AdvanceUntilAsync(Func<bool> condition, TimeSpan limit)
+    private async Task AdvanceUntilAsync(Func<bool> condition, TimeSpan limit, TimeSpan? realPause = null)
     {
         for (var advanced = TimeSpan.Zero; !condition() && advanced < limit; advanced += TimeSpan.FromSeconds(1))
         {
             time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(5);
+            await Task.Delay(realPause ?? TimeSpan.FromMilliseconds(5));
         }
 
         condition().Should().BeTrue();
