@@ -17,6 +17,14 @@ public sealed class RunningChecks
     private readonly Lock gate = new();
     private readonly Dictionary<string, RunningCheck> running = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Credentials whose last check a source Secret's change cancelled. Their next check is not cancelled that way: the
+    /// source informer sees metadata only, so every update of a source Secret (an annotation another tool touches
+    /// included) counts as new, and one updated more often than a check takes would otherwise cancel every check and
+    /// leave the credential reporting nothing. So at least every other check ends and is reported.
+    /// </summary>
+    private readonly HashSet<string> cutBySource = new(StringComparer.Ordinal);
+
     /// <summary>How many checks run now.</summary>
     public int Count
     {
@@ -37,10 +45,14 @@ public sealed class RunningChecks
     {
         ArgumentNullException.ThrowIfNull(credential);
         ArgumentNullException.ThrowIfNull(sources);
-        var check = new RunningCheck(this, CheckMemory.KeyOf(credential), credential.Metadata.NamespaceProperty ?? string.Empty, loginRelevantSpec,
-            sources.GroupBy(source => source.Reference.Name, StringComparer.Ordinal).ToDictionary(read => read.Key, read => read.First().Version, StringComparer.Ordinal));
+        var key = CheckMemory.KeyOf(credential);
+        var versions = sources.GroupBy(source => source.Reference.Name, StringComparer.Ordinal)
+            .ToDictionary(read => read.Key, read => read.First().Version, StringComparer.Ordinal);
+        RunningCheck check;
         lock (gate)
         {
+            check = new RunningCheck(this, key, credential.Metadata.NamespaceProperty ?? string.Empty, loginRelevantSpec, versions,
+                sourceChangesCancel: !cutBySource.Remove(key));
             running[check.Key] = check;
         }
 
@@ -55,6 +67,14 @@ public sealed class RunningChecks
         ArgumentNullException.ThrowIfNull(kind);
         return primary.Subscribe(change =>
         {
+            if (change.Type == InformerEventType.Deleted)
+            {
+                lock (gate)
+                {
+                    cutBySource.Remove(CheckMemory.KeyOf(change.Current));
+                }
+            }
+
             if (change.Type != InformerEventType.Updated || Find(CheckMemory.KeyOf(change.Current)) is not { } check)
             {
                 return;
@@ -87,8 +107,9 @@ public sealed class RunningChecks
                     return;
                 }
 
-                readers = [.. running.Values.Where(check => check.Namespace == meta.NamespaceProperty
+                readers = [.. running.Values.Where(check => check.SourceChangesCancel && check.Namespace == meta.NamespaceProperty
                     && check.SourceVersions.TryGetValue(meta.Name, out var read) && read != version)];
+                cutBySource.UnionWith(readers.Select(reader => reader.Key));
             }
 
             foreach (var reader in readers)
@@ -124,13 +145,15 @@ public sealed class RunningCheck : IDisposable
     private readonly RunningChecks owner;
     private readonly CancellationTokenSource superseded = new();
 
-    internal RunningCheck(RunningChecks owner, string key, string namespaceName, string loginRelevantSpec, IReadOnlyDictionary<string, string?> sourceVersions)
+    internal RunningCheck(RunningChecks owner, string key, string namespaceName, string loginRelevantSpec, IReadOnlyDictionary<string, string?> sourceVersions,
+        bool sourceChangesCancel)
     {
         this.owner = owner;
         Key = key;
         Namespace = namespaceName;
         LoginRelevantSpec = loginRelevantSpec;
         SourceVersions = sourceVersions;
+        SourceChangesCancel = sourceChangesCancel;
     }
 
     public string Key { get; }
@@ -141,6 +164,9 @@ public sealed class RunningCheck : IDisposable
 
     /// <summary>The <c>uid:resourceVersion</c> of each source Secret the check read, by name.</summary>
     public IReadOnlyDictionary<string, string?> SourceVersions { get; }
+
+    /// <summary>False for the check right after one a source Secret's change cancelled: it ends and is reported.</summary>
+    public bool SourceChangesCancel { get; }
 
     /// <summary>Cancelled once newer inputs supersede the check's.</summary>
     public CancellationToken Token => superseded.Token;

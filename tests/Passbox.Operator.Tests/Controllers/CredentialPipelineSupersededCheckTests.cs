@@ -138,6 +138,41 @@ public sealed class CredentialPipelineSupersededCheckTests
     }
 
     [Fact]
+    public async Task A_source_Secret_updated_more_often_than_a_check_takes_still_lets_every_other_check_report()
+    {
+        // The source informer sees metadata only: each update of the Secret (an annotation another tool touches) is news.
+        var pipeline = PipelineTestKit.Pipeline(Server(), new NoGeneratedSecrets(), time, events: events, running: running);
+        var credential = WithHost("wrong.example", generation: 1);
+        credentials.Apply(credential);
+        var status = new ClusterCredentialStatus();
+
+        var first = pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        await kind.Hanging.Task.WaitAsync(Prompt);
+        sources.Apply(SourceAt("team", "2"));
+        var firstEnded = async () => await first.WaitAsync(Prompt);
+        await firstEnded.Should().ThrowAsync<CheckSupersededException>();
+
+        var second = pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        await FakeApiServer.WaitUntilAsync(() => kind.Hosts.Count == 2);
+        sources.Apply(SourceAt("team", "3"));
+        await Task.Delay(100);
+        second.IsCompleted.Should().BeFalse("the check after one a source change cancelled is not cancelled by the next");
+        kind.Release.TrySetResult();
+        await second.WaitAsync(Prompt);
+        status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True", "that check ends and is reported");
+
+        // Only the one check after a cut: the next change cancels again (a check the edit below asks for).
+        var hanging = new HostKind();
+        var edited = WithHost("other.example", generation: 2);
+        credentials.Apply(edited);
+        var third = pipeline.RunAsync(edited, hanging, status, CancellationToken.None);
+        await hanging.Hanging.Task.WaitAsync(Prompt);
+        sources.Apply(SourceAt("team", "4"));
+        var thirdEnded = async () => await third.WaitAsync(Prompt);
+        await thirdEnded.Should().ThrowAsync<CheckSupersededException>();
+    }
+
+    [Fact]
     public async Task An_edit_during_the_administrators_step_does_not_cut_it_short_and_its_check_is_reported()
     {
         // Cut short, the step could stop between CREATE USER and the grants, and the user it created would be recorded
