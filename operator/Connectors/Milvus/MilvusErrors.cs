@@ -212,16 +212,9 @@ internal static class MilvusErrors
     }
 
     /// <summary>Why no connection was made, naming the field to check: a name that does not resolve is not a wrong port.</summary>
-    private static string Unconnected(SocketException socket, DatabaseLogin login) => socket.SocketErrorCode switch
-    {
-        SocketError.HostNotFound or SocketError.NoData =>
-            $"the host name {login.Host} does not resolve ({socket.SocketErrorCode}); check spec.endpoint.host",
-        SocketError.TryAgain =>
-            $"the host name {login.Host} could not be resolved just now (TryAgain: no answer from DNS); check the cluster's DNS, then spec.endpoint.host",
-        SocketError.ConnectionRefused =>
-            $"nothing accepts connections on port {login.Port} (connection refused); check spec.endpoint.port (Milvus takes gRPC on {DefaultPort} by default) and that the server is running",
-        _ => $"{SecretRedaction.Redact(socket.Message, login)} ({socket.SocketErrorCode}); check spec.endpoint.host, spec.endpoint.port and the network between them",
-    };
+    private static string Unconnected(SocketException socket, DatabaseLogin login) =>
+        ConnectFailureWords.For(socket.SocketErrorCode, login.Host, login.Port, "connection refused", $" (Milvus takes gRPC on {DefaultPort} by default)")
+        ?? $"{SecretRedaction.Redact(socket.Message, login)} ({socket.SocketErrorCode}); check spec.endpoint.host, spec.endpoint.port and the network between them";
 
     private static bool MentionsTls(Exception? exception)
     {

@@ -46,17 +46,12 @@ internal static class ConnectFailureDiagnosis
             }
 
             return last!.SocketErrorCode == SocketError.ConnectionRefused
-                ? $"nothing accepts connections on port {port} ({Addresses(addresses)} refused); check spec.endpoint.port{PortsOf(engine)} and that the server is running"
+                ? ConnectFailureWords.For(SocketError.ConnectionRefused, host, port, $"{Addresses(addresses)} refused", PortsOf(engine))
                 : $"connecting to port {port} ({Addresses(addresses)}) failed: {last.SocketErrorCode}; check spec.endpoint.host, spec.endpoint.port and the network between them";
         }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.TryAgain or SocketError.HostNotFound or SocketError.NoData)
         {
-            // The resolver gave no answer (a DNS server down or slow), which says nothing about the name.
-            return $"the host name {host} could not be resolved just now (TryAgain: no answer from DNS); check the cluster's DNS, then spec.endpoint.host";
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData)
-        {
-            return $"the host name {host} does not resolve ({e.SocketErrorCode}); check spec.endpoint.host";
+            return ConnectFailureWords.For(e.SocketErrorCode, host, port, string.Empty, PortsOf(engine));
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
