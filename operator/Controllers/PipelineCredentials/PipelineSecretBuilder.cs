@@ -93,7 +93,7 @@ public static class PipelineSecretBuilder
                 data["token"] = inputs.Token!;
                 break;
             case PipelineCredentialType.Kubeconfig:
-                data["kubeconfig"] = inputs.Kubeconfig!;
+                data["kubeconfig"] = PublishedKubeconfig.ForContext(inputs.Kubeconfig!, spec.Kubeconfig?.Context);
                 break;
         }
     }
@@ -240,7 +240,7 @@ public static class PipelineSecretBuilder
                 break;
             case PipelineCredentialType.Kubeconfig:
                 labels["jenkins.io/credentials-type"] = "kubeconfig";
-                data["kubeconfig"] = inputs.Kubeconfig!;
+                data["kubeconfig"] = PublishedKubeconfig.ForContext(inputs.Kubeconfig!, spec.Kubeconfig?.Context);
                 break;
         }
 

@@ -532,17 +532,50 @@ public sealed class PipelineCredentialTests(
         data.Should().Equal(new Dictionary<string, string> { ["kubeconfig"] = kubeconfig }, "the kubeconfig is published as it was given");
 
         // A pipeline mounts the Secret and points kubectl at the file.
-        var kubectl = ShippingTools.Kubectl;
+        await KubectlListsNamespacesWithAsync(data["kubeconfig"]);
+    }
+
+    /// <summary>
+    /// kubectl, Jenkins and a Tekton task read the kubeconfig key without a context flag, so they take its
+    /// current-context. Here that names a cluster nobody listens on, while spec.kubeconfig.context named the one checked:
+    /// the published kubeconfig took kubectl to the unchecked cluster.
+    /// </summary>
+    [Fact]
+    public async Task A_kubeconfig_checked_in_another_context_than_its_current_one_takes_kubectl_to_the_checked_cluster()
+    {
+        var kubeconfig = (await CiKubeconfigAsync())
+            .Replace("clusters:\n", "clusters:\n- name: elsewhere\n  cluster:\n    server: https://127.0.0.1:1\n    insecure-skip-tls-verify: true\n", StringComparison.Ordinal)
+            .Replace("contexts:\n", "contexts:\n- name: elsewhere\n  context:\n    cluster: elsewhere\n    user: ci-deployer\n", StringComparison.Ordinal)
+            .Replace("current-context: passbox-local", "current-context: elsewhere", StringComparison.Ordinal);
+        kubeconfig.Should().Contain("current-context: elsewhere").And.Contain("name: elsewhere\n  context:");
+        run.MarkSecret(kubeconfig);
+        await kit.CreateSecretAsync("other-context-input", new Dictionary<string, string> { ["kubeconfig"] = kubeconfig });
+
+        await kit.CreateAsync(KubeconfigCredential("other-context", "other-context-input", c =>
+        {
+            c.Spec.Kubeconfig!.Context = "passbox-local";
+            c.Spec.Secret!.Consumers = [SecretConsumer.Jenkins];
+        }));
+
+        await kit.WaitForConditionAsync<PipelineCredential>("other-context", ConditionTypes.Ready, "True", ConditionReasons.Validated);
+        var published = ClusterTestKit.Decode(await kit.WaitForSecretAsync("other-context"))["kubeconfig"];
+        run.MarkSecret(published);
+        await KubectlListsNamespacesWithAsync(published);
+    }
+
+    /// <summary>What a pipeline does with the Secret: mount it and point kubectl at the file, without --context.</summary>
+    private async Task KubectlListsNamespacesWithAsync(string kubeconfig)
+    {
         var file = Path.Combine(Path.GetTempPath(), $"passbox-it-kubeconfig-{Guid.NewGuid():N}");
         try
         {
-            await File.WriteAllTextAsync(file, data["kubeconfig"]);
+            await File.WriteAllTextAsync(file, kubeconfig);
             if (!OperatingSystem.IsWindows())
             {
                 File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
 
-            var result = ShippingTools.TryRun(kubectl, ["--kubeconfig", file, "get", "namespaces", "-o", "name"]);
+            var result = ShippingTools.TryRun(ShippingTools.Kubectl, ["--kubeconfig", file, "get", "namespaces", "-o", "name"]);
             result.ExitCode.Should().Be(0, "kubectl with the published kubeconfig lists namespaces: {0}", result.StandardError);
             result.StandardOutput.Should().Contain($"namespace/{run.Namespace}");
         }
