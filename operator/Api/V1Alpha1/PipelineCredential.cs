@@ -95,6 +95,9 @@ public sealed class PipelineCredential : IKubernetesObject<V1ObjectMeta>, ISpec<
 [CelRule("!has(self.tls) || self.type != 'Kubeconfig'",
     "tls is for a git server or registry; a Kubeconfig gives its cluster's CA as certificate-authority-data",
     FieldPath = ".tls", Order = 12)]
+[CelRule("!has(self.secret) || !has(self.secret.argoCD) || !has(self.secret.argoCD.clusterName) || self.type == 'Kubeconfig'",
+    "secret.argoCD.clusterName names an Argo CD cluster, which is for type Kubeconfig",
+    FieldPath = ".secret.argoCD.clusterName", Order = 13)]
 public sealed class PipelineCredentialSpec
 {
     /// <summary>UsernamePassword, SecretText (an access token) or Kubeconfig. Immutable.</summary>
@@ -275,6 +278,15 @@ public sealed class ArgoCDSettings
     /// </summary>
     [RegularExpression("^(git|helm|oci)$")]
     public string? RepositoryType { get; set; }
+
+    /// <summary>
+    /// The cluster's name in Argo CD (the cluster Secret's <c>name</c>, which Applications can target as
+    /// <c>destination.name</c>), for type Kubeconfig. Defaults to the kubeconfig context's name, which many clusters share
+    /// (<c>default</c>, <c>kubernetes-admin@kubernetes</c>): give each cluster its own here.
+    /// </summary>
+    [StringLength(253, MinimumLength = 1)]
+    [RegularExpression(@"^\S(.*\S)?$")]
+    public string? ClusterName { get; set; }
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<ArgoCDSecretType>))]

@@ -183,7 +183,9 @@ public static class PipelineSecretBuilder
             var cluster = inputs.Cluster ?? throw new UnbuildableSecretException(
                 $"an Argo CD cluster Secret needs the server and credentials of the kubeconfig's context, but {inputs.ClusterProblem ?? "the kubeconfig could not be read"}: " +
                 $"fix the kubeconfig in Secret {spec.Kubeconfig?.SecretRef?.Name} (key {spec.Kubeconfig?.SecretRef?.Key}) or spec.kubeconfig.context");
-            data["name"] = cluster.ContextName;
+            // Argo CD shows clusters and lets Applications target them by this name; context names repeat across clusters
+            // (default, kubernetes-admin@kubernetes), so spec.secret.argoCD.clusterName can give each its own.
+            data["name"] = argo?.ClusterName ?? cluster.ContextName;
             data["server"] = cluster.Server;
             data["config"] = ArgoClusterConfig(cluster);
             return;

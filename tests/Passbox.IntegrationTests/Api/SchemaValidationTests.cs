@@ -306,8 +306,12 @@ public sealed class SchemaValidationTests(ControlPlaneFixture controlPlane) : IA
         // A repository Secret without url matches nothing, whether its type is written or the default.
         { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Repository}}", "spec.server", "server (the repository URL) is required" },
         { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [ArgoCD]}", "spec.server", "server (the repository URL) is required" },
+        // An Argo CD cluster name belongs to a cluster Secret, and Argo CD shows it: no leading or trailing white space.
+        { UsernamePasswordSpec + "\n  secret: {consumers: [ArgoCD], argoCD: {clusterName: prod-eu}}", "spec.secret.argoCD.clusterName", "is for type Kubeconfig" },
+        { "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}\n  secret: {consumers: [ArgoCD], argoCD: {clusterName: ' prod-eu'}}", "spec.secret.argoCD.clusterName", "should match" },
         // Control cases.
         { "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Cluster}}", "", "" },
+        { "type: Kubeconfig\n  kubeconfig: {secretRef: {name: in, key: kubeconfig}}\n  secret: {consumers: [ArgoCD], argoCD: {clusterName: prod eu-west}}", "", "" },
         { UsernamePasswordSpec + "\n  secret: {consumers: [ArgoCD], argoCD: {secretType: Repository}}", "", "" },
         { "type: SecretText\n  secretText: {secretRef: {name: in, key: token}}\n  secret: {consumers: [Jenkins]}", "", "" },
     };

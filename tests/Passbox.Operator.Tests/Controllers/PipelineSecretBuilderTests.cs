@@ -380,6 +380,26 @@ public sealed class PipelineSecretBuilderTests
         config["tlsClientConfig"]!["serverName"]!.GetValue<string>().Should().Be("api.prod.internal");
     }
 
+    /// <summary>
+    /// Argo CD names a cluster by the cluster Secret's name and lets Applications target it by that name. Kubeconfigs of
+    /// different clusters often share a context name (default, kubernetes-admin@kubernetes), which gave Argo CD two
+    /// clusters of one name; spec.secret.argoCD.clusterName tells them apart, and without it the name stays the context's.
+    /// </summary>
+    [Fact]
+    public void The_Argo_CD_cluster_name_is_spec_secret_argoCD_clusterName_else_the_context_name()
+    {
+        var cluster = ArgoClusterAccess.Read(KubeconfigSamples.Valid, null, out _);
+        var inputs = new PipelineSecretInputs(null, null, null, KubeconfigSamples.Valid, cluster);
+        var credential = Credential(PipelineCredentialType.Kubeconfig, null, null, SecretConsumer.ArgoCD);
+        Data(PipelineSecretBuilder.Build(credential, inputs))["name"].Should().Be("ci");
+
+        credential.Spec.Secret!.ArgoCD = new ArgoCDSettings { ClusterName = "prod-eu" };
+        var data = Data(PipelineSecretBuilder.Build(credential, inputs));
+
+        data["name"].Should().Be("prod-eu");
+        data["server"].Should().Be("https://127.0.0.1:6443");
+    }
+
     [Fact]
     public void Without_proxy_or_tls_server_name_the_Argo_CD_cluster_config_names_neither()
     {
