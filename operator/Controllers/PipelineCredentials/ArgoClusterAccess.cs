@@ -45,7 +45,9 @@ public static class ArgoClusterAccess
             cluster.CertificateAuthorityData,
             user.ClientCertificateData,
             user.ClientKeyData,
-            user.Token,
+            // The check sent the token trimmed, as the one line an Authorization header holds; Argo CD sends it as given,
+            // and a line break left in (token: "…\n", a block scalar) makes every request fail before it leaves.
+            string.IsNullOrWhiteSpace(user.Token) ? null : user.Token.Trim(),
             user.UserName,
             user.Password,
             cluster.SkipTlsVerify,

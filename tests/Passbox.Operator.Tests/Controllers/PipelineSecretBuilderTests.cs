@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors.Pipeline;
 using Passbox.Operator.Controllers.PipelineCredentials;
 using Passbox.Operator.Publishing;
 using Passbox.Operator.Tests.Pipeline;
@@ -398,6 +399,30 @@ public sealed class PipelineSecretBuilderTests
 
         data["name"].Should().Be("prod-eu");
         data["server"].Should().Be("https://127.0.0.1:6443");
+    }
+
+    /// <summary>
+    /// The check sends a kubeconfig token trimmed. Argo CD sends bearerToken as given, and Go refuses a header value with a
+    /// line break, so a token written with one (a quoted "…\n", a block scalar) passed the check and failed in Argo CD.
+    /// </summary>
+    [Theory]
+    [InlineData("token: \"" + KubeconfigSamples.Secret + "\\n\"")]
+    [InlineData("token: |\n      " + KubeconfigSamples.Secret)]
+    [InlineData("token: \"  " + KubeconfigSamples.Secret + " \"")]
+    public void The_Argo_CD_bearer_token_is_the_one_line_the_check_sent(string token)
+    {
+        var kubeconfig = KubeconfigSamples.Valid.Replace("token: " + KubeconfigSamples.Secret, token, StringComparison.Ordinal);
+        kubeconfig.Should().NotBe(KubeconfigSamples.Valid);
+        KubeconfigReader.Read(kubeconfig, null).Failure.Should().BeNull("the check accepts the token");
+
+        var cluster = ArgoClusterAccess.Read(kubeconfig, null, out _);
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.Kubeconfig, null, null, SecretConsumer.ArgoCD),
+            new PipelineSecretInputs(null, null, null, kubeconfig, cluster));
+
+        // Compared without printing: the sample token stands for a real one.
+        var sent = JsonNode.Parse(Data(payload)["config"])!["bearerToken"]!.GetValue<string>();
+        (sent == KubeconfigSamples.Secret).Should().BeTrue("Argo CD must send the token the check sent, without white space around it");
     }
 
     [Fact]
