@@ -252,6 +252,13 @@ internal static class KubeconfigReader
             error = $"the kubeconfig is not valid YAML (line {ex.Start.Line}, column {ex.Start.Column})";
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails on some broken YAML (a flow sequence left open, "kind: [Config") this way, with
+            // no position. Thrown on, it ended the check as Unreachable "failed unexpectedly", retried with back-off.
+            error = "the kubeconfig is not valid YAML (a bracket or quote left open?)";
+            return false;
+        }
 
         if (stream.Documents.Count == 0)
         {

@@ -31,8 +31,9 @@ public static class PublishedKubeconfig
         {
             stream.Load(new StringReader(kubeconfig));
         }
-        catch (YamlException)
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
         {
+            // Broken YAML (YamlDotNet's scanner throws InvalidOperationException for some): nothing to point elsewhere.
             return kubeconfig;
         }
 

@@ -86,6 +86,18 @@ public sealed class PublishedKubeconfigTests
         Kubeconfigs.Parse(Published(kubeconfig, context, SecretConsumer.Jenkins))!.CurrentContext.Should().Be(context);
     }
 
+    /// <summary>Probe None publishes what it was given; broken YAML stays as it is rather than failing the build.</summary>
+    [Theory]
+    [InlineData("kind: Config", "kind: [Config")]
+    [InlineData("kind: Config", "kind: {token: \"open")]
+    public void Broken_YAML_is_published_as_given(string find, string replace)
+    {
+        var kubeconfig = KubeconfigSamples.Valid.Replace(find, replace, StringComparison.Ordinal);
+        kubeconfig.Should().NotBe(KubeconfigSamples.Valid);
+
+        (PublishedKubeconfig.ForContext(kubeconfig, "other") == kubeconfig).Should().BeTrue("broken YAML is published as given");
+    }
+
     /// <summary>Existing Secrets keep their data: no rewrite (and no restart of the workloads using them) where nothing was wrong.</summary>
     [Theory]
     [InlineData(null)]

@@ -50,6 +50,23 @@ public sealed class KubeconfigReaderTests
         failure.Message.Should().MatchRegex("line [0-9]+, column [0-9]+");
     }
 
+    /// <summary>
+    /// YamlDotNet's scanner throws InvalidOperationException, not YamlException, for some broken YAML. It escaped the check
+    /// and ended as Unreachable ("failed unexpectedly"), retried with back-off, instead of saying the kubeconfig is broken.
+    /// </summary>
+    [Theory]
+    [InlineData("kind: Config", "kind: [Config")]
+    [InlineData("current-context: ci", "current-context: [ci")]
+    public void Yaml_the_scanner_gives_up_on_is_invalid_YAML_not_an_exception(string find, string replace)
+    {
+        var yaml = Valid.Replace(find, replace, StringComparison.Ordinal);
+        yaml.Should().NotBe(Valid);
+
+        var failure = ShouldFail(KubeconfigReader.Read(yaml, null), ValidationReasons.InvalidKubeconfig, "the kubeconfig is not valid YAML");
+
+        failure.Message.Should().NotContain(Secret);
+    }
+
     [Fact]
     public void Yaml_that_is_not_a_mapping_is_invalid()
     {
