@@ -21,14 +21,16 @@ public static class ArgoClusterAccess
         {
             document = Kubeconfigs.Read(kubeconfig);
         }
-        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException or ArgumentException or InvalidCastException or FormatException)
         {
             document = null;
         }
 
         var config = document?.Config;
 
-        problem = Problem(config, contextName) ?? UnusableCredentials(kubeconfig, contextName);
+        // The check's own reading first: it names what is wrong as the KubernetesAPI probe does (the contexts there are
+        // when none is current, the user or cluster a context misses), then what only a cluster Secret cannot express.
+        problem = UnusableCredentials(kubeconfig, contextName) ?? Problem(config, contextName);
         if (problem is not null)
         {
             return null;

@@ -319,11 +319,11 @@ public sealed class PipelineSecretBuilderTests
     /// condition names what is missing and where, never the content.
     /// </summary>
     [Theory]
-    [InlineData("current-context: ci", "current-context: ''", null, "it sets no current-context and spec.kubeconfig.context is not set")]
-    [InlineData("current-context: ci", "current-context: ci", "qa", "it has no context qa")]
-    [InlineData("server: https://127.0.0.1:6443", "insecure-skip-tls-verify: true", null, "context ci names no cluster with a server")]
-    [InlineData("user: deployer", "user: nobody", null, "context ci names no user")]
-    [InlineData("kind: Config", "kind: [Config", null, "it is not a kubeconfig that can be parsed")]
+    [InlineData("current-context: ci", "current-context: ''", null, "no context was given and the kubeconfig has no current-context; available contexts: \"ci\", \"other\"")]
+    [InlineData("current-context: ci", "current-context: ci", "qa", "context \"qa\" is not in the kubeconfig; available contexts: \"ci\", \"other\"")]
+    [InlineData("server: https://127.0.0.1:6443", "insecure-skip-tls-verify: true", null, "cluster \"prod\" has no server")]
+    [InlineData("user: deployer", "user: nobody", null, "user \"nobody\" of context \"ci\" is not in the kubeconfig; available users: \"deployer\", \"root\"")]
+    [InlineData("kind: Config", "kind: [Config", null, "the kubeconfig is not valid YAML")]
     [InlineData("token: s3cr3t-T0ken-do-not-print", "token: s3cr3t-T0ken-do-not-print\n    as: system:serviceaccount:kube-system:admin", null,
         "user deployer impersonates (as / as-groups), which an Argo CD cluster Secret cannot express")]
     [InlineData("token: s3cr3t-T0ken-do-not-print", "token: s3cr3t-T0ken-do-not-print\n    as-groups: [system:masters]", null,
