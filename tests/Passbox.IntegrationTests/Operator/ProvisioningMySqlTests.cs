@@ -165,6 +165,44 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_credential_pointed_at_another_servers_admin_leaves_the_user_of_that_name_there_alone_and_never_drops_it()
+    {
+        var user = ClusterTestKit.Unique("mov_");
+        await CreateAdminAsync();
+        // Another server's administrator: the same MariaDB under another name stands in for it.
+        await kit.CreateSecretAsync("other-admin-input", new Dictionary<string, string> { ["password"] = mariaDb.RootPassword });
+        await kit.CreateAsync(specs.Credential("other-admin", mariaDb.RootUser, s =>
+        {
+            s.Endpoint.Host = "localhost";
+            s.PasswordSecretRef = new SecretKeyReference { Name = "other-admin-input", Key = "password" };
+        }));
+        await kit.WaitForConditionAsync<ClusterCredential>("other-admin", ConditionTypes.Ready, "True");
+        await kit.CreateAsync(specs.Managed("moved", user, policy: DeletionPolicy.Delete));
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("moved", ConditionTypes.Ready, "True");
+        ready.Status!.Provisioning!.Server.Should().Be($"{mariaDb.Host}:{mariaDb.Port}");
+        run.MarkSecret(ClusterTestKit.Decode(await kit.WaitForSecretAsync("moved"))["password"]);
+
+        // On the "other server" a user of the same name is someone else's, with its own password.
+        await mariaDb.ExecuteAsync($"DROP USER '{user}'@'%'");
+        var theirs = await mariaDb.CreateUserAsync(user);
+        run.MarkSecret(theirs.Password);
+        await kit.PatchAsync<ClusterCredential>("moved", new { spec = new { provisioning = new { adminCredentialRef = new { name = "other-admin" } } } });
+
+        var refused = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("moved"),
+            c => c!.Status!.AttemptedRevision != ready.Status!.AttemptedRevision, "the check of the credential pointed at the other admin");
+        ValidatedReason(refused!).Should().Be(ValidationReasons.UserExists, "the credential's record of its user is of the first server");
+        ValidatedMessage(refused!).Should().Contain("provisioning.adoptExisting");
+        (await CanLogInAsync(user, theirs.Password)).Should().BeTrue("someone else's user keeps its password");
+
+        await kit.DeleteAsync<ClusterCredential>("moved");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("moved"), c => c is null, "the credential to go");
+        (await UserCountAsync(user)).Should().Be(1, "deletionPolicy Delete drops only the user Passbox made, on the server it made it on");
+        (await CanLogInAsync(user, theirs.Password)).Should().BeTrue();
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserRetained" && e.Message.Contains("by hand", StringComparison.Ordinal)),
+            "a UserRetained event naming the server the user was made on");
+    }
+
+    [Fact]
     public async Task A_password_older_than_the_rotation_period_is_replaced_and_opted_in_workloads_restart()
     {
         var user = ClusterTestKit.Unique("rot_");
