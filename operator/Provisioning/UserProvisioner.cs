@@ -153,6 +153,14 @@ public sealed class UserProvisioner(
 
         if (!outcome.Succeeded)
         {
+            if (outcome.Created)
+            {
+                // Created before a grant or role was refused: Passbox's own user now, which deletionPolicy Delete must drop
+                // (and the next attempt may take over). What was applied is not recorded, so that attempt applies it all.
+                provisioned.User = username;
+                provisioned.Server = server;
+            }
+
             return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}");
         }
 

@@ -203,6 +203,31 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_user_created_before_its_grant_was_refused_is_Passbox_s_and_dropped_by_deletion_policy_Delete()
+    {
+        // An administrator that may create users but grant nothing on the database.
+        var creator = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("crt_"));
+        run.MarkSecret(creator.Password);
+        await mariaDb.ExecuteAsync($"REVOKE ALL PRIVILEGES ON `{MariaDbFixture.DatabaseName}`.* FROM '{creator.LoginName}'@'%'");
+        await mariaDb.ExecuteAsync($"GRANT CREATE USER ON *.* TO '{creator.LoginName}'@'%'");
+        await CreateAdminAsync("creator-admin", creator.LoginName, creator.Password);
+        await kit.WaitForConditionAsync<ClusterCredential>("creator-admin", ConditionTypes.Ready, "True");
+        var user = ClusterTestKit.Unique("half_");
+
+        await kit.CreateAsync(specs.Managed("half", user, admin: "creator-admin", policy: DeletionPolicy.Delete));
+
+        var denied = await kit.WaitForConditionAsync<ClusterCredential>("half", ConditionTypes.Ready, "False", "PermissionDenied");
+        ValidatedMessage(denied).Should().Contain(creator.LoginName).And.Contain("orders");
+        (await UserCountAsync(user)).Should().Be(1, "CREATE USER went through before the GRANT was refused");
+        denied.Status!.Provisioning!.User.Should().Be(user, "Passbox created it");
+
+        await kit.DeleteAsync<ClusterCredential>("half");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("half"), c => c is null, "the credential to go");
+        (await UserCountAsync(user)).Should().Be(0, "deletionPolicy Delete drops the user Passbox created, grants or not");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserDropped" && e.Message.Contains(user, StringComparison.Ordinal)), "a UserDropped event naming the user");
+    }
+
+    [Fact]
     public async Task A_password_older_than_the_rotation_period_is_replaced_and_opted_in_workloads_restart()
     {
         var user = ClusterTestKit.Unique("rot_");
