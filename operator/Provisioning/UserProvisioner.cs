@@ -161,7 +161,8 @@ public sealed class UserProvisioner(
                 provisioned.Server = server;
             }
 
-            return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}");
+            return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}" + PrivilegeHint(spec.Engine, outcome.Reason, admin.CredentialName!,
+                "CREATE USER (to create the user and set its password) and each privilege of provisioning.grants on its database WITH GRANT OPTION"));
         }
 
         provisioned.User = username;
@@ -268,7 +269,8 @@ public sealed class UserProvisioner(
 
         if (!outcome.Succeeded)
         {
-            return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}", interval);
+            return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}" +
+                PrivilegeHint(spec.Engine, outcome.Reason, admin.CredentialName!, "CREATE USER, which DROP USER needs"), interval);
         }
 
         if (spec.PasswordSecretRef is null)
@@ -294,6 +296,16 @@ public sealed class UserProvisioner(
         adminReferences.Find(credential.Metadata.NamespaceProperty, credential.Spec.Provisioning!.AdminCredentialRef.Name) is { } admin
             ? ProvisionedServer.Of(admin)
             : null;
+
+    /// <summary>
+    /// What to fix when the server refused the administrator a statement (MySQL and OceanBase): the server's words say
+    /// which privilege was missing, not whose login to give it to, nor everything else Passbox's statements need.
+    /// Milvus's refusals say what to do themselves.
+    /// </summary>
+    private static string PrivilegeHint(ClusterEngine engine, string reason, string adminName, string needs) =>
+        reason == ValidationReasons.PermissionDenied && engine != ClusterEngine.Milvus
+            ? $". Give the login of admin ClusterCredential {adminName} {needs}"
+            : string.Empty;
 
     /// <summary>The validation interval of the admin credential named, with the default applied; null while it does not exist.</summary>
     private TimeSpan? AdminInterval(ClusterCredential credential) =>

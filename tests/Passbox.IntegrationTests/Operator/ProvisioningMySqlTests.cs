@@ -217,7 +217,7 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.CreateAsync(specs.Managed("half", user, admin: "creator-admin", policy: DeletionPolicy.Delete));
 
         var denied = await kit.WaitForConditionAsync<ClusterCredential>("half", ConditionTypes.Ready, "False", "PermissionDenied");
-        ValidatedMessage(denied).Should().Contain(creator.LoginName).And.Contain("orders");
+        ValidatedMessage(denied).Should().Contain(creator.LoginName).And.Contain("orders").And.Contain("WITH GRANT OPTION");
         (await UserCountAsync(user)).Should().Be(1, "CREATE USER went through before the GRANT was refused");
         denied.Status!.Provisioning!.User.Should().Be(user, "Passbox created it");
 
@@ -693,7 +693,8 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.CreateAsync(specs.Managed("denied", user, admin: "weak-admin"));
 
         var denied = await kit.WaitForConditionAsync<ClusterCredential>("denied", ConditionTypes.Ready, "False", "PermissionDenied");
-        ValidatedMessage(denied).Should().Contain(user).And.Contain(weak.LoginName);
+        ValidatedMessage(denied).Should().Contain(user).And.Contain(weak.LoginName)
+            .And.Contain("Give the login of admin ClusterCredential weak-admin CREATE USER", "the message names the credential whose login needs the privilege");
         (await UserCountAsync(user)).Should().Be(0);
     }
 }
