@@ -59,7 +59,10 @@ public sealed record ManagedUser
 /// <summary>Privileges on all tables of one database, as SQL keywords such as <c>SELECT</c> or <c>CREATE VIEW</c>.</summary>
 public sealed record SqlGrant(string Database, IReadOnlyList<string> Privileges);
 
-/// <summary>What a user change did, or why it failed (reason from <see cref="ValidationReasons"/>).</summary>
+/// <summary>
+/// What a user change did, or why it failed (reason from <see cref="ValidationReasons"/>). <see cref="Created"/> is true
+/// for a failure too when the user was created before the step that failed: it exists now, and it is Passbox's.
+/// </summary>
 public sealed record UserAdminOutcome(bool Succeeded, string Reason, string Message, bool Created = false, bool PasswordSet = false)
 {
     public static UserAdminOutcome Failure(string reason, string message) => new(false, reason, message);

@@ -5,7 +5,7 @@ namespace Passbox.Operator.Provisioning;
 /// <summary>
 /// Generates passwords every supported server accepts: 12 to 64 characters (Milvus stores up to 72 safely, bcrypt's
 /// limit; Zilliz Cloud wants at least 8), with at least one upper-case letter, lower-case letter and digit, and one
-/// symbol unless symbols are off. Symbols are only <see cref="Symbols"/>: none of them needs quoting in a
+/// symbol unless symbols are off (two of each from <see cref="TwoOfEachFrom"/> characters). Symbols are only <see cref="Symbols"/>: none of them needs quoting in a
 /// <c>mysql://</c> URI's user info, a shell word in double quotes, YAML or a Milvus <c>user:password</c> token. Each is
 /// an RFC 3986 unreserved or sub-delims character, the only ones URL parsers such as Go's net/url accept unescaped in
 /// user info: an application that builds its DSN from the password key by hand must get a URL it can parse.
@@ -21,6 +21,9 @@ public static class PasswordGenerator
     public const string Lower = "abcdefghijkmnopqrstuvwxyz";
     public const string Digits = "23456789";
     public const string Symbols = "-_.~+=!";
+
+    /// <summary>The length from which every class appears at least twice (the default length is above it).</summary>
+    public const int TwoOfEachFrom = 16;
 
     /// <summary>
     /// Whether <paramref name="password"/> is one <see cref="Generate"/> could have made with these settings: that length,
@@ -40,10 +43,15 @@ public static class PasswordGenerator
         string[] classes = symbols ? [Upper, Lower, Digits, Symbols] : [Upper, Lower, Digits];
         var all = string.Concat(classes);
         var chars = new char[length];
+        // A password of at least TwoOfEachFrom characters has two of each class: hardened server policies ask for two
+        // (MySQL validate_password.number_count / special_char_count / mixed_case_count, MariaDB simple_password_check_*),
+        // and one drawn by chance misses them often (a 24-character password has no second symbol about one time in ten),
+        // which the server refuses with error 1819 until the password is replaced.
+        var guaranteed = classes.Length * (length >= TwoOfEachFrom ? 2 : 1);
         for (var i = 0; i < length; i++)
         {
-            // One of each class first, the rest from all of them; the shuffle below hides where the first ones went.
-            var pool = i < classes.Length ? classes[i] : all;
+            // The guaranteed ones first, the rest from all classes; the shuffle below hides where the first ones went.
+            var pool = i < guaranteed ? classes[i % classes.Length] : all;
             chars[i] = pool[RandomNumberGenerator.GetInt32(pool.Length)];
         }
 

@@ -94,11 +94,16 @@ public sealed class UserProvisioner(
         var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
         var applied = AppliedRevision(credential, effective);
         var passwordChanged = await PasswordChangedAsync(credential, status, provisioned, source, ct);
-        if (!passwordChanged && !loginRefused && provisioned.User == username && provisioned.AppliedRevision == applied)
+        // Passbox's own user is the one it made on the admin's server: pointed at another server, a user of that name is
+        // someone else's (left alone unless adopted or its password is already the desired one), not ours to reset.
+        var server = AdminServer(credential);
+        var ours = ProvisionedServer.Manages(provisioned, username, server);
+        if (!passwordChanged && !loginRefused && ours && provisioned.AppliedRevision == applied)
         {
             // The server already holds what the spec asks for, and the user's login worked last time: a periodic check
             // logs in as the user only. The administrator is needed again when something changes or that login fails.
             provisioned.PasswordVersion = source.Version;
+            provisioned.Server ??= server;
             return null;
         }
 
@@ -108,13 +113,13 @@ public sealed class UserProvisioner(
             return ValidationOutcome.Failure(admin.FailureReason!, $"cannot manage user '{username}': {admin.Failure}");
         }
 
-        var reset = passwordChanged || provisioned.User != username || loginRefused;
+        var reset = passwordChanged || !ours || loginRefused;
         var user = new ManagedUser
         {
             Name = username,
             Password = source.Text,
             // Passbox's own user (this credential applied provisioning for it before) or one the spec adopts.
-            MayAdopt = provisioning.AdoptExisting == true || provisioned.User == username,
+            MayAdopt = provisioning.AdoptExisting == true || ours,
             ResetPassword = reset,
             PasswordPublished = !passwordChanged,
             CurrentPassword = reset && spec.Engine == ClusterEngine.Milvus ? await published.ReadAsync(credential, ct) : null,
@@ -129,7 +134,7 @@ public sealed class UserProvisioner(
             if (!await DesiredPasswordLogsInAsync(credential, sources, ct))
             {
                 return ValidationOutcome.Failure(ValidationReasons.UserExists,
-                    $"{outcome.Message} and is not Passbox's (this credential never managed it, and its password is not the desired one), so nothing was changed; " +
+                    $"{outcome.Message} and is not Passbox's (this credential never managed it on that server, and its password is not the desired one), so nothing was changed; " +
                     "to let Passbox take it over and set its password, set spec.provisioning.adoptExisting to true, or choose another username");
             }
 
@@ -148,10 +153,20 @@ public sealed class UserProvisioner(
 
         if (!outcome.Succeeded)
         {
-            return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}");
+            if (outcome.Created)
+            {
+                // Created before a grant or role was refused: Passbox's own user now, which deletionPolicy Delete must drop
+                // (and the next attempt may take over). What was applied is not recorded, so that attempt applies it all.
+                provisioned.User = username;
+                provisioned.Server = server;
+            }
+
+            return ValidationOutcome.Failure(outcome.Reason, $"cannot manage user '{username}' {outcome.Message}" + PrivilegeHint(spec.Engine, outcome.Reason, admin.CredentialName!,
+                "CREATE USER (to create the user and set its password) and each privilege of provisioning.grants on its database WITH GRANT OPTION"));
         }
 
         provisioned.User = username;
+        provisioned.Server = server;
         provisioned.PasswordVersion = source.Version;
         provisioned.AppliedRevision = applied;
         if (outcome.PasswordSet)
@@ -225,6 +240,17 @@ public sealed class UserProvisioner(
             return new ReleaseResult(true, "UserRetained", $"user '{username}' kept: Passbox never managed it for this credential");
         }
 
+        if (AdminServer(credential) is { } server && !ProvisionedServer.Manages(credential.Status.Provisioning, username, server))
+        {
+            // The admin now logs in to another server than the one the user was made on: the user of that name there is
+            // not the one Passbox made, and the one it made is out of reach.
+            return new ReleaseResult(true, "UserRetained",
+                $"user '{username}' kept: Passbox managed it on {credential.Status.Provisioning.Server}, and admin ClusterCredential " +
+                $"{provisioning.AdminCredentialRef.Name} logs in to {server}, where a user of that name is not Passbox's; drop the one on " +
+                $"{credential.Status.Provisioning.Server} by hand if it is no longer needed" +
+                (spec.PasswordSecretRef is null ? $" (its password stays in Secret {GeneratedPasswordStore.SecretName(credential.Metadata.Name)})" : string.Empty));
+        }
+
         var admin = await admins.ResolveAsync(credential, ct);
         var interval = AdminInterval(credential);
         if (admin.Login is not { } login)
@@ -243,7 +269,8 @@ public sealed class UserProvisioner(
 
         if (!outcome.Succeeded)
         {
-            return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}", interval);
+            return new ReleaseResult(false, outcome.Reason, $"cannot drop user '{username}' {outcome.Message}" +
+                PrivilegeHint(spec.Engine, outcome.Reason, admin.CredentialName!, "CREATE USER, which DROP USER needs"), interval);
         }
 
         if (spec.PasswordSecretRef is null)
@@ -261,8 +288,24 @@ public sealed class UserProvisioner(
         return spec.Provisioning is { } provisioning
             && (provisioning.DeletionPolicy ?? DeletionPolicy.Retain) == DeletionPolicy.Delete
             && Refusal(spec) is null
-            && credential.Status?.Provisioning?.User == spec.Username;
+            && ProvisionedServer.Manages(credential.Status?.Provisioning, spec.Username!, AdminServer(credential));
     }
+
+    /// <summary>The server the admin credential named logs in to (see <see cref="ProvisionedServer"/>); null while it does not exist.</summary>
+    private string? AdminServer(ClusterCredential credential) =>
+        adminReferences.Find(credential.Metadata.NamespaceProperty, credential.Spec.Provisioning!.AdminCredentialRef.Name) is { } admin
+            ? ProvisionedServer.Of(admin)
+            : null;
+
+    /// <summary>
+    /// What to fix when the server refused the administrator a statement (MySQL and OceanBase): the server's words say
+    /// which privilege was missing, not whose login to give it to, nor everything else Passbox's statements need.
+    /// Milvus's refusals say what to do themselves.
+    /// </summary>
+    private static string PrivilegeHint(ClusterEngine engine, string reason, string adminName, string needs) =>
+        reason == ValidationReasons.PermissionDenied && engine != ClusterEngine.Milvus
+            ? $". Give the login of admin ClusterCredential {adminName} {needs}"
+            : string.Empty;
 
     /// <summary>The validation interval of the admin credential named, with the default applied; null while it does not exist.</summary>
     private TimeSpan? AdminInterval(ClusterCredential credential) =>

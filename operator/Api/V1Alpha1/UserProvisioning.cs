@@ -188,6 +188,12 @@ public sealed class ProvisioningStatus
     /// <summary>The user as the server knows it.</summary>
     public string? User { get; set; }
 
+    /// <summary>
+    /// The server the user was created or taken over on: the admin credential's endpoint (<c>host:port</c>,
+    /// with the OceanBase tenant and cluster). A user of the same name on another server is not Passbox's.
+    /// </summary>
+    public string? Server { get; set; }
+
     /// <summary>Version (<c>uid:resourceVersion</c>) of the password Secret last set on the server.</summary>
     public string? PasswordVersion { get; set; }
 

@@ -14,12 +14,19 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
 {
     public DatabaseEngine Engine => DatabaseEngine.Milvus;
 
-    public Task<UserAdminOutcome> EnsureUserAsync(DatabaseLogin admin, ManagedUser user, CancellationToken ct)
+    public async Task<UserAdminOutcome> EnsureUserAsync(DatabaseLogin admin, ManagedUser user, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(admin);
         ArgumentNullException.ThrowIfNull(user);
-        var refusal = Refuse(user.Name) ?? RefuseRoles(user.Roles);
-        return refusal is { } refused ? Task.FromResult(refused) : RunAsync(admin, user, async (client, token) =>
+        if ((Refuse(user.Name) ?? RefuseRoles(user.Roles)) is { } refused)
+        {
+            return refused;
+        }
+
+        // A user created here is Passbox's even when a later call fails: the failure says so (UserAdminOutcome.Created),
+        // so the credential can drop it.
+        var madeHere = false;
+        var outcome = await RunAsync(admin, user, async (client, token) =>
         {
             var exists = (await client.ListCredUsersAsync(token)).Contains(user.Name, StringComparer.Ordinal);
             if (exists && !user.MayAdopt)
@@ -31,6 +38,7 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
             if (!exists)
             {
                 await client.CreateCredentialAsync(user.Name, user.Password, token);
+                madeHere = true;
             }
 
             // A reset comes first only when it cannot break the published Secret, and after the roles when it replaces
@@ -69,6 +77,7 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
             return new UserAdminOutcome(true, ValidationReasons.Validated,
                 $"user '{user.Name}' {what}{(changes > 0 ? $", {changes} role change(s)" : string.Empty)}", !exists, !exists || user.ResetPassword);
         }, ct);
+        return madeHere && !outcome.Succeeded ? outcome with { Created = true } : outcome;
     }
 
     public Task<UserAdminOutcome> DropUserAsync(DatabaseLogin admin, string userName, CancellationToken ct)

@@ -43,7 +43,10 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
             return UserAdminOutcome.Failure(ValidationReasons.InvalidSpec, $"provisioning.grants: {e.Message}");
         }
 
-        return await RunAsync(admin, user, async (connection, token) =>
+        // A plain CREATE USER that went through made the user Passbox's even when a later statement fails: the failure
+        // says so (UserAdminOutcome.Created), so the credential can drop it. An IF NOT EXISTS proves no creation.
+        var madeHere = false;
+        var outcome = await RunAsync(admin, user, async (connection, token) =>
         {
             var created = true;
             if (user.MayAdopt)
@@ -57,6 +60,10 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
             {
                 // Someone else's user: not one statement more, its password and privileges stay as they are.
                 return UserAdminOutcome.Failure(ValidationReasons.UserExists, $"user '{user.Name}' already exists on {admin.Endpoint}");
+            }
+            else
+            {
+                madeHere = true;
             }
 
             // A plain CREATE USER that succeeded has just set the password. Otherwise the reset comes first only when it
@@ -90,6 +97,7 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
                 $"user '{user.Name}' {what}{(grants.Count > 0 ? $", {grants.Count} grant(s) applied" : string.Empty)}" +
                 (replaced > 0 ? $", {replaced} wildcard grant(s) of an older Passbox revoked" : string.Empty), created, created || reset);
         }, ct);
+        return madeHere && !outcome.Succeeded ? outcome with { Created = true } : outcome;
     }
 
     public async Task<UserAdminOutcome> DropUserAsync(DatabaseLogin admin, string userName, CancellationToken ct)

@@ -165,6 +165,69 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
+    public async Task A_credential_pointed_at_another_servers_admin_leaves_the_user_of_that_name_there_alone_and_never_drops_it()
+    {
+        var user = ClusterTestKit.Unique("mov_");
+        await CreateAdminAsync();
+        // Another server's administrator: the same MariaDB under another name stands in for it.
+        await kit.CreateSecretAsync("other-admin-input", new Dictionary<string, string> { ["password"] = mariaDb.RootPassword });
+        await kit.CreateAsync(specs.Credential("other-admin", mariaDb.RootUser, s =>
+        {
+            s.Endpoint.Host = "localhost";
+            s.PasswordSecretRef = new SecretKeyReference { Name = "other-admin-input", Key = "password" };
+        }));
+        await kit.WaitForConditionAsync<ClusterCredential>("other-admin", ConditionTypes.Ready, "True");
+        await kit.CreateAsync(specs.Managed("moved", user, policy: DeletionPolicy.Delete));
+        var ready = await kit.WaitForConditionAsync<ClusterCredential>("moved", ConditionTypes.Ready, "True");
+        ready.Status!.Provisioning!.Server.Should().Be($"{mariaDb.Host}:{mariaDb.Port}");
+        run.MarkSecret(ClusterTestKit.Decode(await kit.WaitForSecretAsync("moved"))["password"]);
+
+        // On the "other server" a user of the same name is someone else's, with its own password.
+        await mariaDb.ExecuteAsync($"DROP USER '{user}'@'%'");
+        var theirs = await mariaDb.CreateUserAsync(user);
+        run.MarkSecret(theirs.Password);
+        await kit.PatchAsync<ClusterCredential>("moved", new { spec = new { provisioning = new { adminCredentialRef = new { name = "other-admin" } } } });
+
+        var refused = await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("moved"),
+            c => c!.Status!.AttemptedRevision != ready.Status!.AttemptedRevision, "the check of the credential pointed at the other admin");
+        ValidatedReason(refused!).Should().Be(ValidationReasons.UserExists, "the credential's record of its user is of the first server");
+        ValidatedMessage(refused!).Should().Contain("provisioning.adoptExisting");
+        (await CanLogInAsync(user, theirs.Password)).Should().BeTrue("someone else's user keeps its password");
+
+        await kit.DeleteAsync<ClusterCredential>("moved");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("moved"), c => c is null, "the credential to go");
+        (await UserCountAsync(user)).Should().Be(1, "deletionPolicy Delete drops only the user Passbox made, on the server it made it on");
+        (await CanLogInAsync(user, theirs.Password)).Should().BeTrue();
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserRetained" && e.Message.Contains("by hand", StringComparison.Ordinal)),
+            "a UserRetained event naming the server the user was made on");
+    }
+
+    [Fact]
+    public async Task A_user_created_before_its_grant_was_refused_is_Passbox_s_and_dropped_by_deletion_policy_Delete()
+    {
+        // An administrator that may create users but grant nothing on the database.
+        var creator = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("crt_"));
+        run.MarkSecret(creator.Password);
+        await mariaDb.ExecuteAsync($"REVOKE ALL PRIVILEGES ON `{MariaDbFixture.DatabaseName}`.* FROM '{creator.LoginName}'@'%'");
+        await mariaDb.ExecuteAsync($"GRANT CREATE USER ON *.* TO '{creator.LoginName}'@'%'");
+        await CreateAdminAsync("creator-admin", creator.LoginName, creator.Password);
+        await kit.WaitForConditionAsync<ClusterCredential>("creator-admin", ConditionTypes.Ready, "True");
+        var user = ClusterTestKit.Unique("half_");
+
+        await kit.CreateAsync(specs.Managed("half", user, admin: "creator-admin", policy: DeletionPolicy.Delete));
+
+        var denied = await kit.WaitForConditionAsync<ClusterCredential>("half", ConditionTypes.Ready, "False", "PermissionDenied");
+        ValidatedMessage(denied).Should().Contain(creator.LoginName).And.Contain("orders").And.Contain("WITH GRANT OPTION");
+        (await UserCountAsync(user)).Should().Be(1, "CREATE USER went through before the GRANT was refused");
+        denied.Status!.Provisioning!.User.Should().Be(user, "Passbox created it");
+
+        await kit.DeleteAsync<ClusterCredential>("half");
+        await ClusterTestKit.EventuallyAsync(() => kit.GetAsync<ClusterCredential>("half"), c => c is null, "the credential to go");
+        (await UserCountAsync(user)).Should().Be(0, "deletionPolicy Delete drops the user Passbox created, grants or not");
+        await kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "UserDropped" && e.Message.Contains(user, StringComparison.Ordinal)), "a UserDropped event naming the user");
+    }
+
+    [Fact]
     public async Task A_password_older_than_the_rotation_period_is_replaced_and_opted_in_workloads_restart()
     {
         var user = ClusterTestKit.Unique("rot_");
@@ -630,7 +693,8 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         await kit.CreateAsync(specs.Managed("denied", user, admin: "weak-admin"));
 
         var denied = await kit.WaitForConditionAsync<ClusterCredential>("denied", ConditionTypes.Ready, "False", "PermissionDenied");
-        ValidatedMessage(denied).Should().Contain(user).And.Contain(weak.LoginName);
+        ValidatedMessage(denied).Should().Contain(user).And.Contain(weak.LoginName)
+            .And.Contain("Give the login of admin ClusterCredential weak-admin CREATE USER", "the message names the credential whose login needs the privilege");
         (await UserCountAsync(user)).Should().Be(0);
     }
 }

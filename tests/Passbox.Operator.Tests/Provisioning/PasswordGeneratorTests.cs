@@ -23,6 +23,25 @@ public sealed class PasswordGeneratorTests
         }
     }
 
+    [Theory]
+    [InlineData(16, true)]
+    [InlineData(24, true)]
+    [InlineData(24, false)]
+    public void From_16_characters_every_class_appears_twice_as_hardened_server_policies_ask(int length, bool symbols)
+    {
+        // MySQL's validate_password with number_count, special_char_count and mixed_case_count of 2 (or MariaDB's
+        // simple_password_check with the same counts) refuses a password that has one of a class only.
+        for (var i = 0; i < 2000; i++)
+        {
+            var password = PasswordGenerator.Generate(length, symbols);
+
+            password.Count(c => PasswordGenerator.Upper.Contains(c)).Should().BeGreaterThanOrEqualTo(2);
+            password.Count(c => PasswordGenerator.Lower.Contains(c)).Should().BeGreaterThanOrEqualTo(2);
+            password.Count(c => PasswordGenerator.Digits.Contains(c)).Should().BeGreaterThanOrEqualTo(2);
+            password.Count(c => PasswordGenerator.Symbols.Contains(c)).Should().BeGreaterThanOrEqualTo(symbols ? 2 : 0).And.BeLessThanOrEqualTo(symbols ? length : 0);
+        }
+    }
+
     [Fact]
     public void Without_symbols_only_letters_and_digits_are_used()
     {
