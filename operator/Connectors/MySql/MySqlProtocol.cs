@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using MySqlConnector;
 
@@ -101,9 +102,33 @@ internal static class MySqlProtocol
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(login.Timeout);
+        var started = Stopwatch.GetTimestamp();
+        var limit = EndpointSessionLimit.Shared;
+        IDisposable slot;
         try
         {
-            await using var connection = new MySqlConnection(ConnectionStringFor(login).ConnectionString);
+            slot = await limit.EnterAsync(login.Endpoint, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return failed(ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout) + "."));
+        }
+
+        // Held until the connection is closed, even when the caller stopped waiting for this session long before.
+        using (slot)
+        {
+            // The driver's own timeout is the one it keeps in every phase: it gets what the wait for a slot left.
+            var left = login.Timeout - Stopwatch.GetElapsedTime(started);
+            return await OpenAndRunAsync(login, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), engine, certificates, work, failed, timeout, ct);
+        }
+    }
+
+    private static async Task<T> OpenAndRunAsync<T>(DatabaseLogin login, TimeSpan timeLeft, DatabaseEngine engine, CertificateValidation certificates,
+        Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationTokenSource timeout, CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = new MySqlConnection(ConnectionStringFor(login with { Timeout = timeLeft }).ConnectionString);
             if (login.Tls.VerifiesCertificate)
             {
                 // Required mode (see SslModeFor): MySqlConnector hands the decision to this callback, inside the handshake.
