@@ -80,4 +80,37 @@ public sealed class EndpointSessionTests(MariaDbFixture db)
         outcomes.Where(o => !o.Succeeded).Select(o => o.Message).Should().BeEmpty($"60 checks at once open at most {limit} connections to the server");
         (await db.LoginAttemptsAsync(account.LoginName) - before).Should().Be(60, "each check is one login, none refused");
     }
+
+    [Fact]
+    public async Task A_server_that_does_not_complete_logins_is_tried_by_one_login_at_a_time_not_by_every_credential()
+    {
+        // Accepts TCP and never greets: every login given up on counts on a real server towards max_connect_errors.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+
+        var first = await _mysql.ValidateAsync(Login(port, TimeSpan.FromSeconds(1)), CancellationToken.None);
+        var others = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => _mysql.ValidateAsync(Login(port, TimeSpan.FromSeconds(1)), CancellationToken.None)));
+
+        var accepted = new List<Socket>();
+        while (silent.Pending())
+        {
+            accepted.Add(await silent.AcceptSocketAsync());
+        }
+
+        first.Reason.Should().Be(ValidationReasons.Timeout, first.Message);
+        accepted.Should().HaveCount(1, "credentials on a server that just timed out do not each try it");
+        others.Should().OnlyContain(o => o.Reason == ValidationReasons.Timeout && o.Message.Contains("not tried", StringComparison.Ordinal)
+            && o.Message.Contains("max_connect_errors", StringComparison.Ordinal));
+
+        // After the pause one login goes again, and a server that answers (here: the port closed, refused) ends the spell.
+        await Task.Delay(EndpointTimeouts.FirstPause);
+        silent.Stop();
+        (await _mysql.ValidateAsync(Login(port, TimeSpan.FromSeconds(1)), CancellationToken.None)).Reason.Should().Be(ValidationReasons.Unreachable);
+        (await _mysql.ValidateAsync(Login(port, TimeSpan.FromSeconds(1)), CancellationToken.None)).Reason.Should().Be(ValidationReasons.Unreachable);
+        foreach (var socket in accepted)
+        {
+            socket.Dispose();
+        }
+    }
 }
