@@ -86,6 +86,13 @@ public static class PassboxOperator
             Events = options.Events with { Instance = settings.Identity },
         });
 
+        // The connectors are static protocol code; the bound they share is set for the whole process here. An operator
+        // started again in the same process (tests) keeps the one in use, with the sessions it counts, unless it differs.
+        if (EndpointSessionLimit.Shared.PerEndpoint != settings.MaxSessionsPerEndpoint)
+        {
+            EndpointSessionLimit.Shared = new EndpointSessionLimit(settings.MaxSessionsPerEndpoint);
+        }
+
         services.AddSingleton(_ => DatabaseConnectors.CreateDefault());
         services.AddSingleton(_ => PipelineProbes.CreateDefault());
         services.AddSingleton<ICredentialKind<ClusterCredential>, ClusterCredentialKind>();

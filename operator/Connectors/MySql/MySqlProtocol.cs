@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using MySqlConnector;
 
@@ -99,11 +100,57 @@ internal static class MySqlProtocol
             return failed(ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {login.Endpoint}: {caError}."));
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(login.Timeout);
+        var timeouts = EndpointTimeouts.Shared;
+        if (timeouts.HoldBack(login.Endpoint) is { } heldBack)
+        {
+            return failed(ValidationOutcome.Failure(ValidationReasons.Timeout, $"{heldBack}."));
+        }
+
+        bool? timedOut = null;
         try
         {
-            await using var connection = new MySqlConnection(ConnectionStringFor(login).ConnectionString);
+            (var result, timedOut) = await InSessionSlotAsync(login, engine, certificates, work, failed, ct);
+            return result;
+        }
+        finally
+        {
+            timeouts.Ended(login.Endpoint, timedOut);
+        }
+    }
+
+    /// <summary>The session within a slot of <see cref="EndpointSessionLimit"/>; whether it ran out of time is null when there was no answer to judge.</summary>
+    private static async Task<(T Result, bool? TimedOut)> InSessionSlotAsync<T>(DatabaseLogin login, DatabaseEngine engine, CertificateValidation certificates,
+        Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(login.Timeout);
+        var started = Stopwatch.GetTimestamp();
+        var limit = EndpointSessionLimit.Shared;
+        IDisposable slot;
+        try
+        {
+            slot = await limit.EnterAsync(login.Endpoint, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (failed(ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout) + ".")), null);
+        }
+
+        // Held until the connection is closed, even when the caller stopped waiting for this session long before.
+        using (slot)
+        {
+            // The driver's own timeout is the one it keeps in every phase: it gets what the wait for a slot left.
+            var left = login.Timeout - Stopwatch.GetElapsedTime(started);
+            return await OpenAndRunAsync(login, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), engine, certificates, work, failed, timeout, ct);
+        }
+    }
+
+    private static async Task<(T Result, bool? TimedOut)> OpenAndRunAsync<T>(DatabaseLogin login, TimeSpan timeLeft, DatabaseEngine engine, CertificateValidation certificates,
+        Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationTokenSource timeout, CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = new MySqlConnection(ConnectionStringFor(login with { Timeout = timeLeft }).ConnectionString);
             if (login.Tls.VerifiesCertificate)
             {
                 // Required mode (see SslModeFor): MySqlConnector hands the decision to this callback, inside the handshake.
@@ -114,7 +161,7 @@ internal static class MySqlProtocol
             await connection.OpenAsync(timeout.Token);
             var result = await work(connection, timeout.Token);
             await connection.CloseAsync();
-            return result;
+            return (result, false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -128,7 +175,8 @@ internal static class MySqlProtocol
             var unreachable = IsBareConnectFailure(ex) && !timedOut
                 ? await ConnectFailureDiagnosis.DescribeAsync(login.Host, login.Port, engine, timeout.Token)
                 : null;
-            return failed(MySqlErrors.ToOutcome(ex, login, engine, timedOut, certificates.LastFailure, unreachable));
+            var outcome = MySqlErrors.ToOutcome(ex, login, engine, timedOut, certificates.LastFailure, unreachable);
+            return (failed(outcome), outcome.Reason == ValidationReasons.Timeout);
         }
     }
 }

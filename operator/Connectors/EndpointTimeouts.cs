@@ -1,0 +1,96 @@
+using System.Globalization;
+
+namespace Passbox.Operator.Connectors;
+
+/// <summary>
+/// A server that accepts connections but does not complete a login in time (overloaded, or a proxy without backends)
+/// is tried by one session at a time, and less often each time it fails (1 s, doubling up to 2.5 min: half the backoff
+/// of one credential, so that a credential alone on its server is rarely held back), instead of by every credential on it
+/// at its own pace. Each login given up on half way counts on the server as an interrupted
+/// connection, and MySQL and MariaDB block a client host after <c>max_connect_errors</c> (100 by default) of those in
+/// a row until <c>FLUSH HOSTS</c>: a thousand credentials retrying on their own would get the operator's host (the
+/// node's address, behind NAT) blocked within a minute, and every application there with it. Any answer of the server
+/// (a login, a refusal) ends the spell.
+/// </summary>
+public sealed class EndpointTimeouts(TimeProvider time)
+{
+    public static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(150);
+
+    private readonly Lock gate = new();
+    private readonly Dictionary<string, Spell> spells = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The record every connector of this process shares.</summary>
+    public static EndpointTimeouts Shared { get; set; } = new(TimeProvider.System);
+
+    /// <summary>
+    /// Null when a session to <paramref name="endpoint"/> may go ahead now (report how it ended with <see cref="Ended"/>);
+    /// otherwise why it must not connect.
+    /// </summary>
+    public string? HoldBack(string endpoint)
+    {
+        lock (gate)
+        {
+            if (!spells.TryGetValue(endpoint, out var spell))
+            {
+                return null;
+            }
+
+            var now = time.GetUtcNow();
+            if (!spell.Trying && now >= spell.NextTry)
+            {
+                spell.Trying = true;
+                return null;
+            }
+
+            var next = spell.Trying ? "a login is being tried now" : $"the next login is tried in {Seconds(spell.NextTry - now)}";
+            return string.Create(CultureInfo.InvariantCulture,
+                $"not tried: {endpoint} did not complete the {spell.TimedOut} login(s) Passbox tried since {spell.Since:HH:mm:ss} UTC in time; until it answers, Passbox logs in there one at a time, less often each time ({next}), so that logins given up on half way do not get this host blocked by the server (max_connect_errors)");
+        }
+    }
+
+    /// <summary>A session that <see cref="HoldBack"/> let through ended: <paramref name="timedOut"/> without an answer in time, null when cut short by its caller.</summary>
+    public void Ended(string endpoint, bool? timedOut)
+    {
+        lock (gate)
+        {
+            spells.TryGetValue(endpoint, out var spell);
+            switch (timedOut)
+            {
+                case true:
+                    spell ??= spells[endpoint] = new Spell(time.GetUtcNow());
+                    spell.TimedOut++;
+                    spell.Trying = false;
+                    spell.NextTry = time.GetUtcNow() + Pause(spell.TimedOut);
+                    break;
+                case false:
+                    spells.Remove(endpoint);
+                    break;
+                default:
+                    if (spell is not null)
+                    {
+                        spell.Trying = false;
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private static TimeSpan Pause(int timedOut) =>
+        TimeSpan.FromMilliseconds(Math.Min(LongestPause.TotalMilliseconds, FirstPause.TotalMilliseconds * Math.Pow(2, Math.Clamp(timedOut - 1, 0, 20))));
+
+    private static string Seconds(TimeSpan span) => Math.Ceiling(Math.Max(0, span.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + "s";
+
+    private sealed class Spell(DateTimeOffset since)
+    {
+        public DateTimeOffset Since { get; } = since;
+
+        public int TimedOut { get; set; }
+
+        public DateTimeOffset NextTry { get; set; }
+
+        /// <summary>A session is trying the endpoint now: the others wait for its answer.</summary>
+        public bool Trying { get; set; }
+    }
+}

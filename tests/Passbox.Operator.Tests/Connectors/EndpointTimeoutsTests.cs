@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Connectors;
+
+namespace Passbox.Operator.Tests.Connectors;
+
+public sealed class EndpointTimeoutsTests
+{
+    private const string Endpoint = "db:3306";
+
+    private readonly FakeTimeProvider time = new(DateTimeOffset.Parse("2026-11-29T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void An_endpoint_that_answers_is_never_held_back()
+    {
+        var timeouts = new EndpointTimeouts(time);
+
+        timeouts.HoldBack(Endpoint).Should().BeNull();
+        timeouts.HoldBack(Endpoint).Should().BeNull("sessions at once are for the session limit to bound");
+        timeouts.Ended(Endpoint, timedOut: false);
+        timeouts.HoldBack(Endpoint).Should().BeNull();
+    }
+
+    [Fact]
+    public void After_a_timeout_one_login_at_a_time_is_tried_and_the_pause_doubles()
+    {
+        var timeouts = new EndpointTimeouts(time);
+        timeouts.HoldBack(Endpoint).Should().BeNull();
+        timeouts.Ended(Endpoint, timedOut: true);
+
+        timeouts.HoldBack(Endpoint).Should().Contain("max_connect_errors").And.Contain("in 1s").And.Contain(Endpoint);
+        time.Advance(EndpointTimeouts.FirstPause);
+        timeouts.HoldBack(Endpoint).Should().BeNull("the pause is over: one login is tried");
+        timeouts.HoldBack(Endpoint).Should().Contain("a login is being tried now");
+        timeouts.Ended(Endpoint, timedOut: true);
+
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        timeouts.HoldBack(Endpoint).Should().NotBeNull("the second pause is 2 s");
+        time.Advance(TimeSpan.FromSeconds(0.5));
+        timeouts.HoldBack(Endpoint).Should().BeNull();
+        timeouts.Ended(Endpoint, timedOut: false);
+
+        timeouts.HoldBack(Endpoint).Should().BeNull("the server answered: the spell is over");
+        timeouts.HoldBack(Endpoint).Should().BeNull();
+    }
+
+    [Fact]
+    public void A_try_cut_short_by_its_caller_lets_the_next_one_go_and_pauses_stop_growing_at_the_cap()
+    {
+        var timeouts = new EndpointTimeouts(time);
+        for (var i = 0; i < 20; i++)
+        {
+            time.Advance(EndpointTimeouts.LongestPause);
+            timeouts.HoldBack(Endpoint).Should().BeNull();
+            timeouts.Ended(Endpoint, timedOut: true);
+        }
+
+        time.Advance(EndpointTimeouts.LongestPause - TimeSpan.FromSeconds(1));
+        timeouts.HoldBack(Endpoint).Should().Contain("in 1s");
+        time.Advance(TimeSpan.FromSeconds(1));
+        timeouts.HoldBack(Endpoint).Should().BeNull();
+        timeouts.Ended(Endpoint, timedOut: null);
+        timeouts.HoldBack(Endpoint).Should().BeNull("the try before told nothing");
+        timeouts.HoldBack("other:3306").Should().BeNull();
+    }
+}
