@@ -134,6 +134,28 @@ public sealed class HelmChartTests
         ((string?)container["image"]).Should().Be("passbox-operator:1.2.3");
     }
 
+    [Fact]
+    public void Worker_and_session_limits_reach_the_operator_flags()
+    {
+        var defaults = PodSpec(ShippingManifests.HelmDocuments())["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!);
+        var tuned = PodSpec(ShippingManifests.HelmDocuments("workers=8", "maxSessionsPerEndpoint=2"))["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!);
+
+        defaults.Should().Contain(["--workers=4", "--max-sessions-per-endpoint=4"], "the chart's defaults are the operator's own");
+        tuned.Should().Contain(["--workers=8", "--max-sessions-per-endpoint=2"]);
+    }
+
+    [Theory]
+    [InlineData("workers=0")]
+    [InlineData("maxSessionsPerEndpoint=0")]
+    [InlineData("maxSessionsPerEndpoint=many")]
+    public void Worker_and_session_limits_below_one_are_refused_by_the_schema(string value)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm, ["template", "passbox", ShippingManifests.ChartPath, "--set", value]);
+
+        result.ExitCode.Should().NotBe(0);
+        result.StandardError.Should().Contain(value.Split('=')[0], "the refusal names the value to fix");
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
