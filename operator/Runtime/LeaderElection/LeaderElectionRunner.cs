@@ -175,8 +175,8 @@ public sealed class LeaderElectionRunner
         elector.OnStartedLeading += () => startedLeading.TrySetResult();
         elector.OnError += error =>
         {
-            // The end of a renew attempt the election's stop cancelled is no error.
-            if (!(error is OperationCanceledException && electionStop.IsCancellationRequested))
+            // The end of a renew attempt the election's stop cancelled is no error; an unreachable server was reported already.
+            if (!(error is OperationCanceledException && electionStop.IsCancellationRequested) && !TransportTolerantLock.IsReportedStandIn(error))
             {
                 RecordError(error);
             }

@@ -35,10 +35,7 @@ public sealed class TransportTolerantLock(ILock inner, Action<Exception> onError
             onError(e);
 
             // The elector treats any answer but 404 to its read as "lease unknown, try again after the retry period".
-            throw new HttpOperationException("The API server could not be reached to read the lease", e)
-            {
-                Response = new HttpResponseMessageWrapper(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable), string.Empty),
-            };
+            throw new LeaseUnreachableException(e);
         }
     }
 
@@ -74,6 +71,13 @@ public sealed class TransportTolerantLock(ILock inner, Action<Exception> onError
         return bounded;
     }
 
+    /// <summary>
+    /// Whether <paramref name="error"/>, passed on by the elector, is this lock's stand-in for a failure to reach the server,
+    /// which the lock has already reported with its real cause. Reported again, it said "503 Service Unavailable", an answer
+    /// no server gave, beside every "Connection refused".
+    /// </summary>
+    public static bool IsReportedStandIn(Exception error) => error is LeaseUnreachableException;
+
     /// <summary>No answer arrived (or none within the call's timeout); a cancellation the caller asked for is not a failure and passes through.</summary>
     internal static bool IsTransportFailure(Exception e, CancellationToken cancellationToken) => e switch
     {
@@ -81,4 +85,14 @@ public sealed class TransportTolerantLock(ILock inner, Action<Exception> onError
         OperationCanceledException => !cancellationToken.IsCancellationRequested,
         _ => false,
     };
+}
+
+/// <summary>An answer the elector copes with (a 503 to its read) standing in for a failure to reach the API server.</summary>
+internal sealed class LeaseUnreachableException : HttpOperationException
+{
+    public LeaseUnreachableException(Exception cause)
+        : base("The API server could not be reached to read the lease", cause)
+    {
+        Response = new HttpResponseMessageWrapper(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable), string.Empty);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Passbox.Operator.Runtime.LeaderElection;
 
@@ -169,6 +170,25 @@ public sealed class LeaderElectionRunnerTests
             await stop.CancelAsync();
             await run.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
         }
+    }
+
+    [Fact]
+    public async Task An_API_server_that_refuses_connections_is_logged_as_such_and_not_as_a_503_no_server_answered()
+    {
+        var server = new FakeApiServer(HttpResponseMessage (RecordedRequest _) => throw new HttpRequestException("Connection refused (api.test:443)"));
+        var logs = new RecordingLoggers();
+        var runner = new LeaderElectionRunner(
+            new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), Options, TimeProvider.System, new Logger<LeaderElectionRunner>(logs));
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync((_, _) => Task.CompletedTask, stop.Token);
+
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 3);
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var errors = logs.Messages.Where(line => line.Contains("Leader election error", StringComparison.Ordinal)).ToList();
+        errors.Should().NotBeEmpty().And.OnlyContain(line => line.Contains("Connection refused", StringComparison.Ordinal), "no server answered 503");
+        runner.IsHealthy.Should().BeFalse();
     }
 
     /// <summary>One Lease on a FakeApiServer: read, created and replaced as the API server does (without conflicts).</summary>
