@@ -32,7 +32,7 @@ public sealed class TransportTolerantLock(ILock inner, Action<Exception> onError
         }
         catch (Exception e) when (IsTransportFailure(e, cancellationToken))
         {
-            onError(e);
+            onError(Cause(e, bounded));
 
             // The elector treats any answer but 404 to its read as "lease unknown, try again after the retry period".
             throw new LeaseUnreachableException(e);
@@ -55,7 +55,7 @@ public sealed class TransportTolerantLock(ILock inner, Action<Exception> onError
         }
         catch (Exception e) when (IsTransportFailure(e, cancellationToken))
         {
-            onError(e);
+            onError(Cause(e, bounded));
             return false;
         }
     }
@@ -70,6 +70,12 @@ public sealed class TransportTolerantLock(ILock inner, Action<Exception> onError
         bounded.CancelAfter(callTimeout);
         return bounded;
     }
+
+    /// <summary>A call ended by its timeout says so; its cancellation alone read "The operation was canceled."</summary>
+    private Exception Cause(Exception e, CancellationTokenSource bounded) =>
+        e is OperationCanceledException && bounded.IsCancellationRequested
+            ? new TimeoutException($"The API server did not answer within {callTimeout.TotalSeconds:0.#} s", e)
+            : e;
 
     /// <summary>
     /// Whether <paramref name="error"/>, passed on by the elector, is this lock's stand-in for a failure to reach the server,

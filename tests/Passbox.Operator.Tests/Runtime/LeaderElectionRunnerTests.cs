@@ -150,7 +150,8 @@ public sealed class LeaderElectionRunnerTests
 
         // The retry period's share of the renew deadline as in the defaults (2 s of 10 s).
         var options = Options with { RetryPeriod = TimeSpan.FromMilliseconds(200) };
-        var runner = new LeaderElectionRunner(lease.Client, options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        var logs = new RecordingLoggers();
+        var runner = new LeaderElectionRunner(lease.Client, options, TimeProvider.System, new Logger<LeaderElectionRunner>(logs));
         using var stop = new CancellationTokenSource();
         var run = runner.RunAsync((_, _) => Task.CompletedTask, stop.Token);
         try
@@ -164,6 +165,8 @@ public sealed class LeaderElectionRunnerTests
             runner.State.Should().Be(LeadershipState.Candidate);
             runner.IsHealthy.Should().BeFalse("a standby that cannot read the lease could not take over");
             lease.MostInFlight.Should().BeLessThanOrEqualTo(3, "each attempt ends after half the renew deadline instead of waiting beside the next ones");
+            logs.Messages.Should().Contain(line => line.EndsWith("The API server did not answer within 0.5 s", StringComparison.Ordinal))
+                .And.NotContain(line => line.Contains("canceled", StringComparison.OrdinalIgnoreCase));
         }
         finally
         {
