@@ -44,9 +44,16 @@ public static class PassboxOperator
         // Kubelet probes and Prometheus scrapes reach /healthz, /readyz and /metrics every few seconds, and ASP.NET Core
         // logs four Information lines per request: tens of thousands of lines a day saying nothing. Its categories
         // default to Warning here, as the lowest-priority source, so Logging__LogLevel__Microsoft.AspNetCore still wins.
+        // The health check service logs each unhealthy answer as an error: while a pod is not ready (an API server outage,
+        // a role without list) that was an error line per readiness probe, every 5 s, repeating what /readyz answers and
+        // the informers and election already log once per retry. Only failures worse than that are kept by default.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
         {
-            InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", nameof(LogLevel.Warning))],
+            InitialData =
+            [
+                new("Logging:LogLevel:Microsoft.AspNetCore", nameof(LogLevel.Warning)),
+                new("Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks", nameof(LogLevel.Critical)),
+            ],
         });
         builder.Logging.AddSimpleConsole(options =>
         {

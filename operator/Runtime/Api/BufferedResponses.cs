@@ -17,15 +17,19 @@ public sealed class BufferedResponses : DelegatingHandler
     /// <summary>Set on a request whose answer is read as a stream (a watch, a list page): its body is not buffered.</summary>
     public static readonly HttpRequestOptionsKey<bool> Streaming = new("passbox.streaming");
 
-    /// <summary>The API client for <paramref name="configuration"/>, with its answers buffered and its idle connections probed (<see cref="DeadPeerDetection"/>).</summary>
+    /// <summary>
+    /// The API client for <paramref name="configuration"/>, with its answers buffered, its idle connections probed
+    /// (<see cref="DeadPeerDetection"/>) and its throttled requests sent again after the pause the server asked for
+    /// (<see cref="ThrottledRetries"/>).
+    /// </summary>
     public static Kubernetes Client(KubernetesClientConfiguration configuration)
     {
         DeadPeerDetection.Enable(configuration);
-        return new(configuration, new BufferedResponses());
+        return new(configuration, new BufferedResponses(), new ThrottledRetries());
     }
 
     /// <summary>Marked as a stream by <see cref="KubernetesApiClient"/>, or a watch asked for by a typed call (<c>watch=true</c>).</summary>
-    private static bool IsStream(HttpRequestMessage request) =>
+    internal static bool IsStream(HttpRequestMessage request) =>
         (request.Options.TryGetValue(Streaming, out var streaming) && streaming)
         || (request.RequestUri?.Query is { Length: > 0 } query
             && query.TrimStart('?').Split('&').Any(parameter => parameter is "watch=true" or "watch=1"));

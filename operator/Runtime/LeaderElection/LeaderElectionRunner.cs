@@ -166,7 +166,7 @@ public sealed class LeaderElectionRunner
     {
         var leaseLock = new LeaseLock(client, LeaseNamespace, options.LeaseName, Identity);
         leaseLock.OnHttpError += RecordError;
-        using var elector = new LeaderElector(new LeaderElectionConfig(new TransportTolerantLock(leaseLock, RecordError))
+        using var elector = new LeaderElector(new LeaderElectionConfig(new TransportTolerantLock(leaseLock, RecordError, LeaseCallTimeout))
         {
             LeaseDuration = options.LeaseDuration,
             RenewDeadline = options.RenewDeadline,
@@ -175,8 +175,8 @@ public sealed class LeaderElectionRunner
         elector.OnStartedLeading += () => startedLeading.TrySetResult();
         elector.OnError += error =>
         {
-            // The end of a renew attempt the election's stop cancelled is no error.
-            if (!(error is OperationCanceledException && electionStop.IsCancellationRequested))
+            // The end of a renew attempt the election's stop cancelled is no error; an unreachable server was reported already.
+            if (!(error is OperationCanceledException && electionStop.IsCancellationRequested) && !TransportTolerantLock.IsReportedStandIn(error))
             {
                 RecordError(error);
             }
@@ -238,6 +238,13 @@ public sealed class LeaderElectionRunner
             return left > options.RetryPeriod ? left : options.RetryPeriod;
         }
     }
+
+    /// <summary>
+    /// How long one read or write of the lease may take before it counts as a failure to reach the API server: half the
+    /// renew deadline, so a leader still gets a read and a write through a slow server within the deadline, while a
+    /// standby's hanging attempts neither pile up nor hide that it cannot read the lease.
+    /// </summary>
+    private TimeSpan LeaseCallTimeout => options.RenewDeadline / 2;
 
     /// <summary>Hands the lease back so the next candidate need not wait for it to expire.</summary>
     private async Task ReleaseAsync()

@@ -29,6 +29,9 @@ internal sealed class ListWatchLoop<T>(
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
 
+    /// <summary>How much a pause after 429 is lengthened at random (never shortened: the server asked for at least that).</summary>
+    private const double ThrottleJitter = 0.2;
+
     /// <summary>
     /// How long an accepted watch must stay open without an error to count as following the server when nothing arrives
     /// through it (a quiet kind between bookmarks). One the server ends with an ERROR event at once ends well within it.
@@ -88,6 +91,9 @@ internal sealed class ListWatchLoop<T>(
         // Consecutive failures, reset by a watch that ran well (ended by the server after events or a while, or failed
         // after HealthyWatch), never by a list alone: a watch that fails at once after every list must not relist at once.
         var failures = 0;
+
+        // 429s in a row, reset by a list or watch that gets through: a server that keeps throttling gets ever longer pauses.
+        var throttles = 0;
         long? watchStarted = null;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -98,6 +104,7 @@ internal sealed class ListWatchLoop<T>(
                 {
                     await ListAsync(cancellationToken).ConfigureAwait(false);
                     needList = false;
+                    throttles = 0;
                 }
 
                 watchStarted = time.GetTimestamp();
@@ -113,6 +120,7 @@ internal sealed class ListWatchLoop<T>(
                 }
 
                 metrics.WatchRestart("timeout");
+                throttles = 0;
                 if (delivered || time.GetElapsedTime(watchStarted.Value) >= QuickWatchEnd)
                 {
                     // Ended by the server without an ERROR event: it followed the server, even on a kind so quiet that
@@ -162,7 +170,7 @@ internal sealed class ListWatchLoop<T>(
                 }
 
                 Failed(needList ? retries.ListProblem(e) : retries.WatchProblem(e));
-                var pause = e.RetryAfter is { } asked && asked > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(asked.Ticks, MaxRetryAfter.Ticks)) : DefaultRetryAfter;
+                var pause = ThrottledPause(e.RetryAfter, ++throttles);
                 metrics.WatchRestart("throttled");
                 logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", resource.DisplayName, pause, e.Status?.Message);
                 await retries.DelayAsync(pause, cancellationToken).ConfigureAwait(false);
@@ -188,6 +196,19 @@ internal sealed class ListWatchLoop<T>(
                 await retries.DelayAsync(delay, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The pause after the <paramref name="throttles"/>-th 429 in a row: what the server asked for (capped), or longer once
+    /// the 429s go on (the reconnect backoff), lengthened by up to a fifth at random. A fixed pause of the server's
+    /// Retry-After (1 s under API Priority and Fairness) sent every informer back at the same second, all of them started
+    /// together, for as long as the server stayed overloaded.
+    /// </summary>
+    private TimeSpan ThrottledPause(TimeSpan? retryAfter, int throttles)
+    {
+        var asked = retryAfter is { } given && given > TimeSpan.Zero ? TimeSpan.FromTicks(Math.Min(given.Ticks, MaxRetryAfter.Ticks)) : DefaultRetryAfter;
+        var backoff = retries.DelayFor(throttles);
+        return (asked > backoff ? asked : backoff) * (1 + (ThrottleJitter * Random.Shared.NextDouble()));
     }
 
     /// <summary>

@@ -9,9 +9,15 @@ namespace Passbox.Operator.Tests.Runtime;
 /// <summary>An in-process stand-in for the API server: records every request and answers from a script.</summary>
 internal sealed class FakeApiServer : DelegatingHandler
 {
-    private readonly Func<RecordedRequest, Task<HttpResponseMessage>> respond;
+    private readonly Func<RecordedRequest, CancellationToken, Task<HttpResponseMessage>> respond;
 
     public FakeApiServer(Func<RecordedRequest, Task<HttpResponseMessage>> respond)
+    {
+        this.respond = (request, _) => respond(request);
+    }
+
+    /// <summary>For answers that wait, and end when the client gives up (its token).</summary>
+    public FakeApiServer(Func<RecordedRequest, CancellationToken, Task<HttpResponseMessage>> respond)
     {
         this.respond = respond;
     }
@@ -62,7 +68,7 @@ internal sealed class FakeApiServer : DelegatingHandler
             request.Headers.Accept.ToString(),
             body);
         Requests.Enqueue(recorded);
-        var response = await respond(recorded);
+        var response = await respond(recorded, cancellationToken);
         response.RequestMessage = request;
         return response;
     }

@@ -49,7 +49,7 @@ public sealed class InformerTests
         var run = informer.RunAsync(stop.Token);
         await FakeApiServer.WaitUntilAsync(() => !server.Requests.IsEmpty);
         informer.HasSynced.Should().BeFalse();
-        time.Advance(TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromSeconds(1.2)); // the pause asked for, lengthened by up to a fifth at random
         await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 6);
 
         seen.Should().Equal("Added a@10", "Added b@11", "Updated a@21", "Added c@30", "Deleted b@11");
@@ -70,6 +70,31 @@ public sealed class InformerTests
 
         await stop.CancelAsync();
         endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_server_that_keeps_answering_429_gets_ever_longer_pauses_not_a_request_each_second()
+    {
+        // API Priority and Fairness answers an overloaded server's requests 429 with Retry-After: 1. Every informer came
+        // back each second, all of them at the same moment, for as long as the overload lasted.
+        var server = new FakeApiServer(_ => FakeApiServer.Json(
+            HttpStatusCode.TooManyRequests, """{"kind":"Status","code":429,"reason":"TooManyRequests","message":"too many requests"}""", r => r.Headers.Add("Retry-After", "1")));
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns" }, time, NullLogger.Instance);
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count == 1);
+        for (var second = 0; second < 120; second++)
+        {
+            await Task.Delay(5);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await Task.Delay(50);
+        server.Requests.Count.Should().BeInRange(5, 15, "the pauses grow from the 1 s asked for up to the reconnect backoff's 30 s");
+        informer.HasSynced.Should().BeFalse();
+        await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(5));
     }
 

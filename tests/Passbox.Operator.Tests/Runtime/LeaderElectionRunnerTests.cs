@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Passbox.Operator.Runtime.LeaderElection;
 
@@ -139,6 +140,60 @@ public sealed class LeaderElectionRunnerTests
         }
     }
 
+    [Fact]
+    public async Task A_standby_whose_lease_requests_get_no_answer_turns_unhealthy_and_does_not_pile_them_up()
+    {
+        // An API server that accepts connections but answers nothing (overloaded, or a black-holed route): each of the
+        // elector's attempts waited for the HTTP client's 100 s timeout while the next began, and none failed meanwhile.
+        var lease = new FakeLease();
+        lease.HeldBy("other");
+
+        // The retry period's share of the renew deadline as in the defaults (2 s of 10 s).
+        var options = Options with { RetryPeriod = TimeSpan.FromMilliseconds(200) };
+        var logs = new RecordingLoggers();
+        var runner = new LeaderElectionRunner(lease.Client, options, TimeProvider.System, new Logger<LeaderElectionRunner>(logs));
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync((_, _) => Task.CompletedTask, stop.Token);
+        try
+        {
+            await FakeApiServer.WaitUntilAsync(() => runner.CurrentLeader == "other");
+            runner.IsHealthy.Should().BeTrue("a standby that reads the lease could take over");
+
+            lease.Hanging = true;
+            await Task.Delay(TimeSpan.FromSeconds(3));
+
+            runner.State.Should().Be(LeadershipState.Candidate);
+            runner.IsHealthy.Should().BeFalse("a standby that cannot read the lease could not take over");
+            lease.MostInFlight.Should().BeLessThanOrEqualTo(3, "each attempt ends after half the renew deadline instead of waiting beside the next ones");
+            logs.Messages.Should().Contain(line => line.EndsWith("The API server did not answer within 0.5 s", StringComparison.Ordinal))
+                .And.NotContain(line => line.Contains("canceled", StringComparison.OrdinalIgnoreCase));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    [Fact]
+    public async Task An_API_server_that_refuses_connections_is_logged_as_such_and_not_as_a_503_no_server_answered()
+    {
+        var server = new FakeApiServer(HttpResponseMessage (RecordedRequest _) => throw new HttpRequestException("Connection refused (api.test:443)"));
+        var logs = new RecordingLoggers();
+        var runner = new LeaderElectionRunner(
+            new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), Options, TimeProvider.System, new Logger<LeaderElectionRunner>(logs));
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync((_, _) => Task.CompletedTask, stop.Token);
+
+        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count >= 3);
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var errors = logs.Messages.Where(line => line.Contains("Leader election error", StringComparison.Ordinal)).ToList();
+        errors.Should().NotBeEmpty().And.OnlyContain(line => line.Contains("Connection refused", StringComparison.Ordinal), "no server answered 503");
+        runner.IsHealthy.Should().BeFalse();
+    }
+
     /// <summary>One Lease on a FakeApiServer: read, created and replaced as the API server does (without conflicts).</summary>
     private sealed class FakeLease
     {
@@ -146,10 +201,12 @@ public sealed class LeaderElectionRunnerTests
         private JsonObject? stored;
         private int writes;
         private int releases;
+        private int inFlight;
+        private int mostInFlight;
 
         public FakeLease()
         {
-            Server = new FakeApiServer(Answer);
+            Server = new FakeApiServer(AnswerAsync);
             Client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, Server);
         }
 
@@ -159,6 +216,12 @@ public sealed class LeaderElectionRunnerTests
 
         /// <summary>While set, every request is answered 503, as by an API server that cannot reach etcd.</summary>
         public volatile bool Failing;
+
+        /// <summary>While set, no request is answered: each waits until its client gives up.</summary>
+        public volatile bool Hanging;
+
+        /// <summary>The most requests that waited for an answer at once.</summary>
+        public int MostInFlight => Volatile.Read(ref mostInFlight);
 
         /// <summary>Creations and replacements that went through.</summary>
         public int Writes => Volatile.Read(ref writes);
@@ -174,6 +237,43 @@ public sealed class LeaderElectionRunnerTests
                 {
                     return stored?["spec"]?["holderIdentity"]?.GetValue<string>();
                 }
+            }
+        }
+
+        /// <summary>Stores a lease that <paramref name="holder"/> holds and keeps renewing (it never expires here).</summary>
+        public void HeldBy(string holder)
+        {
+            var now = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture);
+            lock (gate)
+            {
+                stored = JsonNode.Parse($$$"""
+                    {"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"passbox-test","namespace":"ns","resourceVersion":"1"},
+                     "spec":{"holderIdentity":"{{{holder}}}","leaseDurationSeconds":3600,"acquireTime":"{{{now}}}","renewTime":"{{{now}}}","leaseTransitions":0}}
+                    """)!.AsObject();
+            }
+        }
+
+        private async Task<HttpResponseMessage> AnswerAsync(RecordedRequest request, CancellationToken cancellationToken)
+        {
+            if (!Hanging)
+            {
+                return Answer(request);
+            }
+
+            var now = Interlocked.Increment(ref inFlight);
+            for (var most = Volatile.Read(ref mostInFlight); now > most; most = Volatile.Read(ref mostInFlight))
+            {
+                Interlocked.CompareExchange(ref mostInFlight, now, most);
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+                throw new InvalidOperationException("unreachable");
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inFlight);
             }
         }
 
