@@ -80,7 +80,8 @@ public sealed class UserProvisioner(
         return credential.Spec?.Provisioning is not null;
     }
 
-    public async Task<ValidationOutcome?> ApplyAsync(ClusterCredential credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
+    public async Task<ValidationOutcome?> ApplyAsync(ClusterCredential credential, SourceValues sources, CredentialStatus status, bool loginRefused,
+        PublishTrial trial, CancellationToken ct)
     {
         var spec = credential.Spec;
         if (spec.Provisioning is not { } provisioning)
@@ -105,6 +106,18 @@ public sealed class UserProvisioner(
             provisioned.PasswordVersion = source.Version;
             provisioned.Server ??= server;
             return null;
+        }
+
+        // A new password for a user whose Secret is published (a rotation, a changed password Secret): workloads log in with
+        // the published one until the Secret holds the new one. Set first and the Secret's write refused after (a policy
+        // or webhook that denies changes of it, a quota, RBAC), they would be locked out for as long as the refusal
+        // lasts; so the write is tried first, dry, and while it would be refused the server keeps the published password.
+        // Asked before the administrator logs in: a retry costs one dry run, no session on the server.
+        if (passwordChanged && status.PublishedRevision is not null && await trial.RefusalAsync(ct) is { } refused)
+        {
+            return ValidationOutcome.Failure(refused.Reason,
+                $"the password of user '{username}' was not changed, so Secret {status.SecretName} keeps the one that logs in (the new one is set " +
+                $"once the API server takes the Secret that publishes it): {refused.Message}");
         }
 
         var admin = await admins.ResolveAsync(credential, ct);

@@ -58,6 +58,47 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     }
 
     /// <summary>
+    /// Asks the API server whether it would take the write <see cref="PublishAsync"/> would make now, with
+    /// <c>dryRun=All</c>: validation, quotas and admission (policies, and webhooks, which are told it is a dry run) judge
+    /// it, and nothing is stored. Throws what the server would answer the real write. Nothing is asked when that write
+    /// would not happen (the Secret already matches, or is not this owner's) or could not be rehearsed as it will be made
+    /// (a Secret being deleted, released first): the real write reports those as it always does.
+    /// </summary>
+    public async Task RehearseAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(payload);
+        var observed = view.Find(namespaceName, payload.Name);
+        if (observed is not null && (!observed.IsOwnedBy(owner.Uid) || observed.Terminating || observed.Matches(payload)))
+        {
+            return;
+        }
+
+        try
+        {
+            if (observed is null)
+            {
+                await client.CoreV1.CreateNamespacedSecretAsync(Build(owner, namespaceName, payload, restartMark: null), namespaceName,
+                    dryRun: "All", fieldManager: FieldManager, cancellationToken: ct);
+            }
+            else if (observed.Type != payload.Type)
+            {
+                await TryCreateAsync(owner, namespaceName, payload, ct);
+            }
+            else
+            {
+                var body = KubernetesJson.Serialize(Build(owner, namespaceName, payload, restartMark));
+                await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(body, V1Patch.PatchType.ApplyPatch), payload.Name, namespaceName,
+                    dryRun: "All", fieldManager: FieldManager, force: true, cancellationToken: ct);
+            }
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // The cache is behind (the Secret came or went): the real write finds out which, as it does without a rehearsal.
+        }
+    }
+
+    /// <summary>
     /// The Secret under <paramref name="name"/> as the cache last saw it: its uid and resourceVersion, or <c>none</c>.
     /// A write refused against it is held back only while this stays the same (<see cref="Controllers.Shared.RefusedWriteBackoff"/>):
     /// a Secret deleted or changed since, by hand or by anyone, may now take the write (a policy that refuses updates

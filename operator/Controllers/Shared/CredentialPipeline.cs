@@ -127,7 +127,8 @@ public sealed partial class CredentialPipeline(
         var revision = InputRevision.Compute(kind.LoginRelevantSpec(credential), values);
         var schedule = kind.Schedule(credential);
         var notices = new PassNotices();
-        var requeue = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, notices, ct);
+        var trial = new PublishTrial(trialCt => RehearsePublishAsync(credential, kind, sourceValues, revision, status, trialCt));
+        var (requeue, held) = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, notices, trial, ct);
 
         var validatedNow = conditions.IsTrue(ConditionTypes.Validated) && status.AttemptedRevision == revision;
         TimeSpan? restartRequeue = null;
@@ -148,6 +149,12 @@ public sealed partial class CredentialPipeline(
                 await ReportUnbuildableAsync(credential, conditions, status, problem!, ct);
             }
         }
+        else if (held is not null)
+        {
+            // The new password was kept off the server: the Secret holds the one that logs in, and says why it is not
+            // updated, as after a refused write.
+            await ReportRejectedAsync(credential, conditions, held, ct);
+        }
         else
         {
             DescribeHeldBack(conditions, status);
@@ -165,8 +172,12 @@ public sealed partial class CredentialPipeline(
 
     private static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
-    private async Task<TimeSpan?> CheckIfDueAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, string revision,
-        CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, PassNotices notices, CancellationToken ct)
+    /// <summary>
+    /// Runs the check when it is due; returns when to look again, and the refusal that held back a new password (the
+    /// check then did not run, see <see cref="PublishTrial"/>).
+    /// </summary>
+    private async Task<(TimeSpan? Requeue, SecretRefusalReport? Held)> CheckIfDueAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values,
+        string revision, CheckSchedule schedule, ConditionSet conditions, CredentialStatus status, PassNotices notices, PublishTrial trial, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var uid = CheckMemory.KeyOf(credential);
@@ -175,7 +186,7 @@ public sealed partial class CredentialPipeline(
             status.AttemptedRevision = revision;
             conditions.Set(ConditionTypes.Validated, true, ConditionReasons.ValidationDisabled,
                 $"validation is disabled ({schedule.DisabledBy}); the Secret is published without a check");
-            return null;
+            return (null, null);
         }
 
         var validated = conditions.Find(ConditionTypes.Validated);
@@ -197,13 +208,13 @@ public sealed partial class CredentialPipeline(
         if (!plan.ValidateNow && !unshownSuccess && !WaitIsOver(credential, kind, previous, revision) && !ExpiredSinceChecked(status, previous, time.GetUtcNow()))
         {
             ShowUnwrittenFailure(previous, revision, conditions, status);
-            return Earliest(plan.RequeueAfter, UntilExpiry(status, previous, time.GetUtcNow()));
+            return (Earliest(plan.RequeueAfter, UntilExpiry(status, previous, time.GetUtcNow())), null);
         }
 
         ValidationOutcome outcome;
         using (var check = running.Begin(credential, kind.LoginRelevantSpec(credential), values.All))
         {
-            outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, check, ct);
+            outcome = await ValidateAsync(credential, kind, values, status, schedule.Timeout, check, trial, ct);
 
             // Newer inputs arrived while it ran (the event that said so queued the credential again): whatever it found,
             // a connector's own Timeout included, describes inputs the credential no longer has. Nothing is reported or
@@ -213,6 +224,14 @@ public sealed partial class CredentialPipeline(
             {
                 throw new CheckSupersededException();
             }
+        }
+
+        if (trial.Refusal is { } refusal)
+        {
+            // The Secret would not take the new password, so the administrator left the server alone and nobody logged in:
+            // no check ran, and none is recorded. Validated still tells the last one, whose password still logs in; the
+            // next pass asks again (at once after an edit, else when the refusal's retry is due, without a request before).
+            return (trial.RetryAfter, new SecretRefusalReport(outcome.Reason, outcome.Message, refusal.FixedElsewhere));
         }
 
         CredentialMetrics.CountCheck(credential.Kind ?? typeof(T).Name, outcome.Reason);
@@ -257,7 +276,7 @@ public sealed partial class CredentialPipeline(
         var after = planner.Plan(revision, schedule.Interval, next, uid, backsOff: kind.BacksOff);
 
         // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
-        return after.ValidateNow ? ShortestRecheck : Earliest(after.RequeueAfter, UntilExpiry(status, next, checkedAt));
+        return (after.ValidateNow ? ShortestRecheck : Earliest(after.RequeueAfter, UntilExpiry(status, next, checkedAt)), null);
     }
 
     /// <summary>
@@ -327,7 +346,7 @@ public sealed partial class CredentialPipeline(
         && (outcome.ServerVersion is null || outcome.ServerVersion == status.ServerVersion);
 
     private async Task<ValidationOutcome> ValidateAsync<T>(T credential, ICredentialKind<T> kind, SourceValues values, CredentialStatus status,
-        TimeSpan timeout, RunningCheck check, CancellationToken ct)
+        TimeSpan timeout, RunningCheck check, PublishTrial trial, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         // Only a credential whose user Passbox manages has an administrator session before its login; every
@@ -349,7 +368,7 @@ public sealed partial class CredentialPipeline(
             check.Token.ThrowIfCancellationRequested();
 
             // The new password is applied on the server before the login with it is checked, and published only after.
-            if (provisioning is not null && await AdministerAsync(provisioning, credential, values, status, repaired, check, bounded.Token) is { } refused)
+            if (provisioning is not null && await AdministerAsync(provisioning, credential, values, status, repaired, check, trial, bounded.Token) is { } refused)
             {
                 return refused;
             }
@@ -359,7 +378,7 @@ public sealed partial class CredentialPipeline(
             {
                 // A managed user whose login is refused was dropped or changed behind Passbox's back (a periodic check
                 // skips the administrator while nothing changed): repair it now, once, rather than an interval later.
-                if (await AdministerAsync(provisioning, credential, values, status, loginRefused: true, check, bounded.Token) is { } failed)
+                if (await AdministerAsync(provisioning, credential, values, status, loginRefused: true, check, trial, bounded.Token) is { } failed)
                 {
                     return failed;
                 }
@@ -399,17 +418,17 @@ public sealed partial class CredentialPipeline(
     /// else's (<c>UserExists</c>) once the password Secret changed. Such a check ends and is reported as any other.
     /// </summary>
     private static async Task<ValidationOutcome?> AdministerAsync<T>(ICredentialProvisioning<T> provisioning, T credential, SourceValues values,
-        CredentialStatus status, bool loginRefused, RunningCheck check, CancellationToken ct)
+        CredentialStatus status, bool loginRefused, RunningCheck check, PublishTrial trial, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         if (!provisioning.Manages(credential))
         {
             // Nothing to apply (most ClusterCredentials): no status to compare on the way of every check.
-            return await provisioning.ApplyAsync(credential, values, status, loginRefused, ct);
+            return await provisioning.ApplyAsync(credential, values, status, loginRefused, trial, ct);
         }
 
         var before = KubernetesJson.Serialize(status);
-        var failure = await provisioning.ApplyAsync(credential, values, status, loginRefused, ct);
+        var failure = await provisioning.ApplyAsync(credential, values, status, loginRefused, trial, ct);
         if (KubernetesJson.Serialize(status) != before)
         {
             check.Keep();
@@ -513,22 +532,18 @@ public sealed partial class CredentialPipeline(
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var meta = credential.Metadata;
-        var owner = new V1OwnerReference { ApiVersion = credential.ApiVersion, Kind = credential.Kind, Name = meta.Name, Uid = meta.Uid, BlockOwnerDeletion = true, Controller = true };
+        var owner = Owner(credential);
         // New inputs (a new password) whose write changes the published data owe the opted-in workloads a restart. The
         // status records that debt only at the end of the pass, so a pass that ends between the Secret write and the
         // status write (a crash, lost leadership, a cancelled reconcile) would leave the next one finding the Secret up
         // to date and owing nothing. So the write that changes the data also marks the Secret with the revision
         // (ApiGroup.RestartPendingAnnotation), in the same request, and the mark comes off once the restart went through:
         // no request more on any pass that restarts nothing, one per rotation. A repaired hand edit restarts nothing.
-        var rotation = status.PublishedRevision is not null && status.PublishedRevision != revision;
-        var restartMark = rotation || status.RestartPending is not null ? revision : null;
+        var rotation = IsRotation(status, revision);
+        var restartMark = RestartMark(status, revision);
         var key = CheckMemory.KeyOf(credential);
         var inputs = Inputs(credential, revision);
-
-        // The Secret as found is an input of its write too. Deleted or changed since the refusal (by hand, by anyone), it
-        // may now take the write (a policy that refuses updates but not creates) or need none (a hand edit undone): held
-        // back, workloads would go without the Secret, or Ready stay False over a Secret in sync, for up to LongestRetry.
-        var writeInputs = $"{inputs}/{publisher.CachedState(meta.NamespaceProperty, payload.Name)}";
+        var writeInputs = WriteInputs(credential, revision, payload.Name);
 
         // A write refused for a cause fixed elsewhere is not tried again before its backoff ends, whatever brought the
         // credential here (a check, a user's change): the refusal is shown again and the retry stays where it was.
@@ -549,18 +564,7 @@ public sealed partial class CredentialPipeline(
             // An invalid or too large Secret waits for an edit of the spec or of a source Secret, which brings the
             // credential back; a refusal by RBAC, a quota, an admission policy or a webhook that is down is fixed
             // elsewhere, so it is tried again by itself, less often the longer it lasts.
-            // A policy's message may quote the object being replaced (oldObject.data) as well as the one written: the
-            // values the Secret holds now (the password before a rotation or a source change) are cut out too. Read here,
-            // on this rare path only, because the cache keeps digests of them, not the values.
-            var held = await publisher.HeldValuesAsync(meta.NamespaceProperty, payload.Name, ct);
-            var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text), held);
-            if (held is null)
-            {
-                // Those values unknown, the server's words might quote one: the refusal is told by its code and cause only.
-                refusal = refusal with { Message = $"HTTP {(int)refusal.StatusCode} (the API server's message is left out: Secret {payload.Name} could not be read to cut the values it holds out of it)" };
-            }
-
-            var refused = SecretRefusalReport.Describe(refusal, meta.NamespaceProperty, payload.Name);
+            var refused = await DescribeRefusalAsync(e, meta.NamespaceProperty, payload, sources, ct);
             await ReportRejectedAsync(credential, conditions, refused, ct);
             if (!refused.FixedElsewhere)
             {
@@ -657,6 +661,96 @@ public sealed partial class CredentialPipeline(
 
         return Earliest(settlement.RetryAfter, retiredRetry);
     }
+
+    /// <summary>
+    /// Before the administrator sets a new password, the write that will publish it, dry (see <see cref="PublishTrial"/>):
+    /// the same Secret, owner, restart mark and refused-write backoff as <see cref="PublishAsync"/>. A refusal fixed
+    /// elsewhere is not asked again before its retry is due, whatever brought the credential here; one that only an edit
+    /// fixes is asked again on the next pass (which only an event brings). A Secret that cannot be built is reported after
+    /// the check, as always.
+    /// </summary>
+    private async Task<PublishTrial.Answer> RehearsePublishAsync<T>(T credential, ICredentialKind<T> kind, SourceValues sources, string revision,
+        CredentialStatus status, CancellationToken ct)
+        where T : IKubernetesObject<V1ObjectMeta>
+    {
+        if (BuildSecret(credential, kind, sources).Payload is not { } payload)
+        {
+            return PublishTrial.Answer.Taken;
+        }
+
+        var namespaceName = credential.Metadata.NamespaceProperty;
+        var key = CheckMemory.KeyOf(credential);
+        var writeInputs = WriteInputs(credential, revision, payload.Name);
+        if (refusals.Waiting(key, RefusedWrite.GeneratedSecret, writeInputs) is { } waiting)
+        {
+            return new PublishTrial.Answer(new SecretRefusalReport(waiting.Reason, waiting.Message, FixedElsewhere: true), waiting.Remaining);
+        }
+
+        try
+        {
+            await publisher.RehearseAsync(Owner(credential), namespaceName, payload, RestartMark(status, revision), ct);
+        }
+        catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
+        {
+            var refused = await DescribeRefusalAsync(e, namespaceName, payload, sources, ct);
+            if (!refused.FixedElsewhere)
+            {
+                refusals.Reset(key, RefusedWrite.GeneratedSecret);
+                return new PublishTrial.Answer(refused, null);
+            }
+
+            return new PublishTrial.Answer(refused, refusals.Refused(key, RefusedWrite.GeneratedSecret, writeInputs, refused.Reason, refused.Message));
+        }
+
+        // Taken: the write that follows the check is not held back by an earlier refusal of these inputs.
+        refusals.Reset(key, RefusedWrite.GeneratedSecret);
+        return PublishTrial.Answer.Taken;
+    }
+
+    /// <summary>
+    /// A refused write of the Secret, described. A policy's message may quote the object being replaced (oldObject.data)
+    /// as well as the one written: the values the Secret holds now (the password before a rotation or a source change)
+    /// are cut out too. Read here, on this rare path only, because the cache keeps digests of them, not the values.
+    /// </summary>
+    private async Task<SecretRefusalReport> DescribeRefusalAsync(HttpOperationException e, string namespaceName, SecretPayload payload, SourceValues sources,
+        CancellationToken ct)
+    {
+        var held = await publisher.HeldValuesAsync(namespaceName, payload.Name, ct);
+        var refusal = SecretWriteRefusal.From(e, payload, sources.All.Where(v => v.Found).Select(v => v.Text), held);
+        if (held is null)
+        {
+            // Those values unknown, the server's words might quote one: the refusal is told by its code and cause only.
+            refusal = refusal with { Message = $"HTTP {(int)refusal.StatusCode} (the API server's message is left out: Secret {payload.Name} could not be read to cut the values it holds out of it)" };
+        }
+
+        return SecretRefusalReport.Describe(refusal, namespaceName, payload.Name);
+    }
+
+    private static V1OwnerReference Owner(IKubernetesObject<V1ObjectMeta> credential) => new()
+    {
+        ApiVersion = credential.ApiVersion,
+        Kind = credential.Kind,
+        Name = credential.Metadata.Name,
+        Uid = credential.Metadata.Uid,
+        BlockOwnerDeletion = true,
+        Controller = true,
+    };
+
+    /// <summary>New inputs after a published Secret: a changed password, whose publishing owes opted-in workloads a restart.</summary>
+    private static bool IsRotation(CredentialStatus status, string revision) => status.PublishedRevision is not null && status.PublishedRevision != revision;
+
+    /// <summary>The restart mark a write that changes the Secret's data carries (see <see cref="PublishAsync"/>).</summary>
+    private static string? RestartMark(CredentialStatus status, string revision) =>
+        IsRotation(status, revision) || status.RestartPending is not null ? revision : null;
+
+    /// <summary>
+    /// What a refused write of the Secret is held back for: the credential's inputs, and the Secret as found, which is an
+    /// input of its write too. Deleted or changed since the refusal (by hand, by anyone), it may now take the write (a
+    /// policy that refuses updates but not creates) or need none (a hand edit undone): held back, workloads would go
+    /// without the Secret, or Ready stay False over a Secret in sync, for up to LongestRetry.
+    /// </summary>
+    private string WriteInputs(IKubernetesObject<V1ObjectMeta> credential, string revision, string secretName) =>
+        $"{Inputs(credential, revision)}/{publisher.CachedState(credential.Metadata.NamespaceProperty, secretName)}";
 
     /// <summary>
     /// What a credential's refused writes are retried for at once when it changes: its spec (the generation) and the

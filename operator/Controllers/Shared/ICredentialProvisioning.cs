@@ -23,9 +23,11 @@ public interface ICredentialProvisioning<in T>
     /// Before a due check: make the user on the server match. Null to go on with the check; otherwise the failure to
     /// report instead (the check is skipped). <paramref name="loginRefused"/>: the user's own login was refused (by the last
     /// check, or just now), so the server may no longer hold what was applied (a user dropped or changed by hand): repair
-    /// it (set the password again), even when nothing changed.
+    /// it (set the password again), even when nothing changed. Before it sets a new password for a user whose Secret is
+    /// already published, it asks <paramref name="trial"/> whether that Secret's write would be taken; told a refusal, it
+    /// changes nothing on the server and returns the failure (the Secret keeps the password that logs in).
     /// </summary>
-    Task<ValidationOutcome?> ApplyAsync(T credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct);
+    Task<ValidationOutcome?> ApplyAsync(T credential, SourceValues sources, CredentialStatus status, bool loginRefused, PublishTrial trial, CancellationToken ct);
 
     /// <summary>On deletion, after nothing uses the Secret any more: drop or keep the user as the spec says.</summary>
     Task<ReleaseResult> ReleaseAsync(T credential, CancellationToken ct);

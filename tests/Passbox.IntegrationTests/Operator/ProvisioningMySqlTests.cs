@@ -260,6 +260,58 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         ClusterTestKit.Decode(settled!)["password"].Should().Be(after);
     }
 
+    /// <summary>
+    /// A ValidatingAdmissionPolicy keeps the published Secret's data from changing when the rotation is due. The new
+    /// password was set on the server and its Secret refused after: every workload using the Secret was locked out for
+    /// as long as the policy stayed. Now a dry run of the write comes first, and while it is refused the server keeps the
+    /// published password, which still logs in; once the policy is gone, the retry rotates as usual.
+    /// </summary>
+    [Fact]
+    public async Task A_rotation_whose_Secret_a_policy_refuses_leaves_the_published_password_working_and_rotates_once_the_policy_is_gone()
+    {
+        const string Denial = "published database credentials may not change in place here (passbox test)";
+        var user = ClusterTestKit.Unique("frz_");
+        await CreateAdminAsync();
+        var credential = specs.Managed("frozen", user);
+        credential.Spec.Provisioning!.Rotation = new RotationSettings { Period = "24h" };
+        await kit.CreateAsync(credential);
+        await kit.WaitForConditionAsync<ClusterCredential>("frozen", ConditionTypes.Ready, "True");
+        var before = ClusterTestKit.Decode(await kit.WaitForSecretAsync("frozen"))["password"];
+        run.MarkSecret(before);
+        await using var policy = await SecretAdmission.DenyDataChangesAsync(controlPlane.Admin, run.Namespace, "frozen", Denial);
+
+        await AgeGeneratedPasswordAsync("frozen");
+
+        var held = await kit.WaitForConditionAsync<ClusterCredential>("frozen", ConditionTypes.SecretSynced, "False", ConditionReasons.SecretRejected);
+        var next = ClusterTestKit.Decode((await kit.TryGetSecretAsync(GeneratedPasswordStore.SecretName("frozen")))!)["password"];
+        run.MarkSecret(next);
+        // Compared, not printed: a failed Be() would show the passwords in the test output.
+        (next != before).Should().BeTrue("the rotation generated a new password, kept in the generated-password Secret");
+        (await CanLogInAsync(user, before)).Should().BeTrue("the server kept the published password: workloads still log in");
+        (await CanLogInAsync(user, next)).Should().BeFalse("the new password is not set while its Secret would be refused");
+        (ClusterTestKit.Decode((await kit.TryGetSecretAsync("frozen"))!)["password"] == before).Should().BeTrue("the published Secret is unchanged");
+        var synced = held.Status!.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Message;
+        synced.Should().Contain($"the password of user '{user}' was not changed, so Secret frozen keeps the one that logs in")
+            .And.Contain($"ValidatingAdmissionPolicy '{policy.Name}'").And.Contain(Denial)
+            .And.Contain(Passbox.Operator.Controllers.Shared.SecretRefusalReport.Retried);
+        held.Status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretRejected);
+        held.Status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True", "the published password still logs in");
+
+        await policy.DeleteAsync();
+
+        await kit.WaitForSecretAsync("frozen", s => ClusterTestKit.Decode(s)["password"] == next,
+            timeout: Passbox.Operator.Controllers.Shared.RefusedWriteBackoff.FirstRetry + TimeSpan.FromSeconds(45));
+        (await CanLogInAsync(user, next)).Should().BeTrue();
+        (await CanLogInAsync(user, before)).Should().BeFalse("rotated at last");
+        await kit.WaitForConditionAsync<ClusterCredential>("frozen", ConditionTypes.Ready, "True");
+    }
+
+    /// <summary>Makes the generated password of <paramref name="name"/> two days old (by the operator's record on its Secret).</summary>
+    private async Task AgeGeneratedPasswordAsync(string name) => await controlPlane.Admin.CoreV1.PatchNamespacedSecretAsync(new V1Patch(KubernetesJson.Serialize(new
+    {
+        metadata = new { annotations = new Dictionary<string, string> { [GeneratedPasswordStore.GeneratedAtAnnotation] = DateTime.UtcNow.AddDays(-2).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) } },
+    }), V1Patch.PatchType.MergePatch), GeneratedPasswordStore.SecretName(name), run.Namespace);
+
     [Fact]
     public async Task A_changed_password_Secret_resets_the_password_of_the_user()
     {

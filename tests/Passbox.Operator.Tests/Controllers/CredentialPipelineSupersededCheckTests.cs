@@ -315,7 +315,7 @@ public sealed class CredentialPipelineSupersededCheckTests
 
         public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
 
-        public async Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
+        public async Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, PublishTrial trial, CancellationToken ct)
         {
             var provisioned = ((ClusterCredentialStatus)status).Provisioning ??= new ProvisioningStatus();
             if (provisioned.User == "app")

@@ -166,7 +166,7 @@ internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMa
 
     public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
 
-    public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, CancellationToken ct)
+    public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, PublishTrial trial, CancellationToken ct)
     {
         Applies.Add(loginRefused);
         return Task.FromResult<ValidationOutcome?>(null);

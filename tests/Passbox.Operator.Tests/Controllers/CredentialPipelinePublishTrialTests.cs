@@ -1,0 +1,196 @@
+using System.Net;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Publishing;
+using Passbox.Operator.Tests.Runtime;
+using static Passbox.Operator.Tests.Controllers.PipelineTestKit;
+
+namespace Passbox.Operator.Tests.Controllers;
+
+/// <summary>
+/// A new password for a managed user whose Secret is published, while an admission policy refuses changes of that
+/// Secret. The administrator set the password first and the Secret was refused after, so every workload was left with a
+/// password that no longer logged in. Now the write is tried dry before the administrator changes anything: refused, the
+/// password is left alone, no check runs, and the refusal is reported and retried as a refused write of the Secret.
+/// </summary>
+public sealed class CredentialPipelinePublishTrialTests
+{
+    private const string Denial = "ValidatingAdmissionPolicy 'freeze' with binding 'freeze' denied request: published credentials may not change";
+
+    private readonly FakeTimeProvider time = Clock();
+    private readonly V1ConfigMap credential = Credential();
+    private readonly PasswordSettingKind kind = new();
+    private readonly FakeApiServer server;
+    private string sourceVersion = "5";
+    private bool frozen;
+    private V1Secret? stored;
+
+    public CredentialPipelinePublishTrialTests() => server = new FakeApiServer(Respond);
+
+    [Fact]
+    public async Task A_new_password_whose_Secret_would_be_refused_is_not_set_and_is_set_once_the_Secret_is_taken()
+    {
+        var pipeline = PipelineTestKit.Pipeline(server, new ServerView(this), time);
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        kind.PasswordsSet.Should().Equal(["pw-5"]);
+        var checkedRevision = status.AttemptedRevision;
+
+        frozen = true;
+        sourceVersion = "6";
+        var retry = (await pipeline.RunAsync(credential, kind, status, CancellationToken.None))!.Value;
+
+        kind.PasswordsSet.Should().Equal(["pw-5"], "the server keeps the published password while its Secret would be refused");
+        kind.Logins.Should().Be(1, "no check ran");
+        status.AttemptedRevision.Should().Be(checkedRevision);
+        Condition(status, ConditionTypes.Validated).Status.Should().Be("True", "the published password still logs in");
+        Condition(status, ConditionTypes.SecretSynced).Reason.Should().Be(ConditionReasons.SecretRejected);
+        Condition(status, ConditionTypes.SecretSynced).Message.Should().StartWith("the password was not changed: the API server refused Secret billing: " + Denial)
+            .And.Contain(SecretRefusalReport.Retried).And.NotContain("pw-6");
+        Condition(status, ConditionTypes.Ready).Reason.Should().Be(ConditionReasons.SecretRejected);
+        DryRuns().Should().Be(1);
+        Writes().Should().Be(0, "the Secret was only tried");
+        retry.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2).And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
+
+        // Brought back before the retry is due (a usage change, a status echo): nothing is asked, the refusal stands.
+        time.Advance(TimeSpan.FromSeconds(10));
+        (await pipeline.RunAsync(credential, kind, status, CancellationToken.None)).Should().Be(retry - TimeSpan.FromSeconds(10));
+        DryRuns().Should().Be(1);
+        kind.PasswordsSet.Should().HaveCount(1);
+
+        frozen = false;
+        time.Advance(retry);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.PasswordsSet.Should().Equal(["pw-5", "pw-6"]);
+        Writes().Should().Be(1);
+        stored!.Data["password"].Should().Equal("pw-6"u8.ToArray());
+        Condition(status, ConditionTypes.SecretSynced).Status.Should().Be("True");
+    }
+
+    [Fact]
+    public async Task A_first_password_and_an_unchanged_one_ask_for_no_dry_run()
+    {
+        var pipeline = PipelineTestKit.Pipeline(server, new ServerView(this), time);
+        var status = new ClusterCredentialStatus();
+        frozen = true;
+
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        time.Advance(TimeSpan.FromHours(2));
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        DryRuns().Should().Be(0, "nothing published yet locks no workload out, and an unchanged password changes nothing");
+        kind.Logins.Should().Be(2);
+    }
+
+    private static V1Condition Condition(CredentialStatus status, string type) => status.Conditions!.Single(c => c.Type == type);
+
+    private int DryRuns() => server.Requests.Count(r => r.Query.Contains("dryRun", StringComparison.Ordinal));
+
+    /// <summary>Server-side applies of the generated Secret that were not dry runs: the writes that change its data.</summary>
+    private int Writes() => server.Requests.Count(r => IsApply(r) && r.Path.EndsWith("/secrets/billing", StringComparison.Ordinal) && !r.Query.Contains("dryRun", StringComparison.Ordinal));
+
+    private HttpResponseMessage Respond(RecordedRequest request)
+    {
+        const string Secrets = "/api/v1/namespaces/team/secrets";
+        if (request.Path == $"{Secrets}/source")
+        {
+            return SourceSecret(sourceVersion, "pw-" + sourceVersion);
+        }
+
+        if (request.Path == Secrets && request.Method == HttpMethod.Post)
+        {
+            stored = KubernetesJson.Deserialize<V1Secret>(request.Body!);
+            stored.Metadata.Uid = "uid-secret";
+            stored.Metadata.ResourceVersion = "1";
+            return FakeApiServer.Json(HttpStatusCode.Created, KubernetesJson.Serialize(stored));
+        }
+
+        if (request.Path == $"{Secrets}/billing" && request.Method == HttpMethod.Patch)
+        {
+            if (frozen)
+            {
+                return FakeApiServer.Status(HttpStatusCode.UnprocessableEntity, "Invalid", Denial);
+            }
+
+            if (IsApply(request) && !request.Query.Contains("dryRun", StringComparison.Ordinal))
+            {
+                var applied = KubernetesJson.Deserialize<V1Secret>(request.Body!);
+                stored!.Data = applied.Data;
+                stored.Metadata.Annotations = applied.Metadata.Annotations;
+            }
+
+            return FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(stored));
+        }
+
+        if (request.Path == $"{Secrets}/billing")
+        {
+            return stored is null ? FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound") : FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(stored));
+        }
+
+        return OptedInWorkloads(request.Path);
+    }
+
+    private static bool IsApply(RecordedRequest request) => request.ContentType?.Contains("apply-patch", StringComparison.Ordinal) == true;
+
+    /// <summary>The generated Secret as the server holds it.</summary>
+    private sealed class ServerView(CredentialPipelinePublishTrialTests test) : IGeneratedSecretView
+    {
+        public ObservedSecret? Find(string namespaceName, string name) => test.stored is { } secret && name == "billing" ? ObservedSecret.From(secret) : null;
+
+        public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
+    }
+
+    /// <summary>
+    /// A managed user whose Secret holds the <see cref="PipelineTestKit.Source"/> password; its administrator sets a new
+    /// password as the user provisioner does: for a published Secret, only once the trial says its write would be taken.
+    /// </summary>
+    private sealed class PasswordSettingKind : TestCredentialKind, ICredentialProvisioning<V1ConfigMap>
+    {
+        public List<string> PasswordsSet { get; } = [];
+
+        public override ICredentialProvisioning<V1ConfigMap> Provisioning => this;
+
+        public override IReadOnlyList<SourceReference> SourceReferences(V1ConfigMap credential) => [new(PipelineTestKit.Source, "spec.passwordSecretRef")];
+
+        public override CheckSchedule Schedule(V1ConfigMap credential) => new(TimeSpan.FromHours(1), TimeSpan.FromSeconds(5), DisabledBy: null);
+
+        public override SecretPayload BuildSecret(V1ConfigMap credential, SourceValues sources) => PipelineTestKit.Payload(SecretName(credential), sources.All.Single().Bytes!);
+
+        public bool Manages(V1ConfigMap credential) => true;
+
+        public Task<PrepareResult> PrepareAsync(V1ConfigMap credential, CredentialStatus status, CancellationToken ct) => Task.FromResult(PrepareResult.Nothing);
+
+        public async Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, PublishTrial trial,
+            CancellationToken ct)
+        {
+            var password = sources.All.Single().Text!;
+            if (PasswordsSet.LastOrDefault() == password)
+            {
+                return null;
+            }
+
+            if (status.PublishedRevision is not null && await trial.RefusalAsync(ct) is { } refused)
+            {
+                return ValidationOutcome.Failure(refused.Reason, $"the password was not changed: {refused.Message}");
+            }
+
+            PasswordsSet.Add(password);
+            return null;
+        }
+
+        public Task<ReleaseResult> ReleaseAsync(V1ConfigMap credential, CancellationToken ct) => Task.FromResult(ReleaseResult.Nothing);
+
+        public bool DropsUserOnDeletion(V1ConfigMap credential) => false;
+
+        public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
+
+        public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
+
+        protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
+    }
+}
