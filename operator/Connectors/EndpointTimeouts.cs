@@ -10,12 +10,21 @@ namespace Passbox.Operator.Connectors;
 /// connection, and MySQL and MariaDB block a client host after <c>max_connect_errors</c> (100 by default) of those in
 /// a row until <c>FLUSH HOSTS</c>: a thousand credentials retrying on their own would get the operator's host (the
 /// node's address, behind NAT) blocked within a minute, and every application there with it. Any answer of the server
-/// (a login, a refusal) ends the spell.
+/// (a login, a refusal) ends the spell. A login that got no answer in the time it had says nothing of one given longer:
+/// only sessions with not clearly more time than the longest login left unanswered are held back, so one credential with a short
+/// <c>validation.timeout</c> (or a login left little time by the wait for a session slot) does not hold back every
+/// credential on its server.
 /// </summary>
 public sealed class EndpointTimeouts(TimeProvider time)
 {
     public static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(150);
+
+    /// <summary>
+    /// How much longer than the longest unanswered login a session's timeout must be to go ahead during a spell: a login
+    /// given the same <c>validation.timeout</c> had a little less of it, what the wait for its session slot took.
+    /// </summary>
+    private const double MoreTime = 1.25;
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, Spell> spells = new(StringComparer.OrdinalIgnoreCase);
@@ -24,15 +33,16 @@ public sealed class EndpointTimeouts(TimeProvider time)
     public static EndpointTimeouts Shared { get; set; } = new(TimeProvider.System);
 
     /// <summary>
-    /// Null when a session to <paramref name="endpoint"/> may go ahead now (report how it ended with <see cref="Ended"/>);
-    /// otherwise why it must not connect.
+    /// Null when a session to <paramref name="endpoint"/> that gives its login <paramref name="timeout"/> may go ahead now
+    /// (report how it ended with <see cref="Ended"/>); otherwise why it must not connect.
     /// </summary>
-    public string? HoldBack(string endpoint)
+    public string? HoldBack(string endpoint, TimeSpan timeout)
     {
         lock (gate)
         {
-            if (!spells.TryGetValue(endpoint, out var spell))
+            if (!spells.TryGetValue(endpoint, out var spell) || timeout > spell.LongestUnanswered * MoreTime)
             {
+                // Clearly more time than any login the server left unanswered: whether it answers then is yet to be seen.
                 return null;
             }
 
@@ -45,12 +55,16 @@ public sealed class EndpointTimeouts(TimeProvider time)
 
             var next = spell.Trying ? "a login is being tried now" : $"the next login is tried in {Seconds(spell.NextTry - now)}";
             return string.Create(CultureInfo.InvariantCulture,
-                $"not tried: {endpoint} did not complete the {spell.TimedOut} login(s) Passbox tried since {spell.Since:HH:mm:ss} UTC in time; until it answers, Passbox logs in there one at a time, less often each time ({next}), so that logins given up on half way do not get this host blocked by the server (max_connect_errors)");
+                $"not tried: {endpoint} did not complete the {spell.TimedOut} login(s) Passbox tried since {spell.Since:HH:mm:ss} UTC within {spell.LongestUnanswered.TotalSeconds:0.#}s; until it answers, Passbox logs in there one at a time, less often each time ({next}), so that logins given up on half way do not get this host blocked by the server (max_connect_errors)");
         }
     }
 
-    /// <summary>A session that <see cref="HoldBack"/> let through ended: <paramref name="timedOut"/> without an answer in time, null when cut short by its caller.</summary>
-    public void Ended(string endpoint, bool? timedOut)
+    /// <summary>
+    /// A session that <see cref="HoldBack"/> let through ended: <paramref name="timedOut"/> when its login got no answer
+    /// within <paramref name="given"/> (the time the driver had for it), false when the server answered, null when cut
+    /// short by its caller.
+    /// </summary>
+    public void Ended(string endpoint, bool? timedOut, TimeSpan given)
     {
         lock (gate)
         {
@@ -60,6 +74,7 @@ public sealed class EndpointTimeouts(TimeProvider time)
                 case true:
                     spell ??= spells[endpoint] = new Spell(time.GetUtcNow());
                     spell.TimedOut++;
+                    spell.LongestUnanswered = given > spell.LongestUnanswered ? given : spell.LongestUnanswered;
                     spell.Trying = false;
                     spell.NextTry = time.GetUtcNow() + Pause(spell.TimedOut);
                     break;
@@ -89,6 +104,9 @@ public sealed class EndpointTimeouts(TimeProvider time)
         public int TimedOut { get; set; }
 
         public DateTimeOffset NextTry { get; set; }
+
+        /// <summary>The most time a login that got no answer had: sessions given more are not held back.</summary>
+        public TimeSpan LongestUnanswered { get; set; }
 
         /// <summary>A session is trying the endpoint now: the others wait for its answer.</summary>
         public bool Trying { get; set; }

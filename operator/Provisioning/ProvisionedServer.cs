@@ -25,7 +25,9 @@ public static class ProvisionedServer
     /// <summary>
     /// Whether the user recorded in <paramref name="status"/> is <paramref name="username"/> on <paramref name="server"/>.
     /// A status written before servers were recorded, or a server not known now (no admin), counts by the name alone.
+    /// Host names are compared without case, as DNS does: an admin whose host was only rewritten in another case still
+    /// logs in to the server the user was made on, and deletionPolicy Delete must still drop it there.
     /// </summary>
     public static bool Manages(ProvisioningStatus? status, string username, string? server) =>
-        status?.User == username && (status.Server is null || server is null || status.Server == server);
+        status?.User == username && (status.Server is null || server is null || string.Equals(status.Server, server, StringComparison.OrdinalIgnoreCase));
 }

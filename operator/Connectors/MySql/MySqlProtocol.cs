@@ -101,25 +101,29 @@ internal static class MySqlProtocol
         }
 
         var timeouts = EndpointTimeouts.Shared;
-        if (timeouts.HoldBack(login.Endpoint) is { } heldBack)
+        if (timeouts.HoldBack(login.Endpoint, login.Timeout) is { } heldBack)
         {
             return failed(ValidationOutcome.Failure(ValidationReasons.Timeout, $"{heldBack}."));
         }
 
         bool? timedOut = null;
+        var given = TimeSpan.Zero;
         try
         {
-            (var result, timedOut) = await InSessionSlotAsync(login, engine, certificates, work, failed, ct);
+            (var result, timedOut, given) = await InSessionSlotAsync(login, engine, certificates, work, failed, ct);
             return result;
         }
         finally
         {
-            timeouts.Ended(login.Endpoint, timedOut);
+            timeouts.Ended(login.Endpoint, timedOut, given);
         }
     }
 
-    /// <summary>The session within a slot of <see cref="EndpointSessionLimit"/>; whether it ran out of time is null when there was no answer to judge.</summary>
-    private static async Task<(T Result, bool? TimedOut)> InSessionSlotAsync<T>(DatabaseLogin login, DatabaseEngine engine, CertificateValidation certificates,
+    /// <summary>
+    /// The session within a slot of <see cref="EndpointSessionLimit"/>; whether its login ran out of the time it was given
+    /// is null when there was no answer to judge.
+    /// </summary>
+    private static async Task<(T Result, bool? TimedOut, TimeSpan Given)> InSessionSlotAsync<T>(DatabaseLogin login, DatabaseEngine engine, CertificateValidation certificates,
         Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -133,7 +137,7 @@ internal static class MySqlProtocol
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return (failed(ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout) + ".")), null);
+            return (failed(ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout) + ".")), null, TimeSpan.Zero);
         }
 
         // Held until the connection is closed, even when the caller stopped waiting for this session long before.
@@ -145,9 +149,10 @@ internal static class MySqlProtocol
         }
     }
 
-    private static async Task<(T Result, bool? TimedOut)> OpenAndRunAsync<T>(DatabaseLogin login, TimeSpan timeLeft, DatabaseEngine engine, CertificateValidation certificates,
+    private static async Task<(T Result, bool? TimedOut, TimeSpan Given)> OpenAndRunAsync<T>(DatabaseLogin login, TimeSpan timeLeft, DatabaseEngine engine, CertificateValidation certificates,
         Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationTokenSource timeout, CancellationToken ct)
     {
+        var loggedIn = false;
         try
         {
             await using var connection = new MySqlConnection(ConnectionStringFor(login with { Timeout = timeLeft }).ConnectionString);
@@ -159,9 +164,10 @@ internal static class MySqlProtocol
             }
 
             await connection.OpenAsync(timeout.Token);
+            loggedIn = true;
             var result = await work(connection, timeout.Token);
             await connection.CloseAsync();
-            return (result, false);
+            return (result, false, timeLeft);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -176,7 +182,10 @@ internal static class MySqlProtocol
                 ? await ConnectFailureDiagnosis.DescribeAsync(login.Host, login.Port, engine, timeout.Token)
                 : null;
             var outcome = MySqlErrors.ToOutcome(ex, login, engine, timedOut, certificates.LastFailure, unreachable);
-            return (failed(outcome), outcome.Reason == ValidationReasons.Timeout);
+
+            // A completed login is the server's answer, whatever ran out of time after it (an administrator's statement
+            // waiting for a lock): only a login left unanswered holds the other sessions back.
+            return (failed(outcome), outcome.Reason == ValidationReasons.Timeout && !loggedIn, timeLeft);
         }
     }
 }

@@ -48,8 +48,10 @@ public static class ArgoClusterAccess
             user.ClientCertificateData,
             user.ClientKeyData,
             // The check sent the token trimmed, as the one line an Authorization header holds; Argo CD sends it as given,
-            // and a line break left in (token: "…\n", a block scalar) makes every request fail before it leaves.
-            string.IsNullOrWhiteSpace(user.Token) ? null : user.Token.Trim(),
+            // and a line break left in (token: "…\n", a block scalar) makes every request fail before it leaves. A token
+            // with nothing to trim to (token: "" beside a client certificate) stays as earlier releases wrote it: dropped,
+            // it rewrote working cluster Secrets on upgrade, and Argo CD rebuilds a cluster's cache on each change.
+            string.IsNullOrWhiteSpace(user.Token) ? user.Token : user.Token.Trim(),
             user.UserName,
             user.Password,
             cluster.SkipTlsVerify,

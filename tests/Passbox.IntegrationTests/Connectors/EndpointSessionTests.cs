@@ -113,4 +113,54 @@ public sealed class EndpointSessionTests(MariaDbFixture db)
             socket.Dispose();
         }
     }
+
+    [Fact]
+    public async Task A_login_left_unanswered_within_a_short_timeout_does_not_hold_back_credentials_that_give_theirs_longer()
+    {
+        // One credential with a short validation.timeout on a slow server (or a login left little time by the wait for a
+        // session slot) held back every other credential on that host:port, whose logins were given far longer.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((IPEndPoint)silent.LocalEndpoint).Port;
+
+        var hurried = await _mysql.ValidateAsync(Login(port, TimeSpan.FromSeconds(1)), CancellationToken.None);
+        var patient = await _mysql.ValidateAsync(Login(port, TimeSpan.FromSeconds(2)), CancellationToken.None);
+        var patientAgain = await _mysql.ValidateAsync(Login(port, TimeSpan.FromSeconds(2)), CancellationToken.None);
+
+        var accepted = new List<Socket>();
+        while (silent.Pending())
+        {
+            accepted.Add(await silent.AcceptSocketAsync());
+        }
+
+        hurried.Reason.Should().Be(ValidationReasons.Timeout, hurried.Message);
+        patient.Reason.Should().Be(ValidationReasons.Timeout, patient.Message);
+        patient.Message.Should().NotContain("not tried", "a login given 1 s that got no answer says nothing of one given 2 s");
+        patientAgain.Message.Should().Contain("not tried", "a login given 2 s got no answer now");
+        accepted.Should().HaveCount(2);
+        foreach (var socket in accepted)
+        {
+            socket.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_statement_that_runs_out_of_time_after_the_login_does_not_hold_back_the_server()
+    {
+        // The login was answered (an administrator's statement waited for a lock, say): the server takes logins.
+        await using var path = TcpForwarder.Start(db.Host, db.Port);
+        var login = Login(path.Port, TimeSpan.FromSeconds(1));
+
+        var slow = await MySqlProtocol.WithSessionAsync(login, DatabaseEngine.MySQL, async (connection, token) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT SLEEP(3)";
+            await command.ExecuteScalarAsync(token);
+            return ValidationOutcome.Success("slept", null);
+        }, failure => failure, CancellationToken.None);
+        var next = await _mysql.ValidateAsync(login, CancellationToken.None);
+
+        slow.Reason.Should().Be(ValidationReasons.Timeout, slow.Message);
+        next.Succeeded.Should().BeTrue(next.Message);
+    }
 }

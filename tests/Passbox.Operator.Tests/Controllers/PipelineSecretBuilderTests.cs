@@ -425,6 +425,29 @@ public sealed class PipelineSecretBuilderTests
         (sent == KubeconfigSamples.Secret).Should().BeTrue("Argo CD must send the token the check sent, without white space around it");
     }
 
+    /// <summary>
+    /// Trimming the token must not change cluster Secrets that worked: an empty one (token: "" beside the user's other
+    /// credentials) is written as earlier releases wrote it, so the upgrade rewrites no Secret and Argo CD keeps its cache.
+    /// </summary>
+    [Fact]
+    public void An_empty_kubeconfig_token_is_written_as_before_so_an_upgrade_rewrites_no_cluster_Secret()
+    {
+        var kubeconfig = KubeconfigSamples.Valid
+            .Replace("current-context: ci", "current-context: other", StringComparison.Ordinal)
+            .Replace("    username: root", "    token: \"\"\n    username: root", StringComparison.Ordinal);
+        kubeconfig.Should().Contain("token: \"\"");
+
+        var cluster = ArgoClusterAccess.Read(kubeconfig, null, out var problem);
+        problem.Should().BeNull();
+        var payload = PipelineSecretBuilder.Build(
+            Credential(PipelineCredentialType.Kubeconfig, null, null, SecretConsumer.ArgoCD),
+            new PipelineSecretInputs(null, null, null, kubeconfig, cluster));
+
+        // Compared without printing: the sample password stands for a real one.
+        var earlier = $$"""{"tlsClientConfig":{"insecure":false},"bearerToken":"","username":"root","password":"{{KubeconfigSamples.Secret}}"}""";
+        (Data(payload)["config"] == earlier).Should().BeTrue("the config is byte for byte what the earlier release wrote");
+    }
+
     [Fact]
     public void Without_proxy_or_tls_server_name_the_Argo_CD_cluster_config_names_neither()
     {

@@ -14,7 +14,7 @@ public sealed class ThrottledRetriesTests
 {
     private const string SecretJson = """{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db","namespace":"team-a","resourceVersion":"7"},"type":"Opaque"}""";
 
-    private readonly FakeTimeProvider time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly PauseRecordingClock time = new();
 
     [Fact]
     public async Task A_status_write_the_API_server_throttles_is_sent_again_after_the_pause_it_asked_for_and_written()
@@ -29,7 +29,7 @@ public sealed class ThrottledRetriesTests
         var stored = Widget.Create("w1", "7", generation: 2, status: new WidgetStatus { ObservedGeneration = 1 });
 
         var write = writer.WriteAsync(stored, widget => new WidgetStatus { ObservedGeneration = widget.Metadata.Generation }, CancellationToken.None);
-        await FakeApiServer.WaitUntilAsync(() => server.Requests.Count == 1);
+        await FakeApiServer.WaitUntilAsync(() => time.Pauses == 1);
 
         time.Advance(TimeSpan.FromSeconds(1.1));
         await Task.Delay(50);
@@ -50,7 +50,7 @@ public sealed class ThrottledRetriesTests
         var secret = new V1Secret { Metadata = new V1ObjectMeta { Name = "db" }, StringData = new Dictionary<string, string> { ["user"] = "app" } };
 
         var create = client.CoreV1.CreateNamespacedSecretAsync(secret, "team-a");
-        await FakeApiServer.WaitUntilAsync(() => api.Requests.Count == 1);
+        await FakeApiServer.WaitUntilAsync(() => time.Pauses == 1);
         time.Advance(ThrottledRetries.DefaultPause);
 
         (await create.WaitAsync(TimeSpan.FromSeconds(5))).Metadata.ResourceVersion.Should().Be("7");
@@ -79,7 +79,7 @@ public sealed class ThrottledRetriesTests
         var read = client.CoreV1.ReadNamespacedSecretAsync("db", "team-a");
         for (var repeat = 1; repeat <= ThrottledRetries.MaxRetries; repeat++)
         {
-            await FakeApiServer.WaitUntilAsync(() => api.Requests.Count == repeat);
+            await FakeApiServer.WaitUntilAsync(() => api.Requests.Count == repeat && time.Pauses == repeat);
             time.Advance(TimeSpan.FromSeconds(1));
         }
 
@@ -113,5 +113,23 @@ public sealed class ThrottledRetriesTests
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// A fake clock that counts the pauses asked of it. Time is moved on only once the handler waits: a request the fake
+    /// server has recorded is not yet a pause started, and time moved in between would not count for it.
+    /// </summary>
+    private sealed class PauseRecordingClock() : FakeTimeProvider(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero))
+    {
+        private int pauses;
+
+        public int Pauses => Volatile.Read(ref pauses);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref pauses);
+            return timer;
+        }
     }
 }
