@@ -33,7 +33,11 @@ public static class RuntimeServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = configure?.Invoke(new RuntimeOptions()) ?? new RuntimeOptions();
+        var shutdown = options.Shutdown.Validated();
         services.AddSingleton(options);
+
+        // The host's default (30 s) was the pods' grace period: a stop that used it all was killed before it exited.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = shutdown.HostTimeout);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => BufferedResponses.Client(Kubeconfigs.ClientConfiguration()));
         services.TryAddSingleton<IKubernetes>(sp => sp.GetRequiredService<Kubernetes>());
@@ -47,7 +51,8 @@ public static class RuntimeServiceCollectionExtensions
             sp.GetRequiredService<KubernetesApiClient>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRecorder>>(), options.Events));
         services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<EventRecorder>());
         services.TryAddSingleton(sp => new LeaderElectionRunner(
-            sp.GetRequiredService<IKubernetes>(), options.LeaderElection, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaderElectionRunner>>()));
+            sp.GetRequiredService<IKubernetes>(), options.LeaderElection with { ReleaseTimeout = shutdown.LeaseRelease },
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaderElectionRunner>>()));
         // Registered before the controllers so that it stops after them and writes their last events.
         services.AddHostedService<EventFlushOnShutdown>();
         services.AddHostedService<ControllerManager>();
