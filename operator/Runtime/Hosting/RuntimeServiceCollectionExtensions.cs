@@ -9,6 +9,7 @@ using Passbox.Operator.Runtime.Finalizers;
 using Passbox.Operator.Runtime.Health;
 using Passbox.Operator.Runtime.LeaderElection;
 using Passbox.Operator.Runtime.Memory;
+using Passbox.Operator.Runtime.Metrics;
 using Passbox.Operator.Runtime.Status;
 using Passbox.Operator.Runtime.Watching;
 
@@ -38,6 +39,9 @@ public static class RuntimeServiceCollectionExtensions
 
         // The host's default (30 s) was the pods' grace period: a stop that used it all was killed before it exited.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = shutdown.HostTimeout);
+
+        // Before the first scrape, which starts prometheus-net's adapter of the process's .NET meters.
+        MeterExport.ApplyToDefaultRegistry();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => BufferedResponses.Client(Kubeconfigs.ClientConfiguration()));
         services.TryAddSingleton<IKubernetes>(sp => sp.GetRequiredService<Kubernetes>());
