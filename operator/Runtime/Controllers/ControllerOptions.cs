@@ -7,8 +7,11 @@ public sealed record ControllerOptions
     /// <summary>Reconciles running at once (different keys; one key never runs twice at once).</summary>
     public int Workers { get; init; } = 2;
 
-    /// <summary>On shutdown, how long in-flight reconciles may finish before they are cancelled.</summary>
-    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// On shutdown, how long in-flight reconciles may finish before they are cancelled. Run by the runtime's
+    /// <c>ControllerManager</c>, the controllers are also held to its <c>ShutdownBudget.Drain</c>, the same by default.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
     public WorkQueueOptions Queue { get; init; } = new();
 

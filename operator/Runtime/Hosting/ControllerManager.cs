@@ -9,24 +9,32 @@ namespace Passbox.Operator.Runtime.Hosting;
 /// ready to take over) and the controllers only while this process leads. Losing leadership stops
 /// the host with exit code 1 so the pod restarts as a clean candidate, as controller-runtime does; so
 /// does any other end of the controllers or of an informer that nobody asked for: a process that runs no
-/// controllers, or runs them on a cache that no longer changes, must not look alive.
+/// controllers, or runs them on a cache that no longer changes, must not look alive. A graceful stop holds the controllers
+/// to the <see cref="ShutdownBudget"/>, so the lease release and the Event flush after them keep their time.
 /// </summary>
 public sealed class ControllerManager : BackgroundService
 {
     private readonly IServiceProvider services;
     private readonly LeaderElectionRunner election;
     private readonly IHostApplicationLifetime lifetime;
+    private readonly ShutdownBudget budget;
+    private readonly TimeProvider time;
     private readonly ILogger<ControllerManager> logger;
 
-    public ControllerManager(IServiceProvider services, LeaderElectionRunner election, IHostApplicationLifetime lifetime, ILogger<ControllerManager> logger)
+    public ControllerManager(
+        IServiceProvider services, LeaderElectionRunner election, IHostApplicationLifetime lifetime, RuntimeOptions options, TimeProvider time, ILogger<ControllerManager> logger)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(election);
         ArgumentNullException.ThrowIfNull(lifetime);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         this.services = services;
         this.election = election;
         this.lifetime = lifetime;
+        budget = options.Shutdown;
+        this.time = time;
         this.logger = logger;
     }
 
@@ -46,9 +54,7 @@ public sealed class ControllerManager : BackgroundService
 
         try
         {
-            var outcome = await election.RunAsync(
-                (stopping, abort) => Task.WhenAll(controllers.Select(controller => controller.RunAsync(stopping, abort))),
-                stoppingToken).ConfigureAwait(false);
+            var outcome = await election.RunAsync((stopping, abort) => RunControllersAsync(controllers, stopping, abort), stoppingToken).ConfigureAwait(false);
 
             if (outcome == LeaderElectionOutcome.Lost)
             {
@@ -77,6 +83,44 @@ public sealed class ControllerManager : BackgroundService
                 logger.LogWarning(e, "An informer ended with an error during shutdown");
             }
         }
+    }
+
+    /// <summary>
+    /// Runs the controllers until <paramref name="stopping"/> fires, then gives their in-flight reconciles the budget's
+    /// drain, cancels what is still running (through the controllers' abort token, which cancels in-flight work at once)
+    /// and waits a moment more. A reconcile that ignores its cancellation kept the lease held and the Events unwritten
+    /// until the host's timeout; it is now left behind, to end with the process, which exits right after the flush.
+    /// </summary>
+    private async Task RunControllersAsync(IReadOnlyList<IController> controllers, CancellationToken stopping, CancellationToken abort)
+    {
+        using var cutShort = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        var run = Task.WhenAll(controllers.Select(controller => controller.RunAsync(stopping, cutShort.Token)));
+        await Task.WhenAny(run, Task.Delay(Timeout.InfiniteTimeSpan, stopping)).ConfigureAwait(false);
+        if (!run.IsCompleted && !abort.IsCancellationRequested)
+        {
+            if (!await EndsWithinAsync(run, budget.Drain).ConfigureAwait(false))
+            {
+                logger.LogWarning("In-flight reconciles did not finish within the shutdown drain ({Drain:0.#} s); cancelling them", budget.Drain.TotalSeconds);
+                await cutShort.CancelAsync().ConfigureAwait(false);
+                if (!await EndsWithinAsync(run, budget.CancelledWork).ConfigureAwait(false))
+                {
+                    logger.LogError(
+                        "In-flight reconciles ignored their cancellation for {Grace:0.#} s; stopping without them so that the lease is released and the events are written before the shutdown timeout",
+                        budget.CancelledWork.TotalSeconds);
+                    _ = run.ContinueWith(static ended => ended.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    return;
+                }
+            }
+        }
+
+        await run.ConfigureAwait(false);
+    }
+
+    /// <summary>Whether <paramref name="work"/> ends (in any way) within <paramref name="limit"/>.</summary>
+    private async Task<bool> EndsWithinAsync(Task work, TimeSpan limit)
+    {
+        await Task.WhenAny(work, Task.Delay(limit, time, CancellationToken.None)).ConfigureAwait(false);
+        return work.IsCompleted;
     }
 
     /// <summary>

@@ -14,4 +14,7 @@ public sealed record RuntimeOptions
     public StatusWriterOptions Status { get; init; } = new();
 
     public HeapTrimOptions HeapTrim { get; init; } = new();
+
+    /// <summary>How a graceful stop shares its time; the host's shutdown timeout is set from it.</summary>
+    public ShutdownBudget Shutdown { get; init; } = new();
 }

@@ -9,6 +9,7 @@ using Passbox.Operator.Runtime.Finalizers;
 using Passbox.Operator.Runtime.Health;
 using Passbox.Operator.Runtime.LeaderElection;
 using Passbox.Operator.Runtime.Memory;
+using Passbox.Operator.Runtime.Metrics;
 using Passbox.Operator.Runtime.Status;
 using Passbox.Operator.Runtime.Watching;
 
@@ -33,7 +34,14 @@ public static class RuntimeServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = configure?.Invoke(new RuntimeOptions()) ?? new RuntimeOptions();
+        var shutdown = options.Shutdown.Validated();
         services.AddSingleton(options);
+
+        // The host's default (30 s) was the pods' grace period: a stop that used it all was killed before it exited.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = shutdown.HostTimeout);
+
+        // Before the first scrape, which starts prometheus-net's adapter of the process's .NET meters.
+        MeterExport.ApplyToDefaultRegistry();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => BufferedResponses.Client(Kubeconfigs.ClientConfiguration()));
         services.TryAddSingleton<IKubernetes>(sp => sp.GetRequiredService<Kubernetes>());
@@ -47,7 +55,8 @@ public static class RuntimeServiceCollectionExtensions
             sp.GetRequiredService<KubernetesApiClient>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<EventRecorder>>(), options.Events));
         services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<EventRecorder>());
         services.TryAddSingleton(sp => new LeaderElectionRunner(
-            sp.GetRequiredService<IKubernetes>(), options.LeaderElection, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaderElectionRunner>>()));
+            sp.GetRequiredService<IKubernetes>(), options.LeaderElection with { ReleaseTimeout = shutdown.LeaseRelease },
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<LeaderElectionRunner>>()));
         // Registered before the controllers so that it stops after them and writes their last events.
         services.AddHostedService<EventFlushOnShutdown>();
         services.AddHostedService<ControllerManager>();

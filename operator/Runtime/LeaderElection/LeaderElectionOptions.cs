@@ -25,6 +25,12 @@ public sealed record LeaderElectionOptions
     /// <summary>Pause between acquire/renew attempts.</summary>
     public TimeSpan RetryPeriod { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long handing the lease back on a graceful stop may take (a read and a write); the runtime sets it from its
+    /// shutdown budget (<c>ShutdownBudget.LeaseRelease</c>), so the Events queued behind it still get their time.
+    /// </summary>
+    public TimeSpan ReleaseTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
     internal string ResolveNamespace() =>
         LeaseNamespace ?? NonEmpty(Environment.GetEnvironmentVariable("POD_NAMESPACE")) ?? "default";
 

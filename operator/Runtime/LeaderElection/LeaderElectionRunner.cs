@@ -249,7 +249,7 @@ public sealed class LeaderElectionRunner
     /// <summary>Hands the lease back so the next candidate need not wait for it to expire.</summary>
     private async Task ReleaseAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+        using var timeout = new CancellationTokenSource(options.ReleaseTimeout, time);
         try
         {
             var lease = await client.CoordinationV1.ReadNamespacedLeaseAsync(options.LeaseName, LeaseNamespace, cancellationToken: timeout.Token).ConfigureAwait(false);

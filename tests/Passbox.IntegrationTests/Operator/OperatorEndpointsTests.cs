@@ -33,6 +33,9 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
             (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
+        // As System.Net.Quic's "Private.InternalDiagnostics.System.Net.Quic", whose MsQuic counters filled /metrics.
+        using var privateDiagnostics = new System.Diagnostics.Metrics.Meter("Private.InternalDiagnostics.Passbox.IntegrationTests");
+        privateDiagnostics.CreateObservableGauge("connections.created", () => 7L);
         using var scrape = await http.GetAsync(new Uri("/metrics", UriKind.Relative));
         scrape.Content.Headers.ContentType!.MediaType.Should().Be("text/plain", "Prometheus's text format");
         var metrics = await scrape.Content.ReadAsStringAsync();
@@ -40,6 +43,8 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
             "the credential informer's lists are counted");
         metrics.Should().MatchRegex(new Regex(@"(?m)^passbox_informer_cached_objects\{"), "cache sizes are served");
         metrics.Should().Contain("dotnet_total_memory_bytes", "the runtime's own gauges are served beside Passbox's");
+        metrics.Should().MatchRegex(new Regex("(?m)^system_runtime_dotnet_gc_collections"), "the .NET runtime's meter is served");
+        metrics.Should().NotContain("private_internaldiagnostics", ".NET's private diagnostics meters are not served");
 
         host.LogLines.Should().Contain(line => line.Contains("Controller clustercredential started", StringComparison.Ordinal),
             "the operator's own Information lines are kept");

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,8 +11,6 @@ namespace Passbox.Operator.Tests.Runtime;
 /// </summary>
 public sealed class LeaderElectionRunnerTests
 {
-    private const string LeasePath = "/apis/coordination.k8s.io/v1/namespaces/ns/leases/passbox-test";
-
     private static readonly LeaderElectionOptions Options = new()
     {
         LeaseNamespace = "ns",
@@ -192,122 +188,5 @@ public sealed class LeaderElectionRunnerTests
         var errors = logs.Messages.Where(line => line.Contains("Leader election error", StringComparison.Ordinal)).ToList();
         errors.Should().NotBeEmpty().And.OnlyContain(line => line.Contains("Connection refused", StringComparison.Ordinal), "no server answered 503");
         runner.IsHealthy.Should().BeFalse();
-    }
-
-    /// <summary>One Lease on a FakeApiServer: read, created and replaced as the API server does (without conflicts).</summary>
-    private sealed class FakeLease
-    {
-        private readonly Lock gate = new();
-        private JsonObject? stored;
-        private int writes;
-        private int releases;
-        private int inFlight;
-        private int mostInFlight;
-
-        public FakeLease()
-        {
-            Server = new FakeApiServer(AnswerAsync);
-            Client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, Server);
-        }
-
-        public FakeApiServer Server { get; }
-
-        public IKubernetes Client { get; }
-
-        /// <summary>While set, every request is answered 503, as by an API server that cannot reach etcd.</summary>
-        public volatile bool Failing;
-
-        /// <summary>While set, no request is answered: each waits until its client gives up.</summary>
-        public volatile bool Hanging;
-
-        /// <summary>The most requests that waited for an answer at once.</summary>
-        public int MostInFlight => Volatile.Read(ref mostInFlight);
-
-        /// <summary>Creations and replacements that went through.</summary>
-        public int Writes => Volatile.Read(ref writes);
-
-        /// <summary>Replacements that cleared the holder (the runner's release).</summary>
-        public int Releases => Volatile.Read(ref releases);
-
-        public string? Holder
-        {
-            get
-            {
-                lock (gate)
-                {
-                    return stored?["spec"]?["holderIdentity"]?.GetValue<string>();
-                }
-            }
-        }
-
-        /// <summary>Stores a lease that <paramref name="holder"/> holds and keeps renewing (it never expires here).</summary>
-        public void HeldBy(string holder)
-        {
-            var now = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture);
-            lock (gate)
-            {
-                stored = JsonNode.Parse($$$"""
-                    {"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"passbox-test","namespace":"ns","resourceVersion":"1"},
-                     "spec":{"holderIdentity":"{{{holder}}}","leaseDurationSeconds":3600,"acquireTime":"{{{now}}}","renewTime":"{{{now}}}","leaseTransitions":0}}
-                    """)!.AsObject();
-            }
-        }
-
-        private async Task<HttpResponseMessage> AnswerAsync(RecordedRequest request, CancellationToken cancellationToken)
-        {
-            if (!Hanging)
-            {
-                return Answer(request);
-            }
-
-            var now = Interlocked.Increment(ref inFlight);
-            for (var most = Volatile.Read(ref mostInFlight); now > most; most = Volatile.Read(ref mostInFlight))
-            {
-                Interlocked.CompareExchange(ref mostInFlight, now, most);
-            }
-
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-                throw new InvalidOperationException("unreachable");
-            }
-            finally
-            {
-                Interlocked.Decrement(ref inFlight);
-            }
-        }
-
-        private HttpResponseMessage Answer(RecordedRequest request)
-        {
-            if (Failing)
-            {
-                return FakeApiServer.Status(HttpStatusCode.ServiceUnavailable, "ServiceUnavailable");
-            }
-
-            lock (gate)
-            {
-                if (request.Method == HttpMethod.Get && request.Path == LeasePath)
-                {
-                    return stored is null
-                        ? FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound")
-                        : FakeApiServer.Json(HttpStatusCode.OK, stored.ToJsonString());
-                }
-
-                if ((request.Method == HttpMethod.Post && request.Path == LeasePath[..LeasePath.LastIndexOf('/')]) ||
-                    (request.Method == HttpMethod.Put && request.Path == LeasePath))
-                {
-                    stored = JsonNode.Parse(request.Body!)!.AsObject();
-                    Interlocked.Increment(ref writes);
-                    if (stored["spec"]?["holderIdentity"]?.GetValue<string>() == "")
-                    {
-                        Interlocked.Increment(ref releases);
-                    }
-
-                    return FakeApiServer.Json(request.Method == HttpMethod.Post ? HttpStatusCode.Created : HttpStatusCode.OK, stored.ToJsonString());
-                }
-
-                return FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound");
-            }
-        }
     }
 }

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using k8s;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Passbox.Operator.Runtime.Controllers;
+using Passbox.Operator.Runtime.Events;
+using Passbox.Operator.Runtime.Hosting;
+using Passbox.Operator.Runtime.LeaderElection;
+using Passbox.Operator.Runtime.Watching;
+
+namespace Passbox.Operator.Tests.Runtime;
+
+/// <summary>
+/// A graceful stop (SIGTERM) fits in the pod's grace period, and a reconcile stuck in a call that honours no token uses
+/// only its share: the lease is still handed back and the last Events written before the host's shutdown timeout.
+/// </summary>
+public sealed partial class ShutdownBudgetTests
+{
+    [Theory]
+    [InlineData("charts/passbox/templates/deployment.yaml")]
+    [InlineData("config/manager/manager.yaml")]
+    public void The_pods_grace_period_leaves_the_process_time_to_exit_after_the_hosts_shutdown_timeout(string deployment)
+    {
+        var yaml = File.ReadAllText(Path.Combine(RepositoryRoot(), deployment));
+
+        var grace = GracePeriod().Matches(yaml).Should().ContainSingle().Subject;
+        TimeSpan.FromSeconds(int.Parse(grace.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            .Should().Be(ShutdownBudget.PodGracePeriod, "the budget is measured against the grace period the pods get");
+
+        // Equal, the host gave up on its services at the moment the kubelet sent SIGKILL.
+        var budget = new ShutdownBudget();
+        budget.HostTimeout.Should().BeLessThanOrEqualTo(ShutdownBudget.PodGracePeriod - ShutdownBudget.ExitMargin);
+        budget.Invoking(b => b.Validated()).Should().NotThrow();
+    }
+
+    [Fact]
+    public void A_budget_that_leaves_no_time_to_exit_before_SIGKILL_is_refused()
+    {
+        var tooLong = new ShutdownBudget { Drain = TimeSpan.FromSeconds(25) };
+
+        tooLong.Invoking(b => b.Validated()).Should().Throw<ArgumentException>().WithMessage("*grace period (30 s)*");
+    }
+
+    [Fact]
+    public async Task A_reconcile_that_ignores_cancellation_still_lets_the_lease_be_released_and_the_events_written_before_the_hosts_timeout()
+    {
+        // The default budget's steps, scaled down so that the test takes seconds; the lease's periods are as short as in
+        // the runner's tests, since the library's elector waits on the real clock.
+        var budget = new ShutdownBudget
+        {
+            Drain = TimeSpan.FromSeconds(1),
+            CancelledWork = TimeSpan.FromMilliseconds(500),
+            LeaseRelease = TimeSpan.FromSeconds(2),
+            EventFlush = TimeSpan.FromSeconds(3),
+        };
+        var eventsWritten = 0;
+
+        // An API server slow to take Events: the last ones are still queued when the controllers stop, and are written
+        // only once the lease is back (the flush's turn).
+        FakeLease? lease = null;
+        lease = new FakeLease(async (request, cancellationToken) =>
+        {
+            if (request.Method != HttpMethod.Post || !request.Path.EndsWith("/events", StringComparison.Ordinal))
+            {
+                return FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound");
+            }
+
+            await lease!.Released.WaitAsync(cancellationToken);
+            Interlocked.Increment(ref eventsWritten);
+            return FakeApiServer.Json(HttpStatusCode.Created, request.Body!);
+        });
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, lease.Server));
+        builder.Services.AddPassboxRuntime(options => options with
+        {
+            LeaderElection = new LeaderElectionOptions
+            {
+                LeaseNamespace = "ns",
+                LeaseName = "passbox-test",
+                Identity = "leader",
+                LeaseDuration = TimeSpan.FromSeconds(3),
+                RenewDeadline = TimeSpan.FromSeconds(1),
+                RetryPeriod = TimeSpan.FromMilliseconds(100),
+            },
+            Shutdown = budget,
+        });
+        using var endOfTest = new CancellationTokenSource();
+        var controller = new StuckController(endOfTest.Token);
+        builder.Services.AddSingleton<IController>(sp => controller.RecordingWith(sp.GetRequiredService<IEventRecorder>()));
+        using var host = builder.Build();
+        try
+        {
+            host.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout.Should().Be(budget.HostTimeout);
+            await host.StartAsync();
+            await controller.Started.WaitAsync(TimeSpan.FromSeconds(10));
+
+            // SIGTERM, with the host's own shutdown timeout.
+            var stopwatch = Stopwatch.StartNew();
+            await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            stopwatch.Stop();
+
+            lease.Releases.Should().Be(1, "the standby takes the lease at once instead of waiting for it to expire");
+            Volatile.Read(ref eventsWritten).Should().Be(1, "the reconcile's last Event is written in the flush");
+            stopwatch.Elapsed.Should().BeLessThan(budget.HostTimeout, "the host did not have to give up on the lease release or the flush");
+            controller.CutShort.Should().BeTrue("the reconcile still running at the end of the drain was cancelled before it was left behind");
+        }
+        finally
+        {
+            await endOfTest.CancelAsync();
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Passbox.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("repository root (Passbox.slnx) not found");
+    }
+
+    [GeneratedRegex(@"(?m)^\s*terminationGracePeriodSeconds:\s*(\d+)\s*$")]
+    private static partial Regex GracePeriod();
+
+    /// <summary>
+    /// A controller whose last reconcile, once the stop is asked for, records an Event and then waits in a call that
+    /// honours neither the stop nor its cancellation: only the end of the test (of the process) ends it.
+    /// </summary>
+    private sealed class StuckController(CancellationToken endOfTest) : IController
+    {
+        private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private IEventRecorder? recorder;
+        private volatile bool cutShort;
+
+        public string Name => "stuck";
+
+        public IReadOnlyList<IInformer> Informers { get; } = [];
+
+        public Task Started => started.Task;
+
+        /// <summary>Whether its abort token fired while it was stuck.</summary>
+        public bool CutShort => cutShort;
+
+        public StuckController RecordingWith(IEventRecorder eventRecorder)
+        {
+            recorder = eventRecorder;
+            return this;
+        }
+
+        public async Task RunAsync(CancellationToken cancellationToken, CancellationToken abortToken = default)
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            using var aborted = abortToken.Register(() => cutShort = true);
+            await recorder!.RecordAsync(Widget.Create("w1", "1"), EventType.Warning, "CheckFailed", "the database did not answer");
+            await Task.Delay(Timeout.Infinite, endOfTest).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+}
