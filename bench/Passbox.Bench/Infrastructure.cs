@@ -355,6 +355,13 @@ public sealed class OperatorProcess : IDisposable
         return 0;
     }
 
+    /// <summary>
+    /// Voluntary and involuntary context switches of the process's threads so far (/proc/PID/task/*/status), by thread
+    /// name (threads of one name summed; "(ended)" not included): a thread woken to do a little work and park again costs
+    /// a switch each time, whatever the machine's load.
+    /// </summary>
+    public Dictionary<string, (long Voluntary, long Involuntary)> ContextSwitches() => Threads.ContextSwitches(process.Id);
+
     /// <summary>SIGTERM, then wait for a clean exit (the operator drains its workers).</summary>
     public async Task StopAsync()
     {
@@ -385,9 +392,71 @@ public sealed class OperatorProcess : IDisposable
     }
 }
 
+/// <summary>Context switches of a process's live threads, by thread name, from /proc.</summary>
+public static class Threads
+{
+    public static Dictionary<string, (long Voluntary, long Involuntary)> ContextSwitches(int pid)
+    {
+        var byName = new Dictionary<string, (long Voluntary, long Involuntary)>();
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                string name = "?";
+                long voluntary = 0, involuntary = 0;
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("Name:", StringComparison.Ordinal))
+                    {
+                        name = line[5..].Trim();
+                    }
+                    else if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        voluntary = long.Parse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+                    }
+                    else if (line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        involuntary = long.Parse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+
+                var sum = byName.GetValueOrDefault(name);
+                byName[name] = (sum.Voluntary + voluntary, sum.Involuntary + involuntary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+
+        return byName;
+    }
+}
+
 /// <summary>A Prometheus text exposition.</summary>
 public sealed class Metrics(string text)
 {
+    /// <summary>Every sample of the counters whose names start with <paramref name="prefix"/>, by name and labels.</summary>
+    public Dictionary<string, double> Samples(string prefix)
+    {
+        var samples = new Dictionary<string, double>();
+        foreach (var line in text.Split('\n'))
+        {
+            var space = line.LastIndexOf(' ');
+            if (line.StartsWith('#') || !line.StartsWith(prefix, StringComparison.Ordinal) || space <= 0)
+            {
+                continue;
+            }
+
+            if (double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                samples[line[..space]] = value;
+            }
+        }
+
+        return samples;
+    }
+
     /// <summary>Sum of every sample of <paramref name="name"/> whose labels contain <paramref name="labelFilter"/>.</summary>
     public double Sum(string name, string labelFilter = "")
     {

@@ -51,9 +51,10 @@ await using (var db = await MariaDb.StartAsync(Path.Combine(state, "mariadb")))
 }
 
 results.Write(outDir, markdown, options);
-foreach (var profile in Directory.GetFiles(state, "apiserver-*.txt"))
+foreach (var profile in Directory.GetFiles(state, "apiserver-*.txt").Concat(Directory.GetFiles(state, "allocations-*.txt")))
 {
-    // The API server's CPU profiles of this run (--apiserver-profile), as top-function lists beside the tables.
+    // The API server's CPU profiles of this run (--apiserver-profile) as top-function lists, and the operator's
+    // allocations (--alloc-trace), beside the tables.
     File.Copy(profile, Path.Combine(outDir, Path.GetFileName(profile)), overwrite: true);
     File.Delete(profile);
 }
@@ -62,7 +63,7 @@ Console.WriteLine($"bench: wrote {outDir} and {markdown}");
 
 namespace Passbox.Bench
 {
-    public sealed record BenchOptions(int[] Sizes, int Repeats, int LargeRepeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label, int ApiServerProfileSeconds, bool FinalizerPolicy, bool FloorWritesOperatorStatus)
+    public sealed record BenchOptions(int[] Sizes, int Repeats, int LargeRepeats, int Workers, double IdleMinutes, int NoiseSecrets, int NoisePods, int Deletions, int ExtrasAt, string Interval, string Repo, bool Trace, string? Label, int ApiServerProfileSeconds, bool FinalizerPolicy, bool FloorWritesOperatorStatus, bool AllocTrace)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -90,7 +91,8 @@ namespace Passbox.Bench
                     "minimal" => false,
                     "operator" => true,
                     var other => throw new ArgumentException($"--floor-status={other}: give minimal (the default) or operator"),
-                });
+                },
+                Get("alloc-trace", "false") == "true");
         }
     }
 }

@@ -93,6 +93,9 @@ public sealed class Results
 
     public Table Reconciles { get; } = new("convergence-reconciles", "n", "run", "reconciles", "per_credential", "mean_reconcile_ms", "logins", "logins_per_credential");
 
+    /// <summary>Counts that do not depend on the machine's load: the operator's counters and its threads' context switches, per credential.</summary>
+    public Table Counts { get; } = new("convergence-counts", "n", "run", "counter", "count", "per_credential");
+
     public Table IdleRequests { get; } = new("idle-requests", "credentials", "minutes", "verb", "resource", "count", "per_minute");
 
     public Table IdleLogins { get; } = new("idle-logins", "credentials", "interval", "minute", "logins_per_minute", "expected_per_minute");
@@ -111,7 +114,7 @@ public sealed class Results
 
     public Table TraceInclusive { get; } = new("trace-inclusive", "n", "method", "samples", "share");
 
-    private IEnumerable<Table> All => [Verdict, Convergence, Cpu, Reconciles, Requests, IdleRequests, IdleLogins, Memory, Unblock, Startup, Noise, TraceAreas, TraceExclusive, TraceInclusive];
+    private IEnumerable<Table> All => [Verdict, Convergence, Cpu, Reconciles, Requests, Counts, IdleRequests, IdleLogins, Memory, Unblock, Startup, Noise, TraceAreas, TraceExclusive, TraceInclusive];
 
     public void Write(string csvDir, string markdown, BenchOptions options)
     {

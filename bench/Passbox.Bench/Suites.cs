@@ -45,8 +45,10 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
                 }
 
                 var before = await op.ScrapeAsync();
+                var switchesBefore = op.ContextSwitches();
                 var logins = await db.ConnectionsAsync();
                 var ns = $"bench-{n}";
+                var alloc = options.AllocTrace && run == 1 ? AllocTrace.Start(op.Pid, Path.Combine(state, $"alloc-{n}.nettrace")) : null;
                 var trace = options.Trace && n == options.Sizes.Max() ? CpuTrace.Start(op.Pid, Path.Combine(state, $"operator-{n}.nettrace")) : null;
 
                 // One minute of samples is plenty and keeps the trace small enough to analyse in the harness.
@@ -66,7 +68,16 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
                     }
                 }
 
+                if (alloc is not null)
+                {
+                    await alloc.StopAsync();
+                    alloc.Analyse(n, Path.Combine(state, $"allocations-{n}.txt"));
+                    Log($"operator n={n}: allocations by type and method in {Path.Combine(state, $"allocations-{n}.txt")}");
+                }
+
                 var after = await op.ScrapeAsync();
+                var switchesAfter = op.ContextSwitches();
+                AddCounts(n, run, before, after, switchesBefore, switchesAfter);
                 var loginCount = await db.ConnectionsAsync() - logins;
                 var reconciles = after.Sum("passbox_reconcile_total", "ClusterCredential") - before.Sum("passbox_reconcile_total", "ClusterCredential");
                 var seconds = after.Sum("passbox_reconcile_duration_seconds_sum", "ClusterCredential") - before.Sum("passbox_reconcile_duration_seconds_sum", "ClusterCredential");
@@ -102,6 +113,41 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
         finally
         {
             await cp.StopAsync();
+        }
+    }
+
+    /// <summary>
+    /// What the operator did per credential while it converged, as counts: its counters (reconciles, watch events, status
+    /// writes, checks), the runtime's (allocated bytes, collections, thread-pool work items, lock contention) and its
+    /// threads' context switches by thread name. Unlike the seconds, most of these do not move with the machine's load;
+    /// the voluntary switches do a little (a busy pool parks its workers less often).
+    /// </summary>
+    private void AddCounts(int n, int run, Metrics before, Metrics after,
+        Dictionary<string, (long Voluntary, long Involuntary)> switchesBefore, Dictionary<string, (long Voluntary, long Involuntary)> switchesAfter)
+    {
+        foreach (var (thread, now) in switchesAfter.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            // Threads that started during the run count from zero; those that ended are lost (a pool worker retired).
+            var was = switchesBefore.GetValueOrDefault(thread);
+            results.Counts.Add(n, run, Quote($"voluntary_ctxt_switches{{thread='{thread}'}}"), now.Voluntary - was.Voluntary, (double)(now.Voluntary - was.Voluntary) / n);
+            results.Counts.Add(n, run, Quote($"nonvoluntary_ctxt_switches{{thread='{thread}'}}"), now.Involuntary - was.Involuntary, (double)(now.Involuntary - was.Involuntary) / n);
+        }
+
+        string[] prefixes = ["passbox_", "dotnet_", "process_", "system_runtime_"];
+        var previous = prefixes.SelectMany(before.Samples).ToDictionary();
+        foreach (var (series, value) in prefixes.SelectMany(after.Samples).OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            // Gauges too (the heap's size): their change says something, if not per credential.
+            if (series.StartsWith("passbox_credential_ready", StringComparison.Ordinal) || series.Contains("_bucket", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var delta = value - previous.GetValueOrDefault(series);
+            if (delta != 0)
+            {
+                results.Counts.Add(n, run, Quote(series), delta, delta / n);
+            }
         }
     }
 
@@ -217,6 +263,8 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
         var auditFrom = Audit.Offset(cp.AuditLog);
         int[] pids = [op?.Pid ?? 0, cp.ApiServerPid, cp.EtcdPid, db.Pid];
         var cpuBefore = pids.Select(p => p == 0 ? 0 : Cpu.Seconds(p)).Append(Cpu.Self()).ToArray();
+        var harnessSwitches = Threads.ContextSwitches(Environment.ProcessId);
+        var harnessAllocated = GC.GetTotalAllocatedBytes();
         var started = Clock.Now;
         var profile = StartApiServerProfile(cp, n, run, client);
         var items = Enumerable.Range(0, n).Select(i => Objects.Credential(Name(i), UserFor(i), db, interval));
@@ -227,6 +275,14 @@ public sealed class Suites(BenchOptions options, MariaDb db, IReadOnlyList<DbUse
         var total = tracker.Ready.Values.Max() - started;
         var cpu = pids.Select(p => p == 0 ? 0 : Cpu.Seconds(p)).Append(Cpu.Self()).Zip(cpuBefore, (a, b) => a - b).ToArray();
         var wall = Clock.Now - started;
+
+        // The floor's client lives in the harness: the harness's own wake-ups in the floor's run, less those in the
+        // operator's (the tracker's watch and the creates are in both), are the floor client's.
+        var harnessNow = Threads.ContextSwitches(Environment.ProcessId);
+        var harnessVoluntary = harnessNow.Sum(p => p.Value.Voluntary) - harnessSwitches.Sum(p => p.Value.Voluntary);
+        results.Counts.Add(n, run, Quote($"harness_voluntary_ctxt_switches{{client='{client}'}}"), harnessVoluntary, (double)harnessVoluntary / n);
+        var allocated = GC.GetTotalAllocatedBytes() - harnessAllocated;
+        results.Counts.Add(n, run, Quote($"harness_allocated_bytes{{client='{client}'}}"), allocated, (double)allocated / n);
 
         // The floor runs inside the harness, so its CPU is in the harness column.
         results.Cpu.Add(n, run, client, wall, op is null ? double.NaN : cpu[0], cpu[1], cpu[2], cpu[3], cpu[4], cpu.Sum() / wall);
