@@ -1,10 +1,9 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 
 namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>Parses the Go-style durations the CRDs accept (<c>90s</c>, <c>10m</c>, <c>1h30m</c>, <c>0</c>).</summary>
-public static partial class GoDuration
+public static class GoDuration
 {
     /// <summary>
     /// Ten years: longer durations are read as this. The schema caps intervals and rotation periods below it; an object
@@ -24,24 +23,20 @@ public static partial class GoDuration
             return TimeSpan.Zero;
         }
 
-        var matches = Part().Matches(text);
-        if (matches.Count == 0 || matches.Sum(m => m.Length) != text.Length)
-        {
-            // The schema's pattern rejects these; an old object stored before a schema change falls back safely.
-            return fallback;
-        }
-
+        // Read by hand, without a regular expression: every reconcile reads a credential's interval and timeout about
+        // ten times (the effective spec is built for each question asked of it), and each Regex.Matches cost half a
+        // kilobyte of match objects, some 10 KB per credential while thousands converge.
         var seconds = 0.0;
-        foreach (Match match in matches)
+        var rest = text.AsSpan();
+        while (!rest.IsEmpty)
         {
-            var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-            seconds += value * match.Groups[2].Value switch
+            if (!TryReadPart(ref rest, out var part))
             {
-                "ms" => 0.001,
-                "s" => 1,
-                "m" => 60,
-                _ => 3600,
-            };
+                // The schema's pattern rejects these; an old object stored before a schema change falls back safely.
+                return fallback;
+            }
+
+            seconds += part;
         }
 
         return seconds >= Longest.TotalSeconds ? Longest : TimeSpan.FromMilliseconds(Math.Round(seconds * 1000));
@@ -69,6 +64,58 @@ public static partial class GoDuration
         return text.ToString();
     }
 
-    [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", RegexOptions.CultureInvariant)]
-    private static partial Regex Part();
+    /// <summary>
+    /// One part, <c>[0-9]+(\.[0-9]+)?(ms|s|m|h)</c>, from the start of <paramref name="rest"/>, in seconds; the rest is
+    /// what follows it. False when the text does not start with a whole part.
+    /// </summary>
+    private static bool TryReadPart(ref ReadOnlySpan<char> rest, out double seconds)
+    {
+        seconds = 0;
+        var length = CountDigits(rest);
+        if (length == 0)
+        {
+            return false;
+        }
+
+        if (length < rest.Length && rest[length] == '.')
+        {
+            var fraction = CountDigits(rest[(length + 1)..]);
+            if (fraction == 0)
+            {
+                return false;
+            }
+
+            length += 1 + fraction;
+        }
+
+        var number = rest[..length];
+        var unit = rest[length..];
+        var (unitLength, size) = unit switch
+        {
+            ['m', 's', ..] => (2, 0.001),
+            ['s', ..] => (1, 1.0),
+            ['m', ..] => (1, 60.0),
+            ['h', ..] => (1, 3600.0),
+            _ => (0, 0.0),
+        };
+        if (unitLength == 0)
+        {
+            return false;
+        }
+
+        seconds = double.Parse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture) * size;
+        rest = unit[unitLength..];
+        return true;
+    }
+
+    private static int CountDigits(ReadOnlySpan<char> text)
+    {
+        var count = 0;
+        while (count < text.Length && char.IsAsciiDigit(text[count]))
+        {
+            count++;
+        }
+
+        return count;
+    }
 }

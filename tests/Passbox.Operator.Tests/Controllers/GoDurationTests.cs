@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Passbox.Operator.Controllers.Shared;
 
 namespace Passbox.Operator.Tests.Controllers;
@@ -45,5 +47,59 @@ public sealed class GoDurationTests
     {
         GoDuration.Format(TimeSpan.FromSeconds(seconds)).Should().Be(text);
         GoDuration.Parse(text, TimeSpan.FromDays(1)).TotalSeconds.Should().Be(seconds);
+    }
+
+    [Theory]
+    [InlineData("1ms")]
+    [InlineData("1m1s")]
+    [InlineData("1m1ms")]
+    [InlineData("2h45m10s250ms")]
+    [InlineData("0.5s")]
+    [InlineData("007m")]
+    [InlineData("1.5.5s")]
+    [InlineData("1.s")]
+    [InlineData(".5s")]
+    [InlineData("5mss")]
+    [InlineData("5")]
+    [InlineData(" 5s")]
+    [InlineData("5s ")]
+    [InlineData("5S")]
+    [InlineData("5d")]
+    [InlineData("-5s")]
+    [InlineData("+5s")]
+    [InlineData("٥s")]
+    [InlineData("1h0")]
+    [InlineData("0s")]
+    [InlineData("00")]
+    public void Reads_every_text_as_the_schema_pattern_does(string text)
+    {
+        // The pattern, part by part and covering the whole text, as the schema and earlier versions read it.
+        var matches = Regex.Matches(text, @"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)", RegexOptions.CultureInvariant);
+        var fallback = TimeSpan.FromMinutes(7);
+        var expected = fallback;
+        if (matches.Count > 0 && matches.Sum(m => m.Length) == text.Length)
+        {
+            var seconds = matches.Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
+                * m.Groups[2].Value switch { "ms" => 0.001, "s" => 1, "m" => 60, _ => 3600 });
+            expected = TimeSpan.FromMilliseconds(Math.Round(seconds * 1000));
+        }
+
+        GoDuration.Parse(text, fallback).Should().Be(expected);
+    }
+
+    [Fact]
+    public void Reading_a_duration_allocates_nothing()
+    {
+        // Read some ten times per reconcile of every credential (the interval and timeout of each effective spec): with
+        // a regular expression each read cost about half a kilobyte of match objects.
+        GoDuration.Parse("1h30m10s", TimeSpan.Zero);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            GoDuration.Parse("1h30m10s", TimeSpan.Zero);
+            GoDuration.Parse("500ms", TimeSpan.Zero);
+        }
+
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
     }
 }
