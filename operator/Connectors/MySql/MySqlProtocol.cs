@@ -100,8 +100,8 @@ internal static class MySqlProtocol
             return failed(ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {login.Endpoint}: {caError}."));
         }
 
-        var timeouts = EndpointTimeouts.Shared;
-        if (timeouts.HoldBack(login.Endpoint, login.Timeout) is { } heldBack)
+        var turn = EndpointTimeouts.Shared.Enter(login.Endpoint, login.Timeout);
+        if (turn.HeldBack is { } heldBack)
         {
             return failed(ValidationOutcome.Failure(ValidationReasons.Timeout, $"{heldBack}."));
         }
@@ -115,7 +115,7 @@ internal static class MySqlProtocol
         }
         finally
         {
-            timeouts.Ended(login.Endpoint, timedOut, given);
+            turn.Ended(timedOut, given);
         }
     }
 
