@@ -130,6 +130,40 @@ public sealed class MySqlUserAdminTests(MariaDbFixture db) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_administrator_statement_that_waits_past_the_timeout_is_named_and_does_not_hold_back_the_server()
+    {
+        // A global read lock (a backup running FLUSH TABLES WITH READ LOCK) makes CREATE USER wait: the login went through,
+        // and the outcome read "did not complete the login within 2s; check the host, port and firewall".
+        var user = NewUser();
+        await using var backup = Connection(db.RootUser, db.RootPassword);
+        await backup.OpenAsync();
+        await using (var command = backup.CreateCommand())
+        {
+            command.CommandText = "FLUSH TABLES WITH READ LOCK";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        UserAdminOutcome waited;
+        try
+        {
+            waited = await _admin.EnsureUserAsync(Root with { Timeout = TimeSpan.FromSeconds(2) }, User(user, MariaDbFixture.NewPassword()), CancellationToken.None);
+        }
+        finally
+        {
+            await using var command = backup.CreateCommand();
+            command.CommandText = "UNLOCK TABLES";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        waited.Succeeded.Should().BeFalse();
+        waited.Reason.Should().Be(ValidationReasons.Timeout, waited.Message);
+        waited.Message.Should().Contain($"did not finish the statement CREATE USER '{user}'@'%' within 2s")
+            .And.NotContain("did not complete the login").And.NotContain("@password");
+        var next = await _admin.EnsureUserAsync(Root with { Timeout = TimeSpan.FromSeconds(2) }, User(user, MariaDbFixture.NewPassword(), mayAdopt: true), CancellationToken.None);
+        next.Succeeded.Should().BeTrue("a statement that ran out of time is no login left unanswered: " + next.Message);
+    }
+
+    [Fact]
     public async Task A_wildcard_grant_an_older_Passbox_made_is_replaced_by_the_exact_one()
     {
         var user = NewUser();
