@@ -4,6 +4,7 @@ using MySqlConnector;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.MySql;
+using Passbox.Operator.Provisioning;
 
 namespace Passbox.IntegrationTests.Connectors;
 
@@ -161,6 +162,39 @@ public sealed class MySqlUserAdminTests(MariaDbFixture db) : IAsyncLifetime
             .And.NotContain("did not complete the login").And.NotContain("@password");
         var next = await _admin.EnsureUserAsync(Root with { Timeout = TimeSpan.FromSeconds(2) }, User(user, MariaDbFixture.NewPassword(), mayAdopt: true), CancellationToken.None);
         next.Succeeded.Should().BeTrue("a statement that ran out of time is no login left unanswered: " + next.Message);
+    }
+
+    [Fact]
+    public async Task A_password_the_servers_policy_refuses_is_InvalidSpec_naming_the_policy_and_the_spec_field_to_change()
+    {
+        // MariaDB's simple_password_check (MySQL's validate_password answers with the same error 1819). Its defaults (8
+        // characters, a digit, both cases, a symbol) take every generated password of the default policy; a stricter
+        // length refuses any password of that length, however often one is generated, until the spec's length is raised.
+        await db.ExecuteAsync("INSTALL SONAME 'simple_password_check'");
+        try
+        {
+            var user = NewUser();
+            (await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate(symbols: false)), CancellationToken.None)).Reason
+                .Should().Be(ValidationReasons.InvalidSpec, "the default policy wants a symbol");
+            var taken = await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate()), CancellationToken.None);
+            taken.Succeeded.Should().BeTrue(taken.Message);
+            await db.ExecuteAsync($"DROP USER '{user}'@'%'");
+
+            await db.ExecuteAsync("SET GLOBAL simple_password_check_minimal_length = 32");
+            var refused = await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate()), CancellationToken.None);
+
+            refused.Succeeded.Should().BeFalse();
+            refused.Reason.Should().Be(ValidationReasons.InvalidSpec, refused.Message);
+            refused.Message.Should().Contain("error 1819").And.Contain("simple_password_check").And.Contain("password policy").And.Contain("provisioning.passwordPolicy.length");
+            refused.Created.Should().BeFalse("CREATE USER was refused: there is no user to drop");
+            (await db.ScalarAsync($"SELECT COUNT(*) FROM mysql.user WHERE User = '{user}'")).Should().Be(0L);
+            (await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate(32)), CancellationToken.None)).Succeeded
+                .Should().BeTrue("a generated password of the length the policy asks for is taken");
+        }
+        finally
+        {
+            await db.ExecuteAsync("UNINSTALL SONAME 'simple_password_check'");
+        }
     }
 
     [Fact]
