@@ -4,7 +4,7 @@ namespace Passbox.Operator.Connectors;
 
 /// <summary>
 /// Bounds how many sessions this process has open at once to one database endpoint (<c>host:port</c>), checks and
-/// administrator sessions together, so that many credentials on one server cannot take a large share of its
+/// administrator sessions together (MySQL, MariaDB and OceanBase sessions, and Milvus clients, each one HTTP/2 connection), so that many credentials on one server cannot take a large share of its
 /// connections (MySQL's and MariaDB's <c>max_connections</c> is 151 by default) away from its applications.
 /// A session holds its slot until its connection is closed, not until its caller stops waiting: a check cut short for
 /// newer inputs is left to end by the driver's own timeout (MySqlConnector does not stop reading a handshake that never
@@ -85,6 +85,23 @@ public sealed class EndpointSessionLimit
         }
 
         return new Slot(this, endpoint, entry);
+    }
+
+    /// <summary>
+    /// As <see cref="EnterAsync"/>, waiting no longer than the session's own time (<paramref name="session"/>, which ends
+    /// when its timeout does or <paramref name="ct"/> is cancelled): null when no slot came free within it, for the caller
+    /// to report <see cref="Busy"/>. Cancellation of <paramref name="ct"/> is passed on.
+    /// </summary>
+    public async Task<IDisposable?> TryEnterAsync(string endpoint, CancellationToken session, CancellationToken ct)
+    {
+        try
+        {
+            return await EnterAsync(endpoint, session).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     /// <summary>Words for a session that got no slot in time, naming the setting.</summary>

@@ -33,62 +33,72 @@ public sealed class EndpointTimeouts(TimeProvider time)
     public static EndpointTimeouts Shared { get; set; } = new(TimeProvider.System);
 
     /// <summary>
-    /// Null when a session to <paramref name="endpoint"/> that gives its login <paramref name="timeout"/> may go ahead now
-    /// (report how it ended with <see cref="Ended"/>); otherwise why it must not connect.
+    /// Whether a session to <paramref name="endpoint"/> that gives its login <paramref name="timeout"/> may go ahead now:
+    /// when the turn's <see cref="LoginTurn.HeldBack"/> is null it may (report how it ended with
+    /// <see cref="LoginTurn.Ended"/>), otherwise that says why it must not connect.
     /// </summary>
-    public string? HoldBack(string endpoint, TimeSpan timeout)
+    public LoginTurn Enter(string endpoint, TimeSpan timeout)
     {
         lock (gate)
         {
             if (!spells.TryGetValue(endpoint, out var spell) || timeout > spell.LongestUnanswered * MoreTime)
             {
                 // Clearly more time than any login the server left unanswered: whether it answers then is yet to be seen.
-                return null;
+                return new LoginTurn(this, endpoint, heldBack: null);
             }
 
             var now = time.GetUtcNow();
-            if (!spell.Trying && now >= spell.NextTry)
+            if (spell.Trial is null && now >= spell.NextTry)
             {
-                spell.Trying = true;
-                return null;
+                // The one login tried during the spell: only this turn ends the trial, whatever the others do meanwhile.
+                var trial = new LoginTurn(this, endpoint, heldBack: null);
+                spell.Trial = trial;
+                return trial;
             }
 
-            var next = spell.Trying ? "a login is being tried now" : $"the next login is tried in {Seconds(spell.NextTry - now)}";
-            return string.Create(CultureInfo.InvariantCulture,
-                $"not tried: {endpoint} did not complete the {spell.TimedOut} login(s) Passbox tried since {spell.Since:HH:mm:ss} UTC within {spell.LongestUnanswered.TotalSeconds:0.#}s; until it answers, Passbox logs in there one at a time, less often each time ({next}), so that logins given up on half way do not get this host blocked by the server (max_connect_errors)");
+            var next = spell.Trial is not null ? "a login is being tried now" : $"the next login is tried in {Seconds(spell.NextTry - now)}";
+            return new LoginTurn(this, endpoint, string.Create(CultureInfo.InvariantCulture,
+                $"not tried: {endpoint} did not complete the {spell.TimedOut} login(s) Passbox tried since {spell.Since:HH:mm:ss} UTC within {spell.LongestUnanswered.TotalSeconds:0.#}s; until it answers, Passbox logs in there one at a time, less often each time ({next}), so that logins given up on half way do not get this host blocked by the server (max_connect_errors)"));
         }
     }
 
-    /// <summary>
-    /// A session that <see cref="HoldBack"/> let through ended: <paramref name="timedOut"/> when its login got no answer
-    /// within <paramref name="given"/> (the time the driver had for it), false when the server answered, null when cut
-    /// short by its caller.
-    /// </summary>
-    public void Ended(string endpoint, bool? timedOut, TimeSpan given)
+    internal void End(LoginTurn turn, bool? timedOut, TimeSpan given)
     {
         lock (gate)
         {
-            spells.TryGetValue(endpoint, out var spell);
+            spells.TryGetValue(turn.Endpoint, out var spell);
             switch (timedOut)
             {
                 case true:
-                    spell ??= spells[endpoint] = new Spell(time.GetUtcNow());
+                    spell ??= spells[turn.Endpoint] = new Spell(time.GetUtcNow());
                     spell.TimedOut++;
                     spell.LongestUnanswered = given > spell.LongestUnanswered ? given : spell.LongestUnanswered;
-                    spell.Trying = false;
                     spell.NextTry = time.GetUtcNow() + Pause(spell.TimedOut);
+                    EndTrial(spell, turn);
                     break;
                 case false:
-                    spells.Remove(endpoint);
+                    spells.Remove(turn.Endpoint);
                     break;
                 default:
                     if (spell is not null)
                     {
-                        spell.Trying = false;
+                        EndTrial(spell, turn);
                     }
 
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// A session let through before the spell began, or for its longer timeout, is no trial: cut short or unanswered, it
+    /// must not let a second login go while the trial still waits for its answer.
+    /// </summary>
+    private static void EndTrial(Spell spell, LoginTurn turn)
+    {
+        if (ReferenceEquals(spell.Trial, turn))
+        {
+            spell.Trial = null;
         }
     }
 
@@ -108,7 +118,7 @@ public sealed class EndpointTimeouts(TimeProvider time)
         /// <summary>The most time a login that got no answer had: sessions given more are not held back.</summary>
         public TimeSpan LongestUnanswered { get; set; }
 
-        /// <summary>A session is trying the endpoint now: the others wait for its answer.</summary>
-        public bool Trying { get; set; }
+        /// <summary>The session trying the endpoint now, if one is: the others wait for its answer.</summary>
+        public LoginTurn? Trial { get; set; }
     }
 }

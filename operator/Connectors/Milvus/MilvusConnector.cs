@@ -23,6 +23,18 @@ public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnecto
             return ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "Neither a user name nor an API key was given.");
         }
 
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(login.Timeout);
+        var limit = EndpointSessionLimit.Shared;
+
+        // Each check is a client of its own, with its own connection: bounded per endpoint like a MySQL session, and held
+        // until the client (declared after it, so disposed first) has closed that connection.
+        using var slot = await limit.TryEnterAsync(login.Endpoint, timeout.Token, ct);
+        if (slot is null)
+        {
+            return ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout) + ".");
+        }
+
         MilvusClient client;
         try
         {
@@ -39,8 +51,6 @@ public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnecto
 
         using (client)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(login.Timeout);
             try
             {
                 var (version, note) = await LogInAsync(client, login, timeout.Token);

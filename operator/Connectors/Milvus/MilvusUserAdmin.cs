@@ -150,6 +150,17 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
     private static async Task<UserAdminOutcome> RunAsync(DatabaseLogin admin, ManagedUser? user,
         Func<MilvusClient, CancellationToken, Task<UserAdminOutcome>> work, CancellationToken ct)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(admin.Timeout);
+        var limit = EndpointSessionLimit.Shared;
+
+        // The administrator's client counts towards the endpoint's sessions like a check's (see MilvusConnector).
+        using var slot = await limit.TryEnterAsync(admin.Endpoint, timeout.Token, ct);
+        if (slot is null)
+        {
+            return AdminFailure.From(ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(admin.Endpoint, admin.Timeout)), admin, user);
+        }
+
         MilvusClient client;
         try
         {
@@ -166,8 +177,6 @@ public sealed class MilvusUserAdmin : IDatabaseUserAdmin
 
         using (client)
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(admin.Timeout);
             try
             {
                 return await work(client, timeout.Token);

@@ -59,6 +59,29 @@ internal static class MySqlErrors
         return SecretRedaction.Failure(reason, message, login);
     }
 
+    /// <summary>
+    /// A statement that ran out of the session's time after the server completed the login: the server answers, it is
+    /// slow, or the statement waits for a lock that another session holds (a long transaction, a metadata lock).
+    /// </summary>
+    /// <param name="login">The login the session was opened with; its timeout bounds the whole session.</param>
+    /// <param name="statement">The statement that was running, as sent (parameters not expanded), if any had started.</param>
+    public static ValidationOutcome StatementTimedOut(DatabaseLogin login, string? statement)
+    {
+        ArgumentNullException.ThrowIfNull(login);
+        var what = statement is null ? "its work" : $"the statement {StatementName(statement)}";
+        return SecretRedaction.Failure(ValidationReasons.Timeout,
+            $"{login.Endpoint} completed the login but did not finish {what} within {Seconds(login.Timeout)} (validation.timeout, counted from the session's start); " +
+            "the server is slow or the statement waits for a lock another session holds. Passbox tries again with backoff; raise validation.timeout if the server is just slow.",
+            login);
+    }
+
+    /// <summary>The statement up to its password placeholder, if any (<c>CREATE USER 'u'@'%'</c>): what it did, to whom.</summary>
+    private static string StatementName(string statement)
+    {
+        var cut = statement.IndexOf(" IDENTIFIED BY", StringComparison.OrdinalIgnoreCase);
+        return cut < 0 ? statement : statement[..cut];
+    }
+
     private static (string Reason, string Message) Classify(Exception exception, DatabaseLogin login, DatabaseEngine engine, bool timedOut, string? certificateFailure)
     {
         var endpoint = login.Endpoint;

@@ -71,15 +71,9 @@ internal static class MySqlProtocol
     {
         ArgumentNullException.ThrowIfNull(login);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(login.Timeout, TimeSpan.Zero, nameof(login));
-        return await WithSessionAsync(login, engine, async (connection, token) =>
+        return await WithSessionAsync(login, engine, async (session, token) =>
         {
-            string? version;
-            await using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "SELECT VERSION()";
-                version = Convert.ToString(await command.ExecuteScalarAsync(token), CultureInfo.InvariantCulture);
-            }
-
+            var version = Convert.ToString(await session.ScalarAsync("SELECT VERSION()", token), CultureInfo.InvariantCulture);
             return ValidationOutcome.Success(
                 $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}.",
                 version);
@@ -92,7 +86,7 @@ internal static class MySqlProtocol
     /// server's error means, shaped by <paramref name="failed"/>; cancellation by the caller is passed on.
     /// </summary>
     public static async Task<T> WithSessionAsync<T>(DatabaseLogin login, DatabaseEngine engine,
-        Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationToken ct)
+        Func<MySqlSession, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationToken ct)
     {
         using var certificates = CertificateValidation.Create(login.Tls, out var caError);
         if (certificates is null)
@@ -100,8 +94,8 @@ internal static class MySqlProtocol
             return failed(ValidationOutcome.Failure(ValidationReasons.TLSFailed, $"Cannot check the server certificate of {login.Endpoint}: {caError}."));
         }
 
-        var timeouts = EndpointTimeouts.Shared;
-        if (timeouts.HoldBack(login.Endpoint, login.Timeout) is { } heldBack)
+        var turn = EndpointTimeouts.Shared.Enter(login.Endpoint, login.Timeout);
+        if (turn.HeldBack is { } heldBack)
         {
             return failed(ValidationOutcome.Failure(ValidationReasons.Timeout, $"{heldBack}."));
         }
@@ -115,7 +109,7 @@ internal static class MySqlProtocol
         }
         finally
         {
-            timeouts.Ended(login.Endpoint, timedOut, given);
+            turn.Ended(timedOut, given);
         }
     }
 
@@ -124,7 +118,7 @@ internal static class MySqlProtocol
     /// is null when there was no answer to judge.
     /// </summary>
     private static async Task<(T Result, bool? TimedOut, TimeSpan Given)> InSessionSlotAsync<T>(DatabaseLogin login, DatabaseEngine engine, CertificateValidation certificates,
-        Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationToken ct)
+        Func<MySqlSession, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(login.Timeout);
@@ -150,9 +144,9 @@ internal static class MySqlProtocol
     }
 
     private static async Task<(T Result, bool? TimedOut, TimeSpan Given)> OpenAndRunAsync<T>(DatabaseLogin login, TimeSpan timeLeft, DatabaseEngine engine, CertificateValidation certificates,
-        Func<MySqlConnection, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationTokenSource timeout, CancellationToken ct)
+        Func<MySqlSession, CancellationToken, Task<T>> work, Func<ValidationOutcome, T> failed, CancellationTokenSource timeout, CancellationToken ct)
     {
-        var loggedIn = false;
+        MySqlSession? session = null;
         try
         {
             await using var connection = new MySqlConnection(ConnectionStringFor(login with { Timeout = timeLeft }).ConnectionString);
@@ -164,8 +158,8 @@ internal static class MySqlProtocol
             }
 
             await connection.OpenAsync(timeout.Token);
-            loggedIn = true;
-            var result = await work(connection, timeout.Token);
+            session = new MySqlSession(connection);
+            var result = await work(session, timeout.Token);
             await connection.CloseAsync();
             return (result, false, timeLeft);
         }
@@ -178,14 +172,20 @@ internal static class MySqlProtocol
             // Whether the login ran out of time is read before the diagnosis, which may use up the rest of that time
             // itself: the driver's failure came first and is what the outcome tells.
             var timedOut = timeout.IsCancellationRequested;
+            if (session is not null && (timedOut || ex is MySqlException { ErrorCode: MySqlErrorCode.CommandTimeoutExpired }))
+            {
+                // A completed login is the server's answer, whatever ran out of time after it (an administrator's
+                // statement waiting for a lock): the outcome names the statement, and it holds back no other session.
+                return (failed(MySqlErrors.StatementTimedOut(login, session.Statement)), false, timeLeft);
+            }
+
             var unreachable = IsBareConnectFailure(ex) && !timedOut
                 ? await ConnectFailureDiagnosis.DescribeAsync(login.Host, login.Port, engine, timeout.Token)
                 : null;
             var outcome = MySqlErrors.ToOutcome(ex, login, engine, timedOut, certificates.LastFailure, unreachable);
 
-            // A completed login is the server's answer, whatever ran out of time after it (an administrator's statement
-            // waiting for a lock): only a login left unanswered holds the other sessions back.
-            return (failed(outcome), outcome.Reason == ValidationReasons.Timeout && !loggedIn, timeLeft);
+            // Only a login left unanswered holds the other sessions back.
+            return (failed(outcome), outcome.Reason == ValidationReasons.Timeout && session is null, timeLeft);
         }
     }
 }

@@ -46,17 +46,17 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
         // A plain CREATE USER that went through made the user Passbox's even when a later statement fails: the failure
         // says so (UserAdminOutcome.Created), so the credential can drop it. An IF NOT EXISTS proves no creation.
         var madeHere = false;
-        var outcome = await RunAsync(admin, user, async (connection, token) =>
+        var outcome = await RunAsync(admin, user, async (session, token) =>
         {
             var created = true;
             if (user.MayAdopt)
             {
-                await ExecuteAsync(connection, $"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY @password", user.Password, token);
+                await session.ExecuteAsync($"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY @password", user.Password, token);
                 // The warning count only words the outcome: with sql_notes off (or a server that does not note an existing
                 // user) it reads "created" for an existing user too, so the password is set whenever a reset is asked for.
-                created = await WarningCountAsync(connection, token) == 0;
+                created = await WarningCountAsync(session, token) == 0;
             }
-            else if (!await TryCreateAsync(connection, account, user.Password, token))
+            else if (!await TryCreateAsync(session, account, user.Password, token))
             {
                 // Someone else's user: not one statement more, its password and privileges stay as they are.
                 return UserAdminOutcome.Failure(ValidationReasons.UserExists, $"user '{user.Name}' already exists on {admin.Endpoint}");
@@ -71,12 +71,12 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
             var reset = user.MayAdopt && user.ResetPassword;
             if (reset && user.PasswordPublished)
             {
-                await SetPasswordAsync(connection, account, user.Password, token);
+                await SetPasswordAsync(session, account, user.Password, token);
             }
 
             foreach (var grant in grants)
             {
-                await ExecuteAsync(connection, grant, null, token);
+                await session.ExecuteAsync(grant, null, token);
             }
 
             // The exact grants are in place first, so revoking a wildcard form takes nothing the user still needs. Run
@@ -84,12 +84,12 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
             var replaced = 0;
             foreach (var (database, privileges) in wildcardForms)
             {
-                replaced += await RevokeWildcardFormAsync(connection, account, database, privileges, token) ? 1 : 0;
+                replaced += await RevokeWildcardFormAsync(session, account, database, privileges, token) ? 1 : 0;
             }
 
             if (reset && !user.PasswordPublished)
             {
-                await SetPasswordAsync(connection, account, user.Password, token);
+                await SetPasswordAsync(session, account, user.Password, token);
             }
 
             var what = created ? "created" : reset ? "password set" : "up to date";
@@ -109,9 +109,9 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
         }
 
         var account = MySqlIdentifiers.Account(userName);
-        return await RunAsync(admin, null, async (connection, token) =>
+        return await RunAsync(admin, null, async (session, token) =>
         {
-            await ExecuteAsync(connection, $"DROP USER IF EXISTS {account}", null, token);
+            await session.ExecuteAsync($"DROP USER IF EXISTS {account}", null, token);
             return new UserAdminOutcome(true, ValidationReasons.Validated, $"user '{userName}' dropped");
         }, ct);
     }
@@ -126,11 +126,11 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
     /// everything revokes the privileges the spec lists. False when there was no such grant (ER_NONEXISTING_GRANT),
     /// which keeps a second reconcile a no-op.
     /// </summary>
-    private static async Task<bool> RevokeWildcardFormAsync(MySqlConnection connection, string account, string database, string privileges, CancellationToken ct)
+    private static async Task<bool> RevokeWildcardFormAsync(MySqlSession session, string account, string database, string privileges, CancellationToken ct)
     {
         try
         {
-            await ExecuteAsync(connection, $"REVOKE ALL PRIVILEGES ON {database}.* FROM {account}", null, ct);
+            await session.ExecuteAsync($"REVOKE ALL PRIVILEGES ON {database}.* FROM {account}", null, ct);
             return true;
         }
         catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.NonExistingGrant)
@@ -142,7 +142,7 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
         {
             try
             {
-                await ExecuteAsync(connection, $"REVOKE {privileges} ON {database}.* FROM {account}", null, ct);
+                await session.ExecuteAsync($"REVOKE {privileges} ON {database}.* FROM {account}", null, ct);
                 return true;
             }
             catch (MySqlException again) when (again.ErrorCode == MySqlErrorCode.NonExistingGrant)
@@ -156,33 +156,21 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
 
     /// <summary>One administrator session; its failures say they were the administrator's and never quote a password.</summary>
     private Task<UserAdminOutcome> RunAsync(DatabaseLogin admin, ManagedUser? user,
-        Func<MySqlConnection, CancellationToken, Task<UserAdminOutcome>> work, CancellationToken ct) =>
+        Func<MySqlSession, CancellationToken, Task<UserAdminOutcome>> work, CancellationToken ct) =>
         MySqlProtocol.WithSessionAsync(admin, engine, work, failure => AdminFailure.From(failure, admin, user), ct);
 
-    private static async Task<int> ExecuteAsync(MySqlConnection connection, string sql, string? password, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        if (password is not null)
-        {
-            command.Parameters.AddWithValue("@password", password);
-        }
-
-        return await command.ExecuteNonQueryAsync(ct);
-    }
-
-    private static Task<int> SetPasswordAsync(MySqlConnection connection, string account, string password, CancellationToken ct) =>
-        ExecuteAsync(connection, $"ALTER USER {account} IDENTIFIED BY @password", password, ct);
+    private static Task<int> SetPasswordAsync(MySqlSession session, string account, string password, CancellationToken ct) =>
+        session.ExecuteAsync($"ALTER USER {account} IDENTIFIED BY @password", password, ct);
 
     /// <summary>
     /// Plain <c>CREATE USER</c>: false when the account exists (ER_CANNOT_USER, 1396), which changes nothing on the
     /// server. Unlike a look-up first, this leaves no gap for the user to appear between the look and the create.
     /// </summary>
-    private static async Task<bool> TryCreateAsync(MySqlConnection connection, string account, string password, CancellationToken ct)
+    private static async Task<bool> TryCreateAsync(MySqlSession session, string account, string password, CancellationToken ct)
     {
         try
         {
-            await ExecuteAsync(connection, $"CREATE USER {account} IDENTIFIED BY @password", password, ct);
+            await session.ExecuteAsync($"CREATE USER {account} IDENTIFIED BY @password", password, ct);
             return true;
         }
         catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.CannotUser)
@@ -192,10 +180,8 @@ public sealed class MySqlUserAdmin(DatabaseEngine engine) : IDatabaseUserAdmin
     }
 
     /// <summary><c>CREATE USER IF NOT EXISTS</c> for an existing user succeeds with a warning (note 1973 / 3163).</summary>
-    private static async Task<long> WarningCountAsync(MySqlConnection connection, CancellationToken ct)
+    private static async Task<long> WarningCountAsync(MySqlSession session, CancellationToken ct)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT @@warning_count";
-        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        return Convert.ToInt64(await session.ScalarAsync("SELECT @@warning_count", ct), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -396,6 +396,11 @@ public sealed partial class CredentialPipeline(
             // Cut short for newer inputs: however the driver reacted to it, nothing of this check is reported.
             throw new CheckSupersededException();
         }
+        catch (PublishTrialFailedException e)
+        {
+            // Nothing was changed on the server, and the API server may well answer the next time: a passing failure.
+            return ValidationOutcome.Failure(ValidationReasons.Unreachable, e.Message);
+        }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return ValidationOutcome.Failure(ValidationReasons.Timeout, TimeoutMessage(timeout, managed));
@@ -702,10 +707,27 @@ public sealed partial class CredentialPipeline(
             return new PublishTrial.Answer(refused, refusals.Refused(key, RefusedWrite.GeneratedSecret, writeInputs, refused.Reason, refused.Message));
         }
 
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
+        {
+            // No answer on the write (the API server failed or was not reached): what it would say is unknown, so the password
+            // stays as it is, and the check says that, not that it "failed unexpectedly".
+            throw new PublishTrialFailedException(
+                $"the password was not changed: the dry run of the write of Secret {payload.Name}, asked before changing the password so that " +
+                $"the published one keeps logging in, failed ({TrialFailure(e)}); it is asked again with backoff", e);
+        }
+
         // Taken: the write that follows the check is not held back by an earlier refusal of these inputs.
         refusals.Reset(key, RefusedWrite.GeneratedSecret);
         return PublishTrial.Answer.Taken;
     }
+
+    /// <summary>Why a dry run got no answer on the write; never the response body, which may quote the Secret.</summary>
+    private static string TrialFailure(Exception e) => e switch
+    {
+        HttpOperationException http => $"the API server answered {(int)http.Response.StatusCode} {http.Response.StatusCode}",
+        HttpRequestException request => $"the API server could not be reached: {request.HttpRequestError}",
+        _ => "the API server did not answer in time",
+    };
 
     /// <summary>
     /// A refused write of the Secret, described. A policy's message may quote the object being replaced (oldObject.data)

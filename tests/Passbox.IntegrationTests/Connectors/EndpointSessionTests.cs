@@ -151,16 +151,16 @@ public sealed class EndpointSessionTests(MariaDbFixture db)
         await using var path = TcpForwarder.Start(db.Host, db.Port);
         var login = Login(path.Port, TimeSpan.FromSeconds(1));
 
-        var slow = await MySqlProtocol.WithSessionAsync(login, DatabaseEngine.MySQL, async (connection, token) =>
+        var slow = await MySqlProtocol.WithSessionAsync(login, DatabaseEngine.MySQL, async (session, token) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT SLEEP(3)";
-            await command.ExecuteScalarAsync(token);
+            await session.ScalarAsync("SELECT SLEEP(3)", token);
             return ValidationOutcome.Success("slept", null);
         }, failure => failure, CancellationToken.None);
         var next = await _mysql.ValidateAsync(login, CancellationToken.None);
 
         slow.Reason.Should().Be(ValidationReasons.Timeout, slow.Message);
+        slow.Message.Should().Contain("completed the login but did not finish the statement SELECT SLEEP(3) within 1s")
+            .And.NotContain("did not complete the login", "the server did complete it: what ran out of time was the statement");
         next.Succeeded.Should().BeTrue(next.Message);
     }
 }

@@ -200,6 +200,34 @@ public sealed class MilvusConnectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Checks_and_administrator_sessions_on_a_server_that_hangs_hold_no_more_connections_than_the_endpoint_limit()
+    {
+        // Each Milvus check (and each administrator session) is a client with its own HTTP/2 connection: with more workers
+        // than --max-sessions-per-endpoint, a hanging server got one connection per worker, not at most the limit.
+        await using var path = TcpForwarder.Start(_milvus.Host, _milvus.Port);
+        path.Stall();
+        var limit = EndpointSessionLimit.Shared.PerEndpoint;
+        var login = Login() with { Port = path.Port };
+        var holding = Enumerable.Range(0, limit)
+            .Select(_ => Task.Run(() => _connector.ValidateAsync(login with { Timeout = TimeSpan.FromSeconds(6) }, CancellationToken.None)))
+            .ToList();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var late = await Task.WhenAll(Enumerable.Range(0, 3)
+            .Select(_ => Task.Run(() => _connector.ValidateAsync(login with { Timeout = TimeSpan.FromSeconds(1) }, CancellationToken.None))));
+        var admin = await new MilvusUserAdmin().DropUserAsync(Login("db_admin", "Adm1n-password") with { Port = path.Port, Timeout = TimeSpan.FromSeconds(1) },
+            "someone", CancellationToken.None);
+        var open = path.OpenConnections;
+        await Task.WhenAll(holding);
+
+        open.Should().Be(limit, "sessions beyond the limit wait for a free one instead of connecting");
+        late.Should().OnlyContain(o => o.Reason == ValidationReasons.Timeout && o.Message.Contains("--max-sessions-per-endpoint", StringComparison.Ordinal));
+        admin.Reason.Should().Be(ValidationReasons.Timeout, admin.Message);
+        admin.Message.Should().Contain("--max-sessions-per-endpoint");
+        EndpointSessionLimit.Shared.OpenTo($"{_milvus.Host}:{path.Port}").Should().Be(0, "every client closed its connection and gave its slot back");
+    }
+
+    [Fact]
     public async Task TLS_against_a_plaintext_server_is_TLSFailed()
     {
         var outcome = await _connector.ValidateAsync(Login() with { Tls = new TlsSettings(TlsMode.Required) }, CancellationToken.None);

@@ -241,12 +241,9 @@ public sealed class MySqlConnectorTests(MariaDbFixture db)
         // stopped parsing, so the password shows escaped, and a long one only in part.
         var user = new ManagedUser { Name = "quoted", Password = @"it's-a\pw-" + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N") };
 
-        var outcome = await MySqlProtocol.WithSessionAsync(admin, DatabaseEngine.MySQL, async (connection, ct) =>
+        var outcome = await MySqlProtocol.WithSessionAsync(admin, DatabaseEngine.MySQL, async (session, ct) =>
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "ALTER USER IDENTIFIED BY @password";
-            command.Parameters.AddWithValue("@password", user.Password);
-            await command.ExecuteNonQueryAsync(ct);
+            await session.ExecuteAsync("ALTER USER IDENTIFIED BY @password", user.Password, ct);
             return new UserAdminOutcome(true, ValidationReasons.Validated, "parsed after all");
         }, failure => AdminFailure.From(failure, admin, user), CancellationToken.None);
 

@@ -35,12 +35,9 @@ public sealed class MySqlTlsTests(MariaDbFixture db)
 
     /// <summary>The TLS version of a session opened as <paramref name="login"/> (empty: not encrypted), or why it failed.</summary>
     private static Task<string> SessionTlsVersionAsync(DatabaseLogin login) =>
-        MySqlProtocol.WithSessionAsync(login, DatabaseEngine.MySQL, async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_VERSION'";
-            return Convert.ToString(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture) ?? string.Empty;
-        }, failure => $"failed: {failure.Reason}: {failure.Message}", CancellationToken.None);
+        MySqlProtocol.WithSessionAsync(login, DatabaseEngine.MySQL, async (session, ct) =>
+            Convert.ToString(await session.ScalarAsync("SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'SSL_VERSION'", ct),
+                CultureInfo.InvariantCulture) ?? string.Empty, failure => $"failed: {failure.Reason}: {failure.Message}", CancellationToken.None);
 
     [Fact]
     public async Task VerifyFull_with_the_servers_CA_logs_in_over_TLS()

@@ -4,6 +4,7 @@ using MySqlConnector;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Connectors;
 using Passbox.Operator.Connectors.MySql;
+using Passbox.Operator.Provisioning;
 
 namespace Passbox.IntegrationTests.Connectors;
 
@@ -127,6 +128,73 @@ public sealed class MySqlUserAdminTests(MariaDbFixture db) : IAsyncLifetime
         (await GrantRowsAsync(user)).Should().Be($"pbx{_tag}\\_db");
         (await CanReadAsync(user, password, Own)).Should().BeTrue();
         (await CanReadAsync(user, password, Other)).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task An_administrator_statement_that_waits_past_the_timeout_is_named_and_does_not_hold_back_the_server()
+    {
+        // A global read lock (a backup running FLUSH TABLES WITH READ LOCK) makes CREATE USER wait: the login went through,
+        // and the outcome read "did not complete the login within 2s; check the host, port and firewall".
+        var user = NewUser();
+        await using var backup = Connection(db.RootUser, db.RootPassword);
+        await backup.OpenAsync();
+        await using (var command = backup.CreateCommand())
+        {
+            command.CommandText = "FLUSH TABLES WITH READ LOCK";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        UserAdminOutcome waited;
+        try
+        {
+            waited = await _admin.EnsureUserAsync(Root with { Timeout = TimeSpan.FromSeconds(2) }, User(user, MariaDbFixture.NewPassword()), CancellationToken.None);
+        }
+        finally
+        {
+            await using var command = backup.CreateCommand();
+            command.CommandText = "UNLOCK TABLES";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        waited.Succeeded.Should().BeFalse();
+        waited.Reason.Should().Be(ValidationReasons.Timeout, waited.Message);
+        waited.Message.Should().Contain($"did not finish the statement CREATE USER '{user}'@'%' within 2s")
+            .And.NotContain("did not complete the login").And.NotContain("@password");
+        var next = await _admin.EnsureUserAsync(Root with { Timeout = TimeSpan.FromSeconds(2) }, User(user, MariaDbFixture.NewPassword(), mayAdopt: true), CancellationToken.None);
+        next.Succeeded.Should().BeTrue("a statement that ran out of time is no login left unanswered: " + next.Message);
+    }
+
+    [Fact]
+    public async Task A_password_the_servers_policy_refuses_is_InvalidSpec_naming_the_policy_and_the_spec_field_to_change()
+    {
+        // MariaDB's simple_password_check (MySQL's validate_password answers with the same error 1819). Its defaults (8
+        // characters, a digit, both cases, a symbol) take every generated password of the default policy; a stricter
+        // length refuses any password of that length, however often one is generated, until the spec's length is raised.
+        await db.ExecuteAsync("INSTALL SONAME 'simple_password_check'");
+        try
+        {
+            var user = NewUser();
+            (await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate(symbols: false)), CancellationToken.None)).Reason
+                .Should().Be(ValidationReasons.InvalidSpec, "the default policy wants a symbol");
+            var taken = await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate()), CancellationToken.None);
+            taken.Succeeded.Should().BeTrue(taken.Message);
+            await db.ExecuteAsync($"DROP USER '{user}'@'%'");
+
+            await db.ExecuteAsync("SET GLOBAL simple_password_check_minimal_length = 32");
+            var refused = await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate()), CancellationToken.None);
+
+            refused.Succeeded.Should().BeFalse();
+            refused.Reason.Should().Be(ValidationReasons.InvalidSpec, refused.Message);
+            refused.Message.Should().Contain("error 1819").And.Contain("simple_password_check").And.Contain("password policy").And.Contain("provisioning.passwordPolicy.length");
+            refused.Created.Should().BeFalse("CREATE USER was refused: there is no user to drop");
+            (await db.ScalarAsync($"SELECT COUNT(*) FROM mysql.user WHERE User = '{user}'")).Should().Be(0L);
+            (await _admin.EnsureUserAsync(Root, User(user, PasswordGenerator.Generate(32)), CancellationToken.None)).Succeeded
+                .Should().BeTrue("a generated password of the length the policy asks for is taken");
+        }
+        finally
+        {
+            await db.ExecuteAsync("UNINSTALL SONAME 'simple_password_check'");
+        }
     }
 
     [Fact]

@@ -16,33 +16,32 @@ public sealed class EndpointTimeoutsTests
     {
         var timeouts = new EndpointTimeouts(time);
 
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull();
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull("sessions at once are for the session limit to bound");
-        timeouts.Ended(Endpoint, timedOut: false, LoginTimeout);
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull();
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().BeNull();
+        var answered = timeouts.Enter(Endpoint, LoginTimeout);
+        answered.HeldBack.Should().BeNull("sessions at once are for the session limit to bound");
+        answered.Ended(timedOut: false, LoginTimeout);
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().BeNull();
     }
 
     [Fact]
     public void After_a_timeout_one_login_at_a_time_is_tried_and_the_pause_doubles()
     {
         var timeouts = new EndpointTimeouts(time);
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull();
-        timeouts.Ended(Endpoint, timedOut: true, LoginTimeout);
+        LetThrough(timeouts, LoginTimeout).Ended(timedOut: true, LoginTimeout);
 
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().Contain("max_connect_errors").And.Contain("in 1s").And.Contain(Endpoint);
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("max_connect_errors").And.Contain("in 1s").And.Contain(Endpoint);
         time.Advance(EndpointTimeouts.FirstPause);
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull("the pause is over: one login is tried");
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().Contain("a login is being tried now");
-        timeouts.Ended(Endpoint, timedOut: true, LoginTimeout);
+        var trial = LetThrough(timeouts, LoginTimeout, "the pause is over: one login is tried");
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now");
+        trial.Ended(timedOut: true, LoginTimeout);
 
         time.Advance(TimeSpan.FromSeconds(1.5));
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().NotBeNull("the second pause is 2 s");
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().NotBeNull("the second pause is 2 s");
         time.Advance(TimeSpan.FromSeconds(0.5));
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull();
-        timeouts.Ended(Endpoint, timedOut: false, LoginTimeout);
+        LetThrough(timeouts, LoginTimeout).Ended(timedOut: false, LoginTimeout);
 
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull("the server answered: the spell is over");
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull();
+        LetThrough(timeouts, LoginTimeout, "the server answered: the spell is over");
+        LetThrough(timeouts, LoginTimeout);
     }
 
     [Fact]
@@ -52,17 +51,15 @@ public sealed class EndpointTimeoutsTests
         for (var i = 0; i < 20; i++)
         {
             time.Advance(EndpointTimeouts.LongestPause);
-            timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull();
-            timeouts.Ended(Endpoint, timedOut: true, LoginTimeout);
+            LetThrough(timeouts, LoginTimeout).Ended(timedOut: true, LoginTimeout);
         }
 
         time.Advance(EndpointTimeouts.LongestPause - TimeSpan.FromSeconds(1));
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().Contain("in 1s");
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("in 1s");
         time.Advance(TimeSpan.FromSeconds(1));
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull();
-        timeouts.Ended(Endpoint, timedOut: null, LoginTimeout);
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull("the try before told nothing");
-        timeouts.HoldBack("other:3306", LoginTimeout).Should().BeNull();
+        LetThrough(timeouts, LoginTimeout).Ended(timedOut: null, LoginTimeout);
+        LetThrough(timeouts, LoginTimeout, "the try before told nothing");
+        timeouts.Enter("other:3306", LoginTimeout).HeldBack.Should().BeNull();
     }
 
     [Fact]
@@ -71,16 +68,52 @@ public sealed class EndpointTimeoutsTests
         // One credential with validation.timeout 1s on a server whose logins take longer (or a login left 1 s by the wait
         // for a session slot) said nothing of the others, which give their logins 5 s: they were all held back.
         var timeouts = new EndpointTimeouts(time);
-        timeouts.HoldBack(Endpoint, TimeSpan.FromSeconds(1)).Should().BeNull();
-        timeouts.Ended(Endpoint, timedOut: true, TimeSpan.FromSeconds(1));
+        LetThrough(timeouts, TimeSpan.FromSeconds(1)).Ended(timedOut: true, TimeSpan.FromSeconds(1));
 
-        timeouts.HoldBack(Endpoint, TimeSpan.FromSeconds(1)).Should().Contain("not tried").And.Contain("within 1s");
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull("a login given 5 s may well be answered");
-        timeouts.Ended(Endpoint, timedOut: true, LoginTimeout);
+        timeouts.Enter(Endpoint, TimeSpan.FromSeconds(1)).HeldBack.Should().Contain("not tried").And.Contain("within 1s");
+        LetThrough(timeouts, LoginTimeout, "a login given 5 s may well be answered").Ended(timedOut: true, LoginTimeout);
 
         time.Advance(TimeSpan.FromMinutes(1));
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().BeNull("the pause is over: one login is tried");
-        timeouts.HoldBack(Endpoint, LoginTimeout).Should().Contain("a login is being tried now").And.Contain("within 5s");
-        timeouts.HoldBack(Endpoint, TimeSpan.FromSeconds(10)).Should().BeNull();
+        LetThrough(timeouts, LoginTimeout, "the pause is over: one login is tried");
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now").And.Contain("within 5s");
+        LetThrough(timeouts, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void Only_the_trial_login_ends_the_trial_not_a_session_let_through_before_or_beside_it()
+    {
+        // Sessions let through before the spell began, or for their longer timeout, ended (cut short for newer inputs, or
+        // unanswered themselves) while the one trial login still waited: that cleared the trial's mark, and a second login
+        // went to a server that completes none, each one given up on counting towards max_connect_errors.
+        var timeouts = new EndpointTimeouts(time);
+        var before = LetThrough(timeouts, LoginTimeout);
+        var unanswered = LetThrough(timeouts, LoginTimeout);
+        var first = LetThrough(timeouts, LoginTimeout);
+        first.Ended(timedOut: true, LoginTimeout);
+        var patient = LetThrough(timeouts, TimeSpan.FromSeconds(10), "a login given twice as long may well be answered");
+
+        time.Advance(EndpointTimeouts.FirstPause);
+        var trial = LetThrough(timeouts, LoginTimeout, "the pause is over: one login is tried");
+        before.Ended(timedOut: null, LoginTimeout);
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now", "a session cut short that was not the trial ends no trial");
+        unanswered.Ended(timedOut: true, LoginTimeout);
+        time.Advance(TimeSpan.FromSeconds(3));
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now", "nor does one left unanswered beside it");
+        patient.Ended(timedOut: null, TimeSpan.FromSeconds(10));
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now");
+        first.Ended(timedOut: null, LoginTimeout);
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now", "a turn ends once");
+
+        trial.Ended(timedOut: null, LoginTimeout);
+        time.Advance(EndpointTimeouts.LongestPause);
+        LetThrough(timeouts, LoginTimeout, "the trial was cut short: the next one goes");
+        timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now");
+    }
+
+    private static LoginTurn LetThrough(EndpointTimeouts timeouts, TimeSpan timeout, string because = "")
+    {
+        var turn = timeouts.Enter(Endpoint, timeout);
+        turn.HeldBack.Should().BeNull(because);
+        return turn;
     }
 }

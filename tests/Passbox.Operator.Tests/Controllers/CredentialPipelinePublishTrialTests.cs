@@ -27,6 +27,7 @@ public sealed class CredentialPipelinePublishTrialTests
     private readonly FakeApiServer server;
     private string sourceVersion = "5";
     private bool frozen;
+    private bool failing;
     private V1Secret? stored;
 
     public CredentialPipelinePublishTrialTests() => server = new FakeApiServer(Respond);
@@ -87,6 +88,27 @@ public sealed class CredentialPipelinePublishTrialTests
         kind.Logins.Should().Be(2);
     }
 
+    [Fact]
+    public async Task A_dry_run_the_API_server_fails_leaves_the_password_alone_and_says_so()
+    {
+        // A 500 on the dry run read "the check failed unexpectedly (HttpOperationException); see the operator log".
+        var pipeline = PipelineTestKit.Pipeline(server, new ServerView(this), time);
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        failing = true;
+        sourceVersion = "6";
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.PasswordsSet.Should().Equal(["pw-5"], "what the API server would say of the new Secret is unknown");
+        DryRuns().Should().Be(1);
+        Writes().Should().Be(0);
+        var validated = Condition(status, ConditionTypes.Validated);
+        validated.Reason.Should().Be(ValidationReasons.Unreachable, "the API server may answer the next time: retried with backoff");
+        validated.Message.Should().Be("the password was not changed: the dry run of the write of Secret billing, asked before changing the password so that " +
+            "the published one keeps logging in, failed (the API server answered 500 InternalServerError); it is asked again with backoff");
+    }
+
     private static V1Condition Condition(CredentialStatus status, string type) => status.Conditions!.Single(c => c.Type == type);
 
     private int DryRuns() => server.Requests.Count(r => r.Query.Contains("dryRun", StringComparison.Ordinal));
@@ -115,6 +137,11 @@ public sealed class CredentialPipelinePublishTrialTests
             if (frozen)
             {
                 return FakeApiServer.Status(HttpStatusCode.UnprocessableEntity, "Invalid", Denial);
+            }
+
+            if (failing)
+            {
+                return FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError", "etcdserver: request timed out");
             }
 
             if (IsApply(request) && !request.Query.Contains("dryRun", StringComparison.Ordinal))
