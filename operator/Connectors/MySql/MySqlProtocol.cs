@@ -82,7 +82,7 @@ internal static class MySqlProtocol
 
             return ValidationOutcome.Success(
                 $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}.",
-                version);
+                SecretRedaction.Version(version, login));
         }, failure => failure, ct);
     }
 
