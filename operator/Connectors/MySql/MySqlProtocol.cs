@@ -81,7 +81,8 @@ internal static class MySqlProtocol
             }
 
             return ValidationOutcome.Success(
-                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}.",
+                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}." +
+                UncheckedTlsNote.For(login.Tls.Mode, mayFallBack: true),
                 SecretRedaction.Version(version, login));
         }, failure => failure, ct);
     }
