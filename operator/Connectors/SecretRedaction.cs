@@ -25,6 +25,14 @@ internal static class SecretRedaction
     /// <summary><paramref name="text"/> from a server or a library, or <see cref="LeftOut"/> when it holds a secret of <paramref name="login"/>.</summary>
     public static string Redact(string text, DatabaseLogin login) => Holds(text, login, 1) ? LeftOut : text;
 
+    /// <summary>
+    /// A server's version as the status may keep it: null when it holds a secret of <paramref name="login"/> (a server
+    /// that answers with the password it was sent). The message shows it through <see cref="Redact"/>; the status field
+    /// has no place for a note, so there it is left out.
+    /// </summary>
+    public static string? Version(string? version, DatabaseLogin login) =>
+        version is null || Holds(version, login, 1) ? null : version;
+
     /// <summary>A failure outcome whose message is checked once more for the login's secrets.</summary>
     public static ValidationOutcome Failure(string reason, string message, DatabaseLogin login) =>
         ValidationOutcome.Failure(reason, Holds(message, login, WholeMessageMinimumLength)

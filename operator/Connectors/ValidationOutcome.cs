@@ -8,15 +8,15 @@ namespace Passbox.Operator.Connectors;
 /// <param name="Succeeded">True when the login worked.</param>
 /// <param name="Reason">One of <see cref="ValidationReasons"/>.</param>
 /// <param name="Message">What happened and what to do about it.</param>
-/// <param name="ServerVersion">The server's version when it told us, otherwise null.</param>
+/// <param name="ServerVersion">The server's version when it told us (see <see cref="ServerVersionText"/>), otherwise null.</param>
 public sealed record ValidationOutcome(bool Succeeded, string Reason, string Message, string? ServerVersion)
 {
     /// <summary>When the credential that just worked stops working by itself (a token's expiry), when that is known.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 
-    /// <summary>A successful validation.</summary>
+    /// <summary>A successful validation; <paramref name="serverVersion"/> is kept as <see cref="ServerVersionText.Clean"/> makes it.</summary>
     public static ValidationOutcome Success(string message, string? serverVersion = null) =>
-        new(true, ValidationReasons.Validated, message, serverVersion);
+        new(true, ValidationReasons.Validated, message, ServerVersionText.Clean(serverVersion));
 
     /// <summary>A failed validation with one of the <see cref="ValidationReasons"/>.</summary>
     public static ValidationOutcome Failure(string reason, string message)

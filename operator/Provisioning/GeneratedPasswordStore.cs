@@ -59,9 +59,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
             return await ReplaceAsync(scope, namespaceName, credentialName, policy, null, now, rotation, ct);
         }
 
-        var labels = existing.Metadata.Labels ?? new Dictionary<string, string>();
-        if (!labels.TryGetValue(ApiGroup.CredentialLabel, out var owner) || owner != credentialName
-            || !labels.TryGetValue(PurposeLabel, out var purpose) || purpose != PurposeValue)
+        if (!IsGeneratedPasswordOf(existing, credentialName))
         {
             return GeneratedPasswordState.Failed(ConditionReasons.SecretConflict,
                 $"Secret {name} exists and is not a password Passbox generated for this credential; delete or rename it, or give passwordSecretRef");
@@ -106,8 +104,7 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
     public async Task DeleteAsync(string namespaceName, string credentialName, CancellationToken ct)
     {
         var existing = await TryReadAsync(namespaceName, SecretName(credentialName), ct);
-        if (existing?.Metadata.Labels?.TryGetValue(PurposeLabel, out var purpose) != true || purpose != PurposeValue
-            || !existing.Metadata.Labels.TryGetValue(ApiGroup.CredentialLabel, out var owner) || owner != credentialName)
+        if (existing is null || !IsGeneratedPasswordOf(existing, credentialName))
         {
             return;
         }
@@ -207,6 +204,25 @@ public sealed class GeneratedPasswordStore(IKubernetes client, RefusedWriteBacko
 
         refusals.Reset(scope.Key, RefusedWrite.GeneratedPassword);
         return null;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="secret"/> is the generated password of <paramref name="credentialName"/>: labelled so, and
+    /// not a Secret that a credential publishes. Labels alone do not tell: a credential's <c>spec.secret.labels</c> may
+    /// carry the purpose label, and its name label is that credential's own name, which a credential of the other kind
+    /// shares (a PipelineCredential <c>orders</c> publishing under <c>orders-generated-password</c>). Such a Secret is
+    /// labelled with its credential's kind and owned by it, which this store never does: reading it would set that
+    /// credential's password on the managed user, and rotating or deleting it would write to a Secret another credential
+    /// owns (and keeps repairing).
+    /// </summary>
+    internal static bool IsGeneratedPasswordOf(V1Secret secret, string credentialName)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        var labels = secret.Metadata?.Labels ?? new Dictionary<string, string>();
+        return labels.TryGetValue(ApiGroup.CredentialLabel, out var owner) && owner == credentialName
+            && labels.TryGetValue(PurposeLabel, out var purpose) && purpose == PurposeValue
+            && !labels.ContainsKey(ApiGroup.CredentialKindLabel)
+            && secret.Metadata?.OwnerReferences?.Any(reference => reference.Controller == true) != true;
     }
 
     private static DateTimeOffset? GeneratedAt(V1Secret secret) =>

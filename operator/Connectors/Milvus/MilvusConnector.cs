@@ -57,7 +57,9 @@ public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnecto
                 var who = string.IsNullOrEmpty(login.ApiKey) ? $"as '{login.LoginName}'" : "with the API key";
                 var database = string.IsNullOrEmpty(login.Database) ? string.Empty : $", database '{login.Database}'";
                 var server = string.IsNullOrEmpty(version) ? string.Empty : $"; server {SecretRedaction.Redact(version, login)}";
-                return ValidationOutcome.Success($"Logged in to {login.Endpoint} {who}{database}{server}{SecretRedaction.Redact(note, login)}.", version);
+                return ValidationOutcome.Success($"Logged in to {login.Endpoint} {who}{database}{server}{SecretRedaction.Redact(note, login)}." +
+                    UncheckedTlsNote.For(login.Tls.Mode, mayFallBack: false),
+                    SecretRedaction.Version(version, login));
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

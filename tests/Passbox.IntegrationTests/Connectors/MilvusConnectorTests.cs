@@ -100,6 +100,35 @@ public sealed class MilvusConnectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_version_that_quotes_the_password_is_not_kept_for_the_status()
+    {
+        // Whatever answers at the endpoint a credential names writes this text, and status.serverVersion (unlike the
+        // message) was kept as the server sent it: a server echoing the login's password put it in the credential.
+        _milvus.State.Version = $"v2.6.0-{Password}";
+
+        var outcome = await _connector.ValidateAsync(Login(), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.ServerVersion.Should().BeNull();
+        outcome.Message.Should().NotContain(Password);
+    }
+
+    [Fact]
+    public async Task A_version_of_any_length_is_kept_short_and_one_line()
+    {
+        _milvus.State.Version = "v2.6.0-" + new string('x', 200_000);
+
+        var outcome = await _connector.ValidateAsync(Login(), CancellationToken.None);
+
+        outcome.ServerVersion.Should().NotBeNull();
+        outcome.ServerVersion!.Length.Should().Be(ServerVersionText.MaxLength, "status.serverVersion keeps one short line of the server's words");
+        outcome.ServerVersion.Should().StartWith("v2.6.0-xxx").And.EndWith(ServerVersionText.CutMark);
+
+        _milvus.State.Version = "v2.6.0\ninjected line";
+        (await _connector.ValidateAsync(Login(), CancellationToken.None)).ServerVersion.Should().BeNull();
+    }
+
+    [Fact]
     public async Task A_good_API_key_is_validated()
     {
         var outcome = await _connector.ValidateAsync(KeyLogin(ApiKey), CancellationToken.None);

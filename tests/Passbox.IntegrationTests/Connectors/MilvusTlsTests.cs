@@ -117,6 +117,20 @@ public sealed class MilvusTlsTests
         var outcome = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.Required)), CancellationToken.None);
 
         outcome.Succeeded.Should().BeTrue(outcome.Message);
+        outcome.Message.Should().Contain("certificate was not checked (tls.mode Required)", "an impostor would have passed too, and the owner is told");
+    }
+
+    [Fact]
+    public async Task Preferred_the_default_says_the_certificate_was_not_checked_and_VerifyFull_does_not()
+    {
+        await using var milvus = await StartAsync();
+
+        var preferred = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.Preferred)), CancellationToken.None);
+        var verified = await _connector.ValidateAsync(Login(milvus, new TlsSettings(TlsMode.VerifyFull, milvus.CaCertificatePem)), CancellationToken.None);
+
+        preferred.Succeeded.Should().BeTrue(preferred.Message);
+        preferred.Message.Should().Contain("certificate was not checked (tls.mode Preferred)").And.NotContain("unencrypted", "gRPC does not fall back to plaintext");
+        verified.Message.Should().NotContain("not checked");
     }
 
     [Fact]

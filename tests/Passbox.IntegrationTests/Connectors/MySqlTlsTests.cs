@@ -116,6 +116,27 @@ public sealed class MySqlTlsTests(MariaDbFixture db)
         (await SessionTlsVersionAsync(login)).Should().StartWith("TLS");
     }
 
+    /// <summary>
+    /// Preferred (the default) and Required log in to whatever answers, impostors included: the passed check says the
+    /// certificate was not checked, and how to have it checked, rather than reading like VerifyFull's.
+    /// </summary>
+    [Fact]
+    public async Task A_login_whose_certificate_was_not_checked_says_so_and_a_checked_one_does_not()
+    {
+        var account = await db.CreateUserAsync("tls_said");
+
+        var preferred = await _mysql.ValidateAsync(Login(account, new TlsSettings(TlsMode.Preferred)), CancellationToken.None);
+        var required = await _mysql.ValidateAsync(Login(account, new TlsSettings(TlsMode.Required)), CancellationToken.None);
+        var verified = await _mysql.ValidateAsync(Login(account, new TlsSettings(TlsMode.VerifyFull, db.TlsCaPem)), CancellationToken.None);
+
+        preferred.Succeeded.Should().BeTrue(preferred.Message);
+        preferred.Message.Should().Contain("certificate was not checked").And.Contain("may have been unencrypted").And.Contain("VerifyFull");
+        required.Succeeded.Should().BeTrue(required.Message);
+        required.Message.Should().Contain("certificate was not checked (tls.mode Required)").And.NotContain("unencrypted");
+        verified.Succeeded.Should().BeTrue(verified.Message);
+        verified.Message.Should().NotContain("not checked");
+    }
+
     [Fact]
     public async Task Preferred_uses_TLS_when_the_server_offers_it_and_Disabled_does_not()
     {

@@ -146,6 +146,35 @@ public sealed class GeneratedPasswordStoreTests
         edited.RetryAfter.Should().BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
     }
 
+    /// <summary>
+    /// A PipelineCredential may share the name of a managed ClusterCredential and publish under its password Secret's name
+    /// with the purpose label among its spec.secret.labels: its Secret then carries both labels the store looked for. It is
+    /// another credential's Secret, which the store must neither take the password from (the managed user would get a
+    /// password of that credential's author) nor rotate (the two would overwrite each other for ever) nor delete.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_another_credential_publishes_under_the_password_Secret_name_is_a_conflict_and_never_written()
+    {
+        var published = PasswordSecret(Stamp(Now.AddDays(-90)));
+        published.Metadata.Labels[ApiGroup.ManagedByLabel] = ApiGroup.ManagedByValue;
+        published.Metadata.Labels[ApiGroup.CredentialKindLabel] = PipelineCredential.KindName;
+        published.Metadata.OwnerReferences =
+        [
+            new V1OwnerReference { ApiVersion = ApiGroup.ApiVersion, Kind = PipelineCredential.KindName, Name = "orders", Uid = "uid-pipeline-orders", Controller = true },
+        ];
+        var server = new FakeApiServer(request => request.Method == HttpMethod.Get
+            ? FakeApiServer.Json(HttpStatusCode.OK, KubernetesJson.Serialize(published))
+            : FakeApiServer.Json(HttpStatusCode.OK, request.Body!));
+        var clock = new FakeTimeProvider(Now);
+        var store = new GeneratedPasswordStore(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server), new RefusedWriteBackoff(clock), clock);
+
+        var state = await store.EnsureAsync("team", "orders", null, Period, Scope, CancellationToken.None);
+        await store.DeleteAsync("team", "orders", CancellationToken.None);
+
+        state.FailureReason.Should().Be(ConditionReasons.SecretConflict, "the password in it is not one Passbox generated for this credential");
+        server.Requests.Where(r => r.Method != HttpMethod.Get).Should().BeEmpty("another credential's Secret is neither rotated nor deleted");
+    }
+
     [Fact]
     public async Task A_password_that_fits_the_policy_is_kept()
     {
