@@ -494,17 +494,20 @@ public sealed class HelmChartTests
         {
             var policy = (string?)crd["metadata"]!["annotations"]?["helm.sh/resource-policy"];
             policy.Should().Be(keep ? "keep" : null);
-            // Argo CD renders with helm template and ignores the Helm policy: deleting its Application would delete the CRDs.
+            // Argo CD renders with helm template and ignores the Helm policy: deleting its Application would delete the CRDs
+            // (Delete=false stops that), and so would a sync that prunes them once crds.enabled is turned off (Prune=false).
             var syncOptions = (string?)crd["metadata"]!["annotations"]?["argocd.argoproj.io/sync-options"];
-            syncOptions.Should().Be(keep ? "Delete=false" : null);
+            syncOptions.Should().Be(keep ? "Prune=false,Delete=false" : null);
         }
     }
 
     [Theory]
     [InlineData("Prune=false", "Prune=false,Delete=false")]
     [InlineData("Prune=false\\,Delete=false", "Prune=false,Delete=false")]
-    [InlineData("Delete=true", "Delete=true")]
-    public void Kept_crds_add_Delete_false_to_the_Argo_CD_sync_options_given_unless_they_say_Delete(string given, string rendered)
+    [InlineData("Delete=true", "Delete=true,Prune=false")]
+    [InlineData("Prune=confirm\\,ServerSideApply=true", "Prune=confirm,ServerSideApply=true,Delete=false")]
+    [InlineData("Prune=true\\,Delete=true", "Prune=true,Delete=true")]
+    public void Kept_crds_add_Prune_false_and_Delete_false_to_the_Argo_CD_sync_options_given_unless_they_say_Prune_or_Delete(string given, string rendered)
     {
         var crds = ShippingManifests.HelmDocuments($"crds.annotations.argocd\\.argoproj\\.io/sync-options={given}", "crds.annotations.team=payments")
             .OfKind("CustomResourceDefinition");
