@@ -27,8 +27,9 @@ public abstract class CredentialStatus
     public DateTime? LastAttempted { get; set; }
 
     /// <summary>
-    /// Fingerprint of the inputs (spec generation and source Secret versions, never their content) of the last
-    /// check; a failed login is retried early only when this changes.
+    /// Fingerprint of the inputs of the last check: the spec fields the login depends on and the versions of the source
+    /// Secrets (never their content). An edit that leaves it as it is (the description, the Secret's labels) asks for no
+    /// check; a failed login is retried early only when it changes.
     /// </summary>
     public string? AttemptedRevision { get; set; }
 

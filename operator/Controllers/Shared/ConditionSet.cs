@@ -28,6 +28,20 @@ public sealed class ConditionSet(IEnumerable<V1Condition>? existing, long? gener
 
     public void Remove(string type) => Conditions.Remove(conditions, type);
 
+    /// <summary>
+    /// Says that condition <paramref name="type"/>, unchanged, holds for the current generation: its
+    /// <c>observedGeneration</c> moves up, nothing else (no transition). Without this, an edit that asks for no new
+    /// check (the description, the Secret's labels) leaves the condition marked as out of date for ever, and
+    /// <c>kubectl wait --for=condition=...</c>, which compares it with <c>metadata.generation</c>, never returns.
+    /// </summary>
+    public void Observe(string type)
+    {
+        if (Find(type) is { } condition && condition.ObservedGeneration != generation)
+        {
+            condition.ObservedGeneration = generation;
+        }
+    }
+
     /// <summary>Ready first, then by type.</summary>
     public List<V1Condition> ToList() => conditions
         .OrderBy(c => c.Type == "Ready" ? 0 : 1)

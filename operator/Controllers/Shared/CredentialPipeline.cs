@@ -130,6 +130,13 @@ public sealed partial class CredentialPipeline(
         var trial = new PublishTrial(trialCt => RehearsePublishAsync(credential, kind, sourceValues, revision, status, trialCt));
         var (requeue, held) = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, notices, trial, ct);
 
+        if (status.AttemptedRevision == revision)
+        {
+            // The last check was of exactly these inputs (an edit of the spec that changes no login asks for none): what
+            // it found holds for this generation too.
+            conditions.Observe(ConditionTypes.Validated);
+        }
+
         var validatedNow = conditions.IsTrue(ConditionTypes.Validated) && status.AttemptedRevision == revision;
         TimeSpan? restartRequeue = null;
         if (validatedNow && !await protection.WaitAsync())

@@ -156,6 +156,65 @@ public sealed class HelmChartTests
         result.StandardError.Should().Contain(value.Split('=')[0], "the refusal names the value to fix");
     }
 
+    /// <summary>
+    /// Values of the wrong shape that the schema let through: Helm rendered them, and the install then failed at the API
+    /// server on a Deployment or Service field the user never wrote (a cpu of "lots", resource names from a full name
+    /// with "_"), went through and failed later (an image reference with a space, or a tag in the repository, never
+    /// pulls), or was changed without a word (a full name over 63 characters was cut, so two long ones could name the same
+    /// objects). Each is refused before anything is sent, naming the value.
+    /// </summary>
+    [Theory]
+    [InlineData("/resources/requests/cpu", "--set", "resources.requests.cpu=lots")]
+    [InlineData("/resources/requests/memory", "--set", "resources.requests.memory=-1Gi")]
+    [InlineData("/resources/limits/memory", "--set", "resources.limits.memory=true")]
+    [InlineData("/resources/requests", "--set-json", """resources={"requests":{"cpu ":"1"}}""")]
+    [InlineData("/resources/claims/0", "--set-json", """resources={"claims":[{"nme":"gpu"}]}""")]
+    [InlineData("/fullnameOverride", "--set", "fullnameOverride=passbox-operator-of-the-platform-team-for-every-cluster-in-the-fleet")]
+    [InlineData("/fullnameOverride", "--set", "fullnameOverride=Passbox_Operator")]
+    [InlineData("/fullnameOverride", "--set", "fullnameOverride=1passbox")]
+    [InlineData("/nameOverride", "--set", "nameOverride=pass.box")]
+    [InlineData("/image/repository", "--set", "image.repository=registry.example.com/passbox-operator:0.1.0")]
+    [InlineData("/image/repository", "--set", "image.repository=Registry Example/passbox")]
+    [InlineData("/image/tag", "--set", "image.tag=0.1.0:latest")]
+    [InlineData("/extraEnv/0", "--set-json", """extraEnv=[{"name":"TZ","valu":"UTC"}]""")]
+    [InlineData("/extraEnv/0/value", "--set-json", """extraEnv=[{"name":"GOMAXPROCS","value":2}]""")]
+    [InlineData("/serviceAccount/name", "--set", "serviceAccount.name=Passbox_Operator")]
+    [InlineData("/priorityClassName", "--set", "priorityClassName=High Priority")]
+    [InlineData("/imagePullSecrets/0/name", "--set-json", """imagePullSecrets=[{"name":"Reg_Cred"}]""")]
+    [InlineData("/podLabels/team", "--set", "podLabels.team=payments and billing")]
+    [InlineData("/podLabels", "--set-json", """podLabels={"team name":"payments"}""")]
+    [InlineData("/nodeSelector", "--set-json", """nodeSelector={"node role":"infra"}""")]
+    [InlineData("/podAnnotations", "--set-json", """podAnnotations={"prometheus.io/scrape!":"true"}""")]
+    [InlineData("/metrics/prometheusRule/alertLabels", "--set-json", """metrics={"prometheusRule":{"alertLabels":{"pager-duty":"team-a"}}}""")]
+    public void Values_of_the_wrong_shape_are_refused_by_the_schema_naming_the_value(string field, string flag, string value)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm, ["template", "passbox", ShippingManifests.ChartPath, flag, value]);
+
+        result.ExitCode.Should().NotBe(0, "helm rendered {0}", value);
+        result.StandardError.Should().Contain("values don't meet the specifications of the schema")
+            .And.Contain($"at '{field}'", "the refusal names the value to fix");
+    }
+
+    /// <summary>What the schema must keep taking: the forms of quantities, image references and keys Kubernetes accepts.</summary>
+    [Theory]
+    [InlineData("--set-json", """resources={"requests":{"cpu":"250m","memory":"128Mi","ephemeral-storage":"1G"},"limits":{"cpu":1,"memory":"1e9","hugepages-2Mi":"10Mi","example.com/gpu":"1"}}""")]
+    [InlineData("--set-json", """resources={"requests":{"cpu":0.5,"memory":".5Gi"},"claims":[{"name":"gpu","request":"a100"}]}""")]
+    [InlineData("--set", "fullnameOverride=ooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo-x")]
+    [InlineData("--set", "nameOverride=secrets")]
+    [InlineData("--set", "image.repository=registry.example.com:5000/platform/passbox-operator,image.tag=v0.1.0-rc.1_amd64")]
+    [InlineData("--set", "image.repository=localhost:5000/passbox-operator,image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    [InlineData("--set-json", """extraEnv=[{"name":"TZ","value":"UTC"},{"name":"POD_NAME","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]""")]
+    [InlineData("--set", "serviceAccount.name=passbox-operator,priorityClassName=system-cluster-critical")]
+    [InlineData("--set-json", """podLabels={"team":"payments","app.example.com/tier":"platform_1","empty":""}""")]
+    [InlineData("--set-json", """podAnnotations={"prometheus.io/scrape":"true","description":"any text: it is an annotation"}""")]
+    [InlineData("--set-json", """nodeSelector={"kubernetes.io/os":"linux","node-role.kubernetes.io/infra":""}""")]
+    public void Values_of_the_forms_Kubernetes_takes_pass_the_schema(string flag, string value)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm, ["template", "passbox", ShippingManifests.ChartPath, flag, value]);
+
+        result.ExitCode.Should().Be(0, "helm refused {0}:\n{1}", value, result.StandardError);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -435,17 +494,20 @@ public sealed class HelmChartTests
         {
             var policy = (string?)crd["metadata"]!["annotations"]?["helm.sh/resource-policy"];
             policy.Should().Be(keep ? "keep" : null);
-            // Argo CD renders with helm template and ignores the Helm policy: deleting its Application would delete the CRDs.
+            // Argo CD renders with helm template and ignores the Helm policy: deleting its Application would delete the CRDs
+            // (Delete=false stops that), and so would a sync that prunes them once crds.enabled is turned off (Prune=false).
             var syncOptions = (string?)crd["metadata"]!["annotations"]?["argocd.argoproj.io/sync-options"];
-            syncOptions.Should().Be(keep ? "Delete=false" : null);
+            syncOptions.Should().Be(keep ? "Prune=false,Delete=false" : null);
         }
     }
 
     [Theory]
     [InlineData("Prune=false", "Prune=false,Delete=false")]
     [InlineData("Prune=false\\,Delete=false", "Prune=false,Delete=false")]
-    [InlineData("Delete=true", "Delete=true")]
-    public void Kept_crds_add_Delete_false_to_the_Argo_CD_sync_options_given_unless_they_say_Delete(string given, string rendered)
+    [InlineData("Delete=true", "Delete=true,Prune=false")]
+    [InlineData("Prune=confirm\\,ServerSideApply=true", "Prune=confirm,ServerSideApply=true,Delete=false")]
+    [InlineData("Prune=true\\,Delete=true", "Prune=true,Delete=true")]
+    public void Kept_crds_add_Prune_false_and_Delete_false_to_the_Argo_CD_sync_options_given_unless_they_say_Prune_or_Delete(string given, string rendered)
     {
         var crds = ShippingManifests.HelmDocuments($"crds.annotations.argocd\\.argoproj\\.io/sync-options={given}", "crds.annotations.team=payments")
             .OfKind("CustomResourceDefinition");

@@ -114,6 +114,40 @@ public sealed class HelmLifecycleTests(ControlPlaneFixture controlPlane, ITestOu
         Succeeds(RunHelm("team-b", releaseNamespace, "uninstall"), "uninstall");
     }
 
+    /// <summary>
+    /// With crds.keep=false the release's CRDs carry no helm.sh/resource-policy: keep, and an upgrade that stops rendering
+    /// them (crds.enabled=false, as a team does to apply crds/ itself) had Helm delete them, and with them every
+    /// credential in the cluster and its Secrets. Such an upgrade is refused, saying how to keep them; the way it names
+    /// (keep first, then disable) leaves the CRDs and the credentials in place.
+    /// </summary>
+    [SkippableFact]
+    public async Task Turning_off_CRDs_installed_without_keep_is_refused_instead_of_deleting_every_credential()
+    {
+        Skip.IfNot(controlPlane.IsLocal, "installs Passbox cluster-wide: only on the local control plane");
+        var releaseNamespace = $"passbox-crds-{Guid.NewGuid():N}"[..20];
+        await using var workloads = await controlPlane.CreateNamespaceAsync("crdkeep");
+        var kit = new ClusterTestKit(controlPlane, workloads.Name);
+        Helm("install", "--create-namespace", "--take-ownership", "--set", "image.tag=test", "--set", "crds.keep=false", "--set", "finalizerPolicy.enabled=false");
+        await kit.CreateAsync(ClusterTestKit.TokenCredential("kept-through-upgrades"));
+
+        var refused = RunHelm(Release, releaseNamespace, "upgrade", "--reuse-values", "--set", "crds.enabled=false");
+
+        refused.ExitCode.Should().NotBe(0, "Helm would delete the CRDs and every credential with them");
+        refused.StandardError.Should().Contain("crds.enabled=false would make Helm delete the CustomResourceDefinition")
+            .And.Contain("crds.keep=true");
+        (await kit.GetAsync<PipelineCredential>("kept-through-upgrades")).Should().NotBeNull();
+
+        Helm("upgrade", "--reuse-values", "--set", "crds.keep=true");
+        Helm("upgrade", "--reuse-values", "--set", "crds.enabled=false");
+        (await controlPlane.Admin.ApiextensionsV1.ReadCustomResourceDefinitionAsync("pipelinecredentials.passbox.dev")).Should().NotBeNull();
+        (await kit.GetAsync<PipelineCredential>("kept-through-upgrades")).Should().NotBeNull("the CRDs, kept, still hold every credential");
+
+        Helm("uninstall");
+        await kit.PatchAsync<PipelineCredential>("kept-through-upgrades", new { metadata = new { finalizers = Array.Empty<string>() } });
+
+        void Helm(string verb, params string[] args) => Succeeds(RunHelm(Release, releaseNamespace, verb, args), verb);
+    }
+
     private static void Succeeds(ToolResult result, string verb) =>
         result.ExitCode.Should().Be(0, "helm {0} said:\n{1}\n{2}", verb, result.StandardError, result.StandardOutput);
 

@@ -51,6 +51,39 @@ public sealed class CredentialPipelineIdleTests
     }
 
     /// <summary>
+    /// An edit that changes no login (the description, the Secret's labels) bumps the generation and asks for no check:
+    /// what the last check found still holds, and every condition says so for the new generation. Validated kept the
+    /// old one, and <c>kubectl wait --for=condition=Validated</c>, which compares a condition's observedGeneration with
+    /// metadata.generation, waited for ever after such an edit.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_edit_that_changes_no_login_brings_every_condition_to_the_new_generation_without_a_new_login(bool loginWorks)
+    {
+        if (!loginWorks)
+        {
+            kind.Outcome = ValidationOutcome.Failure(ValidationReasons.AuthenticationFailed, "Access denied for 'app'");
+        }
+
+        var pipeline = Pipeline(new CheckMemory());
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var checkedAt = status.Conditions!.Single(c => c.Type == ConditionTypes.Validated).LastTransitionTime;
+
+        credential.Metadata.Generation = 2;
+        time.Advance(TimeSpan.FromSeconds(5));
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.Logins.Should().Be(1, "the login did not change");
+        status.ObservedGeneration.Should().Be(2);
+        status.Conditions.Should().OnlyContain(c => c.ObservedGeneration == 2, "each condition holds for generation 2");
+        var validated = status.Conditions!.Single(c => c.Type == ConditionTypes.Validated);
+        validated.Status.Should().Be(loginWorks ? "True" : "False");
+        validated.LastTransitionTime.Should().Be(checkedAt, "nothing changed state");
+    }
+
+    /// <summary>
     /// A token that ends before the next periodic check: the credential is looked at again just after the end, so Ready
     /// turns False when the token stops working, not up to an interval later; and only once.
     /// </summary>
