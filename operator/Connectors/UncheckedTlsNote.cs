@@ -14,11 +14,11 @@ internal static class UncheckedTlsNote
     public static string For(TlsMode mode, bool mayFallBack) => mode switch
     {
         TlsMode.Preferred when mayFallBack =>
-            " The server's certificate was not checked, and the connection may have been unencrypted (tls.mode Preferred): " + Advice,
-        TlsMode.Preferred or TlsMode.Required =>
-            $" The server's certificate was not checked (tls.mode {mode}): " + Advice,
+            " The server's certificate was not checked and the connection may have been unencrypted (tls.mode Preferred); " + Advice,
+        TlsMode.Preferred or TlsMode.Required => $" The server's certificate was not checked (tls.mode {mode}); " + Advice,
         _ => string.Empty,
     };
 
-    private const string Advice = "set spec.endpoint.tls.mode to VerifyFull (or VerifyCA), with caSecretRef for a private CA, to have it checked.";
+    // Kept short: the message is stored in every such credential's status and sent with each of its watch events.
+    private const string Advice = "tls.mode VerifyFull checks it.";
 }
