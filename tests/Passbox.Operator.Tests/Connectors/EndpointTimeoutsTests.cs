@@ -83,4 +83,32 @@ public sealed class EndpointTimeoutsTests
         timeouts.HoldBack(Endpoint, LoginTimeout).Should().Contain("a login is being tried now").And.Contain("within 5s");
         timeouts.HoldBack(Endpoint, TimeSpan.FromSeconds(10)).Should().BeNull();
     }
+
+    [Fact]
+    public void Endpoints_no_credential_asks_about_any_more_are_forgotten()
+    {
+        // A thousand credentials, each on its own endpoint that never answers, then deleted.
+        var timeouts = new EndpointTimeouts(time);
+        for (var i = 0; i < 1000; i++)
+        {
+            var endpoint = $"db-{i}:3306";
+            timeouts.HoldBack(endpoint, LoginTimeout).Should().BeNull();
+            timeouts.Ended(endpoint, timedOut: true, LoginTimeout);
+        }
+
+        timeouts.EndpointsKnown.Should().Be(1000);
+
+        // One credential still on its dead endpoint keeps asking, at its own backoff.
+        for (var elapsed = TimeSpan.Zero; elapsed <= EndpointTimeouts.ForgetAfter; elapsed += EndpointTimeouts.LongestPause)
+        {
+            time.Advance(EndpointTimeouts.LongestPause);
+            if (timeouts.HoldBack("db-0:3306", LoginTimeout) is null)
+            {
+                timeouts.Ended("db-0:3306", timedOut: true, LoginTimeout);
+            }
+        }
+
+        timeouts.EndpointsKnown.Should().Be(1, "the 999 endpoints no session asked about for ten minutes are forgotten");
+        timeouts.HoldBack("db-0:3306", LoginTimeout).Should().NotBeNull("the endpoint still asked about stays in its spell");
+    }
 }
