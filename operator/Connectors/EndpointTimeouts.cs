@@ -21,6 +21,15 @@ public sealed class EndpointTimeouts(TimeProvider time)
     public static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(150);
 
     /// <summary>
+    /// How long a spell no session asked about is kept. Credentials on an endpoint in a spell ask at least every
+    /// few minutes (their own backoff); one nobody asked about for this long has no credential left on it (deleted, or
+    /// moved to another host), and a thousand credentials on a thousand dead endpoints, then deleted, would otherwise
+    /// leave a thousand spells for the life of the process. Forgetting one still in use costs at most one login tried
+    /// without waiting, which starts the spell afresh.
+    /// </summary>
+    public static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// How much longer than the longest unanswered login a session's timeout must be to go ahead during a spell: a login
     /// given the same <c>validation.timeout</c> had a little less of it, what the wait for its session slot took.
     /// </summary>
@@ -28,6 +37,20 @@ public sealed class EndpointTimeouts(TimeProvider time)
 
     private readonly Lock gate = new();
     private readonly Dictionary<string, Spell> spells = new(StringComparer.OrdinalIgnoreCase);
+
+    private DateTimeOffset nextSweep = DateTimeOffset.MinValue;
+
+    /// <summary>Endpoints in a spell now (the ones not forgotten yet).</summary>
+    internal int EndpointsKnown
+    {
+        get
+        {
+            lock (gate)
+            {
+                return spells.Count;
+            }
+        }
+    }
 
     /// <summary>The record every connector of this process shares.</summary>
     public static EndpointTimeouts Shared { get; set; } = new(TimeProvider.System);
@@ -41,13 +64,20 @@ public sealed class EndpointTimeouts(TimeProvider time)
     {
         lock (gate)
         {
-            if (!spells.TryGetValue(endpoint, out var spell) || timeout > spell.LongestUnanswered * MoreTime)
+            var now = time.GetUtcNow();
+            ForgetIdleLocked(now);
+            if (!spells.TryGetValue(endpoint, out var spell))
+            {
+                return new LoginTurn(this, endpoint, heldBack: null);
+            }
+
+            spell.LastAsked = now;
+            if (timeout > spell.LongestUnanswered * MoreTime)
             {
                 // Clearly more time than any login the server left unanswered: whether it answers then is yet to be seen.
                 return new LoginTurn(this, endpoint, heldBack: null);
             }
 
-            var now = time.GetUtcNow();
             if (spell.Trial is null && now >= spell.NextTry)
             {
                 // The one login tried during the spell: only this turn ends the trial, whatever the others do meanwhile.
@@ -66,11 +96,18 @@ public sealed class EndpointTimeouts(TimeProvider time)
     {
         lock (gate)
         {
+            var now = time.GetUtcNow();
+            ForgetIdleLocked(now);
             spells.TryGetValue(turn.Endpoint, out var spell);
+            if (spell is not null)
+            {
+                spell.LastAsked = now;
+            }
+
             switch (timedOut)
             {
                 case true:
-                    spell ??= spells[turn.Endpoint] = new Spell(time.GetUtcNow());
+                    spell ??= spells[turn.Endpoint] = new Spell(now) { LastAsked = now };
                     spell.TimedOut++;
                     spell.LongestUnanswered = given > spell.LongestUnanswered ? given : spell.LongestUnanswered;
                     spell.NextTry = time.GetUtcNow() + Pause(spell.TimedOut);
@@ -102,6 +139,27 @@ public sealed class EndpointTimeouts(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Drops the spells no session asked about for <see cref="ForgetAfter"/>. Runs on the way in of any session, at most
+    /// once per <see cref="ForgetAfter"/>: spells are only added by sessions, so they cannot pile up between sweeps.
+    /// </summary>
+    private void ForgetIdleLocked(DateTimeOffset now)
+    {
+        if (now < nextSweep || spells.Count == 0)
+        {
+            return;
+        }
+
+        nextSweep = now + ForgetAfter;
+        foreach (var (endpoint, spell) in spells)
+        {
+            if (now - spell.LastAsked >= ForgetAfter)
+            {
+                spells.Remove(endpoint);
+            }
+        }
+    }
+
     private static TimeSpan Pause(int timedOut) =>
         TimeSpan.FromMilliseconds(Math.Min(LongestPause.TotalMilliseconds, FirstPause.TotalMilliseconds * Math.Pow(2, Math.Clamp(timedOut - 1, 0, 20))));
 
@@ -120,5 +178,8 @@ public sealed class EndpointTimeouts(TimeProvider time)
 
         /// <summary>The session trying the endpoint now, if one is: the others wait for its answer.</summary>
         public LoginTurn? Trial { get; set; }
+
+        /// <summary>When a session last asked about this endpoint or reported on it.</summary>
+        public DateTimeOffset LastAsked { get; set; }
     }
 }

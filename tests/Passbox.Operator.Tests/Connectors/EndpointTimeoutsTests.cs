@@ -110,10 +110,35 @@ public sealed class EndpointTimeoutsTests
         timeouts.Enter(Endpoint, LoginTimeout).HeldBack.Should().Contain("a login is being tried now");
     }
 
-    private static LoginTurn LetThrough(EndpointTimeouts timeouts, TimeSpan timeout, string because = "")
+    private static LoginTurn LetThrough(EndpointTimeouts timeouts, TimeSpan timeout, string because = "", string endpoint = Endpoint)
     {
-        var turn = timeouts.Enter(Endpoint, timeout);
+        var turn = timeouts.Enter(endpoint, timeout);
         turn.HeldBack.Should().BeNull(because);
         return turn;
+    }
+
+    [Fact]
+    public void Endpoints_no_credential_asks_about_any_more_are_forgotten()
+    {
+        // A thousand credentials, each on its own endpoint that never answers, then deleted.
+        var timeouts = new EndpointTimeouts(time);
+        for (var i = 0; i < 1000; i++)
+        {
+            var endpoint = $"db-{i}:3306";
+            LetThrough(timeouts, LoginTimeout, endpoint: endpoint).Ended(timedOut: true, LoginTimeout);
+        }
+
+        timeouts.EndpointsKnown.Should().Be(1000);
+
+        // One credential still on its dead endpoint keeps asking, at its own backoff.
+        for (var elapsed = TimeSpan.Zero; elapsed <= EndpointTimeouts.ForgetAfter; elapsed += EndpointTimeouts.LongestPause)
+        {
+            time.Advance(EndpointTimeouts.LongestPause);
+            var turn = timeouts.Enter("db-0:3306", LoginTimeout);
+            turn.Ended(timedOut: true, LoginTimeout);
+        }
+
+        timeouts.EndpointsKnown.Should().Be(1, "the 999 endpoints no session asked about for ten minutes are forgotten");
+        timeouts.Enter("db-0:3306", LoginTimeout).HeldBack.Should().NotBeNull("the endpoint still asked about stays in its spell");
     }
 }
