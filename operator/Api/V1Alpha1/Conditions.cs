@@ -37,6 +37,12 @@ public static class ConditionReasons
 
     /// <summary>An admission webhook with failurePolicy Fail could not be called, so the API server wrote nothing.</summary>
     public const string AdmissionWebhookFailed = "AdmissionWebhookFailed";
+
+    /// <summary>
+    /// The dry run of the generated Secret's write, asked before a new password is set, got no answer on the write (the
+    /// API server failed or could not be reached): the password was not changed, and the dry run is asked again.
+    /// </summary>
+    public const string SecretWriteFailed = "SecretWriteFailed";
     public const string WaitingForValidation = "WaitingForValidation";
     public const string SourceSecretMissing = "SourceSecretMissing";
     public const string InvalidSpec = "InvalidSpec";

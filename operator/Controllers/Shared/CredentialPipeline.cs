@@ -127,7 +127,7 @@ public sealed partial class CredentialPipeline(
         var revision = InputRevision.Compute(kind.LoginRelevantSpec(credential), values);
         var schedule = kind.Schedule(credential);
         var notices = new PassNotices();
-        var trial = new PublishTrial(trialCt => RehearsePublishAsync(credential, kind, sourceValues, revision, status, trialCt));
+        var trial = new PublishTrial(trialCt => RehearsePublishAsync(credential, kind, sourceValues, revision, status, trialCt, ct));
         var (requeue, held) = await CheckIfDueAsync(credential, kind, sourceValues, revision, schedule, conditions, status, notices, trial, ct);
 
         if (status.AttemptedRevision == revision)
@@ -403,11 +403,6 @@ public sealed partial class CredentialPipeline(
             // Cut short for newer inputs: however the driver reacted to it, nothing of this check is reported.
             throw new CheckSupersededException();
         }
-        catch (PublishTrialFailedException e)
-        {
-            // Nothing was changed on the server, and the API server may well answer the next time: a passing failure.
-            return ValidationOutcome.Failure(ValidationReasons.Unreachable, e.Message);
-        }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             return ValidationOutcome.Failure(ValidationReasons.Timeout, TimeoutMessage(timeout, managed));
@@ -680,9 +675,11 @@ public sealed partial class CredentialPipeline(
     /// elsewhere is not asked again before its retry is due, whatever brought the credential here; one that only an edit
     /// fixes is asked again on the next pass (which only an event brings). A Secret that cannot be built is reported after
     /// the check, as always.
+    /// Asked with the check's token (<paramref name="ct"/>, cancelled when its time is up) and the pass's own (<paramref name="pass"/>:
+    /// shutdown, lost leadership), to tell a dry run that did not answer in time from one nobody waits for any more.
     /// </summary>
     private async Task<PublishTrial.Answer> RehearsePublishAsync<T>(T credential, ICredentialKind<T> kind, SourceValues sources, string revision,
-        CredentialStatus status, CancellationToken ct)
+        CredentialStatus status, CancellationToken ct, CancellationToken pass)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         if (BuildSecret(credential, kind, sources).Payload is not { } payload)
@@ -714,13 +711,14 @@ public sealed partial class CredentialPipeline(
             return new PublishTrial.Answer(refused, refusals.Refused(key, RefusedWrite.GeneratedSecret, writeInputs, refused.Reason, refused.Message));
         }
 
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException || (e is OperationCanceledException && !pass.IsCancellationRequested))
         {
-            // No answer on the write (the API server failed or was not reached): what it would say is unknown, so the password
-            // stays as it is, and the check says that, not that it "failed unexpectedly".
-            throw new PublishTrialFailedException(
-                $"the password was not changed: the dry run of the write of Secret {payload.Name}, asked before changing the password so that " +
-                $"the published one keeps logging in, failed ({TrialFailure(e)}); it is asked again with backoff", e);
+            // No answer on the write (the API server failed, was not reached, or not within the check's time): what it would
+            // say is unknown, so the password stays as it is. Nobody logged in either, and the published password still
+            // works: as after a refusal fixed elsewhere, no check is recorded (Validated keeps the last one), SecretSynced
+            // and Ready say why, and the dry run is asked again with the refused write's backoff, not at every pass.
+            var failed = SecretRefusalReport.TrialFailed(payload.Name, TrialFailure(e));
+            return new PublishTrial.Answer(failed, refusals.Refused(key, RefusedWrite.GeneratedSecret, writeInputs, failed.Reason, failed.Message));
         }
 
         // Taken: the write that follows the check is not held back by an earlier refusal of these inputs.

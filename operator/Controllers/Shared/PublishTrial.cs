@@ -5,8 +5,9 @@ namespace Passbox.Operator.Controllers.Shared;
 /// making it (a dry run). A provisioning step asks just before it changes the password of a user whose Secret is already
 /// published: changed first and refused after (an admission policy or webhook that denies changes of that Secret, a
 /// ResourceQuota, RBAC), the published Secret would keep a password that no longer logs in, and every workload using it
-/// would be locked out for as long as the refusal lasts. Told a refusal, the step changes nothing and returns its failure;
-/// the pass then reports it as a refused write of the Secret (<see cref="Refusal"/>) and records no check, since none ran.
+/// would be locked out for as long as the refusal lasts. Told a refusal, or no answer at all (the API server failed or could
+/// not be reached: what it would say is unknown), the step changes nothing and returns its failure; the pass then reports
+/// it as a refused write of the Secret (<see cref="Refusal"/>) and records no check, since none ran.
 /// </summary>
 public sealed class PublishTrial(Func<CancellationToken, Task<PublishTrial.Answer>> ask)
 {

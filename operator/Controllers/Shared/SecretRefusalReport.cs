@@ -66,6 +66,16 @@ public sealed record SecretRefusalReport(string Reason, string Message, bool Fix
         return new SecretRefusalReport(reason, $"the API server refused Secret {secretName}: {refusal.Message}. {fix}", fixedElsewhere);
     }
 
+    /// <summary>
+    /// The dry run of the Secret's write (see <see cref="PublishTrial"/>) got no answer on the write: the API server failed
+    /// (a 5xx), could not be reached or did not answer in time. Nothing was refused and nothing is known, so, like a
+    /// refusal fixed elsewhere, it is asked again by itself. <paramref name="failure"/> names what failed, never the
+    /// server's words, which may quote the Secret.
+    /// </summary>
+    public static SecretRefusalReport TrialFailed(string secretName, string failure) => new(ConditionReasons.SecretWriteFailed,
+        $"the dry run of the write of Secret {secretName} failed ({failure}), so whether the API server takes the new password is not known; {Retried}",
+        FixedElsewhere: true);
+
     private static string Size(long bytes) => bytes >= 1024 * 1024
         ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024.0):0.0} MiB ({bytes} bytes)")
         : string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes");

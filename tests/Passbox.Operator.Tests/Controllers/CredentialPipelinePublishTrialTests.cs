@@ -27,10 +27,11 @@ public sealed class CredentialPipelinePublishTrialTests
     private readonly FakeApiServer server;
     private string sourceVersion = "5";
     private bool frozen;
-    private bool failing;
+    private HttpStatusCode? failing;
+    private bool hanging;
     private V1Secret? stored;
 
-    public CredentialPipelinePublishTrialTests() => server = new FakeApiServer(Respond);
+    public CredentialPipelinePublishTrialTests() => server = new FakeApiServer(RespondAsync);
 
     [Fact]
     public async Task A_new_password_whose_Secret_would_be_refused_is_not_set_and_is_set_once_the_Secret_is_taken()
@@ -88,25 +89,101 @@ public sealed class CredentialPipelinePublishTrialTests
         kind.Logins.Should().Be(2);
     }
 
-    [Fact]
-    public async Task A_dry_run_the_API_server_fails_leaves_the_password_alone_and_says_so()
+    [Theory]
+    [InlineData(HttpStatusCode.InternalServerError, "the API server answered 500 InternalServerError")]
+    [InlineData(HttpStatusCode.ServiceUnavailable, "the API server answered 503 ServiceUnavailable")]
+    [InlineData(null, "the API server could not be reached: ConnectionError")]
+    public async Task A_dry_run_the_API_server_fails_records_no_check_and_is_asked_again_with_backoff(HttpStatusCode? answer, string failure)
     {
-        // A 500 on the dry run read "the check failed unexpectedly (HttpOperationException); see the operator log".
+        // Such a dry run was recorded as a failed check: Validated turned False (Unreachable) and passbox_checks_total
+        // counted an Unreachable check, though nobody logged in and the published password, left alone, still logged in.
+        credential.Kind = $"Trial{Guid.NewGuid():N}";
+        var events = new RecordingEvents();
+        var pipeline = PipelineTestKit.Pipeline(server, new ServerView(this), time, events: events);
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var checkedRevision = status.AttemptedRevision;
+        var lastCheck = Condition(status, ConditionTypes.Validated).Message;
+
+        failing = answer ?? (HttpStatusCode)0;
+        sourceVersion = "6";
+        var retry = (await pipeline.RunAsync(credential, kind, status, CancellationToken.None))!.Value;
+
+        kind.PasswordsSet.Should().Equal(["pw-5"], "what the API server would say of the new Secret is unknown");
+        kind.Logins.Should().Be(1, "no check ran");
+        DryRuns().Should().Be(1);
+        Writes().Should().Be(0);
+        ShowsTrialFailed(status, checkedRevision, lastCheck, failure);
+        events.Warnings.Should().Equal([(ConditionReasons.SecretWriteFailed, Condition(status, ConditionTypes.Ready).Message)]);
+        (await ChecksAsync(credential.Kind, ValidationReasons.Unreachable)).Should().Be(0, "no login was made");
+        (await ChecksAsync(credential.Kind, ValidationReasons.Validated)).Should().Be(1, "the first check only");
+        retry.Should().BeGreaterThanOrEqualTo(RefusedWriteBackoff.FirstRetry / 2).And.BeLessThanOrEqualTo(RefusedWriteBackoff.FirstRetry);
+
+        // Brought back before the retry is due (a status echo): nothing is asked, nothing changes, no second Warning.
+        time.Advance(TimeSpan.FromSeconds(10));
+        (await pipeline.RunAsync(credential, kind, status, CancellationToken.None)).Should().Be(retry - TimeSpan.FromSeconds(10));
+        DryRuns().Should().Be(1);
+        ShowsTrialFailed(status, checkedRevision, lastCheck, failure);
+        events.Warnings.Should().HaveCount(1);
+
+        // The API server answers again: the password is changed, checked and published.
+        failing = null;
+        time.Advance(retry);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.PasswordsSet.Should().Equal(["pw-5", "pw-6"]);
+        Writes().Should().Be(1);
+        stored!.Data["password"].Should().Equal("pw-6"u8.ToArray());
+        Condition(status, ConditionTypes.Ready).Status.Should().Be("True");
+    }
+
+    [Fact]
+    public async Task A_dry_run_still_unanswered_when_the_checks_time_is_up_records_no_check_either()
+    {
+        // It ended as a Timeout of the check, Validated False, though nothing was changed and nobody logged in.
         var pipeline = PipelineTestKit.Pipeline(server, new ServerView(this), time);
         var status = new ClusterCredentialStatus();
         await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var checkedRevision = status.AttemptedRevision;
+        var lastCheck = Condition(status, ConditionTypes.Validated).Message;
 
-        failing = true;
+        hanging = true;
         sourceVersion = "6";
-        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        var pass = pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        await FakeApiServer.WaitUntilAsync(() => DryRuns() == 1);
+        time.Advance(CredentialPipeline.CheckBudget(TimeSpan.FromSeconds(5), provisioned: true));
+        (await pass).Should().BeGreaterThan(TimeSpan.Zero);
 
-        kind.PasswordsSet.Should().Equal(["pw-5"], "what the API server would say of the new Secret is unknown");
-        DryRuns().Should().Be(1);
-        Writes().Should().Be(0);
+        kind.PasswordsSet.Should().Equal(["pw-5"]);
+        ShowsTrialFailed(status, checkedRevision, lastCheck, "the API server did not answer in time");
+    }
+
+    /// <summary>The last check still told, and SecretSynced and Ready saying why the new password waits.</summary>
+    private static void ShowsTrialFailed(CredentialStatus status, string? checkedRevision, string lastCheck, string failure)
+    {
+        status.AttemptedRevision.Should().Be(checkedRevision, "no check is recorded");
         var validated = Condition(status, ConditionTypes.Validated);
-        validated.Reason.Should().Be(ValidationReasons.Unreachable, "the API server may answer the next time: retried with backoff");
-        validated.Message.Should().Be("the password was not changed: the dry run of the write of Secret billing, asked before changing the password so that " +
-            "the published one keeps logging in, failed (the API server answered 500 InternalServerError); it is asked again with backoff");
+        validated.Status.Should().Be("True", "the published password still logs in");
+        validated.Message.Should().Be(lastCheck);
+        var expected = "the password was not changed: the dry run of the write of Secret billing failed (" + failure +
+            "), so whether the API server takes the new password is not known; " + SecretRefusalReport.Retried;
+        foreach (var type in new[] { ConditionTypes.SecretSynced, ConditionTypes.Ready })
+        {
+            var condition = Condition(status, type);
+            condition.Status.Should().Be("False");
+            condition.Reason.Should().Be(ConditionReasons.SecretWriteFailed);
+            condition.Message.Should().Be(expected);
+        }
+    }
+
+    /// <summary>The value of <c>passbox_checks_total</c> for one kind and reason, as Prometheus would scrape it.</summary>
+    private static async Task<double> ChecksAsync(string kindName, string reason)
+    {
+        using var scrape = new MemoryStream();
+        await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(scrape);
+        var series = $"passbox_checks_total{{kind=\"{kindName}\",reason=\"{reason}\"}} ";
+        var line = System.Text.Encoding.UTF8.GetString(scrape.ToArray()).Split('\n').SingleOrDefault(l => l.StartsWith(series, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[series.Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static V1Condition Condition(CredentialStatus status, string type) => status.Conditions!.Single(c => c.Type == type);
@@ -115,6 +192,17 @@ public sealed class CredentialPipelinePublishTrialTests
 
     /// <summary>Server-side applies of the generated Secret that were not dry runs: the writes that change its data.</summary>
     private int Writes() => server.Requests.Count(r => IsApply(r) && r.Path.EndsWith("/secrets/billing", StringComparison.Ordinal) && !r.Query.Contains("dryRun", StringComparison.Ordinal));
+
+    /// <summary>A dry run while <see cref="hanging"/> gets no answer until the client gives up.</summary>
+    private async Task<HttpResponseMessage> RespondAsync(RecordedRequest request, CancellationToken ct)
+    {
+        if (hanging && request.Query.Contains("dryRun", StringComparison.Ordinal))
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+        }
+
+        return Respond(request);
+    }
 
     private HttpResponseMessage Respond(RecordedRequest request)
     {
@@ -139,9 +227,11 @@ public sealed class CredentialPipelinePublishTrialTests
                 return FakeApiServer.Status(HttpStatusCode.UnprocessableEntity, "Invalid", Denial);
             }
 
-            if (failing)
+            if (failing is { } code)
             {
-                return FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError", "etcdserver: request timed out");
+                return code == 0
+                    ? throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (api.test:443)")
+                    : FakeApiServer.Status(code, "InternalError", "etcdserver: request timed out");
             }
 
             if (IsApply(request) && !request.Query.Contains("dryRun", StringComparison.Ordinal))
@@ -219,5 +309,19 @@ public sealed class CredentialPipelinePublishTrialTests
         public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
 
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
+    }
+
+    /// <summary>The Warning events, by reason and message.</summary>
+    private sealed class RecordingEvents : IEventSink
+    {
+        public List<(string Reason, string Message)> Warnings { get; } = [];
+
+        public Task NormalAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct) => Task.CompletedTask;
+
+        public Task WarningAsync(IKubernetesObject<V1ObjectMeta> subject, string reason, string message, CancellationToken ct)
+        {
+            Warnings.Add((reason, message));
+            return Task.CompletedTask;
+        }
     }
 }
