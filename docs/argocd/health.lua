@@ -6,6 +6,9 @@
 --   Ready=False, reason Progressing, WaitingForValidation or AdminNotReady
 --                                                    (a managed user waits for its admin credential)
 --                                                    -> Progressing (not final yet)
+--   Ready=False, AdminNotReady because the admin credential named in
+--   spec.provisioning.adminCredentialRef does not exist
+--                                                    -> Degraded (nothing will come of waiting)
 --   Ready=False, any other reason                    -> Degraded, "<reason>: <message>"
 --   no status, no Ready, Ready=Unknown               -> Progressing
 --   status older than the spec (observedGeneration)  -> Progressing
@@ -43,6 +46,22 @@ local function describe(c, fallback)
     return reason
   end
   return fallback
+end
+
+-- AdminNotReady covers an admin credential that is not Ready yet (its first check; a failing one shows Degraded itself)
+-- and one that does not exist at all, most often a misspelled adminCredentialRef: the operator says which only in the
+-- message, "admin ClusterCredential <name> does not exist in namespace <namespace>". Waiting on that stays Progressing
+-- forever, so it is a failure a person must act on.
+local function admin_missing(c)
+  if c.reason ~= "AdminNotReady" or c.message == nil then
+    return false
+  end
+  local provisioning = (obj.spec or {}).provisioning or {}
+  local admin = (provisioning.adminCredentialRef or {}).name
+  if admin == nil or admin == "" then
+    return false
+  end
+  return string.find(c.message, "admin ClusterCredential " .. admin .. " does not exist in namespace", 1, true) ~= nil
 end
 
 local status = obj.status
@@ -88,7 +107,7 @@ if ready.status == "True" then
   return hs
 end
 
-if ready.status == "False" and not transient[ready.reason or ""] then
+if ready.status == "False" and (not transient[ready.reason or ""] or admin_missing(ready)) then
   hs.status = "Degraded"
   hs.message = describe(ready, "Not ready")
   return hs

@@ -17,6 +17,12 @@ namespace Passbox.Operator.Provisioning;
 /// </summary>
 public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources, AdminReferences adminReferences)
 {
+    /// <summary>
+    /// Why a check waits for an admin credential that does not exist. docs/argocd/health.lua tells it from one that exists
+    /// but is not Ready by these words (the reason is AdminNotReady for both): keep them, or change the script with them.
+    /// </summary>
+    public static string Missing(string reference, string? ns) => $"admin ClusterCredential {reference} does not exist in namespace {ns}";
+
     public async Task<AdminLogin> ResolveAsync(ClusterCredential credential, CancellationToken ct)
     {
         var reference = credential.Spec.Provisioning!.AdminCredentialRef.Name;
@@ -30,7 +36,7 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources, 
         var admin = adminReferences.Find(ns, reference);
         if (admin is null)
         {
-            return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"admin ClusterCredential {reference} does not exist in namespace {ns}");
+            return AdminLogin.Failed(ValidationReasons.AdminNotReady, Missing(reference, ns));
         }
 
         if (admin.Spec.Engine != credential.Spec.Engine)

@@ -130,6 +130,11 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
                         return ValidationOutcome.Failure(ValidationReasons.Unreachable,
                             $"{where} answered HTTP {(int)response.StatusCode} for GET /api; is it a Kubernetes API server?");
                 }
+
+                if (!IsApiVersions(await session.ReadBodyAsync(response, BodyLimit)))
+                {
+                    return NotAnApiServer(target, where, response.Content.Headers.ContentType?.MediaType);
+                }
             }
 
             current = ProbeUrls.Below(target.Server, "/version");
@@ -176,6 +181,41 @@ public sealed class KubernetesApiProbe(TimeProvider? time = null) : IPipelinePro
         using (response)
         {
             return response.StatusCode == HttpStatusCode.OK ? ReadGitVersion(await session.ReadBodyAsync(response, BodyLimit)) : null;
+        }
+    }
+
+    /// <summary>
+    /// A 200 alone is no API server: an SSO login page, a proxy or a load balancer that answers every path never looked at
+    /// the credentials, and publishing them as checked would be wrong. The body is never quoted (it may echo them); its
+    /// content type says enough. Unsupported, as for a git server that does not answer as one: asking again at once gets
+    /// the same page, it takes a fix of the server URL.
+    /// </summary>
+    private static ValidationOutcome NotAnApiServer(KubeconfigTarget target, string where, string? contentType)
+    {
+        var fix = target.ContextName == "(none)" ? "the server URL" : $"the server of cluster \"{target.ClusterName}\" in the kubeconfig";
+        return ValidationOutcome.Failure(ValidationReasons.Unsupported,
+            $"{where} answered GET /api with HTTP 200 but is not a Kubernetes API server ({contentType ?? "no content type"}, not the " +
+            $"API server's APIVersions document): a proxy, a load balancer or a login page in front of it? check {fix}");
+    }
+
+    /// <summary>
+    /// Whether a <c>/api</c> answer is the API server's discovery document: a JSON object of kind <c>APIVersions</c>, or at
+    /// least with a <c>versions</c> array (its one field clients read). A body cut at the size limit does not parse, and is no
+    /// such document: the real one is a few hundred bytes.
+    /// </summary>
+    internal static bool IsApiVersions(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json.ToArray());
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                && ((root.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String && kind.GetString() == "APIVersions")
+                    || (root.TryGetProperty("versions", out var versions) && versions.ValueKind == JsonValueKind.Array));
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

@@ -133,6 +133,42 @@ public sealed class KubernetesApiProbeTests(KubernetesApiFixture cluster, ITestO
     }
 
     /// <summary>
+    /// A kubeconfig whose server is a web server, not the API server: an SSO login page or a proxy that answers every path
+    /// with 200 and HTML. The token was never looked at, yet the check passed and the kubeconfig was published as
+    /// verified. Only the API server's discovery document (APIVersions) on /api stands for an API server.
+    /// </summary>
+    [Fact]
+    public async Task A_web_server_answering_200_with_a_login_page_everywhere_is_not_taken_for_an_api_server()
+    {
+        const string page = "<html><body><form action=\"/login\">Sign in to Example SSO</form></body></html>";
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        await using var web = builder.Build();
+        var asked = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        web.Run(async context =>
+        {
+            asked.Enqueue(context.Request.Path);
+            context.Response.ContentType = "text/html; charset=utf-8";
+            await context.Response.WriteAsync(page);
+        });
+        await web.StartAsync();
+        var address = web.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+
+        var outcome = await Probe(cluster.Kubeconfig(server: address));
+
+        asked.Should().Contain("/api");
+        outcome.Succeeded.Should().BeFalse("a login page is not an API server: the token was never checked");
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        outcome.Message.Should().Be($"{address} answered GET /api with HTTP 200 but is not a Kubernetes API server (text/html, not " +
+            "the API server's APIVersions document): a proxy, a load balancer or a login page in front of it? " +
+            "check the server of cluster \"test\" in the kubeconfig");
+        outcome.Message.Should().NotContain("Sign in").And.NotContain(cluster.Token);
+        await web.StopAsync();
+    }
+
+    /// <summary>
     /// A cluster reached only through the proxy its kubeconfig names (a bastion, a corporate egress proxy): the API
     /// server sits under a name nothing but the proxy resolves, and its certificate is checked inside the tunnel.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Passbox.Operator.Provisioning;
 
 namespace Passbox.IntegrationTests.Shipping;
 
@@ -63,6 +64,44 @@ public sealed class ArgoCdHealthTests
         health.Status.Should().Be("Progressing");
         health.Message.Should().Contain("checking https://github.com");
     }
+
+    /// <summary>
+    /// A managed user whose provisioning.adminCredentialRef names no credential (a typo, an admin never applied) is
+    /// AdminNotReady, a reason that also means "the admin is still being checked": Argo CD showed it Progressing forever,
+    /// and a sync waiting for its health never ended. The message is the operator's own (<see cref="AdminLogins.Missing"/>).
+    /// </summary>
+    [Fact]
+    public void A_managed_user_whose_admin_credential_does_not_exist_is_degraded_naming_it()
+    {
+        var message = $"cannot manage user 'app_rw': {AdminLogins.Missing("orders-admn", "team-a")}";
+        var credential = Credential("ClusterCredential", Condition("Ready", "False", "AdminNotReady", message));
+        credential["spec"] = ManagedBy("orders-admn");
+
+        var health = Evaluate(credential);
+
+        health.Status.Should().Be("Degraded");
+        health.Message.Should().Be("AdminNotReady: " + message);
+    }
+
+    /// <summary>The admin exists and is being checked, or failed its own check (then it shows Degraded itself): the user waits.</summary>
+    [Theory]
+    [InlineData("cannot manage user 'app_rw': admin ClusterCredential orders-admin has not been checked yet")]
+    [InlineData("cannot manage user 'app_rw': admin ClusterCredential orders-admin is not Ready (AuthenticationFailed: Access denied for user 'root')")]
+    [InlineData("cannot manage user 'app_rw': admin ClusterCredential orders-admin: Secret team-a/corp-ca (named by its spec.endpoint.tls.caSecretRef) does not exist; create it with key \"ca.crt\"")]
+    public void A_managed_user_whose_admin_credential_exists_but_is_not_ready_stays_progressing(string message)
+    {
+        var credential = Credential("ClusterCredential", Condition("Ready", "False", "AdminNotReady", message));
+        credential["spec"] = ManagedBy("orders-admin");
+
+        Evaluate(credential).Status.Should().Be("Progressing");
+    }
+
+    private static JsonObject ManagedBy(string admin) => new()
+    {
+        ["engine"] = "MySQL",
+        ["username"] = "app_rw",
+        ["provisioning"] = new JsonObject { ["adminCredentialRef"] = new JsonObject { ["name"] = admin } },
+    };
 
     [Fact]
     public void Status_for_an_older_generation_is_progressing_even_when_it_said_ready()

@@ -8,6 +8,7 @@ namespace Passbox.Operator.Tests.Pipeline;
 public sealed class KubernetesApiProbeTests
 {
     private const string VersionJson = "{\"major\":\"1\",\"minor\":\"34\",\"gitVersion\":\"v1.34.1\",\"platform\":\"linux/amd64\"}";
+    private const string ApiVersionsJson = "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],\"serverAddressByClientCIDRs\":[{\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"10.0.0.1:6443\"}]}";
     private readonly KubernetesApiProbe probe = new();
 
     [Fact]
@@ -207,7 +208,7 @@ public sealed class KubernetesApiProbeTests
     {
         await using var server = new CannedHttpServer(r => r.Target switch
         {
-            "/k8s/clusters/c-1/api" => new CannedResponse(200, null, "{}"),
+            "/k8s/clusters/c-1/api" => new CannedResponse(200, null, ApiVersionsJson),
             "/k8s/clusters/c-1/version" => new CannedResponse(200, null, VersionJson),
             _ => new CannedResponse(404),
         });
@@ -216,6 +217,45 @@ public sealed class KubernetesApiProbeTests
             KubeconfigRequest(Valid.Replace("https://127.0.0.1:6443", server.BaseUrl + "/k8s/clusters/c-1", StringComparison.Ordinal)), CancellationToken.None);
 
         outcome.ServerVersion.Should().Be("v1.34.1");
+    }
+
+    /// <summary>
+    /// A 200 on /api that is not the discovery document (an SSO page, a proxy's or load balancer's catch-all, a JSON API
+    /// of something else) never looked at the token: it must not pass, and the body is never quoted.
+    /// </summary>
+    [Theory]
+    [InlineData("text/html", "<html><body>Sign in</body></html>")]
+    [InlineData("application/json", "{\"status\":\"ok\"}")]
+    [InlineData("application/json", "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"")]
+    [InlineData(null, "")]
+    public async Task A_200_on_api_without_the_discovery_document_is_not_an_api_server(string? contentType, string body)
+    {
+        await using var server = new CannedHttpServer(r => r.Target switch
+        {
+            "/api" => new CannedResponse(200, contentType is null ? null : new Dictionary<string, string> { ["Content-Type"] = contentType }, body),
+            _ => new CannedResponse(200, null, VersionJson),
+        });
+
+        var outcome = await probe.ProbeAsync(KubeconfigRequest(Valid.Replace("https://127.0.0.1:6443", server.BaseUrl, StringComparison.Ordinal)), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeFalse();
+        outcome.Reason.Should().Be(ValidationReasons.Unsupported);
+        outcome.Message.Should().StartWith($"{server.BaseUrl} answered GET /api with HTTP 200 but is not a Kubernetes API server ({contentType ?? "no content type"}, ")
+            .And.NotContain("Sign in").And.NotContain("status").And.NotContain(Secret);
+        server.Requests.Select(r => r.Target).Should().Equal("/api");
+    }
+
+    [Theory]
+    [InlineData(ApiVersionsJson, true)]
+    [InlineData("{\"versions\":[\"v1\"]}", true)]
+    [InlineData("{\"kind\":\"APIVersions\"}", true)]
+    [InlineData("{}", false)]
+    [InlineData("[\"v1\"]", false)]
+    [InlineData("{\"kind\":\"Status\",\"versions\":\"v1\"}", false)]
+    [InlineData("<html/>", false)]
+    public void Only_the_APIVersions_document_is_taken_for_an_api_server(string body, bool expected)
+    {
+        KubernetesApiProbe.IsApiVersions(Encoding.UTF8.GetBytes(body)).Should().Be(expected);
     }
 
     [Theory]
@@ -231,7 +271,7 @@ public sealed class KubernetesApiProbeTests
         ? new CannedResponse(401)
         : r.Target switch
         {
-            "/api" => new CannedResponse(200, null, "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"]}"),
+            "/api" => new CannedResponse(200, null, ApiVersionsJson),
             "/version" => new CannedResponse(200, null, VersionJson),
             _ => new CannedResponse(404),
         });

@@ -6,6 +6,7 @@ namespace Passbox.Operator.Tests.Pipeline;
 
 public sealed class KubernetesApiProbeTlsTests : IDisposable
 {
+    private const string ApiVersionsJson = "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"]}";
     private readonly TestCertificates pki = new();
     private readonly KubernetesApiProbe probe = new();
 
@@ -66,7 +67,7 @@ public sealed class KubernetesApiProbeTlsTests : IDisposable
         await using var server = new CannedHttpServer(
             r => r.Authorization != "Bearer " + Secret
                 ? new CannedResponse(401)
-                : r.Target == "/api" ? new CannedResponse(200, null, "{}") : new CannedResponse(200, null, "{\"gitVersion\":\"v1.34.1\"}"),
+                : r.Target == "/api" ? new CannedResponse(200, null, ApiVersionsJson) : new CannedResponse(200, null, "{\"gitVersion\":\"v1.34.1\"}"),
             fallback,
             new Dictionary<string, System.Security.Cryptography.X509Certificates.X509Certificate2> { ["api.example.com"] = named });
 
@@ -121,7 +122,7 @@ public sealed class KubernetesApiProbeTlsTests : IDisposable
     public async Task Client_certificate_is_presented()
     {
         await using var server = new CannedHttpServer(
-            r => r.Target == "/api" ? new CannedResponse(200, null, "{}") : new CannedResponse(200, null, "{\"gitVersion\":\"v1.34.1\"}"),
+            r => r.Target == "/api" ? new CannedResponse(200, null, ApiVersionsJson) : new CannedResponse(200, null, "{\"gitVersion\":\"v1.34.1\"}"),
             pki.Server("127.0.0.1"));
         var (certificate, key) = pki.Client("CN=deployer, O=ci");
         var yaml = Valid
@@ -141,7 +142,7 @@ public sealed class KubernetesApiProbeTlsTests : IDisposable
     private static CannedHttpServer Https(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate) =>
         new(r => r.Authorization != "Bearer " + Secret
             ? new CannedResponse(401)
-            : r.Target == "/api" ? new CannedResponse(200, null, "{}") : new CannedResponse(200, null, "{\"gitVersion\":\"v1.34.1\"}"),
+            : r.Target == "/api" ? new CannedResponse(200, null, ApiVersionsJson) : new CannedResponse(200, null, "{\"gitVersion\":\"v1.34.1\"}"),
             certificate);
 
     private Task<ValidationOutcome> Probe(CannedHttpServer server, string clusterLines)
