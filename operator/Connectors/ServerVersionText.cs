@@ -15,6 +15,14 @@ internal static class ServerVersionText
     /// <summary>Ends a version cut to <see cref="MaxLength"/>, so nobody takes the start for the whole.</summary>
     public const string CutMark = "…";
 
+    /// <summary>
+    /// The version as the <c>Validated</c> message quotes it, which sits in the status beside <c>serverVersion</c>: the
+    /// same short line, <see cref="SecretRedaction.LeftOut"/> when the whole text holds a secret of the login (looked
+    /// for before the cut, which could keep the start of one), or null when there is nothing to quote.
+    /// </summary>
+    public static string? Quoted(string? version, DatabaseLogin login) =>
+        version is not null && SecretRedaction.Version(version, login) is null ? SecretRedaction.LeftOut : Clean(version);
+
     /// <summary>The version to keep, or null when there is none to keep.</summary>
     public static string? Clean(string? version)
     {

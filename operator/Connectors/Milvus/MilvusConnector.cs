@@ -56,7 +56,7 @@ public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnecto
                 var (version, note) = await LogInAsync(client, login, timeout.Token);
                 var who = string.IsNullOrEmpty(login.ApiKey) ? $"as '{login.LoginName}'" : "with the API key";
                 var database = string.IsNullOrEmpty(login.Database) ? string.Empty : $", database '{login.Database}'";
-                var server = string.IsNullOrEmpty(version) ? string.Empty : $"; server {SecretRedaction.Redact(version, login)}";
+                var server = ServerVersionText.Quoted(version, login) is { } quoted ? $"; server {quoted}" : string.Empty;
                 return ValidationOutcome.Success($"Logged in to {login.Endpoint} {who}{database}{server}{SecretRedaction.Redact(note, login)}." +
                     UncheckedTlsNote.For(login.Tls.Mode, mayFallBack: false),
                     SecretRedaction.Version(version, login));

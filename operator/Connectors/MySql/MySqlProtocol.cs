@@ -75,7 +75,7 @@ internal static class MySqlProtocol
         {
             var version = Convert.ToString(await session.ScalarAsync("SELECT VERSION()", token), CultureInfo.InvariantCulture);
             return ValidationOutcome.Success(
-                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {SecretRedaction.Redact(version ?? "of unknown version", login)}." +
+                $"Logged in to {login.Endpoint} as '{login.LoginName}'; server {ServerVersionText.Quoted(version, login) ?? "of unknown version"}." +
                 UncheckedTlsNote.For(login.Tls.Mode, mayFallBack: true),
                 SecretRedaction.Version(version, login));
         }, failure => failure, ct);

@@ -129,6 +129,22 @@ public sealed class MilvusConnectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_Validated_message_quotes_the_version_as_the_status_keeps_it()
+    {
+        // The message sits in the status beside serverVersion: the server's words there are bounded and one line as well.
+        _milvus.State.Version = "v2.6.0-" + new string('x', 200_000);
+
+        var outcome = await _connector.ValidateAsync(Login(), CancellationToken.None);
+
+        outcome.Succeeded.Should().BeTrue();
+        outcome.Message.Should().Contain("; server " + outcome.ServerVersion);
+        outcome.Message.Length.Should().BeLessThan(500, "the message quotes the version cut as status.serverVersion is");
+
+        _milvus.State.Version = "v2.6.0\ninjected: line";
+        (await _connector.ValidateAsync(Login(), CancellationToken.None)).Message.Should().NotContain("injected");
+    }
+
+    [Fact]
     public async Task A_good_API_key_is_validated()
     {
         var outcome = await _connector.ValidateAsync(KeyLogin(ApiKey), CancellationToken.None);

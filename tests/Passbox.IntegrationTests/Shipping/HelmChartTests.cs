@@ -203,6 +203,8 @@ public sealed class HelmChartTests
     [InlineData("--set", "nameOverride=secrets")]
     [InlineData("--set", "image.repository=registry.example.com:5000/platform/passbox-operator,image.tag=v0.1.0-rc.1_amd64")]
     [InlineData("--set", "image.repository=localhost:5000/passbox-operator,image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    // A tag pinned to its digest, as values files often write it: "repo:tag@digest" renders, and the kubelet pulls by the digest.
+    [InlineData("--set", "image.tag=v0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
     [InlineData("--set-json", """extraEnv=[{"name":"TZ","value":"UTC"},{"name":"POD_NAME","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]""")]
     [InlineData("--set", "serviceAccount.name=passbox-operator,priorityClassName=system-cluster-critical")]
     [InlineData("--set-json", """podLabels={"team":"payments","app.example.com/tier":"platform_1","empty":""}""")]
