@@ -171,7 +171,6 @@ public sealed class HelmChartTests
     [InlineData("/resources/claims/0", "--set-json", """resources={"claims":[{"nme":"gpu"}]}""")]
     [InlineData("/fullnameOverride", "--set", "fullnameOverride=passbox-operator-of-the-platform-team-for-every-cluster-in-the-fleet")]
     [InlineData("/fullnameOverride", "--set", "fullnameOverride=Passbox_Operator")]
-    [InlineData("/fullnameOverride", "--set", "fullnameOverride=1passbox")]
     [InlineData("/nameOverride", "--set", "nameOverride=pass.box")]
     [InlineData("/image/repository", "--set", "image.repository=registry.example.com/passbox-operator:0.1.0")]
     [InlineData("/image/repository", "--set", "image.repository=Registry Example/passbox")]
@@ -215,6 +214,48 @@ public sealed class HelmChartTests
         var result = ShippingTools.TryRun(ShippingTools.Helm, ["template", "passbox", ShippingManifests.ChartPath, flag, value]);
 
         result.ExitCode.Should().Be(0, "helm refused {0}:\n{1}", value, result.StandardError);
+    }
+
+    /// <summary>
+    /// A full name starting with a digit names objects that all take one (Deployment, ServiceAccount, Lease, roles: DNS
+    /// labels or subdomains). Values files with one installed before the schema refused it for every install; only
+    /// the metrics Service's name had to start with a letter, and only before Kubernetes 1.36.
+    /// </summary>
+    [Fact]
+    public void A_full_name_starting_with_a_digit_is_taken_where_no_Service_name_forbids_it()
+    {
+        var withoutService = ShippingManifests.HelmDocuments("fullnameOverride=1passbox", "metrics.service.enabled=false");
+
+        withoutService.OfKind("Deployment", "1passbox").Should().ContainSingle();
+        withoutService.OfKind("ServiceAccount", "1passbox").Should().ContainSingle();
+        withoutService.OfKind("ClusterRole", "1passbox").Should().ContainSingle();
+        withoutService.OfKind("Role", "1passbox-leader-election").Should().ContainSingle();
+        withoutService.OfKind("Service").Should().BeEmpty();
+        ((string?)Env(PodSpec(withoutService)["containers"]![0]!)["PASSBOX_LEADER_ELECTION_NAME"]!["value"]).Should().Be("1passbox-operator");
+
+        // From Kubernetes 1.36 (RelaxedServiceNameValidation) a Service name is a DNS label like the others.
+        var onNewCluster = YamlDocuments.Parse(ShippingTools.Run(ShippingTools.Helm,
+            ["template", "passbox", ShippingManifests.ChartPath, "--kube-version", "1.36.0", "--set", "fullnameOverride=1passbox"]));
+        onNewCluster.OfKind("Service", "1passbox-metrics").Should().ContainSingle();
+    }
+
+    /// <summary>
+    /// A metrics Service name the API server refuses is refused by the chart, naming the value it came from and what to
+    /// write: before Kubernetes 1.36 it must start with a letter, and never holds a "." (a release name may).
+    /// </summary>
+    [Theory]
+    [InlineData("passbox", "1.35.0", "fullnameOverride=1passbox", "fullnameOverride \"1passbox\"", "must start with a letter")]
+    [InlineData("2fa-passbox", "1.35.0", "", "the release name \"2fa-passbox\"", "must start with a letter")]
+    [InlineData("team.a", "1.36.0", "", "the release name \"team.a\"", "holds only a-z, 0-9 and -")]
+    public void A_metrics_Service_name_the_cluster_refuses_is_refused_naming_its_source(
+        string release, string kubeVersion, string value, string source, string rule)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm,
+            ["template", release, ShippingManifests.ChartPath, "--kube-version", kubeVersion, .. value.Length == 0 ? Array.Empty<string>() : ["--set", value]]);
+
+        result.ExitCode.Should().NotBe(0, "helm rendered a Service the API server refuses");
+        result.StandardError.Should().Contain("metrics Service").And.Contain(source).And.Contain(rule)
+            .And.Contain("metrics.service.enabled=false", "the refusal says how to do without the Service");
     }
 
     [Theory]
