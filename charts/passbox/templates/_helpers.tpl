@@ -82,7 +82,16 @@ no account of its own.
 {{- end }}
 {{- end }}
 
+{{/*
+The operator's image. A repository may carry a tag only together with image.digest: "repo:0.1.0@sha256:..." is a
+valid reference (the tag documents, the digest is pulled), as values files pinned images before the schema checked
+them; without a digest the chart's own tag would be appended ("repo:0.1.0:0.1.0"), which no runtime pulls.
+*/}}
 {{- define "passbox.image" -}}
+{{- $tagged := regexMatch ":[^/]*$" .Values.image.repository }}
+{{- if and $tagged (not .Values.image.digest) }}
+{{- fail (printf "image.repository %q has a tag, which works only with image.digest (the tag would get a second one): write image.repository=%s and image.tag=%s, or set image.digest=sha256:... to pin it" .Values.image.repository (regexReplaceAll ":[^/]*$" .Values.image.repository "") (regexFind "[^:]*$" .Values.image.repository)) }}
+{{- end }}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}

@@ -172,7 +172,6 @@ public sealed class HelmChartTests
     [InlineData("/fullnameOverride", "--set", "fullnameOverride=passbox-operator-of-the-platform-team-for-every-cluster-in-the-fleet")]
     [InlineData("/fullnameOverride", "--set", "fullnameOverride=Passbox_Operator")]
     [InlineData("/nameOverride", "--set", "nameOverride=pass.box")]
-    [InlineData("/image/repository", "--set", "image.repository=registry.example.com/passbox-operator:0.1.0")]
     [InlineData("/image/repository", "--set", "image.repository=Registry Example/passbox")]
     [InlineData("/image/tag", "--set", "image.tag=0.1.0:latest")]
     [InlineData("/extraEnv/0", "--set-json", """extraEnv=[{"name":"TZ","valu":"UTC"}]""")]
@@ -256,6 +255,28 @@ public sealed class HelmChartTests
         result.ExitCode.Should().NotBe(0, "helm rendered a Service the API server refuses");
         result.StandardError.Should().Contain("metrics Service").And.Contain(source).And.Contain(rule)
             .And.Contain("metrics.service.enabled=false", "the refusal says how to do without the Service");
+    }
+
+    /// <summary>
+    /// "repo:0.1.0" with a digest renders "repo:0.1.0@sha256:...", a reference every runtime pulls by its digest, as
+    /// values files pinned the image before the schema checked the repository. Without a digest the chart's tag would
+    /// be appended ("repo:0.1.0:0.1.0", never pulled): that is refused, saying what to write instead.
+    /// </summary>
+    [Fact]
+    public void A_tag_in_the_repository_is_taken_with_a_digest_and_refused_without_one_saying_what_to_write()
+    {
+        const string digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        var pinned = PodSpec(ShippingManifests.HelmDocuments("image.repository=registry.example.com:5000/platform/passbox-operator:0.1.0", $"image.digest={digest}"));
+        ((string?)pinned["containers"]![0]!["image"]).Should().Be($"registry.example.com:5000/platform/passbox-operator:0.1.0@{digest}");
+
+        var result = ShippingManifests.TryRenderHelmChart("image.repository=registry.example.com:5000/platform/passbox-operator:0.1.0");
+
+        result.ExitCode.Should().NotBe(0, "helm rendered an image reference with two tags");
+        result.StandardError.Should().Contain("image.repository \"registry.example.com:5000/platform/passbox-operator:0.1.0\" has a tag")
+            .And.Contain("image.repository=registry.example.com:5000/platform/passbox-operator and image.tag=0.1.0")
+            .And.Contain("image.digest");
+        ShippingManifests.TryRenderHelmChart("image.repository=localhost:5000/passbox-operator").ExitCode
+            .Should().Be(0, "a registry port is no tag");
     }
 
     [Theory]
