@@ -279,6 +279,27 @@ public sealed class HelmChartTests
             .Should().Be(0, "a registry port is no tag");
     }
 
+    /// <summary>
+    /// An alert label named like one the alerts carry (kind, namespace, name: which credential; namespace, job: which
+    /// operator) gave the alerts of credentials of one name in different namespaces one label set, which fails the
+    /// rule's evaluation in Prometheus (no alert at all), or rendered a key twice. Refused, naming the value.
+    /// </summary>
+    [Theory]
+    [InlineData("namespace")]
+    [InlineData("name")]
+    [InlineData("kind")]
+    [InlineData("job")]
+    public void An_alert_label_the_alerts_set_themselves_is_refused_naming_it(string label)
+    {
+        var result = ShippingManifests.TryRenderHelmChart(
+            "metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", $"metrics.prometheusRule.alertLabels.{label}=platform");
+
+        result.ExitCode.Should().NotBe(0, "helm rendered alertLabels.{0}", label);
+        result.StandardError.Should().Contain($"metrics.prometheusRule.alertLabels.{label}").And.Contain("label of another name");
+        ShippingManifests.TryRenderHelmChart($"metrics.prometheusRule.alertLabels.{label}=platform").ExitCode
+            .Should().Be(0, "without the PrometheusRule the label is not used");
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
