@@ -28,6 +28,25 @@ characters, the most a Service name holds: it is cut to leave room for "-metrics
 {{- printf "%s-metrics" (include "passbox.fullname" . | trunc 55 | trimSuffix "-") }}
 {{- end }}
 
+{{/*
+Refuses a metrics Service name the cluster would refuse. Every other object named after the full name (Deployment,
+ServiceAccount, Lease, roles, NetworkPolicy, PodDisruptionBudget, ServiceMonitor, PrometheusRule, admission policy)
+takes a DNS label or subdomain, which may start with a digit. A Service name is an RFC 1035 label, which must start
+with a letter, up to Kubernetes 1.35; from 1.36 (RelaxedServiceNameValidation, beta and on by default) it is a DNS
+label like the others. The schema can say neither "only when the Service is rendered" nor "on which cluster", and
+the full name may come from the release name ("helm install 2fa-passbox"), which the schema never sees.
+*/}}
+{{- define "passbox.checkMetricsServiceName" -}}
+{{- $name := include "passbox.metricsName" . }}
+{{- $source := ternary (printf "fullnameOverride %q" .Values.fullnameOverride) (printf "the release name %q" .Release.Name) (not (empty .Values.fullnameOverride)) }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name) }}
+{{- fail (printf "the metrics Service would be named %q after %s, but a Service name holds only a-z, 0-9 and -: set fullnameOverride to such a name, or metrics.service.enabled=false if you need no Service" $name $source) }}
+{{- end }}
+{{- if and (regexMatch "^[0-9]" $name) (not (semverCompare ">=1.36.0-0" .Capabilities.KubeVersion.Version)) }}
+{{- fail (printf "the metrics Service would be named %q after %s, but before Kubernetes 1.36 a Service name must start with a letter (Kubernetes %s here; helm template assumes its own version, --kube-version sets it): set fullnameOverride to a name starting with a letter, or metrics.service.enabled=false if you need no Service" $name $source .Capabilities.KubeVersion.Version) }}
+{{- end }}
+{{- end }}
+
 {{- define "passbox.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -63,7 +82,16 @@ no account of its own.
 {{- end }}
 {{- end }}
 
+{{/*
+The operator's image. A repository may carry a tag only together with image.digest: "repo:0.1.0@sha256:..." is a
+valid reference (the tag documents, the digest is pulled), as values files pinned images before the schema checked
+them; without a digest the chart's own tag would be appended ("repo:0.1.0:0.1.0"), which no runtime pulls.
+*/}}
 {{- define "passbox.image" -}}
+{{- $tagged := regexMatch ":[^/]*$" .Values.image.repository }}
+{{- if and $tagged (not .Values.image.digest) }}
+{{- fail (printf "image.repository %q has a tag, which works only with image.digest (the tag would get a second one): write image.repository=%s and image.tag=%s, or set image.digest=sha256:... to pin it" .Values.image.repository (regexReplaceAll ":[^/]*$" .Values.image.repository "") (regexFind "[^:]*$" .Values.image.repository)) }}
+{{- end }}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}

@@ -171,9 +171,7 @@ public sealed class HelmChartTests
     [InlineData("/resources/claims/0", "--set-json", """resources={"claims":[{"nme":"gpu"}]}""")]
     [InlineData("/fullnameOverride", "--set", "fullnameOverride=passbox-operator-of-the-platform-team-for-every-cluster-in-the-fleet")]
     [InlineData("/fullnameOverride", "--set", "fullnameOverride=Passbox_Operator")]
-    [InlineData("/fullnameOverride", "--set", "fullnameOverride=1passbox")]
     [InlineData("/nameOverride", "--set", "nameOverride=pass.box")]
-    [InlineData("/image/repository", "--set", "image.repository=registry.example.com/passbox-operator:0.1.0")]
     [InlineData("/image/repository", "--set", "image.repository=Registry Example/passbox")]
     [InlineData("/image/tag", "--set", "image.tag=0.1.0:latest")]
     [InlineData("/extraEnv/0", "--set-json", """extraEnv=[{"name":"TZ","valu":"UTC"}]""")]
@@ -215,6 +213,91 @@ public sealed class HelmChartTests
         var result = ShippingTools.TryRun(ShippingTools.Helm, ["template", "passbox", ShippingManifests.ChartPath, flag, value]);
 
         result.ExitCode.Should().Be(0, "helm refused {0}:\n{1}", value, result.StandardError);
+    }
+
+    /// <summary>
+    /// A full name starting with a digit names objects that all take one (Deployment, ServiceAccount, Lease, roles: DNS
+    /// labels or subdomains). Values files with one installed before the schema refused it for every install; only
+    /// the metrics Service's name had to start with a letter, and only before Kubernetes 1.36.
+    /// </summary>
+    [Fact]
+    public void A_full_name_starting_with_a_digit_is_taken_where_no_Service_name_forbids_it()
+    {
+        var withoutService = ShippingManifests.HelmDocuments("fullnameOverride=1passbox", "metrics.service.enabled=false");
+
+        withoutService.OfKind("Deployment", "1passbox").Should().ContainSingle();
+        withoutService.OfKind("ServiceAccount", "1passbox").Should().ContainSingle();
+        withoutService.OfKind("ClusterRole", "1passbox").Should().ContainSingle();
+        withoutService.OfKind("Role", "1passbox-leader-election").Should().ContainSingle();
+        withoutService.OfKind("Service").Should().BeEmpty();
+        ((string?)Env(PodSpec(withoutService)["containers"]![0]!)["PASSBOX_LEADER_ELECTION_NAME"]!["value"]).Should().Be("1passbox-operator");
+
+        // From Kubernetes 1.36 (RelaxedServiceNameValidation) a Service name is a DNS label like the others.
+        var onNewCluster = YamlDocuments.Parse(ShippingTools.Run(ShippingTools.Helm,
+            ["template", "passbox", ShippingManifests.ChartPath, "--kube-version", "1.36.0", "--set", "fullnameOverride=1passbox"]));
+        onNewCluster.OfKind("Service", "1passbox-metrics").Should().ContainSingle();
+    }
+
+    /// <summary>
+    /// A metrics Service name the API server refuses is refused by the chart, naming the value it came from and what to
+    /// write: before Kubernetes 1.36 it must start with a letter, and never holds a "." (a release name may).
+    /// </summary>
+    [Theory]
+    [InlineData("passbox", "1.35.0", "fullnameOverride=1passbox", "fullnameOverride \"1passbox\"", "must start with a letter")]
+    [InlineData("2fa-passbox", "1.35.0", "", "the release name \"2fa-passbox\"", "must start with a letter")]
+    [InlineData("team.a", "1.36.0", "", "the release name \"team.a\"", "holds only a-z, 0-9 and -")]
+    public void A_metrics_Service_name_the_cluster_refuses_is_refused_naming_its_source(
+        string release, string kubeVersion, string value, string source, string rule)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm,
+            ["template", release, ShippingManifests.ChartPath, "--kube-version", kubeVersion, .. value.Length == 0 ? Array.Empty<string>() : ["--set", value]]);
+
+        result.ExitCode.Should().NotBe(0, "helm rendered a Service the API server refuses");
+        result.StandardError.Should().Contain("metrics Service").And.Contain(source).And.Contain(rule)
+            .And.Contain("metrics.service.enabled=false", "the refusal says how to do without the Service");
+    }
+
+    /// <summary>
+    /// "repo:0.1.0" with a digest renders "repo:0.1.0@sha256:...", a reference every runtime pulls by its digest, as
+    /// values files pinned the image before the schema checked the repository. Without a digest the chart's tag would
+    /// be appended ("repo:0.1.0:0.1.0", never pulled): that is refused, saying what to write instead.
+    /// </summary>
+    [Fact]
+    public void A_tag_in_the_repository_is_taken_with_a_digest_and_refused_without_one_saying_what_to_write()
+    {
+        const string digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        var pinned = PodSpec(ShippingManifests.HelmDocuments("image.repository=registry.example.com:5000/platform/passbox-operator:0.1.0", $"image.digest={digest}"));
+        ((string?)pinned["containers"]![0]!["image"]).Should().Be($"registry.example.com:5000/platform/passbox-operator:0.1.0@{digest}");
+
+        var result = ShippingManifests.TryRenderHelmChart("image.repository=registry.example.com:5000/platform/passbox-operator:0.1.0");
+
+        result.ExitCode.Should().NotBe(0, "helm rendered an image reference with two tags");
+        result.StandardError.Should().Contain("image.repository \"registry.example.com:5000/platform/passbox-operator:0.1.0\" has a tag")
+            .And.Contain("image.repository=registry.example.com:5000/platform/passbox-operator and image.tag=0.1.0")
+            .And.Contain("image.digest");
+        ShippingManifests.TryRenderHelmChart("image.repository=localhost:5000/passbox-operator").ExitCode
+            .Should().Be(0, "a registry port is no tag");
+    }
+
+    /// <summary>
+    /// An alert label named like one the alerts carry (kind, namespace, name: which credential; namespace, job: which
+    /// operator) gave the alerts of credentials of one name in different namespaces one label set, which fails the
+    /// rule's evaluation in Prometheus (no alert at all), or rendered a key twice. Refused, naming the value.
+    /// </summary>
+    [Theory]
+    [InlineData("namespace")]
+    [InlineData("name")]
+    [InlineData("kind")]
+    [InlineData("job")]
+    public void An_alert_label_the_alerts_set_themselves_is_refused_naming_it(string label)
+    {
+        var result = ShippingManifests.TryRenderHelmChart(
+            "metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true", $"metrics.prometheusRule.alertLabels.{label}=platform");
+
+        result.ExitCode.Should().NotBe(0, "helm rendered alertLabels.{0}", label);
+        result.StandardError.Should().Contain($"metrics.prometheusRule.alertLabels.{label}").And.Contain("label of another name");
+        ShippingManifests.TryRenderHelmChart($"metrics.prometheusRule.alertLabels.{label}=platform").ExitCode
+            .Should().Be(0, "without the PrometheusRule the label is not used");
     }
 
     [Theory]

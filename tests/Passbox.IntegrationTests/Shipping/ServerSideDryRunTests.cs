@@ -48,6 +48,14 @@ public sealed class ServerSideDryRunTests(ControlPlaneFixture controlPlane) : IA
     public Task The_Helm_chart_for_one_namespace_applies_cleanly_in_a_server_side_dry_run() =>
         AssertAppliesCleanlyAsync(ShippingManifests.RenderHelmChart($"watchNamespace={WatchedNamespace}"), "helm template --set watchNamespace=…");
 
+    /// <summary>Every object but the metrics Service takes a name starting with a digit: without the Service, so does the chart.</summary>
+    [Fact]
+    public Task The_Helm_chart_with_a_full_name_starting_with_a_digit_and_no_Service_applies_cleanly_in_a_server_side_dry_run() =>
+        AssertAppliesCleanlyAsync(
+            ShippingManifests.RenderHelmChart(
+                ShippingManifests.DefaultRelease, ShippingManifests.DefaultNamespace, "fullnameOverride=1passbox", "metrics.service.enabled=false", "replicaCount=2"),
+            "helm template --set fullnameOverride=1passbox,metrics.service.enabled=false,replicaCount=2");
+
     [Fact]
     public Task The_kustomize_default_config_applies_cleanly_in_a_server_side_dry_run() =>
         AssertAppliesCleanlyAsync(ShippingManifests.RenderKustomize(), "kubectl kustomize config/default");
