@@ -20,7 +20,6 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources, 
     /// <summary>
     /// Why a check waits for an admin credential that does not exist. docs/argocd/health.lua tells it from one that exists
     /// but is not Ready by these words (the reason is AdminNotReady for both): keep them, or change the script with them.
-    /// So does <see cref="AdminReferences.AdminAppeared"/>, which checks such a credential again once the admin exists.
     /// </summary>
     public static string Missing(string reference, string? ns) => $"admin ClusterCredential {reference} does not exist in namespace {ns}";
 

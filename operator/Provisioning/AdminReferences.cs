@@ -46,46 +46,21 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     /// drop the server refused at the admin's login once the admin passed a check after that refusal
     /// (<paramref name="dropRefusedAt"/>, exact; a fixed password in its Secret brings that check). Every pass of a
     /// deletion tries the drop again, so without such a time to compare (after a restart) a deletion is not woken: each
-    /// change of the admin would be one more refused login. Whatever its state, an admin that exists also wakes the
-    /// credentials whose last check found it missing (<see cref="AdminAppeared"/>): created after them (applied together,
-    /// a user reconciled first), it must not leave them saying it does not exist until it turns Ready or their backoff
-    /// ends. Dependents that wait for nothing are not woken by their admin's changes.
+    /// change of the admin would be one more refused login. Dependents that wait for nothing are not woken by their
+    /// admin's changes.
     /// </summary>
     public IEnumerable<ObjectKey> WaitingOn(ClusterCredential admin, Func<ClusterCredential, DateTimeOffset?>? dropRefusedAt = null)
     {
         ArgumentNullException.ThrowIfNull(admin);
         var meta = admin.Metadata;
-        var ready = ReadyTime(admin) is not null;
-
-        // The cache, not the event, says whether it exists: a Deleted event's object has left it already.
-        var exists = credentials.Cache.Get(new ObjectKey(meta.NamespaceProperty, meta.Name)) is not null;
-        if (!ready && !exists)
+        if (ReadyTime(admin) is null)
         {
             return [];
         }
 
         return credentials.Cache.KeysByIndex(IndexName, $"{meta.NamespaceProperty}/{meta.Name}")
             .Where(key => key.Name != meta.Name && credentials.Cache.Get(key) is { } dependent
-                && ((ready && (WaitsForAdmin(dependent) || DropMayNowPass(dependent, dropRefusedAt)))
-                    || (exists && dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Validated) is { Status: "False" } validated
-                        && AdminAppeared(dependent, validated.Reason, validated.Message))));
-    }
-
-    /// <summary>
-    /// True when a check of <paramref name="dependent"/> that failed with <paramref name="reason"/> and
-    /// <paramref name="message"/> found no admin credential of the name it gives (<see cref="AdminLogins.Missing"/>), and
-    /// one exists now: checked again, it says what the admin still lacks (its first check, Ready) rather than that it is
-    /// missing. Told by the message because the reason, <c>AdminNotReady</c>, is the same for both. Cannot loop: a check
-    /// that finds the admin does not say it is missing, and one that does not find it leaves it missing.
-    /// </summary>
-    public bool AdminAppeared(ClusterCredential dependent, string? reason, string? message)
-    {
-        ArgumentNullException.ThrowIfNull(dependent);
-        return reason == Connectors.ValidationReasons.AdminNotReady
-            && message is not null
-            && dependent.Spec?.Provisioning?.AdminCredentialRef?.Name is { Length: > 0 } name
-            && message.Contains(AdminLogins.Missing(name, dependent.Metadata.NamespaceProperty), StringComparison.Ordinal)
-            && AdminOf(dependent) is not null;
+                && (WaitsForAdmin(dependent) || DropMayNowPass(dependent, dropRefusedAt)));
     }
 
     /// <summary>A deletion whose drop was refused at the admin's login, and the admin has passed a check since.</summary>

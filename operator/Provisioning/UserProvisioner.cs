@@ -331,8 +331,6 @@ public sealed class UserProvisioner(
 
     public DateTimeOffset? WaitOverSince(ClusterCredential credential, string reason) => adminReferences.WaitOverSince(credential, reason);
 
-    public bool AdminAppeared(ClusterCredential credential, string reason, string? message) => adminReferences.AdminAppeared(credential, reason, message);
-
     /// <summary>Why Passbox will not manage this user at all, or null.</summary>
     private static ValidationOutcome? Refusal(ClusterCredentialSpec spec)
     {

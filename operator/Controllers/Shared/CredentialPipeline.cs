@@ -203,8 +203,7 @@ public sealed partial class CredentialPipeline(
             status.LastValidated is { } good ? new DateTimeOffset(good, TimeSpan.Zero) : null,
             validated is null ? null : validated.Status == "True",
             validated?.Reason,
-            0,
-            validated?.Status == "False" ? validated.Message : null));
+            0));
 
         var plan = planner.Plan(revision, schedule.Interval, previous, uid, memory.FirstSeen(uid, time.GetUtcNow()), kind.BacksOff);
 
@@ -283,12 +282,8 @@ public sealed partial class CredentialPipeline(
         memory.Remember(uid, next, written: !unchanged);
         var after = planner.Plan(revision, schedule.Interval, next, uid, backsOff: kind.BacksOff);
 
-        // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once. So is
-        // a check that found its admin missing when the admin has appeared since: its creation woke nobody, since the status
-        // did not say "missing" yet.
-        return (after.ValidateNow || (!outcome.Succeeded && kind.Provisioning?.AdminAppeared(credential, outcome.Reason, outcome.Message) == true)
-            ? ShortestRecheck
-            : Earliest(after.RequeueAfter, UntilExpiry(status, next, checkedAt)), null);
+        // Due already (an interval shorter than the check took): looked at again soon, never forgotten, never at once.
+        return (after.ValidateNow ? ShortestRecheck : Earliest(after.RequeueAfter, UntilExpiry(status, next, checkedAt)), null);
     }
 
     /// <summary>
@@ -316,16 +311,13 @@ public sealed partial class CredentialPipeline(
     /// since: checked now instead of when the backoff or interval ends. The admin's watch brings the credential here (see
     /// <c>AdminReferences.WaitingOn</c>). Compared with the exact time of the failed check, so a check that failed after
     /// that (for another cause, or with the admin's login refused again) waits out its backoff or interval and cannot loop.
-    /// A check that found no administrator credential at all is over its wait once one exists (see
-    /// <c>ICredentialProvisioning.AdminAppeared</c>), which its creation brings it here for.
     /// </summary>
     private static bool WaitIsOver<T>(T credential, ICredentialKind<T> kind, PreviousCheck previous, string revision)
         where T : IKubernetesObject<V1ObjectMeta> =>
         previous is { Succeeded: false, Reason: { } reason, LastAttempted: { } failedAt }
         && previous.AttemptedRevision == revision
-        && kind.Provisioning is { } provisioning
-        && ((provisioning.WaitOverSince(credential, reason) is { } over && over > failedAt)
-            || provisioning.AdminAppeared(credential, reason, previous.Message));
+        && kind.Provisioning?.WaitOverSince(credential, reason) is { } over
+        && over > failedAt;
 
     /// <summary>
     /// A failed check of these inputs that memory holds and the status does not (its write was lost, or undone by a pass

@@ -54,14 +54,6 @@ public interface ICredentialProvisioning<in T>
     /// waits as usual, so a failure that goes on cannot loop, and a refused login is not tried again any sooner.
     /// </summary>
     DateTimeOffset? WaitOverSince(T credential, string reason);
-
-    /// <summary>
-    /// True when a check that failed with <paramref name="reason"/> and <paramref name="message"/> found no administrator
-    /// credential of the name the spec gives, and one exists now (created after the check, say in the same apply): the
-    /// check is repeated at once, and then says what the administrator still lacks instead of that it is missing. A check
-    /// that finds it can no longer fail so, and one that does not leaves it missing, so this cannot loop.
-    /// </summary>
-    bool AdminAppeared(T credential, string reason, string? message);
 }
 
 /// <summary>Outcome of <see cref="ICredentialProvisioning{T}.PrepareAsync"/>: a failure to report, and when to look again.</summary>

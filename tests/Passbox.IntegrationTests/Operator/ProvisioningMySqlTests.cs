@@ -734,43 +734,6 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
     }
 
     [Fact]
-    public async Task A_credential_that_found_its_admin_missing_stops_saying_so_as_soon_as_the_admin_is_created_though_it_is_not_Ready()
-    {
-        var user = ClusterTestKit.Unique("ahead_");
-        await kit.CreateAsync(specs.Managed("ahead", user, admin: "unready-admin"));
-
-        // Four failed checks (the admin does not exist yet) grow the backoff: the fifth would come 8–16 s after the fourth.
-        var failures = new SortedSet<DateTime>();
-        await ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<ClusterCredential>("ahead"))!,
-            ahead =>
-            {
-                if (ValidatedReason(ahead) == ValidationReasons.AdminNotReady && ahead.Status!.LastAttempted is { } attempted)
-                {
-                    failures.Add(attempted);
-                }
-
-                return failures.Count >= 4;
-            },
-            "four failed checks of a credential whose admin does not exist",
-            TimeSpan.FromSeconds(60));
-        ValidatedMessage((await kit.GetAsync<ClusterCredential>("ahead"))!).Should().Contain("admin ClusterCredential unready-admin does not exist");
-
-        // An admin that will not be Ready for a while: the Secret its password comes from is not there yet.
-        await kit.CreateAsync(specs.Credential("unready-admin", mariaDb.RootUser,
-            s => s.PasswordSecretRef = new SecretKeyReference { Name = "unready-admin-input", Key = "password" }));
-        var ahead = await ClusterTestKit.EventuallyAsync(
-            async () => (await kit.GetAsync<ClusterCredential>("ahead"))!,
-            ahead => ValidatedReason(ahead) == ValidationReasons.AdminNotReady && !ValidatedMessage(ahead).Contains("does not exist", StringComparison.Ordinal),
-            "the check after the admin's creation",
-            TimeSpan.FromSeconds(30));
-
-        ValidatedMessage(ahead).Should().Contain("admin ClusterCredential unready-admin");
-        (ahead.Status!.LastAttempted!.Value - failures.Max).Should().BeLessThan(TimeSpan.FromSeconds(8),
-            "the admin's creation wakes the credential; its backoff would have lasted 8 s at least");
-    }
-
-    [Fact]
     public async Task An_admin_without_the_privilege_to_create_users_is_PermissionDenied()
     {
         var weak = await mariaDb.CreateUserAsync(ClusterTestKit.Unique("weak_"));

@@ -308,8 +308,6 @@ public sealed class CredentialPipelinePublishTrialTests
 
         public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
 
-        public bool AdminAppeared(V1ConfigMap credential, string reason, string? message) => false;
-
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in", "11.4"));
     }
 

@@ -160,90 +160,15 @@ public sealed class CredentialPipelineRetryTests
         requeue.Should().Be(CredentialPipeline.ShortestRecheck);
     }
 
-    [Fact]
-    public async Task A_credential_that_found_its_admin_missing_is_checked_at_once_when_the_admin_is_created_not_a_backoff_later()
-    {
-        // Applied together, the user reconciled first: the admin does not exist yet. It is created a moment later, and its
-        // first check is still to come (it may fail for minutes): the user must stop saying that it does not exist.
-        var kind = new ManagedKind { AdminExists = false, CheckInterval = TimeSpan.FromMinutes(10) };
-        var pipeline = Pipeline();
-        var status = new ClusterCredentialStatus();
-        time.Advance(TimeSpan.FromMilliseconds(900));
-        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
-        Validated(status).Message.Should().Contain("does not exist");
-
-        kind.AdminExists = true;
-        time.Advance(TimeSpan.FromMilliseconds(100));
-        var woken = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
-
-        requeue.Should().BeGreaterThan(TimeSpan.FromMilliseconds(100), "the backoff had not ended when the admin was created");
-        kind.Applies.Should().Be(2, "the reconcile the admin's creation brings checks again although the backoff has not ended");
-        Validated(status).Reason.Should().Be(ValidationReasons.AdminNotReady);
-        Validated(status).Message.Should().Contain("has not been checked yet").And.NotContain("does not exist");
-
-        // The admin still is not Ready: its next changes bring no further check before the backoff.
-        time.Advance(TimeSpan.FromMilliseconds(100));
-        var again = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
-        kind.Applies.Should().Be(2, "a check that found the admin waits out its backoff: no loop");
-        again.Should().Be(woken!.Value - TimeSpan.FromMilliseconds(100));
-    }
-
-    [Fact]
-    public async Task A_restarted_operator_checks_at_once_a_credential_whose_status_says_its_admin_was_missing_once_the_admin_exists()
-    {
-        var kind = new ManagedKind { AdminExists = false, CheckInterval = TimeSpan.FromMinutes(10) };
-        var status = new ClusterCredentialStatus();
-        time.Advance(TimeSpan.FromMilliseconds(900));
-        await Pipeline().RunAsync(credential, kind, status, CancellationToken.None);
-
-        // Only the status tells the next process what the last check found.
-        kind.AdminExists = true;
-        time.Advance(TimeSpan.FromMilliseconds(100));
-        await Pipeline().RunAsync(credential, kind, status, CancellationToken.None);
-
-        kind.Applies.Should().Be(2);
-        Validated(status).Message.Should().Contain("has not been checked yet");
-    }
-
-    [Fact]
-    public async Task A_check_that_found_its_admin_missing_while_it_was_being_created_is_repeated_a_moment_later_not_a_backoff_later()
-    {
-        // The admin's creation woke nobody: the user's status did not say "missing" before this check ended.
-        var kind = new ManagedKind { AdminExists = false, CheckInterval = TimeSpan.FromMinutes(10) };
-        var pipeline = Pipeline();
-        var status = new ClusterCredentialStatus();
-        var first = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
-        time.Advance(first!.Value);
-        kind.CreateAdminDuringCheck = true;
-
-        var requeue = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
-
-        Validated(status).Message.Should().Contain("does not exist");
-        requeue.Should().Be(CredentialPipeline.ShortestRecheck, "a second failure backs off for 2 to 4 seconds otherwise");
-        time.Advance(requeue!.Value);
-        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
-        kind.Applies.Should().Be(3);
-        Validated(status).Message.Should().Contain("has not been checked yet");
-    }
-
-    private static V1Condition Validated(ClusterCredentialStatus status) => status.Conditions!.Single(c => c.Type == ConditionTypes.Validated);
-
     private CredentialPipeline Pipeline() => PipelineTestKit.Pipeline(AcceptingCreates(), new NoGeneratedSecrets(), time);
 
     /// <summary>
-    /// A managed user whose admin does not exist until <see cref="AdminExists"/>, is not Ready until
-    /// <see cref="AdminReady"/>, and whose admin login the server refuses while <see cref="AdminRefused"/>; its login
-    /// then works.
+    /// A managed user whose admin is not Ready until <see cref="AdminReady"/>, and whose admin login the server refuses
+    /// while <see cref="AdminRefused"/>; its login then works.
     /// </summary>
     private sealed class ManagedKind : TestCredentialKind, ICredentialProvisioning<V1ConfigMap>
     {
         public bool AdminReady { get; set; }
-
-        /// <summary>False while no admin credential of the name the spec gives exists.</summary>
-        public bool AdminExists { get; set; } = true;
-
-        /// <summary>The admin is created while the next check that finds it missing runs.</summary>
-        public bool CreateAdminDuringCheck { get; set; }
 
         public bool AdminRefused { get; set; }
 
@@ -262,13 +187,6 @@ public sealed class CredentialPipelineRetryTests
         public Task<ValidationOutcome?> ApplyAsync(V1ConfigMap credential, SourceValues sources, CredentialStatus status, bool loginRefused, PublishTrial trial, CancellationToken ct)
         {
             Applies++;
-            if (!AdminExists)
-            {
-                AdminExists = CreateAdminDuringCheck;
-                return Task.FromResult<ValidationOutcome?>(ValidationOutcome.Failure(ValidationReasons.AdminNotReady,
-                    "cannot manage user 'app': admin ClusterCredential root-admin does not exist in namespace team"));
-            }
-
             return Task.FromResult(!AdminReady
                 ? ValidationOutcome.Failure(ValidationReasons.AdminNotReady, "cannot manage user 'app': admin ClusterCredential root-admin has not been checked yet")
                 : AdminRefused
@@ -294,9 +212,6 @@ public sealed class CredentialPipelineRetryTests
             ValidationReasons.AdminAuthenticationFailed => AdminValidatedSince,
             _ => null,
         };
-
-        public bool AdminAppeared(V1ConfigMap credential, string reason, string? message) =>
-            AdminExists && reason == ValidationReasons.AdminNotReady && message?.Contains("root-admin does not exist", StringComparison.Ordinal) == true;
 
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(ValidationOutcome.Success("Logged in to db:3306 as 'app'"));
     }

@@ -343,8 +343,6 @@ public sealed class CredentialPipelineSupersededCheckTests
         public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
 
         public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
-
-        public bool AdminAppeared(V1ConfigMap credential, string reason, string? message) => false;
     }
 
     private sealed class Recorded : IEventSink

@@ -179,8 +179,6 @@ internal sealed class RecordingProvisioning : ICredentialProvisioning<V1ConfigMa
     public IReadOnlyList<string> DependentsOf(V1ConfigMap credential) => [];
 
     public DateTimeOffset? WaitOverSince(V1ConfigMap credential, string reason) => null;
-
-    public bool AdminAppeared(V1ConfigMap credential, string reason, string? message) => false;
 }
 
 /// <summary>The CRDs a test says the cluster has (none by default).</summary>

@@ -129,35 +129,6 @@ public sealed class AdminReferencesTests
     }
 
     [Fact]
-    public void An_admin_created_after_its_users_wakes_those_that_found_it_missing_before_it_is_Ready_and_no_others()
-    {
-        informer.Apply(Dependent("found-missing", ValidationReasons.AdminNotReady, message: Missing));
-        informer.Apply(Dependent("waiting", ValidationReasons.AdminNotReady, message: "cannot manage user 'waiting': admin ClusterCredential root-admin has not been checked yet"));
-        informer.Apply(Dependent("fine", ValidationReasons.Validated));
-        informer.Apply(Dependent("other-admins", ValidationReasons.AdminNotReady, admin: "another-admin",
-            message: "cannot manage user 'other-admins': admin ClusterCredential another-admin does not exist in namespace team"));
-        var admin = Admin(ready: false);
-        admin.Status = null; // just created: not checked yet
-        informer.Apply(admin);
-
-        references.WaitingOn(admin).Should().Equal(new ObjectKey("team", "found-missing"));
-        references.AdminAppeared(Dependent("found-missing", ValidationReasons.AdminNotReady), ValidationReasons.AdminNotReady, Missing).Should().BeTrue();
-        references.AdminAppeared(Dependent("found-missing", ValidationReasons.AdminNotReady), ValidationReasons.Unreachable, Missing).Should().BeFalse();
-    }
-
-    [Fact]
-    public void A_deleted_admin_wakes_none_of_the_credentials_that_found_it_missing()
-    {
-        informer.Apply(Dependent("found-missing", ValidationReasons.AdminNotReady, message: Missing));
-        var admin = Admin(ready: false);
-        informer.Apply(admin);
-        informer.Delete(admin);
-
-        references.WaitingOn(admin).Should().BeEmpty("it is missing again: a check would find the same");
-        references.AdminAppeared(Dependent("found-missing", ValidationReasons.AdminNotReady), ValidationReasons.AdminNotReady, Missing).Should().BeFalse();
-    }
-
-    [Fact]
     public void A_credential_whose_admin_does_not_exist_has_no_Ready_time()
     {
         references.ReadySince(Dependent("waiting", ValidationReasons.AdminNotReady, admin: "missing")).Should().BeNull();
@@ -175,9 +146,7 @@ public sealed class AdminReferencesTests
         },
     };
 
-    private static readonly string Missing = "cannot manage user 'found-missing': " + AdminLogins.Missing("root-admin", "team");
-
-    private static ClusterCredential Dependent(string name, string validatedReason, string admin = "root-admin", string message = "m") => new()
+    private static ClusterCredential Dependent(string name, string validatedReason, string admin = "root-admin") => new()
     {
         Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "team", Uid = "uid-" + name },
         Spec = new ClusterCredentialSpec
@@ -187,7 +156,7 @@ public sealed class AdminReferencesTests
         },
         Status = new ClusterCredentialStatus
         {
-            Conditions = [new V1Condition { Type = ConditionTypes.Validated, Status = validatedReason == ValidationReasons.Validated ? "True" : "False", Reason = validatedReason, Message = message, LastTransitionTime = ReadyAt }],
+            Conditions = [new V1Condition { Type = ConditionTypes.Validated, Status = validatedReason == ValidationReasons.Validated ? "True" : "False", Reason = validatedReason, Message = "m", LastTransitionTime = ReadyAt }],
         },
     };
 }
