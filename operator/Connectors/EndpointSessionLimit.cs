@@ -106,7 +106,7 @@ public sealed class EndpointSessionLimit
 
     /// <summary>Words for a session that got no slot in time, naming the setting.</summary>
     public string Busy(string endpoint, TimeSpan waited) => string.Create(CultureInfo.InvariantCulture,
-        $"Passbox already has {PerEndpoint} sessions open to {endpoint} (--max-sessions-per-endpoint) and none ended within {waited.TotalSeconds:0.#}s; the server answers slowly or not at all");
+        $"Passbox already has {PerEndpoint} sessions open to {endpoint} (--max-sessions-per-endpoint) and none ended within {waited.TotalSeconds:0.#}s; the server answers slowly or not at all.");
 
     private void Leave(string endpoint, Endpoint entry, bool held)
     {

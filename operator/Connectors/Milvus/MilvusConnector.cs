@@ -32,7 +32,7 @@ public sealed class MilvusConnector(IWebProxy? proxy = null) : IDatabaseConnecto
         using var slot = await limit.TryEnterAsync(login.Endpoint, timeout.Token, ct);
         if (slot is null)
         {
-            return ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout) + ".");
+            return ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout));
         }
 
         MilvusClient client;

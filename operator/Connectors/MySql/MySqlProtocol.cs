@@ -132,7 +132,7 @@ internal static class MySqlProtocol
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return (failed(ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout) + ".")), null, TimeSpan.Zero);
+            return (failed(ValidationOutcome.Failure(ValidationReasons.Timeout, limit.Busy(login.Endpoint, login.Timeout))), null, TimeSpan.Zero);
         }
 
         // Held until the connection is closed, even when the caller stopped waiting for this session long before.

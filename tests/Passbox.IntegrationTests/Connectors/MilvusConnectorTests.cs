@@ -268,7 +268,7 @@ public sealed class MilvusConnectorTests : IAsyncLifetime
         open.Should().Be(limit, "sessions beyond the limit wait for a free one instead of connecting");
         late.Should().OnlyContain(o => o.Reason == ValidationReasons.Timeout && o.Message.Contains("--max-sessions-per-endpoint", StringComparison.Ordinal));
         admin.Reason.Should().Be(ValidationReasons.Timeout, admin.Message);
-        admin.Message.Should().Contain("--max-sessions-per-endpoint");
+        admin.Message.Should().Contain("--max-sessions-per-endpoint").And.EndWith(".", "a condition message is a sentence, as the check's own");
         EndpointSessionLimit.Shared.OpenTo($"{_milvus.Host}:{path.Port}").Should().Be(0, "every client closed its connection and gave its slot back");
     }
 
