@@ -104,12 +104,15 @@ public static class PipelineSecretBuilder
     /// </summary>
     private static void AddTekton(PipelineCredentialSpec spec, SecretFormat format, PipelineSecretInputs inputs, SortedDictionary<string, string> data, Dictionary<string, string> annotations)
     {
-        if (spec.Server is null || spec.Type == PipelineCredentialType.Kubeconfig)
+        if (spec.Type == PipelineCredentialType.Kubeconfig)
         {
             return;
         }
 
-        var server = Address(spec.Server);
+        // Tekton finds the Secret by the annotation that names the server. The schema requires spec.server for Tekton, but a
+        // credential stored before that rule was Ready with a Secret Tekton silently ignored: it is told as InvalidSpec,
+        // like Argo CD without a server, and its published Secret stays.
+        var server = Address(spec.Server ?? throw NoServer("spec.secret.consumers Tekton", "the git repository or registry its tekton.dev/git-0 or docker-0 annotation names"));
         if (NamesRegistry(spec, format))
         {
             // Tekton writes the annotation's value as the key of the docker config it builds for a basic-auth Secret.

@@ -32,6 +32,7 @@ public sealed class PipelineCredentialUnbuildableSecretTests
         { "https://git.example.com:99999/a.git", null, SecretConsumer.ArgoCD, "spec.server is not a URL" },
         { "https://git.example.com/a.git", ArgoCDSecretType.Cluster, SecretConsumer.ArgoCD, "spec.secret.argoCD.secretType Cluster does not fit type SecretText" },
         { null, null, SecretConsumer.ArgoCD, "spec.secret.argoCD.secretType RepoCreds (the default for type SecretText) needs spec.server" },
+        { null, null, SecretConsumer.Tekton, "spec.secret.consumers Tekton needs spec.server" },
     };
 
     [Theory]
