@@ -38,12 +38,16 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
         KubernetesApiException { IsAccessDenied: true } api =>
             $"{doing} {resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
         KubernetesApiException api => $"{doing} {resource.DisplayName} failed: {(int)api.StatusCode} {(api.Status?.Reason is { Length: > 0 } reason ? reason : api.StatusCode)}",
+        // Refused connection, DNS, TLS: the type alone (HttpRequestException) did not say which.
+        _ when UnansweredRequest.Describe(e) is { } cause => $"{doing} {resource.DisplayName} failed: {cause}",
         _ => $"{doing} {resource.DisplayName} failed: {e.GetType().Name}",
     };
 
     /// <summary>
     /// A refusal (401, 403) is a missing role or a revoked token, not a fault of the operator: one line that says what
-    /// to grant, without a stack trace on every retry. Anything else keeps its exception for diagnosis.
+    /// to grant, without a stack trace on every retry. So is an API server that was not reached (restarting, a network
+    /// problem), which every informer meets at once, and an answer the server gave (a 404 while it loads the CRDs, a 500):
+    /// their cause is all there is to tell. Anything else keeps its exception for diagnosis.
     /// </summary>
     public void LogFailure(Exception e, string operation, string? @namespace, int attempt, TimeSpan delay)
     {
@@ -54,6 +58,13 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
                 "{Operation} of {Resource}{Where} was refused by the API server ({Code} {Reason}: {Message}); the operator's role must allow " +
                 "get, list and watch on it, as the chart and config/rbac grant (attempt {Attempt}; retrying in {Delay})",
                 operation, resource.DisplayName, where, (int)refused.StatusCode, refused.Status?.Reason, refused.Status?.Message, attempt, delay);
+            return;
+        }
+
+        if ((e is KubernetesApiException ? e.Message : UnansweredRequest.Describe(e)) is { } cause)
+        {
+            logger.LogWarning("{Operation} of {Resource}{Where} failed: {Cause} (attempt {Attempt}; retrying in {Delay})",
+                operation, resource.DisplayName, where, cause, attempt, delay);
             return;
         }
 
