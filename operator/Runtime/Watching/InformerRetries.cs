@@ -1,3 +1,4 @@
+using System.Net;
 using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Queue;
 
@@ -9,6 +10,11 @@ namespace Passbox.Operator.Runtime.Watching;
 /// </summary>
 internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan initial, TimeSpan cap, TimeProvider time, ILogger logger)
 {
+    /// <summary>What a 401 means for the operator's own requests.</summary>
+    private const string CredentialsRefused =
+        "the API server did not accept the operator's credentials (its ServiceAccount token expired or was revoked, or the kubeconfig is for another cluster); " +
+        "no role grant mends this: give it valid credentials (a restarted pod mounts a fresh ServiceAccount token)";
+
     private readonly ExponentialBackoff backoff = new(initial, cap);
 
     /// <summary>The jittered delay before retry number <paramref name="failures"/> (1 for the first failure).</summary>
@@ -34,6 +40,9 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
 
     private string Problem(string doing, Exception e) => e switch
     {
+        // 401 is the operator's credentials, not its role: the server's "Unauthorized" alone read like a missing permission.
+        KubernetesApiException { StatusCode: HttpStatusCode.Unauthorized } =>
+            $"{doing} {resource.DisplayName} was refused: 401 Unauthorized: {CredentialsRefused}",
         // The server's own words name the user, the verb and the resource: what a role is missing.
         KubernetesApiException { IsAccessDenied: true } api =>
             $"{doing} {resource.DisplayName} was refused: {(int)api.StatusCode} {api.Status?.Reason}: {api.Status?.Message}",
@@ -52,6 +61,15 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
     public void LogFailure(Exception e, string operation, string? @namespace, int attempt, TimeSpan delay)
     {
         var where = @namespace is null ? string.Empty : $" of namespace {@namespace}";
+        if (e is KubernetesApiException { StatusCode: HttpStatusCode.Unauthorized })
+        {
+            // Not a role: no grant mends it, and telling to check the role sent people to the wrong place.
+            logger.LogWarning(
+                "{Operation} of {Resource}{Where} was refused by the API server (401 Unauthorized): {Refused} (attempt {Attempt}; retrying in {Delay})",
+                operation, resource.DisplayName, where, CredentialsRefused, attempt, delay);
+            return;
+        }
+
         if (e is KubernetesApiException { IsAccessDenied: true } refused)
         {
             logger.LogWarning(

@@ -45,6 +45,28 @@ public sealed class InformerFailureReportTests
         line.Should().StartWith("List of widgets.test.passbox.dev failed: 404 Not Found: no status in the response (attempt 1;").And.NotContain(" at ");
     }
 
+    [Fact]
+    public async Task A_401_is_told_as_the_operator_s_credentials_not_as_a_missing_role()
+    {
+        // An expired or revoked ServiceAccount token, or a kubeconfig for another cluster: the line said to grant get, list
+        // and watch in the role, which changes nothing, and /readyz said "401 Unauthorized: Unauthorized".
+        var (line, problem) = await FirstFailureAsync(() => Task.FromResult(FakeApiServer.Status(HttpStatusCode.Unauthorized, "Unauthorized", "Unauthorized")));
+
+        line.Should().StartWith("List of widgets.test.passbox.dev was refused by the API server (401 Unauthorized): the API server did not accept the operator's credentials")
+            .And.Contain("no role grant mends this").And.NotContain("role must allow");
+        problem.Should().StartWith("listing widgets.test.passbox.dev was refused: 401 Unauthorized: the API server did not accept the operator's credentials");
+    }
+
+    [Fact]
+    public async Task A_403_still_says_what_the_role_must_allow_in_the_server_s_words()
+    {
+        var (line, problem) = await FirstFailureAsync(() => Task.FromResult(
+            FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "widgets.test.passbox.dev is forbidden: User passbox cannot list resource widgets")));
+
+        line.Should().Contain("(403 Forbidden: widgets.test.passbox.dev is forbidden: User passbox cannot list resource widgets); the operator's role must allow get, list and watch on it");
+        problem.Should().Be("listing widgets.test.passbox.dev was refused: 403 Forbidden: widgets.test.passbox.dev is forbidden: User passbox cannot list resource widgets");
+    }
+
     private static bool IsListFailure(string line) => line.StartsWith("List of ", StringComparison.Ordinal);
 
     private static string FirstDelay(string line) => line.Split("retrying in ")[1].TrimEnd(')');
