@@ -1,13 +1,15 @@
+using System.Text.RegularExpressions;
+
 namespace Passbox.Operator.Runtime.Api;
 
 /// <summary>
 /// A request to the API server that got no answer: the connection was refused, the name did not resolve, the TLS
 /// handshake failed, the answer was cut off, or none came in time. The cause is in .NET's own words (host and port,
-/// socket error, certificate problem), never the server's, so it quotes no object. One line of it is what an on-call
-/// person needs; the stack through the HTTP client under it tells nothing more, and an API server restart had every
-/// informer log some 4 KB of it at each retry.
+/// socket error, certificate problem), never the server's, so it quotes no object; a URL's user info is cut. One line
+/// of it is what an on-call person needs; the stack through the HTTP client under it tells nothing more, and an API
+/// server restart had every informer log some 4 KB of it at each retry.
 /// </summary>
-public static class UnansweredRequest
+public static partial class UnansweredRequest
 {
     /// <summary>The cause of <paramref name="e"/> in one line when it is such a failure, else null.</summary>
     public static string? Describe(Exception e)
@@ -38,6 +40,13 @@ public static class UnansweredRequest
             }
         }
 
-        return string.Join(": ", parts).ReplaceLineEndings(" ");
+        return UserInfo().Replace(string.Join(": ", parts).ReplaceLineEndings(" "), "$1");
     }
+
+    /// <summary>
+    /// The user info of a URL in the text: a failed proxy tunnel quotes the proxy's address, which an HTTPS_PROXY may
+    /// write with a user and password, and the cause goes to /readyz as well as to the log.
+    /// </summary>
+    [GeneratedRegex(@"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@']*@")]
+    private static partial Regex UserInfo();
 }

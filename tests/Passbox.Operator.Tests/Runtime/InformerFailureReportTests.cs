@@ -37,6 +37,17 @@ public sealed class InformerFailureReportTests
     }
 
     [Fact]
+    public async Task A_proxy_s_user_and_password_in_the_cause_are_cut_from_the_line_and_from_readyz()
+    {
+        // .NET quotes the proxy's address when its tunnel fails; HTTPS_PROXY may carry a user and password.
+        var (line, problem) = await FirstFailureAsync(() =>
+            throw new HttpRequestException(HttpRequestError.ProxyTunnelError, "The proxy tunnel request to proxy 'http://ops:pr0xy-s3cret@proxy.corp:3128/' failed with status code '407'."));
+
+        line.Should().Contain("failed: The proxy tunnel request to proxy 'http://proxy.corp:3128/' failed with status code '407' (attempt 1;").And.NotContain("pr0xy-s3cret");
+        problem.Should().Be("listing widgets.test.passbox.dev failed: The proxy tunnel request to proxy 'http://proxy.corp:3128/' failed with status code '407'");
+    }
+
+    [Fact]
     public async Task An_answer_of_the_API_server_is_one_line_with_its_code()
     {
         // A freshly started API server answers a CRD's list 404 until it has loaded the CRDs.
