@@ -55,12 +55,7 @@ public static class PassboxOperator
                 new("Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks", nameof(LogLevel.Critical)),
             ],
         });
-        builder.Logging.AddSimpleConsole(options =>
-        {
-            options.SingleLine = true;
-            options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            options.UseUtcTimestamp = true;
-        });
+        ConsoleLogFormat.Apply(builder.Logging);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
         {
             // /healthz, /readyz and /metrics on the port the chart's probes and Service use.

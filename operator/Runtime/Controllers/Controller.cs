@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Metrics;
 using Passbox.Operator.Runtime.Queue;
 using Passbox.Operator.Runtime.Watching;
@@ -238,6 +239,13 @@ public sealed class Controller<T> : IController, IDisposable
             {
                 logger.LogError("Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}: {Request}, from {ExceptionType} at {StackTrace}",
                     Kind, key, Queue.NumRequeues(key), delay, SecretRequestFailure.Describe(secretRequest), e.GetType().FullName, e.StackTrace);
+            }
+            else if (e is HttpRequestException or IOException && UnansweredRequest.Describe(e) is { } cause)
+            {
+                // The API server restarting or out of reach: every reconcile in flight meets it at once, and the HTTP
+                // client's stack under each line (some 6 KB) said nothing the cause, which names host and port, does not.
+                logger.LogError("Reconcile of {Kind} {Key} failed: {Cause}; retry {Attempt} in {Delay}", Kind, key, cause, Queue.NumRequeues(key), delay);
+                logger.LogDebug(e, "Stack of the failed reconcile of {Kind} {Key}", Kind, key);
             }
             else
             {

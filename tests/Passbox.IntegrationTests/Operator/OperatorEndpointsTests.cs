@@ -182,7 +182,8 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
     {
         await using var ns = await controlPlane.CreateNamespaceAsync("endpoints");
         var kubeconfig = Path.Combine(Path.GetTempPath(), $"passbox-unreachable-{Guid.NewGuid():N}.kubeconfig");
-        var server = $"https://127.0.0.1:{LoopbackPorts.Unused()}";
+        var endpoint = $"127.0.0.1:{LoopbackPorts.Unused()}";
+        var server = $"https://{endpoint}";
         await File.WriteAllTextAsync(kubeconfig, Regex.Replace(await File.ReadAllTextAsync(controlPlane.OperatorKubeconfig), @"(?m)^(\s*server:\s*).*$", $"${{1}}{server}"));
         try
         {
@@ -196,7 +197,7 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
             var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
             ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "nothing was listed, so no Service should send work here");
             (await ready.Content.ReadAsStringAsync()).Should().StartWith("Unhealthy\nruntime: Informers not synced: ")
-                .And.Contain("(listing clustercredentials.passbox.dev failed: HttpRequestException)", "it says why, not only what");
+                .And.Contain($"(listing clustercredentials.passbox.dev failed: Connection refused ({endpoint}))", "it says why, not only what");
             for (var probe = 0; probe < 3; probe++)
             {
                 (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
@@ -204,6 +205,8 @@ public sealed class OperatorEndpointsTests(ControlPlaneFixture controlPlane)
 
             host.LogLines.Should().NotContain(line => line.Contains("Microsoft.Extensions.Diagnostics.HealthChecks", StringComparison.Ordinal),
                 "a probe of a pod that is not ready is answered, not logged as an error each time");
+            host.LogLines.Should().Contain(line => line.Contains($"List of clustercredentials.passbox.dev failed: Connection refused ({endpoint}) (attempt ", StringComparison.Ordinal))
+                .And.NotContain(line => line.Contains(" at System.Net.", StringComparison.Ordinal), "each informer's retries name the cause in a line, without the HTTP client's stack");
         }
         finally
         {

@@ -6,7 +6,7 @@ using Passbox.Operator.Api.V1Alpha1;
 namespace Passbox.IntegrationTests.Operator;
 
 /// <summary>
-/// The chart's alerts, PassboxCredentialNotReady and PassboxOperatorDown, as a real Prometheus evaluates them: scraping
+/// The chart's alerts, PassboxCredentialNotReady, PassboxOperatorDown and the others, as a real Prometheus evaluates them: scraping
 /// the real operator the way the Prometheus Operator scrapes it from the chart's ServiceMonitor (which puts the operator's
 /// own namespace, pod and service on every series), and, over half an hour of made-up samples, with
 /// <c>promtool test rules</c>.
@@ -72,7 +72,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     }
 
     [Fact]
-    public void The_chart_rules_wait_their_for_duration_keep_one_alert_through_reason_changes_and_need_every_replica_down()
+    public void The_chart_rules_wait_their_for_duration_keep_one_alert_through_reason_changes_and_need_every_replica_down_or_none_leading()
     {
         var directory = Directory.CreateTempSubdirectory("passbox-promtool-").FullName;
         try
@@ -82,7 +82,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
             File.WriteAllText(Path.Combine(directory, "tests.yml"), RuleUnitTests);
 
             ShippingTools.Run("/usr/bin/promtool", ["check", "rules", "rules.yml"], workingDirectory: directory)
-                .Should().Contain("SUCCESS: 3 rules found");
+                .Should().Contain("SUCCESS: 4 rules found");
             var result = ShippingTools.TryRun("/usr/bin/promtool", ["test", "rules", "tests.yml"], workingDirectory: directory);
             result.ExitCode.Should().Be(0, "promtool said:\n{0}\n{1}", result.StandardOutput, result.StandardError);
         }
@@ -100,6 +100,8 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     /// Expiry: a credential whose two replicas export an end 15 days after the start warns from the day after (14 days
     /// left), one a year away does not.
     /// The operator: one of two replicas down (no alert), the only one down from minute 5, and no target at all.
+    /// Leadership: a leader that goes at minute 5 and a standby that takes over (no alert), and a leader that loses its
+    /// lease at minute 5 with no replica taking it while another release's operator leads its own.
     /// </summary>
     private const string RuleUnitTests = """
         rule_files: [rules.yml]
@@ -190,6 +192,37 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                 exp_alerts:
                   - exp_labels: {severity: warning, job: passbox-metrics, namespace: passbox-system}
                     exp_annotations: *operator-down
+          - interval: 1m
+            input_series:
+              - series: 'passbox_leader{job="passbox-metrics",namespace="passbox-system",pod="passbox-1"}'
+                values: '1x4 stale'
+              - series: 'passbox_leader{job="passbox-metrics",namespace="passbox-system",pod="passbox-2"}'
+                values: '0x5 1x25'
+              - series: 'passbox_leader{job="passbox-metrics",namespace="passbox-system",pod="passbox-3"}'
+                values: '0x30'
+            alert_rule_test:
+              - eval_time: 30m
+                alertname: PassboxOperatorNotLeading
+                exp_alerts: []
+          - interval: 1m
+            input_series:
+              - series: 'passbox_leader{job="passbox-metrics",namespace="passbox-system",pod="passbox-1"}'
+                values: '1x4 0x30'
+              - series: 'passbox_leader{job="passbox-metrics",namespace="passbox-system",pod="passbox-2"}'
+                values: '0x30'
+              - series: 'passbox_leader{job="other-passbox-metrics",namespace="passbox-system",pod="other-passbox-1"}'
+                values: '1x30'
+            alert_rule_test:
+              - eval_time: 14m
+                alertname: PassboxOperatorNotLeading
+                exp_alerts: []
+              - eval_time: 16m
+                alertname: PassboxOperatorNotLeading
+                exp_alerts:
+                  - exp_labels: {severity: warning, job: passbox-metrics, namespace: passbox-system}
+                    exp_annotations:
+                      summary: 'No Passbox operator in passbox-system holds the leader lease'
+                      description: 'The operators of job passbox-metrics are scraped but none leads, so none reconciles: credentials are not checked, their Secrets not repaired or updated, and credentials that were Ready stay so. kubectl -n passbox-system get lease passbox-operator names the holder (another process using this lease name, or one that cannot be reached); the operators log each "Leader election error" with its cause.'
         """;
 
     /// <summary>The chart with its ServiceMonitor and its alerts, which fire as soon as their condition holds.</summary>

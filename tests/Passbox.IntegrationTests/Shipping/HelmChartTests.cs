@@ -536,7 +536,7 @@ public sealed class HelmChartTests
             "--set", "metrics.prometheusRule.enabled=true", "--set", $"metrics.serviceMonitor.enabled={serviceMonitor.ToString().ToLowerInvariant()}",
         ]).Split("NOTES:")[1];
 
-        notes.Should().Contain("PassboxCredentialNotReady").And.Contain("PassboxCredentialExpiresSoon").And.Contain("PassboxOperatorDown");
+        notes.Should().Contain("PassboxCredentialNotReady").And.Contain("PassboxCredentialExpiresSoon").And.Contain("PassboxOperatorDown").And.Contain("PassboxOperatorNotLeading");
         if (serviceMonitor)
         {
             notes.Should().NotContain("Warning");

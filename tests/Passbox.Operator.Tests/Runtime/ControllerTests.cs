@@ -88,6 +88,25 @@ public sealed class ControllerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reconcile_that_did_not_reach_the_API_server_is_one_error_line_naming_the_cause_without_a_stack_trace()
+    {
+        // An API server restart fails every reconcile in flight alike; each logged the HTTP client's whole stack.
+        var api = new FakeApiServer(HttpResponseMessage (_) => throw new HttpRequestException(
+            HttpRequestError.ConnectionError, "Connection refused (api.test:6443)", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused)));
+        using var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, api);
+        var loggers = new RecordingLoggers();
+        using var logged = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, reconciler, time, loggers);
+        reconciler.Work = () => client.CoreV1.PatchNamespacedSecretAsync(new V1Patch("{}", V1Patch.PatchType.MergePatch), "w1-password", "ns");
+        widgets.Apply(Widget.Create("w1", "1"));
+
+        await logged.ReconcileKeyAsync(W1, CancellationToken.None);
+
+        loggers.Messages.Should().ContainSingle(line => line.StartsWith("Reconcile of Widget ns/w1 failed", StringComparison.Ordinal))
+            .Which.Should().StartWith("Reconcile of Widget ns/w1 failed: Connection refused (api.test:6443); retry 1 in ").And.NotContain(" at ");
+        logged.Queue.NumRequeues(W1).Should().Be(1, "retried with backoff as before");
+    }
+
+    [Fact]
     public void Status_only_updates_of_the_primary_do_not_enqueue_but_spec_changes_do()
     {
         widgets.Apply(Widget.Create("w1", "1", generation: 1));
