@@ -101,5 +101,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         }
     }
 
-    bool IScopedInformer.Fill(string @namespace) => fills.Fill(@namespace);
+    bool IScopedInformer.Fill(NamespaceScope.Inclusion inclusion) => fills.Fill(inclusion);
+
+    void IScopedInformer.Drop(string @namespace) => fills.Drop(@namespace);
 }

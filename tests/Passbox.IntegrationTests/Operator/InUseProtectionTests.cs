@@ -104,6 +104,74 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await kit.WaitDeletedWithSecretAsync(credential);
     }
 
+    /// <summary>
+    /// Namespaces come and go with their credentials (a CI namespace per branch): once the last credential of a namespace
+    /// is gone, the operator stops holding its Pods and ServiceAccounts, and a credential created there again is guarded
+    /// as a first one: the Pod that came while nobody followed the namespace holds up its deletion.
+    /// </summary>
+    [Fact]
+    public async Task Namespaces_left_without_credentials_are_no_longer_followed_and_a_credential_created_again_sees_its_users()
+    {
+        const int count = 20;
+        await run.StopOperatorAsync();
+        await run.StartOperatorAsync(everyNamespace: true);
+        using var http = new HttpClient { BaseAddress = run.Host.BaseAddress };
+        var baseline = await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http), cached => cached is not null, "the usage informers to list");
+        output.WriteLine($"cached before: {baseline}");
+
+        var namespaces = new List<TestNamespace>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                namespaces.Add(await controlPlane.CreateNamespaceAsync("scope"));
+            }
+
+            var kits = namespaces.Select(ns => new ClusterTestKit(controlPlane, ns.Name)).ToList();
+            await Task.WhenAll(kits.Select(async k =>
+            {
+                await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "default" } }, k.Namespace);
+                await k.CreateReadyTokenCredentialAsync("ci-token", Token);
+                await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta("ci-job"), Spec = PodUsing("unrelated") }, k.Namespace);
+            }));
+            var followed = await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http),
+                cached => cached == baseline! with { Pods = baseline.Pods + count, ServiceAccounts = baseline.ServiceAccounts + count },
+                "the Pods and ServiceAccounts of the credentials' namespaces to be held");
+            output.WriteLine($"cached with {count} namespaces in scope: {followed}");
+
+            await Task.WhenAll(kits.Select(async k =>
+            {
+                await k.DeleteAsync<PipelineCredential>("ci-token");
+                await k.WaitDeletedWithSecretAsync("ci-token");
+            }));
+            var after = await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http), cached => cached == baseline,
+                "the objects of namespaces without credentials to be dropped");
+            output.WriteLine($"cached after the credentials went: {after}");
+
+            // While nobody follows the namespace, a Pod that will use the next credential arrives; then the credential.
+            var again = kits[0];
+            await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta("ci-job-2"), Spec = PodUsing("ci-token-2") }, again.Namespace);
+            await Task.Delay(TimeSpan.FromMilliseconds(500)); // The operator has seen the Pod arrive, and passed it over.
+            await again.CreateReadyTokenCredentialAsync("ci-token-2", Token);
+            await again.WaitUsedByAsync("ci-token-2", "Pod ci-job-2");
+            await again.DeleteAsync<PipelineCredential>("ci-token-2");
+            await again.WaitDeletionBlockedAsync("ci-token-2", "Pod ci-job-2");
+
+            using var deleted = await controlPlane.AdminApi.SendAsync(
+                HttpMethod.Delete, ResourceDescriptor.Pods.ItemPath(new ObjectKey(again.Namespace, "ci-job-2")) + "?gracePeriodSeconds=0", null, "application/json", false, CancellationToken.None);
+            await KubernetesApiClient.EnsureSuccessAsync(deleted, CancellationToken.None);
+            await again.WaitDeletedWithSecretAsync("ci-token-2");
+            await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http), cached => cached == baseline, "the namespace to be dropped again");
+        }
+        finally
+        {
+            foreach (var ns in namespaces)
+            {
+                await ns.DisposeAsync();
+            }
+        }
+    }
+
     [Fact]
     public async Task A_finished_Pod_does_not_block_deletion_and_a_Pod_that_finishes_releases_it()
     {
@@ -1191,6 +1259,20 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             c => c?.Status?.UsedBy is { } usedBy && usedBy.Count == count,
             $"status.usedBy.count of {name} to be {count}");
 
+    /// <summary>What the usage informers hold, as the operator's /metrics says (passbox_informer_cached_objects); null before they listed.</summary>
+    private static async Task<CachedUsers?> CachedUsersAsync(HttpClient http)
+    {
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var pods = CachedBy(metrics, "usage-pods");
+        var serviceAccounts = CachedBy(metrics, "usage-serviceaccounts");
+        return pods is null || serviceAccounts is null ? null : new CachedUsers(pods.Value, serviceAccounts.Value);
+
+        static int? CachedBy(string metrics, string informer) =>
+            System.Text.RegularExpressions.Regex.Match(metrics, $@"(?m)^passbox_informer_cached_objects\{{resource=""[^""]*"",informer=""{informer}""\}} (\d+)") is { Success: true } found
+                ? int.Parse(found.Groups[1].Value, CultureInfo.InvariantCulture)
+                : null;
+    }
+
     private static string UsageUserOf(string kind, string name) => $"{kind} {name}";
 
     /// <summary>What Argo's controller writes when a Workflow ends (Succeeded, Failed).</summary>
@@ -1321,4 +1403,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
     /// <summary>A credential of an in-use scenario and its users as usedBy names them ("Kind name"); none: nothing uses it.</summary>
     private sealed record InUse(string Credential, params string[] Users);
+
+    /// <summary>How many Pods and ServiceAccounts the operator's usage informers hold.</summary>
+    private sealed record CachedUsers(int Pods, int ServiceAccounts);
 }
