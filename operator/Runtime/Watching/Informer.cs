@@ -63,6 +63,8 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
     public IDisposable Subscribe(Action<InformerEvent<T>> handler) => subscribers.Subscribe(handler);
 
+    public void Reconsider(ObjectKey key) => store.Reconsider(key);
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref running, 1) == 1)

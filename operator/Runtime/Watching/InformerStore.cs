@@ -95,6 +95,25 @@ internal sealed class InformerStore<T>(
         metrics.CachedObjects(Cache.Count);
     }
 
+    /// <summary>See <see cref="IInformer{T}.Reconsider"/>.</summary>
+    public void Reconsider(ObjectKey key)
+    {
+        if (options.Keep is not { } keep)
+        {
+            return;
+        }
+
+        lock (Gate)
+        {
+            // A provisional object (a fresh read's) counts too: nothing would replace it once unreferenced.
+            if (Cache.Get(key) is { } held && !keep(held) && Cache.Remove(key) is { } removed)
+            {
+                subscribers.Publish(new InformerEvent<T>(InformerEventType.Deleted, removed));
+                metrics.CachedObjects(Cache.Count);
+            }
+        }
+    }
+
     /// <summary>
     /// Drops every object held in <paramref name="namespace"/>, which left the scope, and reports each deleted: for
     /// subscribers the informer no longer follows it. The caller holds <see cref="Gate"/>.

@@ -8,8 +8,12 @@ using k8s.Autorest;
 using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Hosting;
 using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Hosting;
+using Passbox.Operator.Runtime.Watching;
 using Xunit.Abstractions;
 
 namespace Passbox.IntegrationTests.Operator;
@@ -106,8 +110,9 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
     /// <summary>
     /// Namespaces come and go with their credentials (a CI namespace per branch): once the last credential of a namespace
-    /// is gone, the operator stops holding its Pods and ServiceAccounts, and a credential created there again is guarded
-    /// as a first one: the Pod that came while nobody followed the namespace holds up its deletion.
+    /// is gone, the operator stops holding its Pods and ServiceAccounts, and the source Secrets its credentials read (their
+    /// identity, and the copy of their data) though the Secrets stay; a credential created there again is guarded as a
+    /// first one: the Pod that came while nobody followed the namespace holds up its deletion.
     /// </summary>
     [Fact]
     public async Task Namespaces_left_without_credentials_are_no_longer_followed_and_a_credential_created_again_sees_its_users()
@@ -115,17 +120,18 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         const int count = 20;
         await run.StopOperatorAsync();
         await run.StartOperatorAsync(everyNamespace: true);
-        using var http = new HttpClient { BaseAddress = run.Host.BaseAddress };
-        var baseline = await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http), cached => cached is not null, "the usage informers to list");
-        output.WriteLine($"cached before: {baseline}");
-
         var namespaces = new List<TestNamespace>();
+        var watched = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             for (var i = 0; i < count; i++)
             {
                 namespaces.Add(await controlPlane.CreateNamespaceAsync("scope"));
+                watched.Add(namespaces[^1].Name);
             }
+
+            var baseline = await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)), cached => cached is not null, "the usage informers to list");
+            output.WriteLine($"cached before: {baseline}");
 
             var kits = namespaces.Select(ns => new ClusterTestKit(controlPlane, ns.Name)).ToList();
             await Task.WhenAll(kits.Select(async k =>
@@ -134,8 +140,10 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 await k.CreateReadyTokenCredentialAsync("ci-token", Token);
                 await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta("ci-job"), Spec = PodUsing("unrelated") }, k.Namespace);
             }));
-            var followed = await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http),
-                cached => cached == baseline! with { Pods = baseline.Pods + count, ServiceAccounts = baseline.ServiceAccounts + count },
+            var followed = await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)),
+                // The source Secrets are held from the credentials' reads, and a copy of their data may be let go at the
+                // Secret's own (late) event: their counts are shown, not waited for.
+                cached => cached?.Pods == baseline!.Pods + count && cached.ServiceAccounts == baseline.ServiceAccounts + count,
                 "the Pods and ServiceAccounts of the credentials' namespaces to be held");
             output.WriteLine($"cached with {count} namespaces in scope: {followed}");
 
@@ -144,8 +152,8 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 await k.DeleteAsync<PipelineCredential>("ci-token");
                 await k.WaitDeletedWithSecretAsync("ci-token");
             }));
-            var after = await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http), cached => cached == baseline,
-                "the objects of namespaces without credentials to be dropped");
+            var after = await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)), cached => cached == baseline,
+                "the objects of namespaces without credentials, and the sources they read, to be dropped");
             output.WriteLine($"cached after the credentials went: {after}");
 
             // While nobody follows the namespace, a Pod that will use the next credential arrives; then the credential.
@@ -161,7 +169,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
                 HttpMethod.Delete, ResourceDescriptor.Pods.ItemPath(new ObjectKey(again.Namespace, "ci-job-2")) + "?gracePeriodSeconds=0", null, "application/json", false, CancellationToken.None);
             await KubernetesApiClient.EnsureSuccessAsync(deleted, CancellationToken.None);
             await again.WaitDeletedWithSecretAsync("ci-token-2");
-            await ClusterTestKit.EventuallyAsync(() => CachedUsersAsync(http), cached => cached == baseline, "the namespace to be dropped again");
+            await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)), cached => cached == baseline, "the namespace to be dropped again");
         }
         finally
         {
@@ -1259,18 +1267,26 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             c => c?.Status?.UsedBy is { } usedBy && usedBy.Count == count,
             $"status.usedBy.count of {name} to be {count}");
 
-    /// <summary>What the usage informers hold, as the operator's /metrics says (passbox_informer_cached_objects); null before they listed.</summary>
-    private static async Task<CachedUsers?> CachedUsersAsync(HttpClient http)
+    /// <summary>
+    /// What the usage and source-Secret informers of this test's operator hold in <paramref name="namespaces"/> (what
+    /// passbox_informer_cached_objects counts, over all namespaces: the gauge is shared by every operator this test
+    /// process runs, and other test classes run theirs meanwhile), and how many copies of source Secret data it keeps
+    /// there; null before the informers listed.
+    /// </summary>
+    private CachedUsers? HeldByOperator(IReadOnlyCollection<string> namespaces)
     {
-        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-        var pods = CachedBy(metrics, "usage-pods");
-        var serviceAccounts = CachedBy(metrics, "usage-serviceaccounts");
-        return pods is null || serviceAccounts is null ? null : new CachedUsers(pods.Value, serviceAccounts.Value);
+        var services = run.Host.Services;
+        var pods = services.GetInformer<V1Pod>("usage-pods");
+        var serviceAccounts = services.GetInformer<V1ServiceAccount>("usage-serviceaccounts");
+        var sources = services.GetInformer<PartialObjectMetadata>(PassboxOperator.SourceSecrets);
+        var copies = services.GetRequiredService<SourceSecretCache>();
+        return pods.HasSynced && serviceAccounts.HasSynced && sources.HasSynced
+            ? new CachedUsers(In(pods.Cache), In(serviceAccounts.Cache), In(sources.Cache), namespaces.Sum(copies.CountIn))
+            : null;
 
-        static int? CachedBy(string metrics, string informer) =>
-            System.Text.RegularExpressions.Regex.Match(metrics, $@"(?m)^passbox_informer_cached_objects\{{resource=""[^""]*"",informer=""{informer}""\}} (\d+)") is { Success: true } found
-                ? int.Parse(found.Groups[1].Value, CultureInfo.InvariantCulture)
-                : null;
+        int In<T>(ObjectCache<T> cache)
+            where T : class, IKubernetesObject<V1ObjectMeta> =>
+            cache.Keys().Count(key => key.Namespace is { } ns && namespaces.Contains(ns));
     }
 
     private static string UsageUserOf(string kind, string name) => $"{kind} {name}";
@@ -1404,6 +1420,6 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
     /// <summary>A credential of an in-use scenario and its users as usedBy names them ("Kind name"); none: nothing uses it.</summary>
     private sealed record InUse(string Credential, params string[] Users);
 
-    /// <summary>How many Pods and ServiceAccounts the operator's usage informers hold.</summary>
-    private sealed record CachedUsers(int Pods, int ServiceAccounts);
+    /// <summary>How many Pods, ServiceAccounts and source Secrets the operator's informers hold, and copies of source data.</summary>
+    private sealed record CachedUsers(int Pods, int ServiceAccounts, int SourceSecrets, int SourceCopies);
 }
