@@ -178,6 +178,9 @@ public static class PassboxOperator
             .Select(reference => $"{credential.Metadata.NamespaceProperty}/{reference.Secret.Name}"));
         primary.Cache.AddIndex(GeneratedSecretIndex, credential => [$"{credential.Metadata.NamespaceProperty}/{kind.SecretName(credential)}"]);
         sp.GetRequiredService<ReferencedSourceSecrets>().Track(primary.Cache, SourceSecretIndex);
+        // Lives as long as the process, as the informers do.
+        _ = ReferencedSourceSecrets.ForgetUnreadSources(primary, sp.GetInformer<PartialObjectMetadata>(SourceSecrets), credential => kind.SourceReferences(credential)
+            .Select(reference => new ObjectKey(credential.Metadata.NamespaceProperty, reference.Secret.Name)));
         // Lives as long as the process: the informers never go away.
         _ = sp.GetRequiredService<UsageScope>().Track(primary);
 

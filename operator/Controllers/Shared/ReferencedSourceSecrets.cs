@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Watching;
 
 namespace Passbox.Operator.Controllers.Shared;
@@ -25,6 +26,36 @@ public sealed class ReferencedSourceSecrets
         {
             lookups = [.. lookups, key => credentials.KeysByIndex(indexName, key).Count > 0];
         }
+    }
+
+    /// <summary>
+    /// When a credential of <paramref name="credentials"/> is deleted or stops reading a Secret, has
+    /// <paramref name="sources"/> drop that Secret unless another credential still reads it, and with it the copy of its
+    /// data (<see cref="SourceSecretCache"/>). Otherwise both stayed until the Secret itself changed, which a Secret a
+    /// deleted credential left behind may never do: memory followed every source any credential ever read.
+    /// <paramref name="sourcesOf"/> names the Secrets a credential reads (as its source index does).
+    /// </summary>
+    public static IDisposable ForgetUnreadSources<T>(IInformer<T> credentials, IInformer<PartialObjectMetadata> sources, Func<T, IEnumerable<ObjectKey>> sourcesOf)
+        where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(sourcesOf);
+        return credentials.Subscribe(change =>
+        {
+            var before = change.Type == InformerEventType.Deleted ? change.Current : change.Old;
+            if (before is null)
+            {
+                return;
+            }
+
+            // The credential caches took the change before telling, so the Keep filter asked now sees it.
+            HashSet<ObjectKey> still = change.Type == InformerEventType.Deleted ? [] : [.. sourcesOf(change.Current)];
+            foreach (var key in sourcesOf(before).Where(key => !still.Contains(key)).Distinct())
+            {
+                sources.Reconsider(key);
+            }
+        });
     }
 
     public bool IsReferenced(PartialObjectMetadata secret)

@@ -47,6 +47,15 @@ public sealed class SourceSecretCache
         }
     }
 
+    /// <summary>How many Secrets of <paramref name="namespace"/> a copy is kept (or a read is in flight) for.</summary>
+    internal int CountIn(string @namespace)
+    {
+        lock (gate)
+        {
+            return slots.Keys.Count(key => key.Namespace == @namespace);
+        }
+    }
+
     /// <summary>The copy of the Secret, if the synced informer holds it at the same uid and resourceVersion.</summary>
     public SecretSnapshot? Find(ObjectKey key)
     {

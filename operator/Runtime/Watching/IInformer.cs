@@ -38,4 +38,14 @@ public interface IInformer<T> : IInformer
     /// another informer's subscribers from it. Dispose the result to unsubscribe.
     /// </summary>
     IDisposable Subscribe(Action<InformerEvent<T>> handler);
+
+    /// <summary>
+    /// Asks the informer's <see cref="InformerOptions{T}.Keep"/> again about the object held under <paramref name="key"/>,
+    /// which the caller knows may no longer matter (the last credential reading it is gone): if it says no, the object is
+    /// dropped and reported Deleted (from the cache; it may still exist). Otherwise an object is dropped only at its next
+    /// change, which may never come.
+    /// </summary>
+    void Reconsider(ObjectKey key)
+    {
+    }
 }

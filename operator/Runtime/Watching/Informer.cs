@@ -63,6 +63,8 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
 
     public IDisposable Subscribe(Action<InformerEvent<T>> handler) => subscribers.Subscribe(handler);
 
+    public void Reconsider(ObjectKey key) => store.Reconsider(key);
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref running, 1) == 1)
@@ -101,5 +103,7 @@ public sealed class Informer<T> : IInformer<T>, IScopedInformer
         }
     }
 
-    bool IScopedInformer.Fill(string @namespace) => fills.Fill(@namespace);
+    bool IScopedInformer.Fill(NamespaceScope.Inclusion inclusion) => fills.Fill(inclusion);
+
+    void IScopedInformer.Drop(string @namespace) => fills.Drop(@namespace);
 }

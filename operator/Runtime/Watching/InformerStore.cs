@@ -76,7 +76,9 @@ internal sealed class InformerStore<T>(
     public void Replace(IEnumerable<T> listed)
     {
         var seen = new HashSet<ObjectKey>();
-        foreach (var item in listed)
+
+        // Pages were read over time: a namespace may have left the scope (and been dropped) since one of them came.
+        foreach (var item in listed.Where(InScope))
         {
             seen.Add(ObjectKey.Of(item));
             Store(item, fromRelist: true);
@@ -93,6 +95,47 @@ internal sealed class InformerStore<T>(
         metrics.CachedObjects(Cache.Count);
     }
 
+    /// <summary>See <see cref="IInformer{T}.Reconsider"/>.</summary>
+    public void Reconsider(ObjectKey key)
+    {
+        if (options.Keep is not { } keep)
+        {
+            return;
+        }
+
+        lock (Gate)
+        {
+            // A provisional object (a fresh read's) counts too: nothing would replace it once unreferenced.
+            if (Cache.Get(key) is { } held && !keep(held) && Cache.Remove(key) is { } removed)
+            {
+                subscribers.Publish(new InformerEvent<T>(InformerEventType.Deleted, removed));
+                metrics.CachedObjects(Cache.Count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drops every object held in <paramref name="namespace"/>, which left the scope, and reports each deleted: for
+    /// subscribers the informer no longer follows it. The caller holds <see cref="Gate"/>.
+    /// </summary>
+    public void DropNamespace(string @namespace)
+    {
+        var dropped = 0;
+        foreach (var key in Cache.Keys().Where(key => key.Namespace == @namespace))
+        {
+            if (Cache.Remove(key) is { } removed)
+            {
+                dropped++;
+                subscribers.Publish(new InformerEvent<T>(InformerEventType.Deleted, removed));
+            }
+        }
+
+        if (dropped > 0)
+        {
+            metrics.CachedObjects(Cache.Count);
+        }
+    }
+
     /// <summary>
     /// A listed object the cache holds at the same resourceVersion has not changed: the held instance is reused, so a
     /// re-list after 410 Gone neither runs the transform again nor replaces what the cache holds. A provisional object (see
@@ -104,6 +147,13 @@ internal sealed class InformerStore<T>(
     {
         lock (Gate)
         {
+            // Asked again under the gate: the namespace may have left the scope, and its objects been dropped, since
+            // this event was let in.
+            if (!InScope(item))
+            {
+                return;
+            }
+
             changedDuringFills.Note(item);
             if (type != "DELETED")
             {

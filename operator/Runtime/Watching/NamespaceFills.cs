@@ -22,7 +22,7 @@ internal sealed class NamespaceFills<T>(
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
     private ListState listState;
-    private readonly HashSet<string> deferredFills = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NamespaceScope.Inclusion> deferredFills = new(StringComparer.Ordinal);
 
     /// <summary>
     /// How many full lists have been stored. A fill notes it when it asks for its list and stores nothing once it has
@@ -43,7 +43,7 @@ internal sealed class NamespaceFills<T>(
     public void RunUntil(CancellationToken cancellationToken) => runToken = cancellationToken;
 
     /// <summary>See <see cref="IScopedInformer.Fill"/>.</summary>
-    public bool Fill(string @namespace)
+    public bool Fill(NamespaceScope.Inclusion inclusion)
     {
         lock (store.Gate)
         {
@@ -53,12 +53,26 @@ internal sealed class NamespaceFills<T>(
                     return false;
                 case ListState.Listing:
                     // Pages already read left this namespace out; fetch it once the list is in, while the watch runs.
-                    deferredFills.Add(@namespace);
+                    deferredFills[inclusion.Namespace] = inclusion;
                     return true;
                 default:
-                    StartFill(@namespace);
+                    StartFill(inclusion);
                     return true;
             }
+        }
+    }
+
+    /// <summary>
+    /// See <see cref="IScopedInformer.Drop"/>: the namespace's objects go, with a Deleted event each, and a fill waiting
+    /// for the list is given up (the scope no longer waits for it). A fill under way sees its inclusion ended and stores
+    /// nothing more.
+    /// </summary>
+    public void Drop(string @namespace)
+    {
+        lock (store.Gate)
+        {
+            deferredFills.Remove(@namespace);
+            store.DropNamespace(@namespace);
         }
     }
 
@@ -76,9 +90,9 @@ internal sealed class NamespaceFills<T>(
     {
         listsStored++;
         listState = ListState.Listed;
-        foreach (var @namespace in deferredFills)
+        foreach (var inclusion in deferredFills.Values)
         {
-            StartFill(@namespace);
+            StartFill(inclusion);
         }
 
         deferredFills.Clear();
@@ -95,11 +109,11 @@ internal sealed class NamespaceFills<T>(
             return;
         }
 
-        string[] deferred;
+        NamespaceScope.Inclusion[] deferred;
         Task[] running;
         lock (store.Gate)
         {
-            deferred = [.. deferredFills];
+            deferred = [.. deferredFills.Values];
             deferredFills.Clear();
             running = [.. fillRuns];
             fillRuns.Clear();
@@ -107,24 +121,29 @@ internal sealed class NamespaceFills<T>(
         }
 
         scope.Leave(member);
-        foreach (var @namespace in deferred)
+        foreach (var inclusion in deferred)
         {
-            scope.FillEnded(@namespace);
+            scope.FillEnded(inclusion);
         }
 
         await Task.WhenAll(running).ConfigureAwait(false);
     }
 
-    private void StartFill(string @namespace)
+    private void StartFill(NamespaceScope.Inclusion inclusion)
     {
         var token = runToken;
         fillRuns.RemoveAll(run => run.IsCompleted);
-        fillRuns.Add(Task.Run(() => FillAsync(@namespace, token), CancellationToken.None));
+        fillRuns.Add(Task.Run(() => FillAsync(inclusion, token), CancellationToken.None));
     }
 
-    /// <summary>Lists one namespace into the cache, retrying with backoff until it succeeds or the informer stops.</summary>
-    private async Task FillAsync(string @namespace, CancellationToken cancellationToken)
+    /// <summary>
+    /// Lists one namespace into the cache, retrying with backoff until it succeeds, the informer stops or the namespace
+    /// leaves the scope.
+    /// </summary>
+    private async Task FillAsync(NamespaceScope.Inclusion inclusion, CancellationToken cancellationToken)
     {
+        var @namespace = inclusion.Namespace;
+        HashSet<ObjectKey>? changedByWatch = null;
         try
         {
             if (options.Namespace is { } watched && watched != @namespace)
@@ -133,11 +152,10 @@ internal sealed class NamespaceFills<T>(
             }
 
             var failures = 0;
-            while (!cancellationToken.IsCancellationRequested)
+            while (!cancellationToken.IsCancellationRequested && !inclusion.Ended)
             {
                 try
                 {
-                    HashSet<ObjectKey> changedByWatch;
                     long listsBefore;
                     lock (store.Gate)
                     {
@@ -147,6 +165,7 @@ internal sealed class NamespaceFills<T>(
 
                     var count = 0;
                     var superseded = false;
+                    var left = false;
                     await foreach (var page in pager.ListPagesAsync(@namespace, cancellationToken).ConfigureAwait(false))
                     {
                         var prepared = page.Select(store.PrepareListed).ToList();
@@ -167,6 +186,15 @@ internal sealed class NamespaceFills<T>(
                                 break;
                             }
 
+                            // The namespace left the scope since: its objects were dropped, and storing these would
+                            // bring them back unfollowed (the watch passes the namespace over). If it joined again, a
+                            // fill of its own lists it afresh.
+                            if (inclusion.Ended)
+                            {
+                                left = true;
+                                break;
+                            }
+
                             // The list is at least as new as anything the watch had delivered when it was asked for.
                             // An object the watch changed since then is the watch's to report: its copy is newer, or
                             // (watch behind) the watch brings this version and later ones. No deletions either: an
@@ -182,7 +210,11 @@ internal sealed class NamespaceFills<T>(
 
                     metrics.NamespaceFill();
                     metrics.CachedObjects(store.Cache.Count);
-                    if (superseded)
+                    if (left)
+                    {
+                        logger.LogInformation("Namespace {Namespace} left the scope while its {Resource} were listed; the fill stored {Count} objects before, dropped since", @namespace, resource.DisplayName, count);
+                    }
+                    else if (superseded)
                     {
                         logger.LogInformation("A full list of {Resource} superseded the list of namespace {Namespace}, which joined the scope; the fill stored {Count} objects before it", resource.DisplayName, @namespace, count);
                     }
@@ -199,10 +231,10 @@ internal sealed class NamespaceFills<T>(
                     var delay = retries.DelayFor(failures);
                     lock (store.Gate)
                     {
-                        changedDuringFills.End(@namespace);
+                        changedDuringFills.End(@namespace, changedByWatch);
                     }
 
-                    options.Scope?.FillFailed(@namespace, retries.ListProblem(e));
+                    options.Scope?.FillFailed(inclusion, retries.ListProblem(e));
                     retries.LogFailure(e, "List", @namespace, failures, delay);
                     await retries.DelayAsync(delay, cancellationToken).ConfigureAwait(false);
                 }
@@ -216,10 +248,10 @@ internal sealed class NamespaceFills<T>(
         {
             lock (store.Gate)
             {
-                changedDuringFills.End(@namespace);
+                changedDuringFills.End(@namespace, changedByWatch);
             }
 
-            options.Scope?.FillEnded(@namespace);
+            options.Scope?.FillEnded(inclusion);
         }
     }
 }

@@ -21,7 +21,17 @@ internal sealed class WatchChangesDuringFills<T>
         return changedByWatch;
     }
 
-    public void End(string @namespace) => changedDuringFill.Remove(@namespace);
+    /// <summary>
+    /// Stops noting for the fill that began with <paramref name="changedByWatch"/>. A namespace that left the scope and
+    /// joined again may have a newer fill by now, whose set stays.
+    /// </summary>
+    public void End(string @namespace, HashSet<ObjectKey>? changedByWatch)
+    {
+        if (changedByWatch is not null && changedDuringFill.TryGetValue(@namespace, out var current) && ReferenceEquals(current, changedByWatch))
+        {
+            changedDuringFill.Remove(@namespace);
+        }
+    }
 
     /// <summary>Called for every watch event in scope: without a fill running it costs one count.</summary>
     public void Note(T item)

@@ -7,7 +7,9 @@ namespace Passbox.Operator.Usage.Feeding;
 /// <summary>
 /// The namespaces whose Pods, workloads and runs the usage index follows: those that hold a credential of either kind.
 /// A Pod can mount only Secrets of its own namespace, so a namespace without credentials cannot use one; its objects
-/// are dropped on arrival. A namespace stays in scope once it held a credential (until the operator restarts).
+/// are dropped on arrival. A namespace leaves the scope when its last credential is gone (deleted, its finalizer done):
+/// what the index held there is dropped, so memory follows the namespaces that hold credentials now, not every one that
+/// ever did (CI namespaces per branch). A credential created there again brings the namespace back, listed afresh.
 /// <para>
 /// Tekton Tasks and Pipelines are followed in more namespaces (<see cref="Definitions"/>): also in those whose
 /// definitions a run reaches through the cluster resolver (a shared catalog). Their Pods run in the run's namespace, so
@@ -17,9 +19,12 @@ namespace Passbox.Operator.Usage.Feeding;
 /// </summary>
 public sealed class UsageScope(bool followsOtherNamespaces = true)
 {
-    public NamespaceScope Namespaces { get; } = new();
+    public NamespaceScope Namespaces { get; } = new(dropsNamespacesLeftEmpty: true);
 
-    /// <summary>The namespaces whose Tasks and Pipelines are indexed: <see cref="Namespaces"/>, and those runs reach.</summary>
+    /// <summary>
+    /// The namespaces whose Tasks and Pipelines are indexed: <see cref="Namespaces"/>, and those runs reach. It only grows:
+    /// a namespace that runs reach keeps no count of the runs that reach it.
+    /// </summary>
     public NamespaceScope Definitions { get; } = new();
 
     /// <summary>False when the operator watches one namespace: definitions elsewhere are not read.</summary>

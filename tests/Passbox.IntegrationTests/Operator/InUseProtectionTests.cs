@@ -8,8 +8,12 @@ using k8s.Autorest;
 using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.Operator.Api.V1Alpha1;
+using Passbox.Operator.Controllers.Shared;
+using Passbox.Operator.Hosting;
 using Passbox.Operator.Runtime;
 using Passbox.Operator.Runtime.Api;
+using Passbox.Operator.Runtime.Hosting;
+using Passbox.Operator.Runtime.Watching;
 using Xunit.Abstractions;
 
 namespace Passbox.IntegrationTests.Operator;
@@ -102,6 +106,78 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await kit.WaitDeletionBlockedAsync(credential, "Pod early-app");
         await DeletePodAsync("early-app");
         await kit.WaitDeletedWithSecretAsync(credential);
+    }
+
+    /// <summary>
+    /// Namespaces come and go with their credentials (a CI namespace per branch): once the last credential of a namespace
+    /// is gone, the operator stops holding its Pods and ServiceAccounts, and the source Secrets its credentials read (their
+    /// identity, and the copy of their data) though the Secrets stay; a credential created there again is guarded as a
+    /// first one: the Pod that came while nobody followed the namespace holds up its deletion.
+    /// </summary>
+    [Fact]
+    public async Task Namespaces_left_without_credentials_are_no_longer_followed_and_a_credential_created_again_sees_its_users()
+    {
+        const int count = 20;
+        await run.StopOperatorAsync();
+        await run.StartOperatorAsync(everyNamespace: true);
+        var namespaces = new List<TestNamespace>();
+        var watched = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                namespaces.Add(await controlPlane.CreateNamespaceAsync("scope"));
+                watched.Add(namespaces[^1].Name);
+            }
+
+            var baseline = await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)), cached => cached is not null, "the usage informers to list");
+            output.WriteLine($"cached before: {baseline}");
+
+            var kits = namespaces.Select(ns => new ClusterTestKit(controlPlane, ns.Name)).ToList();
+            await Task.WhenAll(kits.Select(async k =>
+            {
+                await admin.CoreV1.CreateNamespacedServiceAccountAsync(new V1ServiceAccount { Metadata = new V1ObjectMeta { Name = "default" } }, k.Namespace);
+                await k.CreateReadyTokenCredentialAsync("ci-token", Token);
+                await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta("ci-job"), Spec = PodUsing("unrelated") }, k.Namespace);
+            }));
+            var followed = await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)),
+                // The source Secrets are held from the credentials' reads, and a copy of their data may be let go at the
+                // Secret's own (late) event: their counts are shown, not waited for.
+                cached => cached?.Pods == baseline!.Pods + count && cached.ServiceAccounts == baseline.ServiceAccounts + count,
+                "the Pods and ServiceAccounts of the credentials' namespaces to be held");
+            output.WriteLine($"cached with {count} namespaces in scope: {followed}");
+
+            await Task.WhenAll(kits.Select(async k =>
+            {
+                await k.DeleteAsync<PipelineCredential>("ci-token");
+                await k.WaitDeletedWithSecretAsync("ci-token");
+            }));
+            var after = await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)), cached => cached == baseline,
+                "the objects of namespaces without credentials, and the sources they read, to be dropped");
+            output.WriteLine($"cached after the credentials went: {after}");
+
+            // While nobody follows the namespace, a Pod that will use the next credential arrives; then the credential.
+            var again = kits[0];
+            await admin.CoreV1.CreateNamespacedPodAsync(new V1Pod { Metadata = Meta("ci-job-2"), Spec = PodUsing("ci-token-2") }, again.Namespace);
+            await Task.Delay(TimeSpan.FromMilliseconds(500)); // The operator has seen the Pod arrive, and passed it over.
+            await again.CreateReadyTokenCredentialAsync("ci-token-2", Token);
+            await again.WaitUsedByAsync("ci-token-2", "Pod ci-job-2");
+            await again.DeleteAsync<PipelineCredential>("ci-token-2");
+            await again.WaitDeletionBlockedAsync("ci-token-2", "Pod ci-job-2");
+
+            using var deleted = await controlPlane.AdminApi.SendAsync(
+                HttpMethod.Delete, ResourceDescriptor.Pods.ItemPath(new ObjectKey(again.Namespace, "ci-job-2")) + "?gracePeriodSeconds=0", null, "application/json", false, CancellationToken.None);
+            await KubernetesApiClient.EnsureSuccessAsync(deleted, CancellationToken.None);
+            await again.WaitDeletedWithSecretAsync("ci-token-2");
+            await ClusterTestKit.EventuallyAsync(() => Task.FromResult(HeldByOperator(watched)), cached => cached == baseline, "the namespace to be dropped again");
+        }
+        finally
+        {
+            foreach (var ns in namespaces)
+            {
+                await ns.DisposeAsync();
+            }
+        }
     }
 
     [Fact]
@@ -1191,6 +1267,28 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             c => c?.Status?.UsedBy is { } usedBy && usedBy.Count == count,
             $"status.usedBy.count of {name} to be {count}");
 
+    /// <summary>
+    /// What the usage and source-Secret informers of this test's operator hold in <paramref name="namespaces"/> (what
+    /// passbox_informer_cached_objects counts, over all namespaces: the gauge is shared by every operator this test
+    /// process runs, and other test classes run theirs meanwhile), and how many copies of source Secret data it keeps
+    /// there; null before the informers listed.
+    /// </summary>
+    private CachedUsers? HeldByOperator(IReadOnlyCollection<string> namespaces)
+    {
+        var services = run.Host.Services;
+        var pods = services.GetInformer<V1Pod>("usage-pods");
+        var serviceAccounts = services.GetInformer<V1ServiceAccount>("usage-serviceaccounts");
+        var sources = services.GetInformer<PartialObjectMetadata>(PassboxOperator.SourceSecrets);
+        var copies = services.GetRequiredService<SourceSecretCache>();
+        return pods.HasSynced && serviceAccounts.HasSynced && sources.HasSynced
+            ? new CachedUsers(In(pods.Cache), In(serviceAccounts.Cache), In(sources.Cache), namespaces.Sum(copies.CountIn))
+            : null;
+
+        int In<T>(ObjectCache<T> cache)
+            where T : class, IKubernetesObject<V1ObjectMeta> =>
+            cache.Keys().Count(key => key.Namespace is { } ns && namespaces.Contains(ns));
+    }
+
     private static string UsageUserOf(string kind, string name) => $"{kind} {name}";
 
     /// <summary>What Argo's controller writes when a Workflow ends (Succeeded, Failed).</summary>
@@ -1321,4 +1419,7 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
 
     /// <summary>A credential of an in-use scenario and its users as usedBy names them ("Kind name"); none: nothing uses it.</summary>
     private sealed record InUse(string Credential, params string[] Users);
+
+    /// <summary>How many Pods, ServiceAccounts and source Secrets the operator's informers hold, and copies of source data.</summary>
+    private sealed record CachedUsers(int Pods, int ServiceAccounts, int SourceSecrets, int SourceCopies);
 }

@@ -345,6 +345,48 @@ public sealed class InformerTests
     }
 
     [Fact]
+    public async Task Reconsider_drops_what_the_keep_filter_no_longer_wants_without_waiting_for_its_next_change()
+    {
+        var endWatch = new TaskCompletionSource();
+        var server = new FakeApiServer(async request =>
+        {
+            if (!request.IsWatch)
+            {
+                return List("11", Widget.Create("a", "10"), Widget.Create("b", "11"));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var wanted = new HashSet<string> { "a", "b", "c" };
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget>
+        {
+            Keep = w => wanted.Contains(w.Metadata.Name),
+        }, time, NullLogger.Instance);
+        var seen = new List<string>();
+        informer.Subscribe(change => seen.Add($"{change.Type} {change.Current.Metadata.Name}@{change.Current.Metadata.ResourceVersion}"));
+        using var stop = new CancellationTokenSource();
+        var run = informer.RunAsync(stop.Token);
+        await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        informer.Cache.TryAddProvisional(Widget.Create("c", "5")).Should().BeTrue();
+
+        // The last reader of a and c went; b is still read.
+        wanted.Remove("a");
+        wanted.Remove("c");
+        informer.Reconsider(new ObjectKey("ns", "a"));
+        informer.Reconsider(new ObjectKey("ns", "b"));
+        informer.Reconsider(new ObjectKey("ns", "c"));
+        informer.Reconsider(new ObjectKey("ns", "unknown"));
+
+        informer.Cache.List().Select(w => w.Metadata.Name).Should().Equal("b");
+        seen.Should().Equal("Added a@10", "Added b@11", "Deleted a@10", "Deleted c@5");
+
+        await stop.CancelAsync();
+        endWatch.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_provisional_object_never_hides_the_watch_event_it_came_from()
     {
         var startWatch = new TaskCompletionSource();

@@ -10,8 +10,8 @@ using Passbox.Operator.Runtime.Watching;
 namespace Passbox.Operator.Tests.Runtime;
 
 /// <summary>
-/// Informers limited to a <see cref="NamespaceScope"/>: what they keep, and how a namespace that joins later is listed
-/// without a gap and without a full relist.
+/// Informers limited to a <see cref="NamespaceScope"/>: what they keep, how a namespace that joins later is listed
+/// without a gap and without a full relist, and how one that leaves is dropped without anything of it coming back.
 /// </summary>
 public sealed class ScopedInformerTests
 {
@@ -231,7 +231,7 @@ public sealed class ScopedInformerTests
 
             if (Interlocked.Increment(ref sourceWatches) == 1)
             {
-                // A credential in a third namespace, and one deleted: deletions never shrink the scope.
+                // A credential in a third namespace, and one deleted: deletions never shrink a scope made without dropsNamespacesLeftEmpty.
                 return FakeApiServer.Watch(Event("ADDED", In("team-c", "cred-3", "6")), Event("DELETED", In("team-a", "cred-1", "7")));
             }
 
@@ -268,7 +268,7 @@ public sealed class ScopedInformerTests
             await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-c") && informer.Cache.Count == 3);
 
             informer.Cache.List().Select(w => w.Metadata.NamespaceProperty).Should().BeEquivalentTo(["team-a", "team-b", "team-c"]);
-            scope.IsComplete("team-a").Should().BeTrue("a namespace stays in scope after its credential is deleted");
+            scope.IsComplete("team-a").Should().BeTrue("this scope keeps a namespace after its last credential is deleted");
             scope.Contains("team-d").Should().BeFalse();
             server.Requests.Count(r => !r.IsWatch && r.Path == AllWidgets).Should().Be(1);
             server.Requests.Should().NotContain(r => r.Path.Contains("/namespaces/team-a/", StringComparison.Ordinal) || r.Path.Contains("/namespaces/team-b/", StringComparison.Ordinal));
@@ -399,6 +399,233 @@ public sealed class ScopedInformerTests
     }
 
     [Fact]
+    public async Task A_namespace_whose_last_credential_is_deleted_leaves_the_scope_and_comes_back_listed_afresh()
+    {
+        var (scope, credentials) = Shrinking();
+        credentials.Apply(In("team-a", "cred-a", "1"));
+        credentials.Apply(In("team-b", "cred-b", "2"));
+        var watchGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watches = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-b/widgets")
+            {
+                return List("40", In("team-b", "n", "39"));
+            }
+
+            if (!request.IsWatch)
+            {
+                return List("20", In("team-a", "a", "10"), In("team-b", "b", "11"), In("team-c", "x", "12"));
+            }
+
+            if (Interlocked.Increment(ref watches) == 1)
+            {
+                // While team-b is out of scope: b goes, and "gone" comes and goes. Nobody follows team-b then.
+                await watchGo.Task;
+                return FakeApiServer.Watch(
+                    Event("DELETED", In("team-b", "b", "21")),
+                    Event("ADDED", In("team-b", "gone", "22")),
+                    Event("DELETED", In("team-b", "gone", "23")));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var informer = Scoped(server, scope);
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10", "team-b/b@11"]);
+
+            credentials.Delete(In("team-b", "cred-b", "2"));
+
+            scope.Contains("team-b").Should().BeFalse("no credential is left there");
+            scope.IsComplete("team-b").Should().BeFalse("a namespace out of scope is not followed");
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10"], "what was held there is dropped");
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/b@11", "Deleted team-b/b@11");
+
+            watchGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => watches >= 2);
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10"], "events of a namespace out of scope are passed over");
+
+            // A credential created there again: the namespace is listed as if it had never been in scope.
+            credentials.Apply(In("team-b", "cred-b", "30"));
+            scope.IsComplete("team-b").Should().BeFalse("its objects are being listed");
+            await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-b"));
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10", "team-b/n@39"]);
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/b@11", "Deleted team-b/b@11", "Added team-b/n@39");
+            server.Requests.Count(r => !r.IsWatch && r.Path == AllWidgets).Should().Be(1, "leaving and joining cost no relist");
+        }
+    }
+
+    [Fact]
+    public void A_namespace_stays_while_a_credential_of_either_source_or_a_lasting_inclusion_holds_it()
+    {
+        var (scope, credentials) = Shrinking();
+        var pipelineCredentials = new FakeInformer<Widget>(Widgets);
+        using var tracking = scope.IncludeNamespacesOf(pipelineCredentials);
+
+        // Same name, two kinds: each holds the namespace on its own.
+        credentials.Apply(In("team-b", "db", "1"));
+        pipelineCredentials.Apply(In("team-b", "db", "2"));
+        credentials.Apply(In("team-b", "db", "3"));
+        credentials.Delete(In("team-b", "db", "3"));
+        scope.Contains("team-b").Should().BeTrue("a PipelineCredential is still there");
+        pipelineCredentials.Delete(In("team-b", "db", "2"));
+        scope.Contains("team-b").Should().BeFalse();
+        scope.HoldersOf("team-b").Should().Be(0, "a namespace that left is forgotten, not kept as an empty entry");
+
+        scope.Include("catalog");
+        credentials.Apply(In("catalog", "c", "4"));
+        credentials.Delete(In("catalog", "c", "4"));
+        scope.Contains("catalog").Should().BeTrue("a namespace included for good stays");
+        scope.Count.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_fill_under_way_when_its_namespace_leaves_stores_nothing_and_does_not_end_the_fill_of_its_return()
+    {
+        var (scope, credentials) = Shrinking();
+        credentials.Apply(In("team-a", "cred-a", "1"));
+        var firstFillGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondFillGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fillRequests = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.Path == "/apis/test.passbox.dev/v1/namespaces/team-b/widgets")
+            {
+                if (Interlocked.Increment(ref fillRequests) == 1)
+                {
+                    // Asked before team-b left; "old" is deleted while nobody follows team-b.
+                    await Task.WhenAny(firstFillGo.Task, endWatch.Task);
+                    return List("30", In("team-b", "old", "29"));
+                }
+
+                await Task.WhenAny(secondFillGo.Task, endWatch.Task);
+                return List("50", In("team-b", "n", "49"));
+            }
+
+            if (!request.IsWatch)
+            {
+                return List("20", In("team-a", "a", "10"));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+        var logs = new RecordingLoggers();
+        var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Scope = scope }, time, logs);
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            credentials.Apply(In("team-b", "cred-b", "2"));
+            await FakeApiServer.WaitUntilAsync(() => fillRequests == 1);
+            credentials.Delete(In("team-b", "cred-b", "2"));
+            credentials.Apply(In("team-b", "cred-b", "40"));
+            await FakeApiServer.WaitUntilAsync(() => fillRequests == 2);
+
+            firstFillGo.SetResult();
+            // The first fill ends (it logs how) while the second still waits for its answer.
+            await FakeApiServer.WaitUntilAsync(() => logs.Messages.Any(m => m.Contains("namespace team-b", StringComparison.OrdinalIgnoreCase)));
+            scope.IsComplete("team-b").Should().BeFalse("the fill of the namespace's return is still under way");
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10"], "the first fill's answer is from before the namespace left");
+
+            secondFillGo.SetResult();
+            await FakeApiServer.WaitUntilAsync(() => scope.IsComplete("team-b"));
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10", "team-b/n@49"]);
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/n@49");
+        }
+    }
+
+    [Fact]
+    public async Task A_watch_event_let_in_just_before_its_namespace_left_is_not_stored_after_the_drop()
+    {
+        var (scope, credentials) = Shrinking();
+        credentials.Apply(In("team-a", "cred-a", "1"));
+        credentials.Apply(In("team-b", "cred-b", "2"));
+        var watches = 0;
+        var server = new FakeApiServer(async request =>
+        {
+            if (!request.IsWatch)
+            {
+                return List("20", In("team-a", "a", "10"), In("team-b", "b", "11"));
+            }
+
+            if (Interlocked.Increment(ref watches) == 1)
+            {
+                return FakeApiServer.Watch(Event("ADDED", In("team-b", "late", "21")), Event("ADDED", In("team-a", "after", "22")));
+            }
+
+            await endWatch.Task;
+            return FakeApiServer.Watch();
+        });
+
+        // The event of "late" is let in (its namespace in scope), then the last credential there goes while the event is
+        // prepared, before it reaches the cache.
+        var informer = Scoped(server, scope, widget =>
+        {
+            if (widget.Metadata.Name == "late")
+            {
+                credentials.Delete(In("team-b", "cred-b", "2"));
+            }
+
+            return widget;
+        });
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            await FakeApiServer.WaitUntilAsync(() => informer.Cache.Get(new ObjectKey("team-a", "after")) is not null);
+
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10", "team-a/after@22"], "team-b's objects were dropped, and none may come back unfollowed");
+            seen.Should().Equal("Added team-a/a@10", "Added team-b/b@11", "Deleted team-b/b@11", "Added team-a/after@22");
+        }
+    }
+
+    [Fact]
+    public async Task A_namespace_that_leaves_while_the_first_list_is_paging_is_not_stored_by_it()
+    {
+        var (scope, credentials) = Shrinking();
+        credentials.Apply(In("team-a", "cred-a", "1"));
+        credentials.Apply(In("team-b", "cred-b", "2"));
+        var secondPage = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = new FakeApiServer(async request =>
+        {
+            if (request.IsWatch)
+            {
+                await endWatch.Task;
+                return FakeApiServer.Watch();
+            }
+
+            if (!request.Query.Contains("continue=next", StringComparison.Ordinal))
+            {
+                return Page("20", "next", In("team-b", "b", "11"));
+            }
+
+            await secondPage.Task;
+            return Page("20", null, In("team-a", "a", "10"));
+        });
+        var informer = Scoped(server, scope, pageSize: 1);
+        var seen = Record(informer);
+
+        await using (Run(informer))
+        {
+            // The first page (team-b/b) was read while team-b was in scope.
+            await FakeApiServer.WaitUntilAsync(() => server.Requests.Count == 2);
+            credentials.Delete(In("team-b", "cred-b", "2"));
+            secondPage.SetResult();
+
+            await informer.WaitForSyncAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+            Names(informer).Should().BeEquivalentTo(["team-a/a@10"]);
+            seen.Should().Equal("Added team-a/a@10");
+        }
+    }
+
+    [Fact]
     public void A_namespace_no_scoped_informer_has_listed_yet_is_complete_at_once()
     {
         var scope = new NamespaceScope();
@@ -410,6 +637,18 @@ public sealed class ScopedInformerTests
         scope.FillProblem("team-a").Should().BeNull();
         scope.IsComplete("other").Should().BeFalse();
     }
+
+    /// <summary>A scope that drops namespaces left empty, with a credential informer the test feeds.</summary>
+    private static (NamespaceScope Scope, FakeInformer<Widget> Credentials) Shrinking()
+    {
+        var scope = new NamespaceScope(dropsNamespacesLeftEmpty: true);
+        var credentials = new FakeInformer<Widget>(Widgets);
+        scope.IncludeNamespacesOf(credentials);
+        return (scope, credentials);
+    }
+
+    private static IEnumerable<string> Names(Informer<Widget> informer) =>
+        informer.Cache.List().Select(w => $"{w.Metadata.NamespaceProperty}/{w.Metadata.Name}@{w.Metadata.ResourceVersion}");
 
     private Informer<Widget> Scoped(FakeApiServer server, NamespaceScope scope, Func<Widget, Widget>? transform = null, int pageSize = 500) =>
         new(server.CreateClient(), Widgets, new InformerOptions<Widget> { Scope = scope, Transform = transform, PageSize = pageSize }, time, NullLogger.Instance);

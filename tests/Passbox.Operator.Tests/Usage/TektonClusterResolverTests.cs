@@ -237,7 +237,7 @@ public sealed class TektonClusterResolverTests
         scope.Namespaces.Join(informer);
         scope.Definitions.Join(new FillsOnDemand());
         scope.Namespaces.Include(Ns);
-        scope.Namespaces.FillFailed(Ns, "pods is forbidden");
+        scope.Namespaces.FillFailed(informer.Taken.Single(), "pods is forbidden");
 
         scope.IsComplete(Ns).Should().BeFalse();
         scope.Problem(Ns)!.RbacHint.Should().Be($"list on Pods, workloads and runs in namespace {Ns}");
@@ -260,12 +260,12 @@ public sealed class TektonClusterResolverTests
         scope.Definitions.Contains("Not A Namespace").Should().BeFalse("a list that can only fail would hold every deletion");
         scope.Namespaces.Contains(Catalog).Should().BeFalse("only the catalog's Tasks and Pipelines are read, not its Pods");
         scope.IsComplete(Ns).Should().BeFalse("a run here may reach the catalog's Tasks, not listed yet");
-        scope.Definitions.FillFailed(Catalog, "forbidden");
+        scope.Definitions.FillFailed(informer.Taken.Single(), "forbidden");
         scope.Problem(Ns)!.ToString().Should().Contain(Catalog).And.Contain("forbidden");
         scope.Problem(Ns)!.RbacHint.Should().Be($"list on tasks and pipelines (tekton.dev) in namespace {Catalog}",
             "the advice of a blocked deletion points at the listing that failed, not at the credential's namespace");
 
-        scope.Definitions.FillEnded(Catalog);
+        scope.Definitions.FillEnded(informer.Taken.Single());
 
         scope.IsComplete(Ns).Should().BeTrue();
         informer.Filled.Should().Equal(Catalog);
@@ -284,12 +284,18 @@ public sealed class TektonClusterResolverTests
     /// <summary>A scoped informer past its first list: takes every fill, which the test ends.</summary>
     private sealed class FillsOnDemand : IScopedInformer
     {
-        public List<string> Filled { get; } = [];
+        public List<NamespaceScope.Inclusion> Taken { get; } = [];
 
-        public bool Fill(string @namespace)
+        public IEnumerable<string> Filled => Taken.Select(inclusion => inclusion.Namespace);
+
+        public bool Fill(NamespaceScope.Inclusion inclusion)
         {
-            Filled.Add(@namespace);
+            Taken.Add(inclusion);
             return true;
+        }
+
+        public void Drop(string @namespace)
+        {
         }
     }
 }
