@@ -1,5 +1,7 @@
+using k8s.Models;
 using Passbox.IntegrationTests.Infrastructure;
 using Passbox.IntegrationTests.Shipping;
+using Passbox.Operator.Api.V1Alpha1;
 using Xunit.Abstractions;
 
 namespace Passbox.IntegrationTests.Operator;
@@ -47,16 +49,60 @@ public sealed class GitOpsApplyTests(ControlPlaneFixture controlPlane, MariaDbFi
         serverDiff.ExitCode.Should().Be(0, "found:\n{0}", serverDiff.StandardOutput);
     }
 
-    private string Manifest(string login, string? description) => $$"""
+    [Fact]
+    public async Task Flux_health_checks_see_a_credential_that_needs_a_fix_as_Stalled_and_one_the_operator_retries_as_in_progress()
+    {
+        // kstatus (Flux's health checks, kpt) reads a custom resource whose Ready is False as still in progress, unless a
+        // Stalled condition is True: then it is Failed, and Flux stops waiting at once instead of after its timeout.
+        var user = await mariaDb.CreateUserAsync($"kst_{Guid.NewGuid():N}"[..12]);
+        const string wrongPassword = "not-the-password-7Q";
+        run.MarkSecret(user.Password, wrongPassword);
+        await run.Kit.CreateSecretAsync("wrong-input", new Dictionary<string, string> { ["password"] = wrongPassword });
+        await run.Kit.CreateSecretAsync("orders-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await run.Kit.CreateSecretAsync("taken", new Dictionary<string, string> { ["note"] = "someone else's" });
+        var closedPort = LoopbackPorts.Unused();
+        var manifests = string.Join("\n---\n",
+            Manifest(user.LoginName, description: null, name: "wrong", sourceSecret: "wrong-input"),
+            Manifest(user.LoginName, description: null, name: "taken", secretName: "taken"),
+            Manifest(user.LoginName, description: null, name: "down", port: closedPort));
+
+        Kubectl(manifests, "apply", "-f", "-").ExitCode.Should().Be(0);
+
+        // Needs a person: Stalled=True with Ready's reason, so `kubectl wait --for=condition=Stalled` returns.
+        Kubectl(null, "wait", "--for=condition=Stalled", "--timeout=60s", "clustercredential/wrong", "clustercredential/taken").ExitCode.Should().Be(0);
+        var wrong = (await run.Kit.GetAsync<ClusterCredential>("wrong"))!;
+        wrong.Status!.ObservedGeneration.Should().Be(wrong.Metadata.Generation, "kstatus takes an older observedGeneration for work in progress");
+        ConditionOf(wrong, ConditionTypes.Ready).Should().Match<V1Condition>(c => c.Status == "False" && c.Reason == "AuthenticationFailed");
+        var stalled = ConditionOf(wrong, ConditionTypes.Stalled)!;
+        stalled.Reason.Should().Be("AuthenticationFailed");
+        stalled.Message.Should().Be(ConditionOf(wrong, ConditionTypes.Ready)!.Message);
+        ConditionOf((await run.Kit.GetAsync<ClusterCredential>("taken"))!, ConditionTypes.Stalled)!.Reason.Should().Be("SecretConflict");
+
+        // Retried by the operator itself (the server may come back): Ready=False without Stalled, in progress for kstatus.
+        var down = await run.Kit.WaitForConditionAsync<ClusterCredential>("down", ConditionTypes.Ready, "False", "Unreachable", TimeSpan.FromSeconds(60));
+        ConditionOf(down, ConditionTypes.Stalled).Should().BeNull();
+
+        // Fixed: Stalled goes, and a Ready credential's status holds no more conditions than before.
+        await run.Kit.SetSecretValueAsync("wrong-input", "password", user.Password);
+        var fixedOne = await run.Kit.WaitForConditionAsync<ClusterCredential>("wrong", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(60));
+        fixedOne.Status!.Conditions!.Select(c => c.Type).Should().Equal(ConditionTypes.Ready, ConditionTypes.SecretSynced, ConditionTypes.Validated);
+    }
+
+    private static V1Condition? ConditionOf(ClusterCredential credential, string type) =>
+        credential.Status?.Conditions?.Find(c => c.Type == type);
+
+    private string Manifest(string login, string? description, string name = "orders", string sourceSecret = "orders-input",
+        string? secretName = null, int? port = null) => $$"""
         apiVersion: passbox.dev/v1alpha1
         kind: ClusterCredential
-        metadata: {name: orders, namespace: {{run.Namespace}}}
+        metadata: {name: {{name}}, namespace: {{run.Namespace}}}
         spec:
           engine: MySQL
           {{(description is null ? "" : $"description: {description}")}}
-          endpoint: {host: "{{mariaDb.Host}}", port: {{mariaDb.Port}}, tls: {mode: Disabled} }
+          endpoint: {host: "{{mariaDb.Host}}", port: {{port ?? mariaDb.Port}}, tls: {mode: Disabled} }
           username: {{login}}
-          passwordSecretRef: {name: orders-input, key: password}
+          passwordSecretRef: {name: {{sourceSecret}}, key: password}
+          {{(secretName is null ? "" : $"secret: {{name: {secretName}}}")}}
         """;
 
     private ToolResult Kubectl(string? stdin, params string[] args)
