@@ -88,6 +88,39 @@ public sealed class GitOpsApplyTests(ControlPlaneFixture controlPlane, MariaDbFi
         fixedOne.Status!.Conditions!.Select(c => c.Type).Should().Equal(ConditionTypes.Ready, ConditionTypes.SecretSynced, ConditionTypes.Validated);
     }
 
+    [Fact]
+    public async Task Every_write_of_the_operator_is_recorded_under_its_own_field_manager()
+    {
+        // Without a field manager of its own the API server records the operator's writes under KubernetesClient's
+        // User-Agent, kubernetes-csharp: what users read in --show-managed-fields and in their server-side applies' conflicts.
+        var user = await mariaDb.CreateUserAsync($"fm_{Guid.NewGuid():N}"[..12]);
+        run.MarkSecret(user.Password);
+        await run.Kit.CreateSecretAsync("orders-input", new Dictionary<string, string> { ["password"] = user.Password });
+        Kubectl(Manifest(user.LoginName, description: null), "apply", "-f", "-").ExitCode.Should().Be(0);
+        Kubectl(null, "wait", "--for=condition=Ready", "--timeout=60s", "clustercredential/orders").ExitCode.Should().Be(0);
+        // A change of the Secret's labels: the update of a Secret the operator created (its fields handed over to its apply).
+        Kubectl(null, "patch", "clustercredential/orders", "--type=merge", "-p", """{"spec":{"secret":{"labels":{"team":"orders"}}}}""").ExitCode.Should().Be(0);
+        await run.Kit.WaitForSecretAsync("orders", secret => secret.Metadata.Labels?.ContainsKey("team") == true);
+        await run.Kit.WaitForEventsAsync(events => events.Any(e => e.Reason == "SecretUpdated"), "the event of the Secret's update");
+
+        // Managers only (the Secret's data stays out of the test output): manager/operation/subresource per entry.
+        const string entries = """jsonpath={range .items[*]}{range .metadata.managedFields[*]}{.manager}/{.operation}/{.subresource}{"\n"}{end}{end}""";
+        var credential = Managers(Kubectl(null, "get", "clustercredential", "--field-selector=metadata.name=orders", "--show-managed-fields", "-o", entries));
+        var secret = Managers(Kubectl(null, "get", "secret", "--field-selector=metadata.name=orders", "--show-managed-fields", "-o", entries));
+        var events = Managers(Kubectl(null, "get", "events", "--show-managed-fields", "-o", entries.Replace(".items[*]", """.items[?(@.involvedObject.name=="orders")]""", StringComparison.Ordinal)));
+
+        credential.Should().Contain("passbox/Update/status", "the status patches").And.Contain("passbox/Update/", "the finalizer");
+        secret.Should().NotBeEmpty().And.OnlyContain(entry => entry.StartsWith("passbox/", StringComparison.Ordinal));
+        events.Should().NotBeEmpty().And.OnlyContain(entry => entry.StartsWith("passbox/", StringComparison.Ordinal));
+        credential.Concat(secret).Concat(events).Should().NotContain(entry => entry.StartsWith("kubernetes-csharp", StringComparison.Ordinal));
+    }
+
+    private static List<string> Managers(ToolResult result)
+    {
+        result.ExitCode.Should().Be(0, result.StandardError);
+        return [.. result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct()];
+    }
+
     private static V1Condition? ConditionOf(ClusterCredential credential, string type) =>
         credential.Status?.Conditions?.Find(c => c.Type == type);
 
