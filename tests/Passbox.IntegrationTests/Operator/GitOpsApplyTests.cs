@@ -9,7 +9,7 @@ namespace Passbox.IntegrationTests.Operator;
 /// <summary>
 /// A credential kept in Git, applied with kubectl as a pipeline or Argo CD applies it, with the real operator checking it
 /// against MariaDB: re-applied unchanged it shows no diff (the operator writes nothing into the spec or the metadata the
-/// user applies, and the schema fills in no defaults), an edit that changes no login is waited for with
+/// user applies, and the schema fills in no defaults but the status a new credential starts with), an edit that changes no login is waited for with
 /// <c>kubectl wait</c> like any other, and moving to server-side apply under another field manager conflicts with nothing.
 /// </summary>
 [Collection(OperatorTestsDefinition.Name)]
@@ -86,6 +86,32 @@ public sealed class GitOpsApplyTests(ControlPlaneFixture controlPlane, MariaDbFi
         await run.Kit.SetSecretValueAsync("wrong-input", "password", user.Password);
         var fixedOne = await run.Kit.WaitForConditionAsync<ClusterCredential>("wrong", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(60));
         fixedOne.Status!.Conditions!.Select(c => c.Type).Should().Equal(ConditionTypes.Ready, ConditionTypes.SecretSynced, ConditionTypes.Validated);
+    }
+
+    [Fact]
+    public async Task A_credential_the_operator_has_not_looked_at_yet_is_not_taken_for_reconciled()
+    {
+        // kstatus reads a custom resource without status or conditions as Current: a Flux health check that polled before
+        // the operator's first status write passed, whatever the check would find. Stopped here, the operator cannot
+        // win that race, as it may not in a cluster either.
+        var user = await mariaDb.CreateUserAsync($"new_{Guid.NewGuid():N}"[..12]);
+        run.MarkSecret(user.Password);
+        await run.Kit.CreateSecretAsync("orders-input", new Dictionary<string, string> { ["password"] = user.Password });
+        await run.StopOperatorAsync();
+
+        Kubectl(Manifest(user.LoginName, description: null), "apply", "-f", "-").ExitCode.Should().Be(0);
+
+        var fresh = (await run.Kit.GetAsync<ClusterCredential>("orders"))!;
+        fresh.Metadata.Generation.Should().Be(1);
+        fresh.Status.Should().NotBeNull("a status with an observedGeneration behind the spec is what kstatus reads as in progress");
+        fresh.Status!.ObservedGeneration.Should().Be(0);
+        fresh.Status.Conditions.Should().BeNull();
+        var diff = Kubectl(Manifest(user.LoginName, description: null), "diff", "-f", "-");
+        diff.ExitCode.Should().Be(0, "the status the schema fills in is no drift from Git: {0}", diff.StandardOutput);
+
+        await run.StartOperatorAsync();
+        var ready = await run.Kit.WaitForConditionAsync<ClusterCredential>("orders", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(60));
+        ready.Status!.ObservedGeneration.Should().Be(1);
     }
 
     [Fact]
