@@ -92,7 +92,8 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         status.UsedBy = Usage(current, status);
         var conditions = new ConditionSet(status.Conditions, current.Metadata.Generation, time);
         conditions.Remove(ConditionTypes.DeletionBlocked);
-        var stalledRequeue = StalledCondition.Apply(conditions, kind.BacksOff, time.GetUtcNow());
+        var stalledRequeue = StalledCondition.Apply(conditions, kind.BacksOff,
+            (reason, message) => kind.WaitsForMissingObject(current, reason, message), time.GetUtcNow());
         status.Conditions = conditions.ToList();
         if (stalledRequeue is { } grace && (requeue is null || grace < requeue))
         {

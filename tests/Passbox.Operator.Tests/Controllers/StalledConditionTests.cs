@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
+using Passbox.Operator.Controllers.ClusterCredentials;
 using Passbox.Operator.Controllers.PipelineCredentials;
 using Passbox.Operator.Controllers.Shared;
 
@@ -16,6 +17,8 @@ public sealed class StalledConditionTests
 
     /// <summary>ClusterCredential keeps the default of <see cref="ICredentialKind{T}.BacksOff"/>.</summary>
     private static readonly Func<string?, bool> ClusterBackoff = ValidationPlanner.IsTransient;
+
+    private static readonly Func<string, string, bool> NothingMissing = (_, _) => false;
 
     private static readonly Func<string?, bool> PipelineBackoff = new PipelineCredentialKind(null!).BacksOff;
 
@@ -39,7 +42,7 @@ public sealed class StalledConditionTests
     {
         var conditions = NotReady(reason, "what to fix");
 
-        StalledCondition.Apply(conditions, ClusterBackoff, time.GetUtcNow()).Should().BeNull();
+        StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().BeNull();
 
         var stalled = conditions.Find(ConditionTypes.Stalled);
         stalled.Should().NotBeNull();
@@ -62,7 +65,7 @@ public sealed class StalledConditionTests
         var conditions = NotReady(reason, "retrying");
         conditions.Set(ConditionTypes.Stalled, true, ValidationReasons.AuthenticationFailed, "from an earlier check");
 
-        StalledCondition.Apply(conditions, ClusterBackoff, time.GetUtcNow()).Should().BeNull();
+        StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().BeNull();
 
         conditions.Find(ConditionTypes.Stalled).Should().BeNull();
     }
@@ -72,7 +75,7 @@ public sealed class StalledConditionTests
     {
         var conditions = NotReady(ValidationReasons.TLSFailed, "certificate not trusted");
 
-        StalledCondition.Apply(conditions, PipelineBackoff, time.GetUtcNow());
+        StalledCondition.Apply(conditions, PipelineBackoff, NothingMissing, time.GetUtcNow());
 
         conditions.Find(ConditionTypes.Stalled).Should().BeNull();
     }
@@ -84,7 +87,7 @@ public sealed class StalledConditionTests
         conditions.Set(ConditionTypes.Ready, true, ValidationReasons.Validated, "Secret orders is ready");
         conditions.Set(ConditionTypes.Stalled, true, ValidationReasons.AuthenticationFailed, "from the failed check before");
 
-        StalledCondition.Apply(conditions, ClusterBackoff, time.GetUtcNow()).Should().BeNull();
+        StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().BeNull();
 
         conditions.ToList().Select(c => c.Type).Should().Equal(ConditionTypes.Ready);
     }
@@ -95,26 +98,49 @@ public sealed class StalledConditionTests
         var conditions = NotReady(ValidationReasons.SourceSecretMissing, "Secret team-a/orders-input does not exist");
 
         time.Advance(TimeSpan.FromSeconds(20));
-        var again = StalledCondition.Apply(conditions, ClusterBackoff, time.GetUtcNow());
+        var again = StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow());
 
         conditions.Find(ConditionTypes.Stalled).Should().BeNull("an External Secret or Sealed Secret applied with it may not have made it yet");
         again.Should().Be(TimeSpan.FromSeconds(40) + CredentialPipeline.ShortestRecheck);
 
         time.Advance(again!.Value);
-        StalledCondition.Apply(conditions, ClusterBackoff, time.GetUtcNow()).Should().BeNull();
+        StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().BeNull();
         conditions.Find(ConditionTypes.Stalled)!.Reason.Should().Be(ValidationReasons.SourceSecretMissing);
+    }
+
+    [Fact]
+    public void A_managed_user_whose_admin_credential_does_not_exist_is_stalled_after_the_same_grace()
+    {
+        var user = new ClusterCredential
+        {
+            Metadata = new k8s.Models.V1ObjectMeta { Name = "app", NamespaceProperty = "team-a" },
+            Spec = new ClusterCredentialSpec { Provisioning = new UserProvisioning { AdminCredentialRef = new LocalCredentialReference { Name = "mysql-root" } } },
+        };
+        var kind = new ClusterCredentialKind(null!);
+        Func<string, string, bool> missing = (reason, message) => kind.WaitsForMissingObject(user, reason, message);
+        var absent = NotReady(ValidationReasons.AdminNotReady, $"cannot manage user 'app': {Operator.Provisioning.AdminLogins.Missing("mysql-root", "team-a")}");
+        var notReadyYet = NotReady(ValidationReasons.AdminNotReady, "cannot manage user 'app': admin ClusterCredential mysql-root is not Ready (Progressing)");
+
+        StalledCondition.Apply(absent, ClusterBackoff, missing, time.GetUtcNow()).Should().Be(StalledCondition.MissingGrace + CredentialPipeline.ShortestRecheck);
+        absent.Find(ConditionTypes.Stalled).Should().BeNull("an admin applied together with its user may be seen a moment after it");
+        time.Advance(StalledCondition.MissingGrace);
+        StalledCondition.Apply(absent, ClusterBackoff, missing, time.GetUtcNow()).Should().BeNull();
+        StalledCondition.Apply(notReadyYet, ClusterBackoff, missing, time.GetUtcNow()).Should().BeNull();
+
+        absent.Find(ConditionTypes.Stalled)!.Reason.Should().Be(ValidationReasons.AdminNotReady);
+        notReadyYet.Find(ConditionTypes.Stalled).Should().BeNull("an admin that exists is being worked on, or fails (and is stalled) itself");
     }
 
     [Fact]
     public void Applied_again_to_an_unchanged_failure_it_changes_nothing_so_nothing_is_written()
     {
         var conditions = NotReady(ValidationReasons.AuthenticationFailed, "refused");
-        StalledCondition.Apply(conditions, ClusterBackoff, time.GetUtcNow());
+        StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow());
         var before = k8s.KubernetesJson.Serialize(conditions.ToList());
 
         time.Advance(TimeSpan.FromMinutes(10));
         var next = new ConditionSet(conditions.ToList(), 4, time);
-        StalledCondition.Apply(next, ClusterBackoff, time.GetUtcNow());
+        StalledCondition.Apply(next, ClusterBackoff, NothingMissing, time.GetUtcNow());
 
         k8s.KubernetesJson.Serialize(next.ToList()).Should().Be(before);
     }
