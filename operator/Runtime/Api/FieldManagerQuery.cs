@@ -8,7 +8,8 @@ namespace Passbox.Operator.Runtime.Api;
 /// One handler under the client, so that a write added later is named too; a request that names its manager (the
 /// generated Secret's server-side apply) keeps it, and reads, deletes and watches go as they are.
 /// </summary>
-public sealed class FieldManagerQuery : DelegatingHandler
+/// <param name="manager">The name to record; <see cref="Name"/> for the operator's own client.</param>
+public sealed class FieldManagerQuery(string manager = FieldManagerQuery.Name) : DelegatingHandler
 {
     /// <summary>
     /// The operator's field manager. The name its generated Secrets' server-side apply has always used: a new one would
@@ -23,7 +24,7 @@ public sealed class FieldManagerQuery : DelegatingHandler
         ArgumentNullException.ThrowIfNull(request);
         if (IsWrite(request.Method) && request.RequestUri is { } uri && !NamesManager(uri))
         {
-            request.RequestUri = WithManager(uri);
+            request.RequestUri = WithManager(uri, manager);
         }
 
         return base.SendAsync(request, cancellationToken);
@@ -36,9 +37,10 @@ public sealed class FieldManagerQuery : DelegatingHandler
         uri.Query.TrimStart('?').Split('&').Any(parameter =>
             parameter.Split('=', 2)[0].Equals(Parameter, StringComparison.Ordinal));
 
-    internal static Uri WithManager(Uri uri)
+    internal static Uri WithManager(Uri uri, string manager)
     {
         var query = uri.Query.TrimStart('?');
-        return new UriBuilder(uri) { Query = query.Length == 0 ? $"{Parameter}={Name}" : $"{query}&{Parameter}={Name}" }.Uri;
+        var parameter = $"{Parameter}={Uri.EscapeDataString(manager)}";
+        return new UriBuilder(uri) { Query = query.Length == 0 ? parameter : $"{query}&{parameter}" }.Uri;
     }
 }

@@ -45,4 +45,16 @@ public sealed class FieldManagerQueryTests
         requests[1].Query.Should().BeEmpty();
         requests[2].Query.Should().NotContain("fieldManager");
     }
+
+    [Fact]
+    public async Task A_client_that_is_not_the_operator_s_records_its_writes_under_its_own_name()
+    {
+        // The tests' client stands for a user's edits: under the operator's name they would pass for the operator's own.
+        using var server = new FakeApiServer(_ => FakeApiServer.Json(HttpStatusCode.OK, SecretJson));
+        using var wired = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, new FieldManagerQuery("passbox-tests"), server);
+
+        await wired.CoreV1.PatchNamespacedSecretAsync(new V1Patch("{}", V1Patch.PatchType.MergePatch), "db", "team-a");
+
+        server.Requests.Single().Query.Should().Be("?fieldManager=passbox-tests");
+    }
 }
