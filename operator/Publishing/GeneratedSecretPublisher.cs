@@ -14,7 +14,7 @@ namespace Passbox.Operator.Publishing;
 /// </summary>
 public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGeneratedSecretView view, ILogger<GeneratedSecretPublisher> logger, OwnWrites? ownWrites = null)
 {
-    public const string FieldManager = "passbox";
+    public const string FieldManager = Runtime.Api.FieldManagerQuery.Name;
 
     /// <summary>
     /// Brings the Secret to <paramref name="payload"/>. A write that changes it also marks it with

@@ -109,6 +109,11 @@ public sealed partial class CrdGenerator
 
         var builder = new SchemaBuilder(_docs);
         var schema = builder.BuildRoot(type);
+        if (HasStatus(type))
+        {
+            DefaultToUnobserved(schema);
+        }
+
         problems.AddRange(builder.Problems);
         problems.AddRange(CelBoundsCheck.Check(schema, kind));
 
@@ -176,6 +181,21 @@ public sealed partial class CrdGenerator
     // 65535, and GitOps tools that compare the two should see no difference.
     [GeneratedRegex(@"^(\s*(?:minimum|maximum|multipleOf): -?\d+)\.0$", RegexOptions.Multiline)]
     private static partial Regex WholeNumberBound();
+
+    /// <summary>
+    /// A status with an <c>observedGeneration</c> starts out as <c>{observedGeneration: 0}</c>: the API server fills it in
+    /// on every read until the operator writes one. kstatus (Flux's health checks, kpt) takes a custom resource with no
+    /// status and no conditions for Current, so a credential applied a moment ago passed a health check before the
+    /// operator had checked anything, however wrong its password; observedGeneration 0 is behind every generation, which
+    /// kstatus reads as in progress.
+    /// </summary>
+    private static void DefaultToUnobserved(V1JSONSchemaProps root)
+    {
+        if (root.Properties?.TryGetValue("status", out var status) == true && status.Properties?.ContainsKey("observedGeneration") == true)
+        {
+            status.DefaultProperty = new Dictionary<string, object> { ["observedGeneration"] = 0 };
+        }
+    }
 
     private static bool HasStatus(Type type) =>
         SchemaBuilder.SerialisedProperties(type)

@@ -13,6 +13,12 @@ public static class ConditionTypes
     /// while none opted in.
     /// </summary>
     public const string WorkloadsRestarted = "WorkloadsRestarted";
+
+    /// <summary>
+    /// kstatus's abnormal-true condition (Flux health checks, kpt): True, with Ready's reason, only while Ready is False for a
+    /// failure that needs a person; absent otherwise (see <c>Controllers.Shared.StalledCondition</c>).
+    /// </summary>
+    public const string Stalled = "Stalled";
 }
 
 /// <summary>

@@ -55,7 +55,7 @@ public abstract class CredentialStatus
     /// <summary>Objects in the namespace that use the generated Secret.</summary>
     public UsageStatus? UsedBy { get; set; }
 
-    /// <summary>Ready, Validated, SecretSynced, DeletionBlocked and WorkloadsRestarted conditions.</summary>
+    /// <summary>Ready, Validated, SecretSynced, DeletionBlocked, WorkloadsRestarted and Stalled conditions.</summary>
     [ListMapKeys("type")]
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = SchemaOnly.Justification)]
     [MaxLength(8)]

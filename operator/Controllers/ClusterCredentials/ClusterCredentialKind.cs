@@ -61,6 +61,16 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
         };
     }
 
+    /// <summary>
+    /// A managed user whose <c>provisioning.adminCredentialRef</c> names no ClusterCredential (a misspelled name, an admin
+    /// never applied): <c>AdminNotReady</c>, retried with backoff like an admin that is not Ready yet, but nothing comes
+    /// of waiting until someone creates it (the Argo CD health script tells the two apart by the same words).
+    /// </summary>
+    public bool WaitsForMissingObject(ClusterCredential credential, string reason, string message) =>
+        reason == ValidationReasons.AdminNotReady
+        && credential.Spec.Provisioning is { } managed
+        && message.Contains(Operator.Provisioning.AdminLogins.Missing(managed.AdminCredentialRef.Name, credential.Metadata.NamespaceProperty), StringComparison.Ordinal);
+
     public SecretPayload BuildSecret(ClusterCredential credential, SourceValues sources)
     {
         var spec = EffectiveClusterSpec.From(credential);

@@ -92,7 +92,13 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         status.UsedBy = Usage(current, status);
         var conditions = new ConditionSet(status.Conditions, current.Metadata.Generation, time);
         conditions.Remove(ConditionTypes.DeletionBlocked);
+        var stalledRequeue = StalledCondition.Apply(conditions, kind.BacksOff,
+            (reason, message) => kind.WaitsForMissingObject(current, reason, message), time.GetUtcNow());
         status.Conditions = conditions.ToList();
+        if (stalledRequeue is { } grace && (requeue is null || grace < requeue))
+        {
+            requeue = grace;
+        }
 
         // Written only over the status this pass started from. Another one means the cached copy lagged behind an earlier
         // pass's write (a check, a publish); writing over it would undo that, and the credential would describe inputs

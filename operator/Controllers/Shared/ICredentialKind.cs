@@ -55,6 +55,13 @@ public interface ICredentialKind<in T>
     /// </summary>
     bool BacksOff(string? reason) => ValidationPlanner.IsTransient(reason);
 
+    /// <summary>
+    /// Whether a failure that is retried (<paramref name="reason"/>, <paramref name="message"/>) waits for an object that
+    /// does not exist, which only a person creates: kstatus then sees the credential as stalled once that has lasted (see
+    /// <see cref="StalledCondition"/>), as it does for a missing source Secret.
+    /// </summary>
+    bool WaitsForMissingObject(T credential, string reason, string message) => false;
+
     /// <summary>User management, for kinds whose operator can create, reset and drop the user; null otherwise.</summary>
     ICredentialProvisioning<T>? Provisioning => null;
 }

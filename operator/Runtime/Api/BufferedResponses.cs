@@ -20,12 +20,13 @@ public sealed class BufferedResponses : DelegatingHandler
     /// <summary>
     /// The API client for <paramref name="configuration"/>, with its answers buffered, its idle connections probed
     /// (<see cref="DeadPeerDetection"/>) and its throttled requests sent again after the pause the server asked for
-    /// (<see cref="ThrottledRetries"/>).
+    /// (<see cref="ThrottledRetries"/>), and every write it sends recorded under the operator's field manager
+    /// (<see cref="FieldManagerQuery"/>; another <paramref name="fieldManager"/> for a client that is not the operator's).
     /// </summary>
-    public static Kubernetes Client(KubernetesClientConfiguration configuration)
+    public static Kubernetes Client(KubernetesClientConfiguration configuration, string fieldManager = FieldManagerQuery.Name)
     {
         DeadPeerDetection.Enable(configuration);
-        return new(configuration, new BufferedResponses(), new ThrottledRetries());
+        return new(configuration, new FieldManagerQuery(fieldManager), new BufferedResponses(), new ThrottledRetries());
     }
 
     /// <summary>Marked as a stream by <see cref="KubernetesApiClient"/>, or a watch asked for by a typed call (<c>watch=true</c>).</summary>

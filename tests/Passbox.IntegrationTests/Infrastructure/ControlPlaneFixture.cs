@@ -83,9 +83,16 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A client as the operator builds its own: answers that are not watches arrive buffered.</summary>
+    /// <summary>
+    /// A client as the operator builds its own (answers that are not watches arrive buffered), but whose writes are
+    /// recorded under the tests' field manager: what a test writes stands for a user's or another tool's edit, and the
+    /// operator takes fields written under its own name for its own (a generated Secret's hand-over to its apply).
+    /// </summary>
     public static Kubernetes CreateClient(string kubeconfig) =>
-        BufferedResponses.Client(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+        BufferedResponses.Client(KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig), TestFieldManager);
+
+    /// <summary>The field manager of everything the tests write.</summary>
+    public const string TestFieldManager = "passbox-tests";
 
     /// <summary>A client authenticated as the operator's user.</summary>
     public KubernetesApiClient CreateOperatorApi() => new(CreateClient(OperatorKubeconfig));

@@ -662,6 +662,28 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
         ValidatedMessage(waiting).Should().Contain("broken-admin");
         (await UserCountAsync(user)).Should().Be(0);
         (await kit.TryGetSecretAsync("waiting")).Should().BeNull();
+
+        // For kstatus (Flux) the admin, whose login is refused, is the one that failed; the user waits for it.
+        var admin = await kit.WaitForConditionAsync<ClusterCredential>("broken-admin", ConditionTypes.Stalled, "True", "AuthenticationFailed");
+        admin.Status!.Conditions!.Should().Contain(c => c.Type == ConditionTypes.Ready && c.Status == "False");
+        (await kit.GetAsync<ClusterCredential>("waiting"))!.Status!.Conditions!.Should().NotContain(c => c.Type == ConditionTypes.Stalled);
+    }
+
+    [Fact]
+    public async Task A_user_whose_admin_credential_does_not_exist_is_stalled_for_kstatus_once_it_has_waited_a_minute()
+    {
+        // A misspelled adminCredentialRef: AdminNotReady, retried with backoff, and a Flux health check would wait out its
+        // timeout. Not at once, though: an admin applied together with its users may be seen a moment after them.
+        await kit.CreateAsync(specs.Managed("orphan", ClusterTestKit.Unique("orph_"), admin: "no-such-admin"));
+
+        var waiting = await kit.WaitForConditionAsync<ClusterCredential>("orphan", ConditionTypes.Ready, "False", "AdminNotReady");
+        ValidatedMessage(waiting).Should().Contain("admin ClusterCredential no-such-admin does not exist");
+        waiting.Status!.Conditions!.Should().NotContain(c => c.Type == ConditionTypes.Stalled);
+
+        var stalled = await kit.WaitForConditionAsync<ClusterCredential>("orphan", ConditionTypes.Stalled, "True", "AdminNotReady", TimeSpan.FromSeconds(100));
+        var ready = stalled.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready);
+        var since = stalled.Status.Conditions!.Single(c => c.Type == ConditionTypes.Stalled).LastTransitionTime;
+        (since - ready.LastTransitionTime).Should().BeGreaterThanOrEqualTo(TimeSpan.FromMinutes(1));
     }
 
     [Fact]

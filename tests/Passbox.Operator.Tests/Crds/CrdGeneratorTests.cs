@@ -107,6 +107,15 @@ public sealed class CrdGeneratorTests
     }
 
     [Fact]
+    public void A_status_with_observedGeneration_starts_out_unobserved_so_kstatus_reads_a_new_resource_as_in_progress()
+    {
+        // kstatus takes a custom resource without status for Current; generation 1 and observedGeneration 0 are InProgress.
+        KubernetesJson.Serialize(Status.DefaultProperty).Should().Be("""{"observedGeneration":0}""");
+        Spec.DefaultProperty.Should().BeNull();
+        WidgetCrd.Value.Yaml.Should().Contain("default:\n              observedGeneration: 0\n");
+    }
+
+    [Fact]
     public void Metadata_is_a_plain_object_and_apiVersion_and_kind_are_described_strings()
     {
         var metadata = Root.Properties["metadata"];
