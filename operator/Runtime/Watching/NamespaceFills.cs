@@ -157,11 +157,21 @@ internal sealed class NamespaceFills<T>(
                 try
                 {
                     long listsBefore;
+                    HashSet<ObjectKey>? noting;
                     lock (store.Gate)
                     {
-                        changedByWatch = changedDuringFills.Begin(@namespace);
+                        // The loop asked whether the namespace is still in scope, but it may have left and joined again
+                        // since: asked again here, under the gate, before anything of the return's fill is replaced.
+                        noting = changedDuringFills.Begin(inclusion);
                         listsBefore = listsStored;
                     }
+
+                    if (noting is null)
+                    {
+                        return;
+                    }
+
+                    changedByWatch = noting;
 
                     var count = 0;
                     var superseded = false;
@@ -199,7 +209,7 @@ internal sealed class NamespaceFills<T>(
                             // An object the watch changed since then is the watch's to report: its copy is newer, or
                             // (watch behind) the watch brings this version and later ones. No deletions either: an
                             // object missing here was deleted, and the watch reports it.
-                            foreach (var item in prepared.Where(item => !changedByWatch.Contains(ObjectKey.Of(item))))
+                            foreach (var item in prepared.Where(item => !noting.Contains(ObjectKey.Of(item))))
                             {
                                 store.Store(item, fromRelist: true);
                             }

@@ -13,11 +13,22 @@ internal sealed class WatchChangesDuringFills<T>
 {
     private readonly Dictionary<string, HashSet<ObjectKey>> changedDuringFill = new(StringComparer.Ordinal);
 
-    /// <summary>Starts noting the watch's changes in <paramref name="namespace"/>, afresh; the set fills as they come.</summary>
-    public HashSet<ObjectKey> Begin(string @namespace)
+    /// <summary>
+    /// Starts noting the watch's changes in the namespace of <paramref name="inclusion"/>, afresh; the set fills as they
+    /// come. Null when that stay in scope is over: the namespace left, and may have joined again with a fill of its own
+    /// noting already, whose set a fill of the old stay must not replace (and then end, as it stops). Asked under the
+    /// store's gate, which the namespace's departure takes after ending the stay and the fill of its return before it
+    /// begins, so a fill that begins late sees the end.
+    /// </summary>
+    public HashSet<ObjectKey>? Begin(NamespaceScope.Inclusion inclusion)
     {
+        if (inclusion.Ended)
+        {
+            return null;
+        }
+
         HashSet<ObjectKey> changedByWatch = [];
-        changedDuringFill[@namespace] = changedByWatch;
+        changedDuringFill[inclusion.Namespace] = changedByWatch;
         return changedByWatch;
     }
 

@@ -587,6 +587,27 @@ public sealed class ScopedInformerTests
     }
 
     [Fact]
+    public void A_fill_of_a_namespace_that_left_cannot_take_over_what_the_watch_notes_for_the_fill_of_its_return()
+    {
+        // A fill that failed once retries: it asks whether its namespace is still in scope, then starts noting the watch's
+        // changes there. If the namespace leaves and joins again in between, the fill of its return has started noting
+        // first. The stale fill must not put its own record in place of that one, which it then throws away when it
+        // sees it is over: the fill of the return would store its (older) list over what the watch brought meanwhile
+        // (a Deployment that just started naming the Secret, back to the version that did not), a user the index misses.
+        var changes = new WatchChangesDuringFills<Widget>();
+        var stay = new NamespaceScope.Inclusion("team-b", 1) { Ended = true };
+        var afterReturn = new NamespaceScope.Inclusion("team-b", 1);
+        var noted = changes.Begin(afterReturn)!;
+
+        var stale = changes.Begin(stay);
+        changes.End("team-b", stale);
+        changes.Note(In("team-b", "deploy", "31"));
+
+        noted.Should().Contain(new ObjectKey("team-b", "deploy"), "the fill of the return still learns what the watch changed");
+        stale.Should().BeNull("the namespace left the scope since this fill's stay in it began: it lists nothing more");
+    }
+
+    [Fact]
     public async Task A_namespace_that_leaves_while_the_first_list_is_paging_is_not_stored_by_it()
     {
         var (scope, credentials) = Shrinking();
