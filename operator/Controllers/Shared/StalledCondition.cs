@@ -9,7 +9,9 @@ namespace Passbox.Operator.Controllers.Shared;
 /// <c>Stalled</c> condition is True, which makes it Failed: without this condition a Flux Kustomization waiting on a
 /// credential whose password is wrong waits out its whole timeout. So <c>Stalled</c> is True, with <c>Ready</c>'s reason
 /// and message, exactly while <c>Ready</c> is False for a failure that only a person fixes (a refused login, a
-/// conflicting Secret, a bad spec, a source Secret or admin credential still missing after a minute); it is absent otherwise, so a healthy credential's status carries nothing more.
+/// conflicting Secret, a bad spec, a source Secret or admin credential still missing after a minute). While such a missing
+/// object is waited for, <c>Stalled</c> is False with Ready's reason, which kstatus ignores: its transition time is when
+/// the wait began. It is absent otherwise, so a healthy credential's status carries nothing more.
 /// Failures the operator retries by itself with backoff (the server unreachable or slow, an administrator credential not
 /// Ready yet, an API server or webhook that did not answer) stay InProgress, as does a pass before the first check.
 /// </summary>
@@ -20,7 +22,9 @@ public static class StalledCondition
     /// counts as stalled. A Secret that another controller makes (External Secrets, Sealed Secrets) usually comes moments
     /// after a credential applied with it, and an admin applied together with its users may be seen a moment after them:
     /// stalled at once, the credential would fail a Flux health check that would have passed a few seconds later.
-    /// Measured from when <c>Ready</c> turned False, so a source Secret deleted from under a working credential waits too.
+    /// Measured from when that object was first found missing (a False <c>Stalled</c> marks it), not from when <c>Ready</c>
+    /// turned False: a credential failing already (a refused password) whose fix names a new Secret, one that External
+    /// Secrets makes a moment later, waits its minute too, and so does one that names another missing Secret meanwhile.
     /// </summary>
     public static readonly TimeSpan MissingGrace = TimeSpan.FromMinutes(1);
 
@@ -74,22 +78,56 @@ public static class StalledCondition
         ArgumentNullException.ThrowIfNull(conditions);
         ArgumentNullException.ThrowIfNull(waitsForMissing);
         var ready = conditions.Find(ConditionTypes.Ready);
-        var missing = ready is { Status: Runtime.Status.Conditions.False, Reason: { } waiting }
-            && (waiting == ValidationReasons.SourceSecretMissing || waitsForMissing(waiting, ready.Message ?? string.Empty));
-        if (ready is not { Status: Runtime.Status.Conditions.False, Reason: { } reason } || (!missing && !NeedsFix(reason, backsOff)))
+        if (ready is not { Status: Runtime.Status.Conditions.False, Reason: { } reason })
         {
             conditions.Remove(ConditionTypes.Stalled);
             return null;
         }
 
-        if (missing && ready.LastTransitionTime is { } since
-            && new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) + MissingGrace is var end && end > now)
+        var message = ready.Message ?? reason;
+        var missing = reason == ValidationReasons.SourceSecretMissing || waitsForMissing(reason, ready.Message ?? string.Empty);
+        if (!missing)
+        {
+            if (NeedsFix(reason, backsOff))
+            {
+                conditions.Set(ConditionTypes.Stalled, true, reason, message);
+            }
+            else
+            {
+                conditions.Remove(ConditionTypes.Stalled);
+            }
+
+            return null;
+        }
+
+        // The wait for this very object (the message names it) began when Stalled turned False with it; anything else
+        // there (stalled for another failure, waiting for another object, nothing) starts the wait now.
+        var marker = conditions.Find(ConditionTypes.Stalled);
+        if (marker is { Status: Runtime.Status.Conditions.True } && conditions.Says(ConditionTypes.Stalled, reason, message))
+        {
+            conditions.Set(ConditionTypes.Stalled, true, reason, message); // observedGeneration only
+            return null;
+        }
+
+        var waiting = Waiting(message);
+        if (marker is not { Status: Runtime.Status.Conditions.False } || !conditions.Says(ConditionTypes.Stalled, reason, waiting))
         {
             conditions.Remove(ConditionTypes.Stalled);
+        }
+
+        conditions.Set(ConditionTypes.Stalled, false, reason, waiting);
+        marker = conditions.Find(ConditionTypes.Stalled)!;
+        if (marker.LastTransitionTime is { } since
+            && new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) + MissingGrace is var end && end > now)
+        {
             return end - now + CredentialPipeline.ShortestRecheck;
         }
 
-        conditions.Set(ConditionTypes.Stalled, true, reason, ready.Message ?? reason);
+        conditions.Set(ConditionTypes.Stalled, true, reason, message);
         return null;
     }
+
+    /// <summary>What a False <c>Stalled</c> says while a missing object is waited for.</summary>
+    private static string Waiting(string message) =>
+        $"not stalled yet: waited for up to {GoDuration.Format(MissingGrace)}, as what is missing may be created a moment later ({message})";
 }

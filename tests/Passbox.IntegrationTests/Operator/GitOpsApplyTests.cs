@@ -89,6 +89,37 @@ public sealed class GitOpsApplyTests(ControlPlaneFixture controlPlane, MariaDbFi
     }
 
     [Fact]
+    public async Task A_fix_naming_a_source_Secret_another_controller_has_not_made_yet_is_in_progress_not_stalled()
+    {
+        // Stalled for a refused password, then fixed in Git by naming a new Secret that External Secrets makes a moment
+        // later: Ready stays False throughout, yet the new Secret gets its minute before kstatus reads the fix as Failed.
+        var user = await mariaDb.CreateUserAsync($"ren_{Guid.NewGuid():N}"[..12]);
+        const string wrongPassword = "not-the-password-8R";
+        run.MarkSecret(user.Password, wrongPassword);
+        await run.Kit.CreateSecretAsync("wrong-input", new Dictionary<string, string> { ["password"] = wrongPassword });
+        Kubectl(Manifest(user.LoginName, description: null, sourceSecret: "wrong-input"), "apply", "-f", "-").ExitCode.Should().Be(0);
+        Kubectl(null, "wait", "--for=condition=Stalled", "--timeout=60s", "clustercredential/orders").ExitCode.Should().Be(0);
+        var refused = (await run.Kit.GetAsync<ClusterCredential>("orders"))!;
+        var failingSince = new DateTimeOffset(DateTime.SpecifyKind(ConditionOf(refused, ConditionTypes.Ready)!.LastTransitionTime, DateTimeKind.Utc));
+        var untilAMinuteOld = failingSince + TimeSpan.FromSeconds(62) - DateTimeOffset.UtcNow;
+        if (untilAMinuteOld > TimeSpan.Zero)
+        {
+            await Task.Delay(untilAMinuteOld); // Ready False for longer than the grace a missing Secret gets
+        }
+
+        Kubectl(Manifest(user.LoginName, description: null, sourceSecret: "orders-v2"), "apply", "-f", "-").ExitCode.Should().Be(0);
+        var waiting = await run.Kit.WaitForConditionAsync<ClusterCredential>("orders", ConditionTypes.Ready, "False", "SourceSecretMissing", TimeSpan.FromSeconds(60));
+        waiting.Status!.ObservedGeneration.Should().Be(2);
+        ConditionOf(waiting, ConditionTypes.Ready)!.LastTransitionTime.Should().Be(ConditionOf(refused, ConditionTypes.Ready)!.LastTransitionTime, "Ready stayed False");
+        ConditionOf(waiting, ConditionTypes.Stalled)?.Status.Should().NotBe("True",
+            "kstatus reads a True Stalled as Failed: the fix would fail a health check that passes moments later");
+
+        await run.Kit.CreateSecretAsync("orders-v2", new Dictionary<string, string> { ["password"] = user.Password });
+        var ready = await run.Kit.WaitForConditionAsync<ClusterCredential>("orders", ConditionTypes.Ready, "True", timeout: TimeSpan.FromSeconds(60));
+        ready.Status!.Conditions!.Select(c => c.Type).Should().Equal(ConditionTypes.Ready, ConditionTypes.SecretSynced, ConditionTypes.Validated);
+    }
+
+    [Fact]
     public async Task A_credential_the_operator_has_not_looked_at_yet_is_not_taken_for_reconciled()
     {
         // kstatus reads a custom resource without status or conditions as Current: a Flux health check that polled before

@@ -678,7 +678,8 @@ public sealed class ProvisioningMySqlTests(ControlPlaneFixture controlPlane, Mar
 
         var waiting = await kit.WaitForConditionAsync<ClusterCredential>("orphan", ConditionTypes.Ready, "False", "AdminNotReady");
         ValidatedMessage(waiting).Should().Contain("admin ClusterCredential no-such-admin does not exist");
-        waiting.Status!.Conditions!.Should().NotContain(c => c.Type == ConditionTypes.Stalled);
+        waiting.Status!.Conditions!.Should().Contain(c => c.Type == ConditionTypes.Stalled && c.Status == "False" && c.Reason == "AdminNotReady",
+            "a False Stalled, which kstatus ignores, marks when the wait began");
 
         var stalled = await kit.WaitForConditionAsync<ClusterCredential>("orphan", ConditionTypes.Stalled, "True", "AdminNotReady", TimeSpan.FromSeconds(100));
         var ready = stalled.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Ready);

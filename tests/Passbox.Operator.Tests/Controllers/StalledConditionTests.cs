@@ -96,16 +96,47 @@ public sealed class StalledConditionTests
     public void A_missing_source_Secret_is_waited_for_a_minute_before_it_counts_as_stalled()
     {
         var conditions = NotReady(ValidationReasons.SourceSecretMissing, "Secret team-a/orders-input does not exist");
+        StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().Be(StalledCondition.MissingGrace + CredentialPipeline.ShortestRecheck);
 
         time.Advance(TimeSpan.FromSeconds(20));
         var again = StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow());
 
-        conditions.Find(ConditionTypes.Stalled).Should().BeNull("an External Secret or Sealed Secret applied with it may not have made it yet");
+        conditions.Find(ConditionTypes.Stalled).Should().Match<k8s.Models.V1Condition>(c => c.Status == "False" && c.Reason == ValidationReasons.SourceSecretMissing,
+            "an External Secret or Sealed Secret applied with it may not have made it yet; kstatus reads only a True Stalled");
         again.Should().Be(TimeSpan.FromSeconds(40) + CredentialPipeline.ShortestRecheck);
 
         time.Advance(again!.Value);
         StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().BeNull();
         conditions.Find(ConditionTypes.Stalled)!.Reason.Should().Be(ValidationReasons.SourceSecretMissing);
+    }
+
+    [Fact]
+    public void A_source_Secret_renamed_while_Ready_was_already_False_gets_its_minute_too()
+    {
+        // Stalled for a refused password, an hour long; the fix points passwordSecretRef at a new Secret that External
+        // Secrets makes a moment later. Ready stays False throughout, so its transition time is an hour old: the new
+        // Secret's wait starts now, not then, or the fix would fail a Flux health check that passes seconds later.
+        var conditions = NotReady(ValidationReasons.AuthenticationFailed, "refused");
+        StalledCondition.Apply(conditions, ClusterBackoff, NothingMissing, time.GetUtcNow());
+        time.Advance(TimeSpan.FromHours(1));
+
+        var fixing = new ConditionSet(conditions.ToList(), 5, time);
+        fixing.Set(ConditionTypes.Ready, false, ValidationReasons.SourceSecretMissing, "Secret team-a/orders-v2 does not exist");
+        var again = StalledCondition.Apply(fixing, ClusterBackoff, NothingMissing, time.GetUtcNow());
+
+        fixing.Find(ConditionTypes.Stalled).Should().Match<k8s.Models.V1Condition>(c => c.Status != "True", "kstatus would fail the health check at once");
+        again.Should().Be(StalledCondition.MissingGrace + CredentialPipeline.ShortestRecheck);
+
+        // Another Secret named while that one is waited for: its own minute.
+        time.Advance(TimeSpan.FromSeconds(50));
+        var renamed = new ConditionSet(fixing.ToList(), 6, time);
+        renamed.Set(ConditionTypes.Ready, false, ValidationReasons.SourceSecretMissing, "Secret team-a/orders-v3 does not exist");
+        StalledCondition.Apply(renamed, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().Be(StalledCondition.MissingGrace + CredentialPipeline.ShortestRecheck);
+
+        time.Advance(StalledCondition.MissingGrace);
+        var later = new ConditionSet(renamed.ToList(), 6, time);
+        StalledCondition.Apply(later, ClusterBackoff, NothingMissing, time.GetUtcNow()).Should().BeNull();
+        later.Find(ConditionTypes.Stalled).Should().Match<k8s.Models.V1Condition>(c => c.Status == "True" && c.Message == "Secret team-a/orders-v3 does not exist");
     }
 
     [Fact]
@@ -122,7 +153,7 @@ public sealed class StalledConditionTests
         var notReadyYet = NotReady(ValidationReasons.AdminNotReady, "cannot manage user 'app': admin ClusterCredential mysql-root is not Ready (Progressing)");
 
         StalledCondition.Apply(absent, ClusterBackoff, missing, time.GetUtcNow()).Should().Be(StalledCondition.MissingGrace + CredentialPipeline.ShortestRecheck);
-        absent.Find(ConditionTypes.Stalled).Should().BeNull("an admin applied together with its user may be seen a moment after it");
+        absent.Find(ConditionTypes.Stalled)!.Status.Should().Be("False", "an admin applied together with its user may be seen a moment after it");
         time.Advance(StalledCondition.MissingGrace);
         StalledCondition.Apply(absent, ClusterBackoff, missing, time.GetUtcNow()).Should().BeNull();
         StalledCondition.Apply(notReadyYet, ClusterBackoff, missing, time.GetUtcNow()).Should().BeNull();
