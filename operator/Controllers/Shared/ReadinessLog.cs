@@ -50,9 +50,9 @@ public static partial class ReadinessLog
         _ => $"not Ready, {was.Reason}",
     };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} {Namespace}/{Name} is not Ready: {Reason} (was {Previous}): {Message}")]
-    private static partial void LogNotReady(ILogger logger, string kind, string @namespace, string name, string reason, string previous, string message);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} {Namespace}/{Name} is not Ready: {Reason} (was {Previous}): {Detail}")]
+    private static partial void LogNotReady(ILogger logger, string kind, string @namespace, string name, string reason, string previous, string detail);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} {Namespace}/{Name} is Ready: {Reason} (was {Previous}): {Message}")]
-    private static partial void LogReady(ILogger logger, string kind, string @namespace, string name, string reason, string previous, string message);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Kind} {Namespace}/{Name} is Ready: {Reason} (was {Previous}): {Detail}")]
+    private static partial void LogReady(ILogger logger, string kind, string @namespace, string name, string reason, string previous, string detail);
 }

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using k8s.Models;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
 using Passbox.Operator.Connectors;
@@ -39,7 +42,7 @@ public sealed class ReadinessLogTests
         failed.Message.Should().Contain("ClusterCredential team/orders-db").And.Contain(ValidationReasons.AuthenticationFailed)
             .And.Contain(SecretRedaction.LeftOut).And.NotContain(Password);
         failed.Fields.Should().Contain("Namespace", "team").And.Contain("Name", "orders-db").And.Contain("Reason", ValidationReasons.AuthenticationFailed);
-        failed.Fields["Message"].Should().Be(status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Message, "the status's message, nothing more");
+        failed.Fields["Detail"].Should().Be(status.Conditions!.Single(c => c.Type == ConditionTypes.Ready).Message, "the status's message, nothing more");
 
         // The next periodic check is refused again, in other words: the same outcome, no new line.
         kind.Outcome = Refused("Access denied for user 'app' (using password: YES)");
@@ -101,6 +104,25 @@ public sealed class ReadinessLogTests
         log.Entries.Should().ContainSingle().Which.Message.Should().Contain("is not Ready: SecretRejected (was Ready, Validated)");
     }
 
+    [Fact]
+    public async Task A_JSON_log_carries_the_credential_and_the_reason_as_fields_of_one_valid_object()
+    {
+        await using var app = Passbox.Operator.Hosting.PassboxOperator.Build(["--urls=http://127.0.0.1:0", "--leader-elect=false", "--Logging:Console:FormatterName=json"]);
+        var json = new JsonConsole(app.Services.GetServices<ConsoleFormatter>().Single(f => f.Name == ConsoleFormatterNames.Json));
+
+        ReadinessLog.Changed(json, "ClusterCredential", credential.Metadata, Ready("True", ConditionReasons.Validated, "Secret orders-db is ready"),
+            Ready("False", ValidationReasons.AuthenticationFailed, "db:3306 refused user 'app'"));
+
+        // Parsed strictly, as a log store would: one object, no field twice (the formatter writes its own State.Message,
+        // so the condition's message goes in Detail).
+        using var parsed = System.Text.Json.JsonDocument.Parse(json.Lines.Should().ContainSingle().Subject, new System.Text.Json.JsonDocumentOptions { AllowDuplicateProperties = false });
+        var state = parsed.RootElement.GetProperty("State");
+        state.GetProperty("Namespace").GetString().Should().Be("team");
+        state.GetProperty("Name").GetString().Should().Be("orders-db");
+        state.GetProperty("Reason").GetString().Should().Be(ValidationReasons.AuthenticationFailed);
+        state.GetProperty("Detail").GetString().Should().Be("db:3306 refused user 'app'");
+    }
+
     private static ValidationOutcome Refused(string serverMessage)
     {
         var login = new DatabaseLogin { Host = "db", Port = 3306, LoginName = "app", Password = Password };
@@ -123,6 +145,25 @@ public sealed class ReadinessLogTests
         public ValidationOutcome Outcome { get; set; } = ValidationOutcome.Success("Logged in");
 
         protected override Task<ValidationOutcome> LogInAsync(CancellationToken ct) => Task.FromResult(Outcome);
+    }
+
+    /// <summary>Writes each entry with the operator's JSON console formatter, one line each.</summary>
+    private sealed class JsonConsole(ConsoleFormatter formatter) : ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> format)
+        {
+            using var console = new StringWriter();
+            formatter.Write(new LogEntry<TState>(logLevel, "Passbox.Operator.Controllers.Shared.CredentialReconciler", eventId, state, exception, format),
+                new LoggerExternalScopeProvider(), console);
+            Lines.Add(console.ToString());
+        }
     }
 
     /// <summary>Keeps each entry's level, formatted message and structured fields, as the JSON console formatter writes them.</summary>
