@@ -110,6 +110,11 @@ public sealed partial class CredentialReconciler<T, TStatus>(
             // on an unreachable host) must not wait for its write to reach the cache.
             pipeline.StatusNotWritten(current);
         }
+        else if (written == StatusWriteResult.Patched)
+        {
+            // Written over the status this pass started from (see above): a change of Ready is logged once, here.
+            ReadinessLog.Changed(logger, kind.KindName, current.Metadata, entity.Status?.Conditions, status.Conditions);
+        }
 
         if (written == StatusWriteResult.Outdated)
         {

@@ -204,14 +204,16 @@ public sealed class Controller<T> : IController, IDisposable
 
         var started = time.GetTimestamp();
         string result;
+        TimeSpan? next = null;
         try
         {
             var outcome = await reconciler.ReconcileAsync(CopyOf(cached), cancellationToken).ConfigureAwait(false);
             if (outcome.UseBackoff)
             {
                 var delay = Queue.AddRateLimited(key);
-                logger.LogDebug("Reconcile of {Key} asked for backoff; next attempt in {Delay}", key, delay);
+                logger.LogDebug("Reconcile of {Key} asked for backoff; next attempt in {Delay}", key, LogDuration.Format(delay));
                 result = "backoff";
+                next = delay;
             }
             else
             {
@@ -220,6 +222,7 @@ public sealed class Controller<T> : IController, IDisposable
                 {
                     Queue.AddAfter(key, after);
                     result = "requeue";
+                    next = after;
                 }
                 else
                 {
@@ -238,30 +241,33 @@ public sealed class Controller<T> : IController, IDisposable
             if (SecretRequestFailure.Find(e) is { } secretRequest)
             {
                 logger.LogError("Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}: {Request}, from {ExceptionType} at {StackTrace}",
-                    Kind, key, Queue.NumRequeues(key), delay, SecretRequestFailure.Describe(secretRequest), e.GetType().FullName, e.StackTrace);
+                    Kind, key, Queue.NumRequeues(key), LogDuration.Format(delay), SecretRequestFailure.Describe(secretRequest), e.GetType().FullName, e.StackTrace);
             }
             else if (e is HttpRequestException or IOException && UnansweredRequest.Describe(e) is { } cause)
             {
                 // The API server restarting or out of reach: every reconcile in flight meets it at once, and the HTTP
                 // client's stack under each line (some 6 KB) said nothing the cause, which names host and port, does not.
-                logger.LogError("Reconcile of {Kind} {Key} failed: {Cause}; retry {Attempt} in {Delay}", Kind, key, cause, Queue.NumRequeues(key), delay);
+                logger.LogError("Reconcile of {Kind} {Key} failed: {Cause}; retry {Attempt} in {Delay}", Kind, key, cause, Queue.NumRequeues(key), LogDuration.Format(delay));
                 logger.LogDebug(e, "Stack of the failed reconcile of {Kind} {Key}", Kind, key);
             }
             else
             {
-                logger.LogError(e, "Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}", Kind, key, Queue.NumRequeues(key), delay);
+                logger.LogError(e, "Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}", Kind, key, Queue.NumRequeues(key), LogDuration.Format(delay));
             }
             result = "error";
+            next = delay;
         }
 
         RuntimeMetrics.Reconciles.WithLabels(Kind, result).Inc();
         var elapsed = time.GetElapsedTime(started);
         RuntimeMetrics.ReconcileDuration.WithLabels(Kind).Observe(elapsed.TotalSeconds);
         // One line per pass at Debug (off by default, and then not even formatted): what someone debugging a credential
-        // looks for first, and what tests wait for to know a restarted operator has looked at a credential.
+        // looks for first, and what tests wait for to know a restarted operator has looked at a credential. The next
+        // attempt and the time the pass took are told apart in words: "requeue in 12 ms" read as a requeue delay.
         if (logger.IsEnabled(LogLevel.Debug))
         {
-            logger.LogDebug("Reconciled {Kind} {Key}: {Result} in {Milliseconds:F0} ms", Kind, key, result, elapsed.TotalMilliseconds);
+            logger.LogDebug("Reconciled {Kind} {Key}: {Result}; {Next}; the pass took {Duration}",
+                Kind, key, result, next is { } after ? $"next pass in {LogDuration.Format(after)}" : "no next pass until something changes", LogDuration.Format(elapsed));
         }
     }
 

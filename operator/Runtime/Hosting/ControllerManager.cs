@@ -100,13 +100,13 @@ public sealed class ControllerManager : BackgroundService
         {
             if (!await EndsWithinAsync(run, budget.Drain).ConfigureAwait(false))
             {
-                logger.LogWarning("In-flight reconciles did not finish within the shutdown drain ({Drain:0.#} s); cancelling them", budget.Drain.TotalSeconds);
+                logger.LogWarning("In-flight reconciles did not finish within the shutdown drain ({Drain}); cancelling them", LogDuration.Format(budget.Drain));
                 await cutShort.CancelAsync().ConfigureAwait(false);
                 if (!await EndsWithinAsync(run, budget.CancelledWork).ConfigureAwait(false))
                 {
                     logger.LogError(
-                        "In-flight reconciles ignored their cancellation for {Grace:0.#} s; stopping without them so that the lease is released and the events are written before the shutdown timeout",
-                        budget.CancelledWork.TotalSeconds);
+                        "In-flight reconciles ignored their cancellation for {Grace}; stopping without them so that the lease is released and the events are written before the shutdown timeout",
+                        LogDuration.Format(budget.CancelledWork));
                     _ = run.ContinueWith(static ended => ended.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                     return;
                 }

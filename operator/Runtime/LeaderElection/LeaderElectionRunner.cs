@@ -149,7 +149,7 @@ public sealed class LeaderElectionRunner
             // Jittered, so that candidates that failed together do not retry together.
             var pause = options.RetryPeriod * (1 + Random.Shared.NextDouble());
             RecordError(election.Exception?.GetBaseException() ?? new InvalidOperationException("The election ended without leading"));
-            logger.LogWarning("Election for lease {Namespace}/{Lease} ended without leading; standing again in {Pause:F1} s", LeaseNamespace, options.LeaseName, pause.TotalSeconds);
+            logger.LogWarning("Election for lease {Namespace}/{Lease} ended without leading; standing again in {Pause}", LeaseNamespace, options.LeaseName, LogDuration.Format(pause));
             try
             {
                 await Task.Delay(pause, time, stoppingToken).ConfigureAwait(false);
@@ -217,7 +217,7 @@ public sealed class LeaderElectionRunner
         }
         catch (TimeoutException)
         {
-            logger.LogError("In-flight work did not stop within {Grace:F1} s of losing lease {Namespace}/{Lease}; stopping without it", grace.TotalSeconds, LeaseNamespace, options.LeaseName);
+            logger.LogError("In-flight work did not stop within {Grace} of losing lease {Namespace}/{Lease}; stopping without it", LogDuration.Format(grace), LeaseNamespace, options.LeaseName);
             _ = work.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         catch (Exception)

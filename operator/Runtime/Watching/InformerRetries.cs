@@ -66,7 +66,7 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
             // Not a role: no grant mends it, and telling to check the role sent people to the wrong place.
             logger.LogWarning(
                 "{Operation} of {Resource}{Where} was refused by the API server (401 Unauthorized): {Refused} (attempt {Attempt}; retrying in {Delay})",
-                operation, resource.DisplayName, where, CredentialsRefused, attempt, delay);
+                operation, resource.DisplayName, where, CredentialsRefused, attempt, LogDuration.Format(delay));
             return;
         }
 
@@ -75,17 +75,17 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
             logger.LogWarning(
                 "{Operation} of {Resource}{Where} was refused by the API server ({Code} {Reason}: {Message}); the operator's role must allow " +
                 "get, list and watch on it, as the chart and config/rbac grant (attempt {Attempt}; retrying in {Delay})",
-                operation, resource.DisplayName, where, (int)refused.StatusCode, refused.Status?.Reason, refused.Status?.Message, attempt, delay);
+                operation, resource.DisplayName, where, (int)refused.StatusCode, refused.Status?.Reason, refused.Status?.Message, attempt, LogDuration.Format(delay));
             return;
         }
 
         if ((e is KubernetesApiException ? e.Message : UnansweredRequest.Describe(e)) is { } cause)
         {
             logger.LogWarning("{Operation} of {Resource}{Where} failed: {Cause} (attempt {Attempt}; retrying in {Delay})",
-                operation, resource.DisplayName, where, cause, attempt, delay);
+                operation, resource.DisplayName, where, cause, attempt, LogDuration.Format(delay));
             return;
         }
 
-        logger.LogWarning(e, "{Operation} of {Resource}{Where} failed (attempt {Attempt}); retrying in {Delay}", operation, resource.DisplayName, where, attempt, delay);
+        logger.LogWarning(e, "{Operation} of {Resource}{Where} failed (attempt {Attempt}); retrying in {Delay}", operation, resource.DisplayName, where, attempt, LogDuration.Format(delay));
     }
 }

@@ -172,7 +172,7 @@ internal sealed class ListWatchLoop<T>(
                 Failed(needList ? retries.ListProblem(e) : retries.WatchProblem(e));
                 var pause = ThrottledPause(e.RetryAfter, ++throttles);
                 metrics.WatchRestart("throttled");
-                logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", resource.DisplayName, pause, e.Status?.Message);
+                logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", resource.DisplayName, LogDuration.Format(pause), e.Status?.Message);
                 await retries.DelayAsync(pause, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e)

@@ -318,6 +318,13 @@ public sealed class ClusterCredentialMySqlTests(ControlPlaneFixture controlPlane
         back.Status!.Conditions!.Single(c => c.Type == ConditionTypes.Validated).Status.Should().Be("True");
         (await kit.TryGetSecretAsync("outage"))!.Metadata.ResourceVersion.Should().Be(published.Metadata.ResourceVersion,
             "the same data is not written again");
+
+        // The log tells the outage once and the recovery once, whatever the retries in between found; the first pass
+        // added no line of its own beside the created Secret's.
+        var told = run.Host.LogLines.Where(line => line.Contains($"ClusterCredential {run.Namespace}/outage is ", StringComparison.Ordinal)).ToList();
+        told.Should().HaveCount(2, "one line per change of Ready: {0}", string.Join(Environment.NewLine, told));
+        told[0].Should().Contain("is not Ready: Unreachable (was Ready, Validated)").And.Contain(path.Port.ToString(CultureInfo.InvariantCulture));
+        told[1].Should().Contain("is Ready: Validated (was not Ready, Unreachable)");
     }
 
     [Fact]

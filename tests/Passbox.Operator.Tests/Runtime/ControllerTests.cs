@@ -107,6 +107,31 @@ public sealed class ControllerTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_lines_tell_delays_in_seconds_and_the_next_pass_apart_from_the_time_a_pass_took()
+    {
+        // A TimeSpan printed as it is read "retry 1 in 00:00:00.0050000", and "requeue in 12 ms" looked like the requeue's delay.
+        var loggers = new RecordingLoggers();
+        using var logged = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, reconciler, time, loggers);
+        widgets.Apply(Widget.Create("w1", "1"));
+        reconciler.Work = () => throw new InvalidOperationException("boom");
+
+        await logged.ReconcileKeyAsync(W1, CancellationToken.None);
+
+        var failed = loggers.Messages.Should().ContainSingle(line => line.StartsWith("Reconcile of Widget ns/w1 failed", StringComparison.Ordinal)).Subject;
+        var delay = System.Text.RegularExpressions.Regex.Match(failed, @"^Reconcile of Widget ns/w1 failed; retry 1 in ([0-9]+(\.[0-9]+)?s)\r?\n").Groups[1].Value;
+        delay.Should().NotBeEmpty("the delay reads in seconds: {0}", failed);
+        loggers.Messages.Should().ContainSingle(line => line.StartsWith("Reconciled Widget ns/w1: ", StringComparison.Ordinal))
+            .Which.Should().Be($"Reconciled Widget ns/w1: error; next pass in {delay}; the pass took 0s");
+
+        reconciler.Work = null;
+        reconciler.Next = ReconcileResult.Requeue(TimeSpan.FromSeconds(125));
+        await logged.ReconcileKeyAsync(W1, CancellationToken.None);
+
+        loggers.Messages.Should().Contain("Reconciled Widget ns/w1: requeue; next pass in 2m5s; the pass took 0s");
+        loggers.Messages.Should().NotContain(line => line.Contains("00:0", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Status_only_updates_of_the_primary_do_not_enqueue_but_spec_changes_do()
     {
         widgets.Apply(Widget.Create("w1", "1", generation: 1));

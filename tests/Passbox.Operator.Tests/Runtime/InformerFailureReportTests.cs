@@ -21,6 +21,7 @@ public sealed class InformerFailureReportTests
             throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (api.test:6443)", new SocketException((int)SocketError.ConnectionRefused)));
 
         line.Should().Be($"List of widgets.test.passbox.dev failed: Connection refused (api.test:6443) (attempt 1; retrying in {FirstDelay(line)})");
+        FirstDelay(line).Should().MatchRegex("^[0-9]+(\\.[0-9]+)?s$", "a delay reads in seconds, not as a TimeSpan's 00:00:00.4678567");
         problem.Should().Be("listing widgets.test.passbox.dev failed: Connection refused (api.test:6443)");
     }
 
