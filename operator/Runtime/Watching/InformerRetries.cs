@@ -73,7 +73,7 @@ internal sealed class InformerRetries(ResourceDescriptor resource, TimeSpan init
         if (e is KubernetesApiException { IsAccessDenied: true } refused)
         {
             logger.LogWarning(
-                "{Operation} of {Resource}{Where} was refused by the API server ({Code} {Reason}: {Message}); the operator's role must allow " +
+                "{Operation} of {Resource}{Where} was refused by the API server ({Code} {Reason}: {ServerMessage}); the operator's role must allow " +
                 "get, list and watch on it, as the chart and config/rbac grant (attempt {Attempt}; retrying in {Delay})",
                 operation, resource.DisplayName, where, (int)refused.StatusCode, refused.Status?.Reason, refused.Status?.Message, attempt, LogDuration.Format(delay));
             return;

@@ -153,7 +153,7 @@ internal sealed class ListWatchLoop<T>(
                 else
                 {
                     metrics.WatchRestart("too_large");
-                    logger.LogWarning("Watch of {Resource} from resourceVersion {ResourceVersion} was refused as newer than the server's ({Message}); re-listing", resource.DisplayName, watch.LastResourceVersion, e.Status?.Message);
+                    logger.LogWarning("Watch of {Resource} from resourceVersion {ResourceVersion} was refused as newer than the server's ({ServerMessage}); re-listing", resource.DisplayName, watch.LastResourceVersion, e.Status?.Message);
                 }
 
                 failures = RanHealthily(watchStarted) ? 1 : failures + 1;
@@ -172,7 +172,7 @@ internal sealed class ListWatchLoop<T>(
                 Failed(needList ? retries.ListProblem(e) : retries.WatchProblem(e));
                 var pause = ThrottledPause(e.RetryAfter, ++throttles);
                 metrics.WatchRestart("throttled");
-                logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({Message})", resource.DisplayName, LogDuration.Format(pause), e.Status?.Message);
+                logger.LogInformation("{Resource}: server asked to retry after {RetryAfter} ({ServerMessage})", resource.DisplayName, LogDuration.Format(pause), e.Status?.Message);
                 await retries.DelayAsync(pause, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e)

@@ -72,10 +72,12 @@ public sealed class InformerFailureReportTests
     [Fact]
     public async Task A_403_still_says_what_the_role_must_allow_in_the_server_s_words()
     {
-        var (line, problem) = await FirstFailureAsync(() => Task.FromResult(
+        var (line, problem, fields) = await FirstFailureWithFieldsAsync(() => Task.FromResult(
             FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "widgets.test.passbox.dev is forbidden: User passbox cannot list resource widgets")));
 
         line.Should().Contain("(403 Forbidden: widgets.test.passbox.dev is forbidden: User passbox cannot list resource widgets); the operator's role must allow get, list and watch on it");
+        // The JSON console formatter writes the whole line as State.Message: a field of that name made the key twice.
+        fields.Should().NotContain("Message").And.Contain("Resource");
         problem.Should().Be("listing widgets.test.passbox.dev was refused: 403 Forbidden: widgets.test.passbox.dev is forbidden: User passbox cannot list resource widgets");
     }
 
@@ -86,6 +88,13 @@ public sealed class InformerFailureReportTests
     /// <summary>Runs an informer against a server that fails every request alike; its first log line and its sync problem.</summary>
     private static async Task<(string Line, string? Problem)> FirstFailureAsync(Func<Task<HttpResponseMessage>> answer)
     {
+        var (line, problem, _) = await FirstFailureWithFieldsAsync(answer);
+        return (line, problem);
+    }
+
+    /// <summary>As <see cref="FirstFailureAsync"/>, with the names of the first failure line's fields.</summary>
+    private static async Task<(string Line, string? Problem, IReadOnlyList<string> Fields)> FirstFailureWithFieldsAsync(Func<Task<HttpResponseMessage>> answer)
+    {
         var server = new FakeApiServer(_ => answer());
         var logs = new RecordingLoggers();
         var informer = new Informer<Widget>(server.CreateClient(), Widgets, new InformerOptions<Widget> { Namespace = "ns" }, new FakeTimeProvider(), logs);
@@ -94,7 +103,9 @@ public sealed class InformerFailureReportTests
         try
         {
             await FakeApiServer.WaitUntilAsync(() => logs.Messages.Any(IsListFailure) && informer.SyncProblem is not null);
-            return (logs.Messages.First(IsListFailure), informer.SyncProblem);
+            var lines = logs.Messages.ToArray();
+            var first = Array.FindIndex(lines, IsListFailure);
+            return (lines[first], informer.SyncProblem, logs.FieldNames.ElementAt(first));
         }
         finally
         {

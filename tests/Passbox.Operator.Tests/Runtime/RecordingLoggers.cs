@@ -11,6 +11,9 @@ internal sealed class RecordingLoggers : ILoggerFactory, ILoggerProvider, ILogge
 {
     public ConcurrentQueue<string> Messages { get; } = new();
 
+    /// <summary>The names of each line's message fields, in the order of <see cref="Messages"/>: what a JSON log carries.</summary>
+    public ConcurrentQueue<IReadOnlyList<string>> FieldNames { get; } = new();
+
     public ILogger CreateLogger(string categoryName) => this;
 
     public void AddProvider(ILoggerProvider provider)
@@ -22,8 +25,17 @@ internal sealed class RecordingLoggers : ILoggerFactory, ILoggerProvider, ILogge
 
     public bool IsEnabled(LogLevel logLevel) => true;
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Messages.Enqueue(exception is null ? formatter(state, exception) : $"{formatter(state, exception)}{Environment.NewLine}{exception}");
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        IReadOnlyList<string> names = state is IEnumerable<KeyValuePair<string, object?>> fields ? [.. fields.Select(f => f.Key)] : [];
+        var line = exception is null ? formatter(state, exception) : $"{formatter(state, exception)}{Environment.NewLine}{exception}";
+        lock (FieldNames)
+        {
+            // One lock, so that the n-th field list belongs to the n-th line when several threads log at once.
+            FieldNames.Enqueue(names);
+            Messages.Enqueue(line);
+        }
+    }
 
     public void Dispose()
     {
