@@ -16,7 +16,8 @@ public static class ConditionTypes
 
     /// <summary>
     /// kstatus's abnormal-true condition (Flux health checks, kpt): True, with Ready's reason, only while Ready is False for a
-    /// failure that needs a person; absent otherwise (see <c>Controllers.Shared.StalledCondition</c>).
+    /// failure that needs a person; False while a missing Secret or admin credential is waited for (its grace); absent
+    /// otherwise (see <c>Controllers.Shared.StalledCondition</c>).
     /// </summary>
     public const string Stalled = "Stalled";
 }

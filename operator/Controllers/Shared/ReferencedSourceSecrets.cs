@@ -44,8 +44,10 @@ public sealed class ReferencedSourceSecrets
         return credentials.Subscribe(change =>
         {
             var before = change.Type == InformerEventType.Deleted ? change.Current : change.Old;
-            if (before is null)
+            if (before is null || (change.Type != InformerEventType.Deleted && SameGeneration(before, change.Current)))
             {
+                // The sources are named by the spec, which a change of the same generation left as it was: the echo of
+                // every status write, once per credential on the way to Ready, costs nothing here.
                 return;
             }
 
@@ -57,6 +59,9 @@ public sealed class ReferencedSourceSecrets
             }
         });
     }
+
+    private static bool SameGeneration(IKubernetesObject<V1ObjectMeta> before, IKubernetesObject<V1ObjectMeta> now) =>
+        before.Metadata.Generation is { } was && was == now.Metadata.Generation;
 
     public bool IsReferenced(PartialObjectMetadata secret)
     {

@@ -39,10 +39,40 @@ public sealed class ReferencedSourceSecretsTests
         sources.Asked.Should().Equal(["ns/s2 still read", "ns/s2 unread", "ns/s1 unread"]);
     }
 
+    [Fact]
+    public void A_change_of_the_same_generation_such_as_a_status_write_s_echo_reads_no_sources()
+    {
+        // Every credential's status write comes back as an update of the same generation on the way to Ready: the spec,
+        // which names the sources, is as it was, so there is nothing to reconsider and no reason to compute the sources.
+        var credentials = new FakeInformer<Widget>(ResourceDescriptor.For<Widget>());
+        var sources = new RecordingSources(new ReferencedSourceSecrets());
+        var computed = 0;
+        using var forgetting = ReferencedSourceSecrets.ForgetUnreadSources(credentials, sources, credential =>
+        {
+            computed++;
+            return SourcesOf(credential);
+        });
+        var first = Reading("one", "1", "s1");
+        first.Metadata.Generation = 1;
+        credentials.Apply(first);
+        var echo = Reading("one", "2", "s1");
+        echo.Metadata.Generation = 1;
+        credentials.Apply(echo);
+        computed.Should().Be(0);
+
+        var edited = Reading("one", "3", "s2");
+        edited.Metadata.Generation = 2;
+        credentials.Apply(edited);
+        computed.Should().BeGreaterThan(0, "a new generation may name other sources");
+        sources.Asked.Should().Equal(["ns/s1 unread"]);
+    }
+
     private static Widget Reading(string name, string resourceVersion, params string[] secrets)
     {
         var credential = Widget.Create(name, resourceVersion);
         credential.Metadata.Annotations = new Dictionary<string, string> { [Reads] = string.Join(',', secrets) };
+        // The sources stand for what the spec names: each version here is an edit of it, a new generation.
+        credential.Metadata.Generation = long.Parse(resourceVersion, System.Globalization.CultureInfo.InvariantCulture);
         return credential;
     }
 
