@@ -89,9 +89,10 @@ public sealed class ControllerManager : BackgroundService
     /// Runs the controllers until <paramref name="stopping"/> fires, then gives their in-flight reconciles the budget's
     /// drain, cancels what is still running (through the controllers' abort token, which cancels in-flight work at once)
     /// and waits a moment more. A reconcile that ignores its cancellation kept the lease held and the Events unwritten
-    /// until the host's timeout; it is now left behind, to end with the process, which exits right after the flush.
+    /// until the host's timeout; it is now left behind, to end with the process, which exits right after the flush, and the
+    /// lease is then left to expire rather than released, since that reconcile could still write.
     /// </summary>
-    private async Task RunControllersAsync(IReadOnlyList<IController> controllers, CancellationToken stopping, CancellationToken abort)
+    private async Task<LeadingWorkEnd> RunControllersAsync(IReadOnlyList<IController> controllers, CancellationToken stopping, CancellationToken abort)
     {
         using var cutShort = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var run = Task.WhenAll(controllers.Select(controller => controller.RunAsync(stopping, cutShort.Token)));
@@ -105,15 +106,16 @@ public sealed class ControllerManager : BackgroundService
                 if (!await EndsWithinAsync(run, budget.CancelledWork).ConfigureAwait(false))
                 {
                     logger.LogError(
-                        "In-flight reconciles ignored their cancellation for {Grace}; stopping without them so that the lease is released and the events are written before the shutdown timeout",
+                        "In-flight reconciles ignored their cancellation for {Grace}; stopping without them so that the events are written before the shutdown timeout",
                         LogDuration.Format(budget.CancelledWork));
                     _ = run.ContinueWith(static ended => ended.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-                    return;
+                    return LeadingWorkEnd.LeftRunning;
                 }
             }
         }
 
         await run.ConfigureAwait(false);
+        return LeadingWorkEnd.Finished;
     }
 
     /// <summary>Whether <paramref name="work"/> ends (in any way) within <paramref name="limit"/>.</summary>

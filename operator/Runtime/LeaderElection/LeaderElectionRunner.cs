@@ -63,7 +63,23 @@ public sealed class LeaderElectionRunner
     /// the first asks it to stop (graceful: in-flight work may finish), the second to abandon in-flight work at once,
     /// which happens when leadership is lost, because another process may then already act on the same objects.
     /// </summary>
-    public async Task<LeaderElectionOutcome> RunAsync(Func<CancellationToken, CancellationToken, Task> whileLeading, CancellationToken stoppingToken)
+    public Task<LeaderElectionOutcome> RunAsync(Func<CancellationToken, CancellationToken, Task> whileLeading, CancellationToken stoppingToken)
+    {
+        ArgumentNullException.ThrowIfNull(whileLeading);
+        return RunAsync(
+            async (stopping, abort) =>
+            {
+                await whileLeading(stopping, abort).ConfigureAwait(false);
+                return LeadingWorkEnd.Finished;
+            },
+            stoppingToken);
+    }
+
+    /// <summary>
+    /// As <see cref="RunAsync(Func{CancellationToken, CancellationToken, Task}, CancellationToken)"/>, for work that may end a
+    /// graceful stop with some of it still running (<see cref="LeadingWorkEnd.LeftRunning"/>): the lease is then not released.
+    /// </summary>
+    public async Task<LeaderElectionOutcome> RunAsync(Func<CancellationToken, CancellationToken, Task<LeadingWorkEnd>> whileLeading, CancellationToken stoppingToken)
     {
         ArgumentNullException.ThrowIfNull(whileLeading);
         if (!options.Enabled)
@@ -105,15 +121,31 @@ public sealed class LeaderElectionRunner
             return LeaderElectionOutcome.Lost;
         }
 
+        var end = LeadingWorkEnd.Finished;
         try
         {
-            await work.ConfigureAwait(false);
+            end = await work.ConfigureAwait(false);
         }
         finally
         {
             await electionStop.CancelAsync().ConfigureAwait(false);
             await IgnoreFailureAsync(election).ConfigureAwait(false);
-            await ReleaseAsync().ConfigureAwait(false);
+
+            // Released, the lease went to the standby at once while a reconcile that ignored its cancellation could still
+            // write (a database call that completes, then its Secret) beside the new leader. No longer renewed, it expires a
+            // lease duration after the last renewal; the process, and that work with it, ends before: it exits right after the
+            // Event flush, and the kubelet's SIGKILL comes 13 s after the drain and cancellation, less than the lease's 15 s.
+            if (end == LeadingWorkEnd.LeftRunning)
+            {
+                logger.LogWarning(
+                    "Not releasing lease {Namespace}/{Lease} while in-flight work is still running; the next leader takes over when it expires ({LeaseDuration} after the last renewal), after this process has exited",
+                    LeaseNamespace, options.LeaseName, LogDuration.Format(options.LeaseDuration));
+            }
+            else
+            {
+                await ReleaseAsync().ConfigureAwait(false);
+            }
+
             RuntimeMetrics.IsLeader.Set(0);
             state = LeadershipState.Stopped;
         }

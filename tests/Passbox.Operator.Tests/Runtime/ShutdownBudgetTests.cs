@@ -45,7 +45,7 @@ public sealed partial class ShutdownBudgetTests
     }
 
     [Fact]
-    public async Task A_reconcile_that_ignores_cancellation_still_lets_the_lease_be_released_and_the_events_written_before_the_hosts_timeout()
+    public async Task A_reconcile_that_ignores_cancellation_keeps_the_lease_from_being_released_and_still_lets_the_events_be_written_before_the_hosts_timeout()
     {
         // The default budget's steps, scaled down so that the test takes seconds; the lease's periods are as short as in
         // the runner's tests, since the library's elector waits on the real clock.
@@ -59,16 +59,17 @@ public sealed partial class ShutdownBudgetTests
         var eventsWritten = 0;
 
         // An API server slow to take Events: the last ones are still queued when the controllers stop, and are written
-        // only once the lease is back (the flush's turn).
-        FakeLease? lease = null;
-        lease = new FakeLease(async (request, cancellationToken) =>
+        // only once the stuck reconcile has been cancelled (in the flush's turn).
+        using var endOfTest = new CancellationTokenSource();
+        var controller = new StuckController(endOfTest.Token);
+        var lease = new FakeLease(async (request, cancellationToken) =>
         {
             if (request.Method != HttpMethod.Post || !request.Path.EndsWith("/events", StringComparison.Ordinal))
             {
                 return FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound");
             }
 
-            await lease!.Released.WaitAsync(cancellationToken);
+            await controller.Aborted.WaitAsync(cancellationToken);
             Interlocked.Increment(ref eventsWritten);
             return FakeApiServer.Json(HttpStatusCode.Created, request.Body!);
         });
@@ -88,8 +89,6 @@ public sealed partial class ShutdownBudgetTests
             },
             Shutdown = budget,
         });
-        using var endOfTest = new CancellationTokenSource();
-        var controller = new StuckController(endOfTest.Token);
         builder.Services.AddSingleton<IController>(sp => controller.RecordingWith(sp.GetRequiredService<IEventRecorder>()));
         using var host = builder.Build();
         try
@@ -103,7 +102,8 @@ public sealed partial class ShutdownBudgetTests
             await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
             stopwatch.Stop();
 
-            lease.Releases.Should().Be(1, "the standby takes the lease at once instead of waiting for it to expire");
+            lease.Releases.Should().Be(0, "the reconcile left behind could still write: the standby must wait until this process is gone");
+            lease.Holder.Should().Be("leader", "the lease is left to expire");
             Volatile.Read(ref eventsWritten).Should().Be(1, "the reconcile's last Event is written in the flush");
             stopwatch.Elapsed.Should().BeLessThan(budget.HostTimeout, "the host did not have to give up on the lease release or the flush");
             controller.CutShort.Should().BeTrue("the reconcile still running at the end of the drain was cancelled before it was left behind");
@@ -112,6 +112,37 @@ public sealed partial class ShutdownBudgetTests
         {
             await endOfTest.CancelAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_reconcile_that_ends_when_cancelled_lets_the_lease_be_released_so_that_the_standby_takes_over_at_once()
+    {
+        var lease = new FakeLease();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, lease.Server));
+        builder.Services.AddPassboxRuntime(options => options with
+        {
+            LeaderElection = new LeaderElectionOptions
+            {
+                LeaseNamespace = "ns",
+                LeaseName = "passbox-test",
+                Identity = "leader",
+                LeaseDuration = TimeSpan.FromSeconds(3),
+                RenewDeadline = TimeSpan.FromSeconds(1),
+                RetryPeriod = TimeSpan.FromMilliseconds(100),
+            },
+            Shutdown = new ShutdownBudget { Drain = TimeSpan.FromMilliseconds(500), CancelledWork = TimeSpan.FromSeconds(2), LeaseRelease = TimeSpan.FromSeconds(2), EventFlush = TimeSpan.FromSeconds(1) },
+        });
+        var controller = new CancellableController();
+        builder.Services.AddSingleton<IController>(controller);
+        using var host = builder.Build();
+        await host.StartAsync();
+        await controller.Started.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await host.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+        controller.Ended.Should().BeTrue("its cancellation ended it");
+        lease.Releases.Should().Be(1, "nothing of this process can write any more: the standby may take the lease at once");
     }
 
     private static string RepositoryRoot()
@@ -128,6 +159,28 @@ public sealed partial class ShutdownBudgetTests
     [GeneratedRegex(@"(?m)^\s*terminationGracePeriodSeconds:\s*(\d+)\s*$")]
     private static partial Regex GracePeriod();
 
+    /// <summary>A controller whose reconcile outlasts the drain but ends as soon as it is cancelled, as reconciles should.</summary>
+    private sealed class CancellableController : IController
+    {
+        private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool ended;
+
+        public string Name => "cancellable";
+
+        public IReadOnlyList<IInformer> Informers { get; } = [];
+
+        public Task Started => started.Task;
+
+        public bool Ended => ended;
+
+        public async Task RunAsync(CancellationToken cancellationToken, CancellationToken abortToken = default)
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, abortToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            ended = true;
+        }
+    }
+
     /// <summary>
     /// A controller whose last reconcile, once the stop is asked for, records an Event and then waits in a call that
     /// honours neither the stop nor its cancellation: only the end of the test (of the process) ends it.
@@ -135,6 +188,7 @@ public sealed partial class ShutdownBudgetTests
     private sealed class StuckController(CancellationToken endOfTest) : IController
     {
         private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private IEventRecorder? recorder;
         private volatile bool cutShort;
 
@@ -143,6 +197,9 @@ public sealed partial class ShutdownBudgetTests
         public IReadOnlyList<IInformer> Informers { get; } = [];
 
         public Task Started => started.Task;
+
+        /// <summary>Completes when its abort token fires while it is stuck.</summary>
+        public Task Aborted => aborted.Task;
 
         /// <summary>Whether its abort token fired while it was stuck.</summary>
         public bool CutShort => cutShort;
@@ -157,7 +214,11 @@ public sealed partial class ShutdownBudgetTests
         {
             started.TrySetResult();
             await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            using var aborted = abortToken.Register(() => cutShort = true);
+            using var abortRegistration = abortToken.Register(() =>
+            {
+                cutShort = true;
+                aborted.TrySetResult();
+            });
             await recorder!.RecordAsync(Widget.Create("w1", "1"), EventType.Warning, "CheckFailed", "the database did not answer");
             await Task.Delay(Timeout.Infinite, endOfTest).ContinueWith(_ => { }, TaskScheduler.Default);
         }
