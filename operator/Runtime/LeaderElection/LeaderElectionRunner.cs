@@ -198,7 +198,8 @@ public sealed class LeaderElectionRunner
     {
         var leaseLock = new LeaseLock(client, LeaseNamespace, options.LeaseName, Identity);
         leaseLock.OnHttpError += RecordError;
-        using var elector = new LeaderElector(new LeaderElectionConfig(new TransportTolerantLock(leaseLock, RecordError, LeaseCallTimeout))
+        var steadyLock = new SteadyClockLock(new TransportTolerantLock(leaseLock, RecordError, LeaseCallTimeout), options.LeaseDuration, time);
+        using var elector = new LeaderElector(new LeaderElectionConfig(steadyLock)
         {
             LeaseDuration = options.LeaseDuration,
             RenewDeadline = options.RenewDeadline,

@@ -1,0 +1,64 @@
+using k8s.LeaderElection;
+
+namespace Passbox.Operator.Runtime.LeaderElection;
+
+/// <summary>
+/// Lets <see cref="LeaderElector"/> take a lease that another process holds only once this process has itself watched the
+/// lease go unrenewed for a whole lease duration on a steady (monotonic) clock. The elector times expiry on the wall clock
+/// (<see cref="DateTimeOffset.Now"/>): a standby whose clock stepped forward — NTP correcting a node that booted with a
+/// wrong time, a VM resumed from a pause — saw the leader's lease expire at once and took it while the leader still renewed
+/// it and still acted, two leaders until the old one's renew deadline (client-go times it on Go's monotonic clock and does
+/// not). A lease that was released (no holder) or is already this process's is written as the elector asks.
+/// </summary>
+public sealed class SteadyClockLock(ILock inner, TimeSpan leaseDuration, TimeProvider time) : ILock
+{
+    private readonly Lock gate = new();
+    private LeaderElectionRecord? observed;
+    private long observedAt;
+
+    public string Identity => inner.Identity;
+
+    public string Describe() => inner.Describe();
+
+    public async Task<LeaderElectionRecord> GetAsync(CancellationToken cancellationToken = default)
+    {
+        var record = await inner.GetAsync(cancellationToken).ConfigureAwait(false);
+        lock (gate)
+        {
+            // As the elector does, but on the steady clock: the lease is renewed whenever any of its fields changes.
+            if (observed is null || !SameRecord(observed, record))
+            {
+                observed = record;
+                observedAt = time.GetTimestamp();
+            }
+        }
+
+        return record;
+    }
+
+    public Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
+        inner.CreateAsync(record, cancellationToken);
+
+    /// <summary>A takeover of a lease not yet expired by the steady clock is refused as a failed write would be: the elector retries.</summary>
+    public Task<bool> UpdateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
+        TakesOverUnexpiredLease(record) ? Task.FromResult(false) : inner.UpdateAsync(record, cancellationToken);
+
+    private bool TakesOverUnexpiredLease(LeaderElectionRecord record)
+    {
+        lock (gate)
+        {
+            var holder = observed?.HolderIdentity;
+            return !string.IsNullOrEmpty(holder)
+                && holder != inner.Identity
+                && record.HolderIdentity == inner.Identity
+                && time.GetElapsedTime(observedAt) < leaseDuration;
+        }
+    }
+
+    private static bool SameRecord(LeaderElectionRecord a, LeaderElectionRecord b) =>
+        a.HolderIdentity == b.HolderIdentity
+        && a.LeaseDurationSeconds == b.LeaseDurationSeconds
+        && a.AcquireTime == b.AcquireTime
+        && a.RenewTime == b.RenewTime
+        && a.LeaderTransitions == b.LeaderTransitions;
+}
