@@ -260,15 +260,18 @@ public sealed class LeaderElectionRunner
     }
 
     /// <summary>
-    /// How long abandoned work may take to end after a loss: what is left of the lease after the renew deadline (a standby
-    /// may take over from then on), at least one retry period.
+    /// How long abandoned work may take to end after a loss: what is left of the lease then (a standby may take over from
+    /// its expiry on). The elector gives up a retry period plus the renew deadline after the last renewal, since it pauses a
+    /// retry period after each renewal before the next attempt, whose deadline runs from there: with the defaults, 3 s are
+    /// left of the 15 s lease, not the 5 s that counting the renew deadline alone gave, which kept stuck work waited for
+    /// (and the process alive) 2 s into the next leader's term. None is left when the periods leave none.
     /// </summary>
     private TimeSpan AbandonedWorkGrace
     {
         get
         {
-            var left = options.LeaseDuration - options.RenewDeadline;
-            return left > options.RetryPeriod ? left : options.RetryPeriod;
+            var left = options.LeaseDuration - options.RenewDeadline - options.RetryPeriod;
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
         }
     }
 

@@ -107,7 +107,7 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
 
         await StealLeaseAsync(ns.Name, "thief");
 
-        // Lost at the renew deadline; the stuck work gets what is left of the lease (7 s here), then the loss is reported
+        // Lost at the renew deadline; the stuck work gets what is left of the lease (6.7 s here), then the loss is reported
         // so that the process exits and ends that work. Before, the runner waited for the work for ever.
         var lost = Stopwatch.StartNew();
         (await leader.Run.WaitAsync(TimeSpan.FromSeconds(30))).Should().Be(LeaderElectionOutcome.Lost);

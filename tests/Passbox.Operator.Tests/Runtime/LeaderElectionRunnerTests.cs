@@ -86,11 +86,56 @@ public sealed class LeaderElectionRunnerTests
             await leading.Task.WaitAsync(TimeSpan.FromSeconds(10));
             lease.Failing = true;
 
-            // Lost after the renew deadline (1 s); the stuck work gets what is left of the lease (2 s), no more. Waiting for
+            // Lost after the retry period and the renew deadline (1.1 s); the stuck work gets what is left of the lease (1.9 s), no more. Waiting for
             // it for ever kept the process from exiting: alive by its health check, a stuck reconcile beside the new leader.
             var outcome = await run.WaitAsync(TimeSpan.FromSeconds(10));
             outcome.Should().Be(LeaderElectionOutcome.Lost);
             runner.State.Should().Be(LeadershipState.Lost);
+        }
+        finally
+        {
+            await endOfTest.CancelAsync();
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    [Fact]
+    public async Task Work_that_ignores_the_abort_is_waited_for_no_longer_than_the_lost_lease_lasts()
+    {
+        // A retry period long beside the others: the elector gives up 2 s + 1 s after its last renewal, so 3 s are left of
+        // the lease; counting the renew deadline alone left 5 s, and the stuck work was waited for 2 s past the expiry.
+        var options = Options with { LeaseDuration = TimeSpan.FromSeconds(6), RenewDeadline = TimeSpan.FromSeconds(1), RetryPeriod = TimeSpan.FromSeconds(2) };
+        var lease = new FakeLease();
+        var runner = new LeaderElectionRunner(lease.Client, options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        using var endOfTest = new CancellationTokenSource();
+        var run = runner.RunAsync(
+            async (stopping, abort) =>
+            {
+                leading.TrySetResult();
+                await Task.Delay(Timeout.Infinite, endOfTest.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            },
+            stop.Token);
+        try
+        {
+            await leading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+            // The API server fails from right after a renewal on: the lease expires a lease duration after it.
+            var writes = lease.Writes;
+            while (lease.Writes == writes)
+            {
+                await Task.Delay(5);
+            }
+
+            lease.Failing = true;
+            var sinceRenewal = System.Diagnostics.Stopwatch.StartNew();
+
+            (await run.WaitAsync(TimeSpan.FromSeconds(20))).Should().Be(LeaderElectionOutcome.Lost);
+            sinceRenewal.Elapsed.Should().BeLessThan(
+                options.LeaseDuration + (options.RetryPeriod / 2),
+                "the loss is reported, and the process exits, when the lease expires and a standby may lead: not later");
         }
         finally
         {
