@@ -43,6 +43,8 @@ WANTED=(
   curl
   ca-certificates
   python3
+  # The README's uninstall script is run by the tests with sh and with zsh (macOS's login shell splits words differently).
+  zsh
   # A real Prometheus (and promtool) for the tests of the metrics and the chart's alert rule; its service is not started.
   prometheus
   # The native AOT build (make publish-aot; the image's default, smoke-tested by make test) links with clang.

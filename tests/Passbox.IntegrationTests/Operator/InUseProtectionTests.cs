@@ -1181,6 +1181,48 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         await DeletePodAsync("hand-app");
     }
 
+    /// <summary>
+    /// A backup restored (Velero; <c>kubectl get -o yaml | kubectl apply</c>): the generated Secret comes back before its
+    /// credential (Velero restores Secrets first) with the owner reference of the credential it was backed up with, and
+    /// the credential comes back with a new uid. The garbage collector deletes a dependent whose owner's uid does not
+    /// exist, so the restored credential takes the Secret over, owner reference and all, without recreating it; it is
+    /// not a Secret of someone else's (SecretConflict), which would leave it to the collector.
+    /// </summary>
+    [Fact]
+    public async Task A_generated_Secret_restored_from_a_backup_is_taken_over_by_the_restored_credential()
+    {
+        var name = await kit.CreateReadyTokenCredentialAsync("restored", Token);
+        var backedUpSecret = (await kit.TryGetSecretAsync(name))!;
+        var backedUpCredential = (await kit.GetAsync<PipelineCredential>(name))!;
+        await kit.DeleteAsync<PipelineCredential>(name);
+        await kit.WaitDeletedWithSecretAsync(name);
+
+        var restoredSecret = await admin.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                Labels = backedUpSecret.Metadata.Labels,
+                Annotations = backedUpSecret.Metadata.Annotations,
+                OwnerReferences = backedUpSecret.Metadata.OwnerReferences,
+                Finalizers = backedUpSecret.Metadata.Finalizers,
+            },
+            Type = backedUpSecret.Type,
+            Data = backedUpSecret.Data,
+        }, run.Namespace, fieldManager: "velero-restore");
+        await kit.CreateAsync(new PipelineCredential { Metadata = new V1ObjectMeta { Name = name }, Spec = backedUpCredential.Spec });
+
+        var restored = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
+        restored.Metadata.Uid.Should().NotBe(backedUpCredential.Metadata.Uid);
+        var secret = await kit.WaitForSecretAsync(name, s => s.Metadata.OwnerReferences?.Any(o => o.Uid == restored.Metadata.Uid) == true);
+        secret.Metadata.Uid.Should().Be(restoredSecret.Metadata.Uid, "workloads keep mounting the restored Secret: it is taken over, not deleted and created anew");
+        secret.Metadata.OwnerReferences.Should().ContainSingle("the old credential's reference would have the garbage collector delete it")
+            .Which.Should().Match<V1OwnerReference>(o => o.Kind == PipelineCredential.KindName && o.Name == name && o.Controller == true);
+        secret.Metadata.Finalizers.Should().Contain(ApiGroup.InUseFinalizer);
+        secret.Data["token"].Should().Equal(System.Text.Encoding.UTF8.GetBytes(Token));
+        restored.Status!.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Status.Should().Be("True");
+    }
+
     /// <summary>A generated Secret without the finalizer (as versions before it made them) gets it, and nothing else changes.</summary>
     [Fact]
     public async Task A_generated_Secret_without_the_finalizer_gets_it_back_with_nothing_else_written()

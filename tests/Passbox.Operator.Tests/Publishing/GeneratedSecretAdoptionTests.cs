@@ -73,6 +73,60 @@ public sealed class GeneratedSecretAdoptionTests
     }
 
     [Fact]
+    public async Task A_Secret_an_earlier_credential_of_this_name_left_is_taken_over_not_left_alone()
+    {
+        // Restored from a backup: Passbox's labels for this credential, the owner reference of the one backed up.
+        var restored = Live("uid-backed-up");
+        restored.Metadata.Labels = new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/managed-by"] = "passbox",
+            ["passbox.dev/credential"] = "billing",
+            ["passbox.dev/kind"] = "ClusterCredential",
+        };
+        var taken = Live(Owner.Uid);
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path, request.ContentType) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets", _) => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("GET", Path, _) => Secret(restored),
+            ("PATCH", Path, "application/json-patch+json") when request.Body.Contains("ownerReferences", StringComparison.Ordinal) => Secret(taken),
+            ("PATCH", Path, _) => Secret(taken),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+
+        result.Outcome.Should().NotBe(PublishOutcome.Conflict);
+        var takeOver = server.Requests.ElementAt(2);
+        takeOver.Body.Should().Contain("\"path\":\"/metadata/ownerReferences\"").And.Contain(Owner.Uid).And.NotContain("uid-backed-up")
+            .And.Contain("\"path\":\"/metadata/resourceVersion\",\"value\":\"7\"", "a Secret changed since it was read is looked at again");
+        server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete, "workloads mount the restored Secret");
+    }
+
+    [Fact]
+    public async Task A_Secret_with_Passbox_labels_for_another_credential_is_left_alone()
+    {
+        var other = Live("uid-other");
+        other.Metadata.Labels = new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/managed-by"] = "passbox",
+            ["passbox.dev/credential"] = "payroll",
+            ["passbox.dev/kind"] = "ClusterCredential",
+        };
+        other.Metadata.OwnerReferences![0].Name = "payroll";
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("GET", Path) => Secret(other),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+
+        result.Outcome.Should().Be(PublishOutcome.Conflict);
+        server.Requests.Select(r => r.Method.Method).Should().Equal("POST", "GET");
+    }
+
+    [Fact]
     public async Task A_format_change_the_server_would_refuse_leaves_the_old_Secret_in_place()
     {
         var server = new FakeApiServer(request => (request.Method.Method, request.Path, request.Query.Contains("dryRun=All", StringComparison.Ordinal)) switch
