@@ -171,10 +171,14 @@ public sealed partial class WorkloadRestarter(
         }
         else if (report.Deferred.Count > deferredBefore)
         {
+            LogRestartDeferred(logger, credential.Kind, namespaceName, credential.Metadata.Name, secretName, message);
             await events.WarningAsync(credential, "RestartDeferred", message, ct);
         }
         else if (report.Restarted.Count > restartedBefore)
         {
+            // A restart takes every Pod of a workload down in turn: the log, not only an Event that expires within the
+            // hour, must say that Passbox did it and why, for whoever looks into the rollout later.
+            LogWorkloadsRestarted(logger, credential.Kind, namespaceName, credential.Metadata.Name, secretName, message);
             await events.NormalAsync(credential, "WorkloadsRestarted", message, ct);
         }
 
@@ -240,6 +244,12 @@ public sealed partial class WorkloadRestarter(
 
     private static bool IsTrue(IDictionary<string, string> annotations, string key) =>
         annotations.TryGetValue(key, out var value) && string.Equals(value, "true", StringComparison.OrdinalIgnoreCase);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restarted workloads for {Kind} {Namespace}/{Name}, Secret {Secret}: {Detail}")]
+    private static partial void LogWorkloadsRestarted(ILogger logger, string? kind, string @namespace, string name, string secret, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Restart of workloads for {Kind} {Namespace}/{Name}, Secret {Secret}, deferred: {Detail}")]
+    private static partial void LogRestartDeferred(ILogger logger, string? kind, string @namespace, string name, string secret, string detail);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Restart for a changed Secret: {What} failed: {Failure}")]
     private static partial void LogRestartFailed(ILogger logger, string what, string failure);

@@ -278,6 +278,10 @@ public sealed partial class CredentialReconciler<T, TStatus>(
         }, ct);
         if (!alreadyBlocked)
         {
+            // The log says it too, once per reason as the event: Events expire after an hour and are not in a log
+            // pipeline, where someone asked why a namespace will not go looks first. Information: a deletion waiting
+            // for its users is the protection working, not a fault of the operator.
+            LogDeletionBlocked(logger, kind.KindName, entity.Metadata.NamespaceProperty, entity.Metadata.Name, reason, message);
             await events.WarningAsync(entity, "DeletionBlocked", message, ct);
         }
     }
@@ -311,6 +315,9 @@ public sealed partial class CredentialReconciler<T, TStatus>(
     /// <summary>A private copy, so the cached object stays what the API server last said.</summary>
     private static TStatus CopyStatus(T entity) =>
         entity.Status is null ? new TStatus() : KubernetesJson.Deserialize<TStatus>(KubernetesJson.Serialize(entity.Status));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deletion of {Kind} {Namespace}/{Name} waits: {Reason}: {Detail}")]
+    private static partial void LogDeletionBlocked(ILogger logger, string kind, string @namespace, string name, string reason, string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Released {Namespace}/{Name} for deletion ({Users} users left)")]
     private static partial void LogReleased(ILogger logger, string @namespace, string name, int users);

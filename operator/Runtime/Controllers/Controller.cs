@@ -238,10 +238,12 @@ public sealed class Controller<T> : IController, IDisposable
         {
             var delay = Queue.AddRateLimited(key);
             RuntimeMetrics.ReconcileErrors.WithLabels(Kind).Inc();
-            if (SecretRequestFailure.Find(e) is { } secretRequest)
+            // A failed request is told by what was asked and the answer's code: a Secret's answer may quote its data, and
+            // the exception of any other says only the code, not which of the reconcile's requests was refused.
+            if ((SecretRequestFailure.Find(e) ?? SecretRequestFailure.FindAny(e)) is { } request)
             {
                 logger.LogError("Reconcile of {Kind} {Key} failed; retry {Attempt} in {Delay}: {Request}, from {ExceptionType} at {StackTrace}",
-                    Kind, key, Queue.NumRequeues(key), LogDuration.Format(delay), SecretRequestFailure.Describe(secretRequest), e.GetType().FullName, e.StackTrace);
+                    Kind, key, Queue.NumRequeues(key), LogDuration.Format(delay), SecretRequestFailure.Describe(request), e.GetType().FullName, e.StackTrace);
             }
             else if (e is HttpRequestException or IOException && UnansweredRequest.Describe(e) is { } cause)
             {

@@ -26,14 +26,35 @@ internal static partial class SecretRequestFailure
         return null;
     }
 
+    /// <summary>
+    /// Any failed request in <paramref name="exception"/> or its inner exceptions: a status patch, a finalizer patch. Its
+    /// exception says only "Operation returned an invalid status code 'Forbidden'", not which request of the several a
+    /// reconcile makes, and someone whose operator lost a permission must learn which (a 403 on
+    /// <c>PATCH …/clustercredentials/orders-db/status</c> names the verb and the subresource to grant).
+    /// </summary>
+    public static HttpOperationException? FindAny(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is HttpOperationException { Request.RequestUri: not null } http)
+            {
+                return http;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Method, path, code and the Status reason (a fixed word, checked to be one): no message, no body.</summary>
     public static string Describe(HttpOperationException failure)
     {
         ArgumentNullException.ThrowIfNull(failure);
         var reason = ReasonOf(failure.Response?.Content) is { } word ? $" {word}" : string.Empty;
         var code = failure.Response is null ? "no answer" : $"HTTP {(int)failure.Response.StatusCode}{reason}";
-        return $"{failure.Request.Method} {failure.Request.RequestUri?.AbsolutePath} answered {code} " +
-            "(the answer is not logged: it may quote the Secret's data)";
+        var described = $"{failure.Request.Method} {failure.Request.RequestUri?.AbsolutePath} answered {code}";
+        return failure.Request.RequestUri is { } uri && IsSecretPath(uri)
+            ? described + " (the answer is not logged: it may quote the Secret's data)"
+            : described;
     }
 
     /// <summary>Core v1 Secrets, cluster-wide or in a namespace: /api/v1[/namespaces/{ns}]/secrets[/{name}].</summary>

@@ -40,7 +40,47 @@ public static class RuntimeMetrics
 
     public static readonly Gauge QueueDepth = Prometheus.Metrics.CreateGauge(
         "passbox_workqueue_depth",
-        "Keys waiting to be reconciled, per controller (delayed keys not included).",
+        "Keys ready to be reconciled now, per controller, as client-go counts depth: keys scheduled for later are passbox_workqueue_delayed_keys.",
+        new GaugeConfiguration { LabelNames = ["controller"] });
+
+    public static readonly Gauge QueueDelayed = Prometheus.Metrics.CreateGauge(
+        "passbox_workqueue_delayed_keys",
+        "Keys scheduled for a later reconcile (a periodic check's requeue or a retry's backoff), per controller.",
+        new GaugeConfiguration { LabelNames = ["controller"] });
+
+    public static readonly Gauge QueueRetrying = Prometheus.Metrics.CreateGauge(
+        "passbox_workqueue_retrying_keys",
+        "Keys whose last reconcile failed or asked for backoff, and that are retried on backoff until one succeeds, per controller.",
+        new GaugeConfiguration { LabelNames = ["controller"] });
+
+    public static readonly Counter QueueAdds = Prometheus.Metrics.CreateCounter(
+        "passbox_workqueue_adds_total",
+        "Keys added to the queue, per controller (an add of a key already waiting is not counted).",
+        new CounterConfiguration { LabelNames = ["controller"] });
+
+    public static readonly Counter QueueRetries = Prometheus.Metrics.CreateCounter(
+        "passbox_workqueue_retries_total",
+        "Keys scheduled again on backoff after a failed reconcile or one that asked for backoff, per controller.",
+        new CounterConfiguration { LabelNames = ["controller"] });
+
+    public static readonly Histogram QueueLatency = Prometheus.Metrics.CreateHistogram(
+        "passbox_workqueue_queue_duration_seconds",
+        "Time a key waited from its add (or the end of its scheduled delay) until a worker took it, per controller.",
+        new HistogramConfiguration { LabelNames = ["controller"], Buckets = QueueBuckets() });
+
+    public static readonly Histogram QueueWorkDuration = Prometheus.Metrics.CreateHistogram(
+        "passbox_workqueue_work_duration_seconds",
+        "Time a worker held a key, from taking it to done, per controller.",
+        new HistogramConfiguration { LabelNames = ["controller"], Buckets = QueueBuckets() });
+
+    public static readonly Gauge QueueUnfinishedWork = Prometheus.Metrics.CreateGauge(
+        "passbox_workqueue_unfinished_work_seconds",
+        "Seconds that the keys being worked on now have been worked on, summed, per controller: grows without bound while a worker hangs.",
+        new GaugeConfiguration { LabelNames = ["controller"] });
+
+    public static readonly Gauge QueueLongestRunning = Prometheus.Metrics.CreateGauge(
+        "passbox_workqueue_longest_running_processor_seconds",
+        "Seconds the longest running worker of a controller has held its key.",
         new GaugeConfiguration { LabelNames = ["controller"] });
 
     public static readonly Counter Reconciles = Prometheus.Metrics.CreateCounter(
@@ -87,4 +127,7 @@ public static class RuntimeMetrics
     public static readonly Gauge IsLeader = Prometheus.Metrics.CreateGauge(
         "passbox_leader",
         "1 while this process holds the leader lease (or leader election is disabled).");
+
+    /// <summary>1 ms to about 70 minutes: a key taken at once, and a reconcile that hangs on a server for minutes.</summary>
+    private static double[] QueueBuckets() => Histogram.ExponentialBuckets(0.001, 4, 12);
 }

@@ -1,5 +1,3 @@
-using Passbox.Operator.Runtime.Metrics;
-using Prometheus;
 using ITimer = System.Threading.ITimer;
 
 namespace Passbox.Operator.Runtime.Queue;
@@ -28,11 +26,17 @@ public sealed class WorkQueue : IDisposable
     private readonly Dictionary<ObjectKey, DateTimeOffset> delayed = [];
     private readonly PriorityQueue<ObjectKey, DateTimeOffset> delayedByTime = new();
     private readonly Dictionary<ObjectKey, int> failures = [];
+
+    /// <summary>When each dirty key was added, for its time in the queue (client-go counts from the add, a wait for its running reconcile included).</summary>
+    private readonly Dictionary<ObjectKey, long> addedAt = [];
+
+    /// <summary>When each key being processed was taken, for the work duration and the unfinished work.</summary>
+    private readonly Dictionary<ObjectKey, long> takenAt = [];
     private readonly SemaphoreSlim readySignal = new(0);
     private readonly CancellationTokenSource shutdown = new();
     private readonly TimeProvider time;
     private readonly ExponentialBackoff backoff;
-    private readonly Gauge.Child depthGauge;
+    private readonly WorkQueueMetrics metrics;
     private readonly ITimer timer;
     private DateTimeOffset? timerDue;
 
@@ -44,8 +48,9 @@ public sealed class WorkQueue : IDisposable
         Name = name;
         this.time = time;
         backoff = new ExponentialBackoff(options.BackoffInitial, options.BackoffCap, options.BackoffJitter, random);
-        depthGauge = RuntimeMetrics.QueueDepth.WithLabels(name);
+        metrics = new WorkQueueMetrics(name);
         timer = time.CreateTimer(_ => PromoteDueKeys(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        metrics.Follow(this);
     }
 
     public string Name { get; }
@@ -125,6 +130,8 @@ public sealed class WorkQueue : IDisposable
             delay = backoff.DelayFor(count);
         }
 
+        metrics.Retries.Inc();
+
         AddAfter(key, delay);
         return delay;
     }
@@ -178,6 +185,13 @@ public sealed class WorkQueue : IDisposable
 
                 dirty.Remove(key);
                 processing.Add(key);
+                var now = time.GetTimestamp();
+                if (addedAt.Remove(key, out var added))
+                {
+                    metrics.Latency.Observe(time.GetElapsedTime(added, now).TotalSeconds);
+                }
+
+                takenAt[key] = now;
 
                 // The reconcile about to run decides afresh whether and when this key comes back
                 // (RequeueAfter or backoff), so an older schedule would only cause duplicate work.
@@ -198,6 +212,11 @@ public sealed class WorkQueue : IDisposable
         lock (gate)
         {
             processing.Remove(key);
+            if (takenAt.Remove(key, out var taken))
+            {
+                metrics.WorkDuration.Observe(time.GetElapsedTime(taken).TotalSeconds);
+            }
+
             if (dirty.Contains(key) && !IsShuttingDown)
             {
                 EnqueueReadyLocked(key);
@@ -226,7 +245,7 @@ public sealed class WorkQueue : IDisposable
         timer.Dispose();
         readySignal.Dispose();
         shutdown.Dispose();
-        depthGauge.Set(0);
+        metrics.Forget(this);
     }
 
     private void AddLocked(ObjectKey key)
@@ -235,6 +254,9 @@ public sealed class WorkQueue : IDisposable
         {
             return;
         }
+
+        metrics.Adds.Inc();
+        addedAt[key] = time.GetTimestamp();
 
         if (!processing.Contains(key))
         {
@@ -249,7 +271,26 @@ public sealed class WorkQueue : IDisposable
         UpdateDepthLocked();
     }
 
-    private void UpdateDepthLocked() => depthGauge.Set(ready.Count);
+    private void UpdateDepthLocked() => metrics.Depth.Set(ready.Count);
+
+    /// <summary>The state a scrape reads: scheduled and retrying keys, and how long the keys being worked on have been.</summary>
+    internal WorkQueueSnapshot Snapshot()
+    {
+        lock (gate)
+        {
+            var now = time.GetTimestamp();
+            var unfinished = TimeSpan.Zero;
+            var longest = TimeSpan.Zero;
+            foreach (var taken in takenAt.Values)
+            {
+                var running = time.GetElapsedTime(taken, now);
+                unfinished += running;
+                longest = running > longest ? running : longest;
+            }
+
+            return new WorkQueueSnapshot(delayed.Count, failures.Count, unfinished, longest);
+        }
+    }
 
     /// <summary>Entries in the schedule heap, live or stale; for tests.</summary>
     internal int ScheduleEntryCount

@@ -32,6 +32,12 @@ public sealed class CustomResourceUsageFeed : IInformer, IInstalledDefinitions
     public static readonly ResourceDescriptor CustomResourceDefinitions =
         new("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", Namespaced: false);
 
+    /// <summary>
+    /// Names the CRD informer in its metrics' informer label and in its log category alike, as the usage feeds'
+    /// informers are named in both: a watch restart in the log must be found in the metrics under the same name.
+    /// </summary>
+    public const string DefinitionsInformerName = "usage-customresourcedefinitions";
+
     private readonly KubernetesApiClient api;
     private readonly UsageIndex index;
     private readonly string? watchNamespace;
@@ -59,9 +65,10 @@ public sealed class CustomResourceUsageFeed : IInformer, IInstalledDefinitions
         logger = loggers.CreateLogger<CustomResourceUsageFeed>();
         definitions = new Informer<PartialObjectMetadata>(api, CustomResourceDefinitions, new InformerOptions<PartialObjectMetadata>
         {
+            Name = DefinitionsInformerName,
             MetadataOnly = true,
             Transform = NameOnly,
-        }, time, loggers.CreateLogger("Passbox.Operator.Runtime.Informer.usage-customresourcedefinitions"));
+        }, time, loggers.CreateLogger($"Passbox.Operator.Runtime.Informer.{DefinitionsInformerName}"));
         definitions.Subscribe(OnDefinitionChanged);
     }
 

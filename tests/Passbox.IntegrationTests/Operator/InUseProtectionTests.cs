@@ -967,6 +967,8 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
             .ToList();
         warnings.Should().ContainSingle("the users changed, not why the deletion waits")
             .Which.Message.Should().Contain("Pod churn-0");
+        run.Host.LogLines.Where(line => line.Contains($"Deletion of PipelineCredential {run.Namespace}/{secret} waits: InUse", StringComparison.Ordinal))
+            .Should().ContainSingle("the log says why the deletion waits as the event does, once").Which.Should().Contain("Pod churn-0");
 
         await DeletePodAsync(pods[^1]);
         await kit.WaitDeletedWithSecretAsync(secret);

@@ -72,7 +72,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     }
 
     [Fact]
-    public void The_chart_rules_wait_their_for_duration_keep_one_alert_through_reason_changes_and_need_every_replica_down_or_none_leading()
+    public void The_chart_rules_wait_their_for_duration_keep_one_alert_through_reason_changes_need_every_replica_down_or_none_leading_and_page_on_failing_reconciles_not_on_failing_credentials()
     {
         var directory = Directory.CreateTempSubdirectory("passbox-promtool-").FullName;
         try
@@ -82,7 +82,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
             File.WriteAllText(Path.Combine(directory, "tests.yml"), RuleUnitTests);
 
             ShippingTools.Run("/usr/bin/promtool", ["check", "rules", "rules.yml"], workingDirectory: directory)
-                .Should().Contain("SUCCESS: 4 rules found");
+                .Should().Contain("SUCCESS: 5 rules found");
             var result = ShippingTools.TryRun("/usr/bin/promtool", ["test", "rules", "tests.yml"], workingDirectory: directory);
             result.ExitCode.Should().Be(0, "promtool said:\n{0}\n{1}", result.StandardOutput, result.StandardError);
         }
@@ -102,6 +102,10 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     /// The operator: one of two replicas down (no alert), the only one down from minute 5, and no target at all.
     /// Leadership: a leader that goes at minute 5 and a standby that takes over (no alert), and a leader that loses its
     /// lease at minute 5 with no replica taking it while another release's operator leads its own.
+    /// Reconcile errors: the operator's status patches refused throughout (its role lost patch on the status, while the
+    /// credentials still say Ready) pages after 15 minutes; an API server restart's three minutes of errors, credentials
+    /// whose logins are refused however long (their reconciles back off without an error), and another release's
+    /// errors do not.
     /// </summary>
     private const string RuleUnitTests = """
         rule_files: [rules.yml]
@@ -223,6 +227,46 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                     exp_annotations:
                       summary: 'No Passbox operator in passbox-system holds the leader lease'
                       description: 'The operators of job passbox-metrics are scraped but none leads, so none reconciles: credentials are not checked, their Secrets not repaired or updated, and credentials that were Ready stay so. kubectl -n passbox-system get lease passbox-operator names the holder (another process using this lease name, or one that cannot be reached); the operators log each "Leader election error" with its cause.'
+          - interval: 1m
+            input_series:
+              - series: 'passbox_reconcile_errors_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="ClusterCredential"}'
+                values: '0+4x30'
+              - series: 'passbox_reconcile_errors_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="PipelineCredential"}'
+                values: '0x30'
+              - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-a",name="orders-db",reason="Validated",pod="passbox-1"}'
+                values: '1x30'
+            alert_rule_test:
+              - eval_time: 14m
+                alertname: PassboxReconcileErrors
+                exp_alerts: []
+              - eval_time: 17m
+                alertname: PassboxReconcileErrors
+                exp_alerts:
+                  - exp_labels: {severity: warning, kind: ClusterCredential, job: passbox-metrics, namespace: passbox-system}
+                    exp_annotations:
+                      summary: 'Reconciles of ClusterCredential keep failing in the Passbox operator of passbox-system'
+                      description: 'The operator of job passbox-metrics has failed to reconcile ClusterCredential objects (an error, not a failed check of a credential) in every 5 minutes for 15m: it cannot write what it decided, so statuses, Secrets and deletions are not kept up, and credentials may still say Ready. Its log names each failure ("Reconcile of ClusterCredential <namespace>/<name> failed") with the request and the answer, a 403 naming the missing permission; the README runbook of PassboxReconcileErrors says what to check.'
+          - interval: 1m
+            input_series:
+              - series: 'passbox_reconcile_errors_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="PipelineCredential"}'
+                values: '0x9 40 80 120 120x17'
+              - series: 'passbox_reconcile_errors_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="ClusterCredential"}'
+                values: '0x30'
+              - series: 'passbox_reconcile_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="ClusterCredential",result="backoff"}'
+                values: '0+50x30'
+              - series: 'passbox_checks_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="ClusterCredential",reason="AuthenticationFailed"}'
+                values: '0+50x30'
+              - series: 'passbox_credential_ready{kind="ClusterCredential",namespace="team-a",name="orders-db",reason="AuthenticationFailed",pod="passbox-1"}'
+                values: '0x30'
+              - series: 'passbox_reconcile_errors_total{job="other-passbox-metrics",namespace="passbox-system",pod="other-passbox-1",kind="ClusterCredential"}'
+                values: '0+4x30'
+            alert_rule_test:
+              - eval_time: 16m
+                alertname: PassboxReconcileErrors
+                exp_alerts: []
+              - eval_time: 30m
+                alertname: PassboxReconcileErrors
+                exp_alerts: []
         """;
 
     /// <summary>The chart with its ServiceMonitor and its alerts, which fire as soon as their condition holds.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Api.V1Alpha1;
@@ -97,8 +98,8 @@ public sealed class OwedRestartTests
         });
     }
 
-    private WorkloadRestarter Restarter() =>
-        new(new KubernetesApiClient(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server)), new InstalledDefinitions(), new NoEvents(), time, NullLogger<WorkloadRestarter>.Instance);
+    private WorkloadRestarter Restarter(ILogger<WorkloadRestarter>? logger = null) =>
+        new(new KubernetesApiClient(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server)), new InstalledDefinitions(), new NoEvents(), time, logger ?? NullLogger<WorkloadRestarter>.Instance);
 
     private int Patches => server.Requests.Count(r => r.Method == HttpMethod.Patch);
 
@@ -129,6 +130,22 @@ public sealed class OwedRestartTests
         done.Should().BeNull();
         (await restarter.SettleAsync(credential, "team", "billing", status, fresh: false, CancellationToken.None)).RetryAfter.Should().BeNull();
         Patches.Should().Be(2, "nothing is owed any more");
+    }
+
+    /// <summary>A restart rolls every Pod of a workload: the log names who did it and for which credential, not only an Event that expires.</summary>
+    [Fact]
+    public async Task A_restart_that_went_through_logs_one_line_naming_the_credential_the_Secret_and_the_workloads()
+    {
+        refusals = 0;
+        var logs = new RecordingLoggers();
+        var restarter = Restarter(new Logger<WorkloadRestarter>(logs));
+        var status = new ClusterCredentialStatus { RestartPending = "rev-2" };
+
+        await restarter.SettleAsync(credential, "team", "billing", status, fresh: true, CancellationToken.None);
+
+        status.RestartPending.Should().BeNull();
+        logs.Messages.Should().ContainSingle(line => line.StartsWith("Restarted workloads", StringComparison.Ordinal))
+            .Which.Should().Contain("team/billing").And.Contain("Secret billing").And.Contain("restarted Deployment api");
     }
 
     [Fact]

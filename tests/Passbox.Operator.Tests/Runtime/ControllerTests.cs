@@ -87,6 +87,25 @@ public sealed class ControllerTests : IDisposable
         logged.Queue.NumRequeues(W1).Should().Be(1);
     }
 
+    /// <summary>The operator's role lost patch on the status: the line must say which request was refused, not only "Forbidden".</summary>
+    [Fact]
+    public async Task A_refused_status_patch_is_logged_with_the_request_that_was_refused()
+    {
+        var api = new FakeApiServer(_ => FakeApiServer.Status(HttpStatusCode.Forbidden, "Forbidden", "widgets.test.dev w1 is forbidden: cannot patch resource widgets/status"));
+        using var client = new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, api);
+        var loggers = new RecordingLoggers();
+        using var logged = new Controller<Widget>($"widgets-{Guid.NewGuid():N}", widgets, reconciler, time, loggers);
+        reconciler.Work = () => client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(new V1Patch("{}", V1Patch.PatchType.MergePatch), "test.dev", "v1", "ns", "widgets", "w1");
+        widgets.Apply(Widget.Create("w1", "1"));
+
+        await logged.ReconcileKeyAsync(W1, CancellationToken.None);
+
+        loggers.Messages.Should().ContainSingle(line => line.StartsWith("Reconcile of Widget ns/w1 failed", StringComparison.Ordinal))
+            .Which.Should().Contain("PATCH /apis/test.dev/v1/namespaces/ns/widgets/w1/status answered HTTP 403 Forbidden")
+            .And.NotContain("Secret's data", "it is not a Secret");
+        logged.Queue.NumRequeues(W1).Should().Be(1);
+    }
+
     [Fact]
     public async Task A_reconcile_that_did_not_reach_the_API_server_is_one_error_line_naming_the_cause_without_a_stack_trace()
     {

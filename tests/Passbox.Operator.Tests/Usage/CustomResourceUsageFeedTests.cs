@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Runtime.Metrics;
 using Passbox.Operator.Runtime.Watching;
 using Passbox.Operator.Tests.Runtime;
 using Passbox.Operator.Usage;
@@ -51,6 +52,16 @@ public sealed class CustomResourceUsageFeedTests : IDisposable
         await FakeApiServer.WaitUntilAsync(() => index.UsersOfSecret(Ns, "creds").Count == 0);
         feed.Watched.Should().BeEmpty();
         loggers.Messages.Should().NotContain(m => m.Contains("stopped watching", StringComparison.Ordinal), "the old watch of the runs has not ended yet");
+    }
+
+    [Fact]
+    public async Task The_CRD_informer_is_found_in_the_metrics_under_the_name_of_its_log_category()
+    {
+        _ = Start(recreate: false);
+        await WaitForUserAsync();
+
+        RuntimeMetrics.Relists.WithLabels(CustomResourceUsageFeed.CustomResourceDefinitions.DisplayName, CustomResourceUsageFeed.DefinitionsInformerName)
+            .Value.Should().BeGreaterThan(0, "the informer logging as Passbox.Operator.Runtime.Informer.{0} listed the CRDs", CustomResourceUsageFeed.DefinitionsInformerName);
     }
 
     [Fact]
