@@ -88,7 +88,7 @@ public sealed class GeneratedSecretAdoptionTests
         {
             ("POST", "/api/v1/namespaces/team/secrets", _) => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
             ("GET", Path, _) => Secret(restored),
-            ("PATCH", Path, "application/json-patch+json") when request.Body.Contains("ownerReferences", StringComparison.Ordinal) => Secret(taken),
+            ("PATCH", Path, "application/json-patch+json") when request.Body?.Contains("ownerReferences", StringComparison.Ordinal) == true => Secret(taken),
             ("PATCH", Path, _) => Secret(taken),
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
