@@ -180,6 +180,19 @@ public sealed partial class CredentialPipeline(
     private static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
     /// <summary>
+    /// When a credential refused at another credential's identical login (<see cref="SharedLogins"/>) logs in once itself:
+    /// a moment after that refusal stops being reused. Once per inputs: refused that way again right after, it waits like any
+    /// refused login, so credentials sharing a wrong password cost a few refused logins, not one every few seconds.
+    /// </summary>
+    private static DateTimeOffset? SharedRefusalRetry(ValidationOutcome outcome, PreviousCheck previous, string revision, DateTimeOffset checkedAt) =>
+        outcome.SharedRefusalEndsIn is { } ends && !(previous.AttemptedRevision == revision && previous.SharedRefusalRetryAt is not null)
+            ? checkedAt + ends + SharedRefusalMargin
+            : null;
+
+    /// <summary>After the end of a reused refusal: the retry finds it gone, not a few milliseconds before.</summary>
+    private static readonly TimeSpan SharedRefusalMargin = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
     /// Runs the check when it is due; returns when to look again, and the refusal that held back a new password (the
     /// check then did not run, see <see cref="PublishTrial"/>).
     /// </summary>
@@ -278,7 +291,7 @@ public sealed partial class CredentialPipeline(
         }
 
         var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason,
-            transientFailures, outcome.Succeeded ? null : outcome.Message);
+            transientFailures, outcome.Succeeded ? null : outcome.Message, SharedRefusalRetry(outcome, previous, revision, checkedAt));
         memory.Remember(uid, next, written: !unchanged);
         var after = planner.Plan(revision, schedule.Interval, next, uid, backsOff: kind.BacksOff);
 
