@@ -7,8 +7,10 @@
 --                                                    (a managed user waits for its admin credential)
 --                                                    -> Progressing (not final yet)
 --   Ready=False, AdminNotReady because the admin credential named in
---   spec.provisioning.adminCredentialRef does not exist
---                                                    -> Degraded (nothing will come of waiting)
+--   spec.provisioning.adminCredentialRef does not exist, for a minute
+--   (Stalled=True)                                   -> Degraded (nothing will come of waiting)
+--                                                       (before: Progressing, as an admin applied in
+--                                                       the same sync, after its user, is created next)
 --   Ready=False, any other reason                    -> Degraded, "<reason>: <message>"
 --   no status, no Ready, Ready=Unknown               -> Progressing
 --   status older than the spec (observedGeneration)  -> Progressing
@@ -51,9 +53,10 @@ end
 -- AdminNotReady covers an admin credential that is not Ready yet (its first check; a failing one shows Degraded itself)
 -- and one that does not exist at all, most often a misspelled adminCredentialRef: the operator says which only in the
 -- message, "admin ClusterCredential <name> does not exist in namespace <namespace>". Waiting on that stays Progressing
--- forever, so it is a failure a person must act on.
-local function admin_missing(c)
-  if c.reason ~= "AdminNotReady" or c.message == nil then
+-- forever, so it is a failure a person must act on, once the operator says so: Stalled=True, a minute after the check
+-- that found the admin missing. Before that the admin may simply come next (applied in the same sync, after its user).
+local function admin_missing(c, stalled)
+  if c.reason ~= "AdminNotReady" or c.message == nil or stalled == nil or stalled.status ~= "True" then
     return false
   end
   local provisioning = (obj.spec or {}).provisioning or {}
@@ -107,7 +110,7 @@ if ready.status == "True" then
   return hs
 end
 
-if ready.status == "False" and (not transient[ready.reason or ""] or admin_missing(ready)) then
+if ready.status == "False" and (not transient[ready.reason or ""] or admin_missing(ready, condition(conditions, "Stalled"))) then
   hs.status = "Degraded"
   hs.message = describe(ready, "Not ready")
   return hs

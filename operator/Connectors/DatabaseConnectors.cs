@@ -5,9 +5,10 @@ public sealed class DatabaseConnectors
 {
     private readonly Dictionary<DatabaseEngine, IDatabaseConnector> _connectors;
 
-    public DatabaseConnectors(IEnumerable<IDatabaseConnector> connectors)
+    public DatabaseConnectors(IEnumerable<IDatabaseConnector> connectors, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(connectors);
+        Shared = new SharedLogins(this, time ?? TimeProvider.System);
         _connectors = [];
         foreach (var connector in connectors)
         {
@@ -17,6 +18,9 @@ public sealed class DatabaseConnectors
             }
         }
     }
+
+    /// <summary>Logins of several credentials that are identical made as one, and a refusal reused for a few seconds.</summary>
+    public SharedLogins Shared { get; }
 
     /// <summary>The connectors this operator ships: MySQL, OceanBase and Milvus.</summary>
     public static DatabaseConnectors CreateDefault() =>

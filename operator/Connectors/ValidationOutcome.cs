@@ -14,6 +14,13 @@ public sealed record ValidationOutcome(bool Succeeded, string Reason, string Mes
     /// <summary>When the credential that just worked stops working by itself (a token's expiry), when that is known.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
 
+    /// <summary>
+    /// Set on a refusal that this credential's own login did not get (another credential's identical login was refused a
+    /// moment before, see <see cref="SharedLogins"/>): when that refusal stops answering, so one more login of this
+    /// credential can tell whether the password was fixed on the server meanwhile. Null for every outcome of a login made.
+    /// </summary>
+    public TimeSpan? SharedRefusalEndsIn { get; init; }
+
     /// <summary>A successful validation; <paramref name="serverVersion"/> is kept as <see cref="ServerVersionText.Clean"/> makes it.</summary>
     public static ValidationOutcome Success(string message, string? serverVersion = null) =>
         new(true, ValidationReasons.Validated, message, ServerVersionText.Clean(serverVersion));

@@ -59,6 +59,7 @@ public sealed class AdminLogins(IKubernetes client, SourceSecretReader sources, 
         var ready = admin.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Ready);
         if (ready?.Status != "True" || admin.Status?.SecretName is not { } secretName)
         {
+            // AdminReferences.ToldAdminNotReady reads these words: keep them, or change it with them.
             var why = ready is null ? "has not been checked yet" : $"is not Ready ({ready.Reason}: {ready.Message})";
             return AdminLogin.Failed(ValidationReasons.AdminNotReady, $"admin ClusterCredential {reference} {why}");
         }

@@ -55,7 +55,10 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
         var meta = admin.Metadata;
         if (ReadyTime(admin) is null)
         {
-            return [];
+            // Not Ready (just created, say): only the dependents still told that it does not exist, so they say what they
+            // wait for now, an admin being checked, instead of a missing one, read as a failure (Argo CD's Degraded, Stalled).
+            return credentials.Cache.KeysByIndex(IndexName, $"{meta.NamespaceProperty}/{meta.Name}")
+                .Where(key => key.Name != meta.Name && credentials.Cache.Get(key) is { } dependent && ToldAdminMissing(dependent));
         }
 
         return credentials.Cache.KeysByIndex(IndexName, $"{meta.NamespaceProperty}/{meta.Name}")
@@ -80,6 +83,8 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
     /// </summary>
     public DateTimeOffset? WaitOverSince(ClusterCredential dependent, string reason) => reason switch
     {
+        Connectors.ValidationReasons.AdminNotReady when ToldAdminMissing(dependent) && AdminOf(dependent) is not null => DateTimeOffset.MaxValue,
+        Connectors.ValidationReasons.AdminNotReady when ToldAdminNotReady(dependent) && ReadySince(dependent) is not null => DateTimeOffset.MaxValue,
         Connectors.ValidationReasons.AdminNotReady => ReadySince(dependent),
         Connectors.ValidationReasons.AdminAuthenticationFailed => ValidatedSince(dependent),
         _ => null,
@@ -103,6 +108,28 @@ public sealed class AdminReferences(IInformer<ClusterCredential> credentials)
         AdminOf(dependent) is { } admin && ReadyTime(admin) is not null && admin.Status?.LastValidated is { } validated
             ? new DateTimeOffset(DateTime.SpecifyKind(validated, DateTimeKind.Utc))
             : null;
+
+    /// <summary>
+    /// Its last check said that its admin does not exist (<see cref="AdminLogins.Missing"/>). Once the admin exists, that
+    /// wait is over whatever state the admin is in: the next check says "not Ready" (or manages the user), never "missing"
+    /// again while it exists, so waking on it cannot loop.
+    /// </summary>
+    private static bool ToldAdminMissing(ClusterCredential dependent) =>
+        dependent.Spec?.Provisioning?.AdminCredentialRef?.Name is { Length: > 0 } admin
+        && dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Validated) is { Reason: Connectors.ValidationReasons.AdminNotReady, Message: { } message }
+        && message.Contains(AdminLogins.Missing(admin, dependent.Metadata.NamespaceProperty), StringComparison.Ordinal);
+
+    /// <summary>
+    /// Its last check said that its admin is not Ready (or not checked yet). Once the admin is Ready that wait is over,
+    /// told by the state rather than by comparing times: the admin's Ready time is whole seconds, and a check woken when the
+    /// admin was created usually fails in the very second the admin turns Ready, which a comparison of times cannot tell
+    /// from a check after it. The next check no longer says "not Ready" while the admin is, so waking on it cannot loop.
+    /// </summary>
+    private static bool ToldAdminNotReady(ClusterCredential dependent) =>
+        dependent.Spec?.Provisioning?.AdminCredentialRef?.Name is { Length: > 0 } admin
+        && dependent.Status?.Conditions?.Find(c => c.Type == ConditionTypes.Validated) is { Reason: Connectors.ValidationReasons.AdminNotReady, Message: { } message }
+        && (message.Contains($"admin ClusterCredential {admin} has not been checked yet", StringComparison.Ordinal)
+            || message.Contains($"admin ClusterCredential {admin} is not Ready (", StringComparison.Ordinal));
 
     private ClusterCredential? AdminOf(ClusterCredential dependent) =>
         IndexValues(dependent).Select(ObjectKey.Parse).Select(key => credentials.Cache.Get(key)).FirstOrDefault();

@@ -41,8 +41,20 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
         return new CheckSchedule(spec.Interval, spec.Timeout, spec.ValidationDisabled ? "spec.validation.disabled is true" : null);
     }
 
-    public async Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct) =>
-        RefusedLoginHint.Add(await connectors.ValidateAsync(MapEngine(credential.Spec.Engine), Login(credential, sources), ct), credential);
+    /// <summary>
+    /// The credential's login, made as one with identical logins of other credentials (see <see cref="SharedLogins"/>), so a
+    /// source Secret shared by many that changes to a wrong password is refused a few times, not once per credential. A
+    /// managed user's login is always its own: the administrator may have set its password just before.
+    /// </summary>
+    public async Task<ValidationOutcome> ValidateAsync(ClusterCredential credential, SourceValues sources, CancellationToken ct)
+    {
+        var engine = MapEngine(credential.Spec.Engine);
+        var login = Login(credential, sources);
+        var outcome = credential.Spec.Provisioning is null
+            ? await connectors.Shared.ValidateAsync(engine, login, ct)
+            : await connectors.Shared.ValidateAloneAsync(engine, login, ct);
+        return RefusedLoginHint.Add(outcome, credential);
+    }
 
     /// <summary>The login the credential describes, with the values read from its Secrets.</summary>
     public static DatabaseLogin Login(ClusterCredential credential, SourceValues sources)

@@ -149,7 +149,8 @@ public sealed partial class CredentialPipeline(
             var (payload, problem) = BuildSecret(credential, kind, sourceValues);
             if (payload is not null)
             {
-                restartRequeue = await PublishAsync(credential, payload, sourceValues, revision, conditions, status, notices, ct);
+                restartRequeue = await PublishAsync(credential, payload, sourceValues, revision, conditions, status, notices,
+                    kind.Provisioning?.Manages(credential) == true, ct);
             }
             else
             {
@@ -178,6 +179,19 @@ public sealed partial class CredentialPipeline(
     }
 
     private static TimeSpan? Earliest(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    /// <summary>
+    /// When a credential refused at another credential's identical login (<see cref="SharedLogins"/>) logs in once itself:
+    /// a moment after that refusal stops being reused. Once per inputs: refused that way again right after, it waits like any
+    /// refused login, so credentials sharing a wrong password cost a few refused logins, not one every few seconds.
+    /// </summary>
+    private static DateTimeOffset? SharedRefusalRetry(ValidationOutcome outcome, PreviousCheck previous, string revision, DateTimeOffset checkedAt) =>
+        outcome.SharedRefusalEndsIn is { } ends && !(previous.AttemptedRevision == revision && previous.SharedRefusalRetryAt is not null)
+            ? checkedAt + ends + SharedRefusalMargin
+            : null;
+
+    /// <summary>After the end of a reused refusal: the retry finds it gone, not a few milliseconds before.</summary>
+    private static readonly TimeSpan SharedRefusalMargin = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// Runs the check when it is due; returns when to look again, and the refusal that held back a new password (the
@@ -278,7 +292,7 @@ public sealed partial class CredentialPipeline(
         }
 
         var next = new PreviousCheck(revision, checkedAt, outcome.Succeeded ? checkedAt : previous.LastValidated, outcome.Succeeded, outcome.Reason,
-            transientFailures, outcome.Succeeded ? null : outcome.Message);
+            transientFailures, outcome.Succeeded ? null : outcome.Message, SharedRefusalRetry(outcome, previous, revision, checkedAt));
         memory.Remember(uid, next, written: !unchanged);
         var after = planner.Plan(revision, schedule.Interval, next, uid, backsOff: kind.BacksOff);
 
@@ -535,7 +549,7 @@ public sealed partial class CredentialPipeline(
 
     /// <summary>Publishes the Secret and restarts the workloads owed a restart; returns when to retry a failed restart.</summary>
     private async Task<TimeSpan?> PublishAsync<T>(T credential, SecretPayload payload, SourceValues sources, string revision, ConditionSet conditions,
-        CredentialStatus status, PassNotices notices, CancellationToken ct)
+        CredentialStatus status, PassNotices notices, bool managed, CancellationToken ct)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var meta = credential.Metadata;
@@ -581,8 +595,20 @@ public sealed partial class CredentialPipeline(
 
             return refusals.Refused(key, RefusedWrite.GeneratedSecret, writeInputs, refused.Reason, refused.Message);
         }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            // No answer on the write (a 5xx, the API server not reached or not in time). It used to fail the pass with no
+            // status: what the check did was recorded nowhere, and a managed user's new password, set on the server, was
+            // set again by the next pass, which a Secret still failing to be written failed the same way, with nothing
+            // said. Now the check is recorded, so the next pass only writes the Secret, and the conditions say why it
+            // still holds what it held; the password itself is in its password Secret, written before it was set.
+            var unanswered = UnansweredWrite(payload.Name, TrialFailure(e), managed && rotation);
+            await ReportRejectedAsync(credential, conditions, unanswered, ct);
+            return refusals.Refused(key, RefusedWrite.GeneratedSecretUnanswered, writeInputs, unanswered.Reason, unanswered.Message);
+        }
 
         refusals.Reset(key, RefusedWrite.GeneratedSecret);
+        refusals.Reset(key, RefusedWrite.GeneratedSecretUnanswered);
 
         if (!result.Succeeded)
         {
@@ -725,6 +751,18 @@ public sealed partial class CredentialPipeline(
         refusals.Reset(key, RefusedWrite.GeneratedSecret);
         return PublishTrial.Answer.Taken;
     }
+
+    /// <summary>
+    /// The generated Secret's write after a passed check got no answer: what the Secret still holds, and when it is tried
+    /// again. Worded the same on every retry, so a lasting failure is one Warning.
+    /// </summary>
+    private static SecretRefusalReport UnansweredWrite(string secretName, string failure, bool newPasswordSet) => new(ConditionReasons.SecretWriteFailed,
+        (newPasswordSet
+            ? $"the new password is set on the server and logs in, but writing Secret {secretName} failed ({failure}), so the Secret still holds " +
+              "the previous password, which the server no longer takes (the new one is kept in the user's password Secret)"
+            : $"the check passed, but writing Secret {secretName} failed ({failure}), so the Secret still holds what it held before") +
+        $"; tried again within {(int)ValidationPlanner.TransientBase.TotalSeconds}s, then less often, up to every {(int)ValidationPlanner.TransientCap.TotalMinutes} min",
+        FixedElsewhere: true);
 
     /// <summary>Why a dry run got no answer on the write; never the response body, which may quote the Secret.</summary>
     private static string TrialFailure(Exception e) => e switch

@@ -14,6 +14,13 @@ public enum RefusedWrite
 
     /// <summary>The deletion of an unused Secret under an earlier <c>spec.secret.name</c>.</summary>
     RetiredSecret,
+
+    /// <summary>
+    /// The generated Secret's write after a check passed, which got no answer (a 5xx, the API server not reached or not in
+    /// time): tried again from <see cref="ValidationPlanner.TransientBase"/> up to <see cref="ValidationPlanner.TransientCap"/>,
+    /// as an unreachable server is, since workloads may be refused meanwhile (a managed user's password already changed).
+    /// </summary>
+    GeneratedSecretUnanswered,
 }
 
 /// <summary>
@@ -83,10 +90,10 @@ public sealed class RefusedWriteBackoff(TimeProvider time)
         var now = time.GetUtcNow();
         var refusal = refusals.AddOrUpdate(
             (key, write),
-            static (entry, arg) => Refusal.First(entry.Key, arg.Inputs, arg.Now, arg.Reason, arg.Message),
+            static (entry, arg) => Refusal.First(entry, arg.Inputs, arg.Now, arg.Reason, arg.Message),
             static (entry, last, arg) => last.Inputs == arg.Inputs
-                ? Refusal.After(last, entry.Key, arg.Now, arg.Reason, arg.Message)
-                : Refusal.First(entry.Key, arg.Inputs, arg.Now, arg.Reason, arg.Message),
+                ? Refusal.After(last, entry, arg.Now, arg.Reason, arg.Message)
+                : Refusal.First(entry, arg.Inputs, arg.Now, arg.Reason, arg.Message),
             (Inputs: inputs, Now: now, Reason: reason, Message: message));
         return refusal.Due - now;
     }
@@ -112,17 +119,18 @@ public sealed class RefusedWriteBackoff(TimeProvider time)
     /// <param name="Message">The refusal's message, as its condition says it (without any Secret value).</param>
     private sealed record Refusal(string Inputs, int Count, DateTimeOffset Due, string Reason, string Message)
     {
-        public static Refusal First(string key, string inputs, DateTimeOffset now, string reason, string message) =>
-            new(inputs, 1, now + Wait(key, 1, now), reason, message);
+        public static Refusal First((string Key, RefusedWrite Write) entry, string inputs, DateTimeOffset now, string reason, string message) =>
+            new(inputs, 1, now + Wait(entry, 1, now), reason, message);
 
-        public static Refusal After(Refusal last, string key, DateTimeOffset now, string reason, string message)
+        public static Refusal After(Refusal last, (string Key, RefusedWrite Write) entry, DateTimeOffset now, string reason, string message)
         {
             var count = Math.Min(last.Count + 1, MaxCount);
-            return last with { Count = count, Due = now + Wait(key, count, now), Reason = reason, Message = message };
+            return last with { Count = count, Due = now + Wait(entry, count, now), Reason = reason, Message = message };
         }
 
-        private static TimeSpan Wait(string key, int count, DateTimeOffset refusedAt) =>
-            ValidationPlanner.Backoff(count, FirstRetry, LongestRetry, ValidationPlanner.StableFraction(key, refusedAt));
+        private static TimeSpan Wait((string Key, RefusedWrite Write) entry, int count, DateTimeOffset refusedAt) => entry.Write == RefusedWrite.GeneratedSecretUnanswered
+            ? ValidationPlanner.Backoff(count, ValidationPlanner.TransientBase, ValidationPlanner.TransientCap, ValidationPlanner.StableFraction(entry.Key, refusedAt))
+            : ValidationPlanner.Backoff(count, FirstRetry, LongestRetry, ValidationPlanner.StableFraction(entry.Key, refusedAt));
     }
 }
 

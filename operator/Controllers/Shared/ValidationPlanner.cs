@@ -2,7 +2,8 @@ namespace Passbox.Operator.Controllers.Shared;
 
 /// <summary>
 /// What the planner knows about the previous check of a credential. Memory also keeps a failure's message, so a failure
-/// whose status write was lost can still be shown.
+/// whose status write was lost can still be shown, and, for a refusal that another credential's identical login got
+/// (<see cref="Connectors.SharedLogins"/>), when this credential makes one login of its own (<c>SharedRefusalRetryAt</c>).
 /// </summary>
 public sealed record PreviousCheck(
     string? AttemptedRevision,
@@ -11,7 +12,8 @@ public sealed record PreviousCheck(
     bool? Succeeded,
     string? Reason,
     int ConsecutiveTransientFailures,
-    string? Message = null);
+    string? Message = null,
+    DateTimeOffset? SharedRefusalRetryAt = null);
 
 /// <summary>Whether to log in now, and when to look again otherwise.</summary>
 public sealed record ValidationPlan(bool ValidateNow, TimeSpan? RequeueAfter)
@@ -81,6 +83,14 @@ public sealed class ValidationPlanner(TimeProvider time)
             return interval == TimeSpan.Zero
                 ? ValidationPlan.Wait(null)
                 : Due(SpreadIfOverdue((previous.LastValidated ?? previous.LastAttempted.Value) + Spread(interval, jitter), firstSeen, interval, jitter), now);
+        }
+
+        if (previous.SharedRefusalRetryAt is { } retry)
+        {
+            // Refused at another credential's login a moment before this check: one login of its own once that refusal is
+            // no longer reused, so a password fixed on the server just after the Secret is noticed in seconds, not an
+            // interval later (the credentials of a storm come back together and share that one login too).
+            return Due(retry, now);
         }
 
         if ((backsOff ?? IsTransient)(previous.Reason))

@@ -128,6 +128,16 @@ public sealed class MariaDbFixture : IAsyncLifetime
         return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Refused logins of one user since the server started (wrong password), from <c>information_schema.USER_STATISTICS</c>.</summary>
+    public async Task<long> RefusedLoginsAsync(string loginName)
+    {
+        await using var connection = await OpenRootAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(SUM(DENIED_CONNECTIONS), 0) FROM information_schema.USER_STATISTICS WHERE USER = @user";
+        command.Parameters.AddWithValue("@user", loginName);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>A global status counter such as <c>Connections</c> or <c>Aborted_connects</c>.</summary>
     public async Task<long> GlobalStatusAsync(string name)
     {

@@ -74,12 +74,32 @@ public sealed class ArgoCdHealthTests
     public void A_managed_user_whose_admin_credential_does_not_exist_is_degraded_naming_it()
     {
         var message = $"cannot manage user 'app_rw': {AdminLogins.Missing("orders-admn", "team-a")}";
-        var credential = Credential("ClusterCredential", Condition("Ready", "False", "AdminNotReady", message));
+        var credential = Credential("ClusterCredential", Condition("Ready", "False", "AdminNotReady", message),
+            Condition("Stalled", "True", "AdminNotReady", message));
         credential["spec"] = ManagedBy("orders-admn");
 
         var health = Evaluate(credential);
 
         health.Status.Should().Be("Degraded");
+        health.Message.Should().Be("AdminNotReady: " + message);
+    }
+
+    /// <summary>
+    /// A user and its admin applied in one sync, the user first (Argo CD applies one kind by name within a wave): the
+    /// user's first check finds no admin, and the Application showed Degraded until the admin, created a moment later,
+    /// turned Ready. The operator gives a missing admin a minute (Stalled False, then True); so does the script.
+    /// </summary>
+    [Fact]
+    public void A_managed_user_whose_admin_credential_does_not_exist_yet_is_progressing_for_the_operators_minute()
+    {
+        var message = $"cannot manage user 'app_rw': {AdminLogins.Missing("orders-admin", "team-a")}";
+        var credential = Credential("ClusterCredential", Condition("Ready", "False", "AdminNotReady", message),
+            Condition("Stalled", "False", "AdminNotReady", message));
+        credential["spec"] = ManagedBy("orders-admin");
+
+        var health = Evaluate(credential);
+
+        health.Status.Should().Be("Progressing");
         health.Message.Should().Be("AdminNotReady: " + message);
     }
 

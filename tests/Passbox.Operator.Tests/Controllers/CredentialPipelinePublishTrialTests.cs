@@ -29,6 +29,7 @@ public sealed class CredentialPipelinePublishTrialTests
     private bool frozen;
     private HttpStatusCode? failing;
     private bool hanging;
+    private bool writeFailing;
     private V1Secret? stored;
 
     public CredentialPipelinePublishTrialTests() => server = new FakeApiServer(RespondAsync);
@@ -138,6 +139,53 @@ public sealed class CredentialPipelinePublishTrialTests
     }
 
     [Fact]
+    public async Task A_write_that_fails_after_the_new_password_was_set_records_the_check_says_so_and_only_writes_on_the_next_pass()
+    {
+        // The pass failed with an exception and no status: nothing said why the Secret kept the password the server no
+        // longer took, and every retry set the password on the server again before failing the same way.
+        var events = new RecordingEvents();
+        var pipeline = PipelineTestKit.Pipeline(server, new ServerView(this), time, events: events);
+        var status = new ClusterCredentialStatus();
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        writeFailing = true;
+        sourceVersion = "6";
+        var retry = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.PasswordsSet.Should().Equal(["pw-5", "pw-6"]);
+        Condition(status, ConditionTypes.Validated).Status.Should().Be("True", "the new password logs in");
+        var checkedRevision = status.AttemptedRevision;
+        status.PublishedRevision.Should().NotBe(checkedRevision);
+        foreach (var type in new[] { ConditionTypes.SecretSynced, ConditionTypes.Ready })
+        {
+            var condition = Condition(status, type);
+            condition.Status.Should().Be("False");
+            condition.Reason.Should().Be(ConditionReasons.SecretWriteFailed);
+            condition.Message.Should().StartWith("the new password is set on the server and logs in, but writing Secret billing failed (the API server answered 500 InternalServerError)")
+                .And.Contain("the new one is kept in the user's password Secret").And.NotContain("pw-");
+        }
+
+        events.Warnings.Should().ContainSingle(w => w.Reason == ConditionReasons.SecretWriteFailed);
+        retry.Should().NotBeNull().And.Subject.Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(2), "workloads are refused until it is written");
+
+        // Failing again: the same words, no second Warning, a longer wait.
+        time.Advance(retry!.Value);
+        var second = await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+        events.Warnings.Should().ContainSingle(w => w.Reason == ConditionReasons.SecretWriteFailed);
+        second.Should().BeGreaterThan(TimeSpan.FromSeconds(1)).And.BeLessThanOrEqualTo(TimeSpan.FromSeconds(4));
+
+        writeFailing = false;
+        time.Advance(second!.Value);
+        await pipeline.RunAsync(credential, kind, status, CancellationToken.None);
+
+        kind.PasswordsSet.Should().Equal(["pw-5", "pw-6"], "the check is recorded: the password is not set again");
+        kind.Logins.Should().Be(2);
+        stored!.Data["password"].Should().Equal("pw-6"u8.ToArray());
+        status.PublishedRevision.Should().Be(checkedRevision);
+        Condition(status, ConditionTypes.Ready).Status.Should().Be("True");
+    }
+
+    [Fact]
     public async Task A_dry_run_still_unanswered_when_the_checks_time_is_up_records_no_check_either()
     {
         // It ended as a Timeout of the check, Validated False, though nothing was changed and nobody logged in.
@@ -232,6 +280,11 @@ public sealed class CredentialPipelinePublishTrialTests
                 return code == 0
                     ? throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (api.test:443)")
                     : FakeApiServer.Status(code, "InternalError", "etcdserver: request timed out");
+            }
+
+            if (writeFailing && IsApply(request) && !request.Query.Contains("dryRun", StringComparison.Ordinal))
+            {
+                return FakeApiServer.Status(HttpStatusCode.InternalServerError, "InternalError", "etcdserver: request timed out");
             }
 
             if (IsApply(request) && !request.Query.Contains("dryRun", StringComparison.Ordinal))

@@ -41,6 +41,18 @@ public sealed class ValidationPlannerTests
     }
 
     [Fact]
+    public void A_refusal_another_credentials_identical_login_got_is_followed_by_one_login_of_its_own_when_that_refusal_is_no_longer_reused()
+    {
+        // Without it, a credential answered with a refusal shared a moment before (see SharedLogins) waited an interval
+        // like one whose own login was refused, even when the password was fixed on the server a second after the Secret.
+        var previous = new PreviousCheck("rev1", Start, null, false, "AuthenticationFailed", 0, "refused", SharedRefusalRetryAt: Start + TimeSpan.FromSeconds(15));
+
+        Plan(previous).RequeueAfter.Should().Be(TimeSpan.FromSeconds(15));
+        time.Advance(TimeSpan.FromSeconds(15));
+        Plan(previous).ValidateNow.Should().BeTrue();
+    }
+
+    [Fact]
     public void A_refused_login_with_interval_zero_waits_for_a_change()
     {
         var previous = new PreviousCheck("rev1", Start, null, false, "AuthenticationFailed", 0);

@@ -128,6 +128,36 @@ public sealed class AdminReferencesTests
             "only a credential being deleted drops its user");
     }
 
+    /// <summary>
+    /// A managed user checked before its admin was created (applied together, the user first) kept saying "admin … does
+    /// not exist" until the admin turned Ready: read as a failure the whole time (Argo CD Degraded, Stalled after a
+    /// minute), and for as long as the admin's own first check failed, though the admin was there.
+    /// </summary>
+    [Fact]
+    public void An_admin_created_after_its_users_wakes_those_told_it_does_not_exist_even_before_it_is_Ready()
+    {
+        var told = Dependent("told-missing", ValidationReasons.AdminNotReady);
+        told.Status!.Conditions![0].Message = $"cannot manage user 'told-missing': {AdminLogins.Missing("root-admin", "team")}";
+        informer.Apply(told);
+        informer.Apply(Dependent("waiting", ValidationReasons.AdminNotReady));
+        references.WaitOverSince(told, ValidationReasons.AdminNotReady).Should().BeNull("the admin does not exist yet");
+
+        var admin = Admin(ready: false);
+        informer.Apply(admin);
+
+        references.WaitingOn(admin).Should().Equal(new ObjectKey("team", "told-missing"));
+        references.WaitOverSince(told, ValidationReasons.AdminNotReady).Should().NotBeNull("its next check says what it waits for now");
+        references.WaitOverSince(Dependent("waiting", ValidationReasons.AdminNotReady), ValidationReasons.AdminNotReady).Should().BeNull(
+            "one told the admin is not Ready waits for it to turn Ready");
+
+        // Woken, it is told the admin has not been checked yet; that wait ends when the admin turns Ready, even in the
+        // same second as the check (the admin's Ready time is whole seconds).
+        told.Status.Conditions[0].Message = "cannot manage user 'told-missing': admin ClusterCredential root-admin has not been checked yet";
+        references.WaitOverSince(told, ValidationReasons.AdminNotReady).Should().BeNull("the admin is not Ready yet");
+        informer.Apply(Admin(ready: true));
+        references.WaitOverSince(told, ValidationReasons.AdminNotReady).Should().Be(DateTimeOffset.MaxValue);
+    }
+
     [Fact]
     public void A_credential_whose_admin_does_not_exist_has_no_Ready_time()
     {
