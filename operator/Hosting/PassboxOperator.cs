@@ -86,6 +86,9 @@ public static class PassboxOperator
 
             // Events then say which replica acted.
             Events = options.Events with { Instance = settings.Identity },
+
+            // Stopped before the kubelet's SIGKILL however long the pods' grace period is, using what it has.
+            Shutdown = ShutdownBudget.For(settings.TerminationGracePeriod),
         });
 
         // The connectors are static protocol code; the bound they share is set for the whole process here. An operator
