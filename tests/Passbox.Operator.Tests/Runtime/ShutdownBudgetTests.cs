@@ -5,6 +5,7 @@ using k8s;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Passbox.Operator.Hosting;
@@ -82,6 +83,20 @@ public sealed partial class ShutdownBudgetTests
 
         FluentActions.Invoking(() => OperatorSettings.From(configuration))
             .Should().Throw<ArgumentException>().WithMessage($"--termination-grace-period-seconds={flag} *at least 30*");
+    }
+
+    [Fact]
+    public async Task A_shutdown_timeout_set_for_the_dotnet_host_is_not_taken_and_a_warning_names_the_setting_that_gives_reconciles_more_time()
+    {
+        var logs = new RecordingLoggers();
+
+        await using var app = PassboxOperator.Build(
+            ["--urls=http://127.0.0.1:0", "--leader-elect=false", "--shutdownTimeoutSeconds=90"], builder => builder.Logging.AddProvider(logs));
+
+        app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout
+            .Should().Be(TimeSpan.FromSeconds(25), "a longer stop would be cut by the kubelet's SIGKILL after the pods' 30 s");
+        logs.Messages.Should().ContainSingle(m => m.Contains("shutdownTimeoutSeconds=90", StringComparison.Ordinal), "a setting dropped without a word looks taken")
+            .Which.Should().Contain("is not used").And.Contain("terminationGracePeriodSeconds");
     }
 
     [Fact]
