@@ -1,11 +1,12 @@
 using System.Globalization;
+using Passbox.Operator.Runtime.Hosting;
 using Passbox.Operator.Runtime.LeaderElection;
 
 namespace Passbox.Operator.Hosting;
 
 /// <summary>
 /// The operator's settings, from the command line (<c>--leader-elect=false</c>, <c>--kubeconfig=…</c>,
-/// <c>--workers=4</c>, <c>--max-sessions-per-endpoint=4</c>) and the environment the Helm chart and kustomize config set (POD_NAME, POD_NAMESPACE,
+/// <c>--workers=4</c>, <c>--max-sessions-per-endpoint=4</c>, <c>--termination-grace-period-seconds=30</c>) and the environment the Helm chart and kustomize config set (POD_NAME, POD_NAMESPACE,
 /// PASSBOX_WATCH_NAMESPACE, PASSBOX_LEADER_ELECTION_NAMESPACE, PASSBOX_LEADER_ELECTION_NAME).
 /// </summary>
 public sealed record OperatorSettings(
@@ -22,6 +23,12 @@ public sealed record OperatorSettings(
     /// (see <see cref="Connectors.EndpointSessionLimit"/>).
     /// </summary>
     public int MaxSessionsPerEndpoint { get; init; } = Connectors.EndpointSessionLimit.DefaultPerEndpoint;
+
+    /// <summary>
+    /// The pods' <c>terminationGracePeriodSeconds</c> (the chart passes its value): the graceful stop's budget is cut to
+    /// fit it, and what it has beyond the default goes to the in-flight reconciles.
+    /// </summary>
+    public TimeSpan TerminationGracePeriod { get; init; } = ShutdownBudget.DefaultPodGracePeriod;
 
     public static OperatorSettings From(IConfiguration configuration)
     {
@@ -40,7 +47,29 @@ public sealed record OperatorSettings(
         {
             MaxSessionsPerEndpoint = int.TryParse(configuration["max-sessions-per-endpoint"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var sessions)
                 && sessions > 0 ? sessions : Connectors.EndpointSessionLimit.DefaultPerEndpoint,
+            TerminationGracePeriod = GracePeriod(configuration["termination-grace-period-seconds"]),
         };
+    }
+
+    /// <summary>
+    /// Refused rather than defaulted when wrong: a budget of 30 s in a pod killed sooner loses the lease release and the
+    /// last Events, and one of 30 s in a pod given more cancels reconciles the user gave time to.
+    /// </summary>
+    private static TimeSpan GracePeriod(string? value)
+    {
+        if (Blank(value) is not { } seconds)
+        {
+            return ShutdownBudget.DefaultPodGracePeriod;
+        }
+
+        var minimum = (int)ShutdownBudget.DefaultPodGracePeriod.TotalSeconds;
+        if (!int.TryParse(seconds, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) || parsed < minimum)
+        {
+            throw new ArgumentException(
+                $"--termination-grace-period-seconds={seconds} is not a whole number of seconds of at least {minimum}: give the pods' terminationGracePeriodSeconds");
+        }
+
+        return TimeSpan.FromSeconds(parsed);
     }
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

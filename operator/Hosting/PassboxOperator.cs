@@ -66,8 +66,28 @@ public static class PassboxOperator
         builder.Services.AddPassbox(settings);
         configure?.Invoke(builder);
         var app = builder.Build();
+        WarnOfIgnoredShutdownTimeout(builder.Configuration["shutdownTimeoutSeconds"], settings, app.Services.GetRequiredService<ILoggerFactory>());
         app.MapPassboxRuntimeEndpoints();
         return app;
+    }
+
+    /// <summary>
+    /// .NET's own <c>shutdownTimeoutSeconds</c> (<c>DOTNET_shutdownTimeoutSeconds</c>, <c>--shutdownTimeoutSeconds</c>)
+    /// is overridden by the shutdown budget, which must end before the kubelet's SIGKILL: honoured, a longer one was cut
+    /// by SIGKILL (no lease release, no last Events) and a shorter one cut the Event flush. It was dropped without a word,
+    /// so whoever set it to give reconciles more time got nothing; this says which setting does that.
+    /// </summary>
+    private static void WarnOfIgnoredShutdownTimeout(string? shutdownTimeoutSeconds, OperatorSettings settings, ILoggerFactory loggers)
+    {
+        if (shutdownTimeoutSeconds is not { Length: > 0 } ignored)
+        {
+            return;
+        }
+
+        var budget = ShutdownBudget.For(settings.TerminationGracePeriod);
+        loggers.CreateLogger(typeof(ShutdownBudget).FullName!).LogWarning(
+            "shutdownTimeoutSeconds={Ignored} is not used: a graceful stop takes up to {HostTimeout}, fitted to the pods' grace period of {GracePeriod} (--termination-grace-period-seconds; the chart's terminationGracePeriodSeconds); raise that to give reconciles more time to finish",
+            ignored, LogDuration.Format(budget.HostTimeout), LogDuration.Format(budget.PodGracePeriod));
     }
 
     public static IServiceCollection AddPassbox(this IServiceCollection services, OperatorSettings settings)
@@ -86,6 +106,9 @@ public static class PassboxOperator
 
             // Events then say which replica acted.
             Events = options.Events with { Instance = settings.Identity },
+
+            // Stopped before the kubelet's SIGKILL however long the pods' grace period is, using what it has.
+            Shutdown = ShutdownBudget.For(settings.TerminationGracePeriod),
         });
 
         // The connectors are static protocol code; the bound they share is set for the whole process here. An operator

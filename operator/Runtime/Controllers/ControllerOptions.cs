@@ -8,8 +8,9 @@ public sealed record ControllerOptions
     public int Workers { get; init; } = 2;
 
     /// <summary>
-    /// On shutdown, how long in-flight reconciles may finish before they are cancelled. Run by the runtime's
-    /// <c>ControllerManager</c>, the controllers are also held to its <c>ShutdownBudget.Drain</c>, the same by default.
+    /// On shutdown, how long in-flight reconciles may finish before they are cancelled. Registered with the runtime
+    /// (<c>AddController</c>), a controller drains for its <c>ShutdownBudget.Drain</c> instead: a shorter value here
+    /// cancelled the reconciles before a longer pod grace period had been used.
     /// </summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(15);
 

@@ -104,13 +104,17 @@ public static class RuntimeServiceCollectionExtensions
         services.TryAddSingleton<TReconciler>();
         services.AddSingleton<IController>(sp =>
         {
+            // The controller manager cancels what is still running at the end of the budget's drain; a deadline of the
+            // controller's own (15 s by default) cut a drain lengthened for a longer pod grace period short.
+            var drain = sp.GetService<RuntimeOptions>()?.Shutdown.Drain;
+            var controllerOptions = drain is { } budgetDrain ? (options ?? new ControllerOptions()) with { DrainTimeout = budgetDrain } : options;
             var controller = new Controller<T>(
                 name,
                 sp.GetInformer<T>(primaryInformer),
                 sp.GetRequiredService<TReconciler>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger($"Passbox.Operator.Runtime.Controller.{name}"),
-                options,
+                controllerOptions,
                 sp.GetRequiredService<OwnWrites>());
             configure?.Invoke(controller, sp);
             return controller;

@@ -12,13 +12,19 @@ namespace Passbox.Operator.Runtime.Hosting;
 public sealed record ShutdownBudget
 {
     /// <summary>
-    /// The pods' <c>terminationGracePeriodSeconds</c> in charts/passbox/templates/deployment.yaml and
-    /// config/manager/manager.yaml (a test holds both to it): the kubelet sends SIGKILL this long after SIGTERM.
+    /// The chart's default <c>terminationGracePeriodSeconds</c> (charts/passbox/values.yaml, config/manager/manager.yaml; a
+    /// test holds both to it), and the least the operator accepts: below it the drain would be shorter than 15 s.
     /// </summary>
-    public static readonly TimeSpan PodGracePeriod = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultPodGracePeriod = TimeSpan.FromSeconds(30);
 
     /// <summary>What the process still needs after its host has stopped (disposing the services, the runtime's exit).</summary>
     public static readonly TimeSpan ExitMargin = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The pods' <c>terminationGracePeriodSeconds</c>, passed to the operator (<c>--termination-grace-period-seconds</c>):
+    /// the kubelet sends SIGKILL this long after SIGTERM.
+    /// </summary>
+    public TimeSpan PodGracePeriod { get; init; } = DefaultPodGracePeriod;
 
     /// <summary>How long in-flight reconciles may finish after the stop was asked for; then they are cancelled.</summary>
     public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(15);
@@ -37,6 +43,27 @@ public sealed record ShutdownBudget
 
     /// <summary>The host's shutdown timeout: every step's share, the whole graceful stop.</summary>
     public TimeSpan HostTimeout => Drain + CancelledWork + LeaseRelease + EventFlush;
+
+    /// <summary>
+    /// The budget for pods given <paramref name="podGracePeriod"/>: what the grace period has beyond the default goes to
+    /// the drain, so a longer one lets slow reconciles (a long <c>ALTER USER</c>, a slow database) finish instead of being
+    /// cancelled; the later steps keep their shares, and the host still stops <see cref="ExitMargin"/> before SIGKILL.
+    /// </summary>
+    public static ShutdownBudget For(TimeSpan podGracePeriod)
+    {
+        if (podGracePeriod < DefaultPodGracePeriod)
+        {
+            throw new ArgumentException(
+                $"The pods' grace period ({podGracePeriod.TotalSeconds:0.#} s) must be at least {DefaultPodGracePeriod.TotalSeconds:0} s: a graceful stop needs {new ShutdownBudget().HostTimeout.TotalSeconds:0} s and {ExitMargin.TotalSeconds:0} s to exit");
+        }
+
+        var steps = new ShutdownBudget();
+        return steps with
+        {
+            PodGracePeriod = podGracePeriod,
+            Drain = podGracePeriod - ExitMargin - steps.CancelledWork - steps.LeaseRelease - steps.EventFlush,
+        };
+    }
 
     /// <summary>Refuses a budget with a negative step, or one whose host timeout leaves no time to exit before SIGKILL.</summary>
     public ShutdownBudget Validated()

@@ -156,6 +156,30 @@ public sealed class HelmChartTests
         result.StandardError.Should().Contain(value.Split('=')[0], "the refusal names the value to fix");
     }
 
+    [Fact]
+    public void The_pods_grace_period_is_a_value_and_the_operator_is_told_it()
+    {
+        var defaults = PodSpec(ShippingManifests.HelmDocuments());
+        var raised = PodSpec(ShippingManifests.HelmDocuments("terminationGracePeriodSeconds=120"));
+
+        defaults["terminationGracePeriodSeconds"]!.GetValue<double>().Should().Be(30);
+        defaults["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!).Should().Contain("--termination-grace-period-seconds=30");
+        raised["terminationGracePeriodSeconds"]!.GetValue<double>().Should().Be(120);
+        raised["containers"]![0]!["args"]!.AsArray().Select(a => (string)a!)
+            .Should().Contain("--termination-grace-period-seconds=120", "the operator fits its graceful stop to the grace period the kubelet gives");
+    }
+
+    [Theory]
+    [InlineData("terminationGracePeriodSeconds=10")]
+    [InlineData("terminationGracePeriodSeconds=30s")]
+    public void A_grace_period_too_short_for_the_graceful_stop_is_refused_by_the_schema(string value)
+    {
+        var result = ShippingTools.TryRun(ShippingTools.Helm, ["template", "passbox", ShippingManifests.ChartPath, "--set", value]);
+
+        result.ExitCode.Should().NotBe(0);
+        result.StandardError.Should().Contain("terminationGracePeriodSeconds", "the refusal names the value to fix");
+    }
+
     /// <summary>
     /// Values of the wrong shape that the schema let through: Helm rendered them, and the install then failed at the API
     /// server on a Deployment or Service field the user never wrote (a cpu of "lots", resource names from a full name

@@ -2,9 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using k8s;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Passbox.Operator.Hosting;
+using Passbox.Operator.Runtime.Api;
 using Passbox.Operator.Runtime.Controllers;
 using Passbox.Operator.Runtime.Events;
 using Passbox.Operator.Runtime.Hosting;
@@ -20,7 +25,7 @@ namespace Passbox.Operator.Tests.Runtime;
 public sealed partial class ShutdownBudgetTests
 {
     [Theory]
-    [InlineData("charts/passbox/templates/deployment.yaml")]
+    [InlineData("charts/passbox/values.yaml")]
     [InlineData("config/manager/manager.yaml")]
     public void The_pods_grace_period_leaves_the_process_time_to_exit_after_the_hosts_shutdown_timeout(string deployment)
     {
@@ -28,12 +33,102 @@ public sealed partial class ShutdownBudgetTests
 
         var grace = GracePeriod().Matches(yaml).Should().ContainSingle().Subject;
         TimeSpan.FromSeconds(int.Parse(grace.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
-            .Should().Be(ShutdownBudget.PodGracePeriod, "the budget is measured against the grace period the pods get");
+            .Should().Be(ShutdownBudget.DefaultPodGracePeriod, "the default budget is measured against the grace period the pods get by default");
+        if (deployment.StartsWith("config/", StringComparison.Ordinal))
+        {
+            // kustomize has no values: the operator is told the pods' grace period beside it.
+            GracePeriodFlag().Matches(yaml).Should().ContainSingle().Which.Groups[1].Value.Should().Be(grace.Groups[1].Value);
+        }
 
         // Equal, the host gave up on its services at the moment the kubelet sent SIGKILL.
         var budget = new ShutdownBudget();
-        budget.HostTimeout.Should().BeLessThanOrEqualTo(ShutdownBudget.PodGracePeriod - ShutdownBudget.ExitMargin);
+        budget.HostTimeout.Should().BeLessThanOrEqualTo(ShutdownBudget.DefaultPodGracePeriod - ShutdownBudget.ExitMargin);
         budget.Invoking(b => b.Validated()).Should().NotThrow();
+    }
+
+    [Fact]
+    public void A_longer_grace_period_goes_to_the_drain_and_the_stop_still_ends_before_SIGKILL()
+    {
+        var budget = ShutdownBudget.For(TimeSpan.FromSeconds(120));
+
+        budget.Drain.Should().Be(TimeSpan.FromSeconds(105), "slow reconciles get what the pods were given beyond the default");
+        budget.HostTimeout.Should().Be(TimeSpan.FromSeconds(115), "the process still stops 5 s before SIGKILL");
+        budget.Invoking(b => b.Validated()).Should().NotThrow();
+        ShutdownBudget.For(ShutdownBudget.DefaultPodGracePeriod).Should().Be(new ShutdownBudget(), "the default grace period keeps the default budget");
+        FluentActions.Invoking(() => ShutdownBudget.For(TimeSpan.FromSeconds(20))).Should().Throw<ArgumentException>().WithMessage("*at least 30 s*");
+    }
+
+    [Theory]
+    [InlineData(null, 25)]
+    [InlineData("120", 115)]
+    public void The_operators_grace_period_flag_sets_the_hosts_shutdown_timeout(string? flag, int hostTimeoutSeconds)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(flag is null ? [] : [new("termination-grace-period-seconds", flag)])
+            .Build();
+        var services = new ServiceCollection();
+
+        services.AddPassbox(OperatorSettings.From(configuration));
+
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout.Should().Be(TimeSpan.FromSeconds(hostTimeoutSeconds));
+    }
+
+    [Theory]
+    [InlineData("10")]
+    [InlineData("30s")]
+    public void A_grace_period_flag_the_operator_cannot_fit_its_stop_into_is_refused_at_start(string flag)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("termination-grace-period-seconds", flag)]).Build();
+
+        FluentActions.Invoking(() => OperatorSettings.From(configuration))
+            .Should().Throw<ArgumentException>().WithMessage($"--termination-grace-period-seconds={flag} *at least 30*");
+    }
+
+    [Fact]
+    public async Task A_shutdown_timeout_set_for_the_dotnet_host_is_not_taken_and_a_warning_names_the_setting_that_gives_reconciles_more_time()
+    {
+        var logs = new RecordingLoggers();
+
+        await using var app = PassboxOperator.Build(
+            ["--urls=http://127.0.0.1:0", "--leader-elect=false", "--shutdownTimeoutSeconds=90"], builder => builder.Logging.AddProvider(logs));
+
+        app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout
+            .Should().Be(TimeSpan.FromSeconds(25), "a longer stop would be cut by the kubelet's SIGKILL after the pods' 30 s");
+        logs.Messages.Should().ContainSingle(m => m.Contains("shutdownTimeoutSeconds=90", StringComparison.Ordinal), "a setting dropped without a word looks taken")
+            .Which.Should().Contain("is not used").And.Contain("terminationGracePeriodSeconds");
+    }
+
+    [Fact]
+    public async Task A_controller_registered_with_the_runtime_lets_reconciles_use_a_drain_longer_than_its_own_default()
+    {
+        var time = new FakeTimeProvider();
+        var widgets = new FakeInformer<Widget>(ResourceDescriptor.For<Widget>());
+        var reconciler = new SlowReconciler();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddPassboxRuntime(options => options with { Shutdown = ShutdownBudget.For(TimeSpan.FromSeconds(120)) });
+        services.AddKeyedSingleton<IInformer<Widget>>("widgets", widgets);
+        services.AddSingleton(reconciler);
+        services.AddController<Widget, SlowReconciler>("widgets", "widgets");
+        await using var provider = services.BuildServiceProvider();
+        var controller = provider.GetServices<IController>().Single();
+        using var stop = new CancellationTokenSource();
+        var run = controller.RunAsync(stop.Token);
+        widgets.Apply(Widget.Create("w1", "1"));
+        await reconciler.Started.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // SIGTERM; the drain's timer is set on the fake clock once the workers have seen the stop.
+        await stop.CancelAsync();
+        await Task.Delay(300);
+        time.Advance(TimeSpan.FromSeconds(60));
+        await Task.Delay(300);
+        reconciler.Cancelled.Should().BeFalse("the pods were given 120 s: the reconcile may go on past the controllers' default drain of 15 s");
+
+        time.Advance(TimeSpan.FromSeconds(45));
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+        reconciler.Cancelled.Should().BeTrue("at the end of the budget's drain (105 s) it is cancelled");
     }
 
     [Fact]
@@ -158,6 +253,28 @@ public sealed partial class ShutdownBudgetTests
 
     [GeneratedRegex(@"(?m)^\s*terminationGracePeriodSeconds:\s*(\d+)\s*$")]
     private static partial Regex GracePeriod();
+
+    [GeneratedRegex(@"(?m)^\s*-\s*--termination-grace-period-seconds=(\d+)\s*$")]
+    private static partial Regex GracePeriodFlag();
+
+    /// <summary>A reconcile slower than the default drain (a long ALTER USER) that ends when it is cancelled.</summary>
+    private sealed class SlowReconciler : IReconciler<Widget>
+    {
+        private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private volatile bool cancelled;
+
+        public Task Started => started.Task;
+
+        public bool Cancelled => cancelled;
+
+        public async Task<ReconcileResult> ReconcileAsync(Widget entity, CancellationToken cancellationToken)
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            cancelled = cancellationToken.IsCancellationRequested;
+            return ReconcileResult.Done;
+        }
+    }
 
     /// <summary>A controller whose reconcile outlasts the drain but ends as soon as it is cancelled, as reconciles should.</summary>
     private sealed class CancellableController : IController
