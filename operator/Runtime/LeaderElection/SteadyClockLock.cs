@@ -37,8 +37,14 @@ public sealed class SteadyClockLock(ILock inner, TimeSpan leaseDuration, TimePro
         return record;
     }
 
+    /// <summary>
+    /// A lease deleted (kubectl delete lease, a namespace's cleanup) while another process held it is created anew only once
+    /// that holder's last renewal seen here is a lease duration old. The elector creates it as soon as a read answers 404:
+    /// a standby that won that race led beside the old leader, which still acted until its renew deadline; now the leader,
+    /// alive, creates it again first, and a dead one's lease is taken as late as if it had not been deleted.
+    /// </summary>
     public Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
-        inner.CreateAsync(record, cancellationToken);
+        TakesOverUnexpiredLease(record) ? Task.FromResult(false) : inner.CreateAsync(record, cancellationToken);
 
     /// <summary>A takeover of a lease not yet expired by the steady clock is refused as a failed write would be: the elector retries.</summary>
     public Task<bool> UpdateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) =>
