@@ -93,7 +93,8 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     }
 
     /// <summary>
-    /// Samples every minute for 30 minutes against the chart's defaults (15m, 10m). Credentials: a refused login
+    /// Samples every minute for 30 minutes against the chart's defaults (15m, 10m), evaluated every 30 seconds as the
+    /// Prometheus Operator's default evaluationInterval has it (not in step with the samples, as in a real Prometheus). Credentials: a refused login
     /// throughout (a second replica, its watch behind, still says Ready), one whose reason moves from Unreachable to
     /// Timeout at minute 10, one fixed at minute 10, and the same name Ready in another namespace; labelled as the
     /// ServiceMonitor's scrape keeps them.
@@ -105,11 +106,12 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
     /// Reconcile errors: the operator's status patches refused throughout (its role lost patch on the status, while the
     /// credentials still say Ready) pages after 15 minutes; an API server restart's three minutes of errors, credentials
     /// whose logins are refused however long (their reconciles back off without an error), and another release's
-    /// errors do not.
+    /// errors do not. One credential alone whose status patch is refused, retried at the backoff's cap (every 5 minutes),
+    /// pages too: a 5-minute window read 0 between two of its errors, so the alert never got through its for.
     /// </summary>
     private const string RuleUnitTests = """
         rule_files: [rules.yml]
-        evaluation_interval: 1m
+        evaluation_interval: 30s
         tests:
           - interval: 1m
             input_series:
@@ -245,7 +247,7 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
                   - exp_labels: {severity: warning, kind: ClusterCredential, job: passbox-metrics, namespace: passbox-system}
                     exp_annotations:
                       summary: 'Reconciles of ClusterCredential keep failing in the Passbox operator of passbox-system'
-                      description: 'The operator of job passbox-metrics has failed to reconcile ClusterCredential objects (an error, not a failed check of a credential) in every 5 minutes for 15m: it cannot write what it decided, so statuses, Secrets and deletions are not kept up, and credentials may still say Ready. Its log names each failure ("Reconcile of ClusterCredential <namespace>/<name> failed") with the request and the answer, a 403 naming the missing permission; the README runbook of PassboxReconcileErrors says what to check.'
+                      description: 'The operator of job passbox-metrics has failed to reconcile ClusterCredential objects (an error, not a failed check of a credential) in every 10 minutes for 15m: it cannot write what it decided, so statuses, Secrets and deletions are not kept up, and credentials may still say Ready. Its log names each failure ("Reconcile of ClusterCredential <namespace>/<name> failed") with the request and the answer, a 403 naming the missing permission; the README runbook of PassboxReconcileErrors says what to check.'
           - interval: 1m
             input_series:
               - series: 'passbox_reconcile_errors_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="PipelineCredential"}'
@@ -267,6 +269,25 @@ public sealed class PrometheusAlertTests(ControlPlaneFixture controlPlane)
               - eval_time: 30m
                 alertname: PassboxReconcileErrors
                 exp_alerts: []
+          - interval: 1m
+            input_series:
+              - series: 'passbox_reconcile_errors_total{job="passbox-metrics",namespace="passbox-system",pod="passbox-1",kind="ClusterCredential"}'
+                values: '0 1x4 2x4 3x4 4x4 5x4 6x4 7x4 8x4 9x4 10x4 11x4 12x4'
+            alert_rule_test:
+              - eval_time: 25m
+                alertname: PassboxReconcileErrors
+                exp_alerts:
+                  - exp_labels: {severity: warning, kind: ClusterCredential, job: passbox-metrics, namespace: passbox-system}
+                    exp_annotations:
+                      summary: 'Reconciles of ClusterCredential keep failing in the Passbox operator of passbox-system'
+                      description: 'The operator of job passbox-metrics has failed to reconcile ClusterCredential objects (an error, not a failed check of a credential) in every 10 minutes for 15m: it cannot write what it decided, so statuses, Secrets and deletions are not kept up, and credentials may still say Ready. Its log names each failure ("Reconcile of ClusterCredential <namespace>/<name> failed") with the request and the answer, a 403 naming the missing permission; the README runbook of PassboxReconcileErrors says what to check.'
+              - eval_time: 55m
+                alertname: PassboxReconcileErrors
+                exp_alerts:
+                  - exp_labels: {severity: warning, kind: ClusterCredential, job: passbox-metrics, namespace: passbox-system}
+                    exp_annotations:
+                      summary: 'Reconciles of ClusterCredential keep failing in the Passbox operator of passbox-system'
+                      description: 'The operator of job passbox-metrics has failed to reconcile ClusterCredential objects (an error, not a failed check of a credential) in every 10 minutes for 15m: it cannot write what it decided, so statuses, Secrets and deletions are not kept up, and credentials may still say Ready. Its log names each failure ("Reconcile of ClusterCredential <namespace>/<name> failed") with the request and the answer, a 403 naming the missing permission; the README runbook of PassboxReconcileErrors says what to check.'
         """;
 
     /// <summary>The chart with its ServiceMonitor and its alerts, which fire as soon as their condition holds.</summary>

@@ -41,6 +41,42 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
     }
 
     [Fact]
+    public async Task A_lease_deleted_under_a_live_leader_is_not_taken_by_the_standby_and_the_leader_creates_it_again()
+    {
+        await using var ns = await controlPlane.CreateNamespaceAsync("lease");
+        var options = Options(ns.Name, "first");
+        var first = new Candidate(controlPlane, options with { Identity = "first" });
+        var second = new Candidate(controlPlane, options with { Identity = "second" });
+        first.Start();
+        await EventuallyAsync(() => first.Leading, because: "a lone candidate acquires the lease");
+        second.Start();
+        await EventuallyAsync(() => second.Election.CurrentLeader == "first", because: "the standby reads the lease");
+
+        // kubectl delete lease while the leader's requests fail for a moment (shorter than its renew deadline), so that the
+        // standby reads the 404 first: it created the lease at once and led beside the leader, which still acted.
+        first.Network.On = true;
+        await controlPlane.Admin.CoordinationV1.DeleteNamespacedLeaseAsync("passbox-test", ns.Name);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        second.Leading.Should().BeFalse("the leader renewed the lease less than a lease duration ago: it still leads");
+        first.Network.On = false;
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while ((await TryReadLeaseSpecAsync(ns.Name))?.HolderIdentity != "first" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var recreated = await TryReadLeaseSpecAsync(ns.Name);
+        recreated.Should().NotBeNull("the leader creates its lease again");
+        recreated!.HolderIdentity.Should().Be("first");
+        first.Leading.Should().BeTrue();
+        second.Leading.Should().BeFalse();
+        await first.StopAsync();
+        await EventuallyAsync(() => second.Leading, because: "the released lease is taken at once");
+        await second.StopAsync();
+    }
+
+    [Fact]
     public async Task A_candidate_keeps_standing_while_the_API_server_cannot_be_reached_and_leads_once_it_can()
     {
         await using var ns = await controlPlane.CreateNamespaceAsync("lease");
@@ -144,6 +180,18 @@ public sealed class LeaderElectionTests(ControlPlaneFixture controlPlane, ITestO
             catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict && attempt < 20)
             {
             }
+        }
+    }
+
+    private async Task<k8s.Models.V1LeaseSpec?> TryReadLeaseSpecAsync(string leaseNamespace)
+    {
+        try
+        {
+            return await ReadLeaseSpecAsync(leaseNamespace);
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
         }
     }
 

@@ -5,7 +5,8 @@ using k8s;
 namespace Passbox.Operator.Tests.Runtime;
 
 /// <summary>
-/// One Lease, ns/passbox-test, on a FakeApiServer: read, created and replaced as the API server does (without conflicts).
+/// One Lease, ns/passbox-test, on a FakeApiServer: read, created and replaced as the API server does (a create of the
+/// lease that exists is refused, 409; replacements are not checked for conflicts).
 /// Other requests go to <c>otherRequests</c>, or are answered 404.
 /// </summary>
 internal sealed class FakeLease
@@ -74,6 +75,17 @@ internal sealed class FakeLease
         }
     }
 
+    /// <summary>Stores a lease with <paramref name="spec"/> as it is (JSON), fields left out included.</summary>
+    public void StoredWith(string spec)
+    {
+        lock (gate)
+        {
+            stored = JsonNode.Parse(
+                """{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"passbox-test","namespace":"ns","resourceVersion":"1"},"spec":"""
+                + spec + "}")!.AsObject();
+        }
+    }
+
     private async Task<HttpResponseMessage> AnswerAsync(RecordedRequest request, CancellationToken cancellationToken)
     {
         if (otherRequests is not null && !request.Path.StartsWith(LeasePath[..LeasePath.LastIndexOf('/')], StringComparison.Ordinal))
@@ -117,6 +129,11 @@ internal sealed class FakeLease
                 return stored is null
                     ? FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound")
                     : FakeApiServer.Json(HttpStatusCode.OK, stored.ToJsonString());
+            }
+
+            if (request.Method == HttpMethod.Post && request.Path == LeasePath[..LeasePath.LastIndexOf('/')] && stored is not null)
+            {
+                return FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists");
             }
 
             if ((request.Method == HttpMethod.Post && request.Path == LeasePath[..LeasePath.LastIndexOf('/')]) ||

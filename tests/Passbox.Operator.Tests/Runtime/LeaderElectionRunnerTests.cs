@@ -21,6 +21,37 @@ public sealed class LeaderElectionRunnerTests
         RetryPeriod = TimeSpan.FromMilliseconds(100),
     };
 
+    [Theory]
+    [InlineData("""{"leaseDurationSeconds":15,"leaseTransitions":3}""", "no holder: released")]
+    [InlineData("""{"holderIdentity":"gone","leaseDurationSeconds":3}""", "a holder without times: held until it has gone unchanged for a lease duration")]
+    public async Task A_lease_missing_its_holder_or_times_is_taken_instead_of_created_again_and_again(string spec, string because)
+    {
+        // Created or edited by hand: the elector read it as no lease, tried to create one, was refused (409 AlreadyExists)
+        // at every attempt, and no replica ever led.
+        var lease = new FakeLease();
+        lease.StoredWith(spec);
+        var runner = new LeaderElectionRunner(lease.Client, Options, TimeProvider.System, NullLogger<LeaderElectionRunner>.Instance);
+        var leading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync(
+            async (stopping, _) =>
+            {
+                leading.TrySetResult();
+                await Task.Delay(Timeout.Infinite, stopping).ContinueWith(_ => { }, TaskScheduler.Default);
+            },
+            stop.Token);
+        try
+        {
+            await leading.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            lease.Holder.Should().Be("leader", because);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await run.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
     [Fact]
     public async Task A_lease_lost_while_draining_for_a_graceful_stop_abandons_the_in_flight_work_and_is_not_released()
     {

@@ -63,6 +63,38 @@ public sealed class SteadyClockLockTests
         lease.Updates.Should().Be(2);
     }
 
+    [Fact]
+    public async Task A_lease_deleted_under_a_live_leader_is_not_created_anew_by_a_standby_before_it_expires()
+    {
+        var time = new FakeTimeProvider();
+        var lease = new RecordingLock("standby", Held("leader", renewed: 1));
+        var steady = new SteadyClockLock(lease, LeaseDuration, time);
+
+        await steady.GetAsync();
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        // kubectl delete lease: the elector reads 404 and creates the lease at once, while the leader still acts.
+        (await steady.CreateAsync(Held("standby", renewed: 3))).Should().BeFalse("the leader renewed it 2 s ago: it still leads and acts");
+        lease.Creates.Should().Be(0);
+
+        time.Advance(TimeSpan.FromSeconds(13));
+        (await steady.CreateAsync(Held("standby", renewed: 4))).Should().BeTrue("unrenewed for a whole lease duration: the leader is gone");
+        lease.Creates.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task A_deleted_lease_is_created_anew_at_once_by_its_holder_and_by_a_process_that_never_saw_a_holder()
+    {
+        var time = new FakeTimeProvider();
+        var leaderLease = new RecordingLock("leader", Held("leader", renewed: 1));
+        var leader = new SteadyClockLock(leaderLease, LeaseDuration, time);
+        await leader.GetAsync();
+        (await leader.CreateAsync(Held("leader", renewed: 2))).Should().BeTrue("the holder keeps its lease");
+
+        var newcomer = new SteadyClockLock(new RecordingLock("standby", Held("leader", renewed: 1)), LeaseDuration, time);
+        (await newcomer.CreateAsync(Held("standby", renewed: 2))).Should().BeTrue("no lease was ever seen: nobody to wait for");
+    }
+
     private static LeaderElectionRecord Held(string holder, int renewed) => new()
     {
         HolderIdentity = holder,
@@ -84,7 +116,14 @@ public sealed class SteadyClockLockTests
 
         public Task<LeaderElectionRecord> GetAsync(CancellationToken cancellationToken = default) => Task.FromResult(Stored);
 
-        public Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default) => Task.FromResult(false);
+        public int Creates { get; private set; }
+
+        public Task<bool> CreateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default)
+        {
+            Creates++;
+            Stored = record;
+            return Task.FromResult(true);
+        }
 
         public Task<bool> UpdateAsync(LeaderElectionRecord record, CancellationToken cancellationToken = default)
         {
