@@ -147,6 +147,45 @@ public sealed class GeneratedSecretAdoptionTests
     }
 
     [Fact]
+    public async Task A_taken_over_Secret_of_another_type_is_replaced_by_a_new_one_before_the_credential_is_written()
+    {
+        var squatted = Live("uid-made-up");
+        squatted.Type = "kubernetes.io/basic-auth";
+        squatted.Metadata.Labels = new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/managed-by"] = "passbox",
+            ["passbox.dev/credential"] = "billing",
+            ["passbox.dev/kind"] = "ClusterCredential",
+        };
+        var taken = Live(Owner.Uid);
+        taken.Type = squatted.Type;
+        var deleted = false;
+        HttpResponseMessage Delete()
+        {
+            deleted = true;
+            return FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Status","apiVersion":"v1","status":"Success"}""");
+        }
+
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") when !deleted && !request.Query.Contains("dryRun", StringComparison.Ordinal) =>
+                FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("POST", "/api/v1/namespaces/team/secrets") => Secret(Live(Owner.Uid)),
+            ("GET", Path) => Secret(squatted),
+            ("PATCH", Path) => Secret(taken),
+            ("DELETE", Path) => Delete(),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+
+        server.Requests.Select(r => $"{r.Method} {(r.Query.Contains("dryRun=All", StringComparison.Ordinal) ? "dry-run" : "")}".TrimEnd()).Should().Equal(
+            "POST", "GET", "PATCH", "POST dry-run", "DELETE", "POST");
+        server.Requests.ElementAt(2).Body.Should().NotContain("/data/", "a basic-auth Secret's own keys may be required; it is replaced anyway");
+        server.Requests.Last().Body.Should().Contain("\"type\":\"Opaque\"", "the credential goes only into a Secret Passbox created");
+    }
+
+    [Fact]
     public async Task A_Secret_with_Passbox_labels_for_another_credential_is_left_alone()
     {
         var other = Live("uid-other");
