@@ -504,10 +504,14 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         }
     }
 
-    /// <summary>The annotations Passbox writes on every generated Secret besides the payload's own.</summary>
+    /// <summary>
+    /// The annotations Passbox writes on every generated Secret besides the payload's own, kept on a take-over. Not the
+    /// restart mark: it names a restart owed by the earlier credential, and kept, its revision (one this credential never
+    /// published) would have the workloads that opted in restarted for a Secret restored as it was, or when anyone says so.
+    /// </summary>
     private static readonly HashSet<string> OwnAnnotations = new(StringComparer.Ordinal)
     {
-        Api.V1Alpha1.ApiGroup.DataHashAnnotation, Api.V1Alpha1.ApiGroup.MetadataHashAnnotation, Api.V1Alpha1.ApiGroup.RestartPendingAnnotation,
+        Api.V1Alpha1.ApiGroup.DataHashAnnotation, Api.V1Alpha1.ApiGroup.MetadataHashAnnotation,
     };
 
     private static PublishResult ForeignSecret(string namespaceName, string name) => new(PublishOutcome.Conflict,

@@ -124,6 +124,7 @@ public sealed class GeneratedSecretAdoptionTests
             ["tekton.dev/git-0"] = "https://attacker.example",
             ["replicator.v1.mittwald.de/replicate-to"] = "elsewhere",
             ["passbox.dev/data-hash"] = "made-up",
+            ["passbox.dev/restart-pending"] = "made-up",
         };
         squatted.Data = new Dictionary<string, byte[]> { ["password"] = "old"u8.ToArray(), ["url"] = "https://attacker.example"u8.ToArray() };
         var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
@@ -141,7 +142,7 @@ public sealed class GeneratedSecretAdoptionTests
         takeOver.Single(op => (string?)op!["path"] == "/metadata/labels")!["value"]!.AsObject().Select(pair => pair.Key)
             .Should().Equal(["app.kubernetes.io/managed-by"], "only the labels the payload has stay");
         takeOver.Single(op => (string?)op!["path"] == "/metadata/annotations")!["value"]!.AsObject().Select(pair => pair.Key)
-            .Should().Equal(["passbox.dev/data-hash"], "only annotations Passbox writes stay");
+            .Should().Equal(["passbox.dev/data-hash"], "only annotations Passbox writes stay, not a restart owed by someone else");
         Op("/data/url").Should().Be("remove");
         Op("/data/password").Should().BeNull("a key Passbox writes is written by the publish that follows");
     }
