@@ -38,7 +38,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
             if (!observed.Terminating)
             {
-                observed = ObservedSecret.From(await TakeOverAsync(owner, namespaceName, payload.Name, observed, ct));
+                observed = ObservedSecret.From(await TakeOverAsync(owner, namespaceName, payload, observed, ct));
             }
         }
 
@@ -262,7 +262,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
                     throw new InvalidOperationException($"Secret {namespaceName}/{payload.Name}, left by an earlier credential of this name, is being deleted; it is published anew once it is gone");
                 }
 
-                live = await TakeOverAsync(owner, namespaceName, payload.Name, observed, ct);
+                live = await TakeOverAsync(owner, namespaceName, payload, observed, ct);
                 observed = ObservedSecret.From(live);
             }
 
@@ -436,28 +436,52 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
     /// <summary>
     /// Makes a Secret an earlier credential of this kind and name left (restored from a backup with the owner references
-    /// of the credential it was backed up with, see <see cref="ObservedSecret.IsLeftFromEarlier"/>) this credential's:
-    /// its owner references are replaced by this owner, nothing else is written, so workloads keep mounting it and the
-    /// garbage collector finds its owner. A JSON patch guarded by the uid and resourceVersion seen: a Secret changed
-    /// meanwhile is looked at again (throws, the reconcile retries). Returns the Secret as written.
+    /// of the credential it was backed up with, see <see cref="ObservedSecret.IsLeftFromEarlier"/>) this credential's, and
+    /// only this credential's: its owner references are replaced by this owner, and every label, annotation and data key
+    /// Passbox does not write is removed, in one JSON patch guarded by the uid and resourceVersion seen (a Secret changed
+    /// meanwhile is looked at again: throws, the reconcile retries). The same object stays, so workloads keep mounting it.
+    /// Nothing but the labels and owner reference vouches for such a Secret, and anyone who may create Secrets here can
+    /// write those: what else it carried could send the credential Passbox is about to write into it elsewhere (a
+    /// replicator's or Tekton's annotation, Argo CD's repository label and <c>url</c> key). Data keys stay when the type
+    /// differs: that Secret is replaced by a new one right after (<see cref="UpdateAsync"/>), and its type's own keys may
+    /// be required. Returns the Secret as written.
     /// </summary>
-    private async Task<V1Secret> TakeOverAsync(V1OwnerReference owner, string namespaceName, string name, ObservedSecret earlier, CancellationToken ct)
+    private async Task<V1Secret> TakeOverAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, ObservedSecret earlier, CancellationToken ct)
     {
-        var guards = new JsonArray(new JsonObject { ["op"] = "test", ["path"] = "/metadata/uid", ["value"] = earlier.Uid });
+        var name = payload.Name;
+        var patch = new JsonArray(new JsonObject { ["op"] = "test", ["path"] = "/metadata/uid", ["value"] = earlier.Uid });
         if (earlier.ResourceVersion is { } resourceVersion)
         {
-            guards.Add(new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = resourceVersion });
+            patch.Add(new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = resourceVersion });
         }
 
-        guards.Add(new JsonObject
+        patch.Add(new JsonObject
         {
-            ["op"] = "replace",
+            ["op"] = "add",
             ["path"] = "/metadata/ownerReferences",
             ["value"] = JsonNode.Parse(KubernetesJson.Serialize(new List<V1OwnerReference> { owner })),
         });
+
+        // What Passbox writes keeps the value it has: the publish that follows compares it with the payload as for any
+        // Secret of its own, so a restored Secret that is up to date is not written again (nor its workloads restarted).
+        patch.Add(new JsonObject { ["op"] = "add", ["path"] = "/metadata/labels", ["value"] = Kept(earlier.Labels, payload.Labels.ContainsKey) });
+        patch.Add(new JsonObject
+        {
+            ["op"] = "add",
+            ["path"] = "/metadata/annotations",
+            ["value"] = Kept(earlier.Annotations, key => payload.Annotations.ContainsKey(key) || OwnAnnotations.Contains(key)),
+        });
+        if (earlier.Type == payload.Type)
+        {
+            foreach (var key in earlier.DataKeys.Where(key => !payload.Data.ContainsKey(key)))
+            {
+                patch.Add(new JsonObject { ["op"] = "remove", ["path"] = "/data/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal) });
+            }
+        }
+
         try
         {
-            var taken = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(guards.ToJsonString(), V1Patch.PatchType.JsonPatch), name, namespaceName,
+            var taken = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), name, namespaceName,
                 fieldManager: FieldManager, cancellationToken: ct);
             ownWrites?.Record(taken.Metadata);
             LogTakenOver(logger, namespaceName, name, owner.Kind, owner.Name);
@@ -467,7 +491,28 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         {
             throw new InvalidOperationException($"Secret {namespaceName}/{name}, left by an earlier credential of this name, changed or went while it was being taken over; will retry", e);
         }
+
+        static JsonObject Kept(IReadOnlyDictionary<string, string> held, Func<string, bool> written)
+        {
+            var kept = new JsonObject();
+            foreach (var (key, value) in held.Where(pair => written(pair.Key)).OrderBy(pair => pair.Key, StringComparer.Ordinal))
+            {
+                kept[key] = value;
+            }
+
+            return kept;
+        }
     }
+
+    /// <summary>
+    /// The annotations Passbox writes on every generated Secret besides the payload's own, kept on a take-over. Not the
+    /// restart mark: it names a restart owed by the earlier credential, and kept, its revision (one this credential never
+    /// published) would have the workloads that opted in restarted for a Secret restored as it was, or when anyone says so.
+    /// </summary>
+    private static readonly HashSet<string> OwnAnnotations = new(StringComparer.Ordinal)
+    {
+        Api.V1Alpha1.ApiGroup.DataHashAnnotation, Api.V1Alpha1.ApiGroup.MetadataHashAnnotation,
+    };
 
     private static PublishResult ForeignSecret(string namespaceName, string name) => new(PublishOutcome.Conflict,
         $"Secret {namespaceName}/{name} already exists and was not generated by this credential; Passbox leaves it alone. " +

@@ -1225,6 +1225,44 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         restored.Status!.Conditions!.Single(c => c.Type == ConditionTypes.SecretSynced).Status.Should().Be("True");
     }
 
+    /// <summary>
+    /// The labels and owner reference that mark a Secret as left by an earlier credential are anyone's to write who may
+    /// create Secrets here: a Secret placed under a credential's name with them, plus an annotation, a label and a data
+    /// key of its own that would send the credential elsewhere. Taken over, it holds only what Passbox writes.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_squatted_with_Passbox_labels_holds_only_what_Passbox_writes_once_taken_over()
+    {
+        var name = await kit.CreateReadyTokenCredentialAsync("squatted", Token);
+        var genuine = (await kit.TryGetSecretAsync(name))!;
+        var spec = (await kit.GetAsync<PipelineCredential>(name))!.Spec;
+        await kit.DeleteAsync<PipelineCredential>(name);
+        await kit.WaitDeletedWithSecretAsync(name);
+
+        var labels = new Dictionary<string, string>(genuine.Metadata.Labels) { ["argocd.argoproj.io/secret-type"] = "repository" };
+        var squatted = await admin.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                Labels = labels,
+                Annotations = new Dictionary<string, string> { ["tekton.dev/git-0"] = "https://attacker.example" },
+                OwnerReferences = [new V1OwnerReference { ApiVersion = genuine.Metadata.OwnerReferences[0].ApiVersion, Kind = PipelineCredential.KindName, Name = name, Uid = Guid.NewGuid().ToString() }],
+            },
+            Type = genuine.Type,
+            StringData = new Dictionary<string, string> { ["url"] = "https://attacker.example" },
+        }, run.Namespace, fieldManager: "squatter");
+        await kit.CreateAsync(new PipelineCredential { Metadata = new V1ObjectMeta { Name = name }, Spec = spec });
+
+        var restored = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
+        var secret = await kit.WaitForSecretAsync(name, s => s.Metadata.OwnerReferences?.Any(o => o.Uid == restored.Metadata.Uid) == true);
+        secret.Metadata.Uid.Should().Be(squatted.Metadata.Uid);
+        secret.Metadata.Annotations.Should().NotContainKey("tekton.dev/git-0");
+        secret.Metadata.Labels.Should().NotContainKey("argocd.argoproj.io/secret-type");
+        secret.Data.Should().NotContainKey("url");
+        secret.Data["token"].Should().Equal(System.Text.Encoding.UTF8.GetBytes(Token));
+    }
+
     /// <summary>A generated Secret without the finalizer (as versions before it made them) gets it, and nothing else changes.</summary>
     [Fact]
     public async Task A_generated_Secret_without_the_finalizer_gets_it_back_with_nothing_else_written()

@@ -102,6 +102,90 @@ public sealed class GeneratedSecretAdoptionTests
         server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete, "workloads mount the restored Secret");
     }
 
+    /// <summary>
+    /// Labels and an owner reference are all that mark a Secret as left by an earlier credential, and anyone who may
+    /// create Secrets in the namespace can write them: a Secret placed under the name before the credential's check
+    /// passes, with annotations, labels and data keys of its own that would send the credential elsewhere. The take-over
+    /// removes them in the same guarded patch, before Passbox writes any credential into it.
+    /// </summary>
+    [Fact]
+    public async Task Taking_over_a_Secret_removes_every_label_annotation_and_data_key_Passbox_does_not_write()
+    {
+        var squatted = Live("uid-made-up");
+        squatted.Metadata.Labels = new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/managed-by"] = "passbox",
+            ["passbox.dev/credential"] = "billing",
+            ["passbox.dev/kind"] = "ClusterCredential",
+            ["argocd.argoproj.io/secret-type"] = "repository",
+        };
+        squatted.Metadata.Annotations = new Dictionary<string, string>
+        {
+            ["tekton.dev/git-0"] = "https://attacker.example",
+            ["replicator.v1.mittwald.de/replicate-to"] = "elsewhere",
+            ["passbox.dev/data-hash"] = "made-up",
+            ["passbox.dev/restart-pending"] = "made-up",
+        };
+        squatted.Data = new Dictionary<string, byte[]> { ["password"] = "old"u8.ToArray(), ["url"] = "https://attacker.example"u8.ToArray() };
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("GET", Path) => Secret(squatted),
+            ("PATCH", Path) => Secret(Live(Owner.Uid)),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+
+        var takeOver = System.Text.Json.Nodes.JsonNode.Parse(server.Requests.ElementAt(2).Body!)!.AsArray();
+        string? Op(string path) => takeOver.SingleOrDefault(op => (string?)op!["path"] == path)?["op"]?.GetValue<string>();
+        takeOver.Single(op => (string?)op!["path"] == "/metadata/labels")!["value"]!.AsObject().Select(pair => pair.Key)
+            .Should().Equal(["app.kubernetes.io/managed-by"], "only the labels the payload has stay");
+        takeOver.Single(op => (string?)op!["path"] == "/metadata/annotations")!["value"]!.AsObject().Select(pair => pair.Key)
+            .Should().Equal(["passbox.dev/data-hash"], "only annotations Passbox writes stay, not a restart owed by someone else");
+        Op("/data/url").Should().Be("remove");
+        Op("/data/password").Should().BeNull("a key Passbox writes is written by the publish that follows");
+    }
+
+    [Fact]
+    public async Task A_taken_over_Secret_of_another_type_is_replaced_by_a_new_one_before_the_credential_is_written()
+    {
+        var squatted = Live("uid-made-up");
+        squatted.Type = "kubernetes.io/basic-auth";
+        squatted.Metadata.Labels = new Dictionary<string, string>
+        {
+            ["app.kubernetes.io/managed-by"] = "passbox",
+            ["passbox.dev/credential"] = "billing",
+            ["passbox.dev/kind"] = "ClusterCredential",
+        };
+        var taken = Live(Owner.Uid);
+        taken.Type = squatted.Type;
+        var deleted = false;
+        HttpResponseMessage Delete()
+        {
+            deleted = true;
+            return FakeApiServer.Json(HttpStatusCode.OK, """{"kind":"Status","apiVersion":"v1","status":"Success"}""");
+        }
+
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") when !deleted && !request.Query.Contains("dryRun", StringComparison.Ordinal) =>
+                FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("POST", "/api/v1/namespaces/team/secrets") => Secret(Live(Owner.Uid)),
+            ("GET", Path) => Secret(squatted),
+            ("PATCH", Path) => Secret(taken),
+            ("DELETE", Path) => Delete(),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+
+        server.Requests.Select(r => $"{r.Method} {(r.Query.Contains("dryRun=All", StringComparison.Ordinal) ? "dry-run" : "")}".TrimEnd()).Should().Equal(
+            "POST", "GET", "PATCH", "POST dry-run", "DELETE", "POST");
+        server.Requests.ElementAt(2).Body.Should().NotContain("/data/", "a basic-auth Secret's own keys may be required; it is replaced anyway");
+        server.Requests.Last().Body.Should().Contain("\"type\":\"Opaque\"", "the credential goes only into a Secret Passbox created");
+    }
+
     [Fact]
     public async Task A_Secret_with_Passbox_labels_for_another_credential_is_left_alone()
     {
