@@ -51,7 +51,7 @@ public sealed class SharedLogins
             Task<ValidationOutcome> other;
             lock (gate)
             {
-                if (Reusable(account) is { } refusal)
+                if (Reusable(account, login) is { } refusal)
                 {
                     return refusal;
                 }
@@ -77,7 +77,7 @@ public sealed class SharedLogins
             {
                 // Joined: refused, it is the refusal of another credential's login, as one reused a moment later is.
                 var outcome = await other.WaitAsync(ct);
-                return outcome.Reason == ValidationReasons.AuthenticationFailed ? AsShared(outcome, TimeSpan.Zero) : outcome;
+                return outcome.Reason == ValidationReasons.AuthenticationFailed ? AsShared(outcome, TimeSpan.Zero, login) : outcome;
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -152,7 +152,7 @@ public sealed class SharedLogins
     }
 
     /// <summary>The refusal of this account's login less than <see cref="RefusalKept"/> ago, saying so; null otherwise.</summary>
-    private ValidationOutcome? Reusable(string account)
+    private ValidationOutcome? Reusable(string account, DatabaseLogin login)
     {
         if (!refused.TryGetValue(account, out var kept))
         {
@@ -166,19 +166,23 @@ public sealed class SharedLogins
             return null;
         }
 
-        return AsShared(kept.Outcome, age);
+        return AsShared(kept.Outcome, age, login);
     }
 
-    /// <summary>The refusal of another credential's identical login <paramref name="age"/> ago, as this credential's answer.</summary>
-    private static ValidationOutcome AsShared(ValidationOutcome refusal, TimeSpan age)
+    /// <summary>
+    /// The refusal of an identical login <paramref name="age"/> ago, as this credential's answer. Worded "an identical
+    /// login", not "another credential's": the refusal kept may be this credential's own from an earlier pass.
+    /// </summary>
+    private static ValidationOutcome AsShared(ValidationOutcome refusal, TimeSpan age, DatabaseLogin login)
     {
         var when = age < TimeSpan.FromSeconds(1)
             ? "just now"
             : $"{((int)Math.Ceiling(age.TotalSeconds)).ToString(CultureInfo.InvariantCulture)}s ago";
+        var what = string.IsNullOrEmpty(login.ApiKey) ? "user and password were" : "API key was";
         return refusal with
         {
-            Message = $"{refusal.Message.TrimEnd().TrimEnd('.')}. The same user and password were refused {when} at another credential's " +
-                      "identical login; as each refused login counts towards the account's lock-out limit, that answer is reused for " +
+            Message = $"{refusal.Message.TrimEnd().TrimEnd('.')}. The same {what} refused {when} at an identical login; as each " +
+                      "refused login counts towards the account's lock-out limit, that answer is reused for " +
                       $"{(int)RefusalKept.TotalSeconds}s instead of logging in again.",
             SharedRefusalEndsIn = RefusalKept - age,
         };

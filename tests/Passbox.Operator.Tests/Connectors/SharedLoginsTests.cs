@@ -29,7 +29,7 @@ public sealed class SharedLoginsTests
         server.Logins.Should().Be(1, "200 credentials in 4 s share one refused login");
         outcomes.Should().OnlyContain(o => o.Reason == ValidationReasons.AuthenticationFailed);
         outcomes[0].SharedRefusalEndsIn.Should().BeNull("its own login was refused");
-        outcomes[1].Message.Should().Contain("refused just now at another credential's identical login").And.NotContain("wrong");
+        outcomes[1].Message.Should().Contain("user and password were refused just now at an identical login").And.NotContain("wrong");
         outcomes[100].Message.Should().Contain("refused 2s ago");
         outcomes[1].SharedRefusalEndsIn.Should().Be(SharedLogins.RefusalKept - TimeSpan.FromMilliseconds(20));
     }
@@ -55,7 +55,7 @@ public sealed class SharedLoginsTests
 
         (await own).SharedRefusalEndsIn.Should().BeNull();
         (await joined).SharedRefusalEndsIn.Should().Be(SharedLogins.RefusalKept);
-        (await joined).Message.Should().Contain("refused just now at another credential's identical login");
+        (await joined).Message.Should().Contain("user and password were refused just now at an identical login");
         server.Logins.Should().Be(1);
     }
 
@@ -101,6 +101,18 @@ public sealed class SharedLoginsTests
 
         (await joined).Succeeded.Should().BeTrue();
         server.Logins.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_refused_API_key_reused_for_another_login_is_called_an_API_key_not_a_user_and_password()
+    {
+        var apiKeyLogin = new DatabaseLogin { Host = "db.test", Port = 19530, LoginName = "", ApiKey = "not-the-key" };
+        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, apiKeyLogin, CancellationToken.None);
+
+        var reused = await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, apiKeyLogin, CancellationToken.None);
+
+        server.Logins.Should().Be(1);
+        reused.Message.Should().Contain("The same API key was refused just now at an identical login").And.NotContain("user and password");
     }
 
     private static DatabaseLogin Login(string password) => new() { Host = "db.test", Port = 3306, LoginName = "app", Password = password };
