@@ -25,7 +25,7 @@ public sealed class SharedLogins
     private readonly byte[] fingerprintKey = RandomNumberGenerator.GetBytes(32);
     private readonly Lock gate = new();
     private readonly Dictionary<string, TaskCompletionSource<ValidationOutcome>> running = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (ValidationOutcome Outcome, DateTimeOffset At)> refused = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ValidationOutcome Outcome, DateTimeOffset At, string Asker)> refused = new(StringComparer.Ordinal);
 
     public SharedLogins(DatabaseConnectors connectors, TimeProvider time)
     {
@@ -36,10 +36,12 @@ public sealed class SharedLogins
     }
 
     /// <summary>
-    /// Validates <paramref name="login"/>, or takes the answer of an identical login running now, or of one refused less than
-    /// <see cref="RefusalKept"/> ago (told so in its message). Cancellation by the caller is passed on as always.
+    /// Validates <paramref name="login"/>, or takes the answer of an identical login running now, or of one another
+    /// <paramref name="asker"/> had refused less than <see cref="RefusalKept"/> ago (told so in its message). A refusal is
+    /// never the answer to the asker whose own login it was: its next check comes at its own interval, which its owner
+    /// chose, and must see a password fixed on the server meanwhile. Cancellation by the caller is passed on as always.
     /// </summary>
-    public async Task<ValidationOutcome> ValidateAsync(DatabaseEngine engine, DatabaseLogin login, CancellationToken ct)
+    public async Task<ValidationOutcome> ValidateAsync(DatabaseEngine engine, DatabaseLogin login, string asker, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(login);
         var account = Fingerprint(engine, login, withDatabase: false);
@@ -51,7 +53,7 @@ public sealed class SharedLogins
             Task<ValidationOutcome> other;
             lock (gate)
             {
-                if (Reusable(account, login) is { } refusal)
+                if (Reusable(account, login, asker) is { } refusal)
                 {
                     return refusal;
                 }
@@ -70,7 +72,7 @@ public sealed class SharedLogins
 
             if (mine is not null)
             {
-                return await RunAsync(engine, login, account, attempt, mine, ct);
+                return await RunAsync(engine, login, account, attempt, asker, mine, ct);
             }
 
             try
@@ -107,7 +109,7 @@ public sealed class SharedLogins
     }
 
     private async Task<ValidationOutcome> RunAsync(DatabaseEngine engine, DatabaseLogin login, string account, string attempt,
-        TaskCompletionSource<ValidationOutcome> mine, CancellationToken ct)
+        string asker, TaskCompletionSource<ValidationOutcome> mine, CancellationToken ct)
     {
         try
         {
@@ -118,7 +120,7 @@ public sealed class SharedLogins
                 Prune();
                 if (outcome.Reason == ValidationReasons.AuthenticationFailed)
                 {
-                    refused[account] = (outcome, time.GetUtcNow());
+                    refused[account] = (outcome, time.GetUtcNow(), asker);
                 }
                 else if (outcome.Succeeded)
                 {
@@ -151,8 +153,11 @@ public sealed class SharedLogins
         }
     }
 
-    /// <summary>The refusal of this account's login less than <see cref="RefusalKept"/> ago, saying so; null otherwise.</summary>
-    private ValidationOutcome? Reusable(string account, DatabaseLogin login)
+    /// <summary>
+    /// The refusal of this account's login less than <see cref="RefusalKept"/> ago by another asker, saying so; null
+    /// otherwise (the refusal is kept for the others).
+    /// </summary>
+    private ValidationOutcome? Reusable(string account, DatabaseLogin login, string asker)
     {
         if (!refused.TryGetValue(account, out var kept))
         {
@@ -166,13 +171,10 @@ public sealed class SharedLogins
             return null;
         }
 
-        return AsShared(kept.Outcome, age, login);
+        return kept.Asker == asker ? null : AsShared(kept.Outcome, age, login);
     }
 
-    /// <summary>
-    /// The refusal of an identical login <paramref name="age"/> ago, as this credential's answer. Worded "an identical
-    /// login", not "another credential's": the refusal kept may be this credential's own from an earlier pass.
-    /// </summary>
+    /// <summary>The refusal of an identical login <paramref name="age"/> ago, as this credential's answer.</summary>
     private static ValidationOutcome AsShared(ValidationOutcome refusal, TimeSpan age, DatabaseLogin login)
     {
         var when = age < TimeSpan.FromSeconds(1)

@@ -449,13 +449,15 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     private async Task<V1Secret> TakeOverAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, ObservedSecret earlier, CancellationToken ct)
     {
         var name = payload.Name;
+        // Operations are added as JsonNode: JsonArray.Add<T> (what a JsonObject argument binds to) needs reflection that
+        // the native build's trimming cannot keep, and fails `make publish-aot`.
         var patch = new JsonArray(new JsonObject { ["op"] = "test", ["path"] = "/metadata/uid", ["value"] = earlier.Uid });
         if (earlier.ResourceVersion is { } resourceVersion)
         {
-            patch.Add(new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = resourceVersion });
+            patch.Add((JsonNode)new JsonObject { ["op"] = "test", ["path"] = "/metadata/resourceVersion", ["value"] = resourceVersion });
         }
 
-        patch.Add(new JsonObject
+        patch.Add((JsonNode)new JsonObject
         {
             ["op"] = "add",
             ["path"] = "/metadata/ownerReferences",
@@ -464,8 +466,8 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
         // What Passbox writes keeps the value it has: the publish that follows compares it with the payload as for any
         // Secret of its own, so a restored Secret that is up to date is not written again (nor its workloads restarted).
-        patch.Add(new JsonObject { ["op"] = "add", ["path"] = "/metadata/labels", ["value"] = Kept(earlier.Labels, payload.Labels.ContainsKey) });
-        patch.Add(new JsonObject
+        patch.Add((JsonNode)new JsonObject { ["op"] = "add", ["path"] = "/metadata/labels", ["value"] = Kept(earlier.Labels, payload.Labels.ContainsKey) });
+        patch.Add((JsonNode)new JsonObject
         {
             ["op"] = "add",
             ["path"] = "/metadata/annotations",
@@ -475,7 +477,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         {
             foreach (var key in earlier.DataKeys.Where(key => !payload.Data.ContainsKey(key)))
             {
-                patch.Add(new JsonObject { ["op"] = "remove", ["path"] = "/data/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal) });
+                patch.Add((JsonNode)new JsonObject { ["op"] = "remove", ["path"] = "/data/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal) });
             }
         }
 

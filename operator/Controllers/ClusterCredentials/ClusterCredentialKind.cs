@@ -51,7 +51,7 @@ public sealed class ClusterCredentialKind(DatabaseConnectors connectors, ICreden
         var engine = MapEngine(credential.Spec.Engine);
         var login = Login(credential, sources);
         var outcome = credential.Spec.Provisioning is null
-            ? await connectors.Shared.ValidateAsync(engine, login, ct)
+            ? await connectors.Shared.ValidateAsync(engine, login, $"{credential.Metadata.NamespaceProperty}/{credential.Metadata.Name}", ct)
             : await connectors.Shared.ValidateAloneAsync(engine, login, ct);
         return RefusedLoginHint.Add(outcome, credential);
     }

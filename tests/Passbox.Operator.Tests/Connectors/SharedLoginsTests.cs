@@ -22,7 +22,7 @@ public sealed class SharedLoginsTests
         var outcomes = new List<ValidationOutcome>();
         for (var i = 0; i < 200; i++)
         {
-            outcomes.Add(await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), CancellationToken.None));
+            outcomes.Add(await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), $"team/c{i}", CancellationToken.None));
             time.Advance(TimeSpan.FromMilliseconds(20));
         }
 
@@ -38,7 +38,7 @@ public sealed class SharedLoginsTests
     public async Task Identical_logins_running_at_once_wait_for_the_one_that_runs()
     {
         server.Gate = new TaskCompletionSource();
-        var logins = Enumerable.Range(0, 50).Select(_ => connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), CancellationToken.None)).ToList();
+        var logins = Enumerable.Range(0, 50).Select(i => connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), $"team/c{i}", CancellationToken.None)).ToList();
         server.Gate.SetResult();
 
         (await Task.WhenAll(logins)).Should().OnlyContain(o => o.Succeeded);
@@ -49,8 +49,8 @@ public sealed class SharedLoginsTests
     public async Task Logins_that_joined_a_refused_one_are_told_so_and_may_log_in_once_more_when_it_is_no_longer_reused()
     {
         server.Gate = new TaskCompletionSource();
-        var own = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), CancellationToken.None);
-        var joined = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), CancellationToken.None);
+        var own = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), "team/a", CancellationToken.None);
+        var joined = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), "team/b", CancellationToken.None);
         server.Gate.SetResult();
 
         (await own).SharedRefusalEndsIn.Should().BeNull();
@@ -62,29 +62,29 @@ public sealed class SharedLoginsTests
     [Fact]
     public async Task A_refusal_is_reused_for_a_short_time_only_and_never_for_another_password_user_or_server()
     {
-        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), CancellationToken.None);
+        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), "team/a", CancellationToken.None);
 
         // The Secret fixed: another password is another login.
-        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), CancellationToken.None)).Succeeded.Should().BeTrue();
-        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong") with { LoginName = "other" }, CancellationToken.None)).SharedRefusalEndsIn.Should().BeNull();
-        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong") with { Port = 3307 }, CancellationToken.None)).SharedRefusalEndsIn.Should().BeNull();
+        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), "team/b", CancellationToken.None)).Succeeded.Should().BeTrue();
+        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong") with { LoginName = "other" }, "team/b", CancellationToken.None)).SharedRefusalEndsIn.Should().BeNull();
+        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong") with { Port = 3307 }, "team/b", CancellationToken.None)).SharedRefusalEndsIn.Should().BeNull();
         server.Logins.Should().Be(4);
 
         // The password fixed on the server instead: a login a moment later is made again.
         server.Password = "wrong";
         time.Advance(SharedLogins.RefusalKept);
-        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), CancellationToken.None)).Succeeded.Should().BeTrue();
+        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("wrong"), "team/b", CancellationToken.None)).Succeeded.Should().BeTrue();
         server.Logins.Should().Be(5);
     }
 
     [Fact]
     public async Task A_managed_users_login_is_its_own_and_its_success_ends_a_kept_refusal()
     {
-        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("new"), CancellationToken.None);
+        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("new"), "team/a", CancellationToken.None);
         server.Password = "new"; // the administrator set it
 
         (await connectors.Shared.ValidateAloneAsync(DatabaseEngine.MySQL, Login("new"), CancellationToken.None)).Succeeded.Should().BeTrue();
-        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("new"), CancellationToken.None)).Succeeded.Should().BeTrue();
+        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("new"), "team/b", CancellationToken.None)).Succeeded.Should().BeTrue();
         server.Logins.Should().Be(3);
     }
 
@@ -93,8 +93,8 @@ public sealed class SharedLoginsTests
     {
         server.Gate = new TaskCompletionSource();
         using var first = new CancellationTokenSource();
-        var cut = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), first.Token);
-        var joined = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), CancellationToken.None);
+        var cut = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), "team/a", first.Token);
+        var joined = connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("right"), "team/b", CancellationToken.None);
         await first.CancelAsync();
         await FluentActions.Awaiting(() => cut).Should().ThrowAsync<OperationCanceledException>();
         server.Gate.SetResult();
@@ -107,12 +107,24 @@ public sealed class SharedLoginsTests
     public async Task A_refused_API_key_reused_for_another_login_is_called_an_API_key_not_a_user_and_password()
     {
         var apiKeyLogin = new DatabaseLogin { Host = "db.test", Port = 19530, LoginName = "", ApiKey = "not-the-key" };
-        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, apiKeyLogin, CancellationToken.None);
+        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, apiKeyLogin, "team/a", CancellationToken.None);
 
-        var reused = await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, apiKeyLogin, CancellationToken.None);
+        var reused = await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, apiKeyLogin, "team/b", CancellationToken.None);
 
         server.Logins.Should().Be(1);
         reused.Message.Should().Contain("The same API key was refused just now at an identical login").And.NotContain("user and password");
+    }
+
+    [Fact]
+    public async Task A_refusal_is_never_the_answer_to_the_credential_whose_own_login_it_was()
+    {
+        await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("old"), "team/a", CancellationToken.None);
+        server.Password = "old"; // the password fixed on the server two seconds later, before a's next check
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        (await connectors.Shared.ValidateAsync(DatabaseEngine.MySQL, Login("old"), "team/a", CancellationToken.None)).Succeeded
+            .Should().BeTrue("its next check, at the interval its owner chose, must see the fix");
+        server.Logins.Should().Be(2);
     }
 
     private static DatabaseLogin Login(string password) => new() { Host = "db.test", Port = 3306, LoginName = "app", Password = password };
