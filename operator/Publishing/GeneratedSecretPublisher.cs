@@ -20,13 +20,17 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// Brings the Secret to <paramref name="payload"/>. A write that changes it also marks it with
     /// <paramref name="restartMark"/> when that is set (a restart is owed once its data changes; see
     /// <see cref="Api.V1Alpha1.ApiGroup.RestartPendingAnnotation"/>); creating a Secret never marks it.
+    /// <paramref name="published"/> says the credential's status shows this Secret published (its name in
+    /// status.secretName, with a published revision): a Secret naming this owner that the status does not show was not
+    /// necessarily written by Passbox (anyone who may create Secrets here and read the credential knows its uid), so it is
+    /// cleaned like a taken-over one before the credential is written into it (<see cref="TakeOverAsync"/>).
     /// </summary>
-    public async Task<PublishResult> PublishAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark, CancellationToken ct)
+    public async Task<PublishResult> PublishAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, bool published, string? restartMark, CancellationToken ct)
     {
         var observed = view.Find(namespaceName, payload.Name);
         if (observed is null)
         {
-            return await CreateOrAdoptAsync(owner, namespaceName, payload, restartMark, ct);
+            return await CreateOrAdoptAsync(owner, namespaceName, payload, published, restartMark, ct);
         }
 
         if (!observed.IsOwnedBy(owner.Uid))
@@ -38,8 +42,12 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
             if (!observed.Terminating)
             {
-                observed = ObservedSecret.From(await TakeOverAsync(owner, namespaceName, payload, observed, ct));
+                observed = ObservedSecret.From(await TakeOverAsync(owner, namespaceName, payload, observed, leftFromEarlier: true, ct));
             }
+        }
+        else if (!published && !observed.Terminating && HoldsMoreThanPassboxWrites(observed, payload))
+        {
+            observed = ObservedSecret.From(await TakeOverAsync(owner, namespaceName, payload, observed, leftFromEarlier: false, ct));
         }
 
         if (observed.Terminating)
@@ -47,7 +55,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             // Deleted by someone while its credential lives (the credential's own deletion never publishes): the
             // deletion is let through, and the Secret published anew.
             await ReleaseAsync(namespaceName, payload.Name, observed, ct);
-            return await CreateOrAdoptAsync(owner, namespaceName, payload, restartMark, ct);
+            return await CreateOrAdoptAsync(owner, namespaceName, payload, published, restartMark, ct);
         }
 
         if (observed.Matches(payload))
@@ -59,7 +67,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
             return await ProtectAsync(namespaceName, payload.Name, observed.Uid, ct) is { } protectedSecret
                 ? new PublishResult(PublishOutcome.Unchanged, $"Secret {payload.Name} is up to date", ObservedSecret.From(protectedSecret).RestartMark)
-                : await CreateOrAdoptAsync(owner, namespaceName, payload, restartMark, ct);
+                : await CreateOrAdoptAsync(owner, namespaceName, payload, published, restartMark, ct);
         }
 
         return await UpdateAsync(owner, namespaceName, payload, observed, live: null, restartMark, ct);
@@ -229,7 +237,7 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
         }
     }
 
-    private async Task<PublishResult> CreateOrAdoptAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, string? restartMark, CancellationToken ct)
+    private async Task<PublishResult> CreateOrAdoptAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, bool published, string? restartMark, CancellationToken ct)
     {
         try
         {
@@ -262,7 +270,14 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
                     throw new InvalidOperationException($"Secret {namespaceName}/{payload.Name}, left by an earlier credential of this name, is being deleted; it is published anew once it is gone");
                 }
 
-                live = await TakeOverAsync(owner, namespaceName, payload, observed, ct);
+                live = await TakeOverAsync(owner, namespaceName, payload, observed, leftFromEarlier: true, ct);
+                observed = ObservedSecret.From(live);
+            }
+            else if (!published && !observed.Terminating && HoldsMoreThanPassboxWrites(observed, payload))
+            {
+                // Names this credential, yet its status shows no Secret published here: placed before the first publish
+                // by someone who knows the credential's uid, or left by a pass that ended before its status write.
+                live = await TakeOverAsync(owner, namespaceName, payload, observed, leftFromEarlier: false, ct);
                 observed = ObservedSecret.From(live);
             }
 
@@ -444,9 +459,10 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
     /// write those: what else it carried could send the credential Passbox is about to write into it elsewhere (a
     /// replicator's or Tekton's annotation, Argo CD's repository label and <c>url</c> key). Data keys stay when the type
     /// differs: that Secret is replaced by a new one right after (<see cref="UpdateAsync"/>), and its type's own keys may
-    /// be required. Returns the Secret as written.
+    /// be required. A Secret that already names this owner but that its status does not show published
+    /// (<paramref name="leftFromEarlier"/> false) is cleaned the same way, for the same reason. Returns the Secret as written.
     /// </summary>
-    private async Task<V1Secret> TakeOverAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, ObservedSecret earlier, CancellationToken ct)
+    private async Task<V1Secret> TakeOverAsync(V1OwnerReference owner, string namespaceName, SecretPayload payload, ObservedSecret earlier, bool leftFromEarlier, CancellationToken ct)
     {
         var name = payload.Name;
         // Operations are added as JsonNode: JsonArray.Add<T> (what a JsonObject argument binds to) needs reflection that
@@ -486,12 +502,21 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             var taken = await client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.JsonPatch), name, namespaceName,
                 fieldManager: FieldManager, cancellationToken: ct);
             ownWrites?.Record(taken.Metadata);
-            LogTakenOver(logger, namespaceName, name, owner.Kind, owner.Name);
+            if (leftFromEarlier)
+            {
+                LogTakenOver(logger, namespaceName, name, owner.Kind, owner.Name);
+            }
+            else
+            {
+                LogCleanedUnpublished(logger, namespaceName, name, owner.Kind, owner.Name);
+            }
+
             return taken;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.UnprocessableEntity)
         {
-            throw new InvalidOperationException($"Secret {namespaceName}/{name}, left by an earlier credential of this name, changed or went while it was being taken over; will retry", e);
+            var whose = leftFromEarlier ? ", left by an earlier credential of this name," : ", found before its first publish,";
+            throw new InvalidOperationException($"Secret {namespaceName}/{name}{whose} changed or went while it was being taken over; will retry", e);
         }
 
         static JsonObject Kept(IReadOnlyDictionary<string, string> held, Func<string, bool> written)
@@ -505,6 +530,16 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
             return kept;
         }
     }
+
+    /// <summary>
+    /// A label, annotation or data key Passbox would not write is on the Secret: what <see cref="TakeOverAsync"/> removes.
+    /// Checked before cleaning a Secret that names this owner but that its status does not show published, so one
+    /// Passbox created itself (a pass that ended before its status write) costs no request.
+    /// </summary>
+    private static bool HoldsMoreThanPassboxWrites(ObservedSecret observed, SecretPayload payload) =>
+        observed.Labels.Keys.Any(key => !payload.Labels.ContainsKey(key))
+        || observed.Annotations.Keys.Any(key => !payload.Annotations.ContainsKey(key) && !OwnAnnotations.Contains(key))
+        || (observed.Type == payload.Type && observed.DataKeys.Any(key => !payload.Data.ContainsKey(key)));
 
     /// <summary>
     /// The annotations Passbox writes on every generated Secret besides the payload's own, kept on a take-over. Not the
@@ -564,6 +599,9 @@ public sealed partial class GeneratedSecretPublisher(IKubernetes client, IGenera
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Took over generated Secret {Namespace}/{Name}: it was left by an earlier {Kind} {Credential} (restored from a backup?), and now names this one as its owner")]
     private static partial void LogTakenOver(ILogger logger, string @namespace, string name, string kind, string credential);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Took over Secret {Namespace}/{Name}: it names {Kind} {Credential} as its owner, but its status shows no Secret published there; labels, annotations and data keys Passbox does not write were removed")]
+    private static partial void LogCleanedUnpublished(ILogger logger, string @namespace, string name, string kind, string credential);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted generated Secret {Namespace}/{Name}")]
     private static partial void LogDeleted(ILogger logger, string @namespace, string name);

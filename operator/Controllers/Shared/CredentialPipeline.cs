@@ -577,7 +577,10 @@ public sealed partial class CredentialPipeline(
         PublishResult result;
         try
         {
-            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, restartMark, ct);
+            // Shown published under this name: a Secret naming this credential that the status does not show was not
+            // necessarily written by Passbox, and is cleaned before the credential goes into it.
+            var published = status.PublishedRevision is not null && status.SecretName == payload.Name;
+            result = await publisher.PublishAsync(owner, meta.NamespaceProperty, payload, published, restartMark, ct);
         }
         catch (HttpOperationException e) when (SecretWriteRefusal.IsRefusal(e))
         {

@@ -1263,6 +1263,48 @@ public sealed class InUseProtectionTests(ControlPlaneFixture controlPlane, ITest
         secret.Data["token"].Should().Equal(System.Text.Encoding.UTF8.GetBytes(Token));
     }
 
+    /// <summary>
+    /// Whoever may create Secrets here and read the credentials knows a credential's uid: a Secret placed under its name
+    /// before the first publish, with Passbox's labels, an owner reference naming the credential itself, and fields of
+    /// its own that would send the credential elsewhere. Its status shows no Secret published, so Passbox cleans it
+    /// before writing the credential into it.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_squatted_with_the_credentials_own_uid_before_its_first_publish_holds_only_what_Passbox_writes()
+    {
+        const string name = "squatted-own";
+        await kit.CreateAsync(ClusterTestKit.TokenCredential(name, $"{name}-input"));
+        var waiting = await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Validated, "False", "SourceSecretMissing");
+        waiting.Status!.SecretName.Should().BeNull("nothing is published before the check passes");
+
+        var squatted = await admin.CoreV1.CreateNamespacedSecretAsync(new V1Secret
+        {
+            Metadata = new V1ObjectMeta
+            {
+                Name = name,
+                Labels = new Dictionary<string, string>
+                {
+                    [ApiGroup.ManagedByLabel] = "passbox",
+                    [ApiGroup.CredentialLabel] = name,
+                    [ApiGroup.CredentialKindLabel] = PipelineCredential.KindName,
+                    ["argocd.argoproj.io/secret-type"] = "repository",
+                },
+                Annotations = new Dictionary<string, string> { ["tekton.dev/git-0"] = "https://attacker.example" },
+                OwnerReferences = [new V1OwnerReference { ApiVersion = waiting.ApiVersion, Kind = PipelineCredential.KindName, Name = name, Uid = waiting.Metadata.Uid }],
+            },
+            StringData = new Dictionary<string, string> { ["url"] = "https://attacker.example" },
+        }, run.Namespace, fieldManager: "squatter");
+        await kit.CreateSecretAsync($"{name}-input", new Dictionary<string, string> { ["token"] = Token });
+
+        await kit.WaitForConditionAsync<PipelineCredential>(name, ConditionTypes.Ready, "True");
+        var secret = await kit.WaitForSecretAsync(name, s => s.Data?.ContainsKey("token") == true);
+        secret.Metadata.Uid.Should().Be(squatted.Metadata.Uid);
+        secret.Metadata.Annotations.Should().NotContainKey("tekton.dev/git-0");
+        secret.Metadata.Labels.Should().NotContainKey("argocd.argoproj.io/secret-type");
+        secret.Data.Should().NotContainKey("url");
+        secret.Data["token"].Should().Equal(System.Text.Encoding.UTF8.GetBytes(Token));
+    }
+
     /// <summary>A generated Secret without the finalizer (as versions before it made them) gets it, and nothing else changes.</summary>
     [Fact]
     public async Task A_generated_Secret_without_the_finalizer_gets_it_back_with_nothing_else_written()

@@ -44,7 +44,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Updated);
         server.Requests.Select(r => $"{r.Method} {r.ContentType}").Should().Equal(
@@ -66,7 +66,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Conflict);
         server.Requests.Select(r => r.Method.Method).Should().Equal("POST", "GET");
@@ -93,7 +93,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().NotBe(PublishOutcome.Conflict);
         var takeOver = server.Requests.ElementAt(2);
@@ -135,7 +135,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         var takeOver = System.Text.Json.Nodes.JsonNode.Parse(server.Requests.ElementAt(2).Body!)!.AsArray();
         string? Op(string path) => takeOver.SingleOrDefault(op => (string?)op!["path"] == path)?["op"]?.GetValue<string>();
@@ -145,6 +145,76 @@ public sealed class GeneratedSecretAdoptionTests
             .Should().Equal(["passbox.dev/data-hash"], "only annotations Passbox writes stay, not a restart owed by someone else");
         Op("/data/url").Should().Be("remove");
         Op("/data/password").Should().BeNull("a key Passbox writes is written by the publish that follows");
+    }
+
+    /// <summary>
+    /// Whoever may create Secrets in the namespace and read the credential knows its uid: a Secret placed under the name
+    /// before the first publish, owned by the credential itself, with fields of its own that would send the credential
+    /// elsewhere. The status shows no Secret published, so the create's 409 cleans it in the take-over's guarded patch
+    /// before the credential is written; the first publish stays a plain create, and a Secret the status shows published
+    /// keeps what users added.
+    /// </summary>
+    [Fact]
+    public async Task A_Secret_owned_by_the_credential_before_its_first_publish_is_cleaned_before_the_credential_is_written()
+    {
+        var squatted = Live(Owner.Uid);
+        squatted.Metadata.Labels = new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = "passbox", ["argocd.argoproj.io/secret-type"] = "repository" };
+        squatted.Metadata.Annotations = new Dictionary<string, string> { ["tekton.dev/git-0"] = "https://attacker.example" };
+        squatted.Data = new Dictionary<string, byte[]> { ["password"] = "old"u8.ToArray(), ["url"] = "https://attacker.example"u8.ToArray() };
+        FakeApiServer Server() => new(request => (request.Method.Method, request.Path) switch
+        {
+            ("POST", "/api/v1/namespaces/team/secrets") => FakeApiServer.Status(HttpStatusCode.Conflict, "AlreadyExists"),
+            ("GET", Path) => Secret(squatted),
+            ("PATCH", Path) => Secret(Live(Owner.Uid)),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+
+        var first = Server();
+        await Publisher(first).PublishAsync(Owner, "team", Payload, published: false, restartMark: null, CancellationToken.None);
+
+        var cleaning = System.Text.Json.Nodes.JsonNode.Parse(first.Requests.ElementAt(2).Body!)!.AsArray();
+        cleaning.Should().Contain(op => (string?)op!["path"] == "/metadata/uid" && (string?)op["op"] == "test", "guarded like a take-over");
+        cleaning.Single(op => (string?)op!["path"] == "/metadata/labels")!["value"]!.AsObject().Select(pair => pair.Key)
+            .Should().Equal(["app.kubernetes.io/managed-by"]);
+        cleaning.Single(op => (string?)op!["path"] == "/metadata/annotations")!["value"]!.AsObject().Should().BeEmpty();
+        cleaning.Should().Contain(op => (string?)op!["path"] == "/data/url" && (string?)op["op"] == "remove");
+        first.Requests.Last().ContentType.Should().Be("application/apply-patch+yaml", "the credential is written after the cleaning");
+
+        var steady = Server();
+        await Publisher(steady).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
+        steady.Requests.Should().NotContain(r => r.Body != null && r.Body.Contains("/metadata/annotations", StringComparison.Ordinal),
+            "a Secret the status shows published keeps the annotations users added");
+
+        var fresh = new FakeApiServer(request => request.Method.Method == "POST" ? Secret(Live(Owner.Uid)) : FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"));
+        await Publisher(fresh).PublishAsync(Owner, "team", Payload, published: false, restartMark: null, CancellationToken.None);
+        fresh.Requests.Select(r => r.Method.Method).Should().Equal(["POST"], "the first publish is a plain create");
+    }
+
+    /// <summary>
+    /// The same squatted Secret, seen by the cache before the first publish (the usual case: it was placed while the
+    /// credential's check had not passed yet), is cleaned before the apply writes the credential into it.
+    /// </summary>
+    [Fact]
+    public async Task A_cached_Secret_owned_by_the_credential_before_its_first_publish_is_cleaned_before_the_credential_is_written()
+    {
+        var squatted = Live(Owner.Uid);
+        squatted.Metadata.Annotations = new Dictionary<string, string> { ["tekton.dev/git-0"] = "https://attacker.example" };
+        var server = new FakeApiServer(request => (request.Method.Method, request.Path) switch
+        {
+            ("GET", Path) => Secret(Live(Owner.Uid)),
+            ("PATCH", Path) => Secret(Live(Owner.Uid)),
+            _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
+        });
+        var publisher = new GeneratedSecretPublisher(new Kubernetes(new KubernetesClientConfiguration { Host = "http://api.test" }, server),
+            new Cached(ObservedSecret.From(squatted)), NullLogger<GeneratedSecretPublisher>.Instance);
+
+        await publisher.PublishAsync(Owner, "team", Payload, published: false, restartMark: null, CancellationToken.None);
+
+        var first = server.Requests.First();
+        first.ContentType.Should().Be("application/json-patch+json");
+        System.Text.Json.Nodes.JsonNode.Parse(first.Body!)!.AsArray().Single(op => (string?)op!["path"] == "/metadata/annotations")!["value"]!
+            .AsObject().Should().BeEmpty("the squatter's annotation goes before the credential is written");
+        server.Requests.Last().ContentType.Should().Be("application/apply-patch+yaml");
     }
 
     [Fact]
@@ -178,7 +248,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         server.Requests.Select(r => $"{r.Method} {(r.Query.Contains("dryRun=All", StringComparison.Ordinal) ? "dry-run" : "")}".TrimEnd()).Should().Equal(
             "POST", "GET", "PATCH", "POST dry-run", "DELETE", "POST");
@@ -204,7 +274,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Conflict);
         server.Requests.Select(r => r.Method.Method).Should().Equal("POST", "GET");
@@ -221,7 +291,7 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var publish = () => Publisher(server).PublishAsync(Owner, "team", BasicAuth, restartMark: null, CancellationToken.None);
+        var publish = () => Publisher(server).PublishAsync(Owner, "team", BasicAuth, published: true, restartMark: null, CancellationToken.None);
 
         (await publish.Should().ThrowAsync<HttpOperationException>()).Which.Response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         server.Requests.Should().NotContain(r => r.Method == HttpMethod.Delete, "workloads mount the old Secret; only a new one the server accepts may replace it");
@@ -249,11 +319,19 @@ public sealed class GeneratedSecretAdoptionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", BasicAuth, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", BasicAuth, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Updated);
         server.Requests.Select(r => $"{r.Method} {(r.Query.Contains("dryRun=All", StringComparison.Ordinal) ? "dry-run" : "")}".TrimEnd()).Should().Equal(
             "POST", "GET", "POST dry-run", "DELETE", "POST");
+    }
+
+    /// <summary>The cache shows <paramref name="secret"/> under every name.</summary>
+    private sealed class Cached(ObservedSecret secret) : IGeneratedSecretView
+    {
+        public ObservedSecret? Find(string namespaceName, string name) => secret;
+
+        public IReadOnlyList<string> NamesOwnedBy(string namespaceName, string ownerUid) => [];
     }
 
     private static GeneratedSecretPublisher Publisher(FakeApiServer server) =>

@@ -37,7 +37,7 @@ public sealed class GeneratedSecretProtectionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Created);
         server.Requests.Select(r => r.Method.Method).Should().Equal("PATCH", "POST");
@@ -55,7 +55,7 @@ public sealed class GeneratedSecretProtectionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Conflict, "the name now belongs to a Secret Passbox did not generate");
         server.Requests.Select(r => r.Method.Method).Should().Equal("PATCH", "POST", "GET");
@@ -70,7 +70,7 @@ public sealed class GeneratedSecretProtectionTests
             _ => FakeApiServer.Status(HttpStatusCode.NotFound, "NotFound"),
         });
 
-        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, restartMark: null, CancellationToken.None);
+        var result = await Publisher(server).PublishAsync(Owner, "team", Payload, published: true, restartMark: null, CancellationToken.None);
 
         result.Outcome.Should().Be(PublishOutcome.Unchanged);
         server.Requests.Should().ContainSingle().Which.Body.Should().Contain("\"uid\":\"uid-old\"").And.Contain(ApiGroup.InUseFinalizer);
